@@ -1,0 +1,181 @@
+using System.Reactive.Linq;
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+
+namespace Thynapse.Cell;
+
+public sealed partial class Cell
+{
+    private int _nextSubscriptionId;
+
+    /// <summary>
+    /// Subscribes <paramref name="pattern"/> in <paramref name="mode"/> and completes once the transmitter has
+    /// confirmed it: events published after that are caught (PROTOCOL.md §4).
+    /// </summary>
+    /// <remarks>
+    /// Events are buffered from that moment until an observer subscribes. Multicatch: every subscribed cell of
+    /// every service gets each event. Anycatch: one subscribed cell per service gets it.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The pattern is invalid.</exception>
+    /// <exception cref="ThynapseRejectedException">The transmitter refused the subscription.</exception>
+    public async Task<CellSubscription> SubscribeAsync(string pattern, Catch mode, CancellationToken cancellationToken = default)
+    {
+        var parsed = ChannelPattern.Parse(pattern);
+        if (!Enum.IsDefined(mode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(mode), mode, "Catch.Multi or Catch.Any.");
+        }
+
+        var id = (uint)Interlocked.Increment(ref _nextSubscriptionId);
+        var subscription = new CellSubscription(this, id, parsed, mode, _options.SubscriptionBufferCapacity,
+            ex => Notify(new CellNotice(CellNoticeKind.ObserverFailed, $"An observer of {pattern} threw: {ex.Message}") { Exception = ex, Pattern = pattern }));
+        var payload = new JObject { ["sub"] = id, ["pattern"] = parsed.Text, ["mode"] = mode == Catch.Any ? "any" : "multi" };
+        var confirmed = RequestAsync(Command.Subs, payload, () => _routes.Add(subscription));
+        try
+        {
+            await confirmed.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return subscription;
+        }
+        catch (OperationCanceledException)
+        {
+            // The caller gave up, but the transmitter may still confirm: undo it whenever it does.
+            _ = confirmed.ContinueWith(_ => subscription.DisposeAsync().AsTask(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
+        }
+        catch
+        {
+            _work.Enqueue(() => _routes.Remove(subscription));
+            subscription.Queue.Complete();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The events of <paramref name="pattern"/> caught in <paramref name="mode"/>, as a lazy observable: each
+    /// <c>Subscribe</c> subscribes at the transmitter, and disposing it unsubscribes.
+    /// </summary>
+    /// <remarks>
+    /// <c>OnNext</c> is called serially on a thread-pool thread. Refusals arrive as <c>OnError</c>
+    /// (<see cref="ThynapseRejectedException"/>); disposing the cell completes the sequence. To know when the
+    /// subscription is active, use <see cref="SubscribeAsync"/> instead.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The pattern is invalid (thrown at once, not on subscribe).</exception>
+    public IObservable<Event> Events(string pattern, Catch mode)
+    {
+        ChannelPattern.Parse(pattern);
+        return Observable.Create<Event>(async (observer, cancellationToken) =>
+        {
+            var subscription = await SubscribeAsync(pattern, mode, cancellationToken).ConfigureAwait(false);
+            using (subscription.Subscribe(observer))
+            {
+                try
+                {
+                    await subscription.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Disposed by the observer: unsubscribe below.
+                }
+            }
+
+            await subscription.DisposeAsync().ConfigureAwait(false);
+        });
+    }
+
+    internal async Task UnsubscribeAsync(CellSubscription subscription)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return; // the cell is closing and completes every subscription itself
+        }
+
+        try
+        {
+            await RequestAsync(Command.Unsb, new JObject { ["sub"] = subscription.Id }, () => _routes.Remove(subscription)).ConfigureAwait(false);
+        }
+        catch (ThynapseRejectedException ex) when (ex.Code == ThynapseErrorCode.UnknownSubscription)
+        {
+            // Already gone at the transmitter (its SUBS failed, or the session was renewed without it).
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>Socket thread: one <c>B DLVR</c> frame, each record to its subscription(s).</summary>
+    private void HandleDeliveries(ReadOnlySpan<byte> payload)
+    {
+        // One copy per frame: the events' bodies are slices of it, so the socket's buffer can be reused.
+        byte[]? owner = null;
+        var reader = new DeliveryRecordReader(payload);
+        while (reader.TryRead(out var record, out _))
+        {
+            owner ??= payload.ToArray();
+            var route = _routes.Resolve(record.Channel);
+            var body = new ReadOnlyMemory<byte>(owner, record.BodyOffset, record.Body.Length);
+            if (record.IsAnycatch)
+            {
+                if (_routes.TryGet(record.Subscription, out var subscription))
+                {
+                    subscription.Offer(new Event(route.Name, body, record.Origin, record.Sequence, Catch.Any, record.Attempt));
+                }
+
+                continue;
+            }
+
+            var e = new Event(route.Name, body, record.Origin, record.Sequence, Catch.Multi, 0);
+            foreach (var subscription in route.Multicatch)
+            {
+                subscription.Offer(e);
+            }
+        }
+
+        if (!reader.End)
+        {
+            _log.Warning("The transmitter sent a malformed delivery frame; the rest of it was skipped");
+        }
+    }
+
+    /// <summary>Socket thread: one <c>J DLVR</c> (used when a transmitter does not send binary frames).</summary>
+    private void HandleJsonDelivery(JObject header, ReadOnlySpan<byte> body)
+    {
+        var channel = header.Value<string>("channel");
+        if (channel is null || !Thid.TryParse(header.Value<string>("origin"), out var origin))
+        {
+            _log.Warning("The transmitter sent a J DLVR without channel or origin");
+            return;
+        }
+
+        var copy = body.ToArray();
+        var sequence = header.Value<ulong?>("seq") ?? 0;
+        Span<byte> channelBytes = stackalloc byte[Math.Min(channel.Length, Channel.MaxLength)];
+        System.Text.Encoding.ASCII.GetBytes(channel.AsSpan(0, channelBytes.Length), channelBytes);
+        var route = _routes.Resolve(channelBytes);
+        if (header.Value<string>("mode") == "any")
+        {
+            if (_routes.TryGet(header.Value<uint>("sub"), out var subscription))
+            {
+                subscription.Offer(new Event(route.Name, copy, origin, sequence, Catch.Any, header.Value<int?>("attempt") ?? 1));
+            }
+
+            return;
+        }
+
+        var e = new Event(route.Name, copy, origin, sequence, Catch.Multi, 0);
+        foreach (var subscription in route.Multicatch)
+        {
+            subscription.Offer(e);
+        }
+    }
+
+    /// <summary>Socket thread: one <c>B ACPT</c> frame.</summary>
+    private void HandleAccepts(ReadOnlySpan<byte> payload)
+    {
+        var records = payload.Length / AcceptRecord.Length;
+        for (var i = 0; i < records; i++)
+        {
+            var (sequence, receivers) = AcceptRecord.Read(payload, i);
+            _publishes.TryConfirm(sequence, receivers > 0 ? PublishStatus.Accepted : PublishStatus.NoReceiver, (int)receivers);
+        }
+    }
+}

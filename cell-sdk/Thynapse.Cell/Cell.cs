@@ -1,0 +1,215 @@
+using System.Reactive.Linq;
+using NetMQ;
+using NetMQ.Sockets;
+using Serilog;
+using Thynapse.Cell.Internal;
+using Thynapse.Core;
+
+namespace Thynapse.Cell;
+
+/// <summary>
+/// A cell: one worker's connection to a transmitter. Publish events, catch them as observables.
+/// </summary>
+/// <remarks>
+/// One thread per cell owns its socket (a <see cref="NetMQPoller"/>); every public member is thread-safe and
+/// hands work to that thread. User code never runs on it: observers are called from each subscription's own
+/// loop on the thread pool. If the transmitter goes silent, restarts or shuts down, the cell re-joins on its own
+/// with the same THID and subscriptions, and says so on <see cref="Notices"/> and <see cref="State"/>.
+/// </remarks>
+public sealed partial class Cell : IAsyncDisposable
+{
+    private readonly CellOptions _options;
+    private readonly ILogger _log;
+    private readonly DealerSocket _dealer;
+    private readonly NetMQPoller _poller;
+    private readonly NetMQQueue<Action> _work;
+    private readonly NetMQTimer _timer;
+    private readonly PublishBuffer _publishes;
+    private readonly LocalRoutes _routes = new();
+    private readonly DispatchQueue<CellNotice> _notices;
+    private readonly DispatchQueue<CellState> _states;
+    private readonly Lock _stateGate = new();
+    private CellState _state = CellState.Connecting;
+    private TransmitterInfo _transmitter = TransmitterInfo.Unknown;
+    private int _disposed;
+
+    private Cell(CellOptions options)
+    {
+        _options = options;
+        Id = options.Id ?? Thid.NewRandom();
+        _log = options.Logger.ForContext<Cell>().ForContext("CellId", Id).ForContext(nameof(Service), options.Service);
+        _notices = new DispatchQueue<CellNotice>(4096, ex => _log.Error(ex, "A Notices observer threw"), waitForFirstObserver: false);
+        _states = new DispatchQueue<CellState>(256, ex => _log.Error(ex, "A State observer threw"), waitForFirstObserver: false);
+
+        _dealer = new DealerSocket();
+        _dealer.Options.Linger = TimeSpan.FromSeconds(1);
+        _dealer.Options.SendHighWatermark = 10_000;
+        _dealer.Options.ReceiveHighWatermark = 10_000;
+        _dealer.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);
+        _dealer.Options.ReconnectIntervalMax = TimeSpan.FromSeconds(2);
+        _dealer.ReceiveReady += OnReceiveReady;
+
+        _work = new NetMQQueue<Action>();
+        _work.ReceiveReady += (_, e) =>
+        {
+            while (e.Queue.TryDequeue(out var action, TimeSpan.Zero))
+            {
+                action();
+            }
+        };
+        _publishes = new PublishBuffer(options.BatchBytes, options.MaxPendingPublishBytes, WakeForPublishes);
+        _timer = new NetMQTimer(TimeSpan.FromSeconds(1));
+        _timer.Elapsed += (_, _) => OnTimer();
+        _poller = [_dealer, _work];
+        _poller.Add(_timer);
+    }
+
+    /// <summary>This cell's THID.</summary>
+    public Thid Id { get; }
+
+    /// <summary>This cell's service.</summary>
+    public string Service => _options.Service;
+
+    /// <summary>The THID of the transmitter that welcomed this cell last.</summary>
+    public Thid TransmitterId => Volatile.Read(ref _transmitter).Id;
+
+    /// <summary>The transmitter's event (PUB) endpoint, as given in <c>WLCM</c>.</summary>
+    public string? TransmitterEvents => Volatile.Read(ref _transmitter).Events;
+
+    /// <summary>Where the cell stands now.</summary>
+    public CellState CurrentState
+    {
+        get
+        {
+            lock (_stateGate)
+            {
+                return _state;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Drops, rejections, reconnects and observer failures, as they happen (never null; observers are called on the
+    /// thread pool, and notices that nobody observes are not kept).
+    /// </summary>
+    public IObservable<CellNotice> Notices => Observable.Create<CellNotice>(_notices.Subscribe);
+
+    /// <summary>The cell's state: the current one at once, then every change.</summary>
+    public IObservable<CellState> State => Observable.Create<CellState>(observer =>
+    {
+        lock (_stateGate)
+        {
+            observer.OnNext(_state);
+            return _states.Subscribe(observer);
+        }
+    }).DistinctUntilChanged();
+
+    /// <summary>
+    /// Connects to the transmitter in <see cref="CellOptions.Transmitter"/> and completes once it has welcomed this
+    /// cell (<c>HELO</c> → <c>WLCM</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    /// <exception cref="ThynapseRejectedException">The transmitter refused the cell.</exception>
+    /// <exception cref="ThynapseTimeoutException">No welcome within <see cref="CellOptions.ConnectTimeout"/>.</exception>
+    public static async Task<Cell> ConnectAsync(CellOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var cell = new Cell(options);
+        try
+        {
+            await cell.StartAsync().WaitAsync(options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+            return cell;
+        }
+        catch (TimeoutException)
+        {
+            await cell.DisposeAsync().ConfigureAwait(false);
+            throw new ThynapseTimeoutException($"No welcome from {options.Transmitter} within {options.ConnectTimeout}.");
+        }
+        catch
+        {
+            await cell.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Leaves: sends what is buffered, says <c>GBYE</c> (waiting briefly for the answer), closes the socket and
+    /// completes every subscription's observers.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            if (CurrentState == CellState.Connected)
+            {
+                await LeaveAsync().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is TimeoutException or ThynapseException)
+        {
+            _log.Debug("No GBYE answer before closing: {Reason}", ex.Message);
+        }
+
+        await Task.Run(() =>
+        {
+            if (_poller.IsRunning)
+            {
+                _poller.Stop();
+            }
+        }).ConfigureAwait(false);
+        _publishes.Close();
+        _publishes.FailSent(new ThynapseConnectionException("The cell was disposed before the transmitter confirmed the event."), all: true);
+        FailRequests(new ThynapseConnectionException("The cell was disposed."));
+        _poller.Dispose();
+        _dealer.Dispose();
+        _work.Dispose();
+        ReleaseFrames();
+        foreach (var subscription in _routes.All.ToList())
+        {
+            subscription.Queue.Complete();
+        }
+
+        SetState(CellState.Closed);
+        _states.Complete();
+        _notices.Complete();
+    }
+
+    private void SetState(CellState state)
+    {
+        lock (_stateGate)
+        {
+            if (_state == state || _state == CellState.Closed)
+            {
+                return;
+            }
+
+            _state = state;
+            _states.TryWrite(state);
+        }
+    }
+
+    private void Notify(CellNotice notice)
+    {
+        if (notice.Kind is CellNoticeKind.SlowConsumer or CellNoticeKind.MissedEvents or CellNoticeKind.PublishRejected or CellNoticeKind.ConnectionLost)
+        {
+            _log.Warning("{Notice}", notice.Message);
+        }
+        else
+        {
+            _log.Information("{Notice}", notice.Message);
+        }
+
+        _notices.TryWrite(notice);
+    }
+
+    private sealed record TransmitterInfo(Thid Id, string? Events)
+    {
+        public static readonly TransmitterInfo Unknown = new(Thid.Empty, null);
+    }
+}

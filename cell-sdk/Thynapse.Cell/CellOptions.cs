@@ -1,0 +1,64 @@
+using Newtonsoft.Json.Linq;
+using Serilog;
+using Thynapse.Core;
+
+namespace Thynapse.Cell;
+
+/// <summary>How a cell connects and buffers. Start from <see cref="Default"/> and tune with <c>with { … }</c>.</summary>
+public sealed record CellOptions
+{
+    /// <summary>The defaults; <see cref="Service"/> must still be set.</summary>
+    public static CellOptions Default { get; } = new();
+
+    /// <summary>The transmitter's command endpoint (default: <c>tcp://127.0.0.1:4710</c>).</summary>
+    public string Transmitter { get; init; } = "tcp://127.0.0.1:4710";
+
+    /// <summary>The service this cell belongs to (required): 1–64 letters, digits, <c>_</c>, <c>-</c> or <c>.</c>.</summary>
+    public string Service { get; init; } = "";
+
+    /// <summary>The cell's THID (default: null, a new random one per <see cref="Cell"/>).</summary>
+    public Thid? Id { get; init; }
+
+    /// <summary>Metadata sent in <c>HELO</c> (default: null, an empty object). Copied at connect.</summary>
+    public JObject? Metadata { get; init; }
+
+    /// <summary>How long <see cref="Cell.ConnectAsync"/> waits for <c>WLCM</c> (default: 10 s).</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Events one subscription buffers for its observers; past this a multicatch subscription drops events,
+    /// counts them and reports a <see cref="CellNoticeKind.SlowConsumer"/> notice (default: 65,536).
+    /// </summary>
+    public int SubscriptionBufferCapacity { get; init; } = 65_536;
+
+    /// <summary>
+    /// Bytes of published events waiting for the socket; past this <c>Publish</c> waits for room, up to
+    /// <see cref="PublishTimeout"/> (default: 16 MiB).
+    /// </summary>
+    public int MaxPendingPublishBytes { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>How long a publish waits for room in a full buffer, and how long an awaited publish waits for its confirmation (default: 10 s).</summary>
+    public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Bytes of events batched into one frame while the socket is busy (default: 64 KiB).</summary>
+    public int BatchBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Where the cell logs (default: nowhere).</summary>
+    public ILogger Logger { get; init; } = Serilog.Core.Logger.None;
+
+    internal void Validate()
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(Transmitter);
+        if (!ServiceName.TryValidate(Service, out var error))
+        {
+            throw new ArgumentException($"Invalid {nameof(Service)}: {error}.", nameof(Service));
+        }
+
+        ArgumentNullException.ThrowIfNull(Logger);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ConnectTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(PublishTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(SubscriptionBufferCapacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchBytes, 1024);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingPublishBytes, BatchBytes);
+    }
+}

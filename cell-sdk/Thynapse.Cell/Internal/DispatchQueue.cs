@@ -1,0 +1,170 @@
+using System.Threading.Channels;
+
+namespace Thynapse.Cell.Internal;
+
+/// <summary>
+/// A bounded buffer between the socket thread and user code, with its own loop that calls the observers
+/// serially on the thread pool (the Rx grammar: <c>OnNext* (OnError|OnCompleted)?</c>). The socket thread only
+/// ever does <see cref="TryWrite"/>, so a slow observer fills this buffer and nothing else.
+/// </summary>
+/// <remarks>
+/// With <c>waitForFirstObserver</c>, items written before the first observer subscribes wait for it (a
+/// subscription's events); without, items nobody observes are dropped (notices, state changes).
+/// </remarks>
+internal sealed class DispatchQueue<T>
+{
+    private readonly Channel<T> _channel;
+    private readonly Action<Exception> _onObserverError;
+    private readonly TaskCompletionSource _firstObserver = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _gate = new();
+    private IObserver<T>[] _observers = [];
+    private bool _finished;
+    private Exception? _error;
+
+    public DispatchQueue(int capacity, Action<Exception> onObserverError, bool waitForFirstObserver = true)
+    {
+        _channel = Channel.CreateBounded<T>(new BoundedChannelOptions(capacity)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full: the caller counts the drop
+            AllowSynchronousContinuations = false,
+        });
+        _onObserverError = onObserverError;
+        if (!waitForFirstObserver)
+        {
+            _firstObserver.TrySetResult();
+        }
+
+        Completion = Task.Run(RunAsync);
+    }
+
+    /// <summary>Completes once the observers have been told the sequence ended.</summary>
+    public Task Completion { get; }
+
+    /// <summary>Items waiting for the observers.</summary>
+    public int Count => _channel.Reader.Count;
+
+    /// <summary>Queues an item; false when the buffer is full or completed.</summary>
+    public bool TryWrite(T item) => _channel.Writer.TryWrite(item);
+
+    /// <summary>Ends the sequence after the buffered items (with an error, if given).</summary>
+    public void Complete(Exception? error = null) => _channel.Writer.TryComplete(error);
+
+    public IDisposable Subscribe(IObserver<T> observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        lock (_gate)
+        {
+            if (_finished)
+            {
+                if (_error is null)
+                {
+                    observer.OnCompleted();
+                }
+                else
+                {
+                    observer.OnError(_error);
+                }
+
+                return EmptyDisposable.Instance;
+            }
+
+            _observers = [.. _observers, observer];
+        }
+
+        _firstObserver.TrySetResult();
+        return new Unsubscriber(this, observer);
+    }
+
+    private async Task RunAsync()
+    {
+        await _firstObserver.Task.ConfigureAwait(false);
+        var reader = _channel.Reader;
+        Exception? error = null;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var item))
+                {
+                    foreach (var observer in Volatile.Read(ref _observers))
+                    {
+                        try
+                        {
+                            observer.OnNext(item);
+                        }
+                        catch (Exception ex)
+                        {
+                            // An observer's bug must not end the stream for the others, nor stall the cell.
+                            _onObserverError(ex);
+                        }
+                    }
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            error = ex; // the writer completed the channel with this error
+        }
+
+        IObserver<T>[] observers;
+        lock (_gate)
+        {
+            _finished = true;
+            _error = error;
+            observers = _observers;
+            _observers = [];
+        }
+
+        foreach (var observer in observers)
+        {
+            try
+            {
+                if (error is null)
+                {
+                    observer.OnCompleted();
+                }
+                else
+                {
+                    observer.OnError(error);
+                }
+            }
+            catch (Exception ex)
+            {
+                _onObserverError(ex);
+            }
+        }
+    }
+
+    private void Remove(IObserver<T> observer)
+    {
+        lock (_gate)
+        {
+            _observers = Array.FindAll(_observers, o => !ReferenceEquals(o, observer));
+        }
+    }
+
+    private sealed class Unsubscriber(DispatchQueue<T> queue, IObserver<T> observer) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                queue.Remove(observer);
+            }
+        }
+    }
+}
+
+/// <summary>A disposable that does nothing.</summary>
+internal sealed class EmptyDisposable : IDisposable
+{
+    public static readonly EmptyDisposable Instance = new();
+
+    public void Dispose()
+    {
+    }
+}

@@ -1,0 +1,20 @@
+using Thynapse.Core;
+
+namespace Thynapse.Cell;
+
+/// <summary>What the transmitter did with an awaited publish.</summary>
+public enum PublishStatus
+{
+    /// <summary>Routed to at least one receiver.</summary>
+    Accepted,
+
+    /// <summary>Accepted, but no cell caught the channel: nobody received it.</summary>
+    NoReceiver,
+}
+
+/// <summary>The outcome of <see cref="Cell.PublishAsync(string, ReadOnlyMemory{byte}, PublishOptions?, CancellationToken)"/>.</summary>
+/// <param name="Id">The event's THID.</param>
+/// <param name="Sequence">The event's sequence number from this cell.</param>
+/// <param name="Status">Whether anybody received it.</param>
+/// <param name="Receivers">How many cells it was handed to (multicatch cells plus one per anycatch service).</param>
+public readonly record struct PublishResult(Thid Id, ulong Sequence, PublishStatus Status, int Receivers);

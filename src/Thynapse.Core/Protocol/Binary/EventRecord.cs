@@ -1,0 +1,172 @@
+using System.Buffers;
+using System.Buffers.Binary;
+
+namespace Thynapse.Core;
+
+/// <summary>Flags of a binary <c>EVNT</c> record (PROTOCOL.md §6.1).</summary>
+[Flags]
+public enum EventRecordFlags : byte
+{
+    /// <summary>No optional part.</summary>
+    None = 0,
+
+    /// <summary>The publisher wants an <c>ACPT</c> (or an <c>ERRR</c>) for this event.</summary>
+    Confirm = 1,
+
+    /// <summary>A key follows the channel (sticky anycatch).</summary>
+    Key = 2,
+
+    /// <summary>A JSON extension object follows (fields of the <c>J EVNT</c> payload not covered by the record).</summary>
+    Extension = 4,
+}
+
+/// <summary>One event of a binary <c>B EVNT</c> frame, read in place.</summary>
+public readonly ref struct EventRecord
+{
+    /// <summary>Flags of the record.</summary>
+    public EventRecordFlags Flags { get; init; }
+
+    /// <summary>The publisher's sequence number for this event.</summary>
+    public ulong Sequence { get; init; }
+
+    /// <summary>The channel, ASCII.</summary>
+    public ReadOnlySpan<byte> Channel { get; init; }
+
+    /// <summary>The key, empty when absent.</summary>
+    public ReadOnlySpan<byte> Key { get; init; }
+
+    /// <summary>The extension JSON object (UTF-8), empty when absent.</summary>
+    public ReadOnlySpan<byte> Extension { get; init; }
+
+    /// <summary>The body.</summary>
+    public ReadOnlySpan<byte> Body { get; init; }
+
+    /// <summary>True when the publisher asked for a confirmation.</summary>
+    public bool Confirm => (Flags & EventRecordFlags.Confirm) != 0;
+}
+
+/// <summary>Reads the records of a <c>B EVNT</c> payload one by one, without copying.</summary>
+public ref struct EventRecordReader
+{
+    private const EventRecordFlags KnownFlags = EventRecordFlags.Confirm | EventRecordFlags.Key | EventRecordFlags.Extension;
+    private ReadOnlySpan<byte> _rest;
+
+    /// <summary>Reads records from <paramref name="payload"/> (the bytes after <c>B EVNT </c>).</summary>
+    public EventRecordReader(ReadOnlySpan<byte> payload) => _rest = payload;
+
+    /// <summary>True when every record has been read.</summary>
+    public readonly bool End => _rest.IsEmpty;
+
+    /// <summary>
+    /// Reads the next record. False with a null <paramref name="error"/> at the end; false with an error when
+    /// the record is truncated or inconsistent, after which the rest of the payload cannot be read.
+    /// </summary>
+    public bool TryRead(out EventRecord record, out string? error)
+    {
+        record = default;
+        error = null;
+        if (_rest.IsEmpty)
+        {
+            return false;
+        }
+
+        var r = new SpanCursor(_rest);
+        if (!r.Byte(out var flagsByte) || !r.UInt64(out var sequence) || !r.Byte(out var channelLength)
+            || !r.Bytes(channelLength, out var channel))
+        {
+            error = "truncated event record";
+            return false;
+        }
+
+        var flags = (EventRecordFlags)flagsByte;
+        if ((flags & ~KnownFlags) != 0)
+        {
+            error = $"unknown event record flags 0x{flagsByte:x2}";
+            return false;
+        }
+
+        ReadOnlySpan<byte> key = default, extension = default;
+        if ((flags & EventRecordFlags.Key) != 0 && (!r.UInt16(out var keyLength) || !r.Bytes(keyLength, out key)))
+        {
+            error = "truncated key in event record";
+            return false;
+        }
+
+        if ((flags & EventRecordFlags.Extension) != 0 && (!r.UInt32(out var extensionLength) || !r.Bytes(extensionLength, out extension)))
+        {
+            error = "truncated extension in event record";
+            return false;
+        }
+
+        if (!r.UInt32(out var bodyLength) || !r.Bytes(bodyLength, out var body))
+        {
+            error = "truncated body in event record";
+            return false;
+        }
+
+        _rest = r.Rest;
+        record = new EventRecord
+        {
+            Flags = flags,
+            Sequence = sequence,
+            Channel = channel,
+            Key = key,
+            Extension = extension,
+            Body = body,
+        };
+        return true;
+    }
+}
+
+/// <summary>Writes records of a <c>B EVNT</c> payload.</summary>
+public static class EventRecordWriter
+{
+    /// <summary>Bytes a record takes.</summary>
+    public static int SizeOf(int channelLength, int keyLength, int extensionLength, int bodyLength) =>
+        1 + 8 + 1 + channelLength + (keyLength > 0 ? 2 + keyLength : 0) + (extensionLength > 0 ? 4 + extensionLength : 0) + 4 + bodyLength;
+
+    /// <summary>Appends one record; the channel must be ASCII of at most 255 bytes.</summary>
+    public static void Write(
+        IBufferWriter<byte> writer,
+        bool confirm,
+        ulong sequence,
+        ReadOnlySpan<char> channel,
+        ReadOnlySpan<byte> key,
+        ReadOnlySpan<byte> extension,
+        ReadOnlySpan<byte> body)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        var size = SizeOf(channel.Length, key.Length, extension.Length, body.Length);
+        var span = writer.GetSpan(size);
+        var flags = (confirm ? EventRecordFlags.Confirm : 0)
+            | (key.IsEmpty ? 0 : EventRecordFlags.Key)
+            | (extension.IsEmpty ? 0 : EventRecordFlags.Extension);
+        span[0] = (byte)flags;
+        BinaryPrimitives.WriteUInt64LittleEndian(span[1..], sequence);
+        span[9] = (byte)channel.Length;
+        var at = 10;
+        for (var i = 0; i < channel.Length; i++)
+        {
+            span[at + i] = (byte)channel[i];
+        }
+
+        at += channel.Length;
+        if (!key.IsEmpty)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(span[at..], (ushort)key.Length);
+            key.CopyTo(span[(at + 2)..]);
+            at += 2 + key.Length;
+        }
+
+        if (!extension.IsEmpty)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(span[at..], (uint)extension.Length);
+            extension.CopyTo(span[(at + 4)..]);
+            at += 4 + extension.Length;
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(span[at..], (uint)body.Length);
+        body.CopyTo(span[(at + 4)..]);
+        writer.Advance(size);
+    }
+}

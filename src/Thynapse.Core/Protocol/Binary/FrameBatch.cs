@@ -1,0 +1,80 @@
+using System.Buffers;
+
+namespace Thynapse.Core;
+
+/// <summary>
+/// One binary frame being built (<c>B EVNT …</c>, <c>B DLVR …</c> or <c>B ACPT …</c>): records are appended under
+/// load and the whole frame leaves in one send. The buffer is rented when the first record arrives and
+/// returned after the send, so an idle peer holds no memory.
+/// </summary>
+internal sealed class FrameBatch(Command command) : IBufferWriter<byte>
+{
+    private byte[]? _buffer;
+    private int _written;
+
+    /// <summary>Records in the frame.</summary>
+    public int Records { get; private set; }
+
+    /// <summary>Bytes in the frame, header included.</summary>
+    public int Length => _written;
+
+    public bool IsEmpty => Records == 0;
+
+    /// <summary>Set by the owner: for a publisher, the highest sequence number in the frame.</summary>
+    public ulong Watermark { get; set; }
+
+    /// <summary>The whole frame, <c>B CMND </c> included.</summary>
+    public ReadOnlySpan<byte> Frame => _buffer.AsSpan(0, _written);
+
+    /// <summary>Counts a record the caller just wrote through <see cref="IBufferWriter{T}"/>.</summary>
+    public void RecordWritten() => Records++;
+
+    public void Advance(int count) => _written += count;
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsMemory(_written);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsSpan(_written);
+    }
+
+    /// <summary>Empties the frame and gives the buffer back.</summary>
+    public void Reset()
+    {
+        if (_buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = null;
+        }
+
+        _written = 0;
+        Records = 0;
+        Watermark = 0;
+    }
+
+    private void Ensure(int sizeHint)
+    {
+        sizeHint = Math.Max(sizeHint, 1);
+        if (_buffer is null)
+        {
+            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(4096, FrameHeader.PayloadOffset + sizeHint));
+            _written = FrameHeader.WritePrefix(_buffer, Encodings.Binary, command);
+            return;
+        }
+
+        if (_buffer.Length - _written >= sizeHint)
+        {
+            return;
+        }
+
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
+        _buffer.AsSpan(0, _written).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = bigger;
+    }
+}

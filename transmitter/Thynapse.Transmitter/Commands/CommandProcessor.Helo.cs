@@ -1,0 +1,179 @@
+using System.Security.Cryptography;
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Routing;
+using Thynapse.Transmitter.Sessions;
+
+namespace Thynapse.Transmitter.Commands;
+
+internal sealed partial class CommandProcessor
+{
+    /// <summary>The protocol version this transmitter speaks.</summary>
+    public const int ProtocolVersion = 1;
+
+    private void HandleHelo(ReadOnlySpan<byte> routingId, JObject request, FieldReader fields, long now)
+    {
+        var idText = fields.GetString("id", required: true);
+        var service = fields.GetString("service", required: true);
+        var protocol = fields.GetUInt64("protocol");
+        var encodings = fields.GetArray("encodings");
+        var subs = fields.GetArray("subs");
+        var resume = fields.GetString("resume");
+        var metadata = fields.GetObject("metadata");
+        if (fields.Error is null && !Thid.TryParse(idText, out _))
+        {
+            fields.Invalid("field 'id' must be a THID: 40 hexadecimal characters");
+        }
+
+        if (fields.Error is null && !ServiceName.TryValidate(service, out var serviceError))
+        {
+            fields.Invalid($"field 'service': {serviceError}");
+        }
+
+        var acceptsBinary = fields.Error is null && ReadEncodings(encodings, fields);
+        var code = ThynapseErrorCode.InvalidField;
+        var subscriptions = fields.Error is null ? ReadHeloSubscriptions(subs, fields, out code) : null;
+        if (fields.Error is { } error)
+        {
+            Reject(routingId, null, Command.Helo, code, error, request);
+            return;
+        }
+
+        if (protocol is { } version && version != ProtocolVersion)
+        {
+            Reject(routingId, null, Command.Helo, ThynapseErrorCode.UnsupportedProtocol, $"this transmitter speaks protocol {ProtocolVersion}, not {version}", request);
+            return;
+        }
+
+        if (_shuttingDown)
+        {
+            Reject(routingId, null, Command.Helo, ThynapseErrorCode.ShuttingDown, "the transmitter is shutting down", request);
+            return;
+        }
+
+        var id = Thid.Parse(idText);
+        if (_sessions.TryGetById(id, out var existing))
+        {
+            // Only the holder of the resume token may take a live id over: ids are not secrets, tokens are.
+            if (resume is null || !CryptographicOperations.FixedTimeEquals(
+                    System.Text.Encoding.ASCII.GetBytes(resume), System.Text.Encoding.ASCII.GetBytes(existing.ResumeToken)))
+            {
+                Reject(routingId, null, Command.Helo, ThynapseErrorCode.IdInUse, $"cell {id} is connected; a reconnecting cell proves itself with 'resume'", request);
+                return;
+            }
+
+            RemoveSession(existing, SessionEnd.Resumed);
+        }
+
+        var session = new CellSession(routingId.ToArray(), id, service!, acceptsBinary, NewToken(), now)
+        {
+            Metadata = metadata ?? [],
+        };
+        _sessions.Add(session);
+        foreach (var (subId, pattern, mode) in subscriptions!)
+        {
+            AddSubscription(session, subId, pattern, mode);
+        }
+
+        TransmitterCounters.Increment(ref _counters.CellsJoined);
+        TransmitterCounters.Add(ref _counters.Cells, 1);
+        _log.Information("Cell {CellId} of {Service} joined with {Subscriptions} subscriptions{Resumed}",
+            id, service, session.Subscriptions.Count, existing is null ? "" : " (resumed)");
+
+        Reply(session, Command.Wlcm, new JObject
+        {
+            ["id"] = _id.ToString(),
+            ["pub"] = _eventsEndpoint,
+            ["protocol"] = ProtocolVersion,
+            ["session"] = session.ResumeToken,
+            ["heartbeat"] = (long)_options.HeartbeatInterval.TotalMilliseconds,
+            ["liveness"] = (long)_options.LivenessTimeout.TotalMilliseconds,
+            ["encodings"] = acceptsBinary ? new JArray("J", "B") : new JArray("J"),
+            ["limits"] = new JObject
+            {
+                ["frame"] = _options.MaxFrameBytes,
+                ["header"] = _options.MaxHeaderBytes,
+                ["subscriptions"] = _options.MaxSubscriptionsPerCell,
+                ["channel"] = Channel.MaxLength,
+            },
+            ["transmitters"] = new JArray(new JObject
+            {
+                ["id"] = _id.ToString(),
+                ["command"] = _commandEndpoint,
+                ["pub"] = _eventsEndpoint,
+            }),
+        }, request);
+    }
+
+    private static bool ReadEncodings(JArray? encodings, FieldReader fields)
+    {
+        if (encodings is null)
+        {
+            return false;
+        }
+
+        var binary = false;
+        foreach (var item in encodings)
+        {
+            if (item.Type != JTokenType.String)
+            {
+                fields.Invalid("field 'encodings' must be an array of strings such as [\"B\", \"J\"]");
+                return false;
+            }
+
+            // Unknown encodings are ignored: a newer cell may list encodings this transmitter does not speak.
+            binary |= (string)item! == "B";
+        }
+
+        return binary;
+    }
+
+    private List<(uint Id, ChannelPattern Pattern, Catch Mode)>? ReadHeloSubscriptions(JArray? subs, FieldReader fields, out ThynapseErrorCode code)
+    {
+        code = ThynapseErrorCode.InvalidField;
+        var result = new List<(uint, ChannelPattern, Catch)>();
+        if (subs is null)
+        {
+            return result;
+        }
+
+        if (subs.Count > _options.MaxSubscriptionsPerCell)
+        {
+            code = ThynapseErrorCode.TooManySubscriptions;
+            fields.Invalid($"field 'subs' has {subs.Count} entries; the limit is {_options.MaxSubscriptionsPerCell}");
+            return null;
+        }
+
+        var ids = new HashSet<uint>();
+        for (var i = 0; i < subs.Count; i++)
+        {
+            if (subs[i] is not JObject entry)
+            {
+                code = ThynapseErrorCode.InvalidField;
+                fields.Invalid($"subs[{i}] must be an object with 'sub', 'pattern' and 'mode'");
+                return null;
+            }
+
+            var entryFields = new FieldReader(entry);
+            if (!TryReadSubscription(entryFields, out var subId, out var pattern, out var mode, out code, out var problem))
+            {
+                fields.Invalid($"subs[{i}]: {problem}");
+                return null;
+            }
+
+            if (!ids.Add(subId))
+            {
+                code = ThynapseErrorCode.DuplicateSubscription;
+                fields.Invalid($"subs[{i}]: subscription id {subId} appears twice");
+                return null;
+            }
+
+            result.Add((subId, pattern, mode));
+        }
+
+        return result;
+    }
+
+    private static string NewToken() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+}

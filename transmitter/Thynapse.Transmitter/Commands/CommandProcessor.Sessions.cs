@@ -1,0 +1,199 @@
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Sessions;
+using Thynapse.Transmitter.Wire;
+
+namespace Thynapse.Transmitter.Commands;
+
+/// <summary>Why a session ended.</summary>
+internal enum SessionEnd
+{
+    /// <summary>The cell said GBYE.</summary>
+    Left,
+
+    /// <summary>The cell was silent past the liveness timeout.</summary>
+    Expired,
+
+    /// <summary>The cell's connection closed (or its peer vanished under a send).</summary>
+    Disconnected,
+
+    /// <summary>The same cell came back on a new connection with its resume token.</summary>
+    Resumed,
+
+    /// <summary>The transmitter shut down.</summary>
+    Shutdown,
+}
+
+internal sealed partial class CommandProcessor
+{
+    private readonly List<CellSession> _expired = [];
+
+    /// <summary>Sends everything batched during the last burst of inbound messages.</summary>
+    public void FlushDirty()
+    {
+        // Flush may remove a session (peer gone) but never adds to _dirty while we walk it.
+        for (var i = 0; i < _dirty.Count; i++)
+        {
+            var session = _dirty[i];
+            if (session.Dirty && !session.Closed)
+            {
+                Flush(session);
+            }
+
+            session.Dirty = false;
+        }
+
+        _dirty.Clear();
+    }
+
+    /// <summary>Periodic work: drop cells silent past the liveness timeout, summarise suppressed warnings.</summary>
+    public void Tick(long now)
+    {
+        foreach (var session in _sessions.All)
+        {
+            if (now - session.LastSeen > _livenessTicks)
+            {
+                _expired.Add(session);
+            }
+        }
+
+        foreach (var session in _expired)
+        {
+            RemoveSession(session, SessionEnd.Expired);
+        }
+
+        _expired.Clear();
+        _peerWarnings.Tick();
+    }
+
+    /// <summary>Tells every cell the transmitter is going away (GBYE, after what is batched for it).</summary>
+    public void Shutdown()
+    {
+        _shuttingDown = true;
+        foreach (var session in _sessions.All.ToList())
+        {
+            Send(session, JsonPayload.Frame(Command.Gbye, new JObject { ["reason"] = "shutdown" }));
+            RemoveSession(session, SessionEnd.Shutdown);
+        }
+    }
+
+    private void MarkDirty(CellSession session)
+    {
+        if (!session.Dirty)
+        {
+            session.Dirty = true;
+            _dirty.Add(session);
+        }
+    }
+
+    /// <summary>Sends a cell's batched deliveries and confirmations (a missed-events notice first, if one is owed).</summary>
+    private void Flush(CellSession session)
+    {
+        session.Dirty = false;
+        ReportMissed(session);
+        if (!session.Deliveries.IsEmpty)
+        {
+            var outcome = _sender.Send(session.RoutingId, session.Deliveries.Frame);
+            if (outcome != SendOutcome.Sent)
+            {
+                Dropped(session, session.Deliveries.Records, outcome);
+            }
+
+            session.Deliveries.Reset();
+        }
+
+        if (!session.Accepts.IsEmpty && !session.Closed)
+        {
+            if (_sender.Send(session.RoutingId, session.Accepts.Frame) != SendOutcome.Sent)
+            {
+                TransmitterCounters.Add(ref _counters.ConfirmationsDropped, session.Accepts.Records);
+                if (_peerWarnings.Allow())
+                {
+                    _log.Warning("Dropped {Count} confirmations for cell {CellId}: its queue is full", session.Accepts.Records, session.Id);
+                }
+            }
+        }
+
+        session.Accepts.Reset();
+    }
+
+    /// <summary>Counts deliveries that could not be queued for a cell; it is told with SLOW when its queue has room.</summary>
+    private void Dropped(CellSession session, int count, SendOutcome outcome = SendOutcome.Full)
+    {
+        TransmitterCounters.Add(ref _counters.DeliveriesDropped, count);
+        session.UnreportedMissed += count;
+        session.TotalMissed += count;
+        if (_peerWarnings.Allow())
+        {
+            _log.Warning("Dropped {Count} deliveries for cell {CellId} of {Service}: {Reason}",
+                count, session.Id, session.Service, outcome == SendOutcome.Gone ? "its connection is gone" : "it is not keeping up (queue full)");
+        }
+
+        if (outcome == SendOutcome.Gone)
+        {
+            RemoveSession(session, SessionEnd.Disconnected);
+        }
+    }
+
+    private void ReportMissed(CellSession session)
+    {
+        if (session.UnreportedMissed == 0 || session.Closed)
+        {
+            return;
+        }
+
+        var notice = JsonPayload.Frame(Command.Slow, new JObject { ["missed"] = session.UnreportedMissed, ["total"] = session.TotalMissed });
+        if (_sender.Send(session.RoutingId, notice) == SendOutcome.Sent)
+        {
+            session.UnreportedMissed = 0;
+        }
+    }
+
+    private void RemoveSession(CellSession session, SessionEnd reason)
+    {
+        if (session.Closed)
+        {
+            return;
+        }
+
+        session.Closed = true;
+        _sessions.Remove(session);
+        foreach (var subscription in session.Subscriptions.Values)
+        {
+            _routes.Remove(subscription);
+        }
+
+        TransmitterCounters.Add(ref _counters.Subscriptions, -session.Subscriptions.Count);
+        TransmitterCounters.Add(ref _counters.Cells, -1);
+        session.Deliveries.Reset();
+        session.Accepts.Reset();
+        switch (reason)
+        {
+            case SessionEnd.Left:
+                TransmitterCounters.Increment(ref _counters.CellsLeft);
+                break;
+            case SessionEnd.Expired:
+                TransmitterCounters.Increment(ref _counters.CellsExpired);
+                break;
+            case SessionEnd.Disconnected:
+                TransmitterCounters.Increment(ref _counters.CellsDisconnected);
+                break;
+        }
+
+        if (reason == SessionEnd.Expired)
+        {
+            _log.Warning("Cell {CellId} of {Service} was silent for {Liveness}; dropped it and its {Subscriptions} subscriptions",
+                session.Id, session.Service, _options.LivenessTimeout, session.Subscriptions.Count);
+        }
+        else if (reason != SessionEnd.Shutdown)
+        {
+            _log.Information("Cell {CellId} of {Service} {Reason}", session.Id, session.Service, reason switch
+            {
+                SessionEnd.Left => "left",
+                SessionEnd.Resumed => "resumed on a new connection",
+                _ => "disconnected",
+            });
+        }
+    }
+}

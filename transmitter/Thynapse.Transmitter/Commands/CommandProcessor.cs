@@ -1,0 +1,285 @@
+using Newtonsoft.Json.Linq;
+using Serilog;
+using Thynapse.Core;
+using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Routing;
+using Thynapse.Transmitter.Sessions;
+using Thynapse.Transmitter.Wire;
+
+namespace Thynapse.Transmitter.Commands;
+
+/// <summary>
+/// Everything a transmitter does with one inbound message: check the frames, the header and the session state,
+/// then run the command (PROTOCOL.md §5). Lives on the routing thread; the one try/catch around each message
+/// turns a bug into <c>INTERNAL_ERROR</c> for that sender and keeps everyone else served.
+/// </summary>
+internal sealed partial class CommandProcessor
+{
+    /// <summary>
+    /// The ROUTER socket's disconnect message (ZMQ_DISCONNECT_MSG): a frame no cell can send by accident, since
+    /// its first byte is not an encoding id.
+    /// </summary>
+    public static readonly byte[] DisconnectMarker = "\0thynapse:disconnected"u8.ToArray();
+
+    private readonly TransmitterOptions _options;
+    private readonly Thid _id;
+    private readonly string _commandEndpoint;
+    private readonly string _eventsEndpoint;
+    private readonly RouterSender _sender;
+    private readonly TransmitterCounters _counters;
+    private readonly ILogger _log;
+    private readonly LogLimiter _peerWarnings;
+    private readonly SessionRegistry _sessions = new();
+    private readonly RouteTable _routes = new();
+    private readonly List<CellSession> _dirty = [];
+    private readonly long _livenessTicks;
+    private bool _shuttingDown;
+
+    public CommandProcessor(
+        TransmitterOptions options,
+        Thid id,
+        string commandEndpoint,
+        string eventsEndpoint,
+        RouterSender sender,
+        TransmitterCounters counters)
+    {
+        _options = options;
+        _id = id;
+        _commandEndpoint = commandEndpoint;
+        _eventsEndpoint = eventsEndpoint;
+        _sender = sender;
+        _counters = counters;
+        _log = options.Logger.ForContext<CommandProcessor>();
+        _peerWarnings = new LogLimiter(_log, perInterval: 20);
+        _livenessTicks = (long)(options.LivenessTimeout.TotalSeconds * options.TimeProvider.TimestampFrequency);
+    }
+
+    internal SessionRegistry Sessions => _sessions;
+
+    internal RouteTable Routes => _routes;
+
+    /// <summary>
+    /// Handles one message: <paramref name="frames"/> counts the frames after the routing id, and
+    /// <paramref name="largestExtraFrame"/> is the size of the largest frame after the second.
+    /// </summary>
+    public void Handle(ReadOnlySpan<byte> routingId, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body, int frames, int largestExtraFrame, long now)
+    {
+        _sessions.TryGetByRoutingId(routingId, out var session);
+        if (session is not null)
+        {
+            session.LastSeen = now;
+        }
+
+        try
+        {
+            Dispatch(routingId, session, header, body, frames, largestExtraFrame, now);
+        }
+        catch (Exception ex)
+        {
+            // Our bug, not the sender's: report it to the sender and keep serving everyone else.
+            _log.Error(ex, "Failed to handle a command from {RoutingId}", Convert.ToHexString(routingId));
+            Reject(routingId, session, Command.Unknown, ThynapseErrorCode.InternalError, "the transmitter failed to handle this command");
+        }
+    }
+
+    private void Dispatch(ReadOnlySpan<byte> routingId, CellSession? session, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body, int frames, int largestExtraFrame, long now)
+    {
+        if (frames == 1 && header.SequenceEqual(DisconnectMarker))
+        {
+            if (session is not null)
+            {
+                RemoveSession(session, SessionEnd.Disconnected);
+            }
+
+            return;
+        }
+
+        var largest = Math.Max(header.Length, Math.Max(body.Length, largestExtraFrame));
+        if (largest > _options.MaxFrameBytes)
+        {
+            Reject(routingId, session, Command.Unknown, ThynapseErrorCode.FrameTooLarge, $"a frame of {largest} bytes exceeds the limit of {_options.MaxFrameBytes}");
+            return;
+        }
+
+        var code = FrameHeader.TryParse(header, out var encoding, out var command, out var payload, out var error);
+        if (code != ThynapseErrorCode.None)
+        {
+            Reject(routingId, session, Command.Unknown, code, error!);
+            return;
+        }
+
+        if (!IsCellCommand(command, header, out error))
+        {
+            Reject(routingId, session, command, ThynapseErrorCode.UnknownCommand, error);
+            return;
+        }
+
+        if (encoding == Encodings.Binary && command != Command.Evnt)
+        {
+            Reject(routingId, session, command, ThynapseErrorCode.UnknownCommand, $"encoding B defines only EVNT from cells; send {CommandNames.Of(command)} as J");
+            return;
+        }
+
+        var allowedFrames = command == Command.Evnt && encoding == Encodings.Json ? 2 : 1;
+        if (frames > allowedFrames)
+        {
+            Reject(routingId, session, command, ThynapseErrorCode.UnexpectedFrames, $"{(char)encoding} {CommandNames.Of(command)} takes at most {allowedFrames} frame(s), this message has {frames}");
+            return;
+        }
+
+        if (command == Command.Helo ? session is not null : session is null)
+        {
+            Reject(routingId, session, command, session is null ? ThynapseErrorCode.NotWelcomed : ThynapseErrorCode.AlreadyWelcomed,
+                session is null ? "send HELO first" : "this connection already has a session");
+            return;
+        }
+
+        if (encoding == Encodings.Binary)
+        {
+            HandleBinaryEvents(session!, payload);
+            return;
+        }
+
+        if (header.Length > _options.MaxHeaderBytes)
+        {
+            Reject(routingId, session, command, ThynapseErrorCode.HeaderTooLarge, $"a J header of {header.Length} bytes exceeds the limit of {_options.MaxHeaderBytes}");
+            return;
+        }
+
+        if (!JsonPayload.TryParse(payload, out var json, out error))
+        {
+            Reject(routingId, session, command, ThynapseErrorCode.InvalidJson, error);
+            return;
+        }
+
+        var fields = new FieldReader(json);
+        switch (command)
+        {
+            case Command.Helo:
+                HandleHelo(routingId, json, fields, now);
+                break;
+            case Command.Evnt:
+                HandleJsonEvent(session!, fields, body);
+                break;
+            case Command.Subs:
+                HandleSubscribe(session!, json, fields);
+                break;
+            case Command.Unsb:
+                HandleUnsubscribe(session!, json, fields);
+                break;
+            case Command.Beat:
+                Reply(session!, Command.Beat, []);
+                break;
+            case Command.Gbye:
+                Reply(session!, Command.Gbye, []);
+                RemoveSession(session!, SessionEnd.Left);
+                break;
+        }
+    }
+
+    private static bool IsCellCommand(Command command, ReadOnlySpan<byte> header, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
+        error = null;
+        switch (command)
+        {
+            case Command.Helo or Command.Evnt or Command.Subs or Command.Unsb or Command.Beat or Command.Gbye:
+                return true;
+            case Command.Unknown:
+                error = $"unknown command '{System.Text.Encoding.ASCII.GetString(header.Slice(2, 4))}'";
+                return false;
+            default:
+                error = $"{CommandNames.Of(command)} is sent by transmitters, not cells";
+                return false;
+        }
+    }
+
+    /// <summary>Sends <c>ERRR</c> (echoing the request's <c>ref</c> or <c>seq</c> when given) and counts it.</summary>
+    private void Reject(
+        ReadOnlySpan<byte> routingId,
+        CellSession? session,
+        Command command,
+        ThynapseErrorCode code,
+        string message,
+        JObject? request = null,
+        ulong? sequence = null)
+    {
+        TransmitterCounters.Increment(ref _counters.ProtocolErrors);
+        if (command == Command.Evnt)
+        {
+            TransmitterCounters.Increment(ref _counters.EventsRejected);
+        }
+
+        if (_peerWarnings.Allow())
+        {
+            _log.Warning("Refused {Command} from {Cell}: {ErrorCode} {ErrorName}: {Reason}",
+                CommandNames.Of(command), session?.ToString() ?? Convert.ToHexString(routingId), (int)code, ErrorCodeNames.Of(code), message);
+        }
+
+        var payload = new JObject
+        {
+            ["code"] = (int)code,
+            ["name"] = ErrorCodeNames.Of(code),
+            ["message"] = message,
+        };
+        if (command != Command.Unknown)
+        {
+            payload["command"] = CommandNames.Of(command);
+        }
+
+        if (request?["ref"] is JValue { Type: JTokenType.Integer or JTokenType.String } reference)
+        {
+            payload["ref"] = reference;
+        }
+
+        if (sequence is { } seq)
+        {
+            payload["seq"] = seq;
+        }
+
+        var frame = JsonPayload.Frame(Command.Errr, payload);
+        if (session is not null)
+        {
+            Send(session, frame);
+        }
+        else if (_sender.Send(routingId.ToArray(), frame) != SendOutcome.Sent)
+        {
+            TransmitterCounters.Increment(ref _counters.RepliesDropped);
+        }
+    }
+
+    /// <summary>Sends a control reply, echoing <c>ref</c> from <paramref name="request"/> when it has one.</summary>
+    private void Reply(CellSession session, Command command, JObject payload, JObject? request = null)
+    {
+        if (request?["ref"] is JValue { Type: JTokenType.Integer or JTokenType.String } reference)
+        {
+            payload["ref"] = reference;
+        }
+
+        Send(session, JsonPayload.Frame(command, payload));
+    }
+
+    /// <summary>Sends one frame to a cell after what is already batched for it, so the cell sees things in order.</summary>
+    private void Send(CellSession session, ReadOnlySpan<byte> frame)
+    {
+        if (session.Closed)
+        {
+            TransmitterCounters.Increment(ref _counters.RepliesDropped);
+            return;
+        }
+
+        if (session.Dirty)
+        {
+            Flush(session);
+        }
+
+        var outcome = _sender.Send(session.RoutingId, frame);
+        if (outcome != SendOutcome.Sent)
+        {
+            TransmitterCounters.Increment(ref _counters.RepliesDropped);
+            if (outcome == SendOutcome.Gone)
+            {
+                RemoveSession(session, SessionEnd.Disconnected);
+            }
+        }
+    }
+}

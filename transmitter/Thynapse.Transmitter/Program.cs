@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using NetMQ;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+using Thynapse.Core;
+using Thynapse.Transmitter;
+
+// Exit codes (README "Running a transmitter"): 0 stopped cleanly, 1 invalid arguments, 2 an endpoint could not
+// be bound, 3 the transmitter failed.
+var command = Flag("--command", "THYNAPSE_COMMAND", TransmitterOptions.Default.CommandEndpoint, "ROUTER endpoint cells connect to");
+var events = Flag("--events", "THYNAPSE_EVENTS", TransmitterOptions.Default.EventsEndpoint, "PUB endpoint for events and peers");
+var advertise = Flag<string?>("--advertise-host", "THYNAPSE_ADVERTISE_HOST", null, "host named in the addresses handed to cells when binding '*' (default: first non-loopback IPv4)");
+var heartbeat = Flag("--heartbeat-ms", "THYNAPSE_HEARTBEAT_MS", (int)TransmitterOptions.Default.HeartbeatInterval.TotalMilliseconds, "how often cells must send something");
+var liveness = Flag("--liveness-ms", "THYNAPSE_LIVENESS_MS", (int)TransmitterOptions.Default.LivenessTimeout.TotalMilliseconds, "silence after which a cell is dropped");
+var maxFrame = Flag("--max-frame-bytes", "THYNAPSE_MAX_FRAME_BYTES", TransmitterOptions.Default.MaxFrameBytes, "largest frame accepted");
+var logLevel = Flag("--log-level", "THYNAPSE_LOG_LEVEL", LogEventLevel.Information, "Verbose, Debug, Information, Warning, Error or Fatal");
+var logFormat = Flag("--log-format", "THYNAPSE_LOG_FORMAT", "text", "text, or json (one compact JSON object per line)");
+logFormat.AcceptOnlyFromAmong("text", "json");
+
+var root = new RootCommand("thynapse-transmitter: accepts Thynapse cells and routes their events.\n"
+    + "Every flag can also be set with the environment variable named in its description.")
+{
+    command, events, advertise, heartbeat, liveness, maxFrame, logLevel, logFormat,
+};
+
+root.SetAction(async (parsed, cancellationToken) =>
+{
+    var loggerConfiguration = new LoggerConfiguration()
+        .MinimumLevel.Is(parsed.GetValue(logLevel))
+        .Enrich.WithProperty("Component", "transmitter");
+    Log.Logger = parsed.GetValue(logFormat) == "json"
+        ? loggerConfiguration.WriteTo.Console(new CompactJsonFormatter()).CreateLogger()
+        : loggerConfiguration.WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}").CreateLogger();
+
+    using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+    using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+    using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+    void OnSignal(PosixSignalContext context)
+    {
+        context.Cancel = true; // we shut down ourselves, cleanly
+        Log.Information("Received {Signal}; shutting down", context.Signal);
+        stop.Cancel();
+    }
+
+    PooledBufferPool.Install();
+    Transmitter transmitter;
+    try
+    {
+        transmitter = Transmitter.Start(TransmitterOptions.Default with
+        {
+            CommandEndpoint = parsed.GetValue(command)!,
+            EventsEndpoint = parsed.GetValue(events)!,
+            AdvertiseHost = parsed.GetValue(advertise),
+            HeartbeatInterval = TimeSpan.FromMilliseconds(parsed.GetValue(heartbeat)),
+            LivenessTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(liveness)),
+            MaxFrameBytes = parsed.GetValue(maxFrame),
+            Logger = Log.Logger,
+        });
+    }
+    catch (NetMQException ex)
+    {
+        Log.Fatal("Could not bind {CommandEndpoint} / {EventsEndpoint}: {Reason}", parsed.GetValue(command), parsed.GetValue(events), ex.Message);
+        await Log.CloseAndFlushAsync();
+        return 2;
+    }
+    catch (ArgumentException ex)
+    {
+        Log.Fatal("Invalid setting: {Reason}", ex.Message);
+        await Log.CloseAndFlushAsync();
+        return 1;
+    }
+
+    try
+    {
+        await Task.WhenAny(Task.Delay(Timeout.Infinite, stop.Token), transmitter.Completion).ContinueWith(_ => { }, TaskScheduler.Default);
+        await transmitter.StopAsync();
+        return 0;
+    }
+    catch (Exception ex)
+    {
+        Log.Fatal(ex, "The transmitter failed");
+        return 3;
+    }
+    finally
+    {
+        NetMQConfig.Cleanup(block: false);
+        await Log.CloseAndFlushAsync();
+    }
+});
+
+return await root.Parse(args).InvokeAsync();
+
+static Option<T> Flag<T>(string name, string environmentVariable, T defaultValue, string description) => new(name)
+{
+    Description = $"{description} [env: {environmentVariable}]",
+    DefaultValueFactory = result =>
+    {
+        var text = Environment.GetEnvironmentVariable(environmentVariable);
+        if (string.IsNullOrEmpty(text))
+        {
+            return defaultValue;
+        }
+
+        try
+        {
+            return typeof(T) == typeof(string) ? (T)(object)text
+                : Nullable.GetUnderlyingType(typeof(T)) is { } underlying ? (T)Convert.ChangeType(text, underlying, System.Globalization.CultureInfo.InvariantCulture)
+                : typeof(T).IsEnum ? (T)Enum.Parse(typeof(T), text, ignoreCase: true)
+                : (T)Convert.ChangeType(text, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidCastException or ArgumentException or OverflowException)
+        {
+            result.AddError($"{environmentVariable}='{text}' is not a valid value for {name}");
+            return defaultValue;
+        }
+    },
+};

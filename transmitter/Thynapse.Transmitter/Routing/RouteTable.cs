@@ -1,0 +1,106 @@
+using Thynapse.Core;
+using Thynapse.Core.Internal;
+using Thynapse.Transmitter.Sessions;
+
+namespace Thynapse.Transmitter.Routing;
+
+/// <summary>
+/// Every subscription of every cell in a token trie, and the resulting <see cref="RoutePlan"/> per channel in a
+/// cache: a steady stream of events pays one hash lookup on the channel's bytes, however many subscriptions exist.
+/// Any subscription change empties the cache (plans are rebuilt on demand).
+/// </summary>
+internal sealed class RouteTable
+{
+    /// <summary>Channels whose plans are kept; past this the cache starts over, bounding its memory.</summary>
+    public const int MaxCachedChannels = 65_536;
+
+    private readonly PatternTrie<Subscription> _trie = new();
+    private readonly Dictionary<byte[], RoutePlan> _plans = new(ByteArrayComparer.Instance);
+    private readonly List<Subscription> _matches = [];
+
+    public int Subscriptions => _trie.Count;
+
+    public int CachedChannels => _plans.Count;
+
+    public void Add(Subscription subscription)
+    {
+        _trie.Add(subscription.Pattern, subscription);
+        _plans.Clear();
+    }
+
+    public void Remove(Subscription subscription)
+    {
+        _trie.Remove(subscription.Pattern, subscription);
+        _plans.Clear();
+    }
+
+    /// <summary>The plan for <paramref name="channel"/> (ASCII bytes); null with an explanation when the channel is invalid.</summary>
+    public RoutePlan? Find(ReadOnlySpan<byte> channel, out string? error)
+    {
+        error = null;
+        if (_plans.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(channel, out var plan))
+        {
+            return plan;
+        }
+
+        // Only valid channels are cached, so a cache hit is also a validation.
+        if (!Channel.TryValidate(channel, out error))
+        {
+            return null;
+        }
+
+        plan = Build(channel);
+        if (_plans.Count >= MaxCachedChannels)
+        {
+            _plans.Clear();
+        }
+
+        _plans.Add(channel.ToArray(), plan);
+        return plan;
+    }
+
+    private RoutePlan Build(ReadOnlySpan<byte> channel)
+    {
+        Span<char> chars = stackalloc char[channel.Length];
+        for (var i = 0; i < channel.Length; i++)
+        {
+            chars[i] = (char)channel[i];
+        }
+
+        _matches.Clear();
+        _trie.Match(chars, _matches);
+        if (_matches.Count == 0)
+        {
+            return RoutePlan.Empty;
+        }
+
+        var multicatch = new List<CellSession>();
+        var anycatch = new Dictionary<string, List<Subscription>>(StringComparer.Ordinal);
+        var seenMulti = new HashSet<CellSession>(ReferenceEqualityComparer.Instance);
+        var seenAny = new HashSet<CellSession>(ReferenceEqualityComparer.Instance);
+        foreach (var match in _matches)
+        {
+            if (match.Mode == Catch.Multi)
+            {
+                if (seenMulti.Add(match.Session))
+                {
+                    multicatch.Add(match.Session);
+                }
+            }
+            else if (seenAny.Add(match.Session))
+            {
+                if (!anycatch.TryGetValue(match.Session.Service, out var group))
+                {
+                    anycatch.Add(match.Session.Service, group = []);
+                }
+
+                group.Add(match);
+            }
+        }
+
+        _matches.Clear();
+        return new RoutePlan(
+            [.. multicatch],
+            [.. anycatch.Select(g => new AnycatchGroup(g.Key, [.. g.Value]))]);
+    }
+}

@@ -1,0 +1,70 @@
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+using Thynapse.Transmitter.Routing;
+using Thynapse.Transmitter.Wire;
+
+namespace Thynapse.Transmitter.Sessions;
+
+/// <summary>
+/// What a transmitter knows of one welcomed cell: who it is, how to reach it, what it caught, and what is
+/// waiting to be sent to it. Owned by the routing thread.
+/// </summary>
+internal sealed class CellSession
+{
+    public CellSession(byte[] routingId, Thid id, string service, bool acceptsBinary, string resumeToken, long now)
+    {
+        RoutingId = routingId;
+        Id = id;
+        IdBytes = id.ToByteArray();
+        Service = service;
+        AcceptsBinary = acceptsBinary;
+        ResumeToken = resumeToken;
+        LastSeen = now;
+    }
+
+    /// <summary>The ROUTER routing id of the cell's current connection.</summary>
+    public byte[] RoutingId { get; }
+
+    public Thid Id { get; }
+
+    /// <summary>The 20-byte form of <see cref="Id"/>, copied into every delivery this cell publishes.</summary>
+    public byte[] IdBytes { get; }
+
+    public string Service { get; }
+
+    /// <summary>True when the cell said it reads <c>B DLVR</c> / <c>B ACPT</c>; otherwise it gets <c>J</c> frames.</summary>
+    public bool AcceptsBinary { get; }
+
+    /// <summary>The secret that lets a reconnecting cell take this session over (PROTOCOL.md §5.1).</summary>
+    public string ResumeToken { get; }
+
+    public JObject Metadata { get; set; } = [];
+
+    /// <summary>Timestamp of the last command received (from the transmitter's <see cref="TimeProvider"/>).</summary>
+    public long LastSeen { get; set; }
+
+    /// <summary>Numbers events published without a <c>seq</c>.</summary>
+    public ulong AutoSequence { get; set; }
+
+    public Dictionary<uint, Subscription> Subscriptions { get; } = [];
+
+    /// <summary>Deliveries batched for this cell (binary cells only).</summary>
+    public FrameBatch Deliveries { get; } = new(Command.Dlvr);
+
+    /// <summary>Confirmations batched for this cell (binary cells only).</summary>
+    public FrameBatch Accepts { get; } = new(Command.Acpt);
+
+    /// <summary>True while this session is in the routing thread's list of sessions to flush.</summary>
+    public bool Dirty { get; set; }
+
+    /// <summary>Multicatch deliveries dropped for this cell and not yet reported to it with <c>SLOW</c>.</summary>
+    public long UnreportedMissed { get; set; }
+
+    /// <summary>All deliveries dropped for this cell.</summary>
+    public long TotalMissed { get; set; }
+
+    /// <summary>Set when the session is removed; plans still holding it skip it.</summary>
+    public bool Closed { get; set; }
+
+    public override string ToString() => $"{Service}/{Id}";
+}

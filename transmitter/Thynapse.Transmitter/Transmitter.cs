@@ -1,0 +1,228 @@
+using NetMQ;
+using NetMQ.Sockets;
+using Serilog;
+using Thynapse.Core;
+using Thynapse.Transmitter.Commands;
+using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Wire;
+
+namespace Thynapse.Transmitter;
+
+/// <summary>
+/// A running transmitter: a ROUTER command socket for cells and a PUB event socket, served by one routing thread.
+/// </summary>
+/// <remarks>
+/// Both sockets belong to the routing thread (a <see cref="NetMQPoller"/>); nothing else touches them. Inbound
+/// messages are handled in bursts and what a burst produced for each cell leaves as one frame per cell, so a
+/// busy transmitter batches while an idle one sends each event at once.
+/// </remarks>
+public sealed class Transmitter : IAsyncDisposable
+{
+    /// <summary>Messages handled per wake-up before batched output is flushed.</summary>
+    private const int ReceiveBudget = 4096;
+
+    private readonly TransmitterOptions _options;
+    private readonly ILogger _log;
+    private readonly RouterSocket _router;
+    private readonly PublisherSocket _publisher;
+    private readonly NetMQPoller _poller;
+    private readonly NetMQTimer _timer;
+    private readonly CommandProcessor _processor;
+    private readonly TransmitterCounters _counters = new();
+    private readonly TransmitterMetrics _metrics;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Msg _routingId;
+    private Msg _header;
+    private Msg _body;
+    private Msg _extra;
+    private int _stopping;
+
+    private Transmitter(TransmitterOptions options)
+    {
+        _options = options;
+        _log = options.Logger.ForContext<Transmitter>();
+        Id = options.Id ?? Thid.NewRandom();
+
+        _router = new RouterSocket();
+        _publisher = new PublisherSocket();
+        try
+        {
+            _router.Options.RouterMandatory = true;
+            _router.Options.Linger = TimeSpan.FromSeconds(1);
+            _router.Options.SendHighWatermark = options.CellQueueFrames;
+            _router.Options.ReceiveHighWatermark = 100_000;
+            _router.Options.DisconnectMessage = CommandProcessor.DisconnectMarker;
+
+            // Frames up to the limit get a clean FRAME_TOO_LARGE; far bigger ones are refused by the transport
+            // itself (the peer is disconnected) so that no single peer can make us buffer without bound.
+            _router.Options.MaxMsgSize = 2L * options.MaxFrameBytes + 65_536;
+            _router.Bind(Endpoint.ForBind(options.CommandEndpoint));
+            CommandEndpoint = Endpoint.Connectable(_router.Options.LastEndpoint!, options.AdvertiseHost);
+
+            _publisher.Options.Linger = TimeSpan.FromSeconds(1);
+            _publisher.Bind(Endpoint.ForBind(options.EventsEndpoint));
+            EventsEndpoint = Endpoint.Connectable(_publisher.Options.LastEndpoint!, options.AdvertiseHost);
+        }
+        catch
+        {
+            _router.Dispose();
+            _publisher.Dispose();
+            throw;
+        }
+
+        _metrics = new TransmitterMetrics(_counters, Id.ToString());
+        _processor = new CommandProcessor(options, Id, CommandEndpoint, EventsEndpoint, new RouterSender(_router), _counters);
+        _routingId.InitEmpty();
+        _header.InitEmpty();
+        _body.InitEmpty();
+        _extra.InitEmpty();
+        _router.ReceiveReady += OnCommandReady;
+
+        var tick = TimeSpan.FromTicks(Math.Min(options.HeartbeatInterval.Ticks, options.LivenessTimeout.Ticks / 4));
+        _timer = new NetMQTimer(tick);
+        _timer.Elapsed += (_, _) => _processor.Tick(options.TimeProvider.GetTimestamp());
+        _poller = [_router, _publisher];
+        _poller.Add(_timer);
+    }
+
+    /// <summary>This transmitter's THID.</summary>
+    public Thid Id { get; }
+
+    /// <summary>The command (ROUTER) endpoint, in a form cells can connect to.</summary>
+    public string CommandEndpoint { get; }
+
+    /// <summary>The event (PUB) endpoint, in a form peers can connect to (sent to cells in <c>WLCM.pub</c>).</summary>
+    public string EventsEndpoint { get; }
+
+    /// <summary>Completes when the transmitter has stopped.</summary>
+    public Task Completion => _stopped.Task;
+
+    /// <summary>A snapshot of the counters.</summary>
+    public TransmitterStats Stats => new()
+    {
+        EventsReceived = TransmitterCounters.Read(ref _counters.EventsReceived),
+        EventsRejected = TransmitterCounters.Read(ref _counters.EventsRejected),
+        EventsWithoutReceiver = TransmitterCounters.Read(ref _counters.EventsWithoutReceiver),
+        Deliveries = TransmitterCounters.Read(ref _counters.Deliveries),
+        DeliveriesDropped = TransmitterCounters.Read(ref _counters.DeliveriesDropped),
+        ConfirmationsDropped = TransmitterCounters.Read(ref _counters.ConfirmationsDropped),
+        RepliesDropped = TransmitterCounters.Read(ref _counters.RepliesDropped),
+        ProtocolErrors = TransmitterCounters.Read(ref _counters.ProtocolErrors),
+        CellsJoined = TransmitterCounters.Read(ref _counters.CellsJoined),
+        CellsLeft = TransmitterCounters.Read(ref _counters.CellsLeft),
+        CellsExpired = TransmitterCounters.Read(ref _counters.CellsExpired),
+        CellsDisconnected = TransmitterCounters.Read(ref _counters.CellsDisconnected),
+        Cells = TransmitterCounters.Read(ref _counters.Cells),
+        Subscriptions = TransmitterCounters.Read(ref _counters.Subscriptions),
+    };
+
+    /// <summary>Binds the sockets and starts the routing thread.</summary>
+    /// <exception cref="NetMQException">An endpoint could not be bound (in use, or invalid).</exception>
+    public static Transmitter Start(TransmitterOptions? options = null)
+    {
+        options ??= TransmitterOptions.Default;
+        options.Validate();
+        var transmitter = new Transmitter(options);
+        transmitter._poller.RunAsync("thynapse-routing", isBackgroundThread: true);
+        transmitter._log.Information("Transmitter {TransmitterId} routing on {CommandEndpoint}, publishing on {EventsEndpoint}",
+            transmitter.Id, transmitter.CommandEndpoint, transmitter.EventsEndpoint);
+        return transmitter;
+    }
+
+    /// <summary>
+    /// Stops gracefully: every cell is told (<c>GBYE</c>) after what is queued for it, then the sockets close,
+    /// lingering up to a second for those last frames.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _stopping, 1) != 0)
+        {
+            await _stopped.Task.ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await InvokeAsync(p =>
+            {
+                p.FlushDirty();
+                p.Shutdown();
+                p.FlushDirty();
+                return true;
+            }).ConfigureAwait(false);
+        }
+        finally
+        {
+            await Task.Run(_poller.Stop).ConfigureAwait(false);
+            _poller.Dispose();
+            _router.Dispose();
+            _publisher.Dispose();
+            _timer.Enable = false;
+            _metrics.Dispose();
+            _routingId.Close();
+            _header.Close();
+            _body.Close();
+            _extra.Close();
+            _log.Information("Transmitter {TransmitterId} stopped", Id);
+            _stopped.TrySetResult();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    /// <summary>Runs <paramref name="action"/> on the routing thread (introspection for tests and tools).</summary>
+    internal Task<T> InvokeAsync<T>(Func<CommandProcessor, T> action) =>
+        Task.Factory.StartNew(() => action(_processor), CancellationToken.None, TaskCreationOptions.None, _poller);
+
+    private void OnCommandReady(object? sender, NetMQSocketEventArgs e)
+    {
+        var now = _options.TimeProvider.GetTimestamp();
+        for (var i = 0; i < ReceiveBudget && _router.TryReceive(ref _routingId, TimeSpan.Zero); i++)
+        {
+            ReceiveRest(out var frames, out var largestExtra);
+            _processor.Handle(_routingId.Slice(), _header.Slice(), _body.Slice(), frames, largestExtra, now);
+            Release(ref _routingId);
+            Release(ref _header);
+            Release(ref _body);
+        }
+
+        _processor.FlushDirty();
+    }
+
+    /// <summary>
+    /// Takes the rest of a multipart message (its frames arrive together): the header, the body if any, and any
+    /// further frames, which are only measured so the command can be refused with their count.
+    /// </summary>
+    private void ReceiveRest(out int frames, out int largestExtra)
+    {
+        frames = 0;
+        largestExtra = 0;
+        if (!_routingId.HasMore || !_router.TryReceive(ref _header, TimeSpan.Zero))
+        {
+            return;
+        }
+
+        frames = 1;
+        if (!_header.HasMore || !_router.TryReceive(ref _body, TimeSpan.Zero))
+        {
+            return;
+        }
+
+        frames = 2;
+        var more = _body.HasMore;
+        while (more && _router.TryReceive(ref _extra, TimeSpan.Zero))
+        {
+            frames++;
+            largestExtra = Math.Max(largestExtra, _extra.Size);
+            more = _extra.HasMore;
+            Release(ref _extra);
+        }
+    }
+
+    private static void Release(ref Msg msg)
+    {
+        msg.Close();
+        msg.InitEmpty();
+    }
+}

@@ -1,0 +1,72 @@
+using Serilog;
+using Thynapse.Core;
+
+namespace Thynapse.Transmitter;
+
+/// <summary>How a transmitter binds, times and limits (PROTOCOL.md §8). Tune with <c>with { … }</c>.</summary>
+public sealed record TransmitterOptions
+{
+    /// <summary>The defaults: ports 4710 and 4711 on every interface.</summary>
+    public static TransmitterOptions Default { get; } = new();
+
+    /// <summary>The ROUTER endpoint cells connect to (default: <c>tcp://*:4710</c>; a port of <c>*</c> or 0 picks a free one).</summary>
+    public string CommandEndpoint { get; init; } = "tcp://*:4710";
+
+    /// <summary>The PUB endpoint (default: <c>tcp://*:4711</c>).</summary>
+    public string EventsEndpoint { get; init; } = "tcp://*:4711";
+
+    /// <summary>
+    /// The host put in the addresses the transmitter hands out (<c>WLCM.pub</c>) when it binds a wildcard host
+    /// (default: null, meaning the first non-loopback IPv4 address, else 127.0.0.1).
+    /// </summary>
+    public string? AdvertiseHost { get; init; }
+
+    /// <summary>The transmitter's THID (default: a new random one).</summary>
+    public Thid? Id { get; init; }
+
+    /// <summary>How often cells must send something, told to them in <c>WLCM</c> (default: 1 s).</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A cell silent for this long is dead: its subscriptions are dropped (default: 5 s).</summary>
+    public TimeSpan LivenessTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The largest frame accepted; larger ones get <c>FRAME_TOO_LARGE</c> (default: 1 MiB).</summary>
+    public int MaxFrameBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>The largest <c>J</c> header frame accepted; larger ones get <c>HEADER_TOO_LARGE</c> (default: 64 KiB).</summary>
+    public int MaxHeaderBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Subscriptions one cell may hold (default: 10,000).</summary>
+    public int MaxSubscriptionsPerCell { get; init; } = 10_000;
+
+    /// <summary>
+    /// Frames queued towards one cell before further events for it are dropped and counted, and the cell told
+    /// with <c>SLOW</c> (default: 1,000 frames; a frame can batch many events).
+    /// </summary>
+    public int CellQueueFrames { get; init; } = 1_000;
+
+    /// <summary>Bytes of deliveries batched into one frame for a cell under load (default: 64 KiB).</summary>
+    public int BatchBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Where the transmitter logs (default: nowhere).</summary>
+    public ILogger Logger { get; init; } = Serilog.Core.Logger.None;
+
+    /// <summary>The clock (default: the system clock); tests may pass a fake one.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    internal void Validate()
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(CommandEndpoint);
+        ArgumentException.ThrowIfNullOrWhiteSpace(EventsEndpoint);
+        ArgumentNullException.ThrowIfNull(Logger);
+        ArgumentNullException.ThrowIfNull(TimeProvider);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(HeartbeatInterval, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(LivenessTimeout, HeartbeatInterval);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxFrameBytes, 1024);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxHeaderBytes, 256);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxHeaderBytes, MaxFrameBytes);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxSubscriptionsPerCell, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(CellQueueFrames, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchBytes, 1024);
+    }
+}
