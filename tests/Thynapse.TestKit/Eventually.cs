@@ -48,7 +48,7 @@ public static class Eventually
         {
             return await task.WaitAsync(limit);
         }
-        catch (TimeoutException)
+        catch (TimeoutException) when (!task.IsCompleted)
         {
             throw new TimeoutException($"Timed out after {limit.TotalSeconds:0.#} s waiting for {what}.");
         }
@@ -62,7 +62,7 @@ public static class Eventually
         {
             await task.WaitAsync(limit);
         }
-        catch (TimeoutException)
+        catch (TimeoutException) when (!task.IsCompleted)
         {
             throw new TimeoutException($"Timed out after {limit.TotalSeconds:0.#} s waiting for {what}.");
         }

@@ -5,13 +5,16 @@ namespace Thynapse.TestKit;
 /// <summary>In-process transmitters on real loopback sockets with free ports.</summary>
 public static class Transmitters
 {
-    /// <summary>Options binding free ports on 127.0.0.1, with short heartbeats so liveness tests stay fast.</summary>
+    /// <summary>
+    /// Options binding free ports on 127.0.0.1. The liveness timeout is generous (raw clients in protocol tests send
+    /// no heartbeats, and a loaded CI machine can stall a test for seconds); liveness tests shorten it themselves.
+    /// </summary>
     public static TransmitterOptions LoopbackOptions => TransmitterOptions.Default with
     {
         CommandEndpoint = "tcp://127.0.0.1:*",
         EventsEndpoint = "tcp://127.0.0.1:*",
-        HeartbeatInterval = TimeSpan.FromMilliseconds(250),
-        LivenessTimeout = TimeSpan.FromMilliseconds(1500),
+        HeartbeatInterval = TimeSpan.FromMilliseconds(500),
+        LivenessTimeout = TimeSpan.FromSeconds(30),
     };
 
     /// <summary>Starts a transmitter on free loopback ports.</summary>

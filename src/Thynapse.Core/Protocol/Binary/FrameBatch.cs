@@ -7,7 +7,7 @@ namespace Thynapse.Core;
 /// load and the whole frame leaves in one send. The buffer is rented when the first record arrives and
 /// returned after the send, so an idle peer holds no memory.
 /// </summary>
-internal sealed class FrameBatch(Command command) : IBufferWriter<byte>
+public sealed class FrameBatch(Command command) : IBufferWriter<byte>
 {
     private byte[]? _buffer;
     private int _written;
@@ -18,6 +18,7 @@ internal sealed class FrameBatch(Command command) : IBufferWriter<byte>
     /// <summary>Bytes in the frame, header included.</summary>
     public int Length => _written;
 
+    /// <summary>True when no record was written.</summary>
     public bool IsEmpty => Records == 0;
 
     /// <summary>Set by the owner: for a publisher, the highest sequence number in the frame.</summary>
@@ -29,14 +30,17 @@ internal sealed class FrameBatch(Command command) : IBufferWriter<byte>
     /// <summary>Counts a record the caller just wrote through <see cref="IBufferWriter{T}"/>.</summary>
     public void RecordWritten() => Records++;
 
+    /// <inheritdoc />
     public void Advance(int count) => _written += count;
 
+    /// <inheritdoc />
     public Memory<byte> GetMemory(int sizeHint = 0)
     {
         Ensure(sizeHint);
         return _buffer.AsMemory(_written);
     }
 
+    /// <inheritdoc />
     public Span<byte> GetSpan(int sizeHint = 0)
     {
         Ensure(sizeHint);

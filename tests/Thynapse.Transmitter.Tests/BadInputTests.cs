@@ -1,0 +1,247 @@
+using System.Text;
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+using Thynapse.TestKit;
+
+namespace Thynapse.Transmitter.Tests;
+
+/// <summary>
+/// Every malformed, oversized, out-of-order or hostile command gets its specific ERRR (PROTOCOL.md §7), the
+/// sender's connection stays usable, and other cells keep being served.
+/// </summary>
+[TestClass]
+public sealed class BadInputTests
+{
+    private const int MaxFrame = 4096;
+    private const int MaxHeader = 1024;
+    private static Transmitter _transmitter = null!;
+
+    [ClassInitialize]
+    public static void Start(TestContext _) => _transmitter = Transmitters.StartLoopback(o => o with
+    {
+        MaxFrameBytes = MaxFrame,
+        MaxHeaderBytes = MaxHeader,
+        MaxSubscriptionsPerCell = 3,
+    });
+
+    [ClassCleanup]
+    public static async Task Stop() => await _transmitter.DisposeAsync();
+
+    public static IEnumerable<object[]> BeforeHelo =>
+    [
+        [ThynapseErrorCode.FrameTooLarge, new[] { "J HELO " + new string(' ', MaxFrame) }],
+        [ThynapseErrorCode.MalformedHeader, new[] { "J HEL" }],
+        [ThynapseErrorCode.MalformedHeader, new[] { "JHELO {}" }],
+        [ThynapseErrorCode.MalformedHeader, new[] { "J HELO{}" }],
+        [ThynapseErrorCode.MalformedHeader, new[] { "J helo {}" }],
+        [ThynapseErrorCode.MalformedHeader, new[] { "" }],
+        [ThynapseErrorCode.UnknownEncoding, new[] { "X HELO {}" }],
+        [ThynapseErrorCode.UnknownEncoding, new[] { "\u0001 HELO {}" }],
+        [ThynapseErrorCode.UnknownCommand, new[] { "J ABCD {}" }],
+        [ThynapseErrorCode.UnknownCommand, new[] { "J WLCM {}" }],
+        [ThynapseErrorCode.UnknownCommand, new[] { "J DLVR {}" }],
+        [ThynapseErrorCode.UnknownCommand, new[] { "B HELO xyz" }],
+        [ThynapseErrorCode.InvalidJson, new[] { "J HELO {" }],
+        [ThynapseErrorCode.InvalidJson, new[] { "J HELO [1,2]" }],
+        [ThynapseErrorCode.InvalidJson, new[] { "J HELO {\"id\":1,\"id\":2}" }],
+        [ThynapseErrorCode.InvalidJson, new[] { "J HELO {} trailing" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J HELO {}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J HELO {\"id\":42,\"service\":\"s\"}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J HELO {\"id\":\"not-a-thid\",\"service\":\"s\"}" }],
+        [ThynapseErrorCode.InvalidField, new[] { $"J HELO {{\"id\":\"{Thid.NewRandom()}\",\"service\":\"bad service\"}}" }],
+        [ThynapseErrorCode.InvalidField, new[] { $"J HELO {{\"id\":\"{Thid.NewRandom()}\",\"service\":[\"s\"]}}" }],
+        [ThynapseErrorCode.InvalidField, new[] { $"J HELO {{\"id\":\"{Thid.NewRandom()}\",\"service\":\"s\",\"encodings\":\"B\"}}" }],
+        [ThynapseErrorCode.UnexpectedFrames, new[] { "J HELO {}", "x", "y" }],
+        [ThynapseErrorCode.UnexpectedFrames, new[] { "J BEAT", "x" }],
+        [ThynapseErrorCode.HeaderTooLarge, new[] { $"J HELO {{\"pad\":\"{new string('x', MaxHeader)}\"}}" }],
+        [ThynapseErrorCode.UnsupportedProtocol, new[] { $"J HELO {{\"id\":\"{Thid.NewRandom()}\",\"service\":\"s\",\"protocol\":2}}" }],
+        [ThynapseErrorCode.InvalidPattern, new[] { $"J HELO {{\"id\":\"{Thid.NewRandom()}\",\"service\":\"s\",\"subs\":[{{\"sub\":1,\"pattern\":\"a.>.b\"}}]}}" }],
+        [ThynapseErrorCode.DuplicateSubscription, new[] { $"J HELO {{\"id\":\"{Thid.NewRandom()}\",\"service\":\"s\",\"subs\":[{{\"sub\":1,\"pattern\":\"a\"}},{{\"sub\":1,\"pattern\":\"b\"}}]}}" }],
+        [ThynapseErrorCode.TooManySubscriptions, new[] { $"J HELO {{\"id\":\"{Thid.NewRandom()}\",\"service\":\"s\",\"subs\":[{{\"sub\":1,\"pattern\":\"a\"}},{{\"sub\":2,\"pattern\":\"b\"}},{{\"sub\":3,\"pattern\":\"c\"}},{{\"sub\":4,\"pattern\":\"d\"}}]}}" }],
+        [ThynapseErrorCode.NotWelcomed, new[] { "J BEAT" }],
+        [ThynapseErrorCode.NotWelcomed, new[] { "J EVNT {\"channel\":\"a\"}" }],
+        [ThynapseErrorCode.NotWelcomed, new[] { "J SUBS {\"sub\":1,\"pattern\":\"a\"}" }],
+        [ThynapseErrorCode.NotWelcomed, new[] { "J GBYE" }],
+        [ThynapseErrorCode.NotWelcomed, new[] { "B EVNT xyz" }],
+    ];
+
+    public static IEnumerable<object[]> AfterHelo =>
+    [
+        [ThynapseErrorCode.FrameTooLarge, new[] { "J EVNT {\"channel\":\"a\"}", new string('b', MaxFrame + 1) }],
+        [ThynapseErrorCode.AlreadyWelcomed, new[] { $"J HELO {{\"id\":\"{Thid.NewRandom()}\",\"service\":\"s\"}}" }],
+        [ThynapseErrorCode.UnexpectedFrames, new[] { "J EVNT {\"channel\":\"a\"}", "body", "junk" }],
+        [ThynapseErrorCode.UnexpectedFrames, new[] { "J SUBS {\"sub\":1,\"pattern\":\"a\"}", "junk" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J EVNT {}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J EVNT {\"channel\":5}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J EVNT {\"channel\":\"a\",\"seq\":-1}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J EVNT {\"channel\":\"a\",\"confirm\":\"yes\"}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J SUBS {\"sub\":\"one\",\"pattern\":\"a\"}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J SUBS {\"sub\":1}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J UNSB {}" }],
+        [ThynapseErrorCode.InvalidChannel, new[] { "J EVNT {\"channel\":\"a..b\"}" }],
+        [ThynapseErrorCode.InvalidChannel, new[] { "J EVNT {\"channel\":\"a.*\"}" }],
+        [ThynapseErrorCode.InvalidChannel, new[] { "J EVNT {\"channel\":\"caf\u00e9\"}" }],
+        [ThynapseErrorCode.InvalidChannel, new[] { $"J EVNT {{\"channel\":\"{new string('a', 256)}\"}}" }],
+        [ThynapseErrorCode.ReservedChannel, new[] { "J EVNT {\"channel\":\"$DLQ.billing\"}" }],
+        [ThynapseErrorCode.InvalidPattern, new[] { "J SUBS {\"sub\":1,\"pattern\":\"a.>.b\"}" }],
+        [ThynapseErrorCode.InvalidPattern, new[] { "J SUBS {\"sub\":1,\"pattern\":\"a*\"}" }],
+        [ThynapseErrorCode.InvalidMode, new[] { "J SUBS {\"sub\":1,\"pattern\":\"a\",\"mode\":\"all\"}" }],
+        [ThynapseErrorCode.UnknownSubscription, new[] { "J UNSB {\"sub\":99}" }],
+        [ThynapseErrorCode.MalformedRecord, new[] { "B EVNT " }],
+        [ThynapseErrorCode.MalformedRecord, new[] { "B EVNT \u0000\u0001\u0000" }],
+        [ThynapseErrorCode.UnknownCommand, new[] { "B SUBS \u0000" }],
+    ];
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [DynamicData(nameof(BeforeHelo))]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void BeforeHelo_EachBadCommandGetsItsCode(ThynapseErrorCode code, string[] frames)
+    {
+        using var client = new RawClient(_transmitter.CommandEndpoint);
+        client.Send(frames.Select(Encoding.UTF8.GetBytes).ToArray());
+
+        var error = client.ExpectError(code);
+
+        Assert.AreEqual(ErrorCodeNames.Of(code), error.Value<string>("name"));
+        Assert.IsFalse(string.IsNullOrWhiteSpace(error.Value<string>("message")));
+        client.Hello(TestIds.Next("after")); // throws unless WLCM: the connection is still usable
+        AssertOthersStillServed();
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(AfterHelo))]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void AfterHelo_EachBadCommandGetsItsCode(ThynapseErrorCode code, string[] frames)
+    {
+        using var client = new RawClient(_transmitter.CommandEndpoint);
+        client.Hello(TestIds.Next("bad"));
+        client.Send(frames.Select(Encoding.UTF8.GetBytes).ToArray());
+
+        client.ExpectError(code);
+
+        client.Send("J BEAT");
+        Assert.AreEqual("BEAT", client.ReceiveJson("BEAT: the session survives").Command);
+        AssertOthersStillServed();
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Errors_EchoRefAndSeq()
+    {
+        using var client = new RawClient(_transmitter.CommandEndpoint);
+        client.Hello(TestIds.Next("echo"));
+
+        client.SendJson("SUBS", new JObject { ["sub"] = 1, ["pattern"] = "a.>.b", ["ref"] = "mine-7" });
+        Assert.AreEqual("mine-7", client.ExpectError(ThynapseErrorCode.InvalidPattern).Value<string>("ref"));
+        client.SendJson("EVNT", new JObject { ["channel"] = "a..b", ["seq"] = 12 });
+        var error = client.ExpectError(ThynapseErrorCode.InvalidChannel);
+        Assert.AreEqual(12, error.Value<int>("seq"));
+        Assert.AreEqual("EVNT", error.Value<string>("command"));
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Helo_WithTheIdOfALiveCellIsRefused()
+    {
+        using var owner = new RawClient(_transmitter.CommandEndpoint);
+        owner.Hello(TestIds.Next("owner"));
+        using var spoofer = new RawClient(_transmitter.CommandEndpoint);
+
+        spoofer.SendJson("HELO", new JObject { ["id"] = owner.Id.ToString(), ["service"] = "spoof", ["resume"] = "guessed" });
+
+        spoofer.ExpectError(ThynapseErrorCode.IdInUse);
+        owner.Send("J BEAT");
+        Assert.AreEqual("BEAT", owner.ReceiveJson("the owner's session is intact").Command);
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Subs_PastTheLimitAndDuplicatesAreRefused()
+    {
+        using var client = new RawClient(_transmitter.CommandEndpoint);
+        client.Hello(TestIds.Next("limits"));
+        client.Subscribe(1, "a");
+        client.Subscribe(2, "b");
+
+        client.SendJson("SUBS", new JObject { ["sub"] = 2, ["pattern"] = "c" });
+        client.ExpectError(ThynapseErrorCode.DuplicateSubscription);
+        client.Subscribe(3, "c");
+        client.SendJson("SUBS", new JObject { ["sub"] = 4, ["pattern"] = "d" });
+        client.ExpectError(ThynapseErrorCode.TooManySubscriptions);
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void BinaryFrame_ABadRecordIsRefusedAndTheNextOneStillRouted()
+    {
+        var channel = TestIds.Next("binbad");
+        using var receiver = new RawClient(_transmitter.CommandEndpoint);
+        receiver.Hello(TestIds.Next("rx"));
+        receiver.Subscribe(1, channel);
+        using var sender = new RawClient(_transmitter.CommandEndpoint);
+        sender.Hello(TestIds.Next("tx"));
+
+        var frame = new FrameBatch(Command.Evnt);
+        EventRecordWriter.Write(frame, false, 1, "a..b", default, default, "bad"u8);
+        EventRecordWriter.Write(frame, false, 2, "$x", default, default, "reserved"u8);
+        EventRecordWriter.Write(frame, false, 3, channel, default, default, "good"u8);
+        sender.Send(frame.Frame.ToArray());
+
+        Assert.AreEqual(1, sender.ExpectError(ThynapseErrorCode.InvalidChannel).Value<int>("seq"));
+        Assert.AreEqual(2, sender.ExpectError(ThynapseErrorCode.ReservedChannel).Value<int>("seq"));
+        var (delivery, body) = receiver.Expect("DLVR");
+        Assert.AreEqual(3, delivery.Value<int>("seq"));
+        Assert.AreEqual("good", Encoding.UTF8.GetString(body!));
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void BinaryFrame_ATruncatedRecordDropsOnlyTheRestOfTheFrame()
+    {
+        var channel = TestIds.Next("bintrunc");
+        using var receiver = new RawClient(_transmitter.CommandEndpoint);
+        receiver.Hello(TestIds.Next("rx"));
+        receiver.Subscribe(1, channel);
+        using var sender = new RawClient(_transmitter.CommandEndpoint);
+        sender.Hello(TestIds.Next("tx"));
+
+        var frame = new FrameBatch(Command.Evnt);
+        EventRecordWriter.Write(frame, false, 1, channel, default, default, "first"u8);
+        EventRecordWriter.Write(frame, false, 2, channel, default, default, "second"u8);
+        sender.Send(frame.Frame[..^3].ToArray());
+
+        Assert.Contains("truncated", sender.ExpectError(ThynapseErrorCode.MalformedRecord).Value<string>("message")!);
+        Assert.AreEqual(1, receiver.Expect("DLVR").Payload.Value<int>("seq"));
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task FrameFarPastTheLimit_ClosesOnlyThatConnection()
+    {
+        using var client = new RawClient(_transmitter.CommandEndpoint);
+        client.Hello(TestIds.Next("huge"));
+        var before = _transmitter.Stats.CellsDisconnected;
+
+        // Past twice the limit the transport refuses to buffer the frame and drops the connection instead.
+        client.Send(Encoding.UTF8.GetBytes("J EVNT {\"channel\":\"a\"}"), new byte[(3 * MaxFrame) + 65_536]);
+
+        await Eventually.That("the oversized sender's session is dropped", () => _transmitter.Stats.CellsDisconnected > before, cancellationToken: TestContext.CancellationToken);
+        AssertOthersStillServed();
+    }
+
+    /// <summary>A witness pair: a confirmed event from one fresh cell reaches another.</summary>
+    private static void AssertOthersStillServed()
+    {
+        var channel = TestIds.Next("witness");
+        using var receiver = new RawClient(_transmitter.CommandEndpoint);
+        receiver.Hello(TestIds.Next("wrx"));
+        receiver.Subscribe(1, channel);
+        using var sender = new RawClient(_transmitter.CommandEndpoint);
+        sender.Hello(TestIds.Next("wtx"));
+        sender.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 1, ["confirm"] = true }, "w"u8.ToArray());
+        Assert.AreEqual(1, sender.Expect("ACPT", "the witness's ACPT").Payload.Value<int>("receivers"));
+        Assert.AreEqual(channel, receiver.Expect("DLVR", "the witness's DLVR").Payload.Value<string>("channel"));
+    }
+}

@@ -1,0 +1,120 @@
+using System.Text;
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+using Thynapse.TestKit;
+
+namespace Thynapse.Transmitter.Tests;
+
+/// <summary>10,000 random messages from one client while another pair of cells keeps exchanging events.</summary>
+[TestClass]
+public sealed class FuzzTests
+{
+    private const int JunkMessages = 10_000;
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [Timeout(120_000, CooperativeCancellation = true)]
+    public async Task RandomFrames_DoNotDisturbOtherCells()
+    {
+        await using var transmitter = Transmitters.StartLoopback(o => o with { MaxFrameBytes = 16 * 1024, MaxHeaderBytes = 4096 });
+        var ct = TestContext.CancellationToken;
+        var channel = TestIds.Next("steady");
+
+        // The witnesses: a steady stream of confirmed events that must all arrive, in order, during the fuzzing.
+        var witness = Task.Run(() =>
+        {
+            using var receiver = new RawClient(transmitter.CommandEndpoint);
+            receiver.Hello(TestIds.Next("wrx"));
+            receiver.Subscribe(1, channel);
+            using var sender = new RawClient(transmitter.CommandEndpoint);
+            sender.Hello(TestIds.Next("wtx"));
+            for (var seq = 1; seq <= 2_000; seq++)
+            {
+                ct.ThrowIfCancellationRequested();
+                sender.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = seq, ["confirm"] = true }, Encoding.ASCII.GetBytes($"#{seq}"));
+                Assert.AreEqual(seq, sender.Expect("ACPT").Payload.Value<int>("seq"));
+                var (delivery, body) = receiver.Expect("DLVR");
+                Assert.AreEqual(seq, delivery.Value<int>("seq"), "events from one sender arrive in order");
+                Assert.AreEqual($"#{seq}", Encoding.ASCII.GetString(body!));
+            }
+        }, ct);
+
+        var errorsBefore = transmitter.Stats.ProtocolErrors;
+        var replies = 0;
+        var random = new Random(20261123);
+        using (var fuzzer = new RawClient(transmitter.CommandEndpoint))
+        {
+            for (var i = 0; i < JunkMessages; i++)
+            {
+                fuzzer.Send(Junk(random, fuzzer.Id));
+                while (fuzzer.TryReceive(TimeSpan.Zero, out _))
+                {
+                    replies++;
+                }
+            }
+
+            // The fuzzer's connection is still usable afterwards.
+            await Eventually.That("the fuzzer's replies are drained", () =>
+            {
+                while (fuzzer.TryReceive(TimeSpan.FromMilliseconds(50), out _))
+                {
+                    replies++;
+                }
+
+                return true;
+            }, cancellationToken: ct);
+        }
+
+        await witness.Within("the witness traffic to complete during the fuzzing", TimeSpan.FromSeconds(90));
+        using var after = new RawClient(transmitter.CommandEndpoint);
+        after.Hello(TestIds.Next("after"));
+
+        var errors = transmitter.Stats.ProtocolErrors - errorsBefore;
+        TestContext.WriteLine($"{JunkMessages} junk messages: {errors} ERRR sent, {replies} replies read by the fuzzer, {transmitter.Stats.CellsJoined} cells joined");
+        Assert.IsGreaterThan(JunkMessages / 2, errors, "most junk is refused with ERRR");
+        Assert.IsGreaterThan(JunkMessages / 2, replies, "the fuzzer hears about it");
+    }
+
+    private static byte[][] Junk(Random random, Thid id)
+    {
+        var frames = new byte[random.Next(1, 5)][];
+        for (var f = 0; f < frames.Length; f++)
+        {
+            frames[f] = random.Next(8) switch
+            {
+                0 => RandomBytes(random, random.Next(0, 64)),
+                1 => Prefixed(random, "J HELO "),
+                2 => Prefixed(random, "J EVNT "),
+                3 => Prefixed(random, "B EVNT "),
+                4 => Prefixed(random, "J SUBS "),
+                5 => Encoding.UTF8.GetBytes($"J HELO {{\"id\":\"{id}\",\"service\":\"{(random.Next(2) == 0 ? "fuzz" : "bad name")}\",\"subs\":[{{\"sub\":{random.Next(3)},\"pattern\":\"{RandomPattern(random)}\"}}]}}"),
+                6 => Encoding.UTF8.GetBytes($"J EVNT {{\"channel\":\"{RandomPattern(random)}\",\"seq\":{random.Next()}}}"),
+                _ => RandomBytes(random, random.Next(0, 20_000)),
+            };
+        }
+
+        return frames;
+    }
+
+    private static byte[] Prefixed(Random random, string prefix) => [.. Encoding.ASCII.GetBytes(prefix), .. RandomBytes(random, random.Next(0, 200))];
+
+    private static byte[] RandomBytes(Random random, int length)
+    {
+        var bytes = new byte[length];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+
+    private static string RandomPattern(Random random)
+    {
+        const string alphabet = "ab.*>$ ";
+        var chars = new char[random.Next(0, 8)];
+        for (var i = 0; i < chars.Length; i++)
+        {
+            chars[i] = alphabet[random.Next(alphabet.Length)];
+        }
+
+        return new string(chars);
+    }
+}

@@ -1,0 +1,230 @@
+using System.Text;
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+using Thynapse.TestKit;
+
+namespace Thynapse.Transmitter.Tests;
+
+/// <summary>The exchanges of PROTOCOL.md, spoken by hand to a real transmitter.</summary>
+[TestClass]
+public sealed class ProtocolTests
+{
+    private static Transmitter _transmitter = null!;
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [ClassInitialize]
+    public static void Start(TestContext _) => _transmitter = Transmitters.StartLoopback();
+
+    [ClassCleanup]
+    public static async Task Stop() => await _transmitter.DisposeAsync();
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Helo_InTheOriginalFormIsAnsweredWithWlcmAsTheFirstFrame()
+    {
+        using var client = new RawClient(_transmitter.CommandEndpoint);
+        client.Send($"J HELO {{\"id\": \"{client.Id}\", \"service\": \"{TestIds.Next("svc")}\"}}");
+
+        var reply = client.Receive("WLCM");
+        var header = Encoding.UTF8.GetString(reply[0]);
+
+        Assert.StartsWith("J WLCM {", header);
+        var welcome = JObject.Parse(header[7..]);
+        Assert.AreEqual(_transmitter.Id.ToString(), welcome.Value<string>("id"));
+        Assert.AreEqual(_transmitter.EventsEndpoint, welcome.Value<string>("pub"));
+        Assert.AreEqual(1, welcome.Value<int>("protocol"));
+        Assert.IsGreaterThan(0, welcome.Value<int>("heartbeat"));
+        Assert.IsGreaterThan(welcome.Value<int>("heartbeat"), welcome.Value<int>("liveness"));
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task Wlcm_PubIsConnectableWhenBoundToEveryInterface()
+    {
+        await using var wildcard = Transmitters.StartLoopback(o => o with { CommandEndpoint = "tcp://*:*", EventsEndpoint = "tcp://0.0.0.0:0" });
+        using var client = new RawClient(wildcard.CommandEndpoint.Replace("tcp://", "tcp://", StringComparison.Ordinal));
+
+        var pub = client.Hello(TestIds.Next("svc")).Value<string>("pub")!;
+
+        Assert.StartsWith("tcp://", pub);
+        Assert.DoesNotContain("*", pub);
+        Assert.DoesNotContain("0.0.0.0", pub);
+        using var probe = new NetMQ.Sockets.SubscriberSocket();
+        probe.Connect(pub); // throws on a malformed endpoint
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Evnt_InTheOriginalFormIsRoutedWithAnEmptyBody()
+    {
+        var channel = TestIds.Next("orig") + ".created";
+        using var receiver = new RawClient(_transmitter.CommandEndpoint);
+        receiver.Hello(TestIds.Next("rx"));
+        receiver.Subscribe(1, channel);
+        using var sender = new RawClient(_transmitter.CommandEndpoint);
+        sender.Hello(TestIds.Next("tx"));
+
+        sender.Send($"J EVNT {{\"channel\": \"{channel}\"}}");
+
+        var (delivery, body) = receiver.Expect("DLVR");
+        Assert.AreEqual(channel, delivery.Value<string>("channel"));
+        Assert.AreEqual("multi", delivery.Value<string>("mode"));
+        Assert.AreEqual(sender.Id.ToString(), delivery.Value<string>("origin"));
+        Assert.IsNotNull(body);
+        Assert.IsEmpty(body);
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Evnt_WithConfirmIsAcceptedWithItsReceiverCount()
+    {
+        var channel = TestIds.Next("conf");
+        using var receiver = new RawClient(_transmitter.CommandEndpoint);
+        receiver.Hello(TestIds.Next("rx"));
+        receiver.Subscribe(1, channel, "any");
+        using var sender = new RawClient(_transmitter.CommandEndpoint);
+        sender.Hello(TestIds.Next("tx"));
+
+        sender.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 41, ["confirm"] = true }, "payload"u8.ToArray());
+        var (accepted, _) = sender.Expect("ACPT");
+        sender.SendJson("EVNT", new JObject { ["channel"] = channel + ".nobody", ["seq"] = 42, ["confirm"] = true });
+        var (unrouted, _) = sender.Expect("ACPT");
+
+        Assert.AreEqual(41, accepted.Value<int>("seq"));
+        Assert.AreEqual(1, accepted.Value<int>("receivers"));
+        Assert.AreEqual(42, unrouted.Value<int>("seq"));
+        Assert.AreEqual(0, unrouted.Value<int>("receivers"));
+        var (delivery, body) = receiver.Expect("DLVR");
+        Assert.AreEqual("any", delivery.Value<string>("mode"));
+        Assert.AreEqual(1, delivery.Value<int>("sub"));
+        Assert.AreEqual(1, delivery.Value<int>("attempt"));
+        Assert.IsGreaterThan(0L, delivery.Value<long>("tag"));
+        Assert.AreEqual("payload", Encoding.UTF8.GetString(body!));
+        var expectedId = Thid.ForEvent(sender.Id, 41, Encoding.ASCII.GetBytes(channel), "payload"u8);
+        Assert.AreEqual(expectedId.ToString(), delivery.Value<string>("id"));
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Beat_IsEchoedAndGbyeEndsTheSession()
+    {
+        using var client = new RawClient(_transmitter.CommandEndpoint);
+        client.Hello(TestIds.Next("svc"));
+
+        client.Send("J BEAT");
+        Assert.AreEqual("BEAT", client.ReceiveJson("BEAT").Command);
+        client.Send("J GBYE {}");
+        Assert.AreEqual("GBYE", client.ReceiveJson("GBYE").Command);
+        client.Send("J BEAT {}");
+        client.ExpectError(ThynapseErrorCode.NotWelcomed);
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Helo_WithTheResumeTokenTakesTheIdOverAndKeepsTheNewSubscriptions()
+    {
+        var channel = TestIds.Next("resume");
+        var service = TestIds.Next("svc");
+        using var first = new RawClient(_transmitter.CommandEndpoint);
+        var token = first.Hello(service).Value<string>("session")!;
+        using var second = new RawClient(_transmitter.CommandEndpoint);
+        var hello = new JObject { ["id"] = first.Id.ToString(), ["service"] = service };
+
+        second.SendJson("HELO", hello);
+        second.ExpectError(ThynapseErrorCode.IdInUse);
+
+        hello["resume"] = token;
+        hello["subs"] = new JArray(new JObject { ["sub"] = 7, ["pattern"] = channel, ["mode"] = "multi" });
+        second.SendJson("HELO", hello);
+        Assert.AreEqual("WLCM", second.ReceiveJson("WLCM").Command);
+
+        using var sender = new RawClient(_transmitter.CommandEndpoint);
+        sender.Hello(TestIds.Next("tx"));
+        sender.SendJson("EVNT", new JObject { ["channel"] = channel });
+        Assert.AreEqual(channel, second.Expect("DLVR").Payload.Value<string>("channel"));
+        first.Send("J BEAT");
+        first.ExpectError(ThynapseErrorCode.NotWelcomed);
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Unsb_StopsDeliveryBeforeItsOkay()
+    {
+        var channel = TestIds.Next("unsb");
+        var sentinel = TestIds.Next("sentinel");
+        using var receiver = new RawClient(_transmitter.CommandEndpoint);
+        receiver.Hello(TestIds.Next("rx"));
+        receiver.Subscribe(1, channel);
+        receiver.Subscribe(2, sentinel);
+        using var sender = new RawClient(_transmitter.CommandEndpoint);
+        sender.Hello(TestIds.Next("tx"));
+
+        receiver.SendJson("UNSB", new JObject { ["sub"] = 1 });
+        Assert.AreEqual("UNSB", receiver.Expect("OKAY").Payload.Value<string>("command"));
+        sender.SendJson("EVNT", new JObject { ["channel"] = channel });
+        sender.SendJson("EVNT", new JObject { ["channel"] = sentinel });
+
+        // Events from one sender arrive in order: the sentinel proves the first event was not delivered.
+        var (first, _) = receiver.Expect("DLVR");
+        Assert.AreEqual(sentinel, first.Value<string>("channel"));
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void BinaryEvents_AreBatchedToBinaryReceiversAndConfirmedInBinary()
+    {
+        var channel = TestIds.Next("bin");
+        using var receiver = new RawClient(_transmitter.CommandEndpoint);
+        receiver.Hello(TestIds.Next("rx"), new JObject { ["encodings"] = new JArray("B", "J") });
+        receiver.Subscribe(1, channel + ".*");
+        using var sender = new RawClient(_transmitter.CommandEndpoint);
+        sender.Hello(TestIds.Next("tx"), new JObject { ["encodings"] = new JArray("B") });
+
+        var frame = new FrameBatch(Command.Evnt);
+        EventRecordWriter.Write(frame, false, 1, channel + ".a", default, default, "one"u8);
+        EventRecordWriter.Write(frame, true, 2, channel + ".b", default, default, "two"u8);
+        sender.Send(frame.Frame.ToArray());
+
+        var accept = sender.Receive("B ACPT")[0];
+        Assert.AreEqual("B ACPT ", Encoding.ASCII.GetString(accept, 0, 7));
+        Assert.AreEqual(((ulong)2, 1U), AcceptRecord.Read(accept.AsSpan(7), 0));
+
+        var bodies = new List<string>();
+        while (bodies.Count < 2)
+        {
+            var delivery = receiver.Receive("B DLVR")[0];
+            Assert.AreEqual("B DLVR ", Encoding.ASCII.GetString(delivery, 0, 7));
+            var reader = new DeliveryRecordReader(delivery.AsSpan(7));
+            while (reader.TryRead(out var record, out _))
+            {
+                Assert.AreEqual(sender.Id, record.Origin);
+                bodies.Add(Encoding.ASCII.GetString(record.Body));
+            }
+        }
+
+        CollectionAssert.AreEqual(new[] { "one", "two" }, bodies);
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Multicatch_ReachesEachCellOnceEvenWithOverlappingPatterns()
+    {
+        var channel = TestIds.Next("overlap") + ".x";
+        using var receiver = new RawClient(_transmitter.CommandEndpoint);
+        receiver.Hello(TestIds.Next("rx"));
+        receiver.Subscribe(1, channel);
+        receiver.Subscribe(2, channel.Split('.')[0] + ".*");
+        receiver.Subscribe(3, ">");
+        using var sender = new RawClient(_transmitter.CommandEndpoint);
+        sender.Hello(TestIds.Next("tx"));
+
+        sender.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 1, ["confirm"] = true });
+
+        Assert.IsGreaterThanOrEqualTo(1, sender.Expect("ACPT").Payload.Value<int>("receivers"));
+        var (delivery, _) = receiver.Expect("DLVR");
+        Assert.AreEqual(channel, delivery.Value<string>("channel"));
+        receiver.Send("J BEAT");
+        Assert.AreEqual("BEAT", receiver.ReceiveJson("BEAT after the single delivery").Command);
+    }
+}
