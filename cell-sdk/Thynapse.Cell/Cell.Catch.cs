@@ -18,7 +18,11 @@ public sealed partial class Cell
     /// </remarks>
     /// <exception cref="ArgumentException">The pattern is invalid.</exception>
     /// <exception cref="ThynapseRejectedException">The transmitter refused the subscription.</exception>
-    public async Task<CellSubscription> SubscribeAsync(string pattern, Catch mode, CancellationToken cancellationToken = default)
+    public Task<CellSubscription> SubscribeAsync(string pattern, Catch mode, CancellationToken cancellationToken = default) =>
+        SubscribeAsync(pattern, mode, SubscriptionOptions.Default, cancellationToken);
+
+    /// <inheritdoc cref="SubscribeAsync(string, Catch, CancellationToken)"/>
+    public async Task<CellSubscription> SubscribeAsync(string pattern, Catch mode, SubscriptionOptions options, CancellationToken cancellationToken = default)
     {
         var parsed = ChannelPattern.Parse(pattern);
         if (!Enum.IsDefined(mode))
@@ -26,8 +30,10 @@ public sealed partial class Cell
             throw new ArgumentOutOfRangeException(nameof(mode), mode, "Catch.Multi or Catch.Any.");
         }
 
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         var id = (uint)Interlocked.Increment(ref _nextSubscriptionId);
-        var subscription = new CellSubscription(this, id, parsed, mode, _options.SubscriptionBufferCapacity,
+        var subscription = new CellSubscription(this, id, parsed, mode, options.BufferCapacity ?? _options.SubscriptionBufferCapacity,
             ex => Notify(new CellNotice(CellNoticeKind.ObserverFailed, $"An observer of {pattern} threw: {ex.Message}") { Exception = ex, Pattern = pattern }));
         var payload = new JObject { ["sub"] = id, ["pattern"] = parsed.Text, ["mode"] = mode == Catch.Any ? "any" : "multi" };
         var confirmed = RequestAsync(Command.Subs, payload, () => _routes.Add(subscription));
@@ -57,7 +63,7 @@ public sealed partial class Cell
     /// <remarks>
     /// <c>OnNext</c> is called serially on a thread-pool thread. Refusals arrive as <c>OnError</c>
     /// (<see cref="ThynapseRejectedException"/>); disposing the cell completes the sequence. To know when the
-    /// subscription is active, use <see cref="SubscribeAsync"/> instead.
+    /// subscription is active, use <see cref="SubscribeAsync(string, Catch, CancellationToken)"/> instead.
     /// </remarks>
     /// <exception cref="ArgumentException">The pattern is invalid (thrown at once, not on subscribe).</exception>
     public IObservable<Event> Events(string pattern, Catch mode)

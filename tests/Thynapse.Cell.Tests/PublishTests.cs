@@ -1,0 +1,85 @@
+using Thynapse.Cell;
+using Thynapse.Core;
+using Thynapse.TestKit;
+
+namespace Thynapse.Cell.Tests;
+
+/// <summary>Publishing: validation, bodies, and identity.</summary>
+[TestClass]
+public sealed class PublishTests
+{
+    private static Thynapse.Transmitter.Transmitter _transmitter = null!;
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [ClassInitialize]
+    public static void Start(TestContext _) => _transmitter = Transmitters.StartLoopback(o => o with { MaxFrameBytes = 64 * 1024 });
+
+    [ClassCleanup]
+    public static async Task Stop() => await _transmitter.DisposeAsync();
+
+    [TestMethod]
+    [DataRow("")]
+    [DataRow("a..b")]
+    [DataRow("a.*")]
+    [DataRow("$DLQ.x")]
+    public async Task Publish_RefusesBadChannelsBeforeSending(string channel)
+    {
+        await using var cell = await Cells.ConnectAsync(_transmitter, "validating", TestContext.CancellationToken);
+
+        Assert.ThrowsExactly<ArgumentException>(() => cell.Publish(channel, "x"));
+        await Assert.ThrowsExactlyAsync<ArgumentException>(() => cell.PublishAsync(channel, "x", cancellationToken: TestContext.CancellationToken));
+    }
+
+    [TestMethod]
+    public async Task Publish_RefusesAnEventLargerThanTheTransmittersFrameLimit()
+    {
+        await using var cell = await Cells.ConnectAsync(_transmitter, "big", TestContext.CancellationToken);
+
+        var ex = Assert.ThrowsExactly<ArgumentException>(() => cell.Publish("a", new byte[64 * 1024]));
+        Assert.Contains("65536", ex.Message);
+        cell.Publish("a", new byte[60 * 1024]); // within the limit
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task Bodies_ArriveIntactAsBytesTextAndJson()
+    {
+        var ct = TestContext.CancellationToken;
+        var channel = TestIds.Next("bodies");
+        await using var cell = await Cells.ConnectAsync(_transmitter, "bodies", ct);
+        var collector = new EventCollector();
+        await using var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
+        using var _ = subscription.Subscribe(collector);
+        var binary = Enumerable.Range(0, 50_000).Select(i => (byte)(i * 7)).ToArray();
+
+        cell.Publish(channel, binary);
+        cell.Publish(channel, "héllo wörld");
+        cell.PublishJson(channel, new Order(42, "tea"));
+        cell.Publish(channel, ReadOnlySpan<byte>.Empty);
+
+        await collector.WaitForAsync(4, "the subscriber", ct);
+        var events = collector.Events;
+        CollectionAssert.AreEqual(binary, events[0].Body.ToArray());
+        Assert.AreEqual("héllo wörld", events[1].BodyAsString());
+        Assert.AreEqual(new Order(42, "tea"), events[2].BodyAs<Order>());
+        Assert.AreEqual(42, events[2].BodyAsJson().Value<int>("Id"));
+        Assert.AreEqual(0, events[3].Body.Length);
+        CollectionAssert.AreEqual(new ulong[] { 1, 2, 3, 4 }, events.Select(e => e.Sequence).ToArray());
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task Key_UpTo1024BytesIsAcceptedAndLongerRefusedAtOnce()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var cell = await Cells.ConnectAsync(_transmitter, "keyed", ct);
+
+        var accepted = await cell.PublishAsync(TestIds.Next("keyed"), "x", new PublishOptions { Key = new string('k', 1024) }, ct);
+
+        Assert.AreEqual(PublishStatus.NoReceiver, accepted.Status);
+        Assert.ThrowsExactly<ArgumentException>(() => cell.Publish("a", "x", new PublishOptions { Key = new string('k', 1025) }));
+    }
+
+    private sealed record Order(int Id, string Item);
+}

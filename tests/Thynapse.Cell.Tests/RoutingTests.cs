@@ -1,0 +1,163 @@
+using Thynapse.Cell;
+using Thynapse.Core;
+using Thynapse.TestKit;
+
+namespace Thynapse.Cell.Tests;
+
+/// <summary>Four cells in two services on a real transmitter: multicatch and anycatch as DESIGN-BRIEF §3 defines them.</summary>
+[TestClass]
+public sealed class RoutingTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task Multicatch_ReachesEverySubscribedCellExactlyOnce()
+    {
+        const int events = 200;
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        await using var grid = await Grid.StartAsync(transmitter, "orders.*", Catch.Multi, ct);
+        await using var publisher = await Cells.ConnectAsync(transmitter, "shop", ct);
+        var deliveriesBefore = transmitter.Stats.Deliveries;
+
+        for (var i = 0; i < events; i++)
+        {
+            publisher.Publish("orders.created", $"order {i}");
+        }
+
+        var last = await publisher.PublishAsync("orders.created", "last", cancellationToken: ct);
+        Assert.AreEqual(4, last.Receivers, "the last event reached all four cells");
+        foreach (var (name, collector) in grid.Collectors)
+        {
+            await collector.WaitForAsync(events + 1, name, ct);
+        }
+
+        Assert.AreEqual(4L * (events + 1), transmitter.Stats.Deliveries - deliveriesBefore, "the transmitter made exactly one delivery per cell per event");
+        foreach (var (name, collector) in grid.Collectors)
+        {
+            var sequences = collector.Events.Select(e => e.Sequence).ToList();
+            Assert.HasCount(events + 1, sequences, name);
+            Assert.HasCount(events + 1, sequences.Distinct(), $"{name} got no duplicates");
+            CollectionAssert.AreEqual(sequences.Order().ToList(), sequences, $"{name} got them in publishing order");
+            Assert.IsTrue(collector.Events.All(e => e.Mode == Catch.Multi && e.Origin == publisher.Id));
+        }
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task Anycatch_ReachesExactlyOneCellPerServiceAndEveryCellGetsAShare()
+    {
+        const int events = 1000;
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        await using var grid = await Grid.StartAsync(transmitter, "jobs.>", Catch.Any, ct);
+        await using var publisher = await Cells.ConnectAsync(transmitter, "producer", ct);
+        var deliveriesBefore = transmitter.Stats.Deliveries;
+
+        for (var i = 0; i < events; i++)
+        {
+            var result = await publisher.PublishAsync("jobs.render", $"job {i}", cancellationToken: ct);
+            Assert.AreEqual(2, result.Receivers, "one receiver per service");
+        }
+
+        foreach (var service in Grid.Services)
+        {
+            await Eventually.That($"{service} caught all {events} jobs",
+                () => grid.Collectors.Where(c => c.Key.StartsWith(service, StringComparison.Ordinal)).Sum(c => c.Value.Count) >= events,
+                cancellationToken: ct);
+        }
+
+        Assert.AreEqual(2L * events, transmitter.Stats.Deliveries - deliveriesBefore, "exactly one delivery per service per event");
+        foreach (var service in Grid.Services)
+        {
+            var cells = grid.Collectors.Where(c => c.Key.StartsWith(service, StringComparison.Ordinal)).ToList();
+            var sequences = cells.SelectMany(c => c.Value.Events.Select(e => e.Sequence)).ToList();
+            Assert.HasCount(events, sequences.Distinct(), $"every event reached {service} once");
+            Assert.HasCount(events, sequences, $"and no event reached {service} twice");
+            foreach (var (name, collector) in cells)
+            {
+                TestContext.WriteLine($"{name}: {collector.Count} of {events}");
+                Assert.IsGreaterThanOrEqualTo(events / 2 - 1, collector.Count, $"{name} got its share (least in-flight, ties round-robin)");
+            }
+        }
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task MultiAndAny_OnOneChannelBothApply()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        await using var audit = await Cells.ConnectAsync(transmitter, "audit", ct);
+        await using var worker = await Cells.ConnectAsync(transmitter, "worker", ct);
+        var everything = new EventCollector();
+        var work = new EventCollector();
+        await using var tap = await audit.SubscribeAsync("tasks.>", Catch.Multi, ct);
+        await using var job = await worker.SubscribeAsync("tasks.*", Catch.Any, ct);
+        using var a = tap.Subscribe(everything);
+        using var b = job.Subscribe(work);
+
+        var result = await audit.PublishAsync("tasks.new", "t", cancellationToken: ct);
+
+        Assert.AreEqual(2, result.Receivers);
+        await everything.WaitForAsync(1, "the multicatch tap", ct);
+        await work.WaitForAsync(1, "the anycatch worker", ct);
+        Assert.AreEqual(Catch.Multi, everything.Events[0].Mode);
+        Assert.AreEqual(Catch.Any, work.Events[0].Mode);
+        Assert.AreEqual(1, work.Events[0].Attempt);
+        Assert.AreEqual(result.Id, work.Events[0].Id, "the event's THID is the one the publisher was given");
+        Assert.AreEqual(result.Id, everything.Events[0].Id);
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task PublishAsync_WithNoSubscriberSaysNoReceiver()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        await using var cell = await Cells.ConnectAsync(transmitter, "lonely", ct);
+
+        var result = await cell.PublishAsync(TestIds.Next("nobody"), "hello?", cancellationToken: ct);
+
+        Assert.AreEqual(PublishStatus.NoReceiver, result.Status);
+        Assert.AreEqual(0, result.Receivers);
+    }
+
+    /// <summary>Two services, two cells each, all subscribed to one pattern in one mode.</summary>
+    private sealed class Grid : IAsyncDisposable
+    {
+        public static readonly string[] Services = ["billing", "audit"];
+        private readonly List<IAsyncDisposable> _owned = [];
+
+        public Dictionary<string, EventCollector> Collectors { get; } = [];
+
+        public static async Task<Grid> StartAsync(Thynapse.Transmitter.Transmitter transmitter, string pattern, Catch mode, CancellationToken ct)
+        {
+            var grid = new Grid();
+            foreach (var service in Services)
+            {
+                for (var n = 1; n <= 2; n++)
+                {
+                    var cell = await Cells.ConnectAsync(transmitter, service, ct);
+                    var subscription = await cell.SubscribeAsync(pattern, mode, ct);
+                    var collector = new EventCollector();
+                    subscription.Subscribe(collector);
+                    grid.Collectors[$"{service}-{n}"] = collector;
+                    grid._owned.Add(subscription);
+                    grid._owned.Add(cell);
+                }
+            }
+
+            return grid;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var owned in _owned)
+            {
+                await owned.DisposeAsync();
+            }
+        }
+    }
+}

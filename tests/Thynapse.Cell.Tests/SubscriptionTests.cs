@@ -1,0 +1,162 @@
+using System.Reactive.Linq;
+using Thynapse.Cell;
+using Thynapse.Core;
+using Thynapse.TestKit;
+
+namespace Thynapse.Cell.Tests;
+
+/// <summary>Subscribing, unsubscribing, buffering and slow observers.</summary>
+[TestClass]
+public sealed class SubscriptionTests
+{
+    private static Thynapse.Transmitter.Transmitter _transmitter = null!;
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [ClassInitialize]
+    public static void Start(TestContext _) => _transmitter = Transmitters.StartLoopback();
+
+    [ClassCleanup]
+    public static async Task Stop() => await _transmitter.DisposeAsync();
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task SubscribeAsync_IsActiveWhenItCompletes()
+    {
+        var ct = TestContext.CancellationToken;
+        var channel = TestIds.Next("active");
+        await using var cell = await Cells.ConnectAsync(_transmitter, "active", ct);
+
+        await using var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
+        var result = await cell.PublishAsync(channel, "right away", cancellationToken: ct);
+
+        Assert.AreEqual(1, result.Receivers, "no slow joiner: the confirmed subscription catches the very next event");
+        // Events are buffered until somebody observes them.
+        var collector = new EventCollector();
+        using var _ = subscription.Subscribe(collector);
+        await collector.WaitForAsync(1, "the late observer", ct);
+        Assert.AreEqual("right away", collector.Events[0].BodyAsString());
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task DisposeAsync_StopsDeliveryShownBySentinel()
+    {
+        var ct = TestContext.CancellationToken;
+        var channel = TestIds.Next("unsub");
+        var sentinelChannel = TestIds.Next("sentinel");
+        await using var cell = await Cells.ConnectAsync(_transmitter, "unsubscriber", ct);
+        await using var publisher = await Cells.ConnectAsync(_transmitter, "publisher", ct);
+        var caught = new EventCollector();
+        var sentinel = new EventCollector();
+        var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
+        await using var sentinelSubscription = await cell.SubscribeAsync(sentinelChannel, Catch.Multi, ct);
+        using var a = subscription.Subscribe(caught);
+        using var b = sentinelSubscription.Subscribe(sentinel);
+        Assert.AreEqual(1, (await publisher.PublishAsync(channel, "before", cancellationToken: ct)).Receivers);
+        await caught.WaitForAsync(1, "the subscription before unsubscribing", ct);
+
+        await subscription.DisposeAsync();
+        var after = await publisher.PublishAsync(channel, "after", cancellationToken: ct);
+        await publisher.PublishAsync(sentinelChannel, "sentinel", cancellationToken: ct);
+
+        await sentinel.WaitForAsync(1, "the sentinel", ct);
+        Assert.AreEqual(0, after.Receivers, "the transmitter routed the later event to nobody");
+        Assert.AreEqual(1, caught.Count, "the unsubscribed observer saw nothing after unsubscribing");
+        await Eventually.That("the unsubscribed observer is completed", () => caught.Completed, cancellationToken: ct);
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task Events_IsLazyAndDisposingItUnsubscribes()
+    {
+        var ct = TestContext.CancellationToken;
+        var channel = TestIds.Next("lazy");
+        await using var cell = await Cells.ConnectAsync(_transmitter, "lazy", ct);
+        var events = cell.Events(channel, Catch.Any);
+
+        Assert.AreEqual(0, (await cell.PublishAsync(channel, "nobody yet", cancellationToken: ct)).Receivers, "nothing subscribes before Subscribe");
+        var collector = new EventCollector();
+        var handle = events.Subscribe(collector);
+        await Eventually.That("the lazy subscription is active", async () =>
+            (await cell.PublishAsync(channel, "probe", cancellationToken: ct)).Receivers == 1, cancellationToken: ct);
+        await collector.WaitForAsync(1, "the lazy observer", ct);
+
+        handle.Dispose();
+
+        await Eventually.That("disposing unsubscribed", async () =>
+            (await cell.PublishAsync(channel, "gone", cancellationToken: ct)).Receivers == 0, cancellationToken: ct);
+    }
+
+    [TestMethod]
+    public async Task Events_ValidatesThePatternAtOnce()
+    {
+        await using var cell = await Cells.ConnectAsync(_transmitter, "validating", TestContext.CancellationToken);
+
+        Assert.ThrowsExactly<ArgumentException>(() => cell.Events("a.>.b", Catch.Multi));
+        await Assert.ThrowsExactlyAsync<ArgumentException>(() => cell.SubscribeAsync("a b", Catch.Multi, TestContext.CancellationToken));
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task SlowObserver_FillsOnlyItsOwnBufferAndIsReported()
+    {
+        var ct = TestContext.CancellationToken;
+        const int capacity = 10, events = 100;
+        var channel = TestIds.Next("slow");
+        await using var cell = await Cells.ConnectAsync(_transmitter, "slow", ct);
+        var notices = new List<CellNotice>();
+        using var watch = cell.Notices.Subscribe(n => { lock (notices) { notices.Add(n); } });
+        using var gate = new ManualResetEventSlim(false);
+        var slowSeen = 0;
+        var fast = new EventCollector();
+        await using var slow = await cell.SubscribeAsync(channel, Catch.Multi, new SubscriptionOptions { BufferCapacity = capacity }, ct);
+        await using var quick = await cell.SubscribeAsync(channel, Catch.Multi, ct);
+        using var s = slow.Subscribe(_ =>
+        {
+            gate.Wait(ct);
+            Interlocked.Increment(ref slowSeen);
+        });
+        using var q = quick.Subscribe(fast);
+
+        for (var i = 0; i < events; i++)
+        {
+            cell.Publish(channel, $"{i}");
+        }
+
+        await fast.WaitForAsync(events, "the fast subscription on the same cell", ct);
+        await Eventually.That("the slow subscription counted its drops", () => slow.Dropped > 0, cancellationToken: ct);
+        await Eventually.That("a slow-consumer notice was raised", () =>
+        {
+            lock (notices)
+            {
+                return notices.Any(n => n.Kind == CellNoticeKind.SlowConsumer && n.Pattern == channel && n.Count > 0);
+            }
+        }, cancellationToken: ct);
+
+        gate.Set();
+        await Eventually.That("the slow observer drains what it kept", () => slowSeen + slow.Dropped == events, cancellationToken: ct);
+        Assert.IsLessThanOrEqualTo(capacity + 1, slowSeen, "it kept at most its buffer (plus the one in hand)");
+        Assert.AreEqual(events, fast.Count);
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task DisposingTheCell_CompletesItsObservers()
+    {
+        var ct = TestContext.CancellationToken;
+        var cell = await Cells.ConnectAsync(_transmitter, "closing", ct);
+        var collector = new EventCollector();
+        var subscription = await cell.SubscribeAsync(TestIds.Next("closing"), Catch.Multi, ct);
+        using var _ = subscription.Subscribe(collector);
+        var states = new List<CellState>();
+        using var s = cell.State.Subscribe(states.Add);
+
+        await cell.DisposeAsync();
+
+        await Eventually.That("the observer is completed", () => collector.Completed, cancellationToken: ct);
+        await Eventually.That("the state says Closed", () => states.Contains(CellState.Closed), cancellationToken: ct);
+        Assert.AreEqual(CellState.Connected, states[0], "State replays the current state first");
+        Assert.ThrowsExactly<ObjectDisposedException>(() => cell.Publish("a", "b"));
+    }
+}

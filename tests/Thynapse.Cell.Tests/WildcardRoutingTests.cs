@@ -1,0 +1,55 @@
+using Thynapse.Core;
+using Thynapse.TestKit;
+
+namespace Thynapse.Cell.Tests;
+
+/// <summary>The wildcard table of PROTOCOL.md §3.2, each row routed through a real transmitter.</summary>
+[TestClass]
+public sealed class WildcardRoutingTests
+{
+    private static Thynapse.Transmitter.Transmitter _transmitter = null!;
+    private static Cell _receiver = null!;
+    private static Cell _publisher = null!;
+
+    public TestContext TestContext { get; set; } = null!;
+
+    public static IEnumerable<object[]> Cases => WildcardCases.All;
+
+    [ClassInitialize]
+    public static async Task Start(TestContext context)
+    {
+        _transmitter = Transmitters.StartLoopback();
+        _receiver = await Cells.ConnectAsync(_transmitter, "wildcards", context.CancellationToken);
+        _publisher = await Cells.ConnectAsync(_transmitter, "publisher", context.CancellationToken);
+    }
+
+    [ClassCleanup]
+    public static async Task Stop()
+    {
+        await _receiver.DisposeAsync();
+        await _publisher.DisposeAsync();
+        await _transmitter.DisposeAsync();
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(Cases))]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task Pattern_RoutesExactlyTheChannelsItMatches(string pattern, string channel, bool matches)
+    {
+        var ct = TestContext.CancellationToken;
+        // A unique first token keeps rows apart; it does not change whether the rest matches.
+        var scope = TestIds.Next("wc");
+        var collector = new EventCollector();
+        await using var subscription = await _receiver.SubscribeAsync($"{scope}.{pattern}", Catch.Multi, ct);
+        using var _ = subscription.Subscribe(collector);
+
+        var result = await _publisher.PublishAsync($"{scope}.{channel}", "x", cancellationToken: ct);
+
+        Assert.AreEqual(matches ? 1 : 0, result.Receivers, $"'{pattern}' vs '{channel}'");
+        if (matches)
+        {
+            await collector.WaitForAsync(1, "the subscriber", ct);
+            Assert.AreEqual($"{scope}.{channel}", collector.Events[0].Channel);
+        }
+    }
+}
