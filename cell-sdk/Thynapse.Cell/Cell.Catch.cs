@@ -95,6 +95,13 @@ public sealed partial class Cell
             return; // the cell is closing and completes every subscription itself
         }
 
+        if (CurrentState != CellState.Connected)
+        {
+            // No session to tell: the next HELO carries only the subscriptions still held, so dropping it here is enough.
+            _work.Enqueue(() => _routes.Remove(subscription));
+            return;
+        }
+
         try
         {
             await RequestAsync(Command.Unsb, new JObject { ["sub"] = subscription.Id }, () => _routes.Remove(subscription)).ConfigureAwait(false);
@@ -102,6 +109,10 @@ public sealed partial class Cell
         catch (ThynapseRejectedException ex) when (ex.Code == ThynapseErrorCode.UnknownSubscription)
         {
             // Already gone at the transmitter (its SUBS failed, or the session was renewed without it).
+        }
+        catch (ThynapseTimeoutException)
+        {
+            // The transmitter did not answer (it may be gone); locally the subscription has ended either way.
         }
         catch (ObjectDisposedException)
         {

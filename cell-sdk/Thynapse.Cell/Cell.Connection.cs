@@ -38,8 +38,23 @@ public sealed partial class Cell
         return welcome.Task;
     }
 
-    /// <summary>Sends a J command with a fresh <c>ref</c> and completes with the reply (OKAY, WLCM, …) or fails with its ERRR.</summary>
-    private Task<JObject> RequestAsync(Command command, JObject payload, Action? beforeSending = null)
+    /// <summary>
+    /// Sends a J command with a fresh <c>ref</c> and completes with the reply (OKAY, WLCM, …), fails with its ERRR, or
+    /// fails with <see cref="ThynapseTimeoutException"/> after <see cref="CellOptions.RequestTimeout"/>.
+    /// </summary>
+    private async Task<JObject> RequestAsync(Command command, JObject payload, Action? beforeSending = null)
+    {
+        try
+        {
+            return await SendRequestAsync(command, payload, beforeSending).WaitAsync(_options.RequestTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            throw new ThynapseTimeoutException($"No answer to {CommandNames.Of(command)} within {_options.RequestTimeout}.");
+        }
+    }
+
+    private Task<JObject> SendRequestAsync(Command command, JObject payload, Action? beforeSending)
     {
         if (Volatile.Read(ref _disposed) != 0 && command != Command.Gbye)
         {

@@ -25,6 +25,9 @@ public sealed record CellOptions
     /// <summary>How long <see cref="Cell.ConnectAsync"/> waits for <c>WLCM</c> (default: 10 s).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long a request (<c>SubscribeAsync</c>, unsubscribing) waits for the transmitter's answer (default: 10 s).</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>
     /// Events one subscription buffers for its observers; past this a multicatch subscription drops events,
     /// counts them and reports a <see cref="CellNoticeKind.SlowConsumer"/> notice (default: 65,536).
@@ -57,6 +60,7 @@ public sealed record CellOptions
         ArgumentNullException.ThrowIfNull(Logger);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ConnectTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(PublishTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RequestTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(SubscriptionBufferCapacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchBytes, 1024);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingPublishBytes, BatchBytes);
