@@ -1,0 +1,120 @@
+using Thynapse.Cell;
+using Thynapse.Core;
+using Thynapse.TestKit;
+
+namespace Thynapse.Fault.Tests;
+
+/// <summary>The transmitter as a process: flags, signals, exit codes, restarts.</summary>
+[TestClass]
+public sealed class TransmitterProcessTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task Sigterm_TellsCellsAndExitsWithZero()
+    {
+        var ct = TestContext.CancellationToken;
+        using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: ct);
+        await using var cell = await Cells.ConnectAsync(transmitter.CommandEndpoint, "sigterm", o => o, ct);
+        var notices = new List<CellNotice>();
+        using var _ = cell.Notices.Subscribe(n => { lock (notices) { notices.Add(n); } });
+
+        transmitter.Process.Signal(ChildProcess.SigTerm);
+
+        Assert.AreEqual(0, await transmitter.Process.WaitForExitAsync(TimeSpan.FromSeconds(10), ct), "exit code 0 after SIGTERM");
+        await Eventually.That("the cell was told the transmitter left", () =>
+        {
+            lock (notices)
+            {
+                return notices.Any(n => n.Kind == CellNoticeKind.ConnectionLost && n.Message.Contains("goodbye", StringComparison.Ordinal));
+            }
+        }, cancellationToken: ct);
+        Assert.AreEqual(CellState.Reconnecting, cell.CurrentState);
+        Assert.IsTrue(transmitter.Process.Lines.Any(l => l.Contains("shutting down", StringComparison.Ordinal)));
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task KilledTransmitter_CellRejoinsItsReplacementWithItsSubscriptions()
+    {
+        var ct = TestContext.CancellationToken;
+        var channel = TestIds.Next("rejoin");
+        var first = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--heartbeat-ms", "250", "--liveness-ms", "1500"]);
+        await using var cell = await Cells.ConnectAsync(first.CommandEndpoint, "survivor", o => o, ct);
+        var caught = new EventCollector();
+        await using var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
+        using var _ = subscription.Subscribe(caught);
+        var states = new List<CellState>();
+        using var s = cell.State.Subscribe(state => { lock (states) { states.Add(state); } });
+        var firstTransmitter = cell.TransmitterId;
+
+        first.Process.Signal(ChildProcess.SigKill);
+        await first.Process.WaitForExitAsync(TimeSpan.FromSeconds(10), ct);
+        first.Dispose();
+        using var second = await TransmitterProcess.StartAsync(first.CommandPort, first.EventsPort, ct, "--heartbeat-ms", "250", "--liveness-ms", "1500");
+
+        await Eventually.That("the cell is welcomed by the new transmitter", () => cell.CurrentState == CellState.Connected && cell.TransmitterId != firstTransmitter, TimeSpan.FromSeconds(20), ct);
+        await using var publisher = await Cells.ConnectAsync(second.CommandEndpoint, "publisher", o => o, ct);
+        var result = await publisher.PublishAsync(channel, "after the restart", cancellationToken: ct);
+
+        Assert.AreEqual(1, result.Receivers, "the subscription came back with the cell");
+        await caught.WaitForAsync(1, "the rejoined cell", ct);
+        lock (states)
+        {
+            CollectionAssert.IsSubsetOf(new[] { CellState.Connected, CellState.Reconnecting }, states);
+        }
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task Help_ListsEveryFlagAndItsVariable()
+    {
+        using var help = ChildProcess.StartDotnet("thynapse-transmitter.dll", "--help");
+
+        Assert.AreEqual(0, await help.WaitForExitAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken));
+        var text = string.Join('\n', help.Lines);
+        foreach (var expected in new[] { "--command", "--events", "THYNAPSE_COMMAND", "THYNAPSE_EVENTS", "--liveness-ms", "--log-format" })
+        {
+            Assert.Contains(expected, text);
+        }
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task EnvironmentVariables_SetTheEndpoints()
+    {
+        var port = Ports.Free();
+        var env = new Dictionary<string, string>
+        {
+            ["THYNAPSE_COMMAND"] = $"tcp://127.0.0.1:{port}",
+            ["THYNAPSE_EVENTS"] = $"tcp://127.0.0.1:{Ports.Free()}",
+        };
+        using var transmitter = ChildProcess.StartDotnet("thynapse-transmitter.dll", env);
+        await transmitter.WaitForLineAsync($"routing on tcp://127.0.0.1:{port}", cancellationToken: TestContext.CancellationToken);
+
+        await using var cell = await Cells.ConnectAsync($"tcp://127.0.0.1:{port}", "env", o => o, TestContext.CancellationToken);
+        Assert.AreEqual(CellState.Connected, cell.CurrentState);
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task BusyPort_ExitsWithCodeTwo()
+    {
+        var ct = TestContext.CancellationToken;
+        using var holder = await TransmitterProcess.StartAsync(cancellationToken: ct);
+        using var second = ChildProcess.StartDotnet("thynapse-transmitter.dll", "--command", holder.CommandEndpoint, "--events", $"tcp://127.0.0.1:{Ports.Free()}");
+
+        Assert.AreEqual(2, await second.WaitForExitAsync(TimeSpan.FromSeconds(20), ct));
+        Assert.IsTrue(second.Lines.Any(l => l.Contains("Could not bind", StringComparison.Ordinal)));
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task InvalidFlag_ExitsWithCodeOne()
+    {
+        using var bad = ChildProcess.StartDotnet("thynapse-transmitter.dll", "--log-format", "xml");
+
+        Assert.AreEqual(1, await bad.WaitForExitAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken));
+    }
+}

@@ -1,0 +1,47 @@
+namespace Thynapse.TestKit;
+
+/// <summary>A real <c>thynapse-transmitter</c> process on free loopback ports.</summary>
+public sealed class TransmitterProcess : IDisposable
+{
+    private TransmitterProcess(ChildProcess process, int commandPort, int eventsPort)
+    {
+        Process = process;
+        CommandPort = commandPort;
+        EventsPort = eventsPort;
+    }
+
+    /// <summary>The running process.</summary>
+    public ChildProcess Process { get; }
+
+    /// <summary>The command port.</summary>
+    public int CommandPort { get; }
+
+    /// <summary>The events port.</summary>
+    public int EventsPort { get; }
+
+    /// <summary>The command endpoint cells connect to.</summary>
+    public string CommandEndpoint => $"tcp://127.0.0.1:{CommandPort}";
+
+    /// <summary>Starts a transmitter process (on the given ports, or free ones) and waits until it routes.</summary>
+    public static async Task<TransmitterProcess> StartAsync(int? commandPort = null, int? eventsPort = null, CancellationToken cancellationToken = default, params string[] extraArgs)
+    {
+        var command = commandPort ?? Ports.Free();
+        var events = eventsPort ?? Ports.Free();
+        var process = ChildProcess.StartDotnet("thynapse-transmitter.dll",
+            ["--command", $"tcp://127.0.0.1:{command}", "--events", $"tcp://127.0.0.1:{events}", .. extraArgs]);
+        try
+        {
+            await process.WaitForLineAsync("routing on", cancellationToken: cancellationToken);
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+
+        return new TransmitterProcess(process, command, events);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Process.Dispose();
+}
