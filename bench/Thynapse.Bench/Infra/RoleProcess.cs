@@ -1,0 +1,303 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+
+namespace Thynapse.Bench;
+
+/// <summary>
+/// A child process started by the orchestrator: a role of this same executable, or nats-server. Its stdout JSON
+/// lines are sorted by <c>type</c> for <see cref="WaitAsync"/>; its stderr is kept (last lines) for diagnosis.
+/// </summary>
+internal sealed class RoleProcess : IDisposable
+{
+    private const int StderrLines = 40;
+
+    private readonly Process _process;
+    private readonly ConcurrentDictionary<string, Channel<JsonObject>> _byType = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _stderr = new();
+    private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _killed;
+
+    private RoleProcess(string name, Process process)
+    {
+        Name = name;
+        _process = process;
+        Pid = process.Id;
+        _ = Task.Run(ReadStdoutAsync);
+        _ = Task.Run(ReadStderrAsync);
+    }
+
+    public string Name { get; }
+
+    public int Pid { get; }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts a role of this executable: <c>dotnet &lt;this dll&gt; --role <paramref name="role"/> args…</c>.</summary>
+    public static RoleProcess StartRole(string name, string role, IEnumerable<string> args)
+    {
+        var (fileName, prefix) = SelfCommand.Value;
+        return Start(name, fileName, [.. prefix, "--role", role, .. args]);
+    }
+
+    /// <summary>Starts any executable with redirected stdio.</summary>
+    public static RoleProcess Start(string name, string fileName, IEnumerable<string> args)
+    {
+        var info = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");
+        var child = new RoleProcess(name, process);
+        ChildRegistry.Add(child);
+        return child;
+    }
+
+    /// <summary>The next message of <paramref name="type"/>; fails if the role reports an error, exits, or times out.</summary>
+    public async Task<JsonObject> WaitAsync(string type, TimeSpan timeout)
+    {
+        var channel = _byType.GetOrAdd(type, _ => Channel.CreateUnbounded<JsonObject>());
+        using var cts = new CancellationTokenSource(timeout);
+        var read = channel.Reader.ReadAsync(cts.Token).AsTask();
+        var first = await Task.WhenAny(read, _failed.Task);
+        if (first == read && read.IsCompletedSuccessfully)
+        {
+            return read.Result;
+        }
+
+        if (channel.Reader.TryRead(out var late))
+        {
+            return late; // it arrived together with the exit
+        }
+
+        if (_failed.Task.IsCompleted)
+        {
+            await cts.CancelAsync();
+            throw new RoleFailedException($"{Name} failed while waiting for '{type}': {_failed.Task.Result.Message}{StderrTail()}");
+        }
+
+        throw new TimeoutException($"{Name}: no '{type}' within {timeout.TotalSeconds:0.#} s{StderrTail()}");
+    }
+
+    /// <summary>Sends a command line and waits for the answer of <paramref name="replyType"/>.</summary>
+    public async Task<JsonObject> AskAsync(string command, string replyType, TimeSpan timeout)
+    {
+        Send(command);
+        return await WaitAsync(replyType, timeout);
+    }
+
+    public void Send(string command)
+    {
+        try
+        {
+            _process.StandardInput.WriteLine(command);
+            _process.StandardInput.Flush();
+        }
+        catch (IOException ex)
+        {
+            _failed.TrySetResult(ex);
+        }
+    }
+
+    public string StderrTail()
+    {
+        var lines = _stderr.ToArray();
+        return lines.Length == 0 ? "" : $"\n    [{Name} stderr]\n    " + string.Join("\n    ", lines.TakeLast(15));
+    }
+
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        try
+        {
+            return _process.WaitForExit(timeout);
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>Kills the process (and anything it started) by its PID, and waits for it.</summary>
+    public void Kill()
+    {
+        if (Interlocked.Exchange(ref _killed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+
+            _process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+        }
+
+        ChildRegistry.Remove(this);
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+    }
+
+    private async Task ReadStdoutAsync()
+    {
+        try
+        {
+            string? line;
+            while ((line = await _process.StandardOutput.ReadLineAsync()) is not null)
+            {
+                JsonObject? message = null;
+                if (line.StartsWith('{'))
+                {
+                    try
+                    {
+                        message = JsonNode.Parse(line) as JsonObject;
+                    }
+                    catch (System.Text.Json.JsonException)
+                    {
+                    }
+                }
+
+                if (message?["type"]?.GetValue<string>() is not { } type)
+                {
+                    Remember(line);
+                    continue;
+                }
+
+                if (type == "error")
+                {
+                    _failed.TrySetResult(new RoleFailedException(message["message"]?.GetValue<string>() ?? "error"));
+                }
+
+                _byType.GetOrAdd(type, _ => Channel.CreateUnbounded<JsonObject>()).Writer.TryWrite(message);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+
+        await Task.Run(() => _process.WaitForExit()).WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
+        var code = _process.HasExited ? _process.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?";
+        _failed.TrySetResult(new RoleFailedException($"exited (code {code})"));
+    }
+
+    private async Task ReadStderrAsync()
+    {
+        try
+        {
+            string? line;
+            while ((line = await _process.StandardError.ReadLineAsync()) is not null)
+            {
+                Remember(line);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+    }
+
+    private void Remember(string line)
+    {
+        _stderr.Enqueue(line);
+        while (_stderr.Count > StderrLines && _stderr.TryDequeue(out _))
+        {
+        }
+    }
+
+    /// <summary>How to run this same program again: the dotnet host with our dll, or our apphost.</summary>
+    private static readonly Lazy<(string FileName, string[] Prefix)> SelfCommand = new(() =>
+    {
+        var dll = typeof(RoleProcess).Assembly.Location;
+        var processPath = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
+        if (Path.GetFileNameWithoutExtension(processPath) == "dotnet")
+        {
+            return (processPath, [dll]);
+        }
+
+        // Started through the apphost (dotnet run does that): use the dotnet host that runs this runtime.
+        var runtimeDir = Path.GetDirectoryName(typeof(object).Assembly.Location)!; // <root>/shared/Microsoft.NETCore.App/<v>
+        var dotnet = Path.Combine(runtimeDir, "..", "..", "..", OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet");
+        return File.Exists(dotnet) ? (Path.GetFullPath(dotnet), [dll]) : (processPath, []);
+    });
+}
+
+internal sealed class RoleFailedException(string message) : Exception(message);
+
+/// <summary>Every child still alive, so that they are killed (by PID) however the orchestrator ends.</summary>
+internal static class ChildRegistry
+{
+    private static readonly ConcurrentDictionary<RoleProcess, byte> Children = new();
+
+    public static void Add(RoleProcess child) => Children[child] = 0;
+
+    public static void Remove(RoleProcess child) => Children.TryRemove(child, out _);
+
+    public static void KillAll()
+    {
+        foreach (var child in Children.Keys)
+        {
+            child.Kill();
+        }
+    }
+}
+
+/// <summary>The processes of one scenario run: all killed when the run ends, however it ends.</summary>
+internal sealed class ProcessScope : IDisposable
+{
+    private readonly List<RoleProcess> _children = [];
+
+    public RoleProcess Role(string name, string role, ArgList args)
+    {
+        var child = RoleProcess.StartRole(name, role, args.ToList());
+        lock (_children)
+        {
+            _children.Add(child);
+        }
+
+        return child;
+    }
+
+    public void Dispose()
+    {
+        RoleProcess[] children;
+        lock (_children)
+        {
+            children = [.. _children];
+            _children.Clear();
+        }
+
+        // Ask every role to stop (a guard then reaps its nats-server), give them a moment, kill what is left by PID.
+        // Publishers and receivers first, the server last.
+        foreach (var child in children.Reverse())
+        {
+            child.Send("stop");
+        }
+
+        var deadline = Environment.TickCount64 + 3000;
+        foreach (var child in children.Reverse())
+        {
+            child.WaitForExit(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64)));
+            child.Dispose();
+        }
+    }
+}

@@ -1,0 +1,19 @@
+using Thynapse.Bench;
+using Thynapse.Bench.Roles;
+
+// One executable, two faces: without --role it is the orchestrator (parses the bench options, runs every
+// scenario, prints the table); with --role it is one of the processes the orchestrator launched.
+if (args.Length >= 2 && args[0] == "--role")
+{
+    return await RoleHost.RunAsync(args[1], RoleArgs.Parse(args.AsSpan(2)));
+}
+
+var options = BenchOptions.Parse(args, out var error);
+if (options is null)
+{
+    await Console.Error.WriteLineAsync(error);
+    await Console.Error.WriteLineAsync(BenchOptions.Usage);
+    return 64;
+}
+
+return await Orchestrator.RunAsync(options);

@@ -1,0 +1,165 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Thynapse.Bench.Scenarios;
+
+namespace Thynapse.Bench;
+
+/// <summary>Median [min–max] of one side of one metric over the rounds that produced a value (<see cref="Rounds"/> in run order).</summary>
+internal sealed record Summary(double Median, double Min, double Max, IReadOnlyList<double> Rounds)
+{
+    public static Summary? Of(IEnumerable<double> values)
+    {
+        var rounds = values.ToArray();
+        var sorted = rounds.Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            return null;
+        }
+
+        var mid = sorted.Length / 2;
+        var median = sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+        return new Summary(median, sorted[0], sorted[^1], rounds);
+    }
+}
+
+/// <summary>One row of the table.</summary>
+internal sealed record Row(
+    Scenario Scenario,
+    Metric Metric,
+    bool FirstOfScenario,
+    Summary? Thynapse,
+    Summary? Nats,
+    string? ThynapseNote,
+    string? NatsNote,
+    long? ThynapseLost,
+    long? NatsLost,
+    int Errors)
+{
+    /// <summary>Higher is better: Thynapse/NATS for throughput, NATS/Thynapse for latency and memory.</summary>
+    public double? Ratio => Thynapse is null || Nats is null || Thynapse.Median == 0 || Nats.Median == 0
+        ? null
+        : Metric.HigherIsBetter ? Thynapse.Median / Nats.Median : Nats.Median / Thynapse.Median;
+}
+
+internal static class Report
+{
+    public static List<Row> Build(IReadOnlyList<Scenario> scenarios, Dictionary<Scenario, (List<Outcome> Thynapse, List<Outcome> Nats)> results)
+    {
+        var rows = new List<Row>();
+        foreach (var scenario in scenarios)
+        {
+            var (t, n) = results[scenario];
+            var first = true;
+            foreach (var metric in scenario.Metrics)
+            {
+                rows.Add(new Row(
+                    scenario,
+                    metric,
+                    first,
+                    Summary.Of(Values(t, metric)),
+                    Summary.Of(Values(n, metric)),
+                    Note(t),
+                    Note(n),
+                    Lost(t),
+                    Lost(n),
+                    first ? t.Count(o => o.Error is not null) + n.Count(o => o.Error is not null) : 0));
+                first = false;
+            }
+        }
+
+        return rows;
+
+        static IEnumerable<double> Values(List<Outcome> outcomes, Metric metric) =>
+            outcomes.Where(o => o.Result?.Values.ContainsKey(metric.Key) == true).Select(o => o.Result!.Values[metric.Key]);
+
+        static long? Lost(List<Outcome> outcomes) =>
+            outcomes.Any(o => o.Result?.Lost is not null) ? outcomes.Sum(o => o.Result?.Lost ?? 0) : null;
+
+        static string? Note(List<Outcome> outcomes) =>
+            outcomes.FirstOrDefault(o => o.NotAvailableReason is not null)?.NotAvailableReason
+            ?? (outcomes.Count(o => o.Error is not null) is > 0 and var e ? $"{e} run(s) failed" : null);
+    }
+
+    public static string Table(List<Row> rows, BenchOptions options, TimeSpan elapsed)
+    {
+        string[] header = ["#", "scenario", "metric/unit", "Thynapse median [min–max]", "NATS median [min–max]", "ratio", "lost T / N"];
+        var cells = new List<string[]> { header };
+        foreach (var row in rows)
+        {
+            cells.Add(
+            [
+                row.FirstOfScenario ? row.Scenario.Number : "",
+                row.FirstOfScenario ? row.Scenario.Title : "",
+                row.Metric.Name == row.Metric.Unit ? row.Metric.Name : $"{row.Metric.Name} ({row.Metric.Unit})",
+                Side(row.Thynapse, row.ThynapseNote, row.Metric.Unit),
+                Side(row.Nats, row.NatsNote, row.Metric.Unit),
+                row.Ratio is { } r ? r.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "–",
+                row.FirstOfScenario && (row.ThynapseLost is not null || row.NatsLost is not null)
+                    ? $"{row.ThynapseLost?.ToString(CultureInfo.InvariantCulture) ?? "–"} / {row.NatsLost?.ToString(CultureInfo.InvariantCulture) ?? "–"}"
+                    : "",
+            ]);
+        }
+
+        var widths = Enumerable.Range(0, header.Length).Select(i => cells.Max(c => c[i].Length)).ToArray();
+        var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Thynapse vs NATS — {(options.Quick ? "quick" : "full")} run, {options.Rounds} round(s), {elapsed.TotalSeconds:0} s.");
+        text.AppendLine("Ratio: higher is better for Thynapse (throughput T/N; latency and RSS N/T). Lost: summed over rounds.");
+        for (var i = 0; i < cells.Count; i++)
+        {
+            text.AppendLine("| " + string.Join(" | ", cells[i].Select((c, j) => c.PadRight(widths[j]))) + " |");
+            if (i == 0)
+            {
+                text.AppendLine("|" + string.Join("|", widths.Select(w => new string('-', w + 2))) + "|");
+            }
+        }
+
+        return text.ToString();
+    }
+
+    public static string Json(List<Row> rows)
+    {
+        var scenarios = new JsonArray();
+        foreach (var row in rows)
+        {
+            scenarios.Add(new JsonObject
+            {
+                ["number"] = row.Scenario.Number,
+                ["id"] = row.Scenario.Id,
+                ["name"] = row.Scenario.Title,
+                ["metric"] = row.Metric.Name,
+                ["unit"] = row.Metric.Unit,
+                ["thynapse"] = SideJson(row.Thynapse),
+                ["nats"] = SideJson(row.Nats),
+                ["ratio"] = row.Ratio,
+                ["lost"] = row.ThynapseLost is null && row.NatsLost is null ? null : new JsonObject { ["thynapse"] = row.ThynapseLost, ["nats"] = row.NatsLost },
+                ["thynapseNote"] = row.ThynapseNote,
+                ["natsNote"] = row.NatsNote,
+            });
+        }
+
+        return new JsonObject { ["scenarios"] = scenarios }.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+        static JsonObject? SideJson(Summary? s) => s is null ? null : new JsonObject
+        {
+            ["median"] = s.Median,
+            ["min"] = s.Min,
+            ["max"] = s.Max,
+            ["rounds"] = new JsonArray([.. s.Rounds.Select(v => (JsonNode?)v)]),
+        };
+    }
+
+    public static string Format(double value, string unit) => unit switch
+    {
+        "µs" => value.ToString(value < 100 ? "0.0" : "0", CultureInfo.InvariantCulture),
+        "MiB" => value.ToString("0.0", CultureInfo.InvariantCulture),
+        _ => value >= 1e6 ? (value / 1e6).ToString("0.00", CultureInfo.InvariantCulture) + "M"
+            : value >= 1e3 ? (value / 1e3).ToString("0", CultureInfo.InvariantCulture) + "k"
+            : value.ToString("0", CultureInfo.InvariantCulture),
+    };
+
+    private static string Side(Summary? s, string? note, string unit) => s is null
+        ? note ?? "–"
+        : $"{Format(s.Median, unit)} [{Format(s.Min, unit)}–{Format(s.Max, unit)}]" + (note is null ? "" : $" ({note})");
+}

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace Thynapse.Bench.Roles;
+
+/// <summary>Runs one role in this process: the orchestrator launched us with <c>--role name</c>.</summary>
+internal static class RoleHost
+{
+    public static async Task<int> RunAsync(string role, RoleArgs args)
+    {
+        RoleIo.Start();
+        try
+        {
+            Task run = role switch
+            {
+                "transmitter" => ServerRoles.TransmitterAsync(args),
+                "nats-guard" => ServerRoles.NatsGuardAsync(args),
+                "t-recv" => ThynapseRoles.ReceiverAsync(args),
+                "t-pub" => ThynapseRoles.PublisherAsync(args),
+                "t-echo" => ThynapseRoles.EchoAsync(args),
+                "t-req" => ThynapseRoles.RequesterAsync(args),
+                "t-idle" => ThynapseRoles.IdleAsync(args),
+                "n-recv" => NatsRoles.ReceiverAsync(args),
+                "n-pub" => NatsRoles.PublisherAsync(args),
+                "n-echo" => NatsRoles.EchoAsync(args),
+                "n-req" => NatsRoles.RequesterAsync(args),
+                "n-idle" => NatsRoles.IdleAsync(args),
+                _ => throw new ArgumentException($"unknown role '{role}'"),
+            };
+            await run;
+            return 0;
+        }
+        catch (Exception ex)
+        {
+            RoleIo.Error(ex);
+            return 1;
+        }
+    }
+
+    /// <summary>Blocks until the orchestrator stops us (stdin closes or says <c>stop</c>; the process then exits).</summary>
+    public static Task ParkAsync() => Task.Delay(Timeout.Infinite);
+}
+
+/// <summary>
+/// A receiver's count: how many arrived, when the warm-up threshold was crossed, when the last one arrived.
+/// Throughput is (count − warmCount) / (lastTs − warmTs), timestamps from <see cref="Stopwatch"/> (CLOCK_MONOTONIC,
+/// comparable across processes on Linux).
+/// </summary>
+internal sealed class Tally(long warm)
+{
+    private long _count;
+    private long _warmCount;
+    private long _warmTs;
+    private long _lastTs;
+
+    public long Count => Volatile.Read(ref _count);
+
+    /// <summary>One arrival (thread-safe: several subscriptions may deliver concurrently).</summary>
+    public void Hit()
+    {
+        var count = Interlocked.Increment(ref _count);
+        var now = Stopwatch.GetTimestamp();
+        if (count == warm)
+        {
+            Volatile.Write(ref _warmCount, count);
+            Volatile.Write(ref _warmTs, now);
+        }
+
+        Volatile.Write(ref _lastTs, now);
+    }
+
+    /// <summary><paramref name="n"/> arrivals read together (single reader thread).</summary>
+    public void Add(int n)
+    {
+        if (n <= 0)
+        {
+            return;
+        }
+
+        var count = _count + n;
+        var now = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _count, count);
+        if (_warmTs == 0 && count >= warm)
+        {
+            Volatile.Write(ref _warmCount, count);
+            Volatile.Write(ref _warmTs, now);
+        }
+
+        Volatile.Write(ref _lastTs, now);
+    }
+
+    public JsonObject Report() => new()
+    {
+        ["count"] = Volatile.Read(ref _count),
+        ["warmCount"] = Volatile.Read(ref _warmCount),
+        ["warmTs"] = Volatile.Read(ref _warmTs),
+        ["lastTs"] = Volatile.Read(ref _lastTs),
+    };
+}
+
+/// <summary>Round-trip times of a requester, and its completions for throughput.</summary>
+internal sealed class Latencies(long count)
+{
+    private readonly long[] _sentTs = new long[count];
+    private readonly long[] _rtt = new long[count];
+
+    public void Sent(long id, long ts) => _sentTs[id] = ts;
+
+    public void Replied(long id, long ts) => _rtt[id] = ts - _sentTs[id];
+
+    /// <summary>Percentiles in µs over requests [<paramref name="from"/>, <paramref name="to"/>) that were answered.</summary>
+    public JsonObject Summary(long from, long to)
+    {
+        var measured = _rtt.AsSpan((int)from, (int)Math.Max(0, to - from)).ToArray().Where(t => t > 0).ToArray();
+        Array.Sort(measured);
+        double Us(double q) => measured.Length == 0 ? 0 : measured[(int)Math.Min(measured.Length - 1, Math.Round(q * (measured.Length - 1)))] * 1e6 / Stopwatch.Frequency;
+        return new JsonObject
+        {
+            ["measured"] = measured.Length,
+            ["p50"] = Us(0.50),
+            ["p99"] = Us(0.99),
+            ["p999"] = Us(0.999),
+            ["mean"] = measured.Length == 0 ? 0 : measured.Average() * 1e6 / Stopwatch.Frequency,
+        };
+    }
+}

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Thynapse.Core;
+using Thynapse.Transmitter;
+
+namespace Thynapse.Bench.Roles;
+
+/// <summary>The servers: a Thynapse transmitter hosted in this process, or a guarded nats-server child.</summary>
+internal static class ServerRoles
+{
+    /// <summary>
+    /// Hosts <see cref="Transmitter.Start"/> with the production defaults, set up as the transmitter executable sets
+    /// itself up (pooled NetMQ buffers, same GC settings via this project's runtimeconfig). Answers <c>stats</c>.
+    /// </summary>
+    public static async Task TransmitterAsync(RoleArgs args)
+    {
+        PooledBufferPool.Install();
+        var transmitter = Transmitter.Transmitter.Start(TransmitterOptions.Default with
+        {
+            CommandEndpoint = $"tcp://127.0.0.1:{args.Int("port", 0)}",
+            EventsEndpoint = "tcp://127.0.0.1:0",
+            AdvertiseHost = "127.0.0.1",
+        });
+        RoleIo.On("stats", () =>
+        {
+            var s = transmitter.Stats;
+            RoleIo.Send("stats", new JsonObject
+            {
+                ["eventsReceived"] = s.EventsReceived,
+                ["eventsRejected"] = s.EventsRejected,
+                ["eventsWithoutReceiver"] = s.EventsWithoutReceiver,
+                ["deliveries"] = s.Deliveries,
+                ["deliveriesDropped"] = s.DeliveriesDropped,
+                ["confirmationsDropped"] = s.ConfirmationsDropped,
+                ["repliesDropped"] = s.RepliesDropped,
+                ["protocolErrors"] = s.ProtocolErrors,
+                ["cells"] = s.Cells,
+                ["subscriptions"] = s.Subscriptions,
+            });
+        });
+        RoleIo.Send("ready", new JsonObject { ["endpoint"] = transmitter.CommandEndpoint, ["pid"] = Environment.ProcessId });
+        await RoleHost.ParkAsync();
+    }
+
+    /// <summary>
+    /// Starts nats-server on a loopback port and kills it (by its PID) when the orchestrator stops this role or goes
+    /// away: nats-server never outlives the bench.
+    /// </summary>
+    public static async Task NatsGuardAsync(RoleArgs args)
+    {
+        var port = args.Int("port", 0);
+        var info = new ProcessStartInfo(args["server"])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in (string[])["-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var server = Process.Start(info) ?? throw new InvalidOperationException("could not start nats-server");
+        var pid = server.Id;
+        void KillServer()
+        {
+            try
+            {
+                if (!server.HasExited)
+                {
+                    server.Kill();
+                    server.WaitForExit(2000); // reap it
+                }
+            }
+            catch (InvalidOperationException)
+            {
+            }
+        }
+
+        RoleIo.Exiting += KillServer;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillServer();
+
+        // nats-server logs to stderr; "Server is ready" means it listens.
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = Task.Run(async () =>
+        {
+            string? line;
+            while ((line = await server.StandardError.ReadLineAsync()) is not null)
+            {
+                if (line.Contains("Server is ready", StringComparison.Ordinal))
+                {
+                    ready.TrySetResult();
+                }
+                else if (line.Contains("[FTL]", StringComparison.Ordinal) || line.Contains("[ERR]", StringComparison.Ordinal))
+                {
+                    await Console.Error.WriteLineAsync(line);
+                }
+            }
+
+            ready.TrySetException(new InvalidOperationException("nats-server exited before it was ready"));
+        });
+        _ = Task.Run(async () => await server.StandardOutput.ReadToEndAsync());
+        await ready.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        RoleIo.Send("ready", new JsonObject { ["endpoint"] = $"127.0.0.1:{port}", ["pid"] = pid });
+        await server.WaitForExitAsync();
+        throw new InvalidOperationException($"nats-server exited (code {server.ExitCode})");
+    }
+}

@@ -1,0 +1,52 @@
+namespace Thynapse.Bench.Scenarios;
+
+/// <summary>One row of the table: what a scenario measures.</summary>
+/// <param name="Key">The key the runner returns the value under.</param>
+/// <param name="HigherIsBetter">Throughput: ratio = Thynapse/NATS; latency and memory: ratio = NATS/Thynapse.</param>
+internal sealed record Metric(string Key, string Name, string Unit, bool HigherIsBetter);
+
+/// <summary>What one run of one side produced.</summary>
+/// <param name="Values">By <see cref="Metric.Key"/>.</param>
+/// <param name="Lost">Messages lost (sent minus received, summed over receivers); null where nothing is promised.</param>
+/// <param name="Note">Anything worth reporting next to the number (drops at the transmitter, skew…).</param>
+internal sealed record RunResult(IReadOnlyDictionary<string, double> Values, long? Lost, string? Note = null);
+
+/// <summary>A side of a scenario: a runner, or the reason there is none yet.</summary>
+internal sealed record Side(Func<RunContext, Task<RunResult>>? Run, string? NotAvailable = null)
+{
+    public static Side Na(string reason) => new(null, reason);
+}
+
+/// <summary>A scenario: run on Thynapse then on NATS in each round.</summary>
+/// <param name="Number">The numbering (1, 5a, …); <c>--only</c> accepts it or <paramref name="Id"/>.</param>
+/// <param name="PromisesDelivery">Losing messages here fails the run (exit code 1).</param>
+internal sealed record Scenario(
+    string Number,
+    string Id,
+    string Title,
+    IReadOnlyList<Metric> Metrics,
+    Side Thynapse,
+    Side Nats,
+    bool PromisesDelivery)
+{
+    public bool Matches(string selector) =>
+        string.Equals(selector, Id, StringComparison.OrdinalIgnoreCase)
+        || string.Equals(selector, Number, StringComparison.OrdinalIgnoreCase)
+        || (Number.Length > 1 && char.IsLetter(Number[^1]) && selector == Number[..^1]); // "5" selects 5a and 5b
+}
+
+/// <summary>What every runner may need.</summary>
+internal sealed record RunContext(bool Quick, string? NatsServer)
+{
+    /// <summary>The longest a single side run may take before it is failed (and its processes killed).</summary>
+    public TimeSpan RunTimeout => Quick ? TimeSpan.FromSeconds(60) : TimeSpan.FromSeconds(240);
+
+    /// <summary>Receivers whose counts stop moving this long after the publishers are done have lost the rest.</summary>
+    public TimeSpan StallTimeout => TimeSpan.FromSeconds(Quick ? 1.5 : 3);
+
+    /// <summary>Pause before reading a server's RSS (JIT, first allocations, HELO handling settle).</summary>
+    public TimeSpan Settle => TimeSpan.FromMilliseconds(Quick ? 400 : 1000);
+
+    /// <summary>How long processes get to connect and subscribe.</summary>
+    public TimeSpan ReadyTimeout => TimeSpan.FromSeconds(Quick ? 60 : 180);
+}
