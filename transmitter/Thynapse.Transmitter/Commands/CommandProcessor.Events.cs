@@ -21,7 +21,11 @@ internal sealed partial class CommandProcessor
         var sequence = fields.GetUInt64("seq");
         var confirm = fields.GetBoolean("confirm") ?? false;
         var key = fields.GetString("key", maxLength: MaxKeyBytes);
+
+        // Numbering continues after the highest seq the cell chose itself, so the two can never give one event's
+        // (origin, seq) — and therefore its THID — to another (PROTOCOL.md §5.3).
         var seq = sequence ?? ++origin.AutoSequence;
+        origin.AutoSequence = Math.Max(origin.AutoSequence, seq);
         if (fields.Error is { } error)
         {
             RejectEvent(origin, ThynapseErrorCode.InvalidField, error, sequence);
@@ -70,6 +74,7 @@ internal sealed partial class CommandProcessor
                 continue;
             }
 
+            origin.AutoSequence = Math.Max(origin.AutoSequence, record.Sequence);
             RouteEvent(origin, record.Sequence, record.Channel, record.Key, record.Body, record.Confirm);
         }
     }

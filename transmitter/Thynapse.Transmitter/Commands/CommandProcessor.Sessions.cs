@@ -56,6 +56,11 @@ internal sealed partial class CommandProcessor
             {
                 _expired.Add(session);
             }
+            else if (session.UnreportedMissed > 0)
+            {
+                // A burst may end with drops and nothing after it to carry the SLOW: retry until it goes out.
+                ReportMissed(session);
+            }
         }
 
         foreach (var session in _expired)

@@ -212,7 +212,8 @@ internal sealed partial class CommandProcessor
         if (_peerWarnings.Allow())
         {
             _log.Warning("Refused {Command} from {Cell}: {ErrorCode} {ErrorName}: {Reason}",
-                CommandNames.Of(command), session?.ToString() ?? Convert.ToHexString(routingId), (int)code, ErrorCodeNames.Of(code), message);
+                command == Command.Unknown ? "a message" : CommandNames.Of(command),
+                session?.ToString() ?? $"connection {Convert.ToHexString(routingId)}", (int)code, ErrorCodeNames.Of(code), message);
         }
 
         var payload = new JObject

@@ -43,7 +43,7 @@ internal sealed class CellSession
     /// <summary>Timestamp of the last command received (from the transmitter's <see cref="TimeProvider"/>).</summary>
     public long LastSeen { get; set; }
 
-    /// <summary>Numbers events published without a <c>seq</c>.</summary>
+    /// <summary>The highest seq seen from this cell; events published without a <c>seq</c> get the next one.</summary>
     public ulong AutoSequence { get; set; }
 
     public Dictionary<uint, Subscription> Subscriptions { get; } = [];
