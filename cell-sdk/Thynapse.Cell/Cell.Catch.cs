@@ -1,3 +1,4 @@
+using Thynapse.Cell.Internal;
 using System.Reactive.Linq;
 using Newtonsoft.Json.Linq;
 using Thynapse.Core;
@@ -22,8 +23,9 @@ public sealed partial class Cell
         SubscribeAsync(pattern, mode, SubscriptionOptions.Default, cancellationToken);
 
     /// <inheritdoc cref="SubscribeAsync(string, Catch, CancellationToken)"/>
-    public async Task<CellSubscription> SubscribeAsync(string pattern, Catch mode, SubscriptionOptions options, CancellationToken cancellationToken = default)
+    public Task<CellSubscription> SubscribeAsync(string pattern, Catch mode, SubscriptionOptions options, CancellationToken cancellationToken = default)
     {
+        // Arguments are checked before any work starts, so mistakes throw here rather than from the task.
         var parsed = ChannelPattern.Parse(pattern);
         if (!Enum.IsDefined(mode))
         {
@@ -31,12 +33,18 @@ public sealed partial class Cell
         }
 
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
+        options.Validate(mode);
+        return SubscribeCoreAsync(parsed, mode, options, cancellationToken);
+    }
+
+    private async Task<CellSubscription> SubscribeCoreAsync(ChannelPattern parsed, Catch mode, SubscriptionOptions options, CancellationToken cancellationToken)
+    {
+        var pattern = parsed.Text;
         var id = (uint)Interlocked.Increment(ref _nextSubscriptionId);
-        var subscription = new CellSubscription(this, id, parsed, mode, options.BufferCapacity ?? _options.SubscriptionBufferCapacity,
+        var capacity = options.BufferCapacity ?? Math.Max(_options.SubscriptionBufferCapacity, options.Prefetch ?? 0);
+        var subscription = new CellSubscription(this, id, parsed, mode, options, capacity,
             ex => Notify(new CellNotice(CellNoticeKind.ObserverFailed, $"An observer of {pattern} threw: {ex.Message}") { Exception = ex, Pattern = pattern }));
-        var payload = new JObject { ["sub"] = id, ["pattern"] = parsed.Text, ["mode"] = mode == Catch.Any ? "any" : "multi" };
-        var confirmed = RequestAsync(Command.Subs, payload, () => _routes.Add(subscription));
+        var confirmed = RequestAsync(Command.Subs, subscription.ToWire(), () => _routes.Add(subscription));
         try
         {
             await confirmed.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -130,17 +138,14 @@ public sealed partial class Cell
             owner ??= payload.ToArray();
             var route = _routes.Resolve(record.Channel);
             var body = new ReadOnlyMemory<byte>(owner, record.BodyOffset, record.Body.Length);
+            var deadLetter = record.Extension.IsEmpty ? null : ReadDeadLetter(record.Extension);
             if (record.IsAnycatch)
             {
-                if (_routes.TryGet(record.Subscription, out var subscription))
-                {
-                    subscription.Offer(new Event(route.Name, body, record.Origin, record.Sequence, Catch.Any, record.Attempt));
-                }
-
+                DeliverAnycatch(route.Name, body, record.Origin, record.Sequence, record.Subscription, record.Tag, record.Attempt, deadLetter);
                 continue;
             }
 
-            var e = new Event(route.Name, body, record.Origin, record.Sequence, Catch.Multi, 0);
+            var e = new Event(route.Name, body, record.Origin, record.Sequence, Catch.Multi, 0, deadLetter: deadLetter);
             foreach (var subscription in route.Multicatch)
             {
                 subscription.Offer(e);
@@ -168,22 +173,58 @@ public sealed partial class Cell
         Span<byte> channelBytes = stackalloc byte[Math.Min(channel.Length, Channel.MaxLength)];
         System.Text.Encoding.ASCII.GetBytes(channel.AsSpan(0, channelBytes.Length), channelBytes);
         var route = _routes.Resolve(channelBytes);
+        var deadLetter = header["deadLetter"] is JObject details ? ToDeadLetter(details) : null;
         if (header.Value<string>("mode") == "any")
         {
-            if (_routes.TryGet(header.Value<uint>("sub"), out var subscription))
-            {
-                subscription.Offer(new Event(route.Name, copy, origin, sequence, Catch.Any, header.Value<int?>("attempt") ?? 1));
-            }
-
+            DeliverAnycatch(route.Name, copy, origin, sequence, header.Value<uint>("sub"), header.Value<ulong>("tag"), header.Value<int?>("attempt") ?? 1, deadLetter);
             return;
         }
 
-        var e = new Event(route.Name, copy, origin, sequence, Catch.Multi, 0);
+        var e = new Event(route.Name, copy, origin, sequence, Catch.Multi, 0, deadLetter: deadLetter);
         foreach (var subscription in route.Multicatch)
         {
             subscription.Offer(e);
         }
     }
+
+    /// <summary>
+    /// Socket thread: an anycatch delivery to its subscription. An acknowledging subscription's duplicate of an event
+    /// this cell already handled is acknowledged again and goes no further; one it cannot buffer, or one for a
+    /// subscription that has ended, is refused so that another cell gets it at once.
+    /// </summary>
+    private void DeliverAnycatch(string channel, ReadOnlyMemory<byte> body, Thid origin, ulong sequence, uint subscriptionId, ulong tag, int attempt, DeadLetterInfo? deadLetter)
+    {
+        if (!_routes.TryGet(subscriptionId, out var subscription))
+        {
+            if (tag != 0)
+            {
+                Refuse(tag, "the subscription has ended");
+            }
+
+            return;
+        }
+
+        if (subscription.Acknowledging && _completed.Contains(origin, sequence))
+        {
+            Interlocked.Increment(ref _duplicatesSuppressed);
+            _acks.Append(tag);
+            return;
+        }
+
+        if (!subscription.Offer(new Event(channel, body, origin, sequence, Catch.Any, attempt, subscription, tag, deadLetter)) && subscription.Acknowledging)
+        {
+            Refuse(tag, "the cell's buffer for this subscription is full");
+        }
+    }
+
+    private static DeadLetterInfo? ReadDeadLetter(ReadOnlySpan<byte> extension) =>
+        JsonPayload.TryParse(extension, out var json, out _) && json["deadLetter"] is JObject details ? ToDeadLetter(details) : null;
+
+    private static DeadLetterInfo ToDeadLetter(JObject details) => new(
+        details.Value<string>("channel") ?? "",
+        details.Value<string>("service") ?? "",
+        details.Value<int?>("attempts") ?? 0,
+        details.Value<string>("reason") ?? "");
 
     /// <summary>Socket thread: one <c>B ACPT</c> frame.</summary>
     private void HandleAccepts(ReadOnlySpan<byte> payload)
@@ -192,7 +233,31 @@ public sealed partial class Cell
         for (var i = 0; i < records; i++)
         {
             var (sequence, receivers) = AcceptRecord.Read(payload, i);
-            _publishes.TryConfirm(sequence, receivers > 0 ? PublishStatus.Accepted : PublishStatus.NoReceiver, (int)receivers);
+            _publishes.TryAnswer(sequence, new PublishAnswer(receivers > 0 ? PublishStatus.Accepted : PublishStatus.NoReceiver, (int)receivers));
+        }
+    }
+
+    /// <summary>Socket thread: one <c>B DONE</c> frame.</summary>
+    private void HandleCompletions(ReadOnlySpan<byte> payload)
+    {
+        var records = payload.Length / DoneRecord.Length;
+        for (var i = 0; i < records; i++)
+        {
+            var (sequence, receivers, outcome) = DoneRecord.Read(payload, i);
+            Completed(sequence, (int)receivers, outcome);
+        }
+    }
+
+    private void Completed(ulong sequence, int receivers, CompletionOutcome outcome)
+    {
+        if (outcome == CompletionOutcome.DeadLettered)
+        {
+            _publishes.TryFail(sequence, new ThynapseDeadLetteredException(
+                $"Event #{sequence} used up its attempts at some service and went to its dead-letter channel."));
+        }
+        else
+        {
+            _publishes.TryAnswer(sequence, new PublishAnswer(receivers > 0 ? PublishStatus.Completed : PublishStatus.NoReceiver, receivers));
         }
     }
 }

@@ -1,3 +1,4 @@
+using Thynapse.Cell.Internal;
 using NetMQ;
 using Newtonsoft.Json.Linq;
 using Thynapse.Core;
@@ -11,7 +12,7 @@ public sealed partial class Cell
     private const int ReceiveBudget = 4096;
 
     private readonly Dictionary<long, Request> _requests = [];
-    private readonly Queue<object> _outbox = new();
+    private readonly Queue<Outgoing> _outbox = new();
     private Msg _frame;
     private Msg _body;
     private Msg _extra;
@@ -83,12 +84,7 @@ public sealed partial class Cell
         var subs = new JArray();
         foreach (var subscription in _routes.All)
         {
-            subs.Add(new JObject
-            {
-                ["sub"] = subscription.Id,
-                ["pattern"] = subscription.Pattern,
-                ["mode"] = subscription.Mode == Catch.Any ? "any" : "multi",
-            });
+            subs.Add(subscription.ToWire());
         }
 
         var hello = new JObject
@@ -167,6 +163,9 @@ public sealed partial class Cell
                 case Command.Acpt:
                     HandleAccepts(payload);
                     return;
+                case Command.Done:
+                    HandleCompletions(payload);
+                    return;
             }
         }
         else if (JsonPayload.TryParse(payload, out var json, out error))
@@ -177,7 +176,11 @@ public sealed partial class Cell
                     HandleJsonDelivery(json, body);
                     return;
                 case Command.Acpt:
-                    _publishes.TryConfirm(json.Value<ulong>("seq"), json.Value<int>("receivers") > 0 ? PublishStatus.Accepted : PublishStatus.NoReceiver, json.Value<int>("receivers"));
+                    _publishes.TryAnswer(json.Value<ulong>("seq"), new PublishAnswer(json.Value<int>("receivers") > 0 ? PublishStatus.Accepted : PublishStatus.NoReceiver, json.Value<int>("receivers")));
+                    return;
+                case Command.Done:
+                    Completed(json.Value<ulong>("seq"), json.Value<int>("receivers"),
+                        json.Value<string>("outcome") == "dead_lettered" ? CompletionOutcome.DeadLettered : CompletionOutcome.Completed);
                     return;
                 case Command.Wlcm:
                     HandleWelcome(json);
@@ -308,7 +311,7 @@ public sealed partial class Cell
         {
             SetState(CellState.Reconnecting);
             Notify(new CellNotice(CellNoticeKind.ConnectionLost, $"Lost the session with transmitter {TransmitterId}: {reason}; re-joining"));
-            _publishes.FailSent(new ThynapseConnectionException(
+            _publishes.SessionLost(new ThynapseConnectionException(
                 $"The session with the transmitter was lost ({reason}) before it confirmed the event; it may or may not have been routed."));
             SendHello();
         }
@@ -352,25 +355,25 @@ public sealed partial class Cell
     /// <summary>Sends a frame, or queues it behind earlier ones when the socket is at its high-water mark.</summary>
     private void Send(byte[] frame)
     {
-        if (_outbox.Count > 0 || !TrySend(frame))
+        var item = new Outgoing(frame, null, null);
+        if (_outbox.Count > 0 || !TrySend(item))
         {
-            _outbox.Enqueue(frame);
+            _outbox.Enqueue(item);
             WatchSendReady(true);
         }
     }
 
-    private bool TrySend(object item)
+    private bool TrySend(Outgoing item)
     {
-        var batch = item as FrameBatch;
-        var frame = batch is null ? (ReadOnlySpan<byte>)(byte[])item : batch.Frame;
+        var frame = item.Batch is { } batch ? batch.Frame : item.Frame;
         var msg = default(Msg);
         msg.InitPool(frame.Length);
         frame.CopyTo(msg.Slice());
         var sent = _dealer.TrySend(ref msg, TimeSpan.Zero, more: false);
         msg.Close();
-        if (sent && batch is not null)
+        if (sent && item.Batch is not null)
         {
-            _publishes.Release(batch);
+            item.Owner!.Release(item.Batch);
         }
 
         return sent;
@@ -435,4 +438,7 @@ public sealed partial class Cell
     }
 
     private sealed record Request(Command Command, TaskCompletionSource<JObject> Reply);
+
+    /// <summary>A frame waiting for the socket: a control frame, or a batch to give back to its queue once sent.</summary>
+    private readonly record struct Outgoing(byte[]? Frame, FrameBatch? Batch, Internal.FrameQueue? Owner);
 }

@@ -1,3 +1,4 @@
+using Thynapse.Cell.Internal;
 using System.Buffers;
 using System.Text;
 using Newtonsoft.Json;
@@ -22,7 +23,7 @@ public sealed partial class Cell
     public void Publish(string channel, ReadOnlySpan<byte> body, PublishOptions? options = null)
     {
         var key = CheckPublish(channel, body.Length, options);
-        _publishes.Append(channel, key, body, null, _options.PublishTimeout);
+        _publishes.Append(channel, key, body, EventRecordFlags.None, null, _options.PublishTimeout);
     }
 
     /// <summary>Publishes a UTF-8 text body; see <see cref="Publish(string, ReadOnlySpan{byte}, PublishOptions?)"/>.</summary>
@@ -46,21 +47,30 @@ public sealed partial class Cell
         Publish(channel, Encoding.UTF8.GetBytes(JsonConvert.SerializeObject(value)), options);
 
     /// <summary>
-    /// Publishes an event and completes when the transmitter has accepted it, telling whether anybody received it.
+    /// Publishes an event and completes when the transmitter has accepted it (telling whether anybody received it),
+    /// or — with <see cref="PublishAwait.Completion"/> — when every acknowledging anycatch receiver has handled it.
     /// </summary>
+    /// <remarks>
+    /// Awaiting completion has no timeout of its own (pass a token): the transmitter's redeliveries and dead letters
+    /// bound it, and if the session is lost the cell resends the event (same THID) after it re-joins.
+    /// </remarks>
     /// <exception cref="ArgumentException">The channel is invalid or reserved, or the event is too large.</exception>
-    /// <exception cref="ThynapseRejectedException">The transmitter refused the event.</exception>
-    /// <exception cref="ThynapseConnectionException">The session was lost before the transmitter confirmed.</exception>
-    /// <exception cref="ThynapseTimeoutException">No confirmation within <see cref="CellOptions.PublishTimeout"/>.</exception>
+    /// <exception cref="ThynapseRejectedException">The transmitter refused the event (for example <c>QUEUE_FULL</c>).</exception>
+    /// <exception cref="ThynapseDeadLetteredException">Awaiting completion: a service gave up on the event.</exception>
+    /// <exception cref="ThynapseConnectionException">Awaiting acceptance: the session was lost before the transmitter confirmed.</exception>
+    /// <exception cref="ThynapseTimeoutException">Awaiting acceptance: no confirmation within <see cref="CellOptions.PublishTimeout"/>.</exception>
     public async Task<PublishResult> PublishAsync(string channel, ReadOnlyMemory<byte> body, PublishOptions? options = null, CancellationToken cancellationToken = default)
     {
         var key = CheckPublish(channel, body.Length, options);
-        var confirmation = new TaskCompletionSource<(PublishStatus Status, int Receivers)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var sequence = _publishes.Append(channel, key, body.Span, confirmation, _options.PublishTimeout);
+        var completion = options?.Await == PublishAwait.Completion;
+        var answer = new TaskCompletionSource<PublishAnswer>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sequence = _publishes.Append(channel, key, body.Span, completion ? EventRecordFlags.Completion : EventRecordFlags.Confirm, answer, _options.PublishTimeout);
         var id = EventId(channel, sequence, body.Span);
         try
         {
-            var (status, receivers) = await confirmation.Task.WaitAsync(_options.PublishTimeout, cancellationToken).ConfigureAwait(false);
+            var (status, receivers) = completion
+                ? await answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false)
+                : await answer.Task.WaitAsync(_options.PublishTimeout, cancellationToken).ConfigureAwait(false);
             return new PublishResult(id, sequence, status, receivers);
         }
         catch (TimeoutException)
@@ -140,7 +150,7 @@ public sealed partial class Cell
 
     private Action? _flushPublishes;
 
-    /// <summary>Socket thread: sends buffered events while the socket takes them (only while welcomed).</summary>
+    /// <summary>Socket thread: sends buffered events and acknowledgements while the socket takes them (only while welcomed).</summary>
     private void FlushPublishes()
     {
         if (CurrentState != CellState.Connected)
@@ -148,11 +158,18 @@ public sealed partial class Cell
             return; // kept until the cell is welcomed (again)
         }
 
-        while (_outbox.Count == 0 && _publishes.TakeNext() is { } batch)
+        Drain(_acks);
+        Drain(_publishes);
+    }
+
+    private void Drain(Internal.FrameQueue queue)
+    {
+        while (_outbox.Count == 0 && queue.TakeNext() is { } batch)
         {
-            if (!TrySend(batch))
+            var item = new Outgoing(null, batch, queue);
+            if (!TrySend(item))
             {
-                _outbox.Enqueue(batch);
+                _outbox.Enqueue(item);
                 WatchSendReady(true);
                 return;
             }

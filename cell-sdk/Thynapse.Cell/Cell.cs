@@ -164,7 +164,7 @@ public sealed partial class Cell : IAsyncDisposable
             }
         }).ConfigureAwait(false);
         _publishes.Close();
-        _publishes.FailSent(new ThynapseConnectionException("The cell was disposed before the transmitter confirmed the event."), all: true);
+        _publishes.SessionLost(new ThynapseConnectionException("The cell was disposed before the transmitter confirmed the event."), all: true);
         FailRequests(new ThynapseConnectionException("The cell was disposed."));
         _poller.Dispose();
         _dealer.Dispose();

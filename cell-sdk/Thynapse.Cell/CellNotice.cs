@@ -25,6 +25,9 @@ public enum CellNoticeKind
 
     /// <summary>An observer threw from <c>OnNext</c>; the exception is in <see cref="CellNotice.Exception"/>.</summary>
     ObserverFailed,
+
+    /// <summary>A handler (<see cref="Cell.HandleAsync"/>) threw; the event was refused (<c>NACK</c>) for redelivery.</summary>
+    HandlerFailed,
 }
 
 /// <summary>Something that happened to a cell that its application may want to know: drops, rejections, reconnects.</summary>

@@ -46,6 +46,12 @@ public sealed record CellOptions
     /// <summary>Bytes of events batched into one frame while the socket is busy (default: 64 KiB).</summary>
     public int BatchBytes { get; init; } = 64 * 1024;
 
+    /// <summary>
+    /// Anycatch events this cell remembers as handled, so that a redelivered duplicate (its ack was lost) is
+    /// acknowledged again without reaching the handler (default: 100,000).
+    /// </summary>
+    public int DeduplicationWindow { get; init; } = 100_000;
+
     /// <summary>Where the cell logs (default: nowhere).</summary>
     public ILogger Logger { get; init; } = Serilog.Core.Logger.None;
 
@@ -63,6 +69,7 @@ public sealed record CellOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RequestTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(SubscriptionBufferCapacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchBytes, 1024);
+        ArgumentOutOfRangeException.ThrowIfLessThan(DeduplicationWindow, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingPublishBytes, BatchBytes);
     }
 }

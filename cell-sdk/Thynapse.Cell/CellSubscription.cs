@@ -20,12 +20,13 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
     private long _unreportedDrops;
     private int _disposed;
 
-    internal CellSubscription(Cell cell, uint id, ChannelPattern pattern, Catch mode, int capacity, Action<Exception> onObserverError)
+    internal CellSubscription(Cell cell, uint id, ChannelPattern pattern, Catch mode, SubscriptionOptions options, int capacity, Action<Exception> onObserverError)
     {
         _cell = cell;
         Id = id;
         ChannelPattern = pattern;
         Mode = mode;
+        Options = options;
         Queue = new DispatchQueue<Event>(capacity, onObserverError);
     }
 
@@ -44,12 +45,59 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
     /// <summary>Completes when the subscription has ended and its observers were told.</summary>
     public Task Completion => Queue.Completion;
 
+    /// <summary>True when its events must be acknowledged (<see cref="SubscriptionOptions.Acknowledge"/>).</summary>
+    public bool Acknowledging => Options.Acknowledge;
+
     internal ChannelPattern ChannelPattern { get; }
+
+    internal SubscriptionOptions Options { get; }
 
     internal DispatchQueue<Event> Queue { get; }
 
+    internal Cell Cell => _cell;
+
+    /// <summary>Set when a handler (<see cref="Cell.HandleAsync"/>) consumes the events instead of observers.</summary>
+    internal Task? Handler { get; set; }
+
+    /// <summary>Cancelled when the subscription is disposed: handlers see it.</summary>
+    internal CancellationTokenSource Stopping { get; } = new();
+
     /// <inheritdoc />
-    public IDisposable Subscribe(IObserver<Event> observer) => Queue.Subscribe(observer);
+    /// <exception cref="InvalidOperationException">A handler already consumes this subscription's events.</exception>
+    public IDisposable Subscribe(IObserver<Event> observer) => Handler is null
+        ? Queue.Subscribe(observer)
+        : throw new InvalidOperationException("A handler consumes this subscription's events; it takes no observers.");
+
+    /// <summary>The wire form of this subscription, as in <c>SUBS</c> and <c>HELO.subs</c> (PROTOCOL.md §5.6).</summary>
+    internal Newtonsoft.Json.Linq.JObject ToWire()
+    {
+        var wire = new Newtonsoft.Json.Linq.JObject
+        {
+            ["sub"] = Id,
+            ["pattern"] = Pattern,
+            ["mode"] = Mode == Catch.Any ? "any" : "multi",
+        };
+        if (Options.Acknowledge)
+        {
+            wire["ack"] = true;
+            if (Options.Prefetch is { } prefetch)
+            {
+                wire["prefetch"] = prefetch;
+            }
+
+            if (Options.AckTimeout is { } timeout)
+            {
+                wire["ackTimeout"] = (long)timeout.TotalMilliseconds;
+            }
+
+            if (Options.MaxAttempts is { } attempts)
+            {
+                wire["maxAttempts"] = attempts;
+            }
+        }
+
+        return wire;
+    }
 
     /// <summary>Unsubscribes (<c>UNSB</c>) and completes the observers after the events already buffered.</summary>
     public async ValueTask DisposeAsync()
@@ -66,6 +114,11 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
         finally
         {
             Queue.Complete();
+            await Stopping.CancelAsync().ConfigureAwait(false);
+            if (Handler is { } handler)
+            {
+                await handler.ConfigureAwait(false);
+            }
         }
     }
 

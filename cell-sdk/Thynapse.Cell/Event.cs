@@ -14,7 +14,19 @@ namespace Thynapse.Cell;
 /// </remarks>
 public readonly struct Event
 {
-    internal Event(string channel, ReadOnlyMemory<byte> body, Thid origin, ulong sequence, Catch mode, int attempt)
+    private readonly CellSubscription? _subscription;
+    private readonly ulong _tag;
+
+    internal Event(
+        string channel,
+        ReadOnlyMemory<byte> body,
+        Thid origin,
+        ulong sequence,
+        Catch mode,
+        int attempt,
+        CellSubscription? subscription = null,
+        ulong tag = 0,
+        DeadLetterInfo? deadLetter = null)
     {
         Channel = channel;
         Body = body;
@@ -22,9 +34,12 @@ public readonly struct Event
         Sequence = sequence;
         Mode = mode;
         Attempt = attempt;
+        _subscription = subscription;
+        _tag = tag;
+        DeadLetter = deadLetter;
     }
 
-    /// <summary>The channel the event was published on.</summary>
+    /// <summary>The channel the event was delivered on (for a dead letter: <c>$DLQ.&lt;service&gt;</c>).</summary>
     public string Channel { get; }
 
     /// <summary>The body, as published.</summary>
@@ -42,15 +57,46 @@ public readonly struct Event
     /// <summary>For anycatch: 1 on the first delivery, more on redeliveries; 0 for multicatch.</summary>
     public int Attempt { get; }
 
-    /// <summary>The event's THID: the SHA-1 of its origin, sequence, channel and body (computed on each read).</summary>
+    /// <summary>For an event on a dead-letter channel: where it came from and why it ended there; otherwise null.</summary>
+    public DeadLetterInfo? DeadLetter { get; }
+
+    /// <summary>True when this event must be acknowledged (<see cref="AckAsync"/> or <see cref="NackAsync"/>).</summary>
+    public bool RequiresAck => _tag != 0 && _subscription is { Acknowledging: true };
+
+    /// <summary>
+    /// The event's THID: the SHA-1 of its origin, sequence, channel and body (computed on each read). For a dead
+    /// letter, the THID of the original event.
+    /// </summary>
     public Thid Id
     {
         get
         {
-            Span<byte> channel = stackalloc byte[Channel.Length];
-            Encoding.ASCII.GetBytes(Channel, channel);
-            return Thid.ForEvent(Origin, Sequence, channel, Body.Span);
+            var channel = DeadLetter?.Channel ?? Channel;
+            Span<byte> bytes = stackalloc byte[channel.Length];
+            Encoding.ASCII.GetBytes(channel, bytes);
+            return Thid.ForEvent(Origin, Sequence, bytes, Body.Span);
         }
+    }
+
+    /// <summary>
+    /// Acknowledges an event of an acknowledging anycatch subscription: it was handled and will not be redelivered.
+    /// The cell remembers it for a while, so a redelivered duplicate is acknowledged again without reaching observers.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The event was not caught by an acknowledging subscription.</exception>
+    public ValueTask AckAsync()
+    {
+        RequireAck();
+        _subscription!.Cell.Acknowledge(_tag, Origin, Sequence);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Refuses an event of an acknowledging anycatch subscription: the transmitter redelivers it elsewhere (or dead-letters it).</summary>
+    /// <exception cref="InvalidOperationException">The event was not caught by an acknowledging subscription.</exception>
+    public ValueTask NackAsync(string? reason = null)
+    {
+        RequireAck();
+        _subscription!.Cell.Refuse(_tag, reason);
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>The body decoded as UTF-8.</summary>
@@ -66,4 +112,20 @@ public readonly struct Event
 
     /// <inheritdoc />
     public override string ToString() => $"{Channel} ({Body.Length} bytes, {Mode}) from {Origin}#{Sequence}";
+
+    private void RequireAck()
+    {
+        if (!RequiresAck)
+        {
+            throw new InvalidOperationException(
+                "Only events of acknowledging anycatch subscriptions are acknowledged (SubscriptionOptions.Acknowledge, or Cell.HandleAsync).");
+        }
+    }
 }
+
+/// <summary>Why an event was dead-lettered (PROTOCOL.md §4.5).</summary>
+/// <param name="Channel">The channel it was published on.</param>
+/// <param name="Service">The service that gave up on it.</param>
+/// <param name="Attempts">Deliveries made to that service.</param>
+/// <param name="Reason">What ended the last attempt.</param>
+public sealed record DeadLetterInfo(string Channel, string Service, int Attempts, string Reason);

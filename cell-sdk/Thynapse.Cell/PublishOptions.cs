@@ -1,5 +1,18 @@
 namespace Thynapse.Cell;
 
+/// <summary>What an awaited publish waits for.</summary>
+public enum PublishAwait
+{
+    /// <summary>The transmitter accepted and routed the event.</summary>
+    Acceptance,
+
+    /// <summary>
+    /// Every acknowledging anycatch receiver acknowledged it (or it was dead-lettered, which fails the publish). The
+    /// cell keeps the event and resends it if its session is lost before the outcome is known.
+    /// </summary>
+    Completion,
+}
+
 /// <summary>Per-publish options.</summary>
 public sealed record PublishOptions
 {
@@ -11,4 +24,7 @@ public sealed record PublishOptions
     /// (default: null). At most 1,024 bytes of UTF-8.
     /// </summary>
     public string? Key { get; init; }
+
+    /// <summary>What <c>PublishAsync</c> waits for (default: <see cref="PublishAwait.Acceptance"/>).</summary>
+    public PublishAwait Await { get; init; } = PublishAwait.Acceptance;
 }

@@ -10,6 +10,9 @@ public enum PublishStatus
 
     /// <summary>Accepted, but no cell caught the channel: nobody received it.</summary>
     NoReceiver,
+
+    /// <summary>Every acknowledging anycatch receiver acknowledged it (<see cref="PublishAwait.Completion"/>).</summary>
+    Completed,
 }
 
 /// <summary>The outcome of <see cref="Cell.PublishAsync(string, ReadOnlyMemory{byte}, PublishOptions?, CancellationToken)"/>.</summary>

@@ -3,7 +3,7 @@ namespace Thynapse.Cell;
 /// <summary>Per-subscription options.</summary>
 public sealed record SubscriptionOptions
 {
-    /// <summary>No options: the cell's defaults.</summary>
+    /// <summary>No options: the cell's and the transmitter's defaults.</summary>
     public static SubscriptionOptions Default { get; } = new();
 
     /// <summary>
@@ -12,11 +12,52 @@ public sealed record SubscriptionOptions
     /// </summary>
     public int? BufferCapacity { get; init; }
 
-    internal void Validate()
+    /// <summary>
+    /// Anycatch only: acknowledge each event (<see cref="Event.AckAsync"/> / <see cref="Event.NackAsync"/>), making
+    /// delivery at least once — an event not acknowledged in time, refused, or held by a cell that dies goes to another
+    /// cell of the service (default: false, at most once). <see cref="Cell.HandleAsync"/> sets it.
+    /// </summary>
+    public bool Acknowledge { get; init; }
+
+    /// <summary>With <see cref="Acknowledge"/>: events this cell may hold unacknowledged at once (default: null, the transmitter's 64).</summary>
+    public int? Prefetch { get; init; }
+
+    /// <summary>With <see cref="Acknowledge"/>: how long an event may stay unacknowledged before it is redelivered (default: null, the transmitter's 30 s).</summary>
+    public TimeSpan? AckTimeout { get; init; }
+
+    /// <summary>With <see cref="Acknowledge"/>: deliveries of one event before it goes to the dead-letter channel <c>$DLQ.&lt;service&gt;</c> (default: null, the transmitter's 5).</summary>
+    public int? MaxAttempts { get; init; }
+
+    internal void Validate(Thynapse.Core.Catch mode)
     {
         if (BufferCapacity is < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(BufferCapacity), BufferCapacity, "A subscription buffers at least one event.");
+            throw new ArgumentException("SubscriptionOptions.BufferCapacity: A subscription buffers at least one event.");
+        }
+
+        if (Acknowledge && mode != Thynapse.Core.Catch.Any)
+        {
+            throw new ArgumentException("SubscriptionOptions.Acknowledge: Only anycatch subscriptions acknowledge their events.");
+        }
+
+        if (Prefetch is < 1 or > 65_535)
+        {
+            throw new ArgumentException("SubscriptionOptions.Prefetch: Prefetch is between 1 and 65535.");
+        }
+
+        if (AckTimeout is { } timeout && (timeout < TimeSpan.FromMilliseconds(10) || timeout > TimeSpan.FromHours(1)))
+        {
+            throw new ArgumentException("SubscriptionOptions.AckTimeout: The ack timeout is between 10 ms and 1 hour.");
+        }
+
+        if (MaxAttempts is < 1 or > 1000)
+        {
+            throw new ArgumentException("SubscriptionOptions.MaxAttempts: Attempts are between 1 and 1000.");
+        }
+
+        if (Acknowledge && BufferCapacity < (Prefetch ?? 64))
+        {
+            throw new ArgumentException("SubscriptionOptions.BufferCapacity: An acknowledging subscription buffers at least its prefetch.");
         }
     }
 }

@@ -106,3 +106,24 @@ public sealed class ThynapseTimeoutException : ThynapseException
     {
     }
 }
+
+/// <summary>An event published with <see cref="PublishAwait.Completion"/> used up its attempts at some service and was dead-lettered.</summary>
+public sealed class ThynapseDeadLetteredException : ThynapseException
+{
+    /// <summary>Creates an exception with a message.</summary>
+    public ThynapseDeadLetteredException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates an exception without details.</summary>
+    public ThynapseDeadLetteredException()
+    {
+    }
+
+    /// <summary>Creates an exception with a message and a cause.</summary>
+    public ThynapseDeadLetteredException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -78,9 +78,16 @@ public sealed class Transmitter : IAsyncDisposable
         _extra.InitEmpty();
         _router.ReceiveReady += OnCommandReady;
 
-        var tick = TimeSpan.FromTicks(Math.Min(options.HeartbeatInterval.Ticks, options.LivenessTimeout.Ticks / 4));
+        // Ack deadlines need a finer clock than liveness; both are cheap checks.
+        var tick = TimeSpan.FromTicks(Math.Min(Math.Min(options.HeartbeatInterval.Ticks, options.LivenessTimeout.Ticks / 4), TimeSpan.FromMilliseconds(100).Ticks));
         _timer = new NetMQTimer(tick);
-        _timer.Elapsed += (_, _) => _processor.Tick(options.TimeProvider.GetTimestamp());
+        _timer.Elapsed += (_, _) =>
+        {
+            var now = options.TimeProvider.GetTimestamp();
+            _processor.Tick(now);
+            _processor.SweepAckDeadlines(now);
+            _processor.FlushDirty();
+        };
         _poller = [_router, _publisher];
         _poller.Add(_timer);
     }
@@ -114,6 +121,16 @@ public sealed class Transmitter : IAsyncDisposable
         CellsDisconnected = TransmitterCounters.Read(ref _counters.CellsDisconnected),
         Cells = TransmitterCounters.Read(ref _counters.Cells),
         Subscriptions = TransmitterCounters.Read(ref _counters.Subscriptions),
+        Acks = TransmitterCounters.Read(ref _counters.Acks),
+        Nacks = TransmitterCounters.Read(ref _counters.Nacks),
+        AckTimeouts = TransmitterCounters.Read(ref _counters.AckTimeouts),
+        LateAcks = TransmitterCounters.Read(ref _counters.LateAcks),
+        Redeliveries = TransmitterCounters.Read(ref _counters.Redeliveries),
+        DeadLetters = TransmitterCounters.Read(ref _counters.DeadLetters),
+        DeadLettersDropped = TransmitterCounters.Read(ref _counters.DeadLettersDropped),
+        InFlight = TransmitterCounters.Read(ref _counters.InFlight),
+        Queued = TransmitterCounters.Read(ref _counters.Queued),
+        Completions = TransmitterCounters.Read(ref _counters.Completions),
     };
 
     /// <summary>Binds the sockets and starts the routing thread.</summary>

@@ -48,6 +48,21 @@ public sealed record TransmitterOptions
     /// <summary>Bytes of deliveries batched into one frame for a cell under load (default: 64 KiB).</summary>
     public int BatchBytes { get; init; } = 64 * 1024;
 
+    /// <summary>Unacknowledged deliveries an acknowledging anycatch subscription may hold when it names no prefetch (default: 64).</summary>
+    public int DefaultPrefetch { get; init; } = 64;
+
+    /// <summary>How long a delivery may stay unacknowledged when the subscription names no timeout (default: 30 s).</summary>
+    public TimeSpan DefaultAckTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Deliveries of one event to a service before it is dead-lettered, when the subscription names none (default: 5).</summary>
+    public int DefaultMaxAttempts { get; init; } = 5;
+
+    /// <summary>
+    /// Anycatch events a service may have waiting for a cell with room; past this, new events for it are refused with
+    /// <c>QUEUE_FULL</c> (default: 100,000).
+    /// </summary>
+    public int ServiceQueueLimit { get; init; } = 100_000;
+
     /// <summary>Where the transmitter logs (default: nowhere).</summary>
     public ILogger Logger { get; init; } = Serilog.Core.Logger.None;
 
@@ -68,5 +83,10 @@ public sealed record TransmitterOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxSubscriptionsPerCell, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(CellQueueFrames, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchBytes, 1024);
+        ArgumentOutOfRangeException.ThrowIfLessThan(DefaultPrefetch, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(DefaultPrefetch, 65_535);
+        ArgumentOutOfRangeException.ThrowIfLessThan(DefaultAckTimeout, TimeSpan.FromMilliseconds(10));
+        ArgumentOutOfRangeException.ThrowIfLessThan(DefaultMaxAttempts, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ServiceQueueLimit, 1);
     }
 }

@@ -44,4 +44,34 @@ public sealed record TransmitterStats
 
     /// <summary>Subscriptions now.</summary>
     public long Subscriptions { get; init; }
+
+    /// <summary>Anycatch deliveries acknowledged.</summary>
+    public long Acks { get; init; }
+
+    /// <summary>Anycatch deliveries refused by their cell (<c>NACK</c>).</summary>
+    public long Nacks { get; init; }
+
+    /// <summary>Anycatch deliveries not acknowledged within their timeout.</summary>
+    public long AckTimeouts { get; init; }
+
+    /// <summary>Acknowledgements for deliveries no longer in flight.</summary>
+    public long LateAcks { get; init; }
+
+    /// <summary>Anycatch deliveries sent again after a failed attempt.</summary>
+    public long Redeliveries { get; init; }
+
+    /// <summary>Events that used up their attempts and went to a dead-letter channel.</summary>
+    public long DeadLetters { get; init; }
+
+    /// <summary>Dead letters nobody caught (or that failed again), dropped.</summary>
+    public long DeadLettersDropped { get; init; }
+
+    /// <summary>Acknowledging anycatch deliveries in flight now.</summary>
+    public long InFlight { get; init; }
+
+    /// <summary>Acknowledging anycatch deliveries waiting for a cell with room now.</summary>
+    public long Queued { get; init; }
+
+    /// <summary><c>DONE</c> notices sent.</summary>
+    public long Completions { get; init; }
 }

@@ -45,6 +45,9 @@ internal sealed class DispatchQueue<T>
     /// <summary>Items waiting for the observers.</summary>
     public int Count => _channel.Reader.Count;
 
+    /// <summary>For a single consumer that reads the items itself instead of subscribing observers.</summary>
+    public ChannelReader<T> Reader => _channel.Reader;
+
     /// <summary>Queues an item; false when the buffer is full or completed.</summary>
     public bool TryWrite(T item) => _channel.Writer.TryWrite(item);
 

@@ -3,178 +3,157 @@ using Thynapse.Core;
 namespace Thynapse.Cell.Internal;
 
 /// <summary>
-/// Where publishing threads leave events for the socket thread. Events are appended as binary records into
-/// the current <c>B EVNT</c> frame; the socket thread is woken only when the buffer goes from empty to not empty,
-/// so an idle cell sends each event at once while a busy one sends full frames.
+/// Where publishing threads leave events for the socket thread, as <c>B EVNT</c> records (see <see cref="FrameQueue"/>),
+/// with the publishes awaiting an answer and what a resend after a reconnect needs.
 /// </summary>
 /// <remarks>
 /// Bounded by <see cref="CellOptions.MaxPendingPublishBytes"/>: when the socket cannot keep up, publishers wait
 /// for room (up to a timeout) instead of growing memory without limit.
 /// </remarks>
-internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action wake)
+internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action wake) : FrameQueue(Command.Evnt, batchBytes, wake)
 {
-    private readonly object _lock = new();
-    private readonly Queue<FrameBatch> _ready = new();
-    private readonly Stack<FrameBatch> _spare = new();
-    private readonly Dictionary<ulong, TaskCompletionSource<(PublishStatus Status, int Receivers)>> _awaiting = [];
-    private FrameBatch _current = new(Command.Evnt);
+    private readonly Dictionary<ulong, Awaited> _awaiting = [];
     private long _pendingBytes;
     private ulong _sequence;
     private ulong _sentThrough;
-    private bool _woken;
     private bool _closed;
 
     /// <summary>
-    /// Appends one event and returns its sequence number. With <paramref name="confirmation"/>, the transmitter is
-    /// asked to confirm and the source is completed when it does.
+    /// Appends one event and returns its sequence number. With <paramref name="answer"/>, the transmitter is asked
+    /// to confirm (<see cref="EventRecordFlags.Confirm"/>) or to report completion (<see cref="EventRecordFlags.Completion"/>).
     /// </summary>
     /// <exception cref="ThynapseTimeoutException">No room appeared within <paramref name="timeout"/>.</exception>
     public ulong Append(
-        ReadOnlySpan<char> channel,
+        string channel,
         ReadOnlySpan<byte> key,
         ReadOnlySpan<byte> body,
-        TaskCompletionSource<(PublishStatus, int)>? confirmation,
+        EventRecordFlags flags,
+        TaskCompletionSource<PublishAnswer>? answer,
         TimeSpan timeout)
     {
         var size = EventRecordWriter.SizeOf(channel.Length, key.Length, 0, body.Length);
         ulong sequence;
-        bool wakeSocketThread;
-        lock (_lock)
+        bool wakeNow;
+        lock (Gate)
         {
             WaitForRoom(timeout);
             sequence = ++_sequence;
-            if (!_current.IsEmpty && _current.Length + size > batchBytes)
+            wakeNow = Write(sequence, channel, key, body, flags, size);
+            if (answer is not null)
             {
-                _ready.Enqueue(_current);
-                _current = _spare.Count > 0 ? _spare.Pop() : new FrameBatch(Command.Evnt);
+                // A completion must survive a lost session, so it keeps what a resend needs.
+                var resend = (flags & EventRecordFlags.Completion) != 0 ? new Resend(channel, key.ToArray(), body.ToArray(), flags) : null;
+                _awaiting.Add(sequence, new Awaited(answer, resend));
             }
-
-            EventRecordWriter.Write(_current, confirmation is not null, sequence, channel, key, default, body);
-            _current.RecordWritten();
-            _current.Watermark = sequence;
-            _pendingBytes += size;
-            if (confirmation is not null)
-            {
-                _awaiting.Add(sequence, confirmation);
-            }
-
-            wakeSocketThread = !_woken;
-            _woken = true;
         }
 
-        if (wakeSocketThread)
+        if (wakeNow)
         {
-            wake();
+            Wake();
         }
 
         return sequence;
     }
 
-    /// <summary>Socket thread: the next frame to send, or null when everything was taken (and the next append wakes it).</summary>
-    public FrameBatch? TakeNext()
-    {
-        lock (_lock)
-        {
-            if (_ready.TryDequeue(out var batch))
-            {
-                return batch;
-            }
-
-            if (!_current.IsEmpty)
-            {
-                batch = _current;
-                _current = _spare.Count > 0 ? _spare.Pop() : new FrameBatch(Command.Evnt);
-                return batch;
-            }
-
-            _woken = false;
-            return null;
-        }
-    }
-
-    /// <summary>Socket thread: a frame was sent; its room is free again.</summary>
-    public void Release(FrameBatch batch)
-    {
-        lock (_lock)
-        {
-            _sentThrough = Math.Max(_sentThrough, batch.Watermark);
-            _pendingBytes -= batch.Length - FrameHeader.PayloadOffset;
-            batch.Reset();
-            _spare.Push(batch);
-            Monitor.PulseAll(_lock);
-        }
-    }
-
     /// <summary>Completes an awaited publish; false when nobody awaits that sequence number.</summary>
-    public bool TryConfirm(ulong sequence, PublishStatus status, int receivers)
+    public bool TryAnswer(ulong sequence, PublishAnswer answer)
     {
-        TaskCompletionSource<(PublishStatus, int)>? confirmation;
-        lock (_lock)
+        Awaited? awaited;
+        lock (Gate)
         {
-            _awaiting.Remove(sequence, out confirmation);
+            _awaiting.Remove(sequence, out awaited);
         }
 
-        return confirmation is not null && confirmation.TrySetResult((status, receivers));
+        return awaited is not null && awaited.Answer.TrySetResult(answer);
     }
 
     /// <summary>Fails an awaited publish; false when nobody awaits that sequence number.</summary>
     public bool TryFail(ulong sequence, Exception error)
     {
-        TaskCompletionSource<(PublishStatus, int)>? confirmation;
-        lock (_lock)
+        Awaited? awaited;
+        lock (Gate)
         {
-            _awaiting.Remove(sequence, out confirmation);
+            _awaiting.Remove(sequence, out awaited);
         }
 
-        return confirmation is not null && confirmation.TrySetException(error);
+        return awaited is not null && awaited.Answer.TrySetException(error);
     }
 
-    /// <summary>Stops waiting for a confirmation (the caller gave up).</summary>
+    /// <summary>Stops waiting for an answer (the caller gave up).</summary>
     public void Forget(ulong sequence)
     {
-        lock (_lock)
+        lock (Gate)
         {
             _awaiting.Remove(sequence);
         }
     }
 
     /// <summary>
-    /// Fails the awaited publishes already handed to the socket (<paramref name="all"/>: every one): the session was
-    /// lost, so their outcome will never be known. Those still buffered go out after the cell is welcomed again.
+    /// The session was lost. Publishes already handed to the socket that await only acceptance fail (their outcome
+    /// will never be known); those awaiting completion are written again, with the same sequence number, to go
+    /// out after the cell is welcomed again. With <paramref name="all"/> (the cell is closing) every one fails.
     /// </summary>
-    public void FailSent(Exception error, bool all = false)
+    public void SessionLost(Exception error, bool all = false)
     {
-        List<TaskCompletionSource<(PublishStatus, int)>> failed = [];
-        lock (_lock)
+        List<Awaited> failed = [];
+        var wakeNow = false;
+        lock (Gate)
         {
-            foreach (var (sequence, confirmation) in _awaiting)
+            foreach (var (sequence, awaited) in _awaiting.OrderBy(p => p.Key).ToList())
             {
-                if (all || sequence <= _sentThrough)
+                if (!all && sequence > _sentThrough)
                 {
-                    failed.Add(confirmation);
+                    continue; // still buffered: it goes out after the re-join
                 }
-            }
 
-            foreach (var sequence in _awaiting.Keys.Where(s => all || s <= _sentThrough).ToList())
-            {
+                if (!all && awaited.Resend is { } resend)
+                {
+                    var size = EventRecordWriter.SizeOf(resend.Channel.Length, resend.Key.Length, 0, resend.Body.Length);
+                    wakeNow |= Write(sequence, resend.Channel, resend.Key, resend.Body, resend.Flags, size);
+                    continue;
+                }
+
+                failed.Add(awaited);
                 _awaiting.Remove(sequence);
             }
         }
 
-        foreach (var confirmation in failed)
+        foreach (var awaited in failed)
         {
-            confirmation.TrySetException(error);
+            awaited.Answer.TrySetException(error);
+        }
+
+        if (wakeNow)
+        {
+            Wake();
         }
     }
 
     /// <summary>Refuses further appends and wakes publishers waiting for room.</summary>
     public void Close()
     {
-        lock (_lock)
+        lock (Gate)
         {
             _closed = true;
-            Monitor.PulseAll(_lock);
+            Monitor.PulseAll(Gate);
         }
+    }
+
+    /// <inheritdoc />
+    protected override void OnSent(FrameBatch batch)
+    {
+        _sentThrough = Math.Max(_sentThrough, batch.Watermark);
+        _pendingBytes = Math.Max(0, _pendingBytes - (batch.Length - FrameHeader.PayloadOffset));
+        Monitor.PulseAll(Gate);
+    }
+
+    private bool Write(ulong sequence, string channel, ReadOnlySpan<byte> key, ReadOnlySpan<byte> body, EventRecordFlags flags, int size)
+    {
+        var frame = FrameFor(size);
+        EventRecordWriter.Write(frame, flags, sequence, channel, key, default, body);
+        frame.Watermark = Math.Max(frame.Watermark, sequence);
+        _pendingBytes += size;
+        return Written(frame);
     }
 
     private void WaitForRoom(TimeSpan timeout)
@@ -193,13 +172,10 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
         while (_pendingBytes >= maxPendingBytes && !_closed)
         {
             var left = deadline - Environment.TickCount64;
-            if (left <= 0 || !Monitor.Wait(_lock, TimeSpan.FromMilliseconds(left)))
+            if ((left <= 0 || !Monitor.Wait(Gate, TimeSpan.FromMilliseconds(left))) && _pendingBytes >= maxPendingBytes)
             {
-                if (_pendingBytes >= maxPendingBytes)
-                {
-                    throw new ThynapseTimeoutException(
-                        $"The publish buffer stayed full ({_pendingBytes} bytes) for {timeout}: the transmitter is not taking events.");
-                }
+                throw new ThynapseTimeoutException(
+                    $"The publish buffer stayed full ({_pendingBytes} bytes) for {timeout}: the transmitter is not taking events.");
             }
         }
 
@@ -208,4 +184,13 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
             ThynapseException.ThrowClosed();
         }
     }
+
+    private sealed record Awaited(TaskCompletionSource<PublishAnswer> Answer, Resend? Resend);
+
+    private sealed record Resend(string Channel, byte[] Key, byte[] Body, EventRecordFlags Flags);
 }
+
+/// <summary>What the transmitter answered to an awaited publish.</summary>
+/// <param name="Status">Accepted, no receiver, or completed.</param>
+/// <param name="Receivers">How many cells it was handed to.</param>
+internal readonly record struct PublishAnswer(PublishStatus Status, int Receivers);

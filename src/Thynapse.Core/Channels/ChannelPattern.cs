@@ -91,6 +91,23 @@ public sealed class ChannelPattern : IEquatable<ChannelPattern>
         return rest.IsEmpty;
     }
 
+    /// <summary>True when <paramref name="channel"/>, given as ASCII bytes (assumed valid), matches this pattern.</summary>
+    public bool Matches(ReadOnlySpan<byte> channel)
+    {
+        if (channel.Length > Channel.MaxLength)
+        {
+            return false;
+        }
+
+        Span<char> chars = stackalloc char[channel.Length];
+        for (var i = 0; i < channel.Length; i++)
+        {
+            chars[i] = (char)channel[i];
+        }
+
+        return Matches(chars);
+    }
+
     /// <inheritdoc />
     public bool Equals(ChannelPattern? other) => other is not null && string.Equals(Text, other.Text, StringComparison.Ordinal);
 

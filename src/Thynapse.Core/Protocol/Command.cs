@@ -43,12 +43,21 @@ public enum Command
 
     /// <summary>Transmitter → cell: events were dropped because the cell did not keep up.</summary>
     Slow,
+
+    /// <summary>Cell → transmitter: anycatch deliveries handled (by tag).</summary>
+    Ackn,
+
+    /// <summary>Cell → transmitter: an anycatch delivery failed; redeliver it.</summary>
+    Nack,
+
+    /// <summary>Transmitter → cell: the outcome of an event published with completion confirms.</summary>
+    Done,
 }
 
 /// <summary>Wire names of <see cref="Command"/> values and the fast mapping between them.</summary>
 public static class CommandNames
 {
-    private static readonly string[] Names = ["????", "HELO", "WLCM", "EVNT", "DLVR", "ACPT", "SUBS", "UNSB", "OKAY", "BEAT", "GBYE", "ERRR", "SLOW"];
+    private static readonly string[] Names = ["????", "HELO", "WLCM", "EVNT", "DLVR", "ACPT", "SUBS", "UNSB", "OKAY", "BEAT", "GBYE", "ERRR", "SLOW", "ACKN", "NACK", "DONE"];
     private static readonly Dictionary<uint, Command> ByCode = Enumerable.Range(1, Names.Length - 1)
         .ToDictionary(i => Code(Names[i]), i => (Command)i);
 

@@ -68,6 +68,12 @@ public enum ThynapseErrorCode
     /// <summary>Cells may not publish on channels that start with <c>$</c>.</summary>
     ReservedChannel = 306,
 
+    /// <summary>The service's queue of anycatch events waiting for a cell with room is full: the event was not taken.</summary>
+    QueueFull = 500,
+
+    /// <summary>An <c>ACKN</c> or <c>NACK</c> names a tag this transmitter never gave this cell.</summary>
+    UnknownDelivery = 501,
+
     /// <summary>The transmitter failed in a way it did not expect; the command may not have been applied.</summary>
     InternalError = 900,
 

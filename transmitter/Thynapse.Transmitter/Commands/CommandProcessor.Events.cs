@@ -2,6 +2,7 @@ using System.Text;
 using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Reliability;
 using Thynapse.Transmitter.Routing;
 using Thynapse.Transmitter.Sessions;
 using Thynapse.Transmitter.Wire;
@@ -20,6 +21,7 @@ internal sealed partial class CommandProcessor
         var channel = fields.GetString("channel", required: true);
         var sequence = fields.GetUInt64("seq");
         var confirm = fields.GetBoolean("confirm") ?? false;
+        var complete = fields.GetBoolean("complete") ?? false;
         var key = fields.GetString("key", maxLength: MaxKeyBytes);
 
         // Numbering continues after the highest seq the cell chose itself, so the two can never give one event's
@@ -41,7 +43,8 @@ internal sealed partial class CommandProcessor
 
         Span<byte> channelBytes = stackalloc byte[channel!.Length];
         Encoding.ASCII.GetBytes(channel, channelBytes);
-        RouteEvent(origin, seq, channelBytes, key is null ? default : Encoding.UTF8.GetBytes(key), body, confirm);
+        var flags = (confirm ? EventRecordFlags.Confirm : 0) | (complete ? EventRecordFlags.Completion : 0);
+        RouteEvent(origin, seq, channelBytes, key is null ? default : Encoding.UTF8.GetBytes(key), body, flags);
     }
 
     private void HandleBinaryEvents(CellSession origin, ReadOnlySpan<byte> payload)
@@ -75,12 +78,12 @@ internal sealed partial class CommandProcessor
             }
 
             origin.AutoSequence = Math.Max(origin.AutoSequence, record.Sequence);
-            RouteEvent(origin, record.Sequence, record.Channel, record.Key, record.Body, record.Confirm);
+            RouteEvent(origin, record.Sequence, record.Channel, record.Key, record.Body, record.Flags);
         }
     }
 
-    /// <summary>Routes one event to its receivers (PROTOCOL.md §4): every multicatch cell, one anycatch cell per service.</summary>
-    private void RouteEvent(CellSession origin, ulong sequence, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> key, ReadOnlySpan<byte> body, bool confirm)
+    /// <summary>Checks an event from a cell and routes it (PROTOCOL.md §4), answering ACPT/ERRR/DONE as asked.</summary>
+    private void RouteEvent(CellSession origin, ulong sequence, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> key, ReadOnlySpan<byte> body, EventRecordFlags flags)
     {
         _ = key; // Sticky keys arrive with metadata routing; until then a key does not change the choice.
         if (Channel.IsReserved(channel))
@@ -96,37 +99,87 @@ internal sealed partial class CommandProcessor
             return;
         }
 
+        var wantsCompletion = (flags & EventRecordFlags.Completion) != 0;
+        if (wantsCompletion && TryAnswerKnownCompletion(origin, sequence))
+        {
+            return; // a resend of an event we already track or finished: never route it twice
+        }
+
+        if (FullServiceQueue(plan) is { } full)
+        {
+            RejectEvent(origin, ThynapseErrorCode.QueueFull,
+                $"service '{full}' has no cell with room and its queue holds {_options.ServiceQueueLimit} events", sequence);
+            return;
+        }
+
+        var waiter = wantsCompletion ? new CompletionWaiter(origin.Id, sequence) : null;
+        var receivers = Route(new EventData(origin.IdBytes, origin.Id, sequence, channel, body, default), plan, waiter, deadLetter: null);
         TransmitterCounters.Increment(ref _counters.EventsReceived);
-        uint receivers = 0;
-        foreach (var cell in plan.Multicatch)
-        {
-            Deliver(cell, origin, sequence, channel, AnycatchFields.Multicatch, body);
-            receivers++;
-        }
-
-        foreach (var group in plan.Anycatch)
-        {
-            var chosen = group.Choose();
-            Deliver(chosen.Session, origin, sequence, channel, new AnycatchFields(chosen.Id, ++_nextTag, 1), body);
-            receivers++;
-        }
-
         if (receivers == 0)
         {
             TransmitterCounters.Increment(ref _counters.EventsWithoutReceiver);
         }
-        else
-        {
-            TransmitterCounters.Add(ref _counters.Deliveries, receivers);
-        }
 
-        if (confirm)
+        if ((flags & EventRecordFlags.Confirm) != 0)
         {
             Accept(origin, sequence, receivers);
         }
+
+        if (waiter is not null)
+        {
+            waiter.Receivers = receivers;
+            TrackCompletion(waiter);
+        }
     }
 
-    private void Deliver(CellSession cell, CellSession origin, ulong sequence, ReadOnlySpan<byte> channel, in AnycatchFields anycatch, ReadOnlySpan<byte> body)
+    /// <summary>
+    /// Hands an event to every multicatch cell of <paramref name="plan"/> and to one cell per anycatch service:
+    /// at once when the chosen subscription does not acknowledge, tracked (and queued when no cell has room)
+    /// when it does. Returns the number of receivers.
+    /// </summary>
+    private uint Route(in EventData e, RoutePlan plan, CompletionWaiter? waiter, DeadLetter? deadLetter)
+    {
+        uint receivers = 0;
+        foreach (var cell in plan.Multicatch)
+        {
+            Deliver(cell, e, AnycatchFields.Multicatch);
+            receivers++;
+        }
+
+        PendingEvent? pending = null;
+        foreach (var group in plan.Anycatch)
+        {
+            receivers++;
+            var chosen = group.Choose();
+            if (chosen is { Acks: null })
+            {
+                Deliver(chosen.Session, e, new AnycatchFields(chosen.Id, ++_nextTag, 1));
+                continue;
+            }
+
+            pending ??= new PendingEvent(e.OriginId.ToArray(), e.Origin, e.Sequence, e.Channel, e.Body, deadLetter) { Completion = waiter };
+            var delivery = new AnycatchDelivery(pending, group.Service);
+            pending.AddReference();
+            if (waiter is not null)
+            {
+                waiter.Outstanding++;
+            }
+
+            if (chosen is null)
+            {
+                Enqueue(delivery, atFront: false);
+            }
+            else
+            {
+                SendTracked(delivery, chosen);
+            }
+        }
+
+        TransmitterCounters.Add(ref _counters.Deliveries, receivers);
+        return receivers;
+    }
+
+    private void Deliver(CellSession cell, in EventData e, in AnycatchFields anycatch)
     {
         if (cell.Closed)
         {
@@ -136,7 +189,7 @@ internal sealed partial class CommandProcessor
 
         if (cell.AcceptsBinary)
         {
-            DeliveryRecordWriter.Write(cell.Deliveries, origin.IdBytes, sequence, channel, anycatch, default, body);
+            DeliveryRecordWriter.Write(cell.Deliveries, e.OriginId, e.Sequence, e.Channel, anycatch, e.Extension, e.Body);
             cell.Deliveries.RecordWritten();
             MarkDirty(cell);
             if (cell.Deliveries.Length >= _options.BatchBytes)
@@ -149,10 +202,10 @@ internal sealed partial class CommandProcessor
 
         var header = new JObject
         {
-            ["channel"] = Encoding.ASCII.GetString(channel),
-            ["id"] = Thid.ForEvent(origin.Id, sequence, channel, body).ToString(),
-            ["origin"] = origin.Id.ToString(),
-            ["seq"] = sequence,
+            ["channel"] = Encoding.ASCII.GetString(e.Channel),
+            ["id"] = Thid.ForEvent(e.Origin, e.Sequence, e.Channel, e.Body).ToString(),
+            ["origin"] = e.Origin.ToString(),
+            ["seq"] = e.Sequence,
             ["mode"] = anycatch.Tag == 0 ? "multi" : "any",
         };
         if (anycatch.Tag != 0)
@@ -162,7 +215,12 @@ internal sealed partial class CommandProcessor
             header["attempt"] = anycatch.Attempt;
         }
 
-        SendDelivery(cell, JsonPayload.Frame(Command.Dlvr, header), body);
+        if (!e.Extension.IsEmpty && JsonPayload.TryParse(e.Extension, out var extension, out _))
+        {
+            header.Merge(extension);
+        }
+
+        SendDelivery(cell, JsonPayload.Frame(Command.Dlvr, header), e.Body);
     }
 
     private void SendDelivery(CellSession cell, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body)

@@ -71,10 +71,7 @@ internal sealed partial class CommandProcessor
             Metadata = metadata ?? [],
         };
         _sessions.Add(session);
-        foreach (var (subId, pattern, mode) in subscriptions!)
-        {
-            AddSubscription(session, subId, pattern, mode);
-        }
+        var added = subscriptions!.Select(wanted => AddSubscription(session, wanted)).ToList();
 
         TransmitterCounters.Increment(ref _counters.CellsJoined);
         TransmitterCounters.Add(ref _counters.Cells, 1);
@@ -104,6 +101,11 @@ internal sealed partial class CommandProcessor
                 ["pub"] = _eventsEndpoint,
             }),
         }, request);
+
+        foreach (var subscription in added)
+        {
+            RoomFreed(subscription); // a returning worker picks up what waited for it
+        }
     }
 
     private static bool ReadEncodings(JArray? encodings, FieldReader fields)
@@ -129,10 +131,10 @@ internal sealed partial class CommandProcessor
         return binary;
     }
 
-    private List<(uint Id, ChannelPattern Pattern, Catch Mode)>? ReadHeloSubscriptions(JArray? subs, FieldReader fields, out ThynapseErrorCode code)
+    private List<SubscriptionRequest>? ReadHeloSubscriptions(JArray? subs, FieldReader fields, out ThynapseErrorCode code)
     {
         code = ThynapseErrorCode.InvalidField;
-        var result = new List<(uint, ChannelPattern, Catch)>();
+        var result = new List<SubscriptionRequest>();
         if (subs is null)
         {
             return result;
@@ -156,20 +158,20 @@ internal sealed partial class CommandProcessor
             }
 
             var entryFields = new FieldReader(entry);
-            if (!TryReadSubscription(entryFields, out var subId, out var pattern, out var mode, out code, out var problem))
+            if (!TryReadSubscription(entryFields, out var wanted, out code, out var problem))
             {
                 fields.Invalid($"subs[{i}]: {problem}");
                 return null;
             }
 
-            if (!ids.Add(subId))
+            if (!ids.Add(wanted.Id))
             {
                 code = ThynapseErrorCode.DuplicateSubscription;
-                fields.Invalid($"subs[{i}]: subscription id {subId} appears twice");
+                fields.Invalid($"subs[{i}]: subscription id {wanted.Id} appears twice");
                 return null;
             }
 
-            result.Add((subId, pattern, mode));
+            result.Add(wanted);
         }
 
         return result;

@@ -50,6 +50,7 @@ internal sealed partial class CommandProcessor
     /// <summary>Periodic work: drop cells silent past the liveness timeout, summarise suppressed warnings.</summary>
     public void Tick(long now)
     {
+        _now = now;
         foreach (var session in _sessions.All)
         {
             if (now - session.LastSeen > _livenessTicks)
@@ -108,19 +109,22 @@ internal sealed partial class CommandProcessor
             session.Deliveries.Reset();
         }
 
-        if (!session.Accepts.IsEmpty && !session.Closed)
+        SendConfirmations(session, session.Accepts);
+        SendConfirmations(session, session.Completions);
+    }
+
+    private void SendConfirmations(CellSession session, FrameBatch batch)
+    {
+        if (!batch.IsEmpty && !session.Closed && _sender.Send(session.RoutingId, batch.Frame) != SendOutcome.Sent)
         {
-            if (_sender.Send(session.RoutingId, session.Accepts.Frame) != SendOutcome.Sent)
+            TransmitterCounters.Add(ref _counters.ConfirmationsDropped, batch.Records);
+            if (_peerWarnings.Allow())
             {
-                TransmitterCounters.Add(ref _counters.ConfirmationsDropped, session.Accepts.Records);
-                if (_peerWarnings.Allow())
-                {
-                    _log.Warning("Dropped {Count} confirmations for cell {CellId}: its queue is full", session.Accepts.Records, session.Id);
-                }
+                _log.Warning("Dropped {Count} confirmations for cell {CellId}: its queue is full", batch.Records, session.Id);
             }
         }
 
-        session.Accepts.Reset();
+        batch.Reset();
     }
 
     /// <summary>Counts deliveries that could not be queued for a cell; it is told with SLOW when its queue has room.</summary>
@@ -166,13 +170,23 @@ internal sealed partial class CommandProcessor
         _sessions.Remove(session);
         foreach (var subscription in session.Subscriptions.Values)
         {
+            subscription.Active = false;
             _routes.Remove(subscription);
         }
 
+        RedeliverHeldBy(session, reason switch
+        {
+            SessionEnd.Left => "its cell left",
+            SessionEnd.Expired => "its cell went silent",
+            SessionEnd.Resumed => "its cell reconnected",
+            SessionEnd.Shutdown => "the transmitter is shutting down",
+            _ => "its cell disconnected",
+        });
         TransmitterCounters.Add(ref _counters.Subscriptions, -session.Subscriptions.Count);
         TransmitterCounters.Add(ref _counters.Cells, -1);
         session.Deliveries.Reset();
         session.Accepts.Reset();
+        session.Completions.Reset();
         switch (reason)
         {
             case SessionEnd.Left:

@@ -64,6 +64,7 @@ internal sealed partial class CommandProcessor
     /// </summary>
     public void Handle(ReadOnlySpan<byte> routingId, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body, int frames, int largestExtraFrame, long now)
     {
+        _now = now;
         _sessions.TryGetByRoutingId(routingId, out var session);
         if (session is not null)
         {
@@ -114,9 +115,9 @@ internal sealed partial class CommandProcessor
             return;
         }
 
-        if (encoding == Encodings.Binary && command != Command.Evnt)
+        if (encoding == Encodings.Binary && command is not (Command.Evnt or Command.Ackn))
         {
-            Reject(routingId, session, command, ThynapseErrorCode.UnknownCommand, $"encoding B defines only EVNT from cells; send {CommandNames.Of(command)} as J");
+            Reject(routingId, session, command, ThynapseErrorCode.UnknownCommand, $"encoding B defines only EVNT and ACKN from cells; send {CommandNames.Of(command)} as J");
             return;
         }
 
@@ -136,7 +137,15 @@ internal sealed partial class CommandProcessor
 
         if (encoding == Encodings.Binary)
         {
-            HandleBinaryEvents(session!, payload);
+            if (command == Command.Evnt)
+            {
+                HandleBinaryEvents(session!, payload);
+            }
+            else
+            {
+                HandleAcks(session!, payload);
+            }
+
             return;
         }
 
@@ -167,6 +176,12 @@ internal sealed partial class CommandProcessor
             case Command.Unsb:
                 HandleUnsubscribe(session!, json, fields);
                 break;
+            case Command.Ackn:
+                HandleJsonAck(session!, json, fields);
+                break;
+            case Command.Nack:
+                HandleNack(session!, json, fields);
+                break;
             case Command.Beat:
                 Reply(session!, Command.Beat, []);
                 break;
@@ -182,7 +197,7 @@ internal sealed partial class CommandProcessor
         error = null;
         switch (command)
         {
-            case Command.Helo or Command.Evnt or Command.Subs or Command.Unsb or Command.Beat or Command.Gbye:
+            case Command.Helo or Command.Evnt or Command.Subs or Command.Unsb or Command.Ackn or Command.Nack or Command.Beat or Command.Gbye:
                 return true;
             case Command.Unknown:
                 error = $"unknown command '{System.Text.Encoding.ASCII.GetString(header.Slice(2, 4))}'";

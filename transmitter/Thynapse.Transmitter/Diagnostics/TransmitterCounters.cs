@@ -20,6 +20,16 @@ internal sealed class TransmitterCounters
     public long CellsDisconnected;
     public long Cells;
     public long Subscriptions;
+    public long Acks;
+    public long Nacks;
+    public long AckTimeouts;
+    public long LateAcks;
+    public long Redeliveries;
+    public long DeadLetters;
+    public long DeadLettersDropped;
+    public long InFlight;
+    public long Queued;
+    public long Completions;
 
     public static long Read(ref long counter) => Volatile.Read(ref counter);
 

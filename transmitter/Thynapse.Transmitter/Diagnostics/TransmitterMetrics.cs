@@ -28,6 +28,16 @@ internal sealed class TransmitterMetrics : IDisposable
         _meter.CreateObservableCounter("thynapse.cells.disconnected", () => TransmitterCounters.Read(ref c.CellsDisconnected), "{cell}", "Cells whose connection closed");
         _meter.CreateObservableUpDownCounter("thynapse.cells", () => TransmitterCounters.Read(ref c.Cells), "{cell}", "Cells with a session now");
         _meter.CreateObservableUpDownCounter("thynapse.subscriptions", () => TransmitterCounters.Read(ref c.Subscriptions), "{subscription}");
+        _meter.CreateObservableCounter("thynapse.anycatch.acks", () => TransmitterCounters.Read(ref c.Acks), "{ack}", "Anycatch deliveries acknowledged");
+        _meter.CreateObservableCounter("thynapse.anycatch.nacks", () => TransmitterCounters.Read(ref c.Nacks), "{nack}", "Anycatch deliveries refused by their cell");
+        _meter.CreateObservableCounter("thynapse.anycatch.timeouts", () => TransmitterCounters.Read(ref c.AckTimeouts), "{delivery}", "Anycatch deliveries not acknowledged in time");
+        _meter.CreateObservableCounter("thynapse.anycatch.late_acks", () => TransmitterCounters.Read(ref c.LateAcks), "{ack}", "Acks for deliveries no longer in flight");
+        _meter.CreateObservableCounter("thynapse.anycatch.redeliveries", () => TransmitterCounters.Read(ref c.Redeliveries), "{delivery}");
+        _meter.CreateObservableCounter("thynapse.anycatch.dead_letters", () => TransmitterCounters.Read(ref c.DeadLetters), "{event}", "Events that used up their attempts");
+        _meter.CreateObservableCounter("thynapse.anycatch.dead_letters.dropped", () => TransmitterCounters.Read(ref c.DeadLettersDropped), "{event}", "Dead letters nobody caught");
+        _meter.CreateObservableUpDownCounter("thynapse.anycatch.in_flight", () => TransmitterCounters.Read(ref c.InFlight), "{delivery}");
+        _meter.CreateObservableUpDownCounter("thynapse.anycatch.queued", () => TransmitterCounters.Read(ref c.Queued), "{delivery}", "Deliveries waiting for a cell with room");
+        _meter.CreateObservableCounter("thynapse.completions", () => TransmitterCounters.Read(ref c.Completions), "{event}", "DONE notices sent to publishers");
     }
 
     public void Dispose() => _meter.Dispose();

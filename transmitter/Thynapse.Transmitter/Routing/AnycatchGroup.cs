@@ -1,8 +1,11 @@
+using Thynapse.Transmitter.Sessions;
+
 namespace Thynapse.Transmitter.Routing;
 
 /// <summary>
 /// The cells of one service that anycatch a channel; <see cref="Choose"/> picks the one that gets an event:
-/// the least in-flight deliveries, ties broken round-robin (PROTOCOL.md §4.2).
+/// among those with room (prefetch not reached), the fewest in-flight deliveries, ties broken round-robin
+/// (PROTOCOL.md §4.2).
 /// </summary>
 internal sealed class AnycatchGroup(string service, Subscription[] candidates)
 {
@@ -13,14 +16,24 @@ internal sealed class AnycatchGroup(string service, Subscription[] candidates)
     /// <summary>One subscription per distinct cell (the first that matched).</summary>
     public Subscription[] Candidates { get; } = candidates;
 
-    public Subscription Choose()
+    /// <summary>
+    /// The subscription to deliver to, or null when no candidate has room. <paramref name="avoid"/> (the cell that
+    /// failed the previous attempt) is chosen only when it is the group's only cell.
+    /// </summary>
+    public Subscription? Choose(CellSession? avoid = null)
     {
         var candidates = Candidates;
         var n = candidates.Length;
+        if (n == 1)
+        {
+            var only = candidates[0];
+            return only.HasRoom && only.Active ? only : null;
+        }
+
         var start = _cursor;
-        var best = start;
-        var bestInFlight = candidates[start].InFlight;
-        for (var i = 1; i < n && bestInFlight > 0; i++)
+        var best = -1;
+        var bestInFlight = int.MaxValue;
+        for (var i = 0; i < n && bestInFlight > 0; i++)
         {
             var index = start + i;
             if (index >= n)
@@ -28,12 +41,17 @@ internal sealed class AnycatchGroup(string service, Subscription[] candidates)
                 index -= n;
             }
 
-            var inFlight = candidates[index].InFlight;
-            if (inFlight < bestInFlight)
+            var candidate = candidates[index];
+            if (candidate.InFlight < bestInFlight && candidate.HasRoom && candidate.Active && !ReferenceEquals(candidate.Session, avoid))
             {
                 best = index;
-                bestInFlight = inFlight;
+                bestInFlight = candidate.InFlight;
             }
+        }
+
+        if (best < 0)
+        {
+            return null;
         }
 
         _cursor = best + 1 == n ? 0 : best + 1;

@@ -4,7 +4,7 @@ using Thynapse.Transmitter.Sessions;
 namespace Thynapse.Transmitter.Routing;
 
 /// <summary>One pattern caught by one cell in one mode, under the id the cell chose.</summary>
-internal sealed class Subscription(CellSession session, uint id, ChannelPattern pattern, Catch mode)
+internal sealed class Subscription(CellSession session, uint id, ChannelPattern pattern, Catch mode, AckSettings? acks)
 {
     public CellSession Session { get; } = session;
 
@@ -14,8 +14,27 @@ internal sealed class Subscription(CellSession session, uint id, ChannelPattern 
 
     public Catch Mode { get; } = mode;
 
+    /// <summary>How this anycatch subscription acknowledges; null when it does not (at most once).</summary>
+    public AckSettings? Acks { get; } = acks;
+
     /// <summary>Anycatch deliveries sent and not yet acknowledged.</summary>
-    public int InFlight { get; set; }
+    public int InFlight => InFlightDeliveries.Count;
+
+    /// <summary>Tracked deliveries held by this subscription, oldest (first to time out) first.</summary>
+    public Reliability.DeliveryList InFlightDeliveries { get; } = new();
+
+    /// <summary>True when the transmitter may hand this subscription another event now (prefetch not reached).</summary>
+    public bool HasRoom => Acks is null || InFlight < Acks.Prefetch;
+
+    /// <summary>False once unsubscribed or its cell is gone: it may still hold deliveries, but gets no new ones.</summary>
+    public bool Active { get; set; } = true;
 
     public override string ToString() => $"{Session}#{Id} {Pattern.Text} ({Mode})";
 }
+
+/// <summary>How an acknowledging anycatch subscription wants its deliveries handled (PROTOCOL.md §5.6).</summary>
+/// <param name="Prefetch">Deliveries it may hold unacknowledged at once.</param>
+/// <param name="AckTimeout">How long a delivery may stay unacknowledged before it is redelivered.</param>
+/// <param name="AckTimeoutTicks"><paramref name="AckTimeout"/> in timestamp ticks of the transmitter's clock.</param>
+/// <param name="MaxAttempts">Deliveries of one event before it is dead-lettered.</param>
+internal sealed record AckSettings(int Prefetch, TimeSpan AckTimeout, long AckTimeoutTicks, int MaxAttempts);

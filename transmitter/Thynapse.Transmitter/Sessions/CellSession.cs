@@ -54,6 +54,9 @@ internal sealed class CellSession
     /// <summary>Confirmations batched for this cell (binary cells only).</summary>
     public FrameBatch Accepts { get; } = new(Command.Acpt);
 
+    /// <summary>Completion notices batched for this cell (binary cells only).</summary>
+    public FrameBatch Completions { get; } = new(Command.Done);
+
     /// <summary>True while this session is in the routing thread's list of sessions to flush.</summary>
     public bool Dirty { get; set; }
 

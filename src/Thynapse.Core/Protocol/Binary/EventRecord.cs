@@ -18,6 +18,9 @@ public enum EventRecordFlags : byte
 
     /// <summary>A JSON extension object follows (fields of the <c>J EVNT</c> payload not covered by the record).</summary>
     Extension = 4,
+
+    /// <summary>The publisher wants a <c>DONE</c> once every anycatch receiver has handled the event.</summary>
+    Completion = 8,
 }
 
 /// <summary>One event of a binary <c>B EVNT</c> frame, read in place.</summary>
@@ -43,12 +46,15 @@ public readonly ref struct EventRecord
 
     /// <summary>True when the publisher asked for a confirmation.</summary>
     public bool Confirm => (Flags & EventRecordFlags.Confirm) != 0;
+
+    /// <summary>True when the publisher asked to be told of the event's completion.</summary>
+    public bool Completion => (Flags & EventRecordFlags.Completion) != 0;
 }
 
 /// <summary>Reads the records of a <c>B EVNT</c> payload one by one, without copying.</summary>
 public ref struct EventRecordReader
 {
-    private const EventRecordFlags KnownFlags = EventRecordFlags.Confirm | EventRecordFlags.Key | EventRecordFlags.Extension;
+    private const EventRecordFlags KnownFlags = EventRecordFlags.Confirm | EventRecordFlags.Key | EventRecordFlags.Extension | EventRecordFlags.Completion;
     private ReadOnlySpan<byte> _rest;
 
     /// <summary>Reads records from <paramref name="payload"/> (the bytes after <c>B EVNT </c>).</summary>
@@ -133,12 +139,26 @@ public static class EventRecordWriter
         ReadOnlySpan<char> channel,
         ReadOnlySpan<byte> key,
         ReadOnlySpan<byte> extension,
+        ReadOnlySpan<byte> body) =>
+        Write(writer, confirm ? EventRecordFlags.Confirm : EventRecordFlags.None, sequence, channel, key, extension, body);
+
+    /// <summary>
+    /// Appends one record with <paramref name="flags"/> (<see cref="EventRecordFlags.Confirm"/>,
+    /// <see cref="EventRecordFlags.Completion"/>; the key and extension flags follow from the spans).
+    /// </summary>
+    public static void Write(
+        IBufferWriter<byte> writer,
+        EventRecordFlags flags,
+        ulong sequence,
+        ReadOnlySpan<char> channel,
+        ReadOnlySpan<byte> key,
+        ReadOnlySpan<byte> extension,
         ReadOnlySpan<byte> body)
     {
         ArgumentNullException.ThrowIfNull(writer);
         var size = SizeOf(channel.Length, key.Length, extension.Length, body.Length);
         var span = writer.GetSpan(size);
-        var flags = (confirm ? EventRecordFlags.Confirm : 0)
+        flags = (flags & (EventRecordFlags.Confirm | EventRecordFlags.Completion))
             | (key.IsEmpty ? 0 : EventRecordFlags.Key)
             | (extension.IsEmpty ? 0 : EventRecordFlags.Extension);
         span[0] = (byte)flags;

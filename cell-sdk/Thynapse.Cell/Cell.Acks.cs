@@ -1,0 +1,138 @@
+using Newtonsoft.Json.Linq;
+using Thynapse.Cell.Internal;
+using Thynapse.Core;
+
+namespace Thynapse.Cell;
+
+public sealed partial class Cell
+{
+    private AckBuffer? _ackBuffer;
+    private CompletedWindow? _completedWindow;
+    private long _duplicatesSuppressed;
+
+    /// <summary>Redelivered duplicates of already handled anycatch events that were acknowledged again without reaching observers.</summary>
+    public long DuplicatesSuppressed => Interlocked.Read(ref _duplicatesSuppressed);
+
+    private AckBuffer _acks => _ackBuffer ??= new AckBuffer(WakeForPublishes);
+
+    private CompletedWindow _completed => _completedWindow ??= new CompletedWindow(_options.DeduplicationWindow);
+
+    /// <summary>
+    /// Catches <paramref name="pattern"/> in anycatch mode with acknowledgements and runs <paramref name="handler"/>
+    /// for each event: when it returns the event is acknowledged, when it throws it is refused and the transmitter
+    /// redelivers it to another cell (PROTOCOL.md §4.5). Completes once the subscription is active.
+    /// </summary>
+    /// <remarks>
+    /// The handler runs on the thread pool, at most <see cref="HandlerOptions.MaxConcurrency"/> at a time; its token is
+    /// cancelled when the subscription is disposed. A redelivered event this cell already handled is acknowledged
+    /// again without running the handler twice (a window of <see cref="CellOptions.DeduplicationWindow"/> events).
+    /// </remarks>
+    public Task<CellSubscription> HandleAsync(
+        string pattern,
+        Func<Event, CancellationToken, Task> handler,
+        HandlerOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        options ??= HandlerOptions.Default;
+        options.Validate();
+        var subscriptionOptions = new SubscriptionOptions
+        {
+            Acknowledge = true,
+            Prefetch = options.Prefetch,
+            AckTimeout = options.AckTimeout,
+            MaxAttempts = options.MaxAttempts,
+        };
+        var subscribing = SubscribeAsync(pattern, Catch.Any, subscriptionOptions, cancellationToken); // checks the rest
+        return StartHandlerAsync(subscribing, handler, options.MaxConcurrency);
+    }
+
+    private async Task<CellSubscription> StartHandlerAsync(Task<CellSubscription> subscribing, Func<Event, CancellationToken, Task> handler, int concurrency)
+    {
+        var subscription = await subscribing.ConfigureAwait(false);
+        subscription.Handler = Task.Run(() => RunHandlerAsync(subscription, handler, concurrency), CancellationToken.None);
+        return subscription;
+    }
+
+    /// <summary>Any thread: acknowledges a tag and remembers the event as handled.</summary>
+    internal void Acknowledge(ulong tag, Thid origin, ulong sequence)
+    {
+        _completed.Add(origin, sequence);
+        _acks.Append(tag);
+    }
+
+    /// <summary>Any thread: refuses a tag (<c>NACK</c>), so that the transmitter redelivers it.</summary>
+    internal void Refuse(ulong tag, string? reason)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return; // leaving: the transmitter redelivers what we held anyway
+        }
+
+        _work.Enqueue(() => Send(JsonPayload.Frame(Command.Nack, new JObject { ["tag"] = tag, ["reason"] = reason ?? "refused" })));
+    }
+
+    private async Task RunHandlerAsync(CellSubscription subscription, Func<Event, CancellationToken, Task> handler, int concurrency)
+    {
+        var reader = subscription.Queue.Reader;
+        var stopping = subscription.Stopping.Token;
+        using var slots = new SemaphoreSlim(concurrency);
+        try
+        {
+            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var e))
+                {
+                    await slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                    var running = HandleOneAsync(e);
+                    if (concurrency == 1)
+                    {
+                        await running.ConfigureAwait(false);
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is System.Threading.Channels.ChannelClosedException or OperationCanceledException)
+        {
+            // The subscription ended.
+        }
+
+        // Let the handlers still running finish (their acks go out if the cell is still here).
+        for (var i = 0; i < concurrency; i++)
+        {
+            await slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        async Task HandleOneAsync(Event e)
+        {
+            try
+            {
+                // A redelivery that arrived while the first attempt was still being handled is caught here.
+                if (_completed.Contains(e.Origin, e.Sequence))
+                {
+                    Interlocked.Increment(ref _duplicatesSuppressed);
+                    await e.AckAsync().ConfigureAwait(false);
+                    return;
+                }
+
+                await handler(e, stopping).ConfigureAwait(false);
+                await e.AckAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // The handler's failure is the event's outcome: refuse it so another cell (or a later attempt) gets it.
+                await e.NackAsync($"{ex.GetType().Name}: {ex.Message}").ConfigureAwait(false);
+                Notify(new CellNotice(CellNoticeKind.HandlerFailed, $"The handler of {subscription.Pattern} failed on #{e.Sequence} of {e.Origin}: {ex.Message}")
+                {
+                    Exception = ex,
+                    Pattern = subscription.Pattern,
+                    Sequence = e.Sequence,
+                });
+            }
+            finally
+            {
+                slots.Release();
+            }
+        }
+    }
+}

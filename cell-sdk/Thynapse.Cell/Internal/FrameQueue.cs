@@ -1,0 +1,84 @@
+using Thynapse.Core;
+
+namespace Thynapse.Cell.Internal;
+
+/// <summary>
+/// Binary frames filled by any thread and sent by the socket thread: records go into the current frame, a full
+/// frame waits in line, and the socket thread is woken only when the queue goes from empty to not empty, so an
+/// idle cell sends each record at once while a busy one sends full frames.
+/// </summary>
+/// <remarks>Subclasses append under <see cref="Gate"/> through <see cref="FrameFor"/> and <see cref="Written"/>.</remarks>
+internal abstract class FrameQueue(Command command, int batchBytes, Action wake)
+{
+    private readonly Queue<FrameBatch> _ready = new();
+    private readonly Stack<FrameBatch> _spare = new();
+    private FrameBatch _current = new(command);
+    private bool _woken;
+
+    /// <summary>Guards everything here and what subclasses keep alongside.</summary>
+    protected object Gate { get; } = new();
+
+    /// <summary>Socket thread: the next frame to send, or null when all were taken (the next record then wakes it).</summary>
+    public FrameBatch? TakeNext()
+    {
+        lock (Gate)
+        {
+            if (_ready.TryDequeue(out var batch))
+            {
+                return batch;
+            }
+
+            if (!_current.IsEmpty)
+            {
+                batch = _current;
+                _current = NewBatch();
+                return batch;
+            }
+
+            _woken = false;
+            return null;
+        }
+    }
+
+    /// <summary>Socket thread: a frame was sent; it is reused.</summary>
+    public void Release(FrameBatch batch)
+    {
+        lock (Gate)
+        {
+            OnSent(batch);
+            batch.Reset();
+            _spare.Push(batch);
+        }
+    }
+
+    /// <summary>Under <see cref="Gate"/>: what a subclass does when a frame has left (free room, note progress).</summary>
+    protected virtual void OnSent(FrameBatch batch)
+    {
+    }
+
+    /// <summary>Under <see cref="Gate"/>: the frame a record of <paramref name="size"/> bytes goes into.</summary>
+    protected FrameBatch FrameFor(int size)
+    {
+        if (!_current.IsEmpty && _current.Length + size > batchBytes)
+        {
+            _ready.Enqueue(_current);
+            _current = NewBatch();
+        }
+
+        return _current;
+    }
+
+    /// <summary>Under <see cref="Gate"/>: a record was written; returns true when the socket thread must be woken (after leaving the lock).</summary>
+    protected bool Written(FrameBatch batch)
+    {
+        batch.RecordWritten();
+        var wakeNow = !_woken;
+        _woken = true;
+        return wakeNow;
+    }
+
+    /// <summary>Wakes the socket thread (call outside <see cref="Gate"/>).</summary>
+    protected void Wake() => wake();
+
+    private FrameBatch NewBatch() => _spare.Count > 0 ? _spare.Pop() : new FrameBatch(command);
+}

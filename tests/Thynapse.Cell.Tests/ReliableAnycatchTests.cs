@@ -1,0 +1,255 @@
+using System.Collections.Concurrent;
+using Thynapse.Cell;
+using Thynapse.Core;
+using Thynapse.TestKit;
+
+namespace Thynapse.Cell.Tests;
+
+/// <summary>Acknowledged anycatch: acks, nacks, timeouts, dead letters, prefetch, queues and completion (PROTOCOL.md §4.5).</summary>
+[TestClass]
+public sealed class ReliableAnycatchTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task Handler_ReturningAcksAndCompletesThePublish()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        await using var worker = await Cells.ConnectAsync(transmitter, "workers", ct);
+        var handled = new ConcurrentBag<ulong>();
+        await using var work = await worker.HandleAsync("jobs.*", (e, _) => { handled.Add(e.Sequence); return Task.CompletedTask; }, cancellationToken: ct);
+        await using var producer = await Cells.ConnectAsync(transmitter, "producer", ct);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 100).Select(i =>
+            producer.PublishAsync("jobs.render", $"{i}", new PublishOptions { Await = PublishAwait.Completion }, ct)));
+
+        Assert.IsTrue(results.All(r => r.Status == PublishStatus.Completed && r.Receivers == 1));
+        Assert.HasCount(100, handled.Distinct());
+        Assert.AreEqual(100L, transmitter.Stats.Acks);
+        await Eventually.That("nothing is left in flight", () => transmitter.Stats.InFlight == 0, cancellationToken: ct);
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task Nack_RedeliversToAnotherCellOfTheService()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        var calls = new ConcurrentQueue<(string Cell, int Attempt)>();
+        await using var a = await Cells.ConnectAsync(transmitter, "workers", ct);
+        await using var b = await Cells.ConnectAsync(transmitter, "workers", ct);
+        Task Failing(Event e, CancellationToken _)
+        {
+            calls.Enqueue(("a", e.Attempt));
+            throw new InvalidOperationException("cell a cannot do this");
+        }
+
+        await using var workA = await a.HandleAsync("jobs.>", Failing, cancellationToken: ct);
+        await using var workB = await b.HandleAsync("jobs.>", (e, _) => { calls.Enqueue(("b", e.Attempt)); return Task.CompletedTask; }, cancellationToken: ct);
+        await using var producer = await Cells.ConnectAsync(transmitter, "producer", ct);
+
+        for (var i = 0; i < 10; i++)
+        {
+            var result = await producer.PublishAsync("jobs.x", $"{i}", new PublishOptions { Await = PublishAwait.Completion }, ct);
+            Assert.AreEqual(PublishStatus.Completed, result.Status);
+        }
+
+        var byA = calls.Where(c => c.Cell == "a").ToList();
+        var byB = calls.Where(c => c.Cell == "b").ToList();
+        Assert.IsNotEmpty(byA, "a got its share of first attempts");
+        Assert.HasCount(10, byB, "b handled every event in the end");
+        Assert.IsTrue(byA.All(c => c.Attempt == 1), "a never got a redelivery: the next attempt avoids the cell that failed");
+        Assert.HasCount(byA.Count, byB.Where(c => c.Attempt == 2), "each event a refused came to b as attempt 2");
+        Assert.AreEqual((long)byA.Count, transmitter.Stats.Nacks);
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task AckTimeout_RedeliversWhatACellSitsOn()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        await using var sleepy = await Cells.ConnectAsync(transmitter, "workers", ct);
+        await using var awake = await Cells.ConnectAsync(transmitter, "workers", ct);
+        var held = new EventCollector();
+        await using var sits = await sleepy.SubscribeAsync("jobs.>", Catch.Any, new SubscriptionOptions { Acknowledge = true, AckTimeout = TimeSpan.FromMilliseconds(200) }, ct);
+        using var _ = sits.Subscribe(held); // receives, never acknowledges
+        var done = new ConcurrentQueue<Event>();
+        await using var works = await awake.HandleAsync("jobs.>", (e, _) => { done.Enqueue(e); return Task.CompletedTask; }, cancellationToken: ct);
+        await using var producer = await Cells.ConnectAsync(transmitter, "producer", ct);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
+            producer.PublishAsync("jobs.y", $"{i}", new PublishOptions { Await = PublishAwait.Completion }, ct)));
+
+        Assert.IsTrue(results.All(r => r.Status == PublishStatus.Completed));
+        Assert.IsGreaterThan(0, held.Count, "the sleepy cell got some first attempts");
+        Assert.AreEqual((long)held.Count, transmitter.Stats.AckTimeouts, "each of them timed out");
+        Assert.HasCount(held.Count, done.Where(e => e.Attempt == 2), "and was redelivered to the other cell");
+        Assert.IsTrue(held.Events.All(e => e.RequiresAck));
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task PoisonEvent_IsDeadLetteredAfterMaxAttempts()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        var service = TestIds.Next("fragile");
+        var attempts = new ConcurrentQueue<int>();
+        await using var w1 = await Cells.ConnectAsync(transmitter, service, ct);
+        await using var w2 = await Cells.ConnectAsync(transmitter, service, ct);
+        Task Poisoned(Event e, CancellationToken _)
+        {
+            attempts.Enqueue(e.Attempt);
+            throw new FormatException("cannot parse");
+        }
+
+        var options = new HandlerOptions { MaxAttempts = 3 };
+        await using var h1 = await w1.HandleAsync("orders.>", Poisoned, options, ct);
+        await using var h2 = await w2.HandleAsync("orders.>", Poisoned, options, ct);
+        await using var auditor = await Cells.ConnectAsync(transmitter, "auditor", ct);
+        var deadLetters = new EventCollector();
+        await using var dlq = await auditor.SubscribeAsync($"$DLQ.{service}", Catch.Multi, ct);
+        using var _ = dlq.Subscribe(deadLetters);
+        await using var producer = await Cells.ConnectAsync(transmitter, "producer", ct);
+
+        var publish = producer.PublishAsync("orders.created", "{not json", new PublishOptions { Await = PublishAwait.Completion }, ct);
+
+        await Assert.ThrowsExactlyAsync<ThynapseDeadLetteredException>(() => publish);
+        CollectionAssert.AreEqual(new[] { 1, 2, 3 }, attempts.ToArray(), "three attempts, alternating cells, then no more");
+        await deadLetters.WaitForAsync(1, "the dead-letter catcher", ct);
+        var letter = deadLetters.Events[0];
+        Assert.AreEqual($"$DLQ.{service}", letter.Channel);
+        Assert.AreEqual("{not json", letter.BodyAsString());
+        Assert.IsNotNull(letter.DeadLetter);
+        Assert.AreEqual("orders.created", letter.DeadLetter.Channel);
+        Assert.AreEqual(service, letter.DeadLetter.Service);
+        Assert.AreEqual(3, letter.DeadLetter.Attempts);
+        Assert.Contains("cannot parse", letter.DeadLetter.Reason);
+        Assert.AreEqual(1L, transmitter.Stats.DeadLetters);
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task Prefetch_IsNeverExceededAndTheRestWaitsAtTheTransmitter()
+    {
+        var ct = TestContext.CancellationToken;
+        const int prefetch = 5, events = 60;
+        await using var transmitter = Transmitters.StartLoopback();
+        await using var worker = await Cells.ConnectAsync(transmitter, "slowworkers", ct);
+        var gate = new SemaphoreSlim(0);
+        var holding = 0;
+        var maxHolding = 0;
+        var handled = 0;
+        async Task Slow(Event e, CancellationToken token)
+        {
+            var now = Interlocked.Increment(ref holding);
+            InterlockedMax(ref maxHolding, now);
+            await gate.WaitAsync(token);
+            Interlocked.Decrement(ref holding);
+            Interlocked.Increment(ref handled);
+        }
+
+        await using var work = await worker.HandleAsync("slow.>", Slow, new HandlerOptions { Prefetch = prefetch, MaxConcurrency = 100 }, ct);
+        await using var producer = await Cells.ConnectAsync(transmitter, "producer", ct);
+        for (var i = 0; i < events; i++)
+        {
+            await producer.PublishAsync("slow.job", $"{i}", cancellationToken: ct);
+        }
+
+        await Eventually.That("the worker holds its prefetch", () => Volatile.Read(ref holding) == prefetch, cancellationToken: ct);
+        Assert.AreEqual((long)prefetch, transmitter.Stats.InFlight);
+        Assert.AreEqual((long)(events - prefetch), transmitter.Stats.Queued, "the rest waits at the transmitter");
+
+        gate.Release(events);
+        await Eventually.That("every event is handled", () => Volatile.Read(ref handled) == events, cancellationToken: ct);
+        Assert.AreEqual(prefetch, maxHolding, "the worker never held more than its prefetch");
+        Assert.AreEqual(0L, transmitter.Stats.Queued);
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task FullServiceQueue_RefusesThePublisherClearly()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback(o => o with { ServiceQueueLimit = 10 });
+        await using var worker = await Cells.ConnectAsync(transmitter, "busy", ct);
+        var release = new TaskCompletionSource();
+        await using var work = await worker.HandleAsync("busy.>", (_, token) => release.Task.WaitAsync(token), new HandlerOptions { Prefetch = 1 }, ct);
+        await using var producer = await Cells.ConnectAsync(transmitter, "producer", ct);
+        var notices = new ConcurrentQueue<CellNotice>();
+        using var watch = producer.Notices.Subscribe(notices.Enqueue);
+
+        for (var i = 0; i < 11; i++)
+        {
+            await producer.PublishAsync("busy.job", $"{i}", cancellationToken: ct); // 1 in flight + 10 queued
+        }
+
+        var refused = await Assert.ThrowsExactlyAsync<ThynapseRejectedException>(() => producer.PublishAsync("busy.job", "one too many", cancellationToken: ct));
+        Assert.AreEqual(ThynapseErrorCode.QueueFull, refused.Code);
+        Assert.Contains("busy", refused.Detail);
+        producer.Publish("busy.job", "fire and forget");
+        await Eventually.That("the fire-and-forget refusal is a notice", () => notices.Any(n => n.Kind == CellNoticeKind.PublishRejected && n.Code == ThynapseErrorCode.QueueFull), cancellationToken: ct);
+        release.SetResult();
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task RedeliveredDuplicate_IsAcknowledgedWithoutRunningTheHandlerTwice()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        await using var worker = await Cells.ConnectAsync(transmitter, "onlyone", ct);
+        var runs = 0;
+        async Task TooSlow(Event e, CancellationToken token)
+        {
+            Interlocked.Increment(ref runs);
+            await Task.Delay(600, token); // allowed: the work outlasts the ack timeout on purpose
+        }
+
+        // Enough attempts that the redeliveries piling up behind the slow first one never reach the dead-letter limit.
+        await using var work = await worker.HandleAsync("once.>", TooSlow, new HandlerOptions { AckTimeout = TimeSpan.FromMilliseconds(150), MaxAttempts = 1000 }, ct);
+        await using var producer = await Cells.ConnectAsync(transmitter, "producer", ct);
+
+        var result = await producer.PublishAsync("once.job", "x", new PublishOptions { Await = PublishAwait.Completion }, ct);
+
+        Assert.AreEqual(PublishStatus.Completed, result.Status);
+        Assert.AreEqual(1, runs, "the handler ran once");
+        Assert.IsGreaterThanOrEqualTo(1L, worker.DuplicatesSuppressed, "the redelivery (same cell: it is the only one) was recognised");
+        Assert.IsGreaterThanOrEqualTo(1L, transmitter.Stats.AckTimeouts);
+    }
+
+    [TestMethod]
+    public async Task Ack_OnAnEventThatNeedsNoneIsAMistake()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        await using var cell = await Cells.ConnectAsync(transmitter, "plain", ct);
+        var collector = new EventCollector();
+        await using var plain = await cell.SubscribeAsync("plain.x", Catch.Any, ct);
+        using var _ = plain.Subscribe(collector);
+        await cell.PublishAsync("plain.x", "x", cancellationToken: ct);
+        await collector.WaitForAsync(1, "the plain anycatch subscriber", ct);
+
+        Assert.IsFalse(collector.Events[0].RequiresAck);
+        await Assert.ThrowsExactlyAsync<InvalidOperationException>(async () => await collector.Events[0].AckAsync());
+        Assert.ThrowsExactly<ArgumentException>(() => cell.SubscribeAsync("a", Catch.Multi, new SubscriptionOptions { Acknowledge = true }, ct));
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+}

@@ -1,0 +1,477 @@
+using System.Text;
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Reliability;
+using Thynapse.Transmitter.Routing;
+using Thynapse.Transmitter.Sessions;
+
+namespace Thynapse.Transmitter.Commands;
+
+// Reliable anycatch (PROTOCOL.md §4.5): tracked deliveries, acknowledgements, redelivery, flow control by
+// prefetch, per-service queues, dead letters and completion confirms. All of it runs on the routing thread.
+internal sealed partial class CommandProcessor
+{
+    /// <summary>Queued deliveries looked at when a cell gets room, so one unplaceable head does not block the rest.</summary>
+    private const int QueueScanLimit = 64;
+
+    private readonly Dictionary<ulong, AnycatchDelivery> _inFlight = [];
+    private readonly HashSet<Subscription> _holding = [];
+    private readonly List<Subscription> _holdingSnapshot = [];
+    private readonly Dictionary<string, DeliveryList> _queues = new(StringComparer.Ordinal);
+    private readonly Dictionary<(Thid, ulong), CompletionWaiter> _completions = [];
+    private readonly RecentCompletions _recentCompletions = new(65_536);
+    private long _now;
+
+    /// <summary>Redelivers what was not acknowledged in time (called from the routing thread's timer).</summary>
+    public void SweepAckDeadlines(long now)
+    {
+        _now = now;
+        _holdingSnapshot.Clear();
+        _holdingSnapshot.AddRange(_holding);
+        foreach (var subscription in _holdingSnapshot)
+        {
+            // One subscription has one timeout, so its in-flight list is in deadline order.
+            var expired = false;
+            while (subscription.InFlightDeliveries.First is { } oldest && oldest.Deadline <= now)
+            {
+                expired = true;
+                EndAttempt(oldest);
+                TransmitterCounters.Increment(ref _counters.AckTimeouts);
+                Retry(oldest, subscription, $"no ack within {subscription.Acks!.AckTimeout.TotalMilliseconds:0} ms");
+            }
+
+            if (expired)
+            {
+                RoomFreed(subscription);
+            }
+        }
+    }
+
+    /// <summary>The service whose queue is full and has no cell with room, if the event would have to be queued there.</summary>
+    private string? FullServiceQueue(RoutePlan plan)
+    {
+        foreach (var group in plan.Anycatch)
+        {
+            if (HasRoom(group))
+            {
+                continue;
+            }
+
+            if (_queues.TryGetValue(group.Service, out var queue) && queue.Count >= _options.ServiceQueueLimit)
+            {
+                return group.Service;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool HasRoom(AnycatchGroup group)
+    {
+        foreach (var candidate in group.Candidates)
+        {
+            if (candidate.HasRoom && candidate.Active)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void SendTracked(AnycatchDelivery delivery, Subscription holder)
+    {
+        delivery.Tag = ++_nextTag;
+        delivery.Holder = holder;
+        delivery.Attempts++;
+        delivery.LastCell = holder.Session;
+        delivery.Deadline = _now + holder.Acks!.AckTimeoutTicks;
+        holder.InFlightDeliveries.AddLast(delivery);
+        _holding.Add(holder);
+        _inFlight.Add(delivery.Tag, delivery);
+        TransmitterCounters.Increment(ref _counters.InFlight);
+        var e = delivery.Event;
+        Deliver(holder.Session, new EventData(e.OriginId, e.Origin, e.Sequence, e.Channel, e.Body, e.DeadLetter?.Extension),
+            new AnycatchFields(holder.Id, delivery.Tag, (ushort)Math.Min(delivery.Attempts, ushort.MaxValue)));
+    }
+
+    /// <summary>Ends the current attempt of an in-flight delivery and returns the subscription that held it.</summary>
+    private Subscription EndAttempt(AnycatchDelivery delivery)
+    {
+        var holder = delivery.Holder!;
+        _inFlight.Remove(delivery.Tag);
+        holder.InFlightDeliveries.Remove(delivery);
+        if (holder.InFlightDeliveries.Count == 0)
+        {
+            _holding.Remove(holder);
+        }
+
+        delivery.Holder = null;
+        TransmitterCounters.Add(ref _counters.InFlight, -1);
+        return holder;
+    }
+
+    /// <summary>After a failed attempt: redeliver to another eligible cell, queue it, or dead-letter it.</summary>
+    private void Retry(AnycatchDelivery delivery, Subscription failed, string reason)
+    {
+        delivery.LastFailure = reason;
+        if (delivery.Attempts >= failed.Acks!.MaxAttempts)
+        {
+            DeadLetterDelivery(delivery);
+            return;
+        }
+
+        TransmitterCounters.Increment(ref _counters.Redeliveries);
+        if (_peerWarnings.Allow())
+        {
+            _log.Warning("Redelivering #{Sequence} of {Origin} on {Channel} to service {Service} (attempt {Attempt} failed: {Reason})",
+                delivery.Event.Sequence, delivery.Event.Origin, Encoding.ASCII.GetString(delivery.Event.Channel), delivery.Service, delivery.Attempts, reason);
+        }
+
+        var next = FindGroup(delivery)?.Choose(avoid: delivery.LastCell);
+        if (next is null)
+        {
+            Enqueue(delivery, atFront: true);
+        }
+        else if (next.Acks is null)
+        {
+            // The only cell with room does not acknowledge: hand it over at most once, and that ends our tracking.
+            var e = delivery.Event;
+            Deliver(next.Session, new EventData(e.OriginId, e.Origin, e.Sequence, e.Channel, e.Body, e.DeadLetter?.Extension),
+                new AnycatchFields(next.Id, ++_nextTag, (ushort)Math.Min(delivery.Attempts + 1, ushort.MaxValue)));
+            Finish(delivery, deadLettered: false);
+        }
+        else
+        {
+            SendTracked(delivery, next);
+        }
+    }
+
+    private AnycatchGroup? FindGroup(AnycatchDelivery delivery)
+    {
+        var plan = _routes.Find(delivery.Event.Channel, out _);
+        if (plan is null)
+        {
+            return null;
+        }
+
+        foreach (var group in plan.Anycatch)
+        {
+            if (string.Equals(group.Service, delivery.Service, StringComparison.Ordinal))
+            {
+                return group;
+            }
+        }
+
+        return null;
+    }
+
+    private void Enqueue(AnycatchDelivery delivery, bool atFront)
+    {
+        if (!_queues.TryGetValue(delivery.Service, out var queue))
+        {
+            _queues.Add(delivery.Service, queue = new DeliveryList());
+        }
+
+        if (atFront)
+        {
+            queue.AddFirst(delivery);
+        }
+        else
+        {
+            queue.AddLast(delivery);
+        }
+
+        TransmitterCounters.Increment(ref _counters.Queued);
+    }
+
+    /// <summary>A subscription has room again (an attempt ended, or it just subscribed): give it queued work it can take.</summary>
+    private void RoomFreed(Subscription subscription)
+    {
+        if (subscription.Acks is null || !subscription.Active
+            || !_queues.TryGetValue(subscription.Session.Service, out var queue) || queue.Count == 0)
+        {
+            return;
+        }
+
+        var delivery = queue.First;
+        for (var scanned = 0; delivery is not null && subscription.HasRoom && scanned < QueueScanLimit; scanned++)
+        {
+            var next = delivery.Next;
+            if (subscription.Pattern.Matches(delivery.Event.Channel)
+                && (!ReferenceEquals(delivery.LastCell, subscription.Session) || FindGroup(delivery) is not { Candidates.Length: > 1 }))
+            {
+                queue.Remove(delivery);
+                TransmitterCounters.Add(ref _counters.Queued, -1);
+                SendTracked(delivery, subscription);
+                if (!subscription.Active)
+                {
+                    return; // the send found the cell gone; its removal redelivered what it held
+                }
+            }
+
+            delivery = next;
+        }
+    }
+
+    /// <summary>The delivery's attempts are used up: its service's dead-letter channel gets the event.</summary>
+    private void DeadLetterDelivery(AnycatchDelivery delivery)
+    {
+        TransmitterCounters.Increment(ref _counters.DeadLetters);
+        var e = delivery.Event;
+        var channel = Encoding.ASCII.GetString(e.Channel);
+        _log.Warning("Dead-lettered #{Sequence} of {Origin} on {Channel} for service {Service} after {Attempts} attempts: {Reason}",
+            e.Sequence, e.Origin, channel, delivery.Service, delivery.Attempts, delivery.LastFailure);
+
+        if (e.DeadLetter is not null)
+        {
+            // A dead letter that its own catchers cannot handle is not dead-lettered again.
+            TransmitterCounters.Increment(ref _counters.DeadLettersDropped);
+            _log.Warning("Dropped a dead letter of service {Service} that could not be handled either", e.DeadLetter.Service);
+        }
+        else
+        {
+            var deadLetter = new DeadLetter(channel, delivery.Service, delivery.Attempts, delivery.LastFailure);
+            var deadLetterChannel = Encoding.ASCII.GetBytes(DeadLetter.ChannelFor(delivery.Service));
+            var plan = _routes.Find(deadLetterChannel, out _) ?? RoutePlan.Empty;
+            var receivers = Route(new EventData(e.OriginId, e.Origin, e.Sequence, deadLetterChannel, e.Body, deadLetter.Extension), plan, waiter: null, deadLetter);
+            if (receivers == 0)
+            {
+                TransmitterCounters.Increment(ref _counters.DeadLettersDropped);
+                _log.Warning("Nobody catches {DeadLetterChannel}: the dead letter of #{Sequence} of {Origin} is dropped",
+                    DeadLetter.ChannelFor(delivery.Service), e.Sequence, e.Origin);
+            }
+        }
+
+        Finish(delivery, deadLettered: true);
+    }
+
+    /// <summary>A delivery is over (acknowledged, dead-lettered or handed to a non-acknowledging cell).</summary>
+    private void Finish(AnycatchDelivery delivery, bool deadLettered)
+    {
+        var e = delivery.Event;
+        if (e.Completion is { } waiter)
+        {
+            if (deadLettered)
+            {
+                waiter.Outcome = CompletionOutcome.DeadLettered;
+            }
+
+            if (--waiter.Outstanding == 0)
+            {
+                CompleteWaiter(waiter);
+            }
+        }
+
+        e.Release();
+    }
+
+    private void HandleAcks(CellSession session, ReadOnlySpan<byte> tags)
+    {
+        if (tags.Length % TagRecord.Length != 0 || tags.IsEmpty)
+        {
+            Reject(session.RoutingId, session, Command.Ackn, ThynapseErrorCode.MalformedRecord, $"a B ACKN payload is a run of 8-byte tags; this one has {tags.Length} bytes");
+            return;
+        }
+
+        var unknown = 0;
+        var firstUnknown = 0UL;
+        for (var i = 0; i < tags.Length / TagRecord.Length; i++)
+        {
+            var tag = TagRecord.Read(tags, i);
+            if (!Acknowledge(session, tag) && unknown++ == 0)
+            {
+                firstUnknown = tag;
+            }
+        }
+
+        if (unknown > 0)
+        {
+            Reject(session.RoutingId, session, Command.Ackn, ThynapseErrorCode.UnknownDelivery, $"{unknown} tag(s) were never given to this cell (the first: {firstUnknown})");
+        }
+    }
+
+    private void HandleJsonAck(CellSession session, JObject request, FieldReader fields)
+    {
+        var tag = fields.GetUInt64("tag");
+        var tags = fields.GetArray("tags");
+        if (fields.Error is null && tag is null && tags is not { Count: > 0 })
+        {
+            fields.Invalid("ACKN needs 'tag' or a non-empty 'tags'");
+        }
+
+        var all = new List<ulong>();
+        if (tag is { } single)
+        {
+            all.Add(single);
+        }
+
+        foreach (var item in tags ?? [])
+        {
+            if (item.Type != JTokenType.Integer || item.Value<long>() <= 0)
+            {
+                fields.Invalid("field 'tags' must be an array of positive integers");
+                break;
+            }
+
+            all.Add(item.Value<ulong>());
+        }
+
+        if (fields.Error is { } error)
+        {
+            Reject(session.RoutingId, session, Command.Ackn, ThynapseErrorCode.InvalidField, error, request);
+            return;
+        }
+
+        var unknown = all.Where(t => !Acknowledge(session, t)).ToList();
+        if (unknown.Count > 0)
+        {
+            Reject(session.RoutingId, session, Command.Ackn, ThynapseErrorCode.UnknownDelivery, $"tag(s) {string.Join(", ", unknown)} were never given to this cell", request);
+        }
+    }
+
+    private void HandleNack(CellSession session, JObject request, FieldReader fields)
+    {
+        var tag = fields.GetUInt64("tag", required: true);
+        var reason = fields.GetString("reason", maxLength: 1024) ?? "no reason given";
+        if (fields.Error is { } error)
+        {
+            Reject(session.RoutingId, session, Command.Nack, ThynapseErrorCode.InvalidField, error, request);
+            return;
+        }
+
+        if (!TryTakeInFlight(session, tag!.Value, out var delivery, out var known))
+        {
+            if (!known)
+            {
+                Reject(session.RoutingId, session, Command.Nack, ThynapseErrorCode.UnknownDelivery, $"tag {tag} was never given to this cell", request);
+            }
+
+            return;
+        }
+
+        TransmitterCounters.Increment(ref _counters.Nacks);
+        var holder = EndAttempt(delivery);
+        Retry(delivery, holder, $"nacked: {reason}");
+        RoomFreed(holder);
+    }
+
+    /// <summary>Acknowledges one tag; false when the tag was never given to this cell (a late ack is not an error).</summary>
+    private bool Acknowledge(CellSession session, ulong tag)
+    {
+        if (!TryTakeInFlight(session, tag, out var delivery, out var known))
+        {
+            return known;
+        }
+
+        TransmitterCounters.Increment(ref _counters.Acks);
+        var holder = EndAttempt(delivery);
+        Finish(delivery, deadLettered: false);
+        RoomFreed(holder);
+        return true;
+    }
+
+    /// <summary>
+    /// Finds an in-flight delivery by tag held by <paramref name="session"/>. <paramref name="known"/> is true for
+    /// a tag this transmitter gave out that is no longer in flight (acknowledged, timed out, redelivered): a late
+    /// answer, counted but not refused.
+    /// </summary>
+    private bool TryTakeInFlight(CellSession session, ulong tag, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out AnycatchDelivery? delivery, out bool known)
+    {
+        if (_inFlight.TryGetValue(tag, out delivery))
+        {
+            known = ReferenceEquals(delivery.Holder!.Session, session);
+            if (!known)
+            {
+                delivery = null;
+            }
+
+            return known;
+        }
+
+        known = tag > 0 && tag <= _nextTag;
+        if (known)
+        {
+            TransmitterCounters.Increment(ref _counters.LateAcks);
+        }
+
+        return false;
+    }
+
+    /// <summary>A cell is gone: everything it held goes to other cells (PROTOCOL.md §4.5).</summary>
+    private void RedeliverHeldBy(CellSession session, string reason)
+    {
+        foreach (var subscription in session.Subscriptions.Values)
+        {
+            while (subscription.InFlightDeliveries.First is { } delivery)
+            {
+                EndAttempt(delivery);
+                Retry(delivery, subscription, reason);
+            }
+        }
+    }
+
+    private bool TryAnswerKnownCompletion(CellSession origin, ulong sequence)
+    {
+        if (_completions.ContainsKey((origin.Id, sequence)))
+        {
+            return true; // still in progress: DONE goes to whichever session the origin has when it completes
+        }
+
+        if (_recentCompletions.TryGet(origin.Id, sequence, out var done))
+        {
+            SendDone(origin, done);
+            return true;
+        }
+
+        return false;
+    }
+
+    private void TrackCompletion(CompletionWaiter waiter)
+    {
+        if (waiter.Outstanding == 0)
+        {
+            CompleteWaiter(waiter);
+        }
+        else if (!waiter.Done)
+        {
+            _completions[(waiter.Origin, waiter.Sequence)] = waiter;
+        }
+    }
+
+    private void CompleteWaiter(CompletionWaiter waiter)
+    {
+        if (waiter.Done)
+        {
+            return;
+        }
+
+        waiter.Done = true;
+        _completions.Remove((waiter.Origin, waiter.Sequence));
+        _recentCompletions.Add(waiter);
+        if (_sessions.TryGetById(waiter.Origin, out var origin))
+        {
+            SendDone(origin, waiter);
+        }
+    }
+
+    private void SendDone(CellSession origin, CompletionWaiter waiter)
+    {
+        TransmitterCounters.Increment(ref _counters.Completions);
+        if (origin.AcceptsBinary)
+        {
+            DoneRecord.Write(origin.Completions, waiter.Sequence, waiter.Receivers, waiter.Outcome);
+            origin.Completions.RecordWritten();
+            MarkDirty(origin);
+            return;
+        }
+
+        Send(origin, JsonPayload.Frame(Command.Done, new JObject
+        {
+            ["seq"] = waiter.Sequence,
+            ["receivers"] = waiter.Receivers,
+            ["outcome"] = waiter.Outcome == CompletionOutcome.Completed ? "completed" : "dead_lettered",
+        }));
+    }
+}

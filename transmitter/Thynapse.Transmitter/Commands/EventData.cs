@@ -1,0 +1,31 @@
+using Thynapse.Core;
+
+namespace Thynapse.Transmitter.Commands;
+
+/// <summary>An event on its way through the router: who published it, where, and what, read in place.</summary>
+/// <param name="OriginId">The publisher's THID in its 20-byte form.</param>
+/// <param name="Origin">The publisher's THID.</param>
+/// <param name="Sequence">The publisher's sequence number.</param>
+/// <param name="Channel">The channel, ASCII.</param>
+/// <param name="Body">The body.</param>
+/// <param name="Extension">The delivery's extension JSON (dead-letter details), empty for most events.</param>
+internal readonly ref struct EventData(
+    ReadOnlySpan<byte> OriginId,
+    Thid Origin,
+    ulong Sequence,
+    ReadOnlySpan<byte> Channel,
+    ReadOnlySpan<byte> Body,
+    ReadOnlySpan<byte> Extension)
+{
+    public ReadOnlySpan<byte> OriginId { get; } = OriginId;
+
+    public Thid Origin { get; } = Origin;
+
+    public ulong Sequence { get; } = Sequence;
+
+    public ReadOnlySpan<byte> Channel { get; } = Channel;
+
+    public ReadOnlySpan<byte> Body { get; } = Body;
+
+    public ReadOnlySpan<byte> Extension { get; } = Extension;
+}

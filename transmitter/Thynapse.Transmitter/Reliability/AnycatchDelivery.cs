@@ -1,0 +1,40 @@
+using Thynapse.Transmitter.Routing;
+using Thynapse.Transmitter.Sessions;
+
+namespace Thynapse.Transmitter.Reliability;
+
+/// <summary>
+/// One acknowledging anycatch delivery of one event to one service, across its attempts: in flight to a cell
+/// (<see cref="Holder"/> set, known by <see cref="Tag"/>), or queued waiting for a cell with room.
+/// </summary>
+internal sealed class AnycatchDelivery(PendingEvent pending, string service)
+{
+    public PendingEvent Event { get; } = pending;
+
+    public string Service { get; } = service;
+
+    /// <summary>The tag of the current attempt (a new one per attempt, so late acks of old attempts are told apart).</summary>
+    public ulong Tag { get; set; }
+
+    /// <summary>The subscription holding the current attempt; null while queued.</summary>
+    public Subscription? Holder { get; set; }
+
+    /// <summary>Attempts made so far.</summary>
+    public int Attempts { get; set; }
+
+    /// <summary>When the current attempt times out (transmitter clock).</summary>
+    public long Deadline { get; set; }
+
+    /// <summary>The cell of the last attempt, avoided by the next one while the service has other cells.</summary>
+    public CellSession? LastCell { get; set; }
+
+    /// <summary>Why the last attempt ended (for dead letters).</summary>
+    public string LastFailure { get; set; } = "";
+
+    /// <summary>The list it is in (its holder's in-flight list or its service's queue), and its neighbours there.</summary>
+    public DeliveryList? List { get; set; }
+
+    public AnycatchDelivery? Previous { get; set; }
+
+    public AnycatchDelivery? Next { get; set; }
+}
