@@ -1,10 +1,11 @@
+using System.Diagnostics.CodeAnalysis;
 using Newtonsoft.Json.Linq;
 
 namespace Thynapse.Core;
 
 /// <summary>
 /// A dotted field path (<c>zone.rack.row</c>), split once at compile time and resolved against metadata by
-/// property lookups only (PROTOCOL.md §11.2).
+/// property lookups only (PROTOCOL.md §11.1).
 /// </summary>
 internal sealed class FieldPath
 {
@@ -20,7 +21,7 @@ internal sealed class FieldPath
     public string Text { get; }
 
     /// <summary>Splits and checks a path: non-empty segments, none starting with <c>$</c>.</summary>
-    public static bool TryCreate(string text, out FieldPath? path, out string? error)
+    public static bool TryCreate(string text, [NotNullWhen(true)] out FieldPath? path, [NotNullWhen(false)] out string? error)
     {
         path = null;
         var segments = text.Split('.');

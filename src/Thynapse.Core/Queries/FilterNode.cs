@@ -3,7 +3,7 @@ using Newtonsoft.Json.Linq;
 namespace Thynapse.Core;
 
 /// <summary>
-/// A compiled filter (PROTOCOL.md §11.2): a small immutable tree of these nodes, evaluated against a cell's
+/// A compiled filter (PROTOCOL.md §11.1): a small immutable tree of these nodes, evaluated against a cell's
 /// whole metadata object.
 /// </summary>
 /// <remarks>

@@ -64,6 +64,10 @@ public sealed class MetadataQuery
 
     /// <summary>True when a cell with this metadata matches the filter (the selector plays no part).</summary>
     /// <param name="metadata">The cell's metadata; null stands for a cell without metadata, where every field is missing.</param>
+    /// <remarks>
+    /// Only reads <paramref name="metadata"/>, so any number of threads may evaluate queries against the same object,
+    /// as long as nobody modifies it meanwhile (JSON.NET objects are not safe for reading during a write).
+    /// </remarks>
     public bool Matches(JObject? metadata) => _filter.Matches(metadata);
 
     /// <summary>

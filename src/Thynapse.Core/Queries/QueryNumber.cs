@@ -5,7 +5,7 @@ using Newtonsoft.Json.Linq;
 namespace Thynapse.Core;
 
 /// <summary>
-/// A JSON number as the query language compares it (PROTOCOL.md §11.4): two integers that fit in 64 signed bits
+/// A JSON number as the query language compares it (PROTOCOL.md §11.2): two integers that fit in 64 signed bits
 /// compare exactly, anything else as IEEE doubles. Exactness matters for ids such as Discord snowflakes
 /// (about 2^60), which doubles would round into each other.
 /// </summary>

@@ -5,7 +5,7 @@ namespace Thynapse.Core;
 /// <summary>
 /// A query's constant operand, converted once at compile time: numbers to <see cref="QueryNumber"/>, strings
 /// that are versions to a pre-parsed <see cref="SemanticVersion"/>. Holds the comparison rules of
-/// PROTOCOL.md §11.4 between itself and one metadata value.
+/// PROTOCOL.md §11.2 (and §11.4 for versions) between itself and one metadata value.
 /// </summary>
 internal readonly struct QueryValue
 {

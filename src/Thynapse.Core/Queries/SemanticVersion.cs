@@ -107,7 +107,7 @@ internal readonly struct SemanticVersion
         return order != 0 ? order : ComparePrerelease(Prerelease, other.Prerelease);
     }
 
-    // SemVer §11.3: a version with a prerelease ranks below the same version without one.
+    // SemVer 2.0.0 §11.3: a version with a prerelease ranks below the same version without one.
     private static int ComparePrerelease(ReadOnlySpan<char> left, ReadOnlySpan<char> right)
     {
         if (left.IsEmpty || right.IsEmpty)
@@ -127,7 +127,7 @@ internal readonly struct SemanticVersion
                 return order;
             }
 
-            // SemVer §11.4.4: when all preceding identifiers are equal, the longer list ranks higher.
+            // SemVer 2.0.0 §11.4.4: when all preceding identifiers are equal, the longer list ranks higher.
             if (leftDot < 0 || rightDot < 0)
             {
                 return (leftDot >= 0).CompareTo(rightDot >= 0);
@@ -138,7 +138,7 @@ internal readonly struct SemanticVersion
         }
     }
 
-    // SemVer §11.4: numeric identifiers compare numerically and rank below alphanumeric ones, which compare in ASCII order.
+    // SemVer 2.0.0 §11.4: numeric identifiers compare numerically and rank below alphanumeric ones, which compare in ASCII order.
     private static int CompareIdentifier(ReadOnlySpan<char> left, ReadOnlySpan<char> right)
     {
         var leftNumeric = IsDigits(left);
