@@ -9,9 +9,16 @@ public sealed partial class Cell
     private AckBuffer? _ackBuffer;
     private CompletedWindow? _completedWindow;
     private long _duplicatesSuppressed;
+    private long _lateDeliveries;
 
     /// <summary>Redelivered duplicates of already handled anycatch events that were acknowledged again without reaching observers.</summary>
     public long DuplicatesSuppressed => Interlocked.Read(ref _duplicatesSuppressed);
+
+    /// <summary>
+    /// Anycatch deliveries that arrived for a subscription this cell had already ended; acknowledging ones were
+    /// refused at once so another cell got them.
+    /// </summary>
+    public long LateDeliveries => Interlocked.Read(ref _lateDeliveries);
 
     private AckBuffer _acks => _ackBuffer ??= new AckBuffer(WakeForPublishes);
 

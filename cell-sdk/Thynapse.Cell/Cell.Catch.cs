@@ -56,9 +56,18 @@ public sealed partial class Cell
             _ = confirmed.ContinueWith(_ => subscription.DisposeAsync().AsTask(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             throw;
         }
-        catch
+        catch (Exception ex)
         {
-            _work.Enqueue(() => _routes.Remove(subscription));
+            _work.Enqueue(() =>
+            {
+                _routes.Remove(subscription);
+                if (ex is ThynapseTimeoutException)
+                {
+                    // The SUBS may still have been applied, its answer lost or late: undo it, so that no orphan
+                    // subscription at the transmitter catches (and loses) events meant for live ones.
+                    Send(JsonPayload.Frame(Command.Unsb, new JObject { ["sub"] = subscription.Id }));
+                }
+            });
             subscription.Queue.Complete();
             throw;
         }
@@ -196,6 +205,8 @@ public sealed partial class Cell
     {
         if (!_routes.TryGet(subscriptionId, out var subscription))
         {
+            // It ended here before the transmitter heard: hand tracked work straight back.
+            Interlocked.Increment(ref _lateDeliveries);
             if (tag != 0)
             {
                 Refuse(tag, "the subscription has ended");

@@ -1,30 +1,31 @@
-using Thynapse.Cell.Internal;
-using NetMQ;
 using Newtonsoft.Json.Linq;
+using Thynapse.Cell.Internal;
 using Thynapse.Core;
 
 namespace Thynapse.Cell;
 
-// The socket thread: joining, heartbeats, re-joining, and getting frames in and out. Everything in this file
-// runs on the poller's thread, which owns _dealer and every field written here.
+// Joining, heartbeats and re-joining. Everything in this file runs on the socket thread, which owns _dealer and
+// every field written here.
 public sealed partial class Cell
 {
-    private const int ReceiveBudget = 4096;
+    /// <summary>Bytes of subscriptions carried in one HELO; the rest follow as SUBS once welcomed (PROTOCOL.md §5.1).</summary>
+    private const int HelloSubscriptionBudget = 32 * 1024;
+
+    /// <summary>First pause before re-sending a refused or unanswered HELO; it doubles up to the liveness timeout.</summary>
+    private const long FirstHelloRetryMs = 100;
 
     private readonly Dictionary<long, Request> _requests = [];
-    private readonly Queue<Outgoing> _outbox = new();
-    private Msg _frame;
-    private Msg _body;
-    private Msg _extra;
+    private readonly HashSet<uint> _helloSubscriptions = [];
+    private readonly List<CellSubscription> _subscriptionsAfterWelcome = [];
     private long _nextRef;
     private long _lastHeard;
-    private long _helloSentAt;
+    private long _nextHelloAt;
+    private long _helloRetryMs = FirstHelloRetryMs;
     private long _heartbeatMs = 1000;
     private long _livenessMs = 5000;
     private int _maxFrameBytes = 1024 * 1024;
     private string? _resumeToken;
     private bool _everWelcomed;
-    private bool _sendReadyWatched;
     private TaskCompletionSource<JObject>? _goodbye;
 
     private Task<JObject> StartAsync()
@@ -45,46 +46,57 @@ public sealed partial class Cell
     /// </summary>
     private async Task<JObject> RequestAsync(Command command, JObject payload, Action? beforeSending = null)
     {
-        try
-        {
-            return await SendRequestAsync(command, payload, beforeSending).WaitAsync(_options.RequestTimeout).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            throw new ThynapseTimeoutException($"No answer to {CommandNames.Of(command)} within {_options.RequestTimeout}.");
-        }
-    }
-
-    private Task<JObject> SendRequestAsync(Command command, JObject payload, Action? beforeSending)
-    {
         if (Volatile.Read(ref _disposed) != 0 && command != Command.Gbye)
         {
             ThynapseException.ThrowClosed();
         }
 
-        var reply = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var request = new Request(command, new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously));
         _work.Enqueue(() =>
         {
             beforeSending?.Invoke();
-            SendRequest(command, payload, reply);
+            SendRequest(payload, request);
         });
-        return reply.Task;
+        try
+        {
+            return await request.Reply.Task.WaitAsync(_options.RequestTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _work.Enqueue(() => _requests.Remove(request.Ref));
+            throw new ThynapseTimeoutException($"No answer to {CommandNames.Of(command)} within {_options.RequestTimeout}.");
+        }
     }
 
-    private void SendRequest(Command command, JObject payload, TaskCompletionSource<JObject> reply)
+    private void SendRequest(JObject payload, Request request)
     {
-        var reference = ++_nextRef;
-        payload["ref"] = reference;
-        _requests[reference] = new Request(command, reply);
-        Send(JsonPayload.Frame(command, payload));
+        request.Ref = ++_nextRef;
+        payload["ref"] = request.Ref;
+        _requests[request.Ref] = request;
+        Send(JsonPayload.Frame(request.Command, payload));
     }
 
     private void SendHello(TaskCompletionSource<JObject>? reply = null)
     {
+        // The subscriptions we hold ride along, as many as fit a modest header; the rest follow as SUBS.
         var subs = new JArray();
+        var budget = HelloSubscriptionBudget;
+        _helloSubscriptions.Clear();
+        _subscriptionsAfterWelcome.Clear();
         foreach (var subscription in _routes.All)
         {
-            subs.Add(subscription.ToWire());
+            var wire = subscription.ToWire();
+            var size = 96 + subscription.Pattern.Length;
+            if (size <= budget)
+            {
+                budget -= size;
+                subs.Add(wire);
+                _helloSubscriptions.Add(subscription.Id);
+            }
+            else
+            {
+                _subscriptionsAfterWelcome.Add(subscription);
+            }
         }
 
         var hello = new JObject
@@ -101,8 +113,9 @@ public sealed partial class Cell
             hello["resume"] = _resumeToken;
         }
 
-        _helloSentAt = Environment.TickCount64;
-        SendRequest(Command.Helo, hello, reply ?? new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously));
+        _nextHelloAt = Environment.TickCount64 + _helloRetryMs;
+        _helloRetryMs = Math.Min(_helloRetryMs * 2, _livenessMs);
+        SendRequest(hello, new Request(Command.Helo, reply ?? new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously)));
     }
 
     private Task<JObject> LeaveAsync()
@@ -115,34 +128,6 @@ public sealed partial class Cell
             Send(JsonPayload.Frame(Command.Gbye, []));
         });
         return goodbye.Task;
-    }
-
-    private void OnReceiveReady(object? sender, NetMQSocketEventArgs e)
-    {
-        for (var i = 0; i < ReceiveBudget && _dealer.TryReceive(ref _frame, TimeSpan.Zero); i++)
-        {
-            var hasBody = _frame.HasMore && _dealer.TryReceive(ref _body, TimeSpan.Zero);
-            var more = hasBody && _body.HasMore;
-            while (more && _dealer.TryReceive(ref _extra, TimeSpan.Zero))
-            {
-                more = _extra.HasMore; // transmitters never send more than two frames; ignore the rest
-            }
-
-            _lastHeard = Environment.TickCount64;
-            try
-            {
-                Handle(_frame.Slice(), hasBody ? _body.Slice() : default);
-            }
-            catch (Exception ex)
-            {
-                // A frame we cannot handle is a bug on one side or the other; the socket thread must go on.
-                _log.Error(ex, "Failed to handle a frame from the transmitter");
-            }
-
-            Release(ref _frame);
-            Release(ref _body);
-            Release(ref _extra);
-        }
     }
 
     private void Handle(ReadOnlySpan<byte> header, ReadOnlySpan<byte> body)
@@ -221,26 +206,45 @@ public sealed partial class Cell
         _resumeToken = welcome.Value<string>("session");
         _heartbeatMs = Math.Max(10, welcome.Value<long?>("heartbeat") ?? _heartbeatMs);
         _livenessMs = Math.Max(_heartbeatMs * 2, welcome.Value<long?>("liveness") ?? _livenessMs);
-        _maxFrameBytes = welcome["limits"]?.Value<int?>("frame") ?? _maxFrameBytes;
-        _timer.Interval = (int)_heartbeatMs;
-        var reconnected = _everWelcomed;
-        _everWelcomed = true;
+        Volatile.Write(ref _maxFrameBytes, welcome["limits"]?.Value<int?>("frame") ?? _maxFrameBytes);
+        _publishes.BatchBytes = Math.Min(_options.BatchBytes, _maxFrameBytes - 1024);
 
         var reply = welcome["ref"]?.Type == JTokenType.Integer && _requests.Remove(welcome.Value<long>("ref"), out var request) ? request : null;
+        Welcomed();
+        reply?.Reply.TrySetResult(welcome);
+    }
+
+    /// <summary>A session exists (new, or found still alive): settle what waited for it and get going.</summary>
+    private void Welcomed()
+    {
+        var reconnected = _everWelcomed;
+        _everWelcomed = true;
+        _helloRetryMs = FirstHelloRetryMs;
+        _timer.Interval = (int)_heartbeatMs;
         if (reconnected)
         {
-            // The HELO carried every subscription we hold, so requests still waiting were settled by it.
-            foreach (var pending in _requests.Values)
+            // The HELO carried the subscriptions we hold, so requests still waiting were settled by it.
+            foreach (var pending in _requests.Values.Where(r => r.Command is Command.Subs or Command.Unsb).ToList())
             {
+                _requests.Remove(pending.Ref);
                 pending.Reply.TrySetResult([]);
             }
 
-            _requests.Clear();
-            Notify(new CellNotice(CellNoticeKind.Reconnected, $"Welcomed again by transmitter {transmitterId} with {_routes.Count} subscriptions"));
+            // Those that did not fit follow; those dropped since the HELO left are dropped at the transmitter too.
+            foreach (var subscription in _subscriptionsAfterWelcome.Where(s => _routes.TryGet(s.Id, out _)))
+            {
+                SendRequest(subscription.ToWire(), new Request(Command.Subs, new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously)));
+            }
+
+            foreach (var id in _helloSubscriptions.Where(id => !_routes.TryGet(id, out _)))
+            {
+                Send(JsonPayload.Frame(Command.Unsb, new JObject { ["sub"] = id }));
+            }
+
+            Notify(new CellNotice(CellNoticeKind.Reconnected, $"Welcomed again by transmitter {TransmitterId} with {_routes.Count} subscriptions"));
         }
 
         SetState(CellState.Connected);
-        reply?.Reply.TrySetResult(welcome);
         FlushPublishes();
     }
 
@@ -249,21 +253,52 @@ public sealed partial class Cell
         var code = (ThynapseErrorCode)(error.Value<int?>("code") ?? (int)ThynapseErrorCode.InternalError);
         var message = error.Value<string>("message") ?? "";
         var command = error.Value<string>("command");
+        var request = error["ref"]?.Type == JTokenType.Integer && _requests.Remove(error.Value<long>("ref"), out var found) ? found : null;
+        if (request?.Command == Command.Helo && _everWelcomed)
+        {
+            if (code == ThynapseErrorCode.AlreadyWelcomed)
+            {
+                // We thought the session lost, but the transmitter still holds it on this connection: carry on.
+                Welcomed();
+            }
+            else
+            {
+                _log.Information("Re-joining was refused ({Code}: {Reason}); retrying in {Delay} ms", ErrorCodeNames.Of(code), message, _helloRetryMs);
+                _nextHelloAt = Environment.TickCount64 + _helloRetryMs;
+            }
+
+            return;
+        }
+
         if (code == ThynapseErrorCode.NotWelcomed)
         {
-            // The transmitter does not know us (it restarted, or dropped us as silent): re-join. Requests caught in
-            // this stay pending; the HELO settles them.
+            if (command == "EVNT" && error.Value<int?>("count") is > 0)
+            {
+                Notify(new CellNotice(CellNoticeKind.PublishRejected,
+                    $"{error.Value<int>("count")} events (#{error.Value<ulong>("first")} to #{error.Value<ulong>("last")}) reached the transmitter after the session was lost and were not routed")
+                {
+                    Code = code,
+                    Count = error.Value<int>("count"),
+                });
+            }
+
+            // The transmitter does not know us (it restarted, or dropped us as silent): re-join. Subscription
+            // requests caught in this stay pending; the HELO settles them.
+            if (request is { Command: Command.Subs or Command.Unsb })
+            {
+                _requests[request.Ref] = request;
+            }
+            else
+            {
+                request?.Reply.TrySetException(new ThynapseConnectionException($"The session was lost: {message}"));
+            }
+
             SessionLost("the transmitter does not know this cell any more");
             return;
         }
 
-        if (error["ref"]?.Type == JTokenType.Integer && _requests.Remove(error.Value<long>("ref"), out var request))
+        if (request is not null)
         {
-            if (request.Command == Command.Helo && _everWelcomed && code is ThynapseErrorCode.AlreadyWelcomed)
-            {
-                return; // a duplicate HELO from a re-join; the first one was welcomed
-            }
-
             request.Reply.TrySetException(new ThynapseRejectedException(code, message));
             return;
         }
@@ -313,12 +348,15 @@ public sealed partial class Cell
             Notify(new CellNotice(CellNoticeKind.ConnectionLost, $"Lost the session with transmitter {TransmitterId}: {reason}; re-joining"));
             _publishes.SessionLost(new ThynapseConnectionException(
                 $"The session with the transmitter was lost ({reason}) before it confirmed the event; it may or may not have been routed."));
+            _timer.Interval = (int)FirstHelloRetryMs; // re-join promptly, backing off while refused
             SendHello();
         }
     }
 
-    private void OnTimer()
+    private void OnTimer() => Guarded("periodic work", () =>
     {
+        // Read what already arrived first: an answer waiting in the socket means the transmitter is not silent.
+        OnReceiveReady(this, null);
         var now = Environment.TickCount64;
         var state = CurrentState;
         if (state == CellState.Connected)
@@ -332,7 +370,7 @@ public sealed partial class Cell
                 Send(JsonPayload.Frame(Command.Beat, []));
             }
         }
-        else if (state is CellState.Reconnecting && now - _helloSentAt > _livenessMs)
+        else if (state is CellState.Reconnecting && now >= _nextHelloAt)
         {
             SendHello();
         }
@@ -350,68 +388,7 @@ public sealed partial class Cell
                 });
             }
         }
-    }
-
-    /// <summary>Sends a frame, or queues it behind earlier ones when the socket is at its high-water mark.</summary>
-    private void Send(byte[] frame)
-    {
-        var item = new Outgoing(frame, null, null);
-        if (_outbox.Count > 0 || !TrySend(item))
-        {
-            _outbox.Enqueue(item);
-            WatchSendReady(true);
-        }
-    }
-
-    private bool TrySend(Outgoing item)
-    {
-        var frame = item.Batch is { } batch ? batch.Frame : item.Frame;
-        var msg = default(Msg);
-        msg.InitPool(frame.Length);
-        frame.CopyTo(msg.Slice());
-        var sent = _dealer.TrySend(ref msg, TimeSpan.Zero, more: false);
-        msg.Close();
-        if (sent && item.Batch is not null)
-        {
-            item.Owner!.Release(item.Batch);
-        }
-
-        return sent;
-    }
-
-    private void OnSendReady(object? sender, NetMQSocketEventArgs e)
-    {
-        while (_outbox.TryPeek(out var item))
-        {
-            if (!TrySend(item))
-            {
-                return;
-            }
-
-            _outbox.Dequeue();
-        }
-
-        WatchSendReady(false);
-        FlushPublishes();
-    }
-
-    private void WatchSendReady(bool watch)
-    {
-        if (watch == _sendReadyWatched)
-        {
-            return;
-        }
-
-        _sendReadyWatched = watch;
-        if (watch)
-        {
-            _dealer.SendReady += OnSendReady;
-        }
-        else
-        {
-            _dealer.SendReady -= OnSendReady;
-        }
-    }
+    });
 
     private void FailRequests(Exception error)
     {
@@ -424,21 +401,13 @@ public sealed partial class Cell
         _requests.Clear();
     }
 
-    private void ReleaseFrames()
+    /// <summary>A request waiting for its answer, known by the <c>ref</c> it was sent with.</summary>
+    private sealed class Request(Command command, TaskCompletionSource<JObject> reply)
     {
-        _frame.Close();
-        _body.Close();
-        _extra.Close();
+        public Command Command { get; } = command;
+
+        public TaskCompletionSource<JObject> Reply { get; } = reply;
+
+        public long Ref { get; set; }
     }
-
-    private static void Release(ref Msg msg)
-    {
-        msg.Close();
-        msg.InitEmpty();
-    }
-
-    private sealed record Request(Command Command, TaskCompletionSource<JObject> Reply);
-
-    /// <summary>A frame waiting for the socket: a control frame, or a batch to give back to its queue once sent.</summary>
-    private readonly record struct Outgoing(byte[]? Frame, FrameBatch? Batch, Internal.FrameQueue? Owner);
 }

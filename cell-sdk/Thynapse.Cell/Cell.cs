@@ -43,8 +43,9 @@ public sealed partial class Cell : IAsyncDisposable
 
         _dealer = new DealerSocket();
         _dealer.Options.Linger = TimeSpan.FromSeconds(1);
-        _dealer.Options.SendHighWatermark = 10_000;
-        _dealer.Options.ReceiveHighWatermark = 10_000;
+        // Bounded socket queues (frames batch many events): past them, memory stops growing and back-pressure starts.
+        _dealer.Options.SendHighWatermark = 256;
+        _dealer.Options.ReceiveHighWatermark = 1_000;
         _dealer.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);
         _dealer.Options.ReconnectIntervalMax = TimeSpan.FromSeconds(2);
         _dealer.ReceiveReady += OnReceiveReady;
@@ -54,7 +55,7 @@ public sealed partial class Cell : IAsyncDisposable
         {
             while (e.Queue.TryDequeue(out var action, TimeSpan.Zero))
             {
-                action();
+                Guarded("queued work", action);
             }
         };
         _publishes = new PublishBuffer(options.BatchBytes, options.MaxPendingPublishBytes, WakeForPublishes);

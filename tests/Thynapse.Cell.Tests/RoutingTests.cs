@@ -84,6 +84,48 @@ public sealed class RoutingTests
     }
 
     [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task Anycatch_SharesEvenlyAcrossManyChannelsAndSubscriptionChurn()
+    {
+        const int events = 300;
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        var counts = new int[3];
+        var cells = new List<Cell>();
+        for (var n = 0; n < 3; n++)
+        {
+            var cell = await Cells.ConnectAsync(transmitter, "sharers", ct);
+            var index = n;
+            (await cell.SubscribeAsync("orders.*", Catch.Any, ct)).Subscribe(_ => Interlocked.Increment(ref counts[index]));
+            cells.Add(cell);
+        }
+
+        await using var publisher = await Cells.ConnectAsync(transmitter, "publisher", ct);
+        await using var churner = await Cells.ConnectAsync(transmitter, "churner", ct);
+        for (var i = 0; i < events; i++)
+        {
+            // A channel per event (one route plan each), and a subscription change every tenth event (plans rebuilt).
+            await publisher.PublishAsync($"orders.{i}", "x", cancellationToken: ct);
+            if (i % 10 == 0)
+            {
+                await (await churner.SubscribeAsync($"noise.{i}", Catch.Multi, ct)).DisposeAsync();
+            }
+        }
+
+        await Eventually.That($"all {events} events are caught", () => counts.Sum() == events, cancellationToken: ct);
+        TestContext.WriteLine($"shares: {string.Join(", ", counts)}");
+        foreach (var count in counts)
+        {
+            Assert.IsTrue(Math.Abs(count - (events / 3)) <= 1, $"each cell gets a third (±1), got {string.Join(", ", counts)}");
+        }
+
+        foreach (var cell in cells)
+        {
+            await cell.DisposeAsync();
+        }
+    }
+
+    [TestMethod]
     [Timeout(30_000, CooperativeCancellation = true)]
     public async Task MultiAndAny_OnOneChannelBothApply()
     {

@@ -56,6 +56,7 @@ root.SetAction(async (parsed, cancellationToken) =>
             HeartbeatInterval = TimeSpan.FromMilliseconds(parsed.GetValue(heartbeat)),
             LivenessTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(liveness)),
             MaxFrameBytes = parsed.GetValue(maxFrame),
+            MaxHeaderBytes = Math.Min(TransmitterOptions.Default.MaxHeaderBytes, parsed.GetValue(maxFrame)),
             Logger = Log.Logger,
         });
     }

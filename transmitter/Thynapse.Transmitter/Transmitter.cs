@@ -50,7 +50,8 @@ public sealed class Transmitter : IAsyncDisposable
             _router.Options.RouterMandatory = true;
             _router.Options.Linger = TimeSpan.FromSeconds(1);
             _router.Options.SendHighWatermark = options.CellQueueFrames;
-            _router.Options.ReceiveHighWatermark = 100_000;
+            // A bounded inbound queue per connection: past it TCP pushes back on the sender instead of us buffering.
+            _router.Options.ReceiveHighWatermark = 1_000;
             _router.Options.DisconnectMessage = CommandProcessor.DisconnectMarker;
 
             // Frames up to the limit get a clean FRAME_TOO_LARGE; far bigger ones are refused by the transport
@@ -81,13 +82,15 @@ public sealed class Transmitter : IAsyncDisposable
         // Ack deadlines need a finer clock than liveness; both are cheap checks.
         var tick = TimeSpan.FromTicks(Math.Min(Math.Min(options.HeartbeatInterval.Ticks, options.LivenessTimeout.Ticks / 4), TimeSpan.FromMilliseconds(100).Ticks));
         _timer = new NetMQTimer(tick);
-        _timer.Elapsed += (_, _) =>
+        _timer.Elapsed += (_, _) => Guarded("periodic work", () =>
         {
+            // Read what already arrived first: a cell whose beat is waiting in the socket is not silent.
+            OnCommandReady(this, null);
             var now = options.TimeProvider.GetTimestamp();
             _processor.Tick(now);
             _processor.SweepAckDeadlines(now);
             _processor.FlushDirty();
-        };
+        });
         _poller = [_router, _publisher];
         _poller.Add(_timer);
     }
@@ -192,7 +195,7 @@ public sealed class Transmitter : IAsyncDisposable
     internal Task<T> InvokeAsync<T>(Func<CommandProcessor, T> action) =>
         Task.Factory.StartNew(() => action(_processor), CancellationToken.None, TaskCreationOptions.None, _poller);
 
-    private void OnCommandReady(object? sender, NetMQSocketEventArgs e)
+    private void OnCommandReady(object? sender, NetMQSocketEventArgs? e)
     {
         var now = _options.TimeProvider.GetTimestamp();
         for (var i = 0; i < ReceiveBudget && _router.TryReceive(ref _routingId, TimeSpan.Zero); i++)
@@ -204,7 +207,23 @@ public sealed class Transmitter : IAsyncDisposable
             Release(ref _body);
         }
 
-        _processor.FlushDirty();
+        Guarded("sending batched output", _processor.FlushDirty);
+    }
+
+    /// <summary>
+    /// Runs poller work so that a bug in it is logged instead of escaping into NetMQ's loop, which would end the
+    /// routing thread (and the process) for everyone.
+    /// </summary>
+    private void Guarded(string what, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex)
+        {
+            _log.Error(ex, "Failed at {Work}; the transmitter goes on", what);
+        }
     }
 
     /// <summary>

@@ -52,7 +52,12 @@ internal sealed class DispatchQueue<T>
     public bool TryWrite(T item) => _channel.Writer.TryWrite(item);
 
     /// <summary>Ends the sequence after the buffered items (with an error, if given).</summary>
-    public void Complete(Exception? error = null) => _channel.Writer.TryComplete(error);
+    /// <remarks>Also ends a queue nobody ever observed: its items are dropped and <see cref="Completion"/> completes.</remarks>
+    public void Complete(Exception? error = null)
+    {
+        _channel.Writer.TryComplete(error);
+        _firstObserver.TrySetResult();
+    }
 
     public IDisposable Subscribe(IObserver<T> observer)
     {

@@ -10,10 +10,18 @@ namespace Thynapse.Cell.Internal;
 /// <remarks>Subclasses append under <see cref="Gate"/> through <see cref="FrameFor"/> and <see cref="Written"/>.</remarks>
 internal abstract class FrameQueue(Command command, int batchBytes, Action wake)
 {
+    private int _batchBytes = batchBytes;
     private readonly Queue<FrameBatch> _ready = new();
     private readonly Stack<FrameBatch> _spare = new();
     private FrameBatch _current = new(command);
     private bool _woken;
+
+    /// <summary>Bytes of records per frame; lowered to what the transmitter accepts once it says (<c>WLCM.limits.frame</c>).</summary>
+    public int BatchBytes
+    {
+        get => Volatile.Read(ref _batchBytes);
+        set => Volatile.Write(ref _batchBytes, Math.Max(1024, value));
+    }
 
     /// <summary>Guards everything here and what subclasses keep alongside.</summary>
     protected object Gate { get; } = new();
@@ -59,7 +67,7 @@ internal abstract class FrameQueue(Command command, int batchBytes, Action wake)
     /// <summary>Under <see cref="Gate"/>: the frame a record of <paramref name="size"/> bytes goes into.</summary>
     protected FrameBatch FrameFor(int size)
     {
-        if (!_current.IsEmpty && _current.Length + size > batchBytes)
+        if (!_current.IsEmpty && _current.Length + size > _batchBytes)
         {
             _ready.Enqueue(_current);
             _current = NewBatch();

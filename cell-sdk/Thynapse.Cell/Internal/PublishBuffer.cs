@@ -14,7 +14,9 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
 {
     private readonly Dictionary<ulong, Awaited> _awaiting = [];
     private long _pendingBytes;
-    private ulong _sequence;
+    // Numbering starts at the current time in microseconds, not 1: a cell that keeps its THID across restarts
+    // (CellOptions.Id) must not reuse (origin, seq) pairs, which identify events for deduplication (PROTOCOL.md §4.3).
+    private ulong _sequence = (ulong)((DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10);
     private ulong _sentThrough;
     private bool _closed;
 

@@ -22,7 +22,11 @@ internal sealed partial class CommandProcessor
         var sequence = fields.GetUInt64("seq");
         var confirm = fields.GetBoolean("confirm") ?? false;
         var complete = fields.GetBoolean("complete") ?? false;
-        var key = fields.GetString("key", maxLength: MaxKeyBytes);
+        var key = fields.GetString("key");
+        if (key is not null && Encoding.UTF8.GetByteCount(key) > MaxKeyBytes)
+        {
+            fields.Invalid($"field 'key' has more than {MaxKeyBytes} bytes of UTF-8");
+        }
 
         // Numbering continues after the highest seq the cell chose itself, so the two can never give one event's
         // (origin, seq) — and therefore its THID — to another (PROTOCOL.md §5.3).
@@ -30,14 +34,15 @@ internal sealed partial class CommandProcessor
         origin.AutoSequence = Math.Max(origin.AutoSequence, seq);
         if (fields.Error is { } error)
         {
-            RejectEvent(origin, ThynapseErrorCode.InvalidField, error, sequence);
+            // The refusal names the event's seq: the cell's own, or the one the transmitter gave it (none if 'seq' itself is bad).
+            RejectEvent(origin, ThynapseErrorCode.InvalidField, error, sequence ?? (fields.Has("seq") ? null : seq));
             return;
         }
 
         // Validate the text first so that a non-ASCII character is reported as such; the router works on bytes.
         if (!Channel.TryValidate(channel, out var channelError))
         {
-            RejectEvent(origin, ThynapseErrorCode.InvalidChannel, $"invalid channel: {channelError}", sequence);
+            RejectEvent(origin, ThynapseErrorCode.InvalidChannel, $"invalid channel: {channelError}", seq);
             return;
         }
 

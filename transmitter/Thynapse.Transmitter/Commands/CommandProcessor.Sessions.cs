@@ -28,6 +28,7 @@ internal enum SessionEnd
 internal sealed partial class CommandProcessor
 {
     private readonly List<CellSession> _expired = [];
+    private long _lastTick;
 
     /// <summary>Sends everything batched during the last burst of inbound messages.</summary>
     public void FlushDirty()
@@ -51,6 +52,19 @@ internal sealed partial class CommandProcessor
     public void Tick(long now)
     {
         _now = now;
+        var sinceLastTick = now - _lastTick;
+        var paused = _lastTick != 0 && sinceLastTick > _livenessTicks / 2;
+        _lastTick = now;
+        if (paused)
+        {
+            // This thread was held up (GC, CPU starvation): the silence may be ours, not the cells'. Give them
+            // one more check before expiring anybody.
+            _log.Information("The routing thread was paused for {Pause}; liveness checks resume at the next tick",
+                TimeSpan.FromSeconds((double)sinceLastTick / _options.TimeProvider.TimestampFrequency));
+            _peerWarnings.Tick();
+            return;
+        }
+
         foreach (var session in _sessions.All)
         {
             if (now - session.LastSeen > _livenessTicks)

@@ -128,14 +128,37 @@ internal sealed partial class CommandProcessor
             return;
         }
 
+        // A J payload is read before the session state is checked, so that every later refusal can echo its 'ref'.
+        JObject? json = null;
+        if (encoding == Encodings.Json)
+        {
+            if (header.Length > _options.MaxHeaderBytes)
+            {
+                Reject(routingId, session, command, ThynapseErrorCode.HeaderTooLarge, $"a J header of {header.Length} bytes exceeds the limit of {_options.MaxHeaderBytes}");
+                return;
+            }
+
+            if (!JsonPayload.TryParse(payload, out json, out error))
+            {
+                Reject(routingId, session, command, ThynapseErrorCode.InvalidJson, error);
+                return;
+            }
+        }
+
         if (command == Command.Helo ? session is not null : session is null)
         {
+            if (session is null && encoding == Encodings.Binary && command == Command.Evnt)
+            {
+                RejectUnwelcomedEvents(routingId, payload);
+                return;
+            }
+
             Reject(routingId, session, command, session is null ? ThynapseErrorCode.NotWelcomed : ThynapseErrorCode.AlreadyWelcomed,
-                session is null ? "send HELO first" : "this connection already has a session");
+                session is null ? "send HELO first" : "this connection already has a session", json);
             return;
         }
 
-        if (encoding == Encodings.Binary)
+        if (json is null)
         {
             if (command == Command.Evnt)
             {
@@ -146,18 +169,6 @@ internal sealed partial class CommandProcessor
                 HandleAcks(session!, payload);
             }
 
-            return;
-        }
-
-        if (header.Length > _options.MaxHeaderBytes)
-        {
-            Reject(routingId, session, command, ThynapseErrorCode.HeaderTooLarge, $"a J header of {header.Length} bytes exceeds the limit of {_options.MaxHeaderBytes}");
-            return;
-        }
-
-        if (!JsonPayload.TryParse(payload, out var json, out error))
-        {
-            Reject(routingId, session, command, ThynapseErrorCode.InvalidJson, error);
             return;
         }
 
@@ -208,6 +219,26 @@ internal sealed partial class CommandProcessor
         }
     }
 
+    /// <summary>
+    /// Refuses a <c>B EVNT</c> frame from a connection without a session, naming the range of sequence numbers it
+    /// carried, so that a cell that lost its session can tell which events went nowhere (PROTOCOL.md §5.11).
+    /// </summary>
+    private void RejectUnwelcomedEvents(ReadOnlySpan<byte> routingId, ReadOnlySpan<byte> payload)
+    {
+        var reader = new EventRecordReader(payload);
+        ulong first = 0, last = 0;
+        var count = 0;
+        while (reader.TryRead(out var record, out _))
+        {
+            first = count++ == 0 ? record.Sequence : Math.Min(first, record.Sequence);
+            last = Math.Max(last, record.Sequence);
+        }
+
+        TransmitterCounters.Add(ref _counters.EventsRejected, count);
+        var extra = count == 0 ? null : new JObject { ["first"] = first, ["last"] = last, ["count"] = count };
+        Reject(routingId, null, Command.Evnt, ThynapseErrorCode.NotWelcomed, $"send HELO first; {count} event(s) in this frame were not routed", extra: extra);
+    }
+
     /// <summary>Sends <c>ERRR</c> (echoing the request's <c>ref</c> or <c>seq</c> when given) and counts it.</summary>
     private void Reject(
         ReadOnlySpan<byte> routingId,
@@ -216,7 +247,8 @@ internal sealed partial class CommandProcessor
         ThynapseErrorCode code,
         string message,
         JObject? request = null,
-        ulong? sequence = null)
+        ulong? sequence = null,
+        JObject? extra = null)
     {
         TransmitterCounters.Increment(ref _counters.ProtocolErrors);
         if (command == Command.Evnt)
@@ -250,6 +282,11 @@ internal sealed partial class CommandProcessor
         if (sequence is { } seq)
         {
             payload["seq"] = seq;
+        }
+
+        if (extra is not null)
+        {
+            payload.Merge(extra);
         }
 
         var frame = JsonPayload.Frame(Command.Errr, payload);

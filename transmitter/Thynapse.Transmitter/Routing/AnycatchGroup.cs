@@ -4,12 +4,16 @@ namespace Thynapse.Transmitter.Routing;
 
 /// <summary>
 /// The cells of one service that anycatch a channel; <see cref="Choose"/> picks the one that gets an event:
-/// among those with room (prefetch not reached), the fewest in-flight deliveries, ties broken round-robin
-/// (PROTOCOL.md §4.2).
+/// among those with room (prefetch not reached), the fewest in-flight deliveries, ties going to the cell chosen
+/// least recently (PROTOCOL.md §4.2).
 /// </summary>
+/// <remarks>
+/// "Least recently chosen" is a stamp on each subscription, not a cursor in this group: groups are rebuilt
+/// whenever subscriptions change and differ per channel, and the rotation must hold across all of that.
+/// </remarks>
 internal sealed class AnycatchGroup(string service, Subscription[] candidates)
 {
-    private int _cursor;
+    private static long _choices;
 
     public string Service { get; } = service;
 
@@ -23,38 +27,35 @@ internal sealed class AnycatchGroup(string service, Subscription[] candidates)
     public Subscription? Choose(CellSession? avoid = null)
     {
         var candidates = Candidates;
-        var n = candidates.Length;
-        if (n == 1)
+        if (candidates.Length == 1)
         {
             var only = candidates[0];
-            return only.HasRoom && only.Active ? only : null;
+            return only.HasRoom && only.Active ? Stamp(only) : null;
         }
 
-        var start = _cursor;
-        var best = -1;
-        var bestInFlight = int.MaxValue;
-        for (var i = 0; i < n && bestInFlight > 0; i++)
+        Subscription? best = null;
+        foreach (var candidate in candidates)
         {
-            var index = start + i;
-            if (index >= n)
+            if (!candidate.HasRoom || !candidate.Active || ReferenceEquals(candidate.Session, avoid))
             {
-                index -= n;
+                continue;
             }
 
-            var candidate = candidates[index];
-            if (candidate.InFlight < bestInFlight && candidate.HasRoom && candidate.Active && !ReferenceEquals(candidate.Session, avoid))
+            if (best is null
+                || candidate.InFlight < best.InFlight
+                || (candidate.InFlight == best.InFlight && candidate.Session.LastChosen < best.Session.LastChosen))
             {
-                best = index;
-                bestInFlight = candidate.InFlight;
+                best = candidate;
             }
         }
 
-        if (best < 0)
-        {
-            return null;
-        }
+        return best is null ? null : Stamp(best);
+    }
 
-        _cursor = best + 1 == n ? 0 : best + 1;
-        return candidates[best];
+    private static Subscription Stamp(Subscription chosen)
+    {
+        // Shared by the transmitters of a process (tests run several); only the order of the stamps matters.
+        chosen.Session.LastChosen = Interlocked.Increment(ref _choices);
+        return chosen;
     }
 }

@@ -57,6 +57,9 @@ internal sealed class CellSession
     /// <summary>Completion notices batched for this cell (binary cells only).</summary>
     public FrameBatch Completions { get; } = new(Command.Done);
 
+    /// <summary>When this cell was last chosen for an anycatch delivery (a counter, not a time): ties go to the oldest.</summary>
+    public long LastChosen { get; set; }
+
     /// <summary>True while this session is in the routing thread's list of sessions to flush.</summary>
     public bool Dirty { get; set; }
 

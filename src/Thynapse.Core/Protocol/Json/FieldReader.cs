@@ -102,6 +102,9 @@ public sealed class FieldReader
         return token is null ? null : token as JArray ?? FailRef<JArray>(name, "an array", token);
     }
 
+    /// <summary>True when the field is present and not null, whatever its type.</summary>
+    public bool Has(string name) => _source.TryGetValue(name, StringComparison.Ordinal, out var token) && token.Type != JTokenType.Null;
+
     /// <summary>Records a problem found by the caller (the first one wins).</summary>
     public void Invalid(string message) => Error ??= message;
 
