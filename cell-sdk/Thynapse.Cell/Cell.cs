@@ -181,6 +181,9 @@ public sealed partial class Cell : IAsyncDisposable
         _notices.Complete();
     }
 
+    /// <summary>Runs <paramref name="action"/> on the socket thread (tests use it to stall that thread on purpose).</summary>
+    internal void RunOnSocketThread(Action action) => _work.Enqueue(action);
+
     private void SetState(CellState state)
     {
         lock (_stateGate)

@@ -67,6 +67,37 @@ public sealed class TransmitterProcessTests
     }
 
     [TestMethod]
+    [Timeout(120_000, CooperativeCancellation = true)]
+    public async Task CellWithManySubscriptions_RejoinsWithAllOfThem()
+    {
+        const int subscriptions = 1_500; // far more than fit in one HELO header
+        var ct = TestContext.CancellationToken;
+        var first = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--heartbeat-ms", "250", "--liveness-ms", "1500"]);
+        await using var cell = await Cells.ConnectAsync(first.CommandEndpoint, "collector", o => o, ct);
+        var prefix = TestIds.Next("many");
+        var owned = new List<CellSubscription>();
+        for (var i = 0; i < subscriptions; i++)
+        {
+            owned.Add(await cell.SubscribeAsync($"{prefix}.{i}.*", Catch.Multi, ct));
+        }
+
+        var firstTransmitter = cell.TransmitterId;
+        first.Process.Signal(ChildProcess.SigKill);
+        await first.Process.WaitForExitAsync(TimeSpan.FromSeconds(10), ct);
+        first.Dispose();
+        using var second = await TransmitterProcess.StartAsync(first.CommandPort, first.EventsPort, ct, "--heartbeat-ms", "250", "--liveness-ms", "1500");
+
+        await Eventually.That("the cell re-joins", () => cell.CurrentState == CellState.Connected && cell.TransmitterId != firstTransmitter, TimeSpan.FromSeconds(30), ct);
+        await using var publisher = await Cells.ConnectAsync(second.CommandEndpoint, "publisher", o => o, ct);
+        foreach (var i in new[] { 0, subscriptions / 2, subscriptions - 1 })
+        {
+            // Those past the HELO's share follow as SUBS: wait until each has been applied.
+            await Eventually.That($"subscription {i} is back", async () =>
+                (await publisher.PublishAsync($"{prefix}.{i}.x", "x", cancellationToken: ct)).Receivers == 1, TimeSpan.FromSeconds(30), ct);
+        }
+    }
+
+    [TestMethod]
     [Timeout(30_000, CooperativeCancellation = true)]
     public async Task Help_ListsEveryFlagAndItsVariable()
     {
