@@ -63,6 +63,7 @@ public sealed class BadInputTests
         [ThynapseErrorCode.NotWelcomed, new[] { "J SUBS {\"sub\":1,\"pattern\":\"a\"}" }],
         [ThynapseErrorCode.NotWelcomed, new[] { "J GBYE" }],
         [ThynapseErrorCode.NotWelcomed, new[] { "B EVNT xyz" }],
+        [ThynapseErrorCode.NotWelcomed, new[] { "J ACKN {\"tag\":1}" }],
     ];
 
     public static IEnumerable<object[]> AfterHelo =>
@@ -90,6 +91,16 @@ public sealed class BadInputTests
         [ThynapseErrorCode.MalformedRecord, new[] { "B EVNT " }],
         [ThynapseErrorCode.MalformedRecord, new[] { "B EVNT \u0000\u0001\u0000" }],
         [ThynapseErrorCode.UnknownCommand, new[] { "B SUBS \u0000" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J ACKN {}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J ACKN {\"tags\":[\"x\"]}" }],
+        [ThynapseErrorCode.UnknownDelivery, new[] { "J ACKN {\"tag\":987654321}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J NACK {}" }],
+        [ThynapseErrorCode.UnknownDelivery, new[] { "J NACK {\"tag\":987654321,\"reason\":\"x\"}" }],
+        [ThynapseErrorCode.MalformedRecord, new[] { "B ACKN \u0001\u0002" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J SUBS {\"sub\":1,\"pattern\":\"a\",\"ack\":true}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J SUBS {\"sub\":1,\"pattern\":\"a\",\"mode\":\"any\",\"ack\":true,\"prefetch\":0}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J SUBS {\"sub\":1,\"pattern\":\"a\",\"mode\":\"any\",\"ack\":true,\"ackTimeout\":5}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J SUBS {\"sub\":1,\"pattern\":\"a\",\"mode\":\"any\",\"ack\":true,\"maxAttempts\":0}" }],
     ];
 
     public TestContext TestContext { get; set; } = null!;

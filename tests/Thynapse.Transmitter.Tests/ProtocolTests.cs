@@ -208,6 +208,40 @@ public sealed class ProtocolTests
 
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
+    public void AcknowledgedAnycatch_NackRedeliversAckCompletes()
+    {
+        var channel = TestIds.Next("reliable");
+        using var worker = new RawClient(_transmitter.CommandEndpoint);
+        worker.Hello(TestIds.Next("worker"));
+        worker.SendJson("SUBS", new JObject { ["sub"] = 3, ["pattern"] = channel, ["mode"] = "any", ["ack"] = true, ["prefetch"] = 2 });
+        Assert.AreEqual("OKAY", worker.ReceiveJson("OKAY").Command);
+        using var publisher = new RawClient(_transmitter.CommandEndpoint);
+        publisher.Hello(TestIds.Next("publisher"));
+
+        publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 5, ["complete"] = true }, "job"u8.ToArray());
+        var (first, _) = worker.Expect("DLVR");
+        worker.SendJson("NACK", new JObject { ["tag"] = first.Value<long>("tag"), ["reason"] = "not now" });
+        var (second, body) = worker.Expect("DLVR", "the redelivery (this is the service's only cell)");
+        worker.SendJson("ACKN", new JObject { ["tags"] = new JArray(second.Value<long>("tag")) });
+        var (done, _) = publisher.Expect("DONE");
+
+        Assert.AreEqual(1, first.Value<int>("attempt"));
+        Assert.AreEqual(3, first.Value<int>("sub"));
+        Assert.AreEqual(2, second.Value<int>("attempt"));
+        Assert.AreNotEqual(first.Value<long>("tag"), second.Value<long>("tag"), "each attempt has its own tag");
+        Assert.AreEqual("job", Encoding.UTF8.GetString(body!));
+        Assert.AreEqual(5, done.Value<int>("seq"));
+        Assert.AreEqual("completed", done.Value<string>("outcome"));
+        Assert.AreEqual(1, done.Value<int>("receivers"));
+
+        // A late answer for the first attempt is ignored, not refused.
+        worker.SendJson("ACKN", new JObject { ["tag"] = first.Value<long>("tag") });
+        worker.Send("J BEAT");
+        Assert.AreEqual("BEAT", worker.ReceiveJson("BEAT, with no ERRR before it").Command);
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
     public void Multicatch_ReachesEachCellOnceEvenWithOverlappingPatterns()
     {
         var channel = TestIds.Next("overlap") + ".x";
