@@ -15,6 +15,10 @@ var advertise = Flag<string?>("--advertise-host", "THYNAPSE_ADVERTISE_HOST", nul
 var heartbeat = Flag("--heartbeat-ms", "THYNAPSE_HEARTBEAT_MS", (int)TransmitterOptions.Default.HeartbeatInterval.TotalMilliseconds, "how often cells must send something");
 var liveness = Flag("--liveness-ms", "THYNAPSE_LIVENESS_MS", (int)TransmitterOptions.Default.LivenessTimeout.TotalMilliseconds, "silence after which a cell is dropped");
 var maxFrame = Flag("--max-frame-bytes", "THYNAPSE_MAX_FRAME_BYTES", TransmitterOptions.Default.MaxFrameBytes, "largest frame accepted");
+var prefetch = Flag("--prefetch", "THYNAPSE_PREFETCH", TransmitterOptions.Default.DefaultPrefetch, "unacknowledged deliveries per acknowledging subscription, unless it names its own");
+var ackTimeout = Flag("--ack-timeout-ms", "THYNAPSE_ACK_TIMEOUT_MS", (int)TransmitterOptions.Default.DefaultAckTimeout.TotalMilliseconds, "time to acknowledge a delivery before it is redelivered, unless the subscription names its own");
+var maxAttempts = Flag("--max-attempts", "THYNAPSE_MAX_ATTEMPTS", TransmitterOptions.Default.DefaultMaxAttempts, "deliveries of one event before it is dead-lettered, unless the subscription names its own");
+var serviceQueue = Flag("--service-queue", "THYNAPSE_SERVICE_QUEUE", TransmitterOptions.Default.ServiceQueueLimit, "anycatch events a service may have waiting for a cell with room");
 var logLevel = Flag("--log-level", "THYNAPSE_LOG_LEVEL", LogEventLevel.Information, "Verbose, Debug, Information, Warning, Error or Fatal");
 var logFormat = Flag("--log-format", "THYNAPSE_LOG_FORMAT", "text", "text, or json (one compact JSON object per line)");
 logFormat.AcceptOnlyFromAmong("text", "json");
@@ -22,7 +26,7 @@ logFormat.AcceptOnlyFromAmong("text", "json");
 var root = new RootCommand("thynapse-transmitter: accepts Thynapse cells and routes their events.\n"
     + "Every flag can also be set with the environment variable named in its description.")
 {
-    command, events, advertise, heartbeat, liveness, maxFrame, logLevel, logFormat,
+    command, events, advertise, heartbeat, liveness, maxFrame, prefetch, ackTimeout, maxAttempts, serviceQueue, logLevel, logFormat,
 };
 
 root.SetAction(async (parsed, cancellationToken) =>
@@ -57,6 +61,10 @@ root.SetAction(async (parsed, cancellationToken) =>
             LivenessTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(liveness)),
             MaxFrameBytes = parsed.GetValue(maxFrame),
             MaxHeaderBytes = Math.Min(TransmitterOptions.Default.MaxHeaderBytes, parsed.GetValue(maxFrame)),
+            DefaultPrefetch = parsed.GetValue(prefetch),
+            DefaultAckTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(ackTimeout)),
+            DefaultMaxAttempts = parsed.GetValue(maxAttempts),
+            ServiceQueueLimit = parsed.GetValue(serviceQueue),
             Logger = Log.Logger,
         });
     }
