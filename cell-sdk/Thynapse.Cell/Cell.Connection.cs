@@ -105,7 +105,8 @@ public sealed partial class Cell
             ["service"] = _options.Service,
             ["protocol"] = 1,
             ["encodings"] = new JArray("B", "J"),
-            ["metadata"] = _options.Metadata?.DeepClone() ?? new JObject(),
+            ["metadata"] = Volatile.Read(ref _metadata).DeepClone(),
+            ["tags"] = new JArray(Volatile.Read(ref _tags)),
             ["subs"] = subs,
         };
         if (_resumeToken is not null)
@@ -181,6 +182,9 @@ public sealed partial class Cell
                 case Command.Gbye:
                     HandleGoodbye(json);
                     return;
+                case Command.Cell:
+                    HandleCellNotice(json);
+                    return;
                 case Command.Slow:
                     Notify(new CellNotice(CellNoticeKind.MissedEvents,
                         $"The transmitter dropped {json.Value<long>("missed")} events for this cell because it did not keep up ({json.Value<long>("total")} in all)")
@@ -240,6 +244,8 @@ public sealed partial class Cell
             {
                 Send(JsonPayload.Frame(Command.Unsb, new JObject { ["sub"] = id }));
             }
+
+            ResumeWatches();
 
             Notify(new CellNotice(CellNoticeKind.Reconnected, $"Welcomed again by transmitter {TransmitterId} with {_routes.Count} subscriptions"));
         }

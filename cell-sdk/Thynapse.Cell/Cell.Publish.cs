@@ -2,6 +2,7 @@ using Thynapse.Cell.Internal;
 using System.Buffers;
 using System.Text;
 using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 
 namespace Thynapse.Cell;
@@ -9,6 +10,7 @@ namespace Thynapse.Cell;
 public sealed partial class Cell
 {
     private string? _lastValidChannel;
+    private RememberedExtras? _lastExtras;
 
     /// <summary>
     /// Publishes an event and returns at once (fire-and-forget, at most once). A refusal by the transmitter is
@@ -22,8 +24,8 @@ public sealed partial class Cell
     /// <exception cref="ThynapseTimeoutException">The publish buffer stayed full.</exception>
     public void Publish(string channel, ReadOnlySpan<byte> body, PublishOptions? options = null)
     {
-        var key = CheckPublish(channel, body.Length, options);
-        _publishes.Append(channel, key, body, EventRecordFlags.None, null, _options.PublishTimeout);
+        var extras = CheckPublish(channel, body.Length, options);
+        _publishes.Append(channel, extras.Key, extras.Extension, body, EventRecordFlags.None, null, _options.PublishTimeout);
     }
 
     /// <summary>Publishes a UTF-8 text body; see <see cref="Publish(string, ReadOnlySpan{byte}, PublishOptions?)"/>.</summary>
@@ -61,17 +63,18 @@ public sealed partial class Cell
     /// <exception cref="ThynapseTimeoutException">Awaiting acceptance: no confirmation within <see cref="CellOptions.PublishTimeout"/>.</exception>
     public async Task<PublishResult> PublishAsync(string channel, ReadOnlyMemory<byte> body, PublishOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var key = CheckPublish(channel, body.Length, options);
+        var extras = CheckPublish(channel, body.Length, options);
         var completion = options?.Await == PublishAwait.Completion;
         var answer = new TaskCompletionSource<PublishAnswer>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var sequence = _publishes.Append(channel, key, body.Span, completion ? EventRecordFlags.Completion : EventRecordFlags.Confirm, answer, _options.PublishTimeout);
+        var sequence = _publishes.Append(channel, extras.Key, extras.Extension, body.Span, completion ? EventRecordFlags.Completion : EventRecordFlags.Confirm, answer, _options.PublishTimeout);
         var id = EventId(channel, sequence, body.Span);
+        PublishResult result;
         try
         {
             var (status, receivers) = completion
                 ? await answer.Task.WaitAsync(cancellationToken).ConfigureAwait(false)
                 : await answer.Task.WaitAsync(_options.PublishTimeout, cancellationToken).ConfigureAwait(false);
-            return new PublishResult(id, sequence, status, receivers);
+            result = new PublishResult(id, sequence, status, receivers);
         }
         catch (TimeoutException)
         {
@@ -83,6 +86,10 @@ public sealed partial class Cell
             _publishes.Forget(sequence);
             throw;
         }
+
+        return result.Status == PublishStatus.NoReceiver && options?.ThrowOnNoReceiver == true
+            ? throw new ThynapseNoReceiverException($"Event #{sequence} on '{channel}' reached no cell.")
+            : result;
     }
 
     /// <summary>Publishes a UTF-8 text body and awaits acceptance.</summary>
@@ -103,7 +110,7 @@ public sealed partial class Cell
         return Thid.ForEvent(Id, sequence, channelBytes, body);
     }
 
-    private byte[]? CheckPublish(string channel, int bodyLength, PublishOptions? options)
+    private PublishExtras CheckPublish(string channel, int bodyLength, PublishOptions? options)
     {
         ArgumentNullException.ThrowIfNull(channel);
         if (Volatile.Read(ref _disposed) != 0)
@@ -127,8 +134,26 @@ public sealed partial class Cell
             Volatile.Write(ref _lastValidChannel, channel);
         }
 
+        var extras = options is null ? default : ExtrasFor(options);
+        var frameBytes = FrameHeader.PayloadOffset + EventRecordWriter.SizeOf(channel.Length, extras.Key?.Length ?? 0, extras.Extension?.Length ?? 0, bodyLength);
+        if (frameBytes > Volatile.Read(ref _maxFrameBytes))
+        {
+            throw new ArgumentException($"The event needs a {frameBytes}-byte frame; the transmitter accepts at most {_maxFrameBytes}.", nameof(bodyLength));
+        }
+
+        return extras;
+    }
+
+    /// <summary>The key and extension bytes of some options; callers usually reuse one options object, so it is remembered.</summary>
+    private PublishExtras ExtrasFor(PublishOptions options)
+    {
+        if (Volatile.Read(ref _lastExtras) is { } last && ReferenceEquals(last.Options, options))
+        {
+            return last.Extras;
+        }
+
         byte[]? key = null;
-        if (options?.Key is { } keyText)
+        if (options.Key is { } keyText)
         {
             key = Encoding.UTF8.GetBytes(keyText);
             if (key.Length is 0 or > 1024)
@@ -137,13 +162,36 @@ public sealed partial class Cell
             }
         }
 
-        var frameBytes = FrameHeader.PayloadOffset + EventRecordWriter.SizeOf(channel.Length, key?.Length ?? 0, 0, bodyLength);
-        if (frameBytes > Volatile.Read(ref _maxFrameBytes))
+        byte[]? extension = null;
+        if (options.Target is not null || options.Service is not null)
         {
-            throw new ArgumentException($"The event needs a {frameBytes}-byte frame; the transmitter accepts at most {_maxFrameBytes}.", nameof(bodyLength));
+            var fields = new JObject();
+            if (options.Target is { } target)
+            {
+                if (!MetadataQuery.TryParse(target, null, out _, out var problem))
+                {
+                    throw new ArgumentException($"Invalid target: {problem.Message}.", nameof(options));
+                }
+
+                fields["target"] = target.DeepClone();
+            }
+
+            if (options.Service is { } service)
+            {
+                if (!ServiceName.TryValidate(service, out var serviceError))
+                {
+                    throw new ArgumentException($"Invalid service: {serviceError}.", nameof(options));
+                }
+
+                fields["service"] = service;
+            }
+
+            extension = Encoding.UTF8.GetBytes(fields.ToString(Formatting.None));
         }
 
-        return key;
+        var extras = new PublishExtras(key, extension);
+        Volatile.Write(ref _lastExtras, new RememberedExtras(options, extras));
+        return extras;
     }
 
     private void WakeForPublishes() => _work.Enqueue(_flushPublishes ??= FlushPublishes);
@@ -176,3 +224,9 @@ public sealed partial class Cell
         }
     }
 }
+
+/// <summary>What a publish carries besides channel and body: the key and the extension (target, service).</summary>
+internal readonly record struct PublishExtras(byte[]? Key, byte[]? Extension);
+
+/// <summary>The extras last computed, with the options they came from.</summary>
+internal sealed record RememberedExtras(PublishOptions Options, PublishExtras Extras);

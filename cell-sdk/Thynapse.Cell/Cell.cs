@@ -1,4 +1,5 @@
 using System.Reactive.Linq;
+using Newtonsoft.Json.Linq;
 using NetMQ;
 using NetMQ.Sockets;
 using Serilog;
@@ -38,6 +39,8 @@ public sealed partial class Cell : IAsyncDisposable
         _options = options;
         Id = options.Id ?? Thid.NewRandom();
         _log = options.Logger.ForContext<Cell>().ForContext("CellId", Id).ForContext(nameof(Service), options.Service);
+        _metadata = (JObject?)options.Metadata?.DeepClone() ?? [];
+        _tags = options.Tags is null ? [] : [.. options.Tags.Distinct()];
         _notices = new DispatchQueue<CellNotice>(4096, ex => _log.Error(ex, "A Notices observer threw"), waitForFirstObserver: false);
         _states = new DispatchQueue<CellState>(256, ex => _log.Error(ex, "A State observer threw"), waitForFirstObserver: false);
 

@@ -19,8 +19,14 @@ public sealed record CellOptions
     /// <summary>The cell's THID (default: null, a new random one per <see cref="Cell"/>).</summary>
     public Thid? Id { get; init; }
 
-    /// <summary>Metadata sent in <c>HELO</c> (default: null, an empty object). Copied at connect.</summary>
+    /// <summary>
+    /// Metadata sent in <c>HELO</c> (default: null, an empty object): what targeted events and discovery match.
+    /// Copied at connect; change it with <see cref="Cell.UpdateMetadataAsync"/>.
+    /// </summary>
     public JObject? Metadata { get; init; }
+
+    /// <summary>Tags sent in <c>HELO</c>, for discovery (default: null, none).</summary>
+    public IReadOnlyCollection<string>? Tags { get; init; }
 
     /// <summary>How long <see cref="Cell.ConnectAsync"/> waits for <c>WLCM</c> (default: 10 s).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);

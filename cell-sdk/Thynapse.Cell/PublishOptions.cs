@@ -27,4 +27,20 @@ public sealed record PublishOptions
 
     /// <summary>What <c>PublishAsync</c> waits for (default: <see cref="PublishAwait.Acceptance"/>).</summary>
     public PublishAwait Await { get; init; } = PublishAwait.Acceptance;
+
+    /// <summary>
+    /// A metadata query receivers must match (PROTOCOL.md §11), e.g. <c>{"guilds": {"$contains": 123}}</c>; with a
+    /// selector (<c>"$min": "load"</c>) each service's one best cell receives it (default: null, everybody who catches
+    /// the channel).
+    /// </summary>
+    public Newtonsoft.Json.Linq.JObject? Target { get; init; }
+
+    /// <summary>Only cells of this service receive the event (default: null, every service).</summary>
+    public string? Service { get; init; }
+
+    /// <summary>
+    /// Make <c>PublishAsync</c> throw <see cref="ThynapseNoReceiverException"/> when nobody received the event, instead
+    /// of returning <see cref="PublishStatus.NoReceiver"/> (default: false).
+    /// </summary>
+    public bool ThrowOnNoReceiver { get; init; }
 }

@@ -127,3 +127,24 @@ public sealed class ThynapseDeadLetteredException : ThynapseException
     {
     }
 }
+
+/// <summary>An awaited publish with <see cref="PublishOptions.ThrowOnNoReceiver"/> reached no cell.</summary>
+public sealed class ThynapseNoReceiverException : ThynapseException
+{
+    /// <summary>Creates an exception with a message.</summary>
+    public ThynapseNoReceiverException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates an exception without details.</summary>
+    public ThynapseNoReceiverException()
+    {
+    }
+
+    /// <summary>Creates an exception with a message and a cause.</summary>
+    public ThynapseNoReceiverException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -22,6 +22,7 @@ public sealed class BadInputTests
         MaxFrameBytes = MaxFrame,
         MaxHeaderBytes = MaxHeader,
         MaxSubscriptionsPerCell = 3,
+        MaxMetadataBytes = 512,
     });
 
     [ClassCleanup]
@@ -101,6 +102,19 @@ public sealed class BadInputTests
         [ThynapseErrorCode.InvalidField, new[] { "J SUBS {\"sub\":1,\"pattern\":\"a\",\"mode\":\"any\",\"ack\":true,\"prefetch\":0}" }],
         [ThynapseErrorCode.InvalidField, new[] { "J SUBS {\"sub\":1,\"pattern\":\"a\",\"mode\":\"any\",\"ack\":true,\"ackTimeout\":5}" }],
         [ThynapseErrorCode.InvalidField, new[] { "J SUBS {\"sub\":1,\"pattern\":\"a\",\"mode\":\"any\",\"ack\":true,\"maxAttempts\":0}" }],
+        [ThynapseErrorCode.InvalidQuery, new[] { "J EVNT {\"channel\":\"a\",\"target\":{\"load\":{\"$foo\":1}}}" }],
+        [ThynapseErrorCode.InvalidQuery, new[] { "J EVNT {\"channel\":\"a\",\"target\":{\"tags\":{\"$in\":5}}}" }],
+        [ThynapseErrorCode.InvalidQuery, new[] { "J EVNT {\"channel\":\"a\",\"target\":[1]}" }],
+        [ThynapseErrorCode.QueryTooDeep, new[] { "J EVNT {\"channel\":\"a\",\"target\":" + string.Concat(Enumerable.Repeat("{\"$not\":", 20)) + "{}" + new string('}', 20) + "}" }],
+        [ThynapseErrorCode.QueryTooLarge, new[] { "J EVNT {\"channel\":\"a\",\"target\":{\"x\":{\"$in\":[" + string.Join(",", Enumerable.Range(0, 200)) + "]}}}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J EVNT {\"channel\":\"a\",\"service\":\"bad name\"}" }],
+        [ThynapseErrorCode.InvalidQuery, new[] { "J LIST {\"query\":{\"$or\":[]}}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J LIST {\"tags\":\"gpu\"}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J META {\"metadata\":[1]}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J META {\"mode\":\"upsert\"}" }],
+        [ThynapseErrorCode.MetadataTooLarge, new[] { "J META {\"metadata\":{\"blob\":\"" + new string('x', 600) + "\"}}" }],
+        [ThynapseErrorCode.UnknownWatch, new[] { "J UNWT {\"watch\":5}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J WTCH {}" }],
     ];
 
     public TestContext TestContext { get; set; } = null!;

@@ -63,6 +63,15 @@ public sealed record TransmitterOptions
     /// </summary>
     public int ServiceQueueLimit { get; init; } = 100_000;
 
+    /// <summary>Limits on metadata queries in targeted events and discovery filters (default: <see cref="QueryLimits.Default"/>).</summary>
+    public QueryLimits QueryLimits { get; init; } = QueryLimits.Default;
+
+    /// <summary>The largest metadata a cell may hold, as compact JSON (default: 16 KiB).</summary>
+    public int MaxMetadataBytes { get; init; } = 16 * 1024;
+
+    /// <summary>Watches one cell may hold (default: 100).</summary>
+    public int MaxWatchesPerCell { get; init; } = 100;
+
     /// <summary>Where the transmitter logs (default: nowhere).</summary>
     public ILogger Logger { get; init; } = Serilog.Core.Logger.None;
 

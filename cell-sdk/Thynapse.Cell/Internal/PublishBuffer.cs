@@ -28,23 +28,24 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
     public ulong Append(
         string channel,
         ReadOnlySpan<byte> key,
+        ReadOnlySpan<byte> extension,
         ReadOnlySpan<byte> body,
         EventRecordFlags flags,
         TaskCompletionSource<PublishAnswer>? answer,
         TimeSpan timeout)
     {
-        var size = EventRecordWriter.SizeOf(channel.Length, key.Length, 0, body.Length);
+        var size = EventRecordWriter.SizeOf(channel.Length, key.Length, extension.Length, body.Length);
         ulong sequence;
         bool wakeNow;
         lock (Gate)
         {
             WaitForRoom(timeout);
             sequence = ++_sequence;
-            wakeNow = Write(sequence, channel, key, body, flags, size);
+            wakeNow = Write(sequence, channel, key, extension, body, flags, size);
             if (answer is not null)
             {
                 // A completion must survive a lost session, so it keeps what a resend needs.
-                var resend = (flags & EventRecordFlags.Completion) != 0 ? new Resend(channel, key.ToArray(), body.ToArray(), flags) : null;
+                var resend = (flags & EventRecordFlags.Completion) != 0 ? new Resend(channel, key.ToArray(), extension.ToArray(), body.ToArray(), flags) : null;
                 _awaiting.Add(sequence, new Awaited(answer, resend));
             }
         }
@@ -110,8 +111,8 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
 
                 if (!all && awaited.Resend is { } resend)
                 {
-                    var size = EventRecordWriter.SizeOf(resend.Channel.Length, resend.Key.Length, 0, resend.Body.Length);
-                    wakeNow |= Write(sequence, resend.Channel, resend.Key, resend.Body, resend.Flags, size);
+                    var size = EventRecordWriter.SizeOf(resend.Channel.Length, resend.Key.Length, resend.Extension.Length, resend.Body.Length);
+                    wakeNow |= Write(sequence, resend.Channel, resend.Key, resend.Extension, resend.Body, resend.Flags, size);
                     continue;
                 }
 
@@ -149,10 +150,10 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
         Monitor.PulseAll(Gate);
     }
 
-    private bool Write(ulong sequence, string channel, ReadOnlySpan<byte> key, ReadOnlySpan<byte> body, EventRecordFlags flags, int size)
+    private bool Write(ulong sequence, string channel, ReadOnlySpan<byte> key, ReadOnlySpan<byte> extension, ReadOnlySpan<byte> body, EventRecordFlags flags, int size)
     {
         var frame = FrameFor(size);
-        EventRecordWriter.Write(frame, flags, sequence, channel, key, default, body);
+        EventRecordWriter.Write(frame, flags, sequence, channel, key, extension, body);
         frame.Watermark = Math.Max(frame.Watermark, sequence);
         _pendingBytes += size;
         return Written(frame);
@@ -189,7 +190,7 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
 
     private sealed record Awaited(TaskCompletionSource<PublishAnswer> Answer, Resend? Resend);
 
-    private sealed record Resend(string Channel, byte[] Key, byte[] Body, EventRecordFlags Flags);
+    private sealed record Resend(string Channel, byte[] Key, byte[] Extension, byte[] Body, EventRecordFlags Flags);
 }
 
 /// <summary>What the transmitter answered to an awaited publish.</summary>

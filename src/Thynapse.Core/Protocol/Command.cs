@@ -52,12 +52,27 @@ public enum Command
 
     /// <summary>Transmitter → cell: the outcome of an event published with completion confirms.</summary>
     Done,
+
+    /// <summary>Cell → transmitter: replace or merge this cell's metadata and tags.</summary>
+    Meta,
+
+    /// <summary>Cell → transmitter: list the cells matching a filter.</summary>
+    List,
+
+    /// <summary>Cell → transmitter: watch the cells matching a filter (joins, updates, leaves).</summary>
+    Wtch,
+
+    /// <summary>Cell → transmitter: end a watch.</summary>
+    Unwt,
+
+    /// <summary>Transmitter → cell: a watched cell joined, changed or left.</summary>
+    Cell,
 }
 
 /// <summary>Wire names of <see cref="Command"/> values and the fast mapping between them.</summary>
 public static class CommandNames
 {
-    private static readonly string[] Names = ["????", "HELO", "WLCM", "EVNT", "DLVR", "ACPT", "SUBS", "UNSB", "OKAY", "BEAT", "GBYE", "ERRR", "SLOW", "ACKN", "NACK", "DONE"];
+    private static readonly string[] Names = ["????", "HELO", "WLCM", "EVNT", "DLVR", "ACPT", "SUBS", "UNSB", "OKAY", "BEAT", "GBYE", "ERRR", "SLOW", "ACKN", "NACK", "DONE", "META", "LIST", "WTCH", "UNWT", "CELL"];
     private static readonly Dictionary<uint, Command> ByCode = Enumerable.Range(1, Names.Length - 1)
         .ToDictionary(i => Code(Names[i]), i => (Command)i);
 

@@ -68,6 +68,24 @@ public enum ThynapseErrorCode
     /// <summary>Cells may not publish on channels that start with <c>$</c>.</summary>
     ReservedChannel = 306,
 
+    /// <summary>A metadata query is not valid (unknown operator, wrong operand type, bad shape); the message names the path.</summary>
+    InvalidQuery = 400,
+
+    /// <summary>A metadata query nests deeper than the transmitter allows.</summary>
+    QueryTooDeep = 401,
+
+    /// <summary>A metadata query has more clauses, longer lists or longer strings than the transmitter allows.</summary>
+    QueryTooLarge = 402,
+
+    /// <summary>A cell's metadata (or tags) is larger than the transmitter allows.</summary>
+    MetadataTooLarge = 403,
+
+    /// <summary>No watch of this cell has that id.</summary>
+    UnknownWatch = 404,
+
+    /// <summary>The cell already has a watch with that id.</summary>
+    DuplicateWatch = 405,
+
     /// <summary>The service's queue of anycatch events waiting for a cell with room is full: the event was not taken.</summary>
     QueueFull = 500,
 

@@ -14,9 +14,11 @@ internal sealed partial class CommandProcessor
     /// <summary>The longest key of a keyed event, in bytes.</summary>
     public const int MaxKeyBytes = 1024;
 
+    private readonly List<Subscription> _eligible = [];
+    private readonly Dictionary<string, (CellSession Cell, double Key)> _bestPerService = new(StringComparer.Ordinal);
     private ulong _nextTag;
 
-    private void HandleJsonEvent(CellSession origin, FieldReader fields, ReadOnlySpan<byte> body)
+    private void HandleJsonEvent(CellSession origin, JObject request, FieldReader fields, ReadOnlySpan<byte> body)
     {
         var channel = fields.GetString("channel", required: true);
         var sequence = fields.GetUInt64("seq");
@@ -46,10 +48,16 @@ internal sealed partial class CommandProcessor
             return;
         }
 
+        if (!TargetCache.TryRead(request, _options.QueryLimits, out var target, out var targetCode, out var targetError))
+        {
+            RejectEvent(origin, targetCode, targetError!, seq);
+            return;
+        }
+
         Span<byte> channelBytes = stackalloc byte[channel!.Length];
         Encoding.ASCII.GetBytes(channel, channelBytes);
         var flags = (confirm ? EventRecordFlags.Confirm : 0) | (complete ? EventRecordFlags.Completion : 0);
-        RouteEvent(origin, seq, channelBytes, key is null ? default : Encoding.UTF8.GetBytes(key), body, flags);
+        RouteEvent(origin, seq, channelBytes, target.WithKey(key is null ? default : Encoding.UTF8.GetBytes(key)), body, flags);
     }
 
     private void HandleBinaryEvents(CellSession origin, ReadOnlySpan<byte> payload)
@@ -76,21 +84,21 @@ internal sealed partial class CommandProcessor
                 continue;
             }
 
-            if (!record.Extension.IsEmpty && !JsonPayload.TryParse(record.Extension, out _, out var extensionError))
+            var target = default(EventTarget);
+            if (!record.Extension.IsEmpty && !_targets.TryGet(record.Extension, out target, out var targetCode, out var targetError))
             {
-                RejectEvent(origin, ThynapseErrorCode.InvalidJson, $"extension: {extensionError}", record.Sequence);
+                RejectEvent(origin, targetCode, targetError!, record.Sequence);
                 continue;
             }
 
             origin.AutoSequence = Math.Max(origin.AutoSequence, record.Sequence);
-            RouteEvent(origin, record.Sequence, record.Channel, record.Key, record.Body, record.Flags);
+            RouteEvent(origin, record.Sequence, record.Channel, target.WithKey(record.Key), record.Body, record.Flags);
         }
     }
 
     /// <summary>Checks an event from a cell and routes it (PROTOCOL.md §4), answering ACPT/ERRR/DONE as asked.</summary>
-    private void RouteEvent(CellSession origin, ulong sequence, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> key, ReadOnlySpan<byte> body, EventRecordFlags flags)
+    private void RouteEvent(CellSession origin, ulong sequence, ReadOnlySpan<byte> channel, in EventTarget target, ReadOnlySpan<byte> body, EventRecordFlags flags)
     {
-        _ = key; // Sticky keys arrive with metadata routing; until then a key does not change the choice.
         if (Channel.IsReserved(channel))
         {
             RejectEvent(origin, ThynapseErrorCode.ReservedChannel, "channels starting with '$' belong to the transmitters", sequence);
@@ -118,7 +126,7 @@ internal sealed partial class CommandProcessor
         }
 
         var waiter = wantsCompletion ? new CompletionWaiter(origin.Id, sequence) : null;
-        var receivers = Route(new EventData(origin.IdBytes, origin.Id, sequence, channel, body, default), plan, waiter, deadLetter: null);
+        var receivers = Route(new EventData(origin.IdBytes, origin.Id, sequence, channel, body, default), plan, target, waiter, deadLetter: null);
         TransmitterCounters.Increment(ref _counters.EventsReceived);
         if (receivers == 0)
         {
@@ -138,31 +146,48 @@ internal sealed partial class CommandProcessor
     }
 
     /// <summary>
-    /// Hands an event to every multicatch cell of <paramref name="plan"/> and to one cell per anycatch service:
-    /// at once when the chosen subscription does not acknowledge, tracked (and queued when no cell has room)
-    /// when it does. Returns the number of receivers.
+    /// Hands an event to every multicatch cell of <paramref name="plan"/> and to one cell per anycatch service, among
+    /// those <paramref name="target"/> admits: at once when the chosen subscription does not acknowledge, tracked
+    /// (and queued when no cell has room) when it does. Returns the number of receivers.
     /// </summary>
-    private uint Route(in EventData e, RoutePlan plan, CompletionWaiter? waiter, DeadLetter? deadLetter)
+    private uint Route(in EventData e, RoutePlan plan, in EventTarget target, CompletionWaiter? waiter, DeadLetter? deadLetter)
     {
         uint receivers = 0;
-        foreach (var cell in plan.Multicatch)
+        if (target.IsOpen)
         {
-            Deliver(cell, e, AnycatchFields.Multicatch);
-            receivers++;
+            foreach (var cell in plan.Multicatch)
+            {
+                Deliver(cell, e, AnycatchFields.Multicatch);
+                receivers++;
+            }
+        }
+        else
+        {
+            receivers += DeliverTargetedMulticatch(e, plan, target);
         }
 
         PendingEvent? pending = null;
         foreach (var group in plan.Anycatch)
         {
+            IReadOnlyList<Subscription> candidates = group.Candidates;
+            if (!target.IsOpen)
+            {
+                candidates = Eligible(group, target);
+                if (candidates.Count == 0)
+                {
+                    continue;
+                }
+            }
+
             receivers++;
-            var chosen = group.Choose();
+            var chosen = target.IsOpen ? group.Choose() : ChooseFor(candidates, target, avoid: null);
             if (chosen is { Acks: null })
             {
                 Deliver(chosen.Session, e, new AnycatchFields(chosen.Id, ++_nextTag, 1));
                 continue;
             }
 
-            pending ??= new PendingEvent(e.OriginId.ToArray(), e.Origin, e.Sequence, e.Channel, e.Body, deadLetter) { Completion = waiter };
+            pending ??= new PendingEvent(e.OriginId.ToArray(), e.Origin, e.Sequence, e.Channel, e.Body, deadLetter) { Completion = waiter, Target = target };
             var delivery = new AnycatchDelivery(pending, group.Service);
             pending.AddReference();
             if (waiter is not null)
@@ -170,8 +195,9 @@ internal sealed partial class CommandProcessor
                 waiter.Outstanding++;
             }
 
-            if (chosen is null)
+            if (chosen is null || !chosen.HasRoom)
             {
+                delivery.Pinned = chosen?.Session; // a keyed event waits for its own cell
                 Enqueue(delivery, atFront: false);
             }
             else
@@ -183,6 +209,70 @@ internal sealed partial class CommandProcessor
         TransmitterCounters.Add(ref _counters.Deliveries, receivers);
         return receivers;
     }
+
+    /// <summary>Multicatch to the cells the target admits; with a selector, only the best cell of each service.</summary>
+    private uint DeliverTargetedMulticatch(in EventData e, RoutePlan plan, in EventTarget target)
+    {
+        uint receivers = 0;
+        var selector = target.Query?.Selector;
+        if (selector is null)
+        {
+            foreach (var cell in plan.Multicatch)
+            {
+                if (target.Admits(cell))
+                {
+                    Deliver(cell, e, AnycatchFields.Multicatch);
+                    receivers++;
+                }
+            }
+
+            return receivers;
+        }
+
+        _bestPerService.Clear();
+        foreach (var cell in plan.Multicatch)
+        {
+            if (target.Admits(cell) && selector.TryGetKey(cell.Metadata, out var key)
+                && (!_bestPerService.TryGetValue(cell.Service, out var best)
+                    || (selector.Kind == SelectorKind.Min ? key < best.Key : key > best.Key)))
+            {
+                _bestPerService[cell.Service] = (cell, key);
+            }
+        }
+
+        foreach (var (cell, _) in _bestPerService.Values)
+        {
+            Deliver(cell, e, AnycatchFields.Multicatch);
+            receivers++;
+        }
+
+        _bestPerService.Clear();
+        return receivers;
+    }
+
+    /// <summary>The group's candidates the target admits (a scratch list: read it before delivering anything).</summary>
+    private List<Subscription> Eligible(AnycatchGroup group, in EventTarget target)
+    {
+        _eligible.Clear();
+        if (target.Service is null || string.Equals(group.Service, target.Service, StringComparison.Ordinal))
+        {
+            foreach (var candidate in group.Candidates)
+            {
+                if (target.Query is null || target.Query.Matches(candidate.Session.Metadata))
+                {
+                    _eligible.Add(candidate);
+                }
+            }
+        }
+
+        return _eligible;
+    }
+
+    /// <summary>By key (sticky), by the query's selector, or the least busy (PROTOCOL.md §4.6).</summary>
+    private static Subscription? ChooseFor(IReadOnlyList<Subscription> eligible, in EventTarget target, CellSession? avoid) =>
+        target.HasKey ? Chooser.ByKey(eligible, target.KeyHash, avoid)
+        : target.Query?.Selector is { } selector ? Chooser.BySelector(eligible, selector, avoid)
+        : Chooser.LeastBusy(eligible, avoid);
 
     private void Deliver(CellSession cell, in EventData e, in AnycatchFields anycatch)
     {

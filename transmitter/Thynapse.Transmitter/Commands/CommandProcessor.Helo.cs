@@ -21,6 +21,8 @@ internal sealed partial class CommandProcessor
         var subs = fields.GetArray("subs");
         var resume = fields.GetString("resume");
         var metadata = fields.GetObject("metadata");
+        var tagsField = fields.GetArray("tags");
+        var tags = fields.Error is null && tagsField is not null ? ReadTags(tagsField, fields) : [];
         if (fields.Error is null && !Thid.TryParse(idText, out _))
         {
             fields.Invalid("field 'id' must be a THID: 40 hexadecimal characters");
@@ -37,6 +39,12 @@ internal sealed partial class CommandProcessor
         if (fields.Error is { } error)
         {
             Reject(routingId, null, Command.Helo, code, error, request);
+            return;
+        }
+
+        if (metadata is not null && !FitsMetadataLimit(metadata, out var metadataSize))
+        {
+            Reject(routingId, null, Command.Helo, ThynapseErrorCode.MetadataTooLarge, $"the metadata takes {metadataSize} bytes; the limit is {_options.MaxMetadataBytes}", request);
             return;
         }
 
@@ -69,6 +77,7 @@ internal sealed partial class CommandProcessor
         var session = new CellSession(routingId.ToArray(), id, service!, acceptsBinary, NewToken(), now)
         {
             Metadata = metadata ?? [],
+            Tags = tags ?? [],
         };
         _sessions.Add(session);
         var added = subscriptions!.Select(wanted => AddSubscription(session, wanted)).ToList();
@@ -93,6 +102,7 @@ internal sealed partial class CommandProcessor
                 ["header"] = _options.MaxHeaderBytes,
                 ["subscriptions"] = _options.MaxSubscriptionsPerCell,
                 ["channel"] = Channel.MaxLength,
+                ["metadata"] = _options.MaxMetadataBytes,
             },
             ["transmitters"] = new JArray(new JObject
             {
@@ -106,6 +116,8 @@ internal sealed partial class CommandProcessor
         {
             RoomFreed(subscription); // a returning worker picks up what waited for it
         }
+
+        Announce(session, joined: true);
     }
 
     private static bool ReadEncodings(JArray? encodings, FieldReader fields)

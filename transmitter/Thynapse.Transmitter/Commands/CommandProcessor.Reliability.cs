@@ -129,9 +129,10 @@ internal sealed partial class CommandProcessor
                 delivery.Event.Sequence, delivery.Event.Origin, Encoding.ASCII.GetString(delivery.Event.Channel), delivery.Service, delivery.Attempts, reason);
         }
 
-        var next = FindGroup(delivery)?.Choose(avoid: delivery.LastCell);
-        if (next is null)
+        var next = ChooseAgain(delivery);
+        if (next is null || !next.HasRoom)
         {
+            delivery.Pinned = next?.Session;
             Enqueue(delivery, atFront: true);
         }
         else if (next.Acks is null)
@@ -146,6 +147,19 @@ internal sealed partial class CommandProcessor
         {
             SendTracked(delivery, next);
         }
+    }
+
+    /// <summary>Where the next attempt goes: among the cells the event's target admits, avoiding the one that failed.</summary>
+    private Subscription? ChooseAgain(AnycatchDelivery delivery)
+    {
+        var group = FindGroup(delivery);
+        if (group is null)
+        {
+            return null;
+        }
+
+        var target = delivery.Event.Target;
+        return target.IsOpen ? group.Choose(avoid: delivery.LastCell) : ChooseFor(Eligible(group, target), target, delivery.LastCell);
     }
 
     private AnycatchGroup? FindGroup(AnycatchDelivery delivery)
@@ -199,9 +213,17 @@ internal sealed partial class CommandProcessor
         for (var scanned = 0; delivery is not null && subscription.HasRoom && scanned < QueueScanLimit; scanned++)
         {
             var next = delivery.Next;
+            if (delivery.Pinned is { Closed: true })
+            {
+                delivery.Pinned = ChooseAgain(delivery)?.Session; // its cell is gone: the key moves to the next winner
+            }
+
             if (subscription.Pattern.Matches(delivery.Event.Channel)
+                && (delivery.Pinned is null || ReferenceEquals(delivery.Pinned, subscription.Session))
+                && delivery.Event.Target.Admits(subscription.Session)
                 && (!ReferenceEquals(delivery.LastCell, subscription.Session) || FindGroup(delivery) is not { Candidates.Length: > 1 }))
             {
+                delivery.Pinned = null;
                 queue.Remove(delivery);
                 TransmitterCounters.Add(ref _counters.Queued, -1);
                 SendTracked(delivery, subscription);
@@ -235,7 +257,7 @@ internal sealed partial class CommandProcessor
             var deadLetter = new DeadLetter(channel, delivery.Service, delivery.Attempts, delivery.LastFailure);
             var deadLetterChannel = Encoding.ASCII.GetBytes(DeadLetter.ChannelFor(delivery.Service));
             var plan = _routes.Find(deadLetterChannel, out _) ?? RoutePlan.Empty;
-            var receivers = Route(new EventData(e.OriginId, e.Origin, e.Sequence, deadLetterChannel, e.Body, deadLetter.Extension), plan, waiter: null, deadLetter);
+            var receivers = Route(new EventData(e.OriginId, e.Origin, e.Sequence, deadLetterChannel, e.Body, deadLetter.Extension), plan, default, waiter: null, deadLetter);
             if (receivers == 0)
             {
                 TransmitterCounters.Increment(ref _counters.DeadLettersDropped);

@@ -201,6 +201,7 @@ internal sealed partial class CommandProcessor
         session.Deliveries.Reset();
         session.Accepts.Reset();
         session.Completions.Reset();
+        ForgetWatches(session);
         switch (reason)
         {
             case SessionEnd.Left:

@@ -31,6 +31,7 @@ internal sealed partial class CommandProcessor
     private readonly LogLimiter _peerWarnings;
     private readonly SessionRegistry _sessions = new();
     private readonly RouteTable _routes = new();
+    private readonly TargetCache _targets;
     private readonly List<CellSession> _dirty = [];
     private readonly long _livenessTicks;
     private bool _shuttingDown;
@@ -51,6 +52,7 @@ internal sealed partial class CommandProcessor
         _counters = counters;
         _log = options.Logger.ForContext<CommandProcessor>();
         _peerWarnings = new LogLimiter(_log, perInterval: 20);
+        _targets = new TargetCache(options.QueryLimits);
         _livenessTicks = (long)(options.LivenessTimeout.TotalSeconds * options.TimeProvider.TimestampFrequency);
     }
 
@@ -179,7 +181,7 @@ internal sealed partial class CommandProcessor
                 HandleHelo(routingId, json, fields, now);
                 break;
             case Command.Evnt:
-                HandleJsonEvent(session!, fields, body);
+                HandleJsonEvent(session!, json, fields, body);
                 break;
             case Command.Subs:
                 HandleSubscribe(session!, json, fields);
@@ -189,6 +191,18 @@ internal sealed partial class CommandProcessor
                 break;
             case Command.Ackn:
                 HandleJsonAck(session!, json, fields);
+                break;
+            case Command.Meta:
+                HandleMeta(session!, json, fields);
+                break;
+            case Command.List:
+                HandleList(session!, json, fields);
+                break;
+            case Command.Wtch:
+                HandleWatch(session!, json, fields);
+                break;
+            case Command.Unwt:
+                HandleUnwatch(session!, json, fields);
                 break;
             case Command.Nack:
                 HandleNack(session!, json, fields);
@@ -208,7 +222,8 @@ internal sealed partial class CommandProcessor
         error = null;
         switch (command)
         {
-            case Command.Helo or Command.Evnt or Command.Subs or Command.Unsb or Command.Ackn or Command.Nack or Command.Beat or Command.Gbye:
+            case Command.Helo or Command.Evnt or Command.Subs or Command.Unsb or Command.Ackn or Command.Nack or Command.Beat or Command.Gbye
+                or Command.Meta or Command.List or Command.Wtch or Command.Unwt:
                 return true;
             case Command.Unknown:
                 error = $"unknown command '{System.Text.Encoding.ASCII.GetString(header.Slice(2, 4))}'";

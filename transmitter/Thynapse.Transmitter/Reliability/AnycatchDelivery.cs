@@ -25,6 +25,9 @@ internal sealed class AnycatchDelivery(PendingEvent pending, string service)
     /// <summary>When the current attempt times out (transmitter clock).</summary>
     public long Deadline { get; set; }
 
+    /// <summary>The cell a keyed event waits for (its rendezvous winner had no room); null for any cell.</summary>
+    public CellSession? Pinned { get; set; }
+
     /// <summary>The cell of the last attempt, avoided by the next one while the service has other cells.</summary>
     public CellSession? LastCell { get; set; }
 

@@ -40,6 +40,9 @@ internal sealed class PendingEvent
     /// <summary>Set when this event is itself a dead letter (it is never dead-lettered again).</summary>
     public DeadLetter? DeadLetter { get; }
 
+    /// <summary>Who may receive it beyond its channel (query, service, key); redeliveries honour it too.</summary>
+    public Routing.EventTarget Target { get; init; }
+
     /// <summary>The publisher waiting for this event's completion, if it asked.</summary>
     public CompletionWaiter? Completion { get; set; }
 

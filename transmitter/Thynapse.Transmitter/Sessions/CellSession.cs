@@ -16,6 +16,7 @@ internal sealed class CellSession
         RoutingId = routingId;
         Id = id;
         IdBytes = id.ToByteArray();
+        IdHash = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(IdBytes);
         Service = service;
         AcceptsBinary = acceptsBinary;
         ResumeToken = resumeToken;
@@ -30,6 +31,9 @@ internal sealed class CellSession
     /// <summary>The 20-byte form of <see cref="Id"/>, copied into every delivery this cell publishes.</summary>
     public byte[] IdBytes { get; }
 
+    /// <summary>64 bits of the (random) THID, for rendezvous hashing of keys.</summary>
+    public ulong IdHash { get; }
+
     public string Service { get; }
 
     /// <summary>True when the cell said it reads <c>B DLVR</c> / <c>B ACPT</c>; otherwise it gets <c>J</c> frames.</summary>
@@ -38,7 +42,11 @@ internal sealed class CellSession
     /// <summary>The secret that lets a reconnecting cell take this session over (PROTOCOL.md §5.1).</summary>
     public string ResumeToken { get; }
 
+    /// <summary>The cell's metadata, which targeted events and discovery filters match (PROTOCOL.md §4.6).</summary>
     public JObject Metadata { get; set; } = [];
+
+    /// <summary>The cell's tags, for discovery.</summary>
+    public string[] Tags { get; set; } = [];
 
     /// <summary>Timestamp of the last command received (from the transmitter's <see cref="TimeProvider"/>).</summary>
     public long LastSeen { get; set; }

@@ -1,0 +1,31 @@
+using Thynapse.Core;
+using Thynapse.Transmitter.Sessions;
+
+namespace Thynapse.Transmitter.Routing;
+
+/// <summary>
+/// Who an event may reach beyond its channel (PROTOCOL.md §4.6): a metadata query, a service, and a key for sticky
+/// anycatch. The default admits everybody.
+/// </summary>
+internal readonly struct EventTarget(MetadataQuery? query, string? service, ulong keyHash, bool hasKey)
+{
+    /// <summary>The metadata query receivers must match (its selector, if any, picks one cell per service).</summary>
+    public MetadataQuery? Query { get; } = query;
+
+    /// <summary>The only service that may receive the event.</summary>
+    public string? Service { get; } = service;
+
+    /// <summary>Hash of the key (valid when <see cref="HasKey"/>).</summary>
+    public ulong KeyHash { get; } = keyHash;
+
+    public bool HasKey { get; } = hasKey;
+
+    /// <summary>True when nothing narrows the receivers (the fast path).</summary>
+    public bool IsOpen => Query is null && Service is null && !HasKey;
+
+    /// <summary>True when <paramref name="cell"/> may receive the event.</summary>
+    public bool Admits(CellSession cell) =>
+        (Service is null || string.Equals(cell.Service, Service, StringComparison.Ordinal)) && (Query is null || Query.Matches(cell.Metadata));
+
+    public EventTarget WithKey(ReadOnlySpan<byte> key) => key.IsEmpty ? this : new EventTarget(Query, Service, Chooser.HashKey(key), true);
+}
