@@ -38,8 +38,10 @@ internal sealed partial class CommandProcessor
             return;
         }
 
-        // Applied before the answer: any event routed after the OKAY sees the new metadata.
+        // Applied before the answer: any event routed after the OKAY sees the new metadata (narrowed plans are
+        // recomputed at the new epoch).
         session.Metadata = updated;
+        _metadataEpoch++;
         session.Tags = tags ?? session.Tags;
         Reply(session, Command.Okay, new JObject { ["command"] = "META" }, request);
         Announce(session, joined: false);

@@ -15,7 +15,7 @@ internal sealed partial class CommandProcessor
     public const int MaxKeyBytes = 1024;
 
     private readonly List<Subscription> _eligible = [];
-    private readonly Dictionary<string, (CellSession Cell, double Key)> _bestPerService = new(StringComparer.Ordinal);
+    private long _metadataEpoch;
     private ulong _nextTag;
 
     private void HandleJsonEvent(CellSession origin, JObject request, FieldReader fields, ReadOnlySpan<byte> body)
@@ -153,30 +153,21 @@ internal sealed partial class CommandProcessor
     private uint Route(in EventData e, RoutePlan plan, in EventTarget target, CompletionWaiter? waiter, DeadLetter? deadLetter)
     {
         uint receivers = 0;
-        if (target.IsOpen)
+        var narrowed = target.Query is null && target.Service is null ? null : plan.Narrow(target, _metadataEpoch);
+        foreach (var cell in narrowed?.Multicatch ?? plan.Multicatch)
         {
-            foreach (var cell in plan.Multicatch)
-            {
-                Deliver(cell, e, AnycatchFields.Multicatch);
-                receivers++;
-            }
-        }
-        else
-        {
-            receivers += DeliverTargetedMulticatch(e, plan, target);
+            Deliver(cell, e, AnycatchFields.Multicatch);
+            receivers++;
         }
 
         PendingEvent? pending = null;
-        foreach (var group in plan.Anycatch)
+        for (var g = 0; g < plan.Anycatch.Length; g++)
         {
-            IReadOnlyList<Subscription> candidates = group.Candidates;
-            if (!target.IsOpen)
+            var group = plan.Anycatch[g];
+            var candidates = narrowed?.Anycatch[g] ?? group.Candidates;
+            if (candidates.Length == 0)
             {
-                candidates = Eligible(group, target);
-                if (candidates.Count == 0)
-                {
-                    continue;
-                }
+                continue;
             }
 
             receivers++;
@@ -207,46 +198,6 @@ internal sealed partial class CommandProcessor
         }
 
         TransmitterCounters.Add(ref _counters.Deliveries, receivers);
-        return receivers;
-    }
-
-    /// <summary>Multicatch to the cells the target admits; with a selector, only the best cell of each service.</summary>
-    private uint DeliverTargetedMulticatch(in EventData e, RoutePlan plan, in EventTarget target)
-    {
-        uint receivers = 0;
-        var selector = target.Query?.Selector;
-        if (selector is null)
-        {
-            foreach (var cell in plan.Multicatch)
-            {
-                if (target.Admits(cell))
-                {
-                    Deliver(cell, e, AnycatchFields.Multicatch);
-                    receivers++;
-                }
-            }
-
-            return receivers;
-        }
-
-        _bestPerService.Clear();
-        foreach (var cell in plan.Multicatch)
-        {
-            if (target.Admits(cell) && selector.TryGetKey(cell.Metadata, out var key)
-                && (!_bestPerService.TryGetValue(cell.Service, out var best)
-                    || (selector.Kind == SelectorKind.Min ? key < best.Key : key > best.Key)))
-            {
-                _bestPerService[cell.Service] = (cell, key);
-            }
-        }
-
-        foreach (var (cell, _) in _bestPerService.Values)
-        {
-            Deliver(cell, e, AnycatchFields.Multicatch);
-            receivers++;
-        }
-
-        _bestPerService.Clear();
         return receivers;
     }
 

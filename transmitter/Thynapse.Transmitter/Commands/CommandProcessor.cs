@@ -25,7 +25,7 @@ internal sealed partial class CommandProcessor
     private readonly Thid _id;
     private readonly string _commandEndpoint;
     private readonly string _eventsEndpoint;
-    private readonly RouterSender _sender;
+    private readonly IFrameSender _sender;
     private readonly TransmitterCounters _counters;
     private readonly ILogger _log;
     private readonly LogLimiter _peerWarnings;
@@ -41,7 +41,7 @@ internal sealed partial class CommandProcessor
         Thid id,
         string commandEndpoint,
         string eventsEndpoint,
-        RouterSender sender,
+        IFrameSender sender,
         TransmitterCounters counters)
     {
         _options = options;

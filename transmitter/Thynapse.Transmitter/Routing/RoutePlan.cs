@@ -15,4 +15,29 @@ internal sealed class RoutePlan(CellSession[] multicatch, AnycatchGroup[] anycat
 
     /// <summary>One group per service with at least one matching anycatch subscription.</summary>
     public AnycatchGroup[] Anycatch { get; } = anycatch;
+
+    /// <summary>Most targets whose narrowed plans are kept; past this the cache starts over.</summary>
+    private const int MaxTargets = 64;
+
+    private Dictionary<(string Query, string? Service), TargetedPlan>? _targeted;
+
+    /// <summary>This plan narrowed by <paramref name="target"/>, computed at most once per metadata epoch.</summary>
+    public TargetedPlan Narrow(in EventTarget target, long metadataEpoch)
+    {
+        var key = (target.Query?.ToString() ?? "", target.Service);
+        _targeted ??= [];
+        if (_targeted.TryGetValue(key, out var narrowed) && narrowed.MetadataEpoch == metadataEpoch)
+        {
+            return narrowed;
+        }
+
+        if (_targeted.Count >= MaxTargets)
+        {
+            _targeted.Clear();
+        }
+
+        narrowed = TargetedPlan.Build(this, target, metadataEpoch);
+        _targeted[key] = narrowed;
+        return narrowed;
+    }
 }

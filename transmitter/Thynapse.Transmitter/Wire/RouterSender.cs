@@ -16,11 +16,21 @@ internal enum SendOutcome
     Gone,
 }
 
+/// <summary>Where the routing logic hands frames for one cell: the ROUTER socket, or a stand-in in benchmarks.</summary>
+internal interface IFrameSender
+{
+    /// <summary>Sends one frame to the cell behind <paramref name="routingId"/>.</summary>
+    SendOutcome Send(byte[] routingId, ReadOnlySpan<byte> frame);
+
+    /// <summary>Sends a two-frame message (header and body) to the cell behind <paramref name="routingId"/>.</summary>
+    SendOutcome Send(byte[] routingId, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body);
+}
+
 /// <summary>
 /// Sends to one cell through the ROUTER socket with <c>ROUTER_MANDATORY</c> set, so that a full queue or a
 /// vanished peer is reported instead of being dropped silently by ZeroMQ (PROTOCOL.md §8.2).
 /// </summary>
-internal sealed class RouterSender(RouterSocket socket)
+internal sealed class RouterSender(RouterSocket socket) : IFrameSender
 {
     public SendOutcome Send(byte[] routingId, ReadOnlySpan<byte> frame) => Send(routingId, frame, default, twoFrames: false);
 
