@@ -136,17 +136,16 @@ public sealed partial class Cell
         }
     }
 
-    /// <summary>Socket thread: one <c>B DLVR</c> frame, each record to its subscription(s).</summary>
-    private void HandleDeliveries(ReadOnlySpan<byte> payload)
+    /// <summary>Socket thread: one <c>B DLVR</c> frame, each record to its subscription(s); the frame's buffer is the events'.</summary>
+    private void HandleDeliveries(ArraySegment<byte> frame, int payloadOffset)
     {
-        // One copy per frame: the events' bodies are slices of it, so the socket's buffer can be reused.
-        byte[]? owner = null;
+        var payload = frame.AsSpan(payloadOffset);
+        var payloadStart = frame.Offset + payloadOffset;
         var reader = new DeliveryRecordReader(payload);
         while (reader.TryRead(out var record, out _))
         {
-            owner ??= payload.ToArray();
             var route = _routes.Resolve(record.Channel);
-            var body = new ReadOnlyMemory<byte>(owner, record.BodyOffset, record.Body.Length);
+            var body = new ReadOnlyMemory<byte>(frame.Array, payloadStart + record.BodyOffset, record.Body.Length);
             var deadLetter = record.Extension.IsEmpty ? null : ReadDeadLetter(record.Extension);
             if (record.IsAnycatch)
             {
@@ -177,7 +176,7 @@ public sealed partial class Cell
             return;
         }
 
-        var copy = body.ToArray();
+        var copy = CopyOf(body);
         var sequence = header.Value<ulong?>("seq") ?? 0;
         Span<byte> channelBytes = stackalloc byte[Math.Min(channel.Length, Channel.MaxLength)];
         System.Text.Encoding.ASCII.GetBytes(channel.AsSpan(0, channelBytes.Length), channelBytes);
@@ -226,6 +225,14 @@ public sealed partial class Cell
         {
             Refuse(tag, "the cell's buffer for this subscription is full");
         }
+    }
+
+    /// <summary>A GC-owned copy (events may outlive the socket's pooled buffer), not zeroed first: it is overwritten at once.</summary>
+    private static byte[] CopyOf(ReadOnlySpan<byte> bytes)
+    {
+        var copy = GC.AllocateUninitializedArray<byte>(bytes.Length);
+        bytes.CopyTo(copy);
+        return copy;
     }
 
     private static DeadLetterInfo? ReadDeadLetter(ReadOnlySpan<byte> extension) =>

@@ -144,7 +144,7 @@ public sealed partial class Cell
             switch (command)
             {
                 case Command.Dlvr:
-                    HandleDeliveries(payload);
+                    HandleDeliveries(CopyOf(header), FrameHeader.PayloadOffset); // not the hot path (see OnReceiveReady)
                     return;
                 case Command.Acpt:
                     HandleAccepts(payload);

@@ -28,7 +28,15 @@ public sealed partial class Cell
             _lastHeard = Environment.TickCount64;
             try
             {
-                Handle(_frame.Slice(), hasBody ? _body.Slice() : default);
+                if (IsBinaryDeliveries(_frame.Slice()))
+                {
+                    // The hot path: the events' bodies become slices of this frame's buffer, which we keep.
+                    HandleDeliveries(TakeBuffer(ref _frame), FrameHeader.PayloadOffset);
+                }
+                else
+                {
+                    Handle(_frame.Slice(), hasBody ? _body.Slice() : default);
+                }
             }
             catch (Exception ex)
             {
@@ -117,6 +125,23 @@ public sealed partial class Cell
         {
             _log.Error(ex, "Failed at {Work}; the cell goes on", what);
         }
+    }
+
+    private static bool IsBinaryDeliveries(ReadOnlySpan<byte> frame) => frame.Length > FrameHeader.PayloadOffset && frame.StartsWith("B DLVR "u8);
+
+    /// <summary>
+    /// Takes a received frame's buffer out of the message without returning it to NetMQ's pool: the events read
+    /// from it keep referring to it (the garbage collector frees it), so nothing is copied.
+    /// </summary>
+    private static ArraySegment<byte> TakeBuffer(ref Msg msg)
+    {
+        if (!System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(msg.SliceAsMemory(), out var buffer))
+        {
+            buffer = msg.Slice().ToArray();
+        }
+
+        msg.InitEmpty(); // detaches the buffer (a received frame is never shared)
+        return buffer;
     }
 
     private void ReleaseFrames()

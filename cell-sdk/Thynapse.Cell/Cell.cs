@@ -36,6 +36,11 @@ public sealed partial class Cell : IAsyncDisposable
 
     private Cell(CellOptions options)
     {
+        if (options.PooledBuffers)
+        {
+            PooledBufferPool.Install();
+        }
+
         _options = options;
         Id = options.Id ?? Thid.NewRandom();
         _log = options.Logger.ForContext<Cell>().ForContext("CellId", Id).ForContext(nameof(Service), options.Service);

@@ -49,14 +49,20 @@ public sealed record CellOptions
     /// <summary>How long a publish waits for room in a full buffer, and how long an awaited publish waits for its confirmation (default: 10 s).</summary>
     public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Bytes of events batched into one frame while the socket is busy (default: 64 KiB).</summary>
-    public int BatchBytes { get; init; } = 64 * 1024;
+    /// <summary>Bytes of events batched into one frame while the socket is busy (default: 32 KiB).</summary>
+    public int BatchBytes { get; init; } = 32 * 1024;
 
     /// <summary>
     /// Anycatch events this cell remembers as handled, so that a redelivered duplicate (its ack was lost) is
     /// acknowledged again without reaching the handler (default: 100,000).
     /// </summary>
     public int DeduplicationWindow { get; init; } = 100_000;
+
+    /// <summary>
+    /// Let NetMQ reuse frame buffers from a pool (<see cref="PooledBufferPool"/>) instead of allocating one per frame
+    /// (default: true). NetMQ's pool is process-wide: this applies to every NetMQ socket of the process.
+    /// </summary>
+    public bool PooledBuffers { get; init; } = true;
 
     /// <summary>Where the cell logs (default: nowhere).</summary>
     public ILogger Logger { get; init; } = Serilog.Core.Logger.None;

@@ -45,8 +45,8 @@ public sealed record TransmitterOptions
     /// </summary>
     public int CellQueueFrames { get; init; } = 1_000;
 
-    /// <summary>Bytes of deliveries batched into one frame for a cell under load (default: 64 KiB).</summary>
-    public int BatchBytes { get; init; } = 64 * 1024;
+    /// <summary>Bytes of deliveries batched into one frame for a cell under load (default: 32 KiB, so that frames stay below the large-object heap when pooled).</summary>
+    public int BatchBytes { get; init; } = 32 * 1024;
 
     /// <summary>Unacknowledged deliveries an acknowledging anycatch subscription may hold when it names no prefetch (default: 64).</summary>
     public int DefaultPrefetch { get; init; } = 64;
