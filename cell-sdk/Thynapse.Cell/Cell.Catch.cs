@@ -142,9 +142,17 @@ public sealed partial class Cell
         var payload = frame.AsSpan(payloadOffset);
         var payloadStart = frame.Offset + payloadOffset;
         var reader = new DeliveryRecordReader(payload);
+        ReadOnlySpan<byte> previousChannel = default;
+        ChannelRoute? route = null;
         while (reader.TryRead(out var record, out _))
         {
-            var route = _routes.Resolve(record.Channel);
+            // Records of one frame usually share a channel: resolve it once.
+            if (route is null || !record.Channel.SequenceEqual(previousChannel))
+            {
+                route = _routes.Resolve(record.Channel);
+                previousChannel = record.Channel;
+            }
+
             var body = new ReadOnlyMemory<byte>(frame.Array, payloadStart + record.BodyOffset, record.Body.Length);
             var deadLetter = record.Extension.IsEmpty ? null : ReadDeadLetter(record.Extension);
             if (record.IsAnycatch)

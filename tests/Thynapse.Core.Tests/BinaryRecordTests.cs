@@ -97,6 +97,73 @@ public sealed class BinaryRecordTests
     }
 
     [TestMethod]
+    public void EventRecords_LeaveARepeatedChannelOut()
+    {
+        var frame = new FrameBatch(Command.Evnt);
+        const string channel = "orders.created";
+        EventRecordWriter.Write(frame, EventRecordFlags.None, 1, channel, default, default, "a"u8);
+        var afterFirst = frame.Length;
+        EventRecordWriter.Write(frame, EventRecordFlags.Confirm, 2, channel, default, default, "b"u8);
+        Assert.AreEqual(EventRecordWriter.SizeOf(channel.Length, 0, 0, 1) - 1 - channel.Length, frame.Length - afterFirst, "the second record has no channel");
+        EventRecordWriter.Write(frame, EventRecordFlags.None, 3, "orders.paid", default, default, "c"u8);
+
+        var reader = new EventRecordReader(frame.Frame[FrameHeader.PayloadOffset..]);
+        var channels = new List<string>();
+        while (reader.TryRead(out var record, out _))
+        {
+            channels.Add(Encoding.ASCII.GetString(record.Channel));
+            Assert.AreEqual(EventRecordFlags.None, record.Flags & EventRecordFlags.SameChannel, "readers hide the run flag");
+        }
+
+        CollectionAssert.AreEqual(new[] { channel, channel, "orders.paid" }, channels);
+    }
+
+    [TestMethod]
+    public void DeliveryRecords_LeaveRepeatedOriginAndChannelOut()
+    {
+        var frame = new FrameBatch(Command.Dlvr);
+        var a = Thid.NewRandom().ToByteArray();
+        var b = Thid.NewRandom().ToByteArray();
+        var orders = "orders.created"u8.ToArray();
+        var paid = "orders.paid"u8.ToArray();
+        DeliveryRecordWriter.Write(frame, a, a, 1, orders, orders, AnycatchFields.Multicatch, default, "1"u8);
+        var afterFirst = frame.Length;
+        DeliveryRecordWriter.Write(frame, a, a, 2, orders, orders, AnycatchFields.Multicatch, default, "2"u8);
+        Assert.AreEqual(afterFirst - FrameHeader.PayloadOffset - Thid.ByteLength - 1 - orders.Length, frame.Length - afterFirst, "origin and channel left out");
+        DeliveryRecordWriter.Write(frame, b, b, 3, orders, orders, new AnycatchFields(4, 9, 1), default, "3"u8);
+        DeliveryRecordWriter.Write(frame, b, b, 4, paid, paid, AnycatchFields.Multicatch, default, "4"u8);
+
+        var reader = new DeliveryRecordReader(frame.Frame[FrameHeader.PayloadOffset..]);
+        var seen = new List<(Thid, string, bool)>();
+        while (reader.TryRead(out var record, out _))
+        {
+            seen.Add((record.Origin, Encoding.ASCII.GetString(record.Channel), record.IsAnycatch));
+        }
+
+        CollectionAssert.AreEqual(new[]
+        {
+            (Thid.FromBytes(a), "orders.created", false),
+            (Thid.FromBytes(a), "orders.created", false),
+            (Thid.FromBytes(b), "orders.created", true),
+            (Thid.FromBytes(b), "orders.paid", false),
+        }, seen);
+    }
+
+    [TestMethod]
+    public void RunFlags_OnAFramesFirstRecordAreRefused()
+    {
+        var events = new byte[] { (byte)EventRecordFlags.SameChannel, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+        var eventReader = new EventRecordReader(events);
+        Assert.IsFalse(eventReader.TryRead(out _, out var error));
+        Assert.Contains("first record", error ?? "");
+
+        var deliveries = new byte[] { (byte)DeliveryRecordFlags.SameOrigin, 1, 0, 0, 0, 0, 0, 0, 0, 1, (byte)'a', 0, 0, 0, 0 };
+        var deliveryReader = new DeliveryRecordReader(deliveries);
+        Assert.IsFalse(deliveryReader.TryRead(out _, out error));
+        Assert.Contains("first record", error ?? "");
+    }
+
+    [TestMethod]
     public void AcceptRecords_RoundTrip()
     {
         var writer = new ArrayBufferWriter<byte>();

@@ -153,9 +153,10 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
     private bool Write(ulong sequence, string channel, ReadOnlySpan<byte> key, ReadOnlySpan<byte> extension, ReadOnlySpan<byte> body, EventRecordFlags flags, int size)
     {
         var frame = FrameFor(size);
-        EventRecordWriter.Write(frame, flags, sequence, channel, key, extension, body);
+        var before = frame.Length;
+        EventRecordWriter.Write(frame, flags, sequence, channel, key, extension, body); // leaves a repeated channel out
         frame.Watermark = Math.Max(frame.Watermark, sequence);
-        _pendingBytes += size;
+        _pendingBytes += frame.Length - before;
         return Written(frame);
     }
 

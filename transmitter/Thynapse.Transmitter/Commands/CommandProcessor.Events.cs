@@ -69,6 +69,9 @@ internal sealed partial class CommandProcessor
             return;
         }
 
+        // Records of one frame usually share a channel: look its plan up once.
+        ReadOnlySpan<byte> previousChannel = default;
+        RoutePlan? previousPlan = null;
         while (reader.TryRead(out var record, out var error) || error is not null)
         {
             if (error is not null)
@@ -92,41 +95,58 @@ internal sealed partial class CommandProcessor
             }
 
             origin.AutoSequence = Math.Max(origin.AutoSequence, record.Sequence);
-            RouteEvent(origin, record.Sequence, record.Channel, target.WithKey(record.Key), record.Body, record.Flags);
+            var known = previousPlan is not null && record.Channel.SequenceEqual(previousChannel) ? previousPlan : null;
+            previousPlan = RouteEvent(origin, record.Sequence, record.Channel, target.WithKey(record.Key), record.Body, record.Flags, known);
+            previousChannel = record.Channel;
         }
     }
 
-    /// <summary>Checks an event from a cell and routes it (PROTOCOL.md §4), answering ACPT/ERRR/DONE as asked.</summary>
-    private void RouteEvent(CellSession origin, ulong sequence, ReadOnlySpan<byte> channel, in EventTarget target, ReadOnlySpan<byte> body, EventRecordFlags flags)
+    /// <summary>
+    /// Checks an event from a cell and routes it (PROTOCOL.md §4), answering ACPT/ERRR/DONE as asked. Returns the
+    /// channel's plan (null when the event was refused); <paramref name="knownPlan"/> skips the lookup when the caller
+    /// already has it.
+    /// </summary>
+    private RoutePlan? RouteEvent(
+        CellSession origin,
+        ulong sequence,
+        ReadOnlySpan<byte> channel,
+        in EventTarget target,
+        ReadOnlySpan<byte> body,
+        EventRecordFlags flags,
+        RoutePlan? knownPlan = null)
     {
-        if (Channel.IsReserved(channel))
-        {
-            RejectEvent(origin, ThynapseErrorCode.ReservedChannel, "channels starting with '$' belong to the transmitters", sequence);
-            return;
-        }
-
-        var plan = _routes.Find(channel, out var error);
+        var plan = knownPlan;
         if (plan is null)
         {
-            RejectEvent(origin, ThynapseErrorCode.InvalidChannel, $"invalid channel: {error}", sequence);
-            return;
+            if (Channel.IsReserved(channel))
+            {
+                RejectEvent(origin, ThynapseErrorCode.ReservedChannel, "channels starting with '$' belong to the transmitters", sequence);
+                return null;
+            }
+
+            plan = _routes.Find(channel, out var error);
+            if (plan is null)
+            {
+                RejectEvent(origin, ThynapseErrorCode.InvalidChannel, $"invalid channel: {error}", sequence);
+                return null;
+            }
         }
 
         var wantsCompletion = (flags & EventRecordFlags.Completion) != 0;
         if (wantsCompletion && TryAnswerKnownCompletion(origin, sequence))
         {
-            return; // a resend of an event we already track or finished: never route it twice
+            return plan; // a resend of an event we already track or finished: never route it twice
         }
 
         if (FullServiceQueue(plan) is { } full)
         {
             RejectEvent(origin, ThynapseErrorCode.QueueFull,
                 $"service '{full}' has no cell with room and its queue holds {_options.ServiceQueueLimit} events", sequence);
-            return;
+            return plan;
         }
 
         var waiter = wantsCompletion ? new CompletionWaiter(origin.Id, sequence) : null;
-        var receivers = Route(new EventData(origin.IdBytes, origin.Id, sequence, channel, body, default), plan, target, waiter, deadLetter: null);
+        var receivers = Route(new EventData(origin.IdBytes, origin.Id, sequence, channel, body, default, origin.IdBytes, plan), plan, target, waiter, deadLetter: null);
         TransmitterCounters.Increment(ref _counters.EventsReceived);
         if (receivers == 0)
         {
@@ -143,6 +163,8 @@ internal sealed partial class CommandProcessor
             waiter.Receivers = receivers;
             TrackCompletion(waiter);
         }
+
+        return plan;
     }
 
     /// <summary>
@@ -235,7 +257,7 @@ internal sealed partial class CommandProcessor
 
         if (cell.AcceptsBinary)
         {
-            DeliveryRecordWriter.Write(cell.Deliveries, e.OriginId, e.Sequence, e.Channel, anycatch, e.Extension, e.Body);
+            DeliveryRecordWriter.Write(cell.Deliveries, e.OriginToken, e.OriginId, e.Sequence, e.ChannelToken, e.Channel, anycatch, e.Extension, e.Body);
             cell.Deliveries.RecordWritten();
             MarkDirty(cell);
             if (cell.Deliveries.Length >= _options.BatchBytes)

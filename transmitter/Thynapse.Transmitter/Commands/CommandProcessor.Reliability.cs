@@ -92,7 +92,7 @@ internal sealed partial class CommandProcessor
         _inFlight.Add(delivery.Tag, delivery);
         TransmitterCounters.Increment(ref _counters.InFlight);
         var e = delivery.Event;
-        Deliver(holder.Session, new EventData(e.OriginId, e.Origin, e.Sequence, e.Channel, e.Body, e.DeadLetter?.Extension),
+        Deliver(holder.Session, new EventData(e.OriginId, e.Origin, e.Sequence, e.Channel, e.Body, e.DeadLetter?.Extension, e.OriginId, e.Channel),
             new AnycatchFields(holder.Id, delivery.Tag, (ushort)Math.Min(delivery.Attempts, ushort.MaxValue)));
     }
 
@@ -139,7 +139,7 @@ internal sealed partial class CommandProcessor
         {
             // The only cell with room does not acknowledge: hand it over at most once, and that ends our tracking.
             var e = delivery.Event;
-            Deliver(next.Session, new EventData(e.OriginId, e.Origin, e.Sequence, e.Channel, e.Body, e.DeadLetter?.Extension),
+            Deliver(next.Session, new EventData(e.OriginId, e.Origin, e.Sequence, e.Channel, e.Body, e.DeadLetter?.Extension, e.OriginId, e.Channel),
                 new AnycatchFields(next.Id, ++_nextTag, (ushort)Math.Min(delivery.Attempts + 1, ushort.MaxValue)));
             Finish(delivery, deadLettered: false);
         }
@@ -257,7 +257,7 @@ internal sealed partial class CommandProcessor
             var deadLetter = new DeadLetter(channel, delivery.Service, delivery.Attempts, delivery.LastFailure);
             var deadLetterChannel = Encoding.ASCII.GetBytes(DeadLetter.ChannelFor(delivery.Service));
             var plan = _routes.Find(deadLetterChannel, out _) ?? RoutePlan.Empty;
-            var receivers = Route(new EventData(e.OriginId, e.Origin, e.Sequence, deadLetterChannel, e.Body, deadLetter.Extension), plan, default, waiter: null, deadLetter);
+            var receivers = Route(new EventData(e.OriginId, e.Origin, e.Sequence, deadLetterChannel, e.Body, deadLetter.Extension, e.OriginId, deadLetterChannel), plan, default, waiter: null, deadLetter);
             if (receivers == 0)
             {
                 TransmitterCounters.Increment(ref _counters.DeadLettersDropped);

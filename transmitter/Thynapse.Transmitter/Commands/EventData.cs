@@ -9,14 +9,22 @@ namespace Thynapse.Transmitter.Commands;
 /// <param name="Channel">The channel, ASCII.</param>
 /// <param name="Body">The body.</param>
 /// <param name="Extension">The delivery's extension JSON (dead-letter details), empty for most events.</param>
+/// <param name="OriginToken">An object standing for the origin (equal tokens, equal origins): lets batches leave repeats out.</param>
+/// <param name="ChannelToken">An object standing for the channel, likewise.</param>
 internal readonly ref struct EventData(
     ReadOnlySpan<byte> OriginId,
     Thid Origin,
     ulong Sequence,
     ReadOnlySpan<byte> Channel,
     ReadOnlySpan<byte> Body,
-    ReadOnlySpan<byte> Extension)
+    ReadOnlySpan<byte> Extension,
+    object OriginToken,
+    object ChannelToken)
 {
+    public object OriginToken { get; } = OriginToken;
+
+    public object ChannelToken { get; } = ChannelToken;
+
     public ReadOnlySpan<byte> OriginId { get; } = OriginId;
 
     public Thid Origin { get; } = Origin;

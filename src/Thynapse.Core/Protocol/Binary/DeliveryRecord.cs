@@ -15,6 +15,12 @@ public enum DeliveryRecordFlags : byte
 
     /// <summary>A JSON extension object follows.</summary>
     Extension = 2,
+
+    /// <summary>The origin is left out: it is the previous record's (not allowed on a frame's first record).</summary>
+    SameOrigin = 4,
+
+    /// <summary>The channel is left out: it is the previous record's (not allowed on a frame's first record).</summary>
+    SameChannel = 8,
 }
 
 /// <summary>One delivery of a binary <c>B DLVR</c> frame, read in place.</summary>
@@ -57,9 +63,12 @@ public readonly ref struct DeliveryRecord
 /// <summary>Reads the records of a <c>B DLVR</c> payload one by one, without copying.</summary>
 public ref struct DeliveryRecordReader
 {
-    private const DeliveryRecordFlags KnownFlags = DeliveryRecordFlags.Anycatch | DeliveryRecordFlags.Extension;
+    private const DeliveryRecordFlags KnownFlags = DeliveryRecordFlags.Anycatch | DeliveryRecordFlags.Extension | DeliveryRecordFlags.SameOrigin | DeliveryRecordFlags.SameChannel;
     private readonly int _length;
     private ReadOnlySpan<byte> _rest;
+    private ReadOnlySpan<byte> _previousChannel;
+    private Thid _previousOrigin;
+    private bool _hasPrevious;
 
     /// <summary>Reads records from <paramref name="payload"/> (the bytes after <c>B DLVR </c>).</summary>
     public DeliveryRecordReader(ReadOnlySpan<byte> payload)
@@ -85,8 +94,7 @@ public ref struct DeliveryRecordReader
         }
 
         var r = new SpanCursor(_rest);
-        if (!r.Byte(out var flagsByte) || !r.Bytes(Thid.ByteLength, out var origin) || !r.UInt64(out var sequence)
-            || !r.Byte(out var channelLength) || !r.Bytes(channelLength, out var channel))
+        if (!r.Byte(out var flagsByte))
         {
             error = "truncated delivery record";
             return false;
@@ -96,6 +104,32 @@ public ref struct DeliveryRecordReader
         if ((flags & ~KnownFlags) != 0)
         {
             error = $"unknown delivery record flags 0x{flagsByte:x2}";
+            return false;
+        }
+
+        if (!_hasPrevious && (flags & (DeliveryRecordFlags.SameOrigin | DeliveryRecordFlags.SameChannel)) != 0)
+        {
+            error = "SAME_ORIGIN or SAME_CHANNEL on the first record of a frame";
+            return false;
+        }
+
+        var origin = _previousOrigin;
+        if ((flags & DeliveryRecordFlags.SameOrigin) == 0)
+        {
+            if (!r.Bytes(Thid.ByteLength, out var originBytes))
+            {
+                error = "truncated delivery record";
+                return false;
+            }
+
+            origin = Thid.FromBytes(originBytes);
+        }
+
+        var channel = _previousChannel;
+        if (!r.UInt64(out var sequence)
+            || ((flags & DeliveryRecordFlags.SameChannel) == 0 && (!r.Byte(out var channelLength) || !r.Bytes(channelLength, out channel))))
+        {
+            error = "truncated delivery record";
             return false;
         }
 
@@ -122,11 +156,14 @@ public ref struct DeliveryRecordReader
         }
 
         _rest = r.Rest;
+        _previousOrigin = origin;
+        _previousChannel = channel;
+        _hasPrevious = true;
         record = new DeliveryRecord
         {
             BodyOffset = _length - _rest.Length - body.Length,
-            Flags = flags,
-            Origin = Thid.FromBytes(origin),
+            Flags = flags & ~(DeliveryRecordFlags.SameOrigin | DeliveryRecordFlags.SameChannel),
+            Origin = origin,
             Sequence = sequence,
             Channel = channel,
             Subscription = subscription,
@@ -151,6 +188,29 @@ public static class DeliveryRecordWriter
         + (extensionLength > 0 ? 4 + extensionLength : 0) + 4 + bodyLength;
 
     /// <summary>
+    /// Appends one record to a frame, leaving out the origin and the channel when their tokens equal those of the
+    /// frame's previous record (equal tokens must mean equal bytes; callers pass objects that stand for them).
+    /// </summary>
+    public static void Write(
+        FrameBatch frame,
+        object originToken,
+        ReadOnlySpan<byte> origin,
+        ulong sequence,
+        object channelToken,
+        ReadOnlySpan<byte> channel,
+        in AnycatchFields anycatch,
+        ReadOnlySpan<byte> extension,
+        ReadOnlySpan<byte> body)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        var flags = (ReferenceEquals(frame.LastOrigin, originToken) ? DeliveryRecordFlags.SameOrigin : 0)
+            | (ReferenceEquals(frame.LastChannel, channelToken) ? DeliveryRecordFlags.SameChannel : 0);
+        Write(frame, flags, origin, sequence, channel, anycatch, extension, body);
+        frame.LastOrigin = originToken;
+        frame.LastChannel = channelToken;
+    }
+
+    /// <summary>
     /// Appends one record. <paramref name="origin"/> is the publisher's THID in its 20-byte form; the channel is ASCII.
     /// </summary>
     public static void Write(
@@ -162,18 +222,42 @@ public static class DeliveryRecordWriter
         ReadOnlySpan<byte> extension,
         ReadOnlySpan<byte> body)
     {
+        Write(writer, 0, origin, sequence, channel, anycatch, extension, body);
+    }
+
+    private static void Write(
+        IBufferWriter<byte> writer,
+        DeliveryRecordFlags runFlags,
+        ReadOnlySpan<byte> origin,
+        ulong sequence,
+        ReadOnlySpan<byte> channel,
+        in AnycatchFields anycatch,
+        ReadOnlySpan<byte> extension,
+        ReadOnlySpan<byte> body)
+    {
         ArgumentNullException.ThrowIfNull(writer);
         var isAny = anycatch.Tag != 0;
-        var size = SizeOf(channel.Length, isAny, extension.Length, body.Length);
+        var sameOrigin = (runFlags & DeliveryRecordFlags.SameOrigin) != 0;
+        var sameChannel = (runFlags & DeliveryRecordFlags.SameChannel) != 0;
+        var size = SizeOf(channel.Length, isAny, extension.Length, body.Length)
+            - (sameOrigin ? Thid.ByteLength : 0) - (sameChannel ? 1 + channel.Length : 0);
         var span = writer.GetSpan(size);
-        span[0] = (byte)((isAny ? DeliveryRecordFlags.Anycatch : 0) | (extension.IsEmpty ? 0 : DeliveryRecordFlags.Extension));
-        origin[..Thid.ByteLength].CopyTo(span[1..]);
-        var at = 1 + Thid.ByteLength;
+        span[0] = (byte)(runFlags | (isAny ? DeliveryRecordFlags.Anycatch : 0) | (extension.IsEmpty ? 0 : DeliveryRecordFlags.Extension));
+        var at = 1;
+        if (!sameOrigin)
+        {
+            origin[..Thid.ByteLength].CopyTo(span[at..]);
+            at += Thid.ByteLength;
+        }
+
         BinaryPrimitives.WriteUInt64LittleEndian(span[at..], sequence);
         at += 8;
-        span[at++] = (byte)channel.Length;
-        channel.CopyTo(span[at..]);
-        at += channel.Length;
+        if (!sameChannel)
+        {
+            span[at++] = (byte)channel.Length;
+            channel.CopyTo(span[at..]);
+            at += channel.Length;
+        }
         if (isAny)
         {
             BinaryPrimitives.WriteUInt32LittleEndian(span[at..], anycatch.Subscription);

@@ -21,6 +21,9 @@ public enum EventRecordFlags : byte
 
     /// <summary>The publisher wants a <c>DONE</c> once every anycatch receiver has handled the event.</summary>
     Completion = 8,
+
+    /// <summary>The channel is left out: it is the previous record's (not allowed on a frame's first record).</summary>
+    SameChannel = 16,
 }
 
 /// <summary>One event of a binary <c>B EVNT</c> frame, read in place.</summary>
@@ -54,8 +57,9 @@ public readonly ref struct EventRecord
 /// <summary>Reads the records of a <c>B EVNT</c> payload one by one, without copying.</summary>
 public ref struct EventRecordReader
 {
-    private const EventRecordFlags KnownFlags = EventRecordFlags.Confirm | EventRecordFlags.Key | EventRecordFlags.Extension | EventRecordFlags.Completion;
+    private const EventRecordFlags KnownFlags = EventRecordFlags.Confirm | EventRecordFlags.Key | EventRecordFlags.Extension | EventRecordFlags.Completion | EventRecordFlags.SameChannel;
     private ReadOnlySpan<byte> _rest;
+    private ReadOnlySpan<byte> _previousChannel;
 
     /// <summary>Reads records from <paramref name="payload"/> (the bytes after <c>B EVNT </c>).</summary>
     public EventRecordReader(ReadOnlySpan<byte> payload) => _rest = payload;
@@ -77,8 +81,7 @@ public ref struct EventRecordReader
         }
 
         var r = new SpanCursor(_rest);
-        if (!r.Byte(out var flagsByte) || !r.UInt64(out var sequence) || !r.Byte(out var channelLength)
-            || !r.Bytes(channelLength, out var channel))
+        if (!r.Byte(out var flagsByte) || !r.UInt64(out var sequence))
         {
             error = "truncated event record";
             return false;
@@ -88,6 +91,23 @@ public ref struct EventRecordReader
         if ((flags & ~KnownFlags) != 0)
         {
             error = $"unknown event record flags 0x{flagsByte:x2}";
+            return false;
+        }
+
+        ReadOnlySpan<byte> channel;
+        if ((flags & EventRecordFlags.SameChannel) != 0)
+        {
+            if (_previousChannel.IsEmpty)
+            {
+                error = "SAME_CHANNEL on the first record of a frame";
+                return false;
+            }
+
+            channel = _previousChannel;
+        }
+        else if (!r.Byte(out var channelLength) || !r.Bytes(channelLength, out channel))
+        {
+            error = "truncated event record";
             return false;
         }
 
@@ -111,9 +131,10 @@ public ref struct EventRecordReader
         }
 
         _rest = r.Rest;
+        _previousChannel = channel;
         record = new EventRecord
         {
-            Flags = flags,
+            Flags = flags & ~EventRecordFlags.SameChannel,
             Sequence = sequence,
             Channel = channel,
             Key = key,
@@ -127,9 +148,29 @@ public ref struct EventRecordReader
 /// <summary>Writes records of a <c>B EVNT</c> payload.</summary>
 public static class EventRecordWriter
 {
-    /// <summary>Bytes a record takes.</summary>
+    /// <summary>Bytes a record takes (with its channel written out).</summary>
     public static int SizeOf(int channelLength, int keyLength, int extensionLength, int bodyLength) =>
         1 + 8 + 1 + channelLength + (keyLength > 0 ? 2 + keyLength : 0) + (extensionLength > 0 ? 4 + extensionLength : 0) + 4 + bodyLength;
+
+    /// <summary>
+    /// Appends one record to a frame, leaving the channel out when <paramref name="channel"/> is the token of the
+    /// frame's previous record (callers pass the channel string itself: the same reference means the same channel).
+    /// </summary>
+    public static void Write(
+        FrameBatch frame,
+        EventRecordFlags flags,
+        ulong sequence,
+        string channel,
+        ReadOnlySpan<byte> key,
+        ReadOnlySpan<byte> extension,
+        ReadOnlySpan<byte> body)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        ArgumentNullException.ThrowIfNull(channel);
+        var same = ReferenceEquals(frame.LastChannel, channel);
+        Write(frame, flags | (same ? EventRecordFlags.SameChannel : 0), sequence, same ? default : channel.AsSpan(), key, extension, body);
+        frame.LastChannel = channel;
+    }
 
     /// <summary>Appends one record; the channel must be ASCII of at most 255 bytes.</summary>
     public static void Write(
@@ -156,21 +197,21 @@ public static class EventRecordWriter
         ReadOnlySpan<byte> body)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        var size = SizeOf(channel.Length, key.Length, extension.Length, body.Length);
+        var sameChannel = (flags & EventRecordFlags.SameChannel) != 0;
+        var size = SizeOf(channel.Length, key.Length, extension.Length, body.Length) - (sameChannel ? 1 : 0);
         var span = writer.GetSpan(size);
-        flags = (flags & (EventRecordFlags.Confirm | EventRecordFlags.Completion))
+        flags = (flags & (EventRecordFlags.Confirm | EventRecordFlags.Completion | EventRecordFlags.SameChannel))
             | (key.IsEmpty ? 0 : EventRecordFlags.Key)
             | (extension.IsEmpty ? 0 : EventRecordFlags.Extension);
         span[0] = (byte)flags;
         BinaryPrimitives.WriteUInt64LittleEndian(span[1..], sequence);
-        span[9] = (byte)channel.Length;
-        var at = 10;
-        for (var i = 0; i < channel.Length; i++)
+        var at = 9;
+        if (!sameChannel)
         {
-            span[at + i] = (byte)channel[i];
+            span[at++] = (byte)channel.Length;
+            System.Text.Ascii.FromUtf16(channel, span.Slice(at, channel.Length), out _);
+            at += channel.Length;
         }
-
-        at += channel.Length;
         if (!key.IsEmpty)
         {
             BinaryPrimitives.WriteUInt16LittleEndian(span[at..], (ushort)key.Length);

@@ -24,6 +24,15 @@ public sealed class FrameBatch(Command command) : IBufferWriter<byte>
     /// <summary>Set by the owner: for a publisher, the highest sequence number in the frame.</summary>
     public ulong Watermark { get; set; }
 
+    /// <summary>
+    /// Set by the owner: a token standing for the channel of the last record (equal tokens mean equal channels), so
+    /// that the next record with the same channel can leave it out (the SAME_CHANNEL flags, PROTOCOL.md §6).
+    /// </summary>
+    public object? LastChannel { get; set; }
+
+    /// <summary>Set by the owner: a token standing for the origin of the last record (SAME_ORIGIN, PROTOCOL.md §6.2).</summary>
+    public object? LastOrigin { get; set; }
+
     /// <summary>The whole frame, <c>B CMND </c> included.</summary>
     public ReadOnlySpan<byte> Frame => _buffer.AsSpan(0, _written);
 
@@ -59,6 +68,8 @@ public sealed class FrameBatch(Command command) : IBufferWriter<byte>
         _written = 0;
         Records = 0;
         Watermark = 0;
+        LastChannel = null;
+        LastOrigin = null;
     }
 
     private void Ensure(int sizeHint)
