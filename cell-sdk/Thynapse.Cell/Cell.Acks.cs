@@ -86,7 +86,7 @@ public sealed partial class Cell
         using var slots = new SemaphoreSlim(concurrency);
         try
         {
-            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
                 while (reader.TryRead(out var e))
                 {
@@ -99,7 +99,7 @@ public sealed partial class Cell
                 }
             }
         }
-        catch (Exception ex) when (ex is System.Threading.Channels.ChannelClosedException or OperationCanceledException)
+        catch (OperationCanceledException)
         {
             // The subscription ended.
         }

@@ -1,5 +1,3 @@
-using System.Threading.Channels;
-
 namespace Thynapse.Cell.Internal;
 
 /// <summary>
@@ -13,7 +11,7 @@ namespace Thynapse.Cell.Internal;
 /// </remarks>
 internal sealed class DispatchQueue<T>
 {
-    private readonly Channel<T> _channel;
+    private readonly EventRing<T> _ring;
     private readonly Action<Exception> _onObserverError;
     private readonly TaskCompletionSource _firstObserver = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
@@ -23,13 +21,7 @@ internal sealed class DispatchQueue<T>
 
     public DispatchQueue(int capacity, Action<Exception> onObserverError, bool waitForFirstObserver = true)
     {
-        _channel = Channel.CreateBounded<T>(new BoundedChannelOptions(capacity)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait, // TryWrite fails when full: the caller counts the drop
-            AllowSynchronousContinuations = false,
-        });
+        _ring = new EventRing<T>(capacity); // TryWrite fails when full: the caller counts the drop
         _onObserverError = onObserverError;
         if (!waitForFirstObserver)
         {
@@ -43,19 +35,19 @@ internal sealed class DispatchQueue<T>
     public Task Completion { get; }
 
     /// <summary>Items waiting for the observers.</summary>
-    public int Count => _channel.Reader.Count;
+    public int Count => _ring.Count;
 
     /// <summary>For a single consumer that reads the items itself instead of subscribing observers.</summary>
-    public ChannelReader<T> Reader => _channel.Reader;
+    public EventRing<T> Reader => _ring;
 
     /// <summary>Queues an item; false when the buffer is full or completed.</summary>
-    public bool TryWrite(T item) => _channel.Writer.TryWrite(item);
+    public bool TryWrite(T item) => _ring.TryWrite(item);
 
     /// <summary>Ends the sequence after the buffered items (with an error, if given).</summary>
     /// <remarks>Also ends a queue nobody ever observed: its items are dropped and <see cref="Completion"/> completes.</remarks>
     public void Complete(Exception? error = null)
     {
-        _channel.Writer.TryComplete(error);
+        _ring.Complete(error);
         _firstObserver.TrySetResult();
     }
 
@@ -88,7 +80,7 @@ internal sealed class DispatchQueue<T>
     private async Task RunAsync()
     {
         await _firstObserver.Task.ConfigureAwait(false);
-        var reader = _channel.Reader;
+        var reader = _ring;
         Exception? error = null;
         try
         {

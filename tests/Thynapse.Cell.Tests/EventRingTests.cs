@@ -1,0 +1,83 @@
+using Thynapse.Cell.Internal;
+
+namespace Thynapse.Cell.Tests;
+
+/// <summary>The ring between the socket thread and a subscription's loop: order, bounds, growth, wake-ups, completion.</summary>
+[TestClass]
+public sealed class EventRingTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    public void TryWrite_RefusesPastCapacityAndTryReadKeepsOrder()
+    {
+        var ring = new EventRing<int>(1000);
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.IsTrue(ring.TryWrite(i));
+        }
+
+        Assert.IsFalse(ring.TryWrite(1000), "full at its capacity, though it grew to 1024 slots");
+        Assert.AreEqual(1000, ring.Count);
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.IsTrue(ring.TryRead(out var item));
+            Assert.AreEqual(i, item);
+        }
+
+        Assert.IsFalse(ring.TryRead(out _));
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task ConcurrentProducerAndConsumer_SeeEveryItemInOrder()
+    {
+        const int items = 2_000_000;
+        var ring = new EventRing<long>(100_000);
+        var producer = Task.Run(() =>
+        {
+            for (long i = 0; i < items;)
+            {
+                if (ring.TryWrite(i))
+                {
+                    i++;
+                }
+                else
+                {
+                    Thread.Yield(); // full: let the consumer catch up (this is the test's producer, not a wait on a condition)
+                }
+            }
+
+            ring.Complete();
+        }, TestContext.CancellationToken);
+
+        long expected = 0;
+        while (await ring.WaitToReadAsync())
+        {
+            while (ring.TryRead(out var item))
+            {
+                Assert.AreEqual(expected++, item);
+            }
+        }
+
+        await producer;
+        Assert.AreEqual(items, expected);
+    }
+
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task Complete_WithAnErrorEndsTheConsumerWithIt()
+    {
+        var ring = new EventRing<int>(10);
+        ring.TryWrite(1);
+        var failure = new InvalidOperationException("ended");
+
+        ring.Complete(failure);
+
+        Assert.IsTrue(await ring.WaitToReadAsync());
+        Assert.IsTrue(ring.TryRead(out _));
+        Assert.IsFalse(ring.TryWrite(2), "completed rings take nothing");
+        var thrown = await Assert.ThrowsExactlyAsync<InvalidOperationException>(async () => await ring.WaitToReadAsync());
+        Assert.AreSame(failure, thrown);
+    }
+}
