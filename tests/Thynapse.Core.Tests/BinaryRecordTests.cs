@@ -164,6 +164,18 @@ public sealed class BinaryRecordTests
     }
 
     [TestMethod]
+    public void PooledBufferPool_TakesBackOnlyWhatItCouldHaveLent()
+    {
+        var pool = (NetMQ.IBufferPool)Activator.CreateInstance(typeof(PooledBufferPool), nonPublic: true)!;
+        var rented = pool.Take(1000);
+
+        pool.Return(rented);
+        pool.Return(new byte[1000]); // allocated before the pool was installed: not the shared pool's, left to the GC
+        pool.Return([]);
+        Assert.IsGreaterThanOrEqualTo(1000, rented.Length);
+    }
+
+    [TestMethod]
     public void AcceptRecords_RoundTrip()
     {
         var writer = new ArrayBufferWriter<byte>();

@@ -32,7 +32,17 @@ public sealed class PooledBufferPool : IBufferPool
     public byte[] Take(int size) => ArrayPool<byte>.Shared.Rent(size);
 
     /// <inheritdoc />
-    public void Return(byte[] buffer) => ArrayPool<byte>.Shared.Return(buffer);
+    /// <remarks>
+    /// Arrays of other lengths than the shared pool's (powers of two from 16) were not rented here — a message
+    /// allocated before this pool was installed comes back here too — so they are left to the garbage collector.
+    /// </remarks>
+    public void Return(byte[] buffer)
+    {
+        if (buffer is { Length: >= 16 } && System.Numerics.BitOperations.IsPow2(buffer.Length))
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     /// <inheritdoc />
     public void Dispose()
