@@ -200,9 +200,21 @@ internal sealed partial class CommandProcessor
                 continue;
             }
 
-            pending ??= new PendingEvent(e.OriginId.ToArray(), e.Origin, e.Sequence, e.Channel, e.Body, deadLetter) { Completion = waiter, Target = target };
-            var delivery = new AnycatchDelivery(pending, group.Service);
-            pending.AddReference();
+            if (pending is null)
+            {
+                pending = _pool.RentEvent();
+                pending.Init(
+                    e.OriginToken as byte[] ?? e.OriginId.ToArray(), // the session's or the pending event's THID bytes
+                    e.Origin,
+                    e.Sequence,
+                    e.ChannelToken switch { RoutePlan p => p.Channel, byte[] b => b, _ => e.Channel.ToArray() },
+                    e.Body,
+                    deadLetter,
+                    target,
+                    waiter);
+            }
+
+            var delivery = _pool.RentDelivery(pending, group.Service);
             if (waiter is not null)
             {
                 waiter.Outstanding++;

@@ -21,6 +21,7 @@ internal sealed partial class CommandProcessor
     private readonly Dictionary<string, DeliveryList> _queues = new(StringComparer.Ordinal);
     private readonly Dictionary<(Thid, ulong), CompletionWaiter> _completions = [];
     private readonly RecentCompletions _recentCompletions = new(65_536);
+    private readonly ReliabilityPool _pool = new();
     private long _now;
 
     /// <summary>Redelivers what was not acknowledged in time (called from the routing thread's timer).</summary>
@@ -286,7 +287,7 @@ internal sealed partial class CommandProcessor
             }
         }
 
-        e.Release();
+        _pool.Return(delivery);
     }
 
     private void HandleAcks(CellSession session, ReadOnlySpan<byte> tags)

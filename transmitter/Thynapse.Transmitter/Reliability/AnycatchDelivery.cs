@@ -5,13 +5,14 @@ namespace Thynapse.Transmitter.Reliability;
 
 /// <summary>
 /// One acknowledging anycatch delivery of one event to one service, across its attempts: in flight to a cell
-/// (<see cref="Holder"/> set, known by <see cref="Tag"/>), or queued waiting for a cell with room.
+/// (<see cref="Holder"/> set, known by <see cref="Tag"/>), or queued waiting for a cell with room. Recycled by
+/// <see cref="ReliabilityPool"/> when it ends.
 /// </summary>
-internal sealed class AnycatchDelivery(PendingEvent pending, string service)
+internal sealed class AnycatchDelivery
 {
-    public PendingEvent Event { get; } = pending;
+    public PendingEvent Event { get; private set; } = null!;
 
-    public string Service { get; } = service;
+    public string Service { get; private set; } = "";
 
     /// <summary>The tag of the current attempt (a new one per attempt, so late acks of old attempts are told apart).</summary>
     public ulong Tag { get; set; }
@@ -40,4 +41,27 @@ internal sealed class AnycatchDelivery(PendingEvent pending, string service)
     public AnycatchDelivery? Previous { get; set; }
 
     public AnycatchDelivery? Next { get; set; }
+
+    public void Init(PendingEvent pending, string service)
+    {
+        Event = pending;
+        Service = service;
+        pending.AddReference();
+    }
+
+    /// <summary>Forgets everything (it is in no list by now).</summary>
+    public void Clear()
+    {
+        Event = null!;
+        Service = "";
+        Tag = 0;
+        Holder = null;
+        Attempts = 0;
+        Deadline = 0;
+        Pinned = null;
+        LastCell = null;
+        LastFailure = "";
+        List = null;
+        Previous = Next = null;
+    }
 }

@@ -5,56 +5,68 @@ namespace Thynapse.Transmitter.Reliability;
 
 /// <summary>
 /// An event the transmitter keeps because an acknowledging anycatch delivery of it is in flight or queued: its
-/// origin, channel and a pooled copy of its body, shared by the deliveries to each service and returned to the
-/// pool when the last of them ends.
+/// origin, channel and a pooled copy of its body, shared by the deliveries to each service. Recycled (see
+/// <see cref="ReliabilityPool"/>) when the last of them ends.
 /// </summary>
 internal sealed class PendingEvent
 {
     private byte[]? _body;
     private int _references;
 
-    public PendingEvent(byte[] originId, Thid origin, ulong sequence, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> body, DeadLetter? deadLetter)
-    {
-        OriginId = originId;
-        Origin = origin;
-        Sequence = sequence;
-        Channel = channel.ToArray();
-        BodyLength = body.Length;
-        _body = ArrayPool<byte>.Shared.Rent(Math.Max(1, body.Length));
-        body.CopyTo(_body);
-        DeadLetter = deadLetter;
-    }
+    /// <summary>The publisher's 20-byte THID (shared with its session: never written).</summary>
+    public byte[] OriginId { get; private set; } = [];
 
-    public byte[] OriginId { get; }
+    public Thid Origin { get; private set; }
 
-    public Thid Origin { get; }
+    public ulong Sequence { get; private set; }
 
-    public ulong Sequence { get; }
+    /// <summary>The channel's bytes (shared with the route table: never written).</summary>
+    public byte[] Channel { get; private set; } = [];
 
-    public byte[] Channel { get; }
-
-    public int BodyLength { get; }
+    public int BodyLength { get; private set; }
 
     public ReadOnlySpan<byte> Body => _body.AsSpan(0, BodyLength);
 
     /// <summary>Set when this event is itself a dead letter (it is never dead-lettered again).</summary>
-    public DeadLetter? DeadLetter { get; }
+    public DeadLetter? DeadLetter { get; private set; }
 
     /// <summary>Who may receive it beyond its channel (query, service, key); redeliveries honour it too.</summary>
-    public Routing.EventTarget Target { get; init; }
+    public Routing.EventTarget Target { get; private set; }
 
     /// <summary>The publisher waiting for this event's completion, if it asked.</summary>
-    public CompletionWaiter? Completion { get; set; }
+    public CompletionWaiter? Completion { get; private set; }
+
+    public void Init(byte[] originId, Thid origin, ulong sequence, byte[] channel, ReadOnlySpan<byte> body, DeadLetter? deadLetter, in Routing.EventTarget target, CompletionWaiter? completion)
+    {
+        OriginId = originId;
+        Origin = origin;
+        Sequence = sequence;
+        Channel = channel;
+        BodyLength = body.Length;
+        _body = ArrayPool<byte>.Shared.Rent(Math.Max(1, body.Length));
+        body.CopyTo(_body);
+        DeadLetter = deadLetter;
+        Target = target;
+        Completion = completion;
+        _references = 0;
+    }
 
     public void AddReference() => _references++;
 
-    public void Release()
+    /// <summary>Drops one delivery's hold; true when it was the last (the body went back to its pool).</summary>
+    public bool Release()
     {
-        if (--_references == 0 && _body is not null)
+        if (--_references > 0 || _body is null)
         {
-            ArrayPool<byte>.Shared.Return(_body);
-            _body = null;
+            return false;
         }
+
+        ArrayPool<byte>.Shared.Return(_body);
+        _body = null;
+        DeadLetter = null;
+        Completion = null;
+        Target = default;
+        return true;
     }
 }
 

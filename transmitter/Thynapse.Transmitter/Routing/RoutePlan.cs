@@ -6,9 +6,12 @@ namespace Thynapse.Transmitter.Routing;
 /// Who receives an event on one channel, computed once per channel and cached until a subscription changes:
 /// every multicatch cell, and one group of anycatch candidates per service.
 /// </summary>
-internal sealed class RoutePlan(CellSession[] multicatch, AnycatchGroup[] anycatch)
+internal sealed class RoutePlan(byte[] channel, CellSession[] multicatch, AnycatchGroup[] anycatch)
 {
-    public static readonly RoutePlan Empty = new([], []);
+    public static readonly RoutePlan Empty = new([], [], []);
+
+    /// <summary>The channel's bytes (the cache's key; shared, never written). Empty for <see cref="Empty"/>.</summary>
+    public byte[] Channel { get; } = channel;
 
     /// <summary>Distinct cells with at least one matching multicatch subscription.</summary>
     public CellSession[] Multicatch { get; } = multicatch;

@@ -49,17 +49,18 @@ internal sealed class RouteTable
             return null;
         }
 
-        plan = Build(channel);
+        var key = channel.ToArray();
+        plan = Build(key);
         if (_plans.Count >= MaxCachedChannels)
         {
             _plans.Clear();
         }
 
-        _plans.Add(channel.ToArray(), plan);
+        _plans.Add(key, plan);
         return plan;
     }
 
-    private RoutePlan Build(ReadOnlySpan<byte> channel)
+    private RoutePlan Build(byte[] channel)
     {
         Span<char> chars = stackalloc char[channel.Length];
         for (var i = 0; i < channel.Length; i++)
@@ -100,6 +101,7 @@ internal sealed class RouteTable
 
         _matches.Clear();
         return new RoutePlan(
+            channel,
             [.. multicatch],
             [.. anycatch.Select(g => new AnycatchGroup(g.Key, [.. g.Value]))]);
     }
