@@ -40,10 +40,10 @@ internal static class Orchestrator
 
         var nats = NatsServerLocator.Find();
         var ctx = new RunContext(options.Quick, nats);
-        var results = selected.ToDictionary(s => s, _ => (Thynapse: new List<Outcome>(), Nats: new List<Outcome>()));
+        var results = selected.ToDictionary(s => s, _ => new Outcomes());
         var clock = Stopwatch.StartNew();
-        Console.WriteLine($"Thynapse vs NATS — {(options.Quick ? "quick" : "full")} run, {options.Rounds} round(s), {selected.Count} scenario(s), "
-            + $"{Environment.ProcessorCount} cores; nats-server: {nats ?? "not available (NATS columns skipped)"}");
+        Console.WriteLine($"Thynapse vs NATS (and the raw-NetMQ transport limit) — {(options.Quick ? "quick" : "full")} run, {options.Rounds} round(s), "
+            + $"{selected.Count} scenario(s), {Environment.ProcessorCount} cores; nats-server: {nats ?? "not available (NATS columns skipped)"}");
 
         try
         {
@@ -51,9 +51,22 @@ internal static class Orchestrator
             {
                 foreach (var scenario in selected)
                 {
-                    results[scenario].Thynapse.Add(await RunSideAsync(ctx, round, scenario, "Thynapse", scenario.Thynapse));
-                    var natsSide = nats is null && scenario.Nats.Run is not null ? Side.Na("n/a (nats-server not available)") : scenario.Nats;
-                    results[scenario].Nats.Add(await RunSideAsync(ctx, round, scenario, "NATS", natsSide));
+                    var outcomes = results[scenario];
+                    if (!scenario.Thynapse.IsNone)
+                    {
+                        outcomes.Thynapse.Add(await RunSideAsync(ctx, round, scenario, "Thynapse", scenario.Thynapse));
+                    }
+
+                    if (!scenario.Nats.IsNone)
+                    {
+                        var natsSide = nats is null && scenario.Nats.Run is not null ? Side.Na("n/a (nats-server not available)") : scenario.Nats;
+                        outcomes.Nats.Add(await RunSideAsync(ctx, round, scenario, "NATS", natsSide));
+                    }
+
+                    if (!scenario.Reference.IsNone)
+                    {
+                        outcomes.NetMq.Add(await RunSideAsync(ctx, round, scenario, "NetMQ", scenario.Reference));
+                    }
                 }
             }
         }
@@ -71,8 +84,8 @@ internal static class Orchestrator
             Console.WriteLine($"wrote {path}");
         }
 
-        var errors = report.Sum(r => r.Errors);
-        var lossy = report.Where(r => r.Scenario.PromisesDelivery && (r.ThynapseLost > 0 || r.NatsLost > 0)).ToList();
+        var errors = report.Where(r => r.FirstOfScenario).Sum(r => r.Errors);
+        var lossy = report.Where(r => r.FirstOfScenario && r.Scenario.PromisesDelivery && (r.ThynapseLost > 0 || r.NatsLost > 0)).ToList();
         foreach (var row in lossy)
         {
             Console.WriteLine($"LOSS: {row.Scenario.Number} {row.Scenario.Title}: Thynapse lost {row.ThynapseLost}, NATS lost {row.NatsLost} (over all rounds)");
@@ -83,7 +96,7 @@ internal static class Orchestrator
 
     private static async Task<Outcome> RunSideAsync(RunContext ctx, int round, Scenario scenario, string side, Side run)
     {
-        var label = $"[round {round}] {scenario.Number,-3} {scenario.Id,-11} {side,-8}";
+        var label = $"[round {round}] {scenario.Number,-3} {scenario.Id,-12} {side,-8}";
         if (run.Run is null)
         {
             Console.WriteLine($"{label} {run.NotAvailable}");
@@ -105,6 +118,16 @@ internal static class Orchestrator
             return Outcome.Failed(ex.Message);
         }
     }
+}
+
+/// <summary>Every round's outcome of each side of one scenario.</summary>
+internal sealed class Outcomes
+{
+    public List<Outcome> Thynapse { get; } = [];
+
+    public List<Outcome> Nats { get; } = [];
+
+    public List<Outcome> NetMq { get; } = [];
 }
 
 /// <summary>One side of one scenario in one round.</summary>

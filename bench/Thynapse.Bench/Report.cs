@@ -24,33 +24,42 @@ internal sealed record Summary(double Median, double Min, double Max, IReadOnlyL
     }
 }
 
-/// <summary>One row of the table.</summary>
+/// <summary>One row of the table: one metric of one scenario (a scenario with several metrics has several rows).</summary>
 internal sealed record Row(
     Scenario Scenario,
     Metric Metric,
     bool FirstOfScenario,
     Summary? Thynapse,
     Summary? Nats,
+    Summary? NetMq,
     string? ThynapseNote,
     string? NatsNote,
+    string? NetMqNote,
     long? ThynapseLost,
     long? NatsLost,
+    long? NetMqLost,
     int Errors)
 {
     /// <summary>Higher is better: Thynapse/NATS for throughput, NATS/Thynapse for latency and memory.</summary>
-    public double? Ratio => Thynapse is null || Nats is null || Thynapse.Median == 0 || Nats.Median == 0
-        ? null
-        : Metric.HigherIsBetter ? Thynapse.Median / Nats.Median : Nats.Median / Thynapse.Median;
+    public double? Ratio => Better(Thynapse, Nats);
+
+    /// <summary>How close Thynapse comes to the raw-NetMQ limit: Thynapse/NetMQ for throughput, NetMQ/Thynapse for latency (1 = at the limit).</summary>
+    public double? LimitRatio => Better(Thynapse, NetMq);
+
+    private double? Better(Summary? thynapse, Summary? other) =>
+        thynapse is null || other is null || thynapse.Median == 0 || other.Median == 0
+            ? null
+            : Metric.HigherIsBetter ? thynapse.Median / other.Median : other.Median / thynapse.Median;
 }
 
 internal static class Report
 {
-    public static List<Row> Build(IReadOnlyList<Scenario> scenarios, Dictionary<Scenario, (List<Outcome> Thynapse, List<Outcome> Nats)> results)
+    public static List<Row> Build(IReadOnlyList<Scenario> scenarios, Dictionary<Scenario, Outcomes> results)
     {
         var rows = new List<Row>();
         foreach (var scenario in scenarios)
         {
-            var (t, n) = results[scenario];
+            var o = results[scenario];
             var first = true;
             foreach (var metric in scenario.Metrics)
             {
@@ -58,13 +67,16 @@ internal static class Report
                     scenario,
                     metric,
                     first,
-                    Summary.Of(Values(t, metric)),
-                    Summary.Of(Values(n, metric)),
-                    Note(t),
-                    Note(n),
-                    Lost(t),
-                    Lost(n),
-                    first ? t.Count(o => o.Error is not null) + n.Count(o => o.Error is not null) : 0));
+                    Summary.Of(Values(o.Thynapse, metric)),
+                    Summary.Of(Values(o.Nats, metric)),
+                    Summary.Of(Values(o.NetMq, metric)),
+                    Note(o.Thynapse),
+                    Note(o.Nats),
+                    Note(o.NetMq),
+                    Lost(o.Thynapse),
+                    Lost(o.Nats),
+                    Lost(o.NetMq),
+                    o.Thynapse.Concat(o.Nats).Concat(o.NetMq).Count(x => x.Error is not null)));
                 first = false;
             }
         }
@@ -74,6 +86,7 @@ internal static class Report
         static IEnumerable<double> Values(List<Outcome> outcomes, Metric metric) =>
             outcomes.Where(o => o.Result?.Values.ContainsKey(metric.Key) == true).Select(o => o.Result!.Values[metric.Key]);
 
+        // Summed over the rounds that completed; null where nothing is promised (or no round completed: exit code 2).
         static long? Lost(List<Outcome> outcomes) =>
             outcomes.Any(o => o.Result?.Lost is not null) ? outcomes.Sum(o => o.Result?.Lost ?? 0) : null;
 
@@ -84,10 +97,16 @@ internal static class Report
 
     public static string Table(List<Row> rows, BenchOptions options, TimeSpan elapsed)
     {
-        string[] header = ["#", "scenario", "metric/unit", "Thynapse median [min–max]", "NATS median [min–max]", "ratio", "lost T / N"];
+        string[] header = ["#", "scenario", "metric/unit", "Thynapse median [min–max]", "NATS median [min–max]", "NetMQ limit (reference)", "T/N", "T/limit", "lost T / N"];
         var cells = new List<string[]> { header };
         foreach (var row in rows)
         {
+            var netMq = Side(row.NetMq, row.NetMqNote, row.Metric.Unit);
+            if (row.FirstOfScenario && row.NetMqLost > 0)
+            {
+                netMq += $" (lost {row.NetMqLost})";
+            }
+
             cells.Add(
             [
                 row.FirstOfScenario ? row.Scenario.Number : "",
@@ -95,7 +114,9 @@ internal static class Report
                 row.Metric.Name == row.Metric.Unit ? row.Metric.Name : $"{row.Metric.Name} ({row.Metric.Unit})",
                 Side(row.Thynapse, row.ThynapseNote, row.Metric.Unit),
                 Side(row.Nats, row.NatsNote, row.Metric.Unit),
-                row.Ratio is { } r ? r.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "–",
+                row.Scenario.Reference.IsNone ? "n/a" : netMq,
+                Times(row.Ratio),
+                Times(row.LimitRatio),
                 row.FirstOfScenario && (row.ThynapseLost is not null || row.NatsLost is not null)
                     ? $"{row.ThynapseLost?.ToString(CultureInfo.InvariantCulture) ?? "–"} / {row.NatsLost?.ToString(CultureInfo.InvariantCulture) ?? "–"}"
                     : "",
@@ -105,7 +126,8 @@ internal static class Report
         var widths = Enumerable.Range(0, header.Length).Select(i => cells.Max(c => c[i].Length)).ToArray();
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"Thynapse vs NATS — {(options.Quick ? "quick" : "full")} run, {options.Rounds} round(s), {elapsed.TotalSeconds:0} s.");
-        text.AppendLine("Ratio: higher is better for Thynapse (throughput T/N; latency and RSS N/T). Lost: summed over rounds.");
+        text.AppendLine("T/N: higher is better for Thynapse (throughput T/N; latency and RSS N/T). T/limit: Thynapse against the raw-NetMQ");
+        text.AppendLine("reference of the same topology (1 = at the transport limit; R rows are references only, not a competitor). Lost: summed over rounds.");
         for (var i = 0; i < cells.Count; i++)
         {
             text.AppendLine("| " + string.Join(" | ", cells[i].Select((c, j) => c.PadRight(widths[j]))) + " |");
@@ -116,8 +138,15 @@ internal static class Report
         }
 
         return text.ToString();
+
+        static string Times(double? ratio) => ratio is { } r ? r.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "–";
     }
 
+    /// <summary>
+    /// <c>{"scenarios":[{"name","metric","unit","thynapse":{"median","min","max"},"nats":{…},"ratio","lost", …extras}]}</c>,
+    /// one entry per metric. <c>lost</c> is Thynapse's loss summed over rounds (the scenario's, repeated on each of its
+    /// metrics), null where nothing is promised.
+    /// </summary>
     public static string Json(List<Row> rows)
     {
         var scenarios = new JsonArray();
@@ -125,17 +154,35 @@ internal static class Report
         {
             scenarios.Add(new JsonObject
             {
-                ["number"] = row.Scenario.Number,
-                ["id"] = row.Scenario.Id,
                 ["name"] = row.Scenario.Title,
                 ["metric"] = row.Metric.Name,
                 ["unit"] = row.Metric.Unit,
                 ["thynapse"] = SideJson(row.Thynapse),
                 ["nats"] = SideJson(row.Nats),
                 ["ratio"] = row.Ratio,
-                ["lost"] = row.ThynapseLost is null && row.NatsLost is null ? null : new JsonObject { ["thynapse"] = row.ThynapseLost, ["nats"] = row.NatsLost },
-                ["thynapseNote"] = row.ThynapseNote,
-                ["natsNote"] = row.NatsNote,
+                ["lost"] = row.Scenario.PromisesDelivery && !row.Scenario.IsReferenceOnly ? row.ThynapseLost : null,
+
+                // Extras.
+                ["number"] = row.Scenario.Number,
+                ["id"] = row.Scenario.Id,
+                ["reference"] = row.Scenario.IsReferenceOnly,
+                ["netmq"] = SideJson(row.NetMq),
+                ["ratioNetmq"] = row.LimitRatio,
+                ["lostNats"] = row.Scenario.PromisesDelivery ? row.NatsLost : null,
+                ["lostNetmq"] = row.NetMqLost,
+                ["rounds"] = new JsonObject
+                {
+                    ["thynapse"] = Rounds(row.Thynapse),
+                    ["nats"] = Rounds(row.Nats),
+                    ["netmq"] = Rounds(row.NetMq),
+                },
+                ["notes"] = new JsonObject
+                {
+                    ["thynapse"] = row.ThynapseNote,
+                    ["nats"] = row.NatsNote,
+                    ["netmq"] = row.NetMqNote,
+                },
+                ["errors"] = row.Errors,
             });
         }
 
@@ -146,8 +193,9 @@ internal static class Report
             ["median"] = s.Median,
             ["min"] = s.Min,
             ["max"] = s.Max,
-            ["rounds"] = new JsonArray([.. s.Rounds.Select(v => (JsonNode?)v)]),
         };
+
+        static JsonArray? Rounds(Summary? s) => s is null ? null : new JsonArray([.. s.Rounds.Select(v => (JsonNode?)v)]);
     }
 
     public static string Format(double value, string unit) => unit switch

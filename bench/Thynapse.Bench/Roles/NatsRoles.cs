@@ -73,8 +73,10 @@ internal static class NatsRoles
     {
         var conns = args.Int("conns", 1);
         var count = args.Long("count");
-        var body = new byte[args.Int("size", 100)];
+        var body = new byte[Math.Max(8, args.Int("size", 100))];
         Random.Shared.NextBytes(body);
+        var stamp = args.Get("stamp", "0") == "1";
+        var first = args.Long("first", 0);
         var subjects = Subjects(args);
         var chunk = args.Int("chunk", conns == 1 ? int.MaxValue : 100);
         var connections = Enumerable.Range(0, conns).Select(_ => NatsConnection.Connect(args["endpoint"], "pub", ConnectRetry)).ToArray();
@@ -90,6 +92,11 @@ internal static class NatsRoles
             var n = Math.Min(chunk, count - sent);
             for (var i = 0L; i < n; i++)
             {
+                if (stamp)
+                {
+                    BinaryPrimitives.WriteInt64LittleEndian(body, first + sent + i);
+                }
+
                 connection.Publish(subjects[(sent + i) % subjects.Length], default, body);
             }
 
@@ -234,6 +241,67 @@ internal static class NatsRoles
         await RoleHost.ParkAsync();
     }
 
+    /// <summary>
+    /// Scenario 11's stand-in: <c>--count</c> connections numbered from <c>--offset</c>. NATS cannot route by metadata,
+    /// so the eligibility that <see cref="Scenarios.MetaSpec"/> gives each number is decided here, outside NATS: the
+    /// matching connections join queue group <c>--service</c> on <see cref="Scenarios.MetaSpec.EligibleSubject"/>, the
+    /// others on <see cref="Scenarios.MetaSpec.OtherSubject"/> (never published on). One reader thread per matching
+    /// connection counts (one tally for the process, event numbers in a bitmap).
+    /// </summary>
+    public static async Task MetaConnectionsAsync(RoleArgs args)
+    {
+        var count = args.Int("count", 1);
+        var offset = args.Int("offset", 0);
+        var queue = args.Get("service", "pool");
+        var tally = new Tally(args.Long("warm"));
+        var seen = new SeenSet(args.Long("expect"));
+        var handler = new SeenHandler(seen, tally);
+        var connections = new List<(NatsConnection Connection, bool Matches)>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var matches = Scenarios.MetaSpec.Matches(offset + i);
+            var connection = NatsConnection.Connect(args["endpoint"], "meta", ConnectRetry);
+            connection.Subscribe(matches ? Scenarios.MetaSpec.EligibleSubject : Scenarios.MetaSpec.OtherSubject, queue, 1);
+            connection.PingAndWait(null);
+            connections.Add((connection, matches));
+        }
+
+        foreach (var (connection, _) in connections.Where(c => c.Matches))
+        {
+            var reader = new Thread(() =>
+            {
+                try
+                {
+                    while (true)
+                    {
+                        connection.ReadOnce(handler);
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or SocketException or NatsErrorException or ObjectDisposedException)
+                {
+                    Console.Error.WriteLine($"meta reader stopped: {ex.Message}");
+                }
+            })
+            {
+                IsBackground = true,
+                Name = "meta-reader",
+            };
+            reader.Start();
+        }
+
+        RoleIo.On("report", () =>
+        {
+            var report = tally.Report();
+            report["duplicates"] = handler.Duplicates;
+            report["matching"] = connections.Count(c => c.Matches);
+            RoleIo.Send("report", report);
+        });
+        RoleIo.On("seen", () => RoleIo.Send("seen", new JsonObject { ["bits"] = seen.ToBase64(), ["outOfRange"] = seen.OutOfRange }));
+        RoleIo.Send("ready", new JsonObject { ["conns"] = connections.Count });
+        await RoleHost.ParkAsync();
+        GC.KeepAlive(connections);
+    }
+
     /// <summary><c>--count</c> idle connections (CONNECT + PING/PONG each); <c>ready</c> once all are in.</summary>
     public static async Task IdleAsync(RoleArgs args)
     {
@@ -270,6 +338,24 @@ internal static class NatsRoles
     private static byte[][] Subjects(RoleArgs args) => args.Has("channels")
         ? Enumerable.Range(0, (int)args.Long("channels")).Select(i => Encoding.ASCII.GetBytes(args["prefix"] + i.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToArray()
         : [Encoding.ASCII.GetBytes(args["channel"])];
+
+    /// <summary>Counts each message (thread-safe: one instance serves every reader thread) and marks its number.</summary>
+    private sealed class SeenHandler(SeenSet seen, Tally tally) : INatsHandler
+    {
+        private long _duplicates;
+
+        public long Duplicates => Interlocked.Read(ref _duplicates);
+
+        public void OnMessage(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, ReadOnlySpan<byte> payload)
+        {
+            if (!seen.Mark(BinaryPrimitives.ReadInt64LittleEndian(payload)))
+            {
+                Interlocked.Increment(ref _duplicates);
+            }
+
+            tally.Hit();
+        }
+    }
 
     private sealed class EchoHandler(NatsConnection connection, int replyBytes) : INatsHandler
     {

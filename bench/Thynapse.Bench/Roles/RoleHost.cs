@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 
@@ -25,6 +26,14 @@ internal static class RoleHost
                 "n-echo" => NatsRoles.EchoAsync(args),
                 "n-req" => NatsRoles.RequesterAsync(args),
                 "n-idle" => NatsRoles.IdleAsync(args),
+                "t-ack" => ThynapseRoles.AckReceiverAsync(args),
+                "t-meta" => ThynapseRoles.MetaCellsAsync(args),
+                "n-meta" => NatsRoles.MetaConnectionsAsync(args),
+                "m-relay" => NetMqRoles.RelayAsync(args),
+                "m-pub" => NetMqRoles.PublisherAsync(args),
+                "m-sub" => NetMqRoles.SubscriberAsync(args),
+                "m-echo" => NetMqRoles.EchoAsync(args),
+                "m-req" => NetMqRoles.RequesterAsync(args),
                 _ => throw new ArgumentException($"unknown role '{role}'"),
             };
             await run;
@@ -69,6 +78,25 @@ internal sealed class Tally(long warm)
         Volatile.Write(ref _lastTs, now);
     }
 
+    /// <summary><paramref name="n"/> arrivals read together by one of several reader threads.</summary>
+    public void AddShared(int n)
+    {
+        if (n <= 0)
+        {
+            return;
+        }
+
+        var count = Interlocked.Add(ref _count, n);
+        var now = Stopwatch.GetTimestamp();
+        if (count >= warm && count - n < warm)
+        {
+            Volatile.Write(ref _warmCount, count);
+            Volatile.Write(ref _warmTs, now);
+        }
+
+        Volatile.Write(ref _lastTs, now);
+    }
+
     /// <summary><paramref name="n"/> arrivals read together (single reader thread).</summary>
     public void Add(int n)
     {
@@ -96,6 +124,59 @@ internal sealed class Tally(long warm)
         ["warmTs"] = Volatile.Read(ref _warmTs),
         ["lastTs"] = Volatile.Read(ref _lastTs),
     };
+}
+
+/// <summary>
+/// Which event ids (0…capacity−1, stamped in the first 8 bytes of the body) a receiving process caught: a bitmap, so
+/// that the orchestrator can OR those of all receivers and count distinct events (and duplicates) exactly.
+/// </summary>
+internal sealed class SeenSet(long capacity)
+{
+    private readonly long[] _bits = new long[(capacity + 63) / 64];
+    private long _outOfRange;
+
+    public long OutOfRange => Interlocked.Read(ref _outOfRange);
+
+    /// <summary>Marks <paramref name="id"/>; false if it was already marked (a duplicate) or is out of range. Thread-safe.</summary>
+    public bool Mark(long id)
+    {
+        if ((ulong)id >= (ulong)capacity)
+        {
+            Interlocked.Increment(ref _outOfRange);
+            return false;
+        }
+
+        var bit = 1L << (int)(id & 63);
+        return (Interlocked.Or(ref _bits[id >> 6], bit) & bit) == 0;
+    }
+
+    public string ToBase64()
+    {
+        var bytes = new byte[_bits.Length * 8];
+        for (var i = 0; i < _bits.Length; i++)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(i * 8), Volatile.Read(ref _bits[i]));
+        }
+
+        return Convert.ToBase64String(bytes);
+    }
+
+    /// <summary>The number of distinct ids marked in at least one of the bitmaps (as sent by <see cref="ToBase64"/>).</summary>
+    public static long DistinctOfUnion(IEnumerable<string> bitmaps)
+    {
+        byte[]? union = null;
+        foreach (var bitmap in bitmaps)
+        {
+            var bytes = Convert.FromBase64String(bitmap);
+            union ??= new byte[bytes.Length];
+            for (var i = 0; i < Math.Min(bytes.Length, union.Length); i++)
+            {
+                union[i] |= bytes[i];
+            }
+        }
+
+        return union is null ? 0 : union.Sum(b => (long)System.Numerics.BitOperations.PopCount(b));
+    }
 }
 
 /// <summary>Round-trip times of a requester, and its completions for throughput.</summary>

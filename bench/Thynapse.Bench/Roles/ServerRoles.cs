@@ -36,6 +36,13 @@ internal static class ServerRoles
                 ["protocolErrors"] = s.ProtocolErrors,
                 ["cells"] = s.Cells,
                 ["subscriptions"] = s.Subscriptions,
+                ["acks"] = s.Acks,
+                ["nacks"] = s.Nacks,
+                ["ackTimeouts"] = s.AckTimeouts,
+                ["redeliveries"] = s.Redeliveries,
+                ["deadLetters"] = s.DeadLetters,
+                ["inFlight"] = s.InFlight,
+                ["queued"] = s.Queued,
             });
         });
         RoleIo.Send("ready", new JsonObject { ["endpoint"] = transmitter.CommandEndpoint, ["pid"] = Environment.ProcessId });

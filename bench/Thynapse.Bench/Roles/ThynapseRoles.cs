@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Thynapse.Bench.Scenarios;
 using Thynapse.Cell;
 using Thynapse.Core;
 
@@ -21,25 +22,8 @@ internal static class ThynapseRoles
         var mode = args.Get("mode", "multi") == "any" ? Catch.Any : Catch.Multi;
         var tally = new Tally(args.Long("warm"));
         var cell = await ConnectAsync(args["endpoint"], args.Get("service", "bench"));
-        long missed = 0;
-        long slowNotices = 0;
-        long rejected = 0;
-        cell.Notices.Subscribe(new ActionObserver<CellNotice>(n =>
-        {
-            switch (n.Kind)
-            {
-                case CellNoticeKind.MissedEvents or CellNoticeKind.SlowConsumer:
-                    Interlocked.Add(ref missed, n.Count);
-                    Interlocked.Increment(ref slowNotices);
-                    break;
-                case CellNoticeKind.PublishRejected or CellNoticeKind.TransmitterError or CellNoticeKind.ConnectionLost:
-                    Interlocked.Increment(ref rejected);
-                    Console.Error.WriteLine($"notice: {n.Kind} {n.Message}");
-                    break;
-                default:
-                    break;
-            }
-        }));
+        var notices = new NoticeCounter();
+        notices.Attach(cell);
 
         var patterns = args.Has("subs")
             ? Enumerable.Range(0, (int)args.Long("subs")).Select(i => args["prefix"] + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray()
@@ -65,9 +49,7 @@ internal static class ThynapseRoles
         {
             var report = tally.Report();
             report["sdkDropped"] = subscriptions.Sum(s => s.Dropped);
-            report["missed"] = Interlocked.Read(ref missed);
-            report["slowNotices"] = Interlocked.Read(ref slowNotices);
-            report["rejected"] = Interlocked.Read(ref rejected);
+            notices.Fill(report);
             RoleIo.Send("report", report);
         });
         RoleIo.Send("ready", new JsonObject { ["subscriptions"] = subscriptions.Count });
@@ -77,30 +59,87 @@ internal static class ThynapseRoles
     /// <summary>
     /// <c>--conns</c> cells in this process publishing <c>--count</c> events in all with <c>Cell.Publish</c> (fire and
     /// forget) in a tight loop, round-robin over the cells in chunks; each cell then awaits one confirmed publish on
-    /// <see cref="EndChannel"/>, so <c>done</c> means the transmitter accepted every event.
+    /// <see cref="EndChannel"/>, so <c>done</c> means the transmitter accepted every event. <c>--stamp 1</c> writes each
+    /// event's number (from <c>--first</c>) into the first 8 bytes of its body; <c>--target json</c> publishes every
+    /// event with that metadata query (one <see cref="PublishOptions"/> instance for all); <c>--complete-every n</c>
+    /// paces one cell's stream for acknowledged anycatch (see below). Answers <c>report</c> with the refusals the cells
+    /// were told about (<see cref="CellNoticeKind.PublishRejected"/>).
     /// </summary>
     public static async Task PublisherAsync(RoleArgs args)
     {
         var conns = args.Int("conns", 1);
         var count = args.Long("count");
-        var body = new byte[args.Int("size", 100)];
+        var body = new byte[Math.Max(8, args.Int("size", 100))];
         Random.Shared.NextBytes(body);
+        var stamp = args.Get("stamp", "0") == "1";
+        var first = args.Long("first", 0);
         var channels = Channels(args);
         var chunk = args.Int("chunk", conns == 1 ? int.MaxValue : 100);
+        var options = args.Has("target") ? new PublishOptions { Target = Newtonsoft.Json.Linq.JObject.Parse(args["target"]) } : null;
         var cells = await ConnectManyAsync(args["endpoint"], args.Get("service", "pub"), conns);
+        var notices = new NoticeCounter();
+        foreach (var cell in cells)
+        {
+            notices.Attach(cell);
+        }
+
+        RoleIo.On("report", () =>
+        {
+            var report = new JsonObject();
+            notices.Fill(report);
+            RoleIo.Send("report", report);
+        });
         RoleIo.Send("ready", new JsonObject { ["cells"] = cells.Length });
         await RoleIo.WaitForAsync("go");
 
         var started = Stopwatch.GetTimestamp();
         var c = 0;
         var sent = 0L;
+        if (args.Long("complete-every", 0) is > 0 and var every)
+        {
+            // Paced for acknowledged anycatch: fire-and-forget, except that the last event of every chunk is published
+            // awaiting completion, and at most --complete-window chunks may be incomplete. The service queue is FIFO,
+            // so a completed marker means every event before it left the queue: what waits there stays bounded far
+            // below its limit, which a publisher running 100,000 events ahead of the handlers hits (QUEUE_FULL).
+            var window = args.Int("complete-window", 2);
+            var completion = new PublishOptions { Await = PublishAwait.Completion, Target = options?.Target };
+            var pending = new Queue<Task<PublishResult>>();
+            var cell = cells[0];
+            for (; sent < count; sent++)
+            {
+                if (stamp)
+                {
+                    BinaryPrimitives.WriteInt64LittleEndian(body, first + sent);
+                }
+
+                if ((sent + 1) % every != 0 && sent + 1 != count)
+                {
+                    cell.Publish(channels[sent % channels.Length], body, options);
+                    continue;
+                }
+
+                pending.Enqueue(cell.PublishAsync(channels[sent % channels.Length], body.ToArray(), completion));
+                while (pending.Count > window)
+                {
+                    await pending.Dequeue();
+                }
+            }
+
+            await Task.WhenAll(pending);
+        }
+
         while (sent < count)
         {
             var cell = cells[c];
             var n = Math.Min(chunk, count - sent);
             for (var i = 0L; i < n; i++)
             {
-                cell.Publish(channels[(sent + i) % channels.Length], body);
+                if (stamp)
+                {
+                    BinaryPrimitives.WriteInt64LittleEndian(body, first + sent + i);
+                }
+
+                cell.Publish(channels[(sent + i) % channels.Length], body, options);
             }
 
             sent += n;
@@ -116,6 +155,119 @@ internal static class ThynapseRoles
             ["publishSeconds"] = published.TotalSeconds,
             ["acceptedSeconds"] = accepted.TotalSeconds,
         });
+        await RoleHost.ParkAsync();
+    }
+
+    /// <summary>
+    /// One cell catching <c>--pattern</c> with <see cref="Cell.Cell.HandleAsync"/> (acknowledged anycatch, service
+    /// <c>--service</c>, <c>--prefetch</c> unacknowledged at most): the handler counts the event and returns, which
+    /// acknowledges it. Event numbers (stamped by the publisher) go into a bitmap, so duplicates are counted here and
+    /// distinct events across receivers by the orchestrator (<c>seen</c>).
+    /// </summary>
+    public static async Task AckReceiverAsync(RoleArgs args)
+    {
+        var tally = new Tally(args.Long("warm"));
+        var seen = new SeenSet(args.Long("expect"));
+        var duplicates = 0L;
+        var cell = await ConnectAsync(args["endpoint"], args.Get("service", "sink"));
+        var notices = new NoticeCounter();
+        notices.Attach(cell);
+        var handling = await cell.HandleAsync(
+            args["pattern"],
+            (e, _) =>
+            {
+                if (!seen.Mark(BinaryPrimitives.ReadInt64LittleEndian(e.Body.Span)))
+                {
+                    Interlocked.Increment(ref duplicates);
+                }
+
+                tally.Hit();
+                return Task.CompletedTask;
+            },
+            new HandlerOptions { Prefetch = args.Int("prefetch", 256) });
+        RoleIo.On("report", () =>
+        {
+            var report = tally.Report();
+            report["duplicates"] = Interlocked.Read(ref duplicates);
+            report["duplicatesSuppressed"] = cell.DuplicatesSuppressed;
+            report["sdkDropped"] = handling.Dropped;
+            notices.Fill(report);
+            RoleIo.Send("report", report);
+        });
+        RoleIo.On("seen", () => RoleIo.Send("seen", new JsonObject { ["bits"] = seen.ToBase64(), ["outOfRange"] = seen.OutOfRange }));
+        RoleIo.Send("ready");
+        await RoleHost.ParkAsync();
+    }
+
+    /// <summary>
+    /// <c>--count</c> cells numbered from <c>--offset</c>, each with the metadata <see cref="MetaSpec"/> gives its number
+    /// (<see cref="CellOptions.Metadata"/>), all anycatching <c>--channel</c> in service <c>--service</c>. Each cell knows
+    /// whether it matches the publisher's query: what a matching cell catches is counted (one tally for the process,
+    /// event numbers in a bitmap), what a non-matching one catches is counted as misrouted.
+    /// </summary>
+    public static async Task MetaCellsAsync(RoleArgs args)
+    {
+        AllowSockets(args);
+        var count = args.Int("count", 1);
+        var offset = args.Int("offset", 0);
+        var tally = new Tally(args.Long("warm"));
+        var seen = new SeenSet(args.Long("expect"));
+        var duplicates = 0L;
+        var misrouted = 0L;
+        var perCell = new long[count];
+        var matches = Enumerable.Range(offset, count).Select(MetaSpec.Matches).ToArray();
+        var connecting = Stopwatch.StartNew();
+        var cells = await ConnectManyAsync(args["endpoint"], args.Get("service", "pool"), count, i => MetaSpec.Metadata(offset + i));
+        var connectSeconds = connecting.Elapsed.TotalSeconds;
+        var notices = new NoticeCounter();
+        foreach (var cell in cells)
+        {
+            notices.Attach(cell);
+        }
+
+        var subscriptions = new List<CellSubscription>(count);
+        const int window = 50;
+        for (var i = 0; i < count; i += window)
+        {
+            subscriptions.AddRange(await Task.WhenAll(cells.Skip(i).Take(window).Select(c => c.SubscribeAsync(args["channel"], Catch.Any))));
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            var index = i;
+            subscriptions[i].Subscribe(new ActionObserver<Event>(e =>
+            {
+                if (!matches[index])
+                {
+                    Interlocked.Increment(ref misrouted);
+                    return;
+                }
+
+                if (!seen.Mark(BinaryPrimitives.ReadInt64LittleEndian(e.Body.Span)))
+                {
+                    Interlocked.Increment(ref duplicates);
+                }
+
+                Interlocked.Increment(ref perCell[index]);
+                tally.Hit();
+            }));
+        }
+
+        RoleIo.On("report", () =>
+        {
+            var report = tally.Report();
+            var caught = Enumerable.Range(0, count).Where(i => matches[i]).Select(i => Interlocked.Read(ref perCell[i])).DefaultIfEmpty(0).ToArray();
+            report["misrouted"] = Interlocked.Read(ref misrouted);
+            report["duplicates"] = Interlocked.Read(ref duplicates);
+            report["matching"] = matches.Count(m => m);
+            report["minPerCell"] = caught.Min();
+            report["maxPerCell"] = caught.Max();
+            report["sdkDropped"] = subscriptions.Sum(s => s.Dropped);
+            notices.Fill(report);
+            RoleIo.Send("report", report);
+        });
+        RoleIo.On("seen", () => RoleIo.Send("seen", new JsonObject { ["bits"] = seen.ToBase64(), ["outOfRange"] = seen.OutOfRange }));
+        RoleIo.Send("ready", new JsonObject { ["cells"] = cells.Length, ["connectSeconds"] = connectSeconds });
         await RoleHost.ParkAsync();
     }
 
@@ -238,6 +390,7 @@ internal static class ThynapseRoles
     /// <summary><c>--count</c> idle cells, connected concurrently; <c>ready</c> once all are welcomed.</summary>
     public static async Task IdleAsync(RoleArgs args)
     {
+        AllowSockets(args);
         var cells = await ConnectManyAsync(args["endpoint"], args.Get("service", "idle"), args.Int("count", 1));
         RoleIo.Send("ready", new JsonObject { ["cells"] = cells.Length, ["threads"] = Process.GetCurrentProcess().Threads.Count });
         await RoleHost.ParkAsync();
@@ -265,25 +418,81 @@ internal static class ThynapseRoles
         return 0;
     }
 
+    /// <summary>
+    /// <c>--max-sockets n</c>: raises NetMQ's per-process socket limit (default 1,024, ~145 cells at ~7 sockets each)
+    /// before the first socket exists, so that one process can hold more cells — an application setting, not the SDK's.
+    /// </summary>
+    private static void AllowSockets(RoleArgs args)
+    {
+        if (args.Has("max-sockets"))
+        {
+            NetMQ.NetMQConfig.MaxSockets = args.Int("max-sockets", 1024);
+        }
+    }
+
     private static string ReplyChannel(Thid cell) => "rr.reply." + cell;
 
     private static string[] Channels(RoleArgs args) => args.Has("channels")
         ? Enumerable.Range(0, (int)args.Long("channels")).Select(i => args["prefix"] + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray()
         : [args["channel"]];
 
-    private static Task<Cell.Cell> ConnectAsync(string endpoint, string service) =>
-        Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = endpoint, Service = service, ConnectTimeout = TimeSpan.FromSeconds(30) });
+    private static Task<Cell.Cell> ConnectAsync(string endpoint, string service, Newtonsoft.Json.Linq.JObject? metadata = null) =>
+        Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = endpoint, Service = service, ConnectTimeout = TimeSpan.FromSeconds(30), Metadata = metadata });
 
-    private static async Task<Cell.Cell[]> ConnectManyAsync(string endpoint, string service, int count)
+    private static async Task<Cell.Cell[]> ConnectManyAsync(string endpoint, string service, int count, Func<int, Newtonsoft.Json.Linq.JObject>? metadata = null)
     {
         var cells = new List<Cell.Cell>(count);
         const int window = 50;
         for (var i = 0; i < count; i += window)
         {
-            cells.AddRange(await Task.WhenAll(Enumerable.Range(i, Math.Min(window, count - i)).Select(_ => ConnectAsync(endpoint, service))));
+            cells.AddRange(await Task.WhenAll(Enumerable.Range(i, Math.Min(window, count - i)).Select(j => ConnectAsync(endpoint, service, metadata?.Invoke(j)))));
         }
 
         return [.. cells];
+    }
+}
+
+/// <summary>What cells were told on <see cref="Cell.Cell.Notices"/>: drops, refusals, errors (counted; the rare ones also logged to stderr).</summary>
+internal sealed class NoticeCounter
+{
+    private long _missed;
+    private long _slowNotices;
+    private long _rejected;
+    private long _errors;
+
+    public void Attach(Cell.Cell cell) => cell.Notices.Subscribe(new ActionObserver<CellNotice>(n =>
+    {
+        switch (n.Kind)
+        {
+            case CellNoticeKind.MissedEvents or CellNoticeKind.SlowConsumer:
+                Interlocked.Add(ref _missed, n.Count);
+                Interlocked.Increment(ref _slowNotices);
+                break;
+            case CellNoticeKind.PublishRejected:
+                if (Interlocked.Increment(ref _rejected) <= 3)
+                {
+                    Console.Error.WriteLine($"notice: {n.Kind} {n.Code} {n.Message}");
+                }
+
+                break;
+            case CellNoticeKind.TransmitterError or CellNoticeKind.ConnectionLost or CellNoticeKind.HandlerFailed or CellNoticeKind.ObserverFailed:
+                if (Interlocked.Increment(ref _errors) <= 3)
+                {
+                    Console.Error.WriteLine($"notice: {n.Kind} {n.Message}");
+                }
+
+                break;
+            default:
+                break;
+        }
+    }));
+
+    public void Fill(JsonObject report)
+    {
+        report["missed"] = Interlocked.Read(ref _missed);
+        report["slowNotices"] = Interlocked.Read(ref _slowNotices);
+        report["rejected"] = Interlocked.Read(ref _rejected);
+        report["noticeErrors"] = Interlocked.Read(ref _errors);
     }
 }
 

@@ -7,46 +7,60 @@ internal static class Catalog
     {
         long Q(long full, long small) => quick ? small : full;
 
-        Metric msgs = new("rate", "msgs/s", "msgs/s", true);
-        Metric deliveries = new("rate", "deliveries/s", "deliveries/s", true);
-        Metric reqs = new("rate", "req/s", "req/s", true);
+        Metric msgs = new("rate", "throughput", "msgs/s", true);
+        Metric deliveries = new("rate", "throughput", "deliveries/s", true);
+        Metric reqs = new("rate", "throughput", "req/s", true);
 
-        Scenario Flow(string number, string id, string title, Metric metric, Flow flow, Side? thynapse = null, Side? nats = null) =>
+        Scenario Flow(string number, string id, string title, Metric metric, Flow flow, Side? netMq = null) =>
             new(number, id, title, [metric],
-                thynapse ?? new Side(ctx => Runners.FlowAsync(ctx, SystemKind.Thynapse, flow)),
-                nats ?? new Side(ctx => Runners.FlowAsync(ctx, SystemKind.Nats, flow)),
-                PromisesDelivery: true);
+                new Side(ctx => Runners.FlowAsync(ctx, SystemKind.Thynapse, flow)),
+                new Side(ctx => Runners.FlowAsync(ctx, SystemKind.Nats, flow)),
+                PromisesDelivery: true,
+                NetMq: netMq);
+
+        // The raw-NetMQ transport limits (references, not a competitor): a relay in Thynapse's topology, and direct pairs.
+        Side Relay(int size, long count) => new(ctx => Runners.NetMqFlowAsync(ctx, new NetMqFlow("relay", size, count, Batch: 32 * 1024)));
+        Side RelayRequests(long count, long window) => new(ctx => Runners.NetMqRequestAsync(ctx, new Request(Count: count, Window: window)));
+        Scenario Reference(string number, string id, string title, NetMqFlow flow) =>
+            new(number, id, title, [msgs], Side.None, Side.None, PromisesDelivery: false, NetMq: new Side(ctx => Runners.NetMqFlowAsync(ctx, flow)));
+
+        var metaCells = quick ? 250 : 1000;
+        var metaProcesses = quick ? 2 : 8; // 125 cells per process (NetMQ's MaxSockets, see scenario 10)
+        Meta meta = new(Cells: metaCells, Processes: metaProcesses, Count: Q(200_000, 40_000));
 
         return
         [
             Flow("1", "1to1", "multicatch 1→1, 100 B", msgs,
-                new Flow(Receivers: 1, Mode: "multi", Size: 100, Count: Q(2_000_000, 300_000))),
+                new Flow(Receivers: 1, Mode: "multi", Size: 100, Count: Q(2_000_000, 300_000)),
+                Relay(100, Q(2_000_000, 300_000))),
             Flow("2", "fanout4", "multicatch 1→4 cells (one service), 100 B", deliveries,
                 new Flow(Receivers: 4, Mode: "multi", Size: 100, Count: Q(1_000_000, 150_000))),
             Flow("3", "any4", "anycatch 1→4 cells of one service, 100 B", msgs,
                 new Flow(Receivers: 4, Mode: "any", Size: 100, Count: Q(1_000_000, 200_000))),
 
-            // Acks: Thynapse has none yet. To fill in later, give the Thynapse side a runner (e.g. a Runners.RequestAsync
-            // variant where receivers ack) and keep the metric: acknowledged msgs/s with a window of 1,000 in flight.
-            new("4", "any4-acks", "anycatch with acks 1→4 (window 1,000)", [new("rate", "acked msgs/s", "msgs/s", true)],
-                Side.Na("n/a (acks not implemented)"),
-                new Side(ctx => Runners.RequestAsync(ctx, SystemKind.Nats, new Request(Count: Q(500_000, 100_000), Window: 1000, Echoes: 4, ReplyBytes: 8))),
+            // Thynapse: 4 × prefetch 256 = 1,024 unacknowledged at most, against NATS's window of 1,000 requests in flight.
+            new("4", "any4-acks", "anycatch with acks 1→4 (1,000 in flight)", [new("rate", "acked throughput", "msgs/s", true)],
+                new Side(ctx => Runners.AckFlowAsync(ctx, new AckFlow(Receivers: 4, Count: Q(500_000, 80_000), Prefetch: 256))),
+                new Side(ctx => Runners.RequestAsync(ctx, SystemKind.Nats, new Request(Count: Q(500_000, 80_000), Window: 1000, Echoes: 4, ReplyBytes: 8))),
                 PromisesDelivery: true),
 
             Flow("5a", "1to1-1k", "multicatch 1→1, 1 KiB", msgs,
-                new Flow(Receivers: 1, Mode: "multi", Size: 1024, Count: Q(500_000, 100_000))),
+                new Flow(Receivers: 1, Mode: "multi", Size: 1024, Count: Q(500_000, 100_000)),
+                Relay(1024, Q(500_000, 100_000))),
             Flow("5b", "1to1-64k", "multicatch 1→1, 64 KiB", msgs,
-                new Flow(Receivers: 1, Mode: "multi", Size: 64 * 1024, Count: Q(20_000, 2_000))),
+                new Flow(Receivers: 1, Mode: "multi", Size: 64 * 1024, Count: Q(20_000, 1_000))),
 
             new("6", "rr-seq", "request/reply, sequential, 100 B",
                 [new("p50", "RTT p50", "µs", false), new("p99", "RTT p99", "µs", false), new("p999", "RTT p99.9", "µs", false)],
-                new Side(ctx => Runners.RequestAsync(ctx, SystemKind.Thynapse, new Request(Count: Q(20_000, 4_000), Window: 1))),
-                new Side(ctx => Runners.RequestAsync(ctx, SystemKind.Nats, new Request(Count: Q(20_000, 4_000), Window: 1))),
-                PromisesDelivery: true),
+                new Side(ctx => Runners.RequestAsync(ctx, SystemKind.Thynapse, new Request(Count: Q(20_000, 2_000), Window: 1))),
+                new Side(ctx => Runners.RequestAsync(ctx, SystemKind.Nats, new Request(Count: Q(20_000, 2_000), Window: 1))),
+                PromisesDelivery: true,
+                NetMq: RelayRequests(Q(20_000, 2_000), 1)),
             new("7", "rr-pipe", "request/reply, 1,000 in flight, 100 B", [reqs],
                 new Side(ctx => Runners.RequestAsync(ctx, SystemKind.Thynapse, new Request(Count: Q(500_000, 100_000), Window: 1000))),
                 new Side(ctx => Runners.RequestAsync(ctx, SystemKind.Nats, new Request(Count: Q(500_000, 100_000), Window: 1000))),
-                PromisesDelivery: true),
+                PromisesDelivery: true,
+                NetMq: RelayRequests(Q(500_000, 100_000), 1000)),
 
             Flow("8", "pubs100", "100 publishers → 1 service (4 processes × 25), 100 B", msgs,
                 new Flow(Receivers: 1, Mode: "any", Size: 100, Count: Q(1_000_000, 200_000), Publishers: 4, ConnsPerPublisher: 25)),
@@ -60,10 +74,18 @@ internal static class Catalog
                 new Side(ctx => Runners.RssAsync(ctx, SystemKind.Nats, cells: 1000, processes: 8)),
                 PromisesDelivery: false),
 
-            new("11", "meta1000", "1,000 cells and a targeted metadata query", [new("rate", "queries/s", "queries/s", true)],
-                Side.Na("n/a (metadata queries not implemented)"),
-                Side.Na("n/a (no NATS equivalent chosen yet)"),
-                PromisesDelivery: false),
+            // NATS has no metadata routing: its stand-in is a queue group of the matching connections only, on a subject
+            // that names the eligible set (decided outside NATS).
+            new("11", "meta1000", quick ? "250 cells (quick run; 1,000 in a full run) and a targeted metadata query" : "1,000 cells and a targeted metadata query",
+                [new("rate", "caught throughput", "events/s", true)],
+                new Side(ctx => Runners.MetaAsync(ctx, SystemKind.Thynapse, meta)),
+                new Side(ctx => Runners.MetaAsync(ctx, SystemKind.Nats, meta)),
+                PromisesDelivery: true),
+
+            Reference("R1", "ref-pubsub", "reference: NetMQ PUB→SUB direct, 100 B batched in 32 KiB frames",
+                new NetMqFlow("direct", 100, Q(2_000_000, 300_000), Batch: 32 * 1024, Hwm: 0)),
+            Reference("R2", "ref-pubsub-1", "reference: NetMQ PUB→SUB direct, one 100 B frame per message",
+                new NetMqFlow("direct", 100, Q(1_000_000, 100_000), Batch: 0, Hwm: 0)),
         ];
     }
 }

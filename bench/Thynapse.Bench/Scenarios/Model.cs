@@ -14,12 +14,18 @@ internal sealed record RunResult(IReadOnlyDictionary<string, double> Values, lon
 /// <summary>A side of a scenario: a runner, or the reason there is none yet.</summary>
 internal sealed record Side(Func<RunContext, Task<RunResult>>? Run, string? NotAvailable = null)
 {
+    /// <summary>Not measured, and nothing to say about it (a reference row's Thynapse and NATS sides, most rows' NetMQ side).</summary>
+    public static Side None { get; } = new(null, null);
+
     public static Side Na(string reason) => new(null, reason);
+
+    public bool IsNone => Run is null && NotAvailable is null;
 }
 
-/// <summary>A scenario: run on Thynapse then on NATS in each round.</summary>
-/// <param name="Number">The numbering (1, 5a, …); <c>--only</c> accepts it or <paramref name="Id"/>.</param>
-/// <param name="PromisesDelivery">Losing messages here fails the run (exit code 1).</param>
+/// <summary>A scenario: run on Thynapse, then on NATS, then (where there is one) the raw-NetMQ reference, in each round.</summary>
+/// <param name="Number">The numbering (1, 5a, …; R1… for reference-only rows); <c>--only</c> accepts it or <paramref name="Id"/>.</param>
+/// <param name="PromisesDelivery">Thynapse or NATS losing messages here fails the run (exit code 1); NetMQ references never do.</param>
+/// <param name="NetMq">The transport limit measured on raw NetMQ in the same topology (<see cref="Side.None"/>: not measured).</param>
 internal sealed record Scenario(
     string Number,
     string Id,
@@ -27,8 +33,14 @@ internal sealed record Scenario(
     IReadOnlyList<Metric> Metrics,
     Side Thynapse,
     Side Nats,
-    bool PromisesDelivery)
+    bool PromisesDelivery,
+    Side? NetMq = null)
 {
+    public Side Reference => NetMq ?? Side.None;
+
+    /// <summary>A row that only holds a NetMQ reference (no Thynapse or NATS side).</summary>
+    public bool IsReferenceOnly => Thynapse.IsNone && Nats.IsNone;
+
     public bool Matches(string selector) =>
         string.Equals(selector, Id, StringComparison.OrdinalIgnoreCase)
         || string.Equals(selector, Number, StringComparison.OrdinalIgnoreCase)
@@ -42,7 +54,7 @@ internal sealed record RunContext(bool Quick, string? NatsServer)
     public TimeSpan RunTimeout => Quick ? TimeSpan.FromSeconds(60) : TimeSpan.FromSeconds(240);
 
     /// <summary>Receivers whose counts stop moving this long after the publishers are done have lost the rest.</summary>
-    public TimeSpan StallTimeout => TimeSpan.FromSeconds(Quick ? 1.5 : 3);
+    public TimeSpan StallTimeout => TimeSpan.FromSeconds(Quick ? 1 : 3);
 
     /// <summary>Pause before reading a server's RSS (JIT, first allocations, HELO handling settle).</summary>
     public TimeSpan Settle => TimeSpan.FromMilliseconds(Quick ? 400 : 1000);

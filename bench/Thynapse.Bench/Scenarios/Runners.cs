@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Thynapse.Bench.Roles;
 
 namespace Thynapse.Bench.Scenarios;
 
@@ -18,6 +19,29 @@ internal enum SystemKind
 /// <param name="Subscriptions">0: one subscription on <c>bench.data</c>; N: the receiver holds <c>route.s0</c>…<c>route.s(N−1)</c>
 /// and the publishers cycle through those channels.</param>
 internal sealed record Flow(int Receivers, string Mode, int Size, long Count, int Publishers = 1, int ConnsPerPublisher = 1, int Subscriptions = 0);
+
+/// <summary>
+/// Acknowledged anycatch: one publisher cell publishing <paramref name="Count"/> events fire-and-forget to
+/// <paramref name="Receivers"/> cells of one service that catch with <c>HandleAsync</c>, each holding at most
+/// <paramref name="Prefetch"/> unacknowledged.
+/// </summary>
+/// <param name="CompleteEvery">The publisher's pacing: every this many events one is published awaiting completion, and at
+/// most two such chunks are incomplete (0: no pacing, and a publisher 100,000 events ahead is refused with QUEUE_FULL).</param>
+internal sealed record AckFlow(int Receivers, long Count, int Prefetch, int Size = 100, long CompleteEvery = 10_000);
+
+/// <summary>
+/// Targeted events: <paramref name="Cells"/> cells (or NATS connections) in <paramref name="Processes"/> processes, with
+/// <see cref="MetaSpec"/> metadata, all catching one channel in one service; one publisher targets
+/// <see cref="MetaSpec.Query"/> with <paramref name="Count"/> events.
+/// </summary>
+internal sealed record Meta(int Cells, int Processes, long Count, int Size = 100);
+
+/// <summary>
+/// A raw-NetMQ reference flow: <c>direct</c> (XPUB→SUB) or <c>relay</c> (DEALER→ROUTER relay→DEALER), 1→1,
+/// <paramref name="Count"/> messages of <paramref name="Size"/> bytes, batched into <paramref name="Batch"/>-byte frames (0: one frame each).
+/// </summary>
+/// <param name="Hwm">High-water mark (frames) of the sockets on the path.</param>
+internal sealed record NetMqFlow(string Mode, int Size, long Count, int Batch, int Hwm = 1000);
 
 /// <summary>Request/reply: <paramref name="Echoes"/> echo cells in one service, one requester.</summary>
 /// <param name="ReplyBytes">-1: the reply is the whole request body; n: its first n bytes (an ack).</param>
@@ -58,8 +82,10 @@ internal static class Runners
         }
 
         // Everybody connected and subscribed (SubscribeAsync completed / PONG after SUB) before anyone publishes.
+        var setup = Stopwatch.StartNew();
         var serverInfo = await server.WaitAsync("ready", ctx.ReadyTimeout);
         await Task.WhenAll(receivers.Concat(publishers).Select(r => r.WaitAsync("ready", ctx.ReadyTimeout)));
+        var setupSeconds = setup.Elapsed.TotalSeconds;
 
         var cpu = Meter(serverInfo, receivers.Concat(publishers));
         var deadline = Stopwatch.StartNew();
@@ -99,10 +125,205 @@ internal static class Runners
             notes.Add("receiver: " + failed["failure"]!.GetValue<string>());
         }
 
+        if (kind == SystemKind.Thynapse && await RejectedAsync(publishers) is > 0 and var rejected)
+        {
+            notes.Add($"{rejected} publishes refused by the transmitter");
+        }
+
         var publishSeconds = done.Max(d => d["publishSeconds"]!.GetValue<double>());
         notes.Add($"pub {flow.Count / publishSeconds / 1000:0}k/s");
         notes.Add(cpu.Summary());
+        notes.Add($"setup {setupSeconds:0.0} s");
         return new RunResult(new Dictionary<string, double> { ["rate"] = Rate(reports) }, lost, string.Join("; ", notes));
+    }
+
+    /// <summary>
+    /// Scenario 4 on Thynapse: <see cref="AckFlow.Receivers"/> <c>t-ack</c> cells (HandleAsync, prefetch each), one
+    /// <c>t-pub</c> stamping event numbers. Throughput is acknowledged events per second at the receivers (counted when
+    /// the handler returns, which acknowledges); lost = published − distinct events handled (union of the receivers'
+    /// bitmaps), so a duplicate can never hide a loss.
+    /// </summary>
+    public static async Task<RunResult> AckFlowAsync(RunContext ctx, AckFlow flow)
+    {
+        using var scope = new ProcessScope();
+        var (server, endpoint) = StartServer(ctx, scope, SystemKind.Thynapse);
+        var perReceiver = flow.Count / flow.Receivers;
+        var receivers = Enumerable.Range(0, flow.Receivers)
+            .Select(r => scope.Role($"recv{r}", "t-ack", new ArgList().Add("endpoint", endpoint).Add("service", "sink").Add("pattern", DataChannel)
+                .Add("prefetch", flow.Prefetch).Add("warm", Math.Max(1, perReceiver / 10)).Add("expect", flow.Count)))
+            .ToList();
+        var publisher = scope.Role("pub0", "t-pub", new ArgList().Add("endpoint", endpoint).Add("count", flow.Count).Add("size", flow.Size)
+            .Add("channel", DataChannel).Add("stamp", 1).Add("complete-every", flow.CompleteEvery).Add("complete-window", 2));
+
+        var setup = Stopwatch.StartNew();
+        var serverInfo = await server.WaitAsync("ready", ctx.ReadyTimeout);
+        await Task.WhenAll(receivers.Append(publisher).Select(r => r.WaitAsync("ready", ctx.ReadyTimeout)));
+        var setupSeconds = setup.Elapsed.TotalSeconds;
+        var cpu = Meter(serverInfo, receivers.Append(publisher));
+        var deadline = Stopwatch.StartNew();
+        cpu.Start();
+        publisher.Send("go");
+        var done = await publisher.WaitAsync("done", ctx.RunTimeout);
+        var reports = await CollectAsync(receivers, false, perReceiver, flow.Count, ctx.RunTimeout - deadline.Elapsed, ctx.StallTimeout, cpu);
+        var distinct = await DistinctAsync(receivers);
+        var handled = reports.Sum(r => Long(r, "count"));
+        var lost = Math.Max(0, flow.Count - distinct);
+
+        var notes = new List<string>();
+        if (handled - distinct is > 0 and var duplicates)
+        {
+            notes.Add($"{duplicates} duplicates handled");
+        }
+
+        if (reports.Sum(r => Long(r, "duplicatesSuppressed")) is > 0 and var suppressed)
+        {
+            notes.Add($"{suppressed} duplicates suppressed by the SDK");
+        }
+
+        var counts = reports.Select(r => Long(r, "count")).ToArray();
+        notes.Add($"balance {counts.Min() / (double)Math.Max(1, counts.Max()):0.000}");
+        AddLossDiagnostics(notes, reports);
+        if (await RejectedAsync([publisher]) is > 0 and var rejected)
+        {
+            notes.Add($"{rejected} publishes refused (QUEUE_FULL?)");
+        }
+
+        if (lost > 0)
+        {
+            notes.Add(await TransmitterStatsAsync(server));
+        }
+
+        notes.Add($"pub {flow.Count / done["publishSeconds"]!.GetValue<double>() / 1000:0}k/s");
+        notes.Add(cpu.Summary());
+        notes.Add($"setup {setupSeconds:0.0} s");
+        return new RunResult(new Dictionary<string, double> { ["rate"] = Rate(reports) }, lost, string.Join("; ", notes));
+    }
+
+    /// <summary>
+    /// Scenario 11. Thynapse: <see cref="Meta.Processes"/> <c>t-meta</c> processes hold the cells (metadata from
+    /// <see cref="MetaSpec"/>, all anycatching <see cref="MetaSpec.Channel"/> in service <c>pool</c>) and one <c>t-pub</c>
+    /// publishes every event with the target <see cref="MetaSpec.Query"/> (one <c>PublishOptions</c> for all). NATS: the
+    /// same numbers of connections; the matching ones form a queue group on <see cref="MetaSpec.EligibleSubject"/> (the
+    /// eligible set decided outside NATS), the publisher publishes there. Throughput: events caught per second by all
+    /// matching cells together; lost = published − distinct events caught by a matching cell (a misrouted event counts
+    /// as lost and is named in the note).
+    /// </summary>
+    public static async Task<RunResult> MetaAsync(RunContext ctx, SystemKind kind, Meta meta)
+    {
+        using var scope = new ProcessScope();
+        var (server, endpoint) = StartServer(ctx, scope, kind);
+        var thynapse = kind == SystemKind.Thynapse;
+        var perProcess = meta.Cells / meta.Processes;
+        var matchingTotal = MetaSpec.MatchingIn(0, perProcess * meta.Processes);
+        var holders = Enumerable.Range(0, meta.Processes).Select(p =>
+        {
+            var share = meta.Count * MetaSpec.MatchingIn(p * perProcess, perProcess) / Math.Max(1, matchingTotal);
+            return scope.Role($"cells{p}", thynapse ? "t-meta" : "n-meta", new ArgList().Add("endpoint", endpoint).Add("service", "pool")
+                .Add("channel", MetaSpec.Channel).Add("count", perProcess).Add("offset", p * perProcess)
+                .Add("warm", share / 10).Add("expect", meta.Count));
+        }).ToList();
+        var pubArgs = new ArgList().Add("endpoint", endpoint).Add("count", meta.Count).Add("size", meta.Size).Add("stamp", 1);
+        pubArgs = thynapse ? pubArgs.Add("channel", MetaSpec.Channel).Add("target", MetaSpec.Query) : pubArgs.Add("channel", MetaSpec.EligibleSubject);
+        var publisher = scope.Role("pub0", thynapse ? "t-pub" : "n-pub", pubArgs);
+
+        var setup = Stopwatch.StartNew();
+        var serverInfo = await server.WaitAsync("ready", ctx.ReadyTimeout);
+        await Task.WhenAll(holders.Append(publisher).Select(r => r.WaitAsync("ready", ctx.ReadyTimeout)));
+        var setupSeconds = setup.Elapsed.TotalSeconds;
+        var cpu = Meter(serverInfo, holders.Append(publisher));
+        var deadline = Stopwatch.StartNew();
+        cpu.Start();
+        publisher.Send("go");
+        var done = await publisher.WaitAsync("done", ctx.RunTimeout);
+        var reports = await CollectAsync(holders, false, 0, meta.Count, ctx.RunTimeout - deadline.Elapsed, ctx.StallTimeout, cpu);
+        var distinct = await DistinctAsync(holders);
+        var caught = reports.Sum(r => Long(r, "count"));
+        var misrouted = reports.Sum(r => Long(r, "misrouted"));
+        var lost = Math.Max(0, meta.Count - distinct);
+
+        var notes = new List<string> { $"{matchingTotal} of {perProcess * meta.Processes} cells match" };
+        if (misrouted > 0)
+        {
+            notes.Add($"MISROUTED: {misrouted} caught by cells that do not match");
+        }
+
+        if (caught - distinct is > 0 and var duplicates)
+        {
+            notes.Add($"{duplicates} duplicates");
+        }
+
+        if (thynapse)
+        {
+            notes.Add($"per matching cell {reports.Min(r => Long(r, "matching") > 0 ? Long(r, "minPerCell") : long.MaxValue)}–{reports.Max(r => Long(r, "maxPerCell"))}");
+        }
+
+        AddLossDiagnostics(notes, reports);
+        if (thynapse && await RejectedAsync([publisher]) is > 0 and var rejected)
+        {
+            notes.Add($"{rejected} publishes refused");
+        }
+
+        if (thynapse && lost > 0)
+        {
+            notes.Add(await TransmitterStatsAsync(server));
+        }
+
+        notes.Add($"pub {meta.Count / done["publishSeconds"]!.GetValue<double>() / 1000:0}k/s");
+        notes.Add(cpu.Summary());
+        notes.Add($"setup {setupSeconds:0.0} s");
+        return new RunResult(new Dictionary<string, double> { ["rate"] = Rate(reports) }, lost, string.Join("; ", notes));
+    }
+
+    /// <summary>
+    /// A raw-NetMQ reference flow (<see cref="NetMqFlow"/>): <c>m-pub</c> → (<c>m-relay</c>) → <c>m-sub</c>, counted at
+    /// the subscriber like every other flow. The relay flows cannot lose (back-pressure); direct PUB→SUB may drop at
+    /// its high-water mark, which shows as lost (never failing the bench: a reference promises nothing).
+    /// </summary>
+    public static async Task<RunResult> NetMqFlowAsync(RunContext ctx, NetMqFlow flow)
+    {
+        using var scope = new ProcessScope();
+        var port = Ports.Free();
+        var endpoint = $"tcp://127.0.0.1:{port}";
+        var relay = flow.Mode == "relay" ? scope.Role("relay", "m-relay", new ArgList().Add("port", port).Add("fan", "all")) : null;
+        var receiver = scope.Role("recv0", "m-sub", new ArgList().Add("endpoint", endpoint).Add("mode", flow.Mode).Add("batch", flow.Batch)
+            .Add("hwm", flow.Hwm).Add("warm", Math.Max(1, flow.Count / 10)));
+        var publisher = scope.Role("pub0", "m-pub", new ArgList().Add("endpoint", endpoint).Add("mode", flow.Mode).Add("batch", flow.Batch)
+            .Add("hwm", flow.Hwm).Add("count", flow.Count).Add("size", flow.Size));
+
+        var setup = Stopwatch.StartNew();
+        var relayInfo = relay is null ? null : await relay.WaitAsync("ready", ctx.ReadyTimeout);
+        await Task.WhenAll(receiver.WaitAsync("ready", ctx.ReadyTimeout), publisher.WaitAsync("ready", ctx.ReadyTimeout));
+        var setupSeconds = setup.Elapsed.TotalSeconds;
+        var cpu = Meter(relayInfo, [receiver, publisher]);
+        var deadline = Stopwatch.StartNew();
+        cpu.Start();
+        publisher.Send("go");
+        var done = await publisher.WaitAsync("done", ctx.RunTimeout);
+        var reports = await CollectAsync([receiver], false, flow.Count, flow.Count, ctx.RunTimeout - deadline.Elapsed, ctx.StallTimeout, cpu);
+        var lost = Math.Max(0, flow.Count - Long(reports[0], "count"));
+        var notes = new List<string>
+        {
+            $"pub {flow.Count / done["publishSeconds"]!.GetValue<double>() / 1000:0}k/s",
+            cpu.Summary(),
+            $"setup {setupSeconds:0.0} s",
+        };
+        return new RunResult(new Dictionary<string, double> { ["rate"] = Rate(reports) }, lost, string.Join("; ", notes));
+    }
+
+    /// <summary>Request/reply through the raw-NetMQ relay: <c>m-req</c> → <c>m-relay</c> → <c>m-echo</c> and back.</summary>
+    public static async Task<RunResult> NetMqRequestAsync(RunContext ctx, Request request)
+    {
+        using var scope = new ProcessScope();
+        var port = Ports.Free();
+        var endpoint = $"tcp://127.0.0.1:{port}";
+        var relay = scope.Role("relay", "m-relay", new ArgList().Add("port", port).Add("fan", "rr"));
+        var echo = scope.Role("echo0", "m-echo", new ArgList().Add("endpoint", endpoint));
+        var relayInfo = await relay.WaitAsync("ready", ctx.ReadyTimeout);
+        await echo.WaitAsync("ready", ctx.ReadyTimeout); // registered before the requester sends anything
+        var requester = scope.Role("requester", "m-req", new ArgList().Add("endpoint", endpoint).Add("count", request.Count)
+            .Add("window", request.Window).Add("size", request.Size));
+        await requester.WaitAsync("ready", ctx.ReadyTimeout);
+        return await RequestResultAsync(relayInfo, [echo], requester, request, ctx, null);
     }
 
     public static async Task<RunResult> RequestAsync(RunContext ctx, SystemKind kind, Request request)
@@ -119,6 +340,12 @@ internal static class Runners
 
         var serverInfo = await server.WaitAsync("ready", ctx.ReadyTimeout);
         await Task.WhenAll(echoes.Append(requester).Select(r => r.WaitAsync("ready", ctx.ReadyTimeout)));
+        return await RequestResultAsync(serverInfo, echoes, requester, request, ctx, kind == SystemKind.Thynapse ? server : null);
+    }
+
+    /// <summary>Starts the requester, waits for its result and turns it into values and a note (balance, CPU, transmitter counters on loss).</summary>
+    private static async Task<RunResult> RequestResultAsync(JsonObject? serverInfo, List<RoleProcess> echoes, RoleProcess requester, Request request, RunContext ctx, RoleProcess? transmitter)
+    {
         var cpu = Meter(serverInfo, echoes.Append(requester));
         cpu.Start();
         requester.Send("go");
@@ -150,9 +377,9 @@ internal static class Runners
             note = $"balance {counts.Min() / (double)Math.Max(1, counts.Max()):0.000}";
         }
 
-        if (kind == SystemKind.Thynapse && lost > 0)
+        if (transmitter is not null && lost > 0)
         {
-            note = (note is null ? "" : note + "; ") + await TransmitterStatsAsync(server);
+            note = (note is null ? "" : note + "; ") + await TransmitterStatsAsync(transmitter);
         }
 
         note = (note is null ? "" : note + "; ") + cpu.Summary();
@@ -174,7 +401,8 @@ internal static class Runners
         var started = Stopwatch.StartNew();
         var prefix = kind == SystemKind.Thynapse ? "t-" : "n-";
         var idlers = Enumerable.Range(0, processes)
-            .Select(i => scope.Role($"idle{i}", prefix + "idle", new ArgList().Add("endpoint", endpoint).Add("count", cells / processes)))
+            .Select(i => scope.Role($"idle{i}", prefix + "idle", new ArgList().Add("endpoint", endpoint).Add("count", cells / processes)
+                .Add("max-sockets", 16 * cells / processes + 64)))
             .ToList();
         await Task.WhenAll(idlers.Select(r => r.WaitAsync("ready", ctx.ReadyTimeout)));
         var connectSeconds = started.Elapsed.TotalSeconds;
@@ -191,9 +419,14 @@ internal static class Runners
     }
 
     /// <summary>CPU of the server (nats-server itself, not its guard) and of every role.</summary>
-    private static CpuMeter Meter(JsonObject serverReady, IEnumerable<RoleProcess> roles)
+    private static CpuMeter Meter(JsonObject? serverReady, IEnumerable<RoleProcess> roles)
     {
-        var pids = new Dictionary<string, int> { ["server"] = (int)Long(serverReady, "pid") };
+        var pids = new Dictionary<string, int>();
+        if (serverReady is not null)
+        {
+            pids["server"] = (int)Long(serverReady, "pid");
+        }
+
         foreach (var role in roles)
         {
             pids[role.Name] = role.Pid;
@@ -279,13 +512,28 @@ internal static class Runners
         }
     }
 
+    /// <summary>Distinct event numbers caught by all <paramref name="receivers"/> together (the union of their bitmaps).</summary>
+    private static async Task<long> DistinctAsync(List<RoleProcess> receivers)
+    {
+        var seen = await Task.WhenAll(receivers.Select(r => r.AskAsync("seen", "seen", TimeSpan.FromSeconds(10))));
+        return SeenSet.DistinctOfUnion(seen.Select(s => s["bits"]!.GetValue<string>()));
+    }
+
+    /// <summary>Publishes the Thynapse publishers were told the transmitter refused (fire-and-forget refusals arrive as notices).</summary>
+    private static async Task<long> RejectedAsync(IEnumerable<RoleProcess> publishers)
+    {
+        var reports = await Task.WhenAll(publishers.Select(p => p.AskAsync("report", "report", TimeSpan.FromSeconds(10))));
+        return reports.Sum(r => Long(r, "rejected"));
+    }
+
     private static async Task<string> TransmitterStatsAsync(RoleProcess transmitter)
     {
         try
         {
             var s = await transmitter.AskAsync("stats", "stats", TimeSpan.FromSeconds(10));
             return $"transmitter: received {Long(s, "eventsReceived")}, deliveries {Long(s, "deliveries")}, dropped {Long(s, "deliveriesDropped")}, "
-                + $"rejected {Long(s, "eventsRejected")}, replies dropped {Long(s, "repliesDropped")}";
+                + $"rejected {Long(s, "eventsRejected")}, replies dropped {Long(s, "repliesDropped")}, without receiver {Long(s, "eventsWithoutReceiver")}, "
+                + $"acks {Long(s, "acks")}, redeliveries {Long(s, "redeliveries")}, in flight {Long(s, "inFlight")}, queued {Long(s, "queued")}";
         }
         catch (Exception ex) when (ex is TimeoutException or RoleFailedException)
         {
