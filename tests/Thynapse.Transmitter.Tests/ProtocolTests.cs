@@ -208,6 +208,48 @@ public sealed class ProtocolTests
 
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
+    public void BinaryDeliveries_NeverMakeAFrameLargerThanTheBatchSize()
+    {
+        // One inbound frame of 100 KiB of events must leave as several delivery frames, none over BatchBytes:
+        // the cell keeps each frame's buffer, and pooled buffers come in powers of two.
+        var channel = TestIds.Next("split");
+        using var receiver = new RawClient(_transmitter.CommandEndpoint);
+        receiver.Hello(TestIds.Next("rx"), new JObject { ["encodings"] = new JArray("B", "J") });
+        receiver.Subscribe(1, channel);
+        using var sender = new RawClient(_transmitter.CommandEndpoint);
+        sender.Hello(TestIds.Next("tx"), new JObject { ["encodings"] = new JArray("B") });
+
+        const int count = 1_000;
+        var frame = new FrameBatch(Command.Evnt);
+        var body = new byte[100];
+        for (var i = 1; i <= count; i++)
+        {
+            EventRecordWriter.Write(frame, i == count, (ulong)i, channel, default, default, body);
+        }
+
+        sender.Send(frame.Frame.ToArray());
+
+        var received = 0;
+        var frames = 0;
+        while (received < count)
+        {
+            var delivery = receiver.Receive("B DLVR")[0];
+            Assert.IsLessThanOrEqualTo(TransmitterOptions.Default.BatchBytes, delivery.Length, $"delivery frame {frames} is {delivery.Length} bytes");
+            var reader = new DeliveryRecordReader(delivery.AsSpan(7));
+            while (reader.TryRead(out _, out _))
+            {
+                received++;
+            }
+
+            frames++;
+        }
+
+        Assert.AreEqual(count, received);
+        Assert.IsGreaterThan(1, frames, "the burst should need more than one delivery frame");
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
     public void AcknowledgedAnycatch_NackRedeliversAckCompletes()
     {
         var channel = TestIds.Next("reliable");

@@ -269,14 +269,17 @@ internal sealed partial class CommandProcessor
 
         if (cell.AcceptsBinary)
         {
-            DeliveryRecordWriter.Write(cell.Deliveries, e.OriginToken, e.OriginId, e.Sequence, e.ChannelToken, e.Channel, anycatch, e.Extension, e.Body);
-            cell.Deliveries.RecordWritten();
-            MarkDirty(cell);
-            if (cell.Deliveries.Length >= _options.BatchBytes)
+            // A frame stays within BatchBytes (one record larger than that goes alone): the cell keeps each received
+            // frame's buffer for the events' bodies, and a frame just over a power of two would cost it twice the memory.
+            var size = DeliveryRecordWriter.SizeOf(e.Channel.Length, anycatch.Tag != 0, e.Extension.Length, e.Body.Length);
+            if (!cell.Deliveries.IsEmpty && cell.Deliveries.Length + size > _options.BatchBytes)
             {
                 Flush(cell);
             }
 
+            DeliveryRecordWriter.Write(cell.Deliveries, e.OriginToken, e.OriginId, e.Sequence, e.ChannelToken, e.Channel, anycatch, e.Extension, e.Body);
+            cell.Deliveries.RecordWritten();
+            MarkDirty(cell);
             return;
         }
 
