@@ -118,7 +118,7 @@ internal static class Report
                 Times(row.Ratio),
                 Times(row.LimitRatio),
                 row.FirstOfScenario && (row.ThynapseLost is not null || row.NatsLost is not null)
-                    ? $"{row.ThynapseLost?.ToString(CultureInfo.InvariantCulture) ?? "–"} / {row.NatsLost?.ToString(CultureInfo.InvariantCulture) ?? "–"}"
+                    ? $"{row.ThynapseLost?.ToString(CultureInfo.InvariantCulture) ?? "–"} / {row.NatsLost?.ToString(CultureInfo.InvariantCulture) ?? "–"}{(row.Scenario.PromisesDelivery ? "" : " *")}"
                     : "",
             ]);
         }
@@ -127,7 +127,8 @@ internal static class Report
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"Thynapse vs NATS — {(options.Quick ? "quick" : "full")} run, {options.Rounds} round(s), {elapsed.TotalSeconds:0} s.");
         text.AppendLine("T/N: higher is better for Thynapse (throughput T/N; latency and RSS N/T). T/limit: Thynapse against the raw-NetMQ");
-        text.AppendLine("reference of the same topology (1 = at the transport limit; R rows are references only, not a competitor). Lost: summed over rounds.");
+        text.AppendLine("reference of the same topology (1 = at the transport limit; R rows are references only, not a competitor). Lost: summed over rounds;");
+        text.AppendLine("a loss fails the run except on multicatch rows (*), which are at most once: a cell slower than its publisher drops, counted.");
         for (var i = 0; i < cells.Count; i++)
         {
             text.AppendLine("| " + string.Join(" | ", cells[i].Select((c, j) => c.PadRight(widths[j]))) + " |");
@@ -145,7 +146,7 @@ internal static class Report
     /// <summary>
     /// <c>{"scenarios":[{"name","metric","unit","thynapse":{"median","min","max"},"nats":{…},"ratio","lost", …extras}]}</c>,
     /// one entry per metric. <c>lost</c> is Thynapse's loss summed over rounds (the scenario's, repeated on each of its
-    /// metrics), null where nothing is promised.
+    /// metrics), null where the scenario counts nothing (RSS); <c>promisesDelivery</c> says whether a loss fails the run.
     /// </summary>
     public static string Json(List<Row> rows)
     {
@@ -160,7 +161,7 @@ internal static class Report
                 ["thynapse"] = SideJson(row.Thynapse),
                 ["nats"] = SideJson(row.Nats),
                 ["ratio"] = row.Ratio,
-                ["lost"] = row.Scenario.PromisesDelivery && !row.Scenario.IsReferenceOnly ? row.ThynapseLost : null,
+                ["lost"] = row.Scenario.IsReferenceOnly ? null : row.ThynapseLost,
 
                 // Extras.
                 ["number"] = row.Scenario.Number,
@@ -168,7 +169,8 @@ internal static class Report
                 ["reference"] = row.Scenario.IsReferenceOnly,
                 ["netmq"] = SideJson(row.NetMq),
                 ["ratioNetmq"] = row.LimitRatio,
-                ["lostNats"] = row.Scenario.PromisesDelivery ? row.NatsLost : null,
+                ["promisesDelivery"] = row.Scenario.PromisesDelivery,
+                ["lostNats"] = row.NatsLost,
                 ["lostNetmq"] = row.NetMqLost,
                 ["rounds"] = new JsonObject
                 {

@@ -86,12 +86,14 @@ internal static class NatsRoles
         var started = Stopwatch.GetTimestamp();
         var c = 0;
         var sent = 0L;
+        var pace = WarmUpPace.From(args);
         while (sent < count)
         {
             var connection = connections[c];
             var n = Math.Min(chunk, count - sent);
             for (var i = 0L; i < n; i++)
             {
+                pace.Wait(sent + i, connection.Flush);
                 if (stamp)
                 {
                     BinaryPrimitives.WriteInt64LittleEndian(body, first + sent + i);

@@ -51,6 +51,43 @@ internal static class RoleHost
 }
 
 /// <summary>
+/// Paces a publisher's first events (the warm-up its receivers leave out of the measurement) to a fixed rate, so
+/// that every process on the path reaches its optimised code before the stream runs at full speed. Both systems'
+/// publishers use it with the same numbers.
+/// </summary>
+internal sealed class WarmUpPace(long events, double perSecond)
+{
+    private const int Step = 1_000;
+    private readonly long _start = Stopwatch.GetTimestamp();
+
+    /// <summary>
+    /// Before publishing event number <paramref name="sent"/>: waits while ahead of the pace (warm-up only), calling
+    /// <paramref name="beforePause"/> first (a client that buffers writes flushes them there).
+    /// </summary>
+    public void Wait(long sent, Action? beforePause = null)
+    {
+        if (sent >= events || sent % Step != 0)
+        {
+            return;
+        }
+
+        var due = _start + (long)(sent / perSecond * Stopwatch.Frequency);
+        if (Stopwatch.GetTimestamp() < due)
+        {
+            beforePause?.Invoke();
+        }
+
+        while (Stopwatch.GetTimestamp() < due)
+        {
+            Thread.Sleep(1); // a load generator's pacing, not a wait for a condition
+        }
+    }
+
+    /// <summary>From the publisher's <c>--warm</c> and <c>--warm-rate</c> arguments (none: no pacing).</summary>
+    public static WarmUpPace From(RoleArgs args) => new(args.Long("warm", 0), args.Long("warm-rate", 250_000));
+}
+
+/// <summary>
 /// A receiver's count: how many arrived, when the warm-up threshold was crossed, when the last one arrived.
 /// Throughput is (count − warmCount) / (lastTs − warmTs), timestamps from <see cref="Stopwatch"/> (CLOCK_MONOTONIC,
 /// comparable across processes on Linux).

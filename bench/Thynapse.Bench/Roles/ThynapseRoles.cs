@@ -128,12 +128,14 @@ internal static class ThynapseRoles
             await Task.WhenAll(pending);
         }
 
+        var pace = WarmUpPace.From(args);
         while (sent < count)
         {
             var cell = cells[c];
             var n = Math.Min(chunk, count - sent);
             for (var i = 0L; i < n; i++)
             {
+                pace.Wait(sent + i);
                 if (stamp)
                 {
                     BinaryPrimitives.WriteInt64LittleEndian(body, first + sent + i);

@@ -15,7 +15,10 @@ internal static class Catalog
             new(number, id, title, [metric],
                 new Side(ctx => Runners.FlowAsync(ctx, SystemKind.Thynapse, flow)),
                 new Side(ctx => Runners.FlowAsync(ctx, SystemKind.Nats, flow)),
-                PromisesDelivery: true,
+                // Multicatch is at most once by design: a cell slower than the publisher loses what overflows its
+                // queue (counted, and told with SLOW; PROTOCOL.md §8.2), as a slow NATS subscriber does. Those rows
+                // report the loss without failing the run; anycatch waits in the service queue instead, and must not lose.
+                PromisesDelivery: flow.Mode == "any",
                 NetMq: netMq);
 
         // The raw-NetMQ transport limits (references, not a competitor): a relay in Thynapse's topology, and direct pairs.

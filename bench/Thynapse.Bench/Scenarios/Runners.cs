@@ -56,6 +56,9 @@ internal static class Runners
     private const string DataChannel = "bench.data";
     private const string RoutePrefix = "route.s";
 
+    /// <summary>Events per second, over all publishers, of a flow's warm-up (its first tenth).</summary>
+    private const long WarmUpRate = 250_000;
+
     public static async Task<RunResult> FlowAsync(RunContext ctx, SystemKind kind, Flow flow)
     {
         using var scope = new ProcessScope();
@@ -76,7 +79,9 @@ internal static class Runners
         for (var p = 0; p < flow.Publishers; p++)
         {
             var share = flow.Count / flow.Publishers + (p == 0 ? flow.Count % flow.Publishers : 0);
-            var args = new ArgList().Add("endpoint", endpoint).Add("conns", flow.ConnsPerPublisher).Add("count", share).Add("size", flow.Size);
+            // The first tenth (what the receivers leave out as warm-up) goes at a common pace, shared by the publishers.
+            var args = new ArgList().Add("endpoint", endpoint).Add("conns", flow.ConnsPerPublisher).Add("count", share).Add("size", flow.Size)
+                .Add("warm", share / 10).Add("warm-rate", WarmUpRate / flow.Publishers);
             args = flow.Subscriptions > 0 ? args.Add("channels", flow.Subscriptions).Add("prefix", RoutePrefix) : args.Add("channel", DataChannel);
             publishers.Add(scope.Role($"pub{p}", prefix + "pub", args));
         }
@@ -222,7 +227,8 @@ internal static class Runners
                 .Add("channel", MetaSpec.Channel).Add("count", perProcess).Add("offset", p * perProcess)
                 .Add("warm", share / 10).Add("expect", meta.Count));
         }).ToList();
-        var pubArgs = new ArgList().Add("endpoint", endpoint).Add("count", meta.Count).Add("size", meta.Size).Add("stamp", 1);
+        var pubArgs = new ArgList().Add("endpoint", endpoint).Add("count", meta.Count).Add("size", meta.Size).Add("stamp", 1)
+            .Add("warm", meta.Count / 10).Add("warm-rate", WarmUpRate);
         pubArgs = thynapse ? pubArgs.Add("channel", MetaSpec.Channel).Add("target", MetaSpec.Query) : pubArgs.Add("channel", MetaSpec.EligibleSubject);
         var publisher = scope.Role("pub0", thynapse ? "t-pub" : "n-pub", pubArgs);
 
