@@ -128,7 +128,7 @@ internal static class Report
         text.AppendLine(CultureInfo.InvariantCulture, $"Thynapse vs NATS — {(options.Quick ? "quick" : "full")} run, {options.Rounds} round(s), {elapsed.TotalSeconds:0} s.");
         text.AppendLine("T/N: higher is better for Thynapse (throughput T/N; latency and RSS N/T). T/limit: Thynapse against the raw-NetMQ");
         text.AppendLine("reference of the same topology (1 = at the transport limit; R rows are references only, not a competitor). Lost: summed over rounds;");
-        text.AppendLine("a loss fails the run except on multicatch rows (*), which are at most once: a cell slower than its publisher drops, counted.");
+        text.AppendLine("a loss fails the run except on rows marked *, which are at most once (no acks): a cell slower than its publisher drops, counted.");
         for (var i = 0; i < cells.Count; i++)
         {
             text.AppendLine("| " + string.Join(" | ", cells[i].Select((c, j) => c.PadRight(widths[j]))) + " |");

@@ -15,10 +15,10 @@ internal static class Catalog
             new(number, id, title, [metric],
                 new Side(ctx => Runners.FlowAsync(ctx, SystemKind.Thynapse, flow)),
                 new Side(ctx => Runners.FlowAsync(ctx, SystemKind.Nats, flow)),
-                // Multicatch is at most once by design: a cell slower than the publisher loses what overflows its
-                // queue (counted, and told with SLOW; PROTOCOL.md §8.2), as a slow NATS subscriber does. Those rows
-                // report the loss without failing the run; anycatch waits in the service queue instead, and must not lose.
-                PromisesDelivery: flow.Mode == "any",
+                // Multicatch and anycatch without acknowledgements are at most once by design (PROTOCOL.md §3): a cell
+                // slower than the publisher loses what overflows its queue, counted and told with SLOW (§8.2), as a
+                // slow NATS subscriber is cut off. Those rows report the loss without failing the run.
+                PromisesDelivery: false,
                 NetMq: netMq);
 
         // The raw-NetMQ transport limits (references, not a competitor): a relay in Thynapse's topology, and direct pairs.
@@ -83,7 +83,7 @@ internal static class Catalog
                 [new("rate", "caught throughput", "events/s", true)],
                 new Side(ctx => Runners.MetaAsync(ctx, SystemKind.Thynapse, meta)),
                 new Side(ctx => Runners.MetaAsync(ctx, SystemKind.Nats, meta)),
-                PromisesDelivery: true),
+                PromisesDelivery: false),
 
             Reference("R1", "ref-pubsub", "reference: NetMQ PUB→SUB direct, 100 B batched in 32 KiB frames",
                 new NetMqFlow("direct", 100, Q(2_000_000, 300_000), Batch: 32 * 1024, Hwm: 0)),
