@@ -31,6 +31,8 @@ internal sealed class RoleArgs
 
     public long Long(string key, long fallback) => _values.TryGetValue(key, out var value) ? long.Parse(value, CultureInfo.InvariantCulture) : fallback;
 
+    public double Double(string key, double fallback) => _values.TryGetValue(key, out var value) ? double.Parse(value, CultureInfo.InvariantCulture) : fallback;
+
     public int Int(string key, int fallback) => (int)Long(key, fallback);
 
     public bool Has(string key) => _values.ContainsKey(key);

@@ -18,7 +18,7 @@ internal static class NatsRoles
     /// </summary>
     public static async Task ReceiverAsync(RoleArgs args)
     {
-        var tally = new Tally(args.Long("warm"));
+        var tally = new Tally(args.Long("warm"), args.Double("warm-seconds", 0));
         var queue = args.Get("mode", "multi") == "any" ? args.Get("service", "bench") : null;
         using var connection = NatsConnection.Connect(args["endpoint"], "recv", ConnectRetry);
         if (args.Has("subs"))
@@ -87,10 +87,11 @@ internal static class NatsRoles
         var c = 0;
         var sent = 0L;
         var pace = WarmUpPace.From(args);
-        while (sent < count)
+        var warmUp = FullSpeedWarmUp.From(args);
+        while (sent < warmUp.Total(sent))
         {
             var connection = connections[c];
-            var n = Math.Min(chunk, count - sent);
+            var n = Math.Min(Math.Min(chunk, FullSpeedWarmUp.Step), warmUp.Total(sent) - sent);
             for (var i = 0L; i < n; i++)
             {
                 pace.Wait(sent + i, connection.Flush);

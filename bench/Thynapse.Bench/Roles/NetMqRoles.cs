@@ -88,9 +88,11 @@ internal static class NetMqRoles
         RoleIo.Send("ready");
         await RoleIo.WaitForAsync("go");
         var started = Stopwatch.GetTimestamp();
+        var warmUp = FullSpeedWarmUp.From(args);
+        var sent = 0L;
         if (batch <= 0)
         {
-            for (var i = 0L; i < count; i++)
+            for (; sent < warmUp.Total(sent); sent++)
             {
                 socket.SendFrame(body);
             }
@@ -99,7 +101,7 @@ internal static class NetMqRoles
         {
             var frame = new byte[Math.Max(batch, 4 + size)];
             var used = 0;
-            for (var i = 0L; i < count; i++)
+            for (; sent < warmUp.Total(sent); sent++)
             {
                 if (used + 4 + size > frame.Length)
                 {
@@ -118,7 +120,7 @@ internal static class NetMqRoles
             }
         }
 
-        RoleIo.Send("done", new JsonObject { ["sent"] = count, ["publishSeconds"] = Stopwatch.GetElapsedTime(started).TotalSeconds });
+        RoleIo.Send("done", new JsonObject { ["sent"] = sent, ["publishSeconds"] = Stopwatch.GetElapsedTime(started).TotalSeconds });
         await RoleHost.ParkAsync();
         GC.KeepAlive(socket);
     }
@@ -130,7 +132,7 @@ internal static class NetMqRoles
     public static async Task SubscriberAsync(RoleArgs args)
     {
         PooledBufferPool.Install();
-        var tally = new Tally(args.Long("warm"));
+        var tally = new Tally(args.Long("warm"), args.Double("warm-seconds", 0));
         var batched = args.Int("batch", 32 * 1024) > 0;
         NetMQSocket socket;
         if (args.Get("mode", "relay") == "direct")

@@ -88,13 +88,47 @@ internal sealed class WarmUpPace(long events, double perSecond)
 }
 
 /// <summary>
-/// A receiver's count: how many arrived, when the warm-up threshold was crossed, when the last one arrived.
-/// Throughput is (count − warmCount) / (lastTs − warmTs), timestamps from <see cref="Stopwatch"/> (CLOCK_MONOTONIC,
-/// comparable across processes on Linux).
+/// A publisher's full-speed warm-up: it publishes for <c>--warm-seconds</c> before its <c>--count</c> counted events,
+/// so that every process on the path runs its optimised code under the load being measured (.NET's tiered JIT needs a
+/// few seconds of it on two busy cores), and its receivers leave that time out (<see cref="Tally"/>). Both systems get it.
 /// </summary>
-internal sealed class Tally(long warm)
+internal sealed class FullSpeedWarmUp(double seconds, long count)
 {
+    /// <summary>Events published between two looks at the clock.</summary>
+    public const int Step = 10_000;
+
+    private readonly long _until = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+    private long _total = seconds > 0 ? long.MaxValue : count;
+
+    /// <summary>
+    /// How many events to publish in all, <paramref name="sent"/> so far: open while warming up (the clock is read every
+    /// <see cref="Step"/> events), then fixed.
+    /// </summary>
+    public long Total(long sent)
+    {
+        if (_total == long.MaxValue && sent % Step == 0 && Stopwatch.GetTimestamp() >= _until)
+        {
+            _total = sent + count;
+        }
+
+        return _total;
+    }
+
+    /// <summary>From the publisher's <c>--warm-seconds</c> (none: no warm-up) and <c>--count</c> arguments.</summary>
+    public static FullSpeedWarmUp From(RoleArgs args) => new(args.Double("warm-seconds", 0), args.Long("count"));
+}
+
+/// <summary>
+/// A receiver's count: how many arrived, when the warm-up ended, when the last one arrived. Throughput is
+/// (count − warmCount) / (lastTs − warmTs), timestamps from <see cref="Stopwatch"/> (CLOCK_MONOTONIC, comparable across
+/// processes on Linux). The warm-up ends at the first arrival that is both the <paramref name="warm"/>-th or later and at
+/// least <paramref name="warmSeconds"/> after the first arrival.
+/// </summary>
+internal sealed class Tally(long warm, double warmSeconds = 0)
+{
+    private readonly long _warmTicks = (long)(warmSeconds * Stopwatch.Frequency);
     private long _count;
+    private long _firstTs;
     private long _warmCount;
     private long _warmTs;
     private long _lastTs;
@@ -102,56 +136,26 @@ internal sealed class Tally(long warm)
     public long Count => Volatile.Read(ref _count);
 
     /// <summary>One arrival (thread-safe: several subscriptions may deliver concurrently).</summary>
-    public void Hit()
-    {
-        var count = Interlocked.Increment(ref _count);
-        var now = Stopwatch.GetTimestamp();
-        if (count == warm)
-        {
-            Volatile.Write(ref _warmCount, count);
-            Volatile.Write(ref _warmTs, now);
-        }
-
-        Volatile.Write(ref _lastTs, now);
-    }
+    public void Hit() => Arrived(Interlocked.Increment(ref _count));
 
     /// <summary><paramref name="n"/> arrivals read together by one of several reader threads.</summary>
     public void AddShared(int n)
     {
-        if (n <= 0)
+        if (n > 0)
         {
-            return;
+            Arrived(Interlocked.Add(ref _count, n));
         }
-
-        var count = Interlocked.Add(ref _count, n);
-        var now = Stopwatch.GetTimestamp();
-        if (count >= warm && count - n < warm)
-        {
-            Volatile.Write(ref _warmCount, count);
-            Volatile.Write(ref _warmTs, now);
-        }
-
-        Volatile.Write(ref _lastTs, now);
     }
 
     /// <summary><paramref name="n"/> arrivals read together (single reader thread).</summary>
     public void Add(int n)
     {
-        if (n <= 0)
+        if (n > 0)
         {
-            return;
+            var count = _count + n;
+            Volatile.Write(ref _count, count);
+            Arrived(count);
         }
-
-        var count = _count + n;
-        var now = Stopwatch.GetTimestamp();
-        Volatile.Write(ref _count, count);
-        if (_warmTs == 0 && count >= warm)
-        {
-            Volatile.Write(ref _warmCount, count);
-            Volatile.Write(ref _warmTs, now);
-        }
-
-        Volatile.Write(ref _lastTs, now);
     }
 
     public JsonObject Report() => new()
@@ -161,6 +165,26 @@ internal sealed class Tally(long warm)
         ["warmTs"] = Volatile.Read(ref _warmTs),
         ["lastTs"] = Volatile.Read(ref _lastTs),
     };
+
+    private void Arrived(long count)
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (Volatile.Read(ref _warmTs) == 0)
+        {
+            var first = Volatile.Read(ref _firstTs);
+            if (first == 0)
+            {
+                first = Interlocked.CompareExchange(ref _firstTs, now, 0) is var seen && seen != 0 ? seen : now;
+            }
+
+            if (count >= warm && now - first >= _warmTicks && Interlocked.CompareExchange(ref _warmTs, now, 0) == 0)
+            {
+                Volatile.Write(ref _warmCount, count);
+            }
+        }
+
+        Volatile.Write(ref _lastTs, now);
+    }
 }
 
 /// <summary>

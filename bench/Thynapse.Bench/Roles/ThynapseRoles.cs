@@ -20,7 +20,7 @@ internal static class ThynapseRoles
     public static async Task ReceiverAsync(RoleArgs args)
     {
         var mode = args.Get("mode", "multi") == "any" ? Catch.Any : Catch.Multi;
-        var tally = new Tally(args.Long("warm"));
+        var tally = new Tally(args.Long("warm"), args.Double("warm-seconds", 0));
         var cell = await ConnectAsync(args["endpoint"], args.Get("service", "bench"));
         var notices = new NoticeCounter();
         notices.Attach(cell);
@@ -129,10 +129,11 @@ internal static class ThynapseRoles
         }
 
         var pace = WarmUpPace.From(args);
-        while (sent < count)
+        var warmUp = FullSpeedWarmUp.From(args);
+        while (sent < warmUp.Total(sent))
         {
             var cell = cells[c];
-            var n = Math.Min(chunk, count - sent);
+            var n = Math.Min(Math.Min(chunk, FullSpeedWarmUp.Step), warmUp.Total(sent) - sent);
             for (var i = 0L; i < n; i++)
             {
                 pace.Wait(sent + i);

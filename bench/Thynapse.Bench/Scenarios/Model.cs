@@ -53,6 +53,12 @@ internal sealed record RunContext(bool Quick, string? NatsServer)
     /// <summary>The longest a single side run may take before it is failed (and its processes killed).</summary>
     public TimeSpan RunTimeout => Quick ? TimeSpan.FromSeconds(60) : TimeSpan.FromSeconds(240);
 
+    /// <summary>
+    /// How long each flow runs at full speed before what its receivers count (<see cref="Roles.FullSpeedWarmUp"/>): on two
+    /// saturated cores a .NET process took 3–4 s to reach its steady rate (tiered JIT), NATS none.
+    /// </summary>
+    public TimeSpan WarmUp => TimeSpan.FromSeconds(Quick ? 0.5 : 3);
+
     /// <summary>Receivers whose counts stop moving this long after the publishers are done have lost the rest.</summary>
     public TimeSpan StallTimeout => TimeSpan.FromSeconds(Quick ? 1 : 3);
 

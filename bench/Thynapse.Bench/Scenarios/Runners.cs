@@ -56,7 +56,7 @@ internal static class Runners
     private const string DataChannel = "bench.data";
     private const string RoutePrefix = "route.s";
 
-    /// <summary>Events per second, over all publishers, of a flow's warm-up (its first tenth).</summary>
+    /// <summary>Events per second of the targeted flow's paced warm-up (its first tenth).</summary>
     private const long WarmUpRate = 250_000;
 
     public static async Task<RunResult> FlowAsync(RunContext ctx, SystemKind kind, Flow flow)
@@ -64,13 +64,11 @@ internal static class Runners
         using var scope = new ProcessScope();
         var (server, endpoint) = StartServer(ctx, scope, kind);
         var prefix = kind == SystemKind.Thynapse ? "t-" : "n-";
-        var perReceiver = flow.Mode == "multi" ? flow.Count : flow.Count / flow.Receivers;
-
         var receivers = new List<RoleProcess>();
         for (var r = 0; r < flow.Receivers; r++)
         {
             var args = new ArgList().Add("endpoint", endpoint).Add("mode", flow.Mode).Add("service", "sink")
-                .Add("warm", Math.Max(1, perReceiver / 10));
+                .Add("warm", 1).Add("warm-seconds", ctx.WarmUp.TotalSeconds);
             args = flow.Subscriptions > 0 ? args.Add("subs", flow.Subscriptions).Add("prefix", RoutePrefix) : args.Add("pattern", DataChannel);
             receivers.Add(scope.Role($"recv{r}", prefix + "recv", args));
         }
@@ -79,9 +77,8 @@ internal static class Runners
         for (var p = 0; p < flow.Publishers; p++)
         {
             var share = flow.Count / flow.Publishers + (p == 0 ? flow.Count % flow.Publishers : 0);
-            // The first tenth (what the receivers leave out as warm-up) goes at a common pace, shared by the publishers.
             var args = new ArgList().Add("endpoint", endpoint).Add("conns", flow.ConnsPerPublisher).Add("count", share).Add("size", flow.Size)
-                .Add("warm", share / 10).Add("warm-rate", WarmUpRate / flow.Publishers);
+                .Add("warm-seconds", ctx.WarmUp.TotalSeconds);
             args = flow.Subscriptions > 0 ? args.Add("channels", flow.Subscriptions).Add("prefix", RoutePrefix) : args.Add("channel", DataChannel);
             publishers.Add(scope.Role($"pub{p}", prefix + "pub", args));
         }
@@ -101,13 +98,15 @@ internal static class Runners
         }
 
         var done = await Task.WhenAll(publishers.Select(p => p.WaitAsync("done", ctx.RunTimeout)));
-        var reports = await CollectAsync(receivers, flow.Mode == "multi", perReceiver, flow.Count, ctx.RunTimeout - deadline.Elapsed, ctx.StallTimeout, cpu);
+        var sent = done.Sum(d => Long(d, "sent")); // the counted events and the warm-up's
+        var perReceiver = flow.Mode == "multi" ? sent : sent / flow.Receivers;
+        var reports = await CollectAsync(receivers, flow.Mode == "multi", perReceiver, sent, ctx.RunTimeout - deadline.Elapsed, ctx.StallTimeout, cpu);
 
         long lost = flow.Mode == "multi"
             ? reports.Sum(r => Math.Max(0, perReceiver - Long(r, "count")))
-            : Math.Max(0, flow.Count - reports.Sum(r => Long(r, "count")));
+            : Math.Max(0, sent - reports.Sum(r => Long(r, "count")));
         var notes = new List<string>();
-        var extra = reports.Sum(r => Long(r, "count")) - (flow.Mode == "multi" ? perReceiver * flow.Receivers : flow.Count);
+        var extra = reports.Sum(r => Long(r, "count")) - (flow.Mode == "multi" ? perReceiver * flow.Receivers : sent);
         if (extra > 0)
         {
             notes.Add($"{extra} more than sent (duplicates?)");
@@ -136,7 +135,7 @@ internal static class Runners
         }
 
         var publishSeconds = done.Max(d => d["publishSeconds"]!.GetValue<double>());
-        notes.Add($"pub {flow.Count / publishSeconds / 1000:0}k/s");
+        notes.Add($"sent {sent} (with the warm-up); pub {sent / publishSeconds / 1000:0}k/s");
         notes.Add(cpu.Summary());
         notes.Add($"setup {setupSeconds:0.0} s");
         return new RunResult(new Dictionary<string, double> { ["rate"] = Rate(reports) }, lost, string.Join("; ", notes));
@@ -292,9 +291,9 @@ internal static class Runners
         var endpoint = $"tcp://127.0.0.1:{port}";
         var relay = flow.Mode == "relay" ? scope.Role("relay", "m-relay", new ArgList().Add("port", port).Add("fan", "all")) : null;
         var receiver = scope.Role("recv0", "m-sub", new ArgList().Add("endpoint", endpoint).Add("mode", flow.Mode).Add("batch", flow.Batch)
-            .Add("hwm", flow.Hwm).Add("warm", Math.Max(1, flow.Count / 10)));
+            .Add("hwm", flow.Hwm).Add("warm", 1).Add("warm-seconds", ctx.WarmUp.TotalSeconds));
         var publisher = scope.Role("pub0", "m-pub", new ArgList().Add("endpoint", endpoint).Add("mode", flow.Mode).Add("batch", flow.Batch)
-            .Add("hwm", flow.Hwm).Add("count", flow.Count).Add("size", flow.Size));
+            .Add("hwm", flow.Hwm).Add("count", flow.Count).Add("size", flow.Size).Add("warm-seconds", ctx.WarmUp.TotalSeconds));
 
         var setup = Stopwatch.StartNew();
         var relayInfo = relay is null ? null : await relay.WaitAsync("ready", ctx.ReadyTimeout);
@@ -305,11 +304,12 @@ internal static class Runners
         cpu.Start();
         publisher.Send("go");
         var done = await publisher.WaitAsync("done", ctx.RunTimeout);
-        var reports = await CollectAsync([receiver], false, flow.Count, flow.Count, ctx.RunTimeout - deadline.Elapsed, ctx.StallTimeout, cpu);
-        var lost = Math.Max(0, flow.Count - Long(reports[0], "count"));
+        var sent = Long(done, "sent");
+        var reports = await CollectAsync([receiver], false, sent, sent, ctx.RunTimeout - deadline.Elapsed, ctx.StallTimeout, cpu);
+        var lost = Math.Max(0, sent - Long(reports[0], "count"));
         var notes = new List<string>
         {
-            $"pub {flow.Count / done["publishSeconds"]!.GetValue<double>() / 1000:0}k/s",
+            $"sent {sent} (with the warm-up); pub {sent / done["publishSeconds"]!.GetValue<double>() / 1000:0}k/s",
             cpu.Summary(),
             $"setup {setupSeconds:0.0} s",
         };
