@@ -81,7 +81,7 @@ public sealed partial class Cell
 
     private async Task RunHandlerAsync(CellSubscription subscription, Func<Event, CancellationToken, Task> handler, int concurrency)
     {
-        var reader = subscription.Queue.Reader;
+        var reader = subscription.Queue.Ring;
         var stopping = subscription.Stopping.Token;
         using var slots = new SemaphoreSlim(concurrency);
         try

@@ -7,6 +7,7 @@ namespace Thynapse.Cell;
 
 public sealed partial class Cell
 {
+    private readonly List<CellSubscription> _frameWriters = [];
     private int _nextSubscriptionId;
 
     /// <summary>
@@ -136,8 +137,40 @@ public sealed partial class Cell
         }
     }
 
-    /// <summary>Socket thread: one <c>B DLVR</c> frame, each record to its subscription(s); the frame's buffer is the events'.</summary>
+    /// <summary>
+    /// Socket thread: one <c>B DLVR</c> frame, each record to its subscription(s); the frame's buffer is the events'.
+    /// Each subscription takes the frame's events as one run of writes (one lock and one wake-up per frame).
+    /// </summary>
     private void HandleDeliveries(ArraySegment<byte> frame, int payloadOffset)
+    {
+        try
+        {
+            ReadDeliveries(frame, payloadOffset);
+        }
+        finally
+        {
+            foreach (var subscription in _frameWriters)
+            {
+                subscription.EndWrites();
+            }
+
+            _frameWriters.Clear();
+        }
+    }
+
+    /// <summary>Socket thread, inside <see cref="HandleDeliveries"/>: starts the subscription's run of writes on its first event.</summary>
+    private CellSubscription Writing(CellSubscription subscription)
+    {
+        if (!subscription.Writing)
+        {
+            subscription.BeginWrites();
+            _frameWriters.Add(subscription);
+        }
+
+        return subscription;
+    }
+
+    private void ReadDeliveries(ArraySegment<byte> frame, int payloadOffset)
     {
         var payload = frame.AsSpan(payloadOffset);
         var payloadStart = frame.Offset + payloadOffset;
@@ -157,14 +190,14 @@ public sealed partial class Cell
             var deadLetter = record.Extension.IsEmpty ? null : ReadDeadLetter(record.Extension);
             if (record.IsAnycatch)
             {
-                DeliverAnycatch(route.Name, body, record.Origin, record.Sequence, record.Subscription, record.Tag, record.Attempt, deadLetter);
+                DeliverAnycatch(route.Name, body, record.Origin, record.Sequence, record.Subscription, record.Tag, record.Attempt, deadLetter, inFrame: true);
                 continue;
             }
 
             var e = new Event(route.Name, body, record.Origin, record.Sequence, Catch.Multi, 0, deadLetter: deadLetter);
             foreach (var subscription in route.Multicatch)
             {
-                subscription.Offer(e);
+                Writing(subscription).Offer(e);
             }
         }
 
@@ -208,7 +241,7 @@ public sealed partial class Cell
     /// this cell already handled is acknowledged again and goes no further; one it cannot buffer, or one for a
     /// subscription that has ended, is refused so that another cell gets it at once.
     /// </summary>
-    private void DeliverAnycatch(string channel, ReadOnlyMemory<byte> body, Thid origin, ulong sequence, uint subscriptionId, ulong tag, int attempt, DeadLetterInfo? deadLetter)
+    private void DeliverAnycatch(string channel, ReadOnlyMemory<byte> body, Thid origin, ulong sequence, uint subscriptionId, ulong tag, int attempt, DeadLetterInfo? deadLetter, bool inFrame = false)
     {
         if (!_routes.TryGet(subscriptionId, out var subscription))
         {
@@ -229,7 +262,8 @@ public sealed partial class Cell
             return;
         }
 
-        if (!subscription.Offer(new Event(channel, body, origin, sequence, Catch.Any, attempt, subscription, tag, deadLetter)) && subscription.Acknowledging)
+        var e = new Event(channel, body, origin, sequence, Catch.Any, attempt, subscription, tag, deadLetter);
+        if (!(inFrame ? Writing(subscription) : subscription).Offer(e) && subscription.Acknowledging)
         {
             Refuse(tag, "the cell's buffer for this subscription is full");
         }

@@ -122,17 +122,35 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
         }
     }
 
+    /// <summary>Socket thread: true between <see cref="BeginWrites"/> and <see cref="EndWrites"/>.</summary>
+    internal bool Writing { get; private set; }
+
     /// <summary>Hands an event to the observers' buffer; false (and counted) when the buffer is full.</summary>
-    internal bool Offer(in Event e)
+    internal bool Offer(in Event e) => Counted(Writing ? Queue.Ring.TryWriteHeld(e) : Queue.TryWrite(e));
+
+    /// <summary>Socket thread: the events of one delivery frame go in as one run (<see cref="EventRing{T}.BeginWrites"/>).</summary>
+    internal void BeginWrites()
     {
-        if (Queue.TryWrite(e))
+        Queue.Ring.BeginWrites();
+        Writing = true;
+    }
+
+    /// <summary>Socket thread: ends the run and wakes the observers' loop.</summary>
+    internal void EndWrites()
+    {
+        Writing = false;
+        Queue.Ring.EndWrites();
+    }
+
+    private bool Counted(bool written)
+    {
+        if (!written)
         {
-            return true;
+            Interlocked.Increment(ref _dropped);
+            Interlocked.Increment(ref _unreportedDrops);
         }
 
-        Interlocked.Increment(ref _dropped);
-        Interlocked.Increment(ref _unreportedDrops);
-        return false;
+        return written;
     }
 
     /// <summary>Drops counted since the last call (for the periodic slow-consumer notice).</summary>

@@ -29,6 +29,58 @@ public sealed class EventRingTests
     }
 
     [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task RunOfWrites_KeepsOrderRespectsCapacityAndWakesAWaitingConsumer()
+    {
+        var ring = new EventRing<int>(300); // grows from 256 slots during the run
+        var waiting = ring.WaitToReadAsync().AsTask();
+        Assert.IsFalse(waiting.IsCompleted, "nothing written yet");
+
+        ring.BeginWrites();
+        for (var i = 0; i < 300; i++)
+        {
+            Assert.IsTrue(ring.TryWriteHeld(i));
+        }
+
+        Assert.IsFalse(ring.TryWriteHeld(300), "full at its capacity inside a run too");
+        ring.EndWrites();
+
+        Assert.IsTrue(await waiting.WaitAsync(TimeSpan.FromSeconds(5), TestContext.CancellationToken), "EndWrites wakes the consumer");
+        for (var i = 0; i < 300; i++)
+        {
+            Assert.IsTrue(ring.TryRead(out var item));
+            Assert.AreEqual(i, item);
+        }
+
+        Assert.IsFalse(ring.TryRead(out _));
+    }
+
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task Complete_FromAnotherThread_WaitsForTheRunAndKeepsItsItems()
+    {
+        var ring = new EventRing<int>(100);
+        ring.BeginWrites();
+        ring.TryWriteHeld(1);
+        var completing = Task.Run(() => ring.Complete(), TestContext.CancellationToken);
+        Assert.IsFalse(completing.Wait(TimeSpan.FromMilliseconds(200), TestContext.CancellationToken), "Complete waits for the run to end");
+        Assert.IsTrue(ring.TryWriteHeld(2), "the run goes on");
+        ring.EndWrites();
+        await completing.WaitAsync(TimeSpan.FromSeconds(5), TestContext.CancellationToken);
+
+        var read = new List<int>();
+        while (await ring.WaitToReadAsync())
+        {
+            while (ring.TryRead(out var item))
+            {
+                read.Add(item);
+            }
+        }
+
+        CollectionAssert.AreEqual(new[] { 1, 2 }, read);
+    }
+
+    [TestMethod]
     [Timeout(30_000, CooperativeCancellation = true)]
     public async Task ConcurrentProducerAndConsumer_SeeEveryItemInOrder()
     {

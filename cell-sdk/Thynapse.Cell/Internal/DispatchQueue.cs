@@ -37,11 +37,11 @@ internal sealed class DispatchQueue<T>
     /// <summary>Items waiting for the observers.</summary>
     public int Count => _ring.Count;
 
-    /// <summary>For a single consumer that reads the items itself instead of subscribing observers.</summary>
-    public EventRing<T> Reader => _ring;
+    /// <summary>The ring itself: for a single consumer that reads the items instead of subscribing observers, and for runs of writes.</summary>
+    public EventRing<T> Ring => _ring;
 
     /// <summary>Queues an item; false when the buffer is full or completed.</summary>
-    public bool TryWrite(T item) => _ring.TryWrite(item);
+    public bool TryWrite(in T item) => _ring.TryWrite(item);
 
     /// <summary>Ends the sequence after the buffered items (with an error, if given).</summary>
     /// <remarks>Also ends a queue nobody ever observed: its items are dropped and <see cref="Completion"/> completes.</remarks>

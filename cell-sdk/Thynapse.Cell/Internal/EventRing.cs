@@ -36,29 +36,55 @@ internal sealed class EventRing<T> : IValueTaskSource<bool>
     public int Count => (int)(Volatile.Read(ref _tail) - Volatile.Read(ref _head));
 
     /// <summary>Adds an item; false when the ring is full or completed.</summary>
-    public bool TryWrite(T item)
+    public bool TryWrite(in T item)
     {
+        bool written;
         lock (_producers)
         {
-            var tail = _tail;
-            var head = Volatile.Read(ref _head);
-            if (_completed || tail - head >= Capacity)
-            {
-                return false;
-            }
-
-            var slots = _slots;
-            if (tail - head >= slots.Items.Length)
-            {
-                slots = Grow(slots, head, tail);
-            }
-
-            slots.Items[tail & slots.Mask] = item;
-            Volatile.Write(ref _tail, tail + 1); // after the slot (and a grown array): a reader that sees the tail sees both
+            written = TryWriteHeld(item);
         }
 
-        WakeConsumer();
+        if (written)
+        {
+            WakeConsumer();
+        }
+
+        return written;
+    }
+
+    /// <summary>
+    /// Starts a run of writes by one producer (<see cref="TryWriteHeld"/>, then <see cref="EndWrites"/>): the lock is
+    /// taken and the consumer woken once for the run instead of once per item. The consumer may read each item as
+    /// soon as it is written; other producers wait for the end of the run.
+    /// </summary>
+    public void BeginWrites() => _producers.Enter();
+
+    /// <summary>Between <see cref="BeginWrites"/> and <see cref="EndWrites"/>: adds an item; false when full or completed.</summary>
+    public bool TryWriteHeld(in T item)
+    {
+        var tail = _tail;
+        var head = Volatile.Read(ref _head);
+        if (_completed || tail - head >= Capacity)
+        {
+            return false;
+        }
+
+        var slots = _slots;
+        if (tail - head >= slots.Items.Length)
+        {
+            slots = Grow(slots, head, tail);
+        }
+
+        slots.Items[tail & slots.Mask] = item;
+        Volatile.Write(ref _tail, tail + 1); // after the slot (and a grown array): a reader that sees the tail sees both
         return true;
+    }
+
+    /// <summary>Ends a run of writes started with <see cref="BeginWrites"/> and wakes the consumer if it waits.</summary>
+    public void EndWrites()
+    {
+        _producers.Exit();
+        WakeConsumer();
     }
 
     /// <summary>Consumer: takes the next item, if any.</summary>
