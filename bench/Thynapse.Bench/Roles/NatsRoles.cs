@@ -164,7 +164,7 @@ internal static class NatsRoles
         var window = args.Long("window", 1);
         var size = Math.Max(8, args.Int("size", 100));
         var subject = Encoding.ASCII.GetBytes(args["channel"]);
-        var warm = Math.Max(1, count / 10);
+        var warm = Math.Max(1, args.Long("warm", count / 10)); // the first requests are left out
         var inbox = "_INBOX." + Convert.ToHexString(Guid.NewGuid().ToByteArray());
         var inboxBytes = Encoding.ASCII.GetBytes(inbox);
         using var connection = NatsConnection.Connect(args["endpoint"], "requester", ConnectRetry);

@@ -211,7 +211,7 @@ internal static class NetMqRoles
         var window = args.Long("window", 1);
         var size = Math.Max(8, args.Int("size", 100));
         var batch = Math.Max(4 + size, args.Int("batch", 32 * 1024));
-        var warm = Math.Max(1, count / 10);
+        var warm = Math.Max(1, args.Long("warm", count / 10)); // the first requests are left out
         var socket = Register(args["endpoint"], "pub", HighWatermark);
         var latencies = new Latencies(count);
         var tally = new Tally(warm);

@@ -313,7 +313,7 @@ internal static class ThynapseRoles
         var window = args.Long("window", 1);
         var size = Math.Max(8, args.Int("size", 100));
         var channel = args["channel"];
-        var warm = Math.Max(1, count / 10);
+        var warm = Math.Max(1, args.Long("warm", count / 10)); // the first requests are left out
         var cell = await ConnectAsync(args["endpoint"], args.Get("service", "requester"));
         var latencies = new Latencies(count);
         var tally = new Tally(warm);

@@ -27,7 +27,8 @@ internal sealed record Flow(int Receivers, string Mode, int Size, long Count, in
 /// </summary>
 /// <param name="CompleteEvery">The publisher's pacing: every this many events one is published awaiting completion, and at
 /// most two such chunks are incomplete (0: no pacing, and a publisher 100,000 events ahead is refused with QUEUE_FULL).</param>
-internal sealed record AckFlow(int Receivers, long Count, int Prefetch, int Size = 100, long CompleteEvery = 10_000);
+/// <param name="Warm">Events (of <paramref name="Count"/>) the receivers leave out of the measurement as warm-up.</param>
+internal sealed record AckFlow(int Receivers, long Count, int Prefetch, long Warm, int Size = 100, long CompleteEvery = 10_000);
 
 /// <summary>
 /// Targeted events: <paramref name="Cells"/> cells (or NATS connections) in <paramref name="Processes"/> processes, with
@@ -45,7 +46,12 @@ internal sealed record NetMqFlow(string Mode, int Size, long Count, int Batch, i
 
 /// <summary>Request/reply: <paramref name="Echoes"/> echo cells in one service, one requester.</summary>
 /// <param name="ReplyBytes">-1: the reply is the whole request body; n: its first n bytes (an ack).</param>
-internal sealed record Request(long Count, long Window, int Echoes = 1, int ReplyBytes = -1, int Size = 100);
+/// <param name="Warm">Requests (of <paramref name="Count"/>) left out of the measurement as warm-up (0: the first tenth).</param>
+internal sealed record Request(long Count, long Window, int Echoes = 1, int ReplyBytes = -1, int Size = 100, long Warm = 0)
+{
+    /// <summary>The warm-up requests: <see cref="Warm"/>, or the first tenth.</summary>
+    public long WarmCount => Warm > 0 ? Warm : Math.Max(1, Count / 10);
+}
 
 /// <summary>
 /// Runs one side of one scenario: starts the server (a hosted transmitter or nats-server) and every role as its own
@@ -154,7 +160,7 @@ internal static class Runners
         var perReceiver = flow.Count / flow.Receivers;
         var receivers = Enumerable.Range(0, flow.Receivers)
             .Select(r => scope.Role($"recv{r}", "t-ack", new ArgList().Add("endpoint", endpoint).Add("service", "sink").Add("pattern", DataChannel)
-                .Add("prefetch", flow.Prefetch).Add("warm", Math.Max(1, perReceiver / 10)).Add("expect", flow.Count)))
+                .Add("prefetch", flow.Prefetch).Add("warm", Math.Max(1, flow.Warm / flow.Receivers)).Add("expect", flow.Count)))
             .ToList();
         var publisher = scope.Role("pub0", "t-pub", new ArgList().Add("endpoint", endpoint).Add("count", flow.Count).Add("size", flow.Size)
             .Add("channel", DataChannel).Add("stamp", 1).Add("complete-every", flow.CompleteEvery).Add("complete-window", 2));
@@ -327,7 +333,7 @@ internal static class Runners
         var relayInfo = await relay.WaitAsync("ready", ctx.ReadyTimeout);
         await echo.WaitAsync("ready", ctx.ReadyTimeout); // registered before the requester sends anything
         var requester = scope.Role("requester", "m-req", new ArgList().Add("endpoint", endpoint).Add("count", request.Count)
-            .Add("window", request.Window).Add("size", request.Size));
+            .Add("warm", request.WarmCount).Add("window", request.Window).Add("size", request.Size));
         await requester.WaitAsync("ready", ctx.ReadyTimeout);
         return await RequestResultAsync(relayInfo, [echo], requester, request, ctx, null);
     }
@@ -342,7 +348,7 @@ internal static class Runners
                 .Add("reply-bytes", request.ReplyBytes)))
             .ToList();
         var requester = scope.Role("requester", prefix + "req", new ArgList().Add("endpoint", endpoint).Add("channel", "rr.req")
-            .Add("count", request.Count).Add("window", request.Window).Add("size", request.Size));
+            .Add("count", request.Count).Add("warm", request.WarmCount).Add("window", request.Window).Add("size", request.Size));
 
         var serverInfo = await server.WaitAsync("ready", ctx.ReadyTimeout);
         await Task.WhenAll(echoes.Append(requester).Select(r => r.WaitAsync("ready", ctx.ReadyTimeout)));
