@@ -6,6 +6,12 @@ namespace Thynapse.Cell;
 
 public sealed partial class Cell
 {
+    /// <summary>Quiet acknowledgements a serial handler loop sends together at most.</summary>
+    private const int AckRun = 64;
+
+    /// <summary>The longest a serial handler loop keeps a quiet acknowledgement before sending it.</summary>
+    private static readonly TimeSpan AckDelay = TimeSpan.FromMilliseconds(1);
+
     private AckBuffer? _ackBuffer;
     private CompletedWindow? _completedWindow;
     private long _duplicatesSuppressed;
@@ -61,11 +67,11 @@ public sealed partial class Cell
         return subscription;
     }
 
-    /// <summary>Any thread: acknowledges a tag and remembers the event as handled.</summary>
-    internal void Acknowledge(ulong tag, Thid origin, ulong sequence)
+    /// <summary>Any thread: acknowledges a tag and remembers the event as handled (<paramref name="quiet"/>: see <see cref="AckBuffer.Append"/>).</summary>
+    internal void Acknowledge(ulong tag, Thid origin, ulong sequence, bool quiet = false)
     {
         _completed.Add(origin, sequence);
-        _acks.Append(tag);
+        _acks.Append(tag, quiet);
     }
 
     /// <summary>Any thread: refuses a tag (<c>NACK</c>), so that the transmitter redelivers it.</summary>
@@ -83,20 +89,39 @@ public sealed partial class Cell
     {
         var reader = subscription.Queue.Ring;
         var stopping = subscription.Stopping.Token;
+        var serial = concurrency == 1;
         using var slots = new SemaphoreSlim(concurrency);
         try
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
+                var quietAcks = 0;
+                var firstQuiet = 0L;
                 while (reader.TryRead(out var e))
                 {
                     await slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-                    var running = HandleOneAsync(e);
-                    if (concurrency == 1)
+                    var running = HandleOneAsync(e, quiet: serial);
+                    if (!serial)
                     {
-                        await running.ConfigureAwait(false);
+                        continue; // concurrent handlers acknowledge as each finishes
+                    }
+
+                    var wentAsync = !running.IsCompleted;
+                    await running.ConfigureAwait(false);
+
+                    // One handler at a time acknowledges quietly, and the acknowledgements leave together: when the
+                    // buffer is drained, after a handler that waited, every AckRun events, or a millisecond after the
+                    // first. One frame then carries many, and the transmitter refills the prefetch window in runs too.
+                    firstQuiet = quietAcks++ == 0 ? System.Diagnostics.Stopwatch.GetTimestamp() : firstQuiet;
+                    if (wentAsync || quietAcks >= AckRun || reader.Count == 0
+                        || System.Diagnostics.Stopwatch.GetElapsedTime(firstQuiet) >= AckDelay)
+                    {
+                        _acks.WakeIfPending();
+                        quietAcks = 0;
                     }
                 }
+
+                _acks.WakeIfPending();
             }
         }
         catch (OperationCanceledException)
@@ -110,7 +135,7 @@ public sealed partial class Cell
             await slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
-        async Task HandleOneAsync(Event e)
+        async Task HandleOneAsync(Event e, bool quiet)
         {
             try
             {
@@ -118,12 +143,12 @@ public sealed partial class Cell
                 if (_completed.Contains(e.Origin, e.Sequence))
                 {
                     Interlocked.Increment(ref _duplicatesSuppressed);
-                    await e.AckAsync().ConfigureAwait(false);
+                    e.Acknowledge(quiet);
                     return;
                 }
 
                 await handler(e, stopping).ConfigureAwait(false);
-                await e.AckAsync().ConfigureAwait(false);
+                e.Acknowledge(quiet);
             }
             catch (Exception ex)
             {

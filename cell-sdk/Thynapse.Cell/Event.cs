@@ -90,6 +90,9 @@ public readonly struct Event
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>A handler loop's acknowledgement; <paramref name="quiet"/>: left for the loop to send with the next ones.</summary>
+    internal void Acknowledge(bool quiet) => _subscription!.Cell.Acknowledge(_tag, Origin, Sequence, quiet);
+
     /// <summary>Refuses an event of an acknowledging anycatch subscription: the transmitter redelivers it elsewhere (or dead-letters it).</summary>
     /// <exception cref="InvalidOperationException">The event was not caught by an acknowledging subscription.</exception>
     public ValueTask NackAsync(string? reason = null)

@@ -85,6 +85,25 @@ internal abstract class FrameQueue(Command command, int batchBytes, Action wake)
         return wakeNow;
     }
 
+    /// <summary>Under <see cref="Gate"/>: a record was written that waits for <see cref="WakeIfPending"/> (or a later wake).</summary>
+    protected static void WrittenQuietly(FrameBatch batch) => batch.RecordWritten();
+
+    /// <summary>Wakes the socket thread if records wait and it was not woken for them yet.</summary>
+    public void WakeIfPending()
+    {
+        lock (Gate)
+        {
+            if (_woken || (_ready.Count == 0 && _current.IsEmpty))
+            {
+                return;
+            }
+
+            _woken = true;
+        }
+
+        wake();
+    }
+
     /// <summary>Wakes the socket thread (call outside <see cref="Gate"/>).</summary>
     protected void Wake() => wake();
 
