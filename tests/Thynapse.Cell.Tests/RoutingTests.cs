@@ -85,6 +85,57 @@ public sealed class RoutingTests
 
     [TestMethod]
     [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task Anycatch_UnderABurst_GoesOutInRunsOfAtMost256PerCellAndEveryEventOnce()
+    {
+        const int events = 3000;
+        const int runLength = 256; // AnycatchGroup.RunLength, PROTOCOL.md §4.2
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        var caught = new List<(ulong Sequence, int Cell)>();
+        var cells = new List<Cell>();
+        for (var n = 0; n < 4; n++)
+        {
+            var cell = await Cells.ConnectAsync(transmitter, "workers", ct);
+            var index = n;
+            (await cell.SubscribeAsync("work.*", Catch.Any, ct)).Subscribe(e =>
+            {
+                lock (caught)
+                {
+                    caught.Add((e.Sequence, index));
+                }
+            });
+            cells.Add(cell);
+        }
+
+        await using var publisher = await Cells.ConnectAsync(transmitter, "producer", ct);
+        for (var i = 0; i < events; i++)
+        {
+            publisher.Publish("work.item", "x"); // fire and forget: they reach the transmitter in bursts
+        }
+
+        await Eventually.That($"all {events} events are caught", () => { lock (caught) { return caught.Count >= events; } }, cancellationToken: ct);
+        var inOrder = caught.OrderBy(c => c.Sequence).ToList();
+        Assert.HasCount(events, inOrder.Select(c => c.Sequence).Distinct(), "every event reached the service exactly once");
+
+        var longest = 0;
+        for (int i = 0, run = 0; i < inOrder.Count; i++)
+        {
+            run = i > 0 && inOrder[i].Cell == inOrder[i - 1].Cell ? run + 1 : 1;
+            longest = Math.Max(longest, run);
+        }
+
+        var shares = Enumerable.Range(0, 4).Select(n => inOrder.Count(c => c.Cell == n)).ToList();
+        TestContext.WriteLine($"longest run {longest}; shares {string.Join(", ", shares)}");
+        Assert.IsLessThanOrEqualTo(runLength, longest, "one cell gets at most a run of consecutive events");
+        Assert.IsTrue(shares.All(s => s > 0), $"every cell got a share: {string.Join(", ", shares)}");
+        foreach (var cell in cells)
+        {
+            await cell.DisposeAsync();
+        }
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task Anycatch_SharesEvenlyAcrossManyChannelsAndSubscriptionChurn()
     {
         const int events = 300;

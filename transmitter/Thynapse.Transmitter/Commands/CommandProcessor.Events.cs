@@ -193,7 +193,7 @@ internal sealed partial class CommandProcessor
             }
 
             receivers++;
-            var chosen = target.IsOpen ? group.Choose() : ChooseFor(candidates, target, avoid: null);
+            var chosen = target.IsOpen ? group.Choose(_burst) : ChooseFor(candidates, target, avoid: null);
             if (chosen is { Acks: null })
             {
                 Deliver(chosen.Session, e, new AnycatchFields(chosen.Id, ++_nextTag, 1));

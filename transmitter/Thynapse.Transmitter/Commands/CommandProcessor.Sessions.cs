@@ -30,9 +30,13 @@ internal sealed partial class CommandProcessor
     private readonly List<CellSession> _expired = [];
     private long _lastTick;
 
+    /// <summary>Counts bursts of inbound messages (each ends with <see cref="FlushDirty"/>): anycatch runs last one at most.</summary>
+    private long _burst;
+
     /// <summary>Sends everything batched during the last burst of inbound messages.</summary>
     public void FlushDirty()
     {
+        _burst++;
         // Flush may remove a session (peer gone) but never adds to _dirty while we walk it.
         for (var i = 0; i < _dirty.Count; i++)
         {
