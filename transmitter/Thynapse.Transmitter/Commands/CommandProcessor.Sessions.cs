@@ -27,6 +27,9 @@ internal enum SessionEnd
 
 internal sealed partial class CommandProcessor
 {
+    /// <summary>The least time between two <c>SLOW</c> notices to one cell (PROTOCOL.md §8.2).</summary>
+    private static readonly TimeSpan SlowNoticeInterval = TimeSpan.FromMilliseconds(100);
+
     private readonly List<CellSession> _expired = [];
     private long _lastTick;
 
@@ -163,9 +166,14 @@ internal sealed partial class CommandProcessor
         }
     }
 
+    /// <summary>
+    /// Tells a cell what was dropped for it (<c>SLOW</c>), at most once per <see cref="SlowNoticeInterval"/>: a cell that
+    /// keeps overflowing would otherwise get a JSON notice after every burst, frames that take room in the very queue
+    /// that overflowed and that it must parse instead of events. The missed count accumulates in between.
+    /// </summary>
     private void ReportMissed(CellSession session)
     {
-        if (session.UnreportedMissed == 0 || session.Closed)
+        if (session.UnreportedMissed == 0 || session.Closed || (session.LastSlowNotice != 0 && _now - session.LastSlowNotice < _slowNoticeTicks))
         {
             return;
         }
@@ -174,6 +182,7 @@ internal sealed partial class CommandProcessor
         if (_sender.Send(session.RoutingId, notice) == SendOutcome.Sent)
         {
             session.UnreportedMissed = 0;
+            session.LastSlowNotice = _now;
         }
     }
 

@@ -34,6 +34,7 @@ internal sealed partial class CommandProcessor
     private readonly TargetCache _targets;
     private readonly List<CellSession> _dirty = [];
     private readonly long _livenessTicks;
+    private readonly long _slowNoticeTicks;
     private bool _shuttingDown;
 
     public CommandProcessor(
@@ -54,6 +55,7 @@ internal sealed partial class CommandProcessor
         _peerWarnings = new LogLimiter(_log, perInterval: 20);
         _targets = new TargetCache(options.QueryLimits);
         _livenessTicks = (long)(options.LivenessTimeout.TotalSeconds * options.TimeProvider.TimestampFrequency);
+        _slowNoticeTicks = (long)(SlowNoticeInterval.TotalSeconds * options.TimeProvider.TimestampFrequency);
     }
 
     internal SessionRegistry Sessions => _sessions;

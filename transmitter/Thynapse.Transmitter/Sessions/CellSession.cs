@@ -74,6 +74,9 @@ internal sealed class CellSession
     /// <summary>Multicatch deliveries dropped for this cell and not yet reported to it with <c>SLOW</c>.</summary>
     public long UnreportedMissed { get; set; }
 
+    /// <summary>When the last <c>SLOW</c> went to this cell (a timestamp; 0: never).</summary>
+    public long LastSlowNotice { get; set; }
+
     /// <summary>All deliveries dropped for this cell.</summary>
     public long TotalMissed { get; set; }
 
