@@ -367,7 +367,10 @@ public sealed partial class Cell
         var state = CurrentState;
         if (state == CellState.Connected)
         {
-            if (now - _lastHeard > _livenessMs)
+            // Alive while it answers, or while it keeps taking what we send: a busy publisher's BEAT waits behind its own
+            // events (up to the socket's high-water mark and the TCP buffers), so its answer can take longer than the
+            // liveness window while the transmitter is plainly reading this connection (PROTOCOL.md §4.4).
+            if (now - Math.Max(_lastHeard, _lastTaken) > _livenessMs)
             {
                 SessionLost($"nothing heard for {now - _lastHeard} ms");
             }

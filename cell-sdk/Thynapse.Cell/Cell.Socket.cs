@@ -13,6 +13,7 @@ public sealed partial class Cell
     private Msg _body;
     private Msg _extra;
     private bool _sendReadyWatched;
+    private long _lastTaken;
 
     private void OnReceiveReady(object? sender, NetMQSocketEventArgs? e)
     {
@@ -79,6 +80,8 @@ public sealed partial class Cell
 
     private void OnSendReady(object? sender, NetMQSocketEventArgs e) => Guarded("sending queued frames", () =>
     {
+        // The socket was full and has room again: the transmitter is reading what we send (see OnTimer's liveness).
+        _lastTaken = Environment.TickCount64;
         while (_outbox.TryPeek(out var item))
         {
             if (!TrySend(item))

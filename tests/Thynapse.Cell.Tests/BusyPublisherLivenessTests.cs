@@ -1,0 +1,105 @@
+using System.Text;
+using NetMQ;
+using NetMQ.Sockets;
+using Newtonsoft.Json.Linq;
+using Thynapse.Cell;
+using Thynapse.Core;
+using Thynapse.TestKit;
+
+namespace Thynapse.Cell.Tests;
+
+/// <summary>
+/// A publisher whose BEAT waits behind its own events keeps its session while the transmitter keeps reading
+/// (PROTOCOL.md §4.4). The transmitter here is a ROUTER played by the test: it welcomes the cell, then reads one message
+/// per millisecond and never answers a BEAT.
+/// </summary>
+[TestClass]
+public sealed class BusyPublisherLivenessTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task BusyPublisher_KeepsItsSessionWhileTheTransmitterReadsButCannotAnswerInTime()
+    {
+        var ct = TestContext.CancellationToken;
+        using var router = new RouterSocket();
+        router.Options.ReceiveHighWatermark = 10;
+        router.Options.Linger = TimeSpan.Zero;
+        var port = router.BindRandomPort("tcp://127.0.0.1");
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var read = 0L;
+        var reader = Task.Factory.StartNew(() => SlowTransmitter(router, stop.Token, ref read), TaskCreationOptions.LongRunning);
+
+        var cell = await Cell.ConnectAsync(CellOptions.Default with { Transmitter = $"tcp://127.0.0.1:{port}", Service = "busy" }, ct);
+        var lost = 0;
+        using var notices = cell.Notices.Subscribe(n =>
+        {
+            if (n.Kind == CellNoticeKind.ConnectionLost)
+            {
+                Interlocked.Increment(ref lost);
+            }
+        });
+        var body = new byte[1024];
+        var publisher = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                cell.Publish("load.data", body); // far faster than the transmitter reads: the cell's queue stays full
+            }
+        }, CancellationToken.None);
+
+        // Four liveness windows in which no BEAT is answered, while the transmitter keeps reading.
+        var watched = System.Diagnostics.Stopwatch.StartNew();
+        await Eventually.That("the transmitter read for four liveness windows", () => watched.Elapsed > TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(20), ct);
+        var readMeanwhile = Interlocked.Read(ref read);
+        var state = cell.CurrentState;
+        var lostMeanwhile = Volatile.Read(ref lost); // before the transmitter stops reading (then the cell may well give up)
+        await stop.CancelAsync();
+        await publisher.WaitAsync(TimeSpan.FromSeconds(20), ct).ContinueWith(_ => { }, TaskScheduler.Default);
+        await reader.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        await cell.DisposeAsync();
+
+        TestContext.WriteLine($"read {readMeanwhile} messages; state {state}; connection lost {lostMeanwhile} times");
+        Assert.IsGreaterThan(1000L, readMeanwhile, "the transmitter kept reading");
+        Assert.AreEqual(0, lostMeanwhile, "the cell never gave the session up");
+        Assert.AreEqual(CellState.Connected, state);
+    }
+
+    /// <summary>Welcomes the cell (heartbeat 100 ms, liveness 1 s), then takes one message per millisecond, answering nothing.</summary>
+    private static void SlowTransmitter(RouterSocket router, CancellationToken stop, ref long read)
+    {
+        var welcomed = false;
+        var frames = new List<byte[]>();
+        while (!stop.IsCancellationRequested)
+        {
+            frames.Clear();
+            if (!router.TryReceiveMultipartBytes(TimeSpan.FromMilliseconds(50), ref frames))
+            {
+                continue;
+            }
+
+            Interlocked.Increment(ref read);
+            var header = Encoding.UTF8.GetString(frames[1], 0, Math.Min(frames[1].Length, 4096));
+            if (!welcomed && header.StartsWith("J HELO ", StringComparison.Ordinal))
+            {
+                var hello = JObject.Parse(header[7..]);
+                var welcome = new JObject
+                {
+                    ["id"] = Thid.NewRandom().ToString(),
+                    ["pub"] = "tcp://127.0.0.1:1",
+                    ["session"] = "s1",
+                    ["heartbeat"] = 100,
+                    ["liveness"] = 1000,
+                    ["encodings"] = new JArray("B", "J"),
+                    ["ref"] = hello["ref"],
+                };
+                router.SendMoreFrame(frames[0]).SendFrame("J WLCM " + welcome.ToString(Newtonsoft.Json.Formatting.None));
+                welcomed = true;
+                continue;
+            }
+
+            Thread.Sleep(1); // the pace of a transmitter that reads slowly (a load generator's pacing, not a wait for a condition)
+        }
+    }
+}
