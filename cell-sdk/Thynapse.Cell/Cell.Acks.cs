@@ -85,6 +85,19 @@ public sealed partial class Cell
         _work.Enqueue(() => Send(JsonPayload.Frame(Command.Nack, new JObject { ["tag"] = tag, ["reason"] = reason ?? "refused" })));
     }
 
+    /// <summary>Wakes the socket thread for the quiet acknowledgements (a closing cell has no socket left to wake).</summary>
+    private void SendQuietAcks()
+    {
+        try
+        {
+            _acks.WakeIfPending();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The cell is being disposed; the transmitter redelivers whatever was not acknowledged.
+        }
+    }
+
     private async Task RunHandlerAsync(CellSubscription subscription, Func<Event, CancellationToken, Task> handler, int concurrency)
     {
         var reader = subscription.Queue.Ring;
@@ -100,6 +113,7 @@ public sealed partial class Cell
                 while (reader.TryRead(out var e))
                 {
                     await slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                    var started = System.Diagnostics.Stopwatch.GetTimestamp();
                     var running = HandleOneAsync(e, quiet: serial);
                     if (!serial)
                     {
@@ -110,18 +124,19 @@ public sealed partial class Cell
                     await running.ConfigureAwait(false);
 
                     // One handler at a time acknowledges quietly, and the acknowledgements leave together: when the
-                    // buffer is drained, after a handler that waited, every AckRun events, or a millisecond after the
-                    // first. One frame then carries many, and the transmitter refills the prefetch window in runs too.
-                    firstQuiet = quietAcks++ == 0 ? System.Diagnostics.Stopwatch.GetTimestamp() : firstQuiet;
+                    // buffer is drained, after a handler that waited or took a millisecond or more, every AckRun events,
+                    // or a millisecond after the first. One frame then carries many, and the transmitter refills the
+                    // prefetch window in runs too; a slow handler's acknowledgement never waits for the next handler.
+                    firstQuiet = quietAcks++ == 0 ? started : firstQuiet;
                     if (wentAsync || quietAcks >= AckRun || reader.Count == 0
                         || System.Diagnostics.Stopwatch.GetElapsedTime(firstQuiet) >= AckDelay)
                     {
-                        _acks.WakeIfPending();
+                        SendQuietAcks();
                         quietAcks = 0;
                     }
                 }
 
-                _acks.WakeIfPending();
+                SendQuietAcks();
             }
         }
         catch (OperationCanceledException)

@@ -149,12 +149,26 @@ public sealed partial class Cell
         }
         finally
         {
-            foreach (var subscription in _frameWriters)
-            {
-                subscription.EndWrites();
-            }
+            EndFrameWrites(0);
+        }
+    }
 
+    /// <summary>Ends every run of writes from <paramref name="index"/> on, each even if one before it throws.</summary>
+    private void EndFrameWrites(int index)
+    {
+        if (index >= _frameWriters.Count)
+        {
             _frameWriters.Clear();
+            return;
+        }
+
+        try
+        {
+            _frameWriters[index].EndWrites();
+        }
+        finally
+        {
+            EndFrameWrites(index + 1);
         }
     }
 

@@ -8,7 +8,9 @@ public sealed record SubscriptionOptions
 
     /// <summary>
     /// Events this subscription buffers for its observers before it drops and counts further multicatch events
-    /// (default: null, meaning <see cref="CellOptions.SubscriptionBufferCapacity"/>).
+    /// (default: null, meaning <see cref="CellOptions.SubscriptionBufferCapacity"/>). A delivery frame's events go in
+    /// together and wake the observers once, at the end of the frame: keep it above a frame's events (a 32 KiB frame
+    /// holds up to ~800 small ones), or the rest of a busy frame is dropped (anycatch: refused, so others get it).
     /// </summary>
     public int? BufferCapacity { get; init; }
 

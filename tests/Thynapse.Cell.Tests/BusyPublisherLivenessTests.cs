@@ -49,9 +49,9 @@ public sealed class BusyPublisherLivenessTests
             }
         }, CancellationToken.None);
 
-        // Four liveness windows in which no BEAT is answered, while the transmitter keeps reading.
+        // Over two liveness windows in which no BEAT is answered, while the transmitter keeps reading.
         var watched = System.Diagnostics.Stopwatch.StartNew();
-        await Eventually.That("the transmitter read for four liveness windows", () => watched.Elapsed > TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(20), ct);
+        await Eventually.That("the transmitter read for 2.5 liveness windows", () => watched.Elapsed > TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(20), ct);
         var readMeanwhile = Interlocked.Read(ref read);
         var state = cell.CurrentState;
         var lostMeanwhile = Volatile.Read(ref lost); // before the transmitter stops reading (then the cell may well give up)
@@ -61,12 +61,16 @@ public sealed class BusyPublisherLivenessTests
         await cell.DisposeAsync();
 
         TestContext.WriteLine($"read {readMeanwhile} messages; state {state}; connection lost {lostMeanwhile} times");
-        Assert.IsGreaterThan(1000L, readMeanwhile, "the transmitter kept reading");
+        Assert.IsGreaterThan(500L, readMeanwhile, "the transmitter kept reading");
         Assert.AreEqual(0, lostMeanwhile, "the cell never gave the session up");
         Assert.AreEqual(CellState.Connected, state);
     }
 
-    /// <summary>Welcomes the cell (heartbeat 100 ms, liveness 1 s), then takes one message per millisecond, answering nothing.</summary>
+    /// <summary>
+    /// Welcomes the cell (heartbeat 100 ms, liveness 2 s), then takes about one message per millisecond, answering nothing.
+    /// The cell's socket regains room every 128 frames it sends: every ~0.15 s at this pace, every ~1 s even if a
+    /// loaded machine stretched each pause eightfold — inside the window either way.
+    /// </summary>
     private static void SlowTransmitter(RouterSocket router, CancellationToken stop, ref long read)
     {
         var welcomed = false;
@@ -90,7 +94,7 @@ public sealed class BusyPublisherLivenessTests
                     ["pub"] = "tcp://127.0.0.1:1",
                     ["session"] = "s1",
                     ["heartbeat"] = 100,
-                    ["liveness"] = 1000,
+                    ["liveness"] = 2000,
                     ["encodings"] = new JArray("B", "J"),
                     ["ref"] = hello["ref"],
                 };

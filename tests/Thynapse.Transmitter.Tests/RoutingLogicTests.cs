@@ -1,0 +1,159 @@
+using System.Text;
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+using Thynapse.Transmitter.Commands;
+using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Wire;
+
+namespace Thynapse.Transmitter.Tests;
+
+/// <summary>
+/// The routing thread's logic alone, driven burst by burst with a scripted sender instead of sockets: what it decides
+/// where timing on real sockets would make the outcome vary.
+/// </summary>
+[TestClass]
+public sealed class RoutingLogicTests
+{
+    [TestMethod]
+    public void UnacknowledgedAnycatch_GoesInRunsAndSharesEvenOutOverBursts()
+    {
+        var clock = new ManualClock();
+        var sender = new FullForDeliveries(full: false);
+        var processor = new CommandProcessor(TransmitterOptions.Default with { TimeProvider = clock }, Thid.NewRandom(), "tcp://127.0.0.1:1", "tcp://127.0.0.1:2", sender, new TransmitterCounters());
+        var cells = new[] { Hello(processor, clock, "worker-a", "workers"), Hello(processor, clock, "worker-b", "workers") };
+        foreach (var cell in cells)
+        {
+            Command(processor, clock, cell, "J SUBS {\"sub\":1,\"pattern\":\"jobs.*\",\"mode\":\"any\"}");
+        }
+
+        var publisher = Hello(processor, clock, "publisher");
+
+        // 20 bursts of 300: runs of 256 leave a tail of 44, which must not land on the same cell every time (85/15).
+        var batch = new FrameBatch(Thynapse.Core.Command.Evnt);
+        for (var burst = 0; burst < 20; burst++)
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                EventRecordWriter.Write(batch, false, (ulong)(burst * 300 + i + 1), "jobs.render", default, default, new byte[16]);
+                batch.RecordWritten();
+            }
+
+            processor.Handle(publisher, batch.Frame, default, 1, 0, clock.GetTimestamp());
+            processor.FlushDirty();
+            batch.Reset();
+        }
+
+        var a = sender.Deliveries("worker-a");
+        var b = sender.Deliveries("worker-b");
+        Assert.AreEqual(6000, a + b, "every event went to one cell");
+        Assert.IsLessThanOrEqualTo(AnycatchGroupRun, Math.Abs(a - b), $"shares within one run: {a} / {b}");
+    }
+
+    private const int AnycatchGroupRun = Thynapse.Transmitter.Routing.AnycatchGroup.RunLength;
+
+    /// <summary>A cell that keeps overflowing gets at most one <c>SLOW</c> per 100 ms, and their <c>missed</c> counts add up to every drop (§8.2).</summary>
+    [TestMethod]
+    public void OverflowingCell_GetsOneSlowPer100MsAndTheCountsAddUp()
+    {
+        var clock = new ManualClock();
+        var sender = new FullForDeliveries(full: true);
+        var counters = new TransmitterCounters();
+        var processor = new CommandProcessor(TransmitterOptions.Default with { TimeProvider = clock }, Thid.NewRandom(), "tcp://127.0.0.1:1", "tcp://127.0.0.1:2", sender, counters);
+        var slow = Hello(processor, clock, "slow");
+        Command(processor, clock, slow, "J SUBS {\"sub\":1,\"pattern\":\"flood\",\"mode\":\"multi\"}");
+        var publisher = Hello(processor, clock, "publisher");
+
+        // 1,000 bursts of 10 events, 1 ms apart: one second in which every delivery frame overflows.
+        const int bursts = 1000;
+        var batch = new FrameBatch(Thynapse.Core.Command.Evnt);
+        for (var b = 0; b < bursts; b++)
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                EventRecordWriter.Write(batch, false, (ulong)(b * 10 + i + 1), "flood", default, default, new byte[16]);
+                batch.RecordWritten();
+            }
+
+            processor.Handle(publisher, batch.Frame, default, 1, 0, clock.GetTimestamp());
+            processor.FlushDirty();
+            batch.Reset();
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        clock.Advance(TimeSpan.FromMilliseconds(100));
+        processor.Tick(clock.GetTimestamp()); // what is still unreported goes out with the next check
+
+        var dropped = TransmitterCounters.Read(ref counters.DeliveriesDropped);
+        Assert.AreEqual(10L * bursts, dropped, "every delivery overflowed");
+        Assert.IsLessThanOrEqualTo(1000 / 100 + 2, sender.SlowNotices.Count, $"at most one SLOW per 100 ms, got {sender.SlowNotices.Count}");
+        Assert.AreEqual(dropped, sender.SlowNotices.Sum(n => n.Value<long>("missed")), "the notices' missed counts add up to every drop");
+    }
+
+    /// <summary>A clock that moves only when told (timestamps in ticks of 100 ns).</summary>
+    private sealed class ManualClock : TimeProvider
+    {
+        private long _now = TimeSpan.TicksPerSecond;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => _now;
+
+        public void Advance(TimeSpan by) => _now += by.Ticks;
+    }
+
+    private static byte[] Hello(CommandProcessor processor, TimeProvider clock, string name, string? service = null)
+    {
+        var routingId = Encoding.ASCII.GetBytes(name);
+        var hello = new JObject { ["id"] = Thid.NewRandom().ToString(), ["service"] = service ?? name, ["encodings"] = new JArray("B", "J") };
+        Command(processor, clock, routingId, "J HELO " + hello.ToString(Newtonsoft.Json.Formatting.None));
+        return routingId;
+    }
+
+    private static void Command(CommandProcessor processor, TimeProvider clock, byte[] routingId, string header) =>
+        processor.Handle(routingId, Encoding.UTF8.GetBytes(header), default, 1, 0, clock.GetTimestamp());
+
+    /// <summary>
+    /// With <paramref name="full"/>, every delivery frame finds the cell's queue full; everything else goes out (SLOWs
+    /// are kept). Without, deliveries go out too and are counted per cell.
+    /// </summary>
+    private sealed class FullForDeliveries(bool full) : IFrameSender
+    {
+        private readonly Dictionary<string, int> _delivered = [];
+
+        public List<JObject> SlowNotices { get; } = [];
+
+        public int Deliveries(string cell) => _delivered.GetValueOrDefault(cell);
+
+        public SendOutcome Send(byte[] routingId, ReadOnlySpan<byte> frame)
+        {
+            if (frame.StartsWith("B DLVR "u8))
+            {
+                if (full)
+                {
+                    return SendOutcome.Full;
+                }
+
+                var records = 0;
+                var reader = new DeliveryRecordReader(frame[FrameHeader.PayloadOffset..]);
+                while (reader.TryRead(out _, out _))
+                {
+                    records++;
+                }
+
+                var cell = Encoding.ASCII.GetString(routingId);
+                _delivered[cell] = _delivered.GetValueOrDefault(cell) + records;
+                return SendOutcome.Sent;
+            }
+
+            if (frame.StartsWith("J SLOW "u8))
+            {
+                SlowNotices.Add(JObject.Parse(Encoding.UTF8.GetString(frame[7..])));
+            }
+
+            return SendOutcome.Sent;
+        }
+
+        public SendOutcome Send(byte[] routingId, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body) =>
+            full && header.StartsWith("J DLVR "u8) ? SendOutcome.Full : Send(routingId, header);
+    }
+}
