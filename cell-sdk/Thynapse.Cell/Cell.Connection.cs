@@ -367,9 +367,10 @@ public sealed partial class Cell
         var state = CurrentState;
         if (state == CellState.Connected)
         {
-            // Alive while it answers, or while it keeps taking what we send: a busy publisher's BEAT waits behind its own
-            // events (up to the socket's high-water mark and the TCP buffers), so its answer can take longer than the
-            // liveness window while the transmitter is plainly reading this connection (PROTOCOL.md §4.4).
+            // Alive while it answers, or while it keeps taking the events we send: a busy publisher's BEAT waits behind
+            // its own events (the socket's queue, TCP buffers, the transmitter's inbound queue), so its answer can take
+            // longer than the liveness window while the transmitter is plainly reading this connection. Those buffers
+            // are bounded: a transmitter that stops reading stops taking events soon after (PROTOCOL.md §4.4).
             if (now - Math.Max(_lastHeard, _lastTaken) > _livenessMs)
             {
                 SessionLost($"nothing heard for {now - _lastHeard} ms");

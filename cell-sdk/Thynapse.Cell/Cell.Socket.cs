@@ -73,6 +73,10 @@ public sealed partial class Cell
         if (sent && item.Batch is not null)
         {
             item.Owner!.Release(item.Batch);
+
+            // Events keep leaving: the socket's bounded queue (and the TCP and transmitter buffers behind it) would
+            // stop taking them within moments if the transmitter stopped reading (see OnTimer's liveness check).
+            _lastTaken = Environment.TickCount64;
         }
 
         return sent;
@@ -80,8 +84,6 @@ public sealed partial class Cell
 
     private void OnSendReady(object? sender, NetMQSocketEventArgs e) => Guarded("sending queued frames", () =>
     {
-        // The socket was full and has room again: the transmitter is reading what we send (see OnTimer's liveness).
-        _lastTaken = Environment.TickCount64;
         while (_outbox.TryPeek(out var item))
         {
             if (!TrySend(item))
