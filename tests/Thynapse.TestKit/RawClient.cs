@@ -14,10 +14,20 @@ public sealed class RawClient : IDisposable
 {
     private readonly DealerSocket _socket = new();
 
-    /// <summary>Connects to a transmitter's command endpoint.</summary>
-    public RawClient(string endpoint)
+    /// <summary>
+    /// Connects to a transmitter's command endpoint. A <paramref name="receiveQueue"/> (in messages) below the default
+    /// also caps the kernel's receive buffer at 64 KiB, so that a client that is not reading pushes back on the
+    /// transmitter within a few frames instead of buffering megabytes for it.
+    /// </summary>
+    public RawClient(string endpoint, int receiveQueue = 1000)
     {
         _socket.Options.Linger = TimeSpan.Zero;
+        _socket.Options.ReceiveHighWatermark = receiveQueue;
+        if (receiveQueue < 1000)
+        {
+            _socket.Options.ReceiveBuffer = 64 * 1024;
+        }
+
         _socket.Connect(endpoint);
     }
 

@@ -19,7 +19,7 @@ public sealed class RoutingLogicTests
     {
         var clock = new ManualClock();
         var sender = new FullForDeliveries(full: false);
-        var processor = new CommandProcessor(TransmitterOptions.Default with { TimeProvider = clock }, Thid.NewRandom(), "tcp://127.0.0.1:1", "tcp://127.0.0.1:2", sender, new TransmitterCounters());
+        var processor = NewProcessor(TransmitterOptions.Default with { TimeProvider = clock }, sender, new TransmitterCounters());
         var cells = new[] { Hello(processor, clock, "worker-a", "workers"), Hello(processor, clock, "worker-b", "workers") };
         foreach (var cell in cells)
         {
@@ -58,7 +58,9 @@ public sealed class RoutingLogicTests
         var clock = new ManualClock();
         var sender = new FullForDeliveries(full: true);
         var counters = new TransmitterCounters();
-        var processor = new CommandProcessor(TransmitterOptions.Default with { TimeProvider = clock }, Thid.NewRandom(), "tcp://127.0.0.1:1", "tcp://127.0.0.1:2", sender, counters);
+        // No grace: this is about what follows drops, not about holding input before them.
+        var options = TransmitterOptions.Default with { TimeProvider = clock, FullQueueGrace = TimeSpan.Zero };
+        var processor = NewProcessor(options, sender, counters);
         var slow = Hello(processor, clock, "slow");
         Command(processor, clock, slow, "J SUBS {\"sub\":1,\"pattern\":\"flood\",\"mode\":\"multi\"}");
         var publisher = Hello(processor, clock, "publisher");
@@ -89,6 +91,110 @@ public sealed class RoutingLogicTests
         Assert.AreEqual(dropped, sender.SlowNotices.Sum(n => n.Value<long>("missed")), "the notices' missed counts add up to every drop");
     }
 
+    /// <summary>
+    /// A full queue holds a copy of the frame and the input (§8.2); what comes for the cell meanwhile queues behind it,
+    /// and all of it leaves in order once the queue has room, progress keeping the hold past one grace.
+    /// </summary>
+    [TestMethod]
+    public void FullQueue_HoldsInputAndLosesNothingWhileTheCellDrains()
+    {
+        var clock = new ManualClock();
+        var sender = new FullForDeliveries(full: true);
+        var counters = new TransmitterCounters();
+        var processor = NewProcessor(TransmitterOptions.Default with { TimeProvider = clock }, sender, counters);
+        var cell = Hello(processor, clock, "cell");
+        Command(processor, clock, cell, "J SUBS {\"sub\":1,\"pattern\":\"flood\",\"mode\":\"multi\"}");
+        var publisher = Hello(processor, clock, "publisher");
+        sender.Sent.Clear();
+
+        Publish(processor, clock, publisher, "flood", first: 1, count: 10);
+        Assert.IsTrue(processor.HoldingInput, "the full queue holds input");
+        Command(processor, clock, cell, "J BEAT {}");
+        Publish(processor, clock, publisher, "flood", first: 11, count: 10);
+        CollectionAssert.AreEqual(Array.Empty<string>(), sender.Sent, "nothing overtakes the held frame");
+
+        // One frame leaves every 60 ms: slower than one grace (100 ms) in all, but never a grace without progress.
+        for (var step = 0; step < 3; step++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(60));
+            sender.Room = step < 2 ? 1 : int.MaxValue;
+            processor.RetryHeld(clock.GetTimestamp());
+        }
+
+        Assert.IsFalse(processor.HoldingInput, "input is read again once the held frames left");
+        CollectionAssert.AreEqual(new[] { "DLVR", "BEAT", "DLVR" }, sender.Sent, "held frames left in the order they were made");
+        Assert.AreEqual(20, sender.Deliveries("cell"));
+        Assert.AreEqual(0L, TransmitterCounters.Read(ref counters.DeliveriesDropped));
+        Assert.AreEqual(1L, TransmitterCounters.Read(ref counters.InputHolds));
+    }
+
+    /// <summary>
+    /// A cell that takes nothing for a grace loses what was held, counted and told; it then drops at once for a pause
+    /// that doubles with each such hold in a row, so a stuck cell holds everyone else ever less often.
+    /// </summary>
+    [TestMethod]
+    public void CellTakingNothingForAGrace_IsDroppedAndHoldsInputEverLessOften()
+    {
+        var clock = new ManualClock();
+        var sender = new FullForDeliveries(full: true);
+        var counters = new TransmitterCounters();
+        var processor = NewProcessor(TransmitterOptions.Default with { TimeProvider = clock }, sender, counters);
+        var cell = Hello(processor, clock, "stuck");
+        Command(processor, clock, cell, "J SUBS {\"sub\":1,\"pattern\":\"flood\",\"mode\":\"multi\"}");
+        var publisher = Hello(processor, clock, "publisher");
+        ulong seq = 0;
+
+        void Burst() => Publish(processor, clock, publisher, "flood", first: (seq += 10) - 9, count: 10);
+
+        void HoldUntilTheGraceEnds()
+        {
+            Burst();
+            Assert.IsTrue(processor.HoldingInput, "a full queue holds input");
+            clock.Advance(TimeSpan.FromMilliseconds(99));
+            processor.RetryHeld(clock.GetTimestamp());
+            Assert.IsTrue(processor.HoldingInput, "still within the grace");
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            processor.RetryHeld(clock.GetTimestamp());
+            Assert.IsFalse(processor.HoldingInput, "the grace is over");
+        }
+
+        HoldUntilTheGraceEnds();
+        Assert.AreEqual(10L, TransmitterCounters.Read(ref counters.DeliveriesDropped), "the held frame was dropped and counted");
+
+        foreach (var pause in new[] { 1, 2, 4 })
+        {
+            clock.Advance(TimeSpan.FromSeconds(pause) - TimeSpan.FromMilliseconds(1));
+            Burst();
+            Assert.IsFalse(processor.HoldingInput, $"within the {pause} s pause a full queue drops at once");
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            HoldUntilTheGraceEnds();
+        }
+
+        sender.Room = int.MaxValue;
+        clock.Advance(TimeSpan.FromMilliseconds(100));
+        Command(processor, clock, cell, "J BEAT {}"); // seven seconds on the manual clock: show it is alive
+        processor.Tick(clock.GetTimestamp());
+        Assert.AreEqual(TransmitterCounters.Read(ref counters.DeliveriesDropped), sender.SlowNotices.Sum(n => n.Value<long>("missed")), "every drop was told");
+        Assert.AreEqual(4L, TransmitterCounters.Read(ref counters.InputHolds));
+    }
+
+    private static CommandProcessor NewProcessor(TransmitterOptions options, IFrameSender sender, TransmitterCounters counters) =>
+        new(options, Thid.NewRandom(), "tcp://127.0.0.1:1", "tcp://127.0.0.1:2", sender, counters);
+
+    private static void Publish(CommandProcessor processor, TimeProvider clock, byte[] publisher, string channel, ulong first, int count)
+    {
+        var batch = new FrameBatch(Thynapse.Core.Command.Evnt);
+        for (var i = 0; i < count; i++)
+        {
+            EventRecordWriter.Write(batch, false, first + (ulong)i, channel, default, default, new byte[16]);
+            batch.RecordWritten();
+        }
+
+        processor.Handle(publisher, batch.Frame, default, 1, 0, clock.GetTimestamp());
+        processor.FlushDirty();
+        batch.Reset();
+    }
+
     /// <summary>A clock that moves only when told (timestamps in ticks of 100 ns).</summary>
     private sealed class ManualClock : TimeProvider
     {
@@ -114,13 +220,19 @@ public sealed class RoutingLogicTests
 
     /// <summary>
     /// With <paramref name="full"/>, every delivery frame finds the cell's queue full; everything else goes out (SLOWs
-    /// are kept). Without, deliveries go out too and are counted per cell.
+    /// are kept). Without, deliveries go out too and are counted per cell. <see cref="Room"/> changes that on the
+    /// way: the number of further delivery frames that find room before the queue is full again.
     /// </summary>
     private sealed class FullForDeliveries(bool full) : IFrameSender
     {
         private readonly Dictionary<string, int> _delivered = [];
 
+        public int Room { get; set; } = full ? 0 : int.MaxValue;
+
         public List<JObject> SlowNotices { get; } = [];
+
+        /// <summary>The command of every frame that went out, in order.</summary>
+        public List<string> Sent { get; } = [];
 
         public int Deliveries(string cell) => _delivered.GetValueOrDefault(cell);
 
@@ -128,9 +240,14 @@ public sealed class RoutingLogicTests
         {
             if (frame.StartsWith("B DLVR "u8))
             {
-                if (full)
+                if (Room == 0)
                 {
                     return SendOutcome.Full;
+                }
+
+                if (Room != int.MaxValue)
+                {
+                    Room--;
                 }
 
                 var records = 0;
@@ -142,9 +259,11 @@ public sealed class RoutingLogicTests
 
                 var cell = Encoding.ASCII.GetString(routingId);
                 _delivered[cell] = _delivered.GetValueOrDefault(cell) + records;
+                Sent.Add("DLVR");
                 return SendOutcome.Sent;
             }
 
+            Sent.Add(Encoding.ASCII.GetString(frame[2..6]));
             if (frame.StartsWith("J SLOW "u8))
             {
                 SlowNotices.Add(JObject.Parse(Encoding.UTF8.GetString(frame[7..])));
@@ -154,6 +273,6 @@ public sealed class RoutingLogicTests
         }
 
         public SendOutcome Send(byte[] routingId, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body) =>
-            full && header.StartsWith("J DLVR "u8) ? SendOutcome.Full : Send(routingId, header);
+            Room == 0 && header.StartsWith("J DLVR "u8) ? SendOutcome.Full : Send(routingId, header);
     }
 }

@@ -18,7 +18,7 @@ public sealed class SlowCellTests
         var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 10 });
         var channel = TestIds.Next("flood");
-        using var slow = new RawClient(transmitter.CommandEndpoint);
+        using var slow = new RawClient(transmitter.CommandEndpoint, receiveQueue: 2);
         slow.Hello(TestIds.Next("slow"));
         slow.Subscribe(1, channel);
         using var steady = new RawClient(transmitter.CommandEndpoint);
@@ -34,13 +34,11 @@ public sealed class SlowCellTests
             await Eventually.That("the steady cell accounts for every event", () => tally.Drain(steady) == events, TimeSpan.FromSeconds(45), ct);
             return tally;
         }, ct);
-        for (var i = 1; i <= events; i++)
-        {
-            publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = i, ["confirm"] = i == events });
-        }
+        // 1 KiB bodies: 20 MB in all, more than the kernel buffers towards the slow cell can take.
+        Flood(publisher, channel, events, bodyBytes: 1024);
 
         publisher.Expect("ACPT", "the last event's confirmation");
-        Assert.IsGreaterThan(0L, transmitter.Stats.DeliveriesDropped, "the burst overflowed the slow cell's queue");
+        Assert.IsGreaterThan(0L, transmitter.Stats.DeliveriesDropped, "the burst overflowed the slow cell's queue, past the grace");
 
         var slowTally = new Tally();
         await Eventually.That("the slow cell accounts for every event", () => slowTally.Drain(slow) == events, TimeSpan.FromSeconds(45), ct);
@@ -49,6 +47,83 @@ public sealed class SlowCellTests
         TestContext.WriteLine($"slow: {slowTally.Received} delivered + {slowTally.Missed} reported missed; steady: {steadyResult.Received} + {steadyResult.Missed}; transmitter counted {transmitter.Stats.DeliveriesDropped} drops");
         Assert.IsGreaterThan(0L, slowTally.Missed);
         Assert.AreEqual(transmitter.Stats.DeliveriesDropped, slowTally.Missed + steadyResult.Missed, "every drop the transmitter counted was reported to its cell");
+    }
+
+    /// <summary>
+    /// A cell that stops reading for a moment but comes back within the grace loses nothing: the transmitter holds
+    /// its input (and so the publisher) instead of dropping (§8.2).
+    /// </summary>
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task CellThatCatchesUpWithinTheGrace_LosesNothing()
+    {
+        const int events = 400;
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromSeconds(1) });
+        var channel = TestIds.Next("held");
+        using var paused = new RawClient(transmitter.CommandEndpoint, receiveQueue: 2);
+        paused.Hello(TestIds.Next("paused"));
+        paused.Subscribe(1, channel);
+        using var publisher = new RawClient(transmitter.CommandEndpoint);
+        publisher.Hello(TestIds.Next("pub"));
+
+        // 16 KiB bodies: a few megabytes in all, more than the sockets between the two can buffer.
+        Flood(publisher, channel, events, bodyBytes: 16 * 1024);
+
+        await Eventually.That("the transmitter holds its input for the paused cell", () => transmitter.Stats.InputHolds > 0, TimeSpan.FromSeconds(20), ct);
+        var tally = new Tally();
+        await Eventually.That("the paused cell accounts for every event", () => tally.Drain(paused) == events, TimeSpan.FromSeconds(30), ct);
+        publisher.Expect("ACPT", "the last event's confirmation");
+
+        var stats = transmitter.Stats;
+        TestContext.WriteLine($"{stats.InputHolds} hold(s), {stats.InputHeld.TotalMilliseconds:0} ms held in all");
+        Assert.AreEqual(events, tally.Received, "every event was delivered");
+        Assert.AreEqual(0L, stats.DeliveriesDropped, "nothing was dropped");
+    }
+
+    /// <summary>
+    /// A cell that takes nothing within the grace is slow: what was held for it is dropped and counted, it is told,
+    /// and it stops holding input, so a steady cell on the same channel gets every event without waiting for it.
+    /// </summary>
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task CellThatTakesNothingWithinTheGrace_StopsHoldingOthers()
+    {
+        const int events = 400;
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromMilliseconds(100) });
+        var channel = TestIds.Next("stuck");
+        using var stuck = new RawClient(transmitter.CommandEndpoint, receiveQueue: 2);
+        stuck.Hello(TestIds.Next("stuck"));
+        stuck.Subscribe(1, channel);
+        using var steady = new RawClient(transmitter.CommandEndpoint);
+        steady.Hello(TestIds.Next("steady"));
+        steady.Subscribe(1, channel);
+        using var publisher = new RawClient(transmitter.CommandEndpoint);
+        publisher.Hello(TestIds.Next("pub"));
+
+        Flood(publisher, channel, events, bodyBytes: 16 * 1024);
+
+        var steadyTally = new Tally();
+        await Eventually.That("the steady cell gets every event while the stuck one reads nothing", () => steadyTally.Drain(steady) == events, TimeSpan.FromSeconds(30), ct);
+        publisher.Expect("ACPT", "the last event's confirmation");
+        Assert.AreEqual(events, steadyTally.Received, "the steady cell lost nothing");
+        Assert.IsGreaterThan(0L, transmitter.Stats.InputHolds, "the stuck cell's full queue held input first");
+        Assert.IsGreaterThan(0L, transmitter.Stats.DeliveriesDropped, "then its deliveries were dropped");
+
+        var stuckTally = new Tally();
+        await Eventually.That("the stuck cell, reading at last, accounts for every event", () => stuckTally.Drain(stuck) == events, TimeSpan.FromSeconds(30), ct);
+        Assert.AreEqual(transmitter.Stats.DeliveriesDropped, stuckTally.Missed, "every drop was counted and told to the stuck cell");
+    }
+
+    /// <summary>Publishes events 1..<paramref name="events"/>, the last asking for a confirmation.</summary>
+    private static void Flood(RawClient publisher, string channel, int events, int bodyBytes)
+    {
+        var body = new byte[bodyBytes];
+        for (var i = 1; i <= events; i++)
+        {
+            publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = i, ["confirm"] = i == events }, body);
+        }
     }
 
     /// <summary>Deliveries received plus deliveries a cell was told it missed.</summary>

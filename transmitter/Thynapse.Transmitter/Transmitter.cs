@@ -27,6 +27,7 @@ public sealed class Transmitter : IAsyncDisposable
     private readonly PublisherSocket _publisher;
     private readonly NetMQPoller _poller;
     private readonly NetMQTimer _timer;
+    private readonly NetMQTimer _holdTimer;
     private readonly CommandProcessor _processor;
     private readonly TransmitterCounters _counters = new();
     private readonly TransmitterMetrics _metrics;
@@ -36,6 +37,7 @@ public sealed class Transmitter : IAsyncDisposable
     private Msg _body;
     private Msg _extra;
     private int _stopping;
+    private bool _inputPaused;
 
     private Transmitter(TransmitterOptions options)
     {
@@ -50,8 +52,9 @@ public sealed class Transmitter : IAsyncDisposable
             _router.Options.RouterMandatory = true;
             _router.Options.Linger = TimeSpan.FromSeconds(1);
             _router.Options.SendHighWatermark = options.CellQueueFrames;
-            // A bounded inbound queue per connection: past it TCP pushes back on the sender instead of us buffering.
-            _router.Options.ReceiveHighWatermark = 1_000;
+            // A short inbound queue per connection: past it TCP pushes back on the sender instead of us buffering, and
+            // NetMQ's I/O thread stops spending turns on input nobody is reading (PROTOCOL.md §8.2).
+            _router.Options.ReceiveHighWatermark = options.ReadAheadFrames;
             _router.Options.DisconnectMessage = CommandProcessor.DisconnectMarker;
 
             // Frames up to the limit get a clean FRAME_TOO_LARGE; far bigger ones are refused by the transport
@@ -71,7 +74,7 @@ public sealed class Transmitter : IAsyncDisposable
             throw;
         }
 
-        _metrics = new TransmitterMetrics(_counters, Id.ToString());
+        _metrics = new TransmitterMetrics(_counters, Id.ToString(), options.TimeProvider);
         _processor = new CommandProcessor(options, Id, CommandEndpoint, EventsEndpoint, new RouterSender(_router), _counters);
         _routingId.InitEmpty();
         _header.InitEmpty();
@@ -90,9 +93,20 @@ public sealed class Transmitter : IAsyncDisposable
             _processor.Tick(now);
             _processor.SweepAckDeadlines(now);
             _processor.FlushDirty();
+            PauseInputWhileHolding();
+        });
+
+        // While a full queue holds input (PROTOCOL.md §8.2), its frames are retried this often.
+        _holdTimer = new NetMQTimer(TimeSpan.FromMilliseconds(1)) { Enable = false };
+        _holdTimer.Elapsed += (_, _) => Guarded("retrying held frames", () =>
+        {
+            _processor.RetryHeld(options.TimeProvider.GetTimestamp());
+            PauseInputWhileHolding();
+            OnCommandReady(this, null);
         });
         _poller = [_router, _publisher];
         _poller.Add(_timer);
+        _poller.Add(_holdTimer);
     }
 
     /// <summary>This transmitter's THID.</summary>
@@ -134,6 +148,8 @@ public sealed class Transmitter : IAsyncDisposable
         InFlight = TransmitterCounters.Read(ref _counters.InFlight),
         Queued = TransmitterCounters.Read(ref _counters.Queued),
         Completions = TransmitterCounters.Read(ref _counters.Completions),
+        InputHolds = TransmitterCounters.Read(ref _counters.InputHolds),
+        InputHeld = _options.TimeProvider.GetElapsedTime(0, TransmitterCounters.Read(ref _counters.InputHeldTicks)),
     };
 
     /// <summary>Binds the sockets and starts the routing thread.</summary>
@@ -197,8 +213,13 @@ public sealed class Transmitter : IAsyncDisposable
 
     private void OnCommandReady(object? sender, NetMQSocketEventArgs? e)
     {
+        if (_inputPaused)
+        {
+            return;
+        }
+
         var now = _options.TimeProvider.GetTimestamp();
-        for (var i = 0; i < ReceiveBudget && _router.TryReceive(ref _routingId, TimeSpan.Zero); i++)
+        for (var i = 0; i < ReceiveBudget && !_processor.HoldingInput && _router.TryReceive(ref _routingId, TimeSpan.Zero); i++)
         {
             ReceiveRest(out var frames, out var largestExtra);
             _processor.Handle(_routingId.Slice(), _header.Slice(), _body.Slice(), frames, largestExtra, now);
@@ -208,6 +229,32 @@ public sealed class Transmitter : IAsyncDisposable
         }
 
         Guarded("sending batched output", _processor.FlushDirty);
+        PauseInputWhileHolding();
+    }
+
+    /// <summary>
+    /// Stops reading the ROUTER while frames are held for a full queue, and reads again once they left or were
+    /// dropped. Without a ReceiveReady handler the poller stops polling the socket for input, so this thread
+    /// sleeps between retries instead of spinning on input it must not take.
+    /// </summary>
+    private void PauseInputWhileHolding()
+    {
+        var hold = _processor.HoldingInput;
+        if (hold == _inputPaused)
+        {
+            return;
+        }
+
+        _inputPaused = hold;
+        _holdTimer.Enable = hold;
+        if (hold)
+        {
+            _router.ReceiveReady -= OnCommandReady;
+        }
+        else
+        {
+            _router.ReceiveReady += OnCommandReady;
+        }
     }
 
     /// <summary>

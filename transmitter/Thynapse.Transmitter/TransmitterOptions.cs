@@ -45,6 +45,20 @@ public sealed record TransmitterOptions
     /// </summary>
     public int CellQueueFrames { get; init; } = 1_000;
 
+    /// <summary>
+    /// Frames read ahead from each connection before TCP pushes back on its cell (default: 8; under load a frame
+    /// batches many events). Kept short so that a transmitter holding input buffers little, and so that the one
+    /// NetMQ I/O thread soon stops reading for connections whose input waits (PROTOCOL.md §8.2).
+    /// </summary>
+    public int ReadAheadFrames { get; init; } = 8;
+
+    /// <summary>
+    /// How long the transmitter stops reading input so that a cell whose queue is full can take its frames before
+    /// they are dropped (default: 100 ms; zero drops at once). Usually the queue is full because the connection is
+    /// short of I/O turns, not because the cell is slow (PROTOCOL.md §8.2).
+    /// </summary>
+    public TimeSpan FullQueueGrace { get; init; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Bytes of deliveries batched into one frame for a cell under load (default: 32 KiB, so that frames stay below the large-object heap when pooled).</summary>
     public int BatchBytes { get; init; } = 32 * 1024;
 
@@ -92,6 +106,9 @@ public sealed record TransmitterOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxSubscriptionsPerCell, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(CellQueueFrames, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchBytes, 1024);
+        ArgumentOutOfRangeException.ThrowIfLessThan(ReadAheadFrames, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(FullQueueGrace, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(FullQueueGrace, TimeSpan.FromSeconds(1));
         ArgumentOutOfRangeException.ThrowIfLessThan(DefaultPrefetch, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(DefaultPrefetch, 65_535);
         ArgumentOutOfRangeException.ThrowIfLessThan(DefaultAckTimeout, TimeSpan.FromMilliseconds(10));

@@ -74,4 +74,10 @@ public sealed record TransmitterStats
 
     /// <summary><c>DONE</c> notices sent.</summary>
     public long Completions { get; init; }
+
+    /// <summary>Times the transmitter stopped reading input because a cell's queue was full (PROTOCOL.md §8.2).</summary>
+    public long InputHolds { get; init; }
+
+    /// <summary>Time spent with input held, in total.</summary>
+    public TimeSpan InputHeld { get; init; }
 }

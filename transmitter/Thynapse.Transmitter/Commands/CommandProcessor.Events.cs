@@ -309,7 +309,7 @@ internal sealed partial class CommandProcessor
     private void SendDelivery(CellSession cell, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body)
     {
         ReportMissed(cell);
-        var outcome = _sender.Send(cell.RoutingId, header, body);
+        var outcome = SendToCell(cell, header, body, twoFrames: true, HeldKind.Deliveries, 1);
         if (outcome != SendOutcome.Sent)
         {
             Dropped(cell, 1, outcome);

@@ -98,6 +98,7 @@ internal sealed partial class CommandProcessor
     public void Shutdown()
     {
         _shuttingDown = true;
+        RetryHeld(_now, giveUp: true);
         foreach (var session in _sessions.All.ToList())
         {
             Send(session, JsonPayload.Frame(Command.Gbye, new JObject { ["reason"] = "shutdown" }));
@@ -121,7 +122,7 @@ internal sealed partial class CommandProcessor
         ReportMissed(session);
         if (!session.Deliveries.IsEmpty)
         {
-            var outcome = _sender.Send(session.RoutingId, session.Deliveries.Frame);
+            var outcome = SendToCell(session, session.Deliveries.Frame, default, twoFrames: false, HeldKind.Deliveries, session.Deliveries.Records);
             if (outcome != SendOutcome.Sent)
             {
                 Dropped(session, session.Deliveries.Records, outcome);
@@ -136,7 +137,8 @@ internal sealed partial class CommandProcessor
 
     private void SendConfirmations(CellSession session, FrameBatch batch)
     {
-        if (!batch.IsEmpty && !session.Closed && _sender.Send(session.RoutingId, batch.Frame) != SendOutcome.Sent)
+        if (!batch.IsEmpty && !session.Closed
+            && SendToCell(session, batch.Frame, default, twoFrames: false, HeldKind.Confirmations, batch.Records) != SendOutcome.Sent)
         {
             TransmitterCounters.Add(ref _counters.ConfirmationsDropped, batch.Records);
             if (_peerWarnings.Allow())
@@ -169,11 +171,13 @@ internal sealed partial class CommandProcessor
     /// <summary>
     /// Tells a cell what was dropped for it (<c>SLOW</c>), at most once per <see cref="SlowNoticeInterval"/>: a cell that
     /// keeps overflowing would otherwise get a JSON notice after every burst, frames that take room in the very queue
-    /// that overflowed and that it must parse instead of events. The missed count accumulates in between.
+    /// that overflowed and that it must parse instead of events. The missed count accumulates in between. A notice is
+    /// never held (§8.2): behind held frames it waits for the next try, so its count cannot be lost with them.
     /// </summary>
     private void ReportMissed(CellSession session)
     {
-        if (session.UnreportedMissed == 0 || session.Closed || (session.LastSlowNotice != 0 && _now - session.LastSlowNotice < _slowNoticeTicks))
+        if (session.UnreportedMissed == 0 || session.Closed || session.Held.Count > 0
+            || (session.LastSlowNotice != 0 && _now - session.LastSlowNotice < _slowNoticeTicks))
         {
             return;
         }
@@ -211,6 +215,7 @@ internal sealed partial class CommandProcessor
         });
         TransmitterCounters.Add(ref _counters.Subscriptions, -session.Subscriptions.Count);
         TransmitterCounters.Add(ref _counters.Cells, -1);
+        DropHeld(session);
         session.Deliveries.Reset();
         session.Accepts.Reset();
         session.Completions.Reset();

@@ -35,6 +35,8 @@ internal sealed partial class CommandProcessor
     private readonly List<CellSession> _dirty = [];
     private readonly long _livenessTicks;
     private readonly long _slowNoticeTicks;
+    private readonly long _fullQueueGraceTicks;
+    private readonly long _slowCellHoldPauseTicks;
     private bool _shuttingDown;
 
     public CommandProcessor(
@@ -56,6 +58,8 @@ internal sealed partial class CommandProcessor
         _targets = new TargetCache(options.QueryLimits);
         _livenessTicks = (long)(options.LivenessTimeout.TotalSeconds * options.TimeProvider.TimestampFrequency);
         _slowNoticeTicks = (long)(SlowNoticeInterval.TotalSeconds * options.TimeProvider.TimestampFrequency);
+        _fullQueueGraceTicks = (long)(options.FullQueueGrace.TotalSeconds * options.TimeProvider.TimestampFrequency);
+        _slowCellHoldPauseTicks = (long)(SlowCellHoldPause.TotalSeconds * options.TimeProvider.TimestampFrequency);
     }
 
     internal SessionRegistry Sessions => _sessions;
@@ -342,7 +346,7 @@ internal sealed partial class CommandProcessor
             Flush(session);
         }
 
-        var outcome = _sender.Send(session.RoutingId, frame);
+        var outcome = SendToCell(session, frame, default, twoFrames: false, HeldKind.Reply, 1);
         if (outcome != SendOutcome.Sent)
         {
             TransmitterCounters.Increment(ref _counters.RepliesDropped);

@@ -30,6 +30,8 @@ internal sealed class TransmitterCounters
     public long InFlight;
     public long Queued;
     public long Completions;
+    public long InputHolds;
+    public long InputHeldTicks;
 
     public static long Read(ref long counter) => Volatile.Read(ref counter);
 

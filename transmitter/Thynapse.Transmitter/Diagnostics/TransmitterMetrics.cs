@@ -11,7 +11,7 @@ internal sealed class TransmitterMetrics : IDisposable
     public const string MeterName = "Thynapse.Transmitter";
     private readonly Meter _meter;
 
-    public TransmitterMetrics(TransmitterCounters c, string transmitterId)
+    public TransmitterMetrics(TransmitterCounters c, string transmitterId, TimeProvider clock)
     {
         _meter = new Meter(MeterName, version: "1", tags: [new("thynapse.transmitter", transmitterId)]);
         _meter.CreateObservableCounter("thynapse.events.received", () => TransmitterCounters.Read(ref c.EventsReceived), "{event}", "Events accepted from cells");
@@ -37,6 +37,8 @@ internal sealed class TransmitterMetrics : IDisposable
         _meter.CreateObservableCounter("thynapse.anycatch.dead_letters.dropped", () => TransmitterCounters.Read(ref c.DeadLettersDropped), "{event}", "Dead letters nobody caught");
         _meter.CreateObservableUpDownCounter("thynapse.anycatch.in_flight", () => TransmitterCounters.Read(ref c.InFlight), "{delivery}");
         _meter.CreateObservableUpDownCounter("thynapse.anycatch.queued", () => TransmitterCounters.Read(ref c.Queued), "{delivery}", "Deliveries waiting for a cell with room");
+        _meter.CreateObservableCounter("thynapse.input.holds", () => TransmitterCounters.Read(ref c.InputHolds), "{hold}", "Times input was held because a cell's queue was full");
+        _meter.CreateObservableCounter("thynapse.input.held", () => clock.GetElapsedTime(0, TransmitterCounters.Read(ref c.InputHeldTicks)).TotalSeconds, "s", "Time spent with input held");
         _meter.CreateObservableCounter("thynapse.completions", () => TransmitterCounters.Read(ref c.Completions), "{event}", "DONE notices sent to publishers");
     }
 

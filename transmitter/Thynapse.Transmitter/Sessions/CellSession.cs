@@ -77,6 +77,24 @@ internal sealed class CellSession
     /// <summary>When the last <c>SLOW</c> went to this cell (a timestamp; 0: never).</summary>
     public long LastSlowNotice { get; set; }
 
+    /// <summary>
+    /// Frames waiting for room in this cell's queue while the transmitter holds its input (PROTOCOL.md §8.2); while any
+    /// wait, everything else for the cell queues behind them so that it still arrives in order.
+    /// </summary>
+    public Queue<HeldFrame> Held { get; } = new();
+
+    /// <summary>
+    /// Until this timestamp a full queue drops instead of holding input: the cell did not take its held frames within
+    /// the grace last time, so it is slow, not just momentarily behind.
+    /// </summary>
+    public long HoldAgainAt { get; set; }
+
+    /// <summary>When this cell's queue last took a held frame, or the hold began (a timestamp).</summary>
+    public long HeldSince { get; set; }
+
+    /// <summary>Holds in a row that ended with this cell's frames dropped; each doubles the next pause.</summary>
+    public int SlowHolds { get; set; }
+
     /// <summary>All deliveries dropped for this cell.</summary>
     public long TotalMissed { get; set; }
 
