@@ -98,34 +98,61 @@ public sealed class RoutingLogicTests
     [TestMethod]
     public void FullQueue_HoldsInputAndLosesNothingWhileTheCellDrains()
     {
-        var clock = new ManualClock();
-        var sender = new FullForDeliveries(full: true);
-        var counters = new TransmitterCounters();
-        var processor = NewProcessor(TransmitterOptions.Default with { TimeProvider = clock }, sender, counters);
-        var cell = Hello(processor, clock, "cell");
-        Command(processor, clock, cell, "J SUBS {\"sub\":1,\"pattern\":\"flood\",\"mode\":\"multi\"}");
-        var publisher = Hello(processor, clock, "publisher");
+        var (clock, sender, counters, processor, cell, publisher) = CellBehindFullQueue("cell");
         sender.Sent.Clear();
 
         Publish(processor, clock, publisher, "flood", first: 1, count: 10);
         Assert.IsTrue(processor.HoldingInput, "the full queue holds input");
         Command(processor, clock, cell, "J BEAT {}");
-        Publish(processor, clock, publisher, "flood", first: 11, count: 10);
+        for (var burst = 1; burst < 4; burst++)
+        {
+            Publish(processor, clock, publisher, "flood", first: (ulong)(burst * 10) + 1, count: 10);
+        }
+
         CollectionAssert.AreEqual(Array.Empty<string>(), sender.Sent, "nothing overtakes the held frame");
 
-        // One frame leaves every 60 ms: slower than one grace (100 ms) in all, but never a grace without progress.
-        for (var step = 0; step < 3; step++)
+        // One delivery frame leaves every 60 ms: three graces (100 ms) in all, but never one without progress.
+        for (var step = 1; step <= 3; step++)
         {
             clock.Advance(TimeSpan.FromMilliseconds(60));
-            sender.Room = step < 2 ? 1 : int.MaxValue;
+            sender.Room = 1;
+            processor.RetryHeld(clock.GetTimestamp());
+            Assert.IsTrue(processor.HoldingInput, $"still held at {step * 60} ms: the queue keeps draining");
+            Assert.AreEqual(0L, TransmitterCounters.Read(ref counters.DeliveriesDropped), $"nothing dropped at {step * 60} ms");
+        }
+
+        clock.Advance(TimeSpan.FromMilliseconds(60));
+        sender.Room = int.MaxValue;
+        processor.RetryHeld(clock.GetTimestamp());
+        Assert.IsFalse(processor.HoldingInput, "input is read again once the held frames left");
+        CollectionAssert.AreEqual(new[] { "DLVR", "BEAT", "DLVR", "DLVR", "DLVR" }, sender.Sent, "held frames left in the order they were made");
+        Assert.AreEqual(40, sender.Deliveries("cell"));
+        Assert.AreEqual(0L, TransmitterCounters.Read(ref counters.DeliveriesDropped));
+        Assert.AreEqual(1L, TransmitterCounters.Read(ref counters.InputHolds));
+    }
+
+    /// <summary>A hold ends ten graces after it began even if the queue keeps draining: everyone else waits meanwhile.</summary>
+    [TestMethod]
+    public void Hold_EndsAfterTenGracesHoweverTheCellProgresses()
+    {
+        var (clock, sender, counters, processor, cell, publisher) = CellBehindFullQueue("cell");
+        for (var burst = 0; burst < 20; burst++)
+        {
+            Publish(processor, clock, publisher, "flood", first: (ulong)(burst * 10) + 1, count: 10);
+        }
+
+        // One frame of the 20 leaves every 60 ms: 16 have left at 960 ms, the 17th at 1,020 ms, past ten graces.
+        for (var step = 1; step <= 17; step++)
+        {
+            Assert.IsTrue(processor.HoldingInput, $"held before {step * 60} ms");
+            clock.Advance(TimeSpan.FromMilliseconds(60));
+            sender.Room = 1;
             processor.RetryHeld(clock.GetTimestamp());
         }
 
-        Assert.IsFalse(processor.HoldingInput, "input is read again once the held frames left");
-        CollectionAssert.AreEqual(new[] { "DLVR", "BEAT", "DLVR" }, sender.Sent, "held frames left in the order they were made");
-        Assert.AreEqual(20, sender.Deliveries("cell"));
-        Assert.AreEqual(0L, TransmitterCounters.Read(ref counters.DeliveriesDropped));
-        Assert.AreEqual(1L, TransmitterCounters.Read(ref counters.InputHolds));
+        Assert.IsFalse(processor.HoldingInput, "the hold ended at ten graces");
+        Assert.AreEqual(170, sender.Deliveries("cell"));
+        Assert.AreEqual(30L, TransmitterCounters.Read(ref counters.DeliveriesDropped), "the three frames still held were dropped and counted");
     }
 
     /// <summary>
@@ -135,13 +162,7 @@ public sealed class RoutingLogicTests
     [TestMethod]
     public void CellTakingNothingForAGrace_IsDroppedAndHoldsInputEverLessOften()
     {
-        var clock = new ManualClock();
-        var sender = new FullForDeliveries(full: true);
-        var counters = new TransmitterCounters();
-        var processor = NewProcessor(TransmitterOptions.Default with { TimeProvider = clock }, sender, counters);
-        var cell = Hello(processor, clock, "stuck");
-        Command(processor, clock, cell, "J SUBS {\"sub\":1,\"pattern\":\"flood\",\"mode\":\"multi\"}");
-        var publisher = Hello(processor, clock, "publisher");
+        var (clock, sender, counters, processor, cell, publisher) = CellBehindFullQueue("stuck");
         ulong seq = 0;
 
         void Burst() => Publish(processor, clock, publisher, "flood", first: (seq += 10) - 9, count: 10);
@@ -176,6 +197,19 @@ public sealed class RoutingLogicTests
         processor.Tick(clock.GetTimestamp());
         Assert.AreEqual(TransmitterCounters.Read(ref counters.DeliveriesDropped), sender.SlowNotices.Sum(n => n.Value<long>("missed")), "every drop was told");
         Assert.AreEqual(4L, TransmitterCounters.Read(ref counters.InputHolds));
+    }
+
+    /// <summary>A processor whose sender finds every delivery frame's queue full, with one cell caught on "flood" and a publisher.</summary>
+    private static (ManualClock Clock, FullForDeliveries Sender, TransmitterCounters Counters, CommandProcessor Processor, byte[] Cell, byte[] Publisher)
+        CellBehindFullQueue(string name)
+    {
+        var clock = new ManualClock();
+        var sender = new FullForDeliveries(full: true);
+        var counters = new TransmitterCounters();
+        var processor = NewProcessor(TransmitterOptions.Default with { TimeProvider = clock }, sender, counters);
+        var cell = Hello(processor, clock, name);
+        Command(processor, clock, cell, "J SUBS {\"sub\":1,\"pattern\":\"flood\",\"mode\":\"multi\"}");
+        return (clock, sender, counters, processor, cell, Hello(processor, clock, "publisher"));
     }
 
     private static CommandProcessor NewProcessor(TransmitterOptions options, IFrameSender sender, TransmitterCounters counters) =>

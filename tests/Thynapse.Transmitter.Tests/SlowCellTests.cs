@@ -35,7 +35,7 @@ public sealed class SlowCellTests
             return tally;
         }, ct);
         // 1 KiB bodies: 20 MB in all, more than the kernel buffers towards the slow cell can take.
-        Flood(publisher, channel, events, bodyBytes: 1024);
+        await Flood(publisher, channel, events, bodyBytes: 1024);
 
         publisher.Expect("ACPT", "the last event's confirmation");
         Assert.IsGreaterThan(0L, transmitter.Stats.DeliveriesDropped, "the burst overflowed the slow cell's queue, past the grace");
@@ -57,9 +57,10 @@ public sealed class SlowCellTests
     [Timeout(60_000, CooperativeCancellation = true)]
     public async Task CellThatCatchesUpWithinTheGrace_LosesNothing()
     {
-        const int events = 400;
+        const int events = 1000;
         var ct = TestContext.CancellationToken;
-        await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromSeconds(1) });
+        // A grace far above how long this test takes to notice the hold, even on a busy machine.
+        await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromSeconds(5) });
         var channel = TestIds.Next("held");
         using var paused = new RawClient(transmitter.CommandEndpoint, receiveQueue: 2);
         paused.Hello(TestIds.Next("paused"));
@@ -67,16 +68,17 @@ public sealed class SlowCellTests
         using var publisher = new RawClient(transmitter.CommandEndpoint);
         publisher.Hello(TestIds.Next("pub"));
 
-        // 16 KiB bodies: a few megabytes in all, more than the sockets between the two can buffer.
-        Flood(publisher, channel, events, bodyBytes: 16 * 1024);
+        // 16 KiB bodies: 16 MB in all, more than the sockets between the two can buffer.
+        var flood = Flood(publisher, channel, events, bodyBytes: 16 * 1024);
 
         await Eventually.That("the transmitter holds its input for the paused cell", () => transmitter.Stats.InputHolds > 0, TimeSpan.FromSeconds(20), ct);
         var tally = new Tally();
         await Eventually.That("the paused cell accounts for every event", () => tally.Drain(paused) == events, TimeSpan.FromSeconds(30), ct);
+        await flood;
         publisher.Expect("ACPT", "the last event's confirmation");
 
         var stats = transmitter.Stats;
-        TestContext.WriteLine($"{stats.InputHolds} hold(s), {stats.InputHeld.TotalMilliseconds:0} ms held in all");
+        TestContext.WriteLine($"{stats.InputHolds} hold(s), {stats.InputHeld.TotalMilliseconds:0} ms held in all, {stats.DeliveriesDropped} dropped, {tally.Missed} told missed");
         Assert.AreEqual(events, tally.Received, "every event was delivered");
         Assert.AreEqual(0L, stats.DeliveriesDropped, "nothing was dropped");
     }
@@ -91,7 +93,8 @@ public sealed class SlowCellTests
     {
         const int events = 400;
         var ct = TestContext.CancellationToken;
-        await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromMilliseconds(100) });
+        // A grace well above a stall of the steady cell's threads on a busy machine: only the stuck cell misses it.
+        await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromMilliseconds(500) });
         var channel = TestIds.Next("stuck");
         using var stuck = new RawClient(transmitter.CommandEndpoint, receiveQueue: 2);
         stuck.Hello(TestIds.Next("stuck"));
@@ -102,10 +105,11 @@ public sealed class SlowCellTests
         using var publisher = new RawClient(transmitter.CommandEndpoint);
         publisher.Hello(TestIds.Next("pub"));
 
-        Flood(publisher, channel, events, bodyBytes: 16 * 1024);
+        var flood = Flood(publisher, channel, events, bodyBytes: 16 * 1024);
 
         var steadyTally = new Tally();
         await Eventually.That("the steady cell gets every event while the stuck one reads nothing", () => steadyTally.Drain(steady) == events, TimeSpan.FromSeconds(30), ct);
+        await flood;
         publisher.Expect("ACPT", "the last event's confirmation");
         Assert.AreEqual(events, steadyTally.Received, "the steady cell lost nothing");
         Assert.IsGreaterThan(0L, transmitter.Stats.InputHolds, "the stuck cell's full queue held input first");
@@ -116,15 +120,18 @@ public sealed class SlowCellTests
         Assert.AreEqual(transmitter.Stats.DeliveriesDropped, stuckTally.Missed, "every drop was counted and told to the stuck cell");
     }
 
-    /// <summary>Publishes events 1..<paramref name="events"/>, the last asking for a confirmation.</summary>
-    private static void Flood(RawClient publisher, string channel, int events, int bodyBytes)
+    /// <summary>
+    /// Publishes events 1..<paramref name="events"/>, the last asking for a confirmation, from another thread: while
+    /// the transmitter holds input the publisher's sends block, and the test must go on reading meanwhile.
+    /// </summary>
+    private static Task Flood(RawClient publisher, string channel, int events, int bodyBytes) => Task.Run(() =>
     {
         var body = new byte[bodyBytes];
         for (var i = 1; i <= events; i++)
         {
             publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = i, ["confirm"] = i == events }, body);
         }
-    }
+    });
 
     /// <summary>Deliveries received plus deliveries a cell was told it missed.</summary>
     private sealed class Tally

@@ -87,11 +87,16 @@ public sealed class Transmitter : IAsyncDisposable
         _timer = new NetMQTimer(tick);
         _timer.Elapsed += (_, _) => Guarded("periodic work", () =>
         {
-            // Read what already arrived first: a cell whose beat is waiting in the socket is not silent.
+            // Read what already arrived first: a cell whose beat is waiting in the socket is not silent. While input
+            // is held the beats and acks wait unread, so nobody is judged silent or late until it is read again.
             OnCommandReady(this, null);
-            var now = options.TimeProvider.GetTimestamp();
-            _processor.Tick(now);
-            _processor.SweepAckDeadlines(now);
+            if (!_processor.HoldingInput)
+            {
+                var now = options.TimeProvider.GetTimestamp();
+                _processor.Tick(now);
+                _processor.SweepAckDeadlines(now);
+            }
+
             _processor.FlushDirty();
             PauseInputWhileHolding();
         });
@@ -101,6 +106,7 @@ public sealed class Transmitter : IAsyncDisposable
         _holdTimer.Elapsed += (_, _) => Guarded("retrying held frames", () =>
         {
             _processor.RetryHeld(options.TimeProvider.GetTimestamp());
+            _processor.FlushDirty(); // cells dropped as slow may have had deliveries to hand to others
             PauseInputWhileHolding();
             OnCommandReady(this, null);
         });
@@ -184,6 +190,7 @@ public sealed class Transmitter : IAsyncDisposable
                 p.FlushDirty();
                 p.Shutdown();
                 p.FlushDirty();
+                PauseInputWhileHolding();
                 return true;
             }).ConfigureAwait(false);
         }

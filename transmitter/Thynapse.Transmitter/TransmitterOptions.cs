@@ -53,9 +53,10 @@ public sealed record TransmitterOptions
     public int ReadAheadFrames { get; init; } = 8;
 
     /// <summary>
-    /// How long the transmitter stops reading input so that a cell whose queue is full can take its frames before
-    /// they are dropped (default: 100 ms; zero drops at once). Usually the queue is full because the connection is
-    /// short of I/O turns, not because the cell is slow (PROTOCOL.md §8.2).
+    /// How long a cell whose queue is full may take none of its frames while the transmitter holds its input for it,
+    /// before they are dropped (default: 100 ms; zero drops at once). A hold that keeps progressing lasts up to ten
+    /// graces. Usually the queue is full because the connection is short of I/O turns, not because the cell is slow
+    /// (PROTOCOL.md §8.2).
     /// </summary>
     public TimeSpan FullQueueGrace { get; init; } = TimeSpan.FromMilliseconds(100);
 
@@ -108,7 +109,7 @@ public sealed record TransmitterOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchBytes, 1024);
         ArgumentOutOfRangeException.ThrowIfLessThan(ReadAheadFrames, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(FullQueueGrace, TimeSpan.Zero);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(FullQueueGrace, TimeSpan.FromSeconds(1));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(FullQueueGrace, TimeSpan.FromSeconds(5));
         ArgumentOutOfRangeException.ThrowIfLessThan(DefaultPrefetch, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(DefaultPrefetch, 65_535);
         ArgumentOutOfRangeException.ThrowIfLessThan(DefaultAckTimeout, TimeSpan.FromMilliseconds(10));

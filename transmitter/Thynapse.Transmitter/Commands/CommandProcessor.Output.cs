@@ -59,22 +59,30 @@ internal sealed partial class CommandProcessor
 
     private void StartHolding(CellSession session)
     {
+        // Not _now: that was taken when the burst began, and a long burst would eat into the grace.
+        var now = _options.TimeProvider.GetTimestamp();
         if (_heldFor.Count == 0)
         {
-            _holdStarted = _now;
+            _holdStarted = now;
             TransmitterCounters.Increment(ref _counters.InputHolds);
         }
 
-        session.HeldSince = _now;
+        session.HeldSince = now;
         _heldFor.Add(session);
     }
 
     /// <summary>
-    /// Sends what is held for each cell while its queue takes it. A cell that took nothing for a whole grace (or
-    /// holds input for ten graces in all, or with <paramref name="giveUp"/>) loses what is held, counted by kind.
+    /// Sends what is held for each cell while its queue takes it. A cell that took nothing for a whole grace, or
+    /// still has frames held ten graces after this hold of input began, loses what is held, counted by kind;
+    /// <paramref name="giveUp"/> (shutting down) drops what is left without judging the cells slow.
     /// </summary>
     public void RetryHeld(long now, bool giveUp = false)
     {
+        if (_heldFor.Count == 0)
+        {
+            return;
+        }
+
         _now = now;
         for (var i = _heldFor.Count - 1; i >= 0; i--)
         {
@@ -96,6 +104,12 @@ internal sealed partial class CommandProcessor
             if (session.Held.Count == 0)
             {
                 session.SlowHolds = 0;
+                continue;
+            }
+
+            if (giveUp)
+            {
+                DropHeld(session);
                 continue;
             }
 
@@ -128,13 +142,15 @@ internal sealed partial class CommandProcessor
                 return true;
             }
 
-            session.Held.Dequeue();
-            frame.Release();
             if (outcome == SendOutcome.Gone)
             {
+                // The frame stays queued so that RemoveSession counts it with the rest.
                 RemoveSession(session, SessionEnd.Disconnected);
                 return false;
             }
+
+            session.Held.Dequeue();
+            frame.Release();
         }
 
         return false;
