@@ -19,6 +19,7 @@ var prefetch = Flag("--prefetch", "THYNAPSE_PREFETCH", TransmitterOptions.Defaul
 var ackTimeout = Flag("--ack-timeout-ms", "THYNAPSE_ACK_TIMEOUT_MS", (int)TransmitterOptions.Default.DefaultAckTimeout.TotalMilliseconds, "time to acknowledge a delivery before it is redelivered, unless the subscription names its own");
 var maxAttempts = Flag("--max-attempts", "THYNAPSE_MAX_ATTEMPTS", TransmitterOptions.Default.DefaultMaxAttempts, "deliveries of one event before it is dead-lettered, unless the subscription names its own");
 var serviceQueue = Flag("--service-queue", "THYNAPSE_SERVICE_QUEUE", TransmitterOptions.Default.ServiceQueueLimit, "anycatch events a service may have waiting for a cell with room");
+var fullQueueGrace = Flag("--full-queue-grace-ms", "THYNAPSE_FULL_QUEUE_GRACE_MS", (int)TransmitterOptions.Default.FullQueueGrace.TotalMilliseconds, "how long a cell with a full queue may take nothing while input is held for it before its deliveries are dropped (0: drop at once)");
 var logLevel = Flag("--log-level", "THYNAPSE_LOG_LEVEL", LogEventLevel.Information, "Verbose, Debug, Information, Warning, Error or Fatal");
 var logFormat = Flag("--log-format", "THYNAPSE_LOG_FORMAT", "text", "text, or json (one compact JSON object per line)");
 logFormat.AcceptOnlyFromAmong("text", "json");
@@ -26,7 +27,7 @@ logFormat.AcceptOnlyFromAmong("text", "json");
 var root = new RootCommand("thynapse-transmitter: accepts Thynapse cells and routes their events.\n"
     + "Every flag can also be set with the environment variable named in its description.")
 {
-    command, events, advertise, heartbeat, liveness, maxFrame, prefetch, ackTimeout, maxAttempts, serviceQueue, logLevel, logFormat,
+    command, events, advertise, heartbeat, liveness, maxFrame, prefetch, ackTimeout, maxAttempts, serviceQueue, fullQueueGrace, logLevel, logFormat,
 };
 
 root.SetAction(async (parsed, cancellationToken) =>
@@ -65,6 +66,7 @@ root.SetAction(async (parsed, cancellationToken) =>
             DefaultAckTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(ackTimeout)),
             DefaultMaxAttempts = parsed.GetValue(maxAttempts),
             ServiceQueueLimit = parsed.GetValue(serviceQueue),
+            FullQueueGrace = TimeSpan.FromMilliseconds(parsed.GetValue(fullQueueGrace)),
             Logger = Log.Logger,
         });
     }
