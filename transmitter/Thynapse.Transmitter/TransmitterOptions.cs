@@ -41,9 +41,11 @@ public sealed record TransmitterOptions
 
     /// <summary>
     /// Frames queued towards one cell before further events for it are dropped and counted, and the cell told
-    /// with <c>SLOW</c> (default: 1,000 frames; a frame can batch many events).
+    /// with <c>SLOW</c> (default: 256 frames; a frame can batch many events). A transmitter learns that the queue has
+    /// room again only each time half of it has drained (NetMQ's low-water mark), so a shorter queue shows a cell's
+    /// progress sooner while input is held for it (PROTOCOL.md §8.2).
     /// </summary>
-    public int CellQueueFrames { get; init; } = 1_000;
+    public int CellQueueFrames { get; init; } = 256;
 
     /// <summary>
     /// Frames read ahead from each connection before TCP pushes back on its cell (default: 64; under load a frame
