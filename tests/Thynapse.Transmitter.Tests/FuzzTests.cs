@@ -41,6 +41,7 @@ public sealed class FuzzTests
         }, ct);
 
         var errorsBefore = transmitter.Stats.ProtocolErrors;
+        var droppedBefore = transmitter.Stats.RepliesDropped;
         var replies = 0;
         var random = new Random(20261123);
         using (var fuzzer = new RawClient(transmitter.CommandEndpoint))
@@ -54,16 +55,21 @@ public sealed class FuzzTests
                 }
             }
 
-            // The fuzzer's connection is still usable afterwards.
-            await Eventually.That("the fuzzer's replies are drained", () =>
+            // The fuzzer's connection is still usable afterwards: the answer to a last, recognisable message comes
+            // after every other (a connection's replies keep their order), unless the fuzzer became a slow cell
+            // whose replies were dropped — counted, and checked below.
+            fuzzer.Send(Encoding.ASCII.GetBytes("J ZZZZ {}"));
+            var lastAnswered = false;
+            await Eventually.That("the fuzzer's replies are drained up to the answer to its last message", () =>
             {
-                while (fuzzer.TryReceive(TimeSpan.FromMilliseconds(50), out _))
+                while (fuzzer.TryReceive(TimeSpan.FromMilliseconds(20), out var frames))
                 {
                     replies++;
+                    lastAnswered |= Encoding.ASCII.GetString(frames[0]).Contains("'ZZZZ'", StringComparison.Ordinal);
                 }
 
-                return true;
-            }, cancellationToken: ct);
+                return lastAnswered || transmitter.Stats.RepliesDropped > droppedBefore;
+            }, TimeSpan.FromSeconds(30), ct);
         }
 
         await witness.Within("the witness traffic to complete during the fuzzing", TimeSpan.FromSeconds(90));
@@ -71,9 +77,14 @@ public sealed class FuzzTests
         after.Hello(TestIds.Next("after"));
 
         var errors = transmitter.Stats.ProtocolErrors - errorsBefore;
-        TestContext.WriteLine($"{JunkMessages} junk messages: {errors} ERRR sent, {replies} replies read by the fuzzer, {transmitter.Stats.CellsJoined} cells joined");
+        var dropped = transmitter.Stats.RepliesDropped - droppedBefore;
+        TestContext.WriteLine($"{JunkMessages} junk messages: {errors} ERRR sent, {replies} replies read by the fuzzer, {dropped} dropped, {transmitter.Stats.CellsJoined} cells joined");
         Assert.IsGreaterThan(JunkMessages / 2, errors, "most junk is refused with ERRR");
-        Assert.IsGreaterThan(JunkMessages / 2, replies, "the fuzzer hears about it");
+
+        // A fuzzer that stumbled on a valid HELO has a session, and one that writes without reading is a slow cell: past
+        // the grace its replies are dropped (PROTOCOL.md §8.2). Either way none may vanish uncounted.
+        Assert.IsGreaterThan(0, replies, "the fuzzer hears about it");
+        Assert.IsGreaterThanOrEqualTo(errors, replies + dropped, "every ERRR was read by the fuzzer or counted as dropped");
     }
 
     private static byte[][] Junk(Random random, Thid id)

@@ -156,6 +156,32 @@ public sealed class RoutingLogicTests
     }
 
     /// <summary>
+    /// Nor does a hold outlast half the liveness timeout: cells whose beats wait unread would give up on the
+    /// transmitter (1 s liveness: ten graces would be 1 s, the hold ends at 500 ms).
+    /// </summary>
+    [TestMethod]
+    public void Hold_EndsAtHalfTheLivenessTimeout()
+    {
+        var (clock, sender, counters, processor, _, publisher) = CellBehindFullQueue("cell", liveness: TimeSpan.FromSeconds(1));
+        for (var burst = 0; burst < 20; burst++)
+        {
+            Publish(processor, clock, publisher, "flood", first: (ulong)(burst * 10) + 1, count: 10);
+        }
+
+        for (var step = 1; step <= 9; step++)
+        {
+            Assert.IsTrue(processor.HoldingInput, $"held before {step * 60} ms");
+            clock.Advance(TimeSpan.FromMilliseconds(60));
+            sender.Room = 1;
+            processor.RetryHeld(clock.GetTimestamp());
+        }
+
+        Assert.IsFalse(processor.HoldingInput, "the hold ended at 540 ms, past half the liveness timeout");
+        Assert.AreEqual(90, sender.Deliveries("cell"));
+        Assert.AreEqual(110L, TransmitterCounters.Read(ref counters.DeliveriesDropped));
+    }
+
+    /// <summary>
     /// A cell that takes nothing for a grace loses what was held, counted and told; it then drops at once for a pause
     /// that doubles with each such hold in a row, so a stuck cell holds everyone else ever less often.
     /// </summary>
@@ -201,12 +227,18 @@ public sealed class RoutingLogicTests
 
     /// <summary>A processor whose sender finds every delivery frame's queue full, with one cell caught on "flood" and a publisher.</summary>
     private static (ManualClock Clock, FullForDeliveries Sender, TransmitterCounters Counters, CommandProcessor Processor, byte[] Cell, byte[] Publisher)
-        CellBehindFullQueue(string name)
+        CellBehindFullQueue(string name, TimeSpan? liveness = null)
     {
         var clock = new ManualClock();
         var sender = new FullForDeliveries(full: true);
         var counters = new TransmitterCounters();
-        var processor = NewProcessor(TransmitterOptions.Default with { TimeProvider = clock }, sender, counters);
+        var options = TransmitterOptions.Default with { TimeProvider = clock };
+        if (liveness is { } timeout)
+        {
+            options = options with { LivenessTimeout = timeout };
+        }
+
+        var processor = NewProcessor(options, sender, counters);
         var cell = Hello(processor, clock, name);
         Command(processor, clock, cell, "J SUBS {\"sub\":1,\"pattern\":\"flood\",\"mode\":\"multi\"}");
         return (clock, sender, counters, processor, cell, Hello(processor, clock, "publisher"));

@@ -60,7 +60,7 @@ public sealed class SlowCellTests
         const int events = 1000;
         var ct = TestContext.CancellationToken;
         // A grace far above how long this test takes to notice the hold, even on a busy machine.
-        await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromSeconds(5) });
+        await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromSeconds(1) });
         var channel = TestIds.Next("held");
         using var paused = new RawClient(transmitter.CommandEndpoint, receiveQueue: 2);
         paused.Hello(TestIds.Next("paused"));

@@ -57,8 +57,9 @@ public sealed record TransmitterOptions
 
     /// <summary>
     /// How long a cell whose queue is full may take none of its frames while the transmitter holds its input for it,
-    /// before they are dropped (default: 100 ms; zero drops at once). A hold that keeps progressing lasts up to ten
-    /// graces. Usually the queue is full because the connection is short of I/O turns, not because the cell is slow
+    /// before they are dropped (default: 100 ms; zero drops at once; at most a quarter of
+    /// <see cref="LivenessTimeout"/>). A hold that keeps progressing lasts up to ten graces, and never past half the
+    /// liveness timeout. Usually the queue is full because the connection is short of I/O turns, not because the cell is slow
     /// (PROTOCOL.md §8.2).
     /// </summary>
     public TimeSpan FullQueueGrace { get; init; } = TimeSpan.FromMilliseconds(100);
@@ -112,7 +113,7 @@ public sealed record TransmitterOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchBytes, 1024);
         ArgumentOutOfRangeException.ThrowIfLessThan(ReadAheadFrames, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(FullQueueGrace, TimeSpan.Zero);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(FullQueueGrace, TimeSpan.FromSeconds(5));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(FullQueueGrace, LivenessTimeout / 4);
         ArgumentOutOfRangeException.ThrowIfLessThan(DefaultPrefetch, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(DefaultPrefetch, 65_535);
         ArgumentOutOfRangeException.ThrowIfLessThan(DefaultAckTimeout, TimeSpan.FromMilliseconds(10));

@@ -22,7 +22,10 @@ internal sealed partial class CommandProcessor
     /// <summary>How long a cell that let the grace pass is dropped for at once rather than holding input again.</summary>
     internal static readonly TimeSpan SlowCellHoldPause = TimeSpan.FromSeconds(1);
 
-    /// <summary>One hold of input lasts at most this many graces, however the cells behind it progress.</summary>
+    /// <summary>
+    /// One hold of input lasts at most this many graces (and never past half the liveness timeout, or cells waiting
+    /// for their beats to be answered would give up on the transmitter), however the cells behind it progress.
+    /// </summary>
     private const int MaxHoldGraces = 10;
 
     /// <summary>The pause after holds that ended in drops doubles at most this often (1 s → 32 s).</summary>
@@ -95,7 +98,7 @@ internal sealed partial class CommandProcessor
                 session.HeldSince = now;
             }
 
-            if (still && !giveUp && now - session.HeldSince < _fullQueueGraceTicks && now - _holdStarted < MaxHoldGraces * _fullQueueGraceTicks)
+            if (still && !giveUp && now - session.HeldSince < _fullQueueGraceTicks && now - _holdStarted < _maxHoldTicks)
             {
                 continue;
             }

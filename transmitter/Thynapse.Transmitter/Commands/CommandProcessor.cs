@@ -37,6 +37,7 @@ internal sealed partial class CommandProcessor
     private readonly long _slowNoticeTicks;
     private readonly long _fullQueueGraceTicks;
     private readonly long _slowCellHoldPauseTicks;
+    private readonly long _maxHoldTicks;
     private bool _shuttingDown;
 
     public CommandProcessor(
@@ -60,6 +61,7 @@ internal sealed partial class CommandProcessor
         _slowNoticeTicks = (long)(SlowNoticeInterval.TotalSeconds * options.TimeProvider.TimestampFrequency);
         _fullQueueGraceTicks = (long)(options.FullQueueGrace.TotalSeconds * options.TimeProvider.TimestampFrequency);
         _slowCellHoldPauseTicks = (long)(SlowCellHoldPause.TotalSeconds * options.TimeProvider.TimestampFrequency);
+        _maxHoldTicks = Math.Min(MaxHoldGraces * _fullQueueGraceTicks, _livenessTicks / 2);
     }
 
     internal SessionRegistry Sessions => _sessions;
