@@ -135,20 +135,10 @@ public sealed class RoutingLogicTests
     [TestMethod]
     public void Hold_EndsAfterTenGracesHoweverTheCellProgresses()
     {
-        var (clock, sender, counters, processor, cell, publisher) = CellBehindFullQueue("cell");
-        for (var burst = 0; burst < 20; burst++)
-        {
-            Publish(processor, clock, publisher, "flood", first: (ulong)(burst * 10) + 1, count: 10);
-        }
+        var (clock, sender, counters, processor, _, publisher) = CellBehindFullQueue("cell");
 
         // One frame of the 20 leaves every 60 ms: 16 have left at 960 ms, the 17th at 1,020 ms, past ten graces.
-        for (var step = 1; step <= 17; step++)
-        {
-            Assert.IsTrue(processor.HoldingInput, $"held before {step * 60} ms");
-            clock.Advance(TimeSpan.FromMilliseconds(60));
-            sender.Room = 1;
-            processor.RetryHeld(clock.GetTimestamp());
-        }
+        HoldTwentyFramesAndTakeOnePer60Ms(processor, clock, sender, publisher, steps: 17);
 
         Assert.IsFalse(processor.HoldingInput, "the hold ended at ten graces");
         Assert.AreEqual(170, sender.Deliveries("cell"));
@@ -163,18 +153,7 @@ public sealed class RoutingLogicTests
     public void Hold_EndsAtHalfTheLivenessTimeout()
     {
         var (clock, sender, counters, processor, _, publisher) = CellBehindFullQueue("cell", liveness: TimeSpan.FromSeconds(1));
-        for (var burst = 0; burst < 20; burst++)
-        {
-            Publish(processor, clock, publisher, "flood", first: (ulong)(burst * 10) + 1, count: 10);
-        }
-
-        for (var step = 1; step <= 9; step++)
-        {
-            Assert.IsTrue(processor.HoldingInput, $"held before {step * 60} ms");
-            clock.Advance(TimeSpan.FromMilliseconds(60));
-            sender.Room = 1;
-            processor.RetryHeld(clock.GetTimestamp());
-        }
+        HoldTwentyFramesAndTakeOnePer60Ms(processor, clock, sender, publisher, steps: 9);
 
         Assert.IsFalse(processor.HoldingInput, "the hold ended at 540 ms, past half the liveness timeout");
         Assert.AreEqual(90, sender.Deliveries("cell"));
@@ -242,6 +221,26 @@ public sealed class RoutingLogicTests
         var cell = Hello(processor, clock, name);
         Command(processor, clock, cell, "J SUBS {\"sub\":1,\"pattern\":\"flood\",\"mode\":\"multi\"}");
         return (clock, sender, counters, processor, cell, Hello(processor, clock, "publisher"));
+    }
+
+    /// <summary>
+    /// Publishes 20 frames of 10 events to a cell behind a full queue (all held), then lets one frame leave every 60 ms
+    /// for <paramref name="steps"/> steps, checking that input is still held before each.
+    /// </summary>
+    private static void HoldTwentyFramesAndTakeOnePer60Ms(CommandProcessor processor, ManualClock clock, FullForDeliveries sender, byte[] publisher, int steps)
+    {
+        for (var burst = 0; burst < 20; burst++)
+        {
+            Publish(processor, clock, publisher, "flood", first: (ulong)(burst * 10) + 1, count: 10);
+        }
+
+        for (var step = 1; step <= steps; step++)
+        {
+            Assert.IsTrue(processor.HoldingInput, $"held before {step * 60} ms");
+            clock.Advance(TimeSpan.FromMilliseconds(60));
+            sender.Room = 1;
+            processor.RetryHeld(clock.GetTimestamp());
+        }
     }
 
     private static CommandProcessor NewProcessor(TransmitterOptions options, IFrameSender sender, TransmitterCounters counters) =>
