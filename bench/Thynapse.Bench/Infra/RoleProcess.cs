@@ -40,6 +40,25 @@ internal sealed class RoleProcess : IDisposable
     /// <summary>64 MiB, in the hexadecimal the runtime expects.</summary>
     public const string DefaultGen0Size = "0x4000000";
 
+    /// <summary>
+    /// The tiered JIT's wait, after the last tier-0 compilation, before it starts counting calls towards optimized code
+    /// (100 ms by default; an environment variable only).
+    /// </summary>
+    public const string CallCountingDelayVariable = "DOTNET_TC_CallCountingDelayMs";
+
+    /// <summary>
+    /// Runtime knobs every role, of either system, runs with unless the caller set them (bench/README.md, "Runtime knobs").
+    /// Gen0 of 64 MiB: this VM hides the CPU's cache size, from which .NET sizes gen0; with its fallback a receiving cell
+    /// spends most of its time faulting in fresh pages for the frames it keeps. No call-counting delay: six busy .NET
+    /// processes on two cores keep compiling new tier-0 code now and then, and each compilation restarts the delay, so
+    /// hot methods stayed in unoptimized or instrumented code through most of a run's first seconds.
+    /// </summary>
+    private static readonly (string Name, string Value)[] RoleRuntimeKnobs =
+    [
+        (Gen0SizeVariable, DefaultGen0Size),
+        (CallCountingDelayVariable, "0"),
+    ];
+
     /// <summary>Starts a role of this executable: <c>dotnet &lt;this dll&gt; --role <paramref name="role"/> args…</c>.</summary>
     public static RoleProcess StartRole(string name, string role, IEnumerable<string> args)
     {
@@ -62,12 +81,12 @@ internal sealed class RoleProcess : IDisposable
             info.ArgumentList.Add(arg);
         }
 
-        // Every role, of either system, runs with a 64 MiB gen0 budget unless the caller set one (0 = the runtime's
-        // choice). This VM hides the CPU's cache size, from which .NET sizes gen0; with its fallback a receiving cell
-        // spends most of its time faulting in fresh pages for the frames it keeps (bench/README.md, "GC budget").
-        if (Environment.GetEnvironmentVariable(Gen0SizeVariable) is null)
+        foreach (var (knob, value) in RoleRuntimeKnobs)
         {
-            info.Environment[Gen0SizeVariable] = DefaultGen0Size;
+            if (Environment.GetEnvironmentVariable(knob) is null)
+            {
+                info.Environment[knob] = value;
+            }
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");

@@ -55,10 +55,11 @@ internal sealed record RunContext(bool Quick, string? NatsServer)
 
     /// <summary>
     /// How long each flow runs at full speed before what its receivers count (<see cref="Roles.FullSpeedWarmUp"/>): on two
-    /// saturated cores a .NET process took 3–4 s to reach its steady rate (tiered JIT), NATS none. None in a quick run,
-    /// a smoke check that fits in a minute (its figures include the ramp: not ones to quote).
+    /// saturated cores the .NET processes took seconds to reach their steady rate (tiered JIT; bench/README.md,
+    /// "Warm-up"), NATS none. None in a quick run, a smoke check that fits in a minute (its figures include the ramp: not
+    /// ones to quote).
     /// </summary>
-    public TimeSpan WarmUp => TimeSpan.FromSeconds(Quick ? 0 : 3);
+    public TimeSpan WarmUp => TimeSpan.FromSeconds(Quick ? 0 : 4);
 
     /// <summary>Receivers whose counts stop moving this long after the publishers are done have lost the rest.</summary>
     public TimeSpan StallTimeout => TimeSpan.FromSeconds(Quick ? 1 : 3);
