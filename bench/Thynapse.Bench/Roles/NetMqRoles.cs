@@ -169,20 +169,35 @@ internal static class NetMqRoles
         await RoleHost.ParkAsync();
     }
 
-    /// <summary>A DEALER registered with the relay as a sub that sends every frame straight back.</summary>
+    /// <summary>
+    /// A DEALER registered with the relay as a sub that sends every frame straight back, or with <c>--reply-bytes n</c>
+    /// answers a frame of batched requests with one frame of n-byte replies (each the first n bytes of its request, the
+    /// id), as the NATS echoes answer acknowledged work with 8 bytes.
+    /// </summary>
     public static async Task EchoAsync(RoleArgs args)
     {
         PooledBufferPool.Install();
         var socket = Register(args["endpoint"], "sub", HighWatermark);
+        var replyBytes = args.Int("reply-bytes", 0);
         var echoed = 0L;
         var echo = new Thread(() =>
         {
             var msg = default(Msg);
             msg.InitEmpty();
+            var replies = new byte[32 * 1024];
             while (true)
             {
                 socket.Receive(ref msg);
-                socket.Send(ref msg, more: false);
+                if (replyBytes > 0)
+                {
+                    var used = ShortReplies(msg.Slice(), replyBytes, ref replies);
+                    socket.SendFrame(replies, used);
+                }
+                else
+                {
+                    socket.Send(ref msg, more: false);
+                }
+
                 Interlocked.Increment(ref echoed);
                 Release(ref msg);
             }
@@ -371,6 +386,27 @@ internal static class NetMqRoles
     }
 
     /// <summary>Walks the records of a batched frame (4-byte length, body) and returns how many there were.</summary>
+    /// <summary>Writes one record of <paramref name="replyBytes"/> (the start of each request) per request record; returns the bytes used.</summary>
+    private static int ShortReplies(ReadOnlySpan<byte> records, int replyBytes, ref byte[] replies)
+    {
+        var used = 0;
+        while (records.Length >= 4)
+        {
+            var length = BinaryPrimitives.ReadInt32LittleEndian(records);
+            if (used + 4 + replyBytes > replies.Length)
+            {
+                Array.Resize(ref replies, replies.Length * 2);
+            }
+
+            BinaryPrimitives.WriteInt32LittleEndian(replies.AsSpan(used), replyBytes);
+            records.Slice(4, Math.Min(length, replyBytes)).CopyTo(replies.AsSpan(used + 4));
+            used += 4 + replyBytes;
+            records = records[(4 + length)..];
+        }
+
+        return used;
+    }
+
     private static int Split(ReadOnlySpan<byte> frame)
     {
         var records = 0;

@@ -322,20 +322,25 @@ internal static class Runners
         return new RunResult(new Dictionary<string, double> { ["rate"] = Rate(reports) }, lost, string.Join("; ", notes));
     }
 
-    /// <summary>Request/reply through the raw-NetMQ relay: <c>m-req</c> → <c>m-relay</c> → <c>m-echo</c> and back.</summary>
+    /// <summary>
+    /// Request/reply through the raw-NetMQ relay: <c>m-req</c> → <c>m-relay</c> → <c>m-echo</c> and back; with several
+    /// echoes the relay deals the request frames out round-robin (the transport's limit for windowed work sharing).
+    /// </summary>
     public static async Task<RunResult> NetMqRequestAsync(RunContext ctx, Request request)
     {
         using var scope = new ProcessScope();
         var port = Ports.Free();
         var endpoint = $"tcp://127.0.0.1:{port}";
         var relay = scope.Role("relay", "m-relay", new ArgList().Add("port", port).Add("fan", "rr"));
-        var echo = scope.Role("echo0", "m-echo", new ArgList().Add("endpoint", endpoint));
+        var echoes = Enumerable.Range(0, request.Echoes)
+            .Select(i => scope.Role($"echo{i}", "m-echo", new ArgList().Add("endpoint", endpoint).Add("reply-bytes", Math.Max(0, request.ReplyBytes))))
+            .ToList();
         var relayInfo = await relay.WaitAsync("ready", ctx.ReadyTimeout);
-        await echo.WaitAsync("ready", ctx.ReadyTimeout); // registered before the requester sends anything
+        await Task.WhenAll(echoes.Select(e => e.WaitAsync("ready", ctx.ReadyTimeout))); // registered before the requester sends anything
         var requester = scope.Role("requester", "m-req", new ArgList().Add("endpoint", endpoint).Add("count", request.Count)
             .Add("warm", request.WarmCount).Add("window", request.Window).Add("size", request.Size));
         await requester.WaitAsync("ready", ctx.ReadyTimeout);
-        return await RequestResultAsync(relayInfo, [echo], requester, request, ctx, null);
+        return await RequestResultAsync(relayInfo, echoes, requester, request, ctx, null);
     }
 
     public static async Task<RunResult> RequestAsync(RunContext ctx, SystemKind kind, Request request)
