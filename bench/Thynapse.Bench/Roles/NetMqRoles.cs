@@ -385,7 +385,6 @@ internal static class NetMqRoles
         return dealer;
     }
 
-    /// <summary>Walks the records of a batched frame (4-byte length, body) and returns how many there were.</summary>
     /// <summary>Writes one record of <paramref name="replyBytes"/> (the start of each request) per request record; returns the bytes used.</summary>
     private static int ShortReplies(ReadOnlySpan<byte> records, int replyBytes, ref byte[] replies)
     {
@@ -407,6 +406,7 @@ internal static class NetMqRoles
         return used;
     }
 
+    /// <summary>Walks the records of a batched frame (4-byte length, body) and returns how many there were.</summary>
     private static int Split(ReadOnlySpan<byte> frame)
     {
         var records = 0;
