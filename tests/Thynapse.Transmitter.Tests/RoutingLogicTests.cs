@@ -29,18 +29,9 @@ public sealed class RoutingLogicTests
         var publisher = Hello(processor, clock, "publisher");
 
         // 20 bursts of 300: runs of 256 leave a tail of 44, which must not land on the same cell every time (85/15).
-        var batch = new FrameBatch(Thynapse.Core.Command.Evnt);
         for (var burst = 0; burst < 20; burst++)
         {
-            for (var i = 0; i < 300; i++)
-            {
-                EventRecordWriter.Write(batch, false, (ulong)(burst * 300 + i + 1), "jobs.render", default, default, new byte[16]);
-                batch.RecordWritten();
-            }
-
-            processor.Handle(publisher, batch.Frame, default, 1, 0, clock.GetTimestamp());
-            processor.FlushDirty();
-            batch.Reset();
+            Publish(processor, clock, publisher, "jobs.render", (ulong)(burst * 300 + 1), 300);
         }
 
         var a = sender.Deliveries("worker-a");
@@ -67,18 +58,9 @@ public sealed class RoutingLogicTests
 
         // 1,000 bursts of 10 events, 1 ms apart: one second in which every delivery frame overflows.
         const int bursts = 1000;
-        var batch = new FrameBatch(Thynapse.Core.Command.Evnt);
         for (var b = 0; b < bursts; b++)
         {
-            for (var i = 0; i < 10; i++)
-            {
-                EventRecordWriter.Write(batch, false, (ulong)(b * 10 + i + 1), "flood", default, default, new byte[16]);
-                batch.RecordWritten();
-            }
-
-            processor.Handle(publisher, batch.Frame, default, 1, 0, clock.GetTimestamp());
-            processor.FlushDirty();
-            batch.Reset();
+            Publish(processor, clock, publisher, "flood", (ulong)(b * 10 + 1), 10);
             clock.Advance(TimeSpan.FromMilliseconds(1));
         }
 

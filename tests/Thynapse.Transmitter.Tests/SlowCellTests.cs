@@ -18,12 +18,8 @@ public sealed class SlowCellTests
         var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 10 });
         var channel = TestIds.Next("flood");
-        using var slow = new RawClient(transmitter.CommandEndpoint, receiveQueue: 2);
-        slow.Hello(TestIds.Next("slow"));
-        slow.Subscribe(1, channel);
-        using var steady = new RawClient(transmitter.CommandEndpoint);
-        steady.Hello(TestIds.Next("steady"));
-        steady.Subscribe(1, channel);
+        using var slow = Subscriber(transmitter, "slow", channel, receiveQueue: 2);
+        using var steady = Subscriber(transmitter, "steady", channel);
         using var publisher = new RawClient(transmitter.CommandEndpoint);
         publisher.Hello(TestIds.Next("pub"));
 
@@ -62,9 +58,7 @@ public sealed class SlowCellTests
         // A grace far above how long this test takes to notice the hold, even on a busy machine.
         await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromSeconds(1) });
         var channel = TestIds.Next("held");
-        using var paused = new RawClient(transmitter.CommandEndpoint, receiveQueue: 2);
-        paused.Hello(TestIds.Next("paused"));
-        paused.Subscribe(1, channel);
+        using var paused = Subscriber(transmitter, "paused", channel, receiveQueue: 2);
         using var publisher = new RawClient(transmitter.CommandEndpoint);
         publisher.Hello(TestIds.Next("pub"));
 
@@ -96,12 +90,8 @@ public sealed class SlowCellTests
         // A grace well above a stall of the steady cell's threads on a busy machine: only the stuck cell misses it.
         await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromMilliseconds(500) });
         var channel = TestIds.Next("stuck");
-        using var stuck = new RawClient(transmitter.CommandEndpoint, receiveQueue: 2);
-        stuck.Hello(TestIds.Next("stuck"));
-        stuck.Subscribe(1, channel);
-        using var steady = new RawClient(transmitter.CommandEndpoint);
-        steady.Hello(TestIds.Next("steady"));
-        steady.Subscribe(1, channel);
+        using var stuck = Subscriber(transmitter, "stuck", channel, receiveQueue: 2);
+        using var steady = Subscriber(transmitter, "steady", channel);
         using var publisher = new RawClient(transmitter.CommandEndpoint);
         publisher.Hello(TestIds.Next("pub"));
 
@@ -132,6 +122,23 @@ public sealed class SlowCellTests
             publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = i, ["confirm"] = i == events }, body);
         }
     });
+
+    /// <summary>A raw cell that said HELO and subscribes <paramref name="channel"/> (multicatch) as subscription 1.</summary>
+    private static RawClient Subscriber(Transmitter transmitter, string name, string channel, int receiveQueue = 1000)
+    {
+        var client = new RawClient(transmitter.CommandEndpoint, receiveQueue);
+        try
+        {
+            client.Hello(TestIds.Next(name));
+            client.Subscribe(1, channel);
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Deliveries received plus deliveries a cell was told it missed.</summary>
     private sealed class Tally
@@ -165,9 +172,7 @@ public sealed class SlowCellTests
     {
         await using var transmitter = Transmitters.StartLoopback();
         var channel = TestIds.Next("numbering");
-        using var receiver = new RawClient(transmitter.CommandEndpoint);
-        receiver.Hello(TestIds.Next("rx"));
-        receiver.Subscribe(1, channel);
+        using var receiver = Subscriber(transmitter, "rx", channel);
         using var sender = new RawClient(transmitter.CommandEndpoint);
         sender.Hello(TestIds.Next("tx"));
 
