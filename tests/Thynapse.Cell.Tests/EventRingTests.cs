@@ -132,4 +132,64 @@ public sealed class EventRingTests
         var thrown = await Assert.ThrowsExactlyAsync<InvalidOperationException>(async () => await ring.WaitToReadAsync());
         Assert.AreSame(failure, thrown);
     }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task BlockingConsumer_SeesEveryItemInOrderAndTheEnd()
+    {
+        // Runs of writes with a sleeping consumer between them exercise the blocking wait's hand-off many times.
+        const int runs = 20_000;
+        const int perRun = 10;
+        var ring = new EventRing<long>(1000);
+        long expected = 0;
+        var consumer = Task.Factory.StartNew(() =>
+        {
+            while (ring.WaitToRead())
+            {
+                while (ring.TryRead(out var item))
+                {
+                    Assert.AreEqual(expected++, item);
+                }
+            }
+        }, TestContext.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        long next = 0;
+        for (var run = 0; run < runs; run++)
+        {
+            ring.BeginWrites();
+            for (var i = 0; i < perRun; i++)
+            {
+                while (!ring.TryWriteHeld(next))
+                {
+                    ring.EndWrites(); // full: let the consumer catch up (the test's producer, not a wait on a condition)
+                    Thread.Yield();
+                    ring.BeginWrites();
+                }
+
+                next++;
+            }
+
+            ring.EndWrites();
+        }
+
+        ring.Complete();
+        await consumer.WaitAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken);
+        Assert.AreEqual(runs * perRun, expected, "the consumer saw every item, then the end");
+    }
+
+    [TestMethod]
+    [Timeout(10_000, CooperativeCancellation = true)]
+    public async Task BlockingConsumer_IsWokenByCompletionAndThrowsItsError()
+    {
+        var ring = new EventRing<int>(10);
+        var failure = new InvalidOperationException("ended");
+        var waiting = Task.Factory.StartNew(() => Assert.ThrowsExactly<InvalidOperationException>(() => ring.WaitToRead()),
+            TestContext.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Assert.IsFalse(waiting.Wait(TimeSpan.FromMilliseconds(100), TestContext.CancellationToken), "nothing written: the consumer sleeps");
+
+        ring.Complete(failure);
+
+        var thrown = await waiting.WaitAsync(TimeSpan.FromSeconds(5), TestContext.CancellationToken);
+        Assert.AreSame(failure, thrown);
+    }
 }

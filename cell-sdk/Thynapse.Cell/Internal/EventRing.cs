@@ -9,17 +9,23 @@ namespace Thynapse.Cell.Internal;
 /// <remarks>
 /// It replaces a bounded <c>Channel&lt;T&gt;</c> on the delivery path, where a lock on each read and each write,
 /// and a wake-up per item, were measurable per event. The ring starts small and doubles up to its capacity, so an
-/// idle subscription holds little memory.
+/// idle subscription holds little memory. The consumer waits either asynchronously (<see cref="WaitToReadAsync"/>)
+/// or, on a thread of its own, blocking without spinning (<see cref="WaitToRead"/>).
 /// </remarks>
 internal sealed class EventRing<T> : IValueTaskSource<bool>
 {
+    private const int NotWaiting = 0;
+    private const int WaitingAsync = 1;
+    private const int Blocked = 2;
     private const int InitialSize = 256;
     private readonly Lock _producers = new();
     private Slots _slots;
     private ManualResetValueTaskSourceCore<bool> _signal = new() { RunContinuationsAsynchronously = true };
+    private readonly object _sleep = new();
+    private bool _woken;
     private long _head;
     private long _tail;
-    private int _waiting;
+    private int _waiting; // NotWaiting, WaitingAsync or Blocked: who takes it back to NotWaiting completes the wait
     private volatile bool _completed;
     private Exception? _error;
 
@@ -122,10 +128,10 @@ internal sealed class EventRing<T> : IValueTaskSource<bool>
             }
 
             _signal.Reset();
-            Interlocked.Exchange(ref _waiting, 1); // a full fence: producers that write after this see us waiting
+            Interlocked.Exchange(ref _waiting, WaitingAsync); // a full fence: producers that write after this see us waiting
             if (_head != Volatile.Read(ref _tail) || _completed)
             {
-                if (Interlocked.Exchange(ref _waiting, 0) == 1)
+                if (Interlocked.Exchange(ref _waiting, NotWaiting) == WaitingAsync)
                 {
                     continue; // we took the wait back ourselves; look again
                 }
@@ -134,6 +140,52 @@ internal sealed class EventRing<T> : IValueTaskSource<bool>
             }
 
             return new ValueTask<bool>(this, _signal.Version);
+        }
+    }
+
+    /// <summary>
+    /// Consumer on a thread of its own: blocks until an item is there (true) or the ring was completed and is empty
+    /// (false; throws the completion's error, if any).
+    /// </summary>
+    /// <remarks>
+    /// No spinning before it sleeps: on a machine with few cores a spinning consumer takes the CPU its producer (the
+    /// socket thread, and NetMQ's I/O thread behind it) needs, and a handler loop sleeps once per delivery frame.
+    /// </remarks>
+    public bool WaitToRead()
+    {
+        while (true)
+        {
+            if (_head != Volatile.Read(ref _tail))
+            {
+                return true;
+            }
+
+            if (_completed)
+            {
+                if (_error is not null)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_error);
+                }
+
+                return false;
+            }
+
+            lock (_sleep)
+            {
+                Interlocked.Exchange(ref _waiting, Blocked); // a full fence, as in WaitToReadAsync
+                if ((_head != Volatile.Read(ref _tail) || _completed) && Interlocked.Exchange(ref _waiting, NotWaiting) == Blocked)
+                {
+                    continue; // took the wait back ourselves; look again
+                }
+
+                // A producer took the wait (now or later) and sets _woken under this lock, which Wait releases.
+                while (!_woken)
+                {
+                    Monitor.Wait(_sleep);
+                }
+
+                _woken = false;
+            }
         }
     }
 
@@ -171,9 +223,24 @@ internal sealed class EventRing<T> : IValueTaskSource<bool>
     {
         // Pairs with the consumer's exchange: our store of the tail (or of _completed) before our read of _waiting.
         Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _waiting) == 1 && Interlocked.Exchange(ref _waiting, 0) == 1)
+        if (Volatile.Read(ref _waiting) == NotWaiting)
         {
-            _signal.SetResult(true);
+            return;
+        }
+
+        switch (Interlocked.Exchange(ref _waiting, NotWaiting))
+        {
+            case WaitingAsync:
+                _signal.SetResult(true);
+                break;
+            case Blocked:
+                lock (_sleep)
+                {
+                    _woken = true;
+                    Monitor.Pulse(_sleep);
+                }
+
+                break;
         }
     }
 
