@@ -269,7 +269,10 @@ public sealed partial class Cell
             return;
         }
 
-        if (subscription.Acknowledging && _completed.Contains(origin, sequence))
+        // A handler loop looks every event up before running the handler, so for its subscription only redeliveries
+        // are looked up here (the socket thread then does not pay for it on every event); a first delivery can still
+        // be a duplicate, when its publisher resent it to a restarted transmitter.
+        if (subscription.Acknowledging && (attempt > 1 || subscription.Handler is null) && _completed.Contains(origin, sequence))
         {
             Interlocked.Increment(ref _duplicatesSuppressed);
             _acks.Append(tag);

@@ -53,8 +53,9 @@ public sealed record CellOptions
     public int BatchBytes { get; init; } = 32 * 1024;
 
     /// <summary>
-    /// Anycatch events this cell remembers as handled, so that a redelivered duplicate (its ack was lost) is
-    /// acknowledged again without reaching the handler (default: 100,000).
+    /// How far back this cell remembers the anycatch events it handled, so that a redelivered duplicate (its ack was
+    /// lost) is acknowledged again without reaching the handler: the latest this many sequence numbers of each origin
+    /// (rounded up to a power of two; default: 100,000, at most 16 KiB per origin, for up to 1,024 origins).
     /// </summary>
     public int DeduplicationWindow { get; init; } = 100_000;
 
