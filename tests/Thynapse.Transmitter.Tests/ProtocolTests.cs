@@ -253,10 +253,7 @@ public sealed class ProtocolTests
     public void AcknowledgedAnycatch_NackRedeliversAckCompletes()
     {
         var channel = TestIds.Next("reliable");
-        using var worker = new RawClient(_transmitter.CommandEndpoint);
-        worker.Hello(TestIds.Next("worker"));
-        worker.SendJson("SUBS", new JObject { ["sub"] = 3, ["pattern"] = channel, ["mode"] = "any", ["ack"] = true, ["prefetch"] = 2 });
-        Assert.AreEqual("OKAY", worker.ReceiveJson("OKAY").Command);
+        using var worker = AcknowledgingWorker(sub: 3, channel, prefetch: 2);
         using var publisher = new RawClient(_transmitter.CommandEndpoint);
         publisher.Hello(TestIds.Next("publisher"));
 
@@ -284,6 +281,33 @@ public sealed class ProtocolTests
 
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
+    public void AcknowledgedAnycatch_AFullCellIsRefilledOnceHalfItsPrefetchIsFree()
+    {
+        var channel = TestIds.Next("refill");
+        using var worker = AcknowledgingWorker(sub: 1, channel, prefetch: 4);
+        using var publisher = new RawClient(_transmitter.CommandEndpoint);
+        publisher.Hello(TestIds.Next("publisher"));
+        for (var seq = 1; seq <= 6; seq++)
+        {
+            publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = seq });
+        }
+
+        var tags = Enumerable.Range(0, 4).Select(i => worker.Expect("DLVR", $"delivery {i + 1} of the prefetch").Payload.Value<long>("tag")).ToList();
+
+        // One ack of four: the cell is not refilled yet. The transmitter answers in order, so a delivery the ack had
+        // caused would come before the BEAT.
+        worker.SendJson("ACKN", new JObject { ["tag"] = tags[0] });
+        worker.Send("J BEAT");
+        Assert.AreEqual("BEAT", worker.ReceiveJson("BEAT, with no delivery before it").Command);
+
+        // The second frees half the prefetch: both queued events come.
+        worker.SendJson("ACKN", new JObject { ["tag"] = tags[1] });
+        var refilled = new[] { worker.Expect("DLVR", "the first refill").Payload, worker.Expect("DLVR", "the second refill").Payload };
+        CollectionAssert.AreEquivalent(new[] { 5L, 6L }, refilled.Select(d => d.Value<long>("seq")).ToArray());
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
     public void Multicatch_ReachesEachCellOnceEvenWithOverlappingPatterns()
     {
         var channel = TestIds.Next("overlap") + ".x";
@@ -302,5 +326,15 @@ public sealed class ProtocolTests
         Assert.AreEqual(channel, delivery.Value<string>("channel"));
         receiver.Send("J BEAT");
         Assert.AreEqual("BEAT", receiver.ReceiveJson("BEAT after the single delivery").Command);
+    }
+
+    /// <summary>A raw cell that catches <paramref name="channel"/> in acknowledged anycatch, subscription confirmed.</summary>
+    private static RawClient AcknowledgingWorker(int sub, string channel, int prefetch)
+    {
+        var worker = new RawClient(_transmitter.CommandEndpoint);
+        worker.Hello(TestIds.Next("worker"));
+        worker.SendJson("SUBS", new JObject { ["sub"] = sub, ["pattern"] = channel, ["mode"] = "any", ["ack"] = true, ["prefetch"] = prefetch });
+        Assert.AreEqual("OKAY", worker.ReceiveJson("OKAY").Command);
+        return worker;
     }
 }

@@ -12,7 +12,10 @@ namespace Thynapse.Transmitter.Commands;
 // prefetch, per-service queues, dead letters and completion confirms. All of it runs on the routing thread.
 internal sealed partial class CommandProcessor
 {
-    /// <summary>Queued deliveries looked at when a cell gets room, so one unplaceable head does not block the rest.</summary>
+    /// <summary>
+    /// Queued deliveries a cell with room passes over (pinned elsewhere, not admitted) before it stops looking, so one
+    /// unplaceable head does not block the rest and a long run of them does not stall the routing thread.
+    /// </summary>
     private const int QueueScanLimit = 64;
 
     private readonly Dictionary<ulong, AnycatchDelivery> _inFlight = [];
@@ -88,7 +91,7 @@ internal sealed partial class CommandProcessor
         delivery.Attempts++;
         delivery.LastCell = holder.Session;
         delivery.Deadline = _now + holder.Acks!.AckTimeoutTicks;
-        holder.InFlightDeliveries.AddLast(delivery);
+        holder.Hold(delivery);
         _holding.Add(holder);
         _inFlight.Add(delivery.Tag, delivery);
         TransmitterCounters.Increment(ref _counters.InFlight);
@@ -102,7 +105,7 @@ internal sealed partial class CommandProcessor
     {
         var holder = delivery.Holder!;
         _inFlight.Remove(delivery.Tag);
-        holder.InFlightDeliveries.Remove(delivery);
+        holder.Release(delivery);
         if (holder.InFlightDeliveries.Count == 0)
         {
             _holding.Remove(holder);
@@ -211,7 +214,8 @@ internal sealed partial class CommandProcessor
         }
 
         var delivery = queue.First;
-        for (var scanned = 0; delivery is not null && subscription.HasRoom && scanned < QueueScanLimit; scanned++)
+        var skipped = 0;
+        while (delivery is not null && subscription.HasRoom && skipped < QueueScanLimit)
         {
             var next = delivery.Next;
             if (delivery.Pinned is { Closed: true })
@@ -232,6 +236,10 @@ internal sealed partial class CommandProcessor
                 {
                     return; // the send found the cell gone; its removal redelivered what it held
                 }
+            }
+            else
+            {
+                skipped++;
             }
 
             delivery = next;

@@ -23,8 +23,39 @@ internal sealed class Subscription(CellSession session, uint id, ChannelPattern 
     /// <summary>Tracked deliveries held by this subscription, oldest (first to time out) first.</summary>
     public Reliability.DeliveryList InFlightDeliveries { get; } = new();
 
-    /// <summary>True when the transmitter may hand this subscription another event now (prefetch not reached).</summary>
-    public bool HasRoom => Acks is null || InFlight < Acks.Prefetch;
+    /// <summary>
+    /// True when the transmitter may hand this subscription another event now: its prefetch is not reached and, once
+    /// it was, at least half of it has been acknowledged since (<see cref="Hold"/>).
+    /// </summary>
+    public bool HasRoom => Acks is null || (_refilling && InFlight < Acks.Prefetch);
+
+    private bool _refilling = true;
+
+    /// <summary>Tracks a delivery sent to this subscription.</summary>
+    /// <remarks>
+    /// A full subscription is refilled only when half its prefetch is free again, not slot by slot as each
+    /// acknowledgement arrives: under load the cell then gets its deliveries in frames of half the prefetch, and
+    /// answers in runs as large, instead of the window breaking into small frames that each cost a wake-up of every
+    /// thread on the way (the silly-window syndrome of TCP). A subscription that never fills is served at once.
+    /// </remarks>
+    public void Hold(Reliability.AnycatchDelivery delivery)
+    {
+        InFlightDeliveries.AddLast(delivery);
+        if (InFlight >= Acks!.Prefetch)
+        {
+            _refilling = false;
+        }
+    }
+
+    /// <summary>Stops tracking a delivery (acknowledged, refused, timed out or moved).</summary>
+    public void Release(Reliability.AnycatchDelivery delivery)
+    {
+        InFlightDeliveries.Remove(delivery);
+        if (InFlight <= Acks!.Prefetch - Math.Max(1, Acks.Prefetch / 2))
+        {
+            _refilling = true;
+        }
+    }
 
     /// <summary>False once unsubscribed or its cell is gone: it may still hold deliveries, but gets no new ones.</summary>
     public bool Active { get; set; } = true;
