@@ -46,17 +46,23 @@ internal sealed class RoleProcess : IDisposable
     /// </summary>
     public const string CallCountingDelayVariable = "DOTNET_TC_CallCountingDelayMs";
 
+    /// <summary>Runs socket completions on the runtime's epoll thread instead of queueing them to the thread pool (Unix only).</summary>
+    public const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
     /// <summary>
     /// Runtime knobs every role, of either system, runs with unless the caller set them (bench/README.md, "Runtime knobs").
     /// Gen0 of 64 MiB: this VM hides the CPU's cache size, from which .NET sizes gen0; with its fallback a receiving cell
     /// spends most of its time faulting in fresh pages for the frames it keeps. No call-counting delay: six busy .NET
     /// processes on two cores keep compiling new tier-0 code now and then, and each compilation restarts the delay, so
-    /// hot methods stayed in unoptimized or instrumented code through most of a run's first seconds.
+    /// hot methods stayed in unoptimized or instrumented code through most of a run's first seconds. Inline socket
+    /// completions: NetMQ's I/O completes on the epoll thread and goes straight to NetMQ's I/O thread, instead of waking
+    /// a thread-pool worker in between (which then spins); the NATS roles use blocking sockets, which it does not touch.
     /// </summary>
     private static readonly (string Name, string Value)[] RoleRuntimeKnobs =
     [
         (Gen0SizeVariable, DefaultGen0Size),
         (CallCountingDelayVariable, "0"),
+        (InlineCompletionsVariable, "1"),
     ];
 
     /// <summary>Starts a role of this executable: <c>dotnet &lt;this dll&gt; --role <paramref name="role"/> args…</c>.</summary>
