@@ -54,26 +54,33 @@ internal sealed class RoleProcess : IDisposable
     /// Gen0 of 64 MiB: this VM hides the CPU's cache size, from which .NET sizes gen0; with its fallback a receiving cell
     /// spends most of its time faulting in fresh pages for the frames it keeps. No call-counting delay: six busy .NET
     /// processes on two cores keep compiling new tier-0 code now and then, and each compilation restarts the delay, so
-    /// hot methods stayed in unoptimized or instrumented code through most of a run's first seconds. Inline socket
-    /// completions: NetMQ's I/O completes on the epoll thread and goes straight to NetMQ's I/O thread, instead of waking
-    /// a thread-pool worker in between (which then spins); the NATS roles use blocking sockets, which it does not touch.
+    /// hot methods stayed in unoptimized or instrumented code through most of a run's first seconds.
     /// </summary>
     private static readonly (string Name, string Value)[] RoleRuntimeKnobs =
     [
         (Gen0SizeVariable, DefaultGen0Size),
         (CallCountingDelayVariable, "0"),
-        (InlineCompletionsVariable, "1"),
     ];
+
+    /// <summary>
+    /// Roles whose process holds hundreds of connections (one per cell); the others hold a few. Processes with a few
+    /// get inline socket completions: NetMQ's I/O then completes on the epoll thread and goes straight to NetMQ's I/O
+    /// thread, instead of waking a thread-pool worker in between (which then spins). With hundreds of cells in a process,
+    /// the one epoll thread doing every hand-off itself was slower than the pool (bench/README.md, "Runtime knobs").
+    /// The NATS roles use blocking sockets, which the switch does not touch.
+    /// </summary>
+    private static readonly HashSet<string> ManyConnectionRoles = ["t-meta", "t-idle", "n-meta", "n-idle"];
 
     /// <summary>Starts a role of this executable: <c>dotnet &lt;this dll&gt; --role <paramref name="role"/> args…</c>.</summary>
     public static RoleProcess StartRole(string name, string role, IEnumerable<string> args)
     {
         var (fileName, prefix) = SelfCommand.Value;
-        return Start(name, fileName, [.. prefix, "--role", role, .. args]);
+        (string, string)[] inline = ManyConnectionRoles.Contains(role) ? [] : [(InlineCompletionsVariable, "1")];
+        return Start(name, fileName, [.. prefix, "--role", role, .. args], inline);
     }
 
-    /// <summary>Starts any executable with redirected stdio.</summary>
-    public static RoleProcess Start(string name, string fileName, IEnumerable<string> args)
+    /// <summary>Starts any executable with redirected stdio (and <paramref name="knobs"/> beyond the runtime knobs).</summary>
+    public static RoleProcess Start(string name, string fileName, IEnumerable<string> args, IEnumerable<(string Name, string Value)>? knobs = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -87,7 +94,7 @@ internal sealed class RoleProcess : IDisposable
             info.ArgumentList.Add(arg);
         }
 
-        foreach (var (knob, value) in RoleRuntimeKnobs)
+        foreach (var (knob, value) in RoleRuntimeKnobs.Concat(knobs ?? []))
         {
             if (Environment.GetEnvironmentVariable(knob) is null)
             {
