@@ -38,8 +38,9 @@ public sealed partial class Cell
     /// <remarks>
     /// At most <see cref="HandlerOptions.MaxConcurrency"/> handlers run at a time: one (the default) on a thread the
     /// subscription owns, more on the thread pool; after an <c>await</c> a handler continues on the thread pool. Its
-    /// token is cancelled when the subscription is disposed. A redelivered event this cell already handled is acknowledged
-    /// again without running the handler twice (a window of <see cref="CellOptions.DeduplicationWindow"/> events).
+    /// token is cancelled when the subscription is disposed. A redelivered event this cell already handled is
+    /// acknowledged again without running the handler twice (within each origin's latest
+    /// <see cref="CellOptions.DeduplicationWindow"/> sequence numbers).
     /// </remarks>
     public Task<CellSubscription> HandleAsync(
         string pattern,
