@@ -40,7 +40,8 @@ public sealed partial class Cell
     /// subscription owns, more on the thread pool; after an <c>await</c> a handler continues on the thread pool. Its
     /// token is cancelled when the subscription is disposed. A redelivered event this cell already handled is
     /// acknowledged again without running the handler twice (within each origin's latest
-    /// <see cref="CellOptions.DeduplicationWindow"/> sequence numbers).
+    /// <see cref="CellOptions.DeduplicationWindow"/> sequence numbers). The event's <see cref="Event.Body"/> is valid
+    /// until the handler's task completes: the buffer it is a slice of is then reused, so copy what you keep.
     /// </remarks>
     public Task<CellSubscription> HandleAsync(
         string pattern,
@@ -58,7 +59,7 @@ public sealed partial class Cell
             AckTimeout = options.AckTimeout,
             MaxAttempts = options.MaxAttempts,
         };
-        var subscribing = SubscribeAsync(pattern, Catch.Any, subscriptionOptions, cancellationToken); // checks the rest
+        var subscribing = SubscribeAsync(pattern, Catch.Any, subscriptionOptions, handled: true, cancellationToken); // checks the rest
         return StartHandlerAsync(subscribing, handler, options.MaxConcurrency);
     }
 
@@ -216,6 +217,10 @@ public sealed partial class Cell
                 Pattern = subscription.Pattern,
                 Sequence = e.Sequence,
             });
+        }
+        finally
+        {
+            e.ReturnFrame(); // the handler has finished with the body
         }
     }
 }

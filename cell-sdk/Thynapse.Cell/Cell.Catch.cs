@@ -24,7 +24,11 @@ public sealed partial class Cell
         SubscribeAsync(pattern, mode, SubscriptionOptions.Default, cancellationToken);
 
     /// <inheritdoc cref="SubscribeAsync(string, Catch, CancellationToken)"/>
-    public Task<CellSubscription> SubscribeAsync(string pattern, Catch mode, SubscriptionOptions options, CancellationToken cancellationToken = default)
+    public Task<CellSubscription> SubscribeAsync(string pattern, Catch mode, SubscriptionOptions options, CancellationToken cancellationToken = default) =>
+        SubscribeAsync(pattern, mode, options, handled: false, cancellationToken);
+
+    /// <summary><paramref name="handled"/>: for <see cref="HandleAsync"/> (see <see cref="CellSubscription.Handled"/>).</summary>
+    private Task<CellSubscription> SubscribeAsync(string pattern, Catch mode, SubscriptionOptions options, bool handled, CancellationToken cancellationToken)
     {
         // Arguments are checked before any work starts, so mistakes throw here rather than from the task.
         var parsed = ChannelPattern.Parse(pattern);
@@ -35,16 +39,17 @@ public sealed partial class Cell
 
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(mode);
-        return SubscribeCoreAsync(parsed, mode, options, cancellationToken);
+        return SubscribeCoreAsync(parsed, mode, options, handled, cancellationToken);
     }
 
-    private async Task<CellSubscription> SubscribeCoreAsync(ChannelPattern parsed, Catch mode, SubscriptionOptions options, CancellationToken cancellationToken)
+    private async Task<CellSubscription> SubscribeCoreAsync(ChannelPattern parsed, Catch mode, SubscriptionOptions options, bool handled, CancellationToken cancellationToken)
     {
         var pattern = parsed.Text;
         var id = (uint)Interlocked.Increment(ref _nextSubscriptionId);
         var capacity = options.BufferCapacity ?? Math.Max(_options.SubscriptionBufferCapacity, options.Prefetch ?? 0);
         var subscription = new CellSubscription(this, id, parsed, mode, options, capacity,
-            ex => Notify(new CellNotice(CellNoticeKind.ObserverFailed, $"An observer of {pattern} threw: {ex.Message}") { Exception = ex, Pattern = pattern }));
+            ex => Notify(new CellNotice(CellNoticeKind.ObserverFailed, $"An observer of {pattern} threw: {ex.Message}") { Exception = ex, Pattern = pattern }),
+            handled);
         var confirmed = RequestAsync(Command.Subs, subscription.ToWire(), () => _routes.Add(subscription));
         try
         {
@@ -189,6 +194,24 @@ public sealed partial class Cell
         var payload = frame.AsSpan(payloadOffset);
         var payloadStart = frame.Offset + payloadOffset;
         var reader = new DeliveryRecordReader(payload);
+        var lease = new FrameLease(frame.Array!);
+        try
+        {
+            ReadRecords(ref reader, frame.Array!, payloadStart, lease);
+        }
+        finally
+        {
+            lease.Release();
+        }
+
+        if (!reader.End)
+        {
+            _log.Warning("The transmitter sent a malformed delivery frame; the rest of it was skipped");
+        }
+    }
+
+    private void ReadRecords(ref DeliveryRecordReader reader, byte[] frame, int payloadStart, FrameLease lease)
+    {
         ReadOnlySpan<byte> previousChannel = default;
         ChannelRoute? route = null;
         while (reader.TryRead(out var record, out _))
@@ -200,12 +223,17 @@ public sealed partial class Cell
                 previousChannel = record.Channel;
             }
 
-            var body = new ReadOnlyMemory<byte>(frame.Array, payloadStart + record.BodyOffset, record.Body.Length);
+            var body = new ReadOnlyMemory<byte>(frame, payloadStart + record.BodyOffset, record.Body.Length);
             var deadLetter = record.Extension.IsEmpty ? null : ReadDeadLetter(record.Extension);
             if (record.IsAnycatch)
             {
-                DeliverAnycatch(route.Name, body, record.Origin, record.Sequence, record.Subscription, record.Tag, record.Attempt, deadLetter, inFrame: true);
+                DeliverAnycatch(route.Name, body, record.Origin, record.Sequence, record.Subscription, record.Tag, record.Attempt, deadLetter, lease);
                 continue;
+            }
+
+            if (route.Multicatch.Length > 0)
+            {
+                lease.Keep();
             }
 
             var e = new Event(route.Name, body, record.Origin, record.Sequence, Catch.Multi, 0, deadLetter: deadLetter);
@@ -213,11 +241,6 @@ public sealed partial class Cell
             {
                 Writing(subscription).Offer(e);
             }
-        }
-
-        if (!reader.End)
-        {
-            _log.Warning("The transmitter sent a malformed delivery frame; the rest of it was skipped");
         }
     }
 
@@ -255,7 +278,11 @@ public sealed partial class Cell
     /// this cell already handled is acknowledged again and goes no further; one it cannot buffer, or one for a
     /// subscription that has ended, is refused so that another cell gets it at once.
     /// </summary>
-    private void DeliverAnycatch(string channel, ReadOnlyMemory<byte> body, Thid origin, ulong sequence, uint subscriptionId, ulong tag, int attempt, DeadLetterInfo? deadLetter, bool inFrame = false)
+    /// <remarks>
+    /// <paramref name="lease"/>: the delivery frame the body is a slice of (null: the body is the event's own). A
+    /// handler's event holds it until the handler has finished; any other event keeps it.
+    /// </remarks>
+    private void DeliverAnycatch(string channel, ReadOnlyMemory<byte> body, Thid origin, ulong sequence, uint subscriptionId, ulong tag, int attempt, DeadLetterInfo? deadLetter, FrameLease? lease = null)
     {
         if (!_routes.TryGet(subscriptionId, out var subscription))
         {
@@ -279,10 +306,20 @@ public sealed partial class Cell
             return;
         }
 
-        var e = new Event(channel, body, origin, sequence, Catch.Any, attempt, subscription, tag, deadLetter);
-        if (!(inFrame ? Writing(subscription) : subscription).Offer(e) && subscription.Acknowledging)
+        var lent = subscription.Handled ? lease?.Hold() : null;
+        if (lent is null)
         {
-            Refuse(tag, "the cell's buffer for this subscription is full");
+            lease?.Keep();
+        }
+
+        var e = new Event(channel, body, origin, sequence, Catch.Any, attempt, subscription, tag, deadLetter, lent);
+        if (!(lease is not null ? Writing(subscription) : subscription).Offer(e))
+        {
+            lent?.Release();
+            if (subscription.Acknowledging)
+            {
+                Refuse(tag, "the cell's buffer for this subscription is full");
+            }
         }
     }
 

@@ -20,9 +20,10 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
     private long _unreportedDrops;
     private int _disposed;
 
-    internal CellSubscription(Cell cell, uint id, ChannelPattern pattern, Catch mode, SubscriptionOptions options, int capacity, Action<Exception> onObserverError)
+    internal CellSubscription(Cell cell, uint id, ChannelPattern pattern, Catch mode, SubscriptionOptions options, int capacity, Action<Exception> onObserverError, bool handled = false)
     {
         _cell = cell;
+        Handled = handled;
         Id = id;
         ChannelPattern = pattern;
         Mode = mode;
@@ -58,6 +59,12 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
 
     /// <summary>Set when a handler (<see cref="Cell.HandleAsync"/>) consumes the events instead of observers.</summary>
     internal Task? Handler { get; set; }
+
+    /// <summary>
+    /// Made by <see cref="Cell.HandleAsync"/>: a handler will consume its events (from the start, before
+    /// <see cref="Handler"/> is set), so each event's frame buffer is lent to it only until it has finished.
+    /// </summary>
+    internal bool Handled { get; }
 
     /// <summary>Cancelled when the subscription is disposed: handlers see it.</summary>
     internal CancellationTokenSource Stopping { get; } = new();

@@ -10,12 +10,14 @@ namespace Thynapse.Cell;
 /// </summary>
 /// <remarks>
 /// A value type: events are copied, not allocated, on their way to observers. <see cref="Body"/> is a slice of a
-/// buffer shared with the other events of the same frame; it stays valid for as long as it is referenced.
+/// buffer shared with the other events of the same frame; it stays valid for as long as it is referenced — except
+/// in a handler (<see cref="Cell.HandleAsync"/>), where it is valid until the handler's task completes.
 /// </remarks>
 public readonly struct Event
 {
     private readonly CellSubscription? _subscription;
     private readonly ulong _tag;
+    private readonly Internal.FrameLease? _lease;
 
     internal Event(
         string channel,
@@ -26,8 +28,10 @@ public readonly struct Event
         int attempt,
         CellSubscription? subscription = null,
         ulong tag = 0,
-        DeadLetterInfo? deadLetter = null)
+        DeadLetterInfo? deadLetter = null,
+        Internal.FrameLease? lease = null)
     {
+        _lease = lease;
         Channel = channel;
         Body = body;
         Origin = origin;
@@ -43,6 +47,7 @@ public readonly struct Event
     public string Channel { get; }
 
     /// <summary>The body, as published.</summary>
+    /// <remarks>In a handler: valid until the handler's task completes (the buffer is then reused); copy it to keep it.</remarks>
     public ReadOnlyMemory<byte> Body { get; }
 
     /// <summary>The THID of the cell that published it.</summary>
@@ -89,6 +94,9 @@ public readonly struct Event
         _subscription!.Cell.Acknowledge(_tag, Origin, Sequence);
         return ValueTask.CompletedTask;
     }
+
+    /// <summary>A handler loop, once the handler has finished with this event: its frame's buffer may be reused.</summary>
+    internal void ReturnFrame() => _lease?.Release();
 
     /// <summary>A handler loop's acknowledgement; <paramref name="quiet"/>: left for the loop to send with the next ones.</summary>
     internal void Acknowledge(bool quiet) => _subscription!.Cell.Acknowledge(_tag, Origin, Sequence, quiet);
