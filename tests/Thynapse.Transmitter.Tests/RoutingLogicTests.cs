@@ -193,7 +193,8 @@ public sealed class RoutingLogicTests
         var clock = new ManualClock();
         var sender = new FullForDeliveries(full: true);
         var counters = new TransmitterCounters();
-        var options = TransmitterOptions.Default with { TimeProvider = clock };
+        // A grace of 100 ms: the steps below are counted in it.
+        var options = TransmitterOptions.Default with { TimeProvider = clock, FullQueueGrace = TimeSpan.FromMilliseconds(100) };
         if (liveness is { } timeout)
         {
             options = options with { LivenessTimeout = timeout };

@@ -11,6 +11,20 @@ public sealed class SlowCellTests
     public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
+    public void Grace_Is500MsUnlessSetOrAQuarterOfTheLivenessTimeoutIsShorter()
+    {
+        Assert.AreEqual(TimeSpan.FromMilliseconds(500), TransmitterOptions.Default.FullQueueGrace);
+
+        var quick = TransmitterOptions.Default with { HeartbeatInterval = TimeSpan.FromMilliseconds(250), LivenessTimeout = TimeSpan.FromSeconds(1) };
+        Assert.AreEqual(TimeSpan.FromMilliseconds(250), quick.FullQueueGrace, "a short liveness timeout shortens the default");
+        quick.Validate();
+
+        var set = TransmitterOptions.Default with { FullQueueGrace = TimeSpan.FromMilliseconds(40), LivenessTimeout = TimeSpan.FromSeconds(30) };
+        Assert.AreEqual(TimeSpan.FromMilliseconds(40), set.FullQueueGrace, "a grace that was set stays");
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => (quick with { FullQueueGrace = TimeSpan.FromSeconds(1) }).Validate());
+    }
+
+    [TestMethod]
     [Timeout(60_000, CooperativeCancellation = true)]
     public async Task SlowCell_IsToldExactlyHowManyDeliveriesItMissed()
     {

@@ -19,7 +19,7 @@ var prefetch = Flag("--prefetch", "THYNAPSE_PREFETCH", TransmitterOptions.Defaul
 var ackTimeout = Flag("--ack-timeout-ms", "THYNAPSE_ACK_TIMEOUT_MS", (int)TransmitterOptions.Default.DefaultAckTimeout.TotalMilliseconds, "time to acknowledge a delivery before it is redelivered, unless the subscription names its own");
 var maxAttempts = Flag("--max-attempts", "THYNAPSE_MAX_ATTEMPTS", TransmitterOptions.Default.DefaultMaxAttempts, "deliveries of one event before it is dead-lettered, unless the subscription names its own");
 var serviceQueue = Flag("--service-queue", "THYNAPSE_SERVICE_QUEUE", TransmitterOptions.Default.ServiceQueueLimit, "anycatch events a service may have waiting for a cell with room");
-var fullQueueGrace = Flag("--full-queue-grace-ms", "THYNAPSE_FULL_QUEUE_GRACE_MS", (int)TransmitterOptions.Default.FullQueueGrace.TotalMilliseconds, "how long a cell with a full queue may take nothing while input is held for it before its deliveries are dropped (0: drop at once)");
+var fullQueueGrace = Flag<int?>("--full-queue-grace-ms", "THYNAPSE_FULL_QUEUE_GRACE_MS", null, $"how long a cell with a full queue may take nothing while input is held for it before its deliveries are dropped (0: drop at once; default: {(int)TransmitterOptions.DefaultFullQueueGrace.TotalMilliseconds}, or a quarter of the liveness timeout if shorter)");
 var logLevel = Flag("--log-level", "THYNAPSE_LOG_LEVEL", LogEventLevel.Information, "Verbose, Debug, Information, Warning, Error or Fatal");
 var logFormat = Flag("--log-format", "THYNAPSE_LOG_FORMAT", "text", "text, or json (one compact JSON object per line)");
 logFormat.AcceptOnlyFromAmong("text", "json");
@@ -53,7 +53,7 @@ root.SetAction(async (parsed, cancellationToken) =>
     Transmitter transmitter;
     try
     {
-        transmitter = Transmitter.Start(TransmitterOptions.Default with
+        var options = TransmitterOptions.Default with
         {
             CommandEndpoint = parsed.GetValue(command)!,
             EventsEndpoint = parsed.GetValue(events)!,
@@ -66,9 +66,14 @@ root.SetAction(async (parsed, cancellationToken) =>
             DefaultAckTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(ackTimeout)),
             DefaultMaxAttempts = parsed.GetValue(maxAttempts),
             ServiceQueueLimit = parsed.GetValue(serviceQueue),
-            FullQueueGrace = TimeSpan.FromMilliseconds(parsed.GetValue(fullQueueGrace)),
             Logger = Log.Logger,
-        });
+        };
+        if (parsed.GetValue(fullQueueGrace) is { } graceMs)
+        {
+            options = options with { FullQueueGrace = TimeSpan.FromMilliseconds(graceMs) };
+        }
+
+        transmitter = Transmitter.Start(options);
     }
     catch (NetMQException ex)
     {

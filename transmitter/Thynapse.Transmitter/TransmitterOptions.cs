@@ -55,14 +55,23 @@ public sealed record TransmitterOptions
     /// </summary>
     public int ReadAheadFrames { get; init; } = 64;
 
+    /// <summary>The grace when <see cref="FullQueueGrace"/> is not set (then a quarter of <see cref="LivenessTimeout"/> if that is shorter).</summary>
+    public static readonly TimeSpan DefaultFullQueueGrace = TimeSpan.FromMilliseconds(500);
+
+    private readonly TimeSpan? _fullQueueGrace;
+
     /// <summary>
     /// How long a cell whose queue is full may take none of its frames while the transmitter holds its input for it,
-    /// before they are dropped (default: 100 ms; zero drops at once; at most a quarter of
-    /// <see cref="LivenessTimeout"/>). A hold that keeps progressing lasts up to ten graces, and never past half the
-    /// liveness timeout. Usually the queue is full because the connection is short of I/O turns, not because the cell is slow
-    /// (PROTOCOL.md §8.2).
+    /// before they are dropped (default: <see cref="DefaultFullQueueGrace"/>, 500 ms, or a quarter of
+    /// <see cref="LivenessTimeout"/> if shorter; zero drops at once; at most a quarter of the liveness timeout). A hold
+    /// that keeps progressing lasts up to ten graces, and never past half the liveness timeout. Usually the queue is
+    /// full because the connection is short of I/O turns or the cell of CPU, not because the cell is slow (PROTOCOL.md §8.2).
     /// </summary>
-    public TimeSpan FullQueueGrace { get; init; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan FullQueueGrace
+    {
+        get => _fullQueueGrace ?? TimeSpan.FromTicks(Math.Min(DefaultFullQueueGrace.Ticks, LivenessTimeout.Ticks / 4));
+        init => _fullQueueGrace = value;
+    }
 
     /// <summary>Bytes of deliveries batched into one frame for a cell under load (default: 32 KiB, so that frames stay below the large-object heap when pooled).</summary>
     public int BatchBytes { get; init; } = 32 * 1024;
