@@ -31,6 +31,8 @@ internal static class ServerRoles
                 ["eventsWithoutReceiver"] = s.EventsWithoutReceiver,
                 ["deliveries"] = s.Deliveries,
                 ["deliveriesDropped"] = s.DeliveriesDropped,
+                ["inputHolds"] = s.InputHolds,
+                ["inputHeldMs"] = (long)s.InputHeld.TotalMilliseconds,
                 ["confirmationsDropped"] = s.ConfirmationsDropped,
                 ["repliesDropped"] = s.RepliesDropped,
                 ["protocolErrors"] = s.ProtocolErrors,
