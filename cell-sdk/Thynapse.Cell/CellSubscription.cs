@@ -28,7 +28,7 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
         ChannelPattern = pattern;
         Mode = mode;
         Options = options;
-        Queue = new DispatchQueue<Event>(capacity, onObserverError);
+        Queue = new DispatchQueue<Event>(capacity, onObserverError, readByOwner: handled);
     }
 
     /// <summary>The id this cell gave the subscription on the wire.</summary>

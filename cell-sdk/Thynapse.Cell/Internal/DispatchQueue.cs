@@ -19,7 +19,15 @@ internal sealed class DispatchQueue<T>
     private bool _finished;
     private Exception? _error;
 
-    public DispatchQueue(int capacity, Action<Exception> onObserverError, bool waitForFirstObserver = true)
+    /// <param name="capacity">Items buffered at most.</param>
+    /// <param name="onObserverError">Told what an observer threw.</param>
+    /// <param name="waitForFirstObserver">Keep items until the first observer subscribes (see the remarks).</param>
+    /// <param name="readByOwner">
+    /// The owner reads <see cref="Ring"/> itself and takes no observers (a handler): no observer loop runs, so that
+    /// completing the queue never starts a second reader on the owner's items; <see cref="Completion"/> then
+    /// completes with <see cref="Complete"/>.
+    /// </param>
+    public DispatchQueue(int capacity, Action<Exception> onObserverError, bool waitForFirstObserver = true, bool readByOwner = false)
     {
         _ring = new EventRing<T>(capacity); // TryWrite fails when full: the caller counts the drop
         _onObserverError = onObserverError;
@@ -28,7 +36,7 @@ internal sealed class DispatchQueue<T>
             _firstObserver.TrySetResult();
         }
 
-        Completion = Task.Run(RunAsync);
+        Completion = readByOwner ? _firstObserver.Task : Task.Run(RunAsync);
     }
 
     /// <summary>Completes once the observers have been told the sequence ended.</summary>
