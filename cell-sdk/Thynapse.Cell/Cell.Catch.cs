@@ -143,7 +143,8 @@ public sealed partial class Cell
     }
 
     /// <summary>
-    /// Socket thread: one <c>B DLVR</c> frame, each record to its subscription(s); the frame's buffer is the events'.
+    /// Socket thread: one <c>B DLVR</c> frame, each record to its subscription(s); the events' bodies are slices of
+    /// the frame's buffer, lent to handlers or kept for observers (<see cref="FrameLease"/>).
     /// Each subscription takes the frame's events as one run of writes (one lock and one wake-up per frame).
     /// </summary>
     private void HandleDeliveries(ArraySegment<byte> frame, int payloadOffset)

@@ -136,7 +136,8 @@ public sealed partial class Cell
 
     /// <summary>
     /// Takes a received frame's buffer out of the message without returning it to NetMQ's pool: the events read
-    /// from it keep referring to it (the garbage collector frees it), so nothing is copied.
+    /// from it keep referring to it, so nothing is copied (a <see cref="Internal.FrameLease"/> gives it back once the
+    /// handlers of its events have finished, or leaves it to the garbage collector).
     /// </summary>
     private static ArraySegment<byte> TakeBuffer(ref Msg msg)
     {

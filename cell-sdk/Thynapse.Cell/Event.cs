@@ -47,7 +47,10 @@ public readonly struct Event
     public string Channel { get; }
 
     /// <summary>The body, as published.</summary>
-    /// <remarks>In a handler: valid until the handler's task completes (the buffer is then reused); copy it to keep it.</remarks>
+    /// <remarks>
+    /// In a handler: valid until the handler's task completes (the buffer is then reused), and so is what reads it
+    /// (<see cref="Id"/>, <see cref="BodyAsString"/>, <see cref="BodyAs{T}"/>); copy it to keep it.
+    /// </remarks>
     public ReadOnlyMemory<byte> Body { get; }
 
     /// <summary>The THID of the cell that published it.</summary>

@@ -223,25 +223,25 @@ public sealed class ReliableAnycatchTests
 
     [TestMethod]
     [Timeout(60_000, CooperativeCancellation = true)]
-    public async Task HandlerBody_StaysIntactUntilTheHandlerHasFinished()
+    [DataRow(32, 32, 4, DisplayName = "concurrent handlers, one in 4 waits")]
+    [DataRow(1, 256, 40, DisplayName = "the serial loop, one in 40 waits")]
+    public async Task HandlerBody_StaysIntactUntilTheHandlerHasFinished(int concurrency, int prefetch, int oneWaitingIn)
     {
         // Handlers' frames go back to the buffer pool when the last handler given one of their events has finished,
         // and the next frames reuse them: a body read after an await must still be the one published.
         var ct = TestContext.CancellationToken;
-        const int events = 2000, size = 200;
+        const int events = 2000;
         await using var transmitter = Transmitters.StartLoopback();
         await using var worker = await Cells.ConnectAsync(transmitter, "intact", ct);
         var handled = 0;
         var corrupted = 0;
-        var firstSequence = 0L; // of the producer's events: it publishes nothing else, so they are numbered in order
+        var numbering = new EventNumbering();
         async Task Check(Event e, CancellationToken token)
         {
-            var index = BitConverter.ToInt32(e.Body.Span);
-            Interlocked.CompareExchange(ref firstSequence, (long)e.Sequence - index, 0);
-            var expected = BodyOf((int)((long)e.Sequence - Volatile.Read(ref firstSequence)));
-            if (index % 4 == 0)
+            var expected = numbering.ExpectedBody(e);
+            if (BitConverter.ToInt32(e.Body.Span) % oneWaitingIn == 0)
             {
-                // Allowed: one handler in four sits on its event while the others' acks let later frames in.
+                // Allowed: this handler sits on its event while acks for the others let later frames in.
                 await Task.Delay(20, token);
             }
 
@@ -253,26 +253,68 @@ public sealed class ReliableAnycatchTests
             Interlocked.Increment(ref handled);
         }
 
-        await using var work = await worker.HandleAsync("intact.>", Check, new HandlerOptions { Prefetch = 32, MaxConcurrency = 32 }, ct);
+        await using var work = await worker.HandleAsync("intact.>", Check, new HandlerOptions { Prefetch = prefetch, MaxConcurrency = concurrency }, ct);
         await using var producer = await Cells.ConnectAsync(transmitter, "producer", ct);
         for (var i = 0; i < events; i++)
         {
-            producer.Publish("intact.job", BodyOf(i));
+            producer.Publish("intact.job", EventNumbering.BodyOf(i));
         }
 
         await Eventually.That("every event is handled", () => Volatile.Read(ref handled) == events, TimeSpan.FromSeconds(30), ct);
         Assert.AreEqual(0, corrupted, "bodies changed under running handlers");
+    }
 
-        static byte[] BodyOf(int index)
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task ObservedBody_StaysIntactWhenItsFrameAlsoCarriedHandledEvents()
+    {
+        // One cell observes and handles the same channel, so frames carry events of both: an observer may keep its
+        // events for as long as it likes, so such a frame must never go back to the pool.
+        var ct = TestContext.CancellationToken;
+        const int events = 5000;
+        await using var transmitter = Transmitters.StartLoopback();
+        await using var worker = await Cells.ConnectAsync(transmitter, "mixed", ct);
+        var observed = new EventCollector();
+        await using var watching = await worker.SubscribeAsync("mixed.>", Catch.Multi, ct);
+        using var _ = watching.Subscribe(observed);
+        var handled = 0;
+        await using var work = await worker.HandleAsync("mixed.>", (_, _) => { Interlocked.Increment(ref handled); return Task.CompletedTask; }, cancellationToken: ct);
+        await using var producer = await Cells.ConnectAsync(transmitter, "producer", ct);
+        for (var i = 0; i < events; i++)
         {
-            var body = new byte[size];
+            producer.Publish("mixed.job", EventNumbering.BodyOf(i));
+        }
+
+        await observed.WaitForAsync(events, "the observer", ct);
+        await Eventually.That("every event is handled", () => Volatile.Read(ref handled) == events, TimeSpan.FromSeconds(30), ct);
+        var numbering = new EventNumbering();
+        var kept = observed.Events;
+        Assert.AreEqual(0, kept.Count(e => !e.Body.Span.SequenceEqual(numbering.ExpectedBody(e))), "kept bodies changed after their frames' handlers finished");
+    }
+
+    /// <summary>Bodies that tell which of a producer's events they belong to (it publishes nothing else, so its sequence numbers count them).</summary>
+    private sealed class EventNumbering
+    {
+        private const int Size = 200;
+        private long _firstSequence;
+
+        public static byte[] BodyOf(int index)
+        {
+            var body = new byte[Size];
             BitConverter.TryWriteBytes(body, index);
-            for (var j = 4; j < size; j++)
+            for (var j = 4; j < Size; j++)
             {
                 body[j] = (byte)((index * 31) + j);
             }
 
             return body;
+        }
+
+        /// <summary>The body event <paramref name="e"/> was published with, by its sequence number (the first event seen sets the offset).</summary>
+        public byte[] ExpectedBody(Event e)
+        {
+            Interlocked.CompareExchange(ref _firstSequence, (long)e.Sequence - BitConverter.ToInt32(e.Body.Span), 0);
+            return BodyOf((int)((long)e.Sequence - Volatile.Read(ref _firstSequence)));
         }
     }
 

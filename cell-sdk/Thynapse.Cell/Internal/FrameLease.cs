@@ -39,9 +39,13 @@ internal sealed class FrameLease(byte[] buffer, Action<byte[]>? giveBack = null)
     /// <summary>Ends one hold (each <see cref="Hold"/>, and the socket thread's own when it has read the frame).</summary>
     public void Release()
     {
-        if (Interlocked.Decrement(ref _holders) == 0)
+        var left = Interlocked.Decrement(ref _holders);
+        if (left == 0)
         {
             (giveBack ?? BufferPool.Return)(buffer);
         }
+
+        // One release too many would have handed the buffer to two renters: fail loudly rather than corrupt bodies.
+        System.Diagnostics.Debug.Assert(left >= 0, "a frame was released more often than it was held");
     }
 }
