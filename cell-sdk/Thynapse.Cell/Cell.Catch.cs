@@ -300,15 +300,16 @@ public sealed partial class Cell
         // A handler loop looks every event up before running the handler, so for its subscription only redeliveries
         // are looked up here (the socket thread then does not pay for it on every event); a first delivery can still
         // be a duplicate, when its publisher resent it to a restarted transmitter.
-        if (subscription.Acknowledging && (attempt > 1 || subscription.Handler is null) && _completed.Contains(origin, sequence))
+        if (subscription.Acknowledging && (attempt > 1 || !subscription.Handled) && _completed.Contains(origin, sequence))
         {
             Interlocked.Increment(ref _duplicatesSuppressed);
             _acks.Append(tag);
             return;
         }
 
+        // A handler borrows the frame until it has finished; anyone else may keep the event, and so the frame.
         var lent = subscription.Handled ? lease?.Hold() : null;
-        if (lent is null)
+        if (!subscription.Handled)
         {
             lease?.Keep();
         }
