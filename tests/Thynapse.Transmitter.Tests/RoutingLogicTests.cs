@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 using Thynapse.Transmitter.Commands;
@@ -8,319 +9,609 @@ using Thynapse.Transmitter.Wire;
 namespace Thynapse.Transmitter.Tests;
 
 /// <summary>
-/// The routing thread's logic alone, driven burst by burst with a scripted sender instead of sockets: what it decides
-/// where timing on real sockets would make the outcome vary.
+/// The routing thread's logic alone, driven burst by burst with a scripted sender instead of sockets and a
+/// <see cref="FakeTimeProvider"/>: what it decides where timing on real sockets would make the outcome vary.
 /// </summary>
 [TestClass]
 public sealed class RoutingLogicTests
 {
+    private const int AnycatchGroupRun = Thynapse.Transmitter.Routing.AnycatchGroup.RunLength;
+
     [TestMethod]
     public void UnacknowledgedAnycatch_GoesInRunsAndSharesEvenOutOverBursts()
     {
-        var clock = new ManualClock();
-        var sender = new FullForDeliveries(full: false);
-        var processor = NewProcessor(TransmitterOptions.Default with { TimeProvider = clock }, sender, new TransmitterCounters());
-        var cells = new[] { Hello(processor, clock, "worker-a", "workers"), Hello(processor, clock, "worker-b", "workers") };
-        foreach (var cell in cells)
+        var rig = new Rig();
+        foreach (var cell in new[] { rig.Hello("worker-a", "workers"), rig.Hello("worker-b", "workers") })
         {
-            Command(processor, clock, cell, "J SUBS {\"sub\":1,\"pattern\":\"jobs.*\",\"mode\":\"any\"}");
+            rig.Command(cell, "J SUBS {\"sub\":1,\"pattern\":\"jobs.*\",\"mode\":\"any\"}");
         }
 
-        var publisher = Hello(processor, clock, "publisher");
+        var publisher = rig.Hello("publisher");
 
         // 20 bursts of 300: runs of 256 leave a tail of 44, which must not land on the same cell every time (85/15).
         for (var burst = 0; burst < 20; burst++)
         {
-            Publish(processor, clock, publisher, "jobs.render", (ulong)(burst * 300 + 1), 300);
+            rig.Publish(publisher, "jobs.render", (ulong)(burst * 300 + 1), 300);
         }
 
-        var a = sender.Deliveries("worker-a");
-        var b = sender.Deliveries("worker-b");
+        var a = rig.Sender.Deliveries("worker-a");
+        var b = rig.Sender.Deliveries("worker-b");
         Assert.AreEqual(6000, a + b, "every event went to one cell");
         Assert.IsLessThanOrEqualTo(AnycatchGroupRun, Math.Abs(a - b), $"shares within one run: {a} / {b}");
     }
-
-    private const int AnycatchGroupRun = Thynapse.Transmitter.Routing.AnycatchGroup.RunLength;
 
     /// <summary>A cell that keeps overflowing gets at most one <c>SLOW</c> per 100 ms, and their <c>missed</c> counts add up to every drop (§8.2).</summary>
     [TestMethod]
     public void OverflowingCell_GetsOneSlowPer100MsAndTheCountsAddUp()
     {
-        var clock = new ManualClock();
-        var sender = new FullForDeliveries(full: true);
-        var counters = new TransmitterCounters();
-        // No grace: this is about what follows drops, not about holding input before them.
-        var options = TransmitterOptions.Default with { TimeProvider = clock, FullQueueGrace = TimeSpan.Zero };
-        var processor = NewProcessor(options, sender, counters);
-        var slow = Hello(processor, clock, "slow");
-        Command(processor, clock, slow, "J SUBS {\"sub\":1,\"pattern\":\"flood\",\"mode\":\"multi\"}");
-        var publisher = Hello(processor, clock, "publisher");
+        // No grace: this is about what follows drops, not about the backlog before them.
+        var rig = new Rig(o => o with { FullQueueGrace = TimeSpan.Zero });
+        var slow = rig.Subscriber("slow", "flood");
+        rig.Sender.Full("slow", deliveriesOnly: true);
+        var publisher = rig.Hello("publisher");
 
         // 1,000 bursts of 10 events, 1 ms apart: one second in which every delivery frame overflows.
         const int bursts = 1000;
         for (var b = 0; b < bursts; b++)
         {
-            Publish(processor, clock, publisher, "flood", (ulong)(b * 10 + 1), 10);
-            clock.Advance(TimeSpan.FromMilliseconds(1));
+            rig.Publish(publisher, "flood", (ulong)(b * 10 + 1), 10);
+            rig.Clock.Advance(TimeSpan.FromMilliseconds(1));
+            rig.Processor.RetryBacklogs(rig.Clock.GetTimestamp());
         }
 
-        clock.Advance(TimeSpan.FromMilliseconds(100));
-        processor.Tick(clock.GetTimestamp()); // what is still unreported goes out with the next check
+        rig.Pass(TimeSpan.FromMilliseconds(100), slow, publisher); // what is still unreported goes out with the next check
 
-        var dropped = TransmitterCounters.Read(ref counters.DeliveriesDropped);
+        var dropped = rig.Read(c => c.DeliveriesDropped);
         Assert.AreEqual(10L * bursts, dropped, "every delivery overflowed");
-        Assert.IsLessThanOrEqualTo(1000 / 100 + 2, sender.SlowNotices.Count, $"at most one SLOW per 100 ms, got {sender.SlowNotices.Count}");
-        Assert.AreEqual(dropped, sender.SlowNotices.Sum(n => n.Value<long>("missed")), "the notices' missed counts add up to every drop");
+        Assert.IsLessThanOrEqualTo(1000 / 100 + 2, rig.Sender.Slow("slow").Count, $"at most one SLOW per 100 ms, got {rig.Sender.Slow("slow").Count}");
+        Assert.AreEqual(dropped, rig.Sender.Slow("slow").Sum(n => n.Value<long>("missed")), "the notices' missed counts add up to every drop");
     }
 
     /// <summary>
-    /// A full queue holds a copy of the frame and the input (§8.2); what comes for the cell meanwhile queues behind it,
-    /// and all of it leaves in order once the queue has room, progress keeping the hold past one grace.
+    /// A full queue puts the frame in the cell's backlog (§8.2); what comes for the cell meanwhile queues behind it,
+    /// and all of it leaves in order once the queue has room, progress keeping it going past one grace. Nobody else
+    /// waits meanwhile: another cell's deliveries go out at once.
     /// </summary>
     [TestMethod]
-    public void FullQueue_HoldsInputAndLosesNothingWhileTheCellDrains()
+    public void FullQueue_BacklogsInOrderLosesNothingAndHoldsNobodyElse()
     {
-        var (clock, sender, counters, processor, cell, publisher) = CellBehindFullQueue("cell");
-        sender.Sent.Clear();
+        var rig = new Rig(o => o with { FullQueueGrace = TimeSpan.FromMilliseconds(100) });
+        var cell = rig.Subscriber("cell", "flood");
+        rig.Subscriber("other", "other");
+        var publisher = rig.Hello("publisher");
+        rig.Sender.Full("cell", deliveriesOnly: true);
+        rig.Sender.SentTo("cell").Clear();
 
-        Publish(processor, clock, publisher, "flood", first: 1, count: 10);
-        Assert.IsTrue(processor.HoldingInput, "the full queue holds input");
-        Command(processor, clock, cell, "J BEAT {}");
+        rig.Publish(publisher, "flood", first: 1, count: 10);
+        Assert.IsTrue(rig.Processor.HasBacklog, "the full queue started a backlog");
+        rig.Command(cell, "J BEAT {}");
         for (var burst = 1; burst < 4; burst++)
         {
-            Publish(processor, clock, publisher, "flood", first: (ulong)(burst * 10) + 1, count: 10);
+            rig.Publish(publisher, "flood", first: (ulong)(burst * 10) + 1, count: 10);
         }
 
-        CollectionAssert.AreEqual(Array.Empty<string>(), sender.Sent, "nothing overtakes the held frame");
+        rig.Publish(publisher, "other", first: 100, count: 5);
+        Assert.AreEqual(5, rig.Sender.Deliveries("other"), "another cell is served while this one has a backlog");
+        CollectionAssert.AreEqual(Array.Empty<string>(), rig.Sender.SentTo("cell"), "nothing overtakes the backlog");
 
         // One delivery frame leaves every 60 ms: three graces (100 ms) in all, but never one without progress.
         for (var step = 1; step <= 3; step++)
         {
-            clock.Advance(TimeSpan.FromMilliseconds(60));
-            sender.Room = 1;
-            processor.RetryHeld(clock.GetTimestamp());
-            Assert.IsTrue(processor.HoldingInput, $"still held at {step * 60} ms: the queue keeps draining");
-            Assert.AreEqual(0L, TransmitterCounters.Read(ref counters.DeliveriesDropped), $"nothing dropped at {step * 60} ms");
+            rig.Clock.Advance(TimeSpan.FromMilliseconds(60));
+            rig.Sender.Room("cell", 1);
+            rig.Processor.RetryBacklogs(rig.Clock.GetTimestamp());
+            Assert.IsTrue(rig.Processor.HasBacklog, $"still behind at {step * 60} ms: the queue keeps draining");
+            Assert.AreEqual(0L, rig.Read(c => c.DeliveriesDropped), $"nothing dropped at {step * 60} ms");
         }
 
-        clock.Advance(TimeSpan.FromMilliseconds(60));
-        sender.Room = int.MaxValue;
-        processor.RetryHeld(clock.GetTimestamp());
-        Assert.IsFalse(processor.HoldingInput, "input is read again once the held frames left");
-        CollectionAssert.AreEqual(new[] { "DLVR", "BEAT", "DLVR", "DLVR", "DLVR" }, sender.Sent, "held frames left in the order they were made");
-        Assert.AreEqual(40, sender.Deliveries("cell"));
-        Assert.AreEqual(0L, TransmitterCounters.Read(ref counters.DeliveriesDropped));
-        Assert.AreEqual(1L, TransmitterCounters.Read(ref counters.InputHolds));
+        rig.Clock.Advance(TimeSpan.FromMilliseconds(60));
+        rig.Sender.Room("cell", int.MaxValue);
+        rig.Processor.RetryBacklogs(rig.Clock.GetTimestamp());
+        Assert.IsFalse(rig.Processor.HasBacklog, "the backlog has drained");
+        CollectionAssert.AreEqual(new[] { "DLVR", "BEAT", "DLVR", "DLVR", "DLVR" }, rig.Sender.SentTo("cell"), "the backlog left in the order it was made");
+        Assert.AreEqual(40, rig.Sender.Deliveries("cell"));
+        Assert.AreEqual(0L, rig.Read(c => c.DeliveriesDropped));
+        Assert.AreEqual(1L, rig.Read(c => c.Backlogs));
     }
 
-    /// <summary>A hold ends ten graces after it began even if the queue keeps draining: everyone else waits meanwhile.</summary>
+    /// <summary>A backlog that keeps draining is never cut short, however long it lasts (there is no limit on a hold any more).</summary>
     [TestMethod]
-    public void Hold_EndsAfterTenGracesHoweverTheCellProgresses()
+    public void DrainingBacklog_IsNeverCutShort()
     {
-        var (clock, sender, counters, processor, _, publisher) = CellBehindFullQueue("cell");
+        var rig = new Rig(o => o with { FullQueueGrace = TimeSpan.FromMilliseconds(100) });
+        var cell = rig.Subscriber("cell", "flood");
+        var publisher = rig.Hello("publisher");
+        rig.Sender.Full("cell", deliveriesOnly: true);
+        for (var burst = 0; burst < 20; burst++)
+        {
+            rig.Publish(publisher, "flood", first: (ulong)(burst * 10) + 1, count: 10);
+        }
 
-        // One frame of the 20 leaves every 60 ms: 16 have left at 960 ms, the 17th at 1,020 ms, past ten graces.
-        HoldTwentyFramesAndTakeOnePer60Ms(processor, clock, sender, publisher, steps: 17);
+        // One frame of the 20 every 60 ms: 1.2 s, twelve graces, and the cell beating all along.
+        for (var step = 1; step <= 20; step++)
+        {
+            rig.Command(cell, "J BEAT {}");
+            rig.Clock.Advance(TimeSpan.FromMilliseconds(60));
+            rig.Sender.Room("cell", 1);
+            rig.Processor.RetryBacklogs(rig.Clock.GetTimestamp());
+            rig.Processor.Tick(rig.Clock.GetTimestamp());
+        }
 
-        Assert.IsFalse(processor.HoldingInput, "the hold ended at ten graces");
-        Assert.AreEqual(170, sender.Deliveries("cell"));
-        Assert.AreEqual(30L, TransmitterCounters.Read(ref counters.DeliveriesDropped), "the three frames still held were dropped and counted");
+        Assert.IsFalse(rig.Processor.HasBacklog);
+        Assert.AreEqual(200, rig.Sender.Deliveries("cell"), "every event was delivered");
+        Assert.AreEqual(0L, rig.Read(c => c.DeliveriesDropped));
+    }
+
+    /// <summary>A backlog is bounded in bytes: past it, deliveries are dropped even while it drains, counted and told.</summary>
+    [TestMethod]
+    public void Backlog_PastItsBound_DropsTheOverflowCountedAndTold()
+    {
+        var rig = new Rig(o => o with { BatchBytes = 1024, MaxCellBacklogBytes = 4096 });
+        var cell = rig.Subscriber("cell", "flood");
+        var publisher = rig.Hello("publisher");
+        rig.Sender.Full("cell", deliveriesOnly: true);
+
+        // 20 frames of 10 events of 64 bytes: about 16 KiB for a backlog of 4 KiB.
+        for (var burst = 0; burst < 20; burst++)
+        {
+            rig.Publish(publisher, "flood", first: (ulong)(burst * 10) + 1, count: 10, bodyBytes: 64);
+        }
+
+        var dropped = rig.Read(c => c.DeliveriesDropped);
+        Assert.IsGreaterThan(0L, dropped, "the overflow past 4 KiB was dropped");
+        rig.Sender.Room("cell", int.MaxValue);
+        rig.Pass(TimeSpan.FromMilliseconds(200), cell, publisher);
+        Assert.AreEqual(200L, rig.Sender.Deliveries("cell") + rig.Sender.Slow("cell").Sum(n => n.Value<long>("missed")), "delivered plus told missed is every event");
+        Assert.AreEqual(dropped, rig.Sender.Slow("cell").Sum(n => n.Value<long>("missed")));
     }
 
     /// <summary>
-    /// Nor does a hold outlast half the liveness timeout: cells whose beats wait unread would give up on the
-    /// transmitter (1 s liveness: ten graces would be 1 s, the hold ends at 500 ms).
+    /// A cell that takes nothing from its backlog for a grace is slow: the backlog is dropped, counted and told; then its
+    /// full queue drops at once for a pause that doubles with each verdict in a row.
     /// </summary>
     [TestMethod]
-    public void Hold_EndsAtHalfTheLivenessTimeout()
+    public void CellTakingNothingForAGrace_IsJudgedSlowAndBacklogsEverLessOften()
     {
-        var (clock, sender, counters, processor, _, publisher) = CellBehindFullQueue("cell", liveness: TimeSpan.FromSeconds(1));
-        HoldTwentyFramesAndTakeOnePer60Ms(processor, clock, sender, publisher, steps: 9);
-
-        Assert.IsFalse(processor.HoldingInput, "the hold ended at 540 ms, past half the liveness timeout");
-        Assert.AreEqual(90, sender.Deliveries("cell"));
-        Assert.AreEqual(110L, TransmitterCounters.Read(ref counters.DeliveriesDropped));
-    }
-
-    /// <summary>
-    /// A cell that takes nothing for a grace loses what was held, counted and told; it then drops at once for a pause
-    /// that doubles with each such hold in a row, so a stuck cell holds everyone else ever less often.
-    /// </summary>
-    [TestMethod]
-    public void CellTakingNothingForAGrace_IsDroppedAndHoldsInputEverLessOften()
-    {
-        var (clock, sender, counters, processor, cell, publisher) = CellBehindFullQueue("stuck");
+        var rig = new Rig(o => o with { FullQueueGrace = TimeSpan.FromMilliseconds(100) });
+        var cell = rig.Subscriber("stuck", "flood");
+        var publisher = rig.Hello("publisher");
+        rig.Sender.Full("stuck", deliveriesOnly: true);
         ulong seq = 0;
 
-        void Burst() => Publish(processor, clock, publisher, "flood", first: (seq += 10) - 9, count: 10);
+        void Burst() => rig.Publish(publisher, "flood", first: (seq += 10) - 9, count: 10);
 
-        void HoldUntilTheGraceEnds()
+        void BacklogUntilTheGraceEnds()
         {
             Burst();
-            Assert.IsTrue(processor.HoldingInput, "a full queue holds input");
-            clock.Advance(TimeSpan.FromMilliseconds(99));
-            processor.RetryHeld(clock.GetTimestamp());
-            Assert.IsTrue(processor.HoldingInput, "still within the grace");
-            clock.Advance(TimeSpan.FromMilliseconds(1));
-            processor.RetryHeld(clock.GetTimestamp());
-            Assert.IsFalse(processor.HoldingInput, "the grace is over");
+            Assert.IsTrue(rig.Processor.HasBacklog, "a full queue starts a backlog");
+            rig.Clock.Advance(TimeSpan.FromMilliseconds(99));
+            rig.Processor.RetryBacklogs(rig.Clock.GetTimestamp());
+            Assert.IsTrue(rig.Processor.HasBacklog, "still within the grace");
+            rig.Clock.Advance(TimeSpan.FromMilliseconds(1));
+            rig.Processor.RetryBacklogs(rig.Clock.GetTimestamp());
+            Assert.IsFalse(rig.Processor.HasBacklog, "the grace is over");
         }
 
-        HoldUntilTheGraceEnds();
-        Assert.AreEqual(10L, TransmitterCounters.Read(ref counters.DeliveriesDropped), "the held frame was dropped and counted");
+        BacklogUntilTheGraceEnds();
+        Assert.AreEqual(10L, rig.Read(c => c.DeliveriesDropped), "the backlog was dropped and counted");
 
         foreach (var pause in new[] { 1, 2, 4 })
         {
-            clock.Advance(TimeSpan.FromSeconds(pause) - TimeSpan.FromMilliseconds(1));
+            rig.Pass(TimeSpan.FromSeconds(pause) - TimeSpan.FromMilliseconds(100), cell, publisher);
             Burst();
-            Assert.IsFalse(processor.HoldingInput, $"within the {pause} s pause a full queue drops at once");
-            clock.Advance(TimeSpan.FromMilliseconds(1));
-            HoldUntilTheGraceEnds();
+            Assert.IsFalse(rig.Processor.HasBacklog, $"within the {pause} s pause a full queue drops at once");
+            rig.Pass(TimeSpan.FromMilliseconds(100), cell, publisher);
+            BacklogUntilTheGraceEnds();
         }
 
-        sender.Room = int.MaxValue;
-        clock.Advance(TimeSpan.FromMilliseconds(100));
-        Command(processor, clock, cell, "J BEAT {}"); // seven seconds on the manual clock: show it is alive
-        processor.Tick(clock.GetTimestamp());
-        Assert.AreEqual(TransmitterCounters.Read(ref counters.DeliveriesDropped), sender.SlowNotices.Sum(n => n.Value<long>("missed")), "every drop was told");
-        Assert.AreEqual(4L, TransmitterCounters.Read(ref counters.InputHolds));
-    }
-
-    /// <summary>A processor whose sender finds every delivery frame's queue full, with one cell caught on "flood" and a publisher.</summary>
-    private static (ManualClock Clock, FullForDeliveries Sender, TransmitterCounters Counters, CommandProcessor Processor, byte[] Cell, byte[] Publisher)
-        CellBehindFullQueue(string name, TimeSpan? liveness = null)
-    {
-        var clock = new ManualClock();
-        var sender = new FullForDeliveries(full: true);
-        var counters = new TransmitterCounters();
-        // A grace of 100 ms: the steps below are counted in it.
-        var options = TransmitterOptions.Default with { TimeProvider = clock, FullQueueGrace = TimeSpan.FromMilliseconds(100) };
-        if (liveness is { } timeout)
-        {
-            options = options with { LivenessTimeout = timeout };
-        }
-
-        var processor = NewProcessor(options, sender, counters);
-        var cell = Hello(processor, clock, name);
-        Command(processor, clock, cell, "J SUBS {\"sub\":1,\"pattern\":\"flood\",\"mode\":\"multi\"}");
-        return (clock, sender, counters, processor, cell, Hello(processor, clock, "publisher"));
+        rig.Sender.Room("stuck", int.MaxValue);
+        rig.Pass(TimeSpan.FromMilliseconds(200), cell, publisher);
+        Assert.AreEqual(rig.Read(c => c.DeliveriesDropped), rig.Sender.Slow("stuck").Sum(n => n.Value<long>("missed")), "every drop was told");
+        Assert.AreEqual(4L, rig.Read(c => c.SlowVerdicts));
     }
 
     /// <summary>
-    /// Publishes 20 frames of 10 events to a cell behind a full queue (all held), then lets one frame leave every 60 ms
-    /// for <paramref name="steps"/> steps, checking that input is still held before each.
+    /// A publisher that uses credit and sends to a cell with a backlog gets no more credit until the backlog drained;
+    /// another publisher, sending elsewhere, keeps getting its credit (§8.4).
     /// </summary>
-    private static void HoldTwentyFramesAndTakeOnePer60Ms(CommandProcessor processor, ManualClock clock, FullForDeliveries sender, byte[] publisher, int steps)
+    [TestMethod]
+    public void CreditPublisher_WaitsForACellWithABacklog_AndOnlyIt()
     {
-        for (var burst = 0; burst < 20; burst++)
+        var rig = new Rig(o => o with { PublishCreditBytes = 64 * 1024, FullQueueGrace = TimeSpan.FromMilliseconds(500) });
+        var slow = rig.Subscriber("slow", "flood");
+        rig.Subscriber("fast", "other");
+        var paused = rig.Hello("paused", extra: "\"credit\":true");
+        var free = rig.Hello("free", extra: "\"credit\":true");
+        var window = rig.Sender.Welcome("paused").Value<long>("credit");
+        Assert.AreEqual((long)CommandProcessor.MinCreditWindow, window, "a small pool gives the smallest window");
+        rig.Sender.Full("slow", deliveriesOnly: true);
+
+        // Each side sends more than its window in 8 KiB frames, one burst each.
+        for (var i = 0; i < 12; i++)
         {
-            Publish(processor, clock, publisher, "flood", first: (ulong)(burst * 10) + 1, count: 10);
+            rig.Publish(paused, "flood", first: (ulong)(i * 8) + 1, count: 8, bodyBytes: 1024);
+            rig.Publish(free, "other", first: (ulong)(i * 8) + 1, count: 8, bodyBytes: 1024);
         }
 
-        for (var step = 1; step <= steps; step++)
-        {
-            Assert.IsTrue(processor.HoldingInput, $"held before {step * 60} ms");
-            clock.Advance(TimeSpan.FromMilliseconds(60));
-            sender.Room = 1;
-            processor.RetryHeld(clock.GetTimestamp());
-        }
+        Assert.AreEqual(0, rig.Sender.Credit("paused").Count, "no credit while its receiver has a backlog");
+        Assert.IsGreaterThan(0, rig.Sender.Credit("free").Count, "the other publisher was topped up");
+        Assert.IsGreaterThan(0L, rig.Read(c => c.CreditPauses));
+
+        rig.Sender.Room("slow", int.MaxValue);
+        rig.Clock.Advance(TimeSpan.FromMilliseconds(1));
+        rig.Processor.RetryBacklogs(rig.Clock.GetTimestamp());
+        Assert.AreEqual(1, rig.Sender.Credit("paused").Count, "credit follows once the backlog drained");
+        Assert.AreEqual(96, rig.Sender.Deliveries("slow"), "and nothing was lost");
+        Assert.AreEqual(0L, rig.Read(c => c.DeliveriesDropped));
     }
-
-    private static CommandProcessor NewProcessor(TransmitterOptions options, IFrameSender sender, TransmitterCounters counters) =>
-        new(options, Thid.NewRandom(), "tcp://127.0.0.1:1", "tcp://127.0.0.1:2", sender, counters);
-
-    private static void Publish(CommandProcessor processor, TimeProvider clock, byte[] publisher, string channel, ulong first, int count)
-    {
-        var batch = new FrameBatch(Thynapse.Core.Command.Evnt);
-        for (var i = 0; i < count; i++)
-        {
-            EventRecordWriter.Write(batch, false, first + (ulong)i, channel, default, default, new byte[16]);
-            batch.RecordWritten();
-        }
-
-        processor.Handle(publisher, batch.Frame, default, 1, 0, clock.GetTimestamp());
-        processor.FlushDirty();
-        batch.Reset();
-    }
-
-    /// <summary>A clock that moves only when told (timestamps in ticks of 100 ns).</summary>
-    private sealed class ManualClock : TimeProvider
-    {
-        private long _now = TimeSpan.TicksPerSecond;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => _now;
-
-        public void Advance(TimeSpan by) => _now += by.Ticks;
-    }
-
-    private static byte[] Hello(CommandProcessor processor, TimeProvider clock, string name, string? service = null)
-    {
-        var routingId = Encoding.ASCII.GetBytes(name);
-        var hello = new JObject { ["id"] = Thid.NewRandom().ToString(), ["service"] = service ?? name, ["encodings"] = new JArray("B", "J") };
-        Command(processor, clock, routingId, "J HELO " + hello.ToString(Newtonsoft.Json.Formatting.None));
-        return routingId;
-    }
-
-    private static void Command(CommandProcessor processor, TimeProvider clock, byte[] routingId, string header) =>
-        processor.Handle(routingId, Encoding.UTF8.GetBytes(header), default, 1, 0, clock.GetTimestamp());
 
     /// <summary>
-    /// With <paramref name="full"/>, every delivery frame finds the cell's queue full; everything else goes out (SLOWs
-    /// are kept). Without, deliveries go out too and are counted per cell. <see cref="Room"/> changes that on the
-    /// way: the number of further delivery frames that find room before the queue is full again.
+    /// A cell that reads nothing at all (its queue takes no frame, not even a SLOW) while it keeps sending is cut off
+    /// after the liveness timeout; everybody else is served throughout.
     /// </summary>
-    private sealed class FullForDeliveries(bool full) : IFrameSender
+    [TestMethod]
+    public void CellThatNeverReads_IsCutOffAfterTheLivenessTimeout()
     {
-        private readonly Dictionary<string, int> _delivered = [];
+        var rig = new Rig(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(250), LivenessTimeout = TimeSpan.FromSeconds(2) });
+        var stuck = rig.Subscriber("stuck", "flood");
+        var steady = rig.Subscriber("steady", "flood");
+        var publisher = rig.Hello("publisher");
+        rig.Sender.Full("stuck", deliveriesOnly: false);
 
-        public int Room { get; set; } = full ? 0 : int.MaxValue;
-
-        public List<JObject> SlowNotices { get; } = [];
-
-        /// <summary>The command of every frame that went out, in order.</summary>
-        public List<string> Sent { get; } = [];
-
-        public int Deliveries(string cell) => _delivered.GetValueOrDefault(cell);
-
-        public SendOutcome Send(byte[] routingId, ReadOnlySpan<byte> frame)
+        ulong seq = 1;
+        for (var step = 0; step < 25; step++)
         {
-            if (frame.StartsWith("B DLVR "u8))
+            rig.Publish(publisher, "flood", seq, 10);
+            seq += 10;
+            rig.Pass(TimeSpan.FromMilliseconds(100), stuck, steady, publisher); // the stuck cell keeps beating
+        }
+
+        Assert.AreEqual(1L, rig.Read(c => c.CellsCutOff), "the cell that never read was cut off");
+        Assert.AreEqual(0L, rig.Read(c => c.CellsExpired), "it was not silent");
+        Assert.AreEqual(250, rig.Sender.Deliveries("steady"), "the steady cell got every event meanwhile");
+        Assert.AreEqual(2L, rig.Read(c => c.Cells), "steady and the publisher remain");
+    }
+
+    /// <summary>
+    /// Finding 7 of issue 15: a stall of the routing thread itself (here 1.2 s, with a 1 s liveness timeout) is not
+    /// counted against the cells, whose beats wait unread meanwhile; a cell that is really silent still expires.
+    /// </summary>
+    [TestMethod]
+    public void StalledRoutingThread_DoesNotExpireCellsWhoseBeatsWaited()
+    {
+        var rig = new Rig(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(200), LivenessTimeout = TimeSpan.FromSeconds(1) });
+        var beating = rig.Hello("beating");
+        var silent = rig.Hello("silent");
+        rig.Pass(TimeSpan.FromMilliseconds(400), beating, silent);
+
+        rig.Clock.Advance(TimeSpan.FromMilliseconds(1200)); // the thread does not run: no tick, no input
+        rig.Processor.Tick(rig.Clock.GetTimestamp()); // the first thing it does after the stall
+        rig.Pass(TimeSpan.FromMilliseconds(300)); // the beats take a while to come through
+        Assert.AreEqual(2L, rig.Read(c => c.Cells), "nobody expired for the transmitter's own stall");
+
+        rig.Pass(TimeSpan.FromMilliseconds(1000), beating); // now the silent one really is silent
+        Assert.AreEqual(1L, rig.Read(c => c.CellsExpired), "a cell silent for the liveness timeout of running time expires");
+        Assert.AreEqual(1L, rig.Read(c => c.Cells));
+        Assert.IsGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(900), rig.Processor.Clock.SpanOf(rig.Processor.Clock.Stalled), "the stall was measured");
+    }
+
+    /// <summary>
+    /// An acknowledging cell that lets a delivery time out gets one delivery at a time until it acknowledges again, so
+    /// the service's work and the redeliveries go to the cell that does its work (a handler that hangs).
+    /// </summary>
+    [TestMethod]
+    public void AckTimeout_ShrinksTheCellsWindow_AndTheWorkGoesToTheOther()
+    {
+        var rig = new Rig();
+        var hung = rig.Hello("hung", "workers");
+        var working = rig.Hello("working", "workers");
+        foreach (var cell in new[] { hung, working })
+        {
+            rig.Command(cell, "J SUBS {\"sub\":1,\"pattern\":\"jobs\",\"mode\":\"any\",\"ack\":true,\"prefetch\":4,\"ackTimeout\":1000}");
+        }
+
+        var publisher = rig.Hello("publisher");
+        rig.Publish(publisher, "jobs", 1, 8);
+        Assert.AreEqual(4, rig.Sender.Deliveries("hung"));
+        rig.AckAll("working");
+
+        rig.Pass(TimeSpan.FromMilliseconds(1100), hung, working, publisher);
+        rig.AckAll("working");
+        rig.Publish(publisher, "jobs", 9, 20);
+        rig.AckAll("working");
+        rig.Pass(TimeSpan.FromMilliseconds(100), hung, working, publisher);
+        rig.AckAll("working");
+        Assert.AreEqual(0L, rig.Read(c => c.Queued), "nothing left waiting");
+
+        Assert.AreEqual(4L, rig.Read(c => c.AckTimeouts));
+        Assert.AreEqual(5, rig.Sender.Deliveries("hung"), "after its timeouts the hung cell holds one delivery, not four");
+        Assert.AreEqual(27, rig.Sender.Acked("working"), "everything else was done by the working cell");
+    }
+
+    /// <summary><c>PROG</c> starts an in-flight delivery's ack deadline again (§5.13).</summary>
+    [TestMethod]
+    public void Progress_StartsTheAckDeadlineAgain()
+    {
+        var rig = new Rig();
+        var worker = rig.Hello("worker", "workers");
+        rig.Command(worker, "J SUBS {\"sub\":1,\"pattern\":\"jobs\",\"mode\":\"any\",\"ack\":true,\"ackTimeout\":1000}");
+        var publisher = rig.Hello("publisher");
+        rig.Publish(publisher, "jobs", 1, 1);
+        var tag = rig.Sender.Tags("worker").Single();
+
+        rig.Pass(TimeSpan.FromMilliseconds(800), worker, publisher);
+        rig.Command(worker, $"J PROG {{\"tag\":{tag}}}");
+        rig.Pass(TimeSpan.FromMilliseconds(800), worker, publisher);
+        Assert.AreEqual(0L, rig.Read(c => c.AckTimeouts), "1.6 s after delivery, 0.8 s after the PROG: still in flight");
+
+        rig.Pass(TimeSpan.FromMilliseconds(300), worker, publisher);
+        Assert.AreEqual(1L, rig.Read(c => c.AckTimeouts), "a second after the PROG it timed out");
+        Assert.AreEqual(1L, rig.Read(c => c.Extensions));
+
+        rig.Command(worker, "J PROG {\"tag\":999999}");
+        Assert.AreEqual(ThynapseErrorCode.UnknownDelivery, (ThynapseErrorCode)rig.Sender.Errors("worker").Single().Value<int>("code"));
+    }
+
+    /// <summary>
+    /// Finding 1 of issue 15: a resend (flag 0x20) reaches acknowledging anycatch only, so multicatch and unacknowledged
+    /// anycatch catchers, who may have had it from the transmitter before, never get it twice.
+    /// </summary>
+    [TestMethod]
+    public void Resend_ReachesOnlyAcknowledgingAnycatch()
+    {
+        var rig = new Rig();
+        rig.Subscriber("audit", "orders");
+        var plain = rig.Hello("plain", "plain");
+        rig.Command(plain, "J SUBS {\"sub\":1,\"pattern\":\"orders\",\"mode\":\"any\"}");
+        var billing = rig.Hello("billing", "billing");
+        rig.Command(billing, "J SUBS {\"sub\":1,\"pattern\":\"orders\",\"mode\":\"any\",\"ack\":true}");
+        var publisher = rig.Hello("publisher");
+
+        rig.Publish(publisher, "orders", 1, 1, flags: EventRecordFlags.Confirm | EventRecordFlags.Resend);
+
+        Assert.AreEqual(0, rig.Sender.Deliveries("audit"), "multicatch does not get a resend");
+        Assert.AreEqual(0, rig.Sender.Deliveries("plain"), "nor does unacknowledged anycatch");
+        Assert.AreEqual(1, rig.Sender.Deliveries("billing"));
+        Assert.AreEqual(1u, rig.Sender.Accepted("publisher").Single().Receivers);
+
+        rig.Publish(publisher, "orders", 2, 1, flags: EventRecordFlags.Confirm);
+        Assert.AreEqual(1, rig.Sender.Deliveries("audit"), "a first send reaches everybody");
+        Assert.AreEqual(3u, rig.Sender.Accepted("publisher").Last().Receivers);
+    }
+
+    /// <summary>
+    /// Finding 13 of issue 15: a cell that went silent and comes back with its resume token is told, in <c>WLCM</c>, how
+    /// many deliveries it missed while away; a cell without the token is told nothing.
+    /// </summary>
+    [TestMethod]
+    public void ExpiredCell_IsToldWhatItMissedWhenItComesBack()
+    {
+        var rig = new Rig(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(250), LivenessTimeout = TimeSpan.FromSeconds(1) });
+        var (away, id) = rig.HelloWithId("away", "audit");
+        rig.Command(away, "J SUBS {\"sub\":1,\"pattern\":\"orders.>\",\"mode\":\"multi\"}");
+        var token = rig.Sender.Welcome("away").Value<string>("session");
+        var publisher = rig.Hello("publisher");
+        rig.Pass(TimeSpan.FromMilliseconds(1200), publisher);
+        Assert.AreEqual(1L, rig.Read(c => c.CellsExpired));
+
+        rig.Publish(publisher, "orders.created", 1, 30);
+        rig.Publish(publisher, "orders.paid", 31, 11);
+        rig.Publish(publisher, "orders.paid", 42, 1, flags: EventRecordFlags.Confirm);
+        Assert.AreEqual(0u, rig.Sender.Accepted("publisher").Single().Receivers, "a departed cell is no receiver");
+
+        rig.Command(Encoding.ASCII.GetBytes("away-again"), $"J HELO {{\"id\":\"{id}\",\"service\":\"audit\",\"resume\":\"{token}\"}}");
+        var resumed = rig.Sender.Welcome("away-again")["resumed"] as JObject;
+        Assert.IsNotNull(resumed, "WLCM says the cell resumed");
+        Assert.AreEqual(42L, resumed.Value<long>("missed"));
+        Assert.AreEqual("silent", resumed.Value<string>("ended"));
+        Assert.IsGreaterThanOrEqualTo(0L, resumed.Value<long>("away"));
+        Assert.AreEqual(42L, rig.Read(c => c.MissedWhileAway));
+
+        rig.Publish(publisher, "orders.created", 43, 1, flags: EventRecordFlags.Confirm);
+        Assert.AreEqual(0u, rig.Sender.Accepted("publisher").Last().Receivers, "its old subscriptions no longer count (the new session holds none)");
+    }
+
+    /// <summary>A processor on a fake clock and a scripted sender, and what the tests do with it.</summary>
+    private sealed class Rig
+    {
+        public Rig(Func<TransmitterOptions, TransmitterOptions>? tune = null)
+        {
+            var options = TransmitterOptions.Default with { TimeProvider = Clock };
+            options = tune?.Invoke(options) ?? options;
+            options.Validate();
+            Processor = new CommandProcessor(options, Thid.NewRandom(), "tcp://127.0.0.1:1", "tcp://127.0.0.1:2", Sender, Counters);
+        }
+
+        public FakeTimeProvider Clock { get; } = new();
+
+        public ScriptedSender Sender { get; } = new();
+
+        public TransmitterCounters Counters { get; } = new();
+
+        public CommandProcessor Processor { get; }
+
+        public long Read(Func<TransmitterCounters, long> counter) => counter(Counters);
+
+        public byte[] Hello(string name, string? service = null, string? extra = null) => HelloWithId(name, service, extra).RoutingId;
+
+        public (byte[] RoutingId, Thid Id) HelloWithId(string name, string? service = null, string? extra = null)
+        {
+            var routingId = Encoding.ASCII.GetBytes(name);
+            var id = Thid.NewRandom();
+            Command(routingId, $"J HELO {{\"id\":\"{id}\",\"service\":\"{service ?? name}\",\"encodings\":[\"B\",\"J\"]{(extra is null ? "" : "," + extra)}}}");
+            return (routingId, id);
+        }
+
+        /// <summary>A binary cell of its own service that catches <paramref name="pattern"/> (multicatch) as subscription 1.</summary>
+        public byte[] Subscriber(string name, string pattern)
+        {
+            var cell = Hello(name);
+            Command(cell, $"J SUBS {{\"sub\":1,\"pattern\":\"{pattern}\",\"mode\":\"multi\"}}");
+            return cell;
+        }
+
+        public void Command(byte[] routingId, string header)
+        {
+            Processor.Handle(routingId, Encoding.UTF8.GetBytes(header), default, 1, 0, Clock.GetTimestamp());
+            Processor.FlushDirty();
+        }
+
+        /// <summary>Publishes one <c>B EVNT</c> frame of <paramref name="count"/> events numbered from <paramref name="first"/>, as one burst.</summary>
+        public void Publish(byte[] publisher, string channel, ulong first, int count, int bodyBytes = 16, EventRecordFlags flags = EventRecordFlags.None)
+        {
+            var batch = new FrameBatch(Thynapse.Core.Command.Evnt);
+            for (var i = 0; i < count; i++)
             {
-                if (Room == 0)
-                {
-                    return SendOutcome.Full;
-                }
-
-                if (Room != int.MaxValue)
-                {
-                    Room--;
-                }
-
-                var records = 0;
-                var reader = new DeliveryRecordReader(frame[FrameHeader.PayloadOffset..]);
-                while (reader.TryRead(out _, out _))
-                {
-                    records++;
-                }
-
-                var cell = Encoding.ASCII.GetString(routingId);
-                _delivered[cell] = _delivered.GetValueOrDefault(cell) + records;
-                Sent.Add("DLVR");
-                return SendOutcome.Sent;
+                EventRecordWriter.Write(batch, flags, first + (ulong)i, channel, default, default, new byte[bodyBytes]);
+                batch.RecordWritten();
             }
 
-            Sent.Add(Encoding.ASCII.GetString(frame[2..6]));
-            if (frame.StartsWith("J SLOW "u8))
+            Processor.Handle(publisher, batch.Frame, default, 1, 0, Clock.GetTimestamp());
+            Processor.FlushDirty();
+            batch.Reset();
+        }
+
+        /// <summary>Acknowledges every tag the cell was given, and those given in exchange, until none is left.</summary>
+        public void AckAll(string cell)
+        {
+            for (var tags = Sender.TakeUnacknowledged(cell); tags.Count > 0; tags = Sender.TakeUnacknowledged(cell))
             {
-                SlowNotices.Add(JObject.Parse(Encoding.UTF8.GetString(frame[7..])));
+                Command(Encoding.ASCII.GetBytes(cell), $"J ACKN {{\"tags\":[{string.Join(",", tags)}]}}");
+            }
+        }
+
+        /// <summary>
+        /// Lets <paramref name="span"/> pass as a running transmitter sees it: a tick every 100 ms (with backlog retries),
+        /// each preceded by a <c>BEAT</c> from every cell in <paramref name="beating"/>.
+        /// </summary>
+        public void Pass(TimeSpan span, params byte[][] beating)
+        {
+            for (var left = span; left > TimeSpan.Zero; left -= TimeSpan.FromMilliseconds(100))
+            {
+                Clock.Advance(left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100));
+                foreach (var cell in beating)
+                {
+                    Command(cell, "J BEAT {}");
+                }
+
+                Processor.RetryBacklogs(Clock.GetTimestamp());
+                Processor.Tick(Clock.GetTimestamp());
+                Processor.SweepAckDeadlines(Clock.GetTimestamp());
+                Processor.FlushDirty();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stands in for the ROUTER: every frame goes out and is recorded per cell (by routing id), except where a cell's
+    /// queue is made full (<see cref="Full"/>); <see cref="Room"/> then lets that many more frames through.
+    /// </summary>
+    private sealed class ScriptedSender : IFrameSender
+    {
+        private readonly Dictionary<string, Peer> _peers = [];
+
+        public void Full(string cell, bool deliveriesOnly)
+        {
+            var peer = PeerOf(cell);
+            peer.Room = 0;
+            peer.DeliveriesOnly = deliveriesOnly;
+        }
+
+        public void Room(string cell, int frames) => PeerOf(cell).Room = frames;
+
+        public int Deliveries(string cell) => PeerOf(cell).Deliveries;
+
+        public List<string> SentTo(string cell) => PeerOf(cell).Sent;
+
+        public List<JObject> Slow(string cell) => PeerOf(cell).Json("SLOW");
+
+        public List<JObject> Credit(string cell) => PeerOf(cell).Json("CRED");
+
+        public List<JObject> Errors(string cell) => PeerOf(cell).Json("ERRR");
+
+        public JObject Welcome(string cell) => PeerOf(cell).Json("WLCM").Single();
+
+        public List<ulong> Tags(string cell) => PeerOf(cell).Tags;
+
+        public int Acked(string cell) => PeerOf(cell).Acked;
+
+        public List<(ulong Seq, uint Receivers)> Accepted(string cell) => PeerOf(cell).Accepts;
+
+        public List<ulong> TakeUnacknowledged(string cell)
+        {
+            var peer = PeerOf(cell);
+            var tags = peer.Tags.Skip(peer.Acked).ToList();
+            peer.Acked += tags.Count;
+            return tags;
+        }
+
+        public SendOutcome Send(byte[] routingId, ReadOnlySpan<byte> frame) => Send(routingId, frame, default);
+
+        public SendOutcome Send(byte[] routingId, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body)
+        {
+            var peer = PeerOf(Encoding.ASCII.GetString(routingId));
+            var delivery = header.StartsWith("B DLVR "u8) || header.StartsWith("J DLVR "u8);
+            if ((delivery || !peer.DeliveriesOnly) && peer.Room == 0)
+            {
+                return SendOutcome.Full;
+            }
+
+            if ((delivery || !peer.DeliveriesOnly) && peer.Room != int.MaxValue)
+            {
+                peer.Room--;
+            }
+
+            var command = Encoding.ASCII.GetString(header[2..6]);
+            peer.Sent.Add(command);
+            if (header.StartsWith("B DLVR "u8))
+            {
+                var reader = new DeliveryRecordReader(header[FrameHeader.PayloadOffset..]);
+                while (reader.TryRead(out var record, out _))
+                {
+                    peer.Deliveries++;
+                    if (record.IsAnycatch)
+                    {
+                        peer.Tags.Add(record.Tag);
+                    }
+                }
+            }
+            else if (header.StartsWith("B ACPT "u8))
+            {
+                var payload = header[FrameHeader.PayloadOffset..];
+                for (var i = 0; i < payload.Length / AcceptRecord.Length; i++)
+                {
+                    peer.Accepts.Add(AcceptRecord.Read(payload, i));
+                }
+            }
+            else if (header[0] == (byte)'J')
+            {
+                peer.Frames.Add((command, header.Length > 7 ? JObject.Parse(Encoding.UTF8.GetString(header[7..])) : []));
             }
 
             return SendOutcome.Sent;
         }
 
-        public SendOutcome Send(byte[] routingId, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body) =>
-            Room == 0 && header.StartsWith("J DLVR "u8) ? SendOutcome.Full : Send(routingId, header);
+        private Peer PeerOf(string cell) => _peers.TryGetValue(cell, out var peer) ? peer : _peers[cell] = new Peer();
+
+        private sealed class Peer
+        {
+            public int Room { get; set; } = int.MaxValue;
+
+            public bool DeliveriesOnly { get; set; }
+
+            public int Deliveries { get; set; }
+
+            public int Acked { get; set; }
+
+            public List<string> Sent { get; } = [];
+
+            public List<ulong> Tags { get; } = [];
+
+            public List<(ulong Seq, uint Receivers)> Accepts { get; } = [];
+
+            public List<(string Command, JObject Payload)> Frames { get; } = [];
+
+            public List<JObject> Json(string command) => [.. Frames.Where(f => f.Command == command).Select(f => f.Payload)];
+        }
     }
 }

@@ -60,8 +60,8 @@ public sealed class SlowCellTests
     }
 
     /// <summary>
-    /// A cell that stops reading for a moment but comes back within the grace loses nothing: the transmitter holds
-    /// its input (and so the publisher) instead of dropping (§8.2).
+    /// A cell that stops reading for a moment but comes back within the grace loses nothing: the transmitter keeps what
+    /// its full queue cannot take in the cell's backlog instead of dropping it (§8.2).
     /// </summary>
     [TestMethod]
     [Timeout(60_000, CooperativeCancellation = true)]
@@ -70,7 +70,8 @@ public sealed class SlowCellTests
         const int events = 1000;
         var ct = TestContext.CancellationToken;
         // A grace far above how long this test takes to notice the hold, even on a busy machine.
-        await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromSeconds(1) });
+        // A backlog that holds the whole flood: this publisher does not use credit, so nothing paces it (§8.4).
+        await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromSeconds(1), MaxCellBacklogBytes = 64 * 1024 * 1024 });
         var channel = TestIds.Next("held");
         using var paused = Subscriber(transmitter, "paused", channel, receiveQueue: 2);
         using var publisher = new RawClient(transmitter.CommandEndpoint);
@@ -79,25 +80,25 @@ public sealed class SlowCellTests
         // 16 KiB bodies: 16 MB in all, more than the sockets between the two can buffer.
         var flood = Flood(publisher, channel, events, bodyBytes: 16 * 1024);
 
-        await Eventually.That("the transmitter holds its input for the paused cell", () => transmitter.Stats.InputHolds > 0, TimeSpan.FromSeconds(20), ct);
+        await Eventually.That("the paused cell's full queue starts a backlog", () => transmitter.Stats.Backlogs > 0, TimeSpan.FromSeconds(20), ct);
         var tally = new Tally();
         await Eventually.That("the paused cell accounts for every event", () => tally.Drain(paused) == events, TimeSpan.FromSeconds(30), ct);
         await flood;
         publisher.Expect("ACPT", "the last event's confirmation");
 
         var stats = transmitter.Stats;
-        TestContext.WriteLine($"{stats.InputHolds} hold(s), {stats.InputHeld.TotalMilliseconds:0} ms held in all, {stats.DeliveriesDropped} dropped, {tally.Missed} told missed");
+        TestContext.WriteLine($"{stats.Backlogs} backlog(s), {stats.DeliveriesDropped} dropped, {tally.Missed} told missed");
         Assert.AreEqual(events, tally.Received, "every event was delivered");
         Assert.AreEqual(0L, stats.DeliveriesDropped, "nothing was dropped");
     }
 
     /// <summary>
-    /// A cell that takes nothing within the grace is slow: what was held for it is dropped and counted, it is told,
-    /// and it stops holding input, so a steady cell on the same channel gets every event without waiting for it.
+    /// A cell that takes nothing within the grace is slow: its backlog is dropped and counted and it is told, while a
+    /// steady cell on the same channel gets every event without waiting for it.
     /// </summary>
     [TestMethod]
     [Timeout(60_000, CooperativeCancellation = true)]
-    public async Task CellThatTakesNothingWithinTheGrace_StopsHoldingOthers()
+    public async Task CellThatTakesNothingWithinTheGrace_IsDroppedWhileOthersGetEverything()
     {
         const int events = 400;
         var ct = TestContext.CancellationToken;
@@ -116,7 +117,8 @@ public sealed class SlowCellTests
         await flood;
         publisher.Expect("ACPT", "the last event's confirmation");
         Assert.AreEqual(events, steadyTally.Received, "the steady cell lost nothing");
-        Assert.IsGreaterThan(0L, transmitter.Stats.InputHolds, "the stuck cell's full queue held input first");
+        Assert.IsGreaterThan(0L, transmitter.Stats.Backlogs, "the stuck cell's full queue started a backlog first");
+        await Eventually.That("the stuck cell is judged slow", () => transmitter.Stats.SlowVerdicts > 0, cancellationToken: ct);
         Assert.IsGreaterThan(0L, transmitter.Stats.DeliveriesDropped, "then its deliveries were dropped");
 
         var stuckTally = new Tally();
@@ -125,8 +127,8 @@ public sealed class SlowCellTests
     }
 
     /// <summary>
-    /// Publishes events 1..<paramref name="events"/>, the last asking for a confirmation, from another thread: while
-    /// the transmitter holds input the publisher's sends block, and the test must go on reading meanwhile.
+    /// Publishes events 1..<paramref name="events"/>, the last asking for a confirmation, from another thread: when TCP
+    /// pushes back the publisher's sends block, and the test must go on reading meanwhile.
     /// </summary>
     private static Task Flood(RawClient publisher, string channel, int events, int bodyBytes) => Task.Run(() =>
     {

@@ -21,13 +21,16 @@ public sealed class Transmitter : IAsyncDisposable
     /// <summary>Messages handled per wake-up before batched output is flushed.</summary>
     private const int ReceiveBudget = 4096;
 
+    /// <summary>Budgets of input read at most before a liveness check.</summary>
+    private const int MaxBudgetsBeforeJudging = 16;
+
     private readonly TransmitterOptions _options;
     private readonly ILogger _log;
     private readonly RouterSocket _router;
     private readonly PublisherSocket _publisher;
     private readonly NetMQPoller _poller;
     private readonly NetMQTimer _timer;
-    private readonly NetMQTimer _holdTimer;
+    private readonly NetMQTimer _backlogTimer;
     private readonly CommandProcessor _processor;
     private readonly TransmitterCounters _counters = new();
     private readonly TransmitterMetrics _metrics;
@@ -37,7 +40,6 @@ public sealed class Transmitter : IAsyncDisposable
     private Msg _body;
     private Msg _extra;
     private int _stopping;
-    private bool _inputPaused;
 
     private Transmitter(TransmitterOptions options)
     {
@@ -83,36 +85,29 @@ public sealed class Transmitter : IAsyncDisposable
         _router.ReceiveReady += OnCommandReady;
 
         // Ack deadlines need a finer clock than liveness; both are cheap checks.
-        var tick = TimeSpan.FromTicks(Math.Min(Math.Min(options.HeartbeatInterval.Ticks, options.LivenessTimeout.Ticks / 4), TimeSpan.FromMilliseconds(100).Ticks));
-        _timer = new NetMQTimer(tick);
+        _timer = new NetMQTimer(options.TickInterval);
         _timer.Elapsed += (_, _) => Guarded("periodic work", () =>
         {
-            // Read what already arrived first: a cell whose beat is waiting in the socket is not silent. While input
-            // is held the beats and acks wait unread, so nobody is judged silent or late until it is read again.
-            OnCommandReady(this, null);
-            if (!_processor.HoldingInput)
-            {
-                var now = options.TimeProvider.GetTimestamp();
-                _processor.Tick(now);
-                _processor.SweepAckDeadlines(now);
-            }
-
+            // Read everything that already arrived first: a cell whose beat waits in the socket is not silent (§4.4).
+            ReadAllInput();
+            var now = options.TimeProvider.GetTimestamp();
+            _processor.Tick(now);
+            _processor.SweepAckDeadlines(now);
             _processor.FlushDirty();
-            PauseInputWhileHolding();
+            WatchBacklogs();
         });
 
-        // While a full queue holds input (PROTOCOL.md §8.2), its frames are retried this often.
-        _holdTimer = new NetMQTimer(TimeSpan.FromMilliseconds(1)) { Enable = false };
-        _holdTimer.Elapsed += (_, _) => Guarded("retrying held frames", () =>
+        // While some cell has a backlog behind its full queue (PROTOCOL.md §8.2), it is retried this often.
+        _backlogTimer = new NetMQTimer(TimeSpan.FromMilliseconds(1)) { Enable = false };
+        _backlogTimer.Elapsed += (_, _) => Guarded("retrying backlogs", () =>
         {
-            _processor.RetryHeld(options.TimeProvider.GetTimestamp());
+            _processor.RetryBacklogs(options.TimeProvider.GetTimestamp());
             _processor.FlushDirty(); // cells dropped as slow may have had deliveries to hand to others
-            PauseInputWhileHolding();
-            OnCommandReady(this, null);
+            WatchBacklogs();
         });
         _poller = [_router, _publisher];
         _poller.Add(_timer);
-        _poller.Add(_holdTimer);
+        _poller.Add(_backlogTimer);
     }
 
     /// <summary>This transmitter's THID.</summary>
@@ -154,8 +149,13 @@ public sealed class Transmitter : IAsyncDisposable
         InFlight = TransmitterCounters.Read(ref _counters.InFlight),
         Queued = TransmitterCounters.Read(ref _counters.Queued),
         Completions = TransmitterCounters.Read(ref _counters.Completions),
-        InputHolds = TransmitterCounters.Read(ref _counters.InputHolds),
-        InputHeld = _options.TimeProvider.GetElapsedTime(0, TransmitterCounters.Read(ref _counters.InputHeldTicks)),
+        Backlogs = TransmitterCounters.Read(ref _counters.Backlogs),
+        SlowVerdicts = TransmitterCounters.Read(ref _counters.SlowVerdicts),
+        CreditPauses = TransmitterCounters.Read(ref _counters.CreditPauses),
+        CellsCutOff = TransmitterCounters.Read(ref _counters.CellsCutOff),
+        MissedWhileAway = TransmitterCounters.Read(ref _counters.MissedWhileAway),
+        Extensions = TransmitterCounters.Read(ref _counters.Extensions),
+        RoutingStalled = _options.TimeProvider.GetElapsedTime(0, TransmitterCounters.Read(ref _counters.RoutingStalledTicks)),
     };
 
     /// <summary>Binds the sockets and starts the routing thread.</summary>
@@ -190,7 +190,7 @@ public sealed class Transmitter : IAsyncDisposable
                 p.FlushDirty();
                 p.Shutdown();
                 p.FlushDirty();
-                PauseInputWhileHolding();
+                WatchBacklogs();
                 return true;
             }).ConfigureAwait(false);
         }
@@ -218,15 +218,14 @@ public sealed class Transmitter : IAsyncDisposable
     internal Task<T> InvokeAsync<T>(Func<CommandProcessor, T> action) =>
         Task.Factory.StartNew(() => action(_processor), CancellationToken.None, TaskCreationOptions.None, _poller);
 
-    private void OnCommandReady(object? sender, NetMQSocketEventArgs? e)
-    {
-        if (_inputPaused)
-        {
-            return;
-        }
+    private void OnCommandReady(object? sender, NetMQSocketEventArgs? e) => ReadInput();
 
+    /// <summary>Reads one budget of inbound messages and flushes what they produced; true when the socket ran dry.</summary>
+    private bool ReadInput()
+    {
         var now = _options.TimeProvider.GetTimestamp();
-        for (var i = 0; i < ReceiveBudget && !_processor.HoldingInput && _router.TryReceive(ref _routingId, TimeSpan.Zero); i++)
+        var read = 0;
+        for (; read < ReceiveBudget && _router.TryReceive(ref _routingId, TimeSpan.Zero); read++)
         {
             ReceiveRest(out var frames, out var largestExtra);
             _processor.Handle(_routingId.Slice(), _header.Slice(), _body.Slice(), frames, largestExtra, now);
@@ -236,33 +235,23 @@ public sealed class Transmitter : IAsyncDisposable
         }
 
         Guarded("sending batched output", _processor.FlushDirty);
-        PauseInputWhileHolding();
+        WatchBacklogs();
+        return read < ReceiveBudget;
     }
 
     /// <summary>
-    /// Stops reading the ROUTER while frames are held for a full queue, and reads again once they left or were
-    /// dropped. Without a ReceiveReady handler the poller stops polling the socket for input, so this thread
-    /// sleeps between retries instead of spinning on input it must not take.
+    /// Reads what waits in the socket, a few budgets at most, before liveness is judged: after a stall the beats that
+    /// show cells alive may sit behind thousands of other messages.
     /// </summary>
-    private void PauseInputWhileHolding()
+    private void ReadAllInput()
     {
-        var hold = _processor.HoldingInput;
-        if (hold == _inputPaused)
+        for (var i = 0; i < MaxBudgetsBeforeJudging && !ReadInput(); i++)
         {
-            return;
-        }
-
-        _inputPaused = hold;
-        _holdTimer.Enable = hold;
-        if (hold)
-        {
-            _router.ReceiveReady -= OnCommandReady;
-        }
-        else
-        {
-            _router.ReceiveReady += OnCommandReady;
         }
     }
+
+    /// <summary>Retries backlogs every millisecond while some cell has one (the poller sleeps otherwise).</summary>
+    private void WatchBacklogs() => _backlogTimer.Enable = _processor.HasBacklog;
 
     /// <summary>
     /// Runs poller work so that a bug in it is logged instead of escaping into NetMQ's loop, which would end the

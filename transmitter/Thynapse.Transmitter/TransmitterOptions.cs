@@ -40,18 +40,17 @@ public sealed record TransmitterOptions
     public int MaxSubscriptionsPerCell { get; init; } = 10_000;
 
     /// <summary>
-    /// Frames queued towards one cell before further events for it are dropped and counted, and the cell told
-    /// with <c>SLOW</c> (default: 256 frames; a frame can batch many events). A transmitter learns that the queue has
-    /// room again only each time half of it has drained (NetMQ's low-water mark), so a shorter queue shows a cell's
-    /// progress sooner while input is held for it (PROTOCOL.md §8.2).
+    /// Frames queued towards one cell in its ZeroMQ queue (default: 256 frames; a frame can batch many events); past
+    /// them, frames wait in the cell's backlog at the transmitter (<see cref="MaxCellBacklogBytes"/>). A transmitter learns that the queue has room again only each time
+    /// half of it has drained (NetMQ's low-water mark), so a shorter queue shows a cell's progress sooner (PROTOCOL.md §8.2).
     /// </summary>
     public int CellQueueFrames { get; init; } = 256;
 
     /// <summary>
     /// Frames read ahead from each connection before TCP pushes back on its cell (default: 64; under load a frame
-    /// batches many events). Kept short so that a transmitter holding input buffers little, and so that the one
-    /// NetMQ I/O thread soon stops reading for connections whose input waits (PROTOCOL.md §8.2); measured here,
-    /// 8 cost a third of a single publisher's rate and 256 kept the I/O thread reading through holds.
+    /// batches many events). Kept short so that the transmitter buffers little for any one connection and TCP pushes
+    /// back on a sender it cannot keep up with (PROTOCOL.md §8.2); measured here, 8 cost a third of a single
+    /// publisher's rate.
     /// </summary>
     public int ReadAheadFrames { get; init; } = 64;
 
@@ -61,17 +60,51 @@ public sealed record TransmitterOptions
     private readonly TimeSpan? _fullQueueGrace;
 
     /// <summary>
-    /// How long a cell whose queue is full may take none of its frames while the transmitter holds its input for it,
-    /// before they are dropped (default: <see cref="DefaultFullQueueGrace"/>, 500 ms, or a quarter of
-    /// <see cref="LivenessTimeout"/> if shorter; zero drops at once; at most a quarter of the liveness timeout). A hold
-    /// that keeps progressing lasts up to ten graces, and never past half the liveness timeout. Usually the queue is
-    /// full because the connection is short of I/O turns or the cell of CPU, not because the cell is slow (PROTOCOL.md §8.2).
+    /// How long a cell whose queue is full may take nothing from its backlog at the transmitter before it is judged slow
+    /// and the backlog is dropped (default: <see cref="DefaultFullQueueGrace"/>, 500 ms, or a quarter of
+    /// <see cref="LivenessTimeout"/> if shorter; zero drops at once; at most a quarter of the liveness timeout). Usually
+    /// a queue is full because the connection is short of I/O turns or the cell of CPU, not because the cell is slow
+    /// (PROTOCOL.md §8.2).
     /// </summary>
     public TimeSpan FullQueueGrace
     {
         get => _fullQueueGrace ?? TimeSpan.FromTicks(Math.Min(DefaultFullQueueGrace.Ticks, LivenessTimeout.Ticks / 4));
         init => _fullQueueGrace = value;
     }
+
+    /// <summary>
+    /// Bytes one cell's backlog at the transmitter may hold behind its full queue (default: 16 MiB). Past this, what
+    /// comes for the cell is dropped, counted and told with <c>SLOW</c>, even while the backlog drains (PROTOCOL.md §8.2).
+    /// </summary>
+    public long MaxCellBacklogBytes { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// The publishing credit the transmitter shares among the cells that publish with credit (default: 16 MiB): each
+    /// one's window is this divided by their number, between 64 KiB and 4 MiB. It bounds how much the paused publishers
+    /// of one cell with a backlog can still add to it (PROTOCOL.md §8.4).
+    /// </summary>
+    public long PublishCreditBytes { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// How long a cell that ended without a goodbye (silent, not reading, disconnected) is remembered, so that it is told
+    /// on re-joining what it missed meanwhile (default: 5 minutes; zero: not at all; PROTOCOL.md §5.2).
+    /// </summary>
+    public TimeSpan DepartedCellMemory { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Departed cells remembered at most (default: 10,000; the oldest are forgotten first).</summary>
+    public int MaxDepartedCells { get; init; } = 10_000;
+
+    /// <summary>
+    /// How often the routing thread runs its periodic checks: liveness, ack deadlines, SLOW retries (the heartbeat, a
+    /// quarter of the liveness timeout or 100 ms, whichever is shortest).
+    /// </summary>
+    internal TimeSpan TickInterval => TimeSpan.FromTicks(Math.Min(Math.Min(HeartbeatInterval.Ticks, LivenessTimeout.Ticks / 4), TimeSpan.FromMilliseconds(100).Ticks));
+
+    /// <summary>
+    /// The longest gap between two readings of the routing clock that counts in full (two check intervals): a longer
+    /// one means the routing thread was not running, and is not counted against the cells (<see cref="RoutingClock"/>).
+    /// </summary>
+    internal TimeSpan MaxClockStep => TickInterval * 2;
 
     /// <summary>Bytes of deliveries batched into one frame for a cell under load (default: 32 KiB, so that frames stay below the large-object heap when pooled).</summary>
     public int BatchBytes { get; init; } = 32 * 1024;
@@ -128,5 +161,9 @@ public sealed record TransmitterOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(DefaultAckTimeout, TimeSpan.FromMilliseconds(10));
         ArgumentOutOfRangeException.ThrowIfLessThan(DefaultMaxAttempts, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(ServiceQueueLimit, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxCellBacklogBytes, BatchBytes);
+        ArgumentOutOfRangeException.ThrowIfLessThan(PublishCreditBytes, 64 * 1024);
+        ArgumentOutOfRangeException.ThrowIfLessThan(DepartedCellMemory, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxDepartedCells, 0);
     }
 }

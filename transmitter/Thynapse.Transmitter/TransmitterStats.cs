@@ -75,9 +75,24 @@ public sealed record TransmitterStats
     /// <summary><c>DONE</c> notices sent.</summary>
     public long Completions { get; init; }
 
-    /// <summary>Times the transmitter stopped reading input because a cell's queue was full (PROTOCOL.md §8.2).</summary>
-    public long InputHolds { get; init; }
+    /// <summary>Times a cell's full queue started a backlog at the transmitter (PROTOCOL.md §8.2).</summary>
+    public long Backlogs { get; init; }
 
-    /// <summary>Time spent with input held, in total.</summary>
-    public TimeSpan InputHeld { get; init; }
+    /// <summary>Times a cell took nothing from its backlog within the grace and was judged slow.</summary>
+    public long SlowVerdicts { get; init; }
+
+    /// <summary>Times a publisher's credit was paused for a cell with a backlog (PROTOCOL.md §8.4).</summary>
+    public long CreditPauses { get; init; }
+
+    /// <summary>Cells whose session was ended because their queue stayed full for the liveness timeout.</summary>
+    public long CellsCutOff { get; init; }
+
+    /// <summary>Multicatch deliveries departed cells missed while away (told when they re-join).</summary>
+    public long MissedWhileAway { get; init; }
+
+    /// <summary>Ack deadlines extended by <c>PROG</c>.</summary>
+    public long Extensions { get; init; }
+
+    /// <summary>Time the routing thread did not run (stalls longer than its clock's step), not counted against cells.</summary>
+    public TimeSpan RoutingStalled { get; init; }
 }

@@ -548,7 +548,7 @@ internal static class Runners
         try
         {
             var s = await transmitter.AskAsync("stats", "stats", TimeSpan.FromSeconds(10));
-            return $"transmitter: received {Long(s, "eventsReceived")}, deliveries {Long(s, "deliveries")}, dropped {Long(s, "deliveriesDropped")}, input held {Long(s, "inputHolds")}× for {Long(s, "inputHeldMs")} ms, "
+            return $"transmitter: received {Long(s, "eventsReceived")}, deliveries {Long(s, "deliveries")}, dropped {Long(s, "deliveriesDropped")}, backlogs {Long(s, "backlogs")}, slow verdicts {Long(s, "slowVerdicts")}, credit pauses {Long(s, "creditPauses")}, "
                 + $"rejected {Long(s, "eventsRejected")}, replies dropped {Long(s, "repliesDropped")}, without receiver {Long(s, "eventsWithoutReceiver")}, "
                 + $"acks {Long(s, "acks")}, redeliveries {Long(s, "redeliveries")}, in flight {Long(s, "inFlight")}, queued {Long(s, "queued")}";
         }

@@ -67,12 +67,18 @@ public enum Command
 
     /// <summary>Transmitter → cell: a watched cell joined, changed or left.</summary>
     Cell,
+
+    /// <summary>Transmitter → cell: publishing credit, in bytes of <c>EVNT</c> messages (PROTOCOL.md §8.4).</summary>
+    Cred,
+
+    /// <summary>Cell → transmitter: anycatch deliveries still in progress; their ack deadlines start again.</summary>
+    Prog,
 }
 
 /// <summary>Wire names of <see cref="Command"/> values and the fast mapping between them.</summary>
 public static class CommandNames
 {
-    private static readonly string[] Names = ["????", "HELO", "WLCM", "EVNT", "DLVR", "ACPT", "SUBS", "UNSB", "OKAY", "BEAT", "GBYE", "ERRR", "SLOW", "ACKN", "NACK", "DONE", "META", "LIST", "WTCH", "UNWT", "CELL"];
+    private static readonly string[] Names = ["????", "HELO", "WLCM", "EVNT", "DLVR", "ACPT", "SUBS", "UNSB", "OKAY", "BEAT", "GBYE", "ERRR", "SLOW", "ACKN", "NACK", "DONE", "META", "LIST", "WTCH", "UNWT", "CELL", "CRED", "PROG"];
     private static readonly Dictionary<uint, Command> ByCode = Enumerable.Range(1, Names.Length - 1)
         .ToDictionary(i => Code(Names[i]), i => (Command)i);
 

@@ -24,6 +24,7 @@ internal sealed partial class CommandProcessor
         var sequence = fields.GetUInt64("seq");
         var confirm = fields.GetBoolean("confirm") ?? false;
         var complete = fields.GetBoolean("complete") ?? false;
+        var resend = fields.GetBoolean("resend") ?? false;
         var key = fields.GetString("key");
         if (key is not null && Encoding.UTF8.GetByteCount(key) > MaxKeyBytes)
         {
@@ -56,7 +57,7 @@ internal sealed partial class CommandProcessor
 
         Span<byte> channelBytes = stackalloc byte[channel!.Length];
         Encoding.ASCII.GetBytes(channel, channelBytes);
-        var flags = (confirm ? EventRecordFlags.Confirm : 0) | (complete ? EventRecordFlags.Completion : 0);
+        var flags = (confirm ? EventRecordFlags.Confirm : 0) | (complete ? EventRecordFlags.Completion : 0) | (resend ? EventRecordFlags.Resend : 0);
         RouteEvent(origin, seq, channelBytes, target.WithKey(key is null ? default : Encoding.UTF8.GetBytes(key)), body, flags);
     }
 
@@ -146,7 +147,10 @@ internal sealed partial class CommandProcessor
         }
 
         var waiter = wantsCompletion ? new CompletionWaiter(origin.Id, sequence) : null;
-        var receivers = Route(new EventData(origin.IdBytes, origin.Id, sequence, channel, body, default, origin.IdBytes, plan), plan, target, waiter, deadLetter: null);
+        _routingFor = origin;
+        var receivers = Route(new EventData(origin.IdBytes, origin.Id, sequence, channel, body, default, origin.IdBytes, plan), plan, target, waiter,
+            deadLetter: null, resend: (flags & EventRecordFlags.Resend) != 0);
+        _routingFor = null;
         TransmitterCounters.Increment(ref _counters.EventsReceived);
         if (receivers == 0)
         {
@@ -170,14 +174,21 @@ internal sealed partial class CommandProcessor
     /// <summary>
     /// Hands an event to every multicatch cell of <paramref name="plan"/> and to one cell per anycatch service, among
     /// those <paramref name="target"/> admits: at once when the chosen subscription does not acknowledge, tracked
-    /// (and queued when no cell has room) when it does. Returns the number of receivers.
+    /// (and queued when no cell has room) when it does. A <paramref name="resend"/> goes to acknowledging anycatch
+    /// subscriptions only (§4.5). Returns the number of receivers.
     /// </summary>
-    private uint Route(in EventData e, RoutePlan plan, in EventTarget target, CompletionWaiter? waiter, DeadLetter? deadLetter)
+    private uint Route(in EventData e, RoutePlan plan, in EventTarget target, CompletionWaiter? waiter, DeadLetter? deadLetter, bool resend = false)
     {
         uint receivers = 0;
         var narrowed = target.Query is null && target.Service is null ? null : plan.Narrow(target, _metadataEpoch);
-        foreach (var cell in narrowed?.Multicatch ?? plan.Multicatch)
+        foreach (var cell in resend ? [] : narrowed?.Multicatch ?? plan.Multicatch)
         {
+            if (cell.Closed)
+            {
+                MissedWhileAway(cell); // a departed cell's subscriptions count what it misses until it comes back
+                continue;
+            }
+
             Deliver(cell, e, AnycatchFields.Multicatch);
             receivers++;
         }
@@ -186,14 +197,19 @@ internal sealed partial class CommandProcessor
         for (var g = 0; g < plan.Anycatch.Length; g++)
         {
             var group = plan.Anycatch[g];
-            var candidates = narrowed?.Anycatch[g] ?? group.Candidates;
-            if (candidates.Length == 0)
+            IReadOnlyList<Subscription> candidates = narrowed?.Anycatch[g] ?? group.Candidates;
+            if (resend)
+            {
+                candidates = Acknowledging(candidates);
+            }
+
+            if (candidates.Count == 0)
             {
                 continue;
             }
 
             receivers++;
-            var chosen = target.IsOpen ? group.Choose(_burst) : ChooseFor(candidates, target, avoid: null);
+            var chosen = target.IsOpen && !resend ? group.Choose(_burst) : ChooseFor(candidates, target, avoid: null);
             if (chosen is { Acks: null })
             {
                 Deliver(chosen.Session, e, new AnycatchFields(chosen.Id, ++_nextTag, 1));
@@ -235,6 +251,28 @@ internal sealed partial class CommandProcessor
         return receivers;
     }
 
+    /// <summary>The acknowledging ones among <paramref name="candidates"/> (a scratch list: read it before delivering anything).</summary>
+    private List<Subscription> Acknowledging(IReadOnlyList<Subscription> candidates)
+    {
+        _eligible.Clear();
+        foreach (var candidate in candidates)
+        {
+            if (candidate.Acks is not null)
+            {
+                _eligible.Add(candidate);
+            }
+        }
+
+        return _eligible;
+    }
+
+    private void MissedWhileAway(CellSession departed)
+    {
+        TransmitterCounters.Increment(ref _counters.MissedWhileAway);
+        departed.UnreportedMissed++;
+        departed.TotalMissed++;
+    }
+
     /// <summary>The group's candidates the target admits (a scratch list: read it before delivering anything).</summary>
     private List<Subscription> Eligible(AnycatchGroup group, in EventTarget target)
     {
@@ -267,6 +305,7 @@ internal sealed partial class CommandProcessor
             return;
         }
 
+        PauseCreditFor(cell);
         if (cell.AcceptsBinary)
         {
             // A frame stays within BatchBytes (one record larger than that goes alone): the cell keeps each received

@@ -22,6 +22,7 @@ internal sealed partial class CommandProcessor
         var resume = fields.GetString("resume");
         var metadata = fields.GetObject("metadata");
         var tagsField = fields.GetArray("tags");
+        var credit = fields.GetBoolean("credit") ?? false;
         var tags = fields.Error is null && tagsField is not null ? ReadTags(tagsField, fields) : [];
         if (fields.Error is null && !Thid.TryParse(idText, out _))
         {
@@ -61,23 +62,34 @@ internal sealed partial class CommandProcessor
         }
 
         var id = Thid.Parse(idText);
+        JObject? resumed = null;
         if (_sessions.TryGetById(id, out var existing))
         {
             // Only the holder of the resume token may take a live id over: ids are not secrets, tokens are.
-            if (resume is null || !CryptographicOperations.FixedTimeEquals(
-                    System.Text.Encoding.ASCII.GetBytes(resume), System.Text.Encoding.ASCII.GetBytes(existing.ResumeToken)))
+            if (!TokenMatches(resume, existing))
             {
                 Reject(routingId, null, Command.Helo, ThynapseErrorCode.IdInUse, $"cell {id} is connected; a reconnecting cell proves itself with 'resume'", request);
                 return;
             }
 
+            resumed = Resumed(existing, now);
             RemoveSession(existing, SessionEnd.Resumed);
+        }
+        else if (_departed.TryTake(id, out var departed))
+        {
+            // The cell comes back after its session ended without a goodbye: tell it what it missed meanwhile.
+            RemoveGhostRoutes(departed);
+            if (TokenMatches(resume, departed))
+            {
+                resumed = Resumed(departed, now);
+            }
         }
 
         var session = new CellSession(routingId.ToArray(), id, service!, acceptsBinary, NewToken(), now)
         {
             Metadata = metadata ?? [],
             Tags = tags ?? [],
+            UsesCredit = credit,
         };
         _sessions.Add(session);
         var added = subscriptions!.Select(wanted => AddSubscription(session, wanted)).ToList();
@@ -85,9 +97,9 @@ internal sealed partial class CommandProcessor
         TransmitterCounters.Increment(ref _counters.CellsJoined);
         TransmitterCounters.Add(ref _counters.Cells, 1);
         _log.Information("Cell {CellId} of {Service} joined with {Subscriptions} subscriptions{Resumed}",
-            id, service, session.Subscriptions.Count, existing is null ? "" : " (resumed)");
+            id, service, session.Subscriptions.Count, resumed is null ? "" : $" (resumed; {resumed.Value<long>("missed")} deliveries missed meanwhile)");
 
-        Reply(session, Command.Wlcm, new JObject
+        var welcome = new JObject
         {
             ["id"] = _id.ToString(),
             ["pub"] = _eventsEndpoint,
@@ -104,13 +116,31 @@ internal sealed partial class CommandProcessor
                 ["channel"] = Channel.MaxLength,
                 ["metadata"] = _options.MaxMetadataBytes,
             },
+            ["defaults"] = new JObject
+            {
+                ["prefetch"] = _options.DefaultPrefetch,
+                ["ackTimeout"] = (long)_options.DefaultAckTimeout.TotalMilliseconds,
+                ["maxAttempts"] = _options.DefaultMaxAttempts,
+            },
             ["transmitters"] = new JArray(new JObject
             {
                 ["id"] = _id.ToString(),
                 ["command"] = _commandEndpoint,
                 ["pub"] = _eventsEndpoint,
             }),
-        }, request);
+        };
+        if (credit)
+        {
+            session.Credit = CreditWindow();
+            welcome["credit"] = session.Credit;
+        }
+
+        if (resumed is not null)
+        {
+            welcome["resumed"] = resumed;
+        }
+
+        Reply(session, Command.Wlcm, welcome, request);
 
         foreach (var subscription in added)
         {
@@ -187,6 +217,31 @@ internal sealed partial class CommandProcessor
         }
 
         return result;
+    }
+
+    private static bool TokenMatches(string? resume, CellSession session) => resume is not null && CryptographicOperations.FixedTimeEquals(
+        System.Text.Encoding.ASCII.GetBytes(resume), System.Text.Encoding.ASCII.GetBytes(session.ResumeToken));
+
+    /// <summary>
+    /// What the cell's earlier session lost and never reported (<c>WLCM.resumed</c>, PROTOCOL.md §5.2): deliveries
+    /// dropped for it, including those routed while it was away, and how long it was away and why.
+    /// </summary>
+    private JObject Resumed(CellSession earlier, long now)
+    {
+        var resumed = new JObject { ["missed"] = earlier.UnreportedMissed };
+        if (earlier.Closed)
+        {
+            resumed["away"] = (long)_clock.SpanOf(now - earlier.EndedAt).TotalMilliseconds;
+            resumed["ended"] = earlier.EndedBy switch
+            {
+                SessionEnd.Expired => "silent",
+                SessionEnd.CutOff => "not_reading",
+                _ => "disconnected",
+            };
+        }
+
+        earlier.UnreportedMissed = 0;
+        return resumed;
     }
 
     private static string NewToken() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));

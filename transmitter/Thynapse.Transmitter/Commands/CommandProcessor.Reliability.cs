@@ -28,9 +28,9 @@ internal sealed partial class CommandProcessor
     private long _now;
 
     /// <summary>Redelivers what was not acknowledged in time (called from the routing thread's timer).</summary>
-    public void SweepAckDeadlines(long now)
+    public void SweepAckDeadlines(long rawNow)
     {
-        _now = now;
+        var now = _now = _clock.Advance(rawNow);
         _holdingSnapshot.Clear();
         _holdingSnapshot.AddRange(_holding);
         foreach (var subscription in _holdingSnapshot)
@@ -41,6 +41,7 @@ internal sealed partial class CommandProcessor
             {
                 expired = true;
                 EndAttempt(oldest);
+                subscription.TimedOut(); // a cell that lets deliveries time out is given fewer at a time
                 TransmitterCounters.Increment(ref _counters.AckTimeouts);
                 Retry(oldest, subscription, $"no ack within {subscription.Acks!.AckTimeout.TotalMilliseconds:0} ms");
             }
@@ -127,7 +128,7 @@ internal sealed partial class CommandProcessor
         }
 
         TransmitterCounters.Increment(ref _counters.Redeliveries);
-        if (_peerWarnings.Allow())
+        if (_warnings.Allow(WarningKind.Redelivery))
         {
             _log.Warning("Redelivering #{Sequence} of {Origin} on {Channel} to service {Service} (attempt {Attempt} failed: {Reason})",
                 delivery.Event.Sequence, delivery.Event.Origin, Encoding.ASCII.GetString(delivery.Event.Channel), delivery.Service, delivery.Attempts, reason);
@@ -252,14 +253,25 @@ internal sealed partial class CommandProcessor
         TransmitterCounters.Increment(ref _counters.DeadLetters);
         var e = delivery.Event;
         var channel = Encoding.ASCII.GetString(e.Channel);
-        _log.Warning("Dead-lettered #{Sequence} of {Origin} on {Channel} for service {Service} after {Attempts} attempts: {Reason}",
+        if (e.Completion is { } waiter)
+        {
+            waiter.DeadLetter ??= new DeadLetter(channel, delivery.Service, delivery.Attempts, delivery.LastFailure);
+        }
+
+        if (_warnings.Allow(WarningKind.DeadLetter))
+        {
+            _log.Warning("Dead-lettered #{Sequence} of {Origin} on {Channel} for service {Service} after {Attempts} attempts: {Reason}",
             e.Sequence, e.Origin, channel, delivery.Service, delivery.Attempts, delivery.LastFailure);
+        }
 
         if (e.DeadLetter is not null)
         {
             // A dead letter that its own catchers cannot handle is not dead-lettered again.
             TransmitterCounters.Increment(ref _counters.DeadLettersDropped);
-            _log.Warning("Dropped a dead letter of service {Service} that could not be handled either", e.DeadLetter.Service);
+            if (_warnings.Allow(WarningKind.DeadLetter))
+            {
+                _log.Warning("Dropped a dead letter of service {Service} that could not be handled either", e.DeadLetter.Service);
+            }
         }
         else
         {
@@ -270,8 +282,11 @@ internal sealed partial class CommandProcessor
             if (receivers == 0)
             {
                 TransmitterCounters.Increment(ref _counters.DeadLettersDropped);
-                _log.Warning("Nobody catches {DeadLetterChannel}: the dead letter of #{Sequence} of {Origin} is dropped",
+                if (_warnings.Allow(WarningKind.DeadLetter))
+                {
+                    _log.Warning("Nobody catches {DeadLetterChannel}: the dead letter of #{Sequence} of {Origin} is dropped",
                     DeadLetter.ChannelFor(delivery.Service), e.Sequence, e.Origin);
+                }
             }
         }
 
@@ -325,14 +340,30 @@ internal sealed partial class CommandProcessor
 
     private void HandleJsonAck(CellSession session, JObject request, FieldReader fields)
     {
+        if (!TryReadTags(Command.Ackn, fields, out var all, out var error))
+        {
+            Reject(session.RoutingId, session, Command.Ackn, ThynapseErrorCode.InvalidField, error, request);
+            return;
+        }
+
+        var unknown = all.Where(t => !Acknowledge(session, t)).ToList();
+        if (unknown.Count > 0)
+        {
+            Reject(session.RoutingId, session, Command.Ackn, ThynapseErrorCode.UnknownDelivery, $"tag(s) {string.Join(", ", unknown)} were never given to this cell", request);
+        }
+    }
+
+    /// <summary>Reads <c>tag</c> and/or <c>tags</c> (ACKN, PROG): at least one positive tag.</summary>
+    private static bool TryReadTags(Command command, FieldReader fields, out List<ulong> all, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
         var tag = fields.GetUInt64("tag");
         var tags = fields.GetArray("tags");
         if (fields.Error is null && tag is null && tags is not { Count: > 0 })
         {
-            fields.Invalid("ACKN needs 'tag' or a non-empty 'tags'");
+            fields.Invalid($"{CommandNames.Of(command)} needs 'tag' or a non-empty 'tags'");
         }
 
-        var all = new List<ulong>();
+        all = [];
         if (tag is { } single)
         {
             all.Add(single);
@@ -349,17 +380,8 @@ internal sealed partial class CommandProcessor
             all.Add(item.Value<ulong>());
         }
 
-        if (fields.Error is { } error)
-        {
-            Reject(session.RoutingId, session, Command.Ackn, ThynapseErrorCode.InvalidField, error, request);
-            return;
-        }
-
-        var unknown = all.Where(t => !Acknowledge(session, t)).ToList();
-        if (unknown.Count > 0)
-        {
-            Reject(session.RoutingId, session, Command.Ackn, ThynapseErrorCode.UnknownDelivery, $"tag(s) {string.Join(", ", unknown)} were never given to this cell", request);
-        }
+        error = fields.Error;
+        return error is null;
     }
 
     private void HandleNack(CellSession session, JObject request, FieldReader fields)
@@ -388,6 +410,44 @@ internal sealed partial class CommandProcessor
         RoomFreed(holder);
     }
 
+    /// <summary>
+    /// <c>PROG</c>: the cell is still working on these deliveries; each one's ack deadline starts again (PROTOCOL.md
+    /// §5.13a). A tag no longer in flight is ignored (counted as late); one never given to this cell is refused.
+    /// </summary>
+    private void HandleProgress(CellSession session, JObject request, FieldReader fields)
+    {
+        if (!TryReadTags(Command.Prog, fields, out var tags, out var error))
+        {
+            Reject(session.RoutingId, session, Command.Prog, ThynapseErrorCode.InvalidField, error, request);
+            return;
+        }
+
+        List<ulong>? unknown = null;
+        foreach (var tag in tags)
+        {
+            if (!_inFlight.TryGetValue(tag, out var delivery) || !ReferenceEquals(delivery.Holder!.Session, session))
+            {
+                if (!(tag > 0 && tag <= _nextTag && delivery is null))
+                {
+                    (unknown ??= []).Add(tag);
+                }
+
+                continue;
+            }
+
+            // The in-flight list stays in deadline order: the new deadline is the latest of them.
+            var holder = delivery.Holder!;
+            delivery.Deadline = _now + holder.Acks!.AckTimeoutTicks;
+            holder.InFlightDeliveries.AddLast(delivery);
+            TransmitterCounters.Increment(ref _counters.Extensions);
+        }
+
+        if (unknown is not null)
+        {
+            Reject(session.RoutingId, session, Command.Prog, ThynapseErrorCode.UnknownDelivery, $"tag(s) {string.Join(", ", unknown)} were never given to this cell", request);
+        }
+    }
+
     /// <summary>Acknowledges one tag; false when the tag was never given to this cell (a late ack is not an error).</summary>
     private bool Acknowledge(CellSession session, ulong tag)
     {
@@ -398,6 +458,7 @@ internal sealed partial class CommandProcessor
 
         TransmitterCounters.Increment(ref _counters.Acks);
         var holder = EndAttempt(delivery);
+        holder.Acknowledged();
         Finish(delivery, deadLettered: false);
         RoomFreed(holder);
         return true;
@@ -490,7 +551,7 @@ internal sealed partial class CommandProcessor
     private void SendDone(CellSession origin, CompletionWaiter waiter)
     {
         TransmitterCounters.Increment(ref _counters.Completions);
-        if (origin.AcceptsBinary)
+        if (origin.AcceptsBinary && waiter.DeadLetter is null)
         {
             DoneRecord.Write(origin.Completions, waiter.Sequence, waiter.Receivers, waiter.Outcome);
             origin.Completions.RecordWritten();
@@ -498,11 +559,22 @@ internal sealed partial class CommandProcessor
             return;
         }
 
-        Send(origin, JsonPayload.Frame(Command.Done, new JObject
+        // A dead-lettered outcome always travels as J, naming the service that gave up and why (§5.14): the binary
+        // record has no room for it, and dead letters are rare.
+        var done = new JObject
         {
             ["seq"] = waiter.Sequence,
             ["receivers"] = waiter.Receivers,
             ["outcome"] = waiter.Outcome == CompletionOutcome.Completed ? "completed" : "dead_lettered",
-        }));
+        };
+        if (waiter.DeadLetter is { } deadLetter)
+        {
+            done["service"] = deadLetter.Service;
+            done["channel"] = deadLetter.Channel;
+            done["attempts"] = deadLetter.Attempts;
+            done["reason"] = deadLetter.Reason;
+        }
+
+        Send(origin, JsonPayload.Frame(Command.Done, done));
     }
 }

@@ -28,16 +28,17 @@ internal sealed partial class CommandProcessor
     private readonly IFrameSender _sender;
     private readonly TransmitterCounters _counters;
     private readonly ILogger _log;
-    private readonly LogLimiter _peerWarnings;
+    private readonly LogLimiter _warnings;
+    private readonly RoutingClock _clock;
     private readonly SessionRegistry _sessions = new();
+    private readonly DepartedCells _departed;
     private readonly RouteTable _routes = new();
     private readonly TargetCache _targets;
     private readonly List<CellSession> _dirty = [];
     private readonly long _livenessTicks;
     private readonly long _slowNoticeTicks;
     private readonly long _fullQueueGraceTicks;
-    private readonly long _slowCellHoldPauseTicks;
-    private readonly long _maxHoldTicks;
+    private readonly long _slowCellPauseTicks;
     private bool _shuttingDown;
 
     public CommandProcessor(
@@ -55,14 +56,19 @@ internal sealed partial class CommandProcessor
         _sender = sender;
         _counters = counters;
         _log = options.Logger.ForContext<CommandProcessor>();
-        _peerWarnings = new LogLimiter(_log, perInterval: 20);
+        _clock = new RoutingClock(options.TimeProvider, options.MaxClockStep);
+        _now = _clock.Now;
+        _warnings = new LogLimiter(_log, () => _clock.Now, _clock.Frequency);
         _targets = new TargetCache(options.QueryLimits);
-        _livenessTicks = (long)(options.LivenessTimeout.TotalSeconds * options.TimeProvider.TimestampFrequency);
-        _slowNoticeTicks = (long)(SlowNoticeInterval.TotalSeconds * options.TimeProvider.TimestampFrequency);
-        _fullQueueGraceTicks = (long)(options.FullQueueGrace.TotalSeconds * options.TimeProvider.TimestampFrequency);
-        _slowCellHoldPauseTicks = (long)(SlowCellHoldPause.TotalSeconds * options.TimeProvider.TimestampFrequency);
-        _maxHoldTicks = Math.Min(MaxHoldGraces * _fullQueueGraceTicks, _livenessTicks / 2);
+        _livenessTicks = _clock.TicksOf(options.LivenessTimeout);
+        _slowNoticeTicks = _clock.TicksOf(SlowNoticeInterval);
+        _fullQueueGraceTicks = _clock.TicksOf(options.FullQueueGrace);
+        _slowCellPauseTicks = _clock.TicksOf(SlowCellPause);
+        _departed = new DepartedCells(options.MaxDepartedCells, _clock.TicksOf(options.DepartedCellMemory));
     }
+
+    /// <summary>The routing thread's clock (time the thread did not run is not counted, §4.4).</summary>
+    internal RoutingClock Clock => _clock;
 
     internal SessionRegistry Sessions => _sessions;
 
@@ -70,11 +76,12 @@ internal sealed partial class CommandProcessor
 
     /// <summary>
     /// Handles one message: <paramref name="frames"/> counts the frames after the routing id, and
-    /// <paramref name="largestExtraFrame"/> is the size of the largest frame after the second.
+    /// <paramref name="largestExtraFrame"/> is the size of the largest frame after the second. <paramref name="rawNow"/>
+    /// is a timestamp of the transmitter's <see cref="TimeProvider"/>, read when the burst began.
     /// </summary>
-    public void Handle(ReadOnlySpan<byte> routingId, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body, int frames, int largestExtraFrame, long now)
+    public void Handle(ReadOnlySpan<byte> routingId, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body, int frames, int largestExtraFrame, long rawNow)
     {
-        _now = now;
+        var now = _now = _clock.Advance(rawNow);
         _sessions.TryGetByRoutingId(routingId, out var session);
         if (session is not null)
         {
@@ -168,6 +175,11 @@ internal sealed partial class CommandProcessor
             return;
         }
 
+        if (command == Command.Evnt)
+        {
+            UseCredit(session!, header.Length + body.Length); // every EVNT message counts, accepted or not (§8.4)
+        }
+
         if (json is null)
         {
             if (command == Command.Evnt)
@@ -215,6 +227,9 @@ internal sealed partial class CommandProcessor
             case Command.Nack:
                 HandleNack(session!, json, fields);
                 break;
+            case Command.Prog:
+                HandleProgress(session!, json, fields);
+                break;
             case Command.Beat:
                 Reply(session!, Command.Beat, []);
                 break;
@@ -231,7 +246,7 @@ internal sealed partial class CommandProcessor
         switch (command)
         {
             case Command.Helo or Command.Evnt or Command.Subs or Command.Unsb or Command.Ackn or Command.Nack or Command.Beat or Command.Gbye
-                or Command.Meta or Command.List or Command.Wtch or Command.Unwt:
+                or Command.Meta or Command.List or Command.Wtch or Command.Unwt or Command.Prog:
                 return true;
             case Command.Unknown:
                 error = $"unknown command '{System.Text.Encoding.ASCII.GetString(header.Slice(2, 4))}'";
@@ -279,7 +294,7 @@ internal sealed partial class CommandProcessor
             TransmitterCounters.Increment(ref _counters.EventsRejected);
         }
 
-        if (_peerWarnings.Allow())
+        if (_warnings.Allow(WarningKind.Refused))
         {
             _log.Warning("Refused {Command} from {Cell}: {ErrorCode} {ErrorName}: {Reason}",
                 command == Command.Unknown ? "a message" : CommandNames.Of(command),
@@ -352,6 +367,7 @@ internal sealed partial class CommandProcessor
         if (outcome != SendOutcome.Sent)
         {
             TransmitterCounters.Increment(ref _counters.RepliesDropped);
+            session.UnreportedReplies++;
             if (outcome == SendOutcome.Gone)
             {
                 RemoveSession(session, SessionEnd.Disconnected);

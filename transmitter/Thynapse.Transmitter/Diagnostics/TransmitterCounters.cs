@@ -30,8 +30,13 @@ internal sealed class TransmitterCounters
     public long InFlight;
     public long Queued;
     public long Completions;
-    public long InputHolds;
-    public long InputHeldTicks;
+    public long Backlogs;
+    public long SlowVerdicts;
+    public long CreditPauses;
+    public long CellsCutOff;
+    public long MissedWhileAway;
+    public long Extensions;
+    public long RoutingStalledTicks;
 
     public static long Read(ref long counter) => Volatile.Read(ref counter);
 

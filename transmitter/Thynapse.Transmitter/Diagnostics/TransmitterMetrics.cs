@@ -37,8 +37,13 @@ internal sealed class TransmitterMetrics : IDisposable
         _meter.CreateObservableCounter("thynapse.anycatch.dead_letters.dropped", () => TransmitterCounters.Read(ref c.DeadLettersDropped), "{event}", "Dead letters nobody caught");
         _meter.CreateObservableUpDownCounter("thynapse.anycatch.in_flight", () => TransmitterCounters.Read(ref c.InFlight), "{delivery}");
         _meter.CreateObservableUpDownCounter("thynapse.anycatch.queued", () => TransmitterCounters.Read(ref c.Queued), "{delivery}", "Deliveries waiting for a cell with room");
-        _meter.CreateObservableCounter("thynapse.input.holds", () => TransmitterCounters.Read(ref c.InputHolds), "{hold}", "Times input was held because a cell's queue was full");
-        _meter.CreateObservableCounter("thynapse.input.held", () => clock.GetElapsedTime(0, TransmitterCounters.Read(ref c.InputHeldTicks)).TotalSeconds, "s", "Time spent with input held");
+        _meter.CreateObservableCounter("thynapse.output.backlogs", () => TransmitterCounters.Read(ref c.Backlogs), "{backlog}", "Times a cell's full queue started a backlog");
+        _meter.CreateObservableCounter("thynapse.output.slow_verdicts", () => TransmitterCounters.Read(ref c.SlowVerdicts), "{verdict}", "Times a cell took nothing from its backlog within the grace");
+        _meter.CreateObservableCounter("thynapse.credit.pauses", () => TransmitterCounters.Read(ref c.CreditPauses), "{pause}", "Times a publisher's credit waited for a cell's backlog");
+        _meter.CreateObservableCounter("thynapse.cells.cut_off", () => TransmitterCounters.Read(ref c.CellsCutOff), "{cell}", "Cells ended because their queue stayed full for the liveness timeout");
+        _meter.CreateObservableCounter("thynapse.deliveries.missed_away", () => TransmitterCounters.Read(ref c.MissedWhileAway), "{delivery}", "Multicatch deliveries departed cells missed while away");
+        _meter.CreateObservableCounter("thynapse.anycatch.extensions", () => TransmitterCounters.Read(ref c.Extensions), "{extension}", "Ack deadlines extended by PROG");
+        _meter.CreateObservableCounter("thynapse.routing.stalled", () => clock.GetElapsedTime(0, TransmitterCounters.Read(ref c.RoutingStalledTicks)).TotalSeconds, "s", "Time the routing thread did not run, not counted against cells");
         _meter.CreateObservableCounter("thynapse.completions", () => TransmitterCounters.Read(ref c.Completions), "{event}", "DONE notices sent to publishers");
     }
 

@@ -20,6 +20,9 @@ internal sealed class CompletionWaiter(Thid origin, ulong sequence)
 
     public CompletionOutcome Outcome { get; set; } = CompletionOutcome.Completed;
 
+    /// <summary>The first dead letter of the event (which service gave up, why), for <c>DONE</c>.</summary>
+    public DeadLetter? DeadLetter { get; set; }
+
     /// <summary>Set once <c>DONE</c> was sent.</summary>
     public bool Done { get; set; }
 }

@@ -27,9 +27,18 @@ internal sealed class Subscription(CellSession session, uint id, ChannelPattern 
     /// True when the transmitter may hand this subscription another event now: its prefetch is not reached and, once
     /// it was, at least half of it has been acknowledged since (<see cref="Hold"/>).
     /// </summary>
-    public bool HasRoom => Acks is null || (_refilling && InFlight < Acks.Prefetch);
+    public bool HasRoom => Acks is null || (_refilling && InFlight < _window);
 
     private bool _refilling = true;
+    private int _window = acks?.Prefetch ?? 0;
+
+    /// <summary>
+    /// Deliveries it may hold now: its prefetch, or fewer after an ack timeout. A timeout shrinks the window to one, and
+    /// each acknowledgement widens it by one again (as TCP's congestion window recovers), so a cell whose handler hangs
+    /// stops taking the service's work, and redeliveries go to the others, while a healthy cell that had one slow
+    /// event is back at its prefetch after as many acknowledgements.
+    /// </summary>
+    public int Window => _window;
 
     /// <summary>Tracks a delivery sent to this subscription.</summary>
     /// <remarks>
@@ -41,9 +50,25 @@ internal sealed class Subscription(CellSession session, uint id, ChannelPattern 
     public void Hold(Reliability.AnycatchDelivery delivery)
     {
         InFlightDeliveries.AddLast(delivery);
-        if (InFlight >= Acks!.Prefetch)
+        if (InFlight >= _window)
         {
             _refilling = false;
+        }
+    }
+
+    /// <summary>One of its deliveries timed out: it may hold one at a time until acknowledgements widen the window.</summary>
+    public void TimedOut()
+    {
+        _window = 1;
+        _refilling = InFlight < _window;
+    }
+
+    /// <summary>One of its deliveries was acknowledged: the window widens by one, up to the prefetch.</summary>
+    public void Acknowledged()
+    {
+        if (_window < Acks!.Prefetch)
+        {
+            _window++;
         }
     }
 
@@ -51,7 +76,7 @@ internal sealed class Subscription(CellSession session, uint id, ChannelPattern 
     public void Release(Reliability.AnycatchDelivery delivery)
     {
         InFlightDeliveries.Remove(delivery);
-        if (InFlight <= Acks!.Prefetch - Math.Max(1, Acks.Prefetch / 2))
+        if (InFlight <= _window - Math.Max(1, _window / 2))
         {
             _refilling = true;
         }

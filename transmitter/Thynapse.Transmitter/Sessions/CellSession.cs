@@ -71,35 +71,71 @@ internal sealed class CellSession
     /// <summary>True while this session is in the routing thread's list of sessions to flush.</summary>
     public bool Dirty { get; set; }
 
-    /// <summary>Multicatch deliveries dropped for this cell and not yet reported to it with <c>SLOW</c>.</summary>
+    /// <summary>Deliveries dropped for this cell and not yet reported to it with <c>SLOW</c>.</summary>
     public long UnreportedMissed { get; set; }
 
-    /// <summary>When the last <c>SLOW</c> went to this cell (a timestamp; 0: never).</summary>
+    /// <summary>Answers and confirmations dropped for this cell and not yet reported with <c>SLOW</c>.</summary>
+    public long UnreportedReplies { get; set; }
+
+    /// <summary>When the last <c>SLOW</c> went to this cell (routing time; 0: never).</summary>
     public long LastSlowNotice { get; set; }
 
     /// <summary>
-    /// Frames waiting for room in this cell's queue while the transmitter holds its input (PROTOCOL.md §8.2); while any
-    /// wait, everything else for the cell queues behind them so that it still arrives in order.
+    /// Frames waiting for room in this cell's queue (PROTOCOL.md §8.2); while any wait, everything else for the cell
+    /// queues behind them so that it still arrives in order.
     /// </summary>
-    public Queue<HeldFrame> Held { get; } = new();
+    public Queue<HeldFrame> Backlog { get; } = new();
+
+    /// <summary>Bytes in <see cref="Backlog"/>.</summary>
+    public long BacklogBytes { get; set; }
+
+    /// <summary>When the backlog last shrank, or began (routing time).</summary>
+    public long LastProgress { get; set; }
+
+    /// <summary>When a send to this cell last found its queue full, with nothing taken since (routing time; 0: not full).</summary>
+    public long FullSince { get; set; }
 
     /// <summary>
-    /// Until this timestamp a full queue drops instead of holding input: the cell did not take its held frames within
-    /// the grace last time, so it is slow, not just momentarily behind.
+    /// Until this routing time a full queue drops instead of building a backlog: the cell took nothing from its
+    /// backlog within the grace last time, so it is slow, not just momentarily behind.
     /// </summary>
-    public long HoldAgainAt { get; set; }
+    public long SlowUntil { get; set; }
 
-    /// <summary>When this cell's queue last took a held frame, or the hold began (a timestamp).</summary>
-    public long HeldSince { get; set; }
-
-    /// <summary>Holds in a row that ended with this cell's frames dropped; each doubles the next pause.</summary>
-    public int SlowHolds { get; set; }
+    /// <summary>Slow verdicts in a row; each doubles the next pause.</summary>
+    public int SlowStreak { get; set; }
 
     /// <summary>All deliveries dropped for this cell.</summary>
     public long TotalMissed { get; set; }
 
+    /// <summary>Publishers (using credit) waiting for this cell's backlog to drain before they get more credit.</summary>
+    public HashSet<CellSession> CreditWaiters { get; } = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>True when the cell asked for publishing credit (<c>HELO.credit</c>, PROTOCOL.md §8.4).</summary>
+    public bool UsesCredit { get; init; }
+
+    /// <summary>Credit the cell holds as the transmitter counts it: granted, minus what <see cref="CreditUsed"/> does not yet include.</summary>
+    public long Credit { get; set; }
+
+    /// <summary>Bytes of <c>EVNT</c> messages received since credit was last topped up.</summary>
+    public long CreditUsed { get; set; }
+
+    /// <summary>Credit granted but not yet sent (the cell's queue was full).</summary>
+    public long CreditOwed { get; set; }
+
+    /// <summary>Cells with a backlog this publisher waits for; it gets credit again only at zero.</summary>
+    public int CreditBlocks { get; set; }
+
+    /// <summary>True once the cell published: it then shares the credit pool.</summary>
+    public bool HasPublished { get; set; }
+
     /// <summary>Set when the session is removed; plans still holding it skip it.</summary>
     public bool Closed { get; set; }
+
+    /// <summary>Why the session ended (once <see cref="Closed"/>).</summary>
+    public Commands.SessionEnd EndedBy { get; set; }
+
+    /// <summary>When the session ended (routing time, once <see cref="Closed"/>).</summary>
+    public long EndedAt { get; set; }
 
     public override string ToString() => $"{Service}/{Id}";
 }

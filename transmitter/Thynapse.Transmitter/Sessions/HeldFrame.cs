@@ -16,8 +16,8 @@ internal enum HeldKind
 }
 
 /// <summary>
-/// A copy of a frame (or a header and body) that found its cell's queue full while the transmitter holds its input
-/// for that cell (PROTOCOL.md §8.2). The buffers are pooled and go back when the frame leaves or is dropped.
+/// A copy of a frame (or a header and body) that found its cell's queue full and waits in its backlog
+/// (PROTOCOL.md §8.2). The buffers are pooled and go back when the frame leaves or is dropped.
 /// </summary>
 internal readonly struct HeldFrame
 {
@@ -44,6 +44,9 @@ internal readonly struct HeldFrame
     public ReadOnlySpan<byte> First => _first.AsSpan(0, _firstLength);
 
     public ReadOnlySpan<byte> Second => _second.AsSpan(0, _secondLength);
+
+    /// <summary>Bytes of the message (both frames).</summary>
+    public int Length => _firstLength + (_second is null ? 0 : _secondLength);
 
     /// <summary>True for a header-and-body message (a <c>J DLVR</c>).</summary>
     public bool TwoFrames => _second is not null;

@@ -24,6 +24,13 @@ public enum EventRecordFlags : byte
 
     /// <summary>The channel is left out: it is the previous record's (not allowed on a frame's first record).</summary>
     SameChannel = 16,
+
+    /// <summary>
+    /// A resend of an event the publisher sent in an earlier session, whose outcome it never learned (PROTOCOL.md §4.5):
+    /// routed again only to acknowledging anycatch subscriptions, never to multicatch or non-acknowledging anycatch ones,
+    /// which may have had it already and promise no duplicates.
+    /// </summary>
+    Resend = 32,
 }
 
 /// <summary>One event of a binary <c>B EVNT</c> frame, read in place.</summary>
@@ -57,7 +64,7 @@ public readonly ref struct EventRecord
 /// <summary>Reads the records of a <c>B EVNT</c> payload one by one, without copying.</summary>
 public ref struct EventRecordReader
 {
-    private const EventRecordFlags KnownFlags = EventRecordFlags.Confirm | EventRecordFlags.Key | EventRecordFlags.Extension | EventRecordFlags.Completion | EventRecordFlags.SameChannel;
+    private const EventRecordFlags KnownFlags = EventRecordFlags.Confirm | EventRecordFlags.Key | EventRecordFlags.Extension | EventRecordFlags.Completion | EventRecordFlags.SameChannel | EventRecordFlags.Resend;
     private ReadOnlySpan<byte> _rest;
     private ReadOnlySpan<byte> _previousChannel;
 
@@ -200,7 +207,7 @@ public static class EventRecordWriter
         var sameChannel = (flags & EventRecordFlags.SameChannel) != 0;
         var size = SizeOf(channel.Length, key.Length, extension.Length, body.Length) - (sameChannel ? 1 : 0);
         var span = writer.GetSpan(size);
-        flags = (flags & (EventRecordFlags.Confirm | EventRecordFlags.Completion | EventRecordFlags.SameChannel))
+        flags = (flags & (EventRecordFlags.Confirm | EventRecordFlags.Completion | EventRecordFlags.SameChannel | EventRecordFlags.Resend))
             | (key.IsEmpty ? 0 : EventRecordFlags.Key)
             | (extension.IsEmpty ? 0 : EventRecordFlags.Extension);
         span[0] = (byte)flags;
