@@ -13,12 +13,20 @@ public sealed partial class Cell
     private static readonly TimeSpan AckDelay = TimeSpan.FromMilliseconds(1);
 
     private AckBuffer? _ackBuffer;
+    private long _defaultAckTimeoutMs = 30_000;
+    private long _handlersTimedOut;
     private CompletedWindow? _completedWindow;
     private long _duplicatesSuppressed;
     private long _lateDeliveries;
 
     /// <summary>Redelivered duplicates of already handled anycatch events that were acknowledged again without reaching observers.</summary>
     public long DuplicatesSuppressed => Interlocked.Read(ref _duplicatesSuppressed);
+
+    /// <summary>
+    /// Handled events whose ack deadline passed: the handler's token was cancelled, or the event waited in this cell's
+    /// buffer past it and was refused without running the handler (the transmitter had given it to another cell).
+    /// </summary>
+    public long HandlersTimedOut => Interlocked.Read(ref _handlersTimedOut);
 
     /// <summary>
     /// Anycatch deliveries that arrived for a subscription this cell had already ended; acknowledging ones were
@@ -36,12 +44,23 @@ public sealed partial class Cell
     /// redelivers it to another cell (PROTOCOL.md §4.5). Completes once the subscription is active.
     /// </summary>
     /// <remarks>
+    /// <para>
     /// At most <see cref="HandlerOptions.MaxConcurrency"/> handlers run at a time: one (the default) on a thread the
-    /// subscription owns, more on the thread pool; after an <c>await</c> a handler continues on the thread pool. Its
-    /// token is cancelled when the subscription is disposed. A redelivered event this cell already handled is
-    /// acknowledged again without running the handler twice (within each origin's latest
-    /// <see cref="CellOptions.DeduplicationWindow"/> sequence numbers). The event's <see cref="Event.Body"/> is valid
-    /// until the handler's task completes: the buffer it is a slice of is then reused, so copy what you keep.
+    /// subscription owns, more on the thread pool; after an <c>await</c> a handler continues on the thread pool. A
+    /// redelivered event this cell already handled is acknowledged again without running the handler twice (within each
+    /// origin's latest <see cref="CellOptions.DeduplicationWindow"/> sequence numbers). The event's
+    /// <see cref="Event.Body"/> is valid until the handler's task completes: the buffer it is a slice of is then reused,
+    /// so copy what you keep.
+    /// </para>
+    /// <para>
+    /// The handler's token is cancelled when the event's ack deadline passes (<see cref="HandlerOptions.AckTimeout"/>,
+    /// counted from the event's arrival: by then the transmitter gives it to another cell) and when the subscription
+    /// is disposed. A handler that needs longer calls <see cref="Event.InProgressAsync"/>, which starts the deadline
+    /// again here and at the transmitter. An event that waited in this cell's buffer past its deadline is refused
+    /// without running the handler. Disposing waits for running handlers up to <see cref="CellOptions.HandlerStopTimeout"/>;
+    /// a handler that ignores its token is then abandoned (it may still finish, but its acknowledgement goes nowhere and
+    /// the transmitter redelivers its event).
+    /// </para>
     /// </remarks>
     public Task<CellSubscription> HandleAsync(
         string pattern,
@@ -49,6 +68,7 @@ public sealed partial class Cell
         HandlerOptions? options = null,
         CancellationToken cancellationToken = default)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(handler);
         options ??= HandlerOptions.Default;
         options.Validate();
@@ -66,10 +86,87 @@ public sealed partial class Cell
     private async Task<CellSubscription> StartHandlerAsync(Task<CellSubscription> subscribing, Func<Event, CancellationToken, Task> handler, int concurrency)
     {
         var subscription = await subscribing.ConfigureAwait(false);
+        subscription.Slots = [.. Enumerable.Range(0, concurrency).Select(_ => new HandlerSlot(subscription.Stopping.Token))];
+        var timeout = AckTimeoutOf(subscription);
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(timeout / 8, 5, 1000));
+        subscription.Watchdog = new Timer(_ => WatchHandlers(subscription), null, period, period);
         subscription.Handler = concurrency == 1
             ? Task.Factory.StartNew(() => RunSerialHandler(subscription, handler), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
             : Task.Run(() => RunConcurrentHandlersAsync(subscription, handler, concurrency), CancellationToken.None);
         return subscription;
+    }
+
+    /// <summary>The ack timeout of an acknowledging subscription in milliseconds: its own, or the transmitter's default (<c>WLCM.defaults</c>).</summary>
+    private long AckTimeoutOf(CellSubscription subscription) =>
+        subscription.Options.AckTimeout is { } own ? (long)own.TotalMilliseconds : Volatile.Read(ref _defaultAckTimeoutMs);
+
+    /// <summary>Timer thread: cancels the tokens of handlers past their events' deadlines.</summary>
+    private void WatchHandlers(CellSubscription subscription)
+    {
+        var now = Environment.TickCount64;
+        foreach (var slot in subscription.Slots)
+        {
+            if (slot.CancelIfLate(now))
+            {
+                Interlocked.Increment(ref _handlersTimedOut);
+            }
+        }
+    }
+
+    /// <summary>How long disposing waits for running handlers (<see cref="CellOptions.HandlerStopTimeout"/>).</summary>
+    internal TimeSpan HandlerStopTimeout => _options.HandlerStopTimeout;
+
+    /// <summary>A handler did not stop within <see cref="HandlerStopTimeout"/>: say so.</summary>
+    internal void HandlerAbandoned(CellSubscription subscription) =>
+        _log.Warning("The handler of {Pattern} did not finish within {Timeout} of being stopped; it is abandoned, and the transmitter redelivers its events",
+            subscription.Pattern, _options.HandlerStopTimeout);
+
+    /// <summary>Any thread: a handler's event is still in progress: its deadline starts again here and at the transmitter (<c>PROG</c>).</summary>
+    internal void InProgress(CellSubscription subscription, ulong tag)
+    {
+        var deadline = Environment.TickCount64 + AckTimeoutOf(subscription);
+        foreach (var slot in subscription.Slots)
+        {
+            slot.Extend(tag, deadline);
+        }
+
+        Work(() => Send(JsonPayload.Frame(Command.Prog, new JObject { ["tag"] = tag })));
+    }
+
+    /// <summary>
+    /// Disposing: cancels the handlers' tokens and waits for them, up to <see cref="CellOptions.HandlerStopTimeout"/> in
+    /// all; those still running are abandoned (said in the log: the transmitter redelivers their events).
+    /// </summary>
+    private async Task StopHandlersAsync(IReadOnlyList<CellSubscription> subscriptions)
+    {
+        var running = new List<(CellSubscription Subscription, Task Handler)>();
+        foreach (var subscription in subscriptions)
+        {
+            await subscription.Stopping.CancelAsync().ConfigureAwait(false);
+            if (subscription.Handler is { IsCompleted: false } handler)
+            {
+                running.Add((subscription, handler));
+            }
+        }
+
+        if (running.Count == 0)
+        {
+            return;
+        }
+
+        var all = Task.WhenAll(running.Select(r => r.Handler));
+        if (await Task.WhenAny(all, Task.Delay(_options.HandlerStopTimeout)).ConfigureAwait(false) != all)
+        {
+            foreach (var (subscription, _) in running.Where(r => !r.Handler.IsCompleted))
+            {
+                HandlerAbandoned(subscription);
+            }
+        }
+
+        foreach (var (subscription, _) in running)
+        {
+            subscription.Watchdog?.Dispose();
+        }
     }
 
     /// <summary>Any thread: acknowledges a tag and remembers the event as handled (<paramref name="quiet"/>: see <see cref="AckBuffer.Append"/>).</summary>
@@ -87,7 +184,7 @@ public sealed partial class Cell
             return; // leaving: the transmitter redelivers what we held anyway
         }
 
-        _work.Enqueue(() => Send(JsonPayload.Frame(Command.Nack, new JObject { ["tag"] = tag, ["reason"] = reason ?? "refused" })));
+        Work(() => Send(JsonPayload.Frame(Command.Nack, new JObject { ["tag"] = tag, ["reason"] = reason ?? "refused" })));
     }
 
     /// <summary>Wakes the socket thread for the quiet acknowledgements (a closing cell has no socket left to wake).</summary>
@@ -116,6 +213,7 @@ public sealed partial class Cell
     {
         Thread.CurrentThread.Name = $"thynapse-handler {subscription.Pattern}";
         var reader = subscription.Queue.Ring;
+        var slot = subscription.Slots[0];
         try
         {
             while (reader.WaitToRead())
@@ -125,7 +223,7 @@ public sealed partial class Cell
                 while (reader.TryRead(out var e))
                 {
                     var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                    var running = HandleOneAsync(subscription, handler, e, quiet: true);
+                    var running = HandleOneAsync(subscription, handler, e, slot, quiet: true);
                     var wentAsync = !running.IsCompleted;
                     running.GetAwaiter().GetResult(); // it does not throw: failures are refused and noticed inside
 
@@ -156,6 +254,7 @@ public sealed partial class Cell
     {
         var reader = subscription.Queue.Ring;
         using var slots = new SemaphoreSlim(concurrency);
+        var free = new System.Collections.Concurrent.ConcurrentQueue<HandlerSlot>(subscription.Slots);
         try
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -163,7 +262,8 @@ public sealed partial class Cell
                 while (reader.TryRead(out var e))
                 {
                     await slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
-                    _ = ReleaseAfter(HandleOneAsync(subscription, handler, e, quiet: false), slots);
+                    free.TryDequeue(out var slot);
+                    _ = ReleaseAfter(HandleOneAsync(subscription, handler, e, slot!, quiet: false), slots, free, slot!);
                 }
             }
         }
@@ -178,7 +278,7 @@ public sealed partial class Cell
             await slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
-        static async Task ReleaseAfter(Task running, SemaphoreSlim slots)
+        static async Task ReleaseAfter(Task running, SemaphoreSlim slots, System.Collections.Concurrent.ConcurrentQueue<HandlerSlot> free, HandlerSlot slot)
         {
             try
             {
@@ -186,13 +286,17 @@ public sealed partial class Cell
             }
             finally
             {
+                free.Enqueue(slot);
                 slots.Release();
             }
         }
     }
 
-    /// <summary>Runs the handler on one event and acknowledges it, or refuses it (and notices) when the handler throws.</summary>
-    private async Task HandleOneAsync(CellSubscription subscription, Func<Event, CancellationToken, Task> handler, Event e, bool quiet)
+    /// <summary>
+    /// Runs the handler on one event and acknowledges it, or refuses it (and notices) when the handler throws, when its
+    /// token was cancelled at the event's deadline, or when the deadline passed before it could start.
+    /// </summary>
+    private async Task HandleOneAsync(CellSubscription subscription, Func<Event, CancellationToken, Task> handler, Event e, HandlerSlot slot, bool quiet)
     {
         try
         {
@@ -204,8 +308,42 @@ public sealed partial class Cell
                 return;
             }
 
-            await handler(e, subscription.Stopping.Token).ConfigureAwait(false);
+            var deadline = (e.ReceivedAt == 0 ? Environment.TickCount64 : e.ReceivedAt) + AckTimeoutOf(subscription);
+            if (Environment.TickCount64 > deadline && !subscription.Stopping.IsCancellationRequested)
+            {
+                // The transmitter has given it to another cell by now: running it here would do the work twice.
+                Interlocked.Increment(ref _handlersTimedOut);
+                await e.NackAsync("its ack deadline passed while it waited for the handler").ConfigureAwait(false);
+                Notify(new CellNotice(CellNoticeKind.HandlerTimedOut,
+                    $"#{e.Sequence} of {e.Origin} on {subscription.Pattern} waited past its ack deadline for the handler and was refused without running it")
+                {
+                    Pattern = subscription.Pattern,
+                    Sequence = e.Sequence,
+                });
+                return;
+            }
+
+            var token = slot.Begin(e.Tag, deadline);
+            try
+            {
+                await handler(e, token).ConfigureAwait(false);
+            }
+            finally
+            {
+                slot.End();
+            }
+
             e.Acknowledge(quiet);
+        }
+        catch (OperationCanceledException ex) when (!subscription.Stopping.IsCancellationRequested)
+        {
+            await e.NackAsync("the handler was cancelled at its ack deadline").ConfigureAwait(false);
+            Notify(new CellNotice(CellNoticeKind.HandlerTimedOut, $"The handler of {subscription.Pattern} did not finish #{e.Sequence} of {e.Origin} before its ack deadline; its token was cancelled and the event refused")
+            {
+                Exception = ex,
+                Pattern = subscription.Pattern,
+                Sequence = e.Sequence,
+            });
         }
         catch (Exception ex)
         {

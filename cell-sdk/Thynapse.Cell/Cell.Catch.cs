@@ -31,6 +31,7 @@ public sealed partial class Cell
     private Task<CellSubscription> SubscribeAsync(string pattern, Catch mode, SubscriptionOptions options, bool handled, CancellationToken cancellationToken)
     {
         // Arguments are checked before any work starts, so mistakes throw here rather than from the task.
+        ThrowIfDisposed();
         var parsed = ChannelPattern.Parse(pattern);
         if (!Enum.IsDefined(mode))
         {
@@ -50,7 +51,7 @@ public sealed partial class Cell
         var subscription = new CellSubscription(this, id, parsed, mode, options, capacity,
             ex => Notify(new CellNotice(CellNoticeKind.ObserverFailed, $"An observer of {pattern} threw: {ex.Message}") { Exception = ex, Pattern = pattern }),
             handled);
-        var confirmed = RequestAsync(Command.Subs, subscription.ToWire(), () => _routes.Add(subscription));
+        var confirmed = RequestAsync(Command.Subs, subscription.ToWire(), () => _routes.Add(subscription), cancellationToken);
         try
         {
             await confirmed.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -64,7 +65,7 @@ public sealed partial class Cell
         }
         catch (Exception ex)
         {
-            _work.Enqueue(() =>
+            Work(() =>
             {
                 _routes.Remove(subscription);
                 if (ex is ThynapseTimeoutException)
@@ -91,6 +92,7 @@ public sealed partial class Cell
     /// <exception cref="ArgumentException">The pattern is invalid (thrown at once, not on subscribe).</exception>
     public IObservable<Event> Events(string pattern, Catch mode)
     {
+        ThrowIfDisposed();
         ChannelPattern.Parse(pattern);
         return Observable.Create<Event>(async (observer, cancellationToken) =>
         {
@@ -120,8 +122,14 @@ public sealed partial class Cell
 
         if (CurrentState != CellState.Connected)
         {
-            // No session to tell: the next HELO carries only the subscriptions still held, so dropping it here is enough.
-            _work.Enqueue(() => _routes.Remove(subscription));
+            // No session to tell now: the next HELO carries only the subscriptions still held, and the welcome settles
+            // (or sends) this UNSB. Nobody needs to wait for that.
+            var request = new Request(Command.Unsb, new JObject { ["sub"] = subscription.Id }, new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously));
+            Work(() =>
+            {
+                _routes.Remove(subscription);
+                Submit(request);
+            });
             return;
         }
 
@@ -314,7 +322,8 @@ public sealed partial class Cell
             lease?.Keep();
         }
 
-        var e = new Event(channel, body, origin, sequence, Catch.Any, attempt, subscription, tag, deadLetter, lent);
+        var e = new Event(channel, body, origin, sequence, Catch.Any, attempt, subscription, tag, deadLetter, lent,
+            receivedAt: subscription.Acknowledging ? Environment.TickCount64 : 0);
         if (!(lease is not null ? Writing(subscription) : subscription).Offer(e))
         {
             lent?.Release();
@@ -364,12 +373,36 @@ public sealed partial class Cell
         }
     }
 
+    /// <summary>Socket thread: one <c>J DONE</c>; a dead-lettered one names the service that gave up and why (PROTOCOL.md §5.14).</summary>
+    private void HandleJsonCompletion(JObject done)
+    {
+        var sequence = done.Value<ulong>("seq");
+        if (done.Value<string>("outcome") != "dead_lettered")
+        {
+            Completed(sequence, done.Value<int>("receivers"), CompletionOutcome.Completed);
+            return;
+        }
+
+        var service = done.Value<string>("service");
+        var reason = done.Value<string>("reason");
+        var attempts = done.Value<int?>("attempts");
+        _publishes.TryFail(sequence, new ThynapseDeadLetteredException(service is null
+            ? $"Event #{sequence} used up its attempts at a service and went to its dead-letter channel."
+            : $"Event #{sequence} on '{done.Value<string>("channel")}' used up its {attempts} attempts at service '{service}' and went to $DLQ.{service}; the last attempt ended: {reason}.")
+        {
+            Service = service,
+            Reason = reason,
+            Attempts = attempts ?? 0,
+        });
+    }
+
     private void Completed(ulong sequence, int receivers, CompletionOutcome outcome)
     {
         if (outcome == CompletionOutcome.DeadLettered)
         {
+            // A transmitter that speaks §5.14 sends dead-lettered outcomes as J DONE, with the details.
             _publishes.TryFail(sequence, new ThynapseDeadLetteredException(
-                $"Event #{sequence} used up its attempts at some service and went to its dead-letter channel."));
+                $"Event #{sequence} used up its attempts at a service and went to its dead-letter channel."));
         }
         else
         {

@@ -1,82 +1,166 @@
 using Newtonsoft.Json.Linq;
 using Thynapse.Cell.Internal;
 using Thynapse.Core;
+using Thynapse.Core.Internal;
 
 namespace Thynapse.Cell;
 
-// Joining, heartbeats and re-joining. Everything in this file runs on the socket thread, which owns _dealer and
+// Joining, heartbeats and re-joining. Everything in this file runs on the socket thread, which owns the link and
 // every field written here.
+//
+// One session at a time, one link (DEALER socket) per attempt at a session: a lost session closes its link and the
+// cell joins again on a new one, with one HELO waiting for its answer at a time. Requests made while there is no
+// session wait for the next welcome (within their timeout), and so do publishes (within MaxPendingPublishBytes).
 public sealed partial class Cell
 {
     /// <summary>Bytes of subscriptions carried in one HELO; the rest follow as SUBS once welcomed (PROTOCOL.md §5.1).</summary>
     private const int HelloSubscriptionBudget = 32 * 1024;
 
-    /// <summary>First pause before re-sending a refused or unanswered HELO; it doubles up to the liveness timeout.</summary>
-    private const long FirstHelloRetryMs = 100;
+    /// <summary>First pause before opening a new link or re-sending a refused HELO; it doubles up to <see cref="MaxRetryMs"/>.</summary>
+    private const long FirstRetryMs = 100;
+
+    /// <summary>The longest pause between two attempts to join.</summary>
+    private const long MaxRetryMs = 2000;
 
     private readonly Dictionary<long, Request> _requests = [];
+    private readonly List<Request> _parked = [];
     private readonly HashSet<uint> _helloSubscriptions = [];
     private readonly List<CellSubscription> _subscriptionsAfterWelcome = [];
+    private readonly StallAwareClock _clock = new(TimeProvider.System, TimeSpan.FromSeconds(2));
+    private TaskCompletionSource<JObject>? _firstWelcome;
     private long _nextRef;
     private long _lastHeard;
-    private long _nextHelloAt;
-    private long _helloRetryMs = FirstHelloRetryMs;
+    private long _nextAttemptAt;
+    private long _retryMs = FirstRetryMs;
     private long _heartbeatMs = 1000;
     private long _livenessMs = 5000;
     private int _maxFrameBytes = 1024 * 1024;
     private string? _resumeToken;
     private bool _everWelcomed;
+    private bool _helloRefused;
     private TaskCompletionSource<JObject>? _goodbye;
+    private JoinAttempts _attempts;
+
+    /// <summary>Publishing credit left (bytes of EVNT frames, PROTOCOL.md §8.4), when the transmitter gives credit.</summary>
+    private long _credit;
+    private bool _usesCredit;
+    private long _ownStallMs;
 
     private Task<JObject> StartAsync()
     {
         _frame.InitEmpty();
         _body.InitEmpty();
         _extra.InitEmpty();
-        var welcome = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _dealer.Connect(_options.Transmitter);
+        _firstWelcome = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
         _poller.RunAsync("thynapse-cell", isBackgroundThread: true);
-        _work.Enqueue(() => SendHello(welcome));
-        return welcome.Task;
+        Work(() =>
+        {
+            _timer.Interval = (int)FirstRetryMs;
+            OpenLink();
+            SendHello();
+        });
+        return _firstWelcome.Task;
     }
 
     /// <summary>
-    /// Sends a J command with a fresh <c>ref</c> and completes with the reply (OKAY, WLCM, …), fails with its ERRR, or
-    /// fails with <see cref="ThynapseTimeoutException"/> after <see cref="CellOptions.RequestTimeout"/>.
+    /// Milliseconds on the socket thread's clock, which does not count the thread's own stalls (see
+    /// <see cref="StallAwareClock"/>); a stall is remembered for <see cref="CheckOwnStall"/>.
     /// </summary>
-    private async Task<JObject> RequestAsync(Command command, JObject payload, Action? beforeSending = null)
+    private long Now()
     {
-        if (Volatile.Read(ref _disposed) != 0 && command != Command.Gbye)
+        var before = _clock.Stalled;
+        var now = _clock.Advance();
+        if (_clock.Stalled != before)
+        {
+            _ownStallMs = Math.Max(_ownStallMs, (_clock.Stalled - before + _clock.MaxStepTicks) * 1000 / _clock.Frequency);
+        }
+
+        return now * 1000 / _clock.Frequency;
+    }
+
+    /// <summary>
+    /// When this process did not run for longer than the transmitter waits for a beat, the transmitter has most likely
+    /// ended the session: join again (with the resume token) before sending anything into a session that may be gone.
+    /// True when the session was given up.
+    /// </summary>
+    private bool CheckOwnStall()
+    {
+        var stall = _ownStallMs;
+        _ownStallMs = 0;
+        if (stall <= _livenessMs - _heartbeatMs || CurrentState != CellState.Connected)
+        {
+            return false;
+        }
+
+        SessionLost($"this cell did not run for {stall} ms, longer than the transmitter waits for its beats");
+        return true;
+    }
+
+    /// <summary>
+    /// Sends a J command with a fresh <c>ref</c> and completes with the reply (OKAY, …), fails with its ERRR, or fails
+    /// with <see cref="ThynapseTimeoutException"/> after <see cref="CellOptions.RequestTimeout"/>. Without a session it
+    /// waits for the next welcome (or the timeout): issue 15, finding 4.
+    /// </summary>
+    private async Task<JObject> RequestAsync(Command command, JObject payload, Action? beforeSending = null, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        var request = new Request(command, payload, new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!Work(() =>
+            {
+                beforeSending?.Invoke();
+                Submit(request);
+            }))
         {
             ThynapseException.ThrowClosed();
         }
 
-        var request = new Request(command, new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously));
-        _work.Enqueue(() =>
-        {
-            beforeSending?.Invoke();
-            SendRequest(payload, request);
-        });
         try
         {
-            return await request.Reply.Task.WaitAsync(_options.RequestTimeout).ConfigureAwait(false);
+            return await request.Reply.Task.WaitAsync(_options.RequestTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            _work.Enqueue(() => _requests.Remove(request.Ref));
-            throw new ThynapseTimeoutException($"No answer to {CommandNames.Of(command)} within {_options.RequestTimeout}.");
+            Work(() => Withdraw(request));
+            var state = CurrentState;
+            throw new ThynapseTimeoutException(state == CellState.Connected
+                ? $"No answer to {CommandNames.Of(command)} within {_options.RequestTimeout} (CellOptions.RequestTimeout)."
+                : $"No answer to {CommandNames.Of(command)} within {_options.RequestTimeout} (CellOptions.RequestTimeout): the cell is {state} and has not been welcomed again by a transmitter at {_options.Transmitter}.");
+        }
+        catch (OperationCanceledException)
+        {
+            Work(() => Withdraw(request));
+            throw;
         }
     }
 
-    private void SendRequest(JObject payload, Request request)
+    /// <summary>Sends a request now if there is a session, or keeps it for the next welcome.</summary>
+    private void Submit(Request request)
     {
-        request.Ref = ++_nextRef;
-        payload["ref"] = request.Ref;
-        _requests[request.Ref] = request;
-        Send(JsonPayload.Frame(request.Command, payload));
+        if (_link is { Welcomed: true } && CurrentState == CellState.Connected)
+        {
+            SendRequest(request);
+        }
+        else
+        {
+            _parked.Add(request);
+        }
     }
 
-    private void SendHello(TaskCompletionSource<JObject>? reply = null)
+    private void Withdraw(Request request)
+    {
+        _parked.Remove(request);
+        _requests.Remove(request.Ref);
+    }
+
+    private void SendRequest(Request request)
+    {
+        request.Ref = ++_nextRef;
+        request.Payload["ref"] = request.Ref;
+        _requests[request.Ref] = request;
+        Send(JsonPayload.Frame(request.Command, request.Payload));
+    }
+
+    private void SendHello()
     {
         // The subscriptions we hold ride along, as many as fit a modest header; the rest follow as SUBS.
         var subs = new JArray();
@@ -108,26 +192,31 @@ public sealed partial class Cell
             ["metadata"] = Volatile.Read(ref _metadata).DeepClone(),
             ["tags"] = new JArray(Volatile.Read(ref _tags)),
             ["subs"] = subs,
+            ["credit"] = true,
         };
         if (_resumeToken is not null)
         {
             hello["resume"] = _resumeToken;
         }
 
-        _nextHelloAt = Environment.TickCount64 + _helloRetryMs;
-        _helloRetryMs = Math.Min(_helloRetryMs * 2, _livenessMs);
-        SendRequest(hello, new Request(Command.Helo, reply ?? new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously)));
+        _helloRefused = false;
+        _link!.HelloSentAt = Now();
+        SendRequest(new Request(Command.Helo, hello, new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously)));
     }
 
     private Task<JObject> LeaveAsync()
     {
         var goodbye = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _work.Enqueue(() =>
+        if (!Work(() =>
+            {
+                FlushPublishes();
+                _goodbye = goodbye;
+                Send(JsonPayload.Frame(Command.Gbye, []));
+            }))
         {
-            FlushPublishes();
-            _goodbye = goodbye;
-            Send(JsonPayload.Frame(Command.Gbye, []));
-        });
+            goodbye.TrySetCanceled();
+        }
+
         return goodbye.Task;
     }
 
@@ -165,8 +254,7 @@ public sealed partial class Cell
                     _publishes.TryAnswer(json.Value<ulong>("seq"), new PublishAnswer(json.Value<int>("receivers") > 0 ? PublishStatus.Accepted : PublishStatus.NoReceiver, json.Value<int>("receivers")));
                     return;
                 case Command.Done:
-                    Completed(json.Value<ulong>("seq"), json.Value<int>("receivers"),
-                        json.Value<string>("outcome") == "dead_lettered" ? CompletionOutcome.DeadLettered : CompletionOutcome.Completed);
+                    HandleJsonCompletion(json);
                     return;
                 case Command.Wlcm:
                     HandleWelcome(json);
@@ -186,11 +274,10 @@ public sealed partial class Cell
                     HandleCellNotice(json);
                     return;
                 case Command.Slow:
-                    Notify(new CellNotice(CellNoticeKind.MissedEvents,
-                        $"The transmitter dropped {json.Value<long>("missed")} events for this cell because it did not keep up ({json.Value<long>("total")} in all)")
-                    {
-                        Count = json.Value<long>("missed"),
-                    });
+                    HandleSlow(json);
+                    return;
+                case Command.Cred:
+                    HandleCredit(json);
                     return;
             }
         }
@@ -200,54 +287,108 @@ public sealed partial class Cell
 
     private void HandleWelcome(JObject welcome)
     {
-        if (!Thid.TryParse(welcome.Value<string>("id"), out var transmitterId))
+        var request = welcome["ref"]?.Type == JTokenType.Integer && _requests.Remove(welcome.Value<long>("ref"), out var found) ? found : null;
+        if (_link is not { Welcomed: false } link || !Thid.TryParse(welcome.Value<string>("id"), out var transmitterId))
         {
-            _log.Warning("WLCM without a valid transmitter id: {Welcome}", welcome);
+            _log.Warning("Ignored a WLCM that answers no HELO of this link: {Welcome}", welcome);
             return;
         }
 
+        link.Welcomed = true;
+        link.HelloSentAt = 0;
         Volatile.Write(ref _transmitter, new TransmitterInfo(transmitterId, welcome.Value<string>("pub")));
         _resumeToken = welcome.Value<string>("session");
         _heartbeatMs = Math.Max(10, welcome.Value<long?>("heartbeat") ?? _heartbeatMs);
         _livenessMs = Math.Max(_heartbeatMs * 2, welcome.Value<long?>("liveness") ?? _livenessMs);
+        _clock.MaxStep = TimeSpan.FromMilliseconds(2 * _heartbeatMs); // the timer ticks every heartbeat
         Volatile.Write(ref _maxFrameBytes, welcome["limits"]?.Value<int?>("frame") ?? _maxFrameBytes);
         _publishes.BatchBytes = Math.Min(_options.BatchBytes, _maxFrameBytes - 1024);
+        if (welcome["defaults"] is JObject defaults && defaults.Value<long?>("ackTimeout") is { } ackTimeout)
+        {
+            Volatile.Write(ref _defaultAckTimeoutMs, ackTimeout);
+        }
 
-        var reply = welcome["ref"]?.Type == JTokenType.Integer && _requests.Remove(welcome.Value<long>("ref"), out var request) ? request : null;
-        Welcomed();
-        reply?.Reply.TrySetResult(welcome);
+        _usesCredit = welcome["credit"]?.Type == JTokenType.Integer;
+        _credit = _usesCredit ? welcome.Value<long>("credit") : 0;
+        _lastHeard = Now();
+        _ownStallMs = 0;
+        Welcomed(welcome["resumed"] as JObject);
+        request?.Reply.TrySetResult(welcome);
+        _firstWelcome?.TrySetResult(welcome);
     }
 
-    /// <summary>A session exists (new, or found still alive): settle what waited for it and get going.</summary>
-    private void Welcomed()
+    /// <summary>A session exists (new, or taken over with the resume token): settle what waited for it and get going.</summary>
+    private void Welcomed(JObject? resumed)
     {
         var reconnected = _everWelcomed;
         _everWelcomed = true;
-        _helloRetryMs = FirstHelloRetryMs;
+        _retryMs = FirstRetryMs;
         _timer.Interval = (int)_heartbeatMs;
+
+        // Subscriptions that did not fit the HELO follow as SUBS; requests that waited for this session follow them.
+        var following = new Dictionary<uint, Request>();
+        foreach (var subscription in _subscriptionsAfterWelcome.Where(s => _routes.TryGet(s.Id, out _)))
+        {
+            var request = new Request(Command.Subs, subscription.ToWire(), new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously));
+            following[subscription.Id] = request;
+            SendRequest(request);
+        }
+
         if (reconnected)
         {
-            // The HELO carried the subscriptions we hold, so requests still waiting were settled by it.
-            foreach (var pending in _requests.Values.Where(r => r.Command is Command.Subs or Command.Unsb).ToList())
-            {
-                _requests.Remove(pending.Ref);
-                pending.Reply.TrySetResult([]);
-            }
-
-            // Those that did not fit follow; those dropped since the HELO left are dropped at the transmitter too.
-            foreach (var subscription in _subscriptionsAfterWelcome.Where(s => _routes.TryGet(s.Id, out _)))
-            {
-                SendRequest(subscription.ToWire(), new Request(Command.Subs, new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously)));
-            }
-
+            // Subscriptions dropped since the HELO left are dropped at the transmitter too.
             foreach (var id in _helloSubscriptions.Where(id => !_routes.TryGet(id, out _)))
             {
                 Send(JsonPayload.Frame(Command.Unsb, new JObject { ["sub"] = id }));
             }
 
             ResumeWatches();
+        }
 
+        var parked = _parked.ToList();
+        _parked.Clear();
+        foreach (var request in parked)
+        {
+            var sub = request.Payload.Value<uint?>("sub");
+            switch (request.Command)
+            {
+                case Command.Subs when sub is { } id && _helloSubscriptions.Contains(id):
+                case Command.Unsb when sub is { } gone && !_helloSubscriptions.Contains(gone) && !following.ContainsKey(gone):
+                    request.Reply.TrySetResult([]); // the HELO carried the subscriptions as they are now
+                    break;
+                case Command.Subs when sub is { } id && following.TryGetValue(id, out var sending):
+                    sending.Reply.Task.ContinueWith(t => request.Reply.TrySetFromTask(t), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    break;
+                case Command.Unsb when sub is { } id && _helloSubscriptions.Contains(id):
+                    _helloSubscriptions.Remove(id); // its UNSB is this request
+                    SendRequest(request);
+                    break;
+                default:
+                    SendRequest(request);
+                    break;
+            }
+        }
+
+        if (reconnected)
+        {
             Notify(new CellNotice(CellNoticeKind.Reconnected, $"Welcomed again by transmitter {TransmitterId} with {_routes.Count} subscriptions"));
+        }
+
+        if (resumed is not null && resumed.Value<long>("missed") is > 0 and var missed)
+        {
+            var ended = resumed.Value<string>("ended") switch
+            {
+                "silent" => "after it was silent for the liveness timeout",
+                "not_reading" => "because it stopped reading",
+                "disconnected" => "when its connection closed",
+                _ => null,
+            };
+            Notify(new CellNotice(CellNoticeKind.MissedEvents, ended is null
+                ? $"The transmitter dropped {missed} events for this cell before it re-joined"
+                : $"The transmitter ended this cell's session {ended}; {missed} events for it were dropped before it re-joined {resumed.Value<long>("away")} ms later")
+            {
+                Count = missed,
+            });
         }
 
         SetState(CellState.Connected);
@@ -260,19 +401,20 @@ public sealed partial class Cell
         var message = error.Value<string>("message") ?? "";
         var command = error.Value<string>("command");
         var request = error["ref"]?.Type == JTokenType.Integer && _requests.Remove(error.Value<long>("ref"), out var found) ? found : null;
-        if (request?.Command == Command.Helo && _everWelcomed)
+        if (request?.Command == Command.Helo)
         {
-            if (code == ThynapseErrorCode.AlreadyWelcomed)
+            if (!_everWelcomed)
             {
-                // We thought the session lost, but the transmitter still holds it on this connection: carry on.
-                Welcomed();
-            }
-            else
-            {
-                _log.Information("Re-joining was refused ({Code}: {Reason}); retrying in {Delay} ms", ErrorCodeNames.Of(code), message, _helloRetryMs);
-                _nextHelloAt = Environment.TickCount64 + _helloRetryMs;
+                _firstWelcome?.TrySetException(new ThynapseRejectedException(code, message));
+                return;
             }
 
+            // Re-joining was refused (ID_IN_USE while the old session is still being ended, SHUTTING_DOWN, …): ask
+            // again on this link after a pause.
+            _log.Information("Re-joining was refused ({Code}: {Reason}); retrying in {Delay} ms", ErrorCodeNames.Of(code), message, _retryMs);
+            _helloRefused = true;
+            _link!.HelloSentAt = 0;
+            ScheduleAttempt();
             return;
         }
 
@@ -281,22 +423,17 @@ public sealed partial class Cell
             if (command == "EVNT" && error.Value<int?>("count") is > 0)
             {
                 Notify(new CellNotice(CellNoticeKind.PublishRejected,
-                    $"{error.Value<int>("count")} events (#{error.Value<ulong>("first")} to #{error.Value<ulong>("last")}) reached the transmitter after the session was lost and were not routed")
+                    $"{error.Value<int>("count")} events (#{error.Value<ulong>("first")} to #{error.Value<ulong>("last")}) reached a transmitter that had ended this cell's session and were not routed")
                 {
                     Code = code,
                     Count = error.Value<int>("count"),
                 });
             }
 
-            // The transmitter does not know us (it restarted, or dropped us as silent): re-join. Subscription
-            // requests caught in this stay pending; the HELO settles them.
-            if (request is { Command: Command.Subs or Command.Unsb })
+            // The transmitter does not know us (it dropped us as silent): re-join. The request is asked again then.
+            if (request is not null)
             {
-                _requests[request.Ref] = request;
-            }
-            else
-            {
-                request?.Reply.TrySetException(new ThynapseConnectionException($"The session was lost: {message}"));
+                _parked.Add(request);
             }
 
             SessionLost("the transmitter does not know this cell any more");
@@ -338,6 +475,37 @@ public sealed partial class Cell
         SessionLost($"the transmitter said goodbye ({goodbye.Value<string>("reason") ?? "no reason"})");
     }
 
+    private void HandleSlow(JObject slow)
+    {
+        var missed = slow.Value<long>("missed");
+        var replies = slow.Value<long?>("replies") ?? 0;
+        if (missed > 0)
+        {
+            Notify(new CellNotice(CellNoticeKind.MissedEvents,
+                $"The transmitter dropped {missed} events for this cell because it did not keep up ({slow.Value<long>("total")} in all)")
+            {
+                Count = missed,
+            });
+        }
+
+        if (replies > 0)
+        {
+            Notify(new CellNotice(CellNoticeKind.MissedEvents,
+                $"The transmitter dropped {replies} answers or confirmations for this cell because it did not read them; requests waiting for them time out"));
+        }
+    }
+
+    /// <summary><c>CRED</c>: more publishing credit (PROTOCOL.md §8.4); events that waited for it go out.</summary>
+    private void HandleCredit(JObject credit)
+    {
+        var before = _credit;
+        _credit += credit.Value<long>("credit");
+        if (before <= 0 && _credit > 0)
+        {
+            FlushPublishes();
+        }
+    }
+
     private void CompleteRequest(JObject reply)
     {
         if (reply["ref"]?.Type == JTokenType.Integer && _requests.Remove(reply.Value<long>("ref"), out var request))
@@ -346,43 +514,127 @@ public sealed partial class Cell
         }
     }
 
+    /// <summary>
+    /// The session is lost: close its link and join again on a new one. Publishes handed to the socket that await only
+    /// acceptance fail (their outcome is unknown); those awaiting completion are resent after the welcome; buffered ones
+    /// wait for it; requests waiting for an answer are asked again then.
+    /// </summary>
     private void SessionLost(string reason)
     {
-        if (CurrentState == CellState.Connected)
+        if (CurrentState != CellState.Connected || Volatile.Read(ref _disposed) != 0)
         {
-            SetState(CellState.Reconnecting);
-            Notify(new CellNotice(CellNoticeKind.ConnectionLost, $"Lost the session with transmitter {TransmitterId}: {reason}; re-joining"));
-            _publishes.SessionLost(new ThynapseConnectionException(
-                $"The session with the transmitter was lost ({reason}) before it confirmed the event; it may or may not have been routed."));
-            _timer.Interval = (int)FirstHelloRetryMs; // re-join promptly, backing off while refused
-            SendHello();
+            return;
         }
+
+        SetState(CellState.Reconnecting);
+        Notify(new CellNotice(CellNoticeKind.ConnectionLost, $"Lost the session with transmitter {TransmitterId}: {reason}; re-joining"));
+        CloseLink(TimeSpan.Zero); // first: batches its socket had not taken go back to their queues
+        _publishes.SessionLost(new ThynapseConnectionException(
+            $"The session with the transmitter was lost ({reason}) before it confirmed the event; it may or may not have been routed."));
+        _acks.Clear(); // the tags were the lost session's: the transmitter redelivers those events
+        foreach (var request in _requests.Values.Where(r => r.Command != Command.Helo).OrderBy(r => r.Ref).ToList())
+        {
+            _parked.Insert(0, request);
+        }
+
+        _requests.Clear();
+        _attempts = default;
+        _retryMs = FirstRetryMs;
+        _nextAttemptAt = 0; // at once: the first attempt needs no pause
+        _timer.Interval = (int)FirstRetryMs;
+        Attempt();
+    }
+
+    /// <summary>Opens a new link and says HELO on it, or says HELO again on the link after a refusal.</summary>
+    private void Attempt()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        if (_link is null)
+        {
+            OpenLink();
+        }
+
+        SendHello();
+    }
+
+    /// <summary>The next attempt to join waits a little longer each time, with jitter so that many cells do not retry together.</summary>
+    private void ScheduleAttempt()
+    {
+        _nextAttemptAt = Now() + (_retryMs / 2) + Random.Shared.NextInt64(_retryMs / 2 + 1);
+        _retryMs = Math.Min(_retryMs * 2, MaxRetryMs);
+    }
+
+    private void OnConnected(Link link)
+    {
+        link.Connected = true;
+        _attempts.Connections++;
+    }
+
+    private void OnConnectRetried(Link link) => _attempts.Refusals++;
+
+    private void OnDisconnected(Link link)
+    {
+        link.Connected = false;
+        if (!ReferenceEquals(link, _link))
+        {
+            return;
+        }
+
+        if (link.Welcomed)
+        {
+            SessionLost("its connection closed");
+            return;
+        }
+
+        // Closed before a welcome: the peer refused us (it is not a transmitter's command port, or it shuts down), or
+        // it died with our HELO. A HELO is not resent on the same socket, so try again on a new link after a pause.
+        _attempts.ClosedBeforeWelcome++;
+        CloseLink(TimeSpan.Zero);
+        ScheduleAttempt();
     }
 
     private void OnTimer() => Guarded("periodic work", () =>
     {
         // Read what already arrived first: an answer waiting in the socket means the transmitter is not silent.
-        OnReceiveReady(this, null);
-        var now = Environment.TickCount64;
+        OnReceiveReady(null, null);
+        var now = Now();
         var state = CurrentState;
         if (state == CellState.Connected)
         {
             // Alive while it answers, or while it keeps taking the events we send: a busy publisher's BEAT waits behind
             // its own events (the socket's queue, TCP buffers, the transmitter's inbound queue), so its answer can take
             // longer than the liveness window while the transmitter is plainly reading this connection. Those buffers
-            // are bounded: a transmitter that stops reading stops taking events soon after (PROTOCOL.md §4.4).
+            // are bounded: a transmitter that stops reading stops taking events soon after (PROTOCOL.md §4.4). Time this
+            // thread itself did not run is not counted (StallAwareClock).
             if (now - Math.Max(_lastHeard, _lastTaken) > _livenessMs)
             {
                 SessionLost($"nothing heard for {now - _lastHeard} ms");
             }
-            else
+            else if (!CheckOwnStall())
             {
                 Send(JsonPayload.Frame(Command.Beat, []));
             }
         }
-        else if (state is CellState.Reconnecting && now >= _nextHelloAt)
+        else if (state is CellState.Connecting or CellState.Reconnecting && Volatile.Read(ref _disposed) == 0)
         {
-            SendHello();
+            if (_link is null || _helloRefused)
+            {
+                if (now >= _nextAttemptAt)
+                {
+                    Attempt();
+                }
+            }
+            else if (_link.Connected && _link.HelloSentAt != 0 && now - _link.HelloSentAt > _livenessMs)
+            {
+                // Connected but unanswered (the transmitter is stopped, or the path lost our HELO): try a new link.
+                _attempts.Unanswered++;
+                CloseLink(TimeSpan.Zero);
+                ScheduleAttempt();
+            }
         }
 
         foreach (var subscription in _routes.All)
@@ -400,24 +652,58 @@ public sealed partial class Cell
         }
     });
 
+    /// <summary>Why the first connection did not succeed, for <see cref="ConnectAsync"/>'s timeout (a newcomer's first mistake).</summary>
+    private string JoinDiagnosis(TimeSpan waited)
+    {
+        var attempts = _attempts;
+        var endpoint = _options.Transmitter;
+        if (attempts.Connections == 0)
+        {
+            return $"No welcome from {endpoint} within {waited} (CellOptions.ConnectTimeout): no TCP connection could be made" +
+                (attempts.Refusals > 0 ? $" ({attempts.Refusals} attempts were refused)" : "") +
+                $". Is a transmitter running at {endpoint}? Start one with 'dotnet run --project transmitter/Thynapse.Transmitter', or set CellOptions.Transmitter to its command endpoint.";
+        }
+
+        if (attempts.ClosedBeforeWelcome > 0)
+        {
+            return $"No welcome from {endpoint} within {waited} (CellOptions.ConnectTimeout): the peer closed the connection {attempts.ClosedBeforeWelcome} times before answering HELO. " +
+                "Is that the transmitter's command endpoint (--command, default port 4710)? Its events endpoint (--events, default 4711) and other ZeroMQ sockets refuse cells.";
+        }
+
+        return $"No welcome from {endpoint} within {waited} (CellOptions.ConnectTimeout): connected, but HELO got no answer. " +
+            "The peer may be a stopped or overloaded transmitter, or not a Thynapse transmitter at all.";
+    }
+
     private void FailRequests(Exception error)
     {
         // Called after the socket thread stopped: nothing else touches _requests any more.
-        foreach (var request in _requests.Values)
+        foreach (var request in _requests.Values.Concat(_parked))
         {
             request.Reply.TrySetException(error);
         }
 
         _requests.Clear();
+        _parked.Clear();
     }
 
     /// <summary>A request waiting for its answer, known by the <c>ref</c> it was sent with.</summary>
-    private sealed class Request(Command command, TaskCompletionSource<JObject> reply)
+    private sealed class Request(Command command, JObject payload, TaskCompletionSource<JObject> reply)
     {
         public Command Command { get; } = command;
+
+        public JObject Payload { get; } = payload;
 
         public TaskCompletionSource<JObject> Reply { get; } = reply;
 
         public long Ref { get; set; }
+    }
+
+    /// <summary>What attempts to join met since the last welcome: connections made, refused, closed before a welcome, unanswered.</summary>
+    private struct JoinAttempts
+    {
+        public int Connections;
+        public int Refusals;
+        public int ClosedBeforeWelcome;
+        public int Unanswered;
     }
 }

@@ -26,6 +26,7 @@ public sealed partial class Cell
     /// <exception cref="ThynapseRejectedException">Refused, for example <c>METADATA_TOO_LARGE</c>.</exception>
     public Task UpdateMetadataAsync(JObject metadata, bool replace = false, CancellationToken cancellationToken = default)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(metadata);
         return ChangeMetadataAsync(new JObject { ["metadata"] = metadata.DeepClone(), ["mode"] = replace ? "replace" : "merge" }, cancellationToken);
     }
@@ -33,6 +34,7 @@ public sealed partial class Cell
     /// <summary>Sets one metadata key (null removes it); see <see cref="UpdateMetadataAsync"/>.</summary>
     public Task SetMetadataAsync(string key, JToken? value, CancellationToken cancellationToken = default)
     {
+        ThrowIfDisposed();
         ArgumentException.ThrowIfNullOrEmpty(key);
         return UpdateMetadataAsync(new JObject { [key] = value ?? JValue.CreateNull() }, replace: false, cancellationToken);
     }
@@ -40,6 +42,7 @@ public sealed partial class Cell
     /// <summary>Replaces this cell's tags (for discovery).</summary>
     public Task SetTagsAsync(IEnumerable<string> tags, CancellationToken cancellationToken = default)
     {
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(tags);
         return ChangeMetadataAsync(new JObject { ["tags"] = new JArray(tags.Distinct().ToArray()) }, cancellationToken);
     }
@@ -47,7 +50,7 @@ public sealed partial class Cell
     /// <summary>The cells matching <paramref name="filter"/>, as the transmitter knows them now.</summary>
     public async Task<IReadOnlyList<CellInfo>> FindCellsAsync(CellFilter? filter = null, CancellationToken cancellationToken = default)
     {
-        var reply = await RequestAsync(Command.List, (filter ?? CellFilter.All).ToWire()).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var reply = await RequestAsync(Command.List, (filter ?? CellFilter.All).ToWire(), cancellationToken: cancellationToken).ConfigureAwait(false);
         return [.. (reply["cells"] as JArray ?? []).OfType<JObject>().Select(CellInfo.From)];
     }
 
@@ -59,17 +62,17 @@ public sealed partial class Cell
     /// <remarks>Observers are called serially on the thread pool. After a reconnect the watch resumes, and what changed meanwhile is reported as changes.</remarks>
     public IObservable<MembershipChange> Watch(CellFilter? filter = null)
     {
+        ThrowIfDisposed();
         filter ??= CellFilter.All;
         return Observable.Create<MembershipChange>(async (observer, cancellationToken) =>
         {
             var id = (uint)Interlocked.Increment(ref _nextWatchId);
             var state = new WatchState(id, filter, new DispatchQueue<MembershipChange>(4096, ex => _log.Error(ex, "A Watch observer threw")));
             using var observing = state.Queue.Subscribe(observer);
-            _work.Enqueue(() => _watches[id] = state);
             try
             {
-                var reply = await RequestAsync(Command.Wtch, StartWatch(state)).WaitAsync(cancellationToken).ConfigureAwait(false);
-                _work.Enqueue(() => Snapshot(state, reply));
+                var reply = await RequestAsync(Command.Wtch, StartWatch(state), () => _watches[id] = state, cancellationToken).ConfigureAwait(false);
+                Work(() => Snapshot(state, reply));
                 await state.Queue.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
@@ -78,13 +81,13 @@ public sealed partial class Cell
             }
             finally
             {
-                _work.Enqueue(() => _watches.Remove(id));
+                Work(() => _watches.Remove(id));
                 state.Queue.Complete();
                 if (CurrentState == CellState.Connected && Volatile.Read(ref _disposed) == 0)
                 {
                     try
                     {
-                        await RequestAsync(Command.Unwt, new JObject { ["watch"] = id }).ConfigureAwait(false);
+                        await RequestAsync(Command.Unwt, new JObject { ["watch"] = id }, cancellationToken: CancellationToken.None).ConfigureAwait(false);
                     }
                     catch (ThynapseException)
                     {
@@ -97,7 +100,7 @@ public sealed partial class Cell
 
     private async Task ChangeMetadataAsync(JObject change, CancellationToken cancellationToken)
     {
-        await RequestAsync(Command.Meta, change).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await RequestAsync(Command.Meta, change, cancellationToken: cancellationToken).ConfigureAwait(false);
         ApplyLocally(change);
     }
 
@@ -144,6 +147,7 @@ public sealed partial class Cell
     /// <summary>Socket thread: the cells matching a watch when it (re)started; differences from what we knew are changes.</summary>
     private static void Snapshot(WatchState state, JObject reply)
     {
+        state.Started = true;
         var now = (reply["cells"] as JArray ?? []).OfType<JObject>().Select(CellInfo.From).ToDictionary(c => c.Id);
         foreach (var (id, cell) in now)
         {
@@ -202,16 +206,20 @@ public sealed partial class Cell
     /// <summary>Socket thread, after a re-join: the transmitter forgot our watches; start them again and report the difference.</summary>
     private void ResumeWatches()
     {
-        foreach (var state in _watches.Values)
+        // Only watches that had started: one still waiting for its first answer is asked again as a parked request.
+        foreach (var state in _watches.Values.Where(w => w.Started))
         {
-            var request = new Request(Command.Wtch, new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously));
-            request.Reply.Task.ContinueWith(t => _work.Enqueue(() => Snapshot(state, t.Result)), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
-            SendRequest(StartWatch(state), request);
+            var request = new Request(Command.Wtch, StartWatch(state), new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously));
+            request.Reply.Task.ContinueWith(t => Work(() => Snapshot(state, t.Result)), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            SendRequest(request);
         }
     }
 
     private sealed record WatchState(uint Id, CellFilter Filter, DispatchQueue<MembershipChange> Queue)
     {
         public Dictionary<Thid, CellInfo> Known { get; } = [];
+
+        /// <summary>Socket thread: set once the transmitter answered the watch's first WTCH.</summary>
+        public bool Started { get; set; }
     }
 }

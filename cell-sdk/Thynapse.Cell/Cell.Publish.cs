@@ -113,10 +113,7 @@ public sealed partial class Cell
     private PublishExtras CheckPublish(string channel, int bodyLength, PublishOptions? options)
     {
         ArgumentNullException.ThrowIfNull(channel);
-        if (Volatile.Read(ref _disposed) != 0)
-        {
-            ThynapseException.ThrowClosed();
-        }
+        ThrowIfDisposed();
 
         // Publishers usually reuse one string per channel: validate each instance once.
         if (!ReferenceEquals(channel, Volatile.Read(ref _lastValidChannel)))
@@ -194,31 +191,35 @@ public sealed partial class Cell
         return extras;
     }
 
-    private void WakeForPublishes() => _work.Enqueue(_flushPublishes ??= FlushPublishes);
+    private void WakeForPublishes() => Work(_flushPublishes ??= FlushPublishes);
 
     private Action? _flushPublishes;
 
-    /// <summary>Socket thread: sends buffered events and acknowledgements while the socket takes them (only while welcomed).</summary>
+    /// <summary>
+    /// Socket thread: sends buffered events and acknowledgements while the socket takes them, only while welcomed (events
+    /// published without a session wait for the next welcome: issue 15, finding 2) and, when the transmitter gives
+    /// credit, while some is left (PROTOCOL.md §8.4).
+    /// </summary>
     private void FlushPublishes()
     {
-        if (CurrentState != CellState.Connected)
+        if (CurrentState != CellState.Connected || _link is not { Welcomed: true } || CheckOwnStall())
         {
             return; // kept until the cell is welcomed (again)
         }
 
-        Drain(_acks);
-        Drain(_publishes);
+        Drain(_acks, limited: false);
+        Drain(_publishes, limited: _usesCredit);
     }
 
-    private void Drain(Internal.FrameQueue queue)
+    private void Drain(Internal.FrameQueue queue, bool limited)
     {
-        while (_outbox.Count == 0 && queue.TakeNext() is { } batch)
+        while (_outbox.Count == 0 && (!limited || _credit > 0) && queue.TakeNext() is { } batch)
         {
             var item = new Outgoing(null, batch, queue);
             if (!TrySend(item))
             {
                 _outbox.Enqueue(item);
-                WatchSendReady(true);
+                WatchSendReady(_link!, true);
                 return;
             }
         }

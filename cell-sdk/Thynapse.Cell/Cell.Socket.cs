@@ -1,32 +1,109 @@
 using NetMQ;
+using NetMQ.Monitoring;
+using NetMQ.Sockets;
 using Thynapse.Core;
 
 namespace Thynapse.Cell;
 
-// Getting frames in and out of the DEALER socket. Everything here runs on the socket thread.
+// Getting frames in and out of the DEALER socket of the current link. Everything here runs on the socket thread.
 public sealed partial class Cell
 {
     private const int ReceiveBudget = 4096;
 
     private readonly Queue<Outgoing> _outbox = new();
+    private Link? _link;
+    private int _links;
     private Msg _frame;
     private Msg _body;
     private Msg _extra;
     private bool _sendReadyWatched;
     private long _lastTaken;
 
+    /// <summary>
+    /// Opens a link: a new DEALER socket towards the transmitter, watched by a monitor so that a closed connection is
+    /// seen at once. Every attempt at a session gets a socket of its own, so nothing queued for an earlier session (events,
+    /// acknowledgements, beats) can reach the transmitter ahead of the next <c>HELO</c>, and a transmitter that restarted
+    /// never sees this cell's events before it has welcomed it again (issue 15, finding 2).
+    /// </summary>
+    private void OpenLink()
+    {
+        var dealer = new DealerSocket();
+        dealer.Options.Linger = TimeSpan.Zero;
+        // Bounded socket queues (frames batch many events): past them, memory stops growing and back-pressure starts.
+        dealer.Options.SendHighWatermark = 256;
+        dealer.Options.ReceiveHighWatermark = 1_000;
+        dealer.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);
+        dealer.Options.ReconnectIntervalMax = TimeSpan.FromSeconds(2);
+        var number = ++_links;
+        NetMQMonitor monitor;
+        try
+        {
+            monitor = new NetMQMonitor(dealer, $"inproc://thynapse-cell-{Id}-{number}", SocketEvents.Connected | SocketEvents.ConnectRetried | SocketEvents.Disconnected);
+        }
+        catch
+        {
+            dealer.Dispose();
+            throw;
+        }
+
+        var link = new Link(dealer, monitor, number);
+        monitor.Connected += (_, _) => Guarded("a connection event", () => OnConnected(link));
+        monitor.ConnectRetried += (_, _) => Guarded("a connection event", () => OnConnectRetried(link));
+        monitor.Disconnected += (_, _) => Guarded("a connection event", () => OnDisconnected(link));
+        dealer.ReceiveReady += OnReceiveReady;
+        monitor.AttachToPoller(_poller);
+        _poller.Add(dealer);
+        dealer.Connect(_options.Transmitter);
+        _link = link;
+    }
+
+    /// <summary>
+    /// Closes the current link. Batches of events it had not yet taken go back to their queue, to leave on the next
+    /// link; control frames and acknowledgements belonged to its session and are dropped with it.
+    /// </summary>
+    /// <param name="linger">How long the socket may still try to send what it holds (zero when the session is lost).</param>
+    private void CloseLink(TimeSpan linger)
+    {
+        if (_link is not { } link)
+        {
+            return;
+        }
+
+        _link = null;
+        WatchSendReady(link, false);
+        while (_outbox.TryDequeue(out var item))
+        {
+            if (item.Batch is { } batch)
+            {
+                item.Owner!.PutBack(batch);
+            }
+        }
+
+        link.Dealer.ReceiveReady -= OnReceiveReady;
+        _poller.Remove(link.Dealer);
+        link.Monitor.Dispose();
+        link.Dealer.Options.Linger = linger;
+        link.Dealer.Dispose();
+    }
+
     private void OnReceiveReady(object? sender, NetMQSocketEventArgs? e)
     {
-        for (var i = 0; i < ReceiveBudget && _dealer.TryReceive(ref _frame, TimeSpan.Zero); i++)
+        if (_link is not { } link || (e is not null && !ReferenceEquals(e.Socket, link.Dealer)))
         {
-            var hasBody = _frame.HasMore && _dealer.TryReceive(ref _body, TimeSpan.Zero);
+            return; // an event of a link closed meanwhile
+        }
+
+        var dealer = link.Dealer;
+        for (var i = 0; i < ReceiveBudget && _link == link && dealer.TryReceive(ref _frame, TimeSpan.Zero); i++)
+        {
+            var hasBody = _frame.HasMore && dealer.TryReceive(ref _body, TimeSpan.Zero);
             var more = hasBody && _body.HasMore;
-            while (more && _dealer.TryReceive(ref _extra, TimeSpan.Zero))
+            while (more && dealer.TryReceive(ref _extra, TimeSpan.Zero))
             {
                 more = _extra.HasMore; // transmitters never send more than two frames; ignore the rest
             }
 
-            _lastHeard = Environment.TickCount64;
+            _lastHeard = Now();
             try
             {
                 if (IsBinaryDeliveries(_frame.Slice()))
@@ -51,32 +128,47 @@ public sealed partial class Cell
         }
     }
 
-    /// <summary>Sends a frame, or queues it behind earlier ones when the socket is at its high-water mark.</summary>
+    /// <summary>Sends a control frame on the current link, or queues it behind earlier ones when the socket is at its high-water mark.</summary>
     private void Send(byte[] frame)
     {
+        if (_link is null)
+        {
+            return; // no session to say it in: whatever it was belongs to the one that was lost
+        }
+
         var item = new Outgoing(frame, null, null);
         if (_outbox.Count > 0 || !TrySend(item))
         {
             _outbox.Enqueue(item);
-            WatchSendReady(true);
+            WatchSendReady(_link, true);
         }
     }
 
     private bool TrySend(Outgoing item)
     {
+        if (_link is not { } link)
+        {
+            return false;
+        }
+
         var frame = item.Batch is { } batch ? batch.Frame : item.Frame;
         var msg = default(Msg);
         msg.InitPool(frame.Length);
         frame.CopyTo(msg.Slice());
-        var sent = _dealer.TrySend(ref msg, TimeSpan.Zero, more: false);
+        var sent = link.Dealer.TrySend(ref msg, TimeSpan.Zero, more: false);
         msg.Close();
         if (sent && item.Batch is not null)
         {
+            if (ReferenceEquals(item.Owner, _publishes))
+            {
+                _credit -= frame.Length;
+            }
+
             item.Owner!.Release(item.Batch);
 
             // Events keep leaving: the socket's bounded queue (and the TCP and transmitter buffers behind it) would
             // stop taking them within moments if the transmitter stopped reading (see OnTimer's liveness check).
-            _lastTaken = Environment.TickCount64;
+            _lastTaken = Now();
         }
 
         return sent;
@@ -94,11 +186,15 @@ public sealed partial class Cell
             _outbox.Dequeue();
         }
 
-        WatchSendReady(false);
+        if (_link is { } link)
+        {
+            WatchSendReady(link, false);
+        }
+
         FlushPublishes();
     });
 
-    private void WatchSendReady(bool watch)
+    private void WatchSendReady(Link link, bool watch)
     {
         if (watch == _sendReadyWatched)
         {
@@ -108,11 +204,11 @@ public sealed partial class Cell
         _sendReadyWatched = watch;
         if (watch)
         {
-            _dealer.SendReady += OnSendReady;
+            link.Dealer.SendReady += OnSendReady;
         }
         else
         {
-            _dealer.SendReady -= OnSendReady;
+            link.Dealer.SendReady -= OnSendReady;
         }
     }
 
@@ -129,6 +225,28 @@ public sealed partial class Cell
         catch (Exception ex)
         {
             _log.Error(ex, "Failed at {Work}; the cell goes on", what);
+        }
+    }
+
+    /// <summary>
+    /// Any thread: hands <paramref name="action"/> to the socket thread; false once the cell is disposed (a queue that
+    /// is gone must never block or throw at the caller: issue 15, finding 3).
+    /// </summary>
+    private bool Work(Action action)
+    {
+        if (Volatile.Read(ref _disposed) != 0 && _socketThreadStopped)
+        {
+            return false;
+        }
+
+        try
+        {
+            _work.Enqueue(action);
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
         }
     }
 
@@ -165,4 +283,23 @@ public sealed partial class Cell
 
     /// <summary>A frame waiting for the socket: a control frame, or a batch to give back to its queue once sent.</summary>
     private readonly record struct Outgoing(byte[]? Frame, FrameBatch? Batch, Internal.FrameQueue? Owner);
+
+    /// <summary>One DEALER socket and its monitor: one attempt at a session with a transmitter.</summary>
+    private sealed class Link(DealerSocket dealer, NetMQMonitor monitor, int number)
+    {
+        public DealerSocket Dealer { get; } = dealer;
+
+        public NetMQMonitor Monitor { get; } = monitor;
+
+        public int Number { get; } = number;
+
+        /// <summary>True once <c>WLCM</c> came on this link.</summary>
+        public bool Welcomed { get; set; }
+
+        /// <summary>True while its TCP connection is up.</summary>
+        public bool Connected { get; set; }
+
+        /// <summary>When the <c>HELO</c> now waiting for an answer was sent (0: none waits).</summary>
+        public long HelloSentAt { get; set; }
+    }
 }

@@ -21,7 +21,6 @@ public sealed partial class Cell : IAsyncDisposable
 {
     private readonly CellOptions _options;
     private readonly ILogger _log;
-    private readonly DealerSocket _dealer;
     private readonly NetMQPoller _poller;
     private readonly NetMQQueue<Action> _work;
     private readonly NetMQTimer _timer;
@@ -33,6 +32,7 @@ public sealed partial class Cell : IAsyncDisposable
     private CellState _state = CellState.Connecting;
     private TransmitterInfo _transmitter = TransmitterInfo.Unknown;
     private int _disposed;
+    private volatile bool _socketThreadStopped;
 
     private Cell(CellOptions options)
     {
@@ -49,15 +49,6 @@ public sealed partial class Cell : IAsyncDisposable
         _notices = new DispatchQueue<CellNotice>(4096, ex => _log.Error(ex, "A Notices observer threw"), waitForFirstObserver: false);
         _states = new DispatchQueue<CellState>(256, ex => _log.Error(ex, "A State observer threw"), waitForFirstObserver: false);
 
-        _dealer = new DealerSocket();
-        _dealer.Options.Linger = TimeSpan.FromSeconds(1);
-        // Bounded socket queues (frames batch many events): past them, memory stops growing and back-pressure starts.
-        _dealer.Options.SendHighWatermark = 256;
-        _dealer.Options.ReceiveHighWatermark = 1_000;
-        _dealer.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);
-        _dealer.Options.ReconnectIntervalMax = TimeSpan.FromSeconds(2);
-        _dealer.ReceiveReady += OnReceiveReady;
-
         _work = new NetMQQueue<Action>();
         _work.ReceiveReady += (_, e) =>
         {
@@ -69,7 +60,7 @@ public sealed partial class Cell : IAsyncDisposable
         _publishes = new PublishBuffer(options.BatchBytes, options.MaxPendingPublishBytes, WakeForPublishes);
         _timer = new NetMQTimer(TimeSpan.FromSeconds(1));
         _timer.Elapsed += (_, _) => OnTimer();
-        _poller = [_dealer, _work];
+        _poller = [_work];
         _poller.Add(_timer);
     }
 
@@ -132,8 +123,9 @@ public sealed partial class Cell : IAsyncDisposable
         }
         catch (TimeoutException)
         {
+            var diagnosis = cell.JoinDiagnosis(options.ConnectTimeout);
             await cell.DisposeAsync().ConfigureAwait(false);
-            throw new ThynapseTimeoutException($"No welcome from {options.Transmitter} within {options.ConnectTimeout}.");
+            throw new ThynapseTimeoutException(diagnosis);
         }
         catch
         {
@@ -143,8 +135,8 @@ public sealed partial class Cell : IAsyncDisposable
     }
 
     /// <summary>
-    /// Leaves: sends what is buffered, says <c>GBYE</c> (waiting briefly for the answer), closes the socket and
-    /// completes every subscription's observers.
+    /// Leaves: sends what is buffered, says <c>GBYE</c> (waiting briefly for the answer), closes the socket, completes
+    /// every subscription's observers, and waits for running handlers up to <see cref="CellOptions.HandlerStopTimeout"/>.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -160,11 +152,22 @@ public sealed partial class Cell : IAsyncDisposable
                 await LeaveAsync().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is TimeoutException or ThynapseException)
+        catch (Exception ex) when (ex is TimeoutException or ThynapseException or OperationCanceledException)
         {
             _log.Debug("No GBYE answer before closing: {Reason}", ex.Message);
         }
 
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!Work(() =>
+            {
+                CloseLink(TimeSpan.FromSeconds(1));
+                closed.TrySetResult();
+            }))
+        {
+            closed.TrySetResult();
+        }
+
+        await closed.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         await Task.Run(() =>
         {
             if (_poller.IsRunning)
@@ -172,25 +175,37 @@ public sealed partial class Cell : IAsyncDisposable
                 _poller.Stop();
             }
         }).ConfigureAwait(false);
+        _socketThreadStopped = true;
         _publishes.Close();
         _publishes.SessionLost(new ThynapseConnectionException("The cell was disposed before the transmitter confirmed the event."), all: true);
-        FailRequests(new ThynapseConnectionException("The cell was disposed."));
+        FailRequests(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));
+        _firstWelcome?.TrySetException(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));
         _poller.Dispose();
-        _dealer.Dispose();
         _work.Dispose();
         ReleaseFrames();
-        foreach (var subscription in _routes.All.ToList())
+        var subscriptions = _routes.All.ToList();
+        foreach (var subscription in subscriptions)
         {
             subscription.Queue.Complete();
         }
 
+        await StopHandlersAsync(subscriptions).ConfigureAwait(false);
         SetState(CellState.Closed);
         _states.Complete();
         _notices.Complete();
     }
 
     /// <summary>Runs <paramref name="action"/> on the socket thread (tests use it to stall that thread on purpose).</summary>
-    internal void RunOnSocketThread(Action action) => _work.Enqueue(action);
+    internal void RunOnSocketThread(Action action) => Work(action);
+
+    /// <summary>Throws <see cref="ObjectDisposedException"/> once the cell is disposed (every public member starts with it).</summary>
+    private void ThrowIfDisposed()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            ThynapseException.ThrowClosed();
+        }
+    }
 
     private void SetState(CellState state)
     {

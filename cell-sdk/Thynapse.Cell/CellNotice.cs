@@ -28,6 +28,12 @@ public enum CellNoticeKind
 
     /// <summary>A handler (<see cref="Cell.HandleAsync"/>) threw; the event was refused (<c>NACK</c>) for redelivery.</summary>
     HandlerFailed,
+
+    /// <summary>
+    /// A handled event's ack deadline passed: the handler's token was cancelled, or the event waited for the handler past
+    /// it and was refused without running (the transmitter redelivers it elsewhere).
+    /// </summary>
+    HandlerTimedOut,
 }
 
 /// <summary>Something that happened to a cell that its application may want to know: drops, rejections, reconnects.</summary>

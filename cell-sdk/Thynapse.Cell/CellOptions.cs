@@ -65,6 +65,13 @@ public sealed record CellOptions
     /// </summary>
     public bool PooledBuffers { get; init; } = true;
 
+    /// <summary>
+    /// How long disposing (the cell, or a handler's subscription) waits for running handlers after cancelling their
+    /// tokens (default: 5 s). A handler still running then is abandoned: it may finish, but its acknowledgement goes
+    /// nowhere, and the transmitter redelivers its event.
+    /// </summary>
+    public TimeSpan HandlerStopTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Where the cell logs (default: nowhere).</summary>
     public ILogger Logger { get; init; } = Serilog.Core.Logger.None;
 
@@ -80,6 +87,7 @@ public sealed record CellOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ConnectTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(PublishTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RequestTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(HandlerStopTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(SubscriptionBufferCapacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchBytes, 1024);
         ArgumentOutOfRangeException.ThrowIfLessThan(DeduplicationWindow, 1);

@@ -69,6 +69,12 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
     /// <summary>Cancelled when the subscription is disposed: handlers see it.</summary>
     internal CancellationTokenSource Stopping { get; } = new();
 
+    /// <summary>A handler's slots, one per handler that may run at once, with their events' deadlines.</summary>
+    internal HandlerSlot[] Slots { get; set; } = [];
+
+    /// <summary>Cancels handlers past their deadlines (set with <see cref="Handler"/>).</summary>
+    internal Timer? Watchdog { get; set; }
+
     /// <inheritdoc />
     /// <exception cref="InvalidOperationException">A handler already consumes this subscription's events.</exception>
     public IDisposable Subscribe(IObserver<Event> observer) => Handler is null
@@ -124,7 +130,16 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
             await Stopping.CancelAsync().ConfigureAwait(false);
             if (Handler is { } handler)
             {
-                await handler.ConfigureAwait(false);
+                // Bounded (issue 15, finding 5): a handler that ignores its token must not hang the caller.
+                if (await Task.WhenAny(handler, Task.Delay(_cell.HandlerStopTimeout)).ConfigureAwait(false) != handler)
+                {
+                    _cell.HandlerAbandoned(this);
+                }
+            }
+
+            if (Watchdog is { } watchdog)
+            {
+                await watchdog.DisposeAsync().ConfigureAwait(false);
             }
         }
     }

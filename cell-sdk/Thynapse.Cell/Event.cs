@@ -29,9 +29,11 @@ public readonly struct Event
         CellSubscription? subscription = null,
         ulong tag = 0,
         DeadLetterInfo? deadLetter = null,
-        Internal.FrameLease? lease = null)
+        Internal.FrameLease? lease = null,
+        long receivedAt = 0)
     {
         _lease = lease;
+        ReceivedAt = receivedAt;
         Channel = channel;
         Body = body;
         Origin = origin;
@@ -65,6 +67,12 @@ public readonly struct Event
     /// <summary>For anycatch: 1 on the first delivery, more on redeliveries; 0 for multicatch.</summary>
     public int Attempt { get; }
 
+    /// <summary>The delivery tag (anycatch; 0 for multicatch).</summary>
+    internal ulong Tag => _tag;
+
+    /// <summary>When an acknowledging delivery arrived (<see cref="Environment.TickCount64"/>; 0 otherwise): its ack deadline counts from here.</summary>
+    internal long ReceivedAt { get; }
+
     /// <summary>For an event on a dead-letter channel: where it came from and why it ended there; otherwise null.</summary>
     public DeadLetterInfo? DeadLetter { get; }
 
@@ -95,6 +103,19 @@ public readonly struct Event
     {
         RequireAck();
         _subscription!.Cell.Acknowledge(_tag, Origin, Sequence);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Tells the transmitter that this event is still being handled (<c>PROG</c>): its ack deadline starts again, so it
+    /// is not redelivered elsewhere while the work goes on, and a handler's cancellation token is not cancelled at the
+    /// old deadline (as JetStream's in-progress acknowledgement and RabbitMQ's long consumers allow).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The event was not caught by an acknowledging subscription.</exception>
+    public ValueTask InProgressAsync()
+    {
+        RequireAck();
+        _subscription!.Cell.InProgress(_subscription, _tag);
         return ValueTask.CompletedTask;
     }
 

@@ -107,9 +107,18 @@ public sealed class ThynapseTimeoutException : ThynapseException
     }
 }
 
-/// <summary>An event published with <see cref="PublishAwait.Completion"/> used up its attempts at some service and was dead-lettered.</summary>
+/// <summary>An event published with <see cref="PublishAwait.Completion"/> used up its attempts at a service and was dead-lettered.</summary>
 public sealed class ThynapseDeadLetteredException : ThynapseException
 {
+    /// <summary>The service that gave up on the event (null from a transmitter that does not say).</summary>
+    public string? Service { get; init; }
+
+    /// <summary>What ended the last attempt, as the transmitter put it (PROTOCOL.md §4.5), or null.</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>Deliveries made to that service.</summary>
+    public int Attempts { get; init; }
+
     /// <summary>Creates an exception with a message.</summary>
     public ThynapseDeadLetteredException(string message)
         : base(message)

@@ -1,3 +1,4 @@
+using Thynapse.Core.Internal;
 using Serilog;
 using Thynapse.Core;
 
@@ -102,7 +103,7 @@ public sealed record TransmitterOptions
 
     /// <summary>
     /// The longest gap between two readings of the routing clock that counts in full (two check intervals): a longer
-    /// one means the routing thread was not running, and is not counted against the cells (<see cref="RoutingClock"/>).
+    /// one means the routing thread was not running, and is not counted against the cells (<see cref="StallAwareClock"/>).
     /// </summary>
     internal TimeSpan MaxClockStep => TickInterval * 2;
 

@@ -11,6 +11,7 @@ namespace Thynapse.Cell.Internal;
 internal abstract class FrameQueue(Command command, int batchBytes, Action wake)
 {
     private int _batchBytes = batchBytes;
+    private readonly Queue<FrameBatch> _returned = new();
     private readonly Queue<FrameBatch> _ready = new();
     private readonly Stack<FrameBatch> _spare = new();
     private FrameBatch _current = new(command);
@@ -31,7 +32,7 @@ internal abstract class FrameQueue(Command command, int batchBytes, Action wake)
     {
         lock (Gate)
         {
-            if (_ready.TryDequeue(out var batch))
+            if (_returned.TryDequeue(out var batch) || _ready.TryDequeue(out batch))
             {
                 return batch;
             }
@@ -56,6 +57,34 @@ internal abstract class FrameQueue(Command command, int batchBytes, Action wake)
             OnSent(batch);
             batch.Reset();
             _spare.Push(batch);
+        }
+    }
+
+    /// <summary>
+    /// Socket thread: a frame taken with <see cref="TakeNext"/> did not leave (its link closed first): it goes back to
+    /// the front of the line, before those not taken yet, to leave first on the next link. Call in the order taken.
+    /// </summary>
+    public void PutBack(FrameBatch batch)
+    {
+        lock (Gate)
+        {
+            _returned.Enqueue(batch);
+        }
+    }
+
+    /// <summary>Drops every frame not yet sent (what they carry belonged to a session that is gone).</summary>
+    public void Clear()
+    {
+        lock (Gate)
+        {
+            while (_returned.TryDequeue(out var batch) || _ready.TryDequeue(out batch))
+            {
+                batch.Reset();
+                _spare.Push(batch);
+            }
+
+            _current.Reset();
+            _woken = false;
         }
     }
 

@@ -17,7 +17,6 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
     // Numbering starts at the current time in microseconds, not 1: a cell that keeps its THID across restarts
     // (CellOptions.Id) must not reuse (origin, seq) pairs, which identify events for deduplication (PROTOCOL.md §4.3).
     private ulong _sequence = (ulong)((DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10);
-    private ulong _sentThrough;
     private bool _closed;
 
     /// <summary>
@@ -41,12 +40,12 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
         {
             WaitForRoom(timeout);
             sequence = ++_sequence;
-            wakeNow = Write(sequence, channel, key, extension, body, flags, size);
+            wakeNow = Write(sequence, channel, key, extension, body, flags, size, out var frame);
             if (answer is not null)
             {
                 // A completion must survive a lost session, so it keeps what a resend needs.
                 var resend = (flags & EventRecordFlags.Completion) != 0 ? new Resend(channel, key.ToArray(), extension.ToArray(), body.ToArray(), flags) : null;
-                _awaiting.Add(sequence, new Awaited(answer, resend));
+                _awaiting.Add(sequence, new Awaited(answer, resend) { Frame = frame, Generation = frame.Generation });
             }
         }
 
@@ -93,8 +92,10 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
 
     /// <summary>
     /// The session was lost. Publishes already handed to the socket that await only acceptance fail (their outcome
-    /// will never be known); those awaiting completion are written again, with the same sequence number, to go
-    /// out after the cell is welcomed again. With <paramref name="all"/> (the cell is closing) every one fails.
+    /// will never be known); those awaiting completion are written again, with the same sequence number and the
+    /// <see cref="EventRecordFlags.Resend"/> flag, to go out after the cell is welcomed again (a transmitter routes a
+    /// resend to acknowledging anycatch only, so multicatch catchers never get it twice: PROTOCOL.md §4.5). Those still
+    /// buffered go out after the welcome as they are. With <paramref name="all"/> (the cell is closing) every one fails.
     /// </summary>
     public void SessionLost(Exception error, bool all = false)
     {
@@ -104,15 +105,17 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
         {
             foreach (var (sequence, awaited) in _awaiting.OrderBy(p => p.Key).ToList())
             {
-                if (!all && sequence > _sentThrough)
+                if (!all && awaited.Frame.Generation == awaited.Generation)
                 {
-                    continue; // still buffered: it goes out after the re-join
+                    continue; // its frame never left: it goes out after the re-join
                 }
 
                 if (!all && awaited.Resend is { } resend)
                 {
                     var size = EventRecordWriter.SizeOf(resend.Channel.Length, resend.Key.Length, resend.Extension.Length, resend.Body.Length);
-                    wakeNow |= Write(sequence, resend.Channel, resend.Key, resend.Extension, resend.Body, resend.Flags, size);
+                    wakeNow |= Write(sequence, resend.Channel, resend.Key, resend.Extension, resend.Body, resend.Flags | EventRecordFlags.Resend, size, out var frame);
+                    awaited.Frame = frame;
+                    awaited.Generation = frame.Generation;
                     continue;
                 }
 
@@ -145,14 +148,13 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
     /// <inheritdoc />
     protected override void OnSent(FrameBatch batch)
     {
-        _sentThrough = Math.Max(_sentThrough, batch.Watermark);
         _pendingBytes = Math.Max(0, _pendingBytes - (batch.Length - FrameHeader.PayloadOffset));
         Monitor.PulseAll(Gate);
     }
 
-    private bool Write(ulong sequence, string channel, ReadOnlySpan<byte> key, ReadOnlySpan<byte> extension, ReadOnlySpan<byte> body, EventRecordFlags flags, int size)
+    private bool Write(ulong sequence, string channel, ReadOnlySpan<byte> key, ReadOnlySpan<byte> extension, ReadOnlySpan<byte> body, EventRecordFlags flags, int size, out FrameBatch frame)
     {
-        var frame = FrameFor(size);
+        frame = FrameFor(size);
         var before = frame.Length;
         EventRecordWriter.Write(frame, flags, sequence, channel, key, extension, body); // leaves a repeated channel out
         frame.Watermark = Math.Max(frame.Watermark, sequence);
@@ -189,7 +191,13 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
         }
     }
 
-    private sealed record Awaited(TaskCompletionSource<PublishAnswer> Answer, Resend? Resend);
+    private sealed record Awaited(TaskCompletionSource<PublishAnswer> Answer, Resend? Resend)
+    {
+        /// <summary>The frame the event was (last) written into, and its generation then: it left once they differ.</summary>
+        public FrameBatch Frame { get; set; } = null!;
+
+        public int Generation { get; set; }
+    }
 
     private sealed record Resend(string Channel, byte[] Key, byte[] Extension, byte[] Body, EventRecordFlags Flags);
 }

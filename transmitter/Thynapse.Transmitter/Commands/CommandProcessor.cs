@@ -1,3 +1,4 @@
+using Thynapse.Core.Internal;
 using Newtonsoft.Json.Linq;
 using Serilog;
 using Thynapse.Core;
@@ -29,7 +30,7 @@ internal sealed partial class CommandProcessor
     private readonly TransmitterCounters _counters;
     private readonly ILogger _log;
     private readonly LogLimiter _warnings;
-    private readonly RoutingClock _clock;
+    private readonly StallAwareClock _clock;
     private readonly SessionRegistry _sessions = new();
     private readonly DepartedCells _departed;
     private readonly RouteTable _routes = new();
@@ -56,7 +57,7 @@ internal sealed partial class CommandProcessor
         _sender = sender;
         _counters = counters;
         _log = options.Logger.ForContext<CommandProcessor>();
-        _clock = new RoutingClock(options.TimeProvider, options.MaxClockStep);
+        _clock = new StallAwareClock(options.TimeProvider, options.MaxClockStep);
         _now = _clock.Now;
         _warnings = new LogLimiter(_log, () => _clock.Now, _clock.Frequency);
         _targets = new TargetCache(options.QueryLimits);
@@ -68,7 +69,10 @@ internal sealed partial class CommandProcessor
     }
 
     /// <summary>The routing thread's clock (time the thread did not run is not counted, §4.4).</summary>
-    internal RoutingClock Clock => _clock;
+    internal StallAwareClock Clock => _clock;
+
+    /// <summary>Time the routing thread did not run, not counted against cells.</summary>
+    internal TimeSpan StalledFor => _clock.SpanOf(_clock.Stalled);
 
     internal SessionRegistry Sessions => _sessions;
 

@@ -24,6 +24,9 @@ public sealed class FrameBatch(Command command) : IBufferWriter<byte>
     /// <summary>Set by the owner: for a publisher, the highest sequence number in the frame.</summary>
     public ulong Watermark { get; set; }
 
+    /// <summary>Counts <see cref="Reset"/>s: a record written at one generation has left (or been dropped) once it differs.</summary>
+    public int Generation { get; private set; }
+
     /// <summary>
     /// Set by the owner: a token standing for the channel of the last record (equal tokens mean equal channels), so
     /// that the next record with the same channel can leave it out (the SAME_CHANNEL flags, PROTOCOL.md §6).
@@ -70,6 +73,7 @@ public sealed class FrameBatch(Command command) : IBufferWriter<byte>
         Watermark = 0;
         LastChannel = null;
         LastOrigin = null;
+        Generation++;
     }
 
     private void Ensure(int sizeHint)

@@ -1,21 +1,22 @@
-namespace Thynapse.Transmitter;
+namespace Thynapse.Core.Internal;
 
 /// <summary>
-/// The routing thread's clock: the time liveness, acknowledgement deadlines and slow-cell graces are judged by. It
-/// follows the <see cref="TimeProvider"/>, except that a gap between two readings longer than <see cref="MaxStep"/>
-/// counts as <see cref="MaxStep"/> only.
+/// The clock a thread judges its peers' liveness by: the transmitter's routing thread (liveness, acknowledgement
+/// deadlines, slow-cell graces) and a cell's socket thread (its transmitter's liveness). It follows the
+/// <see cref="TimeProvider"/>, except that a gap between two readings longer than <see cref="MaxStep"/> counts as
+/// <see cref="MaxStep"/> only.
 /// </summary>
 /// <remarks>
-/// The routing thread reads the clock at every burst of input and at every tick of its timer (every
-/// <c>TransmitterOptions</c> tick, at most 100 ms), so a longer gap means the thread itself was not running: a GC
-/// pause, CPU starvation, a SIGSTOP of the process. During such a stall the cells' beats and acknowledgements wait
+/// The owning thread reads the clock whenever it handles input and at every tick of its timer (at most 100 ms apart
+/// on a transmitter), so a longer gap means the thread itself was not running: a GC pause, CPU starvation, a SIGSTOP
+/// of the process. During such a stall the cells' beats and acknowledgements wait
 /// unread in the sockets (and NetMQ's I/O thread, stalled too, may not even have read them from TCP yet); judging
 /// the cells on that time would expire healthy cells for the transmitter's own silence (issue 15, finding 7: a 1 s
 /// pause with a 1 s liveness dropped every cell at once, and their beats arrived 300 ms later). So time the thread
 /// did not run is not counted against anybody. This is Lifeguard's rule for SWIM (a member that is itself slow
-/// slows its verdicts), which the mesh's failure detector needs as well. Routing thread only.
+/// slows its verdicts), which the mesh's failure detector needs as well. One thread only.
 /// </remarks>
-internal sealed class RoutingClock
+internal sealed class StallAwareClock
 {
     private readonly TimeProvider _time;
     private long _lastRaw;
@@ -23,20 +24,23 @@ internal sealed class RoutingClock
 
     /// <param name="time">The source of raw timestamps.</param>
     /// <param name="maxStep">The longest gap between two readings that still counts in full.</param>
-    public RoutingClock(TimeProvider time, TimeSpan maxStep)
+    public StallAwareClock(TimeProvider time, TimeSpan maxStep)
     {
         _time = time;
         MaxStep = maxStep;
-        MaxStepTicks = Math.Max(1, (long)(maxStep.TotalSeconds * time.TimestampFrequency));
         _lastRaw = time.GetTimestamp();
         _now = _lastRaw;
     }
 
-    /// <summary>The longest gap between two readings that counts in full.</summary>
-    public TimeSpan MaxStep { get; }
+    /// <summary>The longest gap between two readings that counts in full (a cell sets it from its heartbeat).</summary>
+    public TimeSpan MaxStep
+    {
+        get => TimeSpan.FromSeconds((double)MaxStepTicks / _time.TimestampFrequency);
+        set => MaxStepTicks = Math.Max(1, (long)(value.TotalSeconds * _time.TimestampFrequency));
+    }
 
     /// <summary><see cref="MaxStep"/> in timestamp ticks.</summary>
-    public long MaxStepTicks { get; }
+    public long MaxStepTicks { get; private set; }
 
     /// <summary>Ticks per second of <see cref="Now"/> (those of the <see cref="TimeProvider"/>).</summary>
     public long Frequency => _time.TimestampFrequency;
