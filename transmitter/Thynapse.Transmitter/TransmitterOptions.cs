@@ -183,7 +183,7 @@ public sealed record TransmitterOptions
 
         var (commandHost, commandPort) = Split(command);
         var (eventsHost, eventsPort) = Split(events);
-        var wildcard = commandHost is "*" or "0.0.0.0" || eventsHost is "*" or "0.0.0.0";
+        var wildcard = commandHost is "*" or "0.0.0.0" or "[::]" || eventsHost is "*" or "0.0.0.0" or "[::]";
         return commandPort == eventsPort && commandPort is not ("*" or "0") && (wildcard || commandHost == eventsHost) ? commandPort : null;
     }
 }

@@ -40,6 +40,50 @@ public static class Endpoint
         return false;
     }
 
+    /// <summary>
+    /// The address to bind: a port of <c>*</c> becomes <c>0</c> (any free port), as ZeroMQ's own syntax allows.
+    /// </summary>
+    public static string ForBind(string endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        return endpoint.EndsWith(":*", StringComparison.Ordinal) ? endpoint[..^1] + "0" : endpoint;
+    }
+
+    /// <summary>
+    /// Turns the endpoint a socket reports after binding (<c>tcp://0.0.0.0:4711</c>) into one a peer can connect to:
+    /// a wildcard host is replaced by <paramref name="advertiseHost"/>, or by this machine's first non-loopback
+    /// IPv4 address, or by 127.0.0.1 when it has none.
+    /// </summary>
+    public static string Connectable(string boundEndpoint, string? advertiseHost = null)
+    {
+        ArgumentNullException.ThrowIfNull(boundEndpoint);
+        const string scheme = Scheme;
+        if (!boundEndpoint.StartsWith(scheme, StringComparison.Ordinal))
+        {
+            return boundEndpoint;
+        }
+
+        var hostAndPort = boundEndpoint[scheme.Length..];
+        var colon = hostAndPort.LastIndexOf(':');
+        if (colon < 0)
+        {
+            return boundEndpoint;
+        }
+
+        var host = hostAndPort[..colon];
+        var port = hostAndPort[(colon + 1)..];
+        if (IsWildcardHost(host))
+        {
+            host = advertiseHost ?? FirstNonLoopbackIPv4() ?? "127.0.0.1";
+        }
+        else if (advertiseHost is not null)
+        {
+            host = advertiseHost;
+        }
+
+        return $"{scheme}{host}:{port}";
+    }
+
     /// <summary>Null for a valid endpoint; else what to add after "got '…'", and the endpoint probably meant, if any.</summary>
     private static string? Problem(string text, bool bind, int defaultPort, out string? suggestion)
     {
@@ -119,50 +163,6 @@ public static class Endpoint
         (bind && port == "*")
         || (port.Length is > 0 and <= 5 && port.All(char.IsAsciiDigit)
             && int.Parse(port, CultureInfo.InvariantCulture) is var number && number <= 65_535 && (bind || number > 0));
-
-    /// <summary>
-    /// The address to bind: a port of <c>*</c> becomes <c>0</c> (any free port), as ZeroMQ's own syntax allows.
-    /// </summary>
-    public static string ForBind(string endpoint)
-    {
-        ArgumentNullException.ThrowIfNull(endpoint);
-        return endpoint.EndsWith(":*", StringComparison.Ordinal) ? endpoint[..^1] + "0" : endpoint;
-    }
-
-    /// <summary>
-    /// Turns the endpoint a socket reports after binding (<c>tcp://0.0.0.0:4711</c>) into one a peer can connect to:
-    /// a wildcard host is replaced by <paramref name="advertiseHost"/>, or by this machine's first non-loopback
-    /// IPv4 address, or by 127.0.0.1 when it has none.
-    /// </summary>
-    public static string Connectable(string boundEndpoint, string? advertiseHost = null)
-    {
-        ArgumentNullException.ThrowIfNull(boundEndpoint);
-        const string scheme = Scheme;
-        if (!boundEndpoint.StartsWith(scheme, StringComparison.Ordinal))
-        {
-            return boundEndpoint;
-        }
-
-        var hostAndPort = boundEndpoint[scheme.Length..];
-        var colon = hostAndPort.LastIndexOf(':');
-        if (colon < 0)
-        {
-            return boundEndpoint;
-        }
-
-        var host = hostAndPort[..colon];
-        var port = hostAndPort[(colon + 1)..];
-        if (IsWildcardHost(host))
-        {
-            host = advertiseHost ?? FirstNonLoopbackIPv4() ?? "127.0.0.1";
-        }
-        else if (advertiseHost is not null)
-        {
-            host = advertiseHost;
-        }
-
-        return $"{scheme}{host}:{port}";
-    }
 
     private static string? FirstNonLoopbackIPv4()
     {
