@@ -1,5 +1,6 @@
 using Thynapse.Cell.Internal;
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
@@ -20,7 +21,10 @@ public sealed partial class Cell
     /// The event is copied into the cell's publish buffer; when that buffer is full (the transmitter is not taking
     /// events), this waits for room up to <see cref="CellOptions.PublishTimeout"/>.
     /// </remarks>
-    /// <exception cref="ArgumentException">The channel is invalid or reserved, or the event is too large.</exception>
+    /// <exception cref="ArgumentException">
+    /// The channel is invalid or reserved, or the body is larger than fits the transmitter's frame limit with its
+    /// framing (the limit less 21 bytes, the channel, key and target; PROTOCOL.md §8.1): the message says how much fits.
+    /// </exception>
     /// <exception cref="ThynapseTimeoutException">The publish buffer stayed full.</exception>
     public void Publish(string channel, ReadOnlySpan<byte> body, PublishOptions? options = null)
     {
@@ -56,7 +60,10 @@ public sealed partial class Cell
     /// Awaiting completion has no timeout of its own (pass a token): the transmitter's redeliveries and dead letters
     /// bound it, and if the session is lost the cell resends the event (same THID) after it re-joins.
     /// </remarks>
-    /// <exception cref="ArgumentException">The channel is invalid or reserved, or the event is too large.</exception>
+    /// <exception cref="ArgumentException">
+    /// The channel is invalid or reserved, or the body is larger than fits the transmitter's frame limit with its
+    /// framing (the limit less 21 bytes, the channel, key and target; PROTOCOL.md §8.1): the message says how much fits.
+    /// </exception>
     /// <exception cref="ThynapseRejectedException">The transmitter refused the event (for example <c>QUEUE_FULL</c>).</exception>
     /// <exception cref="ThynapseDeadLetteredException">Awaiting completion: a service gave up on the event.</exception>
     /// <exception cref="ThynapseConnectionException">Awaiting acceptance: the session was lost before the transmitter confirmed.</exception>
@@ -132,13 +139,34 @@ public sealed partial class Cell
         }
 
         var extras = options is null ? default : ExtrasFor(options);
-        var frameBytes = FrameHeader.PayloadOffset + EventRecordWriter.SizeOf(channel.Length, extras.Key?.Length ?? 0, extras.Extension?.Length ?? 0, bodyLength);
-        if (frameBytes > Volatile.Read(ref _maxFrameBytes))
+        var maxFrameBytes = Volatile.Read(ref _maxFrameBytes);
+        var largest = EventRecordWriter.LargestBody(maxFrameBytes, channel.Length, extras.Key?.Length ?? 0, extras.Extension?.Length ?? 0);
+        if (bodyLength > largest)
         {
-            throw new ArgumentException($"The event needs a {frameBytes}-byte frame; the transmitter accepts at most {_maxFrameBytes}.", nameof(bodyLength));
+            ThrowBodyTooLarge(channel, bodyLength, largest, maxFrameBytes, extras, "body"); // the public methods' parameter
         }
 
         return extras;
+    }
+
+    /// <summary>
+    /// The body and its framing share one frame (PROTOCOL.md §8.1), so the limit a publisher meets is less than the
+    /// frame limit, by an amount that depends on the channel, key and target: say exactly how much fits.
+    /// </summary>
+    [DoesNotReturn]
+    private static void ThrowBodyTooLarge(string channel, int bodyLength, int largest, int maxFrameBytes, PublishExtras extras, string parameter)
+    {
+        var with = (extras.Key, extras.Extension) switch
+        {
+            (null, null) => "",
+            ({ } key, null) => $" with a key of {key.Length} bytes",
+            (null, { } extension) => $" with a target or service of {extension.Length} bytes",
+            ({ } key, { } extension) => $" with a key of {key.Length} bytes and a target or service of {extension.Length} bytes",
+        };
+        throw new ArgumentException(
+            $"A body of {bodyLength} bytes is too large: on channel '{channel}'{with} the largest body is {largest} bytes "
+            + $"(the transmitter's frame limit of {maxFrameBytes} bytes, less {maxFrameBytes - largest} bytes of framing; PROTOCOL.md §8.1).",
+            parameter);
     }
 
     /// <summary>The key and extension bytes of some options; callers usually reuse one options object, so it is remembered.</summary>

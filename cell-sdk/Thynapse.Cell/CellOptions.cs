@@ -10,7 +10,11 @@ public sealed record CellOptions
     /// <summary>The defaults; <see cref="Service"/> must still be set.</summary>
     public static CellOptions Default { get; } = new();
 
-    /// <summary>The transmitter's command endpoint (default: <c>tcp://127.0.0.1:4710</c>).</summary>
+    /// <summary>
+    /// The transmitter's command endpoint, <c>tcp://host:port</c> (default: <c>tcp://127.0.0.1:4710</c>); any other form
+    /// is refused by <see cref="Cell.ConnectAsync"/> with an <see cref="ArgumentException"/> that suggests the
+    /// <c>tcp://</c> form meant.
+    /// </summary>
     public string Transmitter { get; init; } = "tcp://127.0.0.1:4710";
 
     /// <summary>The service this cell belongs to (required): 1–64 letters, digits, <c>_</c>, <c>-</c> or <c>.</c>.</summary>
@@ -77,7 +81,11 @@ public sealed record CellOptions
 
     internal void Validate()
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(Transmitter);
+        if (!Endpoint.TryValidate(Transmitter, $"{nameof(CellOptions)}.{nameof(Transmitter)}", bind: false, defaultPort: 4710, out var endpointError))
+        {
+            throw new ArgumentException(endpointError, nameof(Transmitter));
+        }
+
         if (!ServiceName.TryValidate(Service, out var error))
         {
             throw new ArgumentException($"Invalid {nameof(Service)}: {error}.", nameof(Service));

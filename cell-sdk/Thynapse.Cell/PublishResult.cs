@@ -19,5 +19,8 @@ public enum PublishStatus
 /// <param name="Id">The event's THID.</param>
 /// <param name="Sequence">The event's sequence number from this cell.</param>
 /// <param name="Status">Whether anybody received it.</param>
-/// <param name="Receivers">How many cells it was handed to (multicatch cells plus one per anycatch service).</param>
+/// <param name="Receivers">
+/// How many deliveries the transmitter made: one per multicatch cell plus one per anycatch service, so a cell that
+/// catches the channel both ways counts twice (PROTOCOL.md §5.4).
+/// </param>
 public readonly record struct PublishResult(Thid Id, ulong Sequence, PublishStatus Status, int Receivers);

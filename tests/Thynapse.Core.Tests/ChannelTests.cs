@@ -10,6 +10,8 @@ public sealed class ChannelTests
     [DataRow("$DLQ.billing")]
     [DataRow("a.b.c.d.e.f.g.h")]
     [DataRow("!#%&'()+,-/:;<=?@[]^_`{|}~")]
+    [DataRow("lang.c#.released")]
+    [DataRow("issues.#42")]
     public void TryValidate_AcceptsChannels(string channel)
     {
         Assert.IsTrue(Channel.TryValidate(channel, out var error), error);
@@ -28,10 +30,17 @@ public sealed class ChannelTests
     [DataRow("a*", "wildcard")]
     [DataRow("caf\u00e9", "outside printable ASCII")]
     [DataRow("a\tb", "outside printable ASCII")]
+    [DataRow("orders.#", "'#' cannot be a whole token of a channel (token 2): it is reserved, as the wildcard it looks like")]
+    [DataRow("#.created", "(token 1)")]
     public void TryValidate_RejectsWithAReason(string channel, string reason)
     {
         Assert.IsFalse(Channel.TryValidate(channel, out var error));
         Assert.Contains(reason, error);
+        if (channel.All(char.IsAscii))
+        {
+            Assert.IsFalse(Channel.TryValidate(System.Text.Encoding.ASCII.GetBytes(channel), out var wireError), "as it travels on the wire");
+            Assert.AreEqual(error, wireError);
+        }
     }
 
     [TestMethod]

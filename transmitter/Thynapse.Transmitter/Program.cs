@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using System.Runtime.InteropServices;
 using NetMQ;
 using Serilog;
@@ -6,29 +7,32 @@ using Serilog.Events;
 using Serilog.Formatting.Compact;
 using Thynapse.Core;
 using Thynapse.Transmitter;
+using Thynapse.Transmitter.Cli;
 
 // Exit codes (README "Running a transmitter"): 0 stopped cleanly, 1 invalid arguments, 2 an endpoint could not
 // be bound, 3 the transmitter failed.
-var command = Flag("--command", "THYNAPSE_COMMAND", TransmitterOptions.Default.CommandEndpoint, "ROUTER endpoint cells connect to");
-var events = Flag("--events", "THYNAPSE_EVENTS", TransmitterOptions.Default.EventsEndpoint, "PUB endpoint for events and peers");
-var advertise = Flag<string?>("--advertise-host", "THYNAPSE_ADVERTISE_HOST", null, "host named in the addresses handed to cells when binding '*' (default: first non-loopback IPv4)");
-var heartbeat = Flag("--heartbeat-ms", "THYNAPSE_HEARTBEAT_MS", (int)TransmitterOptions.Default.HeartbeatInterval.TotalMilliseconds, "how often cells must send something");
-var liveness = Flag("--liveness-ms", "THYNAPSE_LIVENESS_MS", (int)TransmitterOptions.Default.LivenessTimeout.TotalMilliseconds, "silence after which a cell is dropped");
-var maxFrame = Flag("--max-frame-bytes", "THYNAPSE_MAX_FRAME_BYTES", TransmitterOptions.Default.MaxFrameBytes, "largest frame accepted");
-var prefetch = Flag("--prefetch", "THYNAPSE_PREFETCH", TransmitterOptions.Default.DefaultPrefetch, "unacknowledged deliveries per acknowledging subscription, unless it names its own");
-var ackTimeout = Flag("--ack-timeout-ms", "THYNAPSE_ACK_TIMEOUT_MS", (int)TransmitterOptions.Default.DefaultAckTimeout.TotalMilliseconds, "time to acknowledge a delivery before it is redelivered, unless the subscription names its own");
-var maxAttempts = Flag("--max-attempts", "THYNAPSE_MAX_ATTEMPTS", TransmitterOptions.Default.DefaultMaxAttempts, "deliveries of one event before it is dead-lettered, unless the subscription names its own");
-var serviceQueue = Flag("--service-queue", "THYNAPSE_SERVICE_QUEUE", TransmitterOptions.Default.ServiceQueueLimit, "anycatch events a service may have waiting for a cell with room");
-var fullQueueGrace = Flag<int?>("--full-queue-grace-ms", "THYNAPSE_FULL_QUEUE_GRACE_MS", null, $"how long a cell with a full queue may take nothing while input is held for it before its deliveries are dropped (0: drop at once; default: {(int)TransmitterOptions.DefaultFullQueueGrace.TotalMilliseconds}, or a quarter of the liveness timeout if shorter)");
-var logLevel = Flag("--log-level", "THYNAPSE_LOG_LEVEL", LogEventLevel.Information, "Verbose, Debug, Information, Warning, Error or Fatal");
-var logFormat = Flag("--log-format", "THYNAPSE_LOG_FORMAT", "text", "text, or json (one compact JSON object per line)");
-logFormat.AcceptOnlyFromAmong("text", "json");
+var flags = new FlagSet();
+var defaults = TransmitterOptions.Default;
+var command = flags.Add("--command", "THYNAPSE_COMMAND", nameof(defaults.CommandEndpoint), defaults.CommandEndpoint, "ROUTER endpoint cells connect to");
+var events = flags.Add("--events", "THYNAPSE_EVENTS", nameof(defaults.EventsEndpoint), defaults.EventsEndpoint, "PUB endpoint for events and peers");
+var advertise = flags.Add<string?>("--advertise-host", "THYNAPSE_ADVERTISE_HOST", nameof(defaults.AdvertiseHost), null, "host named in the addresses handed to cells when binding '*' (default: first non-loopback IPv4)");
+var heartbeat = flags.Add("--heartbeat-ms", "THYNAPSE_HEARTBEAT_MS", nameof(defaults.HeartbeatInterval), (int)defaults.HeartbeatInterval.TotalMilliseconds, "how often cells must send something");
+var liveness = flags.Add("--liveness-ms", "THYNAPSE_LIVENESS_MS", nameof(defaults.LivenessTimeout), (int)defaults.LivenessTimeout.TotalMilliseconds, "silence after which a cell is dropped");
+var maxFrame = flags.Add("--max-frame-bytes", "THYNAPSE_MAX_FRAME_BYTES", nameof(defaults.MaxFrameBytes), defaults.MaxFrameBytes, "largest frame accepted");
+var prefetch = flags.Add("--prefetch", "THYNAPSE_PREFETCH", nameof(defaults.DefaultPrefetch), defaults.DefaultPrefetch, "unacknowledged deliveries per acknowledging subscription, unless it names its own");
+var ackTimeout = flags.Add("--ack-timeout-ms", "THYNAPSE_ACK_TIMEOUT_MS", nameof(defaults.DefaultAckTimeout), (int)defaults.DefaultAckTimeout.TotalMilliseconds, "time to acknowledge a delivery before it is redelivered, unless the subscription names its own");
+var maxAttempts = flags.Add("--max-attempts", "THYNAPSE_MAX_ATTEMPTS", nameof(defaults.DefaultMaxAttempts), defaults.DefaultMaxAttempts, "deliveries of one event before it is dead-lettered, unless the subscription names its own");
+var serviceQueue = flags.Add("--service-queue", "THYNAPSE_SERVICE_QUEUE", nameof(defaults.ServiceQueueLimit), defaults.ServiceQueueLimit, "anycatch events a service may have waiting for a cell with room");
+var fullQueueGrace = flags.Add<int?>("--full-queue-grace-ms", "THYNAPSE_FULL_QUEUE_GRACE_MS", nameof(defaults.FullQueueGrace), null, $"how long a cell with a full queue may take nothing while input is held for it before its deliveries are dropped (0: drop at once; default: {(int)TransmitterOptions.DefaultFullQueueGrace.TotalMilliseconds}, or a quarter of the liveness timeout if shorter)");
+var logLevel = flags.Add("--log-level", "THYNAPSE_LOG_LEVEL", null, LogEventLevel.Information, "Verbose, Debug, Information, Warning, Error or Fatal");
+var logFormat = flags.Add("--log-format", "THYNAPSE_LOG_FORMAT", null, "text", "text, or json (one compact JSON object per line)", "text", "json");
 
 var root = new RootCommand("thynapse-transmitter: accepts Thynapse cells and routes their events.\n"
-    + "Every flag can also be set with the environment variable named in its description.")
+    + "Every flag can also be set with the environment variable named in its description.");
+foreach (var option in flags.Options)
 {
-    command, events, advertise, heartbeat, liveness, maxFrame, prefetch, ackTimeout, maxAttempts, serviceQueue, fullQueueGrace, logLevel, logFormat,
-};
+    root.Options.Add(option);
+}
 
 root.SetAction(async (parsed, cancellationToken) =>
 {
@@ -49,43 +53,45 @@ root.SetAction(async (parsed, cancellationToken) =>
         stop.Cancel();
     }
 
+    var options = defaults with
+    {
+        CommandEndpoint = parsed.GetValue(command)!,
+        EventsEndpoint = parsed.GetValue(events)!,
+        AdvertiseHost = parsed.GetValue(advertise),
+        HeartbeatInterval = TimeSpan.FromMilliseconds(parsed.GetValue(heartbeat)),
+        LivenessTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(liveness)),
+        MaxFrameBytes = parsed.GetValue(maxFrame),
+        MaxHeaderBytes = Math.Min(defaults.MaxHeaderBytes, parsed.GetValue(maxFrame)),
+        DefaultPrefetch = parsed.GetValue(prefetch),
+        DefaultAckTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(ackTimeout)),
+        DefaultMaxAttempts = parsed.GetValue(maxAttempts),
+        ServiceQueueLimit = parsed.GetValue(serviceQueue),
+        Logger = Log.Logger,
+    };
+    if (parsed.GetValue(fullQueueGrace) is { } graceMs)
+    {
+        options = options with { FullQueueGrace = TimeSpan.FromMilliseconds(graceMs) };
+    }
+
+    // The options' own rules, worded with the flags (TransmitterOptions.Validate words them with its properties).
+    if (options.FindProblem(flags.Names) is { } problem)
+    {
+        Log.Fatal("Invalid setting: {Reason}", problem.Message);
+        await Log.CloseAndFlushAsync();
+        return 1;
+    }
+
     PooledBufferPool.Install();
     Transmitter transmitter;
     try
     {
-        var options = TransmitterOptions.Default with
-        {
-            CommandEndpoint = parsed.GetValue(command)!,
-            EventsEndpoint = parsed.GetValue(events)!,
-            AdvertiseHost = parsed.GetValue(advertise),
-            HeartbeatInterval = TimeSpan.FromMilliseconds(parsed.GetValue(heartbeat)),
-            LivenessTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(liveness)),
-            MaxFrameBytes = parsed.GetValue(maxFrame),
-            MaxHeaderBytes = Math.Min(TransmitterOptions.Default.MaxHeaderBytes, parsed.GetValue(maxFrame)),
-            DefaultPrefetch = parsed.GetValue(prefetch),
-            DefaultAckTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(ackTimeout)),
-            DefaultMaxAttempts = parsed.GetValue(maxAttempts),
-            ServiceQueueLimit = parsed.GetValue(serviceQueue),
-            Logger = Log.Logger,
-        };
-        if (parsed.GetValue(fullQueueGrace) is { } graceMs)
-        {
-            options = options with { FullQueueGrace = TimeSpan.FromMilliseconds(graceMs) };
-        }
-
         transmitter = Transmitter.Start(options);
     }
-    catch (NetMQException ex)
+    catch (TransmitterBindException ex)
     {
-        Log.Fatal("Could not bind {CommandEndpoint} / {EventsEndpoint}: {Reason}", parsed.GetValue(command), parsed.GetValue(events), ex.Message);
+        Log.Fatal("{Reason}", ex.Describe(flags.Names));
         await Log.CloseAndFlushAsync();
         return 2;
-    }
-    catch (ArgumentException ex)
-    {
-        Log.Fatal("Invalid setting: {Reason}", ex.Message);
-        await Log.CloseAndFlushAsync();
-        return 1;
     }
 
     try
@@ -106,30 +112,12 @@ root.SetAction(async (parsed, cancellationToken) =>
     }
 });
 
-return await root.Parse(args).InvokeAsync();
-
-static Option<T> Flag<T>(string name, string environmentVariable, T defaultValue, string description) => new(name)
+var parseResult = root.Parse(args);
+if (parseResult.Action is ParseErrorAction)
 {
-    Description = $"{description} [env: {environmentVariable}]",
-    DefaultValueFactory = result =>
-    {
-        var text = Environment.GetEnvironmentVariable(environmentVariable);
-        if (string.IsNullOrEmpty(text))
-        {
-            return defaultValue;
-        }
+    // Two lines naming what is wrong, instead of System.CommandLine's error followed by the whole help.
+    await Console.Error.WriteLineAsync(flags.DescribeErrors(parseResult));
+    return 1;
+}
 
-        try
-        {
-            return typeof(T) == typeof(string) ? (T)(object)text
-                : Nullable.GetUnderlyingType(typeof(T)) is { } underlying ? (T)Convert.ChangeType(text, underlying, System.Globalization.CultureInfo.InvariantCulture)
-                : typeof(T).IsEnum ? (T)Enum.Parse(typeof(T), text, ignoreCase: true)
-                : (T)Convert.ChangeType(text, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
-        }
-        catch (Exception ex) when (ex is FormatException or InvalidCastException or ArgumentException or OverflowException)
-        {
-            result.AddError($"{environmentVariable}='{text}' is not a valid value for {name}");
-            return defaultValue;
-        }
-    },
-};
+return await parseResult.InvokeAsync();

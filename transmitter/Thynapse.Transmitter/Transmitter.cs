@@ -62,11 +62,11 @@ public sealed class Transmitter : IAsyncDisposable
             // Frames up to the limit get a clean FRAME_TOO_LARGE; far bigger ones are refused by the transport
             // itself (the peer is disconnected) so that no single peer can make us buffer without bound.
             _router.Options.MaxMsgSize = 2L * options.MaxFrameBytes + 65_536;
-            _router.Bind(Endpoint.ForBind(options.CommandEndpoint));
+            Bind(_router, nameof(TransmitterOptions.CommandEndpoint), options.CommandEndpoint);
             CommandEndpoint = Endpoint.Connectable(_router.Options.LastEndpoint!, options.AdvertiseHost);
 
             _publisher.Options.Linger = TimeSpan.FromSeconds(1);
-            _publisher.Bind(Endpoint.ForBind(options.EventsEndpoint));
+            Bind(_publisher, nameof(TransmitterOptions.EventsEndpoint), options.EventsEndpoint);
             EventsEndpoint = Endpoint.Connectable(_publisher.Options.LastEndpoint!, options.AdvertiseHost);
         }
         catch
@@ -159,7 +159,8 @@ public sealed class Transmitter : IAsyncDisposable
     };
 
     /// <summary>Binds the sockets and starts the routing thread.</summary>
-    /// <exception cref="NetMQException">An endpoint could not be bound (in use, or invalid).</exception>
+    /// <exception cref="ArgumentException">An option is invalid; the message names it and the rule it breaks.</exception>
+    /// <exception cref="TransmitterBindException">An endpoint could not be bound; the message says which, and why.</exception>
     public static Transmitter Start(TransmitterOptions? options = null)
     {
         options ??= TransmitterOptions.Default;
@@ -296,6 +297,18 @@ public sealed class Transmitter : IAsyncDisposable
             largestExtra = Math.Max(largestExtra, _extra.Size);
             more = _extra.HasMore;
             Release(ref _extra);
+        }
+    }
+
+    private static void Bind(NetMQSocket socket, string setting, string endpoint)
+    {
+        try
+        {
+            socket.Bind(Endpoint.ForBind(endpoint));
+        }
+        catch (Exception ex) when (ex is NetMQException or System.Net.Sockets.SocketException)
+        {
+            throw new TransmitterBindException(setting, endpoint, ex);
         }
     }
 

@@ -1,4 +1,4 @@
-using Thynapse.Core.Internal;
+using System.Globalization;
 using Serilog;
 using Thynapse.Core;
 
@@ -103,7 +103,7 @@ public sealed record TransmitterOptions
 
     /// <summary>
     /// The longest gap between two readings of the routing clock that counts in full (two check intervals): a longer
-    /// one means the routing thread was not running, and is not counted against the cells (<see cref="StallAwareClock"/>).
+    /// one means the routing thread was not running, and is not counted against the cells (<see cref="Core.Internal.StallAwareClock"/>).
     /// </summary>
     internal TimeSpan MaxClockStep => TickInterval * 2;
 
@@ -140,31 +140,90 @@ public sealed record TransmitterOptions
     /// <summary>The clock (default: the system clock); tests may pass a fake one.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first property that breaks a rule (see <see cref="FindProblem"/>).</summary>
     internal void Validate()
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(CommandEndpoint);
-        ArgumentException.ThrowIfNullOrWhiteSpace(EventsEndpoint);
         ArgumentNullException.ThrowIfNull(Logger);
         ArgumentNullException.ThrowIfNull(TimeProvider);
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(HeartbeatInterval, TimeSpan.Zero);
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(LivenessTimeout, HeartbeatInterval);
-        ArgumentOutOfRangeException.ThrowIfLessThan(MaxFrameBytes, 1024);
-        ArgumentOutOfRangeException.ThrowIfLessThan(MaxHeaderBytes, 256);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxHeaderBytes, MaxFrameBytes);
-        ArgumentOutOfRangeException.ThrowIfLessThan(MaxSubscriptionsPerCell, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(CellQueueFrames, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(BatchBytes, 1024);
-        ArgumentOutOfRangeException.ThrowIfLessThan(ReadAheadFrames, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(FullQueueGrace, TimeSpan.Zero);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(FullQueueGrace, LivenessTimeout / 4);
-        ArgumentOutOfRangeException.ThrowIfLessThan(DefaultPrefetch, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(DefaultPrefetch, 65_535);
-        ArgumentOutOfRangeException.ThrowIfLessThan(DefaultAckTimeout, TimeSpan.FromMilliseconds(10));
-        ArgumentOutOfRangeException.ThrowIfLessThan(DefaultMaxAttempts, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(ServiceQueueLimit, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(MaxCellBacklogBytes, BatchBytes);
-        ArgumentOutOfRangeException.ThrowIfLessThan(PublishCreditBytes, 64 * 1024);
-        ArgumentOutOfRangeException.ThrowIfLessThan(DepartedCellMemory, TimeSpan.Zero);
-        ArgumentOutOfRangeException.ThrowIfLessThan(MaxDepartedCells, 0);
+        ArgumentNullException.ThrowIfNull(QueryLimits);
+        if (FindProblem(SettingNames.Properties) is { } problem)
+        {
+            throw problem.OutOfRange
+                ? new ArgumentOutOfRangeException(problem.Setting, problem.Message)
+                : new ArgumentException(problem.Message, problem.Setting);
+        }
+    }
+
+    /// <summary>
+    /// The first setting that breaks a rule: which property, and a message naming it as <paramref name="names"/> says,
+    /// with the rule and the value in the units the user wrote (milliseconds for durations).
+    /// </summary>
+    internal SettingProblem? FindProblem(SettingNames names)
+    {
+        string Name(string property) => names.Reference(property);
+        SettingProblem Range(string property, string rule) => new(property, $"{names.Subject(property)} {rule}.", OutOfRange: true);
+
+        if (!Endpoint.TryValidate(CommandEndpoint, names.Subject(nameof(CommandEndpoint)), bind: true, defaultPort: 4710, out var error))
+        {
+            return new(nameof(CommandEndpoint), error, OutOfRange: false);
+        }
+
+        if (!Endpoint.TryValidate(EventsEndpoint, names.Subject(nameof(EventsEndpoint)), bind: true, defaultPort: 4711, out error))
+        {
+            return new(nameof(EventsEndpoint), error, OutOfRange: false);
+        }
+
+        if (SharedPort(CommandEndpoint, EventsEndpoint) is { } port)
+        {
+            return new(nameof(EventsEndpoint),
+                $"{names.Subject(nameof(EventsEndpoint))} must use another port than {Name(nameof(CommandEndpoint))}; both are {port}.", OutOfRange: false);
+        }
+
+        if (AdvertiseHost is { } host && (host.Length == 0 || host.Contains("://", StringComparison.Ordinal) || host.Any(char.IsWhiteSpace)))
+        {
+            return new(nameof(AdvertiseHost),
+                $"{names.Subject(nameof(AdvertiseHost))} must be a host name or address (10.0.0.5), not an endpoint; got '{host}'.", OutOfRange: false);
+        }
+
+        return HeartbeatInterval <= TimeSpan.Zero ? Range(nameof(HeartbeatInterval), $"must be greater than 0 ms; got {Ms(HeartbeatInterval)}")
+            : LivenessTimeout <= HeartbeatInterval ? Range(nameof(LivenessTimeout), $"must be greater than {Name(nameof(HeartbeatInterval))} ({Ms(HeartbeatInterval)}); got {Ms(LivenessTimeout)}")
+            : MaxFrameBytes < 1024 ? Range(nameof(MaxFrameBytes), $"must be at least 1024 bytes; got {MaxFrameBytes}")
+            : MaxHeaderBytes < 256 ? Range(nameof(MaxHeaderBytes), $"must be at least 256 bytes; got {MaxHeaderBytes}")
+            : MaxHeaderBytes > MaxFrameBytes ? Range(nameof(MaxHeaderBytes), $"must be at most {Name(nameof(MaxFrameBytes))} ({MaxFrameBytes} bytes); got {MaxHeaderBytes}")
+            : MaxSubscriptionsPerCell < 1 ? Range(nameof(MaxSubscriptionsPerCell), $"must be at least 1; got {MaxSubscriptionsPerCell}")
+            : CellQueueFrames < 1 ? Range(nameof(CellQueueFrames), $"must be at least 1; got {CellQueueFrames}")
+            : BatchBytes < 1024 ? Range(nameof(BatchBytes), $"must be at least 1024 bytes; got {BatchBytes}")
+            : ReadAheadFrames < 1 ? Range(nameof(ReadAheadFrames), $"must be at least 1; got {ReadAheadFrames}")
+            : FullQueueGrace < TimeSpan.Zero ? Range(nameof(FullQueueGrace), $"must be 0 ms or more; got {Ms(FullQueueGrace)}")
+            : FullQueueGrace > LivenessTimeout / 4 ? Range(nameof(FullQueueGrace), $"must be at most a quarter of {Name(nameof(LivenessTimeout))} ({Ms(LivenessTimeout / 4)}); got {Ms(FullQueueGrace)}")
+            : DefaultPrefetch is < 1 or > 65_535 ? Range(nameof(DefaultPrefetch), $"must be from 1 to 65535; got {DefaultPrefetch}")
+            : DefaultAckTimeout < TimeSpan.FromMilliseconds(10) ? Range(nameof(DefaultAckTimeout), $"must be at least 10 ms; got {Ms(DefaultAckTimeout)}")
+            : DefaultMaxAttempts < 1 ? Range(nameof(DefaultMaxAttempts), $"must be at least 1; got {DefaultMaxAttempts}")
+            : ServiceQueueLimit < 1 ? Range(nameof(ServiceQueueLimit), $"must be at least 1; got {ServiceQueueLimit}")
+            : MaxCellBacklogBytes < BatchBytes ? Range(nameof(MaxCellBacklogBytes), $"must be at least {Name(nameof(BatchBytes))} ({BatchBytes} bytes); got {MaxCellBacklogBytes}")
+            : PublishCreditBytes < 64 * 1024 ? Range(nameof(PublishCreditBytes), $"must be at least 65536 bytes; got {PublishCreditBytes}")
+            : DepartedCellMemory < TimeSpan.Zero ? Range(nameof(DepartedCellMemory), $"must be 0 ms or more; got {Ms(DepartedCellMemory)}")
+            : MaxDepartedCells < 0 ? Range(nameof(MaxDepartedCells), $"must be 0 or more; got {MaxDepartedCells}")
+            : null;
+    }
+
+    private static string Ms(TimeSpan duration) => $"{duration.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture)} ms";
+
+    /// <summary>The port both endpoints bind, when they would collide (the same fixed port on the same or every interface).</summary>
+    private static string? SharedPort(string command, string events)
+    {
+        static (string Host, string Port) Split(string endpoint)
+        {
+            var colon = endpoint.LastIndexOf(':');
+            return (endpoint["tcp://".Length..colon], endpoint[(colon + 1)..]);
+        }
+
+        var (commandHost, commandPort) = Split(command);
+        var (eventsHost, eventsPort) = Split(events);
+        var wildcard = commandHost is "*" or "0.0.0.0" or "[::]" || eventsHost is "*" or "0.0.0.0" or "[::]";
+        return commandPort == eventsPort && commandPort is not ("*" or "0") && (wildcard || commandHost == eventsHost) ? commandPort : null;
     }
 }
+
+/// <summary>A setting that breaks a rule: its property, the message, and whether it is a value out of range.</summary>
+internal sealed record SettingProblem(string Setting, string Message, bool OutOfRange);

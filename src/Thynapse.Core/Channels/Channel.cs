@@ -6,7 +6,8 @@ namespace Thynapse.Core;
 /// Rules for channel names (PROTOCOL.md §3): dot-separated tokens of printable ASCII, at most 255 bytes.
 /// </summary>
 /// <remarks>
-/// A token is one or more characters from <c>!</c> to <c>~</c> except <c>.</c>, <c>*</c> and <c>&gt;</c>.
+/// A token is one or more characters from <c>!</c> to <c>~</c> except <c>.</c>, <c>*</c> and <c>&gt;</c>, and is not
+/// <c>#</c> alone (reserved: AMQP's wildcard, refused rather than taken literally).
 /// Channels whose first token starts with <c>$</c> are reserved for the transmitters (dead letters, system
 /// notices): cells may catch them but not publish on them.
 /// </remarks>
@@ -49,7 +50,7 @@ public static class Channel
     /// <summary>True when the channel, given as ASCII bytes, belongs to the transmitters.</summary>
     public static bool IsReserved(ReadOnlySpan<byte> channel) => channel.Length > 0 && channel[0] == (byte)'$';
 
-    /// <summary>Validates channels (no wildcards) and patterns (whole-token <c>*</c>, trailing <c>&gt;</c>).</summary>
+    /// <summary>Validates channels (no wildcards) and patterns (whole-token <c>*</c>, trailing <c>&gt;</c>); neither may have the token <c>#</c>.</summary>
     internal static bool TryValidateTokens(ReadOnlySpan<char> text, bool allowWildcards, [NotNullWhen(false)] out string? error)
     {
         var what = allowWildcards ? "pattern" : "channel";
@@ -79,6 +80,16 @@ public static class Channel
             if (token.IsEmpty)
             {
                 error = $"token {tokenIndex + 1} of the {what} is empty";
+                return false;
+            }
+
+            if (token is "#")
+            {
+                // AMQP's (and MQTT's) multi-level wildcard. Taken literally it would subscribe to a channel nobody
+                // means to publish on, so it is refused on both sides, with the wildcards that do what it would.
+                error = allowWildcards
+                    ? $"'#' is not a wildcard here (token {tokenIndex + 1}): use '>' for one or more trailing tokens, '*' for exactly one"
+                    : $"'#' cannot be a whole token of a channel (token {tokenIndex + 1}): it is reserved, as the wildcard it looks like";
                 return false;
             }
 

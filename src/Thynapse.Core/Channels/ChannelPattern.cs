@@ -4,7 +4,8 @@ namespace Thynapse.Core;
 
 /// <summary>
 /// A validated channel pattern: dot-separated tokens where <c>*</c> matches exactly one token and a trailing
-/// <c>&gt;</c> matches one or more tokens (PROTOCOL.md §3). A pattern without wildcards matches only itself.
+/// <c>&gt;</c> matches one or more tokens (PROTOCOL.md §3). A pattern without wildcards matches only itself. The token
+/// <c>#</c> is refused, with a message pointing to <c>&gt;</c> and <c>*</c> (AMQP users type <c>orders.#</c>).
 /// </summary>
 public sealed class ChannelPattern : IEquatable<ChannelPattern>
 {
@@ -26,13 +27,16 @@ public sealed class ChannelPattern : IEquatable<ChannelPattern>
     public bool HasWildcards => Array.Exists(_tokens, t => t is "*" or ">");
 
     /// <summary>Parses a pattern.</summary>
-    /// <exception cref="ArgumentException">The text is not a valid pattern; the message names the problem.</exception>
+    /// <exception cref="ArgumentException">
+    /// The text is not a valid pattern; the message, <c>Invalid pattern '…': …</c>, gives the same reason as the
+    /// transmitter's <c>INVALID_PATTERN</c>.
+    /// </exception>
     public static ChannelPattern Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         return TryParse(text, out var pattern, out var error)
             ? pattern
-            : throw new ArgumentException($"Invalid channel pattern '{text}': {error}.", nameof(text));
+            : throw new ArgumentException($"Invalid pattern '{text}': {error}.", nameof(text));
     }
 
     /// <summary>Parses a pattern, explaining the first problem found.</summary>

@@ -160,6 +160,14 @@ public static class EventRecordWriter
         1 + 8 + 1 + channelLength + (keyLength > 0 ? 2 + keyLength : 0) + (extensionLength > 0 ? 4 + extensionLength : 0) + 4 + bodyLength;
 
     /// <summary>
+    /// The largest body a <c>B EVNT</c> frame holding this one record can carry under a frame limit of
+    /// <paramref name="maxFrameBytes"/> (<c>WLCM.limits.frame</c>): the limit less the header (<c>B EVNT </c>, 7 bytes)
+    /// and the record's own fields, 14 bytes plus the channel, key and extension (PROTOCOL.md §6.1, §8.1).
+    /// </summary>
+    public static int LargestBody(int maxFrameBytes, int channelLength, int keyLength, int extensionLength) =>
+        maxFrameBytes - FrameHeader.PayloadOffset - SizeOf(channelLength, keyLength, extensionLength, 0);
+
+    /// <summary>
     /// Appends one record to a frame, leaving the channel out when <paramref name="channel"/> is the token of the
     /// frame's previous record (callers pass the channel string itself: the same reference means the same channel).
     /// </summary>

@@ -1,0 +1,47 @@
+using System.Net;
+using System.Net.Sockets;
+using Thynapse.TestKit;
+
+namespace Thynapse.Transmitter.Tests;
+
+/// <summary>The in-process API words the same rules as the executable's flags, with the option's property names.</summary>
+[TestClass]
+public sealed class TransmitterOptionsTests
+{
+    [TestMethod]
+    public void Start_LivenessNotAboveHeartbeat_ThrowsNamingBothProperties()
+    {
+        var options = Transmitters.LoopbackOptions with { LivenessTimeout = TimeSpan.FromMilliseconds(100) };
+
+        var ex = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => Transmitter.Start(options));
+
+        Assert.AreEqual(nameof(TransmitterOptions.LivenessTimeout), ex.ParamName);
+        Assert.AreEqual("LivenessTimeout must be greater than HeartbeatInterval (500 ms); got 100 ms. (Parameter 'LivenessTimeout')", ex.Message);
+    }
+
+    [TestMethod]
+    public void Start_EndpointWithoutScheme_ThrowsArgumentExceptionSuggestingTheTcpForm()
+    {
+        var options = Transmitters.LoopbackOptions with { CommandEndpoint = "localhost:4710" };
+
+        var ex = Assert.ThrowsExactly<ArgumentException>(() => Transmitter.Start(options));
+
+        Assert.AreEqual(nameof(TransmitterOptions.CommandEndpoint), ex.ParamName);
+        Assert.AreEqual("CommandEndpoint: expected tcp://host:port, got 'localhost:4710'. Did you mean tcp://localhost:4710? (Parameter 'CommandEndpoint')", ex.Message);
+    }
+
+    [TestMethod]
+    public void Start_EventsPortInUse_ThrowsTransmitterBindExceptionNamingTheEndpoint()
+    {
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var busy = $"tcp://127.0.0.1:{((IPEndPoint)holder.LocalEndpoint).Port}";
+
+        var ex = Assert.ThrowsExactly<TransmitterBindException>(() => Transmitter.Start(Transmitters.LoopbackOptions with { EventsEndpoint = busy }));
+
+        Assert.AreEqual(nameof(TransmitterOptions.EventsEndpoint), ex.Setting);
+        Assert.AreEqual(busy, ex.Endpoint);
+        Assert.AreEqual($"Could not bind EventsEndpoint to {busy}: another process listens on port {busy[(busy.LastIndexOf(':') + 1)..]}; "
+            + "pick another port with EventsEndpoint, or stop that process.", ex.Message);
+    }
+}
