@@ -14,6 +14,9 @@ public sealed partial class Cell
 
     private AckBuffer? _ackBuffer;
     private long _defaultAckTimeoutMs = 30_000;
+
+    /// <summary>The number of the link whose session is current (0 while there is none): delivery tags belong to it.</summary>
+    private int _session;
     private long _handlersTimedOut;
     private CompletedWindow? _completedWindow;
     private long _duplicatesSuppressed;
@@ -122,8 +125,13 @@ public sealed partial class Cell
             subscription.Pattern, _options.HandlerStopTimeout);
 
     /// <summary>Any thread: a handler's event is still in progress: its deadline starts again here and at the transmitter (<c>PROG</c>).</summary>
-    internal void InProgress(CellSubscription subscription, ulong tag)
+    internal void InProgress(CellSubscription subscription, ulong tag, int session)
     {
+        if (session != Volatile.Read(ref _session))
+        {
+            return;
+        }
+
         var deadline = Environment.TickCount64 + AckTimeoutOf(subscription);
         foreach (var slot in subscription.Slots)
         {
@@ -170,18 +178,25 @@ public sealed partial class Cell
     }
 
     /// <summary>Any thread: acknowledges a tag and remembers the event as handled (<paramref name="quiet"/>: see <see cref="AckBuffer.Append"/>).</summary>
-    internal void Acknowledge(ulong tag, Thid origin, ulong sequence, bool quiet = false)
+    /// <remarks>
+    /// The tag is sent only if the session it was given in is still the cell's: after a re-join the transmitter knows
+    /// nothing of it (it redelivers what the lost session held), and would refuse it as UNKNOWN_DELIVERY.
+    /// </remarks>
+    internal void Acknowledge(ulong tag, Thid origin, ulong sequence, int session, bool quiet = false)
     {
         _completed.Add(origin, sequence);
-        _acks.Append(tag, quiet);
+        if (session == Volatile.Read(ref _session))
+        {
+            _acks.Append(tag, quiet);
+        }
     }
 
     /// <summary>Any thread: refuses a tag (<c>NACK</c>), so that the transmitter redelivers it.</summary>
-    internal void Refuse(ulong tag, string? reason)
+    internal void Refuse(ulong tag, string? reason, int session)
     {
-        if (Volatile.Read(ref _disposed) != 0)
+        if (Volatile.Read(ref _disposed) != 0 || session != Volatile.Read(ref _session))
         {
-            return; // leaving: the transmitter redelivers what we held anyway
+            return; // leaving, or its session is gone: the transmitter redelivers what was held anyway
         }
 
         Work(() => Send(JsonPayload.Frame(Command.Nack, new JObject { ["tag"] = tag, ["reason"] = reason ?? "refused" })));

@@ -299,7 +299,7 @@ public sealed partial class Cell
             Interlocked.Increment(ref _lateDeliveries);
             if (tag != 0)
             {
-                Refuse(tag, "the subscription has ended");
+                Refuse(tag, "the subscription has ended", _session);
             }
 
             return;
@@ -311,7 +311,7 @@ public sealed partial class Cell
         if (subscription.Acknowledging && (attempt > 1 || !subscription.Handled) && _completed.Contains(origin, sequence))
         {
             Interlocked.Increment(ref _duplicatesSuppressed);
-            _acks.Append(tag);
+            _acks.Append(tag); // the socket thread: this session's tag
             return;
         }
 
@@ -323,13 +323,13 @@ public sealed partial class Cell
         }
 
         var e = new Event(channel, body, origin, sequence, Catch.Any, attempt, subscription, tag, deadLetter, lent,
-            receivedAt: subscription.Acknowledging ? Environment.TickCount64 : 0);
+            receivedAt: subscription.Acknowledging ? Environment.TickCount64 : 0, session: _session);
         if (!(lease is not null ? Writing(subscription) : subscription).Offer(e))
         {
             lent?.Release();
             if (subscription.Acknowledging)
             {
-                Refuse(tag, "the cell's buffer for this subscription is full");
+                Refuse(tag, "the cell's buffer for this subscription is full", _session);
             }
         }
     }

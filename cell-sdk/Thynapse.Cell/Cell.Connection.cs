@@ -44,7 +44,6 @@ public sealed partial class Cell
     /// <summary>Publishing credit left (bytes of EVNT frames, PROTOCOL.md §8.4), when the transmitter gives credit.</summary>
     private long _credit;
     private bool _usesCredit;
-    private long _ownStallMs;
 
     private Task<JObject> StartAsync()
     {
@@ -62,39 +61,8 @@ public sealed partial class Cell
         return _firstWelcome.Task;
     }
 
-    /// <summary>
-    /// Milliseconds on the socket thread's clock, which does not count the thread's own stalls (see
-    /// <see cref="StallAwareClock"/>); a stall is remembered for <see cref="CheckOwnStall"/>.
-    /// </summary>
-    private long Now()
-    {
-        var before = _clock.Stalled;
-        var now = _clock.Advance();
-        if (_clock.Stalled != before)
-        {
-            _ownStallMs = Math.Max(_ownStallMs, (_clock.Stalled - before + _clock.MaxStepTicks) * 1000 / _clock.Frequency);
-        }
-
-        return now * 1000 / _clock.Frequency;
-    }
-
-    /// <summary>
-    /// When this process did not run for longer than the transmitter waits for a beat, the transmitter has most likely
-    /// ended the session: join again (with the resume token) before sending anything into a session that may be gone.
-    /// True when the session was given up.
-    /// </summary>
-    private bool CheckOwnStall()
-    {
-        var stall = _ownStallMs;
-        _ownStallMs = 0;
-        if (stall <= _livenessMs - _heartbeatMs || CurrentState != CellState.Connected)
-        {
-            return false;
-        }
-
-        SessionLost($"this cell did not run for {stall} ms, longer than the transmitter waits for its beats");
-        return true;
-    }
+    /// <summary>Milliseconds on the socket thread's clock, which does not count the thread's own stalls (see <see cref="StallAwareClock"/>).</summary>
+    private long Now() => _clock.Advance() * 1000 / _clock.Frequency;
 
     /// <summary>
     /// Sends a J command with a fresh <c>ref</c> and completes with the reply (OKAY, …), fails with its ERRR, or fails
@@ -296,6 +264,7 @@ public sealed partial class Cell
 
         link.Welcomed = true;
         link.HelloSentAt = 0;
+        Volatile.Write(ref _session, link.Number);
         Volatile.Write(ref _transmitter, new TransmitterInfo(transmitterId, welcome.Value<string>("pub")));
         _resumeToken = welcome.Value<string>("session");
         _heartbeatMs = Math.Max(10, welcome.Value<long?>("heartbeat") ?? _heartbeatMs);
@@ -311,7 +280,6 @@ public sealed partial class Cell
         _usesCredit = welcome["credit"]?.Type == JTokenType.Integer;
         _credit = _usesCredit ? welcome.Value<long>("credit") : 0;
         _lastHeard = Now();
-        _ownStallMs = 0;
         Welcomed(welcome["resumed"] as JObject);
         request?.Reply.TrySetResult(welcome);
         _firstWelcome?.TrySetResult(welcome);
@@ -527,6 +495,7 @@ public sealed partial class Cell
         }
 
         SetState(CellState.Reconnecting);
+        Volatile.Write(ref _session, 0);
         Notify(new CellNotice(CellNoticeKind.ConnectionLost, $"Lost the session with transmitter {TransmitterId}: {reason}; re-joining"));
         CloseLink(TimeSpan.Zero); // first: batches its socket had not taken go back to their queues
         _publishes.SessionLost(new ThynapseConnectionException(
@@ -614,7 +583,7 @@ public sealed partial class Cell
             {
                 SessionLost($"nothing heard for {now - _lastHeard} ms");
             }
-            else if (!CheckOwnStall())
+            else
             {
                 Send(JsonPayload.Frame(Command.Beat, []));
             }

@@ -230,7 +230,7 @@ public sealed partial class Cell
     /// </summary>
     private void FlushPublishes()
     {
-        if (CurrentState != CellState.Connected || _link is not { Welcomed: true } || CheckOwnStall())
+        if (CurrentState != CellState.Connected || _link is not { Welcomed: true })
         {
             return; // kept until the cell is welcomed (again)
         }

@@ -30,10 +30,12 @@ public readonly struct Event
         ulong tag = 0,
         DeadLetterInfo? deadLetter = null,
         Internal.FrameLease? lease = null,
-        long receivedAt = 0)
+        long receivedAt = 0,
+        int session = 0)
     {
         _lease = lease;
         ReceivedAt = receivedAt;
+        Session = session;
         Channel = channel;
         Body = body;
         Origin = origin;
@@ -66,6 +68,9 @@ public readonly struct Event
 
     /// <summary>For anycatch: 1 on the first delivery, more on redeliveries; 0 for multicatch.</summary>
     public int Attempt { get; }
+
+    /// <summary>The session (link number) it was delivered in: its tag means nothing to a later one.</summary>
+    internal int Session { get; }
 
     /// <summary>The delivery tag (anycatch; 0 for multicatch).</summary>
     internal ulong Tag => _tag;
@@ -102,7 +107,7 @@ public readonly struct Event
     public ValueTask AckAsync()
     {
         RequireAck();
-        _subscription!.Cell.Acknowledge(_tag, Origin, Sequence);
+        _subscription!.Cell.Acknowledge(_tag, Origin, Sequence, Session);
         return ValueTask.CompletedTask;
     }
 
@@ -115,7 +120,7 @@ public readonly struct Event
     public ValueTask InProgressAsync()
     {
         RequireAck();
-        _subscription!.Cell.InProgress(_subscription, _tag);
+        _subscription!.Cell.InProgress(_subscription, _tag, Session);
         return ValueTask.CompletedTask;
     }
 
@@ -123,14 +128,14 @@ public readonly struct Event
     internal void ReturnFrame() => _lease?.Release();
 
     /// <summary>A handler loop's acknowledgement; <paramref name="quiet"/>: left for the loop to send with the next ones.</summary>
-    internal void Acknowledge(bool quiet) => _subscription!.Cell.Acknowledge(_tag, Origin, Sequence, quiet);
+    internal void Acknowledge(bool quiet) => _subscription!.Cell.Acknowledge(_tag, Origin, Sequence, Session, quiet);
 
     /// <summary>Refuses an event of an acknowledging anycatch subscription: the transmitter redelivers it elsewhere (or dead-letters it).</summary>
     /// <exception cref="InvalidOperationException">The event was not caught by an acknowledging subscription.</exception>
     public ValueTask NackAsync(string? reason = null)
     {
         RequireAck();
-        _subscription!.Cell.Refuse(_tag, reason);
+        _subscription!.Cell.Refuse(_tag, reason, Session);
         return ValueTask.CompletedTask;
     }
 

@@ -3,6 +3,7 @@
 //   <transmitter> <service> <pattern> multi|any   prints "caught <seq> <channel>"
 //   <transmitter> <service> <pattern> work [prefetch]
 //       handles with acknowledgements (HandleAsync) and prints "handled <origin> <seq>" before each ack
+// Every notice is printed as "notice <kind> <count> <message>".
 using Thynapse.Cell;
 using Thynapse.Core;
 
@@ -13,6 +14,7 @@ if (args.Length < 4)
 }
 
 await using var cell = await Cell.ConnectAsync(CellOptions.Default with { Transmitter = args[0], Service = args[1] });
+using var notices = cell.Notices.Subscribe(n => Console.WriteLine($"notice {n.Kind} {n.Count} {n.Message}"));
 CellSubscription subscription;
 if (args[3] == "work")
 {

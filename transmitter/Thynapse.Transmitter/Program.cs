@@ -23,7 +23,9 @@ var prefetch = flags.Add("--prefetch", "THYNAPSE_PREFETCH", nameof(defaults.Defa
 var ackTimeout = flags.Add("--ack-timeout-ms", "THYNAPSE_ACK_TIMEOUT_MS", nameof(defaults.DefaultAckTimeout), (int)defaults.DefaultAckTimeout.TotalMilliseconds, "time to acknowledge a delivery before it is redelivered, unless the subscription names its own");
 var maxAttempts = flags.Add("--max-attempts", "THYNAPSE_MAX_ATTEMPTS", nameof(defaults.DefaultMaxAttempts), defaults.DefaultMaxAttempts, "deliveries of one event before it is dead-lettered, unless the subscription names its own");
 var serviceQueue = flags.Add("--service-queue", "THYNAPSE_SERVICE_QUEUE", nameof(defaults.ServiceQueueLimit), defaults.ServiceQueueLimit, "anycatch events a service may have waiting for a cell with room");
-var fullQueueGrace = flags.Add<int?>("--full-queue-grace-ms", "THYNAPSE_FULL_QUEUE_GRACE_MS", nameof(defaults.FullQueueGrace), null, $"how long a cell with a full queue may take nothing while input is held for it before its deliveries are dropped (0: drop at once; default: {(int)TransmitterOptions.DefaultFullQueueGrace.TotalMilliseconds}, or a quarter of the liveness timeout if shorter)");
+var fullQueueGrace = flags.Add<int?>("--full-queue-grace-ms", "THYNAPSE_FULL_QUEUE_GRACE_MS", nameof(defaults.FullQueueGrace), null, $"how long a cell with a full queue may take nothing from its backlog before it is judged slow and the backlog dropped (0: drop at once; default: {(int)TransmitterOptions.DefaultFullQueueGrace.TotalMilliseconds}, or a quarter of the liveness timeout if shorter)");
+var maxConnections = flags.Add<int?>("--max-connections", "THYNAPSE_MAX_CONNECTIONS", nameof(defaults.MaxConnections), null, "connections accepted at once; more are refused (default: the file descriptor limit, raised to its hard limit at start, less 256)");
+var handshakeTimeout = flags.Add("--handshake-timeout-ms", "THYNAPSE_HANDSHAKE_TIMEOUT_MS", nameof(defaults.HandshakeTimeout), (int)defaults.HandshakeTimeout.TotalMilliseconds, "a connection that sends no command for this long is closed (0: never)");
 var logLevel = flags.Add("--log-level", "THYNAPSE_LOG_LEVEL", null, LogEventLevel.Information, "Verbose, Debug, Information, Warning, Error or Fatal");
 var logFormat = flags.Add("--log-format", "THYNAPSE_LOG_FORMAT", null, "text", "text, or json (one compact JSON object per line)", "text", "json");
 
@@ -66,8 +68,13 @@ root.SetAction(async (parsed, cancellationToken) =>
         DefaultAckTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(ackTimeout)),
         DefaultMaxAttempts = parsed.GetValue(maxAttempts),
         ServiceQueueLimit = parsed.GetValue(serviceQueue),
+        HandshakeTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(handshakeTimeout)),
         Logger = Log.Logger,
     };
+    if (parsed.GetValue(maxConnections) is { } connections)
+    {
+        options = options with { MaxConnections = connections };
+    }
     if (parsed.GetValue(fullQueueGrace) is { } graceMs)
     {
         options = options with { FullQueueGrace = TimeSpan.FromMilliseconds(graceMs) };
@@ -82,6 +89,14 @@ root.SetAction(async (parsed, cancellationToken) =>
     }
 
     PooledBufferPool.Install();
+
+    // Each connection takes a file descriptor: take what the hard limit allows before anyone connects (issue 15,
+    // finding 12), so that the connection limit derived from it is as high as the host permits.
+    if (Thynapse.Transmitter.Wire.FileDescriptors.RaiseToHard() is { } descriptors)
+    {
+        Log.Information("File descriptor limit {Limit}: accepting up to {MaxConnections} connections", descriptors, options.MaxConnections);
+    }
+
     Transmitter transmitter;
     try
     {

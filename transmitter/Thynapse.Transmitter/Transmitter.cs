@@ -31,6 +31,7 @@ public sealed class Transmitter : IAsyncDisposable
     private readonly NetMQPoller _poller;
     private readonly NetMQTimer _timer;
     private readonly NetMQTimer _backlogTimer;
+    private readonly ConnectionGuard _connections;
     private readonly CommandProcessor _processor;
     private readonly TransmitterCounters _counters = new();
     private readonly TransmitterMetrics _metrics;
@@ -86,17 +87,6 @@ public sealed class Transmitter : IAsyncDisposable
 
         // Ack deadlines need a finer clock than liveness; both are cheap checks.
         _timer = new NetMQTimer(options.TickInterval);
-        _timer.Elapsed += (_, _) => Guarded("periodic work", () =>
-        {
-            // Read everything that already arrived first: a cell whose beat waits in the socket is not silent (§4.4).
-            ReadAllInput();
-            var now = options.TimeProvider.GetTimestamp();
-            _processor.Tick(now);
-            _processor.SweepAckDeadlines(now);
-            _processor.FlushDirty();
-            WatchBacklogs();
-        });
-
         // While some cell has a backlog behind its full queue (PROTOCOL.md §8.2), it is retried this often.
         _backlogTimer = new NetMQTimer(TimeSpan.FromMilliseconds(1)) { Enable = false };
         _backlogTimer.Elapsed += (_, _) => Guarded("retrying backlogs", () =>
@@ -108,6 +98,8 @@ public sealed class Transmitter : IAsyncDisposable
         _poller = [_router, _publisher];
         _poller.Add(_timer);
         _poller.Add(_backlogTimer);
+        _connections = new ConnectionGuard(_router, _poller, options, _counters, _log);
+        _timer.Elapsed += (_, _) => Guarded("periodic work", OnTick);
     }
 
     /// <summary>This transmitter's THID.</summary>
@@ -156,6 +148,10 @@ public sealed class Transmitter : IAsyncDisposable
         MissedWhileAway = TransmitterCounters.Read(ref _counters.MissedWhileAway),
         Extensions = TransmitterCounters.Read(ref _counters.Extensions),
         RoutingStalled = _options.TimeProvider.GetElapsedTime(0, TransmitterCounters.Read(ref _counters.RoutingStalledTicks)),
+        ConnectionsAccepted = TransmitterCounters.Read(ref _counters.ConnectionsAccepted),
+        ConnectionsRefused = TransmitterCounters.Read(ref _counters.ConnectionsRefused),
+        HandshakeTimeouts = TransmitterCounters.Read(ref _counters.HandshakeTimeouts),
+        Connections = TransmitterCounters.Read(ref _counters.ConnectionsAccepted) - TransmitterCounters.Read(ref _counters.ConnectionsClosed),
     };
 
     /// <summary>Binds the sockets and starts the routing thread.</summary>
@@ -198,6 +194,7 @@ public sealed class Transmitter : IAsyncDisposable
         finally
         {
             await Task.Run(_poller.Stop).ConfigureAwait(false);
+            _connections.Dispose();
             _poller.Dispose();
             _router.Dispose();
             _publisher.Dispose();
@@ -220,6 +217,19 @@ public sealed class Transmitter : IAsyncDisposable
         Task.Factory.StartNew(() => action(_processor), CancellationToken.None, TaskCreationOptions.None, _poller);
 
     private void OnCommandReady(object? sender, NetMQSocketEventArgs? e) => ReadInput();
+
+    /// <summary>Periodic work: liveness, ack deadlines, connections that said nothing.</summary>
+    private void OnTick()
+    {
+        // Read everything that already arrived first: a cell whose beat waits in the socket is not silent (§4.4).
+        ReadAllInput();
+        var now = _options.TimeProvider.GetTimestamp();
+        _processor.Tick(now);
+        _connections.Tick();
+        _processor.SweepAckDeadlines(now);
+        _processor.FlushDirty();
+        WatchBacklogs();
+    }
 
     /// <summary>Reads one budget of inbound messages and flushes what they produced; true when the socket ran dry.</summary>
     private bool ReadInput()

@@ -92,6 +92,24 @@ public sealed record TransmitterOptions
     /// </summary>
     public TimeSpan DepartedCellMemory { get; init; } = TimeSpan.FromMinutes(5);
 
+    private readonly int? _maxConnections;
+
+    /// <summary>
+    /// Connections the command socket accepts at once; past this a new one is refused at once, counted and logged
+    /// (default: the process's file descriptor limit less 256, so that accepting never runs out of descriptors).
+    /// </summary>
+    public int MaxConnections
+    {
+        get => _maxConnections ?? Wire.FileDescriptors.DefaultMaxConnections;
+        init => _maxConnections = value;
+    }
+
+    /// <summary>
+    /// How long a connection may stay open without sending a command (only a ZeroMQ handshake, or not even that) before
+    /// it is closed (default: 10 s; zero: never; Linux only, where the kernel tells what a connection received).
+    /// </summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Departed cells remembered at most (default: 10,000; the oldest are forgotten first).</summary>
     public int MaxDepartedCells { get; init; } = 10_000;
 
@@ -204,6 +222,8 @@ public sealed record TransmitterOptions
             : PublishCreditBytes < 64 * 1024 ? Range(nameof(PublishCreditBytes), $"must be at least 65536 bytes; got {PublishCreditBytes}")
             : DepartedCellMemory < TimeSpan.Zero ? Range(nameof(DepartedCellMemory), $"must be 0 ms or more; got {Ms(DepartedCellMemory)}")
             : MaxDepartedCells < 0 ? Range(nameof(MaxDepartedCells), $"must be 0 or more; got {MaxDepartedCells}")
+            : MaxConnections < 1 ? Range(nameof(MaxConnections), $"must be at least 1; got {MaxConnections}")
+            : HandshakeTimeout < TimeSpan.Zero ? Range(nameof(HandshakeTimeout), $"must be 0 ms or more; got {Ms(HandshakeTimeout)}")
             : null;
     }
 

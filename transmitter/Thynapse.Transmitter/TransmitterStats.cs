@@ -93,6 +93,18 @@ public sealed record TransmitterStats
     /// <summary>Ack deadlines extended by <c>PROG</c>.</summary>
     public long Extensions { get; init; }
 
+    /// <summary>Connections accepted on the command socket.</summary>
+    public long ConnectionsAccepted { get; init; }
+
+    /// <summary>Connections refused past <see cref="TransmitterOptions.MaxConnections"/>, or that could not be accepted.</summary>
+    public long ConnectionsRefused { get; init; }
+
+    /// <summary>Connections closed for sending no command within <see cref="TransmitterOptions.HandshakeTimeout"/>.</summary>
+    public long HandshakeTimeouts { get; init; }
+
+    /// <summary>Connections open now.</summary>
+    public long Connections { get; init; }
+
     /// <summary>Time the routing thread did not run (stalls longer than its clock's step), not counted against cells.</summary>
     public TimeSpan RoutingStalled { get; init; }
 }

@@ -37,6 +37,10 @@ internal sealed class TransmitterCounters
     public long MissedWhileAway;
     public long Extensions;
     public long RoutingStalledTicks;
+    public long ConnectionsAccepted;
+    public long ConnectionsRefused;
+    public long ConnectionsClosed;
+    public long HandshakeTimeouts;
 
     public static long Read(ref long counter) => Volatile.Read(ref counter);
 

@@ -43,6 +43,9 @@ internal sealed class TransmitterMetrics : IDisposable
         _meter.CreateObservableCounter("thynapse.cells.cut_off", () => TransmitterCounters.Read(ref c.CellsCutOff), "{cell}", "Cells ended because their queue stayed full for the liveness timeout");
         _meter.CreateObservableCounter("thynapse.deliveries.missed_away", () => TransmitterCounters.Read(ref c.MissedWhileAway), "{delivery}", "Multicatch deliveries departed cells missed while away");
         _meter.CreateObservableCounter("thynapse.anycatch.extensions", () => TransmitterCounters.Read(ref c.Extensions), "{extension}", "Ack deadlines extended by PROG");
+        _meter.CreateObservableCounter("thynapse.connections.accepted", () => TransmitterCounters.Read(ref c.ConnectionsAccepted), "{connection}", "Connections accepted on the command socket");
+        _meter.CreateObservableCounter("thynapse.connections.refused", () => TransmitterCounters.Read(ref c.ConnectionsRefused), "{connection}", "Connections refused past the connection limit, or that could not be accepted");
+        _meter.CreateObservableCounter("thynapse.connections.handshake_timeouts", () => TransmitterCounters.Read(ref c.HandshakeTimeouts), "{connection}", "Connections closed for sending no command within the handshake timeout");
         _meter.CreateObservableCounter("thynapse.routing.stalled", () => clock.GetElapsedTime(0, TransmitterCounters.Read(ref c.RoutingStalledTicks)).TotalSeconds, "s", "Time the routing thread did not run, not counted against cells");
         _meter.CreateObservableCounter("thynapse.completions", () => TransmitterCounters.Read(ref c.Completions), "{event}", "DONE notices sent to publishers");
     }

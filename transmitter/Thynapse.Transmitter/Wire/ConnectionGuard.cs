@@ -1,0 +1,197 @@
+using System.Net.Sockets;
+using System.Reflection;
+using NetMQ;
+using NetMQ.Monitoring;
+using Serilog;
+using Thynapse.Transmitter.Diagnostics;
+
+namespace Thynapse.Transmitter.Wire;
+
+/// <summary>
+/// Bounds the connections of the command socket in count and, for those that never say anything, in time (issue 15,
+/// finding 12: 1,010 raw connections under <c>ulimit -n 1024</c> crashed the transmitter in NetMQ's accept path, and
+/// connections that never sent <c>HELO</c> were held forever). Runs on the routing thread, fed by a monitor of the ROUTER.
+/// </summary>
+/// <remarks>
+/// <para>
+/// ZeroMQ gives a ROUTER no way to close one peer. The monitor's <c>Accepted</c> event does hand over the accepted
+/// socket, and shutting its TCP connection down (not disposing it, which NetMQ's I/O thread would still use) makes
+/// NetMQ see the peer leave and clean up as for any disconnect. That is how a connection past
+/// <see cref="TransmitterOptions.MaxConnections"/> is refused, at once, and how one that has sent no more than a
+/// ZeroMQ handshake within <see cref="TransmitterOptions.HandshakeTimeout"/> is cut off.
+/// </para>
+/// <para>
+/// A ROUTER cannot tell which connection a message came from, so "has said something" is read from the kernel: the
+/// bytes a connection has received (Linux <c>TCP_INFO.tcpi_bytes_received</c>). A ZeroMQ greeting and a DEALER's
+/// <c>READY</c> take 94 bytes (a few more with a routing id, which cells do not set), the smallest <c>HELO</c> more
+/// than 60: a connection that received at most <see cref="HandshakeBytes"/> has not sent a command. Where the kernel
+/// does not say, connections are bounded in count only.
+/// </para>
+/// </remarks>
+internal sealed class ConnectionGuard : IDisposable
+{
+    /// <summary>Bytes a connection may have sent and still have said nothing beyond the ZeroMQ handshake.</summary>
+    internal const int HandshakeBytes = 120;
+
+    private static readonly FieldInfo? SocketField = typeof(AsyncIO.AsyncSocket).Assembly
+        .GetType("AsyncIO.DotNet.NativeSocket")?.GetField("m_socket", BindingFlags.NonPublic | BindingFlags.Instance);
+
+    private readonly NetMQMonitor _monitor;
+    private readonly TransmitterCounters _counters;
+    private readonly LogLimiter _warnings;
+    private readonly ILogger _log;
+    private readonly int _maxConnections;
+    private readonly long _handshakeTimeoutMs;
+    private readonly Queue<(Socket Socket, long Deadline)> _pending = new();
+    private bool _tcpInfoWorks = OperatingSystem.IsLinux();
+
+    public ConnectionGuard(NetMQSocket router, NetMQPoller poller, TransmitterOptions options, TransmitterCounters counters, ILogger log)
+    {
+        _counters = counters;
+        _log = log;
+        _warnings = new LogLimiter(log, System.Diagnostics.Stopwatch.GetTimestamp, System.Diagnostics.Stopwatch.Frequency);
+        _maxConnections = options.MaxConnections;
+        _handshakeTimeoutMs = (long)options.HandshakeTimeout.TotalMilliseconds;
+        _monitor = new NetMQMonitor(router, $"inproc://thynapse-connections-{Guid.NewGuid():N}", SocketEvents.Accepted | SocketEvents.AcceptFailed | SocketEvents.Disconnected);
+        _monitor.Accepted += (_, e) => Guarded(() => OnAccepted(e.Socket!));
+        _monitor.AcceptFailed += (_, e) => Guarded(() => OnAcceptFailed(e.ErrorCode));
+        _monitor.Disconnected += (_, _) => Guarded(OnDisconnected);
+        _monitor.AttachToPoller(poller);
+    }
+
+    /// <summary>Connections open now.</summary>
+    public int Open { get; private set; }
+
+    /// <summary>Routing thread, from the timer: cuts off connections that said nothing within the handshake timeout.</summary>
+    public void Tick()
+    {
+        var now = Environment.TickCount64;
+        while (_pending.TryPeek(out var oldest) && oldest.Deadline <= now)
+        {
+            _pending.Dequeue();
+            if (SaidNothing(oldest.Socket))
+            {
+                TransmitterCounters.Increment(ref _counters.HandshakeTimeouts);
+                if (_warnings.Allow(WarningKind.Connection))
+                {
+                    _log.Warning("Closed the connection from {Peer}: it sent no command within {Timeout} ms of connecting", Peer(oldest.Socket), _handshakeTimeoutMs);
+                }
+
+                Shut(oldest.Socket);
+            }
+        }
+
+        _warnings.Tick();
+    }
+
+    public void Dispose() => _monitor.Dispose();
+
+    private void OnAccepted(AsyncIO.AsyncSocket accepted)
+    {
+        Open++;
+        TransmitterCounters.Increment(ref _counters.ConnectionsAccepted);
+        if (SocketField?.GetValue(accepted) is not Socket socket)
+        {
+            return; // a NetMQ without the socket we know: bounded by the file descriptor limit alone
+        }
+
+        if (Open > _maxConnections)
+        {
+            TransmitterCounters.Increment(ref _counters.ConnectionsRefused);
+            if (_warnings.Allow(WarningKind.Connection))
+            {
+                _log.Warning("Refused the connection from {Peer}: {Open} connections are open, the limit is {Max} (--max-connections, and the process's file descriptor limit)",
+                    Peer(socket), Open - 1, _maxConnections);
+            }
+
+            Shut(socket);
+            return;
+        }
+
+        if (_tcpInfoWorks && _handshakeTimeoutMs > 0)
+        {
+            _pending.Enqueue((socket, Environment.TickCount64 + _handshakeTimeoutMs));
+        }
+    }
+
+    private void OnAcceptFailed(ErrorCode code)
+    {
+        TransmitterCounters.Increment(ref _counters.ConnectionsRefused);
+        if (_warnings.Allow(WarningKind.Connection))
+        {
+            _log.Warning("Could not accept a connection: {Error} ({Open} open; raise the file descriptor limit or lower --max-connections)", code, Open);
+        }
+    }
+
+    private void OnDisconnected()
+    {
+        Open = Math.Max(0, Open - 1);
+        TransmitterCounters.Increment(ref _counters.ConnectionsClosed);
+    }
+
+    /// <summary>True when the kernel says the connection received no more than a ZeroMQ handshake.</summary>
+    private bool SaidNothing(Socket socket)
+    {
+        Span<byte> info = stackalloc byte[232];
+        try
+        {
+            var length = socket.GetRawSocketOption(6 /* IPPROTO_TCP */, 11 /* TCP_INFO */, info);
+            if (length < 136)
+            {
+                _tcpInfoWorks = false;
+                return false;
+            }
+
+            return System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(info[128..]) <= HandshakeBytes; // tcpi_bytes_received
+        }
+        catch (ObjectDisposedException)
+        {
+            return false; // already closed
+        }
+        catch (SocketException)
+        {
+            return false; // not connected any more
+        }
+        catch (PlatformNotSupportedException)
+        {
+            _tcpInfoWorks = false;
+            return false;
+        }
+    }
+
+    private static void Shut(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Gone already.
+        }
+    }
+
+    private static string Peer(Socket socket)
+    {
+        try
+        {
+            return socket.RemoteEndPoint?.ToString() ?? "?";
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return "?";
+        }
+    }
+
+    private void Guarded(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex)
+        {
+            _log.Error(ex, "Failed to handle a connection event; the transmitter goes on");
+        }
+    }
+}
