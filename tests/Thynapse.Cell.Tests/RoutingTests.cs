@@ -78,6 +78,7 @@ public sealed class RoutingTests
             foreach (var (name, collector) in cells)
             {
                 TestContext.WriteLine($"{name}: {collector.Count} of {events}");
+                collector.AssertNoError(name);
                 Assert.IsGreaterThanOrEqualTo(events / 2 - 1, collector.Count, $"{name} got its share (least in-flight, ties round-robin)");
             }
         }
