@@ -245,15 +245,33 @@ public sealed class BadInputTests
     [Timeout(30_000, CooperativeCancellation = true)]
     public async Task FrameFarPastTheLimit_ClosesOnlyThatConnection()
     {
+        var ct = TestContext.CancellationToken;
+        var hugeService = TestIds.Next("huge");
+        var bystanderService = TestIds.Next("bystander");
         using var client = new RawClient(_transmitter.CommandEndpoint);
-        client.Hello(TestIds.Next("huge"));
-        var before = _transmitter.Stats.CellsDisconnected;
+        client.Hello(hugeService);
+        using var bystander = new RawClient(_transmitter.CommandEndpoint);
+        bystander.Hello(bystanderService);
+        Assert.HasCount(1, CellsOf(bystander, hugeService), "the oversized sender has a session before its frame");
 
         // Past twice the limit the transport refuses to buffer the frame and drops the connection instead.
         client.Send(Encoding.UTF8.GetBytes("J EVNT {\"channel\":\"a\"}"), new byte[(3 * MaxFrame) + 65_536]);
 
-        await Eventually.That("the oversized sender's session is dropped", () => _transmitter.Stats.CellsDisconnected > before, cancellationToken: TestContext.CancellationToken);
+        // Its own session, not just some session (every earlier row of this class closes connections too).
+        await Eventually.That("the oversized sender's own session is dropped", () => CellsOf(bystander, hugeService).Count == 0, cancellationToken: ct);
+        Assert.HasCount(1, CellsOf(bystander, bystanderService), "a cell connected all along keeps its session");
+        bystander.Send("J BEAT");
+        Assert.AreEqual("BEAT", bystander.ReceiveJson("the bystander's BEAT answer").Command);
         AssertOthersStillServed();
+    }
+
+    /// <summary>The cells of <paramref name="service"/>, as <c>LIST</c> (PROTOCOL.md §5.16) tells <paramref name="asker"/>.</summary>
+    private static JArray CellsOf(RawClient asker, string service)
+    {
+        asker.SendJson("LIST", new JObject { ["service"] = service });
+        var (command, payload, _) = asker.ReceiveJson("OKAY for LIST");
+        Assert.AreEqual("OKAY", command, payload.ToString());
+        return (JArray)payload["cells"]!;
     }
 
     /// <summary>A witness pair: a confirmed event from one fresh cell reaches another.</summary>
