@@ -50,8 +50,60 @@ public sealed class ProtocolTests
         Assert.StartsWith("tcp://", pub);
         Assert.DoesNotContain("*", pub);
         Assert.DoesNotContain("0.0.0.0", pub);
-        using var probe = new NetMQ.Sockets.SubscriberSocket();
-        probe.Connect(pub); // throws on a malformed endpoint
+        // Connectable means something answers there: a ZeroMQ PUB socket (a SUB's Connect succeeds for any address).
+        Assert.AreEqual("PUB", await ZmtpSocketTypeAsync(pub, TestContext.CancellationToken), $"the socket at {pub}");
+    }
+
+    /// <summary>
+    /// Connects over TCP to <paramref name="endpoint"/>, speaks the start of ZMTP 3.0 (greeting, NULL mechanism) and
+    /// returns the <c>Socket-Type</c> the peer's <c>READY</c> announces (RFC 23). Fails within 5 s if nothing answers.
+    /// </summary>
+    private static async Task<string> ZmtpSocketTypeAsync(string endpoint, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        var ct = timeout.Token;
+        var address = new Uri(endpoint);
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(address.Host, address.Port, ct);
+        var stream = tcp.GetStream();
+
+        var greeting = new byte[64];
+        greeting[0] = 0xFF;
+        greeting[9] = 0x7F;
+        greeting[10] = 3; // version 3.0
+        "NULL"u8.CopyTo(greeting.AsSpan(12));
+        await stream.WriteAsync(greeting, ct);
+        var theirs = new byte[64];
+        await stream.ReadExactlyAsync(theirs, ct);
+        Assert.IsTrue(theirs[0] == 0xFF && theirs[9] == 0x7F, $"no ZMTP signature from {endpoint}");
+        Assert.AreEqual("NULL", Encoding.ASCII.GetString(theirs, 12, 20).TrimEnd('\0'), "the peer's mechanism");
+
+        // READY: a command frame (flags 0x04, or 0x06 with an 8-byte size), "\x05READY", then name/value properties.
+        var flags = new byte[1];
+        await stream.ReadExactlyAsync(flags, ct);
+        Assert.AreEqual(0x04, flags[0] & 0x04, "the peer's first frame after the greeting is a command");
+        var sizeBytes = new byte[(flags[0] & 0x02) != 0 ? 8 : 1];
+        await stream.ReadExactlyAsync(sizeBytes, ct);
+        var size = sizeBytes.Length == 1 ? sizeBytes[0] : (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(sizeBytes);
+        var body = new byte[size];
+        await stream.ReadExactlyAsync(body, ct);
+        Assert.AreEqual("READY", Encoding.ASCII.GetString(body, 1, body[0]), "the peer's first command");
+        for (var at = 1 + body[0]; at < body.Length;)
+        {
+            var name = Encoding.ASCII.GetString(body, at + 1, body[at]);
+            at += 1 + body[at];
+            var length = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(at));
+            at += 4;
+            if (string.Equals(name, "Socket-Type", StringComparison.OrdinalIgnoreCase))
+            {
+                return Encoding.ASCII.GetString(body, at, length);
+            }
+
+            at += length;
+        }
+
+        throw new AssertFailedException($"the READY from {endpoint} names no Socket-Type");
     }
 
     [TestMethod]
