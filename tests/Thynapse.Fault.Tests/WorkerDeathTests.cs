@@ -18,11 +18,14 @@ public sealed partial class WorkerDeathTests
         var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(250), LivenessTimeout = TimeSpan.FromSeconds(2) });
         var service = TestIds.Next("workers");
-        var workers = Enumerable.Range(0, 3)
-            .Select(_ => ChildProcess.StartDotnet("Thynapse.TestCell.dll", transmitter.CommandEndpoint, service, "jobs.>", "work", $"{prefetch}"))
-            .ToList();
+        var workers = new List<ChildProcess>();
         try
         {
+            for (var i = 0; i < 3; i++)
+            {
+                workers.Add(ChildProcess.StartDotnet("Thynapse.TestCell.dll", transmitter.CommandEndpoint, service, "jobs.>", "work", $"{prefetch}"));
+            }
+
             foreach (var worker in workers)
             {
                 await worker.WaitForLineAsync("ready", cancellationToken: ct);

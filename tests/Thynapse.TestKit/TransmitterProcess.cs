@@ -27,8 +27,7 @@ public sealed class TransmitterProcess : IDisposable
     {
         var command = commandPort ?? Ports.Free();
         var events = eventsPort ?? Ports.Free();
-        var process = ChildProcess.StartDotnet("thynapse-transmitter.dll",
-            ["--command", $"tcp://127.0.0.1:{command}", "--events", $"tcp://127.0.0.1:{events}", .. extraArgs]);
+        var process = Run(null, ["--command", $"tcp://127.0.0.1:{command}", "--events", $"tcp://127.0.0.1:{events}", .. extraArgs]);
         try
         {
             await process.WaitForLineAsync("routing on", cancellationToken: cancellationToken);
@@ -40,6 +39,20 @@ public sealed class TransmitterProcess : IDisposable
         }
 
         return new TransmitterProcess(process, command, events);
+    }
+
+    /// <summary>
+    /// Starts <c>thynapse-transmitter</c> with <paramref name="args"/> as it is, without waiting for anything. Like
+    /// every transmitter the kit starts, it runs with <c>THYNAPSE_EXIT_WITH_STDIN=1</c>: it shuts down when its stdin
+    /// (a pipe from this process) closes, so that a test host that dies, even by SIGKILL, leaves no transmitter behind.
+    /// </summary>
+    public static ChildProcess Run(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        var withExit = new Dictionary<string, string>(environment ?? new Dictionary<string, string>())
+        {
+            ["THYNAPSE_EXIT_WITH_STDIN"] = "1",
+        };
+        return ChildProcess.StartDotnet("thynapse-transmitter.dll", withExit, args);
     }
 
     /// <inheritdoc />
