@@ -200,15 +200,23 @@ public sealed class TargetedRoutingTests
         public static async Task<Fleet> StartAsync(Thynapse.Transmitter.Transmitter transmitter, string service, string channel, Catch mode, CancellationToken ct, params JObject[] metadata)
         {
             var fleet = new Fleet();
-            foreach (var m in metadata)
+            try
             {
-                var cell = await TestKit.Cells.ConnectAsync(transmitter, service, o => o with { Metadata = m }, ct);
-                var subscription = await cell.SubscribeAsync(channel, mode, ct);
-                var collector = new EventCollector();
-                subscription.Subscribe(collector);
-                fleet.Cells.Add(cell);
-                fleet.Caught.Add(collector);
-                fleet._subscriptions.Add(subscription);
+                foreach (var m in metadata)
+                {
+                    var cell = await TestKit.Cells.ConnectAsync(transmitter, service, o => o with { Metadata = m }, ct);
+                    fleet.Cells.Add(cell);
+                    var subscription = await cell.SubscribeAsync(channel, mode, ct);
+                    var collector = new EventCollector();
+                    subscription.Subscribe(collector);
+                    fleet.Caught.Add(collector);
+                    fleet._subscriptions.Add(subscription);
+                }
+            }
+            catch
+            {
+                await fleet.DisposeAsync(); // a half-started fleet leaves no cell behind
+                throw;
             }
 
             return fleet;
