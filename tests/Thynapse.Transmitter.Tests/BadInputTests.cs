@@ -152,6 +152,42 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
+    [DataRow("X HELO {}", ThynapseErrorCode.UnknownEncoding, "HELO")]
+    [DataRow("\u0001 BEAT", ThynapseErrorCode.UnknownEncoding, "BEAT")]
+    [DataRow("J ABCD {}", ThynapseErrorCode.UnknownCommand, "ABCD")]
+    [DataRow("J WLCM {}", ThynapseErrorCode.UnknownCommand, "WLCM")]
+    [DataRow("B HELO xyz", ThynapseErrorCode.UnknownCommand, "HELO")]
+    [DataRow("J HELO{}", ThynapseErrorCode.MalformedHeader, "HELO")]
+    [DataRow("J helo {}", ThynapseErrorCode.MalformedHeader, null)]
+    [DataRow("JHELO {}", ThynapseErrorCode.MalformedHeader, null)]
+    [DataRow("J HEL", ThynapseErrorCode.MalformedHeader, null)]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Errr_NamesTheCommandWheneverBytesTwoToFiveAreFourLetters(string header, ThynapseErrorCode code, string? command)
+    {
+        using var client = new RawClient(_transmitter.CommandEndpoint);
+        client.Send(header);
+
+        var error = client.ExpectError(code);
+
+        Assert.AreEqual(command, error.Value<string>("command"), $"ERRR.command for '{header}' (PROTOCOL.md §5.11)");
+        Assert.IsNull(error["ref"], "ref is never read from a header refused before its payload");
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Errr_ForAnOversizedFrame_NamesItsCommand()
+    {
+        using var client = new RawClient(_transmitter.CommandEndpoint);
+        client.Hello(TestIds.Next("big"));
+        client.Send(Encoding.UTF8.GetBytes("J EVNT {\"channel\":\"a\",\"ref\":1}"), new byte[MaxFrame + 1]);
+
+        var error = client.ExpectError(ThynapseErrorCode.FrameTooLarge);
+
+        Assert.AreEqual("EVNT", error.Value<string>("command"));
+        Assert.IsNull(error["ref"]);
+    }
+
+    [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
     public void Errors_EchoRefAndSeq()
     {
