@@ -333,6 +333,88 @@ public sealed class ProtocolTests
 
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
+    public void DeadLetter_KeepsTheEventsIdOriginAndSeqAndSaysWhy()
+    {
+        var channel = TestIds.Next("poison");
+        var service = TestIds.Next("fragile");
+        using var worker = new RawClient(_transmitter.CommandEndpoint);
+        worker.Hello(service);
+        worker.SendJson("SUBS", new JObject { ["sub"] = 1, ["pattern"] = channel, ["mode"] = "any", ["ack"] = true, ["maxAttempts"] = 2 });
+        Assert.AreEqual("OKAY", worker.ReceiveJson("OKAY").Command);
+        using var catcher = new RawClient(_transmitter.CommandEndpoint);
+        catcher.Hello(TestIds.Next("dlq"));
+        catcher.Subscribe(1, $"$DLQ.{service}");
+        using var publisher = new RawClient(_transmitter.CommandEndpoint);
+        publisher.Hello(TestIds.Next("publisher"));
+
+        publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 9, ["complete"] = true }, "poison"u8.ToArray());
+        worker.SendJson("NACK", new JObject { ["tag"] = worker.Expect("DLVR").Payload.Value<long>("tag"), ["reason"] = "bad input" });
+        worker.SendJson("NACK", new JObject { ["tag"] = worker.Expect("DLVR", "the second attempt").Payload.Value<long>("tag") });
+        var (letter, body) = catcher.Expect("DLVR", "the dead letter");
+        var (done, _) = publisher.Expect("DONE");
+
+        Assert.AreEqual($"$DLQ.{service}", letter.Value<string>("channel"));
+        Assert.AreEqual(publisher.Id.ToString(), letter.Value<string>("origin"), "the original publisher");
+        Assert.AreEqual(9, letter.Value<int>("seq"), "the original sequence number");
+        Assert.AreEqual(Thid.ForEvent(publisher.Id, 9, Encoding.ASCII.GetBytes(channel), "poison"u8).ToString(), letter.Value<string>("id"),
+            "the original event's THID, over the channel it was published on (PROTOCOL.md §5.5)");
+        Assert.AreEqual("poison", Encoding.UTF8.GetString(body!));
+        var why = (JObject)letter["deadLetter"]!;
+        Assert.AreEqual(channel, why.Value<string>("channel"));
+        Assert.AreEqual(service, why.Value<string>("service"));
+        Assert.AreEqual(2, why.Value<int>("attempts"));
+        Assert.AreEqual("nacked: no reason given", why.Value<string>("reason"), "the last attempt's NACK had no reason");
+        Assert.AreEqual("dead_lettered", done.Value<string>("outcome"));
+    }
+
+    [TestMethod]
+    [DataRow("ack timeout", "no ack within 50 ms")]
+    [DataRow("nack", "nacked: bad input")]
+    [DataRow("disconnect", "its cell disconnected")]
+    [DataRow("gbye", "its cell left")]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void DeadLetter_ReasonSaysWhatEndedTheLastAttempt(string ending, string reason)
+    {
+        var channel = TestIds.Next("poison");
+        var service = TestIds.Next("fragile");
+        var worker = new RawClient(_transmitter.CommandEndpoint);
+        try
+        {
+            worker.Hello(service);
+            worker.SendJson("SUBS", new JObject { ["sub"] = 1, ["pattern"] = channel, ["mode"] = "any", ["ack"] = true, ["maxAttempts"] = 1, ["ackTimeout"] = 50 });
+            Assert.AreEqual("OKAY", worker.ReceiveJson("OKAY").Command);
+            using var catcher = new RawClient(_transmitter.CommandEndpoint);
+            catcher.Hello(TestIds.Next("dlq"));
+            catcher.Subscribe(1, $"$DLQ.{service}");
+            using var publisher = new RawClient(_transmitter.CommandEndpoint);
+            publisher.Hello(TestIds.Next("publisher"));
+
+            publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 1 }, "x"u8.ToArray());
+            var tag = worker.Expect("DLVR").Payload.Value<long>("tag");
+            switch (ending)
+            {
+                case "nack":
+                    worker.SendJson("NACK", new JObject { ["tag"] = tag, ["reason"] = "bad input" });
+                    break;
+                case "disconnect":
+                    worker.Dispose();
+                    break;
+                case "gbye":
+                    worker.Send("J GBYE");
+                    break;
+            }
+
+            var (letter, _) = catcher.Expect("DLVR", "the dead letter");
+            Assert.AreEqual(reason, letter["deadLetter"]!.Value<string>("reason"));
+        }
+        finally
+        {
+            worker.Dispose();
+        }
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
     public void AcknowledgedAnycatch_AFullCellIsRefilledOnceHalfItsPrefetchIsFree()
     {
         var channel = TestIds.Next("refill");
