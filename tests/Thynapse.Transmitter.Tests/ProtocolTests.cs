@@ -40,6 +40,45 @@ public sealed class ProtocolTests
 
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task Wlcm_AnnouncesEveryLimitTheTransmitterEnforces()
+    {
+        await using var limited = Transmitters.StartLoopback(o => o with
+        {
+            MaxFrameBytes = 200_000,
+            MaxHeaderBytes = 50_000,
+            MaxSubscriptionsPerCell = 7,
+            MaxMetadataBytes = 999,
+            ServiceQueueLimit = 1234,
+        });
+        using var client = new RawClient(limited.CommandEndpoint);
+
+        var limits = (JObject)client.Hello(TestIds.Next("svc"))["limits"]!;
+
+        Assert.AreEqual(200_000, limits.Value<int>("frame"));
+        Assert.AreEqual(50_000, limits.Value<int>("header"));
+        Assert.AreEqual(7, limits.Value<int>("subscriptions"));
+        Assert.AreEqual(255, limits.Value<int>("channel"));
+        Assert.AreEqual(999, limits.Value<int>("metadata"));
+        Assert.AreEqual(1234, limits.Value<int>("queue"), "the service-queue bound (PROTOCOL.md §5.2, §8.1)");
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Wlcm_DefaultLimitsAreThoseOfPROTOCOL()
+    {
+        using var client = new RawClient(_transmitter.CommandEndpoint);
+
+        var limits = (JObject)client.Hello(TestIds.Next("svc"))["limits"]!;
+
+        Assert.AreEqual(1024 * 1024, limits.Value<int>("frame"));
+        Assert.AreEqual(64 * 1024, limits.Value<int>("header"));
+        Assert.AreEqual(10_000, limits.Value<int>("subscriptions"));
+        Assert.AreEqual(16 * 1024, limits.Value<int>("metadata"));
+        Assert.AreEqual(100_000, limits.Value<int>("queue"));
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
     public async Task Wlcm_PubIsConnectableWhenBoundToEveryInterface()
     {
         await using var wildcard = Transmitters.StartLoopback(o => o with { CommandEndpoint = "tcp://*:*", EventsEndpoint = "tcp://0.0.0.0:0" });
@@ -411,6 +450,45 @@ public sealed class ProtocolTests
         {
             worker.Dispose();
         }
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task ServiceQueue_WhenTheLastCellLeaves_KeepsItsEventsForTheNextCell()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        var channel = TestIds.Next("orphaned");
+        var service = TestIds.Next("workers");
+        var subscribe = new JObject { ["sub"] = 1, ["pattern"] = channel, ["mode"] = "any", ["ack"] = true, ["ackTimeout"] = 50 };
+        using var publisher = new RawClient(transmitter.CommandEndpoint);
+        publisher.Hello(TestIds.Next("publisher"));
+        using (var first = new RawClient(transmitter.CommandEndpoint))
+        {
+            first.Hello(service);
+            first.SendJson("SUBS", subscribe);
+            Assert.AreEqual("OKAY", first.ReceiveJson("OKAY").Command);
+            publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 1, ["confirm"] = true }, "job"u8.ToArray());
+            Assert.AreEqual(1, first.Expect("DLVR").Payload.Value<int>("attempt"));
+            Assert.AreEqual(1, publisher.Expect("ACPT").Payload.Value<int>("receivers"));
+            first.Send("J GBYE");
+            first.Expect("GBYE");
+        }
+
+        // The service has no cell now: its event waits in the queue (no deadline applies there, and it uses no attempt).
+        await Eventually.That("the event waits in the service queue", () => transmitter.Stats.Queued == 1, cancellationToken: ct);
+        publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 2, ["confirm"] = true });
+        Assert.AreEqual(0, publisher.Expect("ACPT", "the ACPT of an event nobody of the service catches").Payload.Value<int>("receivers"));
+        using var next = new RawClient(transmitter.CommandEndpoint);
+        next.Hello(service);
+        next.SendJson("SUBS", subscribe);
+        Assert.AreEqual("OKAY", next.ReceiveJson("OKAY").Command);
+        var (delivery, body) = next.Expect("DLVR", "the waiting event");
+
+        Assert.AreEqual(1, delivery.Value<int>("seq"), "only the event queued before; the later one was never queued");
+        Assert.AreEqual(2, delivery.Value<int>("attempt"), "the first attempt ended with its cell's session");
+        Assert.AreEqual("job", Encoding.UTF8.GetString(body!));
+        Assert.AreEqual(0L, transmitter.Stats.Queued);
     }
 
     [TestMethod]
