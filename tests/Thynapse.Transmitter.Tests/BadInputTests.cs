@@ -259,6 +259,35 @@ public sealed class BadInputTests
 
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task Key_OverTheLimit_IsAnInvalidFieldInJAndInB()
+    {
+        // This class's transmitter takes J headers of 1 KiB only: a 1,025-byte key needs the default 64 KiB.
+        await using var transmitter = Transmitters.StartLoopback();
+        var channel = TestIds.Next("keys");
+        using var receiver = new RawClient(transmitter.CommandEndpoint);
+        receiver.Hello(TestIds.Next("rx"));
+        receiver.Subscribe(1, channel, "any");
+        using var sender = new RawClient(transmitter.CommandEndpoint);
+        sender.Hello(TestIds.Next("tx"));
+        var tooLong = new string('k', 1025);
+
+        sender.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 3, ["key"] = tooLong });
+        var json = sender.ExpectError(ThynapseErrorCode.InvalidField);
+        var frame = new FrameBatch(Command.Evnt);
+        EventRecordWriter.Write(frame, false, 4, channel, Encoding.UTF8.GetBytes(tooLong), default, "too long"u8);
+        EventRecordWriter.Write(frame, false, 5, channel, "k"u8, default, "fine"u8);
+        sender.Send(frame.Frame.ToArray());
+        var binary = sender.ExpectError(ThynapseErrorCode.InvalidField);
+
+        Assert.AreEqual(3, json.Value<int>("seq"));
+        Assert.Contains("key", json.Value<string>("message")!);
+        Assert.AreEqual(4, binary.Value<int>("seq"), "the B record's seq (PROTOCOL.md §6.1)");
+        Assert.Contains("key", binary.Value<string>("message")!);
+        Assert.AreEqual(5, receiver.Expect("DLVR", "the next record, routed").Payload.Value<int>("seq"));
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
     public void BinaryFrame_ATruncatedRecordDropsOnlyTheRestOfTheFrame()
     {
         var channel = TestIds.Next("bintrunc");

@@ -79,6 +79,19 @@ public sealed class ProtocolTests
 
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
+    public void Helo_WithEncodingsBOnly_StillGetsJ()
+    {
+        using var client = new RawClient(_transmitter.CommandEndpoint);
+
+        var welcome = client.Hello(TestIds.Next("svc"), new JObject { ["encodings"] = new JArray("B") });
+
+        CollectionAssert.AreEquivalent(new[] { "J", "B" }, welcome["encodings"]!.Values<string>().ToArray(), "J is always spoken");
+        client.Send("J BEAT");
+        Assert.AreEqual("BEAT", client.ReceiveJson("a J answer").Command);
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
     public async Task Wlcm_PubIsConnectableWhenBoundToEveryInterface()
     {
         await using var wildcard = Transmitters.StartLoopback(o => o with { CommandEndpoint = "tcp://*:*", EventsEndpoint = "tcp://0.0.0.0:0" });
