@@ -49,4 +49,19 @@ public sealed class FrameLeaseTests
 
         Assert.IsEmpty(returned, "observers may keep their events' bodies as long as they like");
     }
+
+    [TestMethod]
+    public void Release_MoreOftenThanHeld_ThrowsAndNeverGivesTheBufferBackTwice()
+    {
+        var returned = new List<byte[]>();
+        var lease = new FrameLease(new byte[64], returned.Add);
+        var handled = lease.Hold();
+        lease.Release(); // the socket thread has read the frame
+        handled.Release();
+
+        var ex = Assert.ThrowsExactly<InvalidOperationException>(() => handled.Release());
+        Assert.Contains("released more often than it was held", ex.Message);
+        Assert.ThrowsExactly<InvalidOperationException>(() => lease.Release());
+        Assert.HasCount(1, returned, "the buffer went back once, when its last holder released it");
+    }
 }

@@ -88,6 +88,7 @@ public sealed class ReliableAnycatchTests
         Assert.AreEqual((long)held.Count, transmitter.Stats.AckTimeouts, "each of them timed out");
         Assert.HasCount(held.Count, done.Where(e => e.Attempt == 2), "and was redelivered to the other cell");
         Assert.IsTrue(held.Events.All(e => e.RequiresAck));
+        held.AssertNoError("the sleepy cell's subscription");
     }
 
     [TestMethod]

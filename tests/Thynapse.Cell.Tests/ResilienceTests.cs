@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Thynapse.Cell;
 using Thynapse.Core;
 using Thynapse.TestKit;
@@ -17,18 +18,35 @@ public sealed class ResilienceTests
         var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(200), LivenessTimeout = TimeSpan.FromSeconds(1) });
         await using var cell = await Cells.ConnectAsync(transmitter, "stalling", ct);
+        var states = new ConcurrentQueue<CellState>();
+        using var watching = cell.State.Subscribe(states.Enqueue);
+        var notices = new ConcurrentQueue<CellNotice>();
+        using var noticing = cell.Notices.Subscribe(notices.Enqueue);
         var caught = new EventCollector();
         await using var subscription = await cell.SubscribeAsync("after.stall", Catch.Multi, ct);
         using var _ = subscription.Subscribe(caught);
         await using var publisher = await Cells.ConnectAsync(transmitter, "publisher", ct);
+        var before = transmitter.Stats;
 
         // The cell's own thread stops for longer than the liveness timeout (a GC pause, a starved machine).
         cell.RunOnSocketThread(() => Thread.Sleep(2_500)); // allowed: this is the stall under test, not a wait
 
+        await Eventually.That("the stalled cell lost its session and is welcomed again", () =>
+            states.Contains(CellState.Reconnecting) && cell.CurrentState == CellState.Connected, TimeSpan.FromSeconds(15), ct);
         await Eventually.That("the stalled cell is routed to again", async () =>
-            cell.CurrentState == CellState.Connected && (await publisher.PublishAsync("after.stall", "x", cancellationToken: ct)).Receivers == 1,
-            TimeSpan.FromSeconds(15), ct);
+            (await publisher.PublishAsync("after.stall", "x", cancellationToken: ct)).Receivers == 1, TimeSpan.FromSeconds(15), ct);
         await caught.WaitForAsync(1, "the cell after its stall", ct);
+
+        // The stall really cost the session (else this test proves nothing about re-joining), and it came back whole.
+        var after = transmitter.Stats;
+        Assert.IsGreaterThan(before.CellsExpired, after.CellsExpired, "the transmitter never dropped the stalled cell");
+        Assert.IsGreaterThan(before.CellsJoined, after.CellsJoined, "the stalled cell never sent HELO again");
+        var seen = states.ToArray();
+        Assert.IsTrue(seen is [CellState.Connected, CellState.Reconnecting, ..] && seen.Skip(2).Contains(CellState.Connected),
+            $"the cell's states: {string.Join(" → ", seen)}");
+        Assert.IsTrue(notices.Any(n => n.Kind == CellNoticeKind.Reconnected),
+            $"no Reconnected notice; notices: {string.Join("; ", notices.Select(n => $"{n.Kind}: {n.Message}"))}");
+        caught.AssertNoError();
     }
 
     [TestMethod]

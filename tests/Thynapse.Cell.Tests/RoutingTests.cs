@@ -78,6 +78,7 @@ public sealed class RoutingTests
             foreach (var (name, collector) in cells)
             {
                 TestContext.WriteLine($"{name}: {collector.Count} of {events}");
+                collector.AssertNoError(name);
                 Assert.IsGreaterThanOrEqualTo(events / 2 - 1, collector.Count, $"{name} got its share (least in-flight, ties round-robin)");
             }
         }
@@ -93,54 +94,57 @@ public sealed class RoutingTests
         await using var transmitter = Transmitters.StartLoopback();
         var caught = new List<(ulong Sequence, int Cell)>();
         var cells = new List<Cell>();
-        for (var n = 0; n < 4; n++)
+        try
         {
-            var cell = await Cells.ConnectAsync(transmitter, "workers", ct);
-            var index = n;
-            (await cell.SubscribeAsync("work.*", Catch.Any, ct)).Subscribe(e =>
+            for (var n = 0; n < 4; n++)
             {
-                lock (caught)
+                var cell = await Cells.ConnectAsync(transmitter, "workers", ct);
+                cells.Add(cell);
+                var index = n;
+                (await cell.SubscribeAsync("work.*", Catch.Any, ct)).Subscribe(e =>
                 {
-                    caught.Add((e.Sequence, index));
-                }
-            });
-            cells.Add(cell);
+                    lock (caught)
+                    {
+                        caught.Add((e.Sequence, index));
+                    }
+                });
+            }
+
+            await using var publisher = await Cells.ConnectAsync(transmitter, "producer", ct);
+            for (var i = 0; i < events; i++)
+            {
+                publisher.Publish("work.item", "x"); // fire and forget: they reach the transmitter in bursts
+            }
+
+            await Eventually.That($"all {events} events are caught", () => { lock (caught) { return caught.Count >= events; } }, cancellationToken: ct);
+            var last = await publisher.PublishAsync("work.item", "last", cancellationToken: ct); // accepted: the transmitter routed all before it
+            Assert.AreEqual(1, last.Receivers);
+            await Eventually.That("the marker is caught too", () => { lock (caught) { return caught.Count >= events + 1; } }, cancellationToken: ct);
+            List<(ulong Sequence, int Cell)> inOrder;
+            lock (caught)
+            {
+                inOrder = [.. caught.Where(c => c.Sequence != last.Sequence).OrderBy(c => c.Sequence)];
+            }
+
+            Assert.HasCount(events, inOrder.Select(c => c.Sequence).Distinct(), "every event reached the service");
+            Assert.HasCount(events, inOrder, "and none twice");
+
+            var longest = 0;
+            for (int i = 0, run = 0; i < inOrder.Count; i++)
+            {
+                run = i > 0 && inOrder[i].Cell == inOrder[i - 1].Cell ? run + 1 : 1;
+                longest = Math.Max(longest, run);
+            }
+
+            var shares = Enumerable.Range(0, 4).Select(n => inOrder.Count(c => c.Cell == n)).ToList();
+            TestContext.WriteLine($"longest run {longest}; shares {string.Join(", ", shares)}");
+            // A run lasts one burst at most; a cell may end one burst's runs and start the next burst's (it had the fewest).
+            Assert.IsLessThanOrEqualTo(2 * runLength, longest, "one cell gets at most a run of consecutive events per burst");
+            Assert.IsTrue(shares.All(s => s > 0), $"every cell got a share: {string.Join(", ", shares)}");
         }
-
-        await using var publisher = await Cells.ConnectAsync(transmitter, "producer", ct);
-        for (var i = 0; i < events; i++)
+        finally
         {
-            publisher.Publish("work.item", "x"); // fire and forget: they reach the transmitter in bursts
-        }
-
-        await Eventually.That($"all {events} events are caught", () => { lock (caught) { return caught.Count >= events; } }, cancellationToken: ct);
-        var last = await publisher.PublishAsync("work.item", "last", cancellationToken: ct); // accepted: the transmitter routed all before it
-        Assert.AreEqual(1, last.Receivers);
-        await Eventually.That("the marker is caught too", () => { lock (caught) { return caught.Count >= events + 1; } }, cancellationToken: ct);
-        List<(ulong Sequence, int Cell)> inOrder;
-        lock (caught)
-        {
-            inOrder = [.. caught.Where(c => c.Sequence != last.Sequence).OrderBy(c => c.Sequence)];
-        }
-
-        Assert.HasCount(events, inOrder.Select(c => c.Sequence).Distinct(), "every event reached the service");
-        Assert.HasCount(events, inOrder, "and none twice");
-
-        var longest = 0;
-        for (int i = 0, run = 0; i < inOrder.Count; i++)
-        {
-            run = i > 0 && inOrder[i].Cell == inOrder[i - 1].Cell ? run + 1 : 1;
-            longest = Math.Max(longest, run);
-        }
-
-        var shares = Enumerable.Range(0, 4).Select(n => inOrder.Count(c => c.Cell == n)).ToList();
-        TestContext.WriteLine($"longest run {longest}; shares {string.Join(", ", shares)}");
-        // A run lasts one burst at most; a cell may end one burst's runs and start the next burst's (it had the fewest).
-        Assert.IsLessThanOrEqualTo(2 * runLength, longest, "one cell gets at most a run of consecutive events per burst");
-        Assert.IsTrue(shares.All(s => s > 0), $"every cell got a share: {string.Join(", ", shares)}");
-        foreach (var cell in cells)
-        {
-            await cell.DisposeAsync();
+            await DisposeAllAsync(cells);
         }
     }
 
@@ -153,36 +157,38 @@ public sealed class RoutingTests
         await using var transmitter = Transmitters.StartLoopback();
         var counts = new int[3];
         var cells = new List<Cell>();
-        for (var n = 0; n < 3; n++)
+        try
         {
-            var cell = await Cells.ConnectAsync(transmitter, "sharers", ct);
-            var index = n;
-            (await cell.SubscribeAsync("orders.*", Catch.Any, ct)).Subscribe(_ => Interlocked.Increment(ref counts[index]));
-            cells.Add(cell);
-        }
-
-        await using var publisher = await Cells.ConnectAsync(transmitter, "publisher", ct);
-        await using var churner = await Cells.ConnectAsync(transmitter, "churner", ct);
-        for (var i = 0; i < events; i++)
-        {
-            // A channel per event (one route plan each), and a subscription change every tenth event (plans rebuilt).
-            await publisher.PublishAsync($"orders.{i}", "x", cancellationToken: ct);
-            if (i % 10 == 0)
+            for (var n = 0; n < 3; n++)
             {
-                await (await churner.SubscribeAsync($"noise.{i}", Catch.Multi, ct)).DisposeAsync();
+                var cell = await Cells.ConnectAsync(transmitter, "sharers", ct);
+                cells.Add(cell);
+                var index = n;
+                (await cell.SubscribeAsync("orders.*", Catch.Any, ct)).Subscribe(_ => Interlocked.Increment(ref counts[index]));
+            }
+
+            await using var publisher = await Cells.ConnectAsync(transmitter, "publisher", ct);
+            await using var churner = await Cells.ConnectAsync(transmitter, "churner", ct);
+            for (var i = 0; i < events; i++)
+            {
+                // A channel per event (one route plan each), and a subscription change every tenth event (plans rebuilt).
+                await publisher.PublishAsync($"orders.{i}", "x", cancellationToken: ct);
+                if (i % 10 == 0)
+                {
+                    await (await churner.SubscribeAsync($"noise.{i}", Catch.Multi, ct)).DisposeAsync();
+                }
+            }
+
+            await Eventually.That($"all {events} events are caught", () => counts.Sum() == events, cancellationToken: ct);
+            TestContext.WriteLine($"shares: {string.Join(", ", counts)}");
+            foreach (var count in counts)
+            {
+                Assert.IsTrue(Math.Abs(count - (events / 3)) <= 1, $"each cell gets a third (±1), got {string.Join(", ", counts)}");
             }
         }
-
-        await Eventually.That($"all {events} events are caught", () => counts.Sum() == events, cancellationToken: ct);
-        TestContext.WriteLine($"shares: {string.Join(", ", counts)}");
-        foreach (var count in counts)
+        finally
         {
-            Assert.IsTrue(Math.Abs(count - (events / 3)) <= 1, $"each cell gets a third (±1), got {string.Join(", ", counts)}");
-        }
-
-        foreach (var cell in cells)
-        {
-            await cell.DisposeAsync();
+            await DisposeAllAsync(cells);
         }
     }
 
@@ -227,6 +233,28 @@ public sealed class RoutingTests
         Assert.AreEqual(0, result.Receivers);
     }
 
+    /// <summary>Disposes every cell, even when one of them throws (then throws what they threw).</summary>
+    private static async Task DisposeAllAsync(List<Cell> cells)
+    {
+        List<Exception>? errors = null;
+        foreach (var cell in cells)
+        {
+            try
+            {
+                await cell.DisposeAsync();
+            }
+            catch (Exception ex)
+            {
+                (errors ??= []).Add(ex);
+            }
+        }
+
+        if (errors is not null)
+        {
+            throw new AggregateException("Disposing the test's cells failed.", errors);
+        }
+    }
+
     /// <summary>Two services, two cells each, all subscribed to one pattern in one mode.</summary>
     private sealed class Grid : IAsyncDisposable
     {
@@ -238,18 +266,26 @@ public sealed class RoutingTests
         public static async Task<Grid> StartAsync(Thynapse.Transmitter.Transmitter transmitter, string pattern, Catch mode, CancellationToken ct)
         {
             var grid = new Grid();
-            foreach (var service in Services)
+            try
             {
-                for (var n = 1; n <= 2; n++)
+                foreach (var service in Services)
                 {
-                    var cell = await Cells.ConnectAsync(transmitter, service, ct);
-                    var subscription = await cell.SubscribeAsync(pattern, mode, ct);
-                    var collector = new EventCollector();
-                    subscription.Subscribe(collector);
-                    grid.Collectors[$"{service}-{n}"] = collector;
-                    grid._owned.Add(subscription);
-                    grid._owned.Add(cell);
+                    for (var n = 1; n <= 2; n++)
+                    {
+                        var cell = await Cells.ConnectAsync(transmitter, service, ct);
+                        grid._owned.Add(cell);
+                        var subscription = await cell.SubscribeAsync(pattern, mode, ct);
+                        grid._owned.Add(subscription);
+                        var collector = new EventCollector();
+                        subscription.Subscribe(collector);
+                        grid.Collectors[$"{service}-{n}"] = collector;
+                    }
                 }
+            }
+            catch
+            {
+                await grid.DisposeAsync(); // a half-started grid leaves no cell behind
+                throw;
             }
 
             return grid;
@@ -257,9 +293,10 @@ public sealed class RoutingTests
 
         public async ValueTask DisposeAsync()
         {
-            foreach (var owned in _owned)
+            // Last in, first out: each subscription before its cell.
+            for (var i = _owned.Count - 1; i >= 0; i--)
             {
-                await owned.DisposeAsync();
+                await _owned[i].DisposeAsync();
             }
         }
     }

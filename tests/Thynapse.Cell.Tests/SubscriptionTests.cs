@@ -63,7 +63,8 @@ public sealed class SubscriptionTests
         await sentinel.WaitForAsync(1, "the sentinel", ct);
         Assert.AreEqual(0, after.Receivers, "the transmitter routed the later event to nobody");
         Assert.AreEqual(1, caught.Count, "the unsubscribed observer saw nothing after unsubscribing");
-        await Eventually.That("the unsubscribed observer is completed", () => caught.Completed, cancellationToken: ct);
+        await Eventually.That("the unsubscribed observer is completed", () => caught.Completed || caught.Error is not null, cancellationToken: ct);
+        caught.AssertNoError("the unsubscribed subscription");
     }
 
     [TestMethod]
@@ -138,6 +139,34 @@ public sealed class SubscriptionTests
         await Eventually.That("the slow observer drains what it kept", () => slowSeen + slow.Dropped == events, cancellationToken: ct);
         Assert.IsLessThanOrEqualTo(capacity + 1, slowSeen, "it kept at most its buffer (plus the one in hand)");
         Assert.AreEqual(events, fast.Count);
+        fast.AssertNoError("the fast subscription");
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task ThrowingObserver_LeavesTheOtherObserversStreamIntact()
+    {
+        var ct = TestContext.CancellationToken;
+        var channel = TestIds.Next("throwing");
+        await using var cell = await Cells.ConnectAsync(_transmitter, "throwing", ct);
+        var failures = 0;
+        using var watch = cell.Notices.Where(n => n.Kind == CellNoticeKind.ObserverFailed).Subscribe(_ => Interlocked.Increment(ref failures));
+        await using var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
+        using var buggy = subscription.Subscribe(_ => throw new InvalidOperationException("an observer's bug"));
+        var healthy = new EventCollector();
+        using var _ = subscription.Subscribe(healthy);
+
+        for (var i = 0; i < 3; i++)
+        {
+            cell.Publish(channel, $"{i}");
+        }
+
+        await healthy.WaitForAsync(3, "the healthy observer", ct);
+        await Eventually.That("an ObserverFailed notice per event", () => Volatile.Read(ref failures) == 3, cancellationToken: ct);
+        // The Rx grammar: the buggy observer's exceptions are reported on Notices, never as the others' OnError.
+        healthy.AssertNoError("the healthy observer");
+        Assert.IsFalse(healthy.Completed, "the stream goes on");
+        CollectionAssert.AreEqual(new[] { "0", "1", "2" }, healthy.Events.Select(e => e.BodyAsString()).ToArray());
     }
 
     [TestMethod]
@@ -154,7 +183,8 @@ public sealed class SubscriptionTests
 
         await cell.DisposeAsync();
 
-        await Eventually.That("the observer is completed", () => collector.Completed, cancellationToken: ct);
+        await Eventually.That("the observer is completed", () => collector.Completed || collector.Error is not null, cancellationToken: ct);
+        collector.AssertNoError("the closed cell's subscription");
         await Eventually.That("the state says Closed", () => states.Contains(CellState.Closed), cancellationToken: ct);
         Assert.AreEqual(CellState.Connected, states[0], "State replays the current state first");
         Assert.ThrowsExactly<ObjectDisposedException>(() => cell.Publish("a", "b"));

@@ -50,6 +50,7 @@ public sealed class TargetedRoutingTests
         }
 
         await Eventually.That("all 100 are caught", () => fleet.Caught.Sum(c => c.Count) == 100, cancellationToken: ct);
+        fleet.AssertNoErrors();
         Assert.AreEqual(0, fleet.Caught[0].Count, "1.5.0 is too old");
         Assert.AreEqual(50, fleet.Caught[1].Count, "2.0.1 gets half");
         Assert.AreEqual(50, fleet.Caught[2].Count, "2.10.0 (> 2.9) gets half");
@@ -72,6 +73,7 @@ public sealed class TargetedRoutingTests
         }
 
         await Eventually.That("all 20 are caught", () => fleet.Caught.Sum(c => c.Count) == 20, cancellationToken: ct);
+        fleet.AssertNoErrors();
         Assert.IsTrue(fleet.Caught[1].Events.All(e => e.BodyAsString() == "least") && fleet.Caught[1].Count == 10, "the 0.2 cell got every $min");
         Assert.IsTrue(fleet.Caught[0].Events.All(e => e.BodyAsString() == "most") && fleet.Caught[0].Count == 10, "the 0.7 cell got every $max");
         Assert.AreEqual(0, fleet.Caught[2].Count + fleet.Caught[3].Count);
@@ -97,6 +99,7 @@ public sealed class TargetedRoutingTests
         }
 
         await Eventually.That("all keyed events are caught", () => fleet.Caught.Sum(c => c.Count) == 60, cancellationToken: ct);
+        fleet.AssertNoErrors();
         var owner = Owners(fleet);
         Assert.HasCount(12, owner, "every key went to exactly one cell, every time");
         Assert.IsGreaterThan(1, owner.Values.Distinct().Count(), "keys spread over the cells");
@@ -110,6 +113,7 @@ public sealed class TargetedRoutingTests
         }
 
         await Eventually.That("all keyed events are caught again", () => fleet.Caught.Sum(c => c.Count) == 12, cancellationToken: ct);
+        fleet.AssertNoErrors();
         var after = Owners(fleet);
         foreach (var key in keys)
         {
@@ -196,18 +200,35 @@ public sealed class TargetedRoutingTests
         public static async Task<Fleet> StartAsync(Thynapse.Transmitter.Transmitter transmitter, string service, string channel, Catch mode, CancellationToken ct, params JObject[] metadata)
         {
             var fleet = new Fleet();
-            foreach (var m in metadata)
+            try
             {
-                var cell = await TestKit.Cells.ConnectAsync(transmitter, service, o => o with { Metadata = m }, ct);
-                var subscription = await cell.SubscribeAsync(channel, mode, ct);
-                var collector = new EventCollector();
-                subscription.Subscribe(collector);
-                fleet.Cells.Add(cell);
-                fleet.Caught.Add(collector);
-                fleet._subscriptions.Add(subscription);
+                foreach (var m in metadata)
+                {
+                    var cell = await TestKit.Cells.ConnectAsync(transmitter, service, o => o with { Metadata = m }, ct);
+                    fleet.Cells.Add(cell);
+                    var subscription = await cell.SubscribeAsync(channel, mode, ct);
+                    var collector = new EventCollector();
+                    subscription.Subscribe(collector);
+                    fleet.Caught.Add(collector);
+                    fleet._subscriptions.Add(subscription);
+                }
+            }
+            catch
+            {
+                await fleet.DisposeAsync(); // a half-started fleet leaves no cell behind
+                throw;
             }
 
             return fleet;
+        }
+
+        /// <summary>Fails if any cell's subscription ended with an error (else it would only show as a short count).</summary>
+        public void AssertNoErrors()
+        {
+            for (var i = 0; i < Caught.Count; i++)
+            {
+                Caught[i].AssertNoError($"cell {i}");
+            }
         }
 
         public void Reset()

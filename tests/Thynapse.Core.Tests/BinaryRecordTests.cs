@@ -168,11 +168,23 @@ public sealed class BinaryRecordTests
     {
         var pool = (NetMQ.IBufferPool)Activator.CreateInstance(typeof(PooledBufferPool), nonPublic: true)!;
         var rented = pool.Take(1000);
-
-        pool.Return(rented);
-        pool.Return(new byte[1000]); // allocated before the pool was installed: not the shared pool's, left to the GC
-        pool.Return([]);
         Assert.IsGreaterThanOrEqualTo(1000, rented.Length);
+
+        // What it lent goes back to the shared pool, whose next rent on this thread hands out that very array.
+        pool.Return(rented);
+        var again = pool.Take(1000);
+        Assert.AreSame(rented, again, "a returned buffer is lent again");
+
+        // What it could not have lent (allocated before the pool was installed) is left to the GC: the shared pool
+        // would throw on an array of a length it never hands out, and must never lend it.
+        var foreign = new byte[1000];
+        pool.Return(foreign);
+        pool.Return([]);
+        var next = pool.Take(1000);
+        Assert.AreNotSame(foreign, next, "a buffer the pool never lent is not lent");
+        Assert.AreNotSame(again, next, "a buffer still out is not lent twice");
+        pool.Return(next);
+        pool.Return(again);
     }
 
     [TestMethod]

@@ -71,6 +71,8 @@ public sealed class CellProcessFaultTests
         await Eventually.That("all 100 later events reach the live cells", () => caught1.Count + caught2.Count == before + 100, cancellationToken: ct);
         Assert.IsGreaterThan(before / 2, caught1.Count);
         Assert.IsGreaterThan(before / 2, caught2.Count);
+        caught1.AssertNoError("local cell 1");
+        caught2.AssertNoError("local cell 2");
         if (signal == ChildProcess.SigStop)
         {
             remote.Signal(ChildProcess.SigKill);

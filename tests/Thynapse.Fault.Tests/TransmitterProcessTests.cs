@@ -40,7 +40,7 @@ public sealed class TransmitterProcessTests
     {
         var ct = TestContext.CancellationToken;
         var channel = TestIds.Next("rejoin");
-        var first = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--heartbeat-ms", "250", "--liveness-ms", "1500"]);
+        using var first = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--heartbeat-ms", "250", "--liveness-ms", "1500"]);
         await using var cell = await Cells.ConnectAsync(first.CommandEndpoint, "survivor", o => o, ct);
         var caught = new EventCollector();
         await using var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
@@ -51,7 +51,6 @@ public sealed class TransmitterProcessTests
 
         first.Process.Signal(ChildProcess.SigKill);
         await first.Process.WaitForExitAsync(TimeSpan.FromSeconds(10), ct);
-        first.Dispose();
         using var second = await TransmitterProcess.StartAsync(first.CommandPort, first.EventsPort, ct, "--heartbeat-ms", "250", "--liveness-ms", "1500");
 
         await Eventually.That("the cell is welcomed by the new transmitter", () => cell.CurrentState == CellState.Connected && cell.TransmitterId != firstTransmitter, TimeSpan.FromSeconds(20), ct);
@@ -72,7 +71,7 @@ public sealed class TransmitterProcessTests
     {
         const int subscriptions = 1_500; // far more than fit in one HELO header
         var ct = TestContext.CancellationToken;
-        var first = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--heartbeat-ms", "250", "--liveness-ms", "1500"]);
+        using var first = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--heartbeat-ms", "250", "--liveness-ms", "1500"]);
         await using var cell = await Cells.ConnectAsync(first.CommandEndpoint, "collector", o => o, ct);
         var prefix = TestIds.Next("many");
         var owned = new List<CellSubscription>();
@@ -84,7 +83,6 @@ public sealed class TransmitterProcessTests
         var firstTransmitter = cell.TransmitterId;
         first.Process.Signal(ChildProcess.SigKill);
         await first.Process.WaitForExitAsync(TimeSpan.FromSeconds(10), ct);
-        first.Dispose();
         using var second = await TransmitterProcess.StartAsync(first.CommandPort, first.EventsPort, ct, "--heartbeat-ms", "250", "--liveness-ms", "1500");
 
         await Eventually.That("the cell re-joins", () => cell.CurrentState == CellState.Connected && cell.TransmitterId != firstTransmitter, TimeSpan.FromSeconds(30), ct);
@@ -99,9 +97,23 @@ public sealed class TransmitterProcessTests
 
     [TestMethod]
     [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task ClosedStdin_WithExitWithStdin_ShutsDownCleanly()
+    {
+        var ct = TestContext.CancellationToken;
+        using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: ct);
+
+        // What the transmitter sees when its test host dies: the write end of its stdin pipe closes.
+        transmitter.Process.CloseInput();
+
+        Assert.AreEqual(0, await transmitter.Process.WaitForExitAsync(TimeSpan.FromSeconds(10), ct), "exit code 0 once stdin closed");
+        Assert.IsTrue(transmitter.Process.Lines.Any(l => l.Contains("Standard input closed", StringComparison.Ordinal)));
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
     public async Task Help_ListsEveryFlagAndItsVariable()
     {
-        using var help = ChildProcess.StartDotnet("thynapse-transmitter.dll", "--help");
+        using var help = TransmitterProcess.Run(null, "--help");
 
         Assert.AreEqual(0, await help.WaitForExitAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken));
         var text = string.Join('\n', help.Lines);
@@ -121,7 +133,7 @@ public sealed class TransmitterProcessTests
             ["THYNAPSE_COMMAND"] = $"tcp://127.0.0.1:{port}",
             ["THYNAPSE_EVENTS"] = $"tcp://127.0.0.1:{Ports.Free()}",
         };
-        using var transmitter = ChildProcess.StartDotnet("thynapse-transmitter.dll", env);
+        using var transmitter = TransmitterProcess.Run(env);
         await transmitter.WaitForLineAsync($"routing on tcp://127.0.0.1:{port}", cancellationToken: TestContext.CancellationToken);
 
         await using var cell = await Cells.ConnectAsync($"tcp://127.0.0.1:{port}", "env", o => o, TestContext.CancellationToken);
@@ -134,7 +146,7 @@ public sealed class TransmitterProcessTests
     {
         var ct = TestContext.CancellationToken;
         using var holder = await TransmitterProcess.StartAsync(cancellationToken: ct);
-        using var second = ChildProcess.StartDotnet("thynapse-transmitter.dll", "--command", holder.CommandEndpoint, "--events", $"tcp://127.0.0.1:{Ports.Free()}");
+        using var second = TransmitterProcess.Run(null, "--command", holder.CommandEndpoint, "--events", $"tcp://127.0.0.1:{Ports.Free()}");
 
         Assert.AreEqual(2, await second.WaitForExitAsync(TimeSpan.FromSeconds(20), ct));
         Assert.IsTrue(second.Lines.Any(l => l.Contains("Could not bind", StringComparison.Ordinal)));
@@ -144,7 +156,7 @@ public sealed class TransmitterProcessTests
     [Timeout(30_000, CooperativeCancellation = true)]
     public async Task InvalidFlag_ExitsWithCodeOne()
     {
-        using var bad = ChildProcess.StartDotnet("thynapse-transmitter.dll", "--log-format", "xml");
+        using var bad = TransmitterProcess.Run(null, "--log-format", "xml");
 
         Assert.AreEqual(1, await bad.WaitForExitAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken));
     }

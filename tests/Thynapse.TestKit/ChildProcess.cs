@@ -24,6 +24,7 @@ public sealed partial class ChildProcess : IDisposable
 
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _lines = new();
+    private int _disposed;
 
     private ChildProcess(Process process)
     {
@@ -145,9 +146,17 @@ public sealed partial class ChildProcess : IDisposable
         _process.StandardInput.Flush();
     }
 
-    /// <inheritdoc />
+    /// <summary>Closes the process's standard input: it reads end-of-file.</summary>
+    public void CloseInput() => _process.StandardInput.Close();
+
+    /// <summary>Kills the process if it still runs (idempotent).</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         try
         {
             if (!_process.HasExited)

@@ -36,8 +36,8 @@ public sealed class TransmitterProcess : IDisposable
         var events = eventsPort ?? Ports.Free();
         string[] args = ["--command", $"tcp://127.0.0.1:{command}", "--events", $"tcp://127.0.0.1:{events}", .. extraArgs];
         var process = descriptorLimit is { } limit
-            ? ChildProcess.Start("bash", ["-c", $"ulimit -n {limit} && exec dotnet \"$0\" \"$@\"", Path.Combine(AppContext.BaseDirectory, "thynapse-transmitter.dll"), .. args])
-            : ChildProcess.StartDotnet("thynapse-transmitter.dll", args);
+            ? ChildProcess.Start("bash", ExitWithStdin, ["-c", $"ulimit -n {limit} && exec dotnet \"$0\" \"$@\"", Path.Combine(AppContext.BaseDirectory, "thynapse-transmitter.dll"), .. args])
+            : Run(null, args);
         try
         {
             await process.WaitForLineAsync("routing on", cancellationToken: cancellationToken);
@@ -50,6 +50,24 @@ public sealed class TransmitterProcess : IDisposable
 
         return new TransmitterProcess(process, command, events);
     }
+
+    /// <summary>
+    /// Starts <c>thynapse-transmitter</c> with <paramref name="args"/> as it is, without waiting for anything. Like
+    /// every transmitter the kit starts, it runs with <c>THYNAPSE_EXIT_WITH_STDIN=1</c>: it shuts down when its stdin
+    /// (a pipe from this process) closes, so that a test host that dies, even by SIGKILL, leaves no transmitter behind.
+    /// </summary>
+    public static ChildProcess Run(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        var withExit = new Dictionary<string, string>(environment ?? new Dictionary<string, string>());
+        foreach (var (name, value) in ExitWithStdin)
+        {
+            withExit[name] = value;
+        }
+
+        return ChildProcess.StartDotnet("thynapse-transmitter.dll", withExit, args);
+    }
+
+    private static readonly Dictionary<string, string> ExitWithStdin = new() { ["THYNAPSE_EXIT_WITH_STDIN"] = "1" };
 
     /// <inheritdoc />
     public void Dispose() => Process.Dispose();

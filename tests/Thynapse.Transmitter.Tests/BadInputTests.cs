@@ -152,6 +152,42 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
+    [DataRow("X HELO {}", ThynapseErrorCode.UnknownEncoding, "HELO")]
+    [DataRow("\u0001 BEAT", ThynapseErrorCode.UnknownEncoding, "BEAT")]
+    [DataRow("J ABCD {}", ThynapseErrorCode.UnknownCommand, "ABCD")]
+    [DataRow("J WLCM {}", ThynapseErrorCode.UnknownCommand, "WLCM")]
+    [DataRow("B HELO xyz", ThynapseErrorCode.UnknownCommand, "HELO")]
+    [DataRow("J HELO{}", ThynapseErrorCode.MalformedHeader, "HELO")]
+    [DataRow("J helo {}", ThynapseErrorCode.MalformedHeader, null)]
+    [DataRow("JHELO {}", ThynapseErrorCode.MalformedHeader, null)]
+    [DataRow("J HEL", ThynapseErrorCode.MalformedHeader, null)]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Errr_NamesTheCommandWheneverBytesTwoToFiveAreFourLetters(string header, ThynapseErrorCode code, string? command)
+    {
+        using var client = new RawClient(_transmitter.CommandEndpoint);
+        client.Send(header);
+
+        var error = client.ExpectError(code);
+
+        Assert.AreEqual(command, error.Value<string>("command"), $"ERRR.command for '{header}' (PROTOCOL.md §5.11)");
+        Assert.IsNull(error["ref"], "ref is never read from a header refused before its payload");
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Errr_ForAnOversizedFrame_NamesItsCommand()
+    {
+        using var client = new RawClient(_transmitter.CommandEndpoint);
+        client.Hello(TestIds.Next("big"));
+        client.Send(Encoding.UTF8.GetBytes("J EVNT {\"channel\":\"a\",\"ref\":1}"), new byte[MaxFrame + 1]);
+
+        var error = client.ExpectError(ThynapseErrorCode.FrameTooLarge);
+
+        Assert.AreEqual("EVNT", error.Value<string>("command"));
+        Assert.IsNull(error["ref"]);
+    }
+
+    [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
     public void Errors_EchoRefAndSeq()
     {
@@ -223,6 +259,35 @@ public sealed class BadInputTests
 
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task Key_OverTheLimit_IsAnInvalidFieldInJAndInB()
+    {
+        // This class's transmitter takes J headers of 1 KiB only: a 1,025-byte key needs the default 64 KiB.
+        await using var transmitter = Transmitters.StartLoopback();
+        var channel = TestIds.Next("keys");
+        using var receiver = new RawClient(transmitter.CommandEndpoint);
+        receiver.Hello(TestIds.Next("rx"));
+        receiver.Subscribe(1, channel, "any");
+        using var sender = new RawClient(transmitter.CommandEndpoint);
+        sender.Hello(TestIds.Next("tx"));
+        var tooLong = new string('k', 1025);
+
+        sender.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 3, ["key"] = tooLong });
+        var json = sender.ExpectError(ThynapseErrorCode.InvalidField);
+        var frame = new FrameBatch(Command.Evnt);
+        EventRecordWriter.Write(frame, false, 4, channel, Encoding.UTF8.GetBytes(tooLong), default, "too long"u8);
+        EventRecordWriter.Write(frame, false, 5, channel, "k"u8, default, "fine"u8);
+        sender.Send(frame.Frame.ToArray());
+        var binary = sender.ExpectError(ThynapseErrorCode.InvalidField);
+
+        Assert.AreEqual(3, json.Value<int>("seq"));
+        Assert.Contains("key", json.Value<string>("message")!);
+        Assert.AreEqual(4, binary.Value<int>("seq"), "the B record's seq (PROTOCOL.md §6.1)");
+        Assert.Contains("key", binary.Value<string>("message")!);
+        Assert.AreEqual(5, receiver.Expect("DLVR", "the next record, routed").Payload.Value<int>("seq"));
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
     public void BinaryFrame_ATruncatedRecordDropsOnlyTheRestOfTheFrame()
     {
         var channel = TestIds.Next("bintrunc");
@@ -245,15 +310,33 @@ public sealed class BadInputTests
     [Timeout(30_000, CooperativeCancellation = true)]
     public async Task FrameFarPastTheLimit_ClosesOnlyThatConnection()
     {
+        var ct = TestContext.CancellationToken;
+        var hugeService = TestIds.Next("huge");
+        var bystanderService = TestIds.Next("bystander");
         using var client = new RawClient(_transmitter.CommandEndpoint);
-        client.Hello(TestIds.Next("huge"));
-        var before = _transmitter.Stats.CellsDisconnected;
+        client.Hello(hugeService);
+        using var bystander = new RawClient(_transmitter.CommandEndpoint);
+        bystander.Hello(bystanderService);
+        Assert.HasCount(1, CellsOf(bystander, hugeService), "the oversized sender has a session before its frame");
 
         // Past twice the limit the transport refuses to buffer the frame and drops the connection instead.
         client.Send(Encoding.UTF8.GetBytes("J EVNT {\"channel\":\"a\"}"), new byte[(3 * MaxFrame) + 65_536]);
 
-        await Eventually.That("the oversized sender's session is dropped", () => _transmitter.Stats.CellsDisconnected > before, cancellationToken: TestContext.CancellationToken);
+        // Its own session, not just some session (every earlier row of this class closes connections too).
+        await Eventually.That("the oversized sender's own session is dropped", () => CellsOf(bystander, hugeService).Count == 0, cancellationToken: ct);
+        Assert.HasCount(1, CellsOf(bystander, bystanderService), "a cell connected all along keeps its session");
+        bystander.Send("J BEAT");
+        Assert.AreEqual("BEAT", bystander.ReceiveJson("the bystander's BEAT answer").Command);
         AssertOthersStillServed();
+    }
+
+    /// <summary>The cells of <paramref name="service"/>, as <c>LIST</c> (PROTOCOL.md §5.16) tells <paramref name="asker"/>.</summary>
+    private static JArray CellsOf(RawClient asker, string service)
+    {
+        asker.SendJson("LIST", new JObject { ["service"] = service });
+        var (command, payload, _) = asker.ReceiveJson("OKAY for LIST");
+        Assert.AreEqual("OKAY", command, payload.ToString());
+        return (JArray)payload["cells"]!;
     }
 
     /// <summary>A witness pair: a confirmed event from one fresh cell reaches another.</summary>

@@ -40,6 +40,58 @@ public sealed class ProtocolTests
 
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task Wlcm_AnnouncesEveryLimitTheTransmitterEnforces()
+    {
+        await using var limited = Transmitters.StartLoopback(o => o with
+        {
+            MaxFrameBytes = 200_000,
+            MaxHeaderBytes = 50_000,
+            MaxSubscriptionsPerCell = 7,
+            MaxMetadataBytes = 999,
+            ServiceQueueLimit = 1234,
+        });
+        using var client = new RawClient(limited.CommandEndpoint);
+
+        var limits = (JObject)client.Hello(TestIds.Next("svc"))["limits"]!;
+
+        Assert.AreEqual(200_000, limits.Value<int>("frame"));
+        Assert.AreEqual(50_000, limits.Value<int>("header"));
+        Assert.AreEqual(7, limits.Value<int>("subscriptions"));
+        Assert.AreEqual(255, limits.Value<int>("channel"));
+        Assert.AreEqual(999, limits.Value<int>("metadata"));
+        Assert.AreEqual(1234, limits.Value<int>("queue"), "the service-queue bound (PROTOCOL.md §5.2, §8.1)");
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Wlcm_DefaultLimitsAreThoseOfPROTOCOL()
+    {
+        using var client = new RawClient(_transmitter.CommandEndpoint);
+
+        var limits = (JObject)client.Hello(TestIds.Next("svc"))["limits"]!;
+
+        Assert.AreEqual(1024 * 1024, limits.Value<int>("frame"));
+        Assert.AreEqual(64 * 1024, limits.Value<int>("header"));
+        Assert.AreEqual(10_000, limits.Value<int>("subscriptions"));
+        Assert.AreEqual(16 * 1024, limits.Value<int>("metadata"));
+        Assert.AreEqual(100_000, limits.Value<int>("queue"));
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void Helo_WithEncodingsBOnly_StillGetsJ()
+    {
+        using var client = new RawClient(_transmitter.CommandEndpoint);
+
+        var welcome = client.Hello(TestIds.Next("svc"), new JObject { ["encodings"] = new JArray("B") });
+
+        CollectionAssert.AreEquivalent(new[] { "J", "B" }, welcome["encodings"]!.Values<string>().ToArray(), "J is always spoken");
+        client.Send("J BEAT");
+        Assert.AreEqual("BEAT", client.ReceiveJson("a J answer").Command);
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
     public async Task Wlcm_PubIsConnectableWhenBoundToEveryInterface()
     {
         await using var wildcard = Transmitters.StartLoopback(o => o with { CommandEndpoint = "tcp://*:*", EventsEndpoint = "tcp://0.0.0.0:0" });
@@ -50,8 +102,60 @@ public sealed class ProtocolTests
         Assert.StartsWith("tcp://", pub);
         Assert.DoesNotContain("*", pub);
         Assert.DoesNotContain("0.0.0.0", pub);
-        using var probe = new NetMQ.Sockets.SubscriberSocket();
-        probe.Connect(pub); // throws on a malformed endpoint
+        // Connectable means something answers there: a ZeroMQ PUB socket (a SUB's Connect succeeds for any address).
+        Assert.AreEqual("PUB", await ZmtpSocketTypeAsync(pub, TestContext.CancellationToken), $"the socket at {pub}");
+    }
+
+    /// <summary>
+    /// Connects over TCP to <paramref name="endpoint"/>, speaks the start of ZMTP 3.0 (greeting, NULL mechanism) and
+    /// returns the <c>Socket-Type</c> the peer's <c>READY</c> announces (RFC 23). Fails within 5 s if nothing answers.
+    /// </summary>
+    private static async Task<string> ZmtpSocketTypeAsync(string endpoint, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        var ct = timeout.Token;
+        var address = new Uri(endpoint);
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(address.Host, address.Port, ct);
+        var stream = tcp.GetStream();
+
+        var greeting = new byte[64];
+        greeting[0] = 0xFF;
+        greeting[9] = 0x7F;
+        greeting[10] = 3; // version 3.0
+        "NULL"u8.CopyTo(greeting.AsSpan(12));
+        await stream.WriteAsync(greeting, ct);
+        var theirs = new byte[64];
+        await stream.ReadExactlyAsync(theirs, ct);
+        Assert.IsTrue(theirs[0] == 0xFF && theirs[9] == 0x7F, $"no ZMTP signature from {endpoint}");
+        Assert.AreEqual("NULL", Encoding.ASCII.GetString(theirs, 12, 20).TrimEnd('\0'), "the peer's mechanism");
+
+        // READY: a command frame (flags 0x04, or 0x06 with an 8-byte size), "\x05READY", then name/value properties.
+        var flags = new byte[1];
+        await stream.ReadExactlyAsync(flags, ct);
+        Assert.AreEqual(0x04, flags[0] & 0x04, "the peer's first frame after the greeting is a command");
+        var sizeBytes = new byte[(flags[0] & 0x02) != 0 ? 8 : 1];
+        await stream.ReadExactlyAsync(sizeBytes, ct);
+        var size = sizeBytes.Length == 1 ? sizeBytes[0] : (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(sizeBytes);
+        var body = new byte[size];
+        await stream.ReadExactlyAsync(body, ct);
+        Assert.AreEqual("READY", Encoding.ASCII.GetString(body, 1, body[0]), "the peer's first command");
+        for (var at = 1 + body[0]; at < body.Length;)
+        {
+            var name = Encoding.ASCII.GetString(body, at + 1, body[at]);
+            at += 1 + body[at];
+            var length = (int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(at));
+            at += 4;
+            if (string.Equals(name, "Socket-Type", StringComparison.OrdinalIgnoreCase))
+            {
+                return Encoding.ASCII.GetString(body, at, length);
+            }
+
+            at += length;
+        }
+
+        throw new AssertFailedException($"the READY from {endpoint} names no Socket-Type");
     }
 
     [TestMethod]
@@ -277,6 +381,127 @@ public sealed class ProtocolTests
         worker.SendJson("ACKN", new JObject { ["tag"] = first.Value<long>("tag") });
         worker.Send("J BEAT");
         Assert.AreEqual("BEAT", worker.ReceiveJson("BEAT, with no ERRR before it").Command);
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void DeadLetter_KeepsTheEventsIdOriginAndSeqAndSaysWhy()
+    {
+        var channel = TestIds.Next("poison");
+        var service = TestIds.Next("fragile");
+        using var worker = new RawClient(_transmitter.CommandEndpoint);
+        worker.Hello(service);
+        worker.SendJson("SUBS", new JObject { ["sub"] = 1, ["pattern"] = channel, ["mode"] = "any", ["ack"] = true, ["maxAttempts"] = 2 });
+        Assert.AreEqual("OKAY", worker.ReceiveJson("OKAY").Command);
+        using var catcher = new RawClient(_transmitter.CommandEndpoint);
+        catcher.Hello(TestIds.Next("dlq"));
+        catcher.Subscribe(1, $"$DLQ.{service}");
+        using var publisher = new RawClient(_transmitter.CommandEndpoint);
+        publisher.Hello(TestIds.Next("publisher"));
+
+        publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 9, ["complete"] = true }, "poison"u8.ToArray());
+        worker.SendJson("NACK", new JObject { ["tag"] = worker.Expect("DLVR").Payload.Value<long>("tag"), ["reason"] = "bad input" });
+        worker.SendJson("NACK", new JObject { ["tag"] = worker.Expect("DLVR", "the second attempt").Payload.Value<long>("tag") });
+        var (letter, body) = catcher.Expect("DLVR", "the dead letter");
+        var (done, _) = publisher.Expect("DONE");
+
+        Assert.AreEqual($"$DLQ.{service}", letter.Value<string>("channel"));
+        Assert.AreEqual(publisher.Id.ToString(), letter.Value<string>("origin"), "the original publisher");
+        Assert.AreEqual(9, letter.Value<int>("seq"), "the original sequence number");
+        Assert.AreEqual(Thid.ForEvent(publisher.Id, 9, Encoding.ASCII.GetBytes(channel), "poison"u8).ToString(), letter.Value<string>("id"),
+            "the original event's THID, over the channel it was published on (PROTOCOL.md §5.5)");
+        Assert.AreEqual("poison", Encoding.UTF8.GetString(body!));
+        var why = (JObject)letter["deadLetter"]!;
+        Assert.AreEqual(channel, why.Value<string>("channel"));
+        Assert.AreEqual(service, why.Value<string>("service"));
+        Assert.AreEqual(2, why.Value<int>("attempts"));
+        Assert.AreEqual("nacked: no reason given", why.Value<string>("reason"), "the last attempt's NACK had no reason");
+        Assert.AreEqual("dead_lettered", done.Value<string>("outcome"));
+    }
+
+    [TestMethod]
+    [DataRow("ack timeout", "no ack within 50 ms")]
+    [DataRow("nack", "nacked: bad input")]
+    [DataRow("disconnect", "its cell disconnected")]
+    [DataRow("gbye", "its cell left")]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public void DeadLetter_ReasonSaysWhatEndedTheLastAttempt(string ending, string reason)
+    {
+        var channel = TestIds.Next("poison");
+        var service = TestIds.Next("fragile");
+        var worker = new RawClient(_transmitter.CommandEndpoint);
+        try
+        {
+            worker.Hello(service);
+            worker.SendJson("SUBS", new JObject { ["sub"] = 1, ["pattern"] = channel, ["mode"] = "any", ["ack"] = true, ["maxAttempts"] = 1, ["ackTimeout"] = 50 });
+            Assert.AreEqual("OKAY", worker.ReceiveJson("OKAY").Command);
+            using var catcher = new RawClient(_transmitter.CommandEndpoint);
+            catcher.Hello(TestIds.Next("dlq"));
+            catcher.Subscribe(1, $"$DLQ.{service}");
+            using var publisher = new RawClient(_transmitter.CommandEndpoint);
+            publisher.Hello(TestIds.Next("publisher"));
+
+            publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 1 }, "x"u8.ToArray());
+            var tag = worker.Expect("DLVR").Payload.Value<long>("tag");
+            switch (ending)
+            {
+                case "nack":
+                    worker.SendJson("NACK", new JObject { ["tag"] = tag, ["reason"] = "bad input" });
+                    break;
+                case "disconnect":
+                    worker.Dispose();
+                    break;
+                case "gbye":
+                    worker.Send("J GBYE");
+                    break;
+            }
+
+            var (letter, _) = catcher.Expect("DLVR", "the dead letter");
+            Assert.AreEqual(reason, letter["deadLetter"]!.Value<string>("reason"));
+        }
+        finally
+        {
+            worker.Dispose();
+        }
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task ServiceQueue_WhenTheLastCellLeaves_KeepsItsEventsForTheNextCell()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        var channel = TestIds.Next("orphaned");
+        var service = TestIds.Next("workers");
+        var subscribe = new JObject { ["sub"] = 1, ["pattern"] = channel, ["mode"] = "any", ["ack"] = true, ["ackTimeout"] = 50 };
+        using var publisher = new RawClient(transmitter.CommandEndpoint);
+        publisher.Hello(TestIds.Next("publisher"));
+        using (var first = new RawClient(transmitter.CommandEndpoint))
+        {
+            first.Hello(service);
+            first.SendJson("SUBS", subscribe);
+            Assert.AreEqual("OKAY", first.ReceiveJson("OKAY").Command);
+            publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 1, ["confirm"] = true }, "job"u8.ToArray());
+            Assert.AreEqual(1, first.Expect("DLVR").Payload.Value<int>("attempt"));
+            Assert.AreEqual(1, publisher.Expect("ACPT").Payload.Value<int>("receivers"));
+            first.Send("J GBYE");
+            first.Expect("GBYE");
+        }
+
+        // The service has no cell now: its event waits in the queue (no deadline applies there, and it uses no attempt).
+        await Eventually.That("the event waits in the service queue", () => transmitter.Stats.Queued == 1, cancellationToken: ct);
+        publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 2, ["confirm"] = true });
+        Assert.AreEqual(0, publisher.Expect("ACPT", "the ACPT of an event nobody of the service catches").Payload.Value<int>("receivers"));
+        using var next = new RawClient(transmitter.CommandEndpoint);
+        next.Hello(service);
+        next.SendJson("SUBS", subscribe);
+        Assert.AreEqual("OKAY", next.ReceiveJson("OKAY").Command);
+        var (delivery, body) = next.Expect("DLVR", "the waiting event");
+
+        Assert.AreEqual(1, delivery.Value<int>("seq"), "only the event queued before; the later one was never queued");
+        Assert.AreEqual(2, delivery.Value<int>("attempt"), "the first attempt ended with its cell's session");
+        Assert.AreEqual("job", Encoding.UTF8.GetString(body!));
+        Assert.AreEqual(0L, transmitter.Stats.Queued);
     }
 
     [TestMethod]

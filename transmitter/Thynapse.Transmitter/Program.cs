@@ -88,6 +88,33 @@ root.SetAction(async (parsed, cancellationToken) =>
         return 1;
     }
 
+    // THYNAPSE_EXIT_WITH_STDIN=1: shut down when standard input reaches its end. For test harnesses (TestKit's
+    // TransmitterProcess sets it): a parent that dies, even by SIGKILL, closes the pipe to our stdin, so no test run
+    // leaves a transmitter behind holding its ports. Not a flag: a transmitter run by hand or by a service manager
+    // often has no stdin at all, and would stop at once.
+    if (Environment.GetEnvironmentVariable("THYNAPSE_EXIT_WITH_STDIN") == "1")
+    {
+        new Thread(() =>
+        {
+            using var input = Console.OpenStandardInput();
+            var buffer = new byte[256];
+            while (input.Read(buffer) > 0)
+            {
+            }
+
+            Log.Information("Standard input closed (THYNAPSE_EXIT_WITH_STDIN); shutting down");
+            try
+            {
+                stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Already stopped.
+            }
+        })
+        { IsBackground = true, Name = "stdin watch" }.Start();
+    }
+
     PooledBufferPool.Install();
 
     // Each connection takes a file descriptor: take what the hard limit allows before anyone connects (issue 15,

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using NetMQ;
 
 namespace Thynapse.Cell.Internal;
@@ -37,6 +38,7 @@ internal sealed class FrameLease(byte[] buffer, Action<byte[]>? giveBack = null)
     }
 
     /// <summary>Ends one hold (each <see cref="Hold"/>, and the socket thread's own when it has read the frame).</summary>
+    /// <exception cref="InvalidOperationException">The lease was released more often than it was held (a bug).</exception>
     public void Release()
     {
         var left = Interlocked.Decrement(ref _holders);
@@ -44,8 +46,16 @@ internal sealed class FrameLease(byte[] buffer, Action<byte[]>? giveBack = null)
         {
             (giveBack ?? BufferPool.Return)(buffer);
         }
-
-        // One release too many would have handed the buffer to two renters: fail loudly rather than corrupt bodies.
-        System.Diagnostics.Debug.Assert(left >= 0, "a frame was released more often than it was held");
+        else if (left < 0)
+        {
+            // One release too many hands the buffer to a new renter while a holder still reads it: fail loudly
+            // (in Release builds too, which is what runs) rather than corrupt bodies. A count sees it at the release
+            // that goes past zero; the buffer went back once, at zero, and never goes back twice.
+            ThrowReleasedTooOften();
+        }
     }
+
+    [DoesNotReturn]
+    private static void ThrowReleasedTooOften() =>
+        throw new InvalidOperationException("A received frame was released more often than it was held; its buffer may have been reused while an event still referred to it.");
 }

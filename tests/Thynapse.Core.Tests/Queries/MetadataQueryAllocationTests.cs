@@ -1,12 +1,11 @@
-using System.Diagnostics;
 using System.Globalization;
 using Newtonsoft.Json.Linq;
 
 namespace Thynapse.Core.Tests;
 
 /// <summary>
-/// Evaluating a compiled query allocates nothing, and what it costs per cell (printed, never asserted: timings
-/// belong to benchmarks, DESIGN-BRIEF §7).
+/// Evaluating a compiled query allocates nothing. What it costs per cell is measured in
+/// bench/Thynapse.Bench.Micro (<c>QueryBenchmarks</c>), never here: timings belong to benchmarks (DESIGN-BRIEF §7).
 /// </summary>
 [TestClass]
 public sealed class MetadataQueryAllocationTests
@@ -67,39 +66,6 @@ public sealed class MetadataQueryAllocationTests
         var expected = cells.Count(cell => (string)cell["region"]! == "eu" && (double)cell["load"]! > 0
             && !((JArray)cell["guilds"]!).Any(g => (long)g == 7));
         Assert.AreEqual(expected, Evaluate(query, cells));
-    }
-
-    [TestMethod]
-    [DataRow(ThreeClauses, DisplayName = "three clauses")]
-    [DataRow("{'region': 'ap', 'load': {'$lt': 0.5}, 'version': {'$gte': '2.0.0'}}", DisplayName = "three clauses, first fails")]
-    [DataRow(EveryOperator, DisplayName = "every operator")]
-    public void Matches_CostPerCell_IsPrinted(string json)
-    {
-        var query = QueryJson.Query(json);
-        var cells = SomeCells(1_000);
-        for (var i = 0; i < 50; i++)
-        {
-            Evaluate(query, cells);
-        }
-
-        // The best of several rounds: the least disturbed by other tests and processes sharing the machine.
-        const int Rounds = 20;
-        const int EvaluationsPerRound = 50;
-        var best = double.MaxValue;
-        var matched = 0;
-        for (var round = 0; round < Rounds; round++)
-        {
-            var stopwatch = Stopwatch.StartNew();
-            for (var i = 0; i < EvaluationsPerRound; i++)
-            {
-                matched = Evaluate(query, cells);
-            }
-
-            best = Math.Min(best, stopwatch.Elapsed.TotalNanoseconds / (EvaluationsPerRound * cells.Length));
-        }
-
-        TestContext.WriteLine($"{best:0.0} ns per evaluation, best of {Rounds} rounds ({matched} of {cells.Length} cells match): {json.ReplaceLineEndings(" ")}");
-        Assert.IsGreaterThanOrEqualTo(0, matched);
     }
 
     private static int Evaluate(MetadataQuery query, JObject[] cells)

@@ -322,10 +322,17 @@ internal sealed partial class CommandProcessor
             return;
         }
 
+        var extension = !e.Extension.IsEmpty && JsonPayload.TryParse(e.Extension, out var parsed, out _) ? parsed : null;
+
+        // A dead letter keeps its event's THID, which hashes the channel it was published on, not $DLQ.<service>
+        // (PROTOCOL.md §4.3, §5.5): the same id a B reader computes from origin, seq, deadLetter.channel and body.
+        ReadOnlySpan<byte> idChannel = extension?["deadLetter"]?["channel"] is JValue { Type: JTokenType.String } original
+            ? Encoding.ASCII.GetBytes((string)original!)
+            : e.Channel;
         var header = new JObject
         {
             ["channel"] = Encoding.ASCII.GetString(e.Channel),
-            ["id"] = Thid.ForEvent(e.Origin, e.Sequence, e.Channel, e.Body).ToString(),
+            ["id"] = Thid.ForEvent(e.Origin, e.Sequence, idChannel, e.Body).ToString(),
             ["origin"] = e.Origin.ToString(),
             ["seq"] = e.Sequence,
             ["mode"] = anycatch.Tag == 0 ? "multi" : "any",
@@ -337,7 +344,7 @@ internal sealed partial class CommandProcessor
             header["attempt"] = anycatch.Attempt;
         }
 
-        if (!e.Extension.IsEmpty && JsonPayload.TryParse(e.Extension, out var extension, out _))
+        if (extension is not null)
         {
             header.Merge(extension);
         }

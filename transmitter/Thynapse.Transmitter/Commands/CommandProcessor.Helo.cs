@@ -115,6 +115,7 @@ internal sealed partial class CommandProcessor
                 ["subscriptions"] = _options.MaxSubscriptionsPerCell,
                 ["channel"] = Channel.MaxLength,
                 ["metadata"] = _options.MaxMetadataBytes,
+                ["queue"] = _options.ServiceQueueLimit, // per service: acknowledged anycatch events waiting for room (§4.5, §8.1)
             },
             ["defaults"] = new JObject
             {

@@ -100,7 +100,7 @@ internal sealed partial class CommandProcessor
         {
             // Our bug, not the sender's: report it to the sender and keep serving everyone else.
             _log.Error(ex, "Failed to handle a command from {RoutingId}", Convert.ToHexString(routingId));
-            Reject(routingId, session, Command.Unknown, ThynapseErrorCode.InternalError, "the transmitter failed to handle this command");
+            Reject(routingId, session, Command.Unknown, ThynapseErrorCode.InternalError, "the transmitter failed to handle this command", commandName: CommandLetters(header));
         }
     }
 
@@ -119,20 +119,20 @@ internal sealed partial class CommandProcessor
         var largest = Math.Max(header.Length, Math.Max(body.Length, largestExtraFrame));
         if (largest > _options.MaxFrameBytes)
         {
-            Reject(routingId, session, Command.Unknown, ThynapseErrorCode.FrameTooLarge, $"a frame of {largest} bytes exceeds the limit of {_options.MaxFrameBytes}");
+            Reject(routingId, session, Command.Unknown, ThynapseErrorCode.FrameTooLarge, $"a frame of {largest} bytes exceeds the limit of {_options.MaxFrameBytes}", commandName: CommandLetters(header));
             return;
         }
 
         var code = FrameHeader.TryParse(header, out var encoding, out var command, out var payload, out var error);
         if (code != ThynapseErrorCode.None)
         {
-            Reject(routingId, session, Command.Unknown, code, error!);
+            Reject(routingId, session, Command.Unknown, code, error!, commandName: CommandLetters(header));
             return;
         }
 
         if (!IsCellCommand(command, header, out error))
         {
-            Reject(routingId, session, command, ThynapseErrorCode.UnknownCommand, error);
+            Reject(routingId, session, command, ThynapseErrorCode.UnknownCommand, error, commandName: CommandLetters(header));
             return;
         }
 
@@ -262,6 +262,29 @@ internal sealed partial class CommandProcessor
     }
 
     /// <summary>
+    /// Bytes 2–5 of a header frame when they are four letters <c>A</c>–<c>Z</c>, else null: what <c>ERRR.command</c>
+    /// names when the header was refused before its command was known (PROTOCOL.md §5.11). Only on error paths.
+    /// </summary>
+    private static string? CommandLetters(ReadOnlySpan<byte> header)
+    {
+        if (header.Length < FrameHeader.PrefixLength)
+        {
+            return null;
+        }
+
+        var name = header.Slice(2, 4);
+        foreach (var b in name)
+        {
+            if (b is < (byte)'A' or > (byte)'Z')
+            {
+                return null;
+            }
+        }
+
+        return System.Text.Encoding.ASCII.GetString(name);
+    }
+
+    /// <summary>
     /// Refuses a <c>B EVNT</c> frame from a connection without a session, naming the range of sequence numbers it
     /// carried, so that a cell that lost its session can tell which events went nowhere (PROTOCOL.md §5.11).
     /// </summary>
@@ -281,7 +304,10 @@ internal sealed partial class CommandProcessor
         Reject(routingId, null, Command.Evnt, ThynapseErrorCode.NotWelcomed, $"send HELO first; {count} event(s) in this frame were not routed", extra: extra);
     }
 
-    /// <summary>Sends <c>ERRR</c> (echoing the request's <c>ref</c> or <c>seq</c> when given) and counts it.</summary>
+    /// <summary>
+    /// Sends <c>ERRR</c> (echoing the request's <c>ref</c> or <c>seq</c> when given) and counts it.
+    /// <paramref name="commandName"/> names the command when <paramref name="command"/> is not a known one.
+    /// </summary>
     private void Reject(
         ReadOnlySpan<byte> routingId,
         CellSession? session,
@@ -290,8 +316,10 @@ internal sealed partial class CommandProcessor
         string message,
         JObject? request = null,
         ulong? sequence = null,
-        JObject? extra = null)
+        JObject? extra = null,
+        string? commandName = null)
     {
+        commandName ??= command == Command.Unknown ? null : CommandNames.Of(command);
         TransmitterCounters.Increment(ref _counters.ProtocolErrors);
         if (command == Command.Evnt)
         {
@@ -301,7 +329,7 @@ internal sealed partial class CommandProcessor
         if (_warnings.Allow(WarningKind.Refused))
         {
             _log.Warning("Refused {Command} from {Cell}: {ErrorCode} {ErrorName}: {Reason}",
-                command == Command.Unknown ? "a message" : CommandNames.Of(command),
+                commandName ?? "a message",
                 session?.ToString() ?? $"connection {Convert.ToHexString(routingId)}", (int)code, ErrorCodeNames.Of(code), message);
         }
 
@@ -311,9 +339,9 @@ internal sealed partial class CommandProcessor
             ["name"] = ErrorCodeNames.Of(code),
             ["message"] = message,
         };
-        if (command != Command.Unknown)
+        if (commandName is not null)
         {
-            payload["command"] = CommandNames.Of(command);
+            payload["command"] = commandName;
         }
 
         if (request?["ref"] is JValue { Type: JTokenType.Integer or JTokenType.String } reference)
