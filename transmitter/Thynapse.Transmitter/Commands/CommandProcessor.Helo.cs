@@ -63,6 +63,7 @@ internal sealed partial class CommandProcessor
 
         var id = Thid.Parse(idText);
         JObject? resumed = null;
+        string? keptToken = null;
         if (_sessions.TryGetById(id, out var existing))
         {
             // Only the holder of the resume token may take a live id over: ids are not secrets, tokens are.
@@ -73,6 +74,7 @@ internal sealed partial class CommandProcessor
             }
 
             resumed = Resumed(existing, now);
+            keptToken = existing.ResumeToken;
             RemoveSession(existing, SessionEnd.Resumed);
         }
         else if (_departed.TryTake(id, out var departed))
@@ -82,10 +84,13 @@ internal sealed partial class CommandProcessor
             if (TokenMatches(resume, departed))
             {
                 resumed = Resumed(departed, now);
+                keptToken = departed.ResumeToken;
             }
         }
 
-        var session = new CellSession(routingId.ToArray(), id, service!, acceptsBinary, NewToken(), now)
+        // A resumed session keeps its token: a cell whose HELO crossed a lost connection (or went out on two of them)
+        // then proves itself with the same token whichever of its HELOs is answered first.
+        var session = new CellSession(routingId.ToArray(), id, service!, acceptsBinary, keptToken ?? NewToken(), now)
         {
             Metadata = metadata ?? [],
             Tags = tags ?? [],
