@@ -198,7 +198,10 @@ public sealed partial class Cell : IAsyncDisposable
     /// <summary>Runs <paramref name="action"/> on the socket thread (tests use it to stall that thread on purpose).</summary>
     internal void RunOnSocketThread(Action action) => Work(action);
 
-    /// <summary>Throws <see cref="ObjectDisposedException"/> once the cell is disposed (every public member starts with it).</summary>
+    /// <summary>
+    /// Throws <see cref="ObjectDisposedException"/> once the cell is disposed: every public method starts with it (an async
+    /// one fails its task at once); properties still read.
+    /// </summary>
     private void ThrowIfDisposed()
     {
         if (Volatile.Read(ref _disposed) != 0)

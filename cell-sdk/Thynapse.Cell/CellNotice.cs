@@ -8,7 +8,11 @@ public enum CellNoticeKind
     /// <summary>A subscription's buffer was full: <see cref="CellNotice.Count"/> events were dropped here.</summary>
     SlowConsumer,
 
-    /// <summary>The transmitter dropped <see cref="CellNotice.Count"/> events for this cell because it did not keep up (<c>SLOW</c>).</summary>
+    /// <summary>
+    /// The transmitter dropped <see cref="CellNotice.Count"/> events for this cell: because it did not keep up (<c>SLOW</c>),
+    /// or while its session had ended and until it re-joined (<c>WLCM.resumed</c>). A <c>SLOW</c> that reports only dropped
+    /// answers and confirmations gives a count of 0.
+    /// </summary>
     MissedEvents,
 
     /// <summary>A fire-and-forget publish was refused (<see cref="CellNotice.Code"/>, <see cref="CellNotice.Sequence"/>).</summary>

@@ -35,7 +35,10 @@ public sealed record CellOptions
     /// <summary>How long <see cref="Cell.ConnectAsync"/> waits for <c>WLCM</c> (default: 10 s).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long a request (<c>SubscribeAsync</c>, unsubscribing) waits for the transmitter's answer (default: 10 s).</summary>
+    /// <summary>
+    /// How long a request (subscribing, metadata, discovery, watches) waits for the transmitter's answer, including the
+    /// time it waits for a re-join when the cell has no session (default: 10 s).
+    /// </summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>

@@ -328,7 +328,7 @@ public sealed class RoutingLogicTests
         Assert.AreEqual(27, rig.Sender.Acked("working"), "everything else was done by the working cell");
     }
 
-    /// <summary><c>PROG</c> starts an in-flight delivery's ack deadline again (§5.13).</summary>
+    /// <summary><c>PROG</c> starts an in-flight delivery's ack deadline again (§5.13a).</summary>
     [TestMethod]
     public void Progress_StartsTheAckDeadlineAgain()
     {

@@ -105,8 +105,8 @@ public sealed record TransmitterOptions
     }
 
     /// <summary>
-    /// How long a connection may stay open without sending a command (only a ZeroMQ handshake, or not even that) before
-    /// it is closed (default: 10 s; zero: never; Linux only, where the kernel tells what a connection received).
+    /// How long after connecting a connection may have sent no more than a ZeroMQ handshake (120 bytes; checked once,
+    /// then) before it is closed (default: 10 s; zero: never; Linux only, where the kernel tells what a connection received).
     /// </summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -73,9 +73,9 @@ internal sealed partial class CommandProcessor
                 return;
             }
 
-            resumed = Resumed(existing, now);
             keptToken = existing.ResumeToken;
-            RemoveSession(existing, SessionEnd.Resumed);
+            RemoveSession(existing, SessionEnd.Resumed); // first: what its backlog held is dropped and counted
+            resumed = Resumed(existing, now);
         }
         else if (_departed.TryTake(id, out var departed))
         {
@@ -235,7 +235,7 @@ internal sealed partial class CommandProcessor
     private JObject Resumed(CellSession earlier, long now)
     {
         var resumed = new JObject { ["missed"] = earlier.UnreportedMissed };
-        if (earlier.Closed)
+        if (earlier.EndedBy is SessionEnd.Expired or SessionEnd.CutOff or SessionEnd.Disconnected)
         {
             resumed["away"] = (long)_clock.SpanOf(now - earlier.EndedAt).TotalMilliseconds;
             resumed["ended"] = earlier.EndedBy switch

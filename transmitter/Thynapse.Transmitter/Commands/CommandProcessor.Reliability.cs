@@ -412,7 +412,7 @@ internal sealed partial class CommandProcessor
 
     /// <summary>
     /// <c>PROG</c>: the cell is still working on these deliveries; each one's ack deadline starts again (PROTOCOL.md
-    /// §5.13a). A tag no longer in flight is ignored (counted as late); one never given to this cell is refused.
+    /// §5.13a). A tag no longer in flight is ignored; one never handed out, or in flight at another cell, is refused.
     /// </summary>
     private void HandleProgress(CellSession session, JObject request, FieldReader fields)
     {

@@ -23,8 +23,11 @@ internal enum WarningKind
     /// <summary>A session ended without GBYE (silent, stuck).</summary>
     SessionLost,
 
-    /// <summary>A connection was refused or cut off before it said HELO.</summary>
-    Connection,
+    /// <summary>A connection was refused (past the connection limit, or it could not be accepted).</summary>
+    ConnectionRefused,
+
+    /// <summary>A connection was closed for saying nothing within the handshake timeout.</summary>
+    HandshakeTimeout,
 }
 
 /// <summary>
@@ -38,7 +41,7 @@ internal enum WarningKind
 /// </remarks>
 internal sealed class LogLimiter(ILogger log, Func<long> now, long frequency, int perWindow = 10, TimeSpan? window = null)
 {
-    private static readonly string[] Names = ["refusals", "dropped-delivery", "slow-cell", "redelivery", "dead-letter", "lost-session", "connection"];
+    private static readonly string[] Names = ["refusals", "dropped-delivery", "slow-cell", "redelivery", "dead-letter", "lost-session", "refused-connection", "handshake-timeout"];
     private readonly long _windowTicks = (long)((window ?? TimeSpan.FromSeconds(10)).TotalSeconds * frequency);
     private readonly int[] _used = new int[Names.Length];
     private readonly long[] _suppressed = new long[Names.Length];

@@ -3,7 +3,7 @@ using Thynapse.Core;
 namespace Thynapse.Transmitter.Reliability;
 
 /// <summary>
-/// A publisher waiting for one event's completion (PROTOCOL.md §5.13): told with <c>DONE</c> once every
+/// A publisher waiting for one event's completion (PROTOCOL.md §5.14): told with <c>DONE</c> once every
 /// acknowledging anycatch delivery of it has been acknowledged or dead-lettered.
 /// </summary>
 internal sealed class CompletionWaiter(Thid origin, ulong sequence)

@@ -72,9 +72,9 @@ internal sealed class ConnectionGuard : IDisposable
             if (SaidNothing(oldest.Socket))
             {
                 TransmitterCounters.Increment(ref _counters.HandshakeTimeouts);
-                if (_warnings.Allow(WarningKind.Connection))
+                if (_warnings.Allow(WarningKind.HandshakeTimeout))
                 {
-                    _log.Warning("Closed the connection from {Peer}: it sent no command within {Timeout} ms of connecting", Peer(oldest.Socket), _handshakeTimeoutMs);
+                    _log.Warning("Closed the connection from {Peer}: it sent no command within {Timeout} ms of connecting (at most a ZeroMQ handshake)", Peer(oldest.Socket), _handshakeTimeoutMs);
                 }
 
                 Shut(oldest.Socket);
@@ -98,7 +98,7 @@ internal sealed class ConnectionGuard : IDisposable
         if (Open > _maxConnections)
         {
             TransmitterCounters.Increment(ref _counters.ConnectionsRefused);
-            if (_warnings.Allow(WarningKind.Connection))
+            if (_warnings.Allow(WarningKind.ConnectionRefused))
             {
                 _log.Warning("Refused the connection from {Peer}: {Open} connections are open, the limit is {Max} (--max-connections, and the process's file descriptor limit)",
                     Peer(socket), Open - 1, _maxConnections);
@@ -117,7 +117,7 @@ internal sealed class ConnectionGuard : IDisposable
     private void OnAcceptFailed(ErrorCode code)
     {
         TransmitterCounters.Increment(ref _counters.ConnectionsRefused);
-        if (_warnings.Allow(WarningKind.Connection))
+        if (_warnings.Allow(WarningKind.ConnectionRefused))
         {
             _log.Warning("Could not accept a connection: {Error} ({Open} open; raise the file descriptor limit or lower --max-connections)", code, Open);
         }

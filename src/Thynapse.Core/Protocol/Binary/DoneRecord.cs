@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 
 namespace Thynapse.Core;
 
-/// <summary>How an event published with completion confirms ended (PROTOCOL.md §5.13).</summary>
+/// <summary>How an event published with completion confirms ended (PROTOCOL.md §5.14).</summary>
 public enum CompletionOutcome : byte
 {
     /// <summary>Every anycatch receiver acknowledged it (or it had none).</summary>
