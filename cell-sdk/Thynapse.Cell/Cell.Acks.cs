@@ -155,6 +155,10 @@ public sealed partial class Cell
             {
                 running.Add((subscription, handler));
             }
+            else if (subscription.Watchdog is { } watchdog)
+            {
+                await watchdog.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         if (running.Count == 0)

@@ -167,7 +167,16 @@ public sealed partial class Cell : IAsyncDisposable
             closed.TrySetResult();
         }
 
-        await closed.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        try
+        {
+            await closed.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _log.Warning("The socket thread did not close the link within 5 s; stopping it anyway");
+        }
+
+        _socketThreadStopped = true; // from here on, work for the socket thread is dropped, never queued
         await Task.Run(() =>
         {
             if (_poller.IsRunning)
@@ -175,7 +184,6 @@ public sealed partial class Cell : IAsyncDisposable
                 _poller.Stop();
             }
         }).ConfigureAwait(false);
-        _socketThreadStopped = true;
         _publishes.Close();
         _publishes.SessionLost(new ThynapseConnectionException("The cell was disposed before the transmitter confirmed the event."), all: true);
         FailRequests(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));

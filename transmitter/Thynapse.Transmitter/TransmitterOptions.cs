@@ -80,11 +80,13 @@ public sealed record TransmitterOptions
     public long MaxCellBacklogBytes { get; init; } = 16 * 1024 * 1024;
 
     /// <summary>
-    /// The publishing credit the transmitter shares among the cells that publish with credit (default: 16 MiB): each
+    /// The publishing credit the transmitter shares among the cells that publish with credit (default: 8 MiB): each
     /// one's window is this divided by their number, between 64 KiB and 4 MiB. It bounds how much the paused publishers
-    /// of one cell with a backlog can still add to it (PROTOCOL.md §8.4).
+    /// of one cell with a backlog can still add to it, so it is kept well below <see cref="MaxCellBacklogBytes"/>:
+    /// measured with 100 publishers towards one cell, windows that added up to more than the backlog's bound made it
+    /// overflow at every pause (PROTOCOL.md §8.4).
     /// </summary>
-    public long PublishCreditBytes { get; init; } = 16 * 1024 * 1024;
+    public long PublishCreditBytes { get; init; } = 8 * 1024 * 1024;
 
     /// <summary>
     /// How long a cell that ended without a goodbye (silent, not reading, disconnected) is remembered, so that it is told

@@ -137,7 +137,9 @@ internal sealed partial class CommandProcessor
         };
         if (credit)
         {
-            session.Credit = CreditWindow();
+            // Every cell starts with the smallest window and gets its share of the pool with its first top-up: cells that
+            // joined together before any of them published would otherwise each hold a window sized for one publisher.
+            session.Credit = MinCreditWindow;
             welcome["credit"] = session.Credit;
         }
 

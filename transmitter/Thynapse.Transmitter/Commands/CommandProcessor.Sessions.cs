@@ -104,7 +104,7 @@ internal sealed partial class CommandProcessor
     public void Shutdown()
     {
         _shuttingDown = true;
-        RetryBacklogs(_clock.Advance(), giveUp: true);
+        RetryBacklogs(_options.TimeProvider.GetTimestamp(), giveUp: true);
         foreach (var session in _sessions.All.ToList())
         {
             Send(session, JsonPayload.Frame(Command.Gbye, new JObject { ["reason"] = "shutdown" }));

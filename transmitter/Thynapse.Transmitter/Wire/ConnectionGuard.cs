@@ -44,6 +44,7 @@ internal sealed class ConnectionGuard : IDisposable
     private readonly long _handshakeTimeoutMs;
     private readonly Queue<(Socket Socket, long Deadline)> _pending = new();
     private bool _tcpInfoWorks = OperatingSystem.IsLinux();
+    private long _lastRecount = -1000;
 
     public ConnectionGuard(NetMQSocket router, NetMQPoller poller, TransmitterOptions options, TransmitterCounters counters, ILogger log)
     {
@@ -95,7 +96,8 @@ internal sealed class ConnectionGuard : IDisposable
             return; // a NetMQ without the socket we know: bounded by the file descriptor limit alone
         }
 
-        if (Open > _maxConnections)
+        // The count may drift up (a monitor drops events while its queue is full): checked against the descriptors open.
+        if (Open > _maxConnections && CountIsHigh())
         {
             TransmitterCounters.Increment(ref _counters.ConnectionsRefused);
             if (_warnings.Allow(WarningKind.ConnectionRefused))
@@ -112,6 +114,37 @@ internal sealed class ConnectionGuard : IDisposable
         {
             _pending.Enqueue((socket, Environment.TickCount64 + _handshakeTimeoutMs));
         }
+    }
+
+    /// <summary>
+    /// True when the open count is not above what the process really holds. Every connection is a file descriptor, so
+    /// the descriptors open bound the count; checked at most once a second, only when the limit is reached.
+    /// </summary>
+    private bool CountIsHigh()
+    {
+        var now = Environment.TickCount64;
+        if (!OperatingSystem.IsLinux() || now - _lastRecount < 1000)
+        {
+            return true;
+        }
+
+        _lastRecount = now;
+        try
+        {
+            var descriptors = Directory.GetFiles("/proc/self/fd").Length;
+            if (descriptors < Open)
+            {
+                Open = descriptors;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return Open > _maxConnections;
     }
 
     private void OnAcceptFailed(ErrorCode code)
