@@ -98,7 +98,7 @@ public sealed class Transmitter : IAsyncDisposable
         _poller = [_router, _publisher];
         _poller.Add(_timer);
         _poller.Add(_backlogTimer);
-        _connections = new ConnectionGuard(_router, _poller, options, _counters, _log);
+        _connections = new ConnectionGuard(_router, options, _counters, _log);
         _timer.Elapsed += (_, _) => Guarded("periodic work", OnTick);
     }
 
@@ -225,7 +225,6 @@ public sealed class Transmitter : IAsyncDisposable
         ReadAllInput();
         var now = _options.TimeProvider.GetTimestamp();
         _processor.Tick(now);
-        _connections.Tick();
         _processor.SweepAckDeadlines(now);
         _processor.FlushDirty();
         WatchBacklogs();

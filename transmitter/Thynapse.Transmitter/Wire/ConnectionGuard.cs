@@ -10,7 +10,9 @@ namespace Thynapse.Transmitter.Wire;
 /// <summary>
 /// Bounds the connections of the command socket in count and, for those that never say anything, in time (issue 15,
 /// finding 12: 1,010 raw connections under <c>ulimit -n 1024</c> crashed the transmitter in NetMQ's accept path, and
-/// connections that never sent <c>HELO</c> were held forever). Runs on the routing thread, fed by a monitor of the ROUTER.
+/// connections that never sent <c>HELO</c> were held forever). Runs on a thread of its own, fed by a monitor of the
+/// ROUTER, so that refusing keeps pace with NetMQ's accepting whatever the routing thread is doing (under a flood the
+/// descriptors accepted before a refusal are what could still run the process out of them).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -24,14 +26,19 @@ namespace Thynapse.Transmitter.Wire;
 /// A ROUTER cannot tell which connection a message came from, so "has said something" is read from the kernel: the
 /// bytes a connection has received (Linux <c>TCP_INFO.tcpi_bytes_received</c>). A ZeroMQ greeting and a DEALER's
 /// <c>READY</c> take 94 bytes (a few more with a routing id, which cells do not set), the smallest <c>HELO</c> more
-/// than 60: a connection that received at most <see cref="HandshakeBytes"/> has not sent a command. Where the kernel
-/// does not say, connections are bounded in count only.
+/// than 60: a connection that received at most <see cref="HandshakeBytes"/> has not sent a command. A peer speaks
+/// only after our own greeting and <c>READY</c>: one whose connection has not yet had them acknowledged
+/// (<c>tcpi_bytes_acked</c>, as when NetMQ's I/O thread is behind a storm of connections) is looked at again a timeout
+/// later. Where the kernel does not say, connections are bounded in count only.
 /// </para>
 /// </remarks>
 internal sealed class ConnectionGuard : IDisposable
 {
     /// <summary>Bytes a connection may have sent and still have said nothing beyond the ZeroMQ handshake.</summary>
     internal const int HandshakeBytes = 120;
+
+    /// <summary>The ROUTER's own greeting and READY: until the peer has had them, it cannot have said anything.</summary>
+    private const int OurHandshakeBytes = 94;
 
     private static readonly FieldInfo? SocketField = typeof(AsyncIO.AsyncSocket).Assembly
         .GetType("AsyncIO.DotNet.NativeSocket")?.GetField("m_socket", BindingFlags.NonPublic | BindingFlags.Instance);
@@ -46,7 +53,10 @@ internal sealed class ConnectionGuard : IDisposable
     private bool _tcpInfoWorks = OperatingSystem.IsLinux();
     private long _lastRecount = -1000;
 
-    public ConnectionGuard(NetMQSocket router, NetMQPoller poller, TransmitterOptions options, TransmitterCounters counters, ILogger log)
+    private readonly NetMQPoller _poller;
+    private readonly NetMQTimer _timer;
+
+    public ConnectionGuard(NetMQSocket router, TransmitterOptions options, TransmitterCounters counters, ILogger log)
     {
         _counters = counters;
         _log = log;
@@ -57,20 +67,33 @@ internal sealed class ConnectionGuard : IDisposable
         _monitor.Accepted += (_, e) => Guarded(() => OnAccepted(e.Socket!));
         _monitor.AcceptFailed += (_, e) => Guarded(() => OnAcceptFailed(e.ErrorCode));
         _monitor.Disconnected += (_, _) => Guarded(OnDisconnected);
-        _monitor.AttachToPoller(poller);
+        _timer = new NetMQTimer(TimeSpan.FromMilliseconds(Math.Clamp(_handshakeTimeoutMs / 4, 10, 1000)));
+        _timer.Elapsed += (_, _) => Guarded(Tick);
+        _poller = [_timer];
+        _monitor.AttachToPoller(_poller);
+        _poller.RunAsync("thynapse-connections", isBackgroundThread: true);
     }
 
     /// <summary>Connections open now.</summary>
     public int Open { get; private set; }
 
-    /// <summary>Routing thread, from the timer: cuts off connections that said nothing within the handshake timeout.</summary>
-    public void Tick()
+    /// <summary>The guard's timer: cuts off connections that said nothing within the handshake timeout.</summary>
+    private void Tick()
     {
         var now = Environment.TickCount64;
         while (_pending.TryPeek(out var oldest) && oldest.Deadline <= now)
         {
             _pending.Dequeue();
-            if (SaidNothing(oldest.Socket))
+            var said = Said(oldest.Socket);
+            if (said == Saying.NotYetItsTurn)
+            {
+                // Our own side of the handshake has not gone out yet (NetMQ's I/O thread is behind, as under a storm of
+                // connections): the peer has had no chance to speak. Look again a timeout later.
+                _pending.Enqueue((oldest.Socket, now + _handshakeTimeoutMs));
+                continue;
+            }
+
+            if (said == Saying.Nothing)
             {
                 TransmitterCounters.Increment(ref _counters.HandshakeTimeouts);
                 if (_warnings.Allow(WarningKind.HandshakeTimeout))
@@ -85,7 +108,20 @@ internal sealed class ConnectionGuard : IDisposable
         _warnings.Tick();
     }
 
-    public void Dispose() => _monitor.Dispose();
+    public void Dispose()
+    {
+        _poller.Stop();
+        _monitor.Dispose();
+        _poller.Dispose();
+        _timer.Enable = false;
+    }
+
+    private enum Saying
+    {
+        Nothing,
+        NotYetItsTurn,
+        Something,
+    }
 
     private void OnAccepted(AsyncIO.AsyncSocket accepted)
     {
@@ -162,8 +198,11 @@ internal sealed class ConnectionGuard : IDisposable
         TransmitterCounters.Increment(ref _counters.ConnectionsClosed);
     }
 
-    /// <summary>True when the kernel says the connection received no more than a ZeroMQ handshake.</summary>
-    private bool SaidNothing(Socket socket)
+    /// <summary>
+    /// What the kernel says of a connection: it received no more than a ZeroMQ handshake although ours went out
+    /// (<see cref="Saying.Nothing"/>), ours has not gone out yet, or it sent more (or it is gone, or we cannot tell).
+    /// </summary>
+    private Saying Said(Socket socket)
     {
         Span<byte> info = stackalloc byte[232];
         try
@@ -172,23 +211,28 @@ internal sealed class ConnectionGuard : IDisposable
             if (length < 136)
             {
                 _tcpInfoWorks = false;
-                return false;
+                return Saying.Something;
             }
 
-            return System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(info[128..]) <= HandshakeBytes; // tcpi_bytes_received
+            var acked = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(info[120..]); // tcpi_bytes_acked
+            var received = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(info[128..]); // tcpi_bytes_received
+            // A ZeroMQ peer sends its signature (10 bytes) at once, whatever we do: one that has not is not speaking ZeroMQ.
+            return received > HandshakeBytes ? Saying.Something
+                : received >= 10 && acked < OurHandshakeBytes ? Saying.NotYetItsTurn
+                : Saying.Nothing;
         }
         catch (ObjectDisposedException)
         {
-            return false; // already closed
+            return Saying.Something; // already closed
         }
         catch (SocketException)
         {
-            return false; // not connected any more
+            return Saying.Something; // not connected any more
         }
         catch (PlatformNotSupportedException)
         {
             _tcpInfoWorks = false;
-            return false;
+            return Saying.Something;
         }
     }
 

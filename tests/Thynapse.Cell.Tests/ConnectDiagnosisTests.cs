@@ -1,0 +1,73 @@
+using System.Net;
+using System.Net.Sockets;
+using Thynapse.Cell;
+using Thynapse.TestKit;
+
+namespace Thynapse.Cell.Tests;
+
+/// <summary>
+/// Issue 15, finding 8: a cell that gets no welcome says why — nothing listens there, or the peer closed the connection
+/// (the events port given by mistake), or it connected and got no answer — and names the option to fix.
+/// </summary>
+[TestClass]
+public sealed class ConnectDiagnosisTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(2);
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task NothingListening_SaysNoConnectionCouldBeMadeAndHowToStartATransmitter()
+    {
+        var endpoint = $"tcp://127.0.0.1:{Ports.Free()}";
+
+        var ex = await Assert.ThrowsExactlyAsync<ThynapseTimeoutException>(() => Connect(endpoint));
+
+        TestContext.WriteLine(ex.Message);
+        StringAssert.Contains(ex.Message, $"No welcome from {endpoint} within 00:00:02 (CellOptions.ConnectTimeout): no TCP connection could be made");
+        StringAssert.Contains(ex.Message, $"Is a transmitter running at {endpoint}?");
+        StringAssert.Contains(ex.Message, "CellOptions.Transmitter");
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task EventsPortByMistake_SaysThePeerClosedTheConnectionAndNamesTheCommandPort()
+    {
+        await using var transmitter = Transmitters.StartLoopback();
+
+        var ex = await Assert.ThrowsExactlyAsync<ThynapseTimeoutException>(() => Connect(transmitter.EventsEndpoint));
+
+        TestContext.WriteLine(ex.Message);
+        StringAssert.Contains(ex.Message, "the peer closed the connection");
+        StringAssert.Contains(ex.Message, "Is that the transmitter's command endpoint (--command, default port 4710)?");
+    }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task PeerThatAcceptsButNeverAnswers_SaysHeloGotNoAnswer()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        using var accepting = new CancellationTokenSource();
+        var held = new List<TcpClient>();
+        var accept = Task.Run(async () =>
+        {
+            while (!accepting.IsCancellationRequested)
+            {
+                held.Add(await listener.AcceptTcpClientAsync(accepting.Token));
+            }
+        });
+
+        var ex = await Assert.ThrowsExactlyAsync<ThynapseTimeoutException>(() => Connect($"tcp://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}"));
+
+        await accepting.CancelAsync();
+        await Assert.ThrowsAsync<OperationCanceledException>(() => accept);
+        held.ForEach(c => c.Dispose());
+        TestContext.WriteLine(ex.Message);
+        StringAssert.Contains(ex.Message, "connected, but HELO got no answer");
+    }
+
+    private Task<Thynapse.Cell.Cell> Connect(string endpoint) =>
+        Thynapse.Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = endpoint, Service = "newcomer", ConnectTimeout = Patience }, TestContext.CancellationToken);
+}
