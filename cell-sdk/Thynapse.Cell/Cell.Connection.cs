@@ -55,8 +55,7 @@ public sealed partial class Cell
         Work(() =>
         {
             _timer.Interval = (int)FirstRetryMs;
-            OpenLink();
-            SendHello();
+            Attempt();
         });
         return _firstWelcome.Task;
     }
@@ -524,7 +523,21 @@ public sealed partial class Cell
 
         if (_link is null)
         {
-            OpenLink();
+            try
+            {
+                OpenLink();
+            }
+            catch (NetMQ.NetMQException ex)
+            {
+                // Each cell takes about seven of the process's NetMQ sockets (its DEALER, the monitor watching it, the
+                // queues of its socket thread): past NetMQConfig.MaxSockets (1,024 by default) none can be opened.
+                var failure = new ThynapseConnectionException(
+                    $"Could not open a socket towards {_options.Transmitter}: {ex.Message}. A process with many cells may need a higher NetMQConfig.MaxSockets (now {NetMQ.NetMQConfig.MaxSockets}; each cell takes about 7).", ex);
+                _log.Error(failure, "Could not open a link");
+                _firstWelcome?.TrySetException(failure);
+                ScheduleAttempt();
+                return;
+            }
         }
 
         SendHello();

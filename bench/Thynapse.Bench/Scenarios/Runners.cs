@@ -230,7 +230,7 @@ internal static class Runners
             var share = meta.Count * MetaSpec.MatchingIn(p * perProcess, perProcess) / Math.Max(1, matchingTotal);
             return scope.Role($"cells{p}", thynapse ? "t-meta" : "n-meta", new ArgList().Add("endpoint", endpoint).Add("service", "pool")
                 .Add("channel", MetaSpec.Channel).Add("count", perProcess).Add("offset", p * perProcess)
-                .Add("warm", share / 10).Add("expect", meta.Count));
+                .Add("warm", share / 10).Add("expect", meta.Count).Add("max-sockets", 16 * perProcess + 64));
         }).ToList();
         var pubArgs = new ArgList().Add("endpoint", endpoint).Add("count", meta.Count).Add("size", meta.Size).Add("stamp", 1)
             .Add("warm", meta.Count / 10).Add("warm-rate", WarmUpRate);
