@@ -643,7 +643,7 @@ public sealed partial class Cell
         {
             return $"No welcome from {endpoint} within {waited} (CellOptions.ConnectTimeout): no TCP connection could be made" +
                 (attempts.Refusals > 0 ? $" ({attempts.Refusals} attempts were refused)" : "") +
-                $". Is a transmitter running at {endpoint}? Start one with 'dotnet run --project transmitter/Thynapse.Transmitter', or set CellOptions.Transmitter to its command endpoint.";
+                $". Is a transmitter running at {endpoint}? Start one with 'dotnet run --project transmitter/Thynapse.Transmitter.Host', or set CellOptions.Transmitter to its command endpoint.";
         }
 
         if (attempts.ClosedBeforeWelcome > 0)

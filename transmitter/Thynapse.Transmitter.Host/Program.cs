@@ -7,7 +7,7 @@ using Serilog.Events;
 using Serilog.Formatting.Compact;
 using Thynapse.Core;
 using Thynapse.Transmitter;
-using Thynapse.Transmitter.Cli;
+using Thynapse.Transmitter.Host.Cli;
 
 // Exit codes (README "Running a transmitter"): 0 stopped cleanly, 1 invalid arguments, 2 an endpoint could not
 // be bound, 3 the transmitter failed.

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 
-namespace Thynapse.Transmitter.Cli;
+namespace Thynapse.Transmitter.Host.Cli;
 
 /// <summary>
 /// The executable's flags: each with the environment variable that also sets it and the <see cref="TransmitterOptions"/>
