@@ -4,6 +4,7 @@ using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 using Thynapse.Transmitter.Commands;
 using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Output;
 using Thynapse.Transmitter.Wire;
 
 namespace Thynapse.Transmitter.Tests;
@@ -223,7 +224,7 @@ public sealed class RoutingLogicTests
         var paused = rig.Hello("paused", extra: "\"credit\":true");
         var free = rig.Hello("free", extra: "\"credit\":true");
         var window = rig.Sender.Welcome("paused").Value<long>("credit");
-        Assert.AreEqual((long)CommandProcessor.MinCreditWindow, window, "a small pool gives the smallest window");
+        Assert.AreEqual((long)CreditPacer.MinWindow, window, "a small pool gives the smallest window");
         rig.Sender.Full("slow", deliveriesOnly: true);
 
         // Each side sends more than its window in 8 KiB frames, one burst each.

@@ -1,8 +1,11 @@
-using Thynapse.Core.Internal;
 using Newtonsoft.Json.Linq;
 using Serilog;
 using Thynapse.Core;
+using Thynapse.Core.Internal;
 using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Discovery;
+using Thynapse.Transmitter.Output;
+using Thynapse.Transmitter.Reliability;
 using Thynapse.Transmitter.Routing;
 using Thynapse.Transmitter.Sessions;
 using Thynapse.Transmitter.Wire;
@@ -10,11 +13,21 @@ using Thynapse.Transmitter.Wire;
 namespace Thynapse.Transmitter.Commands;
 
 /// <summary>
-/// Everything a transmitter does with one inbound message: check the frames, the header and the session state,
-/// then run the command (PROTOCOL.md §5). Lives on the routing thread; the one try/catch around each message
-/// turns a bug into <c>INTERNAL_ERROR</c> for that sender and keeps everyone else served.
+/// The routing thread's front door: checks each inbound message's frames, header and session state, and hands the
+/// command to the engine that owns it (PROTOCOL.md §5). It builds the engines, owns the one routing clock (advanced
+/// once per burst: every message of a burst carries the timestamp read when the burst began) and turns a bug into
+/// <c>INTERNAL_ERROR</c> for that sender while everyone else keeps being served. See ARCHITECTURE.md.
 /// </summary>
-internal sealed partial class CommandProcessor
+/// <remarks>
+/// The engines, lowest first; each depends only on those before it:
+/// <see cref="CreditPacer"/> and <see cref="CellOutput"/> (what goes out to cells), <see cref="Responder"/> (answers and
+/// refusals), <see cref="CellDirectory"/> (who is here), <see cref="AnycatchTracker"/> (acknowledged anycatch),
+/// <see cref="EventRouter"/> (events), <see cref="SubscriptionManager"/>, <see cref="CellDiscovery"/> and
+/// <see cref="SessionLifecycle"/>, which ends sessions by telling the others in a fixed order. Two calls go the other
+/// way as delegates set at construction: the output reports a vanished peer (the lifecycle ends its session) and the
+/// tracker routes dead letters (through the router).
+/// </remarks>
+internal sealed class CommandProcessor
 {
     /// <summary>
     /// The ROUTER socket's disconnect message (ZMQ_DISCONNECT_MSG): a frame no cell can send by accident, since
@@ -23,24 +36,20 @@ internal sealed partial class CommandProcessor
     public static readonly byte[] DisconnectMarker = "\0thynapse:disconnected"u8.ToArray();
 
     private readonly TransmitterOptions _options;
-    private readonly Thid _id;
-    private readonly string _commandEndpoint;
-    private readonly string _eventsEndpoint;
-    private readonly IFrameSender _sender;
     private readonly TransmitterCounters _counters;
     private readonly ILogger _log;
     private readonly LogLimiter _warnings;
     private readonly StallAwareClock _clock;
-    private readonly SessionRegistry _sessions = new();
-    private readonly DepartedCells _departed;
+    private readonly CellDirectory _directory = new();
     private readonly RouteTable _routes = new();
-    private readonly TargetCache _targets;
-    private readonly List<CellSession> _dirty = [];
-    private readonly long _livenessTicks;
-    private readonly long _slowNoticeTicks;
-    private readonly long _fullQueueGraceTicks;
-    private readonly long _slowCellPauseTicks;
-    private bool _shuttingDown;
+    private readonly CreditPacer _credit;
+    private readonly CellOutput _output;
+    private readonly Responder _responder;
+    private readonly AnycatchTracker _tracker;
+    private readonly EventRouter _router;
+    private readonly SubscriptionManager _subscriptions;
+    private readonly CellDiscovery _discovery;
+    private readonly SessionLifecycle _sessions;
 
     public CommandProcessor(
         TransmitterOptions options,
@@ -51,21 +60,20 @@ internal sealed partial class CommandProcessor
         TransmitterCounters counters)
     {
         _options = options;
-        _id = id;
-        _commandEndpoint = commandEndpoint;
-        _eventsEndpoint = eventsEndpoint;
-        _sender = sender;
         _counters = counters;
         _log = options.Logger.ForContext<CommandProcessor>();
         _clock = new StallAwareClock(options.TimeProvider, options.MaxClockStep);
-        _now = _clock.Now;
         _warnings = new LogLimiter(_log, () => _clock.Now, _clock.Frequency);
-        _targets = new TargetCache(options.QueryLimits);
-        _livenessTicks = _clock.TicksOf(options.LivenessTimeout);
-        _slowNoticeTicks = _clock.TicksOf(SlowNoticeInterval);
-        _fullQueueGraceTicks = _clock.TicksOf(options.FullQueueGrace);
-        _slowCellPauseTicks = _clock.TicksOf(SlowCellPause);
-        _departed = new DepartedCells(options.MaxDepartedCells, _clock.TicksOf(options.DepartedCellMemory));
+        _credit = new CreditPacer(sender, options, counters);
+        _output = new CellOutput(sender, options, counters, _clock, _warnings, _log, _credit, gone: cell => _sessions!.Remove(cell, SessionEnd.Disconnected));
+        _responder = new Responder(_output, counters, _warnings, _log);
+        var sink = new ReceiverSink(_output);
+        _tracker = new AnycatchTracker(options, counters, _clock, _warnings, _log, _routes, sink, _output, _directory, _responder);
+        _router = new EventRouter(options, counters, _routes, sink, _output, _credit, _tracker, _directory, _responder);
+        _subscriptions = new SubscriptionManager(options, counters, _routes, _tracker, _responder);
+        _discovery = new CellDiscovery(options, id, _directory, _output, _responder);
+        _sessions = new SessionLifecycle(options, new TransmitterIdentity(id, commandEndpoint, eventsEndpoint), counters, _clock, _warnings, _log,
+            _directory, _subscriptions, _tracker, _output, _credit, _responder);
     }
 
     /// <summary>The routing thread's clock (time the thread did not run is not counted, §4.4).</summary>
@@ -74,9 +82,13 @@ internal sealed partial class CommandProcessor
     /// <summary>Time the routing thread did not run, not counted against cells.</summary>
     internal TimeSpan StalledFor => _clock.SpanOf(_clock.Stalled);
 
-    internal SessionRegistry Sessions => _sessions;
+    /// <summary>The cells with a session here.</summary>
+    internal CellDirectory Directory => _directory;
 
     internal RouteTable Routes => _routes;
+
+    /// <summary>True while some cell has a backlog or is owed credit: the routing thread retries every millisecond.</summary>
+    public bool HasBacklog => _output.HasBacklog || _credit.HasOwed;
 
     /// <summary>
     /// Handles one message: <paramref name="frames"/> counts the frames after the routing id, and
@@ -85,32 +97,81 @@ internal sealed partial class CommandProcessor
     /// </summary>
     public void Handle(ReadOnlySpan<byte> routingId, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body, int frames, int largestExtraFrame, long rawNow)
     {
-        var now = _now = _clock.Advance(rawNow);
-        _sessions.TryGetByRoutingId(routingId, out var session);
-        if (session is not null)
+        var now = _clock.Advance(rawNow);
+        _directory.TryGetByRoutingId(routingId, out var cell);
+        if (cell is not null)
         {
-            session.LastSeen = now;
+            cell.LastSeen = now;
         }
 
         try
         {
-            Dispatch(routingId, session, header, body, frames, largestExtraFrame, now);
+            Dispatch(routingId, cell, header, body, frames, largestExtraFrame);
         }
         catch (Exception ex)
         {
             // Our bug, not the sender's: report it to the sender and keep serving everyone else.
             _log.Error(ex, "Failed to handle a command from {RoutingId}", Convert.ToHexString(routingId));
-            Reject(routingId, session, Command.Unknown, ThynapseErrorCode.InternalError, "the transmitter failed to handle this command", commandName: CommandLetters(header));
+            _responder.Reject(routingId, cell, Command.Unknown, ThynapseErrorCode.InternalError, "the transmitter failed to handle this command", commandName: CommandLetters(header));
         }
     }
 
-    private void Dispatch(ReadOnlySpan<byte> routingId, CellSession? session, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body, int frames, int largestExtraFrame, long now)
+    /// <summary>The end of a burst: sends everything batched during it, then tops up publishers' credit.</summary>
+    public void FlushDirty()
+    {
+        _router.EndBurst();
+        _output.FlushDirty();
+        _credit.GrantAll();
+    }
+
+    /// <summary>
+    /// Periodic work: liveness (judged on the routing clock, which does not count time the routing thread itself was
+    /// stalled, §4.4), owed <c>SLOW</c> notices, departed cells, and summaries of suppressed warnings.
+    /// <paramref name="rawNow"/> is a timestamp of the <see cref="TimeProvider"/>.
+    /// </summary>
+    public void Tick(long rawNow)
+    {
+        _clock.Advance(rawNow);
+        if (_clock.Stalled != TransmitterCounters.Read(ref _counters.RoutingStalledTicks))
+        {
+            _log.Information("The routing thread did not run for {Stall} (GC, CPU starvation or a stopped process); that time is not counted against any cell",
+                _clock.SpanOf(_clock.Stalled - TransmitterCounters.Read(ref _counters.RoutingStalledTicks)));
+            Volatile.Write(ref _counters.RoutingStalledTicks, _clock.Stalled);
+        }
+
+        _sessions.Tick();
+        _warnings.Tick();
+    }
+
+    /// <summary>Redelivers what was not acknowledged in time (called from the routing thread's timer).</summary>
+    public void SweepAckDeadlines(long rawNow)
+    {
+        _clock.Advance(rawNow);
+        _tracker.SweepAckDeadlines();
+    }
+
+    /// <summary>Sends what waits in cells' backlogs while their queues take it, and credit owed to full queues.</summary>
+    public void RetryBacklogs(long rawNow)
+    {
+        _clock.Advance(rawNow);
+        _output.RetryBacklogs();
+        _credit.RetryOwed();
+    }
+
+    /// <summary>Tells every cell the transmitter is going away.</summary>
+    public void Shutdown()
+    {
+        _clock.Advance();
+        _sessions.Shutdown();
+    }
+
+    private void Dispatch(ReadOnlySpan<byte> routingId, LocalCell? cell, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body, int frames, int largestExtraFrame)
     {
         if (frames == 1 && header.SequenceEqual(DisconnectMarker))
         {
-            if (session is not null)
+            if (cell is not null)
             {
-                RemoveSession(session, SessionEnd.Disconnected);
+                _sessions.Remove(cell, SessionEnd.Disconnected);
             }
 
             return;
@@ -119,33 +180,33 @@ internal sealed partial class CommandProcessor
         var largest = Math.Max(header.Length, Math.Max(body.Length, largestExtraFrame));
         if (largest > _options.MaxFrameBytes)
         {
-            Reject(routingId, session, Command.Unknown, ThynapseErrorCode.FrameTooLarge, $"a frame of {largest} bytes exceeds the limit of {_options.MaxFrameBytes}", commandName: CommandLetters(header));
+            _responder.Reject(routingId, cell, Command.Unknown, ThynapseErrorCode.FrameTooLarge, $"a frame of {largest} bytes exceeds the limit of {_options.MaxFrameBytes}", commandName: CommandLetters(header));
             return;
         }
 
         var code = FrameHeader.TryParse(header, out var encoding, out var command, out var payload, out var error);
         if (code != ThynapseErrorCode.None)
         {
-            Reject(routingId, session, Command.Unknown, code, error!, commandName: CommandLetters(header));
+            _responder.Reject(routingId, cell, Command.Unknown, code, error!, commandName: CommandLetters(header));
             return;
         }
 
         if (!IsCellCommand(command, header, out error))
         {
-            Reject(routingId, session, command, ThynapseErrorCode.UnknownCommand, error, commandName: CommandLetters(header));
+            _responder.Reject(routingId, cell, command, ThynapseErrorCode.UnknownCommand, error, commandName: CommandLetters(header));
             return;
         }
 
         if (encoding == Encodings.Binary && command is not (Command.Evnt or Command.Ackn))
         {
-            Reject(routingId, session, command, ThynapseErrorCode.UnknownCommand, $"encoding B defines only EVNT and ACKN from cells; send {CommandNames.Of(command)} as J");
+            _responder.Reject(routingId, cell, command, ThynapseErrorCode.UnknownCommand, $"encoding B defines only EVNT and ACKN from cells; send {CommandNames.Of(command)} as J");
             return;
         }
 
         var allowedFrames = command == Command.Evnt && encoding == Encodings.Json ? 2 : 1;
         if (frames > allowedFrames)
         {
-            Reject(routingId, session, command, ThynapseErrorCode.UnexpectedFrames, $"{(char)encoding} {CommandNames.Of(command)} takes at most {allowedFrames} frame(s), this message has {frames}");
+            _responder.Reject(routingId, cell, command, ThynapseErrorCode.UnexpectedFrames, $"{(char)encoding} {CommandNames.Of(command)} takes at most {allowedFrames} frame(s), this message has {frames}");
             return;
         }
 
@@ -155,44 +216,44 @@ internal sealed partial class CommandProcessor
         {
             if (header.Length > _options.MaxHeaderBytes)
             {
-                Reject(routingId, session, command, ThynapseErrorCode.HeaderTooLarge, $"a J header of {header.Length} bytes exceeds the limit of {_options.MaxHeaderBytes}");
+                _responder.Reject(routingId, cell, command, ThynapseErrorCode.HeaderTooLarge, $"a J header of {header.Length} bytes exceeds the limit of {_options.MaxHeaderBytes}");
                 return;
             }
 
             if (!JsonPayload.TryParse(payload, out json, out error))
             {
-                Reject(routingId, session, command, ThynapseErrorCode.InvalidJson, error);
+                _responder.Reject(routingId, cell, command, ThynapseErrorCode.InvalidJson, error);
                 return;
             }
         }
 
-        if (command == Command.Helo ? session is not null : session is null)
+        if (command == Command.Helo ? cell is not null : cell is null)
         {
-            if (session is null && encoding == Encodings.Binary && command == Command.Evnt)
+            if (cell is null && encoding == Encodings.Binary && command == Command.Evnt)
             {
-                RejectUnwelcomedEvents(routingId, payload);
+                _router.RejectUnwelcomedEvents(routingId, payload);
                 return;
             }
 
-            Reject(routingId, session, command, session is null ? ThynapseErrorCode.NotWelcomed : ThynapseErrorCode.AlreadyWelcomed,
-                session is null ? "send HELO first" : "this connection already has a session", json);
+            _responder.Reject(routingId, cell, command, cell is null ? ThynapseErrorCode.NotWelcomed : ThynapseErrorCode.AlreadyWelcomed,
+                cell is null ? "send HELO first" : "this connection already has a session", json);
             return;
         }
 
         if (command == Command.Evnt)
         {
-            UseCredit(session!, header.Length + body.Length); // every EVNT message counts, accepted or not (§8.4)
+            _credit.Use(cell!, header.Length + body.Length); // every EVNT message counts, accepted or not (§8.4)
         }
 
         if (json is null)
         {
             if (command == Command.Evnt)
             {
-                HandleBinaryEvents(session!, payload);
+                _router.HandleBinaryEvents(cell!, payload);
             }
             else
             {
-                HandleAcks(session!, payload);
+                _tracker.HandleAcks(cell!, payload);
             }
 
             return;
@@ -202,44 +263,43 @@ internal sealed partial class CommandProcessor
         switch (command)
         {
             case Command.Helo:
-                HandleHelo(routingId, json, fields, now);
+                _sessions.HandleHelo(routingId, json, fields);
                 break;
             case Command.Evnt:
-                HandleJsonEvent(session!, json, fields, body);
+                _router.HandleJsonEvent(cell!, json, fields, body);
                 break;
             case Command.Subs:
-                HandleSubscribe(session!, json, fields);
+                _subscriptions.HandleSubscribe(cell!, json, fields);
                 break;
             case Command.Unsb:
-                HandleUnsubscribe(session!, json, fields);
+                _subscriptions.HandleUnsubscribe(cell!, json, fields);
                 break;
             case Command.Ackn:
-                HandleJsonAck(session!, json, fields);
+                _tracker.HandleJsonAck(cell!, json, fields);
                 break;
             case Command.Meta:
-                HandleMeta(session!, json, fields);
+                _discovery.HandleMeta(cell!, json, fields);
                 break;
             case Command.List:
-                HandleList(session!, json, fields);
+                _discovery.HandleList(cell!, json, fields);
                 break;
             case Command.Wtch:
-                HandleWatch(session!, json, fields);
+                _discovery.HandleWatch(cell!, json, fields);
                 break;
             case Command.Unwt:
-                HandleUnwatch(session!, json, fields);
+                _discovery.HandleUnwatch(cell!, json, fields);
                 break;
             case Command.Nack:
-                HandleNack(session!, json, fields);
+                _tracker.HandleNack(cell!, json, fields);
                 break;
             case Command.Prog:
-                HandleProgress(session!, json, fields);
+                _tracker.HandleProgress(cell!, json, fields);
                 break;
             case Command.Beat:
-                Reply(session!, Command.Beat, []);
+                _responder.Reply(cell!, Command.Beat, []);
                 break;
             case Command.Gbye:
-                Reply(session!, Command.Gbye, []);
-                RemoveSession(session!, SessionEnd.Left);
+                _sessions.HandleGoodbye(cell!);
                 break;
         }
     }
@@ -282,128 +342,5 @@ internal sealed partial class CommandProcessor
         }
 
         return System.Text.Encoding.ASCII.GetString(name);
-    }
-
-    /// <summary>
-    /// Refuses a <c>B EVNT</c> frame from a connection without a session, naming the range of sequence numbers it
-    /// carried, so that a cell that lost its session can tell which events went nowhere (PROTOCOL.md §5.11).
-    /// </summary>
-    private void RejectUnwelcomedEvents(ReadOnlySpan<byte> routingId, ReadOnlySpan<byte> payload)
-    {
-        var reader = new EventRecordReader(payload);
-        ulong first = 0, last = 0;
-        var count = 0;
-        while (reader.TryRead(out var record, out _))
-        {
-            first = count++ == 0 ? record.Sequence : Math.Min(first, record.Sequence);
-            last = Math.Max(last, record.Sequence);
-        }
-
-        TransmitterCounters.Add(ref _counters.EventsRejected, count);
-        var extra = count == 0 ? null : new JObject { ["first"] = first, ["last"] = last, ["count"] = count };
-        Reject(routingId, null, Command.Evnt, ThynapseErrorCode.NotWelcomed, $"send HELO first; {count} event(s) in this frame were not routed", extra: extra);
-    }
-
-    /// <summary>
-    /// Sends <c>ERRR</c> (echoing the request's <c>ref</c> or <c>seq</c> when given) and counts it.
-    /// <paramref name="commandName"/> names the command when <paramref name="command"/> is not a known one.
-    /// </summary>
-    private void Reject(
-        ReadOnlySpan<byte> routingId,
-        CellSession? session,
-        Command command,
-        ThynapseErrorCode code,
-        string message,
-        JObject? request = null,
-        ulong? sequence = null,
-        JObject? extra = null,
-        string? commandName = null)
-    {
-        commandName ??= command == Command.Unknown ? null : CommandNames.Of(command);
-        TransmitterCounters.Increment(ref _counters.ProtocolErrors);
-        if (command == Command.Evnt)
-        {
-            TransmitterCounters.Increment(ref _counters.EventsRejected);
-        }
-
-        if (_warnings.Allow(WarningKind.Refused))
-        {
-            _log.Warning("Refused {Command} from {Cell}: {ErrorCode} {ErrorName}: {Reason}",
-                commandName ?? "a message",
-                session?.ToString() ?? $"connection {Convert.ToHexString(routingId)}", (int)code, ErrorCodeNames.Of(code), message);
-        }
-
-        var payload = new JObject
-        {
-            ["code"] = (int)code,
-            ["name"] = ErrorCodeNames.Of(code),
-            ["message"] = message,
-        };
-        if (commandName is not null)
-        {
-            payload["command"] = commandName;
-        }
-
-        if (request?["ref"] is JValue { Type: JTokenType.Integer or JTokenType.String } reference)
-        {
-            payload["ref"] = reference;
-        }
-
-        if (sequence is { } seq)
-        {
-            payload["seq"] = seq;
-        }
-
-        if (extra is not null)
-        {
-            payload.Merge(extra);
-        }
-
-        var frame = JsonPayload.Frame(Command.Errr, payload);
-        if (session is not null)
-        {
-            Send(session, frame);
-        }
-        else if (_sender.Send(routingId.ToArray(), frame) != SendOutcome.Sent)
-        {
-            TransmitterCounters.Increment(ref _counters.RepliesDropped);
-        }
-    }
-
-    /// <summary>Sends a control reply, echoing <c>ref</c> from <paramref name="request"/> when it has one.</summary>
-    private void Reply(CellSession session, Command command, JObject payload, JObject? request = null)
-    {
-        if (request?["ref"] is JValue { Type: JTokenType.Integer or JTokenType.String } reference)
-        {
-            payload["ref"] = reference;
-        }
-
-        Send(session, JsonPayload.Frame(command, payload));
-    }
-
-    /// <summary>Sends one frame to a cell after what is already batched for it, so the cell sees things in order.</summary>
-    private void Send(CellSession session, ReadOnlySpan<byte> frame)
-    {
-        if (session.Closed)
-        {
-            TransmitterCounters.Increment(ref _counters.RepliesDropped);
-            return;
-        }
-
-        if (session.Dirty)
-        {
-            Flush(session);
-        }
-
-        var outcome = SendToCell(session, frame, default, twoFrames: false, HeldKind.Reply, 1);
-        if (outcome != SendOutcome.Sent)
-        {
-            TransmitterCounters.Increment(ref _counters.RepliesDropped);
-            session.UnreportedReplies++;
-            if (outcome == SendOutcome.Gone)
-            {
-                RemoveSession(session, SessionEnd.Disconnected);
-            }
-        }
     }
 }

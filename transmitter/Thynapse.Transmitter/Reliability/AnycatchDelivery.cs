@@ -1,5 +1,4 @@
 using Thynapse.Transmitter.Routing;
-using Thynapse.Transmitter.Sessions;
 
 namespace Thynapse.Transmitter.Reliability;
 
@@ -27,10 +26,10 @@ internal sealed class AnycatchDelivery
     public long Deadline { get; set; }
 
     /// <summary>The cell a keyed event waits for (its rendezvous winner had no room); null for any cell.</summary>
-    public CellSession? Pinned { get; set; }
+    public Receiver? Pinned { get; set; }
 
     /// <summary>The cell of the last attempt, avoided by the next one while the service has other cells.</summary>
-    public CellSession? LastCell { get; set; }
+    public Receiver? LastCell { get; set; }
 
     /// <summary>Why the last attempt ended (for dead letters).</summary>
     public string LastFailure { get; set; } = "";

@@ -1,4 +1,3 @@
-using Thynapse.Transmitter.Sessions;
 
 namespace Thynapse.Transmitter.Routing;
 
@@ -59,5 +58,23 @@ internal sealed class AnycatchGroup(string service, Subscription[] candidates)
     }
 
     /// <summary>The least busy candidate with room, avoiding <paramref name="avoid"/> (a redelivery); null when none has room.</summary>
-    public Subscription? Choose(CellSession? avoid) => Chooser.LeastBusy(Candidates, avoid);
+    public Subscription? Choose(Receiver? avoid) => Chooser.LeastBusy(Candidates, avoid);
+
+    /// <summary>The candidates <paramref name="target"/> admits, in <paramref name="scratch"/> (cleared first; read it before delivering anything).</summary>
+    public List<Subscription> Eligible(in EventTarget target, List<Subscription> scratch)
+    {
+        scratch.Clear();
+        if (target.Service is null || string.Equals(Service, target.Service, StringComparison.Ordinal))
+        {
+            foreach (var candidate in Candidates)
+            {
+                if (target.Query is null || target.Query.Matches(candidate.Receiver.Metadata))
+                {
+                    scratch.Add(candidate);
+                }
+            }
+        }
+
+        return scratch;
+    }
 }

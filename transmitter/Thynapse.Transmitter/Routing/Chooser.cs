@@ -1,5 +1,4 @@
 using Thynapse.Core;
-using Thynapse.Transmitter.Sessions;
 
 namespace Thynapse.Transmitter.Routing;
 
@@ -15,7 +14,7 @@ internal static class Chooser
     /// Among those with room: the fewest in-flight deliveries, ties to the cell chosen least recently.
     /// <paramref name="avoid"/> (the cell that failed the previous attempt) only when it is the only candidate.
     /// </summary>
-    public static Subscription? LeastBusy(IReadOnlyList<Subscription> candidates, CellSession? avoid)
+    public static Subscription? LeastBusy(IReadOnlyList<Subscription> candidates, Receiver? avoid)
     {
         if (candidates.Count == 1)
         {
@@ -27,14 +26,14 @@ internal static class Chooser
         for (var i = 0; i < candidates.Count; i++)
         {
             var candidate = candidates[i];
-            if (!candidate.HasRoom || !candidate.Active || ReferenceEquals(candidate.Session, avoid))
+            if (!candidate.HasRoom || !candidate.Active || ReferenceEquals(candidate.Receiver, avoid))
             {
                 continue;
             }
 
             if (best is null
                 || candidate.InFlight < best.InFlight
-                || (candidate.InFlight == best.InFlight && candidate.Session.LastChosen < best.Session.LastChosen))
+                || (candidate.InFlight == best.InFlight && candidate.Receiver.LastChosen < best.Receiver.LastChosen))
             {
                 best = candidate;
             }
@@ -48,19 +47,19 @@ internal static class Chooser
     /// that cell lives and only the keys of a departed cell move. Room is not considered: a keyed event waits for its
     /// cell rather than going elsewhere (the caller queues it).
     /// </summary>
-    public static Subscription? ByKey(IReadOnlyList<Subscription> candidates, ulong keyHash, CellSession? avoid)
+    public static Subscription? ByKey(IReadOnlyList<Subscription> candidates, ulong keyHash, Receiver? avoid)
     {
         Subscription? best = null;
         var bestScore = 0UL;
         for (var i = 0; i < candidates.Count; i++)
         {
             var candidate = candidates[i];
-            if (!candidate.Active || (ReferenceEquals(candidate.Session, avoid) && candidates.Count > 1))
+            if (!candidate.Active || (ReferenceEquals(candidate.Receiver, avoid) && candidates.Count > 1))
             {
                 continue;
             }
 
-            var score = Mix(keyHash ^ candidate.Session.IdHash);
+            var score = Mix(keyHash ^ candidate.Receiver.IdHash);
             if (best is null || score > bestScore)
             {
                 best = candidate;
@@ -72,15 +71,15 @@ internal static class Chooser
     }
 
     /// <summary>The candidate with room whose metadata field is lowest or highest (ties: the first).</summary>
-    public static Subscription? BySelector(IReadOnlyList<Subscription> candidates, QuerySelector selector, CellSession? avoid)
+    public static Subscription? BySelector(IReadOnlyList<Subscription> candidates, QuerySelector selector, Receiver? avoid)
     {
         Subscription? best = null;
         var bestKey = 0.0;
         for (var i = 0; i < candidates.Count; i++)
         {
             var candidate = candidates[i];
-            if (!candidate.HasRoom || !candidate.Active || (ReferenceEquals(candidate.Session, avoid) && candidates.Count > 1)
-                || !selector.TryGetKey(candidate.Session.Metadata, out var key))
+            if (!candidate.HasRoom || !candidate.Active || (ReferenceEquals(candidate.Receiver, avoid) && candidates.Count > 1)
+                || !selector.TryGetKey(candidate.Receiver.Metadata, out var key))
             {
                 continue;
             }
@@ -94,6 +93,12 @@ internal static class Chooser
 
         return best is null ? null : Stamp(best);
     }
+
+    /// <summary>By key (sticky), by the query's selector, or the least busy (PROTOCOL.md §4.6).</summary>
+    public static Subscription? For(IReadOnlyList<Subscription> eligible, in EventTarget target, Receiver? avoid) =>
+        target.HasKey ? ByKey(eligible, target.KeyHash, avoid)
+        : target.Query?.Selector is { } selector ? BySelector(eligible, selector, avoid)
+        : LeastBusy(eligible, avoid);
 
     /// <summary>A 64-bit FNV-1a hash of a key's bytes.</summary>
     public static ulong HashKey(ReadOnlySpan<byte> key)
@@ -118,7 +123,7 @@ internal static class Chooser
     private static Subscription Stamp(Subscription chosen)
     {
         // Shared by the transmitters of a process (tests run several); only the order of the stamps matters.
-        chosen.Session.LastChosen = Interlocked.Increment(ref _choices);
+        chosen.Receiver.LastChosen = Interlocked.Increment(ref _choices);
         return chosen;
     }
 }

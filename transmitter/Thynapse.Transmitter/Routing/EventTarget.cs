@@ -1,5 +1,4 @@
 using Thynapse.Core;
-using Thynapse.Transmitter.Sessions;
 
 namespace Thynapse.Transmitter.Routing;
 
@@ -24,7 +23,7 @@ internal readonly struct EventTarget(MetadataQuery? query, string? service, ulon
     public bool IsOpen => Query is null && Service is null && !HasKey;
 
     /// <summary>True when <paramref name="cell"/> may receive the event.</summary>
-    public bool Admits(CellSession cell) =>
+    public bool Admits(Receiver cell) =>
         (Service is null || string.Equals(cell.Service, Service, StringComparison.Ordinal)) && (Query is null || Query.Matches(cell.Metadata));
 
     public EventTarget WithKey(ReadOnlySpan<byte> key) => key.IsEmpty ? this : new EventTarget(Query, Service, Chooser.HashKey(key), true);

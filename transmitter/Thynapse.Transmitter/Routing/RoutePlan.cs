@@ -1,4 +1,3 @@
-using Thynapse.Transmitter.Sessions;
 
 namespace Thynapse.Transmitter.Routing;
 
@@ -6,7 +5,7 @@ namespace Thynapse.Transmitter.Routing;
 /// Who receives an event on one channel, computed once per channel and cached until a subscription changes:
 /// every multicatch cell, and one group of anycatch candidates per service.
 /// </summary>
-internal sealed class RoutePlan(byte[] channel, CellSession[] multicatch, AnycatchGroup[] anycatch)
+internal sealed class RoutePlan(byte[] channel, Receiver[] multicatch, AnycatchGroup[] anycatch)
 {
     public static readonly RoutePlan Empty = new([], [], []);
 
@@ -14,7 +13,7 @@ internal sealed class RoutePlan(byte[] channel, CellSession[] multicatch, Anycat
     public byte[] Channel { get; } = channel;
 
     /// <summary>Distinct cells with at least one matching multicatch subscription.</summary>
-    public CellSession[] Multicatch { get; } = multicatch;
+    public Receiver[] Multicatch { get; } = multicatch;
 
     /// <summary>One group per service with at least one matching anycatch subscription.</summary>
     public AnycatchGroup[] Anycatch { get; } = anycatch;

@@ -1,6 +1,5 @@
 using Thynapse.Core;
 using Thynapse.Core.Internal;
-using Thynapse.Transmitter.Sessions;
 
 namespace Thynapse.Transmitter.Routing;
 
@@ -9,6 +8,11 @@ namespace Thynapse.Transmitter.Routing;
 /// cache: a steady stream of events pays one hash lookup on the channel's bytes, however many subscriptions exist.
 /// Any subscription change empties the cache (plans are rebuilt on demand).
 /// </summary>
+/// <remarks>
+/// <see cref="InterestChanged"/> is the interest feed: it fires when a pattern gains its first subscription or loses its
+/// last one, whatever the mode and cell. The mesh forwards these to the other transmitters, so that each knows which
+/// patterns anybody here catches (as NATS routes exchange subject interest) without seeing every subscription.
+/// </remarks>
 internal sealed class RouteTable
 {
     /// <summary>Channels whose plans are kept; past this the cache starts over, bounding its memory.</summary>
@@ -17,6 +21,13 @@ internal sealed class RouteTable
     private readonly PatternTrie<Subscription> _trie = new();
     private readonly Dictionary<byte[], RoutePlan> _plans = new(ByteArrayComparer.Instance);
     private readonly List<Subscription> _matches = [];
+    private readonly Dictionary<string, int> _interest = new(StringComparer.Ordinal);
+
+    /// <summary>A pattern gained its first subscription (true) or lost its last one (false). Routing thread only.</summary>
+    public event Action<ChannelPattern, bool>? InterestChanged;
+
+    /// <summary>Distinct patterns with at least one subscription.</summary>
+    public int Patterns => _interest.Count;
 
     public int Subscriptions => _trie.Count;
 
@@ -26,12 +37,29 @@ internal sealed class RouteTable
     {
         _trie.Add(subscription.Pattern, subscription);
         _plans.Clear();
+        ref var count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_interest, subscription.Pattern.Text, out _);
+        if (count++ == 0)
+        {
+            InterestChanged?.Invoke(subscription.Pattern, true);
+        }
     }
 
     public void Remove(Subscription subscription)
     {
-        _trie.Remove(subscription.Pattern, subscription);
+        if (!_trie.Remove(subscription.Pattern, subscription))
+        {
+            return;
+        }
+
         _plans.Clear();
+        if (_interest.TryGetValue(subscription.Pattern.Text, out var count) && count > 1)
+        {
+            _interest[subscription.Pattern.Text] = count - 1;
+        }
+        else if (_interest.Remove(subscription.Pattern.Text))
+        {
+            InterestChanged?.Invoke(subscription.Pattern, false);
+        }
     }
 
     /// <summary>The plan for <paramref name="channel"/> (ASCII bytes); null with an explanation when the channel is invalid.</summary>
@@ -75,24 +103,24 @@ internal sealed class RouteTable
             return RoutePlan.Empty;
         }
 
-        var multicatch = new List<CellSession>();
+        var multicatch = new List<Receiver>();
         var anycatch = new Dictionary<string, List<Subscription>>(StringComparer.Ordinal);
-        var seenMulti = new HashSet<CellSession>(ReferenceEqualityComparer.Instance);
-        var seenAny = new HashSet<CellSession>(ReferenceEqualityComparer.Instance);
+        var seenMulti = new HashSet<Receiver>(ReferenceEqualityComparer.Instance);
+        var seenAny = new HashSet<Receiver>(ReferenceEqualityComparer.Instance);
         foreach (var match in _matches)
         {
             if (match.Mode == Catch.Multi)
             {
-                if (seenMulti.Add(match.Session))
+                if (seenMulti.Add(match.Receiver))
                 {
-                    multicatch.Add(match.Session);
+                    multicatch.Add(match.Receiver);
                 }
             }
-            else if (seenAny.Add(match.Session))
+            else if (seenAny.Add(match.Receiver))
             {
-                if (!anycatch.TryGetValue(match.Session.Service, out var group))
+                if (!anycatch.TryGetValue(match.Receiver.Service, out var group))
                 {
-                    anycatch.Add(match.Session.Service, group = []);
+                    anycatch.Add(match.Receiver.Service, group = []);
                 }
 
                 group.Add(match);

@@ -1,12 +1,12 @@
 using Thynapse.Core;
-using Thynapse.Transmitter.Sessions;
 
 namespace Thynapse.Transmitter.Routing;
 
 /// <summary>One pattern caught by one cell in one mode, under the id the cell chose.</summary>
-internal sealed class Subscription(CellSession session, uint id, ChannelPattern pattern, Catch mode, AckSettings? acks)
+internal sealed class Subscription(Receiver receiver, uint id, ChannelPattern pattern, Catch mode, AckSettings? acks)
 {
-    public CellSession Session { get; } = session;
+    /// <summary>The cell that holds it.</summary>
+    public Receiver Receiver { get; } = receiver;
 
     public uint Id { get; } = id;
 
@@ -85,7 +85,7 @@ internal sealed class Subscription(CellSession session, uint id, ChannelPattern 
     /// <summary>False once unsubscribed or its cell is gone: it may still hold deliveries, but gets no new ones.</summary>
     public bool Active { get; set; } = true;
 
-    public override string ToString() => $"{Session}#{Id} {Pattern.Text} ({Mode})";
+    public override string ToString() => $"{Receiver}#{Id} {Pattern.Text} ({Mode})";
 }
 
 /// <summary>How an acknowledging anycatch subscription wants its deliveries handled (PROTOCOL.md §5.6).</summary>

@@ -1,5 +1,4 @@
 using Thynapse.Core;
-using Thynapse.Transmitter.Sessions;
 
 namespace Thynapse.Transmitter.Routing;
 
@@ -9,10 +8,10 @@ namespace Thynapse.Transmitter.Routing;
 /// valid while no cell's metadata changes (<see cref="MetadataEpoch"/>), so a stream of events with the same target
 /// pays the metadata evaluation once instead of once per cell per event.
 /// </summary>
-internal sealed class TargetedPlan(CellSession[] multicatch, Subscription[][] anycatch, long metadataEpoch)
+internal sealed class TargetedPlan(Receiver[] multicatch, Subscription[][] anycatch, long metadataEpoch)
 {
     /// <summary>Receivers of the multicatch part.</summary>
-    public CellSession[] Multicatch { get; } = multicatch;
+    public Receiver[] Multicatch { get; } = multicatch;
 
     /// <summary>Per group of the plan (same index), the subscriptions the target admits.</summary>
     public Subscription[][] Anycatch { get; } = anycatch;
@@ -22,7 +21,7 @@ internal sealed class TargetedPlan(CellSession[] multicatch, Subscription[][] an
 
     public static TargetedPlan Build(RoutePlan plan, in EventTarget target, long metadataEpoch)
     {
-        var multicatch = new List<CellSession>();
+        var multicatch = new List<Receiver>();
         var selector = target.Query?.Selector;
         if (selector is null)
         {
@@ -36,7 +35,7 @@ internal sealed class TargetedPlan(CellSession[] multicatch, Subscription[][] an
         }
         else
         {
-            var best = new Dictionary<string, (CellSession Cell, double Key)>(StringComparer.Ordinal);
+            var best = new Dictionary<string, (Receiver Cell, double Key)>(StringComparer.Ordinal);
             foreach (var cell in plan.Multicatch)
             {
                 if (target.Admits(cell) && selector.TryGetKey(cell.Metadata, out var key)
@@ -57,7 +56,7 @@ internal sealed class TargetedPlan(CellSession[] multicatch, Subscription[][] an
             eligible.Clear();
             foreach (var candidate in group.Candidates)
             {
-                if (target.Admits(candidate.Session))
+                if (target.Admits(candidate.Receiver))
                 {
                     eligible.Add(candidate);
                 }

@@ -10,21 +10,21 @@ namespace Thynapse.Transmitter.Sessions;
 /// </summary>
 internal sealed class DepartedCells(int capacity, long retentionTicks)
 {
-    private readonly Dictionary<Thid, CellSession> _byId = [];
-    private readonly Queue<CellSession> _order = new();
+    private readonly Dictionary<Thid, LocalCell> _byId = [];
+    private readonly Queue<LocalCell> _order = new();
 
     public int Count => _byId.Count;
 
     /// <summary>Remembers a departed session; sessions it pushes out (the same cell's older one, or the oldest past the bound) go to <paramref name="forgotten"/>.</summary>
-    public void Add(CellSession session, List<CellSession> forgotten)
+    public void Add(LocalCell cell, List<LocalCell> forgotten)
     {
-        if (_byId.Remove(session.Id, out var older))
+        if (_byId.Remove(cell.Id, out var older))
         {
             forgotten.Add(older);
         }
 
-        _byId.Add(session.Id, session);
-        _order.Enqueue(session);
+        _byId.Add(cell.Id, cell);
+        _order.Enqueue(cell);
         while (_byId.Count > capacity && _order.TryDequeue(out var oldest))
         {
             if (IsCurrent(oldest))
@@ -36,10 +36,10 @@ internal sealed class DepartedCells(int capacity, long retentionTicks)
     }
 
     /// <summary>Takes the departed session of <paramref name="id"/>, if one is remembered.</summary>
-    public bool TryTake(Thid id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CellSession? session) => _byId.Remove(id, out session);
+    public bool TryTake(Thid id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LocalCell? cell) => _byId.Remove(id, out cell);
 
     /// <summary>Forgets the sessions that departed longer than the retention before <paramref name="now"/>.</summary>
-    public void Expire(long now, List<CellSession> forgotten)
+    public void Expire(long now, List<LocalCell> forgotten)
     {
         while (_order.TryPeek(out var oldest) && (!IsCurrent(oldest) || now - oldest.EndedAt > retentionTicks))
         {
@@ -52,5 +52,5 @@ internal sealed class DepartedCells(int capacity, long retentionTicks)
         }
     }
 
-    private bool IsCurrent(CellSession session) => _byId.TryGetValue(session.Id, out var current) && ReferenceEquals(current, session);
+    private bool IsCurrent(LocalCell cell) => _byId.TryGetValue(cell.Id, out var current) && ReferenceEquals(current, cell);
 }

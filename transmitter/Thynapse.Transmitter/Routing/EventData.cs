@@ -1,6 +1,6 @@
 using Thynapse.Core;
 
-namespace Thynapse.Transmitter.Commands;
+namespace Thynapse.Transmitter.Routing;
 
 /// <summary>An event on its way through the router: who published it, where, and what, read in place.</summary>
 /// <param name="OriginId">The publisher's THID in its 20-byte form.</param>

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Thynapse.Transmitter.Sessions;
+namespace Thynapse.Transmitter.Output;
 
 /// <summary>What a held frame carries, which decides what its loss is counted as.</summary>
 internal enum HeldKind

@@ -1,0 +1,97 @@
+using Newtonsoft.Json.Linq;
+using Serilog;
+using Thynapse.Core;
+using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Output;
+using Thynapse.Transmitter.Sessions;
+
+namespace Thynapse.Transmitter.Commands;
+
+/// <summary>
+/// Answers to cells' commands: <c>ERRR</c> refusals (counted, logged within limits) and replies that echo the request's
+/// <c>ref</c> (PROTOCOL.md §5, §5.11). Every engine refuses through it, so that each refusal is counted and worded once.
+/// Routing thread only.
+/// </summary>
+internal sealed class Responder(CellOutput output, TransmitterCounters counters, LogLimiter warnings, ILogger log)
+{
+    /// <summary>
+    /// Sends <c>ERRR</c> (echoing the request's <c>ref</c> or <c>seq</c> when given) and counts it.
+    /// <paramref name="commandName"/> names the command when <paramref name="command"/> is not a known one.
+    /// </summary>
+    public void Reject(
+        ReadOnlySpan<byte> routingId,
+        LocalCell? cell,
+        Command command,
+        ThynapseErrorCode code,
+        string message,
+        JObject? request = null,
+        ulong? sequence = null,
+        JObject? extra = null,
+        string? commandName = null)
+    {
+        commandName ??= command == Command.Unknown ? null : CommandNames.Of(command);
+        TransmitterCounters.Increment(ref counters.ProtocolErrors);
+        if (command == Command.Evnt)
+        {
+            TransmitterCounters.Increment(ref counters.EventsRejected);
+        }
+
+        if (warnings.Allow(WarningKind.Refused))
+        {
+            log.Warning("Refused {Command} from {Cell}: {ErrorCode} {ErrorName}: {Reason}",
+                commandName ?? "a message",
+                cell?.ToString() ?? $"connection {Convert.ToHexString(routingId)}", (int)code, ErrorCodeNames.Of(code), message);
+        }
+
+        var payload = new JObject
+        {
+            ["code"] = (int)code,
+            ["name"] = ErrorCodeNames.Of(code),
+            ["message"] = message,
+        };
+        if (commandName is not null)
+        {
+            payload["command"] = commandName;
+        }
+
+        CopyRef(request, payload);
+        if (sequence is { } seq)
+        {
+            payload["seq"] = seq;
+        }
+
+        if (extra is not null)
+        {
+            payload.Merge(extra);
+        }
+
+        var frame = JsonPayload.Frame(Command.Errr, payload);
+        if (cell is not null)
+        {
+            output.Send(cell, frame);
+        }
+        else
+        {
+            output.SendUnwelcomed(routingId, frame);
+        }
+    }
+
+    /// <summary>Refuses an event of a welcomed cell, naming its <c>seq</c> when known.</summary>
+    public void RejectEvent(LocalCell origin, ThynapseErrorCode code, string message, ulong? sequence) =>
+        Reject(origin.RoutingId, origin, Command.Evnt, code, message, sequence: sequence);
+
+    /// <summary>Sends a control reply, echoing <c>ref</c> from <paramref name="request"/> when it has one.</summary>
+    public void Reply(LocalCell cell, Command command, JObject payload, JObject? request = null)
+    {
+        CopyRef(request, payload);
+        output.Send(cell, JsonPayload.Frame(command, payload));
+    }
+
+    private static void CopyRef(JObject? request, JObject payload)
+    {
+        if (request?["ref"] is JValue { Type: JTokenType.Integer or JTokenType.String } reference)
+        {
+            payload["ref"] = reference;
+        }
+    }
+}

@@ -1,0 +1,230 @@
+using System.Diagnostics.CodeAnalysis;
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+using Thynapse.Transmitter.Commands;
+using Thynapse.Transmitter.Output;
+using Thynapse.Transmitter.Routing;
+using Thynapse.Transmitter.Sessions;
+
+namespace Thynapse.Transmitter.Discovery;
+
+/// <summary>
+/// Metadata changes, discovery and membership watches (PROTOCOL.md §5.15–5.17): <c>META</c>, <c>LIST</c>, <c>WTCH</c>,
+/// <c>UNWT</c>, and the <c>CELL</c> notices that follow the <see cref="CellDirectory"/>'s feed. Routing thread only.
+/// </summary>
+internal sealed class CellDiscovery
+{
+    private readonly List<Watch> _watches = [];
+    private readonly TransmitterOptions _options;
+    private readonly Thid _transmitter;
+    private readonly CellDirectory _directory;
+    private readonly CellOutput _output;
+    private readonly Responder _responder;
+
+    public CellDiscovery(TransmitterOptions options, Thid transmitter, CellDirectory directory, CellOutput output, Responder responder)
+    {
+        _options = options;
+        _transmitter = transmitter;
+        _directory = directory;
+        _output = output;
+        _responder = responder;
+        directory.Joined += cell => Announce(cell, joined: true);
+        directory.Updated += cell => Announce(cell, joined: false);
+        directory.Left += Forget;
+    }
+
+    /// <summary><c>META</c>: merges or replaces the cell's metadata, replaces its tags; in force before the answer (§4.6).</summary>
+    public void HandleMeta(LocalCell cell, JObject request, FieldReader fields)
+    {
+        var metadata = fields.GetObject("metadata");
+        var mode = fields.GetString("mode") ?? "merge";
+        var tagsField = fields.GetArray("tags");
+        if (fields.Error is null && mode is not ("merge" or "replace"))
+        {
+            fields.Invalid("field 'mode' must be \"merge\" or \"replace\"");
+        }
+
+        var tags = fields.Error is null && tagsField is not null ? ProfileFields.ReadTags(tagsField, fields) : null;
+        if (fields.Error is { } error)
+        {
+            _responder.Reject(cell.RoutingId, cell, Command.Meta, ThynapseErrorCode.InvalidField, error, request);
+            return;
+        }
+
+        var profile = cell.Profile;
+        var updated = metadata is null ? profile.Metadata : mode == "replace" ? (JObject)metadata.DeepClone() : ProfileFields.Merge(profile.Metadata, metadata);
+        if (!ProfileFields.FitsMetadataLimit(updated, _options.MaxMetadataBytes, out var size))
+        {
+            _responder.Reject(cell.RoutingId, cell, Command.Meta, ThynapseErrorCode.MetadataTooLarge, $"the metadata would take {size} bytes; the limit is {_options.MaxMetadataBytes}", request);
+            return;
+        }
+
+        // Applied before the answer: any event routed after the OKAY sees the new metadata (narrowed plans are
+        // recomputed at the directory's new epoch).
+        profile.Metadata = updated;
+        profile.Tags = tags ?? profile.Tags;
+        _responder.Reply(cell, Command.Okay, new JObject { ["command"] = "META" }, request);
+        _directory.Update(cell);
+    }
+
+    /// <summary><c>LIST</c>: the cells matching a filter, now.</summary>
+    public void HandleList(LocalCell cell, JObject request, FieldReader fields)
+    {
+        if (!TryReadFilter(fields, out var filter, out var code, out var error))
+        {
+            _responder.Reject(cell.RoutingId, cell, Command.List, code, error, request);
+            return;
+        }
+
+        var cells = new JArray();
+        foreach (var known in _directory.All)
+        {
+            if (filter.Matches(known))
+            {
+                cells.Add(CellFilter.Describe(known, _transmitter));
+            }
+        }
+
+        _responder.Reply(cell, Command.Okay, new JObject { ["command"] = "LIST", ["cells"] = cells }, request);
+    }
+
+    /// <summary><c>WTCH</c>: the cells matching a filter now, and a <c>CELL</c> notice for each change from then on.</summary>
+    public void HandleWatch(LocalCell cell, JObject request, FieldReader fields)
+    {
+        var id = fields.GetUInt32("watch", required: true);
+        if (!TryReadFilter(fields, out var filter, out var code, out var error))
+        {
+            _responder.Reject(cell.RoutingId, cell, Command.Wtch, code, error, request);
+            return;
+        }
+
+        if (_watches.Exists(w => ReferenceEquals(w.Watcher, cell) && w.Id == id))
+        {
+            _responder.Reject(cell.RoutingId, cell, Command.Wtch, ThynapseErrorCode.DuplicateWatch, $"watch {id} exists", request);
+            return;
+        }
+
+        if (_watches.Count(w => ReferenceEquals(w.Watcher, cell)) >= _options.MaxWatchesPerCell)
+        {
+            _responder.Reject(cell.RoutingId, cell, Command.Wtch, ThynapseErrorCode.TooManySubscriptions, $"a cell may hold {_options.MaxWatchesPerCell} watches", request);
+            return;
+        }
+
+        var watch = new Watch(cell, id!.Value, filter);
+        var cells = new JArray();
+        foreach (var known in _directory.All)
+        {
+            if (filter.Matches(known))
+            {
+                watch.Matching.Add(known);
+                cells.Add(CellFilter.Describe(known, _transmitter));
+            }
+        }
+
+        _watches.Add(watch);
+        _responder.Reply(cell, Command.Okay, new JObject { ["command"] = "WTCH", ["watch"] = id, ["cells"] = cells }, request);
+    }
+
+    /// <summary><c>UNWT</c>: ends a watch.</summary>
+    public void HandleUnwatch(LocalCell cell, JObject request, FieldReader fields)
+    {
+        var id = fields.GetUInt32("watch", required: true);
+        if (fields.Error is { } error)
+        {
+            _responder.Reject(cell.RoutingId, cell, Command.Unwt, ThynapseErrorCode.InvalidField, error, request);
+            return;
+        }
+
+        if (_watches.RemoveAll(w => ReferenceEquals(w.Watcher, cell) && w.Id == id) == 0)
+        {
+            _responder.Reject(cell.RoutingId, cell, Command.Unwt, ThynapseErrorCode.UnknownWatch, $"this cell has no watch {id}", request);
+            return;
+        }
+
+        _responder.Reply(cell, Command.Okay, new JObject { ["command"] = "UNWT", ["watch"] = id }, request);
+    }
+
+    /// <summary>Reads a discovery filter: <c>service</c>, <c>tags</c>, <c>query</c> (PROTOCOL.md §5.16).</summary>
+    private bool TryReadFilter(FieldReader fields, [NotNullWhen(true)] out CellFilter? filter, out ThynapseErrorCode code, [NotNullWhen(false)] out string? error)
+    {
+        filter = null;
+        code = ThynapseErrorCode.InvalidField;
+        var service = fields.GetString("service");
+        var tagsField = fields.GetArray("tags");
+        var queryField = fields.GetObject("query");
+        var tags = fields.Error is null && tagsField is not null ? ProfileFields.ReadTags(tagsField, fields) : [];
+        if (fields.Error is { } fieldError)
+        {
+            error = fieldError;
+            return false;
+        }
+
+        MetadataQuery? query = null;
+        if (queryField is not null && !MetadataQuery.TryParse(queryField, _options.QueryLimits, out query, out var problem))
+        {
+            code = problem.Kind switch
+            {
+                QueryErrorKind.TooDeep => ThynapseErrorCode.QueryTooDeep,
+                QueryErrorKind.TooLarge => ThynapseErrorCode.QueryTooLarge,
+                _ => ThynapseErrorCode.InvalidQuery,
+            };
+            error = $"query: {problem.Message}";
+            return false;
+        }
+
+        filter = new CellFilter(service, tags ?? [], query);
+        error = null;
+        return true;
+    }
+
+    /// <summary>Tells every watch whose filter this cell matches (or matched) that it joined, changed or left.</summary>
+    private void Announce(Receiver cell, bool joined)
+    {
+        if (_watches.Count == 0)
+        {
+            return;
+        }
+
+        JObject? description = null;
+        foreach (var watch in _watches.ToArray()) // a send can end a session, which edits the list
+        {
+            if (watch.Watcher.Closed)
+            {
+                continue;
+            }
+
+            var was = watch.Matching.Contains(cell);
+            var now = !cell.Closed && watch.Filter.Matches(cell);
+            var change = (was, now) switch
+            {
+                (false, true) => "joined",
+                (true, true) => joined ? "joined" : "updated",
+                (true, false) => "left",
+                _ => null,
+            };
+            if (change is null)
+            {
+                continue;
+            }
+
+            if (now)
+            {
+                watch.Matching.Add(cell);
+            }
+            else
+            {
+                watch.Matching.Remove(cell);
+            }
+
+            description ??= CellFilter.Describe(cell, _transmitter);
+            _output.Send(watch.Watcher, JsonPayload.Frame(Command.Cell, new JObject { ["watch"] = watch.Id, ["change"] = change, ["cell"] = description }));
+        }
+    }
+
+    /// <summary>A cell left: its own watches end, and the others are told.</summary>
+    private void Forget(LocalCell cell)
+    {
+        _watches.RemoveAll(w => ReferenceEquals(w.Watcher, cell));
+        Announce(cell, joined: false);
+    }
+}

@@ -1,0 +1,636 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+using Newtonsoft.Json.Linq;
+using Serilog;
+using Thynapse.Core;
+using Thynapse.Core.Internal;
+using Thynapse.Transmitter.Commands;
+using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Output;
+using Thynapse.Transmitter.Routing;
+using Thynapse.Transmitter.Sessions;
+
+namespace Thynapse.Transmitter.Reliability;
+
+/// <summary>Routes a dead letter on <c>$DLQ.&lt;service&gt;</c> like any event there; returns its receivers.</summary>
+internal delegate uint DeadLetterRoute(in EventData e, RoutePlan plan, DeadLetter deadLetter);
+
+/// <summary>
+/// Reliable anycatch (PROTOCOL.md §4.5): the deliveries in flight and their ack deadlines, per-service queues of those
+/// waiting for a cell with room, acknowledgements, refusals and progress, redelivery, dead letters, and publishers
+/// waiting for completion. Routing thread only; the router hands it every acknowledging delivery it makes.
+/// </summary>
+internal sealed class AnycatchTracker
+{
+    /// <summary>
+    /// Queued deliveries a cell with room passes over (pinned elsewhere, not admitted) before it stops looking, so one
+    /// unplaceable head does not block the rest and a long run of them does not stall the routing thread.
+    /// </summary>
+    private const int QueueScanLimit = 64;
+
+    private readonly Dictionary<ulong, AnycatchDelivery> _inFlight = [];
+    private readonly HashSet<Subscription> _holding = [];
+    private readonly List<Subscription> _holdingSnapshot = [];
+    private readonly List<Subscription> _eligible = [];
+    private readonly Dictionary<string, DeliveryList> _queues = new(StringComparer.Ordinal);
+    private readonly Dictionary<(Thid, ulong), CompletionWaiter> _completions = [];
+    private readonly RecentCompletions _recentCompletions = new(65_536);
+    private readonly ReliabilityPool _pool = new();
+    private readonly TransmitterOptions _options;
+    private readonly TransmitterCounters _counters;
+    private readonly StallAwareClock _clock;
+    private readonly LogLimiter _warnings;
+    private readonly ILogger _log;
+    private readonly RouteTable _routes;
+    private readonly ReceiverSink _sink;
+    private readonly CellOutput _output;
+    private readonly CellDirectory _directory;
+    private readonly Responder _responder;
+    private ulong _nextTag;
+
+    public AnycatchTracker(TransmitterOptions options, TransmitterCounters counters, StallAwareClock clock, LogLimiter warnings, ILogger log,
+        RouteTable routes, ReceiverSink sink, CellOutput output, CellDirectory directory, Responder responder)
+    {
+        _options = options;
+        _counters = counters;
+        _clock = clock;
+        _warnings = warnings;
+        _log = log;
+        _routes = routes;
+        _sink = sink;
+        _output = output;
+        _directory = directory;
+        _responder = responder;
+    }
+
+    /// <summary>Routes dead letters (set by the router, which routes every event; the tracker sits below it).</summary>
+    public DeadLetterRoute? RouteDeadLetter { get; set; }
+
+    /// <summary>A fresh delivery tag (unique per transmitter, never 0).</summary>
+    public ulong NextTag() => ++_nextTag;
+
+    /// <summary>Redelivers what was not acknowledged in time (called from the routing thread's timer).</summary>
+    public void SweepAckDeadlines()
+    {
+        var now = _clock.Now;
+        _holdingSnapshot.Clear();
+        _holdingSnapshot.AddRange(_holding);
+        foreach (var subscription in _holdingSnapshot)
+        {
+            // One subscription has one timeout, so its in-flight list is in deadline order.
+            var expired = false;
+            while (subscription.InFlightDeliveries.First is { } oldest && oldest.Deadline <= now)
+            {
+                expired = true;
+                EndAttempt(oldest);
+                subscription.TimedOut(); // a cell that lets deliveries time out is given fewer at a time
+                TransmitterCounters.Increment(ref _counters.AckTimeouts);
+                Retry(oldest, subscription, $"no ack within {subscription.Acks!.AckTimeout.TotalMilliseconds:0} ms");
+            }
+
+            if (expired)
+            {
+                RoomFreed(subscription);
+            }
+        }
+    }
+
+    /// <summary>The service whose queue is full and has no cell with room, if an event of <paramref name="plan"/> would have to be queued there.</summary>
+    public string? FullServiceQueue(RoutePlan plan)
+    {
+        foreach (var group in plan.Anycatch)
+        {
+            if (HasRoom(group))
+            {
+                continue;
+            }
+
+            if (_queues.TryGetValue(group.Service, out var queue) && queue.Count >= _options.ServiceQueueLimit)
+            {
+                return group.Service;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Keeps an event while acknowledging deliveries of it are in flight or queued (one per event, shared by its services).</summary>
+    public PendingEvent Keep(in EventData e, DeadLetter? deadLetter, in EventTarget target, CompletionWaiter? waiter)
+    {
+        var pending = _pool.RentEvent();
+        pending.Init(
+            e.OriginToken as byte[] ?? e.OriginId.ToArray(), // the cell's or the pending event's THID bytes
+            e.Origin,
+            e.Sequence,
+            e.ChannelToken switch { RoutePlan p => p.Channel, byte[] b => b, _ => e.Channel.ToArray() },
+            e.Body,
+            deadLetter,
+            target,
+            waiter);
+        return pending;
+    }
+
+    /// <summary>
+    /// An acknowledging delivery of <paramref name="pending"/> to <paramref name="service"/>: sent to <paramref name="chosen"/>
+    /// when it has room, else queued (for a keyed event, waiting for its own cell).
+    /// </summary>
+    public void Track(PendingEvent pending, string service, Subscription? chosen, CompletionWaiter? waiter)
+    {
+        var delivery = _pool.RentDelivery(pending, service);
+        if (waiter is not null)
+        {
+            waiter.Outstanding++;
+        }
+
+        if (chosen is null || !chosen.HasRoom)
+        {
+            delivery.Pinned = chosen?.Receiver; // a keyed event waits for its own cell
+            Enqueue(delivery, atFront: false);
+        }
+        else
+        {
+            SendTracked(delivery, chosen);
+        }
+    }
+
+    /// <summary>A resend of an event already in progress or recently completed (PROTOCOL.md §4.5) is not routed again: true when it was one.</summary>
+    public bool TryAnswerKnownCompletion(LocalCell origin, ulong sequence)
+    {
+        if (_completions.ContainsKey((origin.Id, sequence)))
+        {
+            return true; // still in progress: DONE goes to whichever session the origin has when it completes
+        }
+
+        if (_recentCompletions.TryGet(origin.Id, sequence, out var done))
+        {
+            _output.Done(origin, done);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Waits for an event's acknowledging deliveries to end, or answers at once when it has none.</summary>
+    public void TrackCompletion(CompletionWaiter waiter)
+    {
+        if (waiter.Outstanding == 0)
+        {
+            CompleteWaiter(waiter);
+        }
+        else if (!waiter.Done)
+        {
+            _completions[(waiter.Origin, waiter.Sequence)] = waiter;
+        }
+    }
+
+    /// <summary>A subscription has room again (an attempt ended, or it just subscribed): give it queued work it can take.</summary>
+    public void RoomFreed(Subscription subscription)
+    {
+        if (subscription.Acks is null || !subscription.Active
+            || !_queues.TryGetValue(subscription.Receiver.Service, out var queue) || queue.Count == 0)
+        {
+            return;
+        }
+
+        var delivery = queue.First;
+        var skipped = 0;
+        while (delivery is not null && subscription.HasRoom && skipped < QueueScanLimit)
+        {
+            var next = delivery.Next;
+            if (delivery.Pinned is { Closed: true })
+            {
+                delivery.Pinned = ChooseAgain(delivery)?.Receiver; // its cell is gone: the key moves to the next winner
+            }
+
+            if (subscription.Pattern.Matches(delivery.Event.Channel)
+                && (delivery.Pinned is null || ReferenceEquals(delivery.Pinned, subscription.Receiver))
+                && delivery.Event.Target.Admits(subscription.Receiver)
+                && (!ReferenceEquals(delivery.LastCell, subscription.Receiver) || FindGroup(delivery) is not { Candidates.Length: > 1 }))
+            {
+                delivery.Pinned = null;
+                queue.Remove(delivery);
+                TransmitterCounters.Add(ref _counters.Queued, -1);
+                SendTracked(delivery, subscription);
+                if (!subscription.Active)
+                {
+                    return; // the send found the cell gone; its removal redelivered what it held
+                }
+            }
+            else
+            {
+                skipped++;
+            }
+
+            delivery = next;
+        }
+    }
+
+    /// <summary>A cell is gone: everything it held goes to other cells (PROTOCOL.md §4.5).</summary>
+    public void RedeliverHeldBy(Receiver cell, string reason)
+    {
+        foreach (var subscription in cell.Profile.Subscriptions.Values)
+        {
+            while (subscription.InFlightDeliveries.First is { } delivery)
+            {
+                EndAttempt(delivery);
+                Retry(delivery, subscription, reason);
+            }
+        }
+    }
+
+    /// <summary><c>B ACKN</c>: a run of 8-byte tags.</summary>
+    public void HandleAcks(LocalCell cell, ReadOnlySpan<byte> tags)
+    {
+        if (tags.Length % TagRecord.Length != 0 || tags.IsEmpty)
+        {
+            _responder.Reject(cell.RoutingId, cell, Command.Ackn, ThynapseErrorCode.MalformedRecord, $"a B ACKN payload is a run of 8-byte tags; this one has {tags.Length} bytes");
+            return;
+        }
+
+        var unknown = 0;
+        var firstUnknown = 0UL;
+        for (var i = 0; i < tags.Length / TagRecord.Length; i++)
+        {
+            var tag = TagRecord.Read(tags, i);
+            if (!Acknowledge(cell, tag) && unknown++ == 0)
+            {
+                firstUnknown = tag;
+            }
+        }
+
+        if (unknown > 0)
+        {
+            _responder.Reject(cell.RoutingId, cell, Command.Ackn, ThynapseErrorCode.UnknownDelivery, $"{unknown} tag(s) were never given to this cell (the first: {firstUnknown})");
+        }
+    }
+
+    /// <summary><c>J ACKN</c>: <c>tag</c> and/or <c>tags</c>.</summary>
+    public void HandleJsonAck(LocalCell cell, JObject request, FieldReader fields)
+    {
+        if (!TryReadTags(Command.Ackn, fields, out var all, out var error))
+        {
+            _responder.Reject(cell.RoutingId, cell, Command.Ackn, ThynapseErrorCode.InvalidField, error, request);
+            return;
+        }
+
+        var unknown = all.Where(t => !Acknowledge(cell, t)).ToList();
+        if (unknown.Count > 0)
+        {
+            _responder.Reject(cell.RoutingId, cell, Command.Ackn, ThynapseErrorCode.UnknownDelivery, $"tag(s) {string.Join(", ", unknown)} were never given to this cell", request);
+        }
+    }
+
+    /// <summary><c>NACK</c>: this delivery failed; redeliver it.</summary>
+    public void HandleNack(LocalCell cell, JObject request, FieldReader fields)
+    {
+        var tag = fields.GetUInt64("tag", required: true);
+        var reason = fields.GetString("reason", maxLength: 1024) ?? "no reason given";
+        if (fields.Error is { } error)
+        {
+            _responder.Reject(cell.RoutingId, cell, Command.Nack, ThynapseErrorCode.InvalidField, error, request);
+            return;
+        }
+
+        if (!TryTakeInFlight(cell, tag!.Value, out var delivery, out var known))
+        {
+            if (!known)
+            {
+                _responder.Reject(cell.RoutingId, cell, Command.Nack, ThynapseErrorCode.UnknownDelivery, $"tag {tag} was never given to this cell", request);
+            }
+
+            return;
+        }
+
+        TransmitterCounters.Increment(ref _counters.Nacks);
+        var holder = EndAttempt(delivery);
+        Retry(delivery, holder, $"nacked: {reason}");
+        RoomFreed(holder);
+    }
+
+    /// <summary>
+    /// <c>PROG</c>: the cell is still working on these deliveries; each one's ack deadline starts again (PROTOCOL.md
+    /// §5.13a). A tag no longer in flight is ignored; one never handed out, or in flight at another cell, is refused.
+    /// </summary>
+    public void HandleProgress(LocalCell cell, JObject request, FieldReader fields)
+    {
+        if (!TryReadTags(Command.Prog, fields, out var tags, out var error))
+        {
+            _responder.Reject(cell.RoutingId, cell, Command.Prog, ThynapseErrorCode.InvalidField, error, request);
+            return;
+        }
+
+        List<ulong>? unknown = null;
+        foreach (var tag in tags)
+        {
+            if (!_inFlight.TryGetValue(tag, out var delivery) || !ReferenceEquals(delivery.Holder!.Receiver, cell))
+            {
+                if (!(tag > 0 && tag <= _nextTag && delivery is null))
+                {
+                    (unknown ??= []).Add(tag);
+                }
+
+                continue;
+            }
+
+            // The in-flight list stays in deadline order: the new deadline is the latest of them.
+            var holder = delivery.Holder!;
+            delivery.Deadline = _clock.Now + holder.Acks!.AckTimeoutTicks;
+            holder.InFlightDeliveries.AddLast(delivery);
+            TransmitterCounters.Increment(ref _counters.Extensions);
+        }
+
+        if (unknown is not null)
+        {
+            _responder.Reject(cell.RoutingId, cell, Command.Prog, ThynapseErrorCode.UnknownDelivery, $"tag(s) {string.Join(", ", unknown)} were never given to this cell", request);
+        }
+    }
+
+    /// <summary>Reads <c>tag</c> and/or <c>tags</c> (ACKN, PROG): at least one positive tag.</summary>
+    private static bool TryReadTags(Command command, FieldReader fields, out List<ulong> all, [NotNullWhen(false)] out string? error)
+    {
+        var tag = fields.GetUInt64("tag");
+        var tags = fields.GetArray("tags");
+        if (fields.Error is null && tag is null && tags is not { Count: > 0 })
+        {
+            fields.Invalid($"{CommandNames.Of(command)} needs 'tag' or a non-empty 'tags'");
+        }
+
+        all = [];
+        if (tag is { } single)
+        {
+            all.Add(single);
+        }
+
+        foreach (var item in tags ?? [])
+        {
+            if (item.Type != JTokenType.Integer || item.Value<long>() <= 0)
+            {
+                fields.Invalid("field 'tags' must be an array of positive integers");
+                break;
+            }
+
+            all.Add(item.Value<ulong>());
+        }
+
+        error = fields.Error;
+        return error is null;
+    }
+
+    private static bool HasRoom(AnycatchGroup group)
+    {
+        foreach (var candidate in group.Candidates)
+        {
+            if (candidate.HasRoom && candidate.Active)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private void SendTracked(AnycatchDelivery delivery, Subscription holder)
+    {
+        delivery.Tag = ++_nextTag;
+        delivery.Holder = holder;
+        delivery.Attempts++;
+        delivery.LastCell = holder.Receiver;
+        delivery.Deadline = _clock.Now + holder.Acks!.AckTimeoutTicks;
+        holder.Hold(delivery);
+        _holding.Add(holder);
+        _inFlight.Add(delivery.Tag, delivery);
+        TransmitterCounters.Increment(ref _counters.InFlight);
+        var e = delivery.Event;
+        _sink.Deliver(holder.Receiver, new EventData(e.OriginId, e.Origin, e.Sequence, e.Channel, e.Body, e.DeadLetter?.Extension, e.OriginId, e.Channel),
+            new AnycatchFields(holder.Id, delivery.Tag, (ushort)Math.Min(delivery.Attempts, ushort.MaxValue)));
+    }
+
+    /// <summary>Ends the current attempt of an in-flight delivery and returns the subscription that held it.</summary>
+    private Subscription EndAttempt(AnycatchDelivery delivery)
+    {
+        var holder = delivery.Holder!;
+        _inFlight.Remove(delivery.Tag);
+        holder.Release(delivery);
+        if (holder.InFlightDeliveries.Count == 0)
+        {
+            _holding.Remove(holder);
+        }
+
+        delivery.Holder = null;
+        TransmitterCounters.Add(ref _counters.InFlight, -1);
+        return holder;
+    }
+
+    /// <summary>After a failed attempt: redeliver to another eligible cell, queue it, or dead-letter it.</summary>
+    private void Retry(AnycatchDelivery delivery, Subscription failed, string reason)
+    {
+        delivery.LastFailure = reason;
+        if (delivery.Attempts >= failed.Acks!.MaxAttempts)
+        {
+            DeadLetterDelivery(delivery);
+            return;
+        }
+
+        TransmitterCounters.Increment(ref _counters.Redeliveries);
+        if (_warnings.Allow(WarningKind.Redelivery))
+        {
+            _log.Warning("Redelivering #{Sequence} of {Origin} on {Channel} to service {Service} (attempt {Attempt} failed: {Reason})",
+                delivery.Event.Sequence, delivery.Event.Origin, Encoding.ASCII.GetString(delivery.Event.Channel), delivery.Service, delivery.Attempts, reason);
+        }
+
+        var next = ChooseAgain(delivery);
+        if (next is null || !next.HasRoom)
+        {
+            delivery.Pinned = next?.Receiver;
+            Enqueue(delivery, atFront: true);
+        }
+        else if (next.Acks is null)
+        {
+            // The only cell with room does not acknowledge: hand it over at most once, and that ends our tracking.
+            var e = delivery.Event;
+            _sink.Deliver(next.Receiver, new EventData(e.OriginId, e.Origin, e.Sequence, e.Channel, e.Body, e.DeadLetter?.Extension, e.OriginId, e.Channel),
+                new AnycatchFields(next.Id, ++_nextTag, (ushort)Math.Min(delivery.Attempts + 1, ushort.MaxValue)));
+            Finish(delivery, deadLettered: false);
+        }
+        else
+        {
+            SendTracked(delivery, next);
+        }
+    }
+
+    /// <summary>Where the next attempt goes: among the cells the event's target admits, avoiding the one that failed.</summary>
+    private Subscription? ChooseAgain(AnycatchDelivery delivery)
+    {
+        var group = FindGroup(delivery);
+        if (group is null)
+        {
+            return null;
+        }
+
+        var target = delivery.Event.Target;
+        return target.IsOpen ? group.Choose(avoid: delivery.LastCell) : Chooser.For(group.Eligible(target, _eligible), target, delivery.LastCell);
+    }
+
+    private AnycatchGroup? FindGroup(AnycatchDelivery delivery)
+    {
+        var plan = _routes.Find(delivery.Event.Channel, out _);
+        if (plan is null)
+        {
+            return null;
+        }
+
+        foreach (var group in plan.Anycatch)
+        {
+            if (string.Equals(group.Service, delivery.Service, StringComparison.Ordinal))
+            {
+                return group;
+            }
+        }
+
+        return null;
+    }
+
+    private void Enqueue(AnycatchDelivery delivery, bool atFront)
+    {
+        if (!_queues.TryGetValue(delivery.Service, out var queue))
+        {
+            _queues.Add(delivery.Service, queue = new DeliveryList());
+        }
+
+        if (atFront)
+        {
+            queue.AddFirst(delivery);
+        }
+        else
+        {
+            queue.AddLast(delivery);
+        }
+
+        TransmitterCounters.Increment(ref _counters.Queued);
+    }
+
+    /// <summary>The delivery's attempts are used up: its service's dead-letter channel gets the event.</summary>
+    private void DeadLetterDelivery(AnycatchDelivery delivery)
+    {
+        TransmitterCounters.Increment(ref _counters.DeadLetters);
+        var e = delivery.Event;
+        var channel = Encoding.ASCII.GetString(e.Channel);
+        if (e.Completion is { } waiter)
+        {
+            waiter.DeadLetter ??= new DeadLetter(channel, delivery.Service, delivery.Attempts, delivery.LastFailure);
+        }
+
+        if (_warnings.Allow(WarningKind.DeadLetter))
+        {
+            _log.Warning("Dead-lettered #{Sequence} of {Origin} on {Channel} for service {Service} after {Attempts} attempts: {Reason}",
+                e.Sequence, e.Origin, channel, delivery.Service, delivery.Attempts, delivery.LastFailure);
+        }
+
+        if (e.DeadLetter is not null)
+        {
+            // A dead letter that its own catchers cannot handle is not dead-lettered again.
+            TransmitterCounters.Increment(ref _counters.DeadLettersDropped);
+            if (_warnings.Allow(WarningKind.DeadLetter))
+            {
+                _log.Warning("Dropped a dead letter of service {Service} that could not be handled either", e.DeadLetter.Service);
+            }
+        }
+        else
+        {
+            var deadLetter = new DeadLetter(channel, delivery.Service, delivery.Attempts, delivery.LastFailure);
+            var deadLetterChannel = Encoding.ASCII.GetBytes(DeadLetter.ChannelFor(delivery.Service));
+            var plan = _routes.Find(deadLetterChannel, out _) ?? RoutePlan.Empty;
+            var receivers = RouteDeadLetter!(new EventData(e.OriginId, e.Origin, e.Sequence, deadLetterChannel, e.Body, deadLetter.Extension, e.OriginId, deadLetterChannel), plan, deadLetter);
+            if (receivers == 0)
+            {
+                TransmitterCounters.Increment(ref _counters.DeadLettersDropped);
+                if (_warnings.Allow(WarningKind.DeadLetter))
+                {
+                    _log.Warning("Nobody catches {DeadLetterChannel}: the dead letter of #{Sequence} of {Origin} is dropped",
+                        DeadLetter.ChannelFor(delivery.Service), e.Sequence, e.Origin);
+                }
+            }
+        }
+
+        Finish(delivery, deadLettered: true);
+    }
+
+    /// <summary>A delivery is over (acknowledged, dead-lettered or handed to a non-acknowledging cell).</summary>
+    private void Finish(AnycatchDelivery delivery, bool deadLettered)
+    {
+        var e = delivery.Event;
+        if (e.Completion is { } waiter)
+        {
+            if (deadLettered)
+            {
+                waiter.Outcome = CompletionOutcome.DeadLettered;
+            }
+
+            if (--waiter.Outstanding == 0)
+            {
+                CompleteWaiter(waiter);
+            }
+        }
+
+        _pool.Return(delivery);
+    }
+
+    /// <summary>Acknowledges one tag; false when the tag was never given to this cell (a late ack is not an error).</summary>
+    private bool Acknowledge(LocalCell cell, ulong tag)
+    {
+        if (!TryTakeInFlight(cell, tag, out var delivery, out var known))
+        {
+            return known;
+        }
+
+        TransmitterCounters.Increment(ref _counters.Acks);
+        var holder = EndAttempt(delivery);
+        holder.Acknowledged();
+        Finish(delivery, deadLettered: false);
+        RoomFreed(holder);
+        return true;
+    }
+
+    /// <summary>
+    /// Finds an in-flight delivery by tag held by <paramref name="cell"/>. <paramref name="known"/> is true for a tag
+    /// this transmitter gave out that is no longer in flight (acknowledged, timed out, redelivered): a late answer,
+    /// counted but not refused.
+    /// </summary>
+    private bool TryTakeInFlight(LocalCell cell, ulong tag, [NotNullWhen(true)] out AnycatchDelivery? delivery, out bool known)
+    {
+        if (_inFlight.TryGetValue(tag, out delivery))
+        {
+            known = ReferenceEquals(delivery.Holder!.Receiver, cell);
+            if (!known)
+            {
+                delivery = null;
+            }
+
+            return known;
+        }
+
+        known = tag > 0 && tag <= _nextTag;
+        if (known)
+        {
+            TransmitterCounters.Increment(ref _counters.LateAcks);
+        }
+
+        return false;
+    }
+
+    private void CompleteWaiter(CompletionWaiter waiter)
+    {
+        if (waiter.Done)
+        {
+            return;
+        }
+
+        waiter.Done = true;
+        _completions.Remove((waiter.Origin, waiter.Sequence));
+        _recentCompletions.Add(waiter);
+        if (_directory.TryGetById(waiter.Origin, out var origin))
+        {
+            _output.Done(origin, waiter);
+        }
+    }
+}

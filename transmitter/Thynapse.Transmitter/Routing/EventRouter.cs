@@ -1,0 +1,302 @@
+using System.Text;
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+using Thynapse.Transmitter.Commands;
+using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Output;
+using Thynapse.Transmitter.Reliability;
+using Thynapse.Transmitter.Sessions;
+
+namespace Thynapse.Transmitter.Routing;
+
+/// <summary>
+/// Events from cells (<c>J EVNT</c>, <c>B EVNT</c>): checked, then routed to every multicatch receiver and one
+/// anycatch receiver per service (PROTOCOL.md §4), answered with <c>ACPT</c>/<c>ERRR</c>/<c>DONE</c> as asked. The hot
+/// path of the routing thread; acknowledging deliveries are handed to the <see cref="AnycatchTracker"/>.
+/// </summary>
+internal sealed class EventRouter
+{
+    /// <summary>The longest key of a keyed event, in bytes.</summary>
+    public const int MaxKeyBytes = 1024;
+
+    private readonly List<Subscription> _eligible = [];
+    private readonly TransmitterOptions _options;
+    private readonly TransmitterCounters _counters;
+    private readonly RouteTable _routes;
+    private readonly TargetCache _targets;
+    private readonly ReceiverSink _sink;
+    private readonly CellOutput _output;
+    private readonly CreditPacer _credit;
+    private readonly AnycatchTracker _tracker;
+    private readonly CellDirectory _directory;
+    private readonly Responder _responder;
+
+    public EventRouter(TransmitterOptions options, TransmitterCounters counters, RouteTable routes, ReceiverSink sink, CellOutput output,
+        CreditPacer credit, AnycatchTracker tracker, CellDirectory directory, Responder responder)
+    {
+        _options = options;
+        _counters = counters;
+        _routes = routes;
+        _targets = new TargetCache(options.QueryLimits);
+        _sink = sink;
+        _output = output;
+        _credit = credit;
+        _tracker = tracker;
+        _directory = directory;
+        _responder = responder;
+        tracker.RouteDeadLetter = (in EventData e, RoutePlan plan, DeadLetter deadLetter) => Route(e, plan, default, waiter: null, deadLetter);
+    }
+
+    /// <summary>Counts bursts of inbound messages (each ends with a flush): anycatch runs last one at most (PROTOCOL.md §4.2).</summary>
+    public long Burst { get; private set; }
+
+    /// <summary>A burst of inbound messages ended.</summary>
+    public void EndBurst() => Burst++;
+
+    /// <summary><c>J EVNT</c> with its body frame.</summary>
+    public void HandleJsonEvent(LocalCell origin, JObject request, FieldReader fields, ReadOnlySpan<byte> body)
+    {
+        var channel = fields.GetString("channel", required: true);
+        var sequence = fields.GetUInt64("seq");
+        var confirm = fields.GetBoolean("confirm") ?? false;
+        var complete = fields.GetBoolean("complete") ?? false;
+        var resend = fields.GetBoolean("resend") ?? false;
+        var key = fields.GetString("key");
+        if (key is not null && Encoding.UTF8.GetByteCount(key) > MaxKeyBytes)
+        {
+            fields.Invalid($"field 'key' has more than {MaxKeyBytes} bytes of UTF-8");
+        }
+
+        // Numbering continues after the highest seq the cell chose itself, so the two can never give one event's
+        // (origin, seq) — and therefore its THID — to another (PROTOCOL.md §5.3).
+        var seq = sequence ?? ++origin.AutoSequence;
+        origin.AutoSequence = Math.Max(origin.AutoSequence, seq);
+        if (fields.Error is { } error)
+        {
+            // The refusal names the event's seq: the cell's own, or the one the transmitter gave it (none if 'seq' itself is bad).
+            _responder.RejectEvent(origin, ThynapseErrorCode.InvalidField, error, sequence ?? (fields.Has("seq") ? null : seq));
+            return;
+        }
+
+        // Validate the text first so that a non-ASCII character is reported as such; the router works on bytes.
+        if (!Channel.TryValidate(channel, out var channelError))
+        {
+            _responder.RejectEvent(origin, ThynapseErrorCode.InvalidChannel, $"invalid channel: {channelError}", seq);
+            return;
+        }
+
+        if (!TargetCache.TryRead(request, _options.QueryLimits, out var target, out var targetCode, out var targetError))
+        {
+            _responder.RejectEvent(origin, targetCode, targetError!, seq);
+            return;
+        }
+
+        Span<byte> channelBytes = stackalloc byte[channel!.Length];
+        Encoding.ASCII.GetBytes(channel, channelBytes);
+        var flags = (confirm ? EventRecordFlags.Confirm : 0) | (complete ? EventRecordFlags.Completion : 0) | (resend ? EventRecordFlags.Resend : 0);
+        RouteEvent(origin, seq, channelBytes, target.WithKey(key is null ? default : Encoding.UTF8.GetBytes(key)), body, flags);
+    }
+
+    /// <summary><c>B EVNT</c>: a run of event records.</summary>
+    public void HandleBinaryEvents(LocalCell origin, ReadOnlySpan<byte> payload)
+    {
+        var reader = new EventRecordReader(payload);
+        if (reader.End)
+        {
+            _responder.RejectEvent(origin, ThynapseErrorCode.MalformedRecord, "a B EVNT frame carries at least one record", null);
+            return;
+        }
+
+        // Records of one frame usually share a channel: look its plan up once.
+        ReadOnlySpan<byte> previousChannel = default;
+        RoutePlan? previousPlan = null;
+        while (reader.TryRead(out var record, out var error) || error is not null)
+        {
+            if (error is not null)
+            {
+                // The record framing is lost: nothing after this point can be read.
+                _responder.RejectEvent(origin, ThynapseErrorCode.MalformedRecord, error, null);
+                return;
+            }
+
+            if (record.Key.Length > MaxKeyBytes)
+            {
+                _responder.RejectEvent(origin, ThynapseErrorCode.InvalidField, $"the key has {record.Key.Length} bytes; the limit is {MaxKeyBytes}", record.Sequence);
+                continue;
+            }
+
+            var target = default(EventTarget);
+            if (!record.Extension.IsEmpty && !_targets.TryGet(record.Extension, out target, out var targetCode, out var targetError))
+            {
+                _responder.RejectEvent(origin, targetCode, targetError!, record.Sequence);
+                continue;
+            }
+
+            origin.AutoSequence = Math.Max(origin.AutoSequence, record.Sequence);
+            var known = previousPlan is not null && record.Channel.SequenceEqual(previousChannel) ? previousPlan : null;
+            previousPlan = RouteEvent(origin, record.Sequence, record.Channel, target.WithKey(record.Key), record.Body, record.Flags, known);
+            previousChannel = record.Channel;
+        }
+    }
+
+    /// <summary>
+    /// Refuses a <c>B EVNT</c> frame from a connection without a session, naming the range of sequence numbers it
+    /// carried, so that a cell that lost its session can tell which events went nowhere (PROTOCOL.md §5.11).
+    /// </summary>
+    public void RejectUnwelcomedEvents(ReadOnlySpan<byte> routingId, ReadOnlySpan<byte> payload)
+    {
+        var reader = new EventRecordReader(payload);
+        ulong first = 0, last = 0;
+        var count = 0;
+        while (reader.TryRead(out var record, out _))
+        {
+            first = count++ == 0 ? record.Sequence : Math.Min(first, record.Sequence);
+            last = Math.Max(last, record.Sequence);
+        }
+
+        TransmitterCounters.Add(ref _counters.EventsRejected, count);
+        var extra = count == 0 ? null : new JObject { ["first"] = first, ["last"] = last, ["count"] = count };
+        _responder.Reject(routingId, null, Command.Evnt, ThynapseErrorCode.NotWelcomed, $"send HELO first; {count} event(s) in this frame were not routed", extra: extra);
+    }
+
+    /// <summary>
+    /// Checks an event from a cell and routes it (PROTOCOL.md §4), answering ACPT/ERRR/DONE as asked. Returns the
+    /// channel's plan (null when the event was refused); <paramref name="knownPlan"/> skips the lookup when the caller
+    /// already has it.
+    /// </summary>
+    private RoutePlan? RouteEvent(
+        LocalCell origin,
+        ulong sequence,
+        ReadOnlySpan<byte> channel,
+        in EventTarget target,
+        ReadOnlySpan<byte> body,
+        EventRecordFlags flags,
+        RoutePlan? knownPlan = null)
+    {
+        var plan = knownPlan;
+        if (plan is null)
+        {
+            if (Channel.IsReserved(channel))
+            {
+                _responder.RejectEvent(origin, ThynapseErrorCode.ReservedChannel, "channels starting with '$' belong to the transmitters", sequence);
+                return null;
+            }
+
+            plan = _routes.Find(channel, out var error);
+            if (plan is null)
+            {
+                _responder.RejectEvent(origin, ThynapseErrorCode.InvalidChannel, $"invalid channel: {error}", sequence);
+                return null;
+            }
+        }
+
+        var wantsCompletion = (flags & EventRecordFlags.Completion) != 0;
+        if (wantsCompletion && _tracker.TryAnswerKnownCompletion(origin, sequence))
+        {
+            return plan; // a resend of an event we already track or finished: never route it twice
+        }
+
+        if (_tracker.FullServiceQueue(plan) is { } full)
+        {
+            _responder.RejectEvent(origin, ThynapseErrorCode.QueueFull,
+                $"service '{full}' has no cell with room and its queue holds {_options.ServiceQueueLimit} events", sequence);
+            return plan;
+        }
+
+        var waiter = wantsCompletion ? new CompletionWaiter(origin.Id, sequence) : null;
+        _credit.RoutingFor = origin;
+        var receivers = Route(new EventData(origin.Profile.IdBytes, origin.Id, sequence, channel, body, default, origin.Profile.IdBytes, plan), plan, target, waiter,
+            deadLetter: null, resend: (flags & EventRecordFlags.Resend) != 0);
+        _credit.RoutingFor = null;
+        TransmitterCounters.Increment(ref _counters.EventsReceived);
+        if (receivers == 0)
+        {
+            TransmitterCounters.Increment(ref _counters.EventsWithoutReceiver);
+        }
+
+        if ((flags & EventRecordFlags.Confirm) != 0)
+        {
+            _output.Accept(origin, sequence, receivers);
+        }
+
+        if (waiter is not null)
+        {
+            waiter.Receivers = receivers;
+            _tracker.TrackCompletion(waiter);
+        }
+
+        return plan;
+    }
+
+    /// <summary>
+    /// Hands an event to every multicatch receiver of <paramref name="plan"/> and to one receiver per anycatch service,
+    /// among those <paramref name="target"/> admits: at once when the chosen subscription does not acknowledge, tracked
+    /// (and queued when no cell has room) when it does. A <paramref name="resend"/> goes to acknowledging anycatch
+    /// subscriptions only (§4.5). Returns the number of receivers.
+    /// </summary>
+    private uint Route(in EventData e, RoutePlan plan, in EventTarget target, CompletionWaiter? waiter, DeadLetter? deadLetter, bool resend = false)
+    {
+        uint receivers = 0;
+        var narrowed = target.Query is null && target.Service is null ? null : plan.Narrow(target, _directory.MetadataEpoch);
+        foreach (var receiver in resend ? [] : narrowed?.Multicatch ?? plan.Multicatch)
+        {
+            if (receiver.Closed)
+            {
+                if (receiver is LocalCell departed)
+                {
+                    _output.MissedWhileAway(departed); // a departed cell's subscriptions count what it misses until it comes back
+                }
+
+                continue;
+            }
+
+            _sink.Deliver(receiver, e, AnycatchFields.Multicatch);
+            receivers++;
+        }
+
+        PendingEvent? pending = null;
+        for (var g = 0; g < plan.Anycatch.Length; g++)
+        {
+            var group = plan.Anycatch[g];
+            IReadOnlyList<Subscription> candidates = narrowed?.Anycatch[g] ?? group.Candidates;
+            if (resend)
+            {
+                candidates = Acknowledging(candidates);
+            }
+
+            if (candidates.Count == 0)
+            {
+                continue;
+            }
+
+            receivers++;
+            var chosen = target.IsOpen && !resend ? group.Choose(Burst) : Chooser.For(candidates, target, avoid: null);
+            if (chosen is { Acks: null })
+            {
+                _sink.Deliver(chosen.Receiver, e, new AnycatchFields(chosen.Id, _tracker.NextTag(), 1));
+                continue;
+            }
+
+            pending ??= _tracker.Keep(e, deadLetter, target, waiter);
+            _tracker.Track(pending, group.Service, chosen, waiter);
+        }
+
+        TransmitterCounters.Add(ref _counters.Deliveries, receivers);
+        return receivers;
+    }
+
+    /// <summary>The acknowledging ones among <paramref name="candidates"/> (a scratch list: read it before delivering anything).</summary>
+    private List<Subscription> Acknowledging(IReadOnlyList<Subscription> candidates)
+    {
+        _eligible.Clear();
+        foreach (var candidate in candidates)
+        {
+            if (candidate.Acks is not null)
+            {
+                _eligible.Add(candidate);
+            }
+        }
+
+        return _eligible;
+    }
+}

@@ -1,0 +1,402 @@
+using System.Security.Cryptography;
+using Newtonsoft.Json.Linq;
+using Serilog;
+using Thynapse.Core;
+using Thynapse.Core.Internal;
+using Thynapse.Transmitter.Commands;
+using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Output;
+using Thynapse.Transmitter.Reliability;
+
+namespace Thynapse.Transmitter.Sessions;
+
+/// <summary>
+/// Sessions from <c>HELO</c> to their end (PROTOCOL.md §5.1, §5.2, §4.4): join and resume, liveness, the departed cells
+/// that may come back, and the end of a session, which tells the other engines in a fixed order (directory,
+/// subscriptions, anycatch tracker, output, credit). Routing thread only.
+/// </summary>
+internal sealed class SessionLifecycle
+{
+    /// <summary>The protocol version this transmitter speaks.</summary>
+    public const int ProtocolVersion = 1;
+
+    private readonly List<LocalCell> _expired = [];
+    private readonly List<LocalCell> _forgotten = [];
+    private readonly TransmitterOptions _options;
+    private readonly TransmitterIdentity _identity;
+    private readonly TransmitterCounters _counters;
+    private readonly StallAwareClock _clock;
+    private readonly LogLimiter _warnings;
+    private readonly ILogger _log;
+    private readonly CellDirectory _directory;
+    private readonly DepartedCells _departed;
+    private readonly SubscriptionManager _subscriptions;
+    private readonly AnycatchTracker _tracker;
+    private readonly CellOutput _output;
+    private readonly CreditPacer _credit;
+    private readonly Responder _responder;
+    private readonly long _livenessTicks;
+    private bool _shuttingDown;
+
+    public SessionLifecycle(TransmitterOptions options, TransmitterIdentity identity, TransmitterCounters counters, StallAwareClock clock,
+        LogLimiter warnings, ILogger log, CellDirectory directory, SubscriptionManager subscriptions, AnycatchTracker tracker,
+        CellOutput output, CreditPacer credit, Responder responder)
+    {
+        _options = options;
+        _identity = identity;
+        _counters = counters;
+        _clock = clock;
+        _warnings = warnings;
+        _log = log;
+        _directory = directory;
+        _subscriptions = subscriptions;
+        _tracker = tracker;
+        _output = output;
+        _credit = credit;
+        _responder = responder;
+        _livenessTicks = clock.TicksOf(options.LivenessTimeout);
+        _departed = new DepartedCells(options.MaxDepartedCells, clock.TicksOf(options.DepartedCellMemory));
+    }
+
+    /// <summary>Departed cells remembered (their multicatch subscriptions still count what they miss).</summary>
+    public int Departed => _departed.Count;
+
+    /// <summary><c>HELO</c> on a connection without a session: welcomes the cell (<c>WLCM</c>) or refuses it.</summary>
+    public void HandleHelo(ReadOnlySpan<byte> routingId, JObject request, FieldReader fields)
+    {
+        var idText = fields.GetString("id", required: true);
+        var service = fields.GetString("service", required: true);
+        var protocol = fields.GetUInt64("protocol");
+        var encodings = fields.GetArray("encodings");
+        var subs = fields.GetArray("subs");
+        var resume = fields.GetString("resume");
+        var metadata = fields.GetObject("metadata");
+        var tagsField = fields.GetArray("tags");
+        var credit = fields.GetBoolean("credit") ?? false;
+        var tags = fields.Error is null && tagsField is not null ? ProfileFields.ReadTags(tagsField, fields) : [];
+        if (fields.Error is null && !Thid.TryParse(idText, out _))
+        {
+            fields.Invalid("field 'id' must be a THID: 40 hexadecimal characters");
+        }
+
+        if (fields.Error is null && !ServiceName.TryValidate(service, out var serviceError))
+        {
+            fields.Invalid($"field 'service': {serviceError}");
+        }
+
+        var acceptsBinary = fields.Error is null && ReadEncodings(encodings, fields);
+        var code = ThynapseErrorCode.InvalidField;
+        var subscriptions = fields.Error is null ? _subscriptions.ReadHelo(subs, fields, out code) : null;
+        if (fields.Error is { } error)
+        {
+            _responder.Reject(routingId, null, Command.Helo, code, error, request);
+            return;
+        }
+
+        if (metadata is not null && !ProfileFields.FitsMetadataLimit(metadata, _options.MaxMetadataBytes, out var metadataSize))
+        {
+            _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.MetadataTooLarge, $"the metadata takes {metadataSize} bytes; the limit is {_options.MaxMetadataBytes}", request);
+            return;
+        }
+
+        if (protocol is { } version && version != ProtocolVersion)
+        {
+            _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.UnsupportedProtocol, $"this transmitter speaks protocol {ProtocolVersion}, not {version}", request);
+            return;
+        }
+
+        if (_shuttingDown)
+        {
+            _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.ShuttingDown, "the transmitter is shutting down", request);
+            return;
+        }
+
+        var id = Thid.Parse(idText);
+        JObject? resumed = null;
+        string? keptToken = null;
+        if (_directory.TryGetById(id, out var existing))
+        {
+            // Only the holder of the resume token may take a live id over: ids are not secrets, tokens are.
+            if (!TokenMatches(resume, existing))
+            {
+                _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.IdInUse, $"cell {id} is connected; a reconnecting cell proves itself with 'resume'", request);
+                return;
+            }
+
+            keptToken = existing.ResumeToken;
+            Remove(existing, SessionEnd.Resumed); // first: what its backlog held is dropped and counted
+            resumed = Resumed(existing);
+        }
+        else if (_departed.TryTake(id, out var departed))
+        {
+            // The cell comes back after its session ended without a goodbye: tell it what it missed meanwhile.
+            _subscriptions.RemoveKept(departed);
+            if (TokenMatches(resume, departed))
+            {
+                resumed = Resumed(departed);
+                keptToken = departed.ResumeToken;
+            }
+        }
+
+        // A resumed session keeps its token: a cell whose HELO crossed a lost connection (or went out on two of them)
+        // then proves itself with the same token whichever of its HELOs is answered first.
+        var profile = new CellProfile(id, service!) { Metadata = metadata ?? [], Tags = tags ?? [] };
+        var cell = new LocalCell(routingId.ToArray(), profile, acceptsBinary, keptToken ?? NewToken(), _clock.Now);
+        _directory.Add(cell);
+        var added = subscriptions!.Select(wanted => _subscriptions.Add(cell, wanted)).ToList();
+
+        TransmitterCounters.Increment(ref _counters.CellsJoined);
+        TransmitterCounters.Add(ref _counters.Cells, 1);
+        _log.Information("Cell {CellId} of {Service} joined with {Subscriptions} subscriptions{Resumed}",
+            id, service, profile.Subscriptions.Count, resumed is null ? "" : $" (resumed; {resumed.Value<long>("missed")} deliveries missed meanwhile)");
+
+        var welcome = Welcome(cell);
+        if (credit)
+        {
+            welcome["credit"] = CreditPacer.Start(cell);
+        }
+
+        if (resumed is not null)
+        {
+            welcome["resumed"] = resumed;
+        }
+
+        _responder.Reply(cell, Command.Wlcm, welcome, request);
+        foreach (var subscription in added)
+        {
+            _tracker.RoomFreed(subscription); // a returning worker picks up what waited for it
+        }
+    }
+
+    /// <summary><c>GBYE</c> from a cell: answered, and its session ends.</summary>
+    public void HandleGoodbye(LocalCell cell)
+    {
+        _responder.Reply(cell, Command.Gbye, []);
+        Remove(cell, SessionEnd.Left);
+    }
+
+    /// <summary>
+    /// Periodic work on the routing clock: retries owed <c>SLOW</c> notices, ends the sessions of cells silent past the
+    /// liveness timeout and of cells whose queue stayed full as long, forgets departed cells past their memory.
+    /// </summary>
+    public void Tick()
+    {
+        var now = _clock.Now;
+        foreach (var cell in _directory.All)
+        {
+            if (cell.Output.UnreportedMissed > 0 || cell.Output.UnreportedReplies > 0)
+            {
+                // A burst may end with drops and nothing after it to carry the SLOW: retry until it goes out. Sending
+                // it is also what shows whether a full queue takes anything at all.
+                _output.ReportMissed(cell);
+            }
+
+            if (now - cell.LastSeen > _livenessTicks || _output.Stuck(cell, _livenessTicks))
+            {
+                _expired.Add(cell);
+            }
+        }
+
+        foreach (var cell in _expired)
+        {
+            Remove(cell, now - cell.LastSeen > _livenessTicks ? SessionEnd.Expired : SessionEnd.CutOff);
+        }
+
+        _expired.Clear();
+        _departed.Expire(now, _forgotten);
+        ForgetGhosts();
+    }
+
+    /// <summary>Tells every cell the transmitter is going away (GBYE, after what is batched for it), and ends the sessions.</summary>
+    public void Shutdown()
+    {
+        _shuttingDown = true;
+        _output.ShuttingDown = true;
+        _output.RetryBacklogs(giveUp: true);
+        _credit.RetryOwed();
+        foreach (var cell in _directory.All.ToList())
+        {
+            _output.Send(cell, JsonPayload.Frame(Command.Gbye, new JObject { ["reason"] = "shutdown" }));
+            Remove(cell, SessionEnd.Shutdown);
+        }
+    }
+
+    /// <summary>Ends a session, telling the other engines in order; a second call for the same session does nothing.</summary>
+    public void Remove(LocalCell cell, SessionEnd reason)
+    {
+        if (cell.Closed)
+        {
+            return;
+        }
+
+        cell.Closed = true;
+        cell.EndedBy = reason;
+        cell.EndedAt = _clock.Now;
+        _directory.Remove(cell);
+
+        // A cell that may come back (it went silent, stopped reading or lost its connection) leaves its multicatch
+        // subscriptions behind for a while, routing nothing but counting what it misses, so that it can be told
+        // when it re-joins (§5.2 WLCM.resumed).
+        var departs = reason is SessionEnd.Expired or SessionEnd.Disconnected or SessionEnd.CutOff && _options.DepartedCellMemory > TimeSpan.Zero;
+        _subscriptions.RemoveAll(cell, keepMulticatch: departs);
+        _tracker.RedeliverHeldBy(cell, reason switch
+        {
+            SessionEnd.Left => "its cell left",
+            SessionEnd.Expired => "its cell went silent",
+            SessionEnd.Resumed => "its cell reconnected",
+            SessionEnd.Shutdown => "the transmitter is shutting down",
+            SessionEnd.CutOff => "its cell stopped reading",
+            _ => "its cell disconnected",
+        });
+        TransmitterCounters.Add(ref _counters.Cells, -1);
+        _output.Forget(cell);
+        _credit.Forget(cell);
+        if (departs)
+        {
+            _departed.Add(cell, _forgotten);
+            ForgetGhosts();
+        }
+
+        Count(reason);
+        Log(cell, reason);
+    }
+
+    private void Count(SessionEnd reason)
+    {
+        switch (reason)
+        {
+            case SessionEnd.Left:
+                TransmitterCounters.Increment(ref _counters.CellsLeft);
+                break;
+            case SessionEnd.Expired:
+                TransmitterCounters.Increment(ref _counters.CellsExpired);
+                break;
+            case SessionEnd.Disconnected:
+                TransmitterCounters.Increment(ref _counters.CellsDisconnected);
+                break;
+            case SessionEnd.CutOff:
+                TransmitterCounters.Increment(ref _counters.CellsCutOff);
+                break;
+        }
+    }
+
+    private void Log(LocalCell cell, SessionEnd reason)
+    {
+        if (reason is SessionEnd.Expired or SessionEnd.CutOff)
+        {
+            if (_warnings.Allow(WarningKind.SessionLost))
+            {
+                _log.Warning(reason == SessionEnd.Expired
+                        ? "Cell {CellId} of {Service} was silent for {Liveness}; ended its session and its {Subscriptions} subscriptions"
+                        : "Cell {CellId} of {Service} took nothing from its full queue for {Liveness}; ended its session and its {Subscriptions} subscriptions",
+                    cell.Id, cell.Service, _options.LivenessTimeout, cell.Profile.Subscriptions.Count);
+            }
+        }
+        else if (reason != SessionEnd.Shutdown)
+        {
+            _log.Information("Cell {CellId} of {Service} {Reason}", cell.Id, cell.Service, reason switch
+            {
+                SessionEnd.Left => "left",
+                SessionEnd.Resumed => "resumed on a new connection",
+                _ => "disconnected",
+            });
+        }
+    }
+
+    /// <summary>Removes the kept multicatch subscriptions of departed cells no longer remembered.</summary>
+    private void ForgetGhosts()
+    {
+        foreach (var ghost in _forgotten)
+        {
+            _subscriptions.RemoveKept(ghost);
+        }
+
+        _forgotten.Clear();
+    }
+
+    /// <summary>The <c>WLCM</c> payload (PROTOCOL.md §5.2), without the per-cell <c>credit</c> and <c>resumed</c>.</summary>
+    private JObject Welcome(LocalCell cell) => new()
+    {
+        ["id"] = _identity.Id.ToString(),
+        ["pub"] = _identity.EventsEndpoint,
+        ["protocol"] = ProtocolVersion,
+        ["session"] = cell.ResumeToken,
+        ["heartbeat"] = (long)_options.HeartbeatInterval.TotalMilliseconds,
+        ["liveness"] = (long)_options.LivenessTimeout.TotalMilliseconds,
+        ["encodings"] = cell.AcceptsBinary ? new JArray("J", "B") : new JArray("J"),
+        ["limits"] = new JObject
+        {
+            ["frame"] = _options.MaxFrameBytes,
+            ["header"] = _options.MaxHeaderBytes,
+            ["subscriptions"] = _options.MaxSubscriptionsPerCell,
+            ["channel"] = Channel.MaxLength,
+            ["metadata"] = _options.MaxMetadataBytes,
+            ["queue"] = _options.ServiceQueueLimit, // per service: acknowledged anycatch events waiting for room (§4.5, §8.1)
+        },
+        ["defaults"] = new JObject
+        {
+            ["prefetch"] = _options.DefaultPrefetch,
+            ["ackTimeout"] = (long)_options.DefaultAckTimeout.TotalMilliseconds,
+            ["maxAttempts"] = _options.DefaultMaxAttempts,
+        },
+        ["transmitters"] = new JArray(new JObject
+        {
+            ["id"] = _identity.Id.ToString(),
+            ["command"] = _identity.CommandEndpoint,
+            ["pub"] = _identity.EventsEndpoint,
+        }),
+    };
+
+    private static bool ReadEncodings(JArray? encodings, FieldReader fields)
+    {
+        if (encodings is null)
+        {
+            return false;
+        }
+
+        var binary = false;
+        foreach (var item in encodings)
+        {
+            if (item.Type != JTokenType.String)
+            {
+                fields.Invalid("field 'encodings' must be an array of strings such as [\"B\", \"J\"]");
+                return false;
+            }
+
+            // Unknown encodings are ignored: a newer cell may list encodings this transmitter does not speak.
+            binary |= (string)item! == "B";
+        }
+
+        return binary;
+    }
+
+    private static bool TokenMatches(string? resume, LocalCell cell) => resume is not null && CryptographicOperations.FixedTimeEquals(
+        System.Text.Encoding.ASCII.GetBytes(resume), System.Text.Encoding.ASCII.GetBytes(cell.ResumeToken));
+
+    /// <summary>
+    /// What the cell's earlier session lost and never reported (<c>WLCM.resumed</c>, PROTOCOL.md §5.2): deliveries
+    /// dropped for it, including those routed while it was away, and how long it was away and why.
+    /// </summary>
+    private JObject Resumed(LocalCell earlier)
+    {
+        var resumed = new JObject { ["missed"] = earlier.Output.UnreportedMissed };
+        if (earlier.EndedBy is SessionEnd.Expired or SessionEnd.CutOff or SessionEnd.Disconnected)
+        {
+            resumed["away"] = (long)_clock.SpanOf(_clock.Now - earlier.EndedAt).TotalMilliseconds;
+            resumed["ended"] = earlier.EndedBy switch
+            {
+                SessionEnd.Expired => "silent",
+                SessionEnd.CutOff => "not_reading",
+                _ => "disconnected",
+            };
+        }
+
+        earlier.Output.UnreportedMissed = 0;
+        return resumed;
+    }
+
+    private static string NewToken() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+}
+
+/// <summary>Who this transmitter is and where cells reach it, as <c>WLCM</c> and <c>CELL</c> notices say.</summary>
+internal sealed record TransmitterIdentity(Thid Id, string CommandEndpoint, string EventsEndpoint);
