@@ -412,6 +412,44 @@ public sealed class RoutingLogicTests
         Assert.AreEqual(0u, rig.Sender.Accepted("publisher").Last().Receivers, "its old subscriptions no longer count (the new session holds none)");
     }
 
+    /// <summary>
+    /// A backlog retry that finds one cell's connection gone ends that session and leaves the other cells' backlogs
+    /// alone: each still drains, in full, once its queue has room (review of issue 15: the retry loop removed the wrong
+    /// cell from its list, and a healthy cell's backlog was never retried again).
+    /// </summary>
+    [TestMethod]
+    public void BacklogRetry_ThatFindsAConnectionGone_KeepsRetryingTheOthers()
+    {
+        var rig = new Rig(o => o with { FullQueueGrace = TimeSpan.FromSeconds(1) });
+        foreach (var name in new[] { "a", "b", "c" })
+        {
+            rig.Subscriber(name, "flood");
+            rig.Sender.Full(name, deliveriesOnly: true);
+        }
+
+        var publisher = rig.Hello("publisher");
+        rig.Publish(publisher, "flood", first: 1, count: 10);
+        Assert.IsTrue(rig.Processor.HasBacklog, "three full queues, three backlogs");
+
+        rig.Sender.Gone("b");
+        rig.Clock.Advance(TimeSpan.FromMilliseconds(1));
+        rig.Processor.RetryBacklogs(rig.Clock.GetTimestamp());
+        Assert.AreEqual(1L, rig.Read(c => c.CellsDisconnected), "the retry found b gone and ended its session");
+        Assert.IsTrue(rig.Processor.HasBacklog, "a and c still have their backlogs to retry");
+
+        foreach (var name in new[] { "a", "c" })
+        {
+            rig.Sender.Room(name, int.MaxValue);
+        }
+
+        rig.Clock.Advance(TimeSpan.FromMilliseconds(1));
+        rig.Processor.RetryBacklogs(rig.Clock.GetTimestamp());
+        Assert.IsFalse(rig.Processor.HasBacklog, "both backlogs drained");
+        Assert.AreEqual(10, rig.Sender.Deliveries("a"));
+        Assert.AreEqual(10, rig.Sender.Deliveries("c"));
+        Assert.AreEqual(10L, rig.Read(c => c.DeliveriesDropped), "only the gone cell's ten were dropped");
+    }
+
     /// <summary>A processor on a fake clock and a scripted sender, and what the tests do with it.</summary>
     private sealed class Rig
     {
@@ -520,6 +558,9 @@ public sealed class RoutingLogicTests
 
         public void Room(string cell, int frames) => PeerOf(cell).Room = frames;
 
+        /// <summary>The cell's connection is gone: every send to it says so (as a ROUTER with mandatory routing does).</summary>
+        public void Gone(string cell) => PeerOf(cell).Gone = true;
+
         public int Deliveries(string cell) => PeerOf(cell).Deliveries;
 
         public List<string> SentTo(string cell) => PeerOf(cell).Sent;
@@ -551,6 +592,11 @@ public sealed class RoutingLogicTests
         public SendOutcome Send(byte[] routingId, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body)
         {
             var peer = PeerOf(Encoding.ASCII.GetString(routingId));
+            if (peer.Gone)
+            {
+                return SendOutcome.Gone;
+            }
+
             var delivery = header.StartsWith("B DLVR "u8) || header.StartsWith("J DLVR "u8);
             if ((delivery || !peer.DeliveriesOnly) && peer.Room == 0)
             {
@@ -599,6 +645,8 @@ public sealed class RoutingLogicTests
             public int Room { get; set; } = int.MaxValue;
 
             public bool DeliveriesOnly { get; set; }
+
+            public bool Gone { get; set; }
 
             public int Deliveries { get; set; }
 

@@ -60,6 +60,7 @@ internal sealed class CellOutput
     private readonly Action<LocalCell> _gone;
     private readonly List<LocalCell> _dirty = [];
     private readonly List<LocalCell> _backlogged = [];
+    private readonly List<LocalCell> _retrying = [];
     private readonly long _fullQueueGraceTicks;
     private readonly long _slowCellPauseTicks;
     private readonly long _slowNoticeTicks;
@@ -268,9 +269,17 @@ internal sealed class CellOutput
     public void RetryBacklogs(bool giveUp = false)
     {
         var now = _clock.Now;
-        for (var i = _backlogged.Count - 1; i >= 0; i--)
+        // A snapshot: a send can find a connection gone, and ending that session (with the redeliveries it makes)
+        // removes cells from the list and adds others to it while we walk it.
+        _retrying.Clear();
+        _retrying.AddRange(_backlogged);
+        foreach (var cell in _retrying)
         {
-            var cell = _backlogged[i];
+            if (cell.Closed || !_backlogged.Contains(cell))
+            {
+                continue;
+            }
+
             var output = cell.Output;
             var before = output.Backlog.Count;
             var still = SendBacklog(cell);
@@ -285,7 +294,12 @@ internal sealed class CellOutput
                 continue;
             }
 
-            _backlogged.RemoveAt(i);
+            _backlogged.Remove(cell);
+            if (cell.Closed)
+            {
+                continue; // its connection was gone: ending the session dropped and counted its backlog
+            }
+
             if (output.Backlog.Count == 0)
             {
                 output.SlowStreak = 0;
@@ -310,6 +324,8 @@ internal sealed class CellOutput
             DropBacklog(cell);
             _credit.ReleaseWaiters(cell);
         }
+
+        _retrying.Clear();
     }
 
     /// <summary>
