@@ -450,6 +450,44 @@ public sealed class RoutingLogicTests
         Assert.AreEqual(10L, rig.Read(c => c.DeliveriesDropped), "only the gone cell's ten were dropped");
     }
 
+    /// <summary>
+    /// A selector picks the best live cell of each service: a departed cell whose multicatch subscriptions are kept to
+    /// count what it misses does not compete with live cells (it stays in the plan only where it would have been the
+    /// best, and counts a miss), and a cached narrowed plan whose choice departs is computed again (review of issue 15: the departed cell
+    /// won and its live peers got nothing).
+    /// </summary>
+    [TestMethod]
+    public void SelectorTargetedMulticatch_GoesToTheBestLiveCell_NotToADepartedOne()
+    {
+        var rig = new Rig(o => o with { DepartedCellMemory = TimeSpan.FromMinutes(1) });
+        var light = rig.Hello("light", service: "pricing");
+        var heavy = rig.Hello("heavy", service: "pricing");
+        rig.Command(light, """J META {"metadata":{"load":1}}""");
+        rig.Command(heavy, """J META {"metadata":{"load":5}}""");
+        rig.Command(light, """J SUBS {"sub":1,"pattern":"quotes","mode":"multi"}""");
+        rig.Command(heavy, """J SUBS {"sub":1,"pattern":"quotes","mode":"multi"}""");
+        var publisher = rig.Hello("publisher");
+        const string least = """J EVNT {"channel":"quotes","target":{"$min":"load"}}""";
+
+        rig.Command(publisher, least);
+        Assert.AreEqual(1, rig.Sender.Deliveries("light"), "the least loaded cell caught it");
+        Assert.AreEqual(0, rig.Sender.Deliveries("heavy"));
+
+        rig.Sender.Gone("light");
+        rig.Command(light, "J BEAT {}"); // the answer finds its connection gone: its session ends, its multicatch stays
+        Assert.AreEqual(1L, rig.Read(c => c.CellsDisconnected), "light's session ended");
+
+        rig.Command(publisher, least);
+        Assert.AreEqual(1, rig.Sender.Deliveries("heavy"), "with light gone, heavy is the least loaded live cell");
+        Assert.AreEqual(1L, rig.Read(c => c.MissedWhileAway), "light, the best had it been there, counts a miss");
+
+        rig.Sender.Gone("heavy");
+        rig.Command(heavy, "J BEAT {}");
+        rig.Command(publisher, least);
+        Assert.AreEqual(1, rig.Sender.Deliveries("heavy"), "heavy is gone too");
+        Assert.AreEqual(2L, rig.Read(c => c.MissedWhileAway), "with nobody live, only the departed best counts a miss");
+    }
+
     /// <summary>A processor on a fake clock and a scripted sender, and what the tests do with it.</summary>
     private sealed class Rig
     {

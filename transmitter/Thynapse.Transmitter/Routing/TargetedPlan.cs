@@ -5,11 +5,14 @@ namespace Thynapse.Transmitter.Routing;
 /// <summary>
 /// A route plan narrowed by one target (query and service): the multicatch cells it admits — with a selector,
 /// only each service's best — and each anycatch group's eligible subscriptions. Cached on the plan per target and
-/// valid while no cell's metadata changes (<see cref="MetadataEpoch"/>), so a stream of events with the same target
+/// valid while no cell's metadata changes and no cell joins or leaves (<see cref="MetadataEpoch"/>), so a stream of events with the same target
 /// pays the metadata evaluation once instead of once per cell per event.
 /// </summary>
 internal sealed class TargetedPlan(Receiver[] multicatch, Subscription[][] anycatch, long metadataEpoch)
 {
+    /// <summary>The narrowing of a plan with no receivers: shared, valid at every epoch.</summary>
+    public static readonly TargetedPlan Nobody = new([], [], long.MinValue);
+
     /// <summary>Receivers of the multicatch part.</summary>
     public Receiver[] Multicatch { get; } = multicatch;
 
@@ -35,17 +38,27 @@ internal sealed class TargetedPlan(Receiver[] multicatch, Subscription[][] anyca
         }
         else
         {
+            // Per service, the best live cell receives it. A departed cell (its multicatch kept to count what it
+            // misses, §5.2 WLCM.resumed) does not compete with live ones: it stays in the plan, to count a miss, only
+            // when it would have been the best of its service had it been there.
             var best = new Dictionary<string, (Receiver Cell, double Key)>(StringComparer.Ordinal);
+            var bestDeparted = new Dictionary<string, (Receiver Cell, double Key)>(StringComparer.Ordinal);
             foreach (var cell in plan.Multicatch)
             {
-                if (target.Admits(cell) && selector.TryGetKey(cell.Metadata, out var key)
-                    && (!best.TryGetValue(cell.Service, out var current) || (selector.Kind == SelectorKind.Min ? key < current.Key : key > current.Key)))
+                if (target.Admits(cell) && selector.TryGetKey(cell.Metadata, out var key))
                 {
-                    best[cell.Service] = (cell, key);
+                    Keep(cell.Closed ? bestDeparted : best, cell, key, selector.Kind);
                 }
             }
 
             multicatch.AddRange(best.Values.Select(b => b.Cell));
+            foreach (var (service, departed) in bestDeparted)
+            {
+                if (!best.TryGetValue(service, out var live) || Better(departed.Key, live.Key, selector.Kind))
+                {
+                    multicatch.Add(departed.Cell);
+                }
+            }
         }
 
         var anycatch = new Subscription[plan.Anycatch.Length][];
@@ -66,5 +79,15 @@ internal sealed class TargetedPlan(Receiver[] multicatch, Subscription[][] anyca
         }
 
         return new TargetedPlan([.. multicatch], anycatch, metadataEpoch);
+    }
+
+    private static bool Better(double key, double than, SelectorKind kind) => kind == SelectorKind.Min ? key < than : key > than;
+
+    private static void Keep(Dictionary<string, (Receiver Cell, double Key)> best, Receiver cell, double key, SelectorKind kind)
+    {
+        if (!best.TryGetValue(cell.Service, out var current) || Better(key, current.Key, kind))
+        {
+            best[cell.Service] = (cell, key);
+        }
     }
 }

@@ -27,7 +27,10 @@ internal sealed class CellDirectory
 
     public IEnumerable<LocalCell> All => _byId.Values;
 
-    /// <summary>Counts metadata changes: targeted plans computed at an older epoch are computed again.</summary>
+    /// <summary>
+    /// Counts metadata changes, joins and leaves (each can change whom a target admits or a selector picks): targeted
+    /// plans computed at an older epoch are computed again.
+    /// </summary>
     public long MetadataEpoch { get; private set; }
 
     public bool TryGetByRoutingId(ReadOnlySpan<byte> routingId, [NotNullWhen(true)] out LocalCell? cell) =>
@@ -39,6 +42,7 @@ internal sealed class CellDirectory
     {
         _byRoutingId.Add(cell.RoutingId, cell);
         _byId.Add(cell.Id, cell);
+        MetadataEpoch++;
         Joined?.Invoke(cell);
     }
 
@@ -57,6 +61,7 @@ internal sealed class CellDirectory
             _byId.Remove(cell.Id);
         }
 
+        MetadataEpoch++;
         Left?.Invoke(cell);
     }
 }
