@@ -26,6 +26,13 @@ internal sealed class RoutePlan(byte[] channel, Receiver[] multicatch, AnycatchG
     /// <summary>This plan narrowed by <paramref name="target"/>, computed at most once per metadata epoch.</summary>
     public TargetedPlan Narrow(in EventTarget target, long metadataEpoch)
     {
+        if (Multicatch.Length == 0 && Anycatch.Length == 0)
+        {
+            // Nobody to narrow, and no cache to write: Empty is one static instance shared by every transmitter in
+            // the process, each on its own routing thread.
+            return TargetedPlan.Nobody;
+        }
+
         var key = (target.Query?.ToString() ?? "", target.Service);
         _targeted ??= [];
         if (_targeted.TryGetValue(key, out var narrowed) && narrowed.MetadataEpoch == metadataEpoch)
