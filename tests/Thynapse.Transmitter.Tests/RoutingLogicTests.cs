@@ -381,6 +381,30 @@ public sealed class RoutingLogicTests
     }
 
     /// <summary>
+    /// A resend whose acknowledged delivery fails is redelivered among the acknowledging subscriptions only: a cell of the
+    /// same service that catches without acknowledging may have had the event from the first send (review of issue 15:
+    /// the redelivery went to it).
+    /// </summary>
+    [TestMethod]
+    public void FailedResend_IsRedeliveredOnlyToAcknowledgingCells()
+    {
+        var rig = new Rig();
+        var acking = rig.Hello("acking", "billing");
+        rig.Command(acking, "J SUBS {\"sub\":1,\"pattern\":\"orders\",\"mode\":\"any\",\"ack\":true}");
+        var plain = rig.Hello("plain", "billing");
+        rig.Command(plain, "J SUBS {\"sub\":1,\"pattern\":\"orders\",\"mode\":\"any\"}");
+        var publisher = rig.Hello("publisher");
+
+        rig.Publish(publisher, "orders", 1, 1, flags: EventRecordFlags.Resend);
+        Assert.AreEqual(1, rig.Sender.Deliveries("acking"), "the resend went to the acknowledging cell");
+        var tag = rig.Sender.Tags("acking").Single();
+
+        rig.Command(acking, $"J NACK {{\"tag\":{tag},\"reason\":\"database down\"}}");
+        Assert.AreEqual(0, rig.Sender.Deliveries("plain"), "the redelivery of a resend does not go to a cell that does not acknowledge");
+        Assert.AreEqual(2, rig.Sender.Deliveries("acking"), "it goes to the acknowledging cell again");
+    }
+
+    /// <summary>
     /// Finding 13 of issue 15: a cell that went silent and comes back with its resume token is told, in <c>WLCM</c>, how
     /// many deliveries it missed while away; a cell without the token is told nothing.
     /// </summary>

@@ -115,7 +115,7 @@ internal sealed class AnycatchTracker
     }
 
     /// <summary>Keeps an event while acknowledging deliveries of it are in flight or queued (one per event, shared by its services).</summary>
-    public PendingEvent Keep(in EventData e, DeadLetter? deadLetter, in EventTarget target, CompletionWaiter? waiter)
+    public PendingEvent Keep(in EventData e, DeadLetter? deadLetter, in EventTarget target, CompletionWaiter? waiter, bool resend)
     {
         var pending = _pool.RentEvent();
         pending.Init(
@@ -126,7 +126,8 @@ internal sealed class AnycatchTracker
             e.Body,
             deadLetter,
             target,
-            waiter);
+            waiter,
+            resend);
         return pending;
     }
 
@@ -458,7 +459,10 @@ internal sealed class AnycatchTracker
         }
     }
 
-    /// <summary>Where the next attempt goes: among the cells the event's target admits, avoiding the one that failed.</summary>
+    /// <summary>
+    /// Where the next attempt goes: among the cells the event's target admits (for a resend, those that acknowledge),
+    /// avoiding the one that failed.
+    /// </summary>
     private Subscription? ChooseAgain(AnycatchDelivery delivery)
     {
         var group = FindGroup(delivery);
@@ -468,7 +472,18 @@ internal sealed class AnycatchTracker
         }
 
         var target = delivery.Event.Target;
-        return target.IsOpen ? group.Choose(avoid: delivery.LastCell) : Chooser.For(group.Eligible(target, _eligible), target, delivery.LastCell);
+        if (target.IsOpen && !delivery.Event.Resend)
+        {
+            return group.Choose(avoid: delivery.LastCell);
+        }
+
+        var eligible = group.Eligible(target, _eligible);
+        if (delivery.Event.Resend)
+        {
+            eligible.RemoveAll(static s => s.Acks is null);
+        }
+
+        return Chooser.For(eligible, target, delivery.LastCell);
     }
 
     private AnycatchGroup? FindGroup(AnycatchDelivery delivery)

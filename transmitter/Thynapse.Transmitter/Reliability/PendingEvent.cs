@@ -45,7 +45,10 @@ internal sealed class PendingEvent
     /// <summary>The publisher waiting for this event's completion, if it asked.</summary>
     public CompletionWaiter? Completion { get; private set; }
 
-    public void Init(byte[] originId, Thid origin, ulong sequence, byte[] channel, ReadOnlySpan<byte> body, DeadLetter? deadLetter, in Routing.EventTarget target, CompletionWaiter? completion)
+    /// <summary>A resend (PROTOCOL.md §4.5): every attempt, redeliveries too, goes to acknowledging subscriptions only.</summary>
+    public bool Resend { get; private set; }
+
+    public void Init(byte[] originId, Thid origin, ulong sequence, byte[] channel, ReadOnlySpan<byte> body, DeadLetter? deadLetter, in Routing.EventTarget target, CompletionWaiter? completion, bool resend)
     {
         OriginId = originId;
         Origin = origin;
@@ -63,6 +66,7 @@ internal sealed class PendingEvent
         DeadLetter = deadLetter;
         Target = target;
         Completion = completion;
+        Resend = resend;
         _references = 0;
         _live = true;
     }

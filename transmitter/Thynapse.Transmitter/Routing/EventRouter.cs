@@ -277,7 +277,7 @@ internal sealed class EventRouter
                 continue;
             }
 
-            pending ??= _tracker.Keep(e, deadLetter, target, waiter);
+            pending ??= _tracker.Keep(e, deadLetter, target, waiter, resend);
             _tracker.Track(pending, group.Service, chosen, waiter);
         }
 
