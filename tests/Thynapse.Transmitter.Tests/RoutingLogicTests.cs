@@ -405,6 +405,29 @@ public sealed class RoutingLogicTests
     }
 
     /// <summary>
+    /// A HELO that takes a live session over (same THID, its resume token) is told in <c>WLCM.resumed.missed</c> what
+    /// the old session lost, the deliveries still waiting in its backlog included, as PROTOCOL.md §5.2 says.
+    /// </summary>
+    [TestMethod]
+    public void LiveTakeover_IsToldOfTheBacklogItDiscards()
+    {
+        var rig = new Rig(o => o with { FullQueueGrace = TimeSpan.FromSeconds(1) });
+        var (old, id) = rig.HelloWithId("old", "audit");
+        rig.Command(old, "J SUBS {\"sub\":1,\"pattern\":\"orders\",\"mode\":\"multi\"}");
+        var token = rig.Sender.Welcome("old").Value<string>("session");
+        rig.Sender.Full("old", deliveriesOnly: true);
+        var publisher = rig.Hello("publisher");
+        rig.Publish(publisher, "orders", first: 1, count: 10);
+        Assert.IsTrue(rig.Processor.HasBacklog, "ten deliveries wait in old's backlog");
+
+        rig.Command("new"u8.ToArray(), $"J HELO {{\"id\":\"{id}\",\"service\":\"audit\",\"resume\":\"{token}\"}}");
+        var resumed = rig.Sender.Welcome("new")["resumed"] as JObject;
+        Assert.IsNotNull(resumed, "WLCM says the session was taken over");
+        Assert.AreEqual(10L, resumed.Value<long>("missed"), "the discarded backlog is counted");
+        Assert.IsNull(resumed["ended"], "a live session did not end before the takeover");
+    }
+
+    /// <summary>
     /// Finding 13 of issue 15: a cell that went silent and comes back with its resume token is told, in <c>WLCM</c>, how
     /// many deliveries it missed while away; a cell without the token is told nothing.
     /// </summary>
