@@ -297,6 +297,35 @@ public sealed class RoutingLogicTests
     }
 
     /// <summary>
+    /// A routing thread busy with one long burst of input is running, not stalled: the time its work takes counts, so a
+    /// cell that went silent during a burst of 4,096 commands that took 4 s expires at the next tick, and no stall is
+    /// recorded (review of issue 15: the clock was read once per burst, and the busy time counted as a stall).
+    /// </summary>
+    [TestMethod]
+    public void LongBurst_CountsItsTime_AndASilentCellExpires()
+    {
+        var rig = new Rig(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(200), LivenessTimeout = TimeSpan.FromSeconds(1) });
+        var busy = rig.Hello("busy");
+        rig.Hello("silent");
+        rig.Pass(TimeSpan.FromMilliseconds(200), busy);
+
+        // One burst, as the transmitter reads it: every message carries the timestamp read when the burst began, and
+        // each takes a millisecond to handle.
+        var burstBegan = rig.Clock.GetTimestamp();
+        var beat = Encoding.ASCII.GetBytes("J BEAT {}");
+        for (var i = 0; i < 4096; i++)
+        {
+            rig.Processor.Handle(busy, beat, default, 1, 0, burstBegan);
+            rig.Clock.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        rig.Processor.FlushDirty();
+        rig.Processor.Tick(rig.Clock.GetTimestamp());
+        Assert.AreEqual(1L, rig.Read(c => c.CellsExpired), "the cell silent through 4 s of work expired");
+        Assert.IsLessThan(TimeSpan.FromMilliseconds(400), rig.Processor.StalledFor, "working is not stalling");
+    }
+
+    /// <summary>
     /// An acknowledging cell that lets a delivery time out gets one delivery at a time until it acknowledges again, so
     /// the service's work and the redeliveries go to the cell that does its work (a handler that hangs).
     /// </summary>
