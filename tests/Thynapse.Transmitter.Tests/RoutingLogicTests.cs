@@ -457,6 +457,46 @@ public sealed class RoutingLogicTests
     }
 
     /// <summary>
+    /// The subscriptions departed cells keep in the route table are bounded all together, not only their number: past
+    /// <c>MaxDepartedSubscriptions</c> the oldest departed cell is forgotten, its subscriptions leave the route table,
+    /// and it re-joins as a new session (review of issue 15: 10,000 departed cells could keep 10,000 subscriptions each).
+    /// </summary>
+    [TestMethod]
+    public void DepartedCells_KeepABoundedNumberOfSubscriptions_TheOldestForgottenFirst()
+    {
+        var rig = new Rig(o => o with { MaxDepartedSubscriptions = 5 });
+        var tokens = new Dictionary<string, (Thid Id, string Token)>();
+        foreach (var name in new[] { "older", "newer" })
+        {
+            var (cell, id) = rig.HelloWithId(name, name);
+            for (var i = 1; i <= 3; i++)
+            {
+                rig.Command(cell, $"J SUBS {{\"sub\":{i},\"pattern\":\"{name}.{i}\",\"mode\":\"multi\"}}");
+            }
+
+            tokens[name] = (id, rig.Sender.Welcome(name).Value<string>("session")!);
+        }
+
+        foreach (var name in new[] { "older", "newer" })
+        {
+            rig.Sender.Gone(name);
+            rig.Command(Encoding.ASCII.GetBytes(name), "J BEAT {}");
+        }
+
+        Assert.AreEqual(2L, rig.Read(c => c.CellsDisconnected));
+        var publisher = rig.Hello("publisher");
+        rig.Command(publisher, """J EVNT {"channel":"older.1"}""");
+        Assert.AreEqual(0L, rig.Read(c => c.MissedWhileAway), "six kept subscriptions are more than five: the older cell was forgotten");
+        rig.Command(publisher, """J EVNT {"channel":"newer.1"}""");
+        Assert.AreEqual(1L, rig.Read(c => c.MissedWhileAway), "the newer one is remembered and counts what it misses");
+
+        rig.Command("older-again"u8.ToArray(), $"J HELO {{\"id\":\"{tokens["older"].Id}\",\"service\":\"older\",\"resume\":\"{tokens["older"].Token}\"}}");
+        Assert.IsNull(rig.Sender.Welcome("older-again")["resumed"], "a forgotten cell re-joins as a new session");
+        rig.Command("newer-again"u8.ToArray(), $"J HELO {{\"id\":\"{tokens["newer"].Id}\",\"service\":\"newer\",\"resume\":\"{tokens["newer"].Token}\"}}");
+        Assert.AreEqual(1L, rig.Sender.Welcome("newer-again")["resumed"]?.Value<long>("missed"), "a remembered one is told what it missed");
+    }
+
+    /// <summary>
     /// Finding 13 of issue 15: a cell that went silent and comes back with its resume token is told, in <c>WLCM</c>, how
     /// many deliveries it missed while away; a cell without the token is told nothing.
     /// </summary>

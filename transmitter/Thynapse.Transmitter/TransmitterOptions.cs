@@ -116,6 +116,12 @@ public sealed record TransmitterOptions
     public int MaxDepartedCells { get; init; } = 10_000;
 
     /// <summary>
+    /// Multicatch subscriptions departed cells keep in the route table at most, all together (default: 100,000; the
+    /// oldest cells are forgotten first). Each still costs a match for every event on its pattern.
+    /// </summary>
+    public int MaxDepartedSubscriptions { get; init; } = 100_000;
+
+    /// <summary>
     /// How often the routing thread runs its periodic checks: liveness, ack deadlines, SLOW retries (the heartbeat, a
     /// quarter of the liveness timeout or 100 ms, whichever is shortest).
     /// </summary>
@@ -224,6 +230,7 @@ public sealed record TransmitterOptions
             : PublishCreditBytes < 64 * 1024 ? Range(nameof(PublishCreditBytes), $"must be at least 65536 bytes; got {PublishCreditBytes}")
             : DepartedCellMemory < TimeSpan.Zero ? Range(nameof(DepartedCellMemory), $"must be 0 ms or more; got {Ms(DepartedCellMemory)}")
             : MaxDepartedCells < 0 ? Range(nameof(MaxDepartedCells), $"must be 0 or more; got {MaxDepartedCells}")
+            : MaxDepartedSubscriptions < 0 ? Range(nameof(MaxDepartedSubscriptions), $"must be 0 or more; got {MaxDepartedSubscriptions}")
             : MaxConnections < 1 ? Range(nameof(MaxConnections), $"must be at least 1; got {MaxConnections}")
             : HandshakeTimeout < TimeSpan.Zero ? Range(nameof(HandshakeTimeout), $"must be 0 ms or more; got {Ms(HandshakeTimeout)}")
             : null;

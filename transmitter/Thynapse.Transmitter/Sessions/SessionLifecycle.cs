@@ -55,7 +55,7 @@ internal sealed class SessionLifecycle
         _credit = credit;
         _responder = responder;
         _livenessTicks = clock.TicksOf(options.LivenessTimeout);
-        _departed = new DepartedCells(options.MaxDepartedCells, clock.TicksOf(options.DepartedCellMemory));
+        _departed = new DepartedCells(options.MaxDepartedCells, options.MaxDepartedSubscriptions, clock.TicksOf(options.DepartedCellMemory));
     }
 
     /// <summary>Departed cells remembered (their multicatch subscriptions still count what they miss).</summary>
