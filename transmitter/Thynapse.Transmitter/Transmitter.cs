@@ -32,6 +32,9 @@ public sealed class Transmitter : IAsyncDisposable
     private readonly NetMQTimer _timer;
     private readonly NetMQTimer _backlogTimer;
     private readonly ConnectionGuard _connections;
+
+    /// <summary>The guard of the command socket's connections (tests make its count drift).</summary>
+    internal ConnectionGuard Connections => _connections;
     private readonly CommandProcessor _processor;
     private readonly TransmitterCounters _counters = new();
     private readonly TransmitterMetrics _metrics;
@@ -98,7 +101,7 @@ public sealed class Transmitter : IAsyncDisposable
         _poller = [_router, _publisher];
         _poller.Add(_timer);
         _poller.Add(_backlogTimer);
-        _connections = new ConnectionGuard(_router, options, _counters, _log);
+        _connections = new ConnectionGuard(_router, Endpoint.PortOf(_router.Options.LastEndpoint!), options, _counters, _log);
         _timer.Elapsed += (_, _) => Guarded("periodic work", OnTick);
     }
 

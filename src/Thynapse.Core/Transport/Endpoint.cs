@@ -84,6 +84,14 @@ public static class Endpoint
         return $"{scheme}{host}:{port}";
     }
 
+    /// <summary>The port of a bound TCP endpoint (<c>tcp://0.0.0.0:4711</c>: 4711); 0 when it names none.</summary>
+    public static int PortOf(string boundEndpoint)
+    {
+        ArgumentNullException.ThrowIfNull(boundEndpoint);
+        var colon = boundEndpoint.LastIndexOf(':');
+        return colon >= 0 && int.TryParse(boundEndpoint.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) ? port : 0;
+    }
+
     /// <summary>Null for a valid endpoint; else what to add after "got '…'", and the endpoint probably meant, if any.</summary>
     private static string? Problem(string text, bool bind, int defaultPort, out string? suggestion)
     {

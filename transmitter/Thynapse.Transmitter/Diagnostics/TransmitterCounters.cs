@@ -1,8 +1,10 @@
 namespace Thynapse.Transmitter.Diagnostics;
 
 /// <summary>
-/// Plain counters written by the routing thread only and read from anywhere: the hot path pays one increment,
-/// and <see cref="TransmitterMetrics"/> publishes them as observable instruments.
+/// Plain counters read from anywhere: the hot path pays one increment, and <see cref="TransmitterMetrics"/>
+/// publishes them as observable instruments. The routing thread writes them, except the connection counters
+/// (accepted, refused, closed, handshake timeouts), which the connection guard's thread writes. Each counter has one
+/// writing thread: that is what makes a volatile read-add-write enough.
 /// </summary>
 internal sealed class TransmitterCounters
 {

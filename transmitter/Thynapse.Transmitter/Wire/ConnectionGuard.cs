@@ -48,6 +48,7 @@ internal sealed class ConnectionGuard : IDisposable
     private readonly LogLimiter _warnings;
     private readonly ILogger _log;
     private readonly int _maxConnections;
+    private readonly int _port;
     private readonly long _handshakeTimeoutMs;
     private readonly Queue<(Socket Socket, long Deadline)> _pending = new();
     private bool _tcpInfoWorks = OperatingSystem.IsLinux();
@@ -56,8 +57,14 @@ internal sealed class ConnectionGuard : IDisposable
     private readonly NetMQPoller _poller;
     private readonly NetMQTimer _timer;
 
-    public ConnectionGuard(NetMQSocket router, TransmitterOptions options, TransmitterCounters counters, ILogger log)
+    /// <param name="router">The command socket.</param>
+    /// <param name="port">The TCP port it is bound to (its connections are those with this local port).</param>
+    /// <param name="options">Limits and timeouts.</param>
+    /// <param name="counters">Where refusals, timeouts and connection counts go.</param>
+    /// <param name="log">Where warnings go (rate-limited).</param>
+    public ConnectionGuard(NetMQSocket router, int port, TransmitterOptions options, TransmitterCounters counters, ILogger log)
     {
+        _port = port;
         _counters = counters;
         _log = log;
         _warnings = new LogLimiter(log, System.Diagnostics.Stopwatch.GetTimestamp, System.Diagnostics.Stopwatch.Frequency);
@@ -74,8 +81,8 @@ internal sealed class ConnectionGuard : IDisposable
         _poller.RunAsync("thynapse-connections", isBackgroundThread: true);
     }
 
-    /// <summary>Connections open now.</summary>
-    public int Open { get; private set; }
+    /// <summary>Connections open now, as counted from the monitor's events (tests may set it to make it drift).</summary>
+    internal int Open { get; set; }
 
     /// <summary>The guard's timer: cuts off connections that said nothing within the handshake timeout.</summary>
     private void Tick()
@@ -153,8 +160,10 @@ internal sealed class ConnectionGuard : IDisposable
     }
 
     /// <summary>
-    /// True when the open count is not above what the process really holds. Every connection is a file descriptor, so
-    /// the descriptors open bound the count; checked at most once a second, only when the limit is reached.
+    /// True when the open count, checked against what the kernel holds, is above the limit. The count can drift up (a
+    /// monitor drops events while its queue is full): on Linux the connections of the command port are counted
+    /// again from <c>/proc/self/net/tcp</c> and <c>tcp6</c>; elsewhere the descriptors the process has open bound the
+    /// count from above. Checked at most once a second, only when the limit is reached.
     /// </summary>
     private bool CountIsHigh()
     {
@@ -167,11 +176,9 @@ internal sealed class ConnectionGuard : IDisposable
         _lastRecount = now;
         try
         {
-            var descriptors = Directory.GetFiles("/proc/self/fd").Length;
-            if (descriptors < Open)
-            {
-                Open = descriptors;
-            }
+            // The descriptors open are no use as the count itself: the process holds others, and with a low
+            // --max-connections they alone would keep a drifted count from ever coming down to the truth.
+            Open = CountConnections(_port) ?? Math.Min(Open, Directory.GetFiles("/proc/self/fd").Length);
         }
         catch (IOException)
         {
@@ -181,6 +188,66 @@ internal sealed class ConnectionGuard : IDisposable
         }
 
         return Open > _maxConnections;
+    }
+
+    /// <summary>
+    /// The connections this process holds whose local port is <paramref name="port"/> (established, or closing but
+    /// not yet closed): the sockets of <c>/proc/self/net/tcp</c> and <c>tcp6</c> with that port whose inode is one of
+    /// this process's descriptors (a socket another process holds, or one already closed and lingering, is not ours).
+    /// Only the command socket listens on that port, so these are its connections. Null when the tables cannot be read.
+    /// </summary>
+    internal static int? CountConnections(int port)
+    {
+        var ours = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var descriptor in Directory.EnumerateFiles("/proc/self/fd"))
+        {
+            try
+            {
+                if (new FileInfo(descriptor).LinkTarget is { } target && target.StartsWith("socket:[", StringComparison.Ordinal))
+                {
+                    ours.Add(target[8..^1]);
+                }
+            }
+            catch (IOException)
+            {
+                // Closed while we looked.
+            }
+        }
+
+        int? count = null;
+        foreach (var table in new[] { "/proc/self/net/tcp", "/proc/self/net/tcp6" })
+        {
+            if (!File.Exists(table))
+            {
+                continue;
+            }
+
+            count ??= 0;
+            foreach (var line in File.ReadLines(table).Skip(1))
+            {
+                // "  12: 0100007F:1266 0100007F:D4F2 01 … uid timeout inode …": local address:port (hex), remote, state.
+                var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length < 10)
+                {
+                    continue;
+                }
+
+                var local = fields[1];
+                var colon = local.LastIndexOf(':');
+                if (colon < 0 || !int.TryParse(local.AsSpan(colon + 1), System.Globalization.NumberStyles.HexNumber, null, out var localPort) || localPort != port)
+                {
+                    continue;
+                }
+
+                // 01 established, 04/05 FIN_WAIT1/2, 08 CLOSE_WAIT, 09 LAST_ACK, 0B CLOSING; 0A is the listener itself.
+                if (fields[3] is "01" or "04" or "05" or "08" or "09" or "0B" && ours.Contains(fields[9]))
+                {
+                    count++;
+                }
+            }
+        }
+
+        return count;
     }
 
     private void OnAcceptFailed(ErrorCode code)
