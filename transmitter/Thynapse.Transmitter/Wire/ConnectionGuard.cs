@@ -112,6 +112,7 @@ internal sealed class ConnectionGuard : IDisposable
             }
         }
 
+        Recount();
         _warnings.Tick();
     }
 
@@ -139,8 +140,9 @@ internal sealed class ConnectionGuard : IDisposable
             return; // a NetMQ without the socket we know: bounded by the file descriptor limit alone
         }
 
-        // The count may drift up (a monitor drops events while its queue is full): checked against the descriptors open.
-        if (Open > _maxConnections && CountIsHigh())
+        // Decided on the count alone, at once: under a flood this thread must keep pace with NetMQ's accepting. A count
+        // that drifted up is corrected by the timer (Recount).
+        if (Open > _maxConnections)
         {
             TransmitterCounters.Increment(ref _counters.ConnectionsRefused);
             if (_warnings.Allow(WarningKind.ConnectionRefused))
@@ -160,17 +162,17 @@ internal sealed class ConnectionGuard : IDisposable
     }
 
     /// <summary>
-    /// True when the open count, checked against what the kernel holds, is above the limit. The count can drift up (a
-    /// monitor drops events while its queue is full): on Linux the connections of the command port are counted
-    /// again from <c>/proc/self/net/tcp</c> and <c>tcp6</c>; elsewhere the descriptors the process has open bound the
-    /// count from above. Checked at most once a second, only when the limit is reached.
+    /// Corrects a count that may have drifted up (a monitor drops events while its queue is full), at most once a
+    /// second and only while the count is at the limit: on Linux the command port's connections are counted again from
+    /// the kernel's tables; elsewhere the descriptors the process has open bound the count from above. Until then a
+    /// drifted count refuses connections it need not: for a second at most.
     /// </summary>
-    private bool CountIsHigh()
+    private void Recount()
     {
         var now = Environment.TickCount64;
-        if (!OperatingSystem.IsLinux() || now - _lastRecount < 1000)
+        if (Open < _maxConnections || !OperatingSystem.IsLinux() || now - _lastRecount < 1000)
         {
-            return true;
+            return;
         }
 
         _lastRecount = now;
@@ -182,12 +184,11 @@ internal sealed class ConnectionGuard : IDisposable
         }
         catch (IOException)
         {
+            // Out of descriptors to look with: the count stands until the next try.
         }
         catch (UnauthorizedAccessException)
         {
         }
-
-        return Open > _maxConnections;
     }
 
     /// <summary>
