@@ -4,12 +4,14 @@ using Serilog;
 using Thynapse.Core;
 using Thynapse.Transmitter.Commands;
 using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Mesh;
 using Thynapse.Transmitter.Wire;
 
 namespace Thynapse.Transmitter;
 
 /// <summary>
-/// A running transmitter: a ROUTER command socket for cells and a PUB event socket, served by one routing thread.
+/// A running transmitter: a ROUTER command socket for cells and a PUB event socket (<see cref="PeerFeed"/>, the
+/// mesh's), served by one routing thread.
 /// </summary>
 /// <remarks>
 /// Both sockets belong to the routing thread (a <see cref="NetMQPoller"/>); nothing else touches them. Inbound
@@ -27,14 +29,11 @@ public sealed class Transmitter : IAsyncDisposable
     private readonly TransmitterOptions _options;
     private readonly ILogger _log;
     private readonly RouterSocket _router;
-    private readonly PublisherSocket _publisher;
+    private readonly PeerFeed _peers;
     private readonly NetMQPoller _poller;
     private readonly NetMQTimer _timer;
     private readonly NetMQTimer _backlogTimer;
     private readonly ConnectionGuard _connections;
-
-    /// <summary>The guard of the command socket's connections (tests make its count drift).</summary>
-    internal ConnectionGuard Connections => _connections;
     private readonly CommandProcessor _processor;
     private readonly TransmitterCounters _counters = new();
     private readonly TransmitterMetrics _metrics;
@@ -52,7 +51,6 @@ public sealed class Transmitter : IAsyncDisposable
         Id = options.Id ?? Thid.NewRandom();
 
         _router = new RouterSocket();
-        _publisher = new PublisherSocket();
         try
         {
             _router.Options.RouterMandatory = true;
@@ -66,17 +64,14 @@ public sealed class Transmitter : IAsyncDisposable
             // Frames up to the limit get a clean FRAME_TOO_LARGE; far bigger ones are refused by the transport
             // itself (the peer is disconnected) so that no single peer can make us buffer without bound.
             _router.Options.MaxMsgSize = 2L * options.MaxFrameBytes + 65_536;
-            Bind(_router, nameof(TransmitterOptions.CommandEndpoint), options.CommandEndpoint);
+            Sockets.Bind(_router, nameof(TransmitterOptions.CommandEndpoint), options.CommandEndpoint);
             CommandEndpoint = Endpoint.Connectable(_router.Options.LastEndpoint!, options.AdvertiseHost);
-
-            _publisher.Options.Linger = TimeSpan.FromSeconds(1);
-            Bind(_publisher, nameof(TransmitterOptions.EventsEndpoint), options.EventsEndpoint);
-            EventsEndpoint = Endpoint.Connectable(_publisher.Options.LastEndpoint!, options.AdvertiseHost);
+            _peers = new PeerFeed(options);
+            EventsEndpoint = _peers.Endpoint;
         }
         catch
         {
             _router.Dispose();
-            _publisher.Dispose();
             throw;
         }
 
@@ -98,12 +93,15 @@ public sealed class Transmitter : IAsyncDisposable
             _processor.FlushDirty(); // cells dropped as slow may have had deliveries to hand to others
             WatchBacklogs();
         });
-        _poller = [_router, _publisher];
+        _poller = [_router, _peers.Socket];
         _poller.Add(_timer);
         _poller.Add(_backlogTimer);
         _connections = new ConnectionGuard(_router, Endpoint.PortOf(_router.Options.LastEndpoint!), options, _counters, _log);
         _timer.Elapsed += (_, _) => Guarded("periodic work", OnTick);
     }
+
+    /// <summary>The guard of the command socket's connections (tests make its count drift).</summary>
+    internal ConnectionGuard Connections => _connections;
 
     /// <summary>This transmitter's THID.</summary>
     public Thid Id { get; }
@@ -200,7 +198,7 @@ public sealed class Transmitter : IAsyncDisposable
             _connections.Dispose();
             _poller.Dispose();
             _router.Dispose();
-            _publisher.Dispose();
+            _peers.Dispose();
             _timer.Enable = false;
             _metrics.Dispose();
             _routingId.Close();
@@ -309,18 +307,6 @@ public sealed class Transmitter : IAsyncDisposable
             largestExtra = Math.Max(largestExtra, _extra.Size);
             more = _extra.HasMore;
             Release(ref _extra);
-        }
-    }
-
-    private static void Bind(NetMQSocket socket, string setting, string endpoint)
-    {
-        try
-        {
-            socket.Bind(Endpoint.ForBind(endpoint));
-        }
-        catch (Exception ex) when (ex is NetMQException or System.Net.Sockets.SocketException)
-        {
-            throw new TransmitterBindException(setting, endpoint, ex);
         }
     }
 
