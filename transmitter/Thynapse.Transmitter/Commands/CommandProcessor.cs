@@ -15,7 +15,7 @@ namespace Thynapse.Transmitter.Commands;
 /// <summary>
 /// The routing thread's front door: checks each inbound message's frames, header and session state, and hands the
 /// command to the engine that owns it (PROTOCOL.md §5). It builds the engines, owns the one routing clock (advanced
-/// once per burst: every message of a burst carries the timestamp read when the burst began) and turns a bug into
+/// once per burst, from the timestamp read when the burst began, and again every 64 messages of a long one) and turns a bug into
 /// <c>INTERNAL_ERROR</c> for that sender while everyone else keeps being served. See ARCHITECTURE.md.
 /// </summary>
 /// <remarks>
