@@ -1,6 +1,6 @@
 using Thynapse.Transmitter.Routing;
 
-namespace Thynapse.Transmitter.Tests;
+namespace Thynapse.Transmitter.Tests.Engines;
 
 /// <summary>Route plans and their narrowing by a target, alone.</summary>
 [TestClass]

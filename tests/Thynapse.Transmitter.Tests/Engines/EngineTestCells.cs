@@ -1,0 +1,22 @@
+using Thynapse.Core;
+using Thynapse.Transmitter.Routing;
+using Thynapse.Transmitter.Sessions;
+
+namespace Thynapse.Transmitter.Tests.Engines;
+
+/// <summary>Cells and subscriptions made directly, for tests of one engine alone.</summary>
+internal static class EngineTestCells
+{
+    private static int _next;
+
+    public static LocalCell NewCell(string service, Thid? id = null) =>
+        new(System.Text.Encoding.ASCII.GetBytes($"cell-{Interlocked.Increment(ref _next)}"), new CellProfile(id ?? Thid.NewRandom(), service), acceptsBinary: true, resumeToken: "token", now: 0);
+
+    /// <summary>A subscription of <paramref name="cell"/>, recorded in its profile as the subscription manager does.</summary>
+    public static Subscription Subscribe(LocalCell cell, uint id, string pattern, Catch mode = Catch.Multi)
+    {
+        var subscription = new Subscription(cell, id, ChannelPattern.Parse(pattern), mode, acks: null);
+        cell.Profile.Subscriptions[id] = subscription;
+        return subscription;
+    }
+}
