@@ -111,11 +111,16 @@ public sealed partial class Cell : IAsyncDisposable
     /// <exception cref="ArgumentException">The options are invalid.</exception>
     /// <exception cref="ThynapseRejectedException">The transmitter refused the cell.</exception>
     /// <exception cref="ThynapseTimeoutException">No welcome within <see cref="CellOptions.ConnectTimeout"/>.</exception>
-    public static async Task<Cell> ConnectAsync(CellOptions options, CancellationToken cancellationToken = default)
+    public static Task<Cell> ConnectAsync(CellOptions options, CancellationToken cancellationToken = default) =>
+        ConnectCoreAsync(options, created: null, cancellationToken);
+
+    /// <summary><paramref name="created"/>: given the cell before it connects (tests look at a cell whose connecting failed).</summary>
+    internal static async Task<Cell> ConnectCoreAsync(CellOptions options, Action<Cell>? created, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var cell = new Cell(options);
+        created?.Invoke(cell);
         try
         {
             await cell.StartAsync().WaitAsync(options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
