@@ -46,6 +46,7 @@ public sealed partial class Cell : IAsyncDisposable
         _log = options.Logger.ForContext<Cell>().ForContext("CellId", Id).ForContext(nameof(Service), options.Service);
         _metadata = (JObject?)options.Metadata?.DeepClone() ?? [];
         _tags = options.Tags is null ? [] : [.. options.Tags.Distinct()];
+        _tokenCallbackFailures = new ThrottledWarning(_log, "A callback registered on the token of a handler of {Pattern} threw when the cell cancelled the token; the cell goes on", TimeProvider.System);
         _notices = new DispatchQueue<CellNotice>(4096, ex => _log.Error(ex, "A Notices observer threw"), waitForFirstObserver: false);
         _states = new DispatchQueue<CellState>(256, ex => _log.Error(ex, "A State observer threw"), waitForFirstObserver: false);
 
