@@ -500,10 +500,11 @@ public sealed partial class Cell
         _publishes.SessionLost(new ThynapseConnectionException(
             $"The session with the transmitter was lost ({reason}) before it confirmed the event; it may or may not have been routed."));
         _acks.Clear(); // the tags were the lost session's: the transmitter redelivers those events
-        foreach (var request in _requests.Values.Where(r => r.Command != Command.Helo).OrderBy(r => r.Ref).ToList())
-        {
-            _parked.Insert(0, request);
-        }
+        // Asked again in the order they were made: those sent (and the one refused as NOT_WELCOMED) by their refs,
+        // then any that never left.
+        var sent = _requests.Values.Where(r => r.Command != Command.Helo).Concat(_parked.Where(r => r.Ref != 0)).OrderBy(r => r.Ref).ToList();
+        _parked.RemoveAll(r => r.Ref != 0);
+        _parked.InsertRange(0, sent);
 
         _requests.Clear();
         _attempts = default;
