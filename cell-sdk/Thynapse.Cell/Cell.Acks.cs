@@ -12,6 +12,7 @@ public sealed partial class Cell
     /// <summary>The longest a serial handler loop keeps a quiet acknowledgement before sending it.</summary>
     private static readonly TimeSpan AckDelay = TimeSpan.FromMilliseconds(1);
 
+    private readonly ThrottledWarning _tokenCallbackFailures;
     private AckBuffer? _ackBuffer;
     private long _defaultAckTimeoutMs = 30_000;
 
@@ -89,7 +90,7 @@ public sealed partial class Cell
     private async Task<CellSubscription> StartHandlerAsync(Task<CellSubscription> subscribing, Func<Event, CancellationToken, Task> handler, int concurrency)
     {
         var subscription = await subscribing.ConfigureAwait(false);
-        subscription.Slots = [.. Enumerable.Range(0, concurrency).Select(_ => new HandlerSlot(subscription.Stopping.Token))];
+        subscription.Slots = [.. Enumerable.Range(0, concurrency).Select(_ => new HandlerSlot(ex => TokenCallbackFailed(ex, subscription), subscription.Stopping.Token))];
         var timeout = AckTimeoutOf(subscription);
         var period = TimeSpan.FromMilliseconds(Math.Clamp(timeout / 8, 5, 1000));
         subscription.Watchdog = new Timer(_ => WatchHandlers(subscription), null, period, period);
@@ -115,6 +116,28 @@ public sealed partial class Cell
             }
         }
     }
+
+    /// <summary>Callbacks registered on handlers' tokens that threw when the cell cancelled them (at a deadline, or stopping).</summary>
+    internal long TokenCallbackFailures => _tokenCallbackFailures.Count;
+
+    /// <summary>
+    /// Any thread: cancels a subscription's handlers (disposing it, or the cell). Callbacks the handlers registered on
+    /// their tokens run now; one that throws is logged, and stopping goes on.
+    /// </summary>
+    internal async Task CancelHandlersAsync(CellSubscription subscription)
+    {
+        try
+        {
+            await subscription.Stopping.CancelAsync().ConfigureAwait(false);
+        }
+        catch (AggregateException ex)
+        {
+            TokenCallbackFailed(ex, subscription);
+        }
+    }
+
+    /// <summary>Any thread: a callback on a handler's token threw when the cell cancelled it; the application's bug, logged (within limits).</summary>
+    private void TokenCallbackFailed(Exception ex, CellSubscription subscription) => _tokenCallbackFailures.Warn(ex, subscription.Pattern);
 
     /// <summary>How long disposing waits for running handlers (<see cref="CellOptions.HandlerStopTimeout"/>).</summary>
     internal TimeSpan HandlerStopTimeout => _options.HandlerStopTimeout;
@@ -150,7 +173,7 @@ public sealed partial class Cell
         var running = new List<(CellSubscription Subscription, Task Handler)>();
         foreach (var subscription in subscriptions)
         {
-            await subscription.Stopping.CancelAsync().ConfigureAwait(false);
+            await CancelHandlersAsync(subscription).ConfigureAwait(false);
             if (subscription.Handler is { IsCompleted: false } handler)
             {
                 running.Add((subscription, handler));

@@ -500,10 +500,11 @@ public sealed partial class Cell
         _publishes.SessionLost(new ThynapseConnectionException(
             $"The session with the transmitter was lost ({reason}) before it confirmed the event; it may or may not have been routed."));
         _acks.Clear(); // the tags were the lost session's: the transmitter redelivers those events
-        foreach (var request in _requests.Values.Where(r => r.Command != Command.Helo).OrderBy(r => r.Ref).ToList())
-        {
-            _parked.Insert(0, request);
-        }
+        // Asked again in the order they were made: those sent (and the one refused as NOT_WELCOMED) by their refs,
+        // then any that never left.
+        var sent = _requests.Values.Where(r => r.Command != Command.Helo).Concat(_parked.Where(r => r.Ref != 0)).OrderBy(r => r.Ref).ToList();
+        _parked.RemoveAll(r => r.Ref != 0);
+        _parked.InsertRange(0, sent);
 
         _requests.Clear();
         _attempts = default;
@@ -527,20 +528,55 @@ public sealed partial class Cell
             {
                 OpenLink();
             }
-            catch (NetMQ.NetMQException ex)
+            catch (Exception ex)
             {
-                // Each cell takes about seven of the process's NetMQ sockets (its DEALER, the monitor watching it, the
-                // queues of its socket thread): past NetMQConfig.MaxSockets (1,024 by default) none can be opened.
-                var failure = new ThynapseConnectionException(
-                    $"Could not open a socket towards {_options.Transmitter}: {ex.Message}. A process with many cells may need a higher NetMQConfig.MaxSockets (now {NetMQ.NetMQConfig.MaxSockets}; each cell takes about 7).", ex);
-                _log.Error(failure, "Could not open a link");
-                _firstWelcome?.TrySetException(failure);
+                LinkNotOpened(ex);
                 ScheduleAttempt();
                 return;
             }
         }
 
         SendHello();
+    }
+
+    /// <summary>
+    /// No link could be opened: NetMQ has no socket left (the first connection fails at once: more attempts cannot
+    /// help), or the host does not resolve (it may yet: a name registered late), or something else went wrong. Each
+    /// kind is remembered for <see cref="JoinDiagnosis"/>; the next attempt follows after a pause.
+    /// </summary>
+    private void LinkNotOpened(Exception ex)
+    {
+        _attempts.LastFailure = ex.Message;
+        switch (ex)
+        {
+            case NetMQ.NetMQException:
+                // Each cell takes about seven of the process's NetMQ sockets (its DEALER, the monitor watching it, the
+                // queues of its socket thread): past NetMQConfig.MaxSockets (1,024 by default) none can be opened.
+                var failure = new ThynapseConnectionException(
+                    $"Could not open a socket towards {_options.Transmitter}: {ex.Message}. A process with many cells may need a higher NetMQConfig.MaxSockets (now {NetMQ.NetMQConfig.MaxSockets}; each cell takes about 7).", ex);
+                _log.Error(failure, "Could not open a link");
+                _firstWelcome?.TrySetException(failure);
+                break;
+            case System.Net.Sockets.SocketException:
+                if (_attempts.Unresolved++ == 0)
+                {
+                    _log.Warning("Could not resolve host {Host} of {Endpoint} ({Reason}); retrying", HostOf(_options.Transmitter), _options.Transmitter, ex.Message);
+                }
+
+                break;
+            default:
+                _attempts.Failures++;
+                _log.Error(ex, "Could not open a link towards {Endpoint}", _options.Transmitter);
+                break;
+        }
+    }
+
+    /// <summary>The host of a <c>tcp://host:port</c> endpoint (validated by <see cref="CellOptions"/>).</summary>
+    private static string HostOf(string endpoint)
+    {
+        var hostAndPort = endpoint.StartsWith("tcp://", StringComparison.Ordinal) ? endpoint[6..] : endpoint;
+        var colon = hostAndPort.LastIndexOf(':');
+        return colon < 0 ? hostAndPort : hostAndPort[..colon];
     }
 
     /// <summary>The next attempt to join waits a little longer each time, with jitter so that many cells do not retry together.</summary>
@@ -639,6 +675,17 @@ public sealed partial class Cell
     {
         var attempts = _attempts;
         var endpoint = _options.Transmitter;
+        if (attempts.Connections == 0 && attempts.Unresolved > 0)
+        {
+            return $"No welcome from {endpoint} within {waited} (CellOptions.ConnectTimeout): could not resolve host '{HostOf(endpoint)}' in CellOptions.Transmitter " +
+                $"({attempts.Unresolved} attempts; {attempts.LastFailure}). Check the host name, or give the transmitter's IP address.";
+        }
+
+        if (attempts.Connections == 0 && attempts.Failures > 0)
+        {
+            return $"No welcome from {endpoint} within {waited} (CellOptions.ConnectTimeout): could not open a socket towards it ({attempts.Failures} attempts; {attempts.LastFailure}).";
+        }
+
         if (attempts.Connections == 0)
         {
             return $"No welcome from {endpoint} within {waited} (CellOptions.ConnectTimeout): no TCP connection could be made" +
@@ -680,12 +727,15 @@ public sealed partial class Cell
         public long Ref { get; set; }
     }
 
-    /// <summary>What attempts to join met since the last welcome: connections made, refused, closed before a welcome, unanswered.</summary>
+    /// <summary>What attempts to join met since the last welcome: connections made, refused, closed before a welcome, unanswered; links not opened.</summary>
     private struct JoinAttempts
     {
         public int Connections;
         public int Refusals;
         public int ClosedBeforeWelcome;
         public int Unanswered;
+        public int Unresolved;
+        public int Failures;
+        public string? LastFailure;
     }
 }

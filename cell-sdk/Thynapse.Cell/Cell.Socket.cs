@@ -18,6 +18,10 @@ public sealed partial class Cell
     private Msg _extra;
     private bool _sendReadyWatched;
     private long _lastTaken;
+    private int _socketsOpen;
+
+    /// <summary>DEALER sockets and monitors this cell opened and has not disposed yet (tests check that none leak).</summary>
+    internal int SocketsOpen => Volatile.Read(ref _socketsOpen);
 
     /// <summary>
     /// Opens a link: a new DEALER socket towards the transmitter, watched by a monitor so that a closed connection is
@@ -27,34 +31,36 @@ public sealed partial class Cell
     /// </summary>
     private void OpenLink()
     {
-        var dealer = new DealerSocket();
-        dealer.Options.Linger = TimeSpan.Zero;
-        // Bounded socket queues (frames batch many events): past them, memory stops growing and back-pressure starts.
-        dealer.Options.SendHighWatermark = 256;
-        dealer.Options.ReceiveHighWatermark = 1_000;
-        dealer.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);
-        dealer.Options.ReconnectIntervalMax = TimeSpan.FromSeconds(2);
         var number = ++_links;
-        NetMQMonitor monitor;
+        var dealer = new DealerSocket();
+        Interlocked.Increment(ref _socketsOpen);
+        NetMQMonitor? monitor = null;
         try
         {
+            dealer.Options.Linger = TimeSpan.Zero;
+            // Bounded socket queues (frames batch many events): past them, memory stops growing and back-pressure starts.
+            dealer.Options.SendHighWatermark = 256;
+            dealer.Options.ReceiveHighWatermark = 1_000;
+            dealer.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);
+            dealer.Options.ReconnectIntervalMax = TimeSpan.FromSeconds(2);
             monitor = new NetMQMonitor(dealer, $"inproc://thynapse-cell-{Id}-{number}", SocketEvents.Connected | SocketEvents.ConnectRetried | SocketEvents.Disconnected);
+            Interlocked.Increment(ref _socketsOpen);
+            var link = new Link(dealer, monitor, number);
+            monitor.Connected += (_, _) => Guarded("a connection event", () => OnConnected(link));
+            monitor.ConnectRetried += (_, _) => Guarded("a connection event", () => OnConnectRetried(link));
+            monitor.Disconnected += (_, _) => Guarded("a connection event", () => OnDisconnected(link));
+            dealer.ReceiveReady += OnReceiveReady;
+            monitor.AttachToPoller(_poller);
+            _poller.Add(dealer);
+            dealer.Connect(_options.Transmitter); // resolves the host here: an unknown one throws a SocketException
+            _link = link;
         }
         catch
         {
-            dealer.Dispose();
+            // Whatever failed (NetMQ out of sockets, a host that does not resolve), the socket and its monitor go with it.
+            DisposeSockets(dealer, monitor, TimeSpan.Zero);
             throw;
         }
-
-        var link = new Link(dealer, monitor, number);
-        monitor.Connected += (_, _) => Guarded("a connection event", () => OnConnected(link));
-        monitor.ConnectRetried += (_, _) => Guarded("a connection event", () => OnConnectRetried(link));
-        monitor.Disconnected += (_, _) => Guarded("a connection event", () => OnDisconnected(link));
-        dealer.ReceiveReady += OnReceiveReady;
-        monitor.AttachToPoller(_poller);
-        _poller.Add(dealer);
-        dealer.Connect(_options.Transmitter);
-        _link = link;
     }
 
     /// <summary>
@@ -79,11 +85,23 @@ public sealed partial class Cell
             }
         }
 
-        link.Dealer.ReceiveReady -= OnReceiveReady;
-        _poller.Remove(link.Dealer);
-        link.Monitor.Dispose();
-        link.Dealer.Options.Linger = linger;
-        link.Dealer.Dispose();
+        DisposeSockets(link.Dealer, link.Monitor, linger);
+    }
+
+    /// <summary>Takes a link's sockets off the poller and disposes them (the monitor first: it watches the dealer).</summary>
+    private void DisposeSockets(DealerSocket dealer, NetMQMonitor? monitor, TimeSpan linger)
+    {
+        dealer.ReceiveReady -= OnReceiveReady;
+        _poller.Remove(dealer); // harmless if it was never added
+        if (monitor is not null)
+        {
+            monitor.Dispose(); // detaches it from the poller if it was attached
+            Interlocked.Decrement(ref _socketsOpen);
+        }
+
+        dealer.Options.Linger = linger;
+        dealer.Dispose();
+        Interlocked.Decrement(ref _socketsOpen);
     }
 
     private void OnReceiveReady(object? sender, NetMQSocketEventArgs? e)

@@ -46,6 +46,7 @@ public sealed partial class Cell : IAsyncDisposable
         _log = options.Logger.ForContext<Cell>().ForContext("CellId", Id).ForContext(nameof(Service), options.Service);
         _metadata = (JObject?)options.Metadata?.DeepClone() ?? [];
         _tags = options.Tags is null ? [] : [.. options.Tags.Distinct()];
+        _tokenCallbackFailures = new ThrottledWarning(_log, "A callback registered on the token of a handler of {Pattern} threw when the cell cancelled the token; the cell goes on", TimeProvider.System);
         _notices = new DispatchQueue<CellNotice>(4096, ex => _log.Error(ex, "A Notices observer threw"), waitForFirstObserver: false);
         _states = new DispatchQueue<CellState>(256, ex => _log.Error(ex, "A State observer threw"), waitForFirstObserver: false);
 
@@ -111,11 +112,16 @@ public sealed partial class Cell : IAsyncDisposable
     /// <exception cref="ArgumentException">The options are invalid.</exception>
     /// <exception cref="ThynapseRejectedException">The transmitter refused the cell.</exception>
     /// <exception cref="ThynapseTimeoutException">No welcome within <see cref="CellOptions.ConnectTimeout"/>.</exception>
-    public static async Task<Cell> ConnectAsync(CellOptions options, CancellationToken cancellationToken = default)
+    public static Task<Cell> ConnectAsync(CellOptions options, CancellationToken cancellationToken = default) =>
+        ConnectCoreAsync(options, created: null, cancellationToken);
+
+    /// <summary><paramref name="created"/>: given the cell before it connects (tests look at a cell whose connecting failed).</summary>
+    internal static async Task<Cell> ConnectCoreAsync(CellOptions options, Action<Cell>? created, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var cell = new Cell(options);
+        created?.Invoke(cell);
         try
         {
             await cell.StartAsync().WaitAsync(options.ConnectTimeout, cancellationToken).ConfigureAwait(false);

@@ -127,7 +127,7 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
         finally
         {
             Queue.Complete();
-            await Stopping.CancelAsync().ConfigureAwait(false);
+            await _cell.CancelHandlersAsync(this).ConfigureAwait(false);
             if (Handler is { } handler)
             {
                 // Bounded (issue 15, finding 5): a handler that ignores its token must not hang the caller.

@@ -68,6 +68,27 @@ public sealed class ConnectDiagnosisTests
         StringAssert.Contains(ex.Message, "connected, but HELO got no answer");
     }
 
+    /// <summary>
+    /// Review finding 2: a host that does not resolve makes NetMQ's Connect throw a SocketException. Each attempt
+    /// leaked its DEALER and monitor (only NetMQException was caught), and the diagnosis blamed a missing transmitter.
+    /// </summary>
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task UnresolvableHost_SaysSoAndLeaksNoSocket()
+    {
+        const string host = "no-such-host.invalid"; // RFC 2606: never resolves
+        var endpoint = $"tcp://{host}:4710";
+        Thynapse.Cell.Cell? cell = null;
+
+        var ex = await Assert.ThrowsExactlyAsync<ThynapseTimeoutException>(() => Thynapse.Cell.Cell.ConnectCoreAsync(
+            CellOptions.Default with { Transmitter = endpoint, Service = "newcomer", ConnectTimeout = Patience }, c => cell = c, TestContext.CancellationToken));
+
+        TestContext.WriteLine(ex.Message);
+        Assert.IsNotNull(cell);
+        Assert.AreEqual(0, cell.SocketsOpen, "every attempt's DEALER and monitor were disposed");
+        StringAssert.Contains(ex.Message, $"No welcome from {endpoint} within 00:00:02 (CellOptions.ConnectTimeout): could not resolve host '{host}' in CellOptions.Transmitter");
+    }
+
     private Task<Thynapse.Cell.Cell> Connect(string endpoint) =>
         Thynapse.Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = endpoint, Service = "newcomer", ConnectTimeout = Patience }, TestContext.CancellationToken);
 }

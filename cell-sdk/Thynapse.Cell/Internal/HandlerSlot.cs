@@ -6,9 +6,11 @@ namespace Thynapse.Cell.Internal;
 /// </summary>
 /// <remarks>
 /// The token source is reused from event to event (a new one only after a cancellation), so a handler costs no
-/// allocation; a lock makes sure a late cancellation meant for one event never reaches the next.
+/// allocation; a lock makes sure a late cancellation meant for one event never reaches the next. Cancelling runs the
+/// callbacks the handler registered on its token; one that throws is given to <paramref name="callbackFailed"/>, never
+/// to the timer thread that cancels (an exception there would end the process).
 /// </remarks>
-internal sealed class HandlerSlot(CancellationToken stopping)
+internal sealed class HandlerSlot(Action<Exception> callbackFailed, CancellationToken stopping)
 {
     private readonly Lock _gate = new();
     private CancellationTokenSource _source = CancellationTokenSource.CreateLinkedTokenSource(stopping);
@@ -67,7 +69,15 @@ internal sealed class HandlerSlot(CancellationToken stopping)
                 return false;
             }
 
-            _source.Cancel();
+            try
+            {
+                _source.Cancel();
+            }
+            catch (AggregateException ex)
+            {
+                callbackFailed(ex);
+            }
+
             return true;
         }
     }
