@@ -311,7 +311,7 @@ public sealed partial class Cell
         if (subscription.Acknowledging && (attempt > 1 || !subscription.Handled) && _completed.Contains(origin, sequence))
         {
             Interlocked.Increment(ref _duplicatesSuppressed);
-            _acks.Append(tag); // the socket thread: this session's tag
+            _acks.Append(tag, _session); // the socket thread: this session's tag
             return;
         }
 

@@ -263,6 +263,7 @@ public sealed partial class Cell
 
         link.Welcomed = true;
         link.HelloSentAt = 0;
+        _acks.BeginSession(link.Number);
         Volatile.Write(ref _session, link.Number);
         Volatile.Write(ref _transmitter, new TransmitterInfo(transmitterId, welcome.Value<string>("pub")));
         _resumeToken = welcome.Value<string>("session");
@@ -499,7 +500,7 @@ public sealed partial class Cell
         CloseLink(TimeSpan.Zero); // first: batches its socket had not taken go back to their queues
         _publishes.SessionLost(new ThynapseConnectionException(
             $"The session with the transmitter was lost ({reason}) before it confirmed the event; it may or may not have been routed."));
-        _acks.Clear(); // the tags were the lost session's: the transmitter redelivers those events
+        _acks.EndSession(); // the tags were the lost session's: the transmitter redelivers those events
         // Asked again in the order they were made: those sent (and the one refused as NOT_WELCOMED) by their refs,
         // then any that never left.
         var sent = _requests.Values.Where(r => r.Command != Command.Helo).Concat(_parked.Where(r => r.Ref != 0)).OrderBy(r => r.Ref).ToList();
