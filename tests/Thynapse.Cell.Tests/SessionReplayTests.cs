@@ -38,6 +38,28 @@ public sealed class SessionReplayTests
     }
 
     /// <summary>
+    /// Found with finding 6: updates answered in order were applied to the cell's own copy (what a re-joining HELO
+    /// carries) in whatever order their continuations ran on the thread pool, so the copy could end with an older one.
+    /// </summary>
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task MetadataUpdatesAnsweredInOrder_AreAppliedLocallyInThatOrder()
+    {
+        const int updates = 50;
+        var ct = TestContext.CancellationToken;
+        using var transmitter = new ScriptedTransmitter();
+        await using var cell = await ConnectAsync(transmitter, ct);
+
+        var made = Enumerable.Range(1, updates).Select(step => cell.SetMetadataAsync("step", step, ct)).ToList();
+        var metas = Enumerable.Range(1, updates).Select(_ => transmitter.Expect("META")).ToList();
+        metas.ForEach(m => transmitter.Okay(m));
+        await Task.WhenAll(made).Within("the metadata updates");
+
+        Assert.AreEqual(updates, cell.Metadata.Value<int>("step"), "the last update made and answered is the one in force here too");
+        await transmitter.CloseAsync(cell);
+    }
+
+    /// <summary>
     /// Review finding 10: a NACK or PROG checked against the session on the handler's thread, then sent by the socket
     /// thread after that session was lost, went out in the next one, where the tag names another delivery or none.
     /// The socket thread is held so that the loss comes between the check and the sending, as a busy one would.
