@@ -13,7 +13,7 @@ public sealed partial class Cell
     private static readonly TimeSpan AckDelay = TimeSpan.FromMilliseconds(1);
 
     private readonly ThrottledWarning _tokenCallbackFailures;
-    private AckBuffer? _ackBuffer;
+    private readonly AckBuffer _acks;
     private long _defaultAckTimeoutMs = 30_000;
 
     /// <summary>The number of the link whose session is current (0 while there is none): delivery tags belong to it.</summary>
@@ -22,6 +22,7 @@ public sealed partial class Cell
     private CompletedWindow? _completedWindow;
     private long _duplicatesSuppressed;
     private long _lateDeliveries;
+    private long _staleAnswers;
 
     /// <summary>Redelivered duplicates of already handled anycatch events that were acknowledged again without reaching observers.</summary>
     public long DuplicatesSuppressed => Interlocked.Read(ref _duplicatesSuppressed);
@@ -33,12 +34,18 @@ public sealed partial class Cell
     public long HandlersTimedOut => Interlocked.Read(ref _handlersTimedOut);
 
     /// <summary>
+    /// Acknowledgements (<c>ACKN</c>, <c>NACK</c>, <c>PROG</c>) of deliveries of a session that was lost before they could
+    /// be sent: dropped, since the transmitter of the next session knows nothing of their tags (it redelivered those
+    /// events, or will).
+    /// </summary>
+    public long StaleAcknowledgements => Interlocked.Read(ref _staleAnswers) + _acks.Stale;
+
+    /// <summary>
     /// Anycatch deliveries that arrived for a subscription this cell had already ended; acknowledging ones were
     /// refused at once so another cell got them.
     /// </summary>
     public long LateDeliveries => Interlocked.Read(ref _lateDeliveries);
 
-    private AckBuffer _acks => _ackBuffer ??= new AckBuffer(WakeForPublishes);
 
     private CompletedWindow _completed => _completedWindow ??= new CompletedWindow(_options.DeduplicationWindow);
 
@@ -152,6 +159,7 @@ public sealed partial class Cell
     {
         if (session != Volatile.Read(ref _session))
         {
+            Interlocked.Increment(ref _staleAnswers);
             return;
         }
 
@@ -161,7 +169,23 @@ public sealed partial class Cell
             slot.Extend(tag, deadline);
         }
 
-        Work(() => Send(JsonPayload.Frame(Command.Prog, new JObject { ["tag"] = tag })));
+        Work(() => SendForSession(session, Command.Prog, new JObject { ["tag"] = tag }));
+    }
+
+    /// <summary>
+    /// Socket thread: sends a <c>NACK</c> or <c>PROG</c> only if the session its tag was given in is still the current
+    /// one. The caller checked on its own thread, but the session may have been lost (and a new one begun) before the
+    /// socket thread came to it: the next session's transmitter would take the tag for another delivery, or refuse it.
+    /// </summary>
+    private void SendForSession(int session, Command command, JObject payload)
+    {
+        if (session != _session || _link is not { Welcomed: true })
+        {
+            Interlocked.Increment(ref _staleAnswers);
+            return;
+        }
+
+        Send(JsonPayload.Frame(command, payload));
     }
 
     /// <summary>
@@ -212,21 +236,24 @@ public sealed partial class Cell
     internal void Acknowledge(ulong tag, Thid origin, ulong sequence, int session, bool quiet = false)
     {
         _completed.Add(origin, sequence);
-        if (session == Volatile.Read(ref _session))
-        {
-            _acks.Append(tag, quiet);
-        }
+        _acks.Append(tag, session, quiet); // checks the session under the buffer's lock (see AckBuffer)
     }
 
     /// <summary>Any thread: refuses a tag (<c>NACK</c>), so that the transmitter redelivers it.</summary>
     internal void Refuse(ulong tag, string? reason, int session)
     {
-        if (Volatile.Read(ref _disposed) != 0 || session != Volatile.Read(ref _session))
+        if (Volatile.Read(ref _disposed) != 0)
         {
-            return; // leaving, or its session is gone: the transmitter redelivers what was held anyway
+            return; // leaving: the transmitter redelivers what was held anyway
         }
 
-        Work(() => Send(JsonPayload.Frame(Command.Nack, new JObject { ["tag"] = tag, ["reason"] = reason ?? "refused" })));
+        if (session != Volatile.Read(ref _session))
+        {
+            Interlocked.Increment(ref _staleAnswers); // its session is gone, and with it what the transmitter held
+            return;
+        }
+
+        Work(() => SendForSession(session, Command.Nack, new JObject { ["tag"] = tag, ["reason"] = reason ?? "refused" }));
     }
 
     /// <summary>Wakes the socket thread for the quiet acknowledgements (a closing cell has no socket left to wake).</summary>

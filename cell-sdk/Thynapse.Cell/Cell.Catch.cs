@@ -51,7 +51,7 @@ public sealed partial class Cell
         var subscription = new CellSubscription(this, id, parsed, mode, options, capacity,
             ex => Notify(new CellNotice(CellNoticeKind.ObserverFailed, $"An observer of {pattern} threw: {ex.Message}") { Exception = ex, Pattern = pattern }),
             handled);
-        var confirmed = RequestAsync(Command.Subs, subscription.ToWire(), () => _routes.Add(subscription), cancellationToken);
+        var confirmed = RequestAsync(Command.Subs, subscription.ToWire(), () => _routes.Add(subscription), cancellationToken: cancellationToken);
         try
         {
             await confirmed.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -311,7 +311,7 @@ public sealed partial class Cell
         if (subscription.Acknowledging && (attempt > 1 || !subscription.Handled) && _completed.Contains(origin, sequence))
         {
             Interlocked.Increment(ref _duplicatesSuppressed);
-            _acks.Append(tag); // the socket thread: this session's tag
+            _acks.Append(tag, _session); // the socket thread: this session's tag
             return;
         }
 

@@ -68,10 +68,18 @@ public sealed partial class Cell
     /// with <see cref="ThynapseTimeoutException"/> after <see cref="CellOptions.RequestTimeout"/>. Without a session it
     /// waits for the next welcome (or the timeout): issue 15, finding 4.
     /// </summary>
-    private async Task<JObject> RequestAsync(Command command, JObject payload, Action? beforeSending = null, CancellationToken cancellationToken = default)
+    /// <param name="command">The command.</param>
+    /// <param name="payload">Its payload (the <c>ref</c> is added).</param>
+    /// <param name="beforeSending">Run on the socket thread before the request is first submitted.</param>
+    /// <param name="answered">
+    /// Run on the socket thread with the <c>OKAY</c>, before the task completes: answers are applied in the order they
+    /// came, not in the order their continuations happen to run.
+    /// </param>
+    /// <param name="cancellationToken">Stops waiting (the answer, if it comes, is ignored).</param>
+    private async Task<JObject> RequestAsync(Command command, JObject payload, Action? beforeSending = null, Action<JObject>? answered = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        var request = new Request(command, payload, new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var request = new Request(command, payload, new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously)) { Answered = answered };
         if (!Work(() =>
             {
                 beforeSending?.Invoke();
@@ -263,6 +271,7 @@ public sealed partial class Cell
 
         link.Welcomed = true;
         link.HelloSentAt = 0;
+        _acks.BeginSession(link.Number);
         Volatile.Write(ref _session, link.Number);
         Volatile.Write(ref _transmitter, new TransmitterInfo(transmitterId, welcome.Value<string>("pub")));
         _resumeToken = welcome.Value<string>("session");
@@ -477,6 +486,7 @@ public sealed partial class Cell
     {
         if (reply["ref"]?.Type == JTokenType.Integer && _requests.Remove(reply.Value<long>("ref"), out var request))
         {
+            request.Answered?.Invoke(reply);
             request.Reply.TrySetResult(reply);
         }
     }
@@ -499,7 +509,7 @@ public sealed partial class Cell
         CloseLink(TimeSpan.Zero); // first: batches its socket had not taken go back to their queues
         _publishes.SessionLost(new ThynapseConnectionException(
             $"The session with the transmitter was lost ({reason}) before it confirmed the event; it may or may not have been routed."));
-        _acks.Clear(); // the tags were the lost session's: the transmitter redelivers those events
+        _acks.EndSession(); // the tags were the lost session's: the transmitter redelivers those events
         // Asked again in the order they were made: those sent (and the one refused as NOT_WELCOMED) by their refs,
         // then any that never left.
         var sent = _requests.Values.Where(r => r.Command != Command.Helo).Concat(_parked.Where(r => r.Ref != 0)).OrderBy(r => r.Ref).ToList();
@@ -725,6 +735,9 @@ public sealed partial class Cell
         public TaskCompletionSource<JObject> Reply { get; } = reply;
 
         public long Ref { get; set; }
+
+        /// <summary>Socket thread: what the <c>OKAY</c> changes here, applied before <see cref="Reply"/> completes.</summary>
+        public Action<JObject>? Answered { get; init; }
     }
 
     /// <summary>What attempts to join met since the last welcome: connections made, refused, closed before a welcome, unanswered; links not opened.</summary>

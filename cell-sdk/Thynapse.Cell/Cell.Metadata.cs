@@ -71,8 +71,8 @@ public sealed partial class Cell
             using var observing = state.Queue.Subscribe(observer);
             try
             {
-                var reply = await RequestAsync(Command.Wtch, StartWatch(state), () => _watches[id] = state, cancellationToken).ConfigureAwait(false);
-                Work(() => Snapshot(state, reply));
+                // The snapshot is taken on the socket thread with the answer, before any CELL notice that follows it.
+                await RequestAsync(Command.Wtch, StartWatch(state), () => _watches[id] = state, reply => Snapshot(state, reply), cancellationToken).ConfigureAwait(false);
                 await state.Queue.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
@@ -98,13 +98,13 @@ public sealed partial class Cell
         });
     }
 
-    private async Task ChangeMetadataAsync(JObject change, CancellationToken cancellationToken)
-    {
-        await RequestAsync(Command.Meta, change, cancellationToken: cancellationToken).ConfigureAwait(false);
-        ApplyLocally(change);
-    }
+    private Task<JObject> ChangeMetadataAsync(JObject change, CancellationToken cancellationToken) =>
+        RequestAsync(Command.Meta, change, answered: _ => ApplyLocally(change), cancellationToken: cancellationToken);
 
-    /// <summary>Keeps the local copy in step (it is what a re-joining HELO carries).</summary>
+    /// <summary>
+    /// Socket thread, with the <c>OKAY</c>: keeps the local copy in step (it is what a re-joining HELO carries), in the
+    /// order the transmitter applied the changes.
+    /// </summary>
     private void ApplyLocally(JObject change)
     {
         lock (_stateGate)
@@ -209,9 +209,10 @@ public sealed partial class Cell
         // Only watches that had started: one still waiting for its first answer is asked again as a parked request.
         foreach (var state in _watches.Values.Where(w => w.Started))
         {
-            var request = new Request(Command.Wtch, StartWatch(state), new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously));
-            request.Reply.Task.ContinueWith(t => Work(() => Snapshot(state, t.Result)), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
-            SendRequest(request);
+            SendRequest(new Request(Command.Wtch, StartWatch(state), new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously))
+            {
+                Answered = reply => Snapshot(state, reply),
+            });
         }
     }
 

@@ -59,6 +59,7 @@ public sealed partial class Cell : IAsyncDisposable
             }
         };
         _publishes = new PublishBuffer(options.BatchBytes, options.MaxPendingPublishBytes, WakeForPublishes);
+        _acks = new AckBuffer(WakeForPublishes);
         _timer = new NetMQTimer(TimeSpan.FromSeconds(1));
         _timer.Elapsed += (_, _) => OnTimer();
         _poller = [_work];
@@ -211,6 +212,9 @@ public sealed partial class Cell : IAsyncDisposable
 
     /// <summary>Runs <paramref name="action"/> on the socket thread (tests use it to stall that thread on purpose).</summary>
     internal void RunOnSocketThread(Action action) => Work(action);
+
+    /// <summary>Loses the session on the socket thread, as if the transmitter had gone (tests order it against other work there).</summary>
+    internal void LoseSession(string reason) => Work(() => SessionLost(reason));
 
     /// <summary>
     /// Throws <see cref="ObjectDisposedException"/> once the cell is disposed: every public method starts with it (an async

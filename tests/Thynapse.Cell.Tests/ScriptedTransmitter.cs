@@ -94,6 +94,19 @@ internal sealed class ScriptedTransmitter : IDisposable
         SendJson(request.Identity, "OKAY", okay);
     }
 
+    /// <summary>Disposes <paramref name="cell"/>, answering its <c>GBYE</c> (whatever it sends before is skipped).</summary>
+    public async Task CloseAsync(Cell cell)
+    {
+        var closing = cell.DisposeAsync().AsTask();
+        Received goodbye;
+        while ((goodbye = ReceiveCommand("GBYE")).Command != "GBYE")
+        {
+        }
+
+        SendJson(goodbye.Identity, "GBYE", []);
+        await closing.Within("the cell's disposal");
+    }
+
     /// <summary>Sends <c>J CMND {json}</c> (and a body frame) to the cell behind <paramref name="identity"/>.</summary>
     public void SendJson(byte[] identity, string command, JObject payload, byte[]? body = null) =>
         Send(identity, $"J {command} {payload.ToString(Newtonsoft.Json.Formatting.None)}", body);

@@ -1,5 +1,6 @@
 using Newtonsoft.Json.Linq;
 using Thynapse.Cell;
+using Thynapse.Core;
 using Thynapse.TestKit;
 
 namespace Thynapse.Cell.Tests;
@@ -33,7 +34,85 @@ public sealed class SessionReplayTests
         await Task.WhenAll(updates).Within("the metadata updates");
 
         Assert.AreEqual("1, 2, 3", Steps(again), "asked again in the order they were made");
-        Assert.AreEqual(3, cell.Metadata.Value<int>("step"), "the last update made is the one in force");
+        await transmitter.CloseAsync(cell);
+    }
+
+    /// <summary>
+    /// Found with finding 6: updates answered in order were applied to the cell's own copy (what a re-joining HELO
+    /// carries) in whatever order their continuations ran on the thread pool, so the copy could end with an older one.
+    /// </summary>
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task MetadataUpdatesAnsweredInOrder_AreAppliedLocallyInThatOrder()
+    {
+        const int updates = 50;
+        var ct = TestContext.CancellationToken;
+        using var transmitter = new ScriptedTransmitter();
+        await using var cell = await ConnectAsync(transmitter, ct);
+
+        var made = Enumerable.Range(1, updates).Select(step => cell.SetMetadataAsync("step", step, ct)).ToList();
+        var metas = Enumerable.Range(1, updates).Select(_ => transmitter.Expect("META")).ToList();
+        metas.ForEach(m => transmitter.Okay(m));
+        await Task.WhenAll(made).Within("the metadata updates");
+
+        Assert.AreEqual(updates, cell.Metadata.Value<int>("step"), "the last update made and answered is the one in force here too");
+        await transmitter.CloseAsync(cell);
+    }
+
+    /// <summary>
+    /// Review finding 10: a NACK or PROG checked against the session on the handler's thread, then sent by the socket
+    /// thread after that session was lost, went out in the next one, where the tag names another delivery or none.
+    /// The socket thread is held so that the loss comes between the check and the sending, as a busy one would.
+    /// </summary>
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task AnswersForALostSessionsTags_NeverReachTheNextSession()
+    {
+        var ct = TestContext.CancellationToken;
+        using var transmitter = new ScriptedTransmitter();
+        await using var cell = await ConnectAsync(transmitter, ct);
+        var subscribing = cell.SubscribeAsync("jobs.*", Catch.Any, new SubscriptionOptions { Acknowledge = true }, ct);
+        var subs = transmitter.Expect("SUBS");
+        transmitter.Okay(subs);
+        var subscription = await subscribing; // ends with the cell
+        var caught = new EventCollector();
+        using var observing = subscription.Subscribe(caught);
+        transmitter.SendJson(subs.Identity, "DLVR", new JObject
+        {
+            ["channel"] = "jobs.one", ["origin"] = Thid.NewRandom().ToString(), ["seq"] = 1,
+            ["mode"] = "any", ["sub"] = subscription.Id, ["tag"] = 7, ["attempt"] = 1,
+        }, "job"u8.ToArray());
+        await caught.WaitForAsync(1, "the delivery of session 1", ct);
+        var e = caught.Events[0];
+
+        using var held = new ManualResetEventSlim();
+        try
+        {
+            cell.RunOnSocketThread(held.Wait); // allowed: the socket thread is busy, as it can be at any moment
+            cell.LoseSession("the test lost it");
+            await e.InProgressAsync(); // checked now, in session 1; sent (or not) after the loss
+            await e.NackAsync("too late");
+        }
+        finally
+        {
+            held.Set();
+        }
+
+        var hello = transmitter.Expect("HELO");
+        transmitter.Welcome(hello);
+        var sentinel = cell.SetMetadataAsync("after", 1, ct); // leaves after anything queued before it
+        var seen = new List<string>();
+        ScriptedTransmitter.Received next;
+        while ((next = transmitter.ReceiveCommand("META after the re-join")).Command != "META")
+        {
+            seen.Add(next.Header);
+        }
+
+        transmitter.Okay(next);
+        await sentinel.Within("the sentinel META");
+        Assert.IsEmpty(seen, "nothing between the new HELO and the sentinel: " + string.Join(" | ", seen));
+        Assert.AreEqual(2L, cell.StaleAcknowledgements, "the PROG and the NACK were dropped and counted");
+        await transmitter.CloseAsync(cell);
     }
 
     private static string Steps(IEnumerable<ScriptedTransmitter.Received> metas) =>
