@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Thynapse.Cell;
+using Thynapse.ProcessKit;
 using Thynapse.TestKit;
 
 namespace Thynapse.Cell.Tests;
