@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Thynapse.Bench.Scenarios;
+using Thynapse.ProcessKit;
 
 namespace Thynapse.Bench;
 
@@ -34,9 +35,9 @@ internal static class Orchestrator
         var selected = options.Only.Count == 0 ? scenarios : scenarios.Where(s => options.Only.Any(s.Matches)).ToList();
 
         // However we end (Ctrl+C, SIGTERM, an exception), no child survives us.
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildRegistry.KillAll();
-        Console.CancelKeyPress += (_, _) => ChildRegistry.KillAll();
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => ChildRegistry.KillAll());
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcess.KillAll();
+        Console.CancelKeyPress += (_, _) => ChildProcess.KillAll();
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => ChildProcess.KillAll());
 
         var nats = NatsServerLocator.Find();
         var ctx = new RunContext(options.Quick, nats);
@@ -72,7 +73,7 @@ internal static class Orchestrator
         }
         finally
         {
-            ChildRegistry.KillAll();
+            ChildProcess.KillAll();
         }
 
         var report = Report.Build(selected, results);

@@ -13,7 +13,7 @@ public sealed class BodyLimitTests
 {
     private const int MaxFrame = 64 * 1024;
     private static Thynapse.Transmitter.Transmitter _small = null!;
-    private static Thynapse.Transmitter.Transmitter _default = null!;
+    private static readonly Thynapse.Transmitter.Transmitter _default = SharedTransmitter.Instance;
 
     public TestContext TestContext { get; set; } = null!;
 
@@ -21,14 +21,12 @@ public sealed class BodyLimitTests
     public static void Start(TestContext _)
     {
         _small = Transmitters.StartLoopback(o => o with { MaxFrameBytes = MaxFrame });
-        _default = Transmitters.StartLoopback();
     }
 
     [ClassCleanup]
     public static async Task Stop()
     {
         await _small.DisposeAsync();
-        await _default.DisposeAsync();
     }
 
     [TestMethod]

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Thynapse.Cell;
+using Thynapse.ProcessKit;
 using Thynapse.TestKit;
 
 namespace Thynapse.Cell.Tests;
@@ -34,7 +35,7 @@ public sealed class ConnectDiagnosisTests
     [Timeout(15_000, CooperativeCancellation = true)]
     public async Task EventsPortByMistake_SaysThePeerClosedTheConnectionAndNamesTheCommandPort()
     {
-        await using var transmitter = Transmitters.StartLoopback();
+        var transmitter = SharedTransmitter.Instance;
 
         var ex = await Assert.ThrowsExactlyAsync<ThynapseTimeoutException>(() => Connect(transmitter.EventsEndpoint));
 

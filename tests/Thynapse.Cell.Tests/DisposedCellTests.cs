@@ -9,15 +9,9 @@ namespace Thynapse.Cell.Tests;
 [TestClass]
 public sealed class DisposedCellTests
 {
-    private static Thynapse.Transmitter.Transmitter _transmitter = null!;
+    private static readonly Thynapse.Transmitter.Transmitter _transmitter = SharedTransmitter.Instance;
 
     public TestContext TestContext { get; set; } = null!;
-
-    [ClassInitialize]
-    public static void Start(TestContext _) => _transmitter = Transmitters.StartLoopback();
-
-    [ClassCleanup]
-    public static async Task Stop() => await _transmitter.DisposeAsync();
 
     public static IEnumerable<object[]> Members =>
     [

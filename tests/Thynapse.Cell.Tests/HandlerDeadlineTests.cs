@@ -23,7 +23,7 @@ public sealed class HandlerDeadlineTests
     public async Task HangingHandler_HasItsTokenCancelledAtTheAckDeadline()
     {
         var ct = TestContext.CancellationToken;
-        await using var transmitter = Transmitters.StartLoopback();
+        var transmitter = SharedTransmitter.Instance;
         await using var worker = await Cells.ConnectAsync(transmitter, TestIds.Next("hanging"), ct);
         var notices = new ConcurrentQueue<CellNotice>();
         using var _ = worker.Notices.Subscribe(notices.Enqueue);
@@ -103,7 +103,7 @@ public sealed class HandlerDeadlineTests
     public async Task DeadLetteredCompletion_NamesTheServiceAndTheLastReason()
     {
         var ct = TestContext.CancellationToken;
-        await using var transmitter = Transmitters.StartLoopback();
+        var transmitter = SharedTransmitter.Instance;
         var service = TestIds.Next("failing");
         await using var worker = await Cells.ConnectAsync(transmitter, service, ct);
         var channel = TestIds.Next("doomed");
@@ -157,7 +157,7 @@ public sealed class HandlerDeadlineTests
     public async Task EventThatWaitedPastItsDeadline_IsRefusedWithoutRunningTheHandler()
     {
         var ct = TestContext.CancellationToken;
-        await using var transmitter = Transmitters.StartLoopback();
+        var transmitter = SharedTransmitter.Instance;
         var service = TestIds.Next("busy");
         await using var worker = await Cells.ConnectAsync(transmitter, service, ct);
         var notices = new ConcurrentQueue<CellNotice>();

@@ -13,15 +13,9 @@ public sealed class HashTokenTests
 {
     private const string PatternReason = "'#' is not a wildcard here (token 2): use '>' for one or more trailing tokens, '*' for exactly one";
     private const string ChannelReason = "'#' cannot be a whole token of a channel (token 2): it is reserved, as the wildcard it looks like";
-    private static Thynapse.Transmitter.Transmitter _transmitter = null!;
+    private static readonly Thynapse.Transmitter.Transmitter _transmitter = SharedTransmitter.Instance;
 
     public TestContext TestContext { get; set; } = null!;
-
-    [ClassInitialize]
-    public static void Start(TestContext _) => _transmitter = Transmitters.StartLoopback();
-
-    [ClassCleanup]
-    public static async Task Stop() => await _transmitter.DisposeAsync();
 
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]

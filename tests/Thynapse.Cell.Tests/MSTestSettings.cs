@@ -1,4 +1,5 @@
 using NetMQ;
+using Thynapse.TestKit;
 
 [assembly: Parallelize(Scope = ExecutionScope.ClassLevel)]
 
@@ -8,5 +9,9 @@ namespace Thynapse.Cell.Tests;
 public static class AssemblyHooks
 {
     [AssemblyCleanup]
-    public static void Cleanup() => NetMQConfig.Cleanup(block: false);
+    public static async Task Cleanup()
+    {
+        await SharedTransmitter.StopAsync();
+        NetMQConfig.Cleanup(block: false);
+    }
 }

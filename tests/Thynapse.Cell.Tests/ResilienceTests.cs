@@ -54,7 +54,7 @@ public sealed class ResilienceTests
     public async Task SubscriptionNobodyObserved_CompletesWhenDisposed()
     {
         var ct = TestContext.CancellationToken;
-        await using var transmitter = Transmitters.StartLoopback();
+        var transmitter = SharedTransmitter.Instance;
         await using var cell = await Cells.ConnectAsync(transmitter, "unobserved", ct);
         var subscription = await cell.SubscribeAsync("never.watched", Catch.Multi, ct);
         await cell.PublishAsync("never.watched", "buffered, never read", cancellationToken: ct);

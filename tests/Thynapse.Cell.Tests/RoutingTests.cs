@@ -224,7 +224,7 @@ public sealed class RoutingTests
     public async Task PublishAsync_WithNoSubscriberSaysNoReceiver()
     {
         var ct = TestContext.CancellationToken;
-        await using var transmitter = Transmitters.StartLoopback();
+        var transmitter = SharedTransmitter.Instance;
         await using var cell = await Cells.ConnectAsync(transmitter, "lonely", ct);
 
         var result = await cell.PublishAsync(TestIds.Next("nobody"), "hello?", cancellationToken: ct);

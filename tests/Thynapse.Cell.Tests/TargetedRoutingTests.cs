@@ -180,7 +180,7 @@ public sealed class TargetedRoutingTests
     public async Task InvalidTarget_IsRefusedBeforeSendingNamingThePath()
     {
         var ct = TestContext.CancellationToken;
-        await using var transmitter = Transmitters.StartLoopback();
+        var transmitter = SharedTransmitter.Instance;
         await using var sender = await Cells.ConnectAsync(transmitter, "sender", ct);
 
         var ex = Assert.ThrowsExactly<ArgumentException>(() => sender.Publish("a", "x", new PublishOptions { Target = JObject.Parse("{\"load\":{\"$foo\":1}}") }));

@@ -7,7 +7,7 @@ namespace Thynapse.Cell.Tests;
 [TestClass]
 public sealed class WildcardRoutingTests
 {
-    private static Thynapse.Transmitter.Transmitter _transmitter = null!;
+    private static readonly Thynapse.Transmitter.Transmitter _transmitter = SharedTransmitter.Instance;
     private static Cell _receiver = null!;
     private static Cell _publisher = null!;
 
@@ -18,7 +18,6 @@ public sealed class WildcardRoutingTests
     [ClassInitialize]
     public static async Task Start(TestContext context)
     {
-        _transmitter = Transmitters.StartLoopback();
         _receiver = await Cells.ConnectAsync(_transmitter, "wildcards", context.CancellationToken);
         _publisher = await Cells.ConnectAsync(_transmitter, "publisher", context.CancellationToken);
     }
@@ -28,7 +27,6 @@ public sealed class WildcardRoutingTests
     {
         await _receiver.DisposeAsync();
         await _publisher.DisposeAsync();
-        await _transmitter.DisposeAsync();
     }
 
     [TestMethod]

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Text.Json;
 using Thynapse.Cell;
 using Thynapse.Core;
+using Thynapse.ProcessKit;
 using Thynapse.TestKit;
 using SdkCell = Thynapse.Cell.Cell;
 

@@ -1,3 +1,5 @@
+using Thynapse.ProcessKit;
+
 namespace Thynapse.TestKit;
 
 /// <summary>A real <c>thynapse-transmitter</c> process on free loopback ports.</summary>

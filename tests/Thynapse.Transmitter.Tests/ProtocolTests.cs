@@ -9,15 +9,9 @@ namespace Thynapse.Transmitter.Tests;
 [TestClass]
 public sealed class ProtocolTests
 {
-    private static Transmitter _transmitter = null!;
+    private static readonly Transmitter _transmitter = SharedTransmitter.Instance;
 
     public TestContext TestContext { get; set; } = null!;
-
-    [ClassInitialize]
-    public static void Start(TestContext _) => _transmitter = Transmitters.StartLoopback();
-
-    [ClassCleanup]
-    public static async Task Stop() => await _transmitter.DisposeAsync();
 
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
@@ -533,15 +527,17 @@ public sealed class ProtocolTests
 
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
-    public void Multicatch_ReachesEachCellOnceEvenWithOverlappingPatterns()
+    public async Task Multicatch_ReachesEachCellOnceEvenWithOverlappingPatterns()
     {
+        // A transmitter of its own: '>' would catch the events of every test sharing the assembly's.
+        await using var transmitter = Transmitters.StartLoopback();
         var channel = TestIds.Next("overlap") + ".x";
-        using var receiver = new RawClient(_transmitter.CommandEndpoint);
+        using var receiver = new RawClient(transmitter.CommandEndpoint);
         receiver.Hello(TestIds.Next("rx"));
         receiver.Subscribe(1, channel);
         receiver.Subscribe(2, channel.Split('.')[0] + ".*");
         receiver.Subscribe(3, ">");
-        using var sender = new RawClient(_transmitter.CommandEndpoint);
+        using var sender = new RawClient(transmitter.CommandEndpoint);
         sender.Hello(TestIds.Next("tx"));
 
         sender.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 1, ["confirm"] = true });

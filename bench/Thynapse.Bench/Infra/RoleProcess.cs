@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
+using Thynapse.ProcessKit;
 
 namespace Thynapse.Bench;
 
@@ -13,24 +13,23 @@ internal sealed class RoleProcess : IDisposable
 {
     private const int StderrLines = 40;
 
-    private readonly Process _process;
+    private readonly ChildProcess _process;
     private readonly ConcurrentDictionary<string, Channel<JsonObject>> _byType = new(StringComparer.Ordinal);
-    private readonly ConcurrentQueue<string> _stderr = new();
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _killed;
 
-    private RoleProcess(string name, Process process)
+    private RoleProcess(string name, ChildProcessOptions options)
     {
         Name = name;
-        _process = process;
-        Pid = process.Id;
-        _ = Task.Run(ReadStdoutAsync);
-        _ = Task.Run(ReadStderrAsync);
+        // Typed JSON lines are taken for WaitAsync; the others, and stderr, are kept (the last lines) for StderrTail.
+        _process = ChildProcess.Start(options with { KeptLines = StderrLines, TakeOutputLine = Take });
+        _ = _process.OutputEnded.ContinueWith(
+            _ => _failed.TrySetResult(new RoleFailedException($"exited (code {(_process.HasExited ? _process.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?")})")),
+            TaskScheduler.Default);
     }
 
     public string Name { get; }
 
-    public int Pid { get; }
+    public int Pid => _process.Id;
 
     public bool HasExited => _process.HasExited;
 
@@ -80,33 +79,13 @@ internal sealed class RoleProcess : IDisposable
     }
 
     /// <summary>Starts any executable with redirected stdio (and <paramref name="knobs"/> beyond the runtime knobs).</summary>
-    public static RoleProcess Start(string name, string fileName, IEnumerable<string> args, IEnumerable<(string Name, string Value)>? knobs = null)
-    {
-        var info = new ProcessStartInfo(fileName)
+    public static RoleProcess Start(string name, string fileName, IEnumerable<string> args, IEnumerable<(string Name, string Value)>? knobs = null) =>
+        new(name, new ChildProcessOptions
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var (knob, value) in RoleRuntimeKnobs.Concat(knobs ?? []))
-        {
-            if (Environment.GetEnvironmentVariable(knob) is null)
-            {
-                info.Environment[knob] = value;
-            }
-        }
-
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");
-        var child = new RoleProcess(name, process);
-        ChildRegistry.Add(child);
-        return child;
-    }
+            FileName = fileName,
+            Arguments = [.. args],
+            EnvironmentDefaults = RoleRuntimeKnobs.Concat(knobs ?? []).ToDictionary(k => k.Name, k => k.Value),
+        });
 
     /// <summary>The next message of <paramref name="type"/>; fails if the role reports an error, exits, or times out.</summary>
     public async Task<JsonObject> WaitAsync(string type, TimeSpan timeout)
@@ -145,8 +124,7 @@ internal sealed class RoleProcess : IDisposable
     {
         try
         {
-            _process.StandardInput.WriteLine(command);
-            _process.StandardInput.Flush();
+            _process.WriteLine(command);
         }
         catch (IOException ex)
         {
@@ -156,118 +134,44 @@ internal sealed class RoleProcess : IDisposable
 
     public string StderrTail()
     {
-        var lines = _stderr.ToArray();
-        return lines.Length == 0 ? "" : $"\n    [{Name} stderr]\n    " + string.Join("\n    ", lines.TakeLast(15));
+        var lines = _process.Lines;
+        return lines.Count == 0 ? "" : $"\n    [{Name} stderr]\n    " + string.Join("\n    ", lines.TakeLast(15));
     }
 
-    public bool WaitForExit(TimeSpan timeout)
-    {
-        try
-        {
-            return _process.WaitForExit(timeout);
-        }
-        catch (InvalidOperationException)
-        {
-            return true;
-        }
-    }
+    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
 
     /// <summary>Kills the process (and anything it started) by its PID, and waits for it.</summary>
-    public void Kill()
-    {
-        if (Interlocked.Exchange(ref _killed, 1) != 0)
-        {
-            return;
-        }
+    public void Kill() => _process.Kill();
 
-        try
+    public void Dispose() => _process.Dispose();
+
+    /// <summary>Takes a stdout line that is a JSON message with a <c>type</c>: an <c>error</c> fails the role.</summary>
+    private bool Take(string line)
+    {
+        JsonObject? message = null;
+        if (line.StartsWith('{'))
         {
-            if (!_process.HasExited)
+            try
             {
-                _process.Kill(entireProcessTree: true);
+                message = JsonNode.Parse(line) as JsonObject;
             }
-
-            _process.WaitForExit(5000);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-        }
-
-        ChildRegistry.Remove(this);
-    }
-
-    public void Dispose()
-    {
-        Kill();
-        _process.Dispose();
-    }
-
-    private async Task ReadStdoutAsync()
-    {
-        try
-        {
-            string? line;
-            while ((line = await _process.StandardOutput.ReadLineAsync()) is not null)
+            catch (System.Text.Json.JsonException)
             {
-                JsonObject? message = null;
-                if (line.StartsWith('{'))
-                {
-                    try
-                    {
-                        message = JsonNode.Parse(line) as JsonObject;
-                    }
-                    catch (System.Text.Json.JsonException)
-                    {
-                    }
-                }
-
-                if (message?["type"]?.GetValue<string>() is not { } type)
-                {
-                    Remember(line);
-                    continue;
-                }
-
-                if (type == "error")
-                {
-                    _failed.TrySetResult(new RoleFailedException(message["message"]?.GetValue<string>() ?? "error"));
-                }
-
-                _byType.GetOrAdd(type, _ => Channel.CreateUnbounded<JsonObject>()).Writer.TryWrite(message);
             }
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+
+        if (message?["type"]?.GetValue<string>() is not { } type)
         {
+            return false;
         }
 
-        await Task.Run(() => _process.WaitForExit()).WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { }, TaskScheduler.Default);
-        var code = _process.HasExited ? _process.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?";
-        _failed.TrySetResult(new RoleFailedException($"exited (code {code})"));
-    }
+        if (type == "error")
+        {
+            _failed.TrySetResult(new RoleFailedException(message["message"]?.GetValue<string>() ?? "error"));
+        }
 
-    private async Task ReadStderrAsync()
-    {
-        try
-        {
-            string? line;
-            while ((line = await _process.StandardError.ReadLineAsync()) is not null)
-            {
-                Remember(line);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
-        {
-        }
-    }
-
-    private void Remember(string line)
-    {
-        _stderr.Enqueue(line);
-        while (_stderr.Count > StderrLines && _stderr.TryDequeue(out _))
-        {
-        }
+        _byType.GetOrAdd(type, _ => Channel.CreateUnbounded<JsonObject>()).Writer.TryWrite(message);
+        return true;
     }
 
     /// <summary>How to run this same program again: the dotnet host with our dll, or our apphost.</summary>
@@ -288,24 +192,6 @@ internal sealed class RoleProcess : IDisposable
 }
 
 internal sealed class RoleFailedException(string message) : Exception(message);
-
-/// <summary>Every child still alive, so that they are killed (by PID) however the orchestrator ends.</summary>
-internal static class ChildRegistry
-{
-    private static readonly ConcurrentDictionary<RoleProcess, byte> Children = new();
-
-    public static void Add(RoleProcess child) => Children[child] = 0;
-
-    public static void Remove(RoleProcess child) => Children.TryRemove(child, out _);
-
-    public static void KillAll()
-    {
-        foreach (var child in Children.Keys)
-        {
-            child.Kill();
-        }
-    }
-}
 
 /// <summary>The processes of one scenario run: all killed when the run ends, however it ends.</summary>
 internal sealed class ProcessScope : IDisposable

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Thynapse.Bench.Roles;
+using Thynapse.ProcessKit;
 
 namespace Thynapse.Bench.Scenarios;
 

@@ -1,18 +1,4 @@
-using System.Net;
-using System.Net.Sockets;
-
 namespace Thynapse.Bench;
-
-internal static class Ports
-{
-    /// <summary>A loopback port that was free a moment ago (the OS picks it).</summary>
-    public static int Free()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-}
 
 internal static class Rss
 {

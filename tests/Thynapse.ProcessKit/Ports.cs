@@ -1,12 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Thynapse.TestKit;
+namespace Thynapse.ProcessKit;
 
-/// <summary>Free TCP ports on 127.0.0.1, for transmitter processes that must be told their ports.</summary>
+/// <summary>Free TCP ports on 127.0.0.1, for processes that must be told their ports.</summary>
 public static class Ports
 {
-    /// <summary>A port that was free a moment ago (the OS picks it).</summary>
+    /// <summary>A loopback port that was free a moment ago (the OS picks it).</summary>
     public static int Free()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
