@@ -95,6 +95,11 @@ public sealed class BadInputTests
         [ThynapseErrorCode.InvalidField, new[] { "J ACKN {}" }],
         [ThynapseErrorCode.InvalidField, new[] { "J ACKN {\"tags\":[\"x\"]}" }],
         [ThynapseErrorCode.UnknownDelivery, new[] { "J ACKN {\"tag\":987654321}" }],
+        // Past 2^63 Json.NET holds an integer as a BigInteger: still a tag (never given), not a crash of the reader.
+        [ThynapseErrorCode.UnknownDelivery, new[] { "J ACKN {\"tags\":[9223372036854775808]}" }],
+        [ThynapseErrorCode.UnknownDelivery, new[] { "J PROG {\"tags\":[18446744073709551615]}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J ACKN {\"tags\":[18446744073709551616]}" }],
+        [ThynapseErrorCode.InvalidField, new[] { "J PROG {\"tags\":[0]}" }],
         [ThynapseErrorCode.InvalidField, new[] { "J NACK {}" }],
         [ThynapseErrorCode.UnknownDelivery, new[] { "J NACK {\"tag\":987654321,\"reason\":\"x\"}" }],
         [ThynapseErrorCode.MalformedRecord, new[] { "B ACKN \u0001\u0002" }],

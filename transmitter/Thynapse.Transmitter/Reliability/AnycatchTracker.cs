@@ -364,13 +364,13 @@ internal sealed class AnycatchTracker
 
         foreach (var item in tags ?? [])
         {
-            if (item.Type != JTokenType.Integer || item.Value<long>() <= 0)
+            if (FieldReader.UInt64Of(item) is not (> 0 and var value))
             {
-                fields.Invalid("field 'tags' must be an array of positive integers");
+                fields.Invalid("field 'tags' must be an array of positive integers below 2^64");
                 break;
             }
 
-            all.Add(item.Value<ulong>());
+            all.Add(value);
         }
 
         error = fields.Error;

@@ -49,19 +49,27 @@ public sealed class FieldReader
             return null;
         }
 
-        if (token.Type != JTokenType.Integer || token is not JValue { Value: var raw })
+        if (token.Type != JTokenType.Integer)
         {
             return Fail<ulong>(name, "a non-negative integer", token);
         }
 
-        return raw switch
+        return UInt64Of(token) ?? Fail<ulong>(name, "a non-negative integer below 2^64", token);
+    }
+
+    /// <summary>
+    /// The value of a JSON integer in 0 … 2^64−1, however Json.NET holds it (a long, or a BigInteger past 2^63); null
+    /// for anything else. Never throws, unlike <c>Value&lt;long&gt;()</c> on a large integer.
+    /// </summary>
+    public static ulong? UInt64Of(JToken token) => token is JValue { Type: JTokenType.Integer, Value: var raw }
+        ? raw switch
         {
             long l when l >= 0 => (ulong)l,
             ulong u => u,
             System.Numerics.BigInteger b when b >= 0 && b <= ulong.MaxValue => (ulong)b,
-            _ => Fail<ulong>(name, "a non-negative integer below 2^64", token),
-        };
-    }
+            _ => null,
+        }
+        : null;
 
     /// <summary>A non-negative integer field that fits in 32 bits.</summary>
     public uint? GetUInt32(string name, bool required = false)
