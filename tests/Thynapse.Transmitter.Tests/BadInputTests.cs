@@ -56,6 +56,8 @@ public sealed class BadInputTests
         [ThynapseErrorCode.UnexpectedFrames, new[] { "J BEAT", "x" }],
         [ThynapseErrorCode.HeaderTooLarge, new[] { $"J HELO {{\"pad\":\"{new string('x', MaxHeader)}\"}}" }],
         [ThynapseErrorCode.UnsupportedProtocol, new[] { $"J HELO {{\"id\":\"{Thid.NewRandom()}\",\"service\":\"s\",\"protocol\":2}}" }],
+        // Checked first: a version-2 HELO whose other fields version 1 would refuse still learns the real reason.
+        [ThynapseErrorCode.UnsupportedProtocol, new[] { "J HELO {\"protocol\":2,\"id\":42,\"encodings\":\"B\"}" }],
         [ThynapseErrorCode.InvalidPattern, new[] { $"J HELO {{\"id\":\"{Thid.NewRandom()}\",\"service\":\"s\",\"subs\":[{{\"sub\":1,\"pattern\":\"a.>.b\"}}]}}" }],
         [ThynapseErrorCode.DuplicateSubscription, new[] { $"J HELO {{\"id\":\"{Thid.NewRandom()}\",\"service\":\"s\",\"subs\":[{{\"sub\":1,\"pattern\":\"a\"}},{{\"sub\":1,\"pattern\":\"b\"}}]}}" }],
         [ThynapseErrorCode.TooManySubscriptions, new[] { $"J HELO {{\"id\":\"{Thid.NewRandom()}\",\"service\":\"s\",\"subs\":[{{\"sub\":1,\"pattern\":\"a\"}},{{\"sub\":2,\"pattern\":\"b\"}},{{\"sub\":3,\"pattern\":\"c\"}},{{\"sub\":4,\"pattern\":\"d\"}}]}}" }],

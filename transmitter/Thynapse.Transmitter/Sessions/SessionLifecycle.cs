@@ -64,9 +64,16 @@ internal sealed class SessionLifecycle
     /// <summary><c>HELO</c> on a connection without a session: welcomes the cell (<c>WLCM</c>) or refuses it.</summary>
     public void HandleHelo(ReadOnlySpan<byte> routingId, JObject request, FieldReader fields)
     {
+        // The version first: a HELO of another version may hold fields this one reads otherwise, and the cell must
+        // learn the real reason (PROTOCOL.md §10).
+        if (fields.GetUInt64("protocol") is { } version && version != ProtocolVersion)
+        {
+            _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.UnsupportedProtocol, $"this transmitter speaks protocol {ProtocolVersion}, not {version}", request);
+            return;
+        }
+
         var idText = fields.GetString("id", required: true);
         var service = fields.GetString("service", required: true);
-        var protocol = fields.GetUInt64("protocol");
         var encodings = fields.GetArray("encodings");
         var subs = fields.GetArray("subs");
         var resume = fields.GetString("resume");
@@ -96,12 +103,6 @@ internal sealed class SessionLifecycle
         if (metadata is not null && !ProfileFields.FitsMetadataLimit(metadata, _options.MaxMetadataBytes, out var metadataSize))
         {
             _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.MetadataTooLarge, $"the metadata takes {metadataSize} bytes; the limit is {_options.MaxMetadataBytes}", request);
-            return;
-        }
-
-        if (protocol is { } version && version != ProtocolVersion)
-        {
-            _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.UnsupportedProtocol, $"this transmitter speaks protocol {ProtocolVersion}, not {version}", request);
             return;
         }
 
