@@ -604,6 +604,26 @@ public sealed class RoutingLogicTests
         Assert.AreEqual(2L, rig.Read(c => c.MissedWhileAway), "with nobody live, only the departed best counts a miss");
     }
 
+    /// <summary>
+    /// A <c>J EVNT</c> whose own <c>seq</c> is bad is refused without taking a number from the session's numbering: the
+    /// next event without a <c>seq</c> gets 1 (the refusal could not name a number, so a taken one would be a silent gap).
+    /// </summary>
+    [TestMethod]
+    public void EventWithABadSeq_TakesNoNumber()
+    {
+        var rig = new Rig();
+        var publisher = rig.Hello("publisher");
+        rig.Command(publisher, """J EVNT {"channel":"orders","seq":"first","confirm":true}""");
+        var refusal = rig.Sender.Errors("publisher").Single();
+        Assert.IsNull(refusal["seq"], "the refusal names no seq");
+
+        rig.Command(publisher, """J EVNT {"channel":"orders","confirm":true}""");
+        Assert.AreEqual(1UL, rig.Sender.Accepted("publisher").Single().Seq, "the session's numbering starts at 1 still");
+
+        rig.Command(publisher, """J EVNT {"channel":"orders","confirm":true,"key":5}""");
+        Assert.AreEqual(2L, rig.Sender.Errors("publisher").Last().Value<long>("seq"), "a refusal for another field names the number it took");
+    }
+
     /// <summary>A processor on a fake clock and a scripted sender, and what the tests do with it.</summary>
     private sealed class Rig
     {

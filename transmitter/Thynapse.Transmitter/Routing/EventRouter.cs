@@ -69,12 +69,18 @@ internal sealed class EventRouter
 
         // Numbering continues after the highest seq the cell chose itself, so the two can never give one event's
         // (origin, seq) — and therefore its THID — to another (PROTOCOL.md §5.3).
-        var seq = sequence ?? ++origin.AutoSequence;
-        origin.AutoSequence = Math.Max(origin.AutoSequence, seq);
+        // A bad 'seq' takes no number: the refusal cannot name one, so the cell could never learn which it was.
+        var badSequence = sequence is null && fields.Has("seq");
+        var seq = sequence ?? (badSequence ? 0 : ++origin.AutoSequence);
+        if (!badSequence)
+        {
+            origin.AutoSequence = Math.Max(origin.AutoSequence, seq);
+        }
+
         if (fields.Error is { } error)
         {
             // The refusal names the event's seq: the cell's own, or the one the transmitter gave it (none if 'seq' itself is bad).
-            _responder.RejectEvent(origin, ThynapseErrorCode.InvalidField, error, sequence ?? (fields.Has("seq") ? null : seq));
+            _responder.RejectEvent(origin, ThynapseErrorCode.InvalidField, error, badSequence ? null : seq);
             return;
         }
 
