@@ -624,6 +624,19 @@ public sealed class RoutingLogicTests
         Assert.AreEqual(2L, rig.Sender.Errors("publisher").Last().Value<long>("seq"), "a refusal for another field names the number it took");
     }
 
+    /// <summary>A command's <c>ref</c>, any number or a string (PROTOCOL.md §5), is copied into its answer as it came.</summary>
+    [TestMethod]
+    public void Ref_IsCopiedAsItCame_WholeFractionalOrString()
+    {
+        var rig = new Rig();
+        var cell = rig.Hello("cell");
+        foreach (var reference in new[] { "7", "2.5", "\"order-42\"" })
+        {
+            rig.Command(cell, $"J UNSB {{\"sub\":99,\"ref\":{reference}}}");
+            Assert.AreEqual(reference, rig.Sender.Errors("cell").Last()["ref"]!.ToString(Newtonsoft.Json.Formatting.None));
+        }
+    }
+
     /// <summary>A processor on a fake clock and a scripted sender, and what the tests do with it.</summary>
     private sealed class Rig
     {

@@ -89,7 +89,7 @@ internal sealed class Responder(CellOutput output, TransmitterCounters counters,
 
     private static void CopyRef(JObject? request, JObject payload)
     {
-        if (request?["ref"] is JValue { Type: JTokenType.Integer or JTokenType.String } reference)
+        if (request?["ref"] is JValue { Type: JTokenType.Integer or JTokenType.Float or JTokenType.String } reference)
         {
             payload["ref"] = reference;
         }
