@@ -126,8 +126,9 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
         }
         finally
         {
-            Queue.Complete();
+            // The handler stops taking events before the buffer is completed: what it still holds is refused, not run.
             await _cell.CancelHandlersAsync(this).ConfigureAwait(false);
+            Queue.Complete();
             if (Handler is { } handler)
             {
                 // Bounded (issue 15, finding 5): a handler that ignores its token must not hang the caller.
