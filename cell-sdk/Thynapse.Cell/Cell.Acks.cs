@@ -105,14 +105,35 @@ public sealed partial class Cell
     private async Task<CellSubscription> StartHandlerAsync(Task<CellSubscription> subscribing, Func<Event, CancellationToken, Task> handler, int concurrency)
     {
         var subscription = await subscribing.ConfigureAwait(false);
+        StartHandler(subscription, handler, concurrency);
+        return subscription;
+    }
+
+    /// <summary>
+    /// Starts the handler loop of a confirmed subscription, and its watchdog unless the cell or the subscription is
+    /// already stopping (review finding 12: this runs as a continuation, possibly after disposing has begun, and a
+    /// watchdog made then was never disposed). Stopping and starting each look at the other after their own step, so
+    /// at least one of them disposes a watchdog that exists (disposing twice is harmless).
+    /// </summary>
+    internal void StartHandler(CellSubscription subscription, Func<Event, CancellationToken, Task> handler, int concurrency)
+    {
         subscription.Slots = [.. Enumerable.Range(0, concurrency).Select(_ => new HandlerSlot(ex => TokenCallbackFailed(ex, subscription), subscription.Stopping.Token))];
-        var timeout = AckTimeoutOf(subscription);
-        var period = TimeSpan.FromMilliseconds(Math.Clamp(timeout / 8, 5, 1000));
-        subscription.Watchdog = new Timer(_ => WatchHandlers(subscription), null, period, period);
+        if (!StopsTakingEvents(subscription))
+        {
+            var period = TimeSpan.FromMilliseconds(Math.Clamp(AckTimeoutOf(subscription) / 8, 5, 1000));
+            var watchdog = new Timer(_ => WatchHandlers(subscription), null, period, period);
+            subscription.Watchdog = watchdog;
+            if (StopsTakingEvents(subscription))
+            {
+                subscription.Watchdog = null;
+                watchdog.Dispose();
+            }
+        }
+
+        // The loop starts even when stopping: it leaves what is buffered unhandled, and ends with the buffer.
         subscription.Handler = concurrency == 1
             ? Task.Factory.StartNew(() => RunSerialHandler(subscription, handler), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
             : Task.Run(() => RunConcurrentHandlersAsync(subscription, handler, concurrency), CancellationToken.None);
-        return subscription;
     }
 
     /// <summary>The ack timeout of an acknowledging subscription in milliseconds: its own, or the transmitter's default (<c>WLCM.defaults</c>).</summary>

@@ -19,6 +19,7 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
     private long _dropped;
     private long _unreportedDrops;
     private int _disposed;
+    private Timer? _watchdog;
 
     internal CellSubscription(Cell cell, uint id, ChannelPattern pattern, Catch mode, SubscriptionOptions options, int capacity, Action<Exception> onObserverError, bool handled = false)
     {
@@ -72,8 +73,12 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
     /// <summary>A handler's slots, one per handler that may run at once, with their events' deadlines.</summary>
     internal HandlerSlot[] Slots { get; set; } = [];
 
-    /// <summary>Cancels handlers past their deadlines (set with <see cref="Handler"/>).</summary>
-    internal Timer? Watchdog { get; set; }
+    /// <summary>Cancels handlers past their deadlines (set with <see cref="Handler"/>, from any thread: see <see cref="Cell.StartHandler"/>).</summary>
+    internal Timer? Watchdog
+    {
+        get => Volatile.Read(ref _watchdog);
+        set => Volatile.Write(ref _watchdog, value);
+    }
 
     /// <inheritdoc />
     /// <exception cref="InvalidOperationException">A handler already consumes this subscription's events.</exception>

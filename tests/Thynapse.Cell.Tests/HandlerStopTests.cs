@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Thynapse.Cell;
+using Thynapse.Core;
 using Thynapse.TestKit;
 
 namespace Thynapse.Cell.Tests;
@@ -77,6 +78,26 @@ public sealed class HandlerStopTests
         Assert.HasCount(1, runs, "the stopping handler ran no buffered event");
         Assert.AreEqual((long)Buffered, worker.EventsLeftUnhandled);
         await Eventually.That("the transmitter was told of every one", () => transmitter.Stats.Nacks >= Buffered, cancellationToken: ct);
+    }
+
+    /// <summary>
+    /// Review finding 12: a handler starts in a continuation of its SUBS answer, which can run after the cell began to
+    /// stop; its watchdog timer, made then, was never disposed. Here the continuation comes after the whole disposal.
+    /// </summary>
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task HandlerStartingAfterTheCellStopped_GetsNoWatchdogAndEnds()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        var worker = await Cells.ConnectAsync(transmitter, TestIds.Next("late"), ct);
+        var subscription = await worker.SubscribeAsync(TestIds.Next("jobs"), Catch.Any, new SubscriptionOptions { Acknowledge = true }, handled: true, ct);
+        await worker.DisposeAsync();
+
+        worker.StartHandler(subscription, (_, _) => Task.CompletedTask, concurrency: 1);
+
+        Assert.IsNull(subscription.Watchdog, "no watchdog is left running");
+        await subscription.Handler!.Within("the late handler loop to end");
     }
 
     /// <summary>A handler (prefetch 16) whose first run waits for <c>release</c>, ignoring its token; every run is recorded.</summary>
