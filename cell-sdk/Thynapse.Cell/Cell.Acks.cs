@@ -23,6 +23,7 @@ public sealed partial class Cell
     private long _duplicatesSuppressed;
     private long _lateDeliveries;
     private long _staleAnswers;
+    private long _leftUnhandled;
 
     /// <summary>Redelivered duplicates of already handled anycatch events that were acknowledged again without reaching observers.</summary>
     public long DuplicatesSuppressed => Interlocked.Read(ref _duplicatesSuppressed);
@@ -39,6 +40,12 @@ public sealed partial class Cell
     /// events, or will).
     /// </summary>
     public long StaleAcknowledgements => Interlocked.Read(ref _staleAnswers) + _acks.Stale;
+
+    /// <summary>
+    /// Events that waited in a handler's buffer when the cell or the subscription was disposed: not handled, and
+    /// redelivered by the transmitter to another cell (they were refused, or their session ended with the cell).
+    /// </summary>
+    public long EventsLeftUnhandled => Interlocked.Read(ref _leftUnhandled);
 
     /// <summary>
     /// Anycatch deliveries that arrived for a subscription this cell had already ended; acknowledging ones were
@@ -70,7 +77,8 @@ public sealed partial class Cell
     /// again here and at the transmitter. An event that waited in this cell's buffer past its deadline is refused
     /// without running the handler. Disposing waits for running handlers up to <see cref="CellOptions.HandlerStopTimeout"/>;
     /// a handler that ignores its token is then abandoned (it may still finish, but its acknowledgement goes nowhere and
-    /// the transmitter redelivers its event).
+    /// the transmitter redelivers its event). Once disposing starts, no further buffered event is handled: they go to
+    /// another cell (<see cref="EventsLeftUnhandled"/>).
     /// </para>
     /// </remarks>
     public Task<CellSubscription> HandleAsync(
@@ -97,14 +105,35 @@ public sealed partial class Cell
     private async Task<CellSubscription> StartHandlerAsync(Task<CellSubscription> subscribing, Func<Event, CancellationToken, Task> handler, int concurrency)
     {
         var subscription = await subscribing.ConfigureAwait(false);
+        StartHandler(subscription, handler, concurrency);
+        return subscription;
+    }
+
+    /// <summary>
+    /// Starts the handler loop of a confirmed subscription, and its watchdog unless the cell or the subscription is
+    /// already stopping (review finding 12: this runs as a continuation, possibly after disposing has begun, and a
+    /// watchdog made then was never disposed). Stopping and starting each look at the other after their own step, so
+    /// at least one of them disposes a watchdog that exists (disposing twice is harmless).
+    /// </summary>
+    internal void StartHandler(CellSubscription subscription, Func<Event, CancellationToken, Task> handler, int concurrency)
+    {
         subscription.Slots = [.. Enumerable.Range(0, concurrency).Select(_ => new HandlerSlot(ex => TokenCallbackFailed(ex, subscription), subscription.Stopping.Token))];
-        var timeout = AckTimeoutOf(subscription);
-        var period = TimeSpan.FromMilliseconds(Math.Clamp(timeout / 8, 5, 1000));
-        subscription.Watchdog = new Timer(_ => WatchHandlers(subscription), null, period, period);
+        if (!StopsTakingEvents(subscription))
+        {
+            var period = TimeSpan.FromMilliseconds(Math.Clamp(AckTimeoutOf(subscription) / 8, 5, 1000));
+            var watchdog = new Timer(_ => WatchHandlers(subscription), null, period, period);
+            subscription.Watchdog = watchdog;
+            if (StopsTakingEvents(subscription))
+            {
+                subscription.Watchdog = null;
+                watchdog.Dispose();
+            }
+        }
+
+        // The loop starts even when stopping: it leaves what is buffered unhandled, and ends with the buffer.
         subscription.Handler = concurrency == 1
             ? Task.Factory.StartNew(() => RunSerialHandler(subscription, handler), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
             : Task.Run(() => RunConcurrentHandlersAsync(subscription, handler, concurrency), CancellationToken.None);
-        return subscription;
     }
 
     /// <summary>The ack timeout of an acknowledging subscription in milliseconds: its own, or the transmitter's default (<c>WLCM.defaults</c>).</summary>
@@ -270,6 +299,48 @@ public sealed partial class Cell
     }
 
     /// <summary>
+    /// Any thread: once the cell is being disposed (or the subscription is), handlers take no more events from the
+    /// buffer: their acknowledgements could go nowhere (review finding 11).
+    /// </summary>
+    private bool StopsTakingEvents(CellSubscription subscription) =>
+        Volatile.Read(ref _disposed) != 0 || subscription.Stopping.IsCancellationRequested;
+
+    /// <summary>
+    /// A stopped handler loop, until its buffer is completed (the subscription or the cell is closing, so that is soon):
+    /// the events still buffered, and any that still arrive, are not handled. Counted, their frames given back, and
+    /// refused, so that the transmitter redelivers them at once while the cell still has its session (when the cell
+    /// itself is closing, the end of its session does that).
+    /// </summary>
+    private int LeaveBuffered(CellSubscription subscription)
+    {
+        var left = 0;
+        while (subscription.Queue.Ring.TryRead(out var e))
+        {
+            LeaveUnhandled(e);
+            left++;
+        }
+
+        return left;
+    }
+
+    /// <summary>One event a stopped handler does not run (see <see cref="LeaveBuffered"/>).</summary>
+    private void LeaveUnhandled(in Event e)
+    {
+        Interlocked.Increment(ref _leftUnhandled);
+        Refuse(e.Tag, "its handler stopped before taking it", e.Session);
+        e.ReturnFrame();
+    }
+
+    /// <summary>Says how many buffered events a stopped handler left (the transmitter redelivers them).</summary>
+    private void ReportLeftUnhandled(CellSubscription subscription, int left)
+    {
+        if (left > 0)
+        {
+            _log.Information("The handler of {Pattern} stopped with {Count} events buffered and not handled; the transmitter redelivers them", subscription.Pattern, left);
+        }
+    }
+
+    /// <summary>
     /// One handler at a time, on a thread of its own that sleeps on the subscription's ring between delivery frames.
     /// </summary>
     /// <remarks>
@@ -283,13 +354,14 @@ public sealed partial class Cell
         Thread.CurrentThread.Name = $"thynapse-handler {subscription.Pattern}";
         var reader = subscription.Queue.Ring;
         var slot = subscription.Slots[0];
+        var left = 0;
         try
         {
-            while (reader.WaitToRead())
+            while (!StopsTakingEvents(subscription) && reader.WaitToRead())
             {
                 var quietAcks = 0;
                 var firstQuiet = 0L;
-                while (reader.TryRead(out var e))
+                while (!StopsTakingEvents(subscription) && reader.TryRead(out var e))
                 {
                     var started = System.Diagnostics.Stopwatch.GetTimestamp();
                     var running = HandleOneAsync(subscription, handler, e, slot, quiet: true);
@@ -311,11 +383,18 @@ public sealed partial class Cell
 
                 SendQuietAcks();
             }
+
+            while (reader.WaitToRead())
+            {
+                left += LeaveBuffered(subscription);
+            }
         }
         catch (OperationCanceledException)
         {
             // The subscription ended.
         }
+
+        ReportLeftUnhandled(subscription, left);
     }
 
     /// <summary>Up to <paramref name="concurrency"/> handlers at once on the thread pool, each acknowledging as it finishes.</summary>
@@ -324,16 +403,31 @@ public sealed partial class Cell
         var reader = subscription.Queue.Ring;
         using var slots = new SemaphoreSlim(concurrency);
         var free = new System.Collections.Concurrent.ConcurrentQueue<HandlerSlot>(subscription.Slots);
+        var left = 0;
         try
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (!StopsTakingEvents(subscription) && await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                while (reader.TryRead(out var e))
+                while (!StopsTakingEvents(subscription) && reader.TryRead(out var e))
                 {
                     await slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                    if (StopsTakingEvents(subscription))
+                    {
+                        // It stopped while this event waited for a slot: left unhandled, with the rest below.
+                        slots.Release();
+                        LeaveUnhandled(e);
+                        left++;
+                        break;
+                    }
+
                     free.TryDequeue(out var slot);
                     _ = ReleaseAfter(HandleOneAsync(subscription, handler, e, slot!, quiet: false), slots, free, slot!);
                 }
+            }
+
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                left += LeaveBuffered(subscription);
             }
         }
         catch (OperationCanceledException)
@@ -346,6 +440,8 @@ public sealed partial class Cell
         {
             await slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         }
+
+        ReportLeftUnhandled(subscription, left);
 
         static async Task ReleaseAfter(Task running, SemaphoreSlim slots, System.Collections.Concurrent.ConcurrentQueue<HandlerSlot> free, HandlerSlot slot)
         {

@@ -28,7 +28,7 @@ public sealed partial class Cell
         SubscribeAsync(pattern, mode, options, handled: false, cancellationToken);
 
     /// <summary><paramref name="handled"/>: for <see cref="HandleAsync"/> (see <see cref="CellSubscription.Handled"/>).</summary>
-    private Task<CellSubscription> SubscribeAsync(string pattern, Catch mode, SubscriptionOptions options, bool handled, CancellationToken cancellationToken)
+    internal Task<CellSubscription> SubscribeAsync(string pattern, Catch mode, SubscriptionOptions options, bool handled, CancellationToken cancellationToken)
     {
         // Arguments are checked before any work starts, so mistakes throw here rather than from the task.
         ThrowIfDisposed();

@@ -121,6 +121,9 @@ public sealed partial class Cell
         }
     }
 
+    /// <summary>Socket thread: requests sent and waiting for their answer (tests check that none is forgotten there).</summary>
+    internal int RequestsWaiting => _requests.Count;
+
     private void Withdraw(Request request)
     {
         _parked.Remove(request);
@@ -176,7 +179,9 @@ public sealed partial class Cell
 
         _helloRefused = false;
         _link!.HelloSentAt = Now();
-        SendRequest(new Request(Command.Helo, hello, new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously)));
+        var request = new Request(Command.Helo, hello, new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously));
+        SendRequest(request);
+        _link.HelloRef = request.Ref; // the link forgets it when it closes unanswered (review finding 13)
     }
 
     private Task<JObject> LeaveAsync()

@@ -20,6 +20,9 @@ public sealed partial class Cell
     private long _lastTaken;
     private int _socketsOpen;
 
+    /// <summary>Links (one per attempt at a session) opened so far.</summary>
+    internal int LinksOpened => Volatile.Read(ref _links);
+
     /// <summary>DEALER sockets and monitors this cell opened and has not disposed yet (tests check that none leak).</summary>
     internal int SocketsOpen => Volatile.Read(ref _socketsOpen);
 
@@ -76,6 +79,7 @@ public sealed partial class Cell
         }
 
         _link = null;
+        _requests.Remove(link.HelloRef); // a HELO still waiting for its answer is not answered on another link
         WatchSendReady(link, false);
         while (_outbox.TryDequeue(out var item))
         {
@@ -319,5 +323,8 @@ public sealed partial class Cell
 
         /// <summary>When the <c>HELO</c> now waiting for an answer was sent (0: none waits).</summary>
         public long HelloSentAt { get; set; }
+
+        /// <summary>The <c>ref</c> of the last <c>HELO</c> sent on this link (0: none).</summary>
+        public long HelloRef { get; set; }
     }
 }

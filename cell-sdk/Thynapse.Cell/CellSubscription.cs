@@ -19,6 +19,7 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
     private long _dropped;
     private long _unreportedDrops;
     private int _disposed;
+    private Timer? _watchdog;
 
     internal CellSubscription(Cell cell, uint id, ChannelPattern pattern, Catch mode, SubscriptionOptions options, int capacity, Action<Exception> onObserverError, bool handled = false)
     {
@@ -72,8 +73,12 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
     /// <summary>A handler's slots, one per handler that may run at once, with their events' deadlines.</summary>
     internal HandlerSlot[] Slots { get; set; } = [];
 
-    /// <summary>Cancels handlers past their deadlines (set with <see cref="Handler"/>).</summary>
-    internal Timer? Watchdog { get; set; }
+    /// <summary>Cancels handlers past their deadlines (set with <see cref="Handler"/>, from any thread: see <see cref="Cell.StartHandler"/>).</summary>
+    internal Timer? Watchdog
+    {
+        get => Volatile.Read(ref _watchdog);
+        set => Volatile.Write(ref _watchdog, value);
+    }
 
     /// <inheritdoc />
     /// <exception cref="InvalidOperationException">A handler already consumes this subscription's events.</exception>
@@ -126,8 +131,9 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
         }
         finally
         {
-            Queue.Complete();
+            // The handler stops taking events before the buffer is completed: what it still holds is refused, not run.
             await _cell.CancelHandlersAsync(this).ConfigureAwait(false);
+            Queue.Complete();
             if (Handler is { } handler)
             {
                 // Bounded (issue 15, finding 5): a handler that ignores its token must not hang the caller.

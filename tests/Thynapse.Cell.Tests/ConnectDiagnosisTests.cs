@@ -90,6 +90,29 @@ public sealed class ConnectDiagnosisTests
         StringAssert.Contains(ex.Message, $"No welcome from {endpoint} within 00:00:02 (CellOptions.ConnectTimeout): could not resolve host '{host}' in CellOptions.Transmitter");
     }
 
+    /// <summary>
+    /// Review finding 13: each attempt at a session sends a HELO on a new link and waits for its answer; an attempt whose
+    /// connection closed unanswered left its HELO in the table of requests waiting for an answer, for good.
+    /// </summary>
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task AttemptsClosedBeforeAWelcome_LeaveNoHeloWaitingForAnAnswer()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        await using var relay = new TcpRelay(new Uri(transmitter.CommandEndpoint).Port) { Accepting = false };
+        Thynapse.Cell.Cell? cell = null;
+        var connecting = Thynapse.Cell.Cell.ConnectCoreAsync(CellOptions.Default with { Transmitter = relay.Endpoint, Service = "persistent" }, c => cell = c, ct);
+        await Eventually.That("four attempts were closed before a welcome", () => cell?.LinksOpened >= 4, cancellationToken: ct);
+
+        relay.Accepting = true;
+        await using var connected = await connecting.Within("the welcome once the relay lets the cell through");
+
+        var waiting = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        connected.RunOnSocketThread(() => waiting.SetResult(connected.RequestsWaiting));
+        Assert.AreEqual(0, await waiting.Task.Within("the count of requests waiting"), $"after {connected.LinksOpened} links, no HELO is still waiting");
+    }
+
     private Task<Thynapse.Cell.Cell> Connect(string endpoint) =>
         Thynapse.Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = endpoint, Service = "newcomer", ConnectTimeout = Patience }, TestContext.CancellationToken);
 }
