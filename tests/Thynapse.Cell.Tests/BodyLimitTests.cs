@@ -85,8 +85,7 @@ public sealed class BodyLimitTests
     [Timeout(15_000, CooperativeCancellation = true)]
     public void JsonEvent_BodyOfExactlyTheFrameLimit_IsAccepted()
     {
-        using var client = new RawClient(_small.CommandEndpoint);
-        client.Hello(TestIds.Next("json-body"));
+        using var client = RawClient.Welcomed(_small.CommandEndpoint, "json-body");
 
         client.SendJson("EVNT", new JObject { ["channel"] = "orders.created", ["seq"] = 1, ["confirm"] = true }, new byte[MaxFrame]);
         Assert.AreEqual(1, client.Expect("ACPT").Payload.Value<int>("seq"));

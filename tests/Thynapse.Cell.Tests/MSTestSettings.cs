@@ -1,4 +1,3 @@
-using NetMQ;
 using Thynapse.TestKit;
 
 [assembly: Parallelize(Scope = ExecutionScope.ClassLevel)]
@@ -9,9 +8,5 @@ namespace Thynapse.Cell.Tests;
 public static class AssemblyHooks
 {
     [AssemblyCleanup]
-    public static async Task Cleanup()
-    {
-        await SharedTransmitter.StopAsync();
-        NetMQConfig.Cleanup(block: false);
-    }
+    public static Task Cleanup() => TestAssembly.CleanupAsync();
 }

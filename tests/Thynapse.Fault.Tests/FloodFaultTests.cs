@@ -184,8 +184,7 @@ public sealed class FloodFaultTests
     {
         var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback(o => o with { HandshakeTimeout = TimeSpan.FromMilliseconds(500) });
-        using var quiet = new RawClient(transmitter.CommandEndpoint);
-        quiet.Hello(TestIds.Next("quiet"));
+        using var quiet = RawClient.Welcomed(transmitter.CommandEndpoint, "quiet");
         var dealers = Enumerable.Range(0, 20).Select(_ =>
         {
             var dealer = new DealerSocket();

@@ -77,9 +77,8 @@ public sealed class RestartFaultTests
                     {
                         await Eventually.That("some orders are billed", () => handled.Count >= 100, cancellationToken: ct);
                         relay.Accepting = false;
-                        first.Process.Signal(ChildProcess.SigKill);
-                        await first.Process.WaitForExitAsync(TimeSpan.FromSeconds(10), ct);
-                        second = await TransmitterProcess.StartAsync(first.CommandPort, first.EventsPort, ct, Quick);
+                        await first.KillAsync(ct);
+                        second = await first.StartAgainAsync(ct, Quick);
                         await Eventually.That("the catchers re-joined the new transmitter",
                             () => new[] { audit, billing1, billing2 }.All(c => c.CurrentState == CellState.Connected && c.TransmitterId != firstTransmitter), TimeSpan.FromSeconds(20), ct);
                         relay.Accepting = true;
@@ -155,8 +154,7 @@ public sealed class RestartFaultTests
                 }
             });
 
-            first.Process.Signal(ChildProcess.SigKill);
-            await first.Process.WaitForExitAsync(TimeSpan.FromSeconds(10), ct);
+            await first.KillAsync(ct);
             await Eventually.That("the publisher sees the session lost", () => publisher.CurrentState == CellState.Reconnecting, TimeSpan.FromSeconds(5), ct);
             var channel = TestIds.Next("ticks");
             for (var i = 0; i < events; i++)
@@ -195,8 +193,7 @@ public sealed class RestartFaultTests
         {
             await using var cell = await Cells.ConnectAsync(first.CommandEndpoint, TestIds.Next("late"), o => o with { RequestTimeout = TimeSpan.FromSeconds(20) }, ct);
             await using var impatient = await Cells.ConnectAsync(first.CommandEndpoint, TestIds.Next("impatient"), o => o with { RequestTimeout = TimeSpan.FromMilliseconds(500) }, ct);
-            first.Process.Signal(ChildProcess.SigKill);
-            await first.Process.WaitForExitAsync(TimeSpan.FromSeconds(10), ct);
+            await first.KillAsync(ct);
             await Eventually.That("both cells see the session lost",
                 () => cell.CurrentState == CellState.Reconnecting && impatient.CurrentState == CellState.Reconnecting, TimeSpan.FromSeconds(5), ct);
 
@@ -206,7 +203,7 @@ public sealed class RestartFaultTests
             StringAssert.Contains(timeout.Message, "Reconnecting", "the timeout says the cell has no session");
             Assert.IsFalse(subscribing.IsCompleted, "no session, no subscription yet");
 
-            using var second = await TransmitterProcess.StartAsync(first.CommandPort, first.EventsPort, ct, Quick);
+            using var second = await first.StartAgainAsync(ct, Quick);
             await using var subscription = await subscribing.Within("the subscription after the re-join", TimeSpan.FromSeconds(15));
             var caught = new EventCollector();
             using var _ = subscription.Subscribe(caught);

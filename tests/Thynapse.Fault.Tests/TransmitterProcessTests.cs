@@ -49,9 +49,8 @@ public sealed class TransmitterProcessTests
         using var s = cell.State.Subscribe(state => { lock (states) { states.Add(state); } });
         var firstTransmitter = cell.TransmitterId;
 
-        first.Process.Signal(ChildProcess.SigKill);
-        await first.Process.WaitForExitAsync(TimeSpan.FromSeconds(10), ct);
-        using var second = await TransmitterProcess.StartAsync(first.CommandPort, first.EventsPort, ct, "--heartbeat-ms", "250", "--liveness-ms", "1500");
+        await first.KillAsync(ct);
+        using var second = await first.StartAgainAsync(ct, "--heartbeat-ms", "250", "--liveness-ms", "1500");
 
         await Eventually.That("the cell is welcomed by the new transmitter", () => cell.CurrentState == CellState.Connected && cell.TransmitterId != firstTransmitter, TimeSpan.FromSeconds(20), ct);
         await using var publisher = await Cells.ConnectAsync(second.CommandEndpoint, "publisher", o => o, ct);
@@ -81,9 +80,8 @@ public sealed class TransmitterProcessTests
         }
 
         var firstTransmitter = cell.TransmitterId;
-        first.Process.Signal(ChildProcess.SigKill);
-        await first.Process.WaitForExitAsync(TimeSpan.FromSeconds(10), ct);
-        using var second = await TransmitterProcess.StartAsync(first.CommandPort, first.EventsPort, ct, "--heartbeat-ms", "250", "--liveness-ms", "1500");
+        await first.KillAsync(ct);
+        using var second = await first.StartAgainAsync(ct, "--heartbeat-ms", "250", "--liveness-ms", "1500");
 
         await Eventually.That("the cell re-joins", () => cell.CurrentState == CellState.Connected && cell.TransmitterId != firstTransmitter, TimeSpan.FromSeconds(30), ct);
         await using var publisher = await Cells.ConnectAsync(second.CommandEndpoint, "publisher", o => o, ct);

@@ -31,6 +31,44 @@ public sealed class RawClient : IDisposable
         _socket.Connect(endpoint);
     }
 
+    /// <summary>
+    /// Connects and says <c>HELO</c> as a cell of a service of its own (<see cref="TestIds.Next"/> of
+    /// <paramref name="service"/>), with <paramref name="hello"/>'s fields (encodings, say) added.
+    /// </summary>
+    public static RawClient Welcomed(string endpoint, string service, JObject? hello = null, int receiveQueue = 1000)
+    {
+        var client = new RawClient(endpoint, receiveQueue);
+        try
+        {
+            client.Hello(TestIds.Next(service), hello);
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Welcomed"/>, then subscribed to <paramref name="pattern"/> in <paramref name="mode"/> as subscription 1,
+    /// confirmed.
+    /// </summary>
+    public static RawClient Subscribed(string endpoint, string service, string pattern, string mode = "multi", JObject? hello = null, int receiveQueue = 1000)
+    {
+        var client = Welcomed(endpoint, service, hello, receiveQueue);
+        try
+        {
+            client.Subscribe(1, pattern, mode);
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>A fresh random THID for this client to use as its id.</summary>
     public Thid Id { get; } = Thid.NewRandom();
 

@@ -53,6 +53,17 @@ public sealed class TransmitterProcess : IDisposable
         return new TransmitterProcess(process, command, events);
     }
 
+    /// <summary>Starts another transmitter process on this one's ports (once it is gone), and waits until it routes.</summary>
+    public Task<TransmitterProcess> StartAgainAsync(CancellationToken cancellationToken, params string[] extraArgs) =>
+        StartAsync(CommandPort, EventsPort, cancellationToken, extraArgs);
+
+    /// <summary>Kills the process with SIGKILL (it shuts nothing down) and waits (bounded) until it has exited.</summary>
+    public async Task KillAsync(CancellationToken cancellationToken = default)
+    {
+        Process.Signal(ChildProcess.SigKill);
+        await Process.WaitForExitAsync(TimeSpan.FromSeconds(10), cancellationToken);
+    }
+
     /// <summary>
     /// Starts <c>thynapse-transmitter</c> with <paramref name="args"/> as it is, without waiting for anything. Like
     /// every transmitter the kit starts, it runs with <c>THYNAPSE_EXIT_WITH_STDIN=1</c>: it shuts down when its stdin

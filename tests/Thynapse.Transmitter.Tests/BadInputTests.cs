@@ -147,8 +147,7 @@ public sealed class BadInputTests
     [Timeout(15_000, CooperativeCancellation = true)]
     public void AfterHelo_EachBadCommandGetsItsCode(ThynapseErrorCode code, string[] frames)
     {
-        using var client = new RawClient(_transmitter.CommandEndpoint);
-        client.Hello(TestIds.Next("bad"));
+        using var client = RawClient.Welcomed(_transmitter.CommandEndpoint, "bad");
         client.Send(frames.Select(Encoding.UTF8.GetBytes).ToArray());
 
         client.ExpectError(code);
@@ -184,8 +183,7 @@ public sealed class BadInputTests
     [Timeout(15_000, CooperativeCancellation = true)]
     public void Errr_ForAnOversizedFrame_NamesItsCommand()
     {
-        using var client = new RawClient(_transmitter.CommandEndpoint);
-        client.Hello(TestIds.Next("big"));
+        using var client = RawClient.Welcomed(_transmitter.CommandEndpoint, "big");
         client.Send(Encoding.UTF8.GetBytes("J EVNT {\"channel\":\"a\",\"ref\":1}"), new byte[MaxFrame + 1]);
 
         var error = client.ExpectError(ThynapseErrorCode.FrameTooLarge);
@@ -198,8 +196,7 @@ public sealed class BadInputTests
     [Timeout(15_000, CooperativeCancellation = true)]
     public void Errors_EchoRefAndSeq()
     {
-        using var client = new RawClient(_transmitter.CommandEndpoint);
-        client.Hello(TestIds.Next("echo"));
+        using var client = RawClient.Welcomed(_transmitter.CommandEndpoint, "echo");
 
         client.SendJson("SUBS", new JObject { ["sub"] = 1, ["pattern"] = "a.>.b", ["ref"] = "mine-7" });
         Assert.AreEqual("mine-7", client.ExpectError(ThynapseErrorCode.InvalidPattern).Value<string>("ref"));
@@ -213,8 +210,7 @@ public sealed class BadInputTests
     [Timeout(15_000, CooperativeCancellation = true)]
     public void Helo_WithTheIdOfALiveCellIsRefused()
     {
-        using var owner = new RawClient(_transmitter.CommandEndpoint);
-        owner.Hello(TestIds.Next("owner"));
+        using var owner = RawClient.Welcomed(_transmitter.CommandEndpoint, "owner");
         using var spoofer = new RawClient(_transmitter.CommandEndpoint);
 
         spoofer.SendJson("HELO", new JObject { ["id"] = owner.Id.ToString(), ["service"] = "spoof", ["resume"] = "guessed" });
@@ -228,9 +224,7 @@ public sealed class BadInputTests
     [Timeout(15_000, CooperativeCancellation = true)]
     public void Subs_PastTheLimitAndDuplicatesAreRefused()
     {
-        using var client = new RawClient(_transmitter.CommandEndpoint);
-        client.Hello(TestIds.Next("limits"));
-        client.Subscribe(1, "a");
+        using var client = RawClient.Subscribed(_transmitter.CommandEndpoint, "limits", "a");
         client.Subscribe(2, "b");
 
         client.SendJson("SUBS", new JObject { ["sub"] = 2, ["pattern"] = "c" });
@@ -245,11 +239,8 @@ public sealed class BadInputTests
     public void BinaryFrame_ABadRecordIsRefusedAndTheNextOneStillRouted()
     {
         var channel = TestIds.Next("binbad");
-        using var receiver = new RawClient(_transmitter.CommandEndpoint);
-        receiver.Hello(TestIds.Next("rx"));
-        receiver.Subscribe(1, channel);
-        using var sender = new RawClient(_transmitter.CommandEndpoint);
-        sender.Hello(TestIds.Next("tx"));
+        using var receiver = RawClient.Subscribed(_transmitter.CommandEndpoint, "rx", channel);
+        using var sender = RawClient.Welcomed(_transmitter.CommandEndpoint, "tx");
 
         var frame = new FrameBatch(Command.Evnt);
         EventRecordWriter.Write(frame, false, 1, "a..b", default, default, "bad"u8);
@@ -271,11 +262,8 @@ public sealed class BadInputTests
         // This class's transmitter takes J headers of 1 KiB only: a 1,025-byte key needs the default 64 KiB.
         var transmitter = SharedTransmitter.Instance;
         var channel = TestIds.Next("keys");
-        using var receiver = new RawClient(transmitter.CommandEndpoint);
-        receiver.Hello(TestIds.Next("rx"));
-        receiver.Subscribe(1, channel, "any");
-        using var sender = new RawClient(transmitter.CommandEndpoint);
-        sender.Hello(TestIds.Next("tx"));
+        using var receiver = RawClient.Subscribed(transmitter.CommandEndpoint, "rx", channel, "any");
+        using var sender = RawClient.Welcomed(transmitter.CommandEndpoint, "tx");
         var tooLong = new string('k', 1025);
 
         sender.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 3, ["key"] = tooLong });
@@ -298,11 +286,8 @@ public sealed class BadInputTests
     public void BinaryFrame_ATruncatedRecordDropsOnlyTheRestOfTheFrame()
     {
         var channel = TestIds.Next("bintrunc");
-        using var receiver = new RawClient(_transmitter.CommandEndpoint);
-        receiver.Hello(TestIds.Next("rx"));
-        receiver.Subscribe(1, channel);
-        using var sender = new RawClient(_transmitter.CommandEndpoint);
-        sender.Hello(TestIds.Next("tx"));
+        using var receiver = RawClient.Subscribed(_transmitter.CommandEndpoint, "rx", channel);
+        using var sender = RawClient.Welcomed(_transmitter.CommandEndpoint, "tx");
 
         var frame = new FrameBatch(Command.Evnt);
         EventRecordWriter.Write(frame, false, 1, channel, default, default, "first"u8);
@@ -350,11 +335,8 @@ public sealed class BadInputTests
     private static void AssertOthersStillServed()
     {
         var channel = TestIds.Next("witness");
-        using var receiver = new RawClient(_transmitter.CommandEndpoint);
-        receiver.Hello(TestIds.Next("wrx"));
-        receiver.Subscribe(1, channel);
-        using var sender = new RawClient(_transmitter.CommandEndpoint);
-        sender.Hello(TestIds.Next("wtx"));
+        using var receiver = RawClient.Subscribed(_transmitter.CommandEndpoint, "wrx", channel);
+        using var sender = RawClient.Welcomed(_transmitter.CommandEndpoint, "wtx");
         sender.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 1, ["confirm"] = true }, "w"u8.ToArray());
         Assert.AreEqual(1, sender.Expect("ACPT", "the witness's ACPT").Payload.Value<int>("receivers"));
         Assert.AreEqual(channel, receiver.Expect("DLVR", "the witness's DLVR").Payload.Value<string>("channel"));

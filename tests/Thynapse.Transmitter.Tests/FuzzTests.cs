@@ -24,11 +24,8 @@ public sealed class FuzzTests
         // The witnesses: a steady stream of confirmed events that must all arrive, in order, during the fuzzing.
         var witness = Task.Run(() =>
         {
-            using var receiver = new RawClient(transmitter.CommandEndpoint);
-            receiver.Hello(TestIds.Next("wrx"));
-            receiver.Subscribe(1, channel);
-            using var sender = new RawClient(transmitter.CommandEndpoint);
-            sender.Hello(TestIds.Next("wtx"));
+            using var receiver = RawClient.Subscribed(transmitter.CommandEndpoint, "wrx", channel);
+            using var sender = RawClient.Welcomed(transmitter.CommandEndpoint, "wtx");
             for (var seq = 1; seq <= 2_000; seq++)
             {
                 ct.ThrowIfCancellationRequested();
@@ -73,8 +70,7 @@ public sealed class FuzzTests
         }
 
         await witness.Within("the witness traffic to complete during the fuzzing", TimeSpan.FromSeconds(90));
-        using var after = new RawClient(transmitter.CommandEndpoint);
-        after.Hello(TestIds.Next("after"));
+        using var after = RawClient.Welcomed(transmitter.CommandEndpoint, "after");
 
         var errors = transmitter.Stats.ProtocolErrors - errorsBefore;
         var dropped = transmitter.Stats.RepliesDropped - droppedBefore;

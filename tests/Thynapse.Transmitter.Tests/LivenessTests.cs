@@ -17,9 +17,7 @@ public sealed class LivenessTests
     public async Task SilentCell_IsDroppedWithItsSubscriptions()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(200), LivenessTimeout = Liveness });
-        using var silent = new RawClient(transmitter.CommandEndpoint);
-        silent.Hello(TestIds.Next("silent"));
-        silent.Subscribe(1, "silent.>");
+        using var silent = RawClient.Subscribed(transmitter.CommandEndpoint, "silent", "silent.>");
         var joinedAt = DateTime.UtcNow;
 
         await Eventually.That("the silent cell expires", () => transmitter.Stats.CellsExpired == 1, TimeSpan.FromSeconds(5), TestContext.CancellationToken);
@@ -37,10 +35,8 @@ public sealed class LivenessTests
     public async Task BeatingCell_IsKeptPastTheLivenessTimeout()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(200), LivenessTimeout = Liveness });
-        using var beating = new RawClient(transmitter.CommandEndpoint);
-        beating.Hello(TestIds.Next("beating"));
-        using var silent = new RawClient(transmitter.CommandEndpoint);
-        silent.Hello(TestIds.Next("silent"));
+        using var beating = RawClient.Welcomed(transmitter.CommandEndpoint, "beating");
+        using var silent = RawClient.Welcomed(transmitter.CommandEndpoint, "silent");
 
         // Keep beating until the silent one, which joined after us, has expired: we outlived a full timeout.
         while (transmitter.Stats.CellsExpired == 0)

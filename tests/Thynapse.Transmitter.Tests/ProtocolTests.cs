@@ -157,11 +157,8 @@ public sealed class ProtocolTests
     public void Evnt_InTheOriginalFormIsRoutedWithAnEmptyBody()
     {
         var channel = TestIds.Next("orig") + ".created";
-        using var receiver = new RawClient(_transmitter.CommandEndpoint);
-        receiver.Hello(TestIds.Next("rx"));
-        receiver.Subscribe(1, channel);
-        using var sender = new RawClient(_transmitter.CommandEndpoint);
-        sender.Hello(TestIds.Next("tx"));
+        using var receiver = RawClient.Subscribed(_transmitter.CommandEndpoint, "rx", channel);
+        using var sender = RawClient.Welcomed(_transmitter.CommandEndpoint, "tx");
 
         sender.Send($"J EVNT {{\"channel\": \"{channel}\"}}");
 
@@ -178,11 +175,8 @@ public sealed class ProtocolTests
     public void Evnt_WithConfirmIsAcceptedWithItsReceiverCount()
     {
         var channel = TestIds.Next("conf");
-        using var receiver = new RawClient(_transmitter.CommandEndpoint);
-        receiver.Hello(TestIds.Next("rx"));
-        receiver.Subscribe(1, channel, "any");
-        using var sender = new RawClient(_transmitter.CommandEndpoint);
-        sender.Hello(TestIds.Next("tx"));
+        using var receiver = RawClient.Subscribed(_transmitter.CommandEndpoint, "rx", channel, "any");
+        using var sender = RawClient.Welcomed(_transmitter.CommandEndpoint, "tx");
 
         sender.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 41, ["confirm"] = true }, "payload"u8.ToArray());
         var (accepted, _) = sender.Expect("ACPT");
@@ -207,8 +201,7 @@ public sealed class ProtocolTests
     [Timeout(15_000, CooperativeCancellation = true)]
     public void Beat_IsEchoedAndGbyeEndsTheSession()
     {
-        using var client = new RawClient(_transmitter.CommandEndpoint);
-        client.Hello(TestIds.Next("svc"));
+        using var client = RawClient.Welcomed(_transmitter.CommandEndpoint, "svc");
 
         client.Send("J BEAT");
         Assert.AreEqual("BEAT", client.ReceiveJson("BEAT").Command);
@@ -237,8 +230,7 @@ public sealed class ProtocolTests
         second.SendJson("HELO", hello);
         Assert.AreEqual("WLCM", second.ReceiveJson("WLCM").Command);
 
-        using var sender = new RawClient(_transmitter.CommandEndpoint);
-        sender.Hello(TestIds.Next("tx"));
+        using var sender = RawClient.Welcomed(_transmitter.CommandEndpoint, "tx");
         sender.SendJson("EVNT", new JObject { ["channel"] = channel });
         Assert.AreEqual(channel, second.Expect("DLVR").Payload.Value<string>("channel"));
         first.Send("J BEAT");
@@ -251,12 +243,9 @@ public sealed class ProtocolTests
     {
         var channel = TestIds.Next("unsb");
         var sentinel = TestIds.Next("sentinel");
-        using var receiver = new RawClient(_transmitter.CommandEndpoint);
-        receiver.Hello(TestIds.Next("rx"));
-        receiver.Subscribe(1, channel);
+        using var receiver = RawClient.Subscribed(_transmitter.CommandEndpoint, "rx", channel);
         receiver.Subscribe(2, sentinel);
-        using var sender = new RawClient(_transmitter.CommandEndpoint);
-        sender.Hello(TestIds.Next("tx"));
+        using var sender = RawClient.Welcomed(_transmitter.CommandEndpoint, "tx");
 
         receiver.SendJson("UNSB", new JObject { ["sub"] = 1 });
         Assert.AreEqual("UNSB", receiver.Expect("OKAY").Payload.Value<string>("command"));
@@ -273,11 +262,8 @@ public sealed class ProtocolTests
     public void BinaryEvents_AreBatchedToBinaryReceiversAndConfirmedInBinary()
     {
         var channel = TestIds.Next("bin");
-        using var receiver = new RawClient(_transmitter.CommandEndpoint);
-        receiver.Hello(TestIds.Next("rx"), new JObject { ["encodings"] = new JArray("B", "J") });
-        receiver.Subscribe(1, channel + ".*");
-        using var sender = new RawClient(_transmitter.CommandEndpoint);
-        sender.Hello(TestIds.Next("tx"), new JObject { ["encodings"] = new JArray("B") });
+        using var receiver = RawClient.Subscribed(_transmitter.CommandEndpoint, "rx", channel + ".*", hello: new JObject { ["encodings"] = new JArray("B", "J") });
+        using var sender = RawClient.Welcomed(_transmitter.CommandEndpoint, "tx", new JObject { ["encodings"] = new JArray("B") });
 
         var frame = new FrameBatch(Command.Evnt);
         EventRecordWriter.Write(frame, false, 1, channel + ".a", default, default, "one"u8);
@@ -311,11 +297,8 @@ public sealed class ProtocolTests
         // One inbound frame of 100 KiB of events must leave as several delivery frames, none over BatchBytes:
         // the cell keeps each frame's buffer, and pooled buffers come in powers of two.
         var channel = TestIds.Next("split");
-        using var receiver = new RawClient(_transmitter.CommandEndpoint);
-        receiver.Hello(TestIds.Next("rx"), new JObject { ["encodings"] = new JArray("B", "J") });
-        receiver.Subscribe(1, channel);
-        using var sender = new RawClient(_transmitter.CommandEndpoint);
-        sender.Hello(TestIds.Next("tx"), new JObject { ["encodings"] = new JArray("B") });
+        using var receiver = RawClient.Subscribed(_transmitter.CommandEndpoint, "rx", channel, hello: new JObject { ["encodings"] = new JArray("B", "J") });
+        using var sender = RawClient.Welcomed(_transmitter.CommandEndpoint, "tx", new JObject { ["encodings"] = new JArray("B") });
 
         const int count = 1_000;
         var frame = new FrameBatch(Command.Evnt);
@@ -352,8 +335,7 @@ public sealed class ProtocolTests
     {
         var channel = TestIds.Next("reliable");
         using var worker = AcknowledgingWorker(sub: 3, channel, prefetch: 2);
-        using var publisher = new RawClient(_transmitter.CommandEndpoint);
-        publisher.Hello(TestIds.Next("publisher"));
+        using var publisher = RawClient.Welcomed(_transmitter.CommandEndpoint, "publisher");
 
         publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 5, ["complete"] = true }, "job"u8.ToArray());
         var (first, _) = worker.Expect("DLVR");
@@ -387,11 +369,8 @@ public sealed class ProtocolTests
         worker.Hello(service);
         worker.SendJson("SUBS", new JObject { ["sub"] = 1, ["pattern"] = channel, ["mode"] = "any", ["ack"] = true, ["maxAttempts"] = 2 });
         Assert.AreEqual("OKAY", worker.ReceiveJson("OKAY").Command);
-        using var catcher = new RawClient(_transmitter.CommandEndpoint);
-        catcher.Hello(TestIds.Next("dlq"));
-        catcher.Subscribe(1, $"$DLQ.{service}");
-        using var publisher = new RawClient(_transmitter.CommandEndpoint);
-        publisher.Hello(TestIds.Next("publisher"));
+        using var catcher = RawClient.Subscribed(_transmitter.CommandEndpoint, "dlq", $"$DLQ.{service}");
+        using var publisher = RawClient.Welcomed(_transmitter.CommandEndpoint, "publisher");
 
         publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 9, ["complete"] = true }, "poison"u8.ToArray());
         worker.SendJson("NACK", new JObject { ["tag"] = worker.Expect("DLVR").Payload.Value<long>("tag"), ["reason"] = "bad input" });
@@ -429,11 +408,8 @@ public sealed class ProtocolTests
             worker.Hello(service);
             worker.SendJson("SUBS", new JObject { ["sub"] = 1, ["pattern"] = channel, ["mode"] = "any", ["ack"] = true, ["maxAttempts"] = 1, ["ackTimeout"] = 50 });
             Assert.AreEqual("OKAY", worker.ReceiveJson("OKAY").Command);
-            using var catcher = new RawClient(_transmitter.CommandEndpoint);
-            catcher.Hello(TestIds.Next("dlq"));
-            catcher.Subscribe(1, $"$DLQ.{service}");
-            using var publisher = new RawClient(_transmitter.CommandEndpoint);
-            publisher.Hello(TestIds.Next("publisher"));
+            using var catcher = RawClient.Subscribed(_transmitter.CommandEndpoint, "dlq", $"$DLQ.{service}");
+            using var publisher = RawClient.Welcomed(_transmitter.CommandEndpoint, "publisher");
 
             publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 1 }, "x"u8.ToArray());
             var tag = worker.Expect("DLVR").Payload.Value<long>("tag");
@@ -468,8 +444,7 @@ public sealed class ProtocolTests
         var channel = TestIds.Next("orphaned");
         var service = TestIds.Next("workers");
         var subscribe = new JObject { ["sub"] = 1, ["pattern"] = channel, ["mode"] = "any", ["ack"] = true, ["ackTimeout"] = 50 };
-        using var publisher = new RawClient(transmitter.CommandEndpoint);
-        publisher.Hello(TestIds.Next("publisher"));
+        using var publisher = RawClient.Welcomed(transmitter.CommandEndpoint, "publisher");
         using (var first = new RawClient(transmitter.CommandEndpoint))
         {
             first.Hello(service);
@@ -504,8 +479,7 @@ public sealed class ProtocolTests
     {
         var channel = TestIds.Next("refill");
         using var worker = AcknowledgingWorker(sub: 1, channel, prefetch: 4);
-        using var publisher = new RawClient(_transmitter.CommandEndpoint);
-        publisher.Hello(TestIds.Next("publisher"));
+        using var publisher = RawClient.Welcomed(_transmitter.CommandEndpoint, "publisher");
         for (var seq = 1; seq <= 6; seq++)
         {
             publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = seq });
@@ -532,13 +506,10 @@ public sealed class ProtocolTests
         // A transmitter of its own: '>' would catch the events of every test sharing the assembly's.
         await using var transmitter = Transmitters.StartLoopback();
         var channel = TestIds.Next("overlap") + ".x";
-        using var receiver = new RawClient(transmitter.CommandEndpoint);
-        receiver.Hello(TestIds.Next("rx"));
-        receiver.Subscribe(1, channel);
+        using var receiver = RawClient.Subscribed(transmitter.CommandEndpoint, "rx", channel);
         receiver.Subscribe(2, channel.Split('.')[0] + ".*");
         receiver.Subscribe(3, ">");
-        using var sender = new RawClient(transmitter.CommandEndpoint);
-        sender.Hello(TestIds.Next("tx"));
+        using var sender = RawClient.Welcomed(transmitter.CommandEndpoint, "tx");
 
         sender.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 1, ["confirm"] = true });
 

@@ -32,10 +32,9 @@ public sealed class SlowCellTests
         var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 10 });
         var channel = TestIds.Next("flood");
-        using var slow = Subscriber(transmitter, "slow", channel, receiveQueue: 2);
-        using var steady = Subscriber(transmitter, "steady", channel);
-        using var publisher = new RawClient(transmitter.CommandEndpoint);
-        publisher.Hello(TestIds.Next("pub"));
+        using var slow = RawClient.Subscribed(transmitter.CommandEndpoint, "slow", channel, receiveQueue: 2);
+        using var steady = RawClient.Subscribed(transmitter.CommandEndpoint, "steady", channel);
+        using var publisher = RawClient.Welcomed(transmitter.CommandEndpoint, "pub");
 
         // The steady cell reads all along; the slow one reads nothing while the burst is routed.
         var steadyTally = Task.Run(async () =>
@@ -73,9 +72,8 @@ public sealed class SlowCellTests
         // A backlog that holds the whole flood: this publisher does not use credit, so nothing paces it (§8.4).
         await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromSeconds(1), MaxCellBacklogBytes = 64 * 1024 * 1024 });
         var channel = TestIds.Next("held");
-        using var paused = Subscriber(transmitter, "paused", channel, receiveQueue: 2);
-        using var publisher = new RawClient(transmitter.CommandEndpoint);
-        publisher.Hello(TestIds.Next("pub"));
+        using var paused = RawClient.Subscribed(transmitter.CommandEndpoint, "paused", channel, receiveQueue: 2);
+        using var publisher = RawClient.Welcomed(transmitter.CommandEndpoint, "pub");
 
         // 16 KiB bodies: 16 MB in all, more than the sockets between the two can buffer.
         var flood = Flood(publisher, channel, events, bodyBytes: 16 * 1024);
@@ -105,10 +103,9 @@ public sealed class SlowCellTests
         // A grace well above a stall of the steady cell's threads on a busy machine: only the stuck cell misses it.
         await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromMilliseconds(500) });
         var channel = TestIds.Next("stuck");
-        using var stuck = Subscriber(transmitter, "stuck", channel, receiveQueue: 2);
-        using var steady = Subscriber(transmitter, "steady", channel);
-        using var publisher = new RawClient(transmitter.CommandEndpoint);
-        publisher.Hello(TestIds.Next("pub"));
+        using var stuck = RawClient.Subscribed(transmitter.CommandEndpoint, "stuck", channel, receiveQueue: 2);
+        using var steady = RawClient.Subscribed(transmitter.CommandEndpoint, "steady", channel);
+        using var publisher = RawClient.Welcomed(transmitter.CommandEndpoint, "pub");
 
         var flood = Flood(publisher, channel, events, bodyBytes: 16 * 1024);
 
@@ -138,23 +135,6 @@ public sealed class SlowCellTests
             publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = i, ["confirm"] = i == events }, body);
         }
     });
-
-    /// <summary>A raw cell that said HELO and subscribes <paramref name="channel"/> (multicatch) as subscription 1.</summary>
-    private static RawClient Subscriber(Transmitter transmitter, string name, string channel, int receiveQueue = 1000)
-    {
-        var client = new RawClient(transmitter.CommandEndpoint, receiveQueue);
-        try
-        {
-            client.Hello(TestIds.Next(name));
-            client.Subscribe(1, channel);
-            return client;
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
-    }
 
     /// <summary>Deliveries received plus deliveries a cell was told it missed.</summary>
     private sealed class Tally
@@ -188,9 +168,8 @@ public sealed class SlowCellTests
     {
         var transmitter = SharedTransmitter.Instance;
         var channel = TestIds.Next("numbering");
-        using var receiver = Subscriber(transmitter, "rx", channel);
-        using var sender = new RawClient(transmitter.CommandEndpoint);
-        sender.Hello(TestIds.Next("tx"));
+        using var receiver = RawClient.Subscribed(transmitter.CommandEndpoint, "rx", channel);
+        using var sender = RawClient.Welcomed(transmitter.CommandEndpoint, "tx");
 
         sender.SendJson("EVNT", new JObject { ["channel"] = channel });
         sender.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 41 });
