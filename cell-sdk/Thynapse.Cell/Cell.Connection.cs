@@ -189,7 +189,7 @@ public sealed partial class Cell
         var goodbye = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!Work(() =>
             {
-                FlushPublishes();
+                DrainForLeaving();
                 _goodbye = goodbye;
                 Send(JsonPayload.Frame(Command.Gbye, []));
             }))
