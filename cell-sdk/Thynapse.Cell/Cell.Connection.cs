@@ -189,7 +189,7 @@ public sealed partial class Cell
         var goodbye = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!Work(() =>
             {
-                FlushPublishes();
+                DrainForLeaving();
                 _goodbye = goodbye;
                 Send(JsonPayload.Frame(Command.Gbye, []));
             }))
@@ -317,9 +317,11 @@ public sealed partial class Cell
 
         if (reconnected)
         {
-            // Subscriptions dropped since the HELO left are dropped at the transmitter too.
-            foreach (var id in _helloSubscriptions.Where(id => !_routes.TryGet(id, out _)))
+            // Subscriptions dropped since the HELO left are dropped at the transmitter too, once: their parked UNSB
+            // requests below then find them gone from the HELO and are settled without a second (review finding 14).
+            foreach (var id in _helloSubscriptions.Where(id => !_routes.TryGet(id, out _)).ToList())
             {
+                _helloSubscriptions.Remove(id);
                 Send(JsonPayload.Frame(Command.Unsb, new JObject { ["sub"] = id }));
             }
 

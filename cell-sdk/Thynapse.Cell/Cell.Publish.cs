@@ -11,6 +11,13 @@ namespace Thynapse.Cell;
 public sealed partial class Cell
 {
     private string? _lastValidChannel;
+    private long _unsentAtDisposal;
+
+    /// <summary>
+    /// Published events still buffered when the cell was disposed, which could not be sent: it had no session then, or
+    /// the transmitter did not take them before disposal stopped waiting. Awaited ones also failed.
+    /// </summary>
+    public long PublishesUnsentAtDisposal => Interlocked.Read(ref _unsentAtDisposal);
     private RememberedExtras? _lastExtras;
 
     /// <summary>
@@ -230,13 +237,48 @@ public sealed partial class Cell
     /// </summary>
     private void FlushPublishes()
     {
-        if (CurrentState != CellState.Connected || _link is not { Welcomed: true })
+        if (CurrentState != CellState.Connected || _link is not { Welcomed: true } || _goodbye is not null)
         {
-            return; // kept until the cell is welcomed (again)
+            return; // kept until the cell is welcomed (again); once it said GBYE, nothing follows it
         }
 
         Drain(_acks, limited: false);
         Drain(_publishes, limited: _usesCredit);
+    }
+
+    /// <summary>
+    /// Socket thread, before <c>GBYE</c>: everything buffered leaves ahead of it, credit or not (review finding 15). A
+    /// transmitter takes events sent without credit (PROTOCOL.md §8.4), and this is their last chance: what the socket
+    /// does not take now waits in the outbox, in front of the <c>GBYE</c>, for as long as disposal waits for the answer.
+    /// </summary>
+    private void DrainForLeaving()
+    {
+        if (CurrentState != CellState.Connected || _link is not { Welcomed: true } link)
+        {
+            return;
+        }
+
+        Drain(_acks, limited: false);
+        Drain(_publishes, limited: false);
+        while (_publishes.TakeNext() is { } batch)
+        {
+            _outbox.Enqueue(new Outgoing(null, batch, _publishes));
+            WatchSendReady(link, true);
+        }
+    }
+
+    /// <summary>
+    /// Disposal, after the socket thread stopped: publishes still buffered could not go out (no session, or the
+    /// transmitter did not take them in time). Counted and said; those awaited fail besides.
+    /// </summary>
+    private void CountUnsentPublishes()
+    {
+        var unsent = _publishes.UnsentRecords();
+        if (unsent > 0)
+        {
+            Interlocked.Add(ref _unsentAtDisposal, unsent);
+            _log.Warning("{Count} published events were still buffered when the cell closed and were not sent (state {State})", unsent, CurrentState);
+        }
     }
 
     private void Drain(Internal.FrameQueue queue, bool limited)

@@ -142,8 +142,10 @@ public sealed partial class Cell : IAsyncDisposable
     }
 
     /// <summary>
-    /// Leaves: sends what is buffered, says <c>GBYE</c> (waiting briefly for the answer), closes the socket, completes
-    /// every subscription's observers, and waits for running handlers up to <see cref="CellOptions.HandlerStopTimeout"/>.
+    /// Leaves: sends what is buffered (credit or not), says <c>GBYE</c> (waiting briefly for the answer), closes the
+    /// socket, completes every subscription's observers, and waits for running handlers up to
+    /// <see cref="CellOptions.HandlerStopTimeout"/>. Events that could not be sent are counted in
+    /// <see cref="PublishesUnsentAtDisposal"/>; buffered events no handler took, in <see cref="EventsLeftUnhandled"/>.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -192,6 +194,7 @@ public sealed partial class Cell : IAsyncDisposable
             }
         }).ConfigureAwait(false);
         _publishes.Close();
+        CountUnsentPublishes();
         _publishes.SessionLost(new ThynapseConnectionException("The cell was disposed before the transmitter confirmed the event."), all: true);
         FailRequests(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));
         _firstWelcome?.TrySetException(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));

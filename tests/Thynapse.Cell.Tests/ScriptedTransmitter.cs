@@ -148,6 +148,19 @@ internal sealed class ScriptedTransmitter : IDisposable
         /// <summary>The JSON payload of a <c>J</c> command (empty when it has none).</summary>
         public JObject Json => EncodingId == 'J' && Header.Length > 7 ? JObject.Parse(Header[7..]) : [];
 
+        /// <summary>The bodies (as text) of the events of a <c>B EVNT</c> frame (PROTOCOL.md §6.1).</summary>
+        public IReadOnlyList<string> EventBodies()
+        {
+            var bodies = new List<string>();
+            var reader = new EventRecordReader(RawHeader.AsSpan(FrameHeader.PayloadOffset));
+            while (reader.TryRead(out var record, out _))
+            {
+                bodies.Add(System.Text.Encoding.UTF8.GetString(record.Body));
+            }
+
+            return reader.End ? bodies : throw new InvalidOperationException("A malformed B EVNT frame.");
+        }
+
         /// <summary>True when this message came on the connection of <paramref name="other"/>.</summary>
         public bool SameConnectionAs(Received other) => Identity.AsSpan().SequenceEqual(other.Identity);
     }

@@ -115,6 +115,49 @@ public sealed class SessionReplayTests
         await transmitter.CloseAsync(cell);
     }
 
+    /// <summary>
+    /// Review finding 14: a subscription carried in a re-joining HELO and disposed before the welcome got two UNSBs once
+    /// welcomed: one for every subscription the HELO carried that had gone since, and its own parked request.
+    /// </summary>
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task SubscriptionDisposedWhileReJoining_IsUnsubscribedOnce()
+    {
+        var ct = TestContext.CancellationToken;
+        using var transmitter = new ScriptedTransmitter();
+        await using var cell = await ConnectAsync(transmitter, ct);
+        var subscribing = cell.SubscribeAsync("audit.*", Catch.Multi, ct);
+        var subs = transmitter.Expect("SUBS");
+        transmitter.Okay(subs);
+        var subscription = await subscribing;
+
+        transmitter.SendJson(subs.Identity, "GBYE", new JObject { ["reason"] = "shutdown" });
+        var hello = transmitter.Expect("HELO");
+        Assert.AreEqual(subscription.Id, hello.Json["subs"]?[0]?.Value<uint>("sub"), "the re-joining HELO carries the subscription");
+        await subscription.DisposeAsync(); // while re-joining: its UNSB waits for the welcome
+        var handedOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        cell.RunOnSocketThread(handedOver.SetResult);
+        await handedOver.Task.Within("the socket thread to take the UNSB");
+        transmitter.Welcome(hello);
+
+        var sentinel = cell.SetMetadataAsync("after", 1, ct);
+        var unsubscribed = 0;
+        ScriptedTransmitter.Received next;
+        while ((next = transmitter.ReceiveCommand("META after the re-join")).Command != "META")
+        {
+            if (next.Command == "UNSB" && next.Json.Value<uint>("sub") == subscription.Id)
+            {
+                unsubscribed++;
+                transmitter.Okay(next);
+            }
+        }
+
+        transmitter.Okay(next);
+        await sentinel.Within("the sentinel META");
+        Assert.AreEqual(1, unsubscribed, "exactly one UNSB for the disposed subscription");
+        await transmitter.CloseAsync(cell);
+    }
+
     private static string Steps(IEnumerable<ScriptedTransmitter.Received> metas) =>
         string.Join(", ", metas.Select(m => m.Json["metadata"]!.Value<int>("step")));
 

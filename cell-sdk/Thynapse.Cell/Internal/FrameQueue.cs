@@ -72,6 +72,15 @@ internal abstract class FrameQueue(Command command, int batchBytes, Action wake)
         }
     }
 
+    /// <summary>Records waiting to be sent: in frames put back, ready, or being filled.</summary>
+    public int UnsentRecords()
+    {
+        lock (Gate)
+        {
+            return _returned.Sum(b => b.Records) + _ready.Sum(b => b.Records) + _current.Records;
+        }
+    }
+
     /// <summary>Drops every frame not yet sent (what they carry belonged to a session that is gone).</summary>
     public void Clear()
     {
