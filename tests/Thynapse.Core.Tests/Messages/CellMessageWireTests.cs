@@ -116,6 +116,15 @@ public sealed class CellMessageWireTests
         Assert.IsTrue(UnsubscribeMessage.TryRead(json, Limits, out var read, out _, out var error), error);
 
         Assert.AreEqual(expected, read.Ref?.ToString(Newtonsoft.Json.Formatting.None));
+
+        // And the answer carries it as Responder.CopyRef puts it: last, as it came.
+        var legacy = new JObject { ["command"] = "UNSB", ["sub"] = 1U };
+        if (json["ref"] is JValue { Type: JTokenType.Integer or JTokenType.String } reference)
+        {
+            legacy["ref"] = reference;
+        }
+
+        Wire.AssertSameAs(legacy, new OkayMessage(Command.Unsb) { Sub = 1, Ref = read.Ref });
     }
 
     [TestMethod]
