@@ -1,0 +1,89 @@
+using System.Diagnostics.CodeAnalysis;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace Thynapse.Core;
+
+/// <summary>What happened to a watched cell (PROTOCOL.md §5.17).</summary>
+public enum CellChange
+{
+    /// <summary><c>joined</c>: it started to match (it joined, or changed to match).</summary>
+    Joined = 0,
+
+    /// <summary><c>updated</c>: it changed while matching.</summary>
+    Updated = 1,
+
+    /// <summary><c>left</c>: it stopped matching (it left, died, or changed not to match).</summary>
+    Left = 2,
+}
+
+/// <summary><c>CELL</c>, transmitter → cell (PROTOCOL.md §5.17): a watched cell joined, changed or left.</summary>
+/// <param name="Watch">The watch's id.</param>
+/// <param name="Change">What happened.</param>
+/// <param name="Cell">The cell, as it is now (as it was last, when it left).</param>
+public sealed record CellChangeMessage(uint Watch, CellChange Change, CellDescription Cell) : IJsonMessage
+{
+    /// <inheritdoc />
+    public Command Command => Command.Cell;
+
+    /// <summary>The wire name of a change: <c>joined</c>, <c>updated</c> or <c>left</c>.</summary>
+    public static string NameOf(CellChange change) => change switch
+    {
+        CellChange.Joined => "joined",
+        CellChange.Left => "left",
+        _ => "updated",
+    };
+
+    /// <summary>Reads a <c>CELL</c>: <c>watch</c>, <c>change</c> and <c>cell</c> required.</summary>
+    public static bool TryRead(JObject body, [NotNullWhen(true)] out CellChangeMessage? message, [NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        message = null;
+        var fields = new JsonFields(body);
+        var watch = fields.GetUInt32("watch", required: true);
+        var changeText = fields.GetString("change", required: true);
+        var cellField = fields.GetObject("cell", required: true);
+        CellChange? change = changeText switch
+        {
+            "joined" => CellChange.Joined,
+            "updated" => CellChange.Updated,
+            "left" => CellChange.Left,
+            _ => null,
+        };
+        if (fields.Error is null && change is null)
+        {
+            fields.Invalid("field 'change' must be \"joined\", \"updated\" or \"left\"");
+        }
+
+        CellDescription? cell = null;
+        if (fields.Error is null)
+        {
+            var inner = new JsonFields(cellField!);
+            if (!CellDescription.TryRead(ref inner, "cell: ", out cell, out var problem))
+            {
+                fields.Invalid(problem);
+            }
+        }
+
+        return MessageFields.Done(ref fields, cell is null ? null : new CellChangeMessage(watch!.Value, change!.Value, cell), out message, out _, out error);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The transmitter's order: watch, change, cell.</remarks>
+    public void WriteJson(JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        MessageFields.Write(writer, "watch", Watch);
+        MessageFields.Write(writer, "change", NameOf(Change));
+        writer.WritePropertyName("cell");
+        Cell.WriteJson(writer);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The payload as a JSON object.</summary>
+    public JObject ToJson() => JsonMessage.ToJson(this);
+
+    /// <summary>The header frame <c>J CELL {…}</c>.</summary>
+    public byte[] ToFrame() => JsonMessage.ToFrame(this);
+}

@@ -1,0 +1,228 @@
+using System.Diagnostics.CodeAnalysis;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace Thynapse.Core;
+
+/// <summary><c>HELO</c>, cell → transmitter (PROTOCOL.md §5.1): join, or re-join with <see cref="Resume"/>.</summary>
+/// <param name="Id">The cell's THID.</param>
+/// <param name="Service">The cell's service (§3.3).</param>
+public sealed record HelloMessage(Thid Id, string Service) : IJsonMessage
+{
+    /// <summary><c>protocol</c> as sent; null when absent, which means version 1 (§10).</summary>
+    public ulong? Protocol { get; init; }
+
+    /// <summary><c>encodings</c> as sent (unknown entries kept); null when absent, which means <c>["J"]</c>.</summary>
+    public IReadOnlyList<string>? Encodings { get; init; }
+
+    /// <summary><c>metadata</c>; null when absent (the cell has none).</summary>
+    public JObject? Metadata { get; init; }
+
+    /// <summary><c>tags</c> (read: duplicates dropped); null when absent (the cell has none).</summary>
+    public IReadOnlyList<string>? Tags { get; init; }
+
+    /// <summary><c>subs</c>: subscriptions to hold from the start; null when absent (none).</summary>
+    public IReadOnlyList<SubscribeMessage>? Subscriptions { get; init; }
+
+    /// <summary><c>credit</c>: the cell publishes with credit (§8.4). Written only when true.</summary>
+    public bool Credit { get; init; }
+
+    /// <summary><c>resume</c>: the <c>session</c> token of an earlier <c>WLCM</c>.</summary>
+    public string? Resume { get; init; }
+
+    /// <summary>The request's <c>ref</c> (a number or a string), copied into the <c>WLCM</c> or <c>ERRR</c>.</summary>
+    public JValue? Ref { get; init; }
+
+    /// <inheritdoc />
+    public Command Command => Command.Helo;
+
+    /// <summary>True when the cell reads <c>B</c> (it listed <c>"B"</c> in <see cref="Encodings"/>, §2.2).</summary>
+    public bool AcceptsBinary => Encodings?.Contains("B") == true;
+
+    /// <summary>
+    /// Reads and checks a <c>HELO</c> payload as the transmitter does, in its order: field types, tags, the id, the
+    /// service, the encodings, the subscriptions (<c>INVALID_FIELD</c>, or an entry's own code naming its index, §5.1),
+    /// then <c>METADATA_TOO_LARGE</c>, then <c>UNSUPPORTED_PROTOCOL</c>. Whether the id is in use, and whether the
+    /// transmitter shuts down, depend on the transmitter, not the message.
+    /// </summary>
+    public static bool TryRead(
+        JObject body,
+        MessageLimits limits,
+        [NotNullWhen(true)] out HelloMessage? message,
+        out ThynapseErrorCode code,
+        [NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(limits);
+        message = null;
+        var fields = new JsonFields(body);
+        var idText = fields.GetString("id", required: true);
+        var service = fields.GetString("service", required: true);
+        var protocol = fields.GetUInt64("protocol");
+        var encodingsField = fields.GetArray("encodings");
+        var subsField = fields.GetArray("subs");
+        var resume = fields.GetString("resume");
+        var metadata = fields.GetObject("metadata");
+        var tagsField = fields.GetArray("tags");
+        var credit = fields.GetBoolean("credit") ?? false;
+        var tags = fields.Error is null && tagsField is not null ? MessageFields.ReadTags(tagsField, ref fields) : null;
+        var id = default(Thid);
+        if (fields.Error is null && !Thid.TryParse(idText, out id))
+        {
+            fields.Invalid("field 'id' must be a THID: 40 hexadecimal characters");
+        }
+
+        if (fields.Error is null && !ServiceName.TryValidate(service, out var serviceError))
+        {
+            fields.Invalid($"field 'service': {serviceError}");
+        }
+
+        // Unknown encodings are not an error: a newer cell may list encodings this transmitter does not speak.
+        var encodings = fields.Error is null
+            ? MessageFields.ReadStrings(encodingsField, ref fields, "field 'encodings' must be an array of strings such as [\"B\", \"J\"]")
+            : null;
+        code = ThynapseErrorCode.InvalidField;
+        var subscriptions = fields.Error is null ? ReadSubscriptions(subsField, limits, ref fields, out code) : null;
+        if (fields.Error is { } fieldError)
+        {
+            error = fieldError;
+            return false;
+        }
+
+        if (metadata is not null && !limits.FitsMetadata(metadata, out var size))
+        {
+            code = ThynapseErrorCode.MetadataTooLarge;
+            error = $"the metadata takes {size} bytes; the limit is {limits.MaxMetadataBytes}";
+            return false;
+        }
+
+        if (protocol is { } version && version != ProtocolVersion.Current)
+        {
+            code = ThynapseErrorCode.UnsupportedProtocol;
+            error = $"this transmitter speaks protocol {ProtocolVersion.Current}, not {version}";
+            return false;
+        }
+
+        code = ThynapseErrorCode.None;
+        error = null;
+        message = new HelloMessage(id, service!)
+        {
+            Protocol = protocol,
+            Encodings = encodings,
+            Metadata = metadata,
+            Tags = tags,
+            Subscriptions = subscriptions,
+            Credit = credit,
+            Resume = resume,
+            Ref = MessageFields.ReadRef(body),
+        };
+        return true;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The SDK's order: id, service, protocol, encodings, metadata, tags, subs, credit, resume, ref.</remarks>
+    public void WriteJson(JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        MessageFields.Write(writer, "id", Id.ToString());
+        MessageFields.Write(writer, "service", Service);
+        if (Protocol is { } protocol)
+        {
+            MessageFields.Write(writer, "protocol", protocol);
+        }
+
+        if (Encodings is not null)
+        {
+            MessageFields.WriteStrings(writer, "encodings", Encodings);
+        }
+
+        if (Metadata is not null)
+        {
+            MessageFields.Write(writer, "metadata", Metadata);
+        }
+
+        if (Tags is not null)
+        {
+            MessageFields.WriteStrings(writer, "tags", Tags);
+        }
+
+        if (Subscriptions is not null)
+        {
+            writer.WritePropertyName("subs");
+            writer.WriteStartArray();
+            foreach (var subscription in Subscriptions)
+            {
+                subscription.WriteEntry(writer);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        if (Credit)
+        {
+            MessageFields.Write(writer, "credit", true);
+        }
+
+        if (Resume is not null)
+        {
+            MessageFields.Write(writer, "resume", Resume);
+        }
+
+        MessageFields.WriteRef(writer, Ref);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The payload as a JSON object.</summary>
+    public JObject ToJson() => JsonMessage.ToJson(this);
+
+    /// <summary>The header frame <c>J HELO {…}</c>.</summary>
+    public byte[] ToFrame() => JsonMessage.ToFrame(this);
+
+    /// <summary><c>HELO.subs</c>: each entry as in <c>SUBS</c>, naming the index of the first bad one.</summary>
+    private static List<SubscribeMessage>? ReadSubscriptions(JArray? subs, MessageLimits limits, ref JsonFields fields, out ThynapseErrorCode code)
+    {
+        code = ThynapseErrorCode.InvalidField;
+        if (subs is null)
+        {
+            return null;
+        }
+
+        if (subs.Count > limits.MaxSubscriptionsPerCell)
+        {
+            code = ThynapseErrorCode.TooManySubscriptions;
+            fields.Invalid($"field 'subs' has {subs.Count} entries; the limit is {limits.MaxSubscriptionsPerCell}");
+            return null;
+        }
+
+        var result = new List<SubscribeMessage>(subs.Count);
+        var ids = new HashSet<uint>();
+        for (var i = 0; i < subs.Count; i++)
+        {
+            if (subs[i] is not JObject entry)
+            {
+                code = ThynapseErrorCode.InvalidField;
+                fields.Invalid($"subs[{i}] must be an object with 'sub', 'pattern' and 'mode'");
+                return null;
+            }
+
+            var entryFields = new JsonFields(entry);
+            if (!SubscribeMessage.TryReadEntry(ref entryFields, out var wanted, out code, out var problem))
+            {
+                fields.Invalid($"subs[{i}]: {problem}");
+                return null;
+            }
+
+            if (!ids.Add(wanted.Sub))
+            {
+                code = ThynapseErrorCode.DuplicateSubscription;
+                fields.Invalid($"subs[{i}]: subscription id {wanted.Sub} appears twice");
+                return null;
+            }
+
+            result.Add(wanted);
+        }
+
+        return result;
+    }
+}

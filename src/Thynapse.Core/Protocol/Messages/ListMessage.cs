@@ -1,0 +1,53 @@
+using System.Diagnostics.CodeAnalysis;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace Thynapse.Core;
+
+/// <summary><c>LIST</c>, cell → transmitter (PROTOCOL.md §5.16): the cells matching a filter, now (answered by <c>OKAY</c> with <c>cells</c>).</summary>
+/// <param name="Filter">Which cells.</param>
+public sealed record ListMessage(DiscoveryFilter Filter) : IJsonMessage
+{
+    /// <summary>The request's <c>ref</c> (a number or a string), copied into the answer.</summary>
+    public JValue? Ref { get; init; }
+
+    /// <inheritdoc />
+    public Command Command => Command.List;
+
+    /// <summary>Reads a <c>LIST</c> payload as the transmitter does (see <see cref="DiscoveryFilter"/>).</summary>
+    public static bool TryRead(
+        JObject body,
+        MessageLimits limits,
+        [NotNullWhen(true)] out ListMessage? message,
+        out ThynapseErrorCode code,
+        [NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(limits);
+        var fields = new JsonFields(body);
+        if (!DiscoveryFilter.TryRead(ref fields, limits, out var filter, out code, out error))
+        {
+            message = null;
+            return false;
+        }
+
+        message = new ListMessage(filter) { Ref = MessageFields.ReadRef(body) };
+        return true;
+    }
+
+    /// <inheritdoc />
+    public void WriteJson(JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        Filter.WriteFields(writer);
+        MessageFields.WriteRef(writer, Ref);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The payload as a JSON object.</summary>
+    public JObject ToJson() => JsonMessage.ToJson(this);
+
+    /// <summary>The header frame <c>J LIST {…}</c>.</summary>
+    public byte[] ToFrame() => JsonMessage.ToFrame(this);
+}

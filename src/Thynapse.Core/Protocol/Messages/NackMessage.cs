@@ -1,0 +1,64 @@
+using System.Diagnostics.CodeAnalysis;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace Thynapse.Core;
+
+/// <summary><c>NACK</c>, cell → transmitter (PROTOCOL.md §5.13): this delivery failed; redeliver it.</summary>
+/// <param name="Tag">The delivery's tag.</param>
+/// <param name="Reason"><c>reason</c>, at most <see cref="MessageLimits.MaxNackReasonLength"/> characters; null when absent.</param>
+public sealed record NackMessage(ulong Tag, string? Reason) : IJsonMessage
+{
+    /// <summary>What a dead letter says after <c>nacked: </c> when the <c>NACK</c> gave no reason (§5.5).</summary>
+    public const string NoReason = "no reason given";
+
+    /// <summary>The request's <c>ref</c>, copied into a refusal.</summary>
+    public JValue? Ref { get; init; }
+
+    /// <inheritdoc />
+    public Command Command => Command.Nack;
+
+    /// <summary>The reason as a dead letter tells it: <see cref="Reason"/>, or <see cref="NoReason"/>.</summary>
+    public string ReasonOrDefault => Reason ?? NoReason;
+
+    /// <summary>
+    /// Reads a <c>NACK</c> payload as the transmitter does (<c>INVALID_FIELD</c>): a required <c>tag</c>, a <c>reason</c>
+    /// of at most 1,024 characters. Whether the tag was given to this cell depends on the session.
+    /// </summary>
+    public static bool TryRead(
+        JObject body,
+        MessageLimits limits,
+        [NotNullWhen(true)] out NackMessage? message,
+        out ThynapseErrorCode code,
+        [NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(limits);
+        var fields = new JsonFields(body);
+        var tag = fields.GetUInt64("tag", required: true);
+        var reason = fields.GetString("reason", maxLength: MessageLimits.MaxNackReasonLength);
+        return MessageFields.Done(ref fields, tag is null ? null : new NackMessage(tag.Value, reason) { Ref = MessageFields.ReadRef(body) }, out message, out code, out error);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The SDK's order: tag, reason.</remarks>
+    public void WriteJson(JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        MessageFields.Write(writer, "tag", Tag);
+        if (Reason is not null)
+        {
+            MessageFields.Write(writer, "reason", Reason);
+        }
+
+        MessageFields.WriteRef(writer, Ref);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The payload as a JSON object.</summary>
+    public JObject ToJson() => JsonMessage.ToJson(this);
+
+    /// <summary>The header frame <c>J NACK {…}</c>.</summary>
+    public byte[] ToFrame() => JsonMessage.ToFrame(this);
+}

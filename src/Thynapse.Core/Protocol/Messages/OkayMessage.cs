@@ -1,0 +1,89 @@
+using System.Diagnostics.CodeAnalysis;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace Thynapse.Core;
+
+/// <summary>
+/// <c>OKAY</c>, transmitter → cell (PROTOCOL.md §5.7): <c>SUBS</c>, <c>UNSB</c>, <c>META</c>, <c>LIST</c>, <c>WTCH</c> or
+/// <c>UNWT</c> succeeded, with what that command answers.
+/// </summary>
+/// <param name="Answers">The command it answers (<c>command</c>).</param>
+public sealed record OkayMessage(Command Answers) : IJsonMessage
+{
+    /// <summary><c>sub</c>: for <c>SUBS</c> and <c>UNSB</c>.</summary>
+    public uint? Sub { get; init; }
+
+    /// <summary><c>watch</c>: for <c>WTCH</c> and <c>UNWT</c>.</summary>
+    public uint? Watch { get; init; }
+
+    /// <summary><c>cells</c>: for <c>LIST</c> and <c>WTCH</c>, the cells matching now.</summary>
+    public IReadOnlyList<CellDescription>? Cells { get; init; }
+
+    /// <summary>The request's <c>ref</c>, copied.</summary>
+    public JValue? Ref { get; init; }
+
+    /// <inheritdoc />
+    public Command Command => Command.Okay;
+
+    /// <summary>
+    /// Reads an <c>OKAY</c>: <c>command</c> required (a command of protocol v1); <c>sub</c>, <c>watch</c>, <c>cells</c>,
+    /// <c>ref</c> as present.
+    /// </summary>
+    public static bool TryRead(JObject body, [NotNullWhen(true)] out OkayMessage? message, [NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var fields = new JsonFields(body);
+        var commandText = fields.GetString("command", required: true);
+        var answers = commandText is { Length: 4 } ? CommandNames.Parse(System.Text.Encoding.ASCII.GetBytes(commandText)) : Command.Unknown;
+        if (fields.Error is null && answers == Command.Unknown)
+        {
+            fields.Invalid($"field 'command' must name a command, not \"{commandText}\"");
+        }
+
+        var sub = fields.GetUInt32("sub");
+        var watch = fields.GetUInt32("watch");
+        var cells = CellDescription.ReadAll(ref fields, "cells");
+        var read = new OkayMessage(answers) { Sub = sub, Watch = watch, Cells = cells, Ref = MessageFields.ReadRef(body) };
+        return MessageFields.Done(ref fields, read, out message, out _, out error);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The transmitter's order: command, sub, watch, cells, ref.</remarks>
+    public void WriteJson(JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        MessageFields.Write(writer, "command", CommandNames.Of(Answers));
+        if (Sub is { } sub)
+        {
+            MessageFields.Write(writer, "sub", sub);
+        }
+
+        if (Watch is { } watch)
+        {
+            MessageFields.Write(writer, "watch", watch);
+        }
+
+        if (Cells is not null)
+        {
+            writer.WritePropertyName("cells");
+            writer.WriteStartArray();
+            foreach (var cell in Cells)
+            {
+                cell.WriteJson(writer);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        MessageFields.WriteRef(writer, Ref);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The payload as a JSON object.</summary>
+    public JObject ToJson() => JsonMessage.ToJson(this);
+
+    /// <summary>The header frame <c>J OKAY {…}</c>.</summary>
+    public byte[] ToFrame() => JsonMessage.ToFrame(this);
+}

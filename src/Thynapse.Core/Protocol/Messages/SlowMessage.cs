@@ -1,0 +1,52 @@
+using System.Diagnostics.CodeAnalysis;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace Thynapse.Core;
+
+/// <summary>
+/// <c>SLOW</c>, transmitter → cell (PROTOCOL.md §5.10, §8.2): what the transmitter dropped for the cell since its last
+/// <c>SLOW</c>, because the cell's queue was full or its backlog was dropped.
+/// </summary>
+/// <param name="Missed">Deliveries dropped since the last <c>SLOW</c>.</param>
+/// <param name="Total">Deliveries dropped since the session began.</param>
+public sealed record SlowMessage(long Missed, long Total) : IJsonMessage
+{
+    /// <summary><c>replies</c>: answers and confirmations dropped since the last <c>SLOW</c>; 0 is left out of the payload.</summary>
+    public long Replies { get; init; }
+
+    /// <inheritdoc />
+    public Command Command => Command.Slow;
+
+    /// <summary>Reads a <c>SLOW</c>: <c>missed</c> and <c>total</c> required, <c>replies</c> 0 when absent.</summary>
+    public static bool TryRead(JObject body, [NotNullWhen(true)] out SlowMessage? message, [NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var fields = new JsonFields(body);
+        var missed = fields.GetCount("missed", required: true);
+        var total = fields.GetCount("total", required: true);
+        var replies = fields.GetCount("replies") ?? 0;
+        return MessageFields.Done(ref fields, new SlowMessage(missed ?? 0, total ?? 0) { Replies = replies }, out message, out _, out error);
+    }
+
+    /// <inheritdoc />
+    public void WriteJson(JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        MessageFields.Write(writer, "missed", Missed);
+        MessageFields.Write(writer, "total", Total);
+        if (Replies > 0)
+        {
+            MessageFields.Write(writer, "replies", Replies);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The payload as a JSON object.</summary>
+    public JObject ToJson() => JsonMessage.ToJson(this);
+
+    /// <summary>The header frame <c>J SLOW {…}</c>.</summary>
+    public byte[] ToFrame() => JsonMessage.ToFrame(this);
+}

@@ -1,0 +1,47 @@
+using System.Diagnostics.CodeAnalysis;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace Thynapse.Core;
+
+/// <summary><c>UNSB</c>, cell → transmitter (PROTOCOL.md §5.6): end a subscription.</summary>
+/// <param name="Sub">The subscription's id.</param>
+public sealed record UnsubscribeMessage(uint Sub) : IJsonMessage
+{
+    /// <summary>The request's <c>ref</c> (a number or a string), copied into the answer.</summary>
+    public JValue? Ref { get; init; }
+
+    /// <inheritdoc />
+    public Command Command => Command.Unsb;
+
+    /// <summary>Reads an <c>UNSB</c> payload as the transmitter does (<c>INVALID_FIELD</c>); whether the id exists depends on the session.</summary>
+    public static bool TryRead(
+        JObject body,
+        MessageLimits limits,
+        [NotNullWhen(true)] out UnsubscribeMessage? message,
+        out ThynapseErrorCode code,
+        [NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(limits);
+        var fields = new JsonFields(body);
+        var id = fields.GetUInt32("sub", required: true);
+        return MessageFields.Done(ref fields, id is null ? null : new UnsubscribeMessage(id.Value) { Ref = MessageFields.ReadRef(body) }, out message, out code, out error);
+    }
+
+    /// <inheritdoc />
+    public void WriteJson(JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        MessageFields.Write(writer, "sub", Sub);
+        MessageFields.WriteRef(writer, Ref);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The payload as a JSON object.</summary>
+    public JObject ToJson() => JsonMessage.ToJson(this);
+
+    /// <summary>The header frame <c>J UNSB {…}</c>.</summary>
+    public byte[] ToFrame() => JsonMessage.ToFrame(this);
+}

@@ -1,0 +1,47 @@
+using System.Diagnostics.CodeAnalysis;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace Thynapse.Core;
+
+/// <summary><c>UNWT</c>, cell → transmitter (PROTOCOL.md §5.17): end a watch.</summary>
+/// <param name="Watch">The watch's id.</param>
+public sealed record UnwatchMessage(uint Watch) : IJsonMessage
+{
+    /// <summary>The request's <c>ref</c> (a number or a string), copied into the answer.</summary>
+    public JValue? Ref { get; init; }
+
+    /// <inheritdoc />
+    public Command Command => Command.Unwt;
+
+    /// <summary>Reads an <c>UNWT</c> payload as the transmitter does (<c>INVALID_FIELD</c>); whether the watch exists depends on the session.</summary>
+    public static bool TryRead(
+        JObject body,
+        MessageLimits limits,
+        [NotNullWhen(true)] out UnwatchMessage? message,
+        out ThynapseErrorCode code,
+        [NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(limits);
+        var fields = new JsonFields(body);
+        var id = fields.GetUInt32("watch", required: true);
+        return MessageFields.Done(ref fields, id is null ? null : new UnwatchMessage(id.Value) { Ref = MessageFields.ReadRef(body) }, out message, out code, out error);
+    }
+
+    /// <inheritdoc />
+    public void WriteJson(JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        MessageFields.Write(writer, "watch", Watch);
+        MessageFields.WriteRef(writer, Ref);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The payload as a JSON object.</summary>
+    public JObject ToJson() => JsonMessage.ToJson(this);
+
+    /// <summary>The header frame <c>J UNWT {…}</c>.</summary>
+    public byte[] ToFrame() => JsonMessage.ToFrame(this);
+}

@@ -1,0 +1,64 @@
+using System.Diagnostics.CodeAnalysis;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+
+namespace Thynapse.Core;
+
+/// <summary>
+/// <c>WTCH</c>, cell → transmitter (PROTOCOL.md §5.17): the cells matching a filter now (in the <c>OKAY</c>), and a
+/// <c>CELL</c> notice for every change from then on.
+/// </summary>
+/// <param name="Watch">The watch's id, chosen by the cell.</param>
+/// <param name="Filter">Which cells.</param>
+public sealed record WatchMessage(uint Watch, DiscoveryFilter Filter) : IJsonMessage
+{
+    /// <summary>The request's <c>ref</c> (a number or a string), copied into the answer.</summary>
+    public JValue? Ref { get; init; }
+
+    /// <inheritdoc />
+    public Command Command => Command.Wtch;
+
+    /// <summary>
+    /// Reads a <c>WTCH</c> payload as the transmitter does: <c>watch</c> first, then the filter (see
+    /// <see cref="DiscoveryFilter"/>); a bad <c>watch</c> is reported before a bad query. Whether the id is taken and
+    /// the cell's limit of watches depend on the session.
+    /// </summary>
+    public static bool TryRead(
+        JObject body,
+        MessageLimits limits,
+        [NotNullWhen(true)] out WatchMessage? message,
+        out ThynapseErrorCode code,
+        [NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(limits);
+        var fields = new JsonFields(body);
+        var id = fields.GetUInt32("watch", required: true);
+        if (!DiscoveryFilter.TryRead(ref fields, limits, out var filter, out code, out error))
+        {
+            message = null;
+            return false;
+        }
+
+        message = new WatchMessage(id!.Value, filter) { Ref = MessageFields.ReadRef(body) };
+        return true;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The SDK's order: the filter's fields, then watch, then ref.</remarks>
+    public void WriteJson(JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        Filter.WriteFields(writer);
+        MessageFields.Write(writer, "watch", Watch);
+        MessageFields.WriteRef(writer, Ref);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The payload as a JSON object.</summary>
+    public JObject ToJson() => JsonMessage.ToJson(this);
+
+    /// <summary>The header frame <c>J WTCH {…}</c>.</summary>
+    public byte[] ToFrame() => JsonMessage.ToFrame(this);
+}
