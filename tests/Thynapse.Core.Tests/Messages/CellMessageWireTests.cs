@@ -104,13 +104,13 @@ public sealed class CellMessageWireTests
     [DataRow("{\"ref\":7}", "7")]
     [DataRow("{\"ref\":\"mine-7\"}", "\"mine-7\"")]
     [DataRow("{\"ref\":18446744073709551616}", "18446744073709551616")]
-    [DataRow("{\"ref\":1.5}", null)]
+    [DataRow("{\"ref\":1.5}", "1.5")]
     [DataRow("{\"ref\":true}", null)]
     [DataRow("{\"ref\":{}}", null)]
     [DataRow("{\"ref\":null}", null)]
-    public void Ref_IsReadWhenANumberWithoutFractionOrAString(string payload, string? expected)
+    public void Ref_IsReadWhenANumberOrAString(string payload, string? expected)
     {
-        // Responder.CopyRef copies a ref of type Integer or String, and nothing else.
+        // Responder.CopyRef copies a ref that is a number (integer or not) or a string, and nothing else (PROTOCOL.md §5).
         var json = JObject.Parse("{\"sub\":1," + payload[1..]);
 
         Assert.IsTrue(UnsubscribeMessage.TryRead(json, Limits, out var read, out _, out var error), error);
@@ -119,7 +119,7 @@ public sealed class CellMessageWireTests
 
         // And the answer carries it as Responder.CopyRef puts it: last, as it came.
         var legacy = new JObject { ["command"] = "UNSB", ["sub"] = 1U };
-        if (json["ref"] is JValue { Type: JTokenType.Integer or JTokenType.String } reference)
+        if (json["ref"] is JValue { Type: JTokenType.Integer or JTokenType.Float or JTokenType.String } reference)
         {
             legacy["ref"] = reference;
         }
@@ -283,7 +283,7 @@ public sealed class CellMessageWireTests
         CollectionAssert.AreEqual(new[] { 9223372036854775808UL, ulong.MaxValue }, read.All.ToArray());
         Assert.IsFalse(AckMessage.TryRead(JObject.Parse("{\"tags\":[18446744073709551616]}"), Limits, out _, out var code, out error));
         Assert.AreEqual(ThynapseErrorCode.InvalidField, code);
-        Assert.AreEqual("field 'tags' must be an array of positive integers", error);
+        Assert.AreEqual("field 'tags' must be an array of positive integers below 2^64", error);
     }
 
     [TestMethod]

@@ -27,7 +27,7 @@ public static class RefusalCases
     /// <summary>(command, payload, code, message).</summary>
     public static IEnumerable<object[]> All =>
     [
-        // HELO (PROTOCOL.md §5.1): every field's type first, then tags, id, service, encodings, subs; metadata; protocol.
+        // HELO (PROTOCOL.md §5.1): the protocol version first, then every field's type, tags, id, service, encodings, subs; metadata.
         ["HELO", "{}", ThynapseErrorCode.InvalidField, "field 'id' is required"],
         ["HELO", $"{{\"id\":\"{Id}\"}}", ThynapseErrorCode.InvalidField, "field 'service' is required"],
         ["HELO", "{\"id\":42,\"service\":\"s\"}", ThynapseErrorCode.InvalidField, "field 'id' must be a string, not a number"],
@@ -40,6 +40,8 @@ public static class RefusalCases
         ["HELO", $"{{\"id\":\"{Id}\",\"service\":\"s\",\"encodings\":[\"B\",1]}}", ThynapseErrorCode.InvalidField, "field 'encodings' must be an array of strings such as [\"B\", \"J\"]"],
         ["HELO", $"{{\"id\":\"{Id}\",\"service\":\"s\",\"protocol\":2}}", ThynapseErrorCode.UnsupportedProtocol, "this transmitter speaks protocol 1, not 2"],
         ["HELO", $"{{\"id\":\"{Id}\",\"service\":\"s\",\"protocol\":0}}", ThynapseErrorCode.UnsupportedProtocol, "this transmitter speaks protocol 1, not 0"],
+        // The version is checked before every other field (as the transmitter does since dec9436).
+        ["HELO", "{\"protocol\":2,\"id\":42,\"encodings\":\"B\"}", ThynapseErrorCode.UnsupportedProtocol, "this transmitter speaks protocol 1, not 2"],
         ["HELO", $"{{\"id\":\"{Id}\",\"service\":\"s\",\"protocol\":-1}}", ThynapseErrorCode.InvalidField, "field 'protocol' must be a non-negative integer below 2^64, not a number"],
         ["HELO", $"{{\"id\":\"{Id}\",\"service\":\"s\",\"protocol\":1.0}}", ThynapseErrorCode.InvalidField, "field 'protocol' must be a non-negative integer, not a number"],
         ["HELO", $"{{\"id\":\"{Id}\",\"service\":\"s\",\"protocol\":\"1\"}}", ThynapseErrorCode.InvalidField, "field 'protocol' must be a non-negative integer, not a string"],
@@ -47,7 +49,7 @@ public static class RefusalCases
         ["HELO", $"{{\"id\":\"{Id}\",\"service\":\"s\",\"resume\":5}}", ThynapseErrorCode.InvalidField, "field 'resume' must be a string, not a number"],
         ["HELO", $"{{\"id\":\"{Id}\",\"service\":\"s\",\"metadata\":[1]}}", ThynapseErrorCode.InvalidField, "field 'metadata' must be an object, not an array"],
         ["HELO", $"{{\"id\":\"{Id}\",\"service\":\"s\",\"metadata\":{Blob}}}", ThynapseErrorCode.MetadataTooLarge, "the metadata takes 611 bytes; the limit is 512"],
-        ["HELO", $"{{\"id\":\"{Id}\",\"service\":\"s\",\"protocol\":2,\"metadata\":{Blob}}}", ThynapseErrorCode.MetadataTooLarge, "the metadata takes 611 bytes; the limit is 512"],
+        ["HELO", $"{{\"id\":\"{Id}\",\"service\":\"s\",\"protocol\":2,\"metadata\":{Blob}}}", ThynapseErrorCode.UnsupportedProtocol, "this transmitter speaks protocol 1, not 2"],
         ["HELO", $"{{\"id\":\"{Id}\",\"service\":\"s\",\"tags\":{SixtyFiveTags}}}", ThynapseErrorCode.InvalidField, "field 'tags' has 65 entries; the limit is 64"],
         ["HELO", $"{{\"id\":\"{Id}\",\"service\":\"s\",\"tags\":[\"\"]}}", ThynapseErrorCode.InvalidField, "field 'tags' must be an array of strings of 1 to 64 characters"],
         ["HELO", $"{{\"id\":\"{Id}\",\"service\":\"s\",\"tags\":[\"{new string('t', 65)}\"]}}", ThynapseErrorCode.InvalidField, "field 'tags' must be an array of strings of 1 to 64 characters"],
@@ -129,14 +131,14 @@ public static class RefusalCases
         // ACKN, PROG (§5.12, §5.13a) and NACK (§5.13).
         ["ACKN", "{}", ThynapseErrorCode.InvalidField, "ACKN needs 'tag' or a non-empty 'tags'"],
         ["ACKN", "{\"tags\":[]}", ThynapseErrorCode.InvalidField, "ACKN needs 'tag' or a non-empty 'tags'"],
-        ["ACKN", "{\"tags\":[\"x\"]}", ThynapseErrorCode.InvalidField, "field 'tags' must be an array of positive integers"],
-        ["ACKN", "{\"tags\":[1,0]}", ThynapseErrorCode.InvalidField, "field 'tags' must be an array of positive integers"],
-        ["ACKN", "{\"tags\":[1.5]}", ThynapseErrorCode.InvalidField, "field 'tags' must be an array of positive integers"],
+        ["ACKN", "{\"tags\":[\"x\"]}", ThynapseErrorCode.InvalidField, "field 'tags' must be an array of positive integers below 2^64"],
+        ["ACKN", "{\"tags\":[1,0]}", ThynapseErrorCode.InvalidField, "field 'tags' must be an array of positive integers below 2^64"],
+        ["ACKN", "{\"tags\":[1.5]}", ThynapseErrorCode.InvalidField, "field 'tags' must be an array of positive integers below 2^64"],
         ["ACKN", "{\"tags\":5}", ThynapseErrorCode.InvalidField, "field 'tags' must be an array, not a number"],
         ["ACKN", "{\"tag\":\"x\"}", ThynapseErrorCode.InvalidField, "field 'tag' must be a non-negative integer, not a string"],
         ["ACKN", "{\"tag\":\"x\",\"tags\":[0]}", ThynapseErrorCode.InvalidField, "field 'tag' must be a non-negative integer, not a string"],
         ["PROG", "{}", ThynapseErrorCode.InvalidField, "PROG needs 'tag' or a non-empty 'tags'"],
-        ["PROG", "{\"tags\":[-3]}", ThynapseErrorCode.InvalidField, "field 'tags' must be an array of positive integers"],
+        ["PROG", "{\"tags\":[-3]}", ThynapseErrorCode.InvalidField, "field 'tags' must be an array of positive integers below 2^64"],
         ["NACK", "{}", ThynapseErrorCode.InvalidField, "field 'tag' is required"],
         ["NACK", "{\"tag\":1.5}", ThynapseErrorCode.InvalidField, "field 'tag' must be a non-negative integer, not a number"],
         ["NACK", "{\"tag\":1,\"reason\":5}", ThynapseErrorCode.InvalidField, "field 'reason' must be a string, not a number"],

@@ -56,9 +56,17 @@ public sealed record HelloMessage(Thid Id, string Service) : IJsonMessage
         ArgumentNullException.ThrowIfNull(limits);
         message = null;
         var fields = new JsonFields(body);
+        // The version first: a HELO of another version may hold fields this one reads otherwise (§10).
+        var protocol = fields.GetUInt64("protocol");
+        if (protocol is { } version && version != ProtocolVersion.Current)
+        {
+            code = ThynapseErrorCode.UnsupportedProtocol;
+            error = $"this transmitter speaks protocol {ProtocolVersion.Current}, not {version}";
+            return false;
+        }
+
         var idText = fields.GetString("id", required: true);
         var service = fields.GetString("service", required: true);
-        var protocol = fields.GetUInt64("protocol");
         var encodingsField = fields.GetArray("encodings");
         var subsField = fields.GetArray("subs");
         var resume = fields.GetString("resume");
@@ -93,13 +101,6 @@ public sealed record HelloMessage(Thid Id, string Service) : IJsonMessage
         {
             code = ThynapseErrorCode.MetadataTooLarge;
             error = $"the metadata takes {size} bytes; the limit is {limits.MaxMetadataBytes}";
-            return false;
-        }
-
-        if (protocol is { } version && version != ProtocolVersion.Current)
-        {
-            code = ThynapseErrorCode.UnsupportedProtocol;
-            error = $"this transmitter speaks protocol {ProtocolVersion.Current}, not {version}";
             return false;
         }
 

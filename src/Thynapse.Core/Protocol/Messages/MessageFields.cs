@@ -12,7 +12,7 @@ internal static class MessageFields
     /// another type (a fraction, an object, …) is not an error; it is not copied.
     /// </summary>
     public static JValue? ReadRef(JObject body) =>
-        body.TryGetValue("ref", StringComparison.Ordinal, out var token) && token is JValue { Type: JTokenType.Integer or JTokenType.String } reference
+        body.TryGetValue("ref", StringComparison.Ordinal, out var token) && token is JValue { Type: JTokenType.Integer or JTokenType.Float or JTokenType.String } reference
             ? reference
             : null;
 
