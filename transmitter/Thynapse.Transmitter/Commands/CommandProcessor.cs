@@ -44,6 +44,15 @@ internal sealed class CommandProcessor
     /// <summary>Messages handled since the clock was last read from the <see cref="TimeProvider"/> itself.</summary>
     private int _sinceClockRead;
 
+    /// <summary>The delivery count when the clock was last read.</summary>
+    private long _deliveriesAtClockRead;
+
+    /// <summary>
+    /// A burst also re-reads the clock after this many deliveries: 64 messages that each fan out to thousands of
+    /// cells take longer than the clock's largest step. (Other heavy work, a LIST of many cells, is not weighed.)
+    /// </summary>
+    private const int ClockReadDeliveries = 1024;
+
     /// <summary>
     /// A burst re-reads the clock after this many messages. The transmitter passes the timestamp read when a burst
     /// began; a burst of expensive messages (fan-out to thousands of cells, large LISTs) can outlast the clock's
@@ -109,7 +118,7 @@ internal sealed class CommandProcessor
     /// </summary>
     public void Handle(ReadOnlySpan<byte> routingId, ReadOnlySpan<byte> header, ReadOnlySpan<byte> body, int frames, int largestExtraFrame, long rawNow)
     {
-        var now = ++_sinceClockRead < ClockReadInterval ? _clock.Advance(rawNow) : ReadClock();
+        var now = ++_sinceClockRead < ClockReadInterval && _counters.Deliveries - _deliveriesAtClockRead < ClockReadDeliveries ? _clock.Advance(rawNow) : ReadClock();
         _directory.TryGetByRoutingId(routingId, out var cell);
         if (cell is not null)
         {
@@ -131,6 +140,7 @@ internal sealed class CommandProcessor
     private long ReadClock()
     {
         _sinceClockRead = 0;
+        _deliveriesAtClockRead = _counters.Deliveries;
         return _clock.Advance();
     }
 

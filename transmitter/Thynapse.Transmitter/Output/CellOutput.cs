@@ -271,11 +271,13 @@ internal sealed class CellOutput
         var now = _clock.Now;
         // A snapshot: a send can find a connection gone, and ending that session (with the redeliveries it makes)
         // removes cells from the list and adds others to it while we walk it.
+        // Cells leave the list by their flag, and the list is compacted once after the walk: searching it per cell
+        // would cost the square of the backlogged cells every millisecond (a fan-out whose queues fill together).
         _retrying.Clear();
         _retrying.AddRange(_backlogged);
         foreach (var cell in _retrying)
         {
-            if (cell.Closed || !_backlogged.Contains(cell))
+            if (cell.Closed || !cell.Output.InBacklogList)
             {
                 continue;
             }
@@ -294,7 +296,7 @@ internal sealed class CellOutput
                 continue;
             }
 
-            _backlogged.Remove(cell);
+            cell.Output.InBacklogList = false;
             if (cell.Closed)
             {
                 continue; // its connection was gone: ending the session dropped and counted its backlog
@@ -326,6 +328,7 @@ internal sealed class CellOutput
         }
 
         _retrying.Clear();
+        _backlogged.RemoveAll(static c => !c.Output.InBacklogList);
     }
 
     /// <summary>
@@ -373,12 +376,32 @@ internal sealed class CellOutput
     /// <summary>A session ends: what waits for the cell is dropped and counted, and it stops pausing publishers.</summary>
     public void Forget(LocalCell cell)
     {
-        _backlogged.Remove(cell);
+        if (cell.Output.InBacklogList)
+        {
+            cell.Output.InBacklogList = false;
+            _backlogged.Remove(cell);
+        }
+
         DropBacklog(cell);
         _credit.ReleaseWaiters(cell);
-        cell.Output.Deliveries.Reset();
-        cell.Output.Accepts.Reset();
-        cell.Output.Completions.Reset();
+        // What this burst batched for the cell and never sent is lost with the session: counted like the backlog
+        // (WLCM.resumed.missed of a takeover or a departed cell's return says it, §5.2).
+        var output = cell.Output;
+        if (!output.Deliveries.IsEmpty)
+        {
+            CountMissed(cell, output.Deliveries.Records);
+        }
+
+        var confirmations = output.Accepts.Records + output.Completions.Records;
+        if (confirmations > 0)
+        {
+            TransmitterCounters.Add(ref _counters.RepliesDropped, confirmations);
+            output.UnreportedReplies += confirmations;
+        }
+
+        output.Deliveries.Reset();
+        output.Accepts.Reset();
+        output.Completions.Reset();
     }
 
     private void MarkDirty(LocalCell cell)
@@ -483,6 +506,7 @@ internal sealed class CellOutput
             }
 
             output.LastProgress = _clock.Now;
+            output.InBacklogList = true;
             _backlogged.Add(cell);
             TransmitterCounters.Increment(ref _counters.Backlogs);
         }

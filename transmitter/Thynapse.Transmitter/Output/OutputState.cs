@@ -40,6 +40,9 @@ internal sealed class OutputState
     /// </summary>
     public Queue<HeldFrame> Backlog { get; } = new();
 
+    /// <summary>True while the cell is in the output's list of backlogged cells (so that no walk of it searches it).</summary>
+    public bool InBacklogList { get; set; }
+
     /// <summary>Bytes in <see cref="Backlog"/>.</summary>
     public long BacklogBytes { get; set; }
 

@@ -206,7 +206,7 @@ internal sealed class AnycatchTracker
             if (subscription.Pattern.Matches(delivery.Event.Channel)
                 && (delivery.Pinned is null || ReferenceEquals(delivery.Pinned, subscription.Receiver))
                 && delivery.Event.Target.Admits(subscription.Receiver)
-                && (!ReferenceEquals(delivery.LastCell, subscription.Receiver) || FindGroup(delivery) is not { Candidates.Length: > 1 }))
+                && (!ReferenceEquals(delivery.LastCell, subscription.Receiver) || !AnotherCouldTake(delivery, subscription.Receiver)))
             {
                 delivery.Pinned = null;
                 queue.Remove(delivery);
@@ -484,6 +484,30 @@ internal sealed class AnycatchTracker
         }
 
         return Chooser.For(eligible, target, delivery.LastCell);
+    }
+
+    /// <summary>
+    /// True when a subscription of the delivery's service other than <paramref name="last"/>'s could take it from the
+    /// queue: active, acknowledging (only those take queued work), admitted by its target. Only then is the cell whose
+    /// attempt failed passed over; otherwise it gets the delivery again rather than leaving it queued for nobody.
+    /// </summary>
+    private bool AnotherCouldTake(AnycatchDelivery delivery, Receiver last)
+    {
+        if (FindGroup(delivery) is not { } group)
+        {
+            return false;
+        }
+
+        foreach (var candidate in group.Candidates)
+        {
+            if (!ReferenceEquals(candidate.Receiver, last) && candidate.Active && candidate.Acks is not null
+                && delivery.Event.Target.Admits(candidate.Receiver))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private AnycatchGroup? FindGroup(AnycatchDelivery delivery)

@@ -39,24 +39,32 @@ internal sealed class TargetedPlan(Receiver[] multicatch, Subscription[][] anyca
         else
         {
             // Per service, the best live cell receives it. A departed cell (its multicatch kept to count what it
-            // misses, §5.2 WLCM.resumed) does not compete with live ones: it stays in the plan, to count a miss, only
-            // when it would have been the best of its service had it been there.
+            // misses, §5.2 WLCM.resumed) does not compete with live ones: it stays in the plan, to count a miss, when
+            // it would have been chosen had it been there, that is when it beats the best live cell of its service
+            // (every departed cell that does, each on its own: none of them is there to take the place of another).
             var best = new Dictionary<string, (Receiver Cell, double Key)>(StringComparer.Ordinal);
-            var bestDeparted = new Dictionary<string, (Receiver Cell, double Key)>(StringComparer.Ordinal);
+            var departed = new List<(Receiver Cell, double Key)>();
             foreach (var cell in plan.Multicatch)
             {
                 if (target.Admits(cell) && selector.TryGetKey(cell.Metadata, out var key))
                 {
-                    Keep(cell.Closed ? bestDeparted : best, cell, key, selector.Kind);
+                    if (cell.Closed)
+                    {
+                        departed.Add((cell, key));
+                    }
+                    else if (!best.TryGetValue(cell.Service, out var current) || Better(key, current.Key, selector.Kind))
+                    {
+                        best[cell.Service] = (cell, key);
+                    }
                 }
             }
 
             multicatch.AddRange(best.Values.Select(b => b.Cell));
-            foreach (var (service, departed) in bestDeparted)
+            foreach (var (cell, key) in departed)
             {
-                if (!best.TryGetValue(service, out var live) || Better(departed.Key, live.Key, selector.Kind))
+                if (!best.TryGetValue(cell.Service, out var live) || Better(key, live.Key, selector.Kind))
                 {
-                    multicatch.Add(departed.Cell);
+                    multicatch.Add(cell);
                 }
             }
         }
@@ -82,12 +90,4 @@ internal sealed class TargetedPlan(Receiver[] multicatch, Subscription[][] anyca
     }
 
     private static bool Better(double key, double than, SelectorKind kind) => kind == SelectorKind.Min ? key < than : key > than;
-
-    private static void Keep(Dictionary<string, (Receiver Cell, double Key)> best, Receiver cell, double key, SelectorKind kind)
-    {
-        if (!best.TryGetValue(cell.Service, out var current) || Better(key, current.Key, kind))
-        {
-            best[cell.Service] = (cell, key);
-        }
-    }
 }

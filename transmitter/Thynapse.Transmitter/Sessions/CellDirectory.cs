@@ -28,8 +28,9 @@ internal sealed class CellDirectory
     public IEnumerable<LocalCell> All => _byId.Values;
 
     /// <summary>
-    /// Counts metadata changes, joins and leaves (each can change whom a target admits or a selector picks): targeted
-    /// plans computed at an older epoch are computed again.
+    /// Counts what changes whom a target admits or a selector picks without changing a route plan: metadata changes,
+    /// and departures of cells that keep their multicatch subscriptions (they stay in plans, closed). Targeted plans
+    /// computed at an older epoch are computed again. (Any change of subscriptions makes new route plans anyway.)
     /// </summary>
     public long MetadataEpoch { get; private set; }
 
@@ -42,7 +43,6 @@ internal sealed class CellDirectory
     {
         _byRoutingId.Add(cell.RoutingId, cell);
         _byId.Add(cell.Id, cell);
-        MetadataEpoch++;
         Joined?.Invoke(cell);
     }
 
@@ -53,6 +53,9 @@ internal sealed class CellDirectory
         Updated?.Invoke(cell);
     }
 
+    /// <summary>A cell departed keeping its multicatch subscriptions: closed, it no longer competes for selectors.</summary>
+    public void Departed() => MetadataEpoch++;
+
     public void Remove(LocalCell cell)
     {
         _byRoutingId.Remove(cell.RoutingId);
@@ -61,7 +64,6 @@ internal sealed class CellDirectory
             _byId.Remove(cell.Id);
         }
 
-        MetadataEpoch++;
         Left?.Invoke(cell);
     }
 }

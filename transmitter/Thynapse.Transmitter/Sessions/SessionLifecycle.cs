@@ -240,6 +240,11 @@ internal sealed class SessionLifecycle
         // when it re-joins (§5.2 WLCM.resumed).
         var departs = reason is SessionEnd.Expired or SessionEnd.Disconnected or SessionEnd.CutOff && _options.DepartedCellMemory > TimeSpan.Zero;
         _subscriptions.RemoveAll(cell, keepMulticatch: departs);
+        if (departs)
+        {
+            _directory.Departed();
+        }
+
         _tracker.RedeliverHeldBy(cell, reason switch
         {
             SessionEnd.Left => "its cell left",

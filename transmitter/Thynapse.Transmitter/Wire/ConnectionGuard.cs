@@ -163,14 +163,15 @@ internal sealed class ConnectionGuard : IDisposable
 
     /// <summary>
     /// Corrects a count that may have drifted up (a monitor drops events while its queue is full), at most once a
-    /// second and only while the count is at the limit: on Linux the command port's connections are counted again from
-    /// the kernel's tables; elsewhere the descriptors the process has open bound the count from above. Until then a
-    /// drifted count refuses connections it need not: for a second at most.
+    /// second and only while the count is at the limit, on Linux: the command port's connections are counted again from
+    /// the kernel's tables (or, where those cannot be read, the descriptors the process has open bound the count from
+    /// above). Until then a drifted count refuses connections it need not: for about a second. Events still queued in
+    /// the monitor when the tables are read make the recount off by as many, corrected at the next recount.
     /// </summary>
     private void Recount()
     {
         var now = Environment.TickCount64;
-        if (Open < _maxConnections || !OperatingSystem.IsLinux() || now - _lastRecount < 1000)
+        if (Open < _maxConnections || !OperatingSystem.IsLinux() || now - _lastRecount < 900) // 900: a 1 s timer's jitter does not skip a tick
         {
             return;
         }
