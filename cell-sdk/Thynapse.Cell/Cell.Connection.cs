@@ -640,11 +640,12 @@ public sealed partial class Cell
         var state = CurrentState;
         if (state == CellState.Connected)
         {
-            // Alive while it answers, or while it keeps taking the events we send: a busy publisher's BEAT waits behind
-            // its own events (the socket's queue, TCP buffers, the transmitter's inbound queue), so its answer can take
-            // longer than the liveness window while the transmitter is plainly reading this connection. Those buffers
-            // are bounded: a transmitter that stops reading stops taking events soon after (PROTOCOL.md §4.4). Time this
-            // thread itself did not run is not counted (StallAwareClock).
+            // Alive while it answers (any frame from it), or while a full send queue keeps draining: a busy publisher's
+            // BEAT waits behind its own events (the socket's queue, TCP buffers, the transmitter's inbound queue), so
+            // its answer can take longer than the liveness window while the transmitter is plainly reading this
+            // connection. Only room made in a full queue counts, never a send the kernel merely buffered: a stopped
+            // transmitter's kernel takes a slow publisher's events for ever (review finding 17b, PROTOCOL.md §4.4).
+            // Time this thread itself did not run is not counted (StallAwareClock).
             if (now - Math.Max(_lastHeard, _lastTaken) > _livenessMs)
             {
                 SessionLost($"nothing heard for {now - _lastHeard} ms");

@@ -17,6 +17,7 @@ public sealed partial class Cell
     private Msg _body;
     private Msg _extra;
     private bool _sendReadyWatched;
+    /// <summary>When a frame that had waited for room in the socket last left (see <see cref="OnSendReady"/>).</summary>
     private long _lastTaken;
     private int _socketsOpen;
 
@@ -187,10 +188,6 @@ public sealed partial class Cell
             }
 
             item.Owner!.Release(item.Batch);
-
-            // Events keep leaving: the socket's bounded queue (and the TCP and transmitter buffers behind it) would
-            // stop taking them within moments if the transmitter stopped reading (see OnTimer's liveness check).
-            _lastTaken = Now();
         }
 
         return sent;
@@ -205,6 +202,10 @@ public sealed partial class Cell
                 return;
             }
 
+            // A frame that waited for room has left: the socket's queue was full, so the kernel's buffers behind it
+            // were too, and room came only because the transmitter's side took bytes. That is a sign of life (see
+            // OnTimer); a send into empty buffers is not one: a stopped transmitter's kernel takes those too.
+            _lastTaken = Now();
             _outbox.Dequeue();
         }
 
