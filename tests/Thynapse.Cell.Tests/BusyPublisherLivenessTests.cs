@@ -81,38 +81,15 @@ public sealed class BusyPublisherLivenessTests
         var connecting = Cell.ConnectAsync(CellOptions.Default with { Transmitter = transmitter.Endpoint, Service = TestIds.Next("slow") }, ct);
         transmitter.Welcome(transmitter.Expect("HELO"), new JObject { ["heartbeat"] = 100, ["liveness"] = liveness });
         await using var cell = await connecting.Within("the welcome");
-        var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var notices = cell.Notices.Subscribe(n =>
+        var lost = SlowPublisher.NextNoticeAsync(cell, CellNoticeKind.ConnectionLost);
+        await using (new SlowPublisher(cell, "metrics.tick", TimeSpan.FromMilliseconds(50)))
         {
-            if (n.Kind == CellNoticeKind.ConnectionLost)
-            {
-                lost.TrySetResult();
-            }
-        });
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var publisher = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                cell.Publish("metrics.tick", "x"); // a few bytes every 50 ms: no buffer on the way ever fills
-                await Task.Delay(50, CancellationToken.None); // allowed: the publisher's own pace
-            }
-        }, CancellationToken.None);
-
-        // From here on nothing is read: the transmitter answers no BEAT. Liveness, one tick, and room for a loaded machine.
-        var silent = System.Diagnostics.Stopwatch.StartNew();
-        try
-        {
-            await lost.Task.Within("the cell to give the silent transmitter up", TimeSpan.FromMilliseconds(liveness * 8));
+            // From here on nothing is read: the transmitter answers no BEAT. Liveness, one tick, and room for a loaded machine.
+            var silent = System.Diagnostics.Stopwatch.StartNew();
+            await lost.Within("the cell to give the silent transmitter up", TimeSpan.FromMilliseconds(liveness * 8));
+            TestContext.WriteLine($"the session was lost {silent.ElapsedMilliseconds} ms after the transmitter stopped reading (liveness {liveness} ms)");
+            Assert.IsGreaterThanOrEqualTo(liveness - 200, silent.ElapsedMilliseconds, "not before the liveness timeout");
         }
-        finally
-        {
-            await stop.CancelAsync();
-            await publisher;
-        }
-
-        TestContext.WriteLine($"the session was lost {silent.ElapsedMilliseconds} ms after the transmitter stopped reading (liveness {liveness} ms)");
-        Assert.IsGreaterThanOrEqualTo(liveness - 200, silent.ElapsedMilliseconds, "not before the liveness timeout");
     }
 
     /// <summary>

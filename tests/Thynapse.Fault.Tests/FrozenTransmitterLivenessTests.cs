@@ -23,37 +23,21 @@ public sealed class FrozenTransmitterLivenessTests
         var ct = TestContext.CancellationToken;
         using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--heartbeat-ms", "200", "--liveness-ms", $"{LivenessMs}"]);
         await using var cell = await Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = transmitter.CommandEndpoint, Service = TestIds.Next("ticker") }, ct);
-        var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var notices = cell.Notices.Subscribe(n =>
-        {
-            if (n.Kind == CellNoticeKind.ConnectionLost)
-            {
-                lost.TrySetResult();
-            }
-        });
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var publisher = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                cell.Publish("metrics.tick", "x");
-                await Task.Delay(50, CancellationToken.None); // allowed: the publisher's own pace, 20 small events a second
-            }
-        }, CancellationToken.None);
+        var lost = SlowPublisher.NextNoticeAsync(cell, CellNoticeKind.ConnectionLost);
         await cell.PublishAsync("metrics.tick", "before the freeze", cancellationToken: ct); // the transmitter answers until now
-
         var frozen = Stopwatch.StartNew();
-        transmitter.Process.Signal(ChildProcess.SigStop);
-        try
+        await using (new SlowPublisher(cell, "metrics.tick", TimeSpan.FromMilliseconds(50)))
         {
-            // Liveness, a heartbeat tick, and room for a loaded machine; never in the life of a frozen process.
-            await lost.Task.Within("the cell to give the frozen transmitter up", TimeSpan.FromMilliseconds(LivenessMs * 8));
-        }
-        finally
-        {
-            transmitter.Process.Signal(ChildProcess.SigCont);
-            await stop.CancelAsync();
-            await publisher;
+            transmitter.Process.Signal(ChildProcess.SigStop);
+            try
+            {
+                // Liveness, a heartbeat tick, and room for a loaded machine; never in the life of a frozen process.
+                await lost.Within("the cell to give the frozen transmitter up", TimeSpan.FromMilliseconds(LivenessMs * 8));
+            }
+            finally
+            {
+                transmitter.Process.Signal(ChildProcess.SigCont);
+            }
         }
 
         TestContext.WriteLine($"the session was lost {frozen.ElapsedMilliseconds} ms after the transmitter froze (liveness {LivenessMs} ms)");
