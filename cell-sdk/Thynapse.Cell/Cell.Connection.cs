@@ -26,7 +26,6 @@ public sealed partial class Cell
     private readonly List<Request> _parked = [];
     private readonly HashSet<uint> _helloSubscriptions = [];
     private readonly List<CellSubscription> _subscriptionsAfterWelcome = [];
-    private readonly StallAwareClock _clock = new(TimeProvider.System, TimeSpan.FromSeconds(2));
     private TaskCompletionSource<JObject>? _firstWelcome;
     private long _nextRef;
     private long _lastHeard;
@@ -51,17 +50,14 @@ public sealed partial class Cell
         _body.InitEmpty();
         _extra.InitEmpty();
         _firstWelcome = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _poller.RunAsync("thynapse-cell", isBackgroundThread: true);
+        _thread.Start();
         Work(() =>
         {
-            _timer.Interval = (int)FirstRetryMs;
+            _thread.TickInterval = (int)FirstRetryMs;
             Attempt();
         });
         return _firstWelcome.Task;
     }
-
-    /// <summary>Milliseconds on the socket thread's clock, which does not count the thread's own stalls (see <see cref="StallAwareClock"/>).</summary>
-    private long Now() => _clock.Advance() * 1000 / _clock.Frequency;
 
     /// <summary>
     /// Sends a J command with a fresh <c>ref</c> and completes with the reply (OKAY, …), fails with its ERRR, or fails
@@ -282,7 +278,7 @@ public sealed partial class Cell
         _resumeToken = welcome.Value<string>("session");
         _heartbeatMs = Math.Max(10, welcome.Value<long?>("heartbeat") ?? _heartbeatMs);
         _livenessMs = Math.Max(_heartbeatMs * 2, welcome.Value<long?>("liveness") ?? _livenessMs);
-        _clock.MaxStep = TimeSpan.FromMilliseconds(2 * _heartbeatMs); // the timer ticks every heartbeat
+        _thread.MaxClockStep = TimeSpan.FromMilliseconds(2 * _heartbeatMs); // the timer ticks every heartbeat
         Volatile.Write(ref _maxFrameBytes, welcome["limits"]?.Value<int?>("frame") ?? _maxFrameBytes);
         _publishes.BatchBytes = Math.Min(_options.BatchBytes, _maxFrameBytes - 1024);
         if (welcome["defaults"] is JObject defaults && defaults.Value<long?>("ackTimeout") is { } ackTimeout)
@@ -304,7 +300,7 @@ public sealed partial class Cell
         var reconnected = _everWelcomed;
         _everWelcomed = true;
         _retryMs = FirstRetryMs;
-        _timer.Interval = (int)_heartbeatMs;
+        _thread.TickInterval = (int)_heartbeatMs;
 
         // Subscriptions that did not fit the HELO follow as SUBS; requests that waited for this session follow them.
         var following = new Dictionary<uint, Request>();
@@ -527,7 +523,7 @@ public sealed partial class Cell
         _attempts = default;
         _retryMs = FirstRetryMs;
         _nextAttemptAt = 0; // at once: the first attempt needs no pause
-        _timer.Interval = (int)FirstRetryMs;
+        _thread.TickInterval = (int)FirstRetryMs;
         Attempt();
     }
 
@@ -632,7 +628,7 @@ public sealed partial class Cell
         ScheduleAttempt();
     }
 
-    private void OnTimer() => Guarded("periodic work", () =>
+    private void OnTimer()
     {
         // Read what already arrived first: an answer waiting in the socket means the transmitter is not silent.
         OnReceiveReady(null, null);
@@ -686,7 +682,7 @@ public sealed partial class Cell
                 });
             }
         }
-    });
+    }
 
     /// <summary>Why the first connection did not succeed, for <see cref="ConnectAsync"/>'s timeout (a newcomer's first mistake).</summary>
     private string JoinDiagnosis(TimeSpan waited)

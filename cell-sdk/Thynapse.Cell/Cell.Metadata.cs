@@ -9,6 +9,7 @@ namespace Thynapse.Cell;
 public sealed partial class Cell
 {
     private readonly Dictionary<uint, WatchState> _watches = [];
+    private readonly Lock _metadataGate = new();
     private JObject _metadata = [];
     private string[] _tags = [];
     private int _nextWatchId;
@@ -107,7 +108,7 @@ public sealed partial class Cell
     /// </summary>
     private void ApplyLocally(JObject change)
     {
-        lock (_stateGate)
+        lock (_metadataGate)
         {
             if (change["metadata"] is JObject metadata)
             {

@@ -50,12 +50,12 @@ public sealed partial class Cell
             monitor = new NetMQMonitor(dealer, $"inproc://thynapse-cell-{Id}-{number}", SocketEvents.Connected | SocketEvents.ConnectRetried | SocketEvents.Disconnected);
             Interlocked.Increment(ref _socketsOpen);
             var link = new Link(dealer, monitor, number);
-            monitor.Connected += (_, _) => Guarded("a connection event", () => OnConnected(link));
-            monitor.ConnectRetried += (_, _) => Guarded("a connection event", () => OnConnectRetried(link));
-            monitor.Disconnected += (_, _) => Guarded("a connection event", () => OnDisconnected(link));
+            monitor.Connected += (_, _) => _thread.Guarded("a connection event", () => OnConnected(link));
+            monitor.ConnectRetried += (_, _) => _thread.Guarded("a connection event", () => OnConnectRetried(link));
+            monitor.Disconnected += (_, _) => _thread.Guarded("a connection event", () => OnDisconnected(link));
             dealer.ReceiveReady += OnReceiveReady;
-            monitor.AttachToPoller(_poller);
-            _poller.Add(dealer);
+            monitor.AttachToPoller(_thread.Poller);
+            _thread.Poller.Add(dealer);
             dealer.Connect(_options.Transmitter); // resolves the host here: an unknown one throws a SocketException
             _link = link;
         }
@@ -97,7 +97,7 @@ public sealed partial class Cell
     private void DisposeSockets(DealerSocket dealer, NetMQMonitor? monitor, TimeSpan linger)
     {
         dealer.ReceiveReady -= OnReceiveReady;
-        _poller.Remove(dealer); // harmless if it was never added
+        _thread.Poller.Remove(dealer); // harmless if it was never added
         if (monitor is not null)
         {
             monitor.Dispose(); // detaches it from the poller if it was attached
@@ -193,7 +193,7 @@ public sealed partial class Cell
         return sent;
     }
 
-    private void OnSendReady(object? sender, NetMQSocketEventArgs e) => Guarded("sending queued frames", () =>
+    private void OnSendReady(object? sender, NetMQSocketEventArgs e) => _thread.Guarded("sending queued frames", () =>
     {
         while (_outbox.TryPeek(out var item))
         {
@@ -232,44 +232,6 @@ public sealed partial class Cell
         else
         {
             link.Dealer.SendReady -= OnSendReady;
-        }
-    }
-
-    /// <summary>
-    /// Runs socket-thread work so that a bug in it is logged instead of escaping into NetMQ's loop, which would
-    /// end the socket thread — and, running inside the application, its process.
-    /// </summary>
-    private void Guarded(string what, Action action)
-    {
-        try
-        {
-            action();
-        }
-        catch (Exception ex)
-        {
-            _log.Error(ex, "Failed at {Work}; the cell goes on", what);
-        }
-    }
-
-    /// <summary>
-    /// Any thread: hands <paramref name="action"/> to the socket thread; false once the cell is disposed (a queue that
-    /// is gone must never block or throw at the caller: issue 15, finding 3).
-    /// </summary>
-    private bool Work(Action action)
-    {
-        if (Volatile.Read(ref _disposed) != 0 && _socketThreadStopped)
-        {
-            return false;
-        }
-
-        try
-        {
-            _work.Enqueue(action);
-            return true;
-        }
-        catch (ObjectDisposedException)
-        {
-            return false;
         }
     }
 
