@@ -40,9 +40,6 @@ public sealed partial class Cell
     private TaskCompletionSource<JObject>? _goodbye;
     private JoinAttempts _attempts;
 
-    /// <summary>Publishing credit left (bytes of EVNT frames, PROTOCOL.md §8.4), when the transmitter gives credit.</summary>
-    private long _credit;
-    private bool _usesCredit;
 
     private Task<JObject> StartAsync()
     {
@@ -185,7 +182,7 @@ public sealed partial class Cell
         var goodbye = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!Work(() =>
             {
-                DrainForLeaving();
+                _outbox.Leave();
                 _goodbye = goodbye;
                 Send(JsonPayload.Frame(Command.Gbye, []));
             }))
@@ -286,16 +283,16 @@ public sealed partial class Cell
             Volatile.Write(ref _defaultAckTimeoutMs, ackTimeout);
         }
 
-        _usesCredit = welcome["credit"]?.Type == JTokenType.Integer;
-        _credit = _usesCredit ? welcome.Value<long>("credit") : 0;
         _lastHeard = Now();
-        Welcomed(welcome["resumed"] as JObject);
+        Welcomed(welcome["resumed"] as JObject, welcome["credit"]?.Type == JTokenType.Integer ? welcome.Value<long>("credit") : null);
         request?.Reply.TrySetResult(welcome);
         _firstWelcome?.TrySetResult(welcome);
     }
 
     /// <summary>A session exists (new, or taken over with the resume token): settle what waited for it and get going.</summary>
-    private void Welcomed(JObject? resumed)
+    /// <param name="resumed"><c>WLCM.resumed</c>: what the session taken over missed.</param>
+    /// <param name="credit"><c>WLCM.credit</c>: the first publishing credit (null: the transmitter does not pace this cell).</param>
+    private void Welcomed(JObject? resumed, long? credit)
     {
         var reconnected = _everWelcomed;
         _everWelcomed = true;
@@ -371,7 +368,7 @@ public sealed partial class Cell
         }
 
         SetState(CellState.Connected);
-        FlushPublishes();
+        _outbox.Open(credit);
     }
 
     private void HandleError(JObject error)
@@ -475,15 +472,7 @@ public sealed partial class Cell
     }
 
     /// <summary><c>CRED</c>: more publishing credit (PROTOCOL.md §8.4); events that waited for it go out.</summary>
-    private void HandleCredit(JObject credit)
-    {
-        var before = _credit;
-        _credit += credit.Value<long>("credit");
-        if (before <= 0 && _credit > 0)
-        {
-            FlushPublishes();
-        }
-    }
+    private void HandleCredit(JObject credit) => _outbox.AddCredit(credit.Value<long>("credit"));
 
     private void CompleteRequest(JObject reply)
     {
@@ -642,7 +631,7 @@ public sealed partial class Cell
             // connection. Only room made in a full queue counts, never a send the kernel merely buffered: a stopped
             // transmitter's kernel takes a slow publisher's events for ever (review finding 17b, PROTOCOL.md §4.4).
             // Time this thread itself did not run is not counted (StallAwareClock).
-            if (now - Math.Max(_lastHeard, _lastTaken) > _livenessMs)
+            if (now - Math.Max(_lastHeard, _outbox.LastTaken) > _livenessMs)
             {
                 SessionLost($"nothing heard for {now - _lastHeard} ms");
             }

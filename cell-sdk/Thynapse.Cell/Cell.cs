@@ -45,6 +45,8 @@ public sealed partial class Cell : IAsyncDisposable
         _thread = new SocketThread(_log, OnTimer);
         _publishes = new PublishBuffer(options.BatchBytes, options.MaxPendingPublishBytes, WakeForPublishes);
         _acks = new AckBuffer(WakeForPublishes);
+        _outbox = new Outbox(_thread, _publishes, _acks);
+        _linkEvents = new LinkEvents(OnConnected, OnConnectRetried, OnDisconnected, OnReceiveReady);
     }
 
     /// <summary>This cell's THID.</summary>
