@@ -210,7 +210,7 @@ public sealed partial class Cell
         // Only watches that had started: one still waiting for its first answer is asked again as a parked request.
         foreach (var state in _watches.Values.Where(w => w.Started))
         {
-            SendRequest(new Request(Command.Wtch, StartWatch(state), new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously))
+            _requests.Send(new Request(Command.Wtch, StartWatch(state))
             {
                 Answered = reply => Snapshot(state, reply),
             });

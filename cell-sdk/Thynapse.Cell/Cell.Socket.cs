@@ -45,7 +45,7 @@ public sealed partial class Cell
         }
 
         _link = null;
-        _requests.Remove(link.HelloRef);
+        _requests.Forget(link.HelloRef);
         _outbox.Detach();
         link.Close(linger);
     }

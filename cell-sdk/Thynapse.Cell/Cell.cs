@@ -24,6 +24,7 @@ public sealed partial class Cell : IAsyncDisposable
     private readonly SocketThread _thread;
     private readonly CellSignals _signals;
     private readonly PublishBuffer _publishes;
+    private readonly RequestTable _requests;
     private readonly LocalRoutes _routes = new();
     private TransmitterInfo _transmitter = TransmitterInfo.Unknown;
     private int _disposed;
@@ -46,6 +47,7 @@ public sealed partial class Cell : IAsyncDisposable
         _publishes = new PublishBuffer(options.BatchBytes, options.MaxPendingPublishBytes, WakeForPublishes);
         _acks = new AckBuffer(WakeForPublishes);
         _outbox = new Outbox(_thread, _publishes, _acks);
+        _requests = new RequestTable(_thread, _outbox, _signals, options);
         _linkEvents = new LinkEvents(OnConnected, OnConnectRetried, OnDisconnected, OnReceiveReady);
     }
 
@@ -156,7 +158,7 @@ public sealed partial class Cell : IAsyncDisposable
         _publishes.Close();
         CountUnsentPublishes();
         _publishes.SessionLost(new ThynapseConnectionException("The cell was disposed before the transmitter confirmed the event."), all: true);
-        FailRequests(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));
+        _requests.FailAll(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));
         _firstWelcome?.TrySetException(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));
         _thread.Dispose();
         ReleaseFrames();

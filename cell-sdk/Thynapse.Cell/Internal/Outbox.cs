@@ -22,6 +22,9 @@ internal sealed class Outbox(SocketThread thread, PublishBuffer publishes, AckBu
     private long _credit;
     private bool _usesCredit;
 
+    /// <summary>True while the session is open: welcomed, and the cell connected (see <see cref="Open"/>).</summary>
+    public bool IsOpen => _open;
+
     /// <summary>When a frame that had waited for room in the socket last left (see <see cref="OnSendReady"/>).</summary>
     public long LastTaken { get; private set; }
 
