@@ -102,8 +102,8 @@ public sealed partial class Cell
             ["service"] = _options.Service,
             ["protocol"] = 1,
             ["encodings"] = new JArray("B", "J"),
-            ["metadata"] = Volatile.Read(ref _metadata).DeepClone(),
-            ["tags"] = new JArray(Volatile.Read(ref _tags)),
+            ["metadata"] = _profile.Metadata.DeepClone(),
+            ["tags"] = new JArray(_profile.Tags),
             ["subs"] = subs,
             ["credit"] = true,
         };
@@ -186,7 +186,7 @@ public sealed partial class Cell
                     HandleGoodbye(json);
                     return;
                 case Command.Cell:
-                    HandleCellNotice(json);
+                    _watches.Notice(json);
                     return;
                 case Command.Slow:
                     HandleSlow(json);
@@ -260,7 +260,7 @@ public sealed partial class Cell
                 Send(JsonPayload.Frame(Command.Unsb, new JObject { ["sub"] = id }));
             }
 
-            ResumeWatches();
+            _watches.Resume();
         }
 
         foreach (var request in _requests.TakeParked())

@@ -25,6 +25,8 @@ public sealed partial class Cell : IAsyncDisposable
     private readonly CellSignals _signals;
     private readonly PublishBuffer _publishes;
     private readonly RequestTable _requests;
+    private readonly Watches _watches;
+    private readonly Profile _profile;
     private readonly LocalRoutes _routes = new();
     private TransmitterInfo _transmitter = TransmitterInfo.Unknown;
     private int _disposed;
@@ -39,8 +41,7 @@ public sealed partial class Cell : IAsyncDisposable
         _options = options;
         Id = options.Id ?? Thid.NewRandom();
         _log = options.Logger.ForContext<Cell>().ForContext("CellId", Id).ForContext(nameof(Service), options.Service);
-        _metadata = (JObject?)options.Metadata?.DeepClone() ?? [];
-        _tags = options.Tags is null ? [] : [.. options.Tags.Distinct()];
+        _profile = new Profile(options.Metadata, options.Tags);
         _tokenCallbackFailures = new ThrottledWarning(_log, "A callback registered on the token of a handler of {Pattern} threw when the cell cancelled the token; the cell goes on", TimeProvider.System);
         _signals = new CellSignals(_log);
         _thread = new SocketThread(_log, OnTimer);
@@ -48,6 +49,7 @@ public sealed partial class Cell : IAsyncDisposable
         _acks = new AckBuffer(WakeForPublishes);
         _outbox = new Outbox(_thread, _publishes, _acks);
         _requests = new RequestTable(_thread, _outbox, _signals, options);
+        _watches = new Watches(_requests, _log);
         _linkEvents = new LinkEvents(OnConnected, OnConnectRetried, OnDisconnected, OnReceiveReady);
     }
 
