@@ -124,11 +124,11 @@ public sealed partial class Cell
         {
             // No session to tell now: the next HELO carries only the subscriptions still held, and the welcome settles
             // (or sends) this UNSB. Nobody needs to wait for that.
-            var request = new Request(Command.Unsb, new JObject { ["sub"] = subscription.Id }, new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously));
+            var request = new Request(Command.Unsb, new JObject { ["sub"] = subscription.Id });
             Work(() =>
             {
                 _routes.Remove(subscription);
-                Submit(request);
+                _requests.Submit(request);
             });
             return;
         }

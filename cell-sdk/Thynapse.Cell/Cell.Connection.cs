@@ -22,13 +22,9 @@ public sealed partial class Cell
     /// <summary>The longest pause between two attempts to join.</summary>
     private const long MaxRetryMs = 2000;
 
-    private readonly Dictionary<long, Request> _requests = [];
-    private readonly List<Request> _parked = [];
     private readonly HashSet<uint> _helloSubscriptions = [];
     private readonly List<CellSubscription> _subscriptionsAfterWelcome = [];
-    private readonly StallAwareClock _clock = new(TimeProvider.System, TimeSpan.FromSeconds(2));
     private TaskCompletionSource<JObject>? _firstWelcome;
-    private long _nextRef;
     private long _lastHeard;
     private long _nextAttemptAt;
     private long _retryMs = FirstRetryMs;
@@ -41,9 +37,6 @@ public sealed partial class Cell
     private TaskCompletionSource<JObject>? _goodbye;
     private JoinAttempts _attempts;
 
-    /// <summary>Publishing credit left (bytes of EVNT frames, PROTOCOL.md §8.4), when the transmitter gives credit.</summary>
-    private long _credit;
-    private bool _usesCredit;
 
     private Task<JObject> StartAsync()
     {
@@ -51,22 +44,17 @@ public sealed partial class Cell
         _body.InitEmpty();
         _extra.InitEmpty();
         _firstWelcome = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _poller.RunAsync("thynapse-cell", isBackgroundThread: true);
+        _thread.Start();
         Work(() =>
         {
-            _timer.Interval = (int)FirstRetryMs;
+            _thread.TickInterval = (int)FirstRetryMs;
             Attempt();
         });
         return _firstWelcome.Task;
     }
 
-    /// <summary>Milliseconds on the socket thread's clock, which does not count the thread's own stalls (see <see cref="StallAwareClock"/>).</summary>
-    private long Now() => _clock.Advance() * 1000 / _clock.Frequency;
-
     /// <summary>
-    /// Sends a J command with a fresh <c>ref</c> and completes with the reply (OKAY, …), fails with its ERRR, or fails
-    /// with <see cref="ThynapseTimeoutException"/> after <see cref="CellOptions.RequestTimeout"/>. Without a session it
-    /// waits for the next welcome (or the timeout): issue 15, finding 4.
+    /// Any thread: asks the transmitter (see <see cref="RequestTable.AskAsync"/>).
     /// </summary>
     /// <param name="command">The command.</param>
     /// <param name="payload">Its payload (the <c>ref</c> is added).</param>
@@ -76,67 +64,14 @@ public sealed partial class Cell
     /// came, not in the order their continuations happen to run.
     /// </param>
     /// <param name="cancellationToken">Stops waiting (the answer, if it comes, is ignored).</param>
-    private async Task<JObject> RequestAsync(Command command, JObject payload, Action? beforeSending = null, Action<JObject>? answered = null, CancellationToken cancellationToken = default)
+    private Task<JObject> RequestAsync(Command command, JObject payload, Action? beforeSending = null, Action<JObject>? answered = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
-        var request = new Request(command, payload, new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously)) { Answered = answered };
-        if (!Work(() =>
-            {
-                beforeSending?.Invoke();
-                Submit(request);
-            }))
-        {
-            ThynapseException.ThrowClosed();
-        }
-
-        try
-        {
-            return await request.Reply.Task.WaitAsync(_options.RequestTimeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            Work(() => Withdraw(request));
-            var state = CurrentState;
-            throw new ThynapseTimeoutException(state == CellState.Connected
-                ? $"No answer to {CommandNames.Of(command)} within {_options.RequestTimeout} (CellOptions.RequestTimeout)."
-                : $"No answer to {CommandNames.Of(command)} within {_options.RequestTimeout} (CellOptions.RequestTimeout): the cell is {state} and has not been welcomed again by a transmitter at {_options.Transmitter}.");
-        }
-        catch (OperationCanceledException)
-        {
-            Work(() => Withdraw(request));
-            throw;
-        }
-    }
-
-    /// <summary>Sends a request now if there is a session, or keeps it for the next welcome.</summary>
-    private void Submit(Request request)
-    {
-        if (_link is { Welcomed: true } && CurrentState == CellState.Connected)
-        {
-            SendRequest(request);
-        }
-        else
-        {
-            _parked.Add(request);
-        }
+        return _requests.AskAsync(new Request(command, payload) { Answered = answered }, beforeSending, cancellationToken);
     }
 
     /// <summary>Socket thread: requests sent and waiting for their answer (tests check that none is forgotten there).</summary>
-    internal int RequestsWaiting => _requests.Count;
-
-    private void Withdraw(Request request)
-    {
-        _parked.Remove(request);
-        _requests.Remove(request.Ref);
-    }
-
-    private void SendRequest(Request request)
-    {
-        request.Ref = ++_nextRef;
-        request.Payload["ref"] = request.Ref;
-        _requests[request.Ref] = request;
-        Send(JsonPayload.Frame(request.Command, request.Payload));
-    }
+    internal int RequestsWaiting => _requests.Waiting;
 
     private void SendHello()
     {
@@ -167,8 +102,8 @@ public sealed partial class Cell
             ["service"] = _options.Service,
             ["protocol"] = 1,
             ["encodings"] = new JArray("B", "J"),
-            ["metadata"] = Volatile.Read(ref _metadata).DeepClone(),
-            ["tags"] = new JArray(Volatile.Read(ref _tags)),
+            ["metadata"] = _profile.Metadata.DeepClone(),
+            ["tags"] = new JArray(_profile.Tags),
             ["subs"] = subs,
             ["credit"] = true,
         };
@@ -179,8 +114,8 @@ public sealed partial class Cell
 
         _helloRefused = false;
         _link!.HelloSentAt = Now();
-        var request = new Request(Command.Helo, hello, new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously));
-        SendRequest(request);
+        var request = new Request(Command.Helo, hello);
+        _requests.Send(request);
         _link.HelloRef = request.Ref; // the link forgets it when it closes unanswered (review finding 13)
     }
 
@@ -189,7 +124,7 @@ public sealed partial class Cell
         var goodbye = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!Work(() =>
             {
-                DrainForLeaving();
+                _outbox.Leave();
                 _goodbye = goodbye;
                 Send(JsonPayload.Frame(Command.Gbye, []));
             }))
@@ -240,7 +175,7 @@ public sealed partial class Cell
                     HandleWelcome(json);
                     return;
                 case Command.Okay:
-                    CompleteRequest(json);
+                    _requests.Answer(json);
                     return;
                 case Command.Errr:
                     HandleError(json);
@@ -251,7 +186,7 @@ public sealed partial class Cell
                     HandleGoodbye(json);
                     return;
                 case Command.Cell:
-                    HandleCellNotice(json);
+                    _watches.Notice(json);
                     return;
                 case Command.Slow:
                     HandleSlow(json);
@@ -267,7 +202,7 @@ public sealed partial class Cell
 
     private void HandleWelcome(JObject welcome)
     {
-        var request = welcome["ref"]?.Type == JTokenType.Integer && _requests.Remove(welcome.Value<long>("ref"), out var found) ? found : null;
+        var request = _requests.TryTake(welcome, out var found) ? found : null;
         if (_link is not { Welcomed: false } link || !Thid.TryParse(welcome.Value<string>("id"), out var transmitterId))
         {
             _log.Warning("Ignored a WLCM that answers no HELO of this link: {Welcome}", welcome);
@@ -282,7 +217,7 @@ public sealed partial class Cell
         _resumeToken = welcome.Value<string>("session");
         _heartbeatMs = Math.Max(10, welcome.Value<long?>("heartbeat") ?? _heartbeatMs);
         _livenessMs = Math.Max(_heartbeatMs * 2, welcome.Value<long?>("liveness") ?? _livenessMs);
-        _clock.MaxStep = TimeSpan.FromMilliseconds(2 * _heartbeatMs); // the timer ticks every heartbeat
+        _thread.MaxClockStep = TimeSpan.FromMilliseconds(2 * _heartbeatMs); // the timer ticks every heartbeat
         Volatile.Write(ref _maxFrameBytes, welcome["limits"]?.Value<int?>("frame") ?? _maxFrameBytes);
         _publishes.BatchBytes = Math.Min(_options.BatchBytes, _maxFrameBytes - 1024);
         if (welcome["defaults"] is JObject defaults && defaults.Value<long?>("ackTimeout") is { } ackTimeout)
@@ -290,29 +225,29 @@ public sealed partial class Cell
             Volatile.Write(ref _defaultAckTimeoutMs, ackTimeout);
         }
 
-        _usesCredit = welcome["credit"]?.Type == JTokenType.Integer;
-        _credit = _usesCredit ? welcome.Value<long>("credit") : 0;
         _lastHeard = Now();
-        Welcomed(welcome["resumed"] as JObject);
+        Welcomed(welcome["resumed"] as JObject, welcome["credit"]?.Type == JTokenType.Integer ? welcome.Value<long>("credit") : null);
         request?.Reply.TrySetResult(welcome);
         _firstWelcome?.TrySetResult(welcome);
     }
 
     /// <summary>A session exists (new, or taken over with the resume token): settle what waited for it and get going.</summary>
-    private void Welcomed(JObject? resumed)
+    /// <param name="resumed"><c>WLCM.resumed</c>: what the session taken over missed.</param>
+    /// <param name="credit"><c>WLCM.credit</c>: the first publishing credit (null: the transmitter does not pace this cell).</param>
+    private void Welcomed(JObject? resumed, long? credit)
     {
         var reconnected = _everWelcomed;
         _everWelcomed = true;
         _retryMs = FirstRetryMs;
-        _timer.Interval = (int)_heartbeatMs;
+        _thread.TickInterval = (int)_heartbeatMs;
 
         // Subscriptions that did not fit the HELO follow as SUBS; requests that waited for this session follow them.
         var following = new Dictionary<uint, Request>();
         foreach (var subscription in _subscriptionsAfterWelcome.Where(s => _routes.TryGet(s.Id, out _)))
         {
-            var request = new Request(Command.Subs, subscription.ToWire(), new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously));
+            var request = new Request(Command.Subs, subscription.ToWire());
             following[subscription.Id] = request;
-            SendRequest(request);
+            _requests.Send(request);
         }
 
         if (reconnected)
@@ -325,14 +260,12 @@ public sealed partial class Cell
                 Send(JsonPayload.Frame(Command.Unsb, new JObject { ["sub"] = id }));
             }
 
-            ResumeWatches();
+            _watches.Resume();
         }
 
-        var parked = _parked.ToList();
-        _parked.Clear();
-        foreach (var request in parked)
+        foreach (var request in _requests.TakeParked())
         {
-            var sub = request.Payload.Value<uint?>("sub");
+            var sub = request.Subscription;
             switch (request.Command)
             {
                 case Command.Subs when sub is { } id && _helloSubscriptions.Contains(id):
@@ -344,10 +277,10 @@ public sealed partial class Cell
                     break;
                 case Command.Unsb when sub is { } id && _helloSubscriptions.Contains(id):
                     _helloSubscriptions.Remove(id); // its UNSB is this request
-                    SendRequest(request);
+                    _requests.Send(request);
                     break;
                 default:
-                    SendRequest(request);
+                    _requests.Send(request);
                     break;
             }
         }
@@ -375,7 +308,7 @@ public sealed partial class Cell
         }
 
         SetState(CellState.Connected);
-        FlushPublishes();
+        _outbox.Open(credit);
     }
 
     private void HandleError(JObject error)
@@ -383,7 +316,7 @@ public sealed partial class Cell
         var code = (ThynapseErrorCode)(error.Value<int?>("code") ?? (int)ThynapseErrorCode.InternalError);
         var message = error.Value<string>("message") ?? "";
         var command = error.Value<string>("command");
-        var request = error["ref"]?.Type == JTokenType.Integer && _requests.Remove(error.Value<long>("ref"), out var found) ? found : null;
+        var request = _requests.TryTake(error, out var found) ? found : null;
         if (request?.Command == Command.Helo)
         {
             if (!_everWelcomed)
@@ -416,7 +349,7 @@ public sealed partial class Cell
             // The transmitter does not know us (it dropped us as silent): re-join. The request is asked again then.
             if (request is not null)
             {
-                _parked.Add(request);
+                _requests.Park(request);
             }
 
             SessionLost("the transmitter does not know this cell any more");
@@ -479,24 +412,7 @@ public sealed partial class Cell
     }
 
     /// <summary><c>CRED</c>: more publishing credit (PROTOCOL.md §8.4); events that waited for it go out.</summary>
-    private void HandleCredit(JObject credit)
-    {
-        var before = _credit;
-        _credit += credit.Value<long>("credit");
-        if (before <= 0 && _credit > 0)
-        {
-            FlushPublishes();
-        }
-    }
-
-    private void CompleteRequest(JObject reply)
-    {
-        if (reply["ref"]?.Type == JTokenType.Integer && _requests.Remove(reply.Value<long>("ref"), out var request))
-        {
-            request.Answered?.Invoke(reply);
-            request.Reply.TrySetResult(reply);
-        }
-    }
+    private void HandleCredit(JObject credit) => _outbox.AddCredit(credit.Value<long>("credit"));
 
     /// <summary>
     /// The session is lost: close its link and join again on a new one. Publishes handed to the socket that await only
@@ -517,17 +433,11 @@ public sealed partial class Cell
         _publishes.SessionLost(new ThynapseConnectionException(
             $"The session with the transmitter was lost ({reason}) before it confirmed the event; it may or may not have been routed."));
         _acks.EndSession(); // the tags were the lost session's: the transmitter redelivers those events
-        // Asked again in the order they were made: those sent (and the one refused as NOT_WELCOMED) by their refs,
-        // then any that never left.
-        var sent = _requests.Values.Where(r => r.Command != Command.Helo).Concat(_parked.Where(r => r.Ref != 0)).OrderBy(r => r.Ref).ToList();
-        _parked.RemoveAll(r => r.Ref != 0);
-        _parked.InsertRange(0, sent);
-
-        _requests.Clear();
+        _requests.SessionLost(); // asked again in the next session, in the order they were made
         _attempts = default;
         _retryMs = FirstRetryMs;
         _nextAttemptAt = 0; // at once: the first attempt needs no pause
-        _timer.Interval = (int)FirstRetryMs;
+        _thread.TickInterval = (int)FirstRetryMs;
         Attempt();
     }
 
@@ -632,7 +542,7 @@ public sealed partial class Cell
         ScheduleAttempt();
     }
 
-    private void OnTimer() => Guarded("periodic work", () =>
+    private void OnTimer()
     {
         // Read what already arrived first: an answer waiting in the socket means the transmitter is not silent.
         OnReceiveReady(null, null);
@@ -640,12 +550,13 @@ public sealed partial class Cell
         var state = CurrentState;
         if (state == CellState.Connected)
         {
-            // Alive while it answers, or while it keeps taking the events we send: a busy publisher's BEAT waits behind
-            // its own events (the socket's queue, TCP buffers, the transmitter's inbound queue), so its answer can take
-            // longer than the liveness window while the transmitter is plainly reading this connection. Those buffers
-            // are bounded: a transmitter that stops reading stops taking events soon after (PROTOCOL.md §4.4). Time this
-            // thread itself did not run is not counted (StallAwareClock).
-            if (now - Math.Max(_lastHeard, _lastTaken) > _livenessMs)
+            // Alive while it answers (any frame from it), or while a full send queue keeps draining: a busy publisher's
+            // BEAT waits behind its own events (the socket's queue, TCP buffers, the transmitter's inbound queue), so
+            // its answer can take longer than the liveness window while the transmitter is plainly reading this
+            // connection. Only room made in a full queue counts, never a send the kernel merely buffered: a stopped
+            // transmitter's kernel takes a slow publisher's events for ever (review finding 17b, PROTOCOL.md §4.4).
+            // Time this thread itself did not run is not counted (StallAwareClock).
+            if (now - Math.Max(_lastHeard, _outbox.LastTaken) > _livenessMs)
             {
                 SessionLost($"nothing heard for {now - _lastHeard} ms");
             }
@@ -685,7 +596,7 @@ public sealed partial class Cell
                 });
             }
         }
-    });
+    }
 
     /// <summary>Why the first connection did not succeed, for <see cref="ConnectAsync"/>'s timeout (a newcomer's first mistake).</summary>
     private string JoinDiagnosis(TimeSpan waited)
@@ -718,33 +629,6 @@ public sealed partial class Cell
 
         return $"No welcome from {endpoint} within {waited} (CellOptions.ConnectTimeout): connected, but HELO got no answer. " +
             "The peer may be a stopped or overloaded transmitter, or not a Thynapse transmitter at all.";
-    }
-
-    private void FailRequests(Exception error)
-    {
-        // Called after the socket thread stopped: nothing else touches _requests any more.
-        foreach (var request in _requests.Values.Concat(_parked))
-        {
-            request.Reply.TrySetException(error);
-        }
-
-        _requests.Clear();
-        _parked.Clear();
-    }
-
-    /// <summary>A request waiting for its answer, known by the <c>ref</c> it was sent with.</summary>
-    private sealed class Request(Command command, JObject payload, TaskCompletionSource<JObject> reply)
-    {
-        public Command Command { get; } = command;
-
-        public JObject Payload { get; } = payload;
-
-        public TaskCompletionSource<JObject> Reply { get; } = reply;
-
-        public long Ref { get; set; }
-
-        /// <summary>Socket thread: what the <c>OKAY</c> changes here, applied before <see cref="Reply"/> completes.</summary>
-        public Action<JObject>? Answered { get; init; }
     }
 
     /// <summary>What attempts to join met since the last welcome: connections made, refused, closed before a welcome, unanswered; links not opened.</summary>

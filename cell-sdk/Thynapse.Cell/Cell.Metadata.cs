@@ -8,16 +8,11 @@ namespace Thynapse.Cell;
 // Metadata, discovery and membership watches (PROTOCOL.md §5.15–5.17).
 public sealed partial class Cell
 {
-    private readonly Dictionary<uint, WatchState> _watches = [];
-    private JObject _metadata = [];
-    private string[] _tags = [];
-    private int _nextWatchId;
-
     /// <summary>A copy of this cell's metadata, as the transmitter routes by it.</summary>
-    public JObject Metadata => (JObject)Volatile.Read(ref _metadata).DeepClone();
+    public JObject Metadata => (JObject)_profile.Metadata.DeepClone();
 
     /// <summary>This cell's tags.</summary>
-    public IReadOnlyList<string> Tags => Volatile.Read(ref _tags);
+    public IReadOnlyList<string> Tags => _profile.Tags;
 
     /// <summary>
     /// Changes this cell's metadata: merged into the current one (a null value removes its key), or replacing it.
@@ -66,14 +61,14 @@ public sealed partial class Cell
         filter ??= CellFilter.All;
         return Observable.Create<MembershipChange>(async (observer, cancellationToken) =>
         {
-            var id = (uint)Interlocked.Increment(ref _nextWatchId);
-            var state = new WatchState(id, filter, new DispatchQueue<MembershipChange>(4096, ex => _log.Error(ex, "A Watch observer threw")));
-            using var observing = state.Queue.Subscribe(observer);
+            var watch = _watches.Create(filter);
+            var id = watch.Id;
+            using var observing = watch.Queue.Subscribe(observer);
             try
             {
                 // The snapshot is taken on the socket thread with the answer, before any CELL notice that follows it.
-                await RequestAsync(Command.Wtch, StartWatch(state), () => _watches[id] = state, reply => Snapshot(state, reply), cancellationToken).ConfigureAwait(false);
-                await state.Queue.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await RequestAsync(Command.Wtch, watch.ToWire(), () => _watches.Add(watch), reply => Watches.Snapshot(watch, reply), cancellationToken).ConfigureAwait(false);
+                await watch.Queue.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -82,7 +77,7 @@ public sealed partial class Cell
             finally
             {
                 Work(() => _watches.Remove(id));
-                state.Queue.Complete();
+                watch.Queue.Complete();
                 if (CurrentState == CellState.Connected && Volatile.Read(ref _disposed) == 0)
                 {
                     try
@@ -98,129 +93,7 @@ public sealed partial class Cell
         });
     }
 
+    /// <summary>The local copy follows on the socket thread with the answer, in the order the transmitter applied the changes.</summary>
     private Task<JObject> ChangeMetadataAsync(JObject change, CancellationToken cancellationToken) =>
-        RequestAsync(Command.Meta, change, answered: _ => ApplyLocally(change), cancellationToken: cancellationToken);
-
-    /// <summary>
-    /// Socket thread, with the <c>OKAY</c>: keeps the local copy in step (it is what a re-joining HELO carries), in the
-    /// order the transmitter applied the changes.
-    /// </summary>
-    private void ApplyLocally(JObject change)
-    {
-        lock (_stateGate)
-        {
-            if (change["metadata"] is JObject metadata)
-            {
-                var updated = change.Value<string>("mode") == "replace" ? (JObject)metadata.DeepClone() : (JObject)_metadata.DeepClone();
-                if (change.Value<string>("mode") != "replace")
-                {
-                    foreach (var (key, value) in metadata)
-                    {
-                        if (value is null || value.Type == JTokenType.Null)
-                        {
-                            updated.Remove(key);
-                        }
-                        else
-                        {
-                            updated[key] = value.DeepClone();
-                        }
-                    }
-                }
-
-                Volatile.Write(ref _metadata, updated);
-            }
-
-            if (change["tags"] is JArray tags)
-            {
-                Volatile.Write(ref _tags, [.. tags.Values<string>().OfType<string>()]);
-            }
-        }
-    }
-
-    private static JObject StartWatch(WatchState state)
-    {
-        var wire = state.Filter.ToWire();
-        wire["watch"] = state.Id;
-        return wire;
-    }
-
-    /// <summary>Socket thread: the cells matching a watch when it (re)started; differences from what we knew are changes.</summary>
-    private static void Snapshot(WatchState state, JObject reply)
-    {
-        state.Started = true;
-        var now = (reply["cells"] as JArray ?? []).OfType<JObject>().Select(CellInfo.From).ToDictionary(c => c.Id);
-        foreach (var (id, cell) in now)
-        {
-            if (!state.Known.TryGetValue(id, out var before))
-            {
-                state.Queue.TryWrite(new MembershipChange(MembershipChangeKind.Joined, cell));
-            }
-            else if (!JToken.DeepEquals(before.Metadata, cell.Metadata) || !before.Tags.SequenceEqual(cell.Tags))
-            {
-                state.Queue.TryWrite(new MembershipChange(MembershipChangeKind.Updated, cell));
-            }
-        }
-
-        foreach (var (id, cell) in state.Known)
-        {
-            if (!now.ContainsKey(id))
-            {
-                state.Queue.TryWrite(new MembershipChange(MembershipChangeKind.Left, cell));
-            }
-        }
-
-        state.Known.Clear();
-        foreach (var (id, cell) in now)
-        {
-            state.Known[id] = cell;
-        }
-    }
-
-    /// <summary>Socket thread: one <c>CELL</c> notice for a watch.</summary>
-    private void HandleCellNotice(JObject notice)
-    {
-        if (!_watches.TryGetValue(notice.Value<uint>("watch"), out var state) || notice["cell"] is not JObject wire)
-        {
-            return;
-        }
-
-        var cell = CellInfo.From(wire);
-        var kind = notice.Value<string>("change") switch
-        {
-            "joined" => MembershipChangeKind.Joined,
-            "left" => MembershipChangeKind.Left,
-            _ => MembershipChangeKind.Updated,
-        };
-        if (kind == MembershipChangeKind.Left)
-        {
-            state.Known.Remove(cell.Id);
-        }
-        else
-        {
-            state.Known[cell.Id] = cell;
-        }
-
-        state.Queue.TryWrite(new MembershipChange(kind, cell));
-    }
-
-    /// <summary>Socket thread, after a re-join: the transmitter forgot our watches; start them again and report the difference.</summary>
-    private void ResumeWatches()
-    {
-        // Only watches that had started: one still waiting for its first answer is asked again as a parked request.
-        foreach (var state in _watches.Values.Where(w => w.Started))
-        {
-            SendRequest(new Request(Command.Wtch, StartWatch(state), new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously))
-            {
-                Answered = reply => Snapshot(state, reply),
-            });
-        }
-    }
-
-    private sealed record WatchState(uint Id, CellFilter Filter, DispatchQueue<MembershipChange> Queue)
-    {
-        public Dictionary<Thid, CellInfo> Known { get; } = [];
-
-        /// <summary>Socket thread: set once the transmitter answered the watch's first WTCH.</summary>
-        public bool Started { get; set; }
-    }
+        RequestAsync(Command.Meta, change, answered: _ => _profile.Apply(change), cancellationToken: cancellationToken);
 }

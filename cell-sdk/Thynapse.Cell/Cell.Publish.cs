@@ -226,46 +226,10 @@ public sealed partial class Cell
         return extras;
     }
 
-    private void WakeForPublishes() => Work(_flushPublishes ??= FlushPublishes);
+    /// <summary>Any thread: events or acknowledgements were buffered; the socket thread sends them.</summary>
+    private void WakeForPublishes() => Work(_flushPublishes ??= _outbox.Flush);
 
     private Action? _flushPublishes;
-
-    /// <summary>
-    /// Socket thread: sends buffered events and acknowledgements while the socket takes them, only while welcomed (events
-    /// published without a session wait for the next welcome: issue 15, finding 2) and, when the transmitter gives
-    /// credit, while some is left (PROTOCOL.md §8.4).
-    /// </summary>
-    private void FlushPublishes()
-    {
-        if (CurrentState != CellState.Connected || _link is not { Welcomed: true } || _goodbye is not null)
-        {
-            return; // kept until the cell is welcomed (again); once it said GBYE, nothing follows it
-        }
-
-        Drain(_acks, limited: false);
-        Drain(_publishes, limited: _usesCredit);
-    }
-
-    /// <summary>
-    /// Socket thread, before <c>GBYE</c>: everything buffered leaves ahead of it, credit or not (review finding 15). A
-    /// transmitter takes events sent without credit (PROTOCOL.md §8.4), and this is their last chance: what the socket
-    /// does not take now waits in the outbox, in front of the <c>GBYE</c>, for as long as disposal waits for the answer.
-    /// </summary>
-    private void DrainForLeaving()
-    {
-        if (CurrentState != CellState.Connected || _link is not { Welcomed: true } link)
-        {
-            return;
-        }
-
-        Drain(_acks, limited: false);
-        Drain(_publishes, limited: false);
-        while (_publishes.TakeNext() is { } batch)
-        {
-            _outbox.Enqueue(new Outgoing(null, batch, _publishes));
-            WatchSendReady(link, true);
-        }
-    }
 
     /// <summary>
     /// Disposal, after the socket thread stopped: publishes still buffered could not go out (no session, or the
@@ -278,20 +242,6 @@ public sealed partial class Cell
         {
             Interlocked.Add(ref _unsentAtDisposal, unsent);
             _log.Warning("{Count} published events were still buffered when the cell closed and were not sent (state {State})", unsent, CurrentState);
-        }
-    }
-
-    private void Drain(Internal.FrameQueue queue, bool limited)
-    {
-        while (_outbox.Count == 0 && (!limited || _credit > 0) && queue.TakeNext() is { } batch)
-        {
-            var item = new Outgoing(null, batch, queue);
-            if (!TrySend(item))
-            {
-                _outbox.Enqueue(item);
-                WatchSendReady(_link!, true);
-                return;
-            }
         }
     }
 }

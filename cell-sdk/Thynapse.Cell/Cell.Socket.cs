@@ -1,6 +1,5 @@
 using NetMQ;
-using NetMQ.Monitoring;
-using NetMQ.Sockets;
+using Thynapse.Cell.Internal;
 using Thynapse.Core;
 
 namespace Thynapse.Cell;
@@ -10,65 +9,32 @@ public sealed partial class Cell
 {
     private const int ReceiveBudget = 4096;
 
-    private readonly Queue<Outgoing> _outbox = new();
+    private readonly SocketCount _sockets = new();
+    private readonly LinkEvents _linkEvents;
+    private readonly Outbox _outbox;
     private Link? _link;
     private int _links;
     private Msg _frame;
     private Msg _body;
     private Msg _extra;
-    private bool _sendReadyWatched;
-    private long _lastTaken;
-    private int _socketsOpen;
 
     /// <summary>Links (one per attempt at a session) opened so far.</summary>
     internal int LinksOpened => Volatile.Read(ref _links);
 
     /// <summary>DEALER sockets and monitors this cell opened and has not disposed yet (tests check that none leak).</summary>
-    internal int SocketsOpen => Volatile.Read(ref _socketsOpen);
+    internal int SocketsOpen => _sockets.Open;
 
-    /// <summary>
-    /// Opens a link: a new DEALER socket towards the transmitter, watched by a monitor so that a closed connection is
-    /// seen at once. Every attempt at a session gets a socket of its own, so nothing queued for an earlier session (events,
-    /// acknowledgements, beats) can reach the transmitter ahead of the next <c>HELO</c>, and a transmitter that restarted
-    /// never sees this cell's events before it has welcomed it again (issue 15, finding 2).
-    /// </summary>
+    /// <summary>Opens the next link (see <see cref="Link"/>) and hands it to the outbox.</summary>
     private void OpenLink()
     {
-        var number = ++_links;
-        var dealer = new DealerSocket();
-        Interlocked.Increment(ref _socketsOpen);
-        NetMQMonitor? monitor = null;
-        try
-        {
-            dealer.Options.Linger = TimeSpan.Zero;
-            // Bounded socket queues (frames batch many events): past them, memory stops growing and back-pressure starts.
-            dealer.Options.SendHighWatermark = 256;
-            dealer.Options.ReceiveHighWatermark = 1_000;
-            dealer.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);
-            dealer.Options.ReconnectIntervalMax = TimeSpan.FromSeconds(2);
-            monitor = new NetMQMonitor(dealer, $"inproc://thynapse-cell-{Id}-{number}", SocketEvents.Connected | SocketEvents.ConnectRetried | SocketEvents.Disconnected);
-            Interlocked.Increment(ref _socketsOpen);
-            var link = new Link(dealer, monitor, number);
-            monitor.Connected += (_, _) => Guarded("a connection event", () => OnConnected(link));
-            monitor.ConnectRetried += (_, _) => Guarded("a connection event", () => OnConnectRetried(link));
-            monitor.Disconnected += (_, _) => Guarded("a connection event", () => OnDisconnected(link));
-            dealer.ReceiveReady += OnReceiveReady;
-            monitor.AttachToPoller(_poller);
-            _poller.Add(dealer);
-            dealer.Connect(_options.Transmitter); // resolves the host here: an unknown one throws a SocketException
-            _link = link;
-        }
-        catch
-        {
-            // Whatever failed (NetMQ out of sockets, a host that does not resolve), the socket and its monitor go with it.
-            DisposeSockets(dealer, monitor, TimeSpan.Zero);
-            throw;
-        }
+        var link = Link.Open(_thread, _options.Transmitter, $"thynapse-cell-{Id}", ++_links, _linkEvents, _sockets);
+        _link = link;
+        _outbox.Attach(link);
     }
 
     /// <summary>
-    /// Closes the current link. Batches of events it had not yet taken go back to their queue, to leave on the next
-    /// link; control frames and acknowledgements belonged to its session and are dropped with it.
+    /// Closes the current link: the outbox gives back what it had not sent (see <see cref="Outbox.Detach"/>), and a
+    /// HELO still waiting for its answer is not answered on another link (review finding 13).
     /// </summary>
     /// <param name="linger">How long the socket may still try to send what it holds (zero when the session is lost).</param>
     private void CloseLink(TimeSpan linger)
@@ -79,33 +45,9 @@ public sealed partial class Cell
         }
 
         _link = null;
-        _requests.Remove(link.HelloRef); // a HELO still waiting for its answer is not answered on another link
-        WatchSendReady(link, false);
-        while (_outbox.TryDequeue(out var item))
-        {
-            if (item.Batch is { } batch)
-            {
-                item.Owner!.PutBack(batch);
-            }
-        }
-
-        DisposeSockets(link.Dealer, link.Monitor, linger);
-    }
-
-    /// <summary>Takes a link's sockets off the poller and disposes them (the monitor first: it watches the dealer).</summary>
-    private void DisposeSockets(DealerSocket dealer, NetMQMonitor? monitor, TimeSpan linger)
-    {
-        dealer.ReceiveReady -= OnReceiveReady;
-        _poller.Remove(dealer); // harmless if it was never added
-        if (monitor is not null)
-        {
-            monitor.Dispose(); // detaches it from the poller if it was attached
-            Interlocked.Decrement(ref _socketsOpen);
-        }
-
-        dealer.Options.Linger = linger;
-        dealer.Dispose();
-        Interlocked.Decrement(ref _socketsOpen);
+        _requests.Forget(link.HelloRef);
+        _outbox.Detach();
+        link.Close(linger);
     }
 
     private void OnReceiveReady(object? sender, NetMQSocketEventArgs? e)
@@ -150,127 +92,8 @@ public sealed partial class Cell
         }
     }
 
-    /// <summary>Sends a control frame on the current link, or queues it behind earlier ones when the socket is at its high-water mark.</summary>
-    private void Send(byte[] frame)
-    {
-        if (_link is null)
-        {
-            return; // no session to say it in: whatever it was belongs to the one that was lost
-        }
-
-        var item = new Outgoing(frame, null, null);
-        if (_outbox.Count > 0 || !TrySend(item))
-        {
-            _outbox.Enqueue(item);
-            WatchSendReady(_link, true);
-        }
-    }
-
-    private bool TrySend(Outgoing item)
-    {
-        if (_link is not { } link)
-        {
-            return false;
-        }
-
-        var frame = item.Batch is { } batch ? batch.Frame : item.Frame;
-        var msg = default(Msg);
-        msg.InitPool(frame.Length);
-        frame.CopyTo(msg.Slice());
-        var sent = link.Dealer.TrySend(ref msg, TimeSpan.Zero, more: false);
-        msg.Close();
-        if (sent && item.Batch is not null)
-        {
-            if (ReferenceEquals(item.Owner, _publishes))
-            {
-                _credit -= frame.Length;
-            }
-
-            item.Owner!.Release(item.Batch);
-
-            // Events keep leaving: the socket's bounded queue (and the TCP and transmitter buffers behind it) would
-            // stop taking them within moments if the transmitter stopped reading (see OnTimer's liveness check).
-            _lastTaken = Now();
-        }
-
-        return sent;
-    }
-
-    private void OnSendReady(object? sender, NetMQSocketEventArgs e) => Guarded("sending queued frames", () =>
-    {
-        while (_outbox.TryPeek(out var item))
-        {
-            if (!TrySend(item))
-            {
-                return;
-            }
-
-            _outbox.Dequeue();
-        }
-
-        if (_link is { } link)
-        {
-            WatchSendReady(link, false);
-        }
-
-        FlushPublishes();
-    });
-
-    private void WatchSendReady(Link link, bool watch)
-    {
-        if (watch == _sendReadyWatched)
-        {
-            return;
-        }
-
-        _sendReadyWatched = watch;
-        if (watch)
-        {
-            link.Dealer.SendReady += OnSendReady;
-        }
-        else
-        {
-            link.Dealer.SendReady -= OnSendReady;
-        }
-    }
-
-    /// <summary>
-    /// Runs socket-thread work so that a bug in it is logged instead of escaping into NetMQ's loop, which would
-    /// end the socket thread — and, running inside the application, its process.
-    /// </summary>
-    private void Guarded(string what, Action action)
-    {
-        try
-        {
-            action();
-        }
-        catch (Exception ex)
-        {
-            _log.Error(ex, "Failed at {Work}; the cell goes on", what);
-        }
-    }
-
-    /// <summary>
-    /// Any thread: hands <paramref name="action"/> to the socket thread; false once the cell is disposed (a queue that
-    /// is gone must never block or throw at the caller: issue 15, finding 3).
-    /// </summary>
-    private bool Work(Action action)
-    {
-        if (Volatile.Read(ref _disposed) != 0 && _socketThreadStopped)
-        {
-            return false;
-        }
-
-        try
-        {
-            _work.Enqueue(action);
-            return true;
-        }
-        catch (ObjectDisposedException)
-        {
-            return false;
-        }
-    }
+    /// <summary>Sends a control frame on the current link (see <see cref="Outbox.Send"/>).</summary>
+    private void Send(byte[] frame) => _outbox.Send(frame);
 
     private static bool IsBinaryDeliveries(ReadOnlySpan<byte> frame) => frame.Length > FrameHeader.PayloadOffset && frame.StartsWith("B DLVR "u8);
 
@@ -301,30 +124,5 @@ public sealed partial class Cell
     {
         msg.Close();
         msg.InitEmpty();
-    }
-
-    /// <summary>A frame waiting for the socket: a control frame, or a batch to give back to its queue once sent.</summary>
-    private readonly record struct Outgoing(byte[]? Frame, FrameBatch? Batch, Internal.FrameQueue? Owner);
-
-    /// <summary>One DEALER socket and its monitor: one attempt at a session with a transmitter.</summary>
-    private sealed class Link(DealerSocket dealer, NetMQMonitor monitor, int number)
-    {
-        public DealerSocket Dealer { get; } = dealer;
-
-        public NetMQMonitor Monitor { get; } = monitor;
-
-        public int Number { get; } = number;
-
-        /// <summary>True once <c>WLCM</c> came on this link.</summary>
-        public bool Welcomed { get; set; }
-
-        /// <summary>True while its TCP connection is up.</summary>
-        public bool Connected { get; set; }
-
-        /// <summary>When the <c>HELO</c> now waiting for an answer was sent (0: none waits).</summary>
-        public long HelloSentAt { get; set; }
-
-        /// <summary>The <c>ref</c> of the last <c>HELO</c> sent on this link (0: none).</summary>
-        public long HelloRef { get; set; }
     }
 }

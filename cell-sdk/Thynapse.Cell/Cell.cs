@@ -21,18 +21,15 @@ public sealed partial class Cell : IAsyncDisposable
 {
     private readonly CellOptions _options;
     private readonly ILogger _log;
-    private readonly NetMQPoller _poller;
-    private readonly NetMQQueue<Action> _work;
-    private readonly NetMQTimer _timer;
+    private readonly SocketThread _thread;
+    private readonly CellSignals _signals;
     private readonly PublishBuffer _publishes;
+    private readonly RequestTable _requests;
+    private readonly Watches _watches;
+    private readonly Profile _profile;
     private readonly LocalRoutes _routes = new();
-    private readonly DispatchQueue<CellNotice> _notices;
-    private readonly DispatchQueue<CellState> _states;
-    private readonly Lock _stateGate = new();
-    private CellState _state = CellState.Connecting;
     private TransmitterInfo _transmitter = TransmitterInfo.Unknown;
     private int _disposed;
-    private volatile bool _socketThreadStopped;
 
     private Cell(CellOptions options)
     {
@@ -44,26 +41,16 @@ public sealed partial class Cell : IAsyncDisposable
         _options = options;
         Id = options.Id ?? Thid.NewRandom();
         _log = options.Logger.ForContext<Cell>().ForContext("CellId", Id).ForContext(nameof(Service), options.Service);
-        _metadata = (JObject?)options.Metadata?.DeepClone() ?? [];
-        _tags = options.Tags is null ? [] : [.. options.Tags.Distinct()];
+        _profile = new Profile(options.Metadata, options.Tags);
         _tokenCallbackFailures = new ThrottledWarning(_log, "A callback registered on the token of a handler of {Pattern} threw when the cell cancelled the token; the cell goes on", TimeProvider.System);
-        _notices = new DispatchQueue<CellNotice>(4096, ex => _log.Error(ex, "A Notices observer threw"), waitForFirstObserver: false);
-        _states = new DispatchQueue<CellState>(256, ex => _log.Error(ex, "A State observer threw"), waitForFirstObserver: false);
-
-        _work = new NetMQQueue<Action>();
-        _work.ReceiveReady += (_, e) =>
-        {
-            while (e.Queue.TryDequeue(out var action, TimeSpan.Zero))
-            {
-                Guarded("queued work", action);
-            }
-        };
+        _signals = new CellSignals(_log);
+        _thread = new SocketThread(_log, OnTimer);
         _publishes = new PublishBuffer(options.BatchBytes, options.MaxPendingPublishBytes, WakeForPublishes);
         _acks = new AckBuffer(WakeForPublishes);
-        _timer = new NetMQTimer(TimeSpan.FromSeconds(1));
-        _timer.Elapsed += (_, _) => OnTimer();
-        _poller = [_work];
-        _poller.Add(_timer);
+        _outbox = new Outbox(_thread, _publishes, _acks);
+        _requests = new RequestTable(_thread, _outbox, _signals, options);
+        _watches = new Watches(_requests, _log);
+        _linkEvents = new LinkEvents(OnConnected, OnConnectRetried, OnDisconnected, OnReceiveReady);
     }
 
     /// <summary>This cell's THID.</summary>
@@ -79,32 +66,16 @@ public sealed partial class Cell : IAsyncDisposable
     public string? TransmitterEvents => Volatile.Read(ref _transmitter).Events;
 
     /// <summary>Where the cell stands now.</summary>
-    public CellState CurrentState
-    {
-        get
-        {
-            lock (_stateGate)
-            {
-                return _state;
-            }
-        }
-    }
+    public CellState CurrentState => _signals.State;
 
     /// <summary>
     /// Drops, rejections, reconnects and observer failures, as they happen (never null; observers are called on the
     /// thread pool, and notices that nobody observes are not kept).
     /// </summary>
-    public IObservable<CellNotice> Notices => Observable.Create<CellNotice>(_notices.Subscribe);
+    public IObservable<CellNotice> Notices => Observable.Create<CellNotice>(_signals.SubscribeNotices);
 
     /// <summary>The cell's state: the current one at once, then every change.</summary>
-    public IObservable<CellState> State => Observable.Create<CellState>(observer =>
-    {
-        lock (_stateGate)
-        {
-            observer.OnNext(_state);
-            return _states.Subscribe(observer);
-        }
-    }).DistinctUntilChanged();
+    public IObservable<CellState> State => Observable.Create<CellState>(_signals.SubscribeState).DistinctUntilChanged();
 
     /// <summary>
     /// Connects to the transmitter in <see cref="CellOptions.Transmitter"/> and completes once it has welcomed this
@@ -185,21 +156,13 @@ public sealed partial class Cell : IAsyncDisposable
             _log.Warning("The socket thread did not close the link within 5 s; stopping it anyway");
         }
 
-        _socketThreadStopped = true; // from here on, work for the socket thread is dropped, never queued
-        await Task.Run(() =>
-        {
-            if (_poller.IsRunning)
-            {
-                _poller.Stop();
-            }
-        }).ConfigureAwait(false);
+        await _thread.StopAsync().ConfigureAwait(false); // from here on, work for the socket thread is dropped, never queued
         _publishes.Close();
         CountUnsentPublishes();
         _publishes.SessionLost(new ThynapseConnectionException("The cell was disposed before the transmitter confirmed the event."), all: true);
-        FailRequests(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));
+        _requests.FailAll(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));
         _firstWelcome?.TrySetException(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));
-        _poller.Dispose();
-        _work.Dispose();
+        _thread.Dispose();
         ReleaseFrames();
         var subscriptions = _routes.All.ToList();
         foreach (var subscription in subscriptions)
@@ -208,9 +171,8 @@ public sealed partial class Cell : IAsyncDisposable
         }
 
         await StopHandlersAsync(subscriptions).ConfigureAwait(false);
-        SetState(CellState.Closed);
-        _states.Complete();
-        _notices.Complete();
+        _signals.SetState(CellState.Closed);
+        _signals.Complete();
     }
 
     /// <summary>Runs <paramref name="action"/> on the socket thread (tests use it to stall that thread on purpose).</summary>
@@ -231,33 +193,15 @@ public sealed partial class Cell : IAsyncDisposable
         }
     }
 
-    private void SetState(CellState state)
-    {
-        lock (_stateGate)
-        {
-            if (_state == state || _state == CellState.Closed)
-            {
-                return;
-            }
+    private void SetState(CellState state) => _signals.SetState(state);
 
-            _state = state;
-            _states.TryWrite(state);
-        }
-    }
+    private void Notify(CellNotice notice) => _signals.Notify(notice);
 
-    private void Notify(CellNotice notice)
-    {
-        if (notice.Kind is CellNoticeKind.SlowConsumer or CellNoticeKind.MissedEvents or CellNoticeKind.PublishRejected or CellNoticeKind.ConnectionLost)
-        {
-            _log.Warning("{Notice}", notice.Message);
-        }
-        else
-        {
-            _log.Information("{Notice}", notice.Message);
-        }
+    /// <summary>Any thread: hands <paramref name="action"/> to the socket thread; false once it has stopped.</summary>
+    private bool Work(Action action) => _thread.Post(action);
 
-        _notices.TryWrite(notice);
-    }
+    /// <summary>Socket thread: milliseconds on its stall-aware clock.</summary>
+    private long Now() => _thread.Now();
 
     private sealed record TransmitterInfo(Thid Id, string? Events)
     {

@@ -66,6 +66,33 @@ public sealed class BusyPublisherLivenessTests
     }
 
     /// <summary>
+    /// Review finding 17b: a publisher that sends now and then to a transmitter that stopped reading (the test's ROUTER
+    /// welcomes it, then never reads again, as a SIGSTOPped process would) sees every send taken by the buffers on the
+    /// way; that was counted as a sign of life, so the cell never gave up. Only frames from the transmitter (or room
+    /// made in a full send queue) prove it alive: the cell must lose the session within the liveness timeout and a margin.
+    /// </summary>
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task SlowPublisher_GivesUpOnATransmitterThatStoppedReading()
+    {
+        const int liveness = 1000;
+        var ct = TestContext.CancellationToken;
+        using var transmitter = new ScriptedTransmitter();
+        var connecting = Cell.ConnectAsync(CellOptions.Default with { Transmitter = transmitter.Endpoint, Service = TestIds.Next("slow") }, ct);
+        transmitter.Welcome(transmitter.Expect("HELO"), new JObject { ["heartbeat"] = 100, ["liveness"] = liveness });
+        await using var cell = await connecting.Within("the welcome");
+        var lost = SlowPublisher.NextNoticeAsync(cell, CellNoticeKind.ConnectionLost);
+        await using (new SlowPublisher(cell, "metrics.tick", TimeSpan.FromMilliseconds(50)))
+        {
+            // From here on nothing is read: the transmitter answers no BEAT. Liveness, one tick, and room for a loaded machine.
+            var silent = System.Diagnostics.Stopwatch.StartNew();
+            await lost.Within("the cell to give the silent transmitter up", TimeSpan.FromMilliseconds(liveness * 8));
+            TestContext.WriteLine($"the session was lost {silent.ElapsedMilliseconds} ms after the transmitter stopped reading (liveness {liveness} ms)");
+            Assert.IsGreaterThanOrEqualTo(liveness - 200, silent.ElapsedMilliseconds, "not before the liveness timeout");
+        }
+    }
+
+    /// <summary>
     /// Welcomes the cell (heartbeat 100 ms, liveness 2 s), then takes at most one message per millisecond, answering
     /// nothing: the cell's BEATs wait behind its events, which keep leaving its send queue as the reads free room.
     /// </summary>

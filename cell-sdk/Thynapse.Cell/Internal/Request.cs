@@ -1,0 +1,24 @@
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+
+namespace Thynapse.Cell.Internal;
+
+/// <summary>A request waiting for its answer, known by the <c>ref</c> it was sent with (see <see cref="RequestTable"/>).</summary>
+internal sealed class Request(Command command, JObject payload)
+{
+    public Command Command { get; } = command;
+
+    public JObject Payload { get; } = payload;
+
+    /// <summary>Completes with the answer (<c>OKAY</c>, <c>WLCM</c>), or fails with the <c>ERRR</c>.</summary>
+    public TaskCompletionSource<JObject> Reply { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The <c>ref</c> it was last sent with (0: never sent).</summary>
+    public long Ref { get; set; }
+
+    /// <summary>Socket thread: what the <c>OKAY</c> changes here, applied before <see cref="Reply"/> completes.</summary>
+    public Action<JObject>? Answered { get; init; }
+
+    /// <summary>The subscription (<c>sub</c>) a <c>SUBS</c> or <c>UNSB</c> is about.</summary>
+    public uint? Subscription => Payload.Value<uint?>("sub");
+}
