@@ -325,7 +325,7 @@ internal sealed class SimulatedMesh
     }
 
     /// <summary>Log lines of one node, rendered, for assertions and for failure messages.</summary>
-    internal sealed class LogCollector : Serilog.Core.ILogEventSink
+    public sealed class LogCollector : Serilog.Core.ILogEventSink
     {
         private readonly List<string> _lines = [];
 

@@ -251,6 +251,15 @@ internal sealed class Membership
         }
     }
 
+    /// <summary>Something suggests <paramref name="id"/> may be gone (its connection to us closed): probe it now, out of turn.</summary>
+    public void Prod(Thid id)
+    {
+        if (!Leaving && _members.TryGetValue(id, out var member) && Probeable(member))
+        {
+            StartProbe(member, _clock.Now);
+        }
+    }
+
     /// <summary>A direct probe: answered with <c>PONG</c>; a probe that says we are suspected is refuted (Lifeguard's buddy system).</summary>
     public void OnPing(Thid from, PingMessage ping)
     {

@@ -135,8 +135,18 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         }
     }
 
-    /// <summary>A connection of the command socket closed: if it was a peer's, it has to prove itself again.</summary>
-    public void Disconnected(ReadOnlySpan<byte> routingId) => _connections.GetAlternateLookup<ReadOnlySpan<byte>>().Remove(routingId);
+    /// <summary>
+    /// A connection of the command socket closed: if it was a peer's, it has to prove itself again, and the peer is
+    /// probed at once (a killed process's connections close with it: this finds it a probe interval sooner).
+    /// </summary>
+    public void Disconnected(ReadOnlySpan<byte> routingId)
+    {
+        if (_connections.GetAlternateLookup<ReadOnlySpan<byte>>().Remove(routingId, out _, out var peer))
+        {
+            _clock.Advance();
+            Membership.Prod(peer);
+        }
+    }
 
     /// <summary>Announces the leave (graceful shutdown); the sockets close with the transmitter.</summary>
     public void Leave()
