@@ -197,6 +197,11 @@ internal sealed class Membership
         }
 
         Heard(origin, answer.Header.Incarnation);
+        if (_refuted && _members.TryGetValue(origin, out var responder) && responder.Linked)
+        {
+            _transport.PushPull(responder); // it holds us suspect or dead: our new incarnation, directly
+        }
+
         if (a.Seed is not null)
         {
             _log.Information("Joined the mesh through seed {Seed} ({PeerId}): {Members} members known", a.Seed, origin, _members.Count);
