@@ -662,9 +662,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
             return;
         }
 
-        var addresses = resolution.IsCompletedSuccessfully ? resolution.Result : [];
-        var v4 = addresses.Where(a => a.AddressFamily == AddressFamily.InterNetwork).ToList();
-        var chosen = v4.Count > 0 ? v4 : [.. addresses.Where(a => a.AddressFamily == AddressFamily.InterNetworkV6)];
+        var chosen = SeedEndpoints(resolution.IsCompletedSuccessfully ? resolution.Result : [], port);
         if (chosen.Count == 0)
         {
             var pause = seed.Backoff.Next();
@@ -679,13 +677,22 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
             return;
         }
 
-        foreach (var address in chosen.Distinct())
+        foreach (var endpoint in chosen)
         {
-            var text = address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
-            var endpoint = $"tcp://{text}:{port}";
             _log.Information("Seed {Seed}: joining through {Endpoint}", seed.Endpoint, endpoint);
             Membership.AddSeed(endpoint);
         }
+    }
+
+    /// <summary>
+    /// The seeds a resolved name gives: one per address, the IPv4 ones when there are any (a name such as localhost often
+    /// has both, for one transmitter), else the IPv6 ones.
+    /// </summary>
+    internal static List<string> SeedEndpoints(IReadOnlyList<IPAddress> addresses, string port)
+    {
+        var v4 = addresses.Where(a => a.AddressFamily == AddressFamily.InterNetwork).Distinct().ToList();
+        var chosen = v4.Count > 0 ? v4 : [.. addresses.Where(a => a.AddressFamily == AddressFamily.InterNetworkV6).Distinct()];
+        return [.. chosen.Select(a => a.AddressFamily == AddressFamily.InterNetworkV6 ? $"tcp://[{a}]:{port}" : $"tcp://{a}:{port}")];
     }
 
     private static (string Host, string Port) SplitHost(string endpoint)
