@@ -6,11 +6,11 @@ using Thynapse.Transmitter.Diagnostics;
 namespace Thynapse.Transmitter.Mesh;
 
 /// <summary>
-/// Who is in the mesh and who is alive: SWIM with Lifeguard's refinements (PROTOCOL.md §12.7). It joins through seeds,
-/// merges what members say about each other (a higher incarnation wins; at the same incarnation suspect beats alive and
-/// dead or left beat both), probes one member per interval in turn and any member that has been silent, asks others to
-/// probe when a direct probe goes unanswered, suspects, confirms, declares dead, refutes suspicions of itself with a
-/// higher incarnation, and retries seeds and dead members forever.
+/// Who is in the mesh and who is alive (PROTOCOL.md §12.4, §12.7): it merges what members say about each other (a higher
+/// incarnation wins; at the same incarnation suspect beats alive and dead or left beat both), suspects a member its
+/// <see cref="FailureDetector"/> could not reach, counts confirmations, declares dead, refutes suspicions of itself with a
+/// higher incarnation, links and unlinks members, and hands seeds and dead members to <see cref="JoinAttempts"/>, which
+/// tries them forever.
 /// </summary>
 /// <remarks>
 /// Pure: no sockets, no threads, no time of its own. It reads the routing clock (<see cref="StallAwareClock"/>, which does
@@ -20,7 +20,6 @@ namespace Thynapse.Transmitter.Mesh;
 /// </remarks>
 internal sealed class Membership
 {
-    private readonly MeshOptions _options;
     private readonly IPeerTransport _transport;
     private readonly StallAwareClock _clock;
     private readonly TimeProvider _time;
@@ -28,25 +27,13 @@ internal sealed class Membership
     private readonly ILogger _log;
     private readonly LogLimiter _warnings;
     private readonly Random _random;
-    private readonly LocalHealth _health;
     private readonly Dictionary<Thid, Member> _members = [];
-    private readonly Dictionary<ulong, Probe> _probes = [];
-    private readonly Dictionary<Thid, Probe> _probing = [];
-    private readonly Dictionary<ulong, Relay> _relays = [];
-    private readonly Dictionary<int, Attempt> _attempts = [];
     private readonly List<MemberRecord> _changes = [];
-    private readonly List<Thid> _order = [];
-    private readonly long _probeInterval;
-    private readonly long _probeTimeout;
+    private readonly FailureDetector _detector;
+    private readonly JoinAttempts _attempts;
     private readonly long _pushPullInterval;
-    private readonly long _joinTimeout;
     private readonly long _viewRefresh;
-    private int _orderIndex;
-    private long _lastStalled;
-    private long _nextProbeAt;
     private long _nextPushPullAt;
-    private ulong _nonce;
-    private int _nextAttempt;
     private bool _refuted;
     private bool _changed = true;
     private bool _heard;
@@ -60,7 +47,6 @@ internal sealed class Membership
         Incarnation = incarnation;
         CommandEndpoint = commandEndpoint;
         EventsEndpoint = eventsEndpoint;
-        _options = options;
         _transport = transport;
         _clock = clock;
         _time = time;
@@ -68,13 +54,10 @@ internal sealed class Membership
         _log = log.ForContext<Membership>();
         _warnings = new LogLimiter(_log, () => _clock.Now, _clock.Frequency);
         _random = random;
-        _health = new LocalHealth(options.MaxLocalHealth);
-        _probeInterval = clock.TicksOf(options.ProbeInterval);
-        _probeTimeout = clock.TicksOf(options.ProbeTimeout);
+        _detector = new FailureDetector(options, transport, clock, counters, random, _members, failed: Suspect, expired: member => Declare(member, PeerState.Dead, member.Incarnation, Id));
+        _attempts = new JoinAttempts(options, transport, clock, counters, _log, _warnings, random, Satisfied);
         _pushPullInterval = clock.TicksOf(options.PushPullInterval);
-        _joinTimeout = clock.TicksOf(options.JoinTimeout);
         _viewRefresh = clock.TicksOf(TimeSpan.FromMilliseconds(100));
-        _lastStalled = clock.Stalled;
         _nextPushPullAt = clock.Now + _pushPullInterval;
     }
 
@@ -92,7 +75,7 @@ internal sealed class Membership
     public bool Leaving { get; private set; }
 
     /// <summary>The local health score (0: healthy).</summary>
-    public int Health => _health.Score;
+    public int Health => _detector.Health;
 
     /// <summary>True once there is anything to do: a seed to join, a member to follow.</summary>
     public bool Active => _members.Count > 0 || _attempts.Count > 0;
@@ -109,11 +92,7 @@ internal sealed class Membership
     public bool TryGet(Thid id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Member? member) => _members.TryGetValue(id, out member);
 
     /// <summary>A seed's command endpoint: joined at once, retried until it answers.</summary>
-    public void AddSeed(string endpoint)
-    {
-        var attempt = NewAttempt(endpoint, seed: endpoint, member: null);
-        attempt.NextAt = _clock.Now;
-    }
+    public void AddSeed(string endpoint) => _attempts.AddSeed(endpoint);
 
     /// <summary>The <c>JOIN</c> this transmitter sends: itself, and every member it knows.</summary>
     public JoinMessage CreateJoin() => new(Self, [.. _members.Values.Select(m => m.ToRecord())]);
@@ -175,18 +154,16 @@ internal sealed class Membership
     /// <summary>The <c>MEMB</c> answering a join attempt (to a seed or a dead member).</summary>
     public void OnAttemptAnswered(int attempt, MembersMessage answer)
     {
-        if (!_attempts.TryGetValue(attempt, out var a) || !a.InFlight)
+        if (!_attempts.TryTakeAnswer(attempt, out var a))
         {
             return; // given up already
         }
 
-        _transport.EndAttempt(attempt);
-        a.InFlight = false;
         var origin = answer.Header.Id;
         if (origin == Id)
         {
             _log.Debug("Seed {Seed} is this transmitter", a.Endpoint);
-            RemoveAttempt(a);
+            _attempts.Remove(a);
             return;
         }
 
@@ -205,15 +182,15 @@ internal sealed class Membership
         if (a.Seed is not null)
         {
             _log.Information("Joined the mesh through seed {Seed} ({PeerId}): {Members} members known", a.Seed, origin, _members.Count);
-            RemoveAttempt(a);
+            _attempts.Remove(a);
         }
-        else if (a.Member is { } id && (!_members.TryGetValue(id, out var m) || m.State != PeerState.Dead))
+        else if (Satisfied(a))
         {
-            RemoveAttempt(a);
+            _attempts.Remove(a);
         }
         else
         {
-            a.NextAt = _clock.Now + (_refuted ? 0 : a.Backoff.Next()); // refuted: it holds us dead; push our new incarnation at once
+            _attempts.Again(a, now: _refuted); // refuted: it holds us dead; push our new incarnation at once
         }
 
         Flush();
@@ -236,32 +213,20 @@ internal sealed class Membership
         if (member.State is PeerState.Alive or PeerState.Suspect)
         {
             member.QuietSince = now;
-            if (_probing.TryGetValue(id, out var probe))
-            {
-                Acknowledge(probe);
-            }
-
-            if (_relays.Count > 0)
-            {
-                foreach (var (nonce, relay) in _relays.Where(r => r.Value.Target == id).ToList())
-                {
-                    _relays.Remove(nonce);
-                    _transport.Answer(relay.Requester, MeshCommand.Pong, relay.Nonce);
-                }
-            }
+            _detector.Heard(member);
         }
-        else if (member.State == PeerState.Dead && member.Retry is { } retry && _attempts.TryGetValue(retry, out var attempt) && !attempt.InFlight)
+        else if (member.State == PeerState.Dead)
         {
-            attempt.NextAt = now; // it speaks but is held dead: the retry's JOIN tells it so, and it refutes
+            _attempts.Prompt(member); // it speaks but is held dead: the retry's JOIN tells it so, and it refutes
         }
     }
 
     /// <summary>Something suggests <paramref name="id"/> may be gone (its connection to us closed): probe it now, out of turn.</summary>
     public void Prod(Thid id)
     {
-        if (!Leaving && _members.TryGetValue(id, out var member) && Probeable(member))
+        if (!Leaving && _members.TryGetValue(id, out var member))
         {
-            StartProbe(member, _clock.Now);
+            _detector.Prod(member);
         }
     }
 
@@ -278,44 +243,10 @@ internal sealed class Membership
     }
 
     /// <summary>Probe another member for <paramref name="from"/>: its answer is relayed, or a nack sent after our probe timeout.</summary>
-    public void OnPingRequest(Thid from, PingRequestMessage request)
-    {
-        if (request.Target == Id)
-        {
-            _transport.Answer(from, MeshCommand.Pong, request.Nonce);
-            return;
-        }
+    public void OnPingRequest(Thid from, PingRequestMessage request) => _detector.OnPingRequest(Id, from, request);
 
-        if (!_members.TryGetValue(request.Target, out var target) || target.State is PeerState.Dead or PeerState.Left || !target.Linked)
-        {
-            _transport.Answer(from, MeshCommand.Pnak, request.Nonce);
-            return;
-        }
-
-        var nonce = ++_nonce;
-        _relays[nonce] = new Relay(from, request.Nonce, target.Id, _clock.Now + (_probeTimeout * _health.Factor));
-        _transport.Ping(target, nonce, target.State == PeerState.Suspect ? target.Incarnation : null);
-    }
-
-    /// <summary>A <c>PONG</c> or <c>PNAK</c> for one of our nonces: a probe answered (directly or relayed), an indirect probe's nack, or an answer to relay.</summary>
-    public void OnAnswer(MeshCommand command, ulong nonce)
-    {
-        if (_probes.TryGetValue(nonce, out var probe))
-        {
-            if (command == MeshCommand.Pong)
-            {
-                Acknowledge(probe);
-            }
-            else
-            {
-                probe.Nacks++;
-            }
-        }
-        else if (command == MeshCommand.Pong && _relays.Remove(nonce, out var relay))
-        {
-            _transport.Answer(relay.Requester, MeshCommand.Pong, relay.Nonce);
-        }
-    }
+    /// <summary>A <c>PONG</c> or <c>PNAK</c> for one of our nonces.</summary>
+    public void OnAnswer(MeshCommand command, ulong nonce) => _detector.OnAnswer(command, nonce);
 
     /// <summary>Periodic work on the routing clock: probes, indirect probes, suspicions, attempts, push-pull.</summary>
     public void Tick()
@@ -326,19 +257,8 @@ internal sealed class Membership
         }
 
         var now = _clock.Now;
-        if (_clock.Stalled > _lastStalled)
-        {
-            // Our own thread did not run: we are the slow one. Slow our verdicts (Lifeguard).
-            _lastStalled = _clock.Stalled;
-            _health.Apply(1);
-        }
-
-        var factor = _health.Factor;
-        TickProbes(now, factor);
-        TickRelays(now);
-        TickSuspicions(now, factor);
-        StartProbes(now, factor);
-        TickAttempts(now);
+        _detector.Tick();
+        _attempts.Tick();
         if (now >= _nextPushPullAt)
         {
             _nextPushPullAt = now + _pushPullInterval;
@@ -368,11 +288,6 @@ internal sealed class Membership
         }
 
         _transport.Broadcast([Self]);
-        foreach (var attempt in _attempts.Values.Where(a => a.InFlight))
-        {
-            _transport.EndAttempt(attempt.Id);
-        }
-
         _attempts.Clear();
     }
 
@@ -404,7 +319,7 @@ internal sealed class Membership
                     _changes.Add(member.ToRecord());
                     break;
                 case PeerState.Dead:
-                    ScheduleRetry(member);
+                    _attempts.Retry(member);
                     break;
             }
 
@@ -422,7 +337,7 @@ internal sealed class Membership
                 var was = member.State;
                 Renew(member, record);
                 SetState(member, PeerState.Alive);
-                CancelRetry(member);
+                _attempts.Cancel(member);
                 LinkIfNeeded(member);
                 TransmitterCounters.Increment(ref _counters.MeshJoins);
                 _log.Information(was switch
@@ -447,7 +362,7 @@ internal sealed class Membership
                 }
 
                 Renew(member, record);
-                CancelRetry(member);
+                _attempts.Cancel(member);
                 LinkIfNeeded(member);
                 StartSuspicion(member, record.From.IsEmpty ? origin : record.From);
                 _changes.Add(member.ToRecord());
@@ -499,7 +414,7 @@ internal sealed class Membership
     private void Refute(long accusedAt, PeerState accusation, Thid origin)
     {
         Incarnation = Math.Max(Incarnation, accusedAt) + 1;
-        _health.Apply(1); // being suspected hints that we are the slow one (Lifeguard)
+        _detector.Refuted(); // being suspected hints that we are the slow one (Lifeguard)
         _refuted = true;
         _changed = true;
         TransmitterCounters.Increment(ref _counters.MeshRefutations);
@@ -516,7 +431,7 @@ internal sealed class Membership
             // Also when not linked: a dead member's streams may still be listened to, at its old endpoint.
             _transport.Unlink(member, keepListening: false);
             member.Linked = false;
-            EndProbe(member.Id);
+            _detector.Forget(member.Id);
         }
 
         member.Incarnation = record.Incarnation;
@@ -553,104 +468,20 @@ internal sealed class Membership
 
     private void StartSuspicion(Member member, Thid from)
     {
-        // Lifeguard: expect SuspicionMultiplier − 2 confirmations, none in a mesh too small to give them.
-        var n = 1 + _members.Values.Count(m => m.State is PeerState.Alive or PeerState.Suspect);
-        var expected = _options.SuspicionMultiplier - 2;
-        if (n - 2 < expected)
-        {
-            expected = 0;
-        }
-
-        var min = (long)(_options.SuspicionMultiplier * Math.Max(1.0, Math.Log10(n)) * _probeInterval);
-        var max = _options.SuspicionMaxMultiplier * min;
         SetState(member, PeerState.Suspect);
-        member.Suspicion = new Suspicion(from, _clock.Now, expected, min, max);
+        member.Suspicion = _detector.NewSuspicion(from);
         member.SuspectedBy = from;
         TransmitterCounters.Increment(ref _counters.MeshSuspicions);
         if (_warnings.Allow(WarningKind.PeerSuspected))
         {
             _log.Warning("Peer {PeerId} is suspected by {Suspecter} (incarnation {Incarnation}); declared dead within {Timeout} unless it refutes (sooner as others confirm)",
-                member.Id, from == Id ? "this transmitter" : from.ToString(), member.Incarnation, _clock.SpanOf(member.Suspicion.TimeoutTicks * _health.Factor));
+                member.Id, from == Id ? "this transmitter" : from.ToString(), member.Incarnation, _clock.SpanOf(member.Suspicion.TimeoutTicks * _detector.Factor));
         }
     }
 
-    private void Declare(Member member, PeerState state, long incarnation, Thid by)
+    /// <summary>Our probe of <paramref name="target"/> failed: we suspect it, or confirm the suspicion we hold.</summary>
+    private void Suspect(Member target)
     {
-        member.Incarnation = incarnation;
-        var suspicion = member.Suspicion;
-        var silent = member.LastHeard == long.MinValue ? (TimeSpan?)null : _clock.SpanOf(_clock.Now - member.LastHeard);
-        SetState(member, state);
-        EndProbe(member.Id);
-        if (member.Linked || state == PeerState.Left)
-        {
-            _transport.Unlink(member, keepListening: state == PeerState.Dead);
-            member.Linked = false;
-        }
-
-        if (state == PeerState.Dead)
-        {
-            ScheduleRetry(member);
-            TransmitterCounters.Increment(ref _counters.MeshDeaths);
-            if (_warnings.Allow(WarningKind.PeerSuspected))
-            {
-                _log.Warning("Peer {PeerId} declared dead by {Declarer} at incarnation {Incarnation} (silent for {Silence}, {Confirmations} suspecting)",
-                    member.Id, by == Id ? "this transmitter" : by.ToString(), incarnation, silent, suspicion?.Confirmations ?? 0);
-            }
-        }
-        else
-        {
-            CancelRetry(member);
-            TransmitterCounters.Increment(ref _counters.MeshLeaves);
-            _log.Information("Peer {PeerId} left the mesh (incarnation {Incarnation})", member.Id, incarnation);
-        }
-
-        _changes.Add(member.ToRecord());
-    }
-
-    private void TickProbes(long now, int factor)
-    {
-        if (_probes.Count == 0)
-        {
-            return;
-        }
-
-        foreach (var probe in _probes.Values.ToList())
-        {
-            if (!_members.TryGetValue(probe.Target, out var target) || target.State is PeerState.Dead or PeerState.Left || !target.Linked)
-            {
-                EndProbe(probe.Target);
-                continue;
-            }
-
-            if (!probe.Indirect && now - probe.Started >= _probeTimeout * factor)
-            {
-                probe.Indirect = true;
-                foreach (var helper in Pick(_options.IndirectProbes, m => m.Linked && m.State == PeerState.Alive && m.Id != probe.Target))
-                {
-                    _transport.PingRequest(helper, probe.Target, probe.Nonce);
-                    probe.Expected++;
-                    TransmitterCounters.Increment(ref _counters.MeshIndirectProbes);
-                }
-            }
-
-            if (now - probe.Started >= _probeInterval * factor)
-            {
-                Fail(probe, target);
-            }
-        }
-    }
-
-    private void Fail(Probe probe, Member target)
-    {
-        EndProbe(probe.Target);
-        TransmitterCounters.Increment(ref _counters.MeshProbesFailed);
-
-        // Helpers that did not even nack: the trouble may be ours (Lifeguard). With no helper there is no evidence either way.
-        if (probe.Expected > probe.Nacks)
-        {
-            _health.Apply(probe.Expected - probe.Nacks);
-        }
-
         if (target.State == PeerState.Alive)
         {
             StartSuspicion(target, Id);
@@ -663,213 +494,43 @@ internal sealed class Membership
         }
     }
 
-    private void Acknowledge(Probe probe)
+    private void Declare(Member member, PeerState state, long incarnation, Thid by)
     {
-        EndProbe(probe.Target);
-        _health.Apply(-1);
-    }
-
-    private void EndProbe(Thid target)
-    {
-        if (_probing.Remove(target, out var probe))
+        member.Incarnation = incarnation;
+        var suspicion = member.Suspicion;
+        var silent = member.LastHeard == long.MinValue ? (TimeSpan?)null : _clock.SpanOf(_clock.Now - member.LastHeard);
+        SetState(member, state);
+        _detector.Forget(member.Id);
+        if (member.Linked || state == PeerState.Left)
         {
-            _probes.Remove(probe.Nonce);
-        }
-    }
-
-    private void TickRelays(long now)
-    {
-        if (_relays.Count == 0)
-        {
-            return;
+            _transport.Unlink(member, keepListening: state == PeerState.Dead);
+            member.Linked = false;
         }
 
-        foreach (var (nonce, relay) in _relays.Where(r => now >= r.Value.Deadline).ToList())
+        if (state == PeerState.Dead)
         {
-            _relays.Remove(nonce);
-            _transport.Answer(relay.Requester, MeshCommand.Pnak, relay.Nonce);
-        }
-    }
-
-    private void TickSuspicions(long now, int factor)
-    {
-        foreach (var member in _members.Values)
-        {
-            if (member.State == PeerState.Suspect && member.Suspicion!.HasExpired(now, factor))
+            _attempts.Retry(member);
+            TransmitterCounters.Increment(ref _counters.MeshDeaths);
+            if (_warnings.Allow(WarningKind.PeerSuspected))
             {
-                Declare(member, PeerState.Dead, member.Incarnation, Id);
+                _log.Warning("Peer {PeerId} declared dead by {Declarer} at incarnation {Incarnation} (silent for {Silence}, {Confirmations} suspecting)",
+                    member.Id, by == Id ? "this transmitter" : by.ToString(), incarnation, silent, suspicion?.Confirmations ?? 0);
             }
         }
-    }
-
-    /// <summary>One member in turn per probe interval (round robin over a shuffled order, SWIM), and any member silent for a probe interval.</summary>
-    private void StartProbes(long now, int factor)
-    {
-        var interval = _probeInterval * factor;
-        if (now >= _nextProbeAt)
+        else
         {
-            _nextProbeAt = now + interval;
-            if (NextInTurn() is { } next)
-            {
-                StartProbe(next, now);
-            }
+            _attempts.Cancel(member);
+            TransmitterCounters.Increment(ref _counters.MeshLeaves);
+            _log.Information("Peer {PeerId} left the mesh (incarnation {Incarnation})", member.Id, incarnation);
         }
 
-        foreach (var member in _members.Values)
-        {
-            if (Probeable(member) && now - member.QuietSince >= interval && now - member.LastProbeStart >= interval)
-            {
-                StartProbe(member, now);
-            }
-        }
-    }
-
-    private bool Probeable(Member member) => member.Linked && member.State is PeerState.Alive or PeerState.Suspect && !_probing.ContainsKey(member.Id);
-
-    private Member? NextInTurn()
-    {
-        for (var pass = 0; pass < 2; pass++)
-        {
-            while (_orderIndex < _order.Count)
-            {
-                if (_members.TryGetValue(_order[_orderIndex++], out var member) && Probeable(member))
-                {
-                    return member;
-                }
-            }
-
-            _order.Clear();
-            _order.AddRange(_members.Values.Where(Probeable).Select(m => m.Id));
-            Shuffle(_order);
-            _orderIndex = 0;
-        }
-
-        return null;
-    }
-
-    private void StartProbe(Member target, long now)
-    {
-        var probe = new Probe(target.Id, ++_nonce, now);
-        _probes.Add(probe.Nonce, probe);
-        _probing.Add(target.Id, probe);
-        target.LastProbeStart = now;
-        TransmitterCounters.Increment(ref _counters.MeshProbes);
-        _transport.Ping(target, probe.Nonce, target.State == PeerState.Suspect ? target.Incarnation : null);
-    }
-
-    private void TickAttempts(long now)
-    {
-        if (_attempts.Count == 0)
-        {
-            return;
-        }
-
-        foreach (var attempt in _attempts.Values.ToList())
-        {
-            if (attempt.InFlight)
-            {
-                if (now < attempt.DeadlineAt)
-                {
-                    continue;
-                }
-
-                _transport.EndAttempt(attempt.Id);
-                attempt.InFlight = false;
-                var pause = attempt.Backoff.Next();
-                attempt.NextAt = now + pause;
-                TransmitterCounters.Increment(ref _counters.MeshJoinFailures);
-                attempt.Failures++;
-
-                // Retried forever: said at the 1st, 2nd, 4th, 8th… failure in a row, and within the limiter's budget.
-                if ((attempt.Failures & (attempt.Failures - 1)) == 0 && _warnings.Allow(WarningKind.PeerUnreachable))
-                {
-                    _log.Warning("{What} {Endpoint} did not answer JOIN within {Timeout} ({Failures} in a row); trying again in {Pause}, and forever",
-                        attempt.Seed is not null ? "Seed" : $"Dead peer {attempt.Member}", attempt.Endpoint, _options.JoinTimeout, attempt.Failures, _clock.SpanOf(pause));
-                }
-            }
-            else if (now >= attempt.NextAt)
-            {
-                if (Satisfied(attempt))
-                {
-                    RemoveAttempt(attempt);
-                    continue;
-                }
-
-                attempt.InFlight = true;
-                attempt.DeadlineAt = now + _joinTimeout;
-                TransmitterCounters.Increment(ref _counters.MeshJoinAttempts);
-                _transport.StartAttempt(attempt.Id, attempt.Endpoint);
-            }
-        }
+        _changes.Add(member.ToRecord());
     }
 
     /// <summary>A seed no longer needs joining once a followed member has its endpoint; a dead member's retry ends when it is not dead.</summary>
     private bool Satisfied(Attempt attempt) => attempt.Seed is not null
         ? attempt.Endpoint == CommandEndpoint || _members.Values.Any(m => m.Linked && m.State is PeerState.Alive or PeerState.Suspect && m.CommandEndpoint == attempt.Endpoint)
         : !_members.TryGetValue(attempt.Member!.Value, out var member) || member.State != PeerState.Dead;
-
-    private void ScheduleRetry(Member member)
-    {
-        if (member.Retry is null)
-        {
-            var attempt = NewAttempt(member.CommandEndpoint, seed: null, member.Id);
-            attempt.NextAt = _clock.Now + attempt.Backoff.Next();
-            member.Retry = attempt.Id;
-        }
-    }
-
-    private void CancelRetry(Member member)
-    {
-        if (member.Retry is { } id && _attempts.TryGetValue(id, out var attempt))
-        {
-            RemoveAttempt(attempt);
-        }
-
-        member.Retry = null;
-    }
-
-    private Attempt NewAttempt(string endpoint, string? seed, Thid? member)
-    {
-        var attempt = new Attempt(++_nextAttempt, endpoint, seed, member,
-            new Backoff(_clock.TicksOf(_options.RetryMin), _clock.TicksOf(_options.RetryMax), _random));
-        _attempts.Add(attempt.Id, attempt);
-        return attempt;
-    }
-
-    private void RemoveAttempt(Attempt attempt)
-    {
-        if (attempt.InFlight)
-        {
-            _transport.EndAttempt(attempt.Id);
-        }
-
-        _attempts.Remove(attempt.Id);
-        if (attempt.Member is { } id && _members.TryGetValue(id, out var member) && member.Retry == attempt.Id)
-        {
-            member.Retry = null;
-        }
-    }
-
-    private List<Member> Pick(int count, Func<Member, bool> eligible)
-    {
-        var candidates = _members.Values.Where(eligible).ToList();
-        Shuffle(candidates);
-        if (candidates.Count > count)
-        {
-            candidates.RemoveRange(count, candidates.Count - count);
-        }
-
-        return candidates;
-    }
-
-    private void Shuffle<T>(List<T> list)
-    {
-        for (var i = list.Count - 1; i > 0; i--)
-        {
-            var j = _random.Next(i + 1);
-            (list[i], list[j]) = (list[j], list[i]);
-        }
-    }
 
     /// <summary>Broadcasts what changed in this call, once; refreshes the gauges.</summary>
     private void Flush()
@@ -888,7 +549,7 @@ internal sealed class Membership
             PublishView(_clock.Now);
         }
 
-        Volatile.Write(ref _counters.MeshHealth, _health.Score);
+        Volatile.Write(ref _counters.MeshHealth, _detector.Health);
     }
 
     /// <summary>Swaps the public view when something changed (last-seen times at most every 100 ms).</summary>
@@ -906,47 +567,5 @@ internal sealed class Membership
         _viewAt = now;
         _changed = false;
         _heard = false;
-    }
-
-    private sealed class Probe(Thid target, ulong nonce, long started)
-    {
-        public Thid Target { get; } = target;
-
-        public ulong Nonce { get; } = nonce;
-
-        public long Started { get; } = started;
-
-        public bool Indirect { get; set; }
-
-        /// <summary>Helpers asked: each owes a <c>PONG</c> or a <c>PNAK</c>.</summary>
-        public int Expected { get; set; }
-
-        public int Nacks { get; set; }
-    }
-
-    /// <summary>An indirect probe run for <see cref="Requester"/>: its nonce, and when to nack.</summary>
-    private sealed record Relay(Thid Requester, ulong Nonce, Thid Target, long Deadline);
-
-    private sealed class Attempt(int id, string endpoint, string? seed, Thid? member, Backoff backoff)
-    {
-        public int Id { get; } = id;
-
-        public string Endpoint { get; } = endpoint;
-
-        /// <summary>The seed it joins (null: a dead member's retry).</summary>
-        public string? Seed { get; } = seed;
-
-        public Thid? Member { get; } = member;
-
-        public Backoff Backoff { get; } = backoff;
-
-        public long NextAt { get; set; }
-
-        public long DeadlineAt { get; set; }
-
-        public bool InFlight { get; set; }
-
-        /// <summary>Attempts in a row that got no answer.</summary>
-        public int Failures { get; set; }
     }
 }
