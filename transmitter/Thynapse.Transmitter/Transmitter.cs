@@ -35,6 +35,7 @@ public sealed class Transmitter : IAsyncDisposable
     private readonly NetMQTimer _backlogTimer;
     private readonly ConnectionGuard _connections;
     private readonly CommandProcessor _processor;
+    private readonly PeerLinks _mesh;
     private readonly TransmitterCounters _counters = new();
     private readonly TransmitterMetrics _metrics;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -96,6 +97,10 @@ public sealed class Transmitter : IAsyncDisposable
         _poller = [_router, _peers.Socket];
         _poller.Add(_timer);
         _poller.Add(_backlogTimer);
+
+        // The mesh opens its sockets and starts its timer only once it has a seed or a peer (PROTOCOL.md §12).
+        _mesh = new PeerLinks(options, Id, CommandEndpoint, _peers, _poller, new RouterSender(_router), _processor.Clock, _counters, ReadAllInput);
+        _processor.Mesh = _mesh;
         _connections = new ConnectionGuard(_router, Endpoint.PortOf(_router.Options.LastEndpoint!), options, _counters, _log);
         _timer.Elapsed += (_, _) => Guarded("periodic work", OnTick);
     }
@@ -111,6 +116,15 @@ public sealed class Transmitter : IAsyncDisposable
 
     /// <summary>The event (PUB) endpoint, in a form peers can connect to (sent to cells in <c>WLCM.pub</c>).</summary>
     public string EventsEndpoint { get; }
+
+    /// <summary>
+    /// The other transmitters of the mesh as this one sees them: THID, endpoints, state, incarnation, last seen (empty
+    /// without peers). A snapshot, safe to read from any thread; last-seen times are at most 100 ms old.
+    /// </summary>
+    public IReadOnlyList<PeerInfo> Peers => _mesh.Membership.View;
+
+    /// <summary>This transmitter's incarnation in the mesh: its start time in ms since 1970, raised by each refutation.</summary>
+    public long Incarnation => _mesh.Membership.Incarnation;
 
     /// <summary>Completes when the transmitter has stopped.</summary>
     public Task Completion => _stopped.Task;
@@ -152,6 +166,25 @@ public sealed class Transmitter : IAsyncDisposable
         ConnectionsAccepted = TransmitterCounters.Read(ref _counters.ConnectionsAccepted),
         ConnectionsRefused = TransmitterCounters.Read(ref _counters.ConnectionsRefused),
         HandshakeTimeouts = TransmitterCounters.Read(ref _counters.HandshakeTimeouts),
+        PeersAlive = TransmitterCounters.Read(ref _counters.MeshAlive),
+        PeersSuspect = TransmitterCounters.Read(ref _counters.MeshSuspect),
+        PeersDead = TransmitterCounters.Read(ref _counters.MeshDead),
+        MeshHealth = (int)TransmitterCounters.Read(ref _counters.MeshHealth),
+        PeerJoins = TransmitterCounters.Read(ref _counters.MeshJoins),
+        PeerLeaves = TransmitterCounters.Read(ref _counters.MeshLeaves),
+        PeerSuspicions = TransmitterCounters.Read(ref _counters.MeshSuspicions),
+        PeerDeaths = TransmitterCounters.Read(ref _counters.MeshDeaths),
+        MeshRefutations = TransmitterCounters.Read(ref _counters.MeshRefutations),
+        MeshProbes = TransmitterCounters.Read(ref _counters.MeshProbes),
+        MeshProbesFailed = TransmitterCounters.Read(ref _counters.MeshProbesFailed),
+        MeshIndirectProbes = TransmitterCounters.Read(ref _counters.MeshIndirectProbes),
+        MeshJoinAttempts = TransmitterCounters.Read(ref _counters.MeshJoinAttempts),
+        MeshJoinFailures = TransmitterCounters.Read(ref _counters.MeshJoinFailures),
+        MeshMessagesLost = TransmitterCounters.Read(ref _counters.MeshGaps),
+        MeshSnapshots = TransmitterCounters.Read(ref _counters.MeshSnapshots),
+        MeshMalformed = TransmitterCounters.Read(ref _counters.MeshMalformed),
+        MeshMessagesSent = TransmitterCounters.Read(ref _counters.MeshSent),
+        MeshMessagesReceived = TransmitterCounters.Read(ref _counters.MeshReceived),
         Connections = TransmitterCounters.Read(ref _counters.ConnectionsAccepted) - TransmitterCounters.Read(ref _counters.ConnectionsClosed),
     };
 
@@ -163,6 +196,7 @@ public sealed class Transmitter : IAsyncDisposable
         options ??= TransmitterOptions.Default;
         options.Validate();
         var transmitter = new Transmitter(options);
+        transmitter._mesh.Start(options.Peers);
         transmitter._poller.RunAsync("thynapse-routing", isBackgroundThread: true);
         transmitter._log.Information("Transmitter {TransmitterId} routing on {CommandEndpoint}, publishing on {EventsEndpoint}",
             transmitter.Id, transmitter.CommandEndpoint, transmitter.EventsEndpoint);
@@ -170,8 +204,8 @@ public sealed class Transmitter : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops gracefully: every cell is told (<c>GBYE</c>) after what is queued for it, then the sockets close,
-    /// lingering up to a second for those last frames.
+    /// Stops gracefully: every cell is told (<c>GBYE</c>) after what is queued for it, the mesh is told this transmitter
+    /// leaves, then the sockets close, lingering up to a second for those last frames.
     /// </summary>
     public async Task StopAsync()
     {
@@ -187,6 +221,7 @@ public sealed class Transmitter : IAsyncDisposable
             {
                 p.FlushDirty();
                 p.Shutdown();
+                _mesh.Leave();
                 p.FlushDirty();
                 WatchBacklogs();
                 return true;
@@ -198,6 +233,7 @@ public sealed class Transmitter : IAsyncDisposable
             _connections.Dispose();
             _poller.Dispose();
             _router.Dispose();
+            _mesh.Dispose();
             _peers.Dispose();
             _timer.Enable = false;
             _metrics.Dispose();

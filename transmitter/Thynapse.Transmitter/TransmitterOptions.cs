@@ -1,6 +1,7 @@
 using System.Globalization;
 using Serilog;
 using Thynapse.Core;
+using Thynapse.Transmitter.Mesh;
 
 namespace Thynapse.Transmitter;
 
@@ -24,6 +25,18 @@ public sealed record TransmitterOptions
 
     /// <summary>The transmitter's THID (default: a new random one).</summary>
     public Thid? Id { get; init; }
+
+    /// <summary>
+    /// Seeds of the mesh: command endpoints (<c>tcp://host:port</c>) of other transmitters (default: none). One live seed
+    /// is enough: a transmitter learns every member from it and links to each (a full mesh). A host name that resolves to
+    /// several addresses (a Kubernetes headless service) gives one seed per address. Seeds that do not answer are
+    /// retried forever, with backoff and jitter (PROTOCOL.md §12). A transmitter without seeds still accepts peers that
+    /// name it as theirs.
+    /// </summary>
+    public IReadOnlyList<string> Peers { get; init; } = [];
+
+    /// <summary>Timing of the mesh: probes, suspicion, retries (default: <see cref="MeshOptions.Default"/>).</summary>
+    public MeshOptions Mesh { get; init; } = MeshOptions.Default;
 
     /// <summary>How often cells must send something, told to them in <c>WLCM</c> (default: 1 s).</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
@@ -172,6 +185,8 @@ public sealed record TransmitterOptions
         ArgumentNullException.ThrowIfNull(Logger);
         ArgumentNullException.ThrowIfNull(TimeProvider);
         ArgumentNullException.ThrowIfNull(QueryLimits);
+        ArgumentNullException.ThrowIfNull(Peers);
+        ArgumentNullException.ThrowIfNull(Mesh);
         if (FindProblem(SettingNames.Properties) is { } problem)
         {
             throw problem.OutOfRange
@@ -203,6 +218,20 @@ public sealed record TransmitterOptions
         {
             return new(nameof(EventsEndpoint),
                 $"{names.Subject(nameof(EventsEndpoint))} must use another port than {Name(nameof(CommandEndpoint))}; both are {port}.", OutOfRange: false);
+        }
+
+        for (var i = 0; i < Peers.Count; i++)
+        {
+            var subject = names.Subject(nameof(Peers));
+            if (!Endpoint.TryValidate(Peers[i], Peers.Count == 1 ? subject : $"{subject} (entry {i + 1})", bind: false, defaultPort: 4710, out error))
+            {
+                return new(nameof(Peers), error + " A peer is another transmitter's command endpoint.", OutOfRange: false);
+            }
+        }
+
+        if (Mesh.FindProblem($"{names.Reference(nameof(Mesh))}.") is { } meshProblem)
+        {
+            return new(nameof(Mesh), meshProblem, OutOfRange: true);
         }
 
         if (AdvertiseHost is { } host && (host.Length == 0 || host.Contains("://", StringComparison.Ordinal) || host.Any(char.IsWhiteSpace)))

@@ -107,4 +107,61 @@ public sealed record TransmitterStats
 
     /// <summary>Time the routing thread did not run (stalls longer than its clock's step), not counted against cells.</summary>
     public TimeSpan RoutingStalled { get; init; }
+
+    /// <summary>Peer transmitters held alive now.</summary>
+    public long PeersAlive { get; init; }
+
+    /// <summary>Peer transmitters suspected now.</summary>
+    public long PeersSuspect { get; init; }
+
+    /// <summary>Peer transmitters held dead now (retried forever).</summary>
+    public long PeersDead { get; init; }
+
+    /// <summary>The mesh's local health score (0: healthy; higher stretches probe and suspicion timeouts, Lifeguard).</summary>
+    public int MeshHealth { get; init; }
+
+    /// <summary>Times a peer joined, or came back alive with a higher incarnation.</summary>
+    public long PeerJoins { get; init; }
+
+    /// <summary>Peers that left gracefully.</summary>
+    public long PeerLeaves { get; init; }
+
+    /// <summary>Suspicions started (by this transmitter's probes or adopted from others).</summary>
+    public long PeerSuspicions { get; init; }
+
+    /// <summary>Peers declared dead (by this transmitter or adopted from others).</summary>
+    public long PeerDeaths { get; init; }
+
+    /// <summary>Times this transmitter refuted a suspicion or a death of itself with a higher incarnation.</summary>
+    public long MeshRefutations { get; init; }
+
+    /// <summary>Direct probes sent.</summary>
+    public long MeshProbes { get; init; }
+
+    /// <summary>Probes that got no answer, direct or indirect, within the probe interval.</summary>
+    public long MeshProbesFailed { get; init; }
+
+    /// <summary>Indirect probe requests sent.</summary>
+    public long MeshIndirectProbes { get; init; }
+
+    /// <summary>Joins tried (seeds and dead peers).</summary>
+    public long MeshJoinAttempts { get; init; }
+
+    /// <summary>Joins that got no answer in time (retried with backoff).</summary>
+    public long MeshJoinFailures { get; init; }
+
+    /// <summary>Messages of peers' streams found missing (sequence gaps).</summary>
+    public long MeshMessagesLost { get; init; }
+
+    /// <summary>Snapshots asked for to repair a gap.</summary>
+    public long MeshSnapshots { get; init; }
+
+    /// <summary>Malformed mesh messages ignored.</summary>
+    public long MeshMalformed { get; init; }
+
+    /// <summary>Mesh messages sent (requests, answers, broadcasts, pulses).</summary>
+    public long MeshMessagesSent { get; init; }
+
+    /// <summary>Mesh messages received.</summary>
+    public long MeshMessagesReceived { get; init; }
 }

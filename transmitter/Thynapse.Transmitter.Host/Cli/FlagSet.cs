@@ -63,6 +63,30 @@ internal sealed class FlagSet
     }
 
     /// <summary>
+    /// A repeatable text flag (<c>--peer a --peer b</c>) whose values come from the command line, else from
+    /// <paramref name="variable"/> as a comma-separated list (<c>THYNAPSE_PEERS=a,b</c>), else none. Empty entries of the
+    /// variable are skipped; the values themselves are checked where they are used (they name the flag).
+    /// </summary>
+    public Option<string[]> AddList(string name, string variable, string? property, string description)
+    {
+        var option = new Option<string[]>(name)
+        {
+            Description = $"{description} [env: {variable}, comma-separated]",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+            DefaultValueFactory = _ => (Environment.GetEnvironmentVariable(variable) ?? "")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        };
+        _options.Add(option);
+        if (property is not null)
+        {
+            _byProperty[property] = (name, variable);
+        }
+
+        return option;
+    }
+
+    /// <summary>
     /// What is wrong with a command line that could not be parsed, in a line or two: the unknown or bad token, the flag
     /// probably meant, and where to find the rest (<c>--help</c>).
     /// </summary>

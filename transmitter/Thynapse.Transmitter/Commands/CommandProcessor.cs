@@ -4,6 +4,7 @@ using Thynapse.Core;
 using Thynapse.Core.Internal;
 using Thynapse.Transmitter.Diagnostics;
 using Thynapse.Transmitter.Discovery;
+using Thynapse.Transmitter.Mesh;
 using Thynapse.Transmitter.Output;
 using Thynapse.Transmitter.Reliability;
 using Thynapse.Transmitter.Routing;
@@ -105,6 +106,13 @@ internal sealed class CommandProcessor
     /// <summary>The cells with a session here.</summary>
     internal CellDirectory Directory => _directory;
 
+    /// <summary>
+    /// The mesh, which takes the transmitter mesh's requests on the command socket (PROTOCOL.md §12): reached only for
+    /// commands that are not a cell's and for closed connections without a session, never on the cells' path. Null in
+    /// tests that drive the processor alone: mesh commands are then refused as from a connection that is not a peer.
+    /// </summary>
+    internal PeerLinks? Mesh { get; set; }
+
     internal RouteTable Routes => _routes;
 
     /// <summary>True while some cell has a backlog or is owed credit: the routing thread retries every millisecond.</summary>
@@ -201,6 +209,10 @@ internal sealed class CommandProcessor
             {
                 _sessions.Remove(cell, SessionEnd.Disconnected);
             }
+            else
+            {
+                Mesh?.Disconnected(routingId);
+            }
 
             return;
         }
@@ -221,6 +233,12 @@ internal sealed class CommandProcessor
 
         if (!IsCellCommand(command, header, out error))
         {
+            if (command == Command.Unknown && MeshCommands.Parse(header.Slice(2, 4)) is var mesh and not MeshCommand.None)
+            {
+                HandleMeshCommand(routingId, cell, mesh, encoding, payload, frames);
+                return;
+            }
+
             _responder.Reject(routingId, cell, command, ThynapseErrorCode.UnknownCommand, error, commandName: CommandLetters(header));
             return;
         }
@@ -329,6 +347,55 @@ internal sealed class CommandProcessor
             case Command.Gbye:
                 _sessions.HandleGoodbye(cell!);
                 break;
+        }
+    }
+
+    /// <summary>
+    /// A transmitter mesh command on the command socket (PROTOCOL.md §12.3): a peer's request, checked here as every
+    /// command is, then handed to the mesh. From a cell's session it is refused with <c>UNKNOWN_COMMAND</c>, as every
+    /// transmitter-only command is (§7); the mesh refuses requests other than <c>JOIN</c> from a connection that has not
+    /// joined. A mesh message may take the whole frame limit (a <c>JOIN</c> lists every member), not only the header limit.
+    /// </summary>
+    private void HandleMeshCommand(ReadOnlySpan<byte> routingId, LocalCell? cell, MeshCommand command, byte encoding, ReadOnlySpan<byte> payload, int frames)
+    {
+        var name = MeshCommands.Of(command);
+        if (cell is not null)
+        {
+            _responder.Reject(routingId, cell, Command.Unknown, ThynapseErrorCode.UnknownCommand,
+                $"{name} is a transmitter mesh command (PROTOCOL.md §12); a cell cannot send it", commandName: name);
+            return;
+        }
+
+        if (!MeshCommands.IsRequest(command) || encoding != Encodings.Json)
+        {
+            _responder.Reject(routingId, null, Command.Unknown, ThynapseErrorCode.UnknownCommand, MeshCommands.IsRequest(command)
+                ? $"{name} is defined only as J (PROTOCOL.md §12)"
+                : $"{name} travels on a transmitter's event socket, never to a command socket (PROTOCOL.md §12)", commandName: name);
+            return;
+        }
+
+        if (frames > 1)
+        {
+            _responder.Reject(routingId, null, Command.Unknown, ThynapseErrorCode.UnexpectedFrames, $"J {name} takes 1 frame, this message has {frames}", commandName: name);
+            return;
+        }
+
+        if (!JsonPayload.TryParse(payload, out var json, out var error))
+        {
+            _responder.Reject(routingId, null, Command.Unknown, ThynapseErrorCode.InvalidJson, error, commandName: name);
+            return;
+        }
+
+        var code = ThynapseErrorCode.UnknownCommand;
+        error = $"{name} is a transmitter mesh command (PROTOCOL.md §12): a transmitter sends JOIN first on its connection, and a cell cannot send it";
+        if (Mesh is { } mesh)
+        {
+            code = mesh.HandleRequest(routingId, command, json, out error);
+        }
+
+        if (code != ThynapseErrorCode.None)
+        {
+            _responder.Reject(routingId, null, Command.Unknown, code, error!, json, commandName: name);
         }
     }
 

@@ -28,6 +28,18 @@ internal enum WarningKind
 
     /// <summary>A connection was closed for saying nothing within the handshake timeout.</summary>
     HandshakeTimeout,
+
+    /// <summary>A peer transmitter was suspected or declared dead.</summary>
+    PeerSuspected,
+
+    /// <summary>A seed or a lost peer did not answer (retried forever), or could not be connected to.</summary>
+    PeerUnreachable,
+
+    /// <summary>Messages of a peer's stream were lost (a sequence gap).</summary>
+    PeerStreamGap,
+
+    /// <summary>A peer refused a mesh request, or sent a malformed mesh message.</summary>
+    PeerRefused,
 }
 
 /// <summary>
@@ -41,7 +53,7 @@ internal enum WarningKind
 /// </remarks>
 internal sealed class LogLimiter(ILogger log, Func<long> now, long frequency, int perWindow = 10, TimeSpan? window = null)
 {
-    private static readonly string[] Names = ["refusals", "dropped-delivery", "slow-cell", "redelivery", "dead-letter", "lost-session", "refused-connection", "handshake-timeout"];
+    private static readonly string[] Names = ["refusals", "dropped-delivery", "slow-cell", "redelivery", "dead-letter", "lost-session", "refused-connection", "handshake-timeout", "peer-suspected", "peer-unreachable", "peer-stream-gap", "peer-refused"];
     private readonly long _windowTicks = (long)((window ?? TimeSpan.FromSeconds(10)).TotalSeconds * frequency);
     private readonly int[] _used = new int[Names.Length];
     private readonly long[] _suppressed = new long[Names.Length];

@@ -44,6 +44,27 @@ internal sealed class TransmitterCounters
     public long ConnectionsClosed;
     public long HandshakeTimeouts;
 
+    // The mesh (Mesh/Membership, Mesh/PeerLinks), routing thread: gauges first, then totals.
+    public long MeshAlive;
+    public long MeshSuspect;
+    public long MeshDead;
+    public long MeshHealth;
+    public long MeshJoins;
+    public long MeshLeaves;
+    public long MeshSuspicions;
+    public long MeshDeaths;
+    public long MeshRefutations;
+    public long MeshProbes;
+    public long MeshProbesFailed;
+    public long MeshIndirectProbes;
+    public long MeshJoinAttempts;
+    public long MeshJoinFailures;
+    public long MeshGaps;
+    public long MeshSnapshots;
+    public long MeshMalformed;
+    public long MeshSent;
+    public long MeshReceived;
+
     public static long Read(ref long counter) => Volatile.Read(ref counter);
 
     public static void Add(ref long counter, long value) => Volatile.Write(ref counter, counter + value);

@@ -47,6 +47,25 @@ internal sealed class TransmitterMetrics : IDisposable
         _meter.CreateObservableCounter("thynapse.connections.refused", () => TransmitterCounters.Read(ref c.ConnectionsRefused), "{connection}", "Connections refused past the connection limit, or that could not be accepted");
         _meter.CreateObservableCounter("thynapse.connections.handshake_timeouts", () => TransmitterCounters.Read(ref c.HandshakeTimeouts), "{connection}", "Connections closed for sending no command within the handshake timeout");
         _meter.CreateObservableCounter("thynapse.routing.stalled", () => clock.GetElapsedTime(0, TransmitterCounters.Read(ref c.RoutingStalledTicks)).TotalSeconds, "s", "Time the routing thread did not run, not counted against cells");
+        _meter.CreateObservableUpDownCounter("thynapse.mesh.peers.alive", () => TransmitterCounters.Read(ref c.MeshAlive), "{transmitter}", "Peer transmitters held alive");
+        _meter.CreateObservableUpDownCounter("thynapse.mesh.peers.suspect", () => TransmitterCounters.Read(ref c.MeshSuspect), "{transmitter}", "Peer transmitters suspected");
+        _meter.CreateObservableUpDownCounter("thynapse.mesh.peers.dead", () => TransmitterCounters.Read(ref c.MeshDead), "{transmitter}", "Peer transmitters held dead (retried)");
+        _meter.CreateObservableGauge("thynapse.mesh.health", () => TransmitterCounters.Read(ref c.MeshHealth), "{score}", "Local health score: 0 is healthy; n stretches probe and suspicion timeouts n+1 times");
+        _meter.CreateObservableCounter("thynapse.mesh.joins", () => TransmitterCounters.Read(ref c.MeshJoins), "{transmitter}", "Peers that joined or came back alive");
+        _meter.CreateObservableCounter("thynapse.mesh.leaves", () => TransmitterCounters.Read(ref c.MeshLeaves), "{transmitter}", "Peers that left gracefully");
+        _meter.CreateObservableCounter("thynapse.mesh.suspicions", () => TransmitterCounters.Read(ref c.MeshSuspicions), "{suspicion}", "Suspicions started");
+        _meter.CreateObservableCounter("thynapse.mesh.deaths", () => TransmitterCounters.Read(ref c.MeshDeaths), "{transmitter}", "Peers declared dead");
+        _meter.CreateObservableCounter("thynapse.mesh.refutations", () => TransmitterCounters.Read(ref c.MeshRefutations), "{refutation}", "Suspicions of this transmitter refuted");
+        _meter.CreateObservableCounter("thynapse.mesh.probes", () => TransmitterCounters.Read(ref c.MeshProbes), "{probe}", "Direct probes sent");
+        _meter.CreateObservableCounter("thynapse.mesh.probes.failed", () => TransmitterCounters.Read(ref c.MeshProbesFailed), "{probe}", "Probes unanswered within the probe interval");
+        _meter.CreateObservableCounter("thynapse.mesh.probes.indirect", () => TransmitterCounters.Read(ref c.MeshIndirectProbes), "{probe}", "Indirect probe requests sent");
+        _meter.CreateObservableCounter("thynapse.mesh.join_attempts", () => TransmitterCounters.Read(ref c.MeshJoinAttempts), "{attempt}", "Joins tried (seeds and dead peers)");
+        _meter.CreateObservableCounter("thynapse.mesh.join_failures", () => TransmitterCounters.Read(ref c.MeshJoinFailures), "{attempt}", "Joins unanswered in time");
+        _meter.CreateObservableCounter("thynapse.mesh.messages.lost", () => TransmitterCounters.Read(ref c.MeshGaps), "{message}", "Messages of peers' streams found missing");
+        _meter.CreateObservableCounter("thynapse.mesh.snapshots", () => TransmitterCounters.Read(ref c.MeshSnapshots), "{snapshot}", "Snapshots asked for to repair a gap");
+        _meter.CreateObservableCounter("thynapse.mesh.messages.malformed", () => TransmitterCounters.Read(ref c.MeshMalformed), "{message}", "Malformed mesh messages ignored");
+        _meter.CreateObservableCounter("thynapse.mesh.messages.sent", () => TransmitterCounters.Read(ref c.MeshSent), "{message}", "Mesh messages sent");
+        _meter.CreateObservableCounter("thynapse.mesh.messages.received", () => TransmitterCounters.Read(ref c.MeshReceived), "{message}", "Mesh messages received");
         _meter.CreateObservableCounter("thynapse.completions", () => TransmitterCounters.Read(ref c.Completions), "{event}", "DONE notices sent to publishers");
     }
 

@@ -1,0 +1,77 @@
+using Thynapse.Core;
+using Thynapse.TestKit;
+
+namespace Thynapse.Fault.Tests;
+
+/// <summary>
+/// The executable's mesh settings: <c>--peer</c> (repeatable), <c>THYNAPSE_PEERS</c> (comma-separated) and <c>--id</c>,
+/// their mistakes named with the flag and the fix, and real processes joining with them.
+/// </summary>
+[TestClass]
+public sealed class MeshFlagTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    [DataRow(new[] { "--peer", "10.0.0.2" },
+        "Invalid setting: --peer [env: THYNAPSE_PEERS]: expected tcp://host:port, got '10.0.0.2'. Did you mean tcp://10.0.0.2:4710? A peer is another transmitter's command endpoint.")]
+    [DataRow(new[] { "--peer", "tcp://10.0.0.1:4710", "--peer", "tcp://*:4710" },
+        "Invalid setting: --peer [env: THYNAPSE_PEERS] (entry 2): expected tcp://host:port, got 'tcp://*:4710': the host '*' is for binding to every interface; a cell connects to one host. Did you mean tcp://127.0.0.1:4710? A peer is another transmitter's command endpoint.")]
+    [DataRow(new[] { "--id", "transmitter-1" },
+        "Invalid setting: --id [env: THYNAPSE_ID] must be a THID, 40 hexadecimal characters; got 'transmitter-1'.")]
+    public async Task MeshSetting_Invalid_ExitsWithOneNamingTheFlagAndTheFix(string[] settings, string expected)
+    {
+        var lines = await RunToExitAsync(1, null, ["--command", "tcp://127.0.0.1:0", "--events", "tcp://127.0.0.1:0", .. settings]);
+
+        AssertSaysOnce(expected, lines);
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task PeersVariable_IsACommaSeparatedList_NamedInItsErrors()
+    {
+        var environment = new Dictionary<string, string> { ["THYNAPSE_PEERS"] = "tcp://10.0.0.1:4710, localhost:4710" };
+
+        var lines = await RunToExitAsync(1, environment, "--command", "tcp://127.0.0.1:0", "--events", "tcp://127.0.0.1:0");
+
+        AssertSaysOnce("Invalid setting: --peer [env: THYNAPSE_PEERS] (entry 2): expected tcp://host:port, got 'localhost:4710'. Did you mean tcp://localhost:4710? A peer is another transmitter's command endpoint.", lines);
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task Processes_JoinThroughTheVariableAndRepeatedFlags_OneSeedDownIsRetried()
+    {
+        var ct = TestContext.CancellationToken;
+        using var a = await TransmitterProcess.StartAsync(cancellationToken: ct);
+        var bCommand = $"tcp://127.0.0.1:{Ports.Free()}";
+        using var b = TransmitterProcess.Run(new Dictionary<string, string> { ["THYNAPSE_PEERS"] = a.CommandEndpoint },
+            "--command", bCommand, "--events", $"tcp://127.0.0.1:{Ports.Free()}");
+        await b.WaitForLineAsync("routing on", cancellationToken: ct);
+        var down = $"tcp://127.0.0.1:{Ports.Free()}";
+        var id = Thid.NewRandom();
+        using var c = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--peer", down, "--peer", bCommand, "--id", id.ToString()]);
+
+        await b.WaitForLineAsync("Joined the mesh through seed " + a.CommandEndpoint, cancellationToken: ct);
+        await c.Process.WaitForLineAsync("Joined the mesh through seed " + bCommand, cancellationToken: ct);
+        await a.Process.WaitForLineAsync($"Peer {id} joined the mesh", cancellationToken: ct);
+        await c.Process.WaitForLineAsync($"Seed {down} did not answer JOIN", TimeSpan.FromSeconds(10), ct);
+        Assert.IsTrue(c.Process.Lines.Any(l => l.Contains($"Transmitter {id} routing on", StringComparison.Ordinal)), "--id set the THID");
+    }
+
+    private async Task<IReadOnlyList<string>> RunToExitAsync(int exitCode, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        using var process = ChildProcess.StartDotnet("thynapse-transmitter.dll", environment, args);
+        var code = await process.WaitForExitAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken);
+        var lines = process.Lines;
+        Assert.AreEqual(exitCode, code, string.Join('\n', lines));
+        return lines;
+    }
+
+    private static void AssertSaysOnce(string expected, IReadOnlyList<string> lines)
+    {
+        var output = string.Join('\n', lines);
+        Assert.AreEqual(1, lines.Count(l => l.Contains(" FTL ", StringComparison.Ordinal)), output);
+        Assert.IsTrue(lines.Any(l => l.EndsWith($" FTL {expected}", StringComparison.Ordinal)), $"expected a line ending with:\n{expected}\ngot:\n{output}");
+    }
+}

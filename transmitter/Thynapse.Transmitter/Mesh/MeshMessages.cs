@@ -1,0 +1,499 @@
+using System.Text;
+using Newtonsoft.Json;
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+
+namespace Thynapse.Transmitter.Mesh;
+
+/// <summary>
+/// The commands of the transmitter mesh (PROTOCOL.md §12.3). None is a cell command: a cell that sends one is refused
+/// with <c>UNKNOWN_COMMAND</c>.
+/// </summary>
+internal enum MeshCommand
+{
+    /// <summary>Not a mesh command.</summary>
+    None = 0,
+
+    /// <summary>Command socket: a transmitter joins, or exchanges its whole membership (push-pull); answered with <c>MEMB</c>.</summary>
+    Join,
+
+    /// <summary>Event socket (broadcast) or the answer to <c>JOIN</c>: member records to merge.</summary>
+    Memb,
+
+    /// <summary>Command socket: a direct probe; answered with <c>PONG</c> on the event socket.</summary>
+    Ping,
+
+    /// <summary>Command socket: probe another member for me (SWIM's indirect probe).</summary>
+    Preq,
+
+    /// <summary>Event socket (directed): the answer to a probe, direct or relayed.</summary>
+    Pong,
+
+    /// <summary>Event socket (directed): an indirect probe got no answer in time (Lifeguard's nack).</summary>
+    Pnak,
+
+    /// <summary>Event socket (broadcast): the heartbeat of a transmitter's streams, with their last sequence numbers.</summary>
+    Puls,
+}
+
+/// <summary>Wire names of <see cref="MeshCommand"/> values.</summary>
+internal static class MeshCommands
+{
+    private static readonly string[] Names = ["????", "JOIN", "MEMB", "PING", "PREQ", "PONG", "PNAK", "PULS"];
+    private static readonly byte[][] Bytes = [.. Names.Select(Encoding.ASCII.GetBytes)];
+
+    /// <summary>The four letters of <paramref name="command"/>.</summary>
+    public static string Of(MeshCommand command) => Names[(int)command];
+
+    /// <summary>The mesh command named by four ASCII bytes, or <see cref="MeshCommand.None"/>.</summary>
+    public static MeshCommand Parse(ReadOnlySpan<byte> fourBytes)
+    {
+        if (fourBytes.Length != 4)
+        {
+            return MeshCommand.None;
+        }
+
+        for (var i = 1; i < Names.Length; i++)
+        {
+            if (fourBytes.SequenceEqual(Bytes[i]))
+            {
+                return (MeshCommand)i;
+            }
+        }
+
+        return MeshCommand.None;
+    }
+
+    /// <summary>True for the commands a transmitter sends to a peer's command socket (the rest travel on event sockets).</summary>
+    public static bool IsRequest(MeshCommand command) => command is MeshCommand.Join or MeshCommand.Ping or MeshCommand.Preq;
+}
+
+/// <summary>What a member says about one member: its identity, incarnation, state and endpoints (PROTOCOL.md §12.4).</summary>
+/// <param name="Id">The member's THID.</param>
+/// <param name="Incarnation">Its incarnation: higher is newer; a restart or a refutation raises it.</param>
+/// <param name="State">What the sender holds it to be.</param>
+/// <param name="Command">Its command (ROUTER) endpoint.</param>
+/// <param name="Events">Its event (PUB) endpoint.</param>
+/// <param name="From">For <see cref="PeerState.Suspect"/>: the member that suspects it (its confirmation); else empty.</param>
+internal readonly record struct MemberRecord(Thid Id, long Incarnation, PeerState State, string Command, string Events, Thid From = default)
+{
+    /// <summary>The wire name of a state: <c>alive</c>, <c>suspect</c>, <c>dead</c>, <c>left</c>.</summary>
+    public static string StateName(PeerState state) => state switch
+    {
+        PeerState.Alive => "alive",
+        PeerState.Suspect => "suspect",
+        PeerState.Dead => "dead",
+        _ => "left",
+    };
+
+    public JObject ToJson()
+    {
+        var json = new JObject
+        {
+            ["id"] = Id.ToString(),
+            ["incarnation"] = Incarnation,
+            ["state"] = StateName(State),
+            ["command"] = Command,
+            ["pub"] = Events,
+        };
+        if (State == PeerState.Suspect && !From.IsEmpty)
+        {
+            json["from"] = From.ToString();
+        }
+
+        return json;
+    }
+
+    /// <summary>Reads one entry of a <c>members</c> array; null and <paramref name="error"/> when it is not a valid record.</summary>
+    public static MemberRecord? Read(JToken token, int index, out string? error)
+    {
+        if (token is not JObject json)
+        {
+            error = $"members[{index}] must be an object";
+            return null;
+        }
+
+        var fields = new FieldReader(json);
+        var id = fields.GetString("id", required: true);
+        var incarnation = fields.GetUInt64("incarnation", required: true);
+        var state = fields.GetString("state", required: true);
+        var command = fields.GetString("command", required: true);
+        var events = fields.GetString("pub", required: true);
+        var from = fields.GetString("from");
+        var parsedState = state switch
+        {
+            "alive" => PeerState.Alive,
+            "suspect" => PeerState.Suspect,
+            "dead" => PeerState.Dead,
+            "left" => PeerState.Left,
+            _ => (PeerState?)null,
+        };
+        if (fields.Error is null)
+        {
+            MeshFields.CheckId(fields, "id", id);
+            MeshFields.CheckIncarnation(fields, incarnation);
+            MeshFields.CheckEndpoint(fields, "command", command);
+            MeshFields.CheckEndpoint(fields, "pub", events);
+            if (parsedState is null)
+            {
+                fields.Invalid($"field 'state' must be alive, suspect, dead or left, not '{state}'");
+            }
+
+            if (from is not null)
+            {
+                MeshFields.CheckId(fields, "from", from);
+            }
+        }
+
+        if (fields.Error is { } problem)
+        {
+            error = $"members[{index}]: {problem}";
+            return null;
+        }
+
+        error = null;
+        return new MemberRecord(Thid.Parse(id), (long)incarnation!.Value, parsedState!.Value, command!, events!, from is null ? default : Thid.Parse(from));
+    }
+}
+
+/// <summary><c>JOIN</c>: a transmitter introduces itself (and proves it is one) and pushes what it knows (§12.5.1).</summary>
+internal sealed record JoinMessage(MemberRecord Sender, IReadOnlyList<MemberRecord> Members)
+{
+    /// <summary>The mesh protocol version this transmitter speaks.</summary>
+    public const int Version = 1;
+
+    public byte[] ToFrame()
+    {
+        var json = new JObject
+        {
+            ["mesh"] = Version,
+            ["id"] = Sender.Id.ToString(),
+            ["incarnation"] = Sender.Incarnation,
+            ["command"] = Sender.Command,
+            ["pub"] = Sender.Events,
+            ["members"] = MeshFrames.Records(Members),
+        };
+        return MeshFrames.Frame(MeshCommand.Join, json);
+    }
+
+    /// <summary>Reads a <c>JOIN</c>; on failure the code and a message naming the field.</summary>
+    public static ThynapseErrorCode TryRead(JObject json, out JoinMessage? message, out string? error)
+    {
+        message = null;
+        var fields = new FieldReader(json);
+        var version = fields.GetUInt64("mesh", required: true);
+        var id = fields.GetString("id", required: true);
+        var incarnation = fields.GetUInt64("incarnation", required: true);
+        var command = fields.GetString("command", required: true);
+        var events = fields.GetString("pub", required: true);
+        var members = fields.GetArray("members");
+        if (fields.Error is null)
+        {
+            MeshFields.CheckId(fields, "id", id);
+            MeshFields.CheckIncarnation(fields, incarnation);
+            MeshFields.CheckEndpoint(fields, "command", command);
+            MeshFields.CheckEndpoint(fields, "pub", events);
+        }
+
+        if (fields.Error is { } problem)
+        {
+            error = problem;
+            return ThynapseErrorCode.InvalidField;
+        }
+
+        if (version != Version)
+        {
+            error = $"this transmitter speaks mesh protocol {Version}, not {version}";
+            return ThynapseErrorCode.UnsupportedProtocol;
+        }
+
+        if (!MeshFrames.TryReadRecords(members, out var records, out error))
+        {
+            return ThynapseErrorCode.InvalidField;
+        }
+
+        message = new JoinMessage(new MemberRecord(Thid.Parse(id), (long)incarnation!.Value, PeerState.Alive, command!, events!), records);
+        return ThynapseErrorCode.None;
+    }
+}
+
+/// <summary>
+/// <c>MEMB</c>: member records to merge, as the answer to a <c>JOIN</c> (everything the sender knows, itself included,
+/// and its broadcast position) or broadcast on its event socket (what changed) (§12.5.2).
+/// </summary>
+internal sealed record MembersMessage(StreamHeader Header, IReadOnlyList<MemberRecord> Members)
+{
+    public byte[] ToFrame() => MeshFrames.Frame(MeshCommand.Memb, Header.ToJson(new JObject { ["members"] = MeshFrames.Records(Members) }));
+
+    public static bool TryRead(JObject json, out MembersMessage? message, out string? error)
+    {
+        message = null;
+        var fields = new FieldReader(json);
+        var header = StreamHeader.Read(fields);
+        var members = fields.GetArray("members", required: true);
+        if (fields.Error is not null || header is null)
+        {
+            error = fields.Error;
+            return false;
+        }
+
+        if (!MeshFrames.TryReadRecords(members, out var records, out error))
+        {
+            return false;
+        }
+
+        message = new MembersMessage(header.Value, records);
+        return true;
+    }
+}
+
+/// <summary><c>PING</c> (command socket): a direct probe (§12.5.3). <paramref name="Suspect"/>: the prober suspects the target at this incarnation.</summary>
+internal readonly record struct PingMessage(ulong Nonce, long? Suspect)
+{
+    public byte[] ToFrame()
+    {
+        var json = new JObject { ["nonce"] = Nonce };
+        if (Suspect is { } incarnation)
+        {
+            json["suspect"] = incarnation;
+        }
+
+        return MeshFrames.Frame(MeshCommand.Ping, json);
+    }
+
+    public static bool TryRead(JObject json, out PingMessage message, out string? error)
+    {
+        var fields = new FieldReader(json);
+        var nonce = fields.GetUInt64("nonce", required: true);
+        var suspect = fields.GetUInt64("suspect");
+        error = fields.Error;
+        message = error is null ? new PingMessage(nonce!.Value, (long?)suspect) : default;
+        return error is null;
+    }
+}
+
+/// <summary><c>PREQ</c> (command socket): probe <paramref name="Target"/> for the sender, answer with its nonce (§12.5.4).</summary>
+internal readonly record struct PingRequestMessage(ulong Nonce, Thid Target)
+{
+    public byte[] ToFrame() => MeshFrames.Frame(MeshCommand.Preq, new JObject { ["nonce"] = Nonce, ["target"] = Target.ToString() });
+
+    public static bool TryRead(JObject json, out PingRequestMessage message, out string? error)
+    {
+        var fields = new FieldReader(json);
+        var nonce = fields.GetUInt64("nonce", required: true);
+        var target = fields.GetString("target", required: true);
+        if (fields.Error is null)
+        {
+            MeshFields.CheckId(fields, "target", target);
+        }
+
+        error = fields.Error;
+        message = error is null ? new PingRequestMessage(nonce!.Value, Thid.Parse(target)) : default;
+        return error is null;
+    }
+}
+
+/// <summary>
+/// The fields every message on an event socket starts with (§12.2): the sender, its incarnation, and the message's
+/// sequence number in its stream (for <c>PULS</c>: the last one used on the broadcast stream).
+/// </summary>
+internal readonly record struct StreamHeader(Thid Id, long Incarnation, long Seq)
+{
+    public JObject ToJson(JObject rest)
+    {
+        var json = new JObject { ["id"] = Id.ToString(), ["incarnation"] = Incarnation, ["seq"] = Seq };
+        json.Merge(rest);
+        return json;
+    }
+
+    public static StreamHeader? Read(FieldReader fields)
+    {
+        var id = fields.GetString("id", required: true);
+        var incarnation = fields.GetUInt64("incarnation", required: true);
+        var seq = fields.GetUInt64("seq", required: true);
+        if (fields.Error is null)
+        {
+            MeshFields.CheckId(fields, "id", id);
+            MeshFields.CheckIncarnation(fields, incarnation);
+            if (seq > long.MaxValue)
+            {
+                fields.Invalid("field 'seq' must be below 2^63");
+            }
+        }
+
+        return fields.Error is null ? new StreamHeader(Thid.Parse(id), (long)incarnation!.Value, (long)seq!.Value) : null;
+    }
+}
+
+/// <summary><c>PONG</c> or <c>PNAK</c> (directed, event socket): the answer to the probe with this nonce (§12.5.3, §12.5.4).</summary>
+internal readonly record struct ProbeAnswer(StreamHeader Header, ulong Nonce)
+{
+    public byte[] ToFrame(MeshCommand command) => MeshFrames.Frame(command, Header.ToJson(new JObject { ["nonce"] = Nonce }));
+
+    public static bool TryRead(JObject json, out ProbeAnswer message, out string? error)
+    {
+        var fields = new FieldReader(json);
+        var header = StreamHeader.Read(fields);
+        var nonce = fields.GetUInt64("nonce", required: true);
+        error = fields.Error;
+        message = error is null ? new ProbeAnswer(header!.Value, nonce!.Value) : default;
+        return error is null;
+    }
+}
+
+/// <summary>
+/// <c>PULS</c> (broadcast, event socket): the sender is alive; its broadcast stream is at <c>seq</c> and its directed
+/// stream to each listed member at the number given (§12.6). It takes no sequence number of its own.
+/// </summary>
+internal sealed record PulseMessage(StreamHeader Header, IReadOnlyDictionary<Thid, long> Directed)
+{
+    public byte[] ToFrame()
+    {
+        var to = new JObject();
+        foreach (var (id, seq) in Directed)
+        {
+            to[id.ToString()] = seq;
+        }
+
+        return MeshFrames.Frame(MeshCommand.Puls, Header.ToJson(new JObject { ["to"] = to }));
+    }
+
+    public static bool TryRead(JObject json, out PulseMessage? message, out string? error)
+    {
+        message = null;
+        var fields = new FieldReader(json);
+        var header = StreamHeader.Read(fields);
+        var to = fields.GetObject("to");
+        var directed = new Dictionary<Thid, long>();
+        if (fields.Error is null && to is not null)
+        {
+            foreach (var (key, value) in to)
+            {
+                if (!Thid.TryParse(key, out var id) || value is not JValue { Type: JTokenType.Integer } number || (long)number < 0)
+                {
+                    fields.Invalid($"field 'to' maps THIDs to sequence numbers; '{key}' does not");
+                    break;
+                }
+
+                directed[id] = (long)number;
+            }
+        }
+
+        error = fields.Error;
+        if (error is null)
+        {
+            message = new PulseMessage(header!.Value, directed);
+        }
+
+        return error is null;
+    }
+}
+
+/// <summary>Checks shared by the mesh's messages, worded as <see cref="FieldReader"/> words its own.</summary>
+internal static class MeshFields
+{
+    public static void CheckId(FieldReader fields, string name, string? value)
+    {
+        if (fields.Error is null && !Thid.TryParse(value, out _))
+        {
+            fields.Invalid($"field '{name}' must be a THID: 40 hexadecimal characters");
+        }
+    }
+
+    public static void CheckIncarnation(FieldReader fields, ulong? value)
+    {
+        if (fields.Error is null && value is 0 or > long.MaxValue)
+        {
+            fields.Invalid("field 'incarnation' must be from 1 to 2^63-1");
+        }
+    }
+
+    public static void CheckEndpoint(FieldReader fields, string name, string? value)
+    {
+        if (fields.Error is null && !Endpoint.TryValidate(value, $"field '{name}'", bind: false, defaultPort: 4710, out var error))
+        {
+            fields.Invalid(error);
+        }
+    }
+}
+
+/// <summary>Frames of mesh commands: <c>J CMND {json}</c> as every <c>J</c> command (PROTOCOL.md §2).</summary>
+internal static class MeshFrames
+{
+    /// <summary>The broadcast topic on event sockets; directed messages use the destination's THID (§12.2).</summary>
+    public const string BroadcastTopic = "$mesh";
+
+    public static byte[] Frame(MeshCommand command, JObject payload)
+    {
+        var json = payload.ToString(Formatting.None);
+        var name = MeshCommands.Of(command);
+        var bytes = new byte[FrameHeader.PayloadOffset + Encoding.UTF8.GetByteCount(json)];
+        bytes[0] = Encodings.Json;
+        bytes[1] = (byte)' ';
+        Encoding.ASCII.GetBytes(name, bytes.AsSpan(2, 4));
+        bytes[FrameHeader.PrefixLength] = (byte)' ';
+        Encoding.UTF8.GetBytes(json, bytes.AsSpan(FrameHeader.PayloadOffset));
+        return bytes;
+    }
+
+    public static JArray Records(IReadOnlyList<MemberRecord> members)
+    {
+        var array = new JArray();
+        foreach (var member in members)
+        {
+            array.Add(member.ToJson());
+        }
+
+        return array;
+    }
+
+    public static bool TryReadRecords(JArray? members, out List<MemberRecord> records, out string? error)
+    {
+        records = [];
+        error = null;
+        if (members is null)
+        {
+            return true;
+        }
+
+        for (var i = 0; i < members.Count; i++)
+        {
+            if (MemberRecord.Read(members[i], i, out error) is not { } record)
+            {
+                return false;
+            }
+
+            records.Add(record);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Splits a mesh header frame: the command and its JSON payload, or why not. Mesh commands are <c>J</c> only.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> frame, out MeshCommand command, out JObject? json, out string? error)
+    {
+        json = null;
+        command = MeshCommand.None;
+        if (FrameHeader.TryParse(frame, out var encoding, out _, out var payload, out error) != ThynapseErrorCode.None)
+        {
+            return false;
+        }
+
+        command = MeshCommands.Parse(frame.Slice(2, 4));
+        if (command == MeshCommand.None)
+        {
+            error = $"'{Encoding.ASCII.GetString(frame.Slice(2, 4))}' is not a mesh command";
+            return false;
+        }
+
+        if (encoding != Encodings.Json)
+        {
+            error = $"{MeshCommands.Of(command)} is defined only as J";
+            return false;
+        }
+
+        return JsonPayload.TryParse(payload, out json, out error);
+    }
+}
