@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Newtonsoft.Json.Linq;
 using Thynapse.Core;
+using Thynapse.ProcessKit;
 using Thynapse.TestKit;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
