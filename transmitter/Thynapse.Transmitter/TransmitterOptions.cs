@@ -164,6 +164,17 @@ public sealed record TransmitterOptions
     /// </summary>
     public int ServiceQueueLimit { get; init; } = 100_000;
 
+    /// <summary>
+    /// The limits the typed messages are read against (PROTOCOL.md §5), from these options: a new object each time
+    /// (a cache would travel into copies made with <c>with</c>); engines take it once.
+    /// </summary>
+    internal MessageLimits MessageLimits => new()
+    {
+        MaxSubscriptionsPerCell = MaxSubscriptionsPerCell,
+        MaxMetadataBytes = MaxMetadataBytes,
+        QueryLimits = QueryLimits,
+    };
+
     /// <summary>Limits on metadata queries in targeted events and discovery filters (default: <see cref="QueryLimits.Default"/>).</summary>
     public QueryLimits QueryLimits { get; init; } = QueryLimits.Default;
 

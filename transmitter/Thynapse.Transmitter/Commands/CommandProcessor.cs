@@ -321,7 +321,7 @@ internal sealed class CommandProcessor
                 _subscriptions.HandleUnsubscribe(cell!, json, fields);
                 break;
             case Command.Ackn:
-                _tracker.HandleJsonAck(cell!, json, fields);
+                _tracker.HandleJsonAck(cell!, json);
                 break;
             case Command.Meta:
                 _discovery.HandleMeta(cell!, json, fields);
@@ -336,10 +336,10 @@ internal sealed class CommandProcessor
                 _discovery.HandleUnwatch(cell!, json, fields);
                 break;
             case Command.Nack:
-                _tracker.HandleNack(cell!, json, fields);
+                _tracker.HandleNack(cell!, json);
                 break;
             case Command.Prog:
-                _tracker.HandleProgress(cell!, json, fields);
+                _tracker.HandleProgress(cell!, json);
                 break;
             case Command.Beat:
                 _responder.Reply(cell!, Command.Beat, []);

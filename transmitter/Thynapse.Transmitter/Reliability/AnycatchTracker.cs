@@ -37,6 +37,7 @@ internal sealed class AnycatchTracker
     private readonly RecentCompletions _recentCompletions = new(65_536);
     private readonly ReliabilityPool _pool = new();
     private readonly TransmitterOptions _options;
+    private readonly MessageLimits _limits;
     private readonly TransmitterCounters _counters;
     private readonly StallAwareClock _clock;
     private readonly LogLimiter _warnings;
@@ -52,6 +53,7 @@ internal sealed class AnycatchTracker
         RouteTable routes, ReceiverSink sink, CellOutput output, CellDirectory directory, Responder responder)
     {
         _options = options;
+        _limits = options.MessageLimits;
         _counters = counters;
         _clock = clock;
         _warnings = warnings;
@@ -266,15 +268,15 @@ internal sealed class AnycatchTracker
     }
 
     /// <summary><c>J ACKN</c>: <c>tag</c> and/or <c>tags</c>.</summary>
-    public void HandleJsonAck(LocalCell cell, JObject request, FieldReader fields)
+    public void HandleJsonAck(LocalCell cell, JObject request)
     {
-        if (!TryReadTags(Command.Ackn, fields, out var all, out var error))
+        if (!AckMessage.TryRead(request, _limits, out var ack, out var code, out var error))
         {
-            _responder.Reject(cell.RoutingId, cell, Command.Ackn, ThynapseErrorCode.InvalidField, error, request);
+            _responder.Reject(cell.RoutingId, cell, Command.Ackn, code, error, request);
             return;
         }
 
-        var unknown = all.Where(t => !Acknowledge(cell, t)).ToList();
+        var unknown = ack.All.Where(t => !Acknowledge(cell, t)).ToList();
         if (unknown.Count > 0)
         {
             _responder.Reject(cell.RoutingId, cell, Command.Ackn, ThynapseErrorCode.UnknownDelivery, $"tag(s) {string.Join(", ", unknown)} were never given to this cell", request);
@@ -282,17 +284,17 @@ internal sealed class AnycatchTracker
     }
 
     /// <summary><c>NACK</c>: this delivery failed; redeliver it.</summary>
-    public void HandleNack(LocalCell cell, JObject request, FieldReader fields)
+    public void HandleNack(LocalCell cell, JObject request)
     {
-        var tag = fields.GetUInt64("tag", required: true);
-        var reason = fields.GetString("reason", maxLength: 1024) ?? "no reason given";
-        if (fields.Error is { } error)
+        if (!NackMessage.TryRead(request, _limits, out var nack, out var code, out var error))
         {
-            _responder.Reject(cell.RoutingId, cell, Command.Nack, ThynapseErrorCode.InvalidField, error, request);
+            _responder.Reject(cell.RoutingId, cell, Command.Nack, code, error, request);
             return;
         }
 
-        if (!TryTakeInFlight(cell, tag!.Value, out var delivery, out var known))
+        var tag = nack.Tag;
+        var reason = nack.ReasonOrDefault;
+        if (!TryTakeInFlight(cell, tag, out var delivery, out var known))
         {
             if (!known)
             {
@@ -312,16 +314,16 @@ internal sealed class AnycatchTracker
     /// <c>PROG</c>: the cell is still working on these deliveries; each one's ack deadline starts again (PROTOCOL.md
     /// §5.13a). A tag no longer in flight is ignored; one never handed out, or in flight at another cell, is refused.
     /// </summary>
-    public void HandleProgress(LocalCell cell, JObject request, FieldReader fields)
+    public void HandleProgress(LocalCell cell, JObject request)
     {
-        if (!TryReadTags(Command.Prog, fields, out var tags, out var error))
+        if (!ProgressMessage.TryRead(request, _limits, out var progress, out var code, out var error))
         {
-            _responder.Reject(cell.RoutingId, cell, Command.Prog, ThynapseErrorCode.InvalidField, error, request);
+            _responder.Reject(cell.RoutingId, cell, Command.Prog, code, error, request);
             return;
         }
 
         List<ulong>? unknown = null;
-        foreach (var tag in tags)
+        foreach (var tag in progress.All)
         {
             if (!_inFlight.TryGetValue(tag, out var delivery) || !ReferenceEquals(delivery.Holder!.Receiver, cell))
             {
@@ -344,37 +346,6 @@ internal sealed class AnycatchTracker
         {
             _responder.Reject(cell.RoutingId, cell, Command.Prog, ThynapseErrorCode.UnknownDelivery, $"tag(s) {string.Join(", ", unknown)} were never given to this cell", request);
         }
-    }
-
-    /// <summary>Reads <c>tag</c> and/or <c>tags</c> (ACKN, PROG): at least one positive tag.</summary>
-    private static bool TryReadTags(Command command, FieldReader fields, out List<ulong> all, [NotNullWhen(false)] out string? error)
-    {
-        var tag = fields.GetUInt64("tag");
-        var tags = fields.GetArray("tags");
-        if (fields.Error is null && tag is null && tags is not { Count: > 0 })
-        {
-            fields.Invalid($"{CommandNames.Of(command)} needs 'tag' or a non-empty 'tags'");
-        }
-
-        all = [];
-        if (tag is { } single)
-        {
-            all.Add(single);
-        }
-
-        foreach (var item in tags ?? [])
-        {
-            if (FieldReader.UInt64Of(item) is not (> 0 and var value))
-            {
-                fields.Invalid("field 'tags' must be an array of positive integers below 2^64");
-                break;
-            }
-
-            all.Add(value);
-        }
-
-        error = fields.Error;
-        return error is null;
     }
 
     private static bool HasRoom(AnycatchGroup group)
