@@ -315,10 +315,10 @@ internal sealed class CommandProcessor
                 _router.HandleJsonEvent(cell!, json, fields, body);
                 break;
             case Command.Subs:
-                _subscriptions.HandleSubscribe(cell!, json, fields);
+                _subscriptions.HandleSubscribe(cell!, json);
                 break;
             case Command.Unsb:
-                _subscriptions.HandleUnsubscribe(cell!, json, fields);
+                _subscriptions.HandleUnsubscribe(cell!, json);
                 break;
             case Command.Ackn:
                 _tracker.HandleJsonAck(cell!, json);

@@ -14,10 +14,12 @@ namespace Thynapse.Transmitter.Sessions;
 /// </summary>
 internal sealed class SubscriptionManager(TransmitterOptions options, TransmitterCounters counters, RouteTable routes, AnycatchTracker tracker, Responder responder)
 {
+    private readonly MessageLimits _limits = options.MessageLimits;
+
     /// <summary><c>SUBS</c>: answered with <c>OKAY</c>; events accepted after it are routed to the subscription.</summary>
-    public void HandleSubscribe(LocalCell cell, JObject request, FieldReader fields)
+    public void HandleSubscribe(LocalCell cell, JObject request)
     {
-        if (!TryRead(fields, out var wanted, out var code, out var error))
+        if (!TryRead(request, out var wanted, out var code, out var error))
         {
             responder.Reject(cell.RoutingId, cell, Command.Subs, code, error, request);
             return;
@@ -41,16 +43,16 @@ internal sealed class SubscriptionManager(TransmitterOptions options, Transmitte
     }
 
     /// <summary><c>UNSB</c>: no event accepted after the answer is routed to the subscription.</summary>
-    public void HandleUnsubscribe(LocalCell cell, JObject request, FieldReader fields)
+    public void HandleUnsubscribe(LocalCell cell, JObject request)
     {
-        var id = fields.GetUInt32("sub", required: true);
-        if (fields.Error is { } error)
+        if (!UnsubscribeMessage.TryRead(request, _limits, out var unsubscribe, out var code, out var error))
         {
-            responder.Reject(cell.RoutingId, cell, Command.Unsb, ThynapseErrorCode.InvalidField, error, request);
+            responder.Reject(cell.RoutingId, cell, Command.Unsb, code, error, request);
             return;
         }
 
-        if (!cell.Profile.Subscriptions.Remove(id!.Value, out var subscription))
+        var id = unsubscribe.Sub;
+        if (!cell.Profile.Subscriptions.Remove(id, out var subscription))
         {
             responder.Reject(cell.RoutingId, cell, Command.Unsb, ThynapseErrorCode.UnknownSubscription, $"this cell has no subscription {id}", request);
             return;
@@ -127,8 +129,7 @@ internal sealed class SubscriptionManager(TransmitterOptions options, Transmitte
                 return null;
             }
 
-            var entryFields = new FieldReader(entry);
-            if (!TryRead(entryFields, out var wanted, out code, out var problem))
+            if (!TryRead(entry, out var wanted, out code, out var problem))
             {
                 fields.Invalid($"subs[{i}]: {problem}");
                 return null;
@@ -149,77 +150,33 @@ internal sealed class SubscriptionManager(TransmitterOptions options, Transmitte
 
 
     /// <summary>
-    /// Reads <c>sub</c>, <c>pattern</c>, <c>mode</c> (default <c>multi</c>) and, for acknowledged anycatch,
-    /// <c>ack</c>, <c>prefetch</c>, <c>ackTimeout</c> and <c>maxAttempts</c>, as in SUBS and HELO.subs (PROTOCOL.md §5.6).
+    /// Reads a subscription as in SUBS and HELO.subs (<see cref="SubscribeMessage"/>, PROTOCOL.md §5.6), with the
+    /// transmitter's defaults for what an acknowledged one leaves out.
     /// </summary>
     private bool TryRead(
-        FieldReader fields,
+        JObject entry,
         [NotNullWhen(true)] out SubscriptionRequest? subscription,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error)
     {
-        var id = fields.GetUInt32("sub", required: true) ?? 0;
-        var patternText = fields.GetString("pattern", required: true);
-        var modeText = fields.GetString("mode");
-        var ack = fields.GetBoolean("ack") ?? false;
-        var prefetch = fields.GetUInt32("prefetch");
-        var ackTimeout = fields.GetUInt32("ackTimeout");
-        var maxAttempts = fields.GetUInt32("maxAttempts");
         subscription = null;
-        code = ThynapseErrorCode.InvalidField;
-        if (fields.Error is { } fieldError)
-        {
-            error = fieldError;
-            return false;
-        }
-
-        if (!ChannelPattern.TryParse(patternText, out var pattern, out var patternError))
-        {
-            code = ThynapseErrorCode.InvalidPattern;
-            error = $"invalid pattern '{patternText}': {patternError}";
-            return false;
-        }
-
-        Catch mode;
-        switch (modeText)
-        {
-            case null or "multi":
-                mode = Catch.Multi;
-                break;
-            case "any":
-                mode = Catch.Any;
-                break;
-            default:
-                code = ThynapseErrorCode.InvalidMode;
-                error = $"mode must be \"multi\" or \"any\", not \"{modeText}\"";
-                return false;
-        }
-
-        error = ack switch
-        {
-            true when mode == Catch.Multi => "multicatch events are not acknowledged: 'ack' needs mode \"any\"",
-            _ when prefetch is 0 or > 65_535 => "field 'prefetch' must be between 1 and 65535",
-            _ when ackTimeout is < 10 or > 3_600_000 => "field 'ackTimeout' must be between 10 and 3600000 (milliseconds)",
-            _ when maxAttempts is 0 or > 1000 => "field 'maxAttempts' must be between 1 and 1000",
-            _ => null,
-        };
-        if (error is not null)
+        if (!SubscribeMessage.TryRead(entry, _limits, out var wanted, out code, out error))
         {
             return false;
         }
 
         AckSettings? acks = null;
-        if (ack)
+        if (wanted.Ack)
         {
-            var timeout = ackTimeout is { } ms ? TimeSpan.FromMilliseconds(ms) : options.DefaultAckTimeout;
+            var timeout = wanted.AckTimeout is { } ms ? TimeSpan.FromMilliseconds(ms) : options.DefaultAckTimeout;
             acks = new AckSettings(
-                (int)(prefetch ?? (uint)options.DefaultPrefetch),
+                (int)(wanted.Prefetch ?? (uint)options.DefaultPrefetch),
                 timeout,
                 (long)(timeout.TotalSeconds * options.TimeProvider.TimestampFrequency),
-                (int)(maxAttempts ?? (uint)options.DefaultMaxAttempts));
+                (int)(wanted.MaxAttempts ?? (uint)options.DefaultMaxAttempts));
         }
 
-        subscription = new SubscriptionRequest(id, pattern, mode, acks);
+        subscription = new SubscriptionRequest(wanted.Sub, wanted.Pattern, wanted.Mode, acks);
         return true;
     }
 }
