@@ -296,22 +296,16 @@ public sealed partial class Cell
         if (!_routes.TryGet(subscriptionId, out var subscription))
         {
             // It ended here before the transmitter heard: hand tracked work straight back.
-            Interlocked.Increment(ref _lateDeliveries);
-            if (tag != 0)
-            {
-                Refuse(tag, "the subscription has ended", _session);
-            }
-
+            _acknowledgements.LateDelivery(tag);
             return;
         }
 
         // A handler loop looks every event up before running the handler, so for its subscription only redeliveries
         // are looked up here (the socket thread then does not pay for it on every event); a first delivery can still
         // be a duplicate, when its publisher resent it to a restarted transmitter.
-        if (subscription.Acknowledging && (attempt > 1 || !subscription.Handled) && _completed.Contains(origin, sequence))
+        if (subscription.Acknowledging && (attempt > 1 || !subscription.Handled) && _acknowledgements.Handled(origin, sequence))
         {
-            Interlocked.Increment(ref _duplicatesSuppressed);
-            _acks.Append(tag, _session); // the socket thread: this session's tag
+            _acknowledgements.AcknowledgeDuplicate(tag, _acknowledgements.Session); // the socket thread: this session's tag
             return;
         }
 
@@ -323,13 +317,13 @@ public sealed partial class Cell
         }
 
         var e = new Event(channel, body, origin, sequence, Catch.Any, attempt, subscription, tag, deadLetter, lent,
-            receivedAt: subscription.Acknowledging ? Environment.TickCount64 : 0, session: _session);
+            receivedAt: subscription.Acknowledging ? Environment.TickCount64 : 0, session: _acknowledgements.Session);
         if (!(lease is not null ? Writing(subscription) : subscription).Offer(e))
         {
             lent?.Release();
             if (subscription.Acknowledging)
             {
-                Refuse(tag, "the cell's buffer for this subscription is full", _session);
+                _acknowledgements.Refuse(tag, "the cell's buffer for this subscription is full", _acknowledgements.Session);
             }
         }
     }

@@ -211,8 +211,7 @@ public sealed partial class Cell
 
         link.Welcomed = true;
         link.HelloSentAt = 0;
-        _acks.BeginSession(link.Number);
-        Volatile.Write(ref _session, link.Number);
+        _acknowledgements.BeginSession(link.Number);
         Volatile.Write(ref _transmitter, new TransmitterInfo(transmitterId, welcome.Value<string>("pub")));
         _resumeToken = welcome.Value<string>("session");
         _heartbeatMs = Math.Max(10, welcome.Value<long?>("heartbeat") ?? _heartbeatMs);
@@ -222,7 +221,7 @@ public sealed partial class Cell
         _publishes.BatchBytes = Math.Min(_options.BatchBytes, _maxFrameBytes - 1024);
         if (welcome["defaults"] is JObject defaults && defaults.Value<long?>("ackTimeout") is { } ackTimeout)
         {
-            Volatile.Write(ref _defaultAckTimeoutMs, ackTimeout);
+            _acknowledgements.DefaultAckTimeoutMs = ackTimeout;
         }
 
         _lastHeard = Now();
@@ -427,12 +426,11 @@ public sealed partial class Cell
         }
 
         SetState(CellState.Reconnecting);
-        Volatile.Write(ref _session, 0);
         Notify(new CellNotice(CellNoticeKind.ConnectionLost, $"Lost the session with transmitter {TransmitterId}: {reason}; re-joining"));
         CloseLink(TimeSpan.Zero); // first: batches its socket had not taken go back to their queues
         _publishes.SessionLost(new ThynapseConnectionException(
             $"The session with the transmitter was lost ({reason}) before it confirmed the event; it may or may not have been routed."));
-        _acks.EndSession(); // the tags were the lost session's: the transmitter redelivers those events
+        _acknowledgements.EndSession(); // the tags were the lost session's: the transmitter redelivers those events
         _requests.SessionLost(); // asked again in the next session, in the order they were made
         _attempts = default;
         _retryMs = FirstRetryMs;

@@ -27,6 +27,9 @@ public sealed partial class Cell : IAsyncDisposable
     private readonly RequestTable _requests;
     private readonly Watches _watches;
     private readonly Profile _profile;
+    private readonly AckBuffer _acks;
+    private readonly Acknowledgements _acknowledgements;
+    private readonly HandlerRuntime _handlers;
     private readonly LocalRoutes _routes = new();
     private TransmitterInfo _transmitter = TransmitterInfo.Unknown;
     private int _disposed;
@@ -42,7 +45,6 @@ public sealed partial class Cell : IAsyncDisposable
         Id = options.Id ?? Thid.NewRandom();
         _log = options.Logger.ForContext<Cell>().ForContext("CellId", Id).ForContext(nameof(Service), options.Service);
         _profile = new Profile(options.Metadata, options.Tags);
-        _tokenCallbackFailures = new ThrottledWarning(_log, "A callback registered on the token of a handler of {Pattern} threw when the cell cancelled the token; the cell goes on", TimeProvider.System);
         _signals = new CellSignals(_log);
         _thread = new SocketThread(_log, OnTimer);
         _publishes = new PublishBuffer(options.BatchBytes, options.MaxPendingPublishBytes, WakeForPublishes);
@@ -50,6 +52,10 @@ public sealed partial class Cell : IAsyncDisposable
         _outbox = new Outbox(_thread, _publishes, _acks);
         _requests = new RequestTable(_thread, _outbox, _signals, options);
         _watches = new Watches(_requests, _log);
+        _acknowledgements = new Acknowledgements(_thread, _outbox, _acks, options.DeduplicationWindow);
+        _handlers = new HandlerRuntime(_acknowledgements, _signals,
+            new ThrottledWarning(_log, "A callback registered on the token of a handler of {Pattern} threw when the cell cancelled the token; the cell goes on", TimeProvider.System),
+            _log, options.HandlerStopTimeout);
         _linkEvents = new LinkEvents(OnConnected, OnConnectRetried, OnDisconnected, OnReceiveReady);
     }
 
@@ -125,6 +131,9 @@ public sealed partial class Cell : IAsyncDisposable
             return;
         }
 
+        _handlers.Stop(); // handlers take no more buffered events (review finding 11)
+        _acknowledgements.Stop();
+
         try
         {
             if (CurrentState == CellState.Connected)
@@ -170,7 +179,7 @@ public sealed partial class Cell : IAsyncDisposable
             subscription.Queue.Complete();
         }
 
-        await StopHandlersAsync(subscriptions).ConfigureAwait(false);
+        await _handlers.StopAsync(subscriptions).ConfigureAwait(false);
         _signals.SetState(CellState.Closed);
         _signals.Complete();
     }
