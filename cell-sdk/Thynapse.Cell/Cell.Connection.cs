@@ -13,17 +13,12 @@ namespace Thynapse.Cell;
 // session wait for the next welcome (within their timeout), and so do publishes (within MaxPendingPublishBytes).
 public sealed partial class Cell
 {
-    /// <summary>Bytes of subscriptions carried in one HELO; the rest follow as SUBS once welcomed (PROTOCOL.md §5.1).</summary>
-    private const int HelloSubscriptionBudget = 32 * 1024;
-
     /// <summary>First pause before opening a new link or re-sending a refused HELO; it doubles up to <see cref="MaxRetryMs"/>.</summary>
     private const long FirstRetryMs = 100;
 
     /// <summary>The longest pause between two attempts to join.</summary>
     private const long MaxRetryMs = 2000;
 
-    private readonly HashSet<uint> _helloSubscriptions = [];
-    private readonly List<CellSubscription> _subscriptionsAfterWelcome = [];
     private TaskCompletionSource<JObject>? _firstWelcome;
     private long _lastHeard;
     private long _nextAttemptAt;
@@ -76,25 +71,7 @@ public sealed partial class Cell
     private void SendHello()
     {
         // The subscriptions we hold ride along, as many as fit a modest header; the rest follow as SUBS.
-        var subs = new JArray();
-        var budget = HelloSubscriptionBudget;
-        _helloSubscriptions.Clear();
-        _subscriptionsAfterWelcome.Clear();
-        foreach (var subscription in _routes.All)
-        {
-            var wire = subscription.ToWire();
-            var size = 96 + subscription.Pattern.Length;
-            if (size <= budget)
-            {
-                budget -= size;
-                subs.Add(wire);
-                _helloSubscriptions.Add(subscription.Id);
-            }
-            else
-            {
-                _subscriptionsAfterWelcome.Add(subscription);
-            }
-        }
+        var subs = _subscriptions.ForHello();
 
         var hello = new JObject
         {
@@ -148,7 +125,7 @@ public sealed partial class Cell
             switch (command)
             {
                 case Command.Dlvr:
-                    HandleDeliveries(CopyOf(header), FrameHeader.PayloadOffset); // not the hot path (see OnReceiveReady)
+                    _deliveries.Binary(Deliveries.CopyOf(header), FrameHeader.PayloadOffset); // not the hot path (see OnReceiveReady)
                     return;
                 case Command.Acpt:
                     HandleAccepts(payload);
@@ -163,7 +140,7 @@ public sealed partial class Cell
             switch (command)
             {
                 case Command.Dlvr:
-                    HandleJsonDelivery(json, body);
+                    _deliveries.Json(json, body);
                     return;
                 case Command.Acpt:
                     _publishes.TryAnswer(json.Value<ulong>("seq"), new PublishAnswer(json.Value<int>("receivers") > 0 ? PublishStatus.Accepted : PublishStatus.NoReceiver, json.Value<int>("receivers")));
@@ -241,52 +218,24 @@ public sealed partial class Cell
         _thread.TickInterval = (int)_heartbeatMs;
 
         // Subscriptions that did not fit the HELO follow as SUBS; requests that waited for this session follow them.
-        var following = new Dictionary<uint, Request>();
-        foreach (var subscription in _subscriptionsAfterWelcome.Where(s => _routes.TryGet(s.Id, out _)))
-        {
-            var request = new Request(Command.Subs, subscription.ToWire());
-            following[subscription.Id] = request;
-            _requests.Send(request);
-        }
-
+        _subscriptions.FollowHello();
         if (reconnected)
         {
-            // Subscriptions dropped since the HELO left are dropped at the transmitter too, once: their parked UNSB
-            // requests below then find them gone from the HELO and are settled without a second (review finding 14).
-            foreach (var id in _helloSubscriptions.Where(id => !_routes.TryGet(id, out _)).ToList())
-            {
-                _helloSubscriptions.Remove(id);
-                Send(JsonPayload.Frame(Command.Unsb, new JObject { ["sub"] = id }));
-            }
-
+            _subscriptions.DropGone();
             _watches.Resume();
         }
 
         foreach (var request in _requests.TakeParked())
         {
-            var sub = request.Subscription;
-            switch (request.Command)
+            if (!_subscriptions.Settle(request))
             {
-                case Command.Subs when sub is { } id && _helloSubscriptions.Contains(id):
-                case Command.Unsb when sub is { } gone && !_helloSubscriptions.Contains(gone) && !following.ContainsKey(gone):
-                    request.Reply.TrySetResult([]); // the HELO carried the subscriptions as they are now
-                    break;
-                case Command.Subs when sub is { } id && following.TryGetValue(id, out var sending):
-                    sending.Reply.Task.ContinueWith(t => request.Reply.TrySetFromTask(t), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                    break;
-                case Command.Unsb when sub is { } id && _helloSubscriptions.Contains(id):
-                    _helloSubscriptions.Remove(id); // its UNSB is this request
-                    _requests.Send(request);
-                    break;
-                default:
-                    _requests.Send(request);
-                    break;
+                _requests.Send(request);
             }
         }
 
         if (reconnected)
         {
-            Notify(new CellNotice(CellNoticeKind.Reconnected, $"Welcomed again by transmitter {TransmitterId} with {_routes.Count} subscriptions"));
+            Notify(new CellNotice(CellNoticeKind.Reconnected, $"Welcomed again by transmitter {TransmitterId} with {_subscriptions.Routes.Count} subscriptions"));
         }
 
         if (resumed is not null && resumed.Value<long>("missed") is > 0 and var missed)
@@ -581,19 +530,7 @@ public sealed partial class Cell
             }
         }
 
-        foreach (var subscription in _routes.All)
-        {
-            var dropped = subscription.TakeUnreportedDrops();
-            if (dropped > 0)
-            {
-                Notify(new CellNotice(CellNoticeKind.SlowConsumer,
-                    $"Subscription {subscription} dropped {dropped} events: its observers are not keeping up ({subscription.Dropped} in all)")
-                {
-                    Count = dropped,
-                    Pattern = subscription.Pattern,
-                });
-            }
-        }
+        _subscriptions.ReportDrops();
     }
 
     /// <summary>Why the first connection did not succeed, for <see cref="ConnectAsync"/>'s timeout (a newcomer's first mistake).</summary>

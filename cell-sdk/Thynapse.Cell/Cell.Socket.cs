@@ -73,7 +73,7 @@ public sealed partial class Cell
                 if (IsBinaryDeliveries(_frame.Slice()))
                 {
                     // The hot path: the events' bodies become slices of this frame's buffer, which we keep.
-                    HandleDeliveries(TakeBuffer(ref _frame), FrameHeader.PayloadOffset);
+                    _deliveries.Binary(TakeBuffer(ref _frame), FrameHeader.PayloadOffset);
                 }
                 else
                 {

@@ -30,7 +30,8 @@ public sealed partial class Cell : IAsyncDisposable
     private readonly AckBuffer _acks;
     private readonly Acknowledgements _acknowledgements;
     private readonly HandlerRuntime _handlers;
-    private readonly LocalRoutes _routes = new();
+    private readonly Subscriptions _subscriptions;
+    private readonly Deliveries _deliveries;
     private TransmitterInfo _transmitter = TransmitterInfo.Unknown;
     private int _disposed;
 
@@ -53,6 +54,8 @@ public sealed partial class Cell : IAsyncDisposable
         _requests = new RequestTable(_thread, _outbox, _signals, options);
         _watches = new Watches(_requests, _log);
         _acknowledgements = new Acknowledgements(_thread, _outbox, _acks, options.DeduplicationWindow);
+        _subscriptions = new Subscriptions(_requests, _outbox, _signals);
+        _deliveries = new Deliveries(_subscriptions, _acknowledgements, _log);
         _handlers = new HandlerRuntime(_acknowledgements, _signals,
             new ThrottledWarning(_log, "A callback registered on the token of a handler of {Pattern} threw when the cell cancelled the token; the cell goes on", TimeProvider.System),
             _log, options.HandlerStopTimeout);
@@ -173,7 +176,7 @@ public sealed partial class Cell : IAsyncDisposable
         _firstWelcome?.TrySetException(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));
         _thread.Dispose();
         ReleaseFrames();
-        var subscriptions = _routes.All.ToList();
+        var subscriptions = _subscriptions.Routes.All.ToList();
         foreach (var subscription in subscriptions)
         {
             subscription.Queue.Complete();
