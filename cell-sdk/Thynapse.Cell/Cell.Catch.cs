@@ -69,7 +69,7 @@ public sealed partial class Cell
                 {
                     // The SUBS may still have been applied, its answer lost or late: undo it, so that no orphan
                     // subscription at the transmitter catches (and loses) events meant for live ones.
-                    Send(JsonPayload.Frame(Command.Unsb, new JObject { ["sub"] = subscription.Id }));
+                    _outbox.Send(JsonPayload.Frame(Command.Unsb, new JObject { ["sub"] = subscription.Id }));
                 }
             });
             subscription.Queue.Complete();
@@ -144,65 +144,6 @@ public sealed partial class Cell
         }
         catch (ObjectDisposedException)
         {
-        }
-    }
-
-    /// <summary>Socket thread: one <c>B ACPT</c> frame.</summary>
-    private void HandleAccepts(ReadOnlySpan<byte> payload)
-    {
-        var records = payload.Length / AcceptRecord.Length;
-        for (var i = 0; i < records; i++)
-        {
-            var (sequence, receivers) = AcceptRecord.Read(payload, i);
-            _publishes.TryAnswer(sequence, new PublishAnswer(receivers > 0 ? PublishStatus.Accepted : PublishStatus.NoReceiver, (int)receivers));
-        }
-    }
-
-    /// <summary>Socket thread: one <c>B DONE</c> frame.</summary>
-    private void HandleCompletions(ReadOnlySpan<byte> payload)
-    {
-        var records = payload.Length / DoneRecord.Length;
-        for (var i = 0; i < records; i++)
-        {
-            var (sequence, receivers, outcome) = DoneRecord.Read(payload, i);
-            Completed(sequence, (int)receivers, outcome);
-        }
-    }
-
-    /// <summary>Socket thread: one <c>J DONE</c>; a dead-lettered one names the service that gave up and why (PROTOCOL.md §5.14).</summary>
-    private void HandleJsonCompletion(JObject done)
-    {
-        var sequence = done.Value<ulong>("seq");
-        if (done.Value<string>("outcome") != "dead_lettered")
-        {
-            Completed(sequence, done.Value<int>("receivers"), CompletionOutcome.Completed);
-            return;
-        }
-
-        var service = done.Value<string>("service");
-        var reason = done.Value<string>("reason");
-        var attempts = done.Value<int?>("attempts");
-        _publishes.TryFail(sequence, new ThynapseDeadLetteredException(service is null
-            ? $"Event #{sequence} used up its attempts at a service and went to its dead-letter channel."
-            : $"Event #{sequence} on '{done.Value<string>("channel")}' used up its {attempts} attempts at service '{service}' and went to $DLQ.{service}; the last attempt ended: {reason}.")
-        {
-            Service = service,
-            Reason = reason,
-            Attempts = attempts ?? 0,
-        });
-    }
-
-    private void Completed(ulong sequence, int receivers, CompletionOutcome outcome)
-    {
-        if (outcome == CompletionOutcome.DeadLettered)
-        {
-            // A transmitter that speaks §5.14 sends dead-lettered outcomes as J DONE, with the details.
-            _publishes.TryFail(sequence, new ThynapseDeadLetteredException(
-                $"Event #{sequence} used up its attempts at a service and went to its dead-letter channel."));
-        }
-        else
-        {
-            _publishes.TryAnswer(sequence, new PublishAnswer(receivers > 0 ? PublishStatus.Completed : PublishStatus.NoReceiver, receivers));
         }
     }
 }
