@@ -146,7 +146,7 @@ public sealed partial class Cell
         }
 
         var extras = options is null ? default : ExtrasFor(options);
-        var maxFrameBytes = Volatile.Read(ref _maxFrameBytes);
+        var maxFrameBytes = _session.Terms.MaxFrameBytes;
         var largest = EventRecordWriter.LargestBody(maxFrameBytes, channel.Length, extras.Key?.Length ?? 0, extras.Extension?.Length ?? 0);
         if (bodyLength > largest)
         {

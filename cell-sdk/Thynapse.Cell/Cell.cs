@@ -27,8 +27,13 @@ public sealed partial class Cell : IAsyncDisposable
     private readonly RequestTable _requests;
     private readonly Watches _watches;
     private readonly Profile _profile;
-    private readonly LocalRoutes _routes = new();
-    private TransmitterInfo _transmitter = TransmitterInfo.Unknown;
+    private readonly AckBuffer _acks;
+    private readonly Acknowledgements _acknowledgements;
+    private readonly HandlerRuntime _handlers;
+    private readonly Subscriptions _subscriptions;
+    private readonly Outbox _outbox;
+    private readonly SessionEngine _session;
+    private readonly InboundDispatch _inbound;
     private int _disposed;
 
     private Cell(CellOptions options)
@@ -42,7 +47,6 @@ public sealed partial class Cell : IAsyncDisposable
         Id = options.Id ?? Thid.NewRandom();
         _log = options.Logger.ForContext<Cell>().ForContext("CellId", Id).ForContext(nameof(Service), options.Service);
         _profile = new Profile(options.Metadata, options.Tags);
-        _tokenCallbackFailures = new ThrottledWarning(_log, "A callback registered on the token of a handler of {Pattern} threw when the cell cancelled the token; the cell goes on", TimeProvider.System);
         _signals = new CellSignals(_log);
         _thread = new SocketThread(_log, OnTimer);
         _publishes = new PublishBuffer(options.BatchBytes, options.MaxPendingPublishBytes, WakeForPublishes);
@@ -50,7 +54,15 @@ public sealed partial class Cell : IAsyncDisposable
         _outbox = new Outbox(_thread, _publishes, _acks);
         _requests = new RequestTable(_thread, _outbox, _signals, options);
         _watches = new Watches(_requests, _log);
-        _linkEvents = new LinkEvents(OnConnected, OnConnectRetried, OnDisconnected, OnReceiveReady);
+        _acknowledgements = new Acknowledgements(_thread, _outbox, _acks, options.DeduplicationWindow);
+        _subscriptions = new Subscriptions(_requests, _outbox, _signals);
+        _handlers = new HandlerRuntime(_acknowledgements, _signals,
+            new ThrottledWarning(_log, "A callback registered on the token of a handler of {Pattern} threw when the cell cancelled the token; the cell goes on", TimeProvider.System),
+            _log, options.HandlerStopTimeout);
+        _session = new SessionEngine(new SessionParts(_thread, _signals, _outbox, _requests, _subscriptions, _watches, _acknowledgements, _publishes, _profile),
+            Id, options, _log, (sender, e) => _inbound!.OnReceiveReady(sender, e));
+        var deliveries = new Deliveries(_subscriptions, _acknowledgements, _log);
+        _inbound = new InboundDispatch(new InboundParts(_session, _signals, _outbox, _requests, deliveries, _watches, _publishes), _log);
     }
 
     /// <summary>This cell's THID.</summary>
@@ -60,10 +72,10 @@ public sealed partial class Cell : IAsyncDisposable
     public string Service => _options.Service;
 
     /// <summary>The THID of the transmitter that welcomed this cell last.</summary>
-    public Thid TransmitterId => Volatile.Read(ref _transmitter).Id;
+    public Thid TransmitterId => _session.Terms.Id;
 
     /// <summary>The transmitter's event (PUB) endpoint, as given in <c>WLCM</c>.</summary>
-    public string? TransmitterEvents => Volatile.Read(ref _transmitter).Events;
+    public string? TransmitterEvents => _session.Terms.Events;
 
     /// <summary>Where the cell stands now.</summary>
     public CellState CurrentState => _signals.State;
@@ -96,12 +108,13 @@ public sealed partial class Cell : IAsyncDisposable
         created?.Invoke(cell);
         try
         {
-            await cell.StartAsync().WaitAsync(options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+            cell._thread.Start();
+            await cell._session.StartAsync().WaitAsync(options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
             return cell;
         }
         catch (TimeoutException)
         {
-            var diagnosis = cell.JoinDiagnosis(options.ConnectTimeout);
+            var diagnosis = cell._session.Attempts.Diagnose(options.ConnectTimeout);
             await cell.DisposeAsync().ConfigureAwait(false);
             throw new ThynapseTimeoutException(diagnosis);
         }
@@ -125,11 +138,15 @@ public sealed partial class Cell : IAsyncDisposable
             return;
         }
 
+        _handlers.Stop(); // handlers take no more buffered events (review finding 11)
+        _acknowledgements.Stop();
+        _session.Stop();
+
         try
         {
             if (CurrentState == CellState.Connected)
             {
-                await LeaveAsync().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+                await _session.LeaveAsync().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is TimeoutException or ThynapseException or OperationCanceledException)
@@ -140,7 +157,7 @@ public sealed partial class Cell : IAsyncDisposable
         var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!Work(() =>
             {
-                CloseLink(TimeSpan.FromSeconds(1));
+                _session.CloseLink(TimeSpan.FromSeconds(1));
                 closed.TrySetResult();
             }))
         {
@@ -161,16 +178,16 @@ public sealed partial class Cell : IAsyncDisposable
         CountUnsentPublishes();
         _publishes.SessionLost(new ThynapseConnectionException("The cell was disposed before the transmitter confirmed the event."), all: true);
         _requests.FailAll(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));
-        _firstWelcome?.TrySetException(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));
+        _session.FailFirstWelcome(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));
         _thread.Dispose();
-        ReleaseFrames();
-        var subscriptions = _routes.All.ToList();
+        _inbound.Release();
+        var subscriptions = _subscriptions.Routes.All.ToList();
         foreach (var subscription in subscriptions)
         {
             subscription.Queue.Complete();
         }
 
-        await StopHandlersAsync(subscriptions).ConfigureAwait(false);
+        await _handlers.StopAsync(subscriptions).ConfigureAwait(false);
         _signals.SetState(CellState.Closed);
         _signals.Complete();
     }
@@ -179,7 +196,16 @@ public sealed partial class Cell : IAsyncDisposable
     internal void RunOnSocketThread(Action action) => Work(action);
 
     /// <summary>Loses the session on the socket thread, as if the transmitter had gone (tests order it against other work there).</summary>
-    internal void LoseSession(string reason) => Work(() => SessionLost(reason));
+    internal void LoseSession(string reason) => Work(() => _session.Lost(reason));
+
+    /// <summary>Links (one per attempt at a session) opened so far.</summary>
+    internal int LinksOpened => _session.LinksOpened;
+
+    /// <summary>DEALER sockets and monitors this cell opened and has not disposed yet (tests check that none leak).</summary>
+    internal int SocketsOpen => _session.SocketsOpen;
+
+    /// <summary>Socket thread: requests sent and waiting for their answer (tests check that none is forgotten there).</summary>
+    internal int RequestsWaiting => _requests.Waiting;
 
     /// <summary>
     /// Throws <see cref="ObjectDisposedException"/> once the cell is disposed: every public method starts with it (an async
@@ -193,18 +219,33 @@ public sealed partial class Cell : IAsyncDisposable
         }
     }
 
-    private void SetState(CellState state) => _signals.SetState(state);
+    /// <summary>
+    /// Any thread: asks the transmitter (see <see cref="RequestTable.AskAsync"/>).
+    /// </summary>
+    /// <param name="command">The command.</param>
+    /// <param name="payload">Its payload (the <c>ref</c> is added).</param>
+    /// <param name="beforeSending">Run on the socket thread before the request is first submitted.</param>
+    /// <param name="answered">
+    /// Run on the socket thread with the <c>OKAY</c>, before the task completes: answers are applied in the order they
+    /// came, not in the order their continuations happen to run.
+    /// </param>
+    /// <param name="cancellationToken">Stops waiting (the answer, if it comes, is ignored).</param>
+    private Task<JObject> RequestAsync(Command command, JObject payload, Action? beforeSending = null, Action<JObject>? answered = null, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        return _requests.AskAsync(new Request(command, payload) { Answered = answered }, beforeSending, cancellationToken);
+    }
 
     private void Notify(CellNotice notice) => _signals.Notify(notice);
 
     /// <summary>Any thread: hands <paramref name="action"/> to the socket thread; false once it has stopped.</summary>
     private bool Work(Action action) => _thread.Post(action);
 
-    /// <summary>Socket thread: milliseconds on its stall-aware clock.</summary>
-    private long Now() => _thread.Now();
-
-    private sealed record TransmitterInfo(Thid Id, string? Events)
+    /// <summary>Socket thread, each tick: reads what already arrived (an answer waiting in the socket means the transmitter is not silent), then judges the session.</summary>
+    private void OnTimer()
     {
-        public static readonly TransmitterInfo Unknown = new(Thid.Empty, null);
+        _inbound.ReadWaiting();
+        _session.Tick();
+        _subscriptions.ReportDrops();
     }
 }

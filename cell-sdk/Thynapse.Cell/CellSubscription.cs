@@ -132,14 +132,14 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
         finally
         {
             // The handler stops taking events before the buffer is completed: what it still holds is refused, not run.
-            await _cell.CancelHandlersAsync(this).ConfigureAwait(false);
+            await _cell.Handlers.CancelAsync(this).ConfigureAwait(false);
             Queue.Complete();
             if (Handler is { } handler)
             {
                 // Bounded (issue 15, finding 5): a handler that ignores its token must not hang the caller.
-                if (await Task.WhenAny(handler, Task.Delay(_cell.HandlerStopTimeout)).ConfigureAwait(false) != handler)
+                if (await Task.WhenAny(handler, Task.Delay(_cell.Handlers.StopTimeout)).ConfigureAwait(false) != handler)
                 {
-                    _cell.HandlerAbandoned(this);
+                    _cell.Handlers.Abandoned(this);
                 }
             }
 

@@ -107,7 +107,7 @@ public readonly struct Event
     public ValueTask AckAsync()
     {
         RequireAck();
-        _subscription!.Cell.Acknowledge(_tag, Origin, Sequence, Session);
+        _subscription!.Cell.Acknowledgements.Acknowledge(_tag, Origin, Sequence, Session);
         return ValueTask.CompletedTask;
     }
 
@@ -120,7 +120,7 @@ public readonly struct Event
     public ValueTask InProgressAsync()
     {
         RequireAck();
-        _subscription!.Cell.InProgress(_subscription, _tag, Session);
+        _subscription!.Cell.Handlers.InProgress(_subscription, _tag, Session);
         return ValueTask.CompletedTask;
     }
 
@@ -128,14 +128,14 @@ public readonly struct Event
     internal void ReturnFrame() => _lease?.Release();
 
     /// <summary>A handler loop's acknowledgement; <paramref name="quiet"/>: left for the loop to send with the next ones.</summary>
-    internal void Acknowledge(bool quiet) => _subscription!.Cell.Acknowledge(_tag, Origin, Sequence, Session, quiet);
+    internal void Acknowledge(bool quiet) => _subscription!.Cell.Acknowledgements.Acknowledge(_tag, Origin, Sequence, Session, quiet);
 
     /// <summary>Refuses an event of an acknowledging anycatch subscription: the transmitter redelivers it elsewhere (or dead-letters it).</summary>
     /// <exception cref="InvalidOperationException">The event was not caught by an acknowledging subscription.</exception>
     public ValueTask NackAsync(string? reason = null)
     {
         RequireAck();
-        _subscription!.Cell.Refuse(_tag, reason, Session);
+        _subscription!.Cell.Acknowledgements.Refuse(_tag, reason, Session);
         return ValueTask.CompletedTask;
     }
 

@@ -22,6 +22,9 @@ internal sealed class Outbox(SocketThread thread, PublishBuffer publishes, AckBu
     private long _credit;
     private bool _usesCredit;
 
+    /// <summary>True while a link is attached (from its opening to its closing).</summary>
+    public bool HasLink => _link is not null;
+
     /// <summary>True while the session is open: welcomed, and the cell connected (see <see cref="Open"/>).</summary>
     public bool IsOpen => _open;
 

@@ -1,0 +1,415 @@
+using NetMQ;
+using Newtonsoft.Json.Linq;
+using Serilog;
+using Thynapse.Core;
+
+namespace Thynapse.Cell.Internal;
+
+/// <summary>
+/// Joining, heartbeats and re-joining (PROTOCOL.md §4.4): one session at a time, one <see cref="Link"/> per attempt at
+/// a session, with one <c>HELO</c> waiting for its answer at a time. A lost session closes its link and the cell joins
+/// again on a new one; what waited for a session (requests, publishes, subscriptions that did not fit the
+/// <c>HELO</c>) is settled at the welcome. Socket thread, except <see cref="StartAsync"/>, <see cref="LeaveAsync"/>,
+/// <see cref="Stop"/> and the properties.
+/// </summary>
+internal sealed class SessionEngine
+{
+    /// <summary>First pause before opening a new link or re-sending a refused HELO; it doubles up to <see cref="MaxRetryMs"/>.</summary>
+    private const long FirstRetryMs = 100;
+
+    /// <summary>The longest pause between two attempts to join.</summary>
+    private const long MaxRetryMs = 2000;
+
+    private readonly SessionParts _parts;
+    private readonly SocketThread _thread;
+    private readonly CellOptions _options;
+    private readonly ILogger _log;
+    private readonly LinkEvents _linkEvents;
+    private readonly SocketCount _sockets = new();
+    private readonly string _linkName;
+    private readonly Thid _cellId;
+    private TaskCompletionSource<JObject>? _firstWelcome;
+    private TaskCompletionSource<JObject>? _goodbye;
+    private TransmitterTerms _terms = TransmitterTerms.Initial;
+    private Link? _link;
+    private int _links;
+    private long _lastHeard;
+    private long _nextAttemptAt;
+    private long _retryMs = FirstRetryMs;
+    private string? _resumeToken;
+    private bool _everWelcomed;
+    private bool _helloRefused;
+    private volatile bool _stopped;
+
+    /// <param name="parts">The engines a session settles and feeds.</param>
+    /// <param name="cellId">The cell's THID (its HELO's <c>id</c>).</param>
+    /// <param name="options">The cell's options.</param>
+    /// <param name="log">The cell's log.</param>
+    /// <param name="receiveReady">Reads the frames of the current link (the inbound dispatch).</param>
+    public SessionEngine(SessionParts parts, Thid cellId, CellOptions options, ILogger log, EventHandler<NetMQSocketEventArgs> receiveReady)
+    {
+        _parts = parts;
+        _thread = parts.Thread;
+        _cellId = cellId;
+        _options = options;
+        _log = log;
+        _linkName = $"thynapse-cell-{cellId}";
+        Attempts = new JoinAttempts(options.Transmitter, log);
+        _linkEvents = new LinkEvents(OnConnected, OnConnectRetried, OnDisconnected, receiveReady);
+    }
+
+    /// <summary>What the transmitter that welcomed the cell last said (any thread).</summary>
+    public TransmitterTerms Terms => Volatile.Read(ref _terms);
+
+    /// <summary>What the attempts to join met since the last welcome.</summary>
+    public JoinAttempts Attempts { get; }
+
+    /// <summary>The current link (socket thread; null between two).</summary>
+    public Link? Link => _link;
+
+    /// <summary>Links opened so far (any thread).</summary>
+    public int LinksOpened => Volatile.Read(ref _links);
+
+    /// <summary>NetMQ sockets of the links not disposed yet (any thread).</summary>
+    public int SocketsOpen => _sockets.Open;
+
+    /// <summary>Any thread, once: starts joining; completes with the first welcome, or fails with a refusal.</summary>
+    public Task<JObject> StartAsync()
+    {
+        _firstWelcome = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _thread.Post(() =>
+        {
+            _thread.TickInterval = (int)FirstRetryMs;
+            Attempt();
+        });
+        return _firstWelcome.Task;
+    }
+
+    /// <summary>Any thread: the cell is being disposed: no more attempts, and a lost session is not joined again.</summary>
+    public void Stop() => _stopped = true;
+
+    /// <summary>After the socket thread stopped: whoever still waits for the first welcome is told.</summary>
+    public void FailFirstWelcome(Exception error) => _firstWelcome?.TrySetException(error);
+
+    /// <summary>Socket thread: a frame came from the transmitter: it is alive.</summary>
+    public void Heard() => _lastHeard = _thread.Now();
+
+    /// <summary>
+    /// Any thread: leaves: everything buffered goes out ahead of <c>GBYE</c> (see <see cref="Outbox.Leave"/>); completes
+    /// with the transmitter's <c>GBYE</c>.
+    /// </summary>
+    public Task<JObject> LeaveAsync()
+    {
+        var goodbye = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_thread.Post(() =>
+            {
+                _parts.Outbox.Leave();
+                _goodbye = goodbye;
+                _parts.Outbox.Send(JsonPayload.Frame(Command.Gbye, []));
+            }))
+        {
+            goodbye.TrySetCanceled();
+        }
+
+        return goodbye.Task;
+    }
+
+    /// <summary>
+    /// Closes the current link: the outbox gives back what it had not sent (see <see cref="Outbox.Detach"/>), and a HELO
+    /// still waiting for its answer is not answered on another link (review finding 13).
+    /// </summary>
+    /// <param name="linger">How long the socket may still try to send what it holds (zero when the session is lost).</param>
+    public void CloseLink(TimeSpan linger)
+    {
+        if (_link is not { } link)
+        {
+            return;
+        }
+
+        _link = null;
+        _parts.Requests.Forget(link.HelloRef);
+        _parts.Outbox.Detach();
+        link.Close(linger);
+    }
+
+    /// <summary><c>WLCM</c>: the session exists (new, or taken over with the resume token).</summary>
+    public void Welcome(JObject welcome)
+    {
+        var request = _parts.Requests.TryTake(welcome, out var found) ? found : null;
+        if (_link is not { Welcomed: false } link || !Thid.TryParse(welcome.Value<string>("id"), out var transmitterId))
+        {
+            _log.Warning("Ignored a WLCM that answers no HELO of this link: {Welcome}", welcome);
+            return;
+        }
+
+        link.Welcomed = true;
+        link.HelloSentAt = 0;
+        _parts.Acknowledgements.BeginSession(link.Number);
+        var terms = _terms.Welcomed(transmitterId, welcome);
+        Volatile.Write(ref _terms, terms);
+        _resumeToken = welcome.Value<string>("session");
+        _thread.MaxClockStep = TimeSpan.FromMilliseconds(2 * terms.HeartbeatMs); // the timer ticks every heartbeat
+        _parts.Publishes.BatchBytes = Math.Min(_options.BatchBytes, terms.MaxFrameBytes - 1024);
+        if (welcome["defaults"] is JObject defaults && defaults.Value<long?>("ackTimeout") is { } ackTimeout)
+        {
+            _parts.Acknowledgements.DefaultAckTimeoutMs = ackTimeout;
+        }
+
+        _lastHeard = _thread.Now();
+        Welcomed(welcome["resumed"] as JObject, welcome["credit"]?.Type == JTokenType.Integer ? welcome.Value<long>("credit") : null);
+        request?.Reply.TrySetResult(welcome);
+        _firstWelcome?.TrySetResult(welcome);
+    }
+
+    /// <summary>
+    /// The <c>HELO</c> was refused. The first one fails <see cref="StartAsync"/>; a re-joining one (ID_IN_USE while the
+    /// old session is still being ended, SHUTTING_DOWN, …) is asked again on this link after a pause.
+    /// </summary>
+    public void HelloRefused(ThynapseErrorCode code, string message)
+    {
+        if (!_everWelcomed)
+        {
+            _firstWelcome?.TrySetException(new ThynapseRejectedException(code, message));
+            return;
+        }
+
+        _log.Information("Re-joining was refused ({Code}: {Reason}); retrying in {Delay} ms", ErrorCodeNames.Of(code), message, _retryMs);
+        _helloRefused = true;
+        _link!.HelloSentAt = 0;
+        ScheduleAttempt();
+    }
+
+    /// <summary><c>GBYE</c>: the answer to ours, or the transmitter shutting down (then the cell joins again).</summary>
+    public void Goodbye(JObject goodbye)
+    {
+        if (_goodbye is { } leaving)
+        {
+            leaving.TrySetResult(goodbye);
+            return;
+        }
+
+        Lost($"the transmitter said goodbye ({goodbye.Value<string>("reason") ?? "no reason"})");
+    }
+
+    /// <summary>
+    /// The session is lost: close its link and join again on a new one. Publishes handed to the socket that await only
+    /// acceptance fail (their outcome is unknown); those awaiting completion are resent after the welcome; buffered ones
+    /// wait for it; requests waiting for an answer are asked again then.
+    /// </summary>
+    public void Lost(string reason)
+    {
+        if (_parts.Signals.State != CellState.Connected || _stopped)
+        {
+            return;
+        }
+
+        _parts.Signals.SetState(CellState.Reconnecting);
+        _parts.Signals.Notify(new CellNotice(CellNoticeKind.ConnectionLost, $"Lost the session with transmitter {Terms.Id}: {reason}; re-joining"));
+        CloseLink(TimeSpan.Zero); // first: batches its socket had not taken go back to their queues
+        _parts.Publishes.SessionLost(new ThynapseConnectionException(
+            $"The session with the transmitter was lost ({reason}) before it confirmed the event; it may or may not have been routed."));
+        _parts.Acknowledgements.EndSession(); // the tags were the lost session's: the transmitter redelivers those events
+        _parts.Requests.SessionLost(); // asked again in the next session, in the order they were made
+        Attempts.Reset();
+        _retryMs = FirstRetryMs;
+        _nextAttemptAt = 0; // at once: the first attempt needs no pause
+        _thread.TickInterval = (int)FirstRetryMs;
+        Attempt();
+    }
+
+    /// <summary>Each tick: beats and judges the transmitter's liveness while connected, or makes the next attempt to join.</summary>
+    public void Tick()
+    {
+        var now = _thread.Now();
+        var state = _parts.Signals.State;
+        if (state == CellState.Connected)
+        {
+            // Alive while it answers (any frame from it), or while a full send queue keeps draining: a busy publisher's
+            // BEAT waits behind its own events (the socket's queue, TCP buffers, the transmitter's inbound queue), so
+            // its answer can take longer than the liveness window while the transmitter is plainly reading this
+            // connection. Only room made in a full queue counts, never a send the kernel merely buffered: a stopped
+            // transmitter's kernel takes a slow publisher's events for ever (review finding 17b, PROTOCOL.md §4.4).
+            // Time this thread itself did not run is not counted (StallAwareClock).
+            if (now - Math.Max(_lastHeard, _parts.Outbox.LastTaken) > _terms.LivenessMs)
+            {
+                Lost($"nothing heard for {now - _lastHeard} ms");
+            }
+            else
+            {
+                _parts.Outbox.Send(JsonPayload.Frame(Command.Beat, []));
+            }
+        }
+        else if (state is CellState.Connecting or CellState.Reconnecting && !_stopped)
+        {
+            if (_link is null || _helloRefused)
+            {
+                if (now >= _nextAttemptAt)
+                {
+                    Attempt();
+                }
+            }
+            else if (_link.Connected && _link.HelloSentAt != 0 && now - _link.HelloSentAt > _terms.LivenessMs)
+            {
+                // Connected but unanswered (the transmitter is stopped, or the path lost our HELO): try a new link.
+                Attempts.Unanswered++;
+                CloseLink(TimeSpan.Zero);
+                ScheduleAttempt();
+            }
+        }
+    }
+
+    /// <summary>Settles what waited for the session, and gets going.</summary>
+    /// <param name="resumed"><c>WLCM.resumed</c>: what the session taken over missed.</param>
+    /// <param name="credit"><c>WLCM.credit</c>: the first publishing credit (null: the transmitter does not pace this cell).</param>
+    private void Welcomed(JObject? resumed, long? credit)
+    {
+        var reconnected = _everWelcomed;
+        _everWelcomed = true;
+        _retryMs = FirstRetryMs;
+        _thread.TickInterval = (int)_terms.HeartbeatMs;
+
+        // Subscriptions that did not fit the HELO follow as SUBS; requests that waited for this session follow them.
+        _parts.Subscriptions.FollowHello();
+        if (reconnected)
+        {
+            _parts.Subscriptions.DropGone();
+            _parts.Watches.Resume();
+        }
+
+        foreach (var request in _parts.Requests.TakeParked())
+        {
+            if (!_parts.Subscriptions.Settle(request))
+            {
+                _parts.Requests.Send(request);
+            }
+        }
+
+        if (reconnected)
+        {
+            _parts.Signals.Notify(new CellNotice(CellNoticeKind.Reconnected, $"Welcomed again by transmitter {Terms.Id} with {_parts.Subscriptions.Routes.Count} subscriptions"));
+        }
+
+        if (resumed is not null && resumed.Value<long>("missed") is > 0 and var missed)
+        {
+            var ended = resumed.Value<string>("ended") switch
+            {
+                "silent" => "after it was silent for the liveness timeout",
+                "not_reading" => "because it stopped reading",
+                "disconnected" => "when its connection closed",
+                _ => null,
+            };
+            _parts.Signals.Notify(new CellNotice(CellNoticeKind.MissedEvents, ended is null
+                ? $"The transmitter dropped {missed} events for this cell before it re-joined"
+                : $"The transmitter ended this cell's session {ended}; {missed} events for it were dropped before it re-joined {resumed.Value<long>("away")} ms later")
+            {
+                Count = missed,
+            });
+        }
+
+        _parts.Signals.SetState(CellState.Connected);
+        _parts.Outbox.Open(credit);
+    }
+
+    /// <summary>Opens a new link and says HELO on it, or says HELO again on the link after a refusal.</summary>
+    private void Attempt()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        if (_link is null)
+        {
+            try
+            {
+                _link = Link.Open(_thread, _options.Transmitter, _linkName, Interlocked.Increment(ref _links), _linkEvents, _sockets);
+                _parts.Outbox.Attach(_link);
+            }
+            catch (Exception ex)
+            {
+                if (Attempts.LinkNotOpened(ex) is { } failure)
+                {
+                    _firstWelcome?.TrySetException(failure);
+                }
+
+                ScheduleAttempt();
+                return;
+            }
+        }
+
+        SendHello();
+    }
+
+    private void SendHello()
+    {
+        var hello = new JObject
+        {
+            ["id"] = _cellId.ToString(),
+            ["service"] = _options.Service,
+            ["protocol"] = 1,
+            ["encodings"] = new JArray("B", "J"),
+            ["metadata"] = _parts.Profile.Metadata.DeepClone(),
+            ["tags"] = new JArray(_parts.Profile.Tags),
+            ["subs"] = _parts.Subscriptions.ForHello(), // as many as fit a modest header; the rest follow as SUBS
+            ["credit"] = true,
+        };
+        if (_resumeToken is not null)
+        {
+            hello["resume"] = _resumeToken;
+        }
+
+        _helloRefused = false;
+        _link!.HelloSentAt = _thread.Now();
+        var request = new Request(Command.Helo, hello);
+        _parts.Requests.Send(request);
+        _link.HelloRef = request.Ref; // the link forgets it when it closes unanswered (review finding 13)
+    }
+
+    /// <summary>The next attempt to join waits a little longer each time, with jitter so that many cells do not retry together.</summary>
+    private void ScheduleAttempt()
+    {
+        _nextAttemptAt = _thread.Now() + (_retryMs / 2) + Random.Shared.NextInt64(_retryMs / 2 + 1);
+        _retryMs = Math.Min(_retryMs * 2, MaxRetryMs);
+    }
+
+    private void OnConnected(Link link)
+    {
+        link.Connected = true;
+        Attempts.Connections++;
+    }
+
+    private void OnConnectRetried(Link link) => Attempts.Refusals++;
+
+    private void OnDisconnected(Link link)
+    {
+        link.Connected = false;
+        if (!ReferenceEquals(link, _link))
+        {
+            return;
+        }
+
+        if (link.Welcomed)
+        {
+            Lost("its connection closed");
+            return;
+        }
+
+        // Closed before a welcome: the peer refused us (it is not a transmitter's command port, or it shuts down), or
+        // it died with our HELO. A HELO is not resent on the same socket, so try again on a new link after a pause.
+        Attempts.ClosedBeforeWelcome++;
+        CloseLink(TimeSpan.Zero);
+        ScheduleAttempt();
+    }
+}
+
+/// <summary>The engines a session settles and feeds (see <see cref="SessionEngine"/>).</summary>
+internal sealed record SessionParts(
+    SocketThread Thread,
+    CellSignals Signals,
+    Outbox Outbox,
+    RequestTable Requests,
+    Subscriptions Subscriptions,
+    Watches Watches,
+    Acknowledgements Acknowledgements,
+    PublishBuffer Publishes,
+    Profile Profile);
