@@ -97,9 +97,6 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         }
     }
 
-    /// <summary>True when the routing id is a connection that proved, with <c>JOIN</c>, that a transmitter speaks on it.</summary>
-    public bool IsPeer(ReadOnlySpan<byte> routingId) => _connections.GetAlternateLookup<ReadOnlySpan<byte>>().ContainsKey(routingId);
-
     /// <summary>
     /// A mesh request on the command socket (<c>JOIN</c>, <c>PING</c>, <c>PREQ</c>), from a connection without a cell
     /// session; the frame checks were made by the command processor. Returns the code to refuse it with, if any.
