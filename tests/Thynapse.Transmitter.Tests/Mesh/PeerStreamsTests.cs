@@ -107,11 +107,11 @@ public sealed class PeerStreamsTests
     public void SeedEndpoints_ANameWithSeveralAddresses_GivesOneSeedPerAddress_IPv4First()
     {
         var headless = new[] { "10.1.0.7", "10.1.0.8", "10.1.0.7", "fd00::9" }.Select(System.Net.IPAddress.Parse).ToList();
-        CollectionAssert.AreEqual(new[] { "tcp://10.1.0.7:4710", "tcp://10.1.0.8:4710" }, PeerLinks.SeedEndpoints(headless, "4710"));
+        CollectionAssert.AreEqual(new[] { "tcp://10.1.0.7:4710", "tcp://10.1.0.8:4710" }, SeedResolver.SeedEndpoints(headless, "4710"));
 
         var v6 = new[] { "fd00::9", "fd00::a" }.Select(System.Net.IPAddress.Parse).ToList();
-        CollectionAssert.AreEqual(new[] { "tcp://[fd00::9]:4710", "tcp://[fd00::a]:4710" }, PeerLinks.SeedEndpoints(v6, "4710"));
-        Assert.IsEmpty(PeerLinks.SeedEndpoints([], "4710"));
+        CollectionAssert.AreEqual(new[] { "tcp://[fd00::9]:4710", "tcp://[fd00::a]:4710" }, SeedResolver.SeedEndpoints(v6, "4710"));
+        Assert.IsEmpty(SeedResolver.SeedEndpoints([], "4710"));
     }
 
     private static JObject Read(byte[] frame, MeshCommand expected)

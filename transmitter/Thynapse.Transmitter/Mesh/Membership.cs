@@ -77,9 +77,6 @@ internal sealed class Membership
     /// <summary>The local health score (0: healthy).</summary>
     public int Health => _detector.Health;
 
-    /// <summary>True once there is anything to do: a seed to join, a member to follow.</summary>
-    public bool Active => _members.Count > 0 || _attempts.Count > 0;
-
     /// <summary>Every member known, dead and left ones included.</summary>
     public IReadOnlyCollection<Member> Members => _members.Values;
 

@@ -45,9 +45,6 @@ internal sealed class PeerFeed : IDisposable
     /// <summary>The last number used on the broadcast stream (0: none yet).</summary>
     public long BroadcastSeq { get; private set; }
 
-    /// <summary>Messages published; messages a subscriber's full queue dropped are not known here (PUB drops silently).</summary>
-    public long Published { get; private set; }
-
     /// <summary>Takes the next number of the broadcast stream.</summary>
     public long NextBroadcast() => ++BroadcastSeq;
 
@@ -76,7 +73,6 @@ internal sealed class PeerFeed : IDisposable
     {
         // PUB never blocks: past a subscriber's high-water mark the message is dropped for it, which its sequence shows.
         _socket.SendMoreFrame(topic).SendFrame(header);
-        Published++;
     }
 
     public void Dispose() => _socket.Dispose();

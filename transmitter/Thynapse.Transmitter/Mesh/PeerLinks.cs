@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using NetMQ;
 using NetMQ.Sockets;
@@ -43,7 +42,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
     private readonly Dictionary<Thid, string> _listening = [];
     private readonly Dictionary<byte[], Thid> _connections = new(ByteArrayComparer.Instance);
     private readonly Dictionary<Thid, long> _snapshotAskedAt = [];
-    private readonly List<PendingSeed> _unresolved = [];
+    private readonly SeedResolver _seeds;
     private readonly NetMQTimer _timer;
     private readonly long _pulseInterval;
     private readonly long _snapshotPause;
@@ -83,6 +82,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         _timer = new NetMQTimer(options.Mesh.TickInterval) { Enable = false };
         _timer.Elapsed += (_, _) => Guarded("mesh periodic work", OnTick);
         poller.Add(_timer);
+        _seeds = new SeedResolver(options.Mesh, clock, poller, _log, _warnings, Membership.AddSeed, () => _disposed);
     }
 
     public Membership Membership { get; }
@@ -93,12 +93,9 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         foreach (var seed in seeds)
         {
             Activate();
-            Resolve(new PendingSeed(seed, new Backoff(_clock.TicksOf(_options.Mesh.RetryMin), _clock.TicksOf(_options.Mesh.RetryMax), Random.Shared)));
+            _seeds.Add(seed);
         }
     }
-
-    /// <summary>True when the routing id is a connection that proved, with <c>JOIN</c>, that a transmitter speaks on it.</summary>
-    public bool IsPeer(ReadOnlySpan<byte> routingId) => _connections.GetAlternateLookup<ReadOnlySpan<byte>>().ContainsKey(routingId);
 
     /// <summary>
     /// A mesh request on the command socket (<c>JOIN</c>, <c>PING</c>, <c>PREQ</c>), from a connection without a cell
@@ -286,11 +283,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
             Pulse();
         }
 
-        foreach (var seed in _unresolved.Where(s => now >= s.NextAt).ToList())
-        {
-            _unresolved.Remove(seed);
-            Resolve(seed);
-        }
+        _seeds.Tick();
     }
 
     private void Pulse()
@@ -640,68 +633,6 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         }
     }
 
-    /// <summary>Resolves a seed's host off the routing thread; each address becomes a seed (IPv4 ones when there are any).</summary>
-    private void Resolve(PendingSeed seed)
-    {
-        var (host, port) = SplitHost(seed.Endpoint);
-        if (IPAddress.TryParse(host.Trim('[', ']'), out _))
-        {
-            Membership.AddSeed(seed.Endpoint);
-            return;
-        }
-
-        Dns.GetHostAddressesAsync(host).ContinueWith(
-            t => Guarded("resolving a seed", () => OnResolved(seed, host, port, t)),
-            CancellationToken.None, TaskContinuationOptions.None, _poller);
-    }
-
-    private void OnResolved(PendingSeed seed, string host, string port, Task<IPAddress[]> resolution)
-    {
-        if (_disposed)
-        {
-            return;
-        }
-
-        var chosen = SeedEndpoints(resolution.IsCompletedSuccessfully ? resolution.Result : [], port);
-        if (chosen.Count == 0)
-        {
-            var pause = seed.Backoff.Next();
-            seed.NextAt = _clock.Now + pause;
-            _unresolved.Add(seed);
-            if (_warnings.Allow(WarningKind.PeerUnreachable))
-            {
-                _log.Warning("Seed {Seed}: the host {Host} does not resolve ({Reason}); trying again in {Pause}", seed.Endpoint, host,
-                    resolution.Exception?.GetBaseException().Message ?? "no address", _clock.SpanOf(pause));
-            }
-
-            return;
-        }
-
-        foreach (var endpoint in chosen)
-        {
-            _log.Information("Seed {Seed}: joining through {Endpoint}", seed.Endpoint, endpoint);
-            Membership.AddSeed(endpoint);
-        }
-    }
-
-    /// <summary>
-    /// The seeds a resolved name gives: one per address, the IPv4 ones when there are any (a name such as localhost often
-    /// has both, for one transmitter), else the IPv6 ones.
-    /// </summary>
-    internal static List<string> SeedEndpoints(IReadOnlyList<IPAddress> addresses, string port)
-    {
-        var v4 = addresses.Where(a => a.AddressFamily == AddressFamily.InterNetwork).Distinct().ToList();
-        var chosen = v4.Count > 0 ? v4 : [.. addresses.Where(a => a.AddressFamily == AddressFamily.InterNetworkV6).Distinct()];
-        return [.. chosen.Select(a => a.AddressFamily == AddressFamily.InterNetworkV6 ? $"tcp://[{a}]:{port}" : $"tcp://{a}:{port}")];
-    }
-
-    private static (string Host, string Port) SplitHost(string endpoint)
-    {
-        var rest = endpoint["tcp://".Length..];
-        var colon = rest.LastIndexOf(':');
-        return (rest[..colon], rest[(colon + 1)..]);
-    }
-
     private void Guarded(string what, Action action)
     {
         try
@@ -726,14 +657,5 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         public int? Attempt { get; } = attempt;
 
         public bool Closed { get; set; }
-    }
-
-    private sealed class PendingSeed(string endpoint, Backoff backoff)
-    {
-        public string Endpoint { get; } = endpoint;
-
-        public Backoff Backoff { get; } = backoff;
-
-        public long NextAt { get; set; }
     }
 }
