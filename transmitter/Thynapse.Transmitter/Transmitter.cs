@@ -101,6 +101,8 @@ public sealed class Transmitter : IAsyncDisposable
         // The mesh opens its sockets and starts its timer only once it has a seed or a peer (PROTOCOL.md §12).
         _mesh = new PeerLinks(options, Id, CommandEndpoint, _peers, _poller, new RouterSender(_router), _processor.Clock, _counters, ReadAllInput);
         _processor.Mesh = _mesh;
+        _mesh.Cells.Follow(_processor.Directory);
+        _processor.Discovery.Include(_mesh.Cells);
         _connections = new ConnectionGuard(_router, Endpoint.PortOf(_router.Options.LastEndpoint!), options, _counters, _log);
         _timer.Elapsed += (_, _) => Guarded("periodic work", OnTick);
     }

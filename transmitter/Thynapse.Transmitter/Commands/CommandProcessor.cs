@@ -106,6 +106,9 @@ internal sealed class CommandProcessor
     /// <summary>The cells with a session here.</summary>
     internal CellDirectory Directory => _directory;
 
+    /// <summary>Discovery (LIST, WTCH), which the mesh's replica joins.</summary>
+    internal CellDiscovery Discovery => _discovery;
+
     /// <summary>
     /// The mesh, which takes the transmitter mesh's requests on the command socket (PROTOCOL.md §12): reached only for
     /// commands that are not a cell's and for closed connections without a session, never on the cells' path. Null in

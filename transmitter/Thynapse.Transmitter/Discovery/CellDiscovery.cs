@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 using Thynapse.Transmitter.Commands;
+using Thynapse.Transmitter.Mesh;
 using Thynapse.Transmitter.Output;
 using Thynapse.Transmitter.Routing;
 using Thynapse.Transmitter.Sessions;
@@ -20,6 +21,7 @@ internal sealed class CellDiscovery
     private readonly CellDirectory _directory;
     private readonly CellOutput _output;
     private readonly Responder _responder;
+    private CellReplica? _replica;
 
     public CellDiscovery(TransmitterOptions options, Thid transmitter, CellDirectory directory, CellOutput output, Responder responder)
     {
@@ -31,6 +33,19 @@ internal sealed class CellDiscovery
         directory.Joined += cell => Announce(cell, joined: true);
         directory.Updated += cell => Announce(cell, joined: false);
         directory.Left += Forget;
+    }
+
+    /// <summary>
+    /// Lists and watches the cells of other transmitters too, from the mesh's replica (PROTOCOL.md §12.8): each is
+    /// described with the transmitter that serves it. A cell held both here and in the replica (it moved, and the old
+    /// owner's record is not gone yet) is described once, as local.
+    /// </summary>
+    public void Include(CellReplica replica)
+    {
+        _replica = replica;
+        replica.Joined += cell => Announce(cell, joined: true);
+        replica.Updated += cell => Announce(cell, joined: false);
+        replica.Left += cell => Announce(cell, joined: false);
     }
 
     /// <summary><c>META</c>: merges or replaces the cell's metadata, replaces its tags; in force before the answer (§4.6).</summary>
@@ -77,11 +92,11 @@ internal sealed class CellDiscovery
         }
 
         var cells = new JArray();
-        foreach (var known in _directory.All)
+        foreach (var known in Known())
         {
             if (filter.Matches(known))
             {
-                cells.Add(CellFilter.Describe(known, _transmitter));
+                cells.Add(Describe(known));
             }
         }
 
@@ -112,12 +127,12 @@ internal sealed class CellDiscovery
 
         var watch = new Watch(cell, id!.Value, filter);
         var cells = new JArray();
-        foreach (var known in _directory.All)
+        foreach (var known in Known())
         {
             if (filter.Matches(known))
             {
                 watch.Matching.Add(known);
-                cells.Add(CellFilter.Describe(known, _transmitter));
+                cells.Add(Describe(known));
             }
         }
 
@@ -143,6 +158,31 @@ internal sealed class CellDiscovery
 
         _responder.Reply(cell, Command.Okay, new JObject { ["command"] = "UNWT", ["watch"] = id }, request);
     }
+
+    /// <summary>Every cell discovery sees: the local ones, then the replica's (those not local too).</summary>
+    private IEnumerable<Receiver> Known()
+    {
+        foreach (var local in _directory.All)
+        {
+            yield return local;
+        }
+
+        if (_replica is null)
+        {
+            yield break;
+        }
+
+        foreach (var remote in _replica.Cells)
+        {
+            if (!_directory.TryGetById(remote.Id, out _))
+            {
+                yield return remote;
+            }
+        }
+    }
+
+    /// <summary>A cell as discovery describes it, with the transmitter that serves it.</summary>
+    private JObject Describe(Receiver cell) => CellFilter.Describe(cell, cell is RemoteCell remote ? remote.Transmitter : _transmitter);
 
     /// <summary>Reads a discovery filter: <c>service</c>, <c>tags</c>, <c>query</c> (PROTOCOL.md §5.16).</summary>
     private bool TryReadFilter(FieldReader fields, [NotNullWhen(true)] out CellFilter? filter, out ThynapseErrorCode code, [NotNullWhen(false)] out string? error)
@@ -216,7 +256,7 @@ internal sealed class CellDiscovery
                 watch.Matching.Remove(cell);
             }
 
-            description ??= CellFilter.Describe(cell, _transmitter);
+            description ??= Describe(cell);
             _output.Send(watch.Watcher, JsonPayload.Frame(Command.Cell, new JObject { ["watch"] = watch.Id, ["change"] = change, ["cell"] = description }));
         }
     }

@@ -74,6 +74,9 @@ internal sealed class Membership
     /// <summary>True once leaving (a graceful shutdown announced <c>left</c>).</summary>
     public bool Leaving { get; private set; }
 
+    /// <summary>A member was declared dead or left: what it served is gone (the cell replica drops its cells).</summary>
+    public event Action<Member>? Gone;
+
     /// <summary>The local health score (0: healthy).</summary>
     public int Health => _detector.Health;
 
@@ -522,6 +525,7 @@ internal sealed class Membership
         }
 
         _changes.Add(member.ToRecord());
+        Gone?.Invoke(member);
     }
 
     /// <summary>A seed no longer needs joining once a followed member has its endpoint; a dead member's retry ends when it is not dead.</summary>

@@ -34,12 +34,15 @@ internal enum MeshCommand
 
     /// <summary>Event socket (broadcast): the heartbeat of a transmitter's streams, with their last sequence numbers.</summary>
     Puls,
+
+    /// <summary>Event socket (broadcast): records of the sender's cells that just changed (the replicated cell directory).</summary>
+    Cels,
 }
 
 /// <summary>Wire names of <see cref="MeshCommand"/> values.</summary>
 internal static class MeshCommands
 {
-    private static readonly string[] Names = ["????", "JOIN", "MEMB", "PING", "PREQ", "PONG", "PNAK", "PULS"];
+    private static readonly string[] Names = ["????", "JOIN", "MEMB", "PING", "PREQ", "PONG", "PNAK", "PULS", "CELS"];
     private static readonly byte[][] Bytes = [.. Names.Select(Encoding.ASCII.GetBytes)];
 
     /// <summary>The four letters of <paramref name="command"/>.</summary>
@@ -219,11 +222,22 @@ internal sealed record JoinMessage(MemberRecord Sender, IReadOnlyList<MemberReco
 
 /// <summary>
 /// <c>MEMB</c>: member records to merge, as the answer to a <c>JOIN</c> (everything the sender knows, itself included,
-/// and its broadcast position) or broadcast on its event socket (what changed) (§12.5.2).
+/// and its broadcast position) or broadcast on its event socket (what changed) (§12.5.2). An answer also carries the
+/// sender's cells (<paramref name="Cells"/>: fields <c>cells</c> and <c>cellsAt</c>, §12.8); a broadcast never does.
 /// </summary>
-internal sealed record MembersMessage(StreamHeader Header, IReadOnlyList<MemberRecord> Members)
+internal sealed record MembersMessage(StreamHeader Header, IReadOnlyList<MemberRecord> Members, CellSnapshot? Cells = null)
 {
-    public byte[] ToFrame() => MeshFrames.Frame(MeshCommand.Memb, Header.ToJson(new JObject { ["members"] = MeshFrames.Records(Members) }));
+    public byte[] ToFrame()
+    {
+        var json = new JObject { ["members"] = MeshFrames.Records(Members) };
+        if (Cells is { } cells)
+        {
+            json["cells"] = CellRecord.Array(cells.Cells);
+            json["cellsAt"] = cells.At.ToJson();
+        }
+
+        return MeshFrames.Frame(MeshCommand.Memb, Header.ToJson(json));
+    }
 
     public static bool TryRead(JObject json, out MembersMessage? message, out string? error)
     {
@@ -231,18 +245,25 @@ internal sealed record MembersMessage(StreamHeader Header, IReadOnlyList<MemberR
         var fields = new FieldReader(json);
         var header = StreamHeader.Read(fields);
         var members = fields.GetArray("members", required: true);
+        var cells = fields.GetArray("cells");
+        var at = cells is null ? null : CellVersion.Read(json["cellsAt"]);
+        if (fields.Error is null && cells is not null && at is null)
+        {
+            fields.Invalid("field 'cellsAt' must be [incarnation, counter] when 'cells' is given");
+        }
+
         if (fields.Error is not null || header is null)
         {
             error = fields.Error;
             return false;
         }
 
-        if (!MeshFrames.TryReadRecords(members, out var records, out error))
+        if (!MeshFrames.TryReadRecords(members, out var records, out error) || !CellRecord.TryReadAll(cells, out var cellRecords, out error))
         {
             return false;
         }
 
-        message = new MembersMessage(header.Value, records);
+        message = new MembersMessage(header.Value, records, cells is null ? null : new CellSnapshot(at!.Value, cellRecords));
         return true;
     }
 }

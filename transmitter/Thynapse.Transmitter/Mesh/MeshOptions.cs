@@ -78,6 +78,12 @@ public sealed record MeshOptions
     /// </summary>
     public TimeSpan RetryMax { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a replica keeps a down cell's tombstone (default: 60 s): a record of the cell older than the tombstone
+    /// that arrives within this time (reordered, or relayed late) does not bring the cell back.
+    /// </summary>
+    public TimeSpan CellTombstoneTime { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>The first rule the options break, as a message naming the property, or null.</summary>
     internal string? FindProblem(string prefix)
     {
@@ -93,6 +99,7 @@ public sealed record MeshOptions
             : JoinTimeout < TimeSpan.FromMilliseconds(10) ? $"{P(nameof(JoinTimeout))} must be at least 10 ms; got {Ms(JoinTimeout)}."
             : RetryMin < TimeSpan.FromMilliseconds(10) ? $"{P(nameof(RetryMin))} must be at least 10 ms; got {Ms(RetryMin)}."
             : RetryMax < RetryMin ? $"{P(nameof(RetryMax))} must be at least {P(nameof(RetryMin))} ({Ms(RetryMin)}); got {Ms(RetryMax)}."
+            : CellTombstoneTime < TimeSpan.FromSeconds(1) ? $"{P(nameof(CellTombstoneTime))} must be at least 1000 ms; got {Ms(CellTombstoneTime)}."
             : null;
     }
 

@@ -83,9 +83,14 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         _timer.Elapsed += (_, _) => Guarded("mesh periodic work", OnTick);
         poller.Add(_timer);
         _seeds = new SeedResolver(options.Mesh, clock, poller, _log, _warnings, Membership.AddSeed, () => _disposed);
+        Cells = new CellReplica(() => Membership.Incarnation, Serving, clock, options.Mesh.CellTombstoneTime) { Publish = PublishCell };
+        Membership.Gone += member => Cells.OwnerGone(member.Id);
     }
 
     public Membership Membership { get; }
+
+    /// <summary>The replicated cell directory: this transmitter's cells, and its replica of every other member's (§12.8).</summary>
+    public CellReplica Cells { get; }
 
     /// <summary>Joins the mesh through <paramref name="seeds"/> (command endpoints; names are resolved, one seed per address).</summary>
     public void Start(IReadOnlyList<string> seeds)
@@ -276,6 +281,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         }
 
         Membership.Tick();
+        Cells.Tick();
         var now = _clock.Now;
         if (now >= _nextPulseAt)
         {
@@ -284,6 +290,22 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         }
 
         _seeds.Tick();
+    }
+
+    /// <summary>True for a member whose cell records are taken: alive or suspect (a dead one's cells are gone).</summary>
+    private bool Serving(Thid id) => Membership.TryGet(id, out var member) && member.State is PeerState.Alive or PeerState.Suspect;
+
+    /// <summary>A local cell changed: its record goes out at once on the broadcast stream (nothing while there is no mesh).</summary>
+    private void PublishCell(CellRecord record)
+    {
+        if (!_active || Membership.Leaving)
+        {
+            return;
+        }
+
+        var header = new StreamHeader(Membership.Id, Membership.Incarnation, _feed.NextBroadcast());
+        _feed.Broadcast(new CellsMessage(header, [record]).ToFrame());
+        TransmitterCounters.Increment(ref _counters.MeshSent);
     }
 
     private void Pulse()
@@ -319,7 +341,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         _connections[id] = join!.Sender.Id;
 
         // The snapshot is taken after what the JOIN changed was broadcast: its number covers those broadcasts.
-        var answer = new MembersMessage(new StreamHeader(Membership.Id, Membership.Incarnation, _feed.BroadcastSeq), Membership.Snapshot());
+        var answer = new MembersMessage(new StreamHeader(Membership.Id, Membership.Incarnation, _feed.BroadcastSeq), Membership.Snapshot(), Cells.LocalSnapshot());
         _replies.Send(id, answer.ToFrame());
         TransmitterCounters.Increment(ref _counters.MeshSent);
         return ThynapseErrorCode.None;
@@ -472,11 +494,22 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
             if (link.Attempt is { } attempt)
             {
                 Membership.OnAttemptAnswered(attempt, answer);
+                ApplyCells(answer);
                 continue; // the attempt's socket is closed now: the loop ends
             }
 
             Membership.Heard(origin.Id, origin.Incarnation);
             Membership.OnMembers(answer, answer: link.Member == origin.Id);
+            ApplyCells(answer);
+        }
+    }
+
+    /// <summary>The cells a <c>MEMB</c> answer carries: the sender's snapshot, once its record was merged.</summary>
+    private void ApplyCells(MembersMessage answer)
+    {
+        if (answer.Cells is { } snapshot && answer.Header.Id != Membership.Id)
+        {
+            Cells.ApplySnapshot(answer.Header.Id, snapshot);
         }
     }
 
@@ -567,6 +600,15 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
 
                 Membership.Heard(members.Header.Id, members.Header.Incarnation);
                 Membership.OnMembers(members, answer: false);
+                return;
+            case MeshCommand.Cels when !directed && CellsMessage.TryRead(json!, out var cells, out error):
+                if (!Sequenced(cells!.Header, StreamKind.Broadcast))
+                {
+                    return;
+                }
+
+                Membership.Heard(cells.Header.Id, cells.Header.Incarnation);
+                Cells.Apply(cells.Header.Id, cells.Cells);
                 return;
             case MeshCommand.Pong or MeshCommand.Pnak when directed && ProbeAnswer.TryRead(json!, out var answer, out error):
                 if (!Sequenced(answer.Header, StreamKind.Directed))

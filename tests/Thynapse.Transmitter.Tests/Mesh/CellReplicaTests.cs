@@ -1,0 +1,203 @@
+using Microsoft.Extensions.Time.Testing;
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+using Thynapse.Core.Internal;
+using Thynapse.Transmitter.Mesh;
+using Thynapse.Transmitter.Sessions;
+
+namespace Thynapse.Transmitter.Tests.Mesh;
+
+/// <summary>
+/// The replicated cell directory's engine (PROTOCOL.md §12.8) on a fake clock: deltas applied by version whatever their
+/// order, tombstones that stop a late record from resurrecting a cell and that expire, snapshots after a gap, a dead
+/// owner's cells, an owner's restart, and the local half's versions.
+/// </summary>
+[TestClass]
+public sealed class CellReplicaTests
+{
+    private const long Inc = 1_800_000_000_000;
+    private static readonly Thid Owner = Thid.NewRandom();
+    private readonly FakeTimeProvider _time = new() { AutoAdvanceAmount = TimeSpan.Zero };
+    private readonly HashSet<Thid> _serving = [Owner];
+    private readonly List<string> _events = [];
+    private StallAwareClock _clock = null!;
+    private CellReplica _replica = null!;
+
+    [TestInitialize]
+    public void Start()
+    {
+        _clock = new StallAwareClock(_time, TimeSpan.FromMilliseconds(200));
+        _replica = new CellReplica(() => Inc, _serving.Contains, _clock, TimeSpan.FromSeconds(2));
+        _replica.Joined += c => _events.Add($"joined {c.Service} {c.Metadata["v"]} at {c.Transmitter == Owner}");
+        _replica.Updated += c => _events.Add($"updated {c.Service} {c.Metadata["v"]}");
+        _replica.Left += c => _events.Add($"left {c.Service} closed={c.Closed}");
+    }
+
+    [TestMethod]
+    public void Deltas_UpChangedDown_AreAppliedAndRaised_AndLeaveATombstone()
+    {
+        var x = Thid.NewRandom();
+
+        _replica.Apply(Owner, [Up(x, "x", 1, v: 1)]);
+        _replica.Apply(Owner, [Up(x, "x", 2, v: 2)]);
+        var cell = _replica.Cells.Single();
+        _replica.Apply(Owner, [CellRecord.Down(x, V(3))]);
+
+        CollectionAssert.AreEqual(new[] { "joined x 1 at True", "updated x 2", "left x closed=True" }, _events);
+        Assert.AreEqual(x, cell.Id);
+        Assert.AreEqual(0, _replica.Count);
+        Assert.AreEqual(1, _replica.Tombstones);
+    }
+
+    [TestMethod]
+    public void Deltas_Reordered_HigherVersionWins_OlderIsCountedStale()
+    {
+        var x = Thid.NewRandom();
+
+        _replica.Apply(Owner, [Up(x, "x", 5, v: 5)]);
+        _replica.Apply(Owner, [Up(x, "x", 4, v: 4)]);
+        _replica.Apply(Owner, [Up(x, "x", 5, v: 5)]); // repeated
+
+        Assert.AreEqual(5, (int)_replica.Cells.Single().Metadata["v"]!);
+        Assert.AreEqual(2L, _replica.Stale);
+        CollectionAssert.AreEqual(new[] { "joined x 5 at True" }, _events);
+    }
+
+    [TestMethod]
+    public void Tombstone_StopsALateUpRecord_UntilItExpires()
+    {
+        var x = Thid.NewRandom();
+        _replica.Apply(Owner, [CellRecord.Down(x, V(3))]); // the down overtook the up
+
+        _replica.Apply(Owner, [Up(x, "x", 2, v: 2)]);
+        Assert.AreEqual(0, _replica.Count, "the late up is older than the tombstone");
+        Assert.AreEqual(1, _replica.Tombstones);
+
+        Run(TimeSpan.FromMilliseconds(1900));
+        Assert.AreEqual(1, _replica.Tombstones, "kept for the whole tombstone time");
+        Run(TimeSpan.FromMilliseconds(200));
+        Assert.AreEqual(0, _replica.Tombstones, "forgotten after it: memory is bounded");
+        _replica.Apply(Owner, [Up(x, "x", 6, v: 6)]);
+        Assert.AreEqual(1, _replica.Count, "a newer up brings it back");
+    }
+
+    [TestMethod]
+    public void Snapshot_AfterAGap_DropsWhatItDoesNotList_AddsWhatWasMissed_AndFloorsLateRecords()
+    {
+        Thid x = Thid.NewRandom(), y = Thid.NewRandom(), z = Thid.NewRandom();
+        _replica.Apply(Owner, [Up(x, "x", 1, v: 1)]);
+        _replica.Apply(Owner, [Up(y, "y", 2, v: 2)]);
+        // Lost: y down at 3, z up at 4. The gap brings a snapshot as of 4.
+        _replica.ApplySnapshot(Owner, new CellSnapshot(V(4), [Up(x, "x", 1, v: 1), Up(z, "z", 4, v: 4)]));
+
+        CollectionAssert.AreEquivalent(new[] { "x", "z" }, _replica.Cells.Select(c => c.Service).ToArray());
+        CollectionAssert.AreEqual(new[] { "joined x 1 at True", "joined y 2 at True", "joined z 4 at True", "left y closed=True" }, _events);
+
+        _replica.Apply(Owner, [Up(y, "y", 2, v: 2)]); // the lost-then-late broadcast of y
+        _replica.Apply(Owner, [Up(Thid.NewRandom(), "w", 3, v: 3)]); // a cell that came and went before the snapshot
+        Assert.AreEqual(2, _replica.Count, "nothing at or below the snapshot's version comes back");
+    }
+
+    [TestMethod]
+    public void Snapshot_KeepsADeltaNewerThanItself_ThatArrivedFirst()
+    {
+        var x = Thid.NewRandom();
+        _replica.Apply(Owner, [Up(x, "x", 7, v: 7)]); // broadcast after the snapshot was taken, heard before it
+
+        _replica.ApplySnapshot(Owner, new CellSnapshot(V(6), []));
+
+        Assert.AreEqual(7, (int)_replica.Cells.Single().Metadata["v"]!);
+    }
+
+    [TestMethod]
+    public void OwnerGone_ItsCellsLeave_AndRecordsFromAnOwnerNotServingAreIgnored()
+    {
+        Thid x = Thid.NewRandom(), y = Thid.NewRandom();
+        _replica.Apply(Owner, [Up(x, "x", 1, v: 1), Up(y, "y", 2, v: 2)]);
+
+        _serving.Remove(Owner);
+        _replica.OwnerGone(Owner);
+        _replica.Apply(Owner, [Up(x, "x", 3, v: 3)]);
+
+        Assert.AreEqual(0, _replica.Count);
+        Assert.AreEqual(2, _events.Count(e => e.StartsWith("left", StringComparison.Ordinal)));
+        _serving.Add(Owner); // refuted: alive again, its snapshot restores its cells
+        _replica.ApplySnapshot(Owner, new CellSnapshot(V(3), [Up(x, "x", 3, v: 3)]));
+        Assert.AreEqual("x", _replica.Cells.Single().Service);
+    }
+
+    [TestMethod]
+    public void Restart_TheNewIncarnationsSnapshot_ReplacesTheOldOnesCells()
+    {
+        Thid x = Thid.NewRandom(), y = Thid.NewRandom();
+        _replica.Apply(Owner, [Up(x, "x", 40, v: 1), Up(y, "y", 41, v: 1)]);
+
+        var restarted = new CellVersion(Inc + 5000, 1);
+        _replica.ApplySnapshot(Owner, new CellSnapshot(restarted, [CellRecord.Of(Profile(x, "x", 2), restarted)]));
+
+        Assert.AreEqual(2, (int)_replica.Cells.Single().Metadata["v"]!, "x re-joined the new process; y did not");
+        Assert.AreEqual("x", _replica.Cells.Single().Service);
+    }
+
+    [TestMethod]
+    public void Local_ChangesTakeIncreasingVersions_AndTheSnapshotHoldsTheLiveCells()
+    {
+        var published = new List<CellRecord>();
+        _replica.Publish = published.Add;
+        Thid x = Thid.NewRandom(), y = Thid.NewRandom();
+
+        _replica.LocalChanged(Profile(x, "x", 1));
+        _replica.LocalChanged(Profile(y, "y", 1));
+        _replica.LocalChanged(Profile(x, "x", 2));
+        _replica.LocalDown(y);
+        _replica.LocalDown(y); // not live: nothing
+
+        CollectionAssert.AreEqual(new long[] { 1, 2, 3, 4 }, published.Select(r => r.Version.Counter).ToArray());
+        Assert.IsFalse(published[3].Up);
+        var snapshot = _replica.LocalSnapshot();
+        Assert.AreEqual(V(4), snapshot.At);
+        Assert.AreEqual(x, snapshot.Cells.Single().Id);
+        Assert.AreEqual(V(3), snapshot.Cells.Single().Version);
+    }
+
+    [TestMethod]
+    public void Records_RoundTripOnTheWire_AndAMalformedOneIsNamed()
+    {
+        var x = Thid.NewRandom();
+        var header = new StreamHeader(Owner, Inc, 9);
+        var frame = new CellsMessage(header, [Up(x, "x", 3, v: 3), CellRecord.Down(Thid.NewRandom(), V(4))]).ToFrame();
+        Assert.IsTrue(MeshFrames.TryParse(frame, out var command, out var json, out _));
+        Assert.AreEqual(MeshCommand.Cels, command);
+        Assert.IsTrue(CellsMessage.TryRead(json!, out var read, out var error), error);
+        Assert.AreEqual(header, read!.Header);
+        Assert.AreEqual(V(3), read.Cells[0].Version);
+        Assert.AreEqual(3, (int)read.Cells[0].Metadata["v"]!);
+        Assert.IsFalse(read.Cells[1].Up);
+
+        var answer = new MembersMessage(header, [], new CellSnapshot(V(3), [Up(x, "x", 3, v: 3)])).ToFrame();
+        Assert.IsTrue(MeshFrames.TryParse(answer, out _, out json, out _));
+        Assert.IsTrue(MembersMessage.TryRead(json!, out var members, out error), error);
+        Assert.AreEqual(V(3), members!.Cells!.At);
+        Assert.AreEqual(x, members.Cells.Cells.Single().Id);
+
+        json!["cells"]![0]!["version"] = new JArray(0, 1);
+        Assert.IsFalse(MembersMessage.TryRead(json, out _, out error));
+        Assert.AreEqual("cells[0]: field 'version' must be [incarnation, counter]: two integers, the first from 1", error);
+    }
+
+    private static CellVersion V(long counter) => new(Inc, counter);
+
+    private static CellProfile Profile(Thid id, string service, int v) => new(id, service) { Metadata = new JObject { ["v"] = v } };
+
+    private static CellRecord Up(Thid id, string service, long counter, int v) => CellRecord.Of(Profile(id, service, v), V(counter));
+
+    private void Run(TimeSpan duration)
+    {
+        for (var t = TimeSpan.Zero; t < duration; t += TimeSpan.FromMilliseconds(100))
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(100));
+            _clock.Advance();
+            _replica.Tick();
+        }
+    }
+}

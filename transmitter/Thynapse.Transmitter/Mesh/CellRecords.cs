@@ -1,0 +1,167 @@
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+using Thynapse.Transmitter.Sessions;
+
+namespace Thynapse.Transmitter.Mesh;
+
+/// <summary>
+/// The version of a cell record (PROTOCOL.md §12.8): the owner's incarnation when it made the change, and the owner's
+/// change counter (one counter for all its cells, from 1 in every process). Compared incarnation first.
+/// </summary>
+internal readonly record struct CellVersion(long Incarnation, long Counter) : IComparable<CellVersion>
+{
+    public int CompareTo(CellVersion other) => Incarnation != other.Incarnation ? Incarnation.CompareTo(other.Incarnation) : Counter.CompareTo(other.Counter);
+
+    public static bool operator >(CellVersion a, CellVersion b) => a.CompareTo(b) > 0;
+
+    public static bool operator <(CellVersion a, CellVersion b) => a.CompareTo(b) < 0;
+
+    public static bool operator >=(CellVersion a, CellVersion b) => a.CompareTo(b) >= 0;
+
+    public static bool operator <=(CellVersion a, CellVersion b) => a.CompareTo(b) <= 0;
+
+    public JArray ToJson() => [Incarnation, Counter];
+
+    public static CellVersion? Read(JToken? token)
+    {
+        if (token is not JArray { Count: 2 } pair || pair[0] is not JValue { Type: JTokenType.Integer } i || pair[1] is not JValue { Type: JTokenType.Integer } n
+            || (long)i < 1 || (long)n < 0)
+        {
+            return null;
+        }
+
+        return new CellVersion((long)i, (long)n);
+    }
+
+    public override string ToString() => $"{Incarnation}.{Counter}";
+}
+
+/// <summary>
+/// What an owner says about one of its cells (§12.8): up (with its profile) or down (a tombstone), at a version.
+/// Subscriptions are not carried yet (interest propagation, issue 17 item 5, adds them).
+/// </summary>
+internal sealed record CellRecord(Thid Id, bool Up, CellVersion Version, string Service, JObject Metadata, string[] Tags)
+{
+    public static CellRecord Of(CellProfile profile, CellVersion version) => new(profile.Id, true, version, profile.Service, profile.Metadata, profile.Tags);
+
+    public static CellRecord Down(Thid id, CellVersion version) => new(id, false, version, "", [], []);
+
+    public JObject ToJson()
+    {
+        var json = new JObject { ["id"] = Id.ToString(), ["state"] = Up ? "up" : "down", ["version"] = Version.ToJson() };
+        if (Up)
+        {
+            json["service"] = Service;
+            json["tags"] = new JArray(Tags);
+            json["metadata"] = Metadata.DeepClone();
+        }
+
+        return json;
+    }
+
+    public static CellRecord? Read(JToken token, int index, out string? error)
+    {
+        if (token is not JObject json)
+        {
+            error = $"cells[{index}] must be an object";
+            return null;
+        }
+
+        var fields = new FieldReader(json);
+        var id = fields.GetString("id", required: true);
+        var state = fields.GetString("state", required: true);
+        var service = fields.GetString("service");
+        var tags = fields.GetArray("tags");
+        var metadata = fields.GetObject("metadata");
+        var version = CellVersion.Read(json["version"]);
+        if (fields.Error is null)
+        {
+            MeshFields.CheckId(fields, "id", id);
+            if (fields.Error is null && state is not ("up" or "down"))
+            {
+                fields.Invalid($"field 'state' must be up or down, not '{state}'");
+            }
+            else if (fields.Error is null && version is null)
+            {
+                fields.Invalid("field 'version' must be [incarnation, counter]: two integers, the first from 1");
+            }
+            else if (fields.Error is null && state == "up" && service is null)
+            {
+                fields.Invalid("field 'service' is required when 'state' is up");
+            }
+        }
+
+        string[] tagList = [];
+        if (fields.Error is null && tags is not null)
+        {
+            tagList = ProfileFields.ReadTags(tags, fields) ?? [];
+        }
+
+        if (fields.Error is { } problem)
+        {
+            error = $"cells[{index}]: {problem}";
+            return null;
+        }
+
+        error = null;
+        return new CellRecord(Thid.Parse(id), state == "up", version!.Value, service ?? "", metadata ?? [], tagList);
+    }
+
+    public static JArray Array(IEnumerable<CellRecord> records) => [.. records.Select(r => r.ToJson())];
+
+    public static bool TryReadAll(JArray? cells, out List<CellRecord> records, out string? error)
+    {
+        records = [];
+        error = null;
+        if (cells is null)
+        {
+            return true;
+        }
+
+        for (var i = 0; i < cells.Count; i++)
+        {
+            if (Read(cells[i], i, out error) is not { } record)
+            {
+                return false;
+            }
+
+            records.Add(record);
+        }
+
+        return true;
+    }
+}
+
+/// <summary>
+/// All of an owner's live cells as of its version <paramref name="At"/> (§12.8): carried by the <c>MEMB</c> that answers a
+/// <c>JOIN</c> (fields <c>cells</c> and <c>cellsAt</c>). A cell of that owner it does not list, held at a version up to
+/// <paramref name="At"/>, is down.
+/// </summary>
+internal sealed record CellSnapshot(CellVersion At, IReadOnlyList<CellRecord> Cells);
+
+/// <summary><c>CELS</c> (broadcast, event socket): cell records that just changed at their owner, the sender (§12.8).</summary>
+internal sealed record CellsMessage(StreamHeader Header, IReadOnlyList<CellRecord> Cells)
+{
+    public byte[] ToFrame() => MeshFrames.Frame(MeshCommand.Cels, Header.ToJson(new JObject { ["cells"] = CellRecord.Array(Cells) }));
+
+    public static bool TryRead(JObject json, out CellsMessage? message, out string? error)
+    {
+        message = null;
+        var fields = new FieldReader(json);
+        var header = StreamHeader.Read(fields);
+        var cells = fields.GetArray("cells", required: true);
+        if (fields.Error is not null || header is null)
+        {
+            error = fields.Error;
+            return false;
+        }
+
+        if (!CellRecord.TryReadAll(cells, out var records, out error))
+        {
+            return false;
+        }
+
+        message = new CellsMessage(header.Value, records);
+        return true;
+    }
+}

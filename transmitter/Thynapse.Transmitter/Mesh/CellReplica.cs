@@ -1,0 +1,301 @@
+using Thynapse.Core;
+using Thynapse.Core.Internal;
+using Thynapse.Transmitter.Routing;
+using Thynapse.Transmitter.Sessions;
+
+namespace Thynapse.Transmitter.Mesh;
+
+/// <summary>
+/// A cell served by another transmitter, as this one's replica holds it (PROTOCOL.md §12.8): its profile and the
+/// transmitter that serves it. Discovery lists and watches it; routing never sees it in this version (route plans are
+/// built from local cells only, so no delivery is ever handed to one).
+/// </summary>
+internal sealed class RemoteCell(CellProfile profile, Thid transmitter, CellVersion version) : Receiver(profile)
+{
+    /// <summary>The transmitter that owns and serves the cell.</summary>
+    public Thid Transmitter { get; } = transmitter;
+
+    /// <summary>The version of the record it was last set from.</summary>
+    public CellVersion Version { get; set; } = version;
+}
+
+/// <summary>
+/// The replicated cell directory (PROTOCOL.md §12.8), both halves. Local: every change of a local cell (joined, metadata
+/// or tags changed, left) takes the next version (this transmitter's incarnation, a counter) and is broadcast at once;
+/// <see cref="LocalSnapshot"/> is every live local cell, for the answer to a <c>JOIN</c>. Remote: records from owners
+/// are applied when newer than what is held (higher version wins, whatever the order they arrive in); a down record
+/// leaves a tombstone for <see cref="MeshOptions.CellTombstoneTime"/> so that a late up record does not resurrect the
+/// cell; a snapshot sets the owner's floor (a cell it does not list, at or below its version, is down); an owner that is
+/// declared dead or leaves takes its cells with it. Remote cells are raised as joined, updated and left for discovery.
+/// </summary>
+/// <remarks>Pure: no sockets, no threads; the routing clock for tombstones. Routing thread only.</remarks>
+internal sealed class CellReplica
+{
+    private readonly Func<long> _incarnation;
+    private readonly Func<Thid, bool> _serving;
+    private readonly StallAwareClock _clock;
+    private readonly long _tombstoneTicks;
+    private readonly Dictionary<Thid, CellRecord> _local = [];
+    private readonly Dictionary<Thid, Owner> _owners = [];
+    private long _counter;
+
+    /// <param name="incarnation">This transmitter's incarnation now (a refutation raises it).</param>
+    /// <param name="serving">True for an owner whose records are taken: an alive or suspect member.</param>
+    /// <param name="clock">The routing clock.</param>
+    /// <param name="tombstoneTime">How long a down cell's tombstone is kept.</param>
+    public CellReplica(Func<long> incarnation, Func<Thid, bool> serving, StallAwareClock clock, TimeSpan tombstoneTime)
+    {
+        _incarnation = incarnation;
+        _serving = serving;
+        _clock = clock;
+        _tombstoneTicks = clock.TicksOf(tombstoneTime);
+    }
+
+    /// <summary>A local change to publish on the broadcast stream (set by the transport).</summary>
+    public Action<CellRecord>? Publish { get; set; }
+
+    /// <summary>A remote cell appeared.</summary>
+    public event Action<RemoteCell>? Joined;
+
+    /// <summary>A remote cell's metadata or tags changed.</summary>
+    public event Action<RemoteCell>? Updated;
+
+    /// <summary>A remote cell is gone (down, its owner dead or left); <see cref="Receiver.Closed"/> is set.</summary>
+    public event Action<RemoteCell>? Left;
+
+    /// <summary>The version of the last local change.</summary>
+    public CellVersion LocalVersion => new(_incarnation(), _counter);
+
+    /// <summary>Every live remote cell.</summary>
+    public IEnumerable<RemoteCell> Cells => _owners.Values.SelectMany(o => o.Cells.Values).Where(e => e.Cell is not null).Select(e => e.Cell!);
+
+    /// <summary>How many live remote cells are held.</summary>
+    public int Count => _owners.Values.Sum(o => o.Cells.Values.Count(e => e.Cell is not null));
+
+    /// <summary>How many tombstones are held.</summary>
+    public int Tombstones => _owners.Values.Sum(o => o.Cells.Values.Count(e => e.Cell is null));
+
+    /// <summary>Records ignored because what was held was as new or newer (reordered, repeated, or older than a snapshot).</summary>
+    public long Stale { get; private set; }
+
+    /// <summary>Follows a directory's feed: its cells are this transmitter's own.</summary>
+    public void Follow(CellDirectory directory)
+    {
+        directory.Joined += cell => LocalChanged(cell.Profile);
+        directory.Updated += cell => LocalChanged(cell.Profile);
+        directory.Left += cell =>
+        {
+            // A cell that re-joined already (a new session of the same THID) is not down.
+            if (!directory.TryGetById(cell.Id, out var current) || ReferenceEquals(current, cell))
+            {
+                LocalDown(cell.Id);
+            }
+        };
+    }
+
+    /// <summary>A local cell joined or changed: its record at the next version, published.</summary>
+    public void LocalChanged(CellProfile profile) => PublishLocal(CellRecord.Of(profile, Next()));
+
+    /// <summary>A local cell left: a down record at the next version, published.</summary>
+    public void LocalDown(Thid id)
+    {
+        if (_local.Remove(id))
+        {
+            Publish?.Invoke(CellRecord.Down(id, Next()));
+        }
+    }
+
+    /// <summary>Every live local cell, as of the last local version.</summary>
+    public CellSnapshot LocalSnapshot() => new(LocalVersion, [.. _local.Values]);
+
+    /// <summary>Records broadcast by <paramref name="owner"/> (a <c>CELS</c>).</summary>
+    public void Apply(Thid owner, IReadOnlyList<CellRecord> records)
+    {
+        if (!_serving(owner))
+        {
+            return;
+        }
+
+        var held = OwnerOf(owner);
+        foreach (var record in records)
+        {
+            ApplyOne(owner, held, record);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="owner"/>'s snapshot (with its <c>MEMB</c> answer): every record is applied as a delta, and every
+    /// cell held for the owner that the snapshot does not list, at or below its version, is down.
+    /// </summary>
+    public void ApplySnapshot(Thid owner, CellSnapshot snapshot)
+    {
+        if (!_serving(owner))
+        {
+            return;
+        }
+
+        var held = OwnerOf(owner);
+        var listed = new HashSet<Thid>();
+        foreach (var record in snapshot.Cells)
+        {
+            listed.Add(record.Id);
+            ApplyOne(owner, held, record);
+        }
+
+        foreach (var (id, entry) in held.Cells.ToList())
+        {
+            if (!listed.Contains(id) && entry.Version <= snapshot.At && entry.Cell is not null)
+            {
+                Bury(held, id, entry, snapshot.At);
+            }
+        }
+
+        if (snapshot.At > held.Floor)
+        {
+            held.Floor = snapshot.At;
+        }
+    }
+
+    /// <summary>An owner was declared dead or left: its cells are gone, and what was known of it is forgotten.</summary>
+    public void OwnerGone(Thid owner)
+    {
+        if (!_owners.Remove(owner, out var held))
+        {
+            return;
+        }
+
+        foreach (var entry in held.Cells.Values)
+        {
+            if (entry.Cell is { } cell)
+            {
+                cell.Closed = true;
+                Left?.Invoke(cell);
+            }
+        }
+    }
+
+    /// <summary>Forgets tombstones older than <see cref="MeshOptions.CellTombstoneTime"/>.</summary>
+    public void Tick()
+    {
+        var now = _clock.Now;
+        foreach (var held in _owners.Values)
+        {
+            if (held.Tombstones == 0)
+            {
+                continue;
+            }
+
+            foreach (var (id, entry) in held.Cells.ToList())
+            {
+                if (entry.Cell is null && now - entry.DownAt >= _tombstoneTicks)
+                {
+                    held.Cells.Remove(id);
+                    held.Tombstones--;
+                }
+            }
+        }
+    }
+
+    private CellVersion Next() => new(_incarnation(), ++_counter);
+
+    private void PublishLocal(CellRecord record)
+    {
+        _local[record.Id] = record;
+        Publish?.Invoke(record);
+    }
+
+    private Owner OwnerOf(Thid owner)
+    {
+        if (!_owners.TryGetValue(owner, out var held))
+        {
+            held = new Owner();
+            _owners[owner] = held;
+        }
+
+        return held;
+    }
+
+    private void ApplyOne(Thid owner, Owner held, CellRecord record)
+    {
+        if (held.Cells.TryGetValue(record.Id, out var entry) ? record.Version <= entry.Version : record.Version <= held.Floor)
+        {
+            Stale++;
+            return;
+        }
+
+        if (!record.Up)
+        {
+            if (entry is null)
+            {
+                entry = new Entry { Version = record.Version, DownAt = _clock.Now };
+                held.Cells[record.Id] = entry;
+                held.Tombstones++;
+            }
+            else
+            {
+                Bury(held, record.Id, entry, record.Version);
+            }
+
+            return;
+        }
+
+        var profile = new CellProfile(record.Id, record.Service) { Metadata = record.Metadata, Tags = record.Tags };
+        if (entry?.Cell is { } current && current.Service == record.Service)
+        {
+            // Same cell, new profile: the receiver stays (watches hold it by reference), its profile's fields change.
+            current.Profile.Metadata = record.Metadata;
+            current.Profile.Tags = record.Tags;
+            current.Version = record.Version;
+            entry.Version = record.Version;
+            Updated?.Invoke(current);
+            return;
+        }
+
+        if (entry?.Cell is { } replaced)
+        {
+            replaced.Closed = true;
+            Left?.Invoke(replaced);
+        }
+        else if (entry is not null)
+        {
+            held.Tombstones--;
+        }
+
+        var cell = new RemoteCell(profile, owner, record.Version);
+        held.Cells[record.Id] = new Entry { Version = record.Version, Cell = cell };
+        Joined?.Invoke(cell);
+    }
+
+    private void Bury(Owner held, Thid id, Entry entry, CellVersion version)
+    {
+        var cell = entry.Cell;
+        held.Cells[id] = new Entry { Version = version > entry.Version ? version : entry.Version, DownAt = _clock.Now };
+        if (cell is not null)
+        {
+            held.Tombstones++;
+            cell.Closed = true;
+            Left?.Invoke(cell);
+        }
+    }
+
+    /// <summary>What is held of one owner's cells.</summary>
+    private sealed class Owner
+    {
+        public Dictionary<Thid, Entry> Cells { get; } = [];
+
+        /// <summary>The version of the last snapshot: anything at or below it that the snapshot did not list is down.</summary>
+        public CellVersion Floor { get; set; }
+
+        public int Tombstones { get; set; }
+    }
+
+    /// <summary>One cell of an owner: live (<see cref="Cell"/>) or a tombstone (down since <see cref="DownAt"/>).</summary>
+    private sealed class Entry
+    {
+        public CellVersion Version { get; set; }
+
+        public RemoteCell? Cell { get; init; }
+
+        public long DownAt { get; init; }
+    }
+}
