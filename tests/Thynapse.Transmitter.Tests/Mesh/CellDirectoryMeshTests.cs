@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+using Thynapse.TestKit;
+
+namespace Thynapse.Transmitter.Tests.Mesh;
+
+/// <summary>
+/// The replicated cell directory between in-process transmitters on loopback (PROTOCOL.md §12.8): a cell of one
+/// transmitter is listed and watched on another, with the transmitter that serves it, through its joins, metadata
+/// changes and leave.
+/// </summary>
+[TestClass]
+public sealed class CellDirectoryMeshTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task CellOfA_IsListedAndWatchedOnC_WithinASecond_ThroughItsChangeAndLeave()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var a = Transmitters.StartLoopback();
+        await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
+        await using var c = Transmitters.StartLoopback(o => o with { Peers = [b.CommandEndpoint] });
+        await Eventually.That("all three see each other alive", () => SeesAlive(a, b, c) && SeesAlive(b, a, c) && SeesAlive(c, a, b), cancellationToken: ct);
+        await Eventually.That("c hears a directly", () => c.Peers.Single(p => p.Id == a.Id).LastSeen is not null, cancellationToken: ct);
+
+        var service = TestIds.Next("replicated");
+        using var asker = RawClient.Welcomed(c.CommandEndpoint, "asker");
+        asker.SendJson("WTCH", new JObject { ["watch"] = 1, ["service"] = service });
+        Assert.AreEqual(0, ((JArray)asker.Expect("OKAY", "OKAY for WTCH").Payload["cells"]!).Count);
+
+        var watch = Stopwatch.StartNew();
+        using var cell = new RawClient(a.CommandEndpoint);
+        cell.Hello(service, new JObject { ["metadata"] = new JObject { ["zone"] = "a1" }, ["tags"] = new JArray("gpu") });
+        var joined = asker.Expect("CELL", "CELL joined on c").Payload;
+        var noticed = watch.ElapsedMilliseconds;
+        Assert.AreEqual("joined", (string?)joined["change"]);
+        AssertDescribes(joined["cell"]!, cell.Id, a.Id, "a1");
+        var listed = List(asker, service).Single();
+        TestContext.WriteLine($"a cell joined a: c's watch told of it after {noticed} ms, c listed it after {watch.ElapsedMilliseconds} ms");
+        AssertDescribes(listed, cell.Id, a.Id, "a1");
+        Assert.AreEqual("gpu", (string?)listed["tags"]![0]);
+        Assert.IsTrue(noticed < 1000, $"the directory converges within a second (took {noticed} ms)");
+
+        watch.Restart();
+        cell.SendJson("META", new JObject { ["metadata"] = new JObject { ["zone"] = "a2" } });
+        cell.Expect("OKAY", "OKAY for META");
+        var updated = asker.Expect("CELL", "CELL updated on c").Payload;
+        TestContext.WriteLine($"its metadata change reached c's watch after {watch.ElapsedMilliseconds} ms");
+        Assert.AreEqual("updated", (string?)updated["change"]);
+        AssertDescribes(updated["cell"]!, cell.Id, a.Id, "a2");
+        AssertDescribes(List(asker, service).Single(), cell.Id, a.Id, "a2");
+
+        watch.Restart();
+        cell.Send("J GBYE {}");
+        cell.Expect("GBYE");
+        var left = asker.Expect("CELL", "CELL left on c").Payload;
+        TestContext.WriteLine($"its leave reached c's watch after {watch.ElapsedMilliseconds} ms");
+        Assert.AreEqual("left", (string?)left["change"]);
+        Assert.AreEqual(0, List(asker, service).Count);
+        Assert.AreEqual(0L, a.Stats.MeshMalformed + b.Stats.MeshMalformed + c.Stats.MeshMalformed);
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task JoiningTransmitter_GetsTheCellsThatWereThereBefore_AndLosesThemWhenTheirTransmitterLeaves()
+    {
+        var ct = TestContext.CancellationToken;
+        var a = Transmitters.StartLoopback();
+        await using var aOwner = a;
+        var service = TestIds.Next("early");
+        using var cell = new RawClient(a.CommandEndpoint);
+        cell.Hello(service);
+
+        await using var c = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
+        var watch = Stopwatch.StartNew();
+        using var asker = RawClient.Welcomed(c.CommandEndpoint, "asker");
+        await Eventually.That("c sees a", () => SeesAlive(c, a), TimeSpan.FromSeconds(2), ct);
+        var member = watch.ElapsedMilliseconds;
+        await Eventually.That("c lists the cell that was on a before it joined", () => List(asker, service).Count == 1, TimeSpan.FromSeconds(2), ct);
+        TestContext.WriteLine($"c saw a alive {member} ms after it started and listed a's earlier cell after {watch.ElapsedMilliseconds} ms");
+        await Eventually.That("a has heard c for a while", () => a.Peers.Single().LastSeen > a.Peers.Single().Since + TimeSpan.FromMilliseconds(300), cancellationToken: ct);
+        await Eventually.That("c has heard a for a while", () => c.Peers.Single().LastSeen > c.Peers.Single().Since + TimeSpan.FromMilliseconds(300), cancellationToken: ct);
+
+        await a.StopAsync();
+        await Eventually.That("c no longer lists a's cell once a left", () => List(asker, service).Count == 0, TimeSpan.FromSeconds(2), ct);
+    }
+
+    private static void AssertDescribes(JToken described, Thid cell, Thid transmitter, string zone)
+    {
+        Assert.AreEqual(cell.ToString(), (string?)described["id"]);
+        Assert.AreEqual(transmitter.ToString(), (string?)described["transmitter"], "the transmitter that serves it");
+        Assert.AreEqual(zone, (string?)described["metadata"]!["zone"]);
+    }
+
+    private static List<JToken> List(RawClient asker, string service)
+    {
+        asker.SendJson("LIST", new JObject { ["service"] = service });
+        return [.. (JArray)asker.Expect("OKAY", "OKAY for LIST").Payload["cells"]!];
+    }
+
+    private static bool SeesAlive(Transmitter viewer, params Transmitter[] others) =>
+        others.All(o => viewer.Peers.Any(p => p.Id == o.Id && p.State == PeerState.Alive && p.Incarnation == o.Incarnation));
+}
