@@ -81,6 +81,7 @@ internal sealed class SimulatedMesh
                 }
 
                 node.Membership.Tick();
+                node.Cells.Tick();
                 node.PulseIfDue();
             }
 
@@ -150,7 +151,15 @@ internal sealed class SimulatedMesh
             Clock = new StallAwareClock(mesh.Time, TimeSpan.FromMilliseconds(200));
             Log = new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.Sink(LogLines).CreateLogger();
             Membership = new Membership(id, incarnation, CommandEndpoint, $"tcp://{name}:2", mesh.Options, this, Clock, mesh.Time, Counters, Log, new Random(mesh.Random.Next()));
+            Cells = new CellReplica(() => Membership.Incarnation, Serving, Clock, mesh.Options.CellTombstoneTime) { Publish = PublishCell };
+            Membership.Gone += member => Cells.OwnerGone(member.Id);
         }
+
+        /// <summary>Its replicated cell directory: its own cells (changed by the test) and the others'.</summary>
+        public CellReplica Cells { get; }
+
+        /// <summary>Set to lose every cell record broadcast to this node (as PUB drops past its high-water mark).</summary>
+        public bool LoseCellRecords { get; set; }
 
         public string Name { get; }
 
@@ -199,6 +208,15 @@ internal sealed class SimulatedMesh
         /// <summary>SIGCONT: it reads its clock (a stall), then its inbox.</summary>
         public void Continue() => Stopped = false;
 
+        /// <summary>Repairs a gap in <paramref name="other"/>'s broadcast stream as PeerLinks does: a JOIN, whose answer is a snapshot.</summary>
+        public void RepairGap(Node other)
+        {
+            if (Membership.TryGet(other.Id, out var member))
+            {
+                PushPull(member);
+            }
+        }
+
         public void PulseIfDue()
         {
             var now = Clock.Now;
@@ -242,6 +260,7 @@ internal sealed class SimulatedMesh
                     {
                         Membership.Heard(to.Id, answer.Header.Incarnation);
                         Membership.OnMembers(answer, answer: true);
+                        ApplyCells(to.Id, answer);
                     });
                 }
             });
@@ -262,6 +281,7 @@ internal sealed class SimulatedMesh
                         if (_openAttempts.Contains(attempt))
                         {
                             Membership.OnAttemptAnswered(attempt, answer);
+                            ApplyCells(to.Id, answer);
                         }
                     });
                 }
@@ -321,7 +341,36 @@ internal sealed class SimulatedMesh
 
         public override string ToString() => Name;
 
-        private MembersMessage Answer() => new(new StreamHeader(Id, Membership.Incarnation, 0), Membership.Snapshot());
+        private MembersMessage Answer() => new(new StreamHeader(Id, Membership.Incarnation, 0), Membership.Snapshot(), Cells.LocalSnapshot());
+
+        private bool Serving(Thid id) => Membership.TryGet(id, out var member) && member.State is PeerState.Alive or PeerState.Suspect;
+
+        private void ApplyCells(Thid from, MembersMessage answer)
+        {
+            if (answer.Cells is { } snapshot && from != Id)
+            {
+                Cells.ApplySnapshot(from, snapshot);
+            }
+        }
+
+        private void PublishCell(CellRecord record)
+        {
+            var incarnation = Membership.Incarnation;
+            foreach (var listener in _mesh.ListenersOf(this).ToList())
+            {
+                if (listener.LoseCellRecords)
+                {
+                    _mesh.Dropped++;
+                    continue;
+                }
+
+                _mesh.Send(this, listener, () =>
+                {
+                    listener.Membership.Heard(Id, incarnation);
+                    listener.Cells.Apply(Id, [record]);
+                });
+            }
+        }
     }
 
     /// <summary>Log lines of one node, rendered, for assertions and for failure messages.</summary>
