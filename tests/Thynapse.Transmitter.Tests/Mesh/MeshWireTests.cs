@@ -68,6 +68,79 @@ public sealed class MeshWireTests
         Assert.AreEqual(5L, transmitter.Stats.MeshMessagesLost, "the old incarnation's numbers are not this one's");
     }
 
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task APeerFromTheSpec_GetsTheTransmittersCells_AndItsOwnCellsAreListedThere()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback();
+        using var early = RawClient.Welcomed(transmitter.CommandEndpoint, "early");
+        using var peer = new FakePeer();
+        using var listener = new SubscriberSocket();
+        listener.Options.Linger = TimeSpan.Zero;
+        listener.Connect(transmitter.EventsEndpoint);
+        listener.Subscribe("$mesh");
+
+        // The JOIN answer carries the transmitter's cells (§12.8): the early cell, up, at a version up to cellsAt.
+        peer.Link.Connect(transmitter.CommandEndpoint);
+        peer.Link.SendFrame(peer.Join());
+        var answer = Json(peer.Link.ReceiveFrameString(Wait, "MEMB answering our JOIN"), "MEMB");
+        var cell = (JObject)((JArray)answer["cells"]!).Single();
+        Assert.AreEqual(early.Id.ToString(), (string?)cell["id"]);
+        Assert.AreEqual("up", (string?)cell["state"]);
+        Assert.AreEqual(transmitter.Incarnation, (long)cell["version"]![0]!);
+        Assert.IsLessThanOrEqualTo((long)answer["cellsAt"]![1]!, (long)cell["version"]![1]!);
+
+        // We answer its JOIN with our own snapshot: one cell of ours, which its cells then list with us as transmitter.
+        var (routingId, _) = peer.ExpectRequest("JOIN");
+        var ours = Thid.NewRandom();
+        var members = JObject.Parse(peer.Members(seq: 0)[7..]);
+        members["cells"] = new JArray(new JObject { ["id"] = ours.ToString(), ["state"] = "up", ["version"] = new JArray(peer.Incarnation, 1), ["service"] = "remote", ["tags"] = new JArray(), ["metadata"] = new JObject { ["at"] = "peer" } });
+        members["cellsAt"] = new JArray(peer.Incarnation, 1);
+        peer.Commands.SendMoreFrame(routingId).SendFrame("J MEMB " + members.ToString(Newtonsoft.Json.Formatting.None));
+        using var asker = RawClient.Welcomed(transmitter.CommandEndpoint, "asker");
+        await Eventually.That("the peer's cell is listed", () => ListRemote(asker).Count == 1, cancellationToken: ct);
+        Assert.AreEqual(peer.Id.ToString(), (string?)ListRemote(asker).Single()["transmitter"]);
+
+        // A cell joining the transmitter is broadcast at once as CELS (after a PULS shows our subscription is in place).
+        ExpectBroadcast(listener, "PULS");
+        using var late = RawClient.Welcomed(transmitter.CommandEndpoint, "late");
+        var cels = ExpectBroadcast(listener, "CELS");
+        Assert.AreEqual(late.Id.ToString(), (string?)cels["cells"]![0]!["id"]);
+        Assert.AreEqual("up", (string?)cels["cells"]![0]!["state"]);
+
+        // Our cell goes down (CELS 1 on our broadcast stream); a late, older up does not bring it back.
+        peer.Publish("$mesh", peer.Header("CELS", 1, new JObject { ["cells"] = new JArray(new JObject { ["id"] = ours.ToString(), ["state"] = "down", ["version"] = new JArray(peer.Incarnation, 2) }) }));
+        await Eventually.That("the peer's cell is no longer listed", () => ListRemote(asker).Count == 0, cancellationToken: ct);
+        peer.Publish("$mesh", peer.Header("CELS", 2, new JObject { ["cells"] = new JArray(new JObject { ["id"] = ours.ToString(), ["state"] = "up", ["version"] = new JArray(peer.Incarnation, 1), ["service"] = "remote" }) }));
+        var marker = Thid.NewRandom(); // read after the late up: same stream, in order
+        peer.Publish("$mesh", peer.Header("CELS", 3, new JObject { ["cells"] = new JArray(new JObject { ["id"] = marker.ToString(), ["state"] = "up", ["version"] = new JArray(peer.Incarnation, 3), ["service"] = "remote" }) }));
+        await Eventually.That("the marker cell is listed", () => ListRemote(asker).Count > 0, cancellationToken: ct);
+        Assert.AreEqual(marker.ToString(), (string?)ListRemote(asker).Single()["id"], "the tombstone held: the late, older up did not bring our cell back");
+        Assert.AreEqual(0L, transmitter.Stats.MeshMalformed);
+    }
+
+    private static List<JToken> ListRemote(RawClient asker)
+    {
+        asker.SendJson("LIST", new JObject { ["service"] = "remote" });
+        return [.. (JArray)asker.Expect("OKAY", "OKAY for LIST").Payload["cells"]!];
+    }
+
+    private static JObject ExpectBroadcast(SubscriberSocket listener, string command)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (listener.TryReceiveFrameString(TimeSpan.FromMilliseconds(100), out _) && listener.TryReceiveFrameString(TimeSpan.FromSeconds(1), out var header)
+                && header!.StartsWith($"J {command} ", StringComparison.Ordinal))
+            {
+                return JObject.Parse(header[7..]);
+            }
+        }
+
+        throw new TimeoutException($"No {command} on the transmitter's event socket within {Wait.TotalSeconds} s.");
+    }
+
     private static JObject Record(Thid id, string state) => new()
     {
         ["id"] = id.ToString(), ["incarnation"] = 7, ["state"] = state, ["command"] = "tcp://127.0.0.1:9", ["pub"] = "tcp://127.0.0.1:10",
