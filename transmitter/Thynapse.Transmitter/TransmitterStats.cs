@@ -153,6 +153,15 @@ public sealed record TransmitterStats
     /// <summary>Messages of peers' streams found missing (sequence gaps).</summary>
     public long MeshMessagesLost { get; init; }
 
+    /// <summary>Cells of other transmitters held in the replicated directory now (PROTOCOL.md §12.8).</summary>
+    public long MeshRemoteCells { get; init; }
+
+    /// <summary>Cell records from peers applied to the replicated directory.</summary>
+    public long MeshCellRecords { get; init; }
+
+    /// <summary>Cell records from peers ignored as no newer than what was held (repeated, reordered, older than a snapshot or a tombstone).</summary>
+    public long MeshCellRecordsStale { get; init; }
+
     /// <summary>Snapshots asked for to repair a gap.</summary>
     public long MeshSnapshots { get; init; }
 

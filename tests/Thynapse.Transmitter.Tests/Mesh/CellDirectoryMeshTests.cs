@@ -60,6 +60,8 @@ public sealed class CellDirectoryMeshTests
         TestContext.WriteLine($"its leave reached c's watch after {watch.ElapsedMilliseconds} ms");
         Assert.AreEqual("left", (string?)left["change"]);
         Assert.AreEqual(0, List(asker, service).Count);
+        Assert.AreEqual(0L, c.Stats.MeshRemoteCells);
+        Assert.IsGreaterThanOrEqualTo(3L, c.Stats.MeshCellRecords, "the joined, updated and down records of the cell on a");
         Assert.AreEqual(0L, a.Stats.MeshMalformed + b.Stats.MeshMalformed + c.Stats.MeshMalformed);
     }
 

@@ -27,7 +27,7 @@ public sealed class CellReplicaTests
     public void Start()
     {
         _clock = new StallAwareClock(_time, TimeSpan.FromMilliseconds(200));
-        _replica = new CellReplica(() => Inc, _serving.Contains, _clock, TimeSpan.FromSeconds(2));
+        _replica = new CellReplica(() => Inc, _serving.Contains, _clock, TimeSpan.FromSeconds(2), new Diagnostics.TransmitterCounters());
         _replica.Joined += c => _events.Add($"joined {c.Service} {c.Metadata["v"]} at {c.Transmitter == Owner}");
         _replica.Updated += c => _events.Add($"updated {c.Service} {c.Metadata["v"]}");
         _replica.Left += c => _events.Add($"left {c.Service} closed={c.Closed}");

@@ -151,7 +151,7 @@ internal sealed class SimulatedMesh
             Clock = new StallAwareClock(mesh.Time, TimeSpan.FromMilliseconds(200));
             Log = new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.Sink(LogLines).CreateLogger();
             Membership = new Membership(id, incarnation, CommandEndpoint, $"tcp://{name}:2", mesh.Options, this, Clock, mesh.Time, Counters, Log, new Random(mesh.Random.Next()));
-            Cells = new CellReplica(() => Membership.Incarnation, Serving, Clock, mesh.Options.CellTombstoneTime) { Publish = PublishCell };
+            Cells = new CellReplica(() => Membership.Incarnation, Serving, Clock, mesh.Options.CellTombstoneTime, Counters) { Publish = PublishCell };
             Membership.Gone += member => Cells.OwnerGone(member.Id);
         }
 

@@ -49,6 +49,7 @@ internal sealed class TransmitterCounters
     public long MeshSuspect;
     public long MeshDead;
     public long MeshHealth;
+    public long MeshRemoteCells;
     public long MeshJoins;
     public long MeshLeaves;
     public long MeshSuspicions;
@@ -62,6 +63,8 @@ internal sealed class TransmitterCounters
     public long MeshGaps;
     public long MeshSnapshots;
     public long MeshMalformed;
+    public long MeshCellRecords;
+    public long MeshCellRecordsStale;
     public long MeshSent;
     public long MeshReceived;
 

@@ -62,6 +62,9 @@ internal sealed class TransmitterMetrics : IDisposable
         _meter.CreateObservableCounter("thynapse.mesh.join_attempts", () => TransmitterCounters.Read(ref c.MeshJoinAttempts), "{attempt}", "Joins tried (seeds and dead peers)");
         _meter.CreateObservableCounter("thynapse.mesh.join_failures", () => TransmitterCounters.Read(ref c.MeshJoinFailures), "{attempt}", "Joins unanswered in time");
         _meter.CreateObservableCounter("thynapse.mesh.messages.lost", () => TransmitterCounters.Read(ref c.MeshGaps), "{message}", "Messages of peers' streams found missing");
+        _meter.CreateObservableUpDownCounter("thynapse.mesh.cells.remote", () => TransmitterCounters.Read(ref c.MeshRemoteCells), "{cell}", "Cells of other transmitters held in the replicated directory");
+        _meter.CreateObservableCounter("thynapse.mesh.cells.records", () => TransmitterCounters.Read(ref c.MeshCellRecords), "{record}", "Cell records applied to the replicated directory");
+        _meter.CreateObservableCounter("thynapse.mesh.cells.stale", () => TransmitterCounters.Read(ref c.MeshCellRecordsStale), "{record}", "Cell records ignored as no newer than what was held");
         _meter.CreateObservableCounter("thynapse.mesh.snapshots", () => TransmitterCounters.Read(ref c.MeshSnapshots), "{snapshot}", "Snapshots asked for to repair a gap");
         _meter.CreateObservableCounter("thynapse.mesh.messages.malformed", () => TransmitterCounters.Read(ref c.MeshMalformed), "{message}", "Malformed mesh messages ignored");
         _meter.CreateObservableCounter("thynapse.mesh.messages.sent", () => TransmitterCounters.Read(ref c.MeshSent), "{message}", "Mesh messages sent");

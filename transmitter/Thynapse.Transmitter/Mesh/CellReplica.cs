@@ -1,5 +1,6 @@
 using Thynapse.Core;
 using Thynapse.Core.Internal;
+using Thynapse.Transmitter.Diagnostics;
 using Thynapse.Transmitter.Routing;
 using Thynapse.Transmitter.Sessions;
 
@@ -35,16 +36,20 @@ internal sealed class CellReplica
     private readonly Func<Thid, bool> _serving;
     private readonly StallAwareClock _clock;
     private readonly long _tombstoneTicks;
+    private readonly TransmitterCounters _counters;
     private readonly Dictionary<Thid, CellRecord> _local = [];
     private readonly Dictionary<Thid, Owner> _owners = [];
     private long _counter;
+    private int _live;
 
     /// <param name="incarnation">This transmitter's incarnation now (a refutation raises it).</param>
     /// <param name="serving">True for an owner whose records are taken: an alive or suspect member.</param>
     /// <param name="clock">The routing clock.</param>
     /// <param name="tombstoneTime">How long a down cell's tombstone is kept.</param>
-    public CellReplica(Func<long> incarnation, Func<Thid, bool> serving, StallAwareClock clock, TimeSpan tombstoneTime)
+    /// <param name="counters">The transmitter's counters (remote cells held, records applied and ignored).</param>
+    public CellReplica(Func<long> incarnation, Func<Thid, bool> serving, StallAwareClock clock, TimeSpan tombstoneTime, TransmitterCounters counters)
     {
+        _counters = counters;
         _incarnation = incarnation;
         _serving = serving;
         _clock = clock;
@@ -70,13 +75,13 @@ internal sealed class CellReplica
     public IEnumerable<RemoteCell> Cells => _owners.Values.SelectMany(o => o.Cells.Values).Where(e => e.Cell is not null).Select(e => e.Cell!);
 
     /// <summary>How many live remote cells are held.</summary>
-    public int Count => _owners.Values.Sum(o => o.Cells.Values.Count(e => e.Cell is not null));
+    public int Count => _live;
 
     /// <summary>How many tombstones are held.</summary>
     public int Tombstones => _owners.Values.Sum(o => o.Cells.Values.Count(e => e.Cell is null));
 
     /// <summary>Records ignored because what was held was as new or newer (reordered, repeated, or older than a snapshot).</summary>
-    public long Stale { get; private set; }
+    public long Stale => TransmitterCounters.Read(ref _counters.MeshCellRecordsStale);
 
     /// <summary>Follows a directory's feed: its cells are this transmitter's own.</summary>
     public void Follow(CellDirectory directory)
@@ -169,6 +174,7 @@ internal sealed class CellReplica
             if (entry.Cell is { } cell)
             {
                 cell.Closed = true;
+                Live(-1);
                 Left?.Invoke(cell);
             }
         }
@@ -196,6 +202,12 @@ internal sealed class CellReplica
         }
     }
 
+    private void Live(int change)
+    {
+        _live += change;
+        Volatile.Write(ref _counters.MeshRemoteCells, _live);
+    }
+
     private CellVersion Next() => new(_incarnation(), ++_counter);
 
     private void PublishLocal(CellRecord record)
@@ -219,9 +231,11 @@ internal sealed class CellReplica
     {
         if (held.Cells.TryGetValue(record.Id, out var entry) ? record.Version <= entry.Version : record.Version <= held.Floor)
         {
-            Stale++;
+            TransmitterCounters.Increment(ref _counters.MeshCellRecordsStale);
             return;
         }
+
+        TransmitterCounters.Increment(ref _counters.MeshCellRecords);
 
         if (!record.Up)
         {
@@ -254,6 +268,7 @@ internal sealed class CellReplica
         if (entry?.Cell is { } replaced)
         {
             replaced.Closed = true;
+            Live(-1);
             Left?.Invoke(replaced);
         }
         else if (entry is not null)
@@ -263,6 +278,7 @@ internal sealed class CellReplica
 
         var cell = new RemoteCell(profile, owner, record.Version);
         held.Cells[record.Id] = new Entry { Version = record.Version, Cell = cell };
+        Live(+1);
         Joined?.Invoke(cell);
     }
 
@@ -274,6 +290,7 @@ internal sealed class CellReplica
         {
             held.Tombstones++;
             cell.Closed = true;
+            Live(-1);
             Left?.Invoke(cell);
         }
     }

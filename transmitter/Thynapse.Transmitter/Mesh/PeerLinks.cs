@@ -83,7 +83,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         _timer.Elapsed += (_, _) => Guarded("mesh periodic work", OnTick);
         poller.Add(_timer);
         _seeds = new SeedResolver(options.Mesh, clock, poller, _log, _warnings, Membership.AddSeed, () => _disposed);
-        Cells = new CellReplica(() => Membership.Incarnation, Serving, clock, options.Mesh.CellTombstoneTime) { Publish = PublishCell };
+        Cells = new CellReplica(() => Membership.Incarnation, Serving, clock, options.Mesh.CellTombstoneTime, counters) { Publish = PublishCell };
         Membership.Gone += member => Cells.OwnerGone(member.Id);
     }
 
