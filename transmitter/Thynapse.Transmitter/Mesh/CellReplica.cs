@@ -39,8 +39,10 @@ internal sealed class CellReplica
     private readonly TransmitterCounters _counters;
     private readonly Dictionary<Thid, CellRecord> _local = [];
     private readonly Dictionary<Thid, Owner> _owners = [];
+    private readonly long _sweepTicks;
     private long _counter;
     private int _live;
+    private long _nextSweepAt;
 
     /// <param name="incarnation">This transmitter's incarnation now (a refutation raises it).</param>
     /// <param name="serving">True for an owner whose records are taken: an alive or suspect member.</param>
@@ -54,6 +56,7 @@ internal sealed class CellReplica
         _serving = serving;
         _clock = clock;
         _tombstoneTicks = clock.TicksOf(tombstoneTime);
+        _sweepTicks = Math.Min(_tombstoneTicks / 10, clock.TicksOf(TimeSpan.FromSeconds(1)));
     }
 
     /// <summary>A local change to publish on the broadcast stream (set by the transport).</summary>
@@ -180,10 +183,16 @@ internal sealed class CellReplica
         }
     }
 
-    /// <summary>Forgets tombstones older than <see cref="MeshOptions.CellTombstoneTime"/>.</summary>
+    /// <summary>Forgets tombstones older than <see cref="MeshOptions.CellTombstoneTime"/> (looked for at most every second, or a tenth of that time).</summary>
     public void Tick()
     {
         var now = _clock.Now;
+        if (now < _nextSweepAt)
+        {
+            return;
+        }
+
+        _nextSweepAt = now + _sweepTicks;
         foreach (var held in _owners.Values)
         {
             if (held.Tombstones == 0)
