@@ -23,6 +23,7 @@ internal sealed class SessionLifecycle
     private readonly List<LocalCell> _expired = [];
     private readonly List<LocalCell> _forgotten = [];
     private readonly TransmitterOptions _options;
+    private readonly MessageLimits _limits;
     private readonly TransmitterIdentity _identity;
     private readonly TransmitterCounters _counters;
     private readonly StallAwareClock _clock;
@@ -43,6 +44,7 @@ internal sealed class SessionLifecycle
         CellOutput output, CreditPacer credit, Responder responder)
     {
         _options = options;
+        _limits = options.MessageLimits;
         _identity = identity;
         _counters = counters;
         _clock = clock;
@@ -62,57 +64,25 @@ internal sealed class SessionLifecycle
     public int Departed => _departed.Count;
 
     /// <summary><c>HELO</c> on a connection without a session: welcomes the cell (<c>WLCM</c>) or refuses it.</summary>
-    public void HandleHelo(ReadOnlySpan<byte> routingId, JObject request, FieldReader fields)
+    public void HandleHelo(ReadOnlySpan<byte> routingId, JObject request)
     {
-        // The version first: a HELO of another version may hold fields this one reads otherwise, and the cell must
-        // learn the real reason (PROTOCOL.md §10).
-        if (fields.GetUInt64("protocol") is { } version && version != ProtocolVersion)
-        {
-            _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.UnsupportedProtocol, $"this transmitter speaks protocol {ProtocolVersion}, not {version}", request);
-            return;
-        }
-
-        var idText = fields.GetString("id", required: true);
-        var service = fields.GetString("service", required: true);
-        var encodings = fields.GetArray("encodings");
-        var subs = fields.GetArray("subs");
-        var resume = fields.GetString("resume");
-        var metadata = fields.GetObject("metadata");
-        var tagsField = fields.GetArray("tags");
-        var credit = fields.GetBoolean("credit") ?? false;
-        var tags = fields.Error is null && tagsField is not null ? ProfileFields.ReadTags(tagsField, fields) : [];
-        if (fields.Error is null && !Thid.TryParse(idText, out _))
-        {
-            fields.Invalid("field 'id' must be a THID: 40 hexadecimal characters");
-        }
-
-        if (fields.Error is null && !ServiceName.TryValidate(service, out var serviceError))
-        {
-            fields.Invalid($"field 'service': {serviceError}");
-        }
-
-        var acceptsBinary = fields.Error is null && ReadEncodings(encodings, fields);
-        var code = ThynapseErrorCode.InvalidField;
-        var subscriptions = fields.Error is null ? _subscriptions.ReadHelo(subs, fields, out code) : null;
-        if (fields.Error is { } error)
+        // HelloMessage checks in the transmitter's order: the version first (§10), then every field, then the metadata's size.
+        if (!HelloMessage.TryRead(request, _limits, out var hello, out var code, out var error))
         {
             _responder.Reject(routingId, null, Command.Helo, code, error, request);
             return;
         }
 
-        if (metadata is not null && !ProfileFields.FitsMetadataLimit(metadata, _options.MaxMetadataBytes, out var metadataSize))
-        {
-            _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.MetadataTooLarge, $"the metadata takes {metadataSize} bytes; the limit is {_options.MaxMetadataBytes}", request);
-            return;
-        }
-
+        var service = hello.Service;
+        var resume = hello.Resume;
+        var subscriptions = _subscriptions.ForHelo(hello);
         if (_shuttingDown)
         {
             _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.ShuttingDown, "the transmitter is shutting down", request);
             return;
         }
 
-        var id = Thid.Parse(idText);
+        var id = hello.Id;
         JObject? resumed = null;
         string? keptToken = null;
         if (_directory.TryGetById(id, out var existing))
@@ -141,10 +111,10 @@ internal sealed class SessionLifecycle
 
         // A resumed session keeps its token: a cell whose HELO crossed a lost connection (or went out on two of them)
         // then proves itself with the same token whichever of its HELOs is answered first.
-        var profile = new CellProfile(id, service!) { Metadata = metadata ?? [], Tags = tags ?? [] };
-        var cell = new LocalCell(routingId.ToArray(), profile, acceptsBinary, keptToken ?? NewToken(), _clock.Now);
+        var profile = new CellProfile(id, service) { Metadata = hello.Metadata ?? [], Tags = hello.Tags is { } tags ? [.. tags] : [] };
+        var cell = new LocalCell(routingId.ToArray(), profile, hello.AcceptsBinary, keptToken ?? NewToken(), _clock.Now);
         _directory.Add(cell);
-        var added = subscriptions!.Select(wanted => _subscriptions.Add(cell, wanted)).ToList();
+        var added = subscriptions.Select(wanted => _subscriptions.Add(cell, wanted)).ToList();
 
         TransmitterCounters.Increment(ref _counters.CellsJoined);
         TransmitterCounters.Add(ref _counters.Cells, 1);
@@ -152,7 +122,7 @@ internal sealed class SessionLifecycle
             id, service, profile.Subscriptions.Count, resumed is null ? "" : $" (resumed; {resumed.Value<long>("missed")} deliveries missed meanwhile)");
 
         var welcome = Welcome(cell);
-        if (credit)
+        if (hello.Credit)
         {
             welcome["credit"] = CreditPacer.Start(cell);
         }
@@ -352,29 +322,6 @@ internal sealed class SessionLifecycle
             ["pub"] = _identity.EventsEndpoint,
         }),
     };
-
-    private static bool ReadEncodings(JArray? encodings, FieldReader fields)
-    {
-        if (encodings is null)
-        {
-            return false;
-        }
-
-        var binary = false;
-        foreach (var item in encodings)
-        {
-            if (item.Type != JTokenType.String)
-            {
-                fields.Invalid("field 'encodings' must be an array of strings such as [\"B\", \"J\"]");
-                return false;
-            }
-
-            // Unknown encodings are ignored: a newer cell may list encodings this transmitter does not speak.
-            binary |= (string)item! == "B";
-        }
-
-        return binary;
-    }
 
     private static bool TokenMatches(string? resume, LocalCell cell) => resume is not null && CryptographicOperations.FixedTimeEquals(
         System.Text.Encoding.ASCII.GetBytes(resume), System.Text.Encoding.ASCII.GetBytes(cell.ResumeToken));
