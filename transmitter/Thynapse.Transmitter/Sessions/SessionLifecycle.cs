@@ -17,13 +17,16 @@ namespace Thynapse.Transmitter.Sessions;
 /// </summary>
 internal sealed class SessionLifecycle
 {
-    /// <summary>The protocol version this transmitter speaks.</summary>
-    public const int ProtocolVersion = 1;
 
     private readonly List<LocalCell> _expired = [];
     private readonly List<LocalCell> _forgotten = [];
     private readonly TransmitterOptions _options;
     private readonly MessageLimits _limits;
+    private static readonly string[] BinaryEncodings = ["J", "B"];
+    private static readonly string[] JsonEncodings = ["J"];
+    private readonly WelcomeLimits _welcomeLimits;
+    private readonly WelcomeDefaults _welcomeDefaults;
+    private readonly TransmitterAddress[] _transmitters;
     private readonly TransmitterIdentity _identity;
     private readonly TransmitterCounters _counters;
     private readonly StallAwareClock _clock;
@@ -45,6 +48,21 @@ internal sealed class SessionLifecycle
     {
         _options = options;
         _limits = options.MessageLimits;
+        _welcomeLimits = new WelcomeLimits
+        {
+            Frame = options.MaxFrameBytes,
+            Header = options.MaxHeaderBytes,
+            Subscriptions = options.MaxSubscriptionsPerCell,
+            Metadata = options.MaxMetadataBytes,
+            Queue = options.ServiceQueueLimit, // per service: acknowledged anycatch events waiting for room (§4.5, §8.1)
+        };
+        _welcomeDefaults = new WelcomeDefaults
+        {
+            Prefetch = options.DefaultPrefetch,
+            AckTimeout = (long)options.DefaultAckTimeout.TotalMilliseconds,
+            MaxAttempts = options.DefaultMaxAttempts,
+        };
+        _transmitters = [new TransmitterAddress(identity.Id, identity.CommandEndpoint, identity.EventsEndpoint)];
         _identity = identity;
         _counters = counters;
         _clock = clock;
@@ -83,7 +101,7 @@ internal sealed class SessionLifecycle
         }
 
         var id = hello.Id;
-        JObject? resumed = null;
+        WelcomeResumed? resumed = null;
         string? keptToken = null;
         if (_directory.TryGetById(id, out var existing))
         {
@@ -119,20 +137,10 @@ internal sealed class SessionLifecycle
         TransmitterCounters.Increment(ref _counters.CellsJoined);
         TransmitterCounters.Add(ref _counters.Cells, 1);
         _log.Information("Cell {CellId} of {Service} joined with {Subscriptions} subscriptions{Resumed}",
-            id, service, profile.Subscriptions.Count, resumed is null ? "" : $" (resumed; {resumed.Value<long>("missed")} deliveries missed meanwhile)");
+            id, service, profile.Subscriptions.Count, resumed is null ? "" : $" (resumed; {resumed.Missed} deliveries missed meanwhile)");
 
-        var welcome = Welcome(cell);
-        if (hello.Credit)
-        {
-            welcome["credit"] = CreditPacer.Start(cell);
-        }
-
-        if (resumed is not null)
-        {
-            welcome["resumed"] = resumed;
-        }
-
-        _responder.Reply(cell, Command.Wlcm, welcome, request);
+        var welcome = Welcome(cell) with { Credit = hello.Credit ? CreditPacer.Start(cell) : null, Resumed = resumed };
+        _responder.Reply(cell, Command.Wlcm, welcome.ToJson(), request);
         foreach (var subscription in added)
         {
             _tracker.RoomFreed(subscription); // a returning worker picks up what waited for it
@@ -290,37 +298,15 @@ internal sealed class SessionLifecycle
         _forgotten.Clear();
     }
 
-    /// <summary>The <c>WLCM</c> payload (PROTOCOL.md §5.2), without the per-cell <c>credit</c> and <c>resumed</c>.</summary>
-    private JObject Welcome(LocalCell cell) => new()
+    /// <summary>The <c>WLCM</c> (PROTOCOL.md §5.2), without the per-cell <c>credit</c> and <c>resumed</c>.</summary>
+    private WelcomeMessage Welcome(LocalCell cell) => new(_identity.Id, _identity.EventsEndpoint, cell.ResumeToken)
     {
-        ["id"] = _identity.Id.ToString(),
-        ["pub"] = _identity.EventsEndpoint,
-        ["protocol"] = ProtocolVersion,
-        ["session"] = cell.ResumeToken,
-        ["heartbeat"] = (long)_options.HeartbeatInterval.TotalMilliseconds,
-        ["liveness"] = (long)_options.LivenessTimeout.TotalMilliseconds,
-        ["encodings"] = cell.AcceptsBinary ? new JArray("J", "B") : new JArray("J"),
-        ["limits"] = new JObject
-        {
-            ["frame"] = _options.MaxFrameBytes,
-            ["header"] = _options.MaxHeaderBytes,
-            ["subscriptions"] = _options.MaxSubscriptionsPerCell,
-            ["channel"] = Channel.MaxLength,
-            ["metadata"] = _options.MaxMetadataBytes,
-            ["queue"] = _options.ServiceQueueLimit, // per service: acknowledged anycatch events waiting for room (§4.5, §8.1)
-        },
-        ["defaults"] = new JObject
-        {
-            ["prefetch"] = _options.DefaultPrefetch,
-            ["ackTimeout"] = (long)_options.DefaultAckTimeout.TotalMilliseconds,
-            ["maxAttempts"] = _options.DefaultMaxAttempts,
-        },
-        ["transmitters"] = new JArray(new JObject
-        {
-            ["id"] = _identity.Id.ToString(),
-            ["command"] = _identity.CommandEndpoint,
-            ["pub"] = _identity.EventsEndpoint,
-        }),
+        Heartbeat = (long)_options.HeartbeatInterval.TotalMilliseconds,
+        Liveness = (long)_options.LivenessTimeout.TotalMilliseconds,
+        Encodings = cell.AcceptsBinary ? BinaryEncodings : JsonEncodings,
+        Limits = _welcomeLimits,
+        Defaults = _welcomeDefaults,
+        Transmitters = _transmitters,
     };
 
     private static bool TokenMatches(string? resume, LocalCell cell) => resume is not null && CryptographicOperations.FixedTimeEquals(
@@ -330,17 +316,20 @@ internal sealed class SessionLifecycle
     /// What the cell's earlier session lost and never reported (<c>WLCM.resumed</c>, PROTOCOL.md §5.2): deliveries
     /// dropped for it, including those routed while it was away, and how long it was away and why.
     /// </summary>
-    private JObject Resumed(LocalCell earlier)
+    private WelcomeResumed Resumed(LocalCell earlier)
     {
-        var resumed = new JObject { ["missed"] = earlier.Output.UnreportedMissed };
+        var resumed = new WelcomeResumed(earlier.Output.UnreportedMissed);
         if (earlier.EndedBy is SessionEnd.Expired or SessionEnd.CutOff or SessionEnd.Disconnected)
         {
-            resumed["away"] = (long)_clock.SpanOf(_clock.Now - earlier.EndedAt).TotalMilliseconds;
-            resumed["ended"] = earlier.EndedBy switch
+            resumed = resumed with
             {
-                SessionEnd.Expired => "silent",
-                SessionEnd.CutOff => "not_reading",
-                _ => "disconnected",
+                Away = (long)_clock.SpanOf(_clock.Now - earlier.EndedAt).TotalMilliseconds,
+                Ended = earlier.EndedBy switch
+                {
+                    SessionEnd.Expired => WelcomeResumed.Silent,
+                    SessionEnd.CutOff => WelcomeResumed.NotReading,
+                    _ => WelcomeResumed.Disconnected,
+                },
             };
         }
 
