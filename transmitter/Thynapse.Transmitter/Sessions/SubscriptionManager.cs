@@ -38,7 +38,7 @@ internal sealed class SubscriptionManager(TransmitterOptions options, Transmitte
         }
 
         var subscription = Add(cell, wanted);
-        responder.Reply(cell, Command.Okay, new JObject { ["command"] = "SUBS", ["sub"] = wanted.Id }, request);
+        responder.Reply(cell, new OkayMessage(Command.Subs) { Sub = wanted.Id }, request);
         tracker.RoomFreed(subscription); // work may be waiting in its service's queue
     }
 
@@ -62,7 +62,7 @@ internal sealed class SubscriptionManager(TransmitterOptions options, Transmitte
         subscription.Active = false;
         routes.Remove(subscription);
         TransmitterCounters.Add(ref counters.Subscriptions, -1);
-        responder.Reply(cell, Command.Okay, new JObject { ["command"] = "UNSB", ["sub"] = id }, request);
+        responder.Reply(cell, new OkayMessage(Command.Unsb) { Sub = id }, request);
     }
 
     /// <summary>Adds a checked subscription to the cell and the route table.</summary>
