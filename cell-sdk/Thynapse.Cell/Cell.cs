@@ -1,7 +1,6 @@
 using System.Reactive.Linq;
 using Newtonsoft.Json.Linq;
 using NetMQ;
-using NetMQ.Sockets;
 using Serilog;
 using Thynapse.Cell.Internal;
 using Thynapse.Core;
@@ -19,15 +18,21 @@ namespace Thynapse.Cell;
 /// </remarks>
 public sealed partial class Cell : IAsyncDisposable
 {
+    // The public verbs live in the partials; the work is done by engines in Internal/, each owning its state, on the
+    // thread its type documents:
+    //   socket thread: SessionEngine (Link, JoinAttempts), InboundDispatch (Deliveries, PublishReplies), Outbox,
+    //                  RequestTable, Subscriptions, Watches — all run by SocketThread, so none of them locks;
+    //   any thread:    CellSignals, PublishBuffer, PublishChecks, Profile, Acknowledgements (AckBuffer);
+    //   handler and timer threads: HandlerRuntime.
     private readonly CellOptions _options;
     private readonly ILogger _log;
     private readonly SocketThread _thread;
     private readonly CellSignals _signals;
     private readonly PublishBuffer _publishes;
+    private readonly PublishChecks _checks = new();
     private readonly RequestTable _requests;
     private readonly Watches _watches;
     private readonly Profile _profile;
-    private readonly AckBuffer _acks;
     private readonly Acknowledgements _acknowledgements;
     private readonly HandlerRuntime _handlers;
     private readonly Subscriptions _subscriptions;
@@ -49,12 +54,12 @@ public sealed partial class Cell : IAsyncDisposable
         _profile = new Profile(options.Metadata, options.Tags);
         _signals = new CellSignals(_log);
         _thread = new SocketThread(_log, OnTimer);
-        _publishes = new PublishBuffer(options.BatchBytes, options.MaxPendingPublishBytes, WakeForPublishes);
-        _acks = new AckBuffer(WakeForPublishes);
-        _outbox = new Outbox(_thread, _publishes, _acks);
+        _publishes = new PublishBuffer(options.BatchBytes, options.MaxPendingPublishBytes, () => _outbox!.Wake());
+        var acks = new AckBuffer(() => _outbox!.Wake());
+        _outbox = new Outbox(_thread, _publishes, acks);
         _requests = new RequestTable(_thread, _outbox, _signals, options);
         _watches = new Watches(_requests, _log);
-        _acknowledgements = new Acknowledgements(_thread, _outbox, _acks, options.DeduplicationWindow);
+        _acknowledgements = new Acknowledgements(_thread, _outbox, acks, options.DeduplicationWindow);
         _subscriptions = new Subscriptions(_requests, _outbox, _signals);
         _handlers = new HandlerRuntime(_acknowledgements, _signals,
             new ThrottledWarning(_log, "A callback registered on the token of a handler of {Pattern} threw when the cell cancelled the token; the cell goes on", TimeProvider.System),
@@ -174,8 +179,11 @@ public sealed partial class Cell : IAsyncDisposable
         }
 
         await _thread.StopAsync().ConfigureAwait(false); // from here on, work for the socket thread is dropped, never queued
-        _publishes.Close();
-        CountUnsentPublishes();
+        if (_publishes.Close() is > 0 and var unsent)
+        {
+            _log.Warning("{Count} published events were still buffered when the cell closed and were not sent (state {State})", unsent, CurrentState);
+        }
+
         _publishes.SessionLost(new ThynapseConnectionException("The cell was disposed before the transmitter confirmed the event."), all: true);
         _requests.FailAll(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));
         _session.FailFirstWelcome(new ObjectDisposedException(nameof(Cell), "The cell was disposed."));

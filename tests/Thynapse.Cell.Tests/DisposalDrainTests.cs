@@ -29,13 +29,9 @@ public sealed class DisposalDrainTests
         }
 
         var closing = cell.DisposeAsync().AsTask();
-        ScriptedTransmitter.Received next;
-        while ((next = transmitter.ReceiveCommand("GBYE")).Command != "GBYE")
-        {
-            sent.AddRange(next.Command == "EVNT" ? next.EventBodies() : []);
-        }
-
-        transmitter.SendJson(next.Identity, "GBYE", []);
+        var (goodbye, before) = transmitter.ReceiveUntil("GBYE");
+        sent.AddRange(before.Where(m => m.Command == "EVNT").SelectMany(m => m.EventBodies()));
+        transmitter.SendJson(goodbye.Identity, "GBYE", []);
         await closing.Within("the disposal");
         CollectionAssert.AreEqual(Enumerable.Range(0, 10).Select(i => $"event {i}").ToList(), sent, "every event, in order, before GBYE");
         Assert.AreEqual(0L, cell.PublishesUnsentAtDisposal);

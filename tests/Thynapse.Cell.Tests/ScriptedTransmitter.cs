@@ -61,6 +61,19 @@ internal sealed class ScriptedTransmitter : IDisposable
             : throw new InvalidOperationException($"Expected {command} from the cell, got {received.Header}");
     }
 
+    /// <summary>Receives until a message with <paramref name="command"/>: returns it, and every other message before it (not BEATs).</summary>
+    public (Received Found, List<Received> Before) ReceiveUntil(string command)
+    {
+        var before = new List<Received>();
+        Received next;
+        while ((next = ReceiveCommand(command)).Command != command)
+        {
+            before.Add(next);
+        }
+
+        return (next, before);
+    }
+
     /// <summary>Answers a <c>HELO</c> with a <c>WLCM</c> (heartbeat 1 s, liveness 30 s: the cell never gives up on its own).</summary>
     public void Welcome(Received hello, JObject? extra = null)
     {
@@ -98,11 +111,7 @@ internal sealed class ScriptedTransmitter : IDisposable
     public async Task CloseAsync(Cell cell)
     {
         var closing = cell.DisposeAsync().AsTask();
-        Received goodbye;
-        while ((goodbye = ReceiveCommand("GBYE")).Command != "GBYE")
-        {
-        }
-
+        var (goodbye, _) = ReceiveUntil("GBYE");
         SendJson(goodbye.Identity, "GBYE", []);
         await closing.Within("the cell's disposal");
     }

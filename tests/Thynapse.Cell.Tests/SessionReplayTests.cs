@@ -100,16 +100,7 @@ public sealed class SessionReplayTests
 
         var hello = transmitter.Expect("HELO");
         transmitter.Welcome(hello);
-        var sentinel = cell.SetMetadataAsync("after", 1, ct); // leaves after anything queued before it
-        var seen = new List<string>();
-        ScriptedTransmitter.Received next;
-        while ((next = transmitter.ReceiveCommand("META after the re-join")).Command != "META")
-        {
-            seen.Add(next.Header);
-        }
-
-        transmitter.Okay(next);
-        await sentinel.Within("the sentinel META");
+        var seen = (await UntilSentinelAsync(transmitter, cell, ct)).Select(m => m.Header).ToList();
         Assert.IsEmpty(seen, "nothing between the new HELO and the sentinel: " + string.Join(" | ", seen));
         Assert.AreEqual(2L, cell.StaleAcknowledgements, "the PROG and the NACK were dropped and counted");
         await transmitter.CloseAsync(cell);
@@ -140,22 +131,22 @@ public sealed class SessionReplayTests
         await handedOver.Task.Within("the socket thread to take the UNSB");
         transmitter.Welcome(hello);
 
-        var sentinel = cell.SetMetadataAsync("after", 1, ct);
-        var unsubscribed = 0;
-        ScriptedTransmitter.Received next;
-        while ((next = transmitter.ReceiveCommand("META after the re-join")).Command != "META")
-        {
-            if (next.Command == "UNSB" && next.Json.Value<uint>("sub") == subscription.Id)
-            {
-                unsubscribed++;
-                transmitter.Okay(next);
-            }
-        }
-
-        transmitter.Okay(next);
-        await sentinel.Within("the sentinel META");
+        var unsubscribed = (await UntilSentinelAsync(transmitter, cell, ct)).Count(m => m.Command == "UNSB" && m.Json.Value<uint>("sub") == subscription.Id);
         Assert.AreEqual(1, unsubscribed, "exactly one UNSB for the disposed subscription");
         await transmitter.CloseAsync(cell);
+    }
+
+    /// <summary>
+    /// What the cell sends before a sentinel request made now, which leaves after anything queued before it (the sentinel
+    /// is answered, and awaited).
+    /// </summary>
+    private static async Task<List<ScriptedTransmitter.Received>> UntilSentinelAsync(ScriptedTransmitter transmitter, Thynapse.Cell.Cell cell, CancellationToken ct)
+    {
+        var sentinel = cell.SetMetadataAsync("sentinel", 1, ct);
+        var (meta, before) = transmitter.ReceiveUntil("META");
+        transmitter.Okay(meta);
+        await sentinel.Within("the sentinel META");
+        return before;
     }
 
     private static string Steps(IEnumerable<ScriptedTransmitter.Received> metas) =>

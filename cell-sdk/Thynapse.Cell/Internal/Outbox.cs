@@ -20,6 +20,7 @@ internal sealed class Outbox(SocketThread thread, PublishBuffer publishes, AckBu
     private bool _leaving;
     private bool _sendReadyWatched;
     private long _credit;
+    private Action? _flush;
     private bool _usesCredit;
 
     /// <summary>True while a link is attached (from its opening to its closing).</summary>
@@ -30,6 +31,9 @@ internal sealed class Outbox(SocketThread thread, PublishBuffer publishes, AckBu
 
     /// <summary>When a frame that had waited for room in the socket last left (see <see cref="OnSendReady"/>).</summary>
     public long LastTaken { get; private set; }
+
+    /// <summary>Any thread: events or acknowledgements were buffered; the socket thread sends them (see <see cref="Flush"/>).</summary>
+    public void Wake() => thread.Post(_flush ??= Flush);
 
     /// <summary>A new link: frames go into its socket from now on (control frames at once; events once <see cref="Open"/>).</summary>
     public void Attach(Link link) => _link = link;

@@ -18,6 +18,7 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
     // (CellOptions.Id) must not reuse (origin, seq) pairs, which identify events for deduplication (PROTOCOL.md §4.3).
     private ulong _sequence = (ulong)((DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10);
     private bool _closed;
+    private long _unsentAtClose;
 
     /// <summary>
     /// Appends one event and returns its sequence number. With <paramref name="answer"/>, the transmitter is asked
@@ -135,14 +136,21 @@ internal sealed class PublishBuffer(int batchBytes, long maxPendingBytes, Action
         }
     }
 
-    /// <summary>Refuses further appends and wakes publishers waiting for room.</summary>
-    public void Close()
+    /// <summary>Events still buffered when the buffer was closed: they were never sent (review finding 15).</summary>
+    public long UnsentAtClose => Interlocked.Read(ref _unsentAtClose);
+
+    /// <summary>Refuses further appends and wakes publishers waiting for room; returns the events that were never sent.</summary>
+    public int Close()
     {
         lock (Gate)
         {
             _closed = true;
             Monitor.PulseAll(Gate);
         }
+
+        var unsent = UnsentRecords();
+        Interlocked.Add(ref _unsentAtClose, unsent);
+        return unsent;
     }
 
     /// <inheritdoc />

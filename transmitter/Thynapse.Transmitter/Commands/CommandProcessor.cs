@@ -312,7 +312,7 @@ internal sealed class CommandProcessor
         switch (command)
         {
             case Command.Helo:
-                _sessions.HandleHelo(routingId, json, fields);
+                _sessions.HandleHelo(routingId, json);
                 break;
             case Command.Evnt:
                 _router.HandleJsonEvent(cell!, json, fields, body);

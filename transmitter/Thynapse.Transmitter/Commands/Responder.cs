@@ -16,7 +16,8 @@ internal sealed class Responder(CellOutput output, TransmitterCounters counters,
 {
     /// <summary>
     /// Sends <c>ERRR</c> (echoing the request's <c>ref</c> or <c>seq</c> when given) and counts it.
-    /// <paramref name="commandName"/> names the command when <paramref name="command"/> is not a known one.
+    /// <paramref name="commandName"/> names the command when <paramref name="command"/> is not a known one;
+    /// <paramref name="unrouted"/> says which events of a refused frame went nowhere (§5.11).
     /// </summary>
     public void Reject(
         ReadOnlySpan<byte> routingId,
@@ -26,7 +27,7 @@ internal sealed class Responder(CellOutput output, TransmitterCounters counters,
         string message,
         JObject? request = null,
         ulong? sequence = null,
-        JObject? extra = null,
+        (ulong First, ulong Last, int Count)? unrouted = null,
         string? commandName = null)
     {
         commandName ??= command == Command.Unknown ? null : CommandNames.Of(command);
@@ -43,29 +44,15 @@ internal sealed class Responder(CellOutput output, TransmitterCounters counters,
                 cell?.ToString() ?? $"connection {Convert.ToHexString(routingId)}", (int)code, ErrorCodeNames.Of(code), message);
         }
 
-        var payload = new JObject
+        var frame = new ErrorMessage(code, message)
         {
-            ["code"] = (int)code,
-            ["name"] = ErrorCodeNames.Of(code),
-            ["message"] = message,
-        };
-        if (commandName is not null)
-        {
-            payload["command"] = commandName;
-        }
-
-        CopyRef(request, payload);
-        if (sequence is { } seq)
-        {
-            payload["seq"] = seq;
-        }
-
-        if (extra is not null)
-        {
-            payload.Merge(extra);
-        }
-
-        var frame = JsonPayload.Frame(Command.Errr, payload);
+            RefusedCommand = commandName,
+            Ref = request is null ? null : MessageFields.ReadRef(request),
+            Seq = sequence,
+            First = unrouted?.First,
+            Last = unrouted?.Last,
+            Count = unrouted?.Count,
+        }.ToFrame();
         if (cell is not null)
         {
             output.Send(cell, frame);
@@ -87,9 +74,13 @@ internal sealed class Responder(CellOutput output, TransmitterCounters counters,
         output.Send(cell, JsonPayload.Frame(command, payload));
     }
 
+    /// <summary>Sends a typed control reply, with <c>ref</c> from <paramref name="request"/> when it has one.</summary>
+    public void Reply(LocalCell cell, OkayMessage answer, JObject? request = null) =>
+        output.Send(cell, (request is null ? answer : answer with { Ref = MessageFields.ReadRef(request) }).ToFrame());
+
     private static void CopyRef(JObject? request, JObject payload)
     {
-        if (request?["ref"] is JValue { Type: JTokenType.Integer or JTokenType.Float or JTokenType.String } reference)
+        if (request is not null && MessageFields.ReadRef(request) is { } reference)
         {
             payload["ref"] = reference;
         }

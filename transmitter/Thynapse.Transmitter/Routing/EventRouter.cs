@@ -161,8 +161,8 @@ internal sealed class EventRouter
         }
 
         TransmitterCounters.Add(ref _counters.EventsRejected, count);
-        var extra = count == 0 ? null : new JObject { ["first"] = first, ["last"] = last, ["count"] = count };
-        _responder.Reject(routingId, null, Command.Evnt, ThynapseErrorCode.NotWelcomed, $"send HELO first; {count} event(s) in this frame were not routed", extra: extra);
+        _responder.Reject(routingId, null, Command.Evnt, ThynapseErrorCode.NotWelcomed, $"send HELO first; {count} event(s) in this frame were not routed",
+            unrouted: count == 0 ? null : (first, last, count));
     }
 
     /// <summary>

@@ -17,12 +17,16 @@ namespace Thynapse.Transmitter.Sessions;
 /// </summary>
 internal sealed class SessionLifecycle
 {
-    /// <summary>The protocol version this transmitter speaks.</summary>
-    public const int ProtocolVersion = 1;
 
     private readonly List<LocalCell> _expired = [];
     private readonly List<LocalCell> _forgotten = [];
     private readonly TransmitterOptions _options;
+    private readonly MessageLimits _limits;
+    private static readonly string[] BinaryEncodings = ["J", "B"];
+    private static readonly string[] JsonEncodings = ["J"];
+    private readonly WelcomeLimits _welcomeLimits;
+    private readonly WelcomeDefaults _welcomeDefaults;
+    private readonly TransmitterAddress[] _transmitters;
     private readonly TransmitterIdentity _identity;
     private readonly TransmitterCounters _counters;
     private readonly StallAwareClock _clock;
@@ -43,6 +47,22 @@ internal sealed class SessionLifecycle
         CellOutput output, CreditPacer credit, Responder responder)
     {
         _options = options;
+        _limits = options.MessageLimits;
+        _welcomeLimits = new WelcomeLimits
+        {
+            Frame = options.MaxFrameBytes,
+            Header = options.MaxHeaderBytes,
+            Subscriptions = options.MaxSubscriptionsPerCell,
+            Metadata = options.MaxMetadataBytes,
+            Queue = options.ServiceQueueLimit, // per service: acknowledged anycatch events waiting for room (§4.5, §8.1)
+        };
+        _welcomeDefaults = new WelcomeDefaults
+        {
+            Prefetch = options.DefaultPrefetch,
+            AckTimeout = (long)options.DefaultAckTimeout.TotalMilliseconds,
+            MaxAttempts = options.DefaultMaxAttempts,
+        };
+        _transmitters = [new TransmitterAddress(identity.Id, identity.CommandEndpoint, identity.EventsEndpoint)];
         _identity = identity;
         _counters = counters;
         _clock = clock;
@@ -62,58 +82,26 @@ internal sealed class SessionLifecycle
     public int Departed => _departed.Count;
 
     /// <summary><c>HELO</c> on a connection without a session: welcomes the cell (<c>WLCM</c>) or refuses it.</summary>
-    public void HandleHelo(ReadOnlySpan<byte> routingId, JObject request, FieldReader fields)
+    public void HandleHelo(ReadOnlySpan<byte> routingId, JObject request)
     {
-        // The version first: a HELO of another version may hold fields this one reads otherwise, and the cell must
-        // learn the real reason (PROTOCOL.md §10).
-        if (fields.GetUInt64("protocol") is { } version && version != ProtocolVersion)
-        {
-            _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.UnsupportedProtocol, $"this transmitter speaks protocol {ProtocolVersion}, not {version}", request);
-            return;
-        }
-
-        var idText = fields.GetString("id", required: true);
-        var service = fields.GetString("service", required: true);
-        var encodings = fields.GetArray("encodings");
-        var subs = fields.GetArray("subs");
-        var resume = fields.GetString("resume");
-        var metadata = fields.GetObject("metadata");
-        var tagsField = fields.GetArray("tags");
-        var credit = fields.GetBoolean("credit") ?? false;
-        var tags = fields.Error is null && tagsField is not null ? ProfileFields.ReadTags(tagsField, fields) : [];
-        if (fields.Error is null && !Thid.TryParse(idText, out _))
-        {
-            fields.Invalid("field 'id' must be a THID: 40 hexadecimal characters");
-        }
-
-        if (fields.Error is null && !ServiceName.TryValidate(service, out var serviceError))
-        {
-            fields.Invalid($"field 'service': {serviceError}");
-        }
-
-        var acceptsBinary = fields.Error is null && ReadEncodings(encodings, fields);
-        var code = ThynapseErrorCode.InvalidField;
-        var subscriptions = fields.Error is null ? _subscriptions.ReadHelo(subs, fields, out code) : null;
-        if (fields.Error is { } error)
+        // HelloMessage checks in the transmitter's order: the version first (§10), then every field, then the metadata's size.
+        if (!HelloMessage.TryRead(request, _limits, out var hello, out var code, out var error))
         {
             _responder.Reject(routingId, null, Command.Helo, code, error, request);
             return;
         }
 
-        if (metadata is not null && !ProfileFields.FitsMetadataLimit(metadata, _options.MaxMetadataBytes, out var metadataSize))
-        {
-            _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.MetadataTooLarge, $"the metadata takes {metadataSize} bytes; the limit is {_options.MaxMetadataBytes}", request);
-            return;
-        }
-
+        var service = hello.Service;
+        var resume = hello.Resume;
+        var subscriptions = _subscriptions.ForHelo(hello);
         if (_shuttingDown)
         {
             _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.ShuttingDown, "the transmitter is shutting down", request);
             return;
         }
 
-        var id = Thid.Parse(idText);
-        JObject? resumed = null;
+        var id = hello.Id;
+        WelcomeResumed? resumed = null;
         string? keptToken = null;
         if (_directory.TryGetById(id, out var existing))
         {
@@ -141,28 +129,18 @@ internal sealed class SessionLifecycle
 
         // A resumed session keeps its token: a cell whose HELO crossed a lost connection (or went out on two of them)
         // then proves itself with the same token whichever of its HELOs is answered first.
-        var profile = new CellProfile(id, service!) { Metadata = metadata ?? [], Tags = tags ?? [] };
-        var cell = new LocalCell(routingId.ToArray(), profile, acceptsBinary, keptToken ?? NewToken(), _clock.Now);
+        var profile = new CellProfile(id, service) { Metadata = hello.Metadata ?? [], Tags = hello.Tags is { } tags ? [.. tags] : [] };
+        var cell = new LocalCell(routingId.ToArray(), profile, hello.AcceptsBinary, keptToken ?? NewToken(), _clock.Now);
         _directory.Add(cell);
-        var added = subscriptions!.Select(wanted => _subscriptions.Add(cell, wanted)).ToList();
+        var added = subscriptions.Select(wanted => _subscriptions.Add(cell, wanted)).ToList();
 
         TransmitterCounters.Increment(ref _counters.CellsJoined);
         TransmitterCounters.Add(ref _counters.Cells, 1);
         _log.Information("Cell {CellId} of {Service} joined with {Subscriptions} subscriptions{Resumed}",
-            id, service, profile.Subscriptions.Count, resumed is null ? "" : $" (resumed; {resumed.Value<long>("missed")} deliveries missed meanwhile)");
+            id, service, profile.Subscriptions.Count, resumed is null ? "" : $" (resumed; {resumed.Missed} deliveries missed meanwhile)");
 
-        var welcome = Welcome(cell);
-        if (credit)
-        {
-            welcome["credit"] = CreditPacer.Start(cell);
-        }
-
-        if (resumed is not null)
-        {
-            welcome["resumed"] = resumed;
-        }
-
-        _responder.Reply(cell, Command.Wlcm, welcome, request);
+        var welcome = Welcome(cell) with { Credit = hello.Credit ? CreditPacer.Start(cell) : null, Resumed = resumed };
+        _responder.Reply(cell, Command.Wlcm, welcome.ToJson(), request);
         foreach (var subscription in added)
         {
             _tracker.RoomFreed(subscription); // a returning worker picks up what waited for it
@@ -320,61 +298,16 @@ internal sealed class SessionLifecycle
         _forgotten.Clear();
     }
 
-    /// <summary>The <c>WLCM</c> payload (PROTOCOL.md §5.2), without the per-cell <c>credit</c> and <c>resumed</c>.</summary>
-    private JObject Welcome(LocalCell cell) => new()
+    /// <summary>The <c>WLCM</c> (PROTOCOL.md §5.2), without the per-cell <c>credit</c> and <c>resumed</c>.</summary>
+    private WelcomeMessage Welcome(LocalCell cell) => new(_identity.Id, _identity.EventsEndpoint, cell.ResumeToken)
     {
-        ["id"] = _identity.Id.ToString(),
-        ["pub"] = _identity.EventsEndpoint,
-        ["protocol"] = ProtocolVersion,
-        ["session"] = cell.ResumeToken,
-        ["heartbeat"] = (long)_options.HeartbeatInterval.TotalMilliseconds,
-        ["liveness"] = (long)_options.LivenessTimeout.TotalMilliseconds,
-        ["encodings"] = cell.AcceptsBinary ? new JArray("J", "B") : new JArray("J"),
-        ["limits"] = new JObject
-        {
-            ["frame"] = _options.MaxFrameBytes,
-            ["header"] = _options.MaxHeaderBytes,
-            ["subscriptions"] = _options.MaxSubscriptionsPerCell,
-            ["channel"] = Channel.MaxLength,
-            ["metadata"] = _options.MaxMetadataBytes,
-            ["queue"] = _options.ServiceQueueLimit, // per service: acknowledged anycatch events waiting for room (§4.5, §8.1)
-        },
-        ["defaults"] = new JObject
-        {
-            ["prefetch"] = _options.DefaultPrefetch,
-            ["ackTimeout"] = (long)_options.DefaultAckTimeout.TotalMilliseconds,
-            ["maxAttempts"] = _options.DefaultMaxAttempts,
-        },
-        ["transmitters"] = new JArray(new JObject
-        {
-            ["id"] = _identity.Id.ToString(),
-            ["command"] = _identity.CommandEndpoint,
-            ["pub"] = _identity.EventsEndpoint,
-        }),
+        Heartbeat = (long)_options.HeartbeatInterval.TotalMilliseconds,
+        Liveness = (long)_options.LivenessTimeout.TotalMilliseconds,
+        Encodings = cell.AcceptsBinary ? BinaryEncodings : JsonEncodings,
+        Limits = _welcomeLimits,
+        Defaults = _welcomeDefaults,
+        Transmitters = _transmitters,
     };
-
-    private static bool ReadEncodings(JArray? encodings, FieldReader fields)
-    {
-        if (encodings is null)
-        {
-            return false;
-        }
-
-        var binary = false;
-        foreach (var item in encodings)
-        {
-            if (item.Type != JTokenType.String)
-            {
-                fields.Invalid("field 'encodings' must be an array of strings such as [\"B\", \"J\"]");
-                return false;
-            }
-
-            // Unknown encodings are ignored: a newer cell may list encodings this transmitter does not speak.
-            binary |= (string)item! == "B";
-        }
-
-        return binary;
-    }
 
     private static bool TokenMatches(string? resume, LocalCell cell) => resume is not null && CryptographicOperations.FixedTimeEquals(
         System.Text.Encoding.ASCII.GetBytes(resume), System.Text.Encoding.ASCII.GetBytes(cell.ResumeToken));
@@ -383,17 +316,20 @@ internal sealed class SessionLifecycle
     /// What the cell's earlier session lost and never reported (<c>WLCM.resumed</c>, PROTOCOL.md §5.2): deliveries
     /// dropped for it, including those routed while it was away, and how long it was away and why.
     /// </summary>
-    private JObject Resumed(LocalCell earlier)
+    private WelcomeResumed Resumed(LocalCell earlier)
     {
-        var resumed = new JObject { ["missed"] = earlier.Output.UnreportedMissed };
+        var resumed = new WelcomeResumed(earlier.Output.UnreportedMissed);
         if (earlier.EndedBy is SessionEnd.Expired or SessionEnd.CutOff or SessionEnd.Disconnected)
         {
-            resumed["away"] = (long)_clock.SpanOf(_clock.Now - earlier.EndedAt).TotalMilliseconds;
-            resumed["ended"] = earlier.EndedBy switch
+            resumed = resumed with
             {
-                SessionEnd.Expired => "silent",
-                SessionEnd.CutOff => "not_reading",
-                _ => "disconnected",
+                Away = (long)_clock.SpanOf(_clock.Now - earlier.EndedAt).TotalMilliseconds,
+                Ended = earlier.EndedBy switch
+                {
+                    SessionEnd.Expired => WelcomeResumed.Silent,
+                    SessionEnd.CutOff => WelcomeResumed.NotReading,
+                    _ => WelcomeResumed.Disconnected,
+                },
             };
         }
 

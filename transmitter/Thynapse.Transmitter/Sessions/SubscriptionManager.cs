@@ -38,7 +38,7 @@ internal sealed class SubscriptionManager(TransmitterOptions options, Transmitte
         }
 
         var subscription = Add(cell, wanted);
-        responder.Reply(cell, Command.Okay, new JObject { ["command"] = "SUBS", ["sub"] = wanted.Id }, request);
+        responder.Reply(cell, new OkayMessage(Command.Subs) { Sub = wanted.Id }, request);
         tracker.RoomFreed(subscription); // work may be waiting in its service's queue
     }
 
@@ -62,7 +62,7 @@ internal sealed class SubscriptionManager(TransmitterOptions options, Transmitte
         subscription.Active = false;
         routes.Remove(subscription);
         TransmitterCounters.Add(ref counters.Subscriptions, -1);
-        responder.Reply(cell, Command.Okay, new JObject { ["command"] = "UNSB", ["sub"] = id }, request);
+        responder.Reply(cell, new OkayMessage(Command.Unsb) { Sub = id }, request);
     }
 
     /// <summary>Adds a checked subscription to the cell and the route table.</summary>
@@ -102,57 +102,11 @@ internal sealed class SubscriptionManager(TransmitterOptions options, Transmitte
         }
     }
 
-    /// <summary>Reads <c>HELO.subs</c>: each entry as in <c>SUBS</c>, naming the index of the first bad one.</summary>
-    public List<SubscriptionRequest>? ReadHelo(JArray? subs, FieldReader fields, out ThynapseErrorCode code)
-    {
-        code = ThynapseErrorCode.InvalidField;
-        var result = new List<SubscriptionRequest>();
-        if (subs is null)
-        {
-            return result;
-        }
-
-        if (subs.Count > options.MaxSubscriptionsPerCell)
-        {
-            code = ThynapseErrorCode.TooManySubscriptions;
-            fields.Invalid($"field 'subs' has {subs.Count} entries; the limit is {options.MaxSubscriptionsPerCell}");
-            return null;
-        }
-
-        var ids = new HashSet<uint>();
-        for (var i = 0; i < subs.Count; i++)
-        {
-            if (subs[i] is not JObject entry)
-            {
-                code = ThynapseErrorCode.InvalidField;
-                fields.Invalid($"subs[{i}] must be an object with 'sub', 'pattern' and 'mode'");
-                return null;
-            }
-
-            if (!TryRead(entry, out var wanted, out code, out var problem))
-            {
-                fields.Invalid($"subs[{i}]: {problem}");
-                return null;
-            }
-
-            if (!ids.Add(wanted.Id))
-            {
-                code = ThynapseErrorCode.DuplicateSubscription;
-                fields.Invalid($"subs[{i}]: subscription id {wanted.Id} appears twice");
-                return null;
-            }
-
-            result.Add(wanted);
-        }
-
-        return result;
-    }
+    /// <summary>The subscriptions a <c>HELO</c> carries (checked by <see cref="HelloMessage"/>, §5.1), with the transmitter's defaults.</summary>
+    public List<SubscriptionRequest> ForHelo(HelloMessage hello) => hello.Subscriptions is { } subs ? [.. subs.Select(Request)] : [];
 
 
-    /// <summary>
-    /// Reads a subscription as in SUBS and HELO.subs (<see cref="SubscribeMessage"/>, PROTOCOL.md §5.6), with the
-    /// transmitter's defaults for what an acknowledged one leaves out.
-    /// </summary>
+    /// <summary>Reads a subscription as in SUBS (<see cref="SubscribeMessage"/>, PROTOCOL.md §5.6).</summary>
     private bool TryRead(
         JObject entry,
         [NotNullWhen(true)] out SubscriptionRequest? subscription,
@@ -165,6 +119,13 @@ internal sealed class SubscriptionManager(TransmitterOptions options, Transmitte
             return false;
         }
 
+        subscription = Request(wanted);
+        return true;
+    }
+
+    /// <summary>A checked subscription, with the transmitter's defaults for what an acknowledged one leaves out.</summary>
+    private SubscriptionRequest Request(SubscribeMessage wanted)
+    {
         AckSettings? acks = null;
         if (wanted.Ack)
         {
@@ -176,8 +137,7 @@ internal sealed class SubscriptionManager(TransmitterOptions options, Transmitte
                 (int)(wanted.MaxAttempts ?? (uint)options.DefaultMaxAttempts));
         }
 
-        subscription = new SubscriptionRequest(wanted.Sub, wanted.Pattern, wanted.Mode, acks);
-        return true;
+        return new SubscriptionRequest(wanted.Sub, wanted.Pattern, wanted.Mode, acks);
     }
 }
 
