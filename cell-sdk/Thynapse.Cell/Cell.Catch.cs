@@ -48,7 +48,7 @@ public sealed partial class Cell
         var subscription = new CellSubscription(this, id, parsed, mode, options, capacity,
             ex => Notify(new CellNotice(CellNoticeKind.ObserverFailed, $"An observer of {pattern} threw: {ex.Message}") { Exception = ex, Pattern = pattern }),
             handled);
-        var confirmed = RequestAsync(Command.Subs, subscription.ToWire(), () => _subscriptions.Routes.Add(subscription), cancellationToken: cancellationToken);
+        var confirmed = RequestAsync(Command.Subs, subscription.ToMessage().ToJson(), () => _subscriptions.Routes.Add(subscription), cancellationToken: cancellationToken);
         try
         {
             await confirmed.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -20,6 +20,9 @@ internal sealed class SessionEngine
     /// <summary>The longest pause between two attempts to join.</summary>
     private const long MaxRetryMs = 2000;
 
+    /// <summary><c>HELO.encodings</c>: the cell reads both (PROTOCOL.md §2.2).</summary>
+    private static readonly string[] HelloEncodings = ["B", "J"];
+
     private readonly SessionParts _parts;
     private readonly SocketThread _thread;
     private readonly CellOptions _options;
@@ -342,25 +345,20 @@ internal sealed class SessionEngine
 
     private void SendHello()
     {
-        var hello = new JObject
+        var hello = new HelloMessage(_cellId, _options.Service)
         {
-            ["id"] = _cellId.ToString(),
-            ["service"] = _options.Service,
-            ["protocol"] = 1,
-            ["encodings"] = new JArray("B", "J"),
-            ["metadata"] = _parts.Profile.Metadata.DeepClone(),
-            ["tags"] = new JArray(_parts.Profile.Tags),
-            ["subs"] = _parts.Subscriptions.ForHello(), // as many as fit a modest header; the rest follow as SUBS
-            ["credit"] = true,
+            Protocol = ProtocolVersion.Current,
+            Encodings = HelloEncodings,
+            Metadata = _parts.Profile.Metadata,
+            Tags = _parts.Profile.Tags,
+            Subscriptions = _parts.Subscriptions.ForHello(), // as many as fit a modest header; the rest follow as SUBS
+            Credit = true,
+            Resume = _resumeToken,
         };
-        if (_resumeToken is not null)
-        {
-            hello["resume"] = _resumeToken;
-        }
 
         _helloRefused = false;
         _link!.HelloSentAt = _thread.Now();
-        var request = new Request(Command.Helo, hello);
+        var request = new Request(Command.Helo, hello.ToJson()); // the table adds the ref
         _parts.Requests.Send(request);
         _link.HelloRef = request.Ref; // the link forgets it when it closes unanswered (review finding 13)
     }

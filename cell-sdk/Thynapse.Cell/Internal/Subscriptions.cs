@@ -28,9 +28,9 @@ internal sealed class Subscriptions(RequestTable requests, Outbox outbox, CellSi
     /// The subscriptions the next <c>HELO</c> carries, as many as fit a modest header; the rest are remembered, to follow
     /// as <c>SUBS</c> once welcomed (<see cref="FollowHello"/>).
     /// </summary>
-    public JArray ForHello()
+    public List<SubscribeMessage> ForHello()
     {
-        var subs = new JArray();
+        var subs = new List<SubscribeMessage>();
         var budget = HelloBudget;
         _inHello.Clear();
         _afterWelcome.Clear();
@@ -40,7 +40,7 @@ internal sealed class Subscriptions(RequestTable requests, Outbox outbox, CellSi
             if (size <= budget)
             {
                 budget -= size;
-                subs.Add(subscription.ToWire());
+                subs.Add(subscription.ToMessage());
                 _inHello.Add(subscription.Id);
             }
             else
@@ -58,7 +58,7 @@ internal sealed class Subscriptions(RequestTable requests, Outbox outbox, CellSi
         _following.Clear();
         foreach (var subscription in _afterWelcome.Where(s => Routes.TryGet(s.Id, out _)))
         {
-            var request = new Request(Command.Subs, subscription.ToWire());
+            var request = new Request(Command.Subs, subscription.ToMessage().ToJson());
             _following[subscription.Id] = request;
             requests.Send(request);
         }
