@@ -13,7 +13,7 @@ internal sealed class Acknowledgements(SocketThread thread, Outbox outbox, AckBu
 {
     private readonly CompletedWindow _completed = new(deduplicationWindow);
     private int _session;
-    private long _defaultAckTimeoutMs = 30_000;
+    private long _defaultAckTimeoutMs = ProtocolDefaults.AckTimeoutMs;
     private volatile bool _stopping;
     private long _duplicates;
     private long _late;

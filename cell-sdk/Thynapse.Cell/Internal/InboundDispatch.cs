@@ -126,8 +126,13 @@ internal sealed class InboundDispatch
                     _replies.Completion(json);
                     return;
                 case Command.Wlcm:
-                    _parts.Session.Welcome(json);
-                    return;
+                    if (WelcomeMessage.TryRead(json, out var welcome, out error))
+                    {
+                        _parts.Session.Welcome(welcome, json);
+                        return;
+                    }
+
+                    break;
                 case Command.Okay:
                     _parts.Requests.Answer(json);
                     return;

@@ -31,7 +31,7 @@ internal sealed class SessionEngine
     private readonly SocketCount _sockets = new();
     private readonly string _linkName;
     private readonly Thid _cellId;
-    private TaskCompletionSource<JObject>? _firstWelcome;
+    private TaskCompletionSource<WelcomeMessage>? _firstWelcome;
     private TaskCompletionSource<JObject>? _goodbye;
     private TransmitterTerms _terms = TransmitterTerms.Initial;
     private Link? _link;
@@ -77,9 +77,9 @@ internal sealed class SessionEngine
     public int SocketsOpen => _sockets.Open;
 
     /// <summary>Any thread, once: starts joining; completes with the first welcome, or fails with a refusal.</summary>
-    public Task<JObject> StartAsync()
+    public Task<WelcomeMessage> StartAsync()
     {
-        _firstWelcome = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _firstWelcome = new TaskCompletionSource<WelcomeMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
         _thread.Post(() =>
         {
             _thread.TickInterval = (int)FirstRetryMs;
@@ -136,31 +136,29 @@ internal sealed class SessionEngine
     }
 
     /// <summary><c>WLCM</c>: the session exists (new, or taken over with the resume token).</summary>
-    public void Welcome(JObject welcome)
+    /// <param name="welcome">The welcome as read.</param>
+    /// <param name="payload">Its payload, as the answer of the <c>HELO</c> request.</param>
+    public void Welcome(WelcomeMessage welcome, JObject payload)
     {
-        var request = _parts.Requests.TryTake(welcome, out var found) ? found : null;
-        if (_link is not { Welcomed: false } link || !Thid.TryParse(welcome.Value<string>("id"), out var transmitterId))
+        var request = _parts.Requests.TryTake(payload, out var found) ? found : null;
+        if (_link is not { Welcomed: false } link)
         {
-            _log.Warning("Ignored a WLCM that answers no HELO of this link: {Welcome}", welcome);
+            _log.Warning("Ignored a WLCM that answers no HELO of this link: {Welcome}", payload);
             return;
         }
 
         link.Welcomed = true;
         link.HelloSentAt = 0;
         _parts.Acknowledgements.BeginSession(link.Number);
-        var terms = _terms.Welcomed(transmitterId, welcome);
+        var terms = TransmitterTerms.Of(welcome);
         Volatile.Write(ref _terms, terms);
-        _resumeToken = welcome.Value<string>("session");
+        _resumeToken = welcome.Session;
         _thread.MaxClockStep = TimeSpan.FromMilliseconds(2 * terms.HeartbeatMs); // the timer ticks every heartbeat
         _parts.Publishes.BatchBytes = Math.Min(_options.BatchBytes, terms.MaxFrameBytes - 1024);
-        if (welcome["defaults"] is JObject defaults && defaults.Value<long?>("ackTimeout") is { } ackTimeout)
-        {
-            _parts.Acknowledgements.DefaultAckTimeoutMs = ackTimeout;
-        }
-
+        _parts.Acknowledgements.DefaultAckTimeoutMs = welcome.Defaults.AckTimeout;
         _lastHeard = _thread.Now();
-        Welcomed(welcome["resumed"] as JObject, welcome["credit"]?.Type == JTokenType.Integer ? welcome.Value<long>("credit") : null);
-        request?.Reply.TrySetResult(welcome);
+        Welcomed(welcome.Resumed, welcome.Credit);
+        request?.Reply.TrySetResult(payload);
         _firstWelcome?.TrySetResult(welcome);
     }
 
@@ -264,7 +262,7 @@ internal sealed class SessionEngine
     /// <summary>Settles what waited for the session, and gets going.</summary>
     /// <param name="resumed"><c>WLCM.resumed</c>: what the session taken over missed.</param>
     /// <param name="credit"><c>WLCM.credit</c>: the first publishing credit (null: the transmitter does not pace this cell).</param>
-    private void Welcomed(JObject? resumed, long? credit)
+    private void Welcomed(WelcomeResumed? resumed, long? credit)
     {
         var reconnected = _everWelcomed;
         _everWelcomed = true;
@@ -292,18 +290,18 @@ internal sealed class SessionEngine
             _parts.Signals.Notify(new CellNotice(CellNoticeKind.Reconnected, $"Welcomed again by transmitter {Terms.Id} with {_parts.Subscriptions.Routes.Count} subscriptions"));
         }
 
-        if (resumed is not null && resumed.Value<long>("missed") is > 0 and var missed)
+        if (resumed is { Missed: > 0 and var missed })
         {
-            var ended = resumed.Value<string>("ended") switch
+            var ended = resumed.Ended switch
             {
-                "silent" => "after it was silent for the liveness timeout",
-                "not_reading" => "because it stopped reading",
-                "disconnected" => "when its connection closed",
+                WelcomeResumed.Silent => "after it was silent for the liveness timeout",
+                WelcomeResumed.NotReading => "because it stopped reading",
+                WelcomeResumed.Disconnected => "when its connection closed",
                 _ => null,
             };
             _parts.Signals.Notify(new CellNotice(CellNoticeKind.MissedEvents, ended is null
                 ? $"The transmitter dropped {missed} events for this cell before it re-joined"
-                : $"The transmitter ended this cell's session {ended}; {missed} events for it were dropped before it re-joined {resumed.Value<long>("away")} ms later")
+                : $"The transmitter ended this cell's session {ended}; {missed} events for it were dropped before it re-joined {resumed.Away ?? 0} ms later")
             {
                 Count = missed,
             });
