@@ -244,6 +244,10 @@ public sealed partial class Cell : IAsyncDisposable
         return _requests.AskAsync(new Request(command, payload) { Answered = answered }, beforeSending, cancellationToken);
     }
 
+    /// <summary>Any thread: asks the transmitter <paramref name="message"/> (its <c>ref</c> is added; see <see cref="RequestAsync(Command, JObject, Action?, Action{JObject}?, CancellationToken)"/>).</summary>
+    private Task<JObject> RequestAsync<T>(T message, Action? beforeSending = null, Action<JObject>? answered = null, CancellationToken cancellationToken = default)
+        where T : IJsonMessage => RequestAsync(message.Command, JsonMessage.ToJson(message), beforeSending, answered, cancellationToken);
+
     private void Notify(CellNotice notice) => _signals.Notify(notice);
 
     /// <summary>Any thread: hands <paramref name="action"/> to the socket thread; false once it has stopped.</summary>

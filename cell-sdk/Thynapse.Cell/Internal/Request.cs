@@ -8,6 +8,10 @@ internal sealed class Request(Command command, JObject payload)
 {
     public Command Command { get; } = command;
 
+    /// <summary>A request of <paramref name="message"/>, which leaves its <c>ref</c> to the table (see <see cref="RequestTable.Send"/>).</summary>
+    public static Request Of<T>(T message)
+        where T : IJsonMessage => new(message.Command, JsonMessage.ToJson(message));
+
     public JObject Payload { get; } = payload;
 
     /// <summary>Completes with the answer (<c>OKAY</c>, <c>WLCM</c>), or fails with the <c>ERRR</c>.</summary>

@@ -1,4 +1,3 @@
-using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 
 namespace Thynapse.Cell.Internal;
@@ -58,7 +57,7 @@ internal sealed class Subscriptions(RequestTable requests, Outbox outbox, CellSi
         _following.Clear();
         foreach (var subscription in _afterWelcome.Where(s => Routes.TryGet(s.Id, out _)))
         {
-            var request = new Request(Command.Subs, subscription.ToMessage().ToJson());
+            var request = Request.Of(subscription.ToMessage());
             _following[subscription.Id] = request;
             requests.Send(request);
         }
@@ -74,7 +73,7 @@ internal sealed class Subscriptions(RequestTable requests, Outbox outbox, CellSi
         foreach (var id in _inHello.Where(id => !Routes.TryGet(id, out _)).ToList())
         {
             _inHello.Remove(id);
-            outbox.Send(JsonPayload.Frame(Command.Unsb, new JObject { ["sub"] = id }));
+            outbox.Send(new UnsubscribeMessage(id).ToFrame());
         }
     }
 
