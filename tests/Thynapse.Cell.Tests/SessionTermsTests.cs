@@ -9,7 +9,7 @@ namespace Thynapse.Cell.Tests;
 public sealed class SessionTermsTests
 {
     [TestMethod]
-    public void Welcomed_TakesWhatTheWelcomeSaysAndKeepsTheRest()
+    public void Of_TakesWhatTheWelcomeSaysAndTheProtocolDefaultsForTheRest()
     {
         var id = Thid.NewRandom();
         var terms = TransmitterTerms.Of(new WelcomeMessage(id, "tcp://10.0.0.5:4711", "s1") { Heartbeat = 200, Liveness = 100 });

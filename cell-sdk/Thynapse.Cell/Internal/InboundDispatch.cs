@@ -21,6 +21,7 @@ internal sealed class InboundDispatch
     private readonly InboundParts _parts;
     private readonly PublishReplies _replies;
     private readonly ILogger _log;
+    private readonly ThrottledWarning _ignored;
     private Msg _frame;
     private Msg _body;
     private Msg _extra;
@@ -29,6 +30,7 @@ internal sealed class InboundDispatch
     {
         _parts = parts;
         _log = log;
+        _ignored = new ThrottledWarning(log, "Ignored a message from the transmitter: {Reason}", TimeProvider.System);
         _replies = new PublishReplies(parts.Publishes);
         _frame.InitEmpty();
         _body.InitEmpty();
@@ -134,11 +136,21 @@ internal sealed class InboundDispatch
 
                     break;
                 case Command.Okay:
-                    _parts.Requests.Answer(json);
-                    return;
+                    if (OkayMessage.TryRead(json, out var okay, out error))
+                    {
+                        _parts.Requests.Answer(okay, json);
+                        return;
+                    }
+
+                    break;
                 case Command.Errr:
-                    HandleError(json);
-                    return;
+                    if (ErrorMessage.TryRead(json, out var refusal, out error))
+                    {
+                        HandleError(refusal);
+                        return;
+                    }
+
+                    break;
                 case Command.Beat:
                     return;
                 case Command.Gbye:
@@ -156,16 +168,16 @@ internal sealed class InboundDispatch
             }
         }
 
-        _log.Warning("Ignored {Encoding} {Command} from the transmitter: {Reason}", (char)encoding, CommandNames.Of(command), error ?? "not a command for cells");
+        _ignored.Warn(null, $"{(char)encoding} {CommandNames.Of(command)}: {error ?? "not a command for cells"}");
     }
 
     /// <summary><c>ERRR</c>: to the request it answers, to the session, to the publish it refuses, or as a notice.</summary>
-    private void HandleError(JObject error)
+    private void HandleError(ErrorMessage error)
     {
-        var code = (ThynapseErrorCode)(error.Value<int?>("code") ?? (int)ThynapseErrorCode.InternalError);
-        var message = error.Value<string>("message") ?? "";
-        var command = error.Value<string>("command");
-        var request = _parts.Requests.TryTake(error, out var found) ? found : null;
+        var code = error.Code;
+        var message = error.Message;
+        var isEvent = error.RefusedCommand == "EVNT";
+        var request = _parts.Requests.TryTake(error.Ref, out var found) ? found : null;
         if (request?.Command == Command.Helo)
         {
             _parts.Session.HelloRefused(code, message);
@@ -174,13 +186,13 @@ internal sealed class InboundDispatch
 
         if (code == ThynapseErrorCode.NotWelcomed)
         {
-            if (command == "EVNT" && error.Value<int?>("count") is > 0)
+            if (isEvent && error.Count is > 0 and var count)
             {
                 _parts.Signals.Notify(new CellNotice(CellNoticeKind.PublishRejected,
-                    $"{error.Value<int>("count")} events (#{error.Value<ulong>("first")} to #{error.Value<ulong>("last")}) reached a transmitter that had ended this cell's session and were not routed")
+                    $"{count} events (#{error.First ?? 0} to #{error.Last ?? 0}) reached a transmitter that had ended this cell's session and were not routed")
                 {
                     Code = code,
-                    Count = error.Value<int>("count"),
+                    Count = count,
                 });
             }
 
@@ -200,9 +212,8 @@ internal sealed class InboundDispatch
             return;
         }
 
-        if (command == "EVNT" && error["seq"]?.Type == JTokenType.Integer)
+        if (isEvent && error.Seq is { } sequence)
         {
-            var sequence = error.Value<ulong>("seq");
             if (!_parts.Publishes.TryFail(sequence, new ThynapseRejectedException(code, message)))
             {
                 _parts.Signals.Notify(new CellNotice(CellNoticeKind.PublishRejected, $"Event #{sequence} was refused: {ErrorCodeNames.Of(code)}: {message}")

@@ -140,7 +140,7 @@ internal sealed class SessionEngine
     /// <param name="payload">Its payload, as the answer of the <c>HELO</c> request.</param>
     public void Welcome(WelcomeMessage welcome, JObject payload)
     {
-        var request = _parts.Requests.TryTake(payload, out var found) ? found : null;
+        var request = _parts.Requests.TryTake(welcome.Ref, out var found) ? found : null;
         if (_link is not { Welcomed: false } link)
         {
             _log.Warning("Ignored a WLCM that answers no HELO of this link: {Welcome}", payload);
