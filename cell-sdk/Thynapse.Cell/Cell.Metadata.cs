@@ -82,7 +82,7 @@ public sealed partial class Cell
                 {
                     try
                     {
-                        await RequestAsync(Command.Unwt, new JObject { ["watch"] = id }, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+                        await RequestAsync(new UnwatchMessage(id), cancellationToken: CancellationToken.None).ConfigureAwait(false);
                     }
                     catch (ThynapseException)
                     {

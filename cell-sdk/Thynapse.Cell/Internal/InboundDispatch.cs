@@ -160,11 +160,21 @@ internal sealed class InboundDispatch
                     _parts.Watches.Notice(json);
                     return;
                 case Command.Slow:
-                    HandleSlow(json);
-                    return;
+                    if (SlowMessage.TryRead(json, out var slow, out error))
+                    {
+                        HandleSlow(slow);
+                        return;
+                    }
+
+                    break;
                 case Command.Cred:
-                    _parts.Outbox.AddCredit(json.Value<long>("credit")); // PROTOCOL.md §8.4: events that waited for it go out
-                    return;
+                    if (CreditMessage.TryRead(json, out var credit, out error))
+                    {
+                        _parts.Outbox.AddCredit(credit.Credit); // PROTOCOL.md §8.4: events that waited for it go out
+                        return;
+                    }
+
+                    break;
             }
         }
 
@@ -230,23 +240,21 @@ internal sealed class InboundDispatch
     }
 
     /// <summary><c>SLOW</c>: what the transmitter dropped for this cell (PROTOCOL.md §5.10).</summary>
-    private void HandleSlow(JObject slow)
+    private void HandleSlow(SlowMessage slow)
     {
-        var missed = slow.Value<long>("missed");
-        var replies = slow.Value<long?>("replies") ?? 0;
-        if (missed > 0)
+        if (slow.Missed > 0)
         {
             _parts.Signals.Notify(new CellNotice(CellNoticeKind.MissedEvents,
-                $"The transmitter dropped {missed} events for this cell because it did not keep up ({slow.Value<long>("total")} in all)")
+                $"The transmitter dropped {slow.Missed} events for this cell because it did not keep up ({slow.Total} in all)")
             {
-                Count = missed,
+                Count = slow.Missed,
             });
         }
 
-        if (replies > 0)
+        if (slow.Replies > 0)
         {
             _parts.Signals.Notify(new CellNotice(CellNoticeKind.MissedEvents,
-                $"The transmitter dropped {replies} answers or confirmations for this cell because it did not read them; requests waiting for them time out"));
+                $"The transmitter dropped {slow.Replies} answers or confirmations for this cell because it did not read them; requests waiting for them time out"));
         }
     }
 
