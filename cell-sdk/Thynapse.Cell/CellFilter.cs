@@ -1,4 +1,5 @@
 using Newtonsoft.Json.Linq;
+using Thynapse.Core;
 
 namespace Thynapse.Cell;
 
@@ -17,26 +18,13 @@ public sealed record CellFilter
     /// <summary>Only cells whose metadata matches this query (PROTOCOL.md §11; default: null, any metadata).</summary>
     public JObject? Query { get; init; }
 
-    internal JObject ToWire()
+    /// <summary>The filter as <c>LIST</c> and <c>WTCH</c> carry it (empty tags are left out; the query is a copy).</summary>
+    internal DiscoveryFilter ToDiscoveryFilter() => new()
     {
-        var wire = new JObject();
-        if (Service is not null)
-        {
-            wire["service"] = Service;
-        }
-
-        if (Tags is { Count: > 0 })
-        {
-            wire["tags"] = new JArray(Tags);
-        }
-
-        if (Query is not null)
-        {
-            wire["query"] = Query.DeepClone();
-        }
-
-        return wire;
-    }
+        Service = Service,
+        Tags = Tags is { Count: > 0 } ? [.. Tags] : [],
+        Query = (JObject?)Query?.DeepClone(),
+    };
 }
 
 /// <summary>A cell as discovery sees it.</summary>

@@ -88,7 +88,7 @@ internal sealed class Watches(RequestTable requests, ILogger log)
         // Only watches that had started: one still waiting for its first answer is asked again as a parked request.
         foreach (var watch in _live.Values.Where(w => w.Started))
         {
-            requests.Send(new Request(Command.Wtch, watch.ToWire()) { Answered = reply => Snapshot(watch, reply) });
+            requests.Send(new Request(Command.Wtch, watch.ToMessage().ToJson()) { Answered = reply => Snapshot(watch, reply) });
         }
     }
 
@@ -101,11 +101,6 @@ internal sealed class Watches(RequestTable requests, ILogger log)
         public bool Started { get; set; }
 
         /// <summary>Its <c>WTCH</c> payload.</summary>
-        public JObject ToWire()
-        {
-            var wire = Filter.ToWire();
-            wire["watch"] = Id;
-            return wire;
-        }
+        public WatchMessage ToMessage() => new(Id, Filter.ToDiscoveryFilter());
     }
 }
