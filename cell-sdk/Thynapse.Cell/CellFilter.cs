@@ -41,6 +41,9 @@ public sealed record CellInfo(Thynapse.Core.Thid Id, string Service, IReadOnlyLi
         wire["tags"] is JArray tags ? [.. tags.Values<string>().OfType<string>()] : [],
         wire["metadata"] as JObject ?? [],
         Thynapse.Core.Thid.TryParse(wire.Value<string>("transmitter"), out var transmitter) ? transmitter : Thynapse.Core.Thid.Empty);
+
+    /// <summary>A cell as a <c>CELL</c> notice describes it.</summary>
+    internal static CellInfo From(CellDescription cell) => new(cell.Id, cell.Service, cell.Tags, cell.Metadata, cell.Transmitter);
 }
 
 /// <summary>What happened to a watched cell.</summary>

@@ -122,11 +122,21 @@ internal sealed class InboundDispatch
                     _parts.Deliveries.Json(json, body);
                     return;
                 case Command.Acpt:
-                    _replies.Accept(json);
-                    return;
+                    if (AcceptMessage.TryRead(json, out var accept, out error))
+                    {
+                        _replies.Accept(accept);
+                        return;
+                    }
+
+                    break;
                 case Command.Done:
-                    _replies.Completion(json);
-                    return;
+                    if (DoneMessage.TryRead(json, out var done, out error))
+                    {
+                        _replies.Completion(done);
+                        return;
+                    }
+
+                    break;
                 case Command.Wlcm:
                     if (WelcomeMessage.TryRead(json, out var welcome, out error))
                     {
@@ -157,8 +167,13 @@ internal sealed class InboundDispatch
                     _parts.Session.Goodbye(json);
                     return;
                 case Command.Cell:
-                    _parts.Watches.Notice(json);
-                    return;
+                    if (CellChangeMessage.TryRead(json, out var change, out error))
+                    {
+                        _parts.Watches.Notice(change);
+                        return;
+                    }
+
+                    break;
                 case Command.Slow:
                     if (SlowMessage.TryRead(json, out var slow, out error))
                     {

@@ -56,18 +56,18 @@ internal sealed class Watches(RequestTable requests, ILogger log)
     }
 
     /// <summary>One <c>CELL</c> notice for a watch.</summary>
-    public void Notice(JObject notice)
+    public void Notice(CellChangeMessage notice)
     {
-        if (!_live.TryGetValue(notice.Value<uint>("watch"), out var watch) || notice["cell"] is not JObject wire)
+        if (!_live.TryGetValue(notice.Watch, out var watch))
         {
             return;
         }
 
-        var cell = CellInfo.From(wire);
-        var kind = notice.Value<string>("change") switch
+        var cell = CellInfo.From(notice.Cell);
+        var kind = notice.Change switch
         {
-            "joined" => MembershipChangeKind.Joined,
-            "left" => MembershipChangeKind.Left,
+            CellChange.Joined => MembershipChangeKind.Joined,
+            CellChange.Left => MembershipChangeKind.Left,
             _ => MembershipChangeKind.Updated,
         };
         if (kind == MembershipChangeKind.Left)
