@@ -164,8 +164,13 @@ internal sealed class InboundDispatch
                 case Command.Beat:
                     return;
                 case Command.Gbye:
-                    _parts.Session.Goodbye(json);
-                    return;
+                    if (GoodbyeMessage.TryRead(json, out var goodbye, out error))
+                    {
+                        _parts.Session.Goodbye(goodbye);
+                        return;
+                    }
+
+                    break;
                 case Command.Cell:
                     if (CellChangeMessage.TryRead(json, out var change, out error))
                     {

@@ -32,7 +32,7 @@ internal sealed class SessionEngine
     private readonly string _linkName;
     private readonly Thid _cellId;
     private TaskCompletionSource<WelcomeMessage>? _firstWelcome;
-    private TaskCompletionSource<JObject>? _goodbye;
+    private TaskCompletionSource<GoodbyeMessage>? _goodbye;
     private TransmitterTerms _terms = TransmitterTerms.Initial;
     private Link? _link;
     private int _links;
@@ -101,14 +101,14 @@ internal sealed class SessionEngine
     /// Any thread: leaves: everything buffered goes out ahead of <c>GBYE</c> (see <see cref="Outbox.Leave"/>); completes
     /// with the transmitter's <c>GBYE</c>.
     /// </summary>
-    public Task<JObject> LeaveAsync()
+    public Task<GoodbyeMessage> LeaveAsync()
     {
-        var goodbye = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var goodbye = new TaskCompletionSource<GoodbyeMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_thread.Post(() =>
             {
                 _parts.Outbox.Leave();
                 _goodbye = goodbye;
-                _parts.Outbox.Send(JsonPayload.Frame(Command.Gbye, []));
+                _parts.Outbox.Send(GoodbyeMessage.Instance.ToFrame());
             }))
         {
             goodbye.TrySetCanceled();
@@ -181,7 +181,7 @@ internal sealed class SessionEngine
     }
 
     /// <summary><c>GBYE</c>: the answer to ours, or the transmitter shutting down (then the cell joins again).</summary>
-    public void Goodbye(JObject goodbye)
+    public void Goodbye(GoodbyeMessage goodbye)
     {
         if (_goodbye is { } leaving)
         {
@@ -189,7 +189,7 @@ internal sealed class SessionEngine
             return;
         }
 
-        Lost($"the transmitter said goodbye ({goodbye.Value<string>("reason") ?? "no reason"})");
+        Lost($"the transmitter said goodbye ({goodbye.Reason ?? "no reason"})");
     }
 
     /// <summary>
@@ -237,7 +237,7 @@ internal sealed class SessionEngine
             }
             else
             {
-                _parts.Outbox.Send(JsonPayload.Frame(Command.Beat, []));
+                _parts.Outbox.Send(HeartbeatMessage.Instance.ToFrame());
             }
         }
         else if (state is CellState.Connecting or CellState.Reconnecting && !_stopped)
