@@ -46,7 +46,7 @@ public sealed partial class Cell
     public async Task<IReadOnlyList<CellInfo>> FindCellsAsync(CellFilter? filter = null, CancellationToken cancellationToken = default)
     {
         var reply = await RequestAsync(new ListMessage((filter ?? CellFilter.All).ToDiscoveryFilter()), cancellationToken: cancellationToken).ConfigureAwait(false);
-        return [.. (reply["cells"] as JArray ?? []).OfType<JObject>().Select(CellInfo.From)];
+        return [.. (reply.Cells ?? []).Select(CellInfo.From)];
     }
 
     /// <summary>
@@ -94,6 +94,6 @@ public sealed partial class Cell
     }
 
     /// <summary>The local copy follows on the socket thread with the answer, in the order the transmitter applied the changes.</summary>
-    private Task<JObject> ChangeMetadataAsync(MetadataMessage change, CancellationToken cancellationToken) =>
+    private Task<OkayMessage> ChangeMetadataAsync(MetadataMessage change, CancellationToken cancellationToken) =>
         RequestAsync(change, answered: _ => _profile.Apply(change), cancellationToken: cancellationToken);
 }

@@ -35,14 +35,7 @@ public sealed record CellFilter
 /// <param name="Transmitter">The THID of the transmitter it is connected to.</param>
 public sealed record CellInfo(Thynapse.Core.Thid Id, string Service, IReadOnlyList<string> Tags, JObject Metadata, Thynapse.Core.Thid Transmitter)
 {
-    internal static CellInfo From(JObject wire) => new(
-        Thynapse.Core.Thid.Parse(wire.Value<string>("id") ?? ""),
-        wire.Value<string>("service") ?? "",
-        wire["tags"] is JArray tags ? [.. tags.Values<string>().OfType<string>()] : [],
-        wire["metadata"] as JObject ?? [],
-        Thynapse.Core.Thid.TryParse(wire.Value<string>("transmitter"), out var transmitter) ? transmitter : Thynapse.Core.Thid.Empty);
-
-    /// <summary>A cell as a <c>CELL</c> notice describes it.</summary>
+    /// <summary>A cell as an <c>OKAY</c> (of <c>LIST</c>, <c>WTCH</c>) or a <c>CELL</c> notice describes it.</summary>
     internal static CellInfo From(CellDescription cell) => new(cell.Id, cell.Service, cell.Tags, cell.Metadata, cell.Transmitter);
 }
 

@@ -38,10 +38,9 @@ public sealed class ProfileAndWatchesTests
         Assert.IsTrue(watch.Started);
     }
 
-    private static JObject Wire(Thid id, int version) =>
-        new() { ["id"] = id.ToString(), ["service"] = "s", ["tags"] = new JArray(), ["metadata"] = new JObject { ["v"] = version } };
+    private static CellDescription Wire(Thid id, int version) => new(id, "s", [], new JObject { ["v"] = version }, Thid.Empty);
 
-    private static JObject Reply(params JObject[] cells) => new() { ["cells"] = new JArray(cells) };
+    private static OkayMessage Reply(params CellDescription[] cells) => new(Command.Wtch) { Cells = cells };
 
     private static List<MembershipChange> Drain(Watches.Watch watch)
     {

@@ -148,7 +148,7 @@ internal sealed class InboundDispatch
                 case Command.Okay:
                     if (OkayMessage.TryRead(json, out var okay, out error))
                     {
-                        _parts.Requests.Answer(okay, json);
+                        _parts.Requests.Answer(okay);
                         return;
                     }
 

@@ -28,7 +28,7 @@ internal sealed class RequestTable(SocketThread thread, Outbox outbox, CellSigna
     /// <param name="request">The request; its <see cref="Request.Answered"/> runs on the socket thread with the answer.</param>
     /// <param name="beforeSending">Run on the socket thread before the request is first submitted.</param>
     /// <param name="cancellationToken">Stops waiting (the answer, if it comes, is ignored).</param>
-    public async Task<JObject> AskAsync(Request request, Action? beforeSending, CancellationToken cancellationToken)
+    public async Task<OkayMessage> AskAsync(Request request, Action? beforeSending, CancellationToken cancellationToken)
     {
         if (!thread.Post(() =>
             {
@@ -93,15 +93,13 @@ internal sealed class RequestTable(SocketThread thread, Outbox outbox, CellSigna
         return reference is { Type: JTokenType.Integer, Value: long number } && _sent.Remove(number, out request);
     }
 
-    /// <summary>An <c>OKAY</c>: its request's <see cref="Request.Answered"/> runs with <paramref name="payload"/>, then its task completes.</summary>
-    /// <param name="okay">The answer as read.</param>
-    /// <param name="payload">Its payload, as the request's answer.</param>
-    public void Answer(OkayMessage okay, JObject payload)
+    /// <summary>An <c>OKAY</c>: its request's <see cref="Request.Answered"/> runs, then its task completes.</summary>
+    public void Answer(OkayMessage okay)
     {
         if (TryTake(okay.Ref, out var request))
         {
-            request.Answered?.Invoke(payload);
-            request.Reply.TrySetResult(payload);
+            request.Answered?.Invoke(okay);
+            request.Reply.TrySetResult(okay);
         }
     }
 

@@ -137,10 +137,10 @@ internal sealed class SessionEngine
 
     /// <summary><c>WLCM</c>: the session exists (new, or taken over with the resume token).</summary>
     /// <param name="welcome">The welcome as read.</param>
-    /// <param name="payload">Its payload, as the answer of the <c>HELO</c> request.</param>
+    /// <param name="payload">Its payload (for the log).</param>
     public void Welcome(WelcomeMessage welcome, JObject payload)
     {
-        var request = _parts.Requests.TryTake(welcome.Ref, out var found) ? found : null;
+        _parts.Requests.TryTake(welcome.Ref, out _); // the HELO is answered: StartAsync completes below
         if (_link is not { Welcomed: false } link)
         {
             _log.Warning("Ignored a WLCM that answers no HELO of this link: {Welcome}", payload);
@@ -158,7 +158,6 @@ internal sealed class SessionEngine
         _parts.Acknowledgements.DefaultAckTimeoutMs = welcome.Defaults.AckTimeout;
         _lastHeard = _thread.Now();
         Welcomed(welcome.Resumed, welcome.Credit);
-        request?.Reply.TrySetResult(payload);
         _firstWelcome?.TrySetResult(welcome);
     }
 

@@ -88,7 +88,7 @@ internal sealed class Subscriptions(RequestTable requests, Outbox outbox, CellSi
         {
             case Command.Subs when sub is { } id && _inHello.Contains(id):
             case Command.Unsb when sub is { } gone && !_inHello.Contains(gone) && !_following.ContainsKey(gone):
-                parked.Reply.TrySetResult([]); // the HELO carried the subscriptions as they are now
+                parked.Reply.TrySetResult(new OkayMessage(parked.Command) { Sub = parked.Subscription }); // the HELO carried the subscriptions as they are now
                 return true;
             case Command.Subs when sub is { } id && _following.TryGetValue(id, out var sending):
                 sending.Reply.Task.ContinueWith(t => parked.Reply.TrySetFromTask(t), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

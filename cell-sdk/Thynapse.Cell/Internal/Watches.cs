@@ -24,10 +24,10 @@ internal sealed class Watches(RequestTable requests, ILogger log)
     public void Remove(uint id) => _live.Remove(id);
 
     /// <summary>The cells matching a watch when it (re)started; differences from what it knew are changes.</summary>
-    public static void Snapshot(Watch watch, JObject reply)
+    public static void Snapshot(Watch watch, OkayMessage reply)
     {
         watch.Started = true;
-        var now = (reply["cells"] as JArray ?? []).OfType<JObject>().Select(CellInfo.From).ToDictionary(c => c.Id);
+        var now = (reply.Cells ?? []).Select(CellInfo.From).ToDictionary(c => c.Id);
         foreach (var (id, cell) in now)
         {
             if (!watch.Known.TryGetValue(id, out var before))
