@@ -1,6 +1,5 @@
 using Thynapse.Cell.Internal;
 using System.Reactive.Linq;
-using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 
 namespace Thynapse.Cell;
@@ -48,7 +47,7 @@ public sealed partial class Cell
         var subscription = new CellSubscription(this, id, parsed, mode, options, capacity,
             ex => Notify(new CellNotice(CellNoticeKind.ObserverFailed, $"An observer of {pattern} threw: {ex.Message}") { Exception = ex, Pattern = pattern }),
             handled);
-        var confirmed = RequestAsync(Command.Subs, subscription.ToWire(), () => _subscriptions.Routes.Add(subscription), cancellationToken: cancellationToken);
+        var confirmed = RequestAsync(subscription.ToMessage(), () => _subscriptions.Routes.Add(subscription), cancellationToken: cancellationToken);
         try
         {
             await confirmed.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -69,7 +68,7 @@ public sealed partial class Cell
                 {
                     // The SUBS may still have been applied, its answer lost or late: undo it, so that no orphan
                     // subscription at the transmitter catches (and loses) events meant for live ones.
-                    _outbox.Send(JsonPayload.Frame(Command.Unsb, new JObject { ["sub"] = subscription.Id }));
+                    _outbox.Send(new UnsubscribeMessage(subscription.Id).ToFrame());
                 }
             });
             subscription.Queue.Complete();
@@ -121,7 +120,7 @@ public sealed partial class Cell
         {
             // No session to tell now: the next HELO carries only the subscriptions still held, and the welcome settles
             // (or sends) this UNSB. Nobody needs to wait for that.
-            var request = new Request(Command.Unsb, new JObject { ["sub"] = subscription.Id });
+            var request = Request.Of(new UnsubscribeMessage(subscription.Id));
             Work(() =>
             {
                 _subscriptions.Routes.Remove(subscription);
@@ -132,7 +131,7 @@ public sealed partial class Cell
 
         try
         {
-            await RequestAsync(Command.Unsb, new JObject { ["sub"] = subscription.Id }, () => _subscriptions.Routes.Remove(subscription)).ConfigureAwait(false);
+            await RequestAsync(new UnsubscribeMessage(subscription.Id), () => _subscriptions.Routes.Remove(subscription)).ConfigureAwait(false);
         }
         catch (ThynapseRejectedException ex) when (ex.Code == ThynapseErrorCode.UnknownSubscription)
         {

@@ -23,7 +23,7 @@ public sealed partial class Cell
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(metadata);
-        return ChangeMetadataAsync(new JObject { ["metadata"] = metadata.DeepClone(), ["mode"] = replace ? "replace" : "merge" }, cancellationToken);
+        return ChangeMetadataAsync(new MetadataMessage { Metadata = (JObject)metadata.DeepClone(), Mode = replace ? MetadataMode.Replace : MetadataMode.Merge }, cancellationToken);
     }
 
     /// <summary>Sets one metadata key (null removes it); see <see cref="UpdateMetadataAsync"/>.</summary>
@@ -39,14 +39,14 @@ public sealed partial class Cell
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(tags);
-        return ChangeMetadataAsync(new JObject { ["tags"] = new JArray(tags.Distinct().ToArray()) }, cancellationToken);
+        return ChangeMetadataAsync(new MetadataMessage { Tags = tags.Distinct().ToArray() }, cancellationToken);
     }
 
     /// <summary>The cells matching <paramref name="filter"/>, as the transmitter knows them now.</summary>
     public async Task<IReadOnlyList<CellInfo>> FindCellsAsync(CellFilter? filter = null, CancellationToken cancellationToken = default)
     {
-        var reply = await RequestAsync(Command.List, (filter ?? CellFilter.All).ToWire(), cancellationToken: cancellationToken).ConfigureAwait(false);
-        return [.. (reply["cells"] as JArray ?? []).OfType<JObject>().Select(CellInfo.From)];
+        var reply = await RequestAsync(new ListMessage((filter ?? CellFilter.All).ToDiscoveryFilter()), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return [.. (reply.Cells ?? []).Select(CellInfo.From)];
     }
 
     /// <summary>
@@ -67,7 +67,7 @@ public sealed partial class Cell
             try
             {
                 // The snapshot is taken on the socket thread with the answer, before any CELL notice that follows it.
-                await RequestAsync(Command.Wtch, watch.ToWire(), () => _watches.Add(watch), reply => Watches.Snapshot(watch, reply), cancellationToken).ConfigureAwait(false);
+                await RequestAsync(watch.ToMessage(), () => _watches.Add(watch), reply => Watches.Snapshot(watch, reply), cancellationToken).ConfigureAwait(false);
                 await watch.Queue.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
@@ -82,7 +82,7 @@ public sealed partial class Cell
                 {
                     try
                     {
-                        await RequestAsync(Command.Unwt, new JObject { ["watch"] = id }, cancellationToken: CancellationToken.None).ConfigureAwait(false);
+                        await RequestAsync(new UnwatchMessage(id), cancellationToken: CancellationToken.None).ConfigureAwait(false);
                     }
                     catch (ThynapseException)
                     {
@@ -94,6 +94,6 @@ public sealed partial class Cell
     }
 
     /// <summary>The local copy follows on the socket thread with the answer, in the order the transmitter applied the changes.</summary>
-    private Task<JObject> ChangeMetadataAsync(JObject change, CancellationToken cancellationToken) =>
-        RequestAsync(Command.Meta, change, answered: _ => _profile.Apply(change), cancellationToken: cancellationToken);
+    private Task<OkayMessage> ChangeMetadataAsync(MetadataMessage change, CancellationToken cancellationToken) =>
+        RequestAsync(change, answered: _ => _profile.Apply(change), cancellationToken: cancellationToken);
 }

@@ -238,11 +238,15 @@ public sealed partial class Cell : IAsyncDisposable
     /// came, not in the order their continuations happen to run.
     /// </param>
     /// <param name="cancellationToken">Stops waiting (the answer, if it comes, is ignored).</param>
-    private Task<JObject> RequestAsync(Command command, JObject payload, Action? beforeSending = null, Action<JObject>? answered = null, CancellationToken cancellationToken = default)
+    private Task<OkayMessage> RequestAsync(Command command, JObject payload, Action? beforeSending = null, Action<OkayMessage>? answered = null, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
         return _requests.AskAsync(new Request(command, payload) { Answered = answered }, beforeSending, cancellationToken);
     }
+
+    /// <summary>Any thread: asks the transmitter <paramref name="message"/> (its <c>ref</c> is added; see <see cref="RequestAsync(Command, JObject, Action?, Action{OkayMessage}?, CancellationToken)"/>).</summary>
+    private Task<OkayMessage> RequestAsync<T>(T message, Action? beforeSending = null, Action<OkayMessage>? answered = null, CancellationToken cancellationToken = default)
+        where T : IJsonMessage => RequestAsync(message.Command, JsonMessage.ToJson(message), beforeSending, answered, cancellationToken);
 
     private void Notify(CellNotice notice) => _signals.Notify(notice);
 

@@ -1,4 +1,5 @@
 using Newtonsoft.Json.Linq;
+using Thynapse.Core;
 
 namespace Thynapse.Cell;
 
@@ -17,26 +18,13 @@ public sealed record CellFilter
     /// <summary>Only cells whose metadata matches this query (PROTOCOL.md §11; default: null, any metadata).</summary>
     public JObject? Query { get; init; }
 
-    internal JObject ToWire()
+    /// <summary>The filter as <c>LIST</c> and <c>WTCH</c> carry it (empty tags are left out; the query is a copy).</summary>
+    internal DiscoveryFilter ToDiscoveryFilter() => new()
     {
-        var wire = new JObject();
-        if (Service is not null)
-        {
-            wire["service"] = Service;
-        }
-
-        if (Tags is { Count: > 0 })
-        {
-            wire["tags"] = new JArray(Tags);
-        }
-
-        if (Query is not null)
-        {
-            wire["query"] = Query.DeepClone();
-        }
-
-        return wire;
-    }
+        Service = Service,
+        Tags = Tags is { Count: > 0 } ? [.. Tags] : [],
+        Query = (JObject?)Query?.DeepClone(),
+    };
 }
 
 /// <summary>A cell as discovery sees it.</summary>
@@ -47,12 +35,8 @@ public sealed record CellFilter
 /// <param name="Transmitter">The THID of the transmitter it is connected to.</param>
 public sealed record CellInfo(Thynapse.Core.Thid Id, string Service, IReadOnlyList<string> Tags, JObject Metadata, Thynapse.Core.Thid Transmitter)
 {
-    internal static CellInfo From(JObject wire) => new(
-        Thynapse.Core.Thid.Parse(wire.Value<string>("id") ?? ""),
-        wire.Value<string>("service") ?? "",
-        wire["tags"] is JArray tags ? [.. tags.Values<string>().OfType<string>()] : [],
-        wire["metadata"] as JObject ?? [],
-        Thynapse.Core.Thid.TryParse(wire.Value<string>("transmitter"), out var transmitter) ? transmitter : Thynapse.Core.Thid.Empty);
+    /// <summary>A cell as an <c>OKAY</c> (of <c>LIST</c>, <c>WTCH</c>) or a <c>CELL</c> notice describes it.</summary>
+    internal static CellInfo From(CellDescription cell) => new(cell.Id, cell.Service, cell.Tags, cell.Metadata, cell.Transmitter);
 }
 
 /// <summary>What happened to a watched cell.</summary>

@@ -87,35 +87,16 @@ public sealed class CellSubscription : IObservable<Event>, IAsyncDisposable
         : throw new InvalidOperationException("A handler consumes this subscription's events; it takes no observers.");
 
     /// <summary>The wire form of this subscription, as in <c>SUBS</c> and <c>HELO.subs</c> (PROTOCOL.md §5.6).</summary>
-    internal Newtonsoft.Json.Linq.JObject ToWire()
-    {
-        var wire = new Newtonsoft.Json.Linq.JObject
+    /// <remarks>The acknowledgement settings travel only with <c>ack</c>.</remarks>
+    internal SubscribeMessage ToMessage() => Options.Acknowledge
+        ? new SubscribeMessage(Id, ChannelPattern, Mode)
         {
-            ["sub"] = Id,
-            ["pattern"] = Pattern,
-            ["mode"] = Mode == Catch.Any ? "any" : "multi",
-        };
-        if (Options.Acknowledge)
-        {
-            wire["ack"] = true;
-            if (Options.Prefetch is { } prefetch)
-            {
-                wire["prefetch"] = prefetch;
-            }
-
-            if (Options.AckTimeout is { } timeout)
-            {
-                wire["ackTimeout"] = (long)timeout.TotalMilliseconds;
-            }
-
-            if (Options.MaxAttempts is { } attempts)
-            {
-                wire["maxAttempts"] = attempts;
-            }
+            Ack = true,
+            Prefetch = (uint?)Options.Prefetch,
+            AckTimeout = Options.AckTimeout is { } timeout ? (uint)timeout.TotalMilliseconds : null,
+            MaxAttempts = (uint?)Options.MaxAttempts,
         }
-
-        return wire;
-    }
+        : new SubscribeMessage(Id, ChannelPattern, Mode);
 
     /// <summary>Unsubscribes (<c>UNSB</c>) and completes the observers after the events already buffered.</summary>
     public async ValueTask DisposeAsync()

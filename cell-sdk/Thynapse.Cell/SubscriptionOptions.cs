@@ -1,3 +1,5 @@
+using Thynapse.Core;
+
 namespace Thynapse.Cell;
 
 /// <summary>Per-subscription options.</summary>
@@ -30,34 +32,34 @@ public sealed record SubscriptionOptions
     /// <summary>With <see cref="Acknowledge"/>: deliveries of one event before it goes to the dead-letter channel <c>$DLQ.&lt;service&gt;</c> (default: null, the transmitter's 5).</summary>
     public int? MaxAttempts { get; init; }
 
-    internal void Validate(Thynapse.Core.Catch mode)
+    internal void Validate(Catch mode)
     {
         if (BufferCapacity is < 1)
         {
             throw new ArgumentException("SubscriptionOptions.BufferCapacity: A subscription buffers at least one event.");
         }
 
-        if (Acknowledge && mode != Thynapse.Core.Catch.Any)
+        if (Acknowledge && mode != Catch.Any)
         {
             throw new ArgumentException("SubscriptionOptions.Acknowledge: Only anycatch subscriptions acknowledge their events.");
         }
 
-        if (Prefetch is < 1 or > 65_535)
+        if (Prefetch is < MessageLimits.MinPrefetch or > MessageLimits.MaxPrefetch)
         {
             throw new ArgumentException("SubscriptionOptions.Prefetch: Prefetch is between 1 and 65535.");
         }
 
-        if (AckTimeout is { } timeout && (timeout < TimeSpan.FromMilliseconds(10) || timeout > TimeSpan.FromHours(1)))
+        if (AckTimeout is { } timeout && (timeout < TimeSpan.FromMilliseconds(MessageLimits.MinAckTimeoutMs) || timeout > TimeSpan.FromMilliseconds(MessageLimits.MaxAckTimeoutMs)))
         {
             throw new ArgumentException("SubscriptionOptions.AckTimeout: The ack timeout is between 10 ms and 1 hour.");
         }
 
-        if (MaxAttempts is < 1 or > 1000)
+        if (MaxAttempts is < MessageLimits.MinMaxAttempts or > MessageLimits.MaxMaxAttempts)
         {
             throw new ArgumentException("SubscriptionOptions.MaxAttempts: Attempts are between 1 and 1000.");
         }
 
-        if (Acknowledge && BufferCapacity < (Prefetch ?? 64))
+        if (Acknowledge && BufferCapacity < (Prefetch ?? ProtocolDefaults.Prefetch))
         {
             throw new ArgumentException("SubscriptionOptions.BufferCapacity: An acknowledging subscription buffers at least its prefetch.");
         }

@@ -14,10 +14,10 @@ public sealed class ProfileAndWatchesTests
         var profile = new Profile(new JObject { ["region"] = "eu", ["load"] = 1 }, ["a", "a", "b"]);
         CollectionAssert.AreEqual(new[] { "a", "b" }, profile.Tags, "tags are distinct");
 
-        profile.Apply(new JObject { ["metadata"] = new JObject { ["load"] = 2, ["region"] = null }, ["mode"] = "merge" });
+        profile.Apply(new MetadataMessage { Metadata = new JObject { ["load"] = 2, ["region"] = null }, Mode = MetadataMode.Merge });
         Assert.IsTrue(JToken.DeepEquals(new JObject { ["load"] = 2 }, profile.Metadata), profile.Metadata.ToString());
 
-        profile.Apply(new JObject { ["metadata"] = new JObject { ["zone"] = "z" }, ["mode"] = "replace", ["tags"] = new JArray("c") });
+        profile.Apply(new MetadataMessage { Metadata = new JObject { ["zone"] = "z" }, Mode = MetadataMode.Replace, Tags = ["c"] });
         Assert.IsTrue(JToken.DeepEquals(new JObject { ["zone"] = "z" }, profile.Metadata), profile.Metadata.ToString());
         CollectionAssert.AreEqual(new[] { "c" }, profile.Tags);
     }
@@ -38,10 +38,9 @@ public sealed class ProfileAndWatchesTests
         Assert.IsTrue(watch.Started);
     }
 
-    private static JObject Wire(Thid id, int version) =>
-        new() { ["id"] = id.ToString(), ["service"] = "s", ["tags"] = new JArray(), ["metadata"] = new JObject { ["v"] = version } };
+    private static CellDescription Wire(Thid id, int version) => new(id, "s", [], new JObject { ["v"] = version }, Thid.Empty);
 
-    private static JObject Reply(params JObject[] cells) => new() { ["cells"] = new JArray(cells) };
+    private static OkayMessage Reply(params CellDescription[] cells) => new(Command.Wtch) { Cells = cells };
 
     private static List<MembershipChange> Drain(Watches.Watch watch)
     {

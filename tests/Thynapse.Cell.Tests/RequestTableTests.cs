@@ -18,7 +18,7 @@ public sealed class RequestTableTests
         table.Send(second);
         table.Send(third);
         table.Send(new Request(Command.Helo, []));
-        table.Answer(new JObject { ["ref"] = second.Ref });
+        table.Answer(new OkayMessage(Command.Meta) { Ref = new JValue(second.Ref) });
 
         table.SessionLost();
         var waiting = Meta(4);
@@ -36,7 +36,7 @@ public sealed class RequestTableTests
         var request = new Request(Command.Meta, []) { Answered = _ => applied = true };
         fixture.Table.Send(request);
 
-        fixture.Table.Answer(new JObject { ["ref"] = request.Ref });
+        fixture.Table.Answer(new OkayMessage(Command.Meta) { Ref = new JValue(request.Ref) });
 
         Assert.IsTrue(applied);
         Assert.IsTrue(request.Reply.Task.IsCompletedSuccessfully);

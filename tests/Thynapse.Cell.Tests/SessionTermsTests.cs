@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using Newtonsoft.Json.Linq;
 using Thynapse.Cell.Internal;
 using Thynapse.Core;
 
@@ -10,17 +9,17 @@ namespace Thynapse.Cell.Tests;
 public sealed class SessionTermsTests
 {
     [TestMethod]
-    public void Welcomed_TakesWhatTheWelcomeSaysAndKeepsTheRest()
+    public void Of_TakesWhatTheWelcomeSaysAndTheProtocolDefaultsForTheRest()
     {
         var id = Thid.NewRandom();
-        var terms = TransmitterTerms.Initial.Welcomed(id, new JObject { ["pub"] = "tcp://10.0.0.5:4711", ["heartbeat"] = 200, ["liveness"] = 100 });
+        var terms = TransmitterTerms.Of(new WelcomeMessage(id, "tcp://10.0.0.5:4711", "s1") { Heartbeat = 200, Liveness = 100 });
 
         Assert.AreEqual(id, terms.Id);
         Assert.AreEqual("tcp://10.0.0.5:4711", terms.Events);
         Assert.AreEqual(200L, terms.HeartbeatMs);
         Assert.AreEqual(400L, terms.LivenessMs, "at least two heartbeats");
         Assert.AreEqual(TransmitterTerms.Initial.MaxFrameBytes, terms.MaxFrameBytes, "no limits given: unchanged");
-        Assert.AreEqual(65_536, terms.Welcomed(id, new JObject { ["limits"] = new JObject { ["frame"] = 65_536 } }).MaxFrameBytes);
+        Assert.AreEqual(65_536, TransmitterTerms.Of(new WelcomeMessage(id, "tcp://10.0.0.5:4711", "s1") { Limits = WelcomeLimits.Default with { Frame = 65_536 } }).MaxFrameBytes);
     }
 
     [TestMethod]

@@ -1,4 +1,3 @@
-using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 
 namespace Thynapse.Cell.Internal;
@@ -13,7 +12,7 @@ internal sealed class Acknowledgements(SocketThread thread, Outbox outbox, AckBu
 {
     private readonly CompletedWindow _completed = new(deduplicationWindow);
     private int _session;
-    private long _defaultAckTimeoutMs = 30_000;
+    private long _defaultAckTimeoutMs = ProtocolDefaults.AckTimeoutMs;
     private volatile bool _stopping;
     private long _duplicates;
     private long _late;
@@ -94,7 +93,7 @@ internal sealed class Acknowledgements(SocketThread thread, Outbox outbox, AckBu
             return;
         }
 
-        thread.Post(() => SendForSession(session, Command.Nack, new JObject { ["tag"] = tag, ["reason"] = reason ?? "refused" }));
+        thread.Post(() => SendForSession(session, new NackMessage(tag, reason ?? "refused")));
     }
 
     /// <summary>Any thread: the event of <paramref name="tag"/> is still being handled (<c>PROG</c>); false when its session is gone.</summary>
@@ -106,7 +105,7 @@ internal sealed class Acknowledgements(SocketThread thread, Outbox outbox, AckBu
             return false;
         }
 
-        thread.Post(() => SendForSession(session, Command.Prog, new JObject { ["tag"] = tag }));
+        thread.Post(() => SendForSession(session, new ProgressMessage(tag, null)));
         return true;
     }
 
@@ -138,7 +137,8 @@ internal sealed class Acknowledgements(SocketThread thread, Outbox outbox, AckBu
     /// one. The caller checked on its own thread, but the session may have been lost (and a new one begun) before the
     /// socket thread came to it: the next session's transmitter would take the tag for another delivery, or refuse it.
     /// </summary>
-    private void SendForSession(int session, Command command, JObject payload)
+    private void SendForSession<T>(int session, T message)
+        where T : IJsonMessage
     {
         if (session != _session || !outbox.HasLink)
         {
@@ -146,6 +146,6 @@ internal sealed class Acknowledgements(SocketThread thread, Outbox outbox, AckBu
             return;
         }
 
-        outbox.Send(JsonPayload.Frame(command, payload));
+        outbox.Send(JsonMessage.ToFrame(message));
     }
 }

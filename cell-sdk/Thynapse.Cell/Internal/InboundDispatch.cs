@@ -21,6 +21,7 @@ internal sealed class InboundDispatch
     private readonly InboundParts _parts;
     private readonly PublishReplies _replies;
     private readonly ILogger _log;
+    private readonly ThrottledWarning _ignored;
     private Msg _frame;
     private Msg _body;
     private Msg _extra;
@@ -29,6 +30,7 @@ internal sealed class InboundDispatch
     {
         _parts = parts;
         _log = log;
+        _ignored = new ThrottledWarning(log, "Ignored a message from the transmitter: {Reason}", TimeProvider.System);
         _replies = new PublishReplies(parts.Publishes);
         _frame.InitEmpty();
         _body.InitEmpty();
@@ -120,47 +122,92 @@ internal sealed class InboundDispatch
                     _parts.Deliveries.Json(json, body);
                     return;
                 case Command.Acpt:
-                    _replies.Accept(json);
-                    return;
+                    if (AcceptMessage.TryRead(json, out var accept, out error))
+                    {
+                        _replies.Accept(accept);
+                        return;
+                    }
+
+                    break;
                 case Command.Done:
-                    _replies.Completion(json);
-                    return;
+                    if (DoneMessage.TryRead(json, out var done, out error))
+                    {
+                        _replies.Completion(done);
+                        return;
+                    }
+
+                    break;
                 case Command.Wlcm:
-                    _parts.Session.Welcome(json);
-                    return;
+                    if (WelcomeMessage.TryRead(json, out var welcome, out error))
+                    {
+                        _parts.Session.Welcome(welcome, json);
+                        return;
+                    }
+
+                    break;
                 case Command.Okay:
-                    _parts.Requests.Answer(json);
-                    return;
+                    if (OkayMessage.TryRead(json, out var okay, out error))
+                    {
+                        _parts.Requests.Answer(okay);
+                        return;
+                    }
+
+                    break;
                 case Command.Errr:
-                    HandleError(json);
-                    return;
+                    if (ErrorMessage.TryRead(json, out var refusal, out error))
+                    {
+                        HandleError(refusal);
+                        return;
+                    }
+
+                    break;
                 case Command.Beat:
                     return;
                 case Command.Gbye:
-                    _parts.Session.Goodbye(json);
-                    return;
+                    if (GoodbyeMessage.TryRead(json, out var goodbye, out error))
+                    {
+                        _parts.Session.Goodbye(goodbye);
+                        return;
+                    }
+
+                    break;
                 case Command.Cell:
-                    _parts.Watches.Notice(json);
-                    return;
+                    if (CellChangeMessage.TryRead(json, out var change, out error))
+                    {
+                        _parts.Watches.Notice(change);
+                        return;
+                    }
+
+                    break;
                 case Command.Slow:
-                    HandleSlow(json);
-                    return;
+                    if (SlowMessage.TryRead(json, out var slow, out error))
+                    {
+                        HandleSlow(slow);
+                        return;
+                    }
+
+                    break;
                 case Command.Cred:
-                    _parts.Outbox.AddCredit(json.Value<long>("credit")); // PROTOCOL.md §8.4: events that waited for it go out
-                    return;
+                    if (CreditMessage.TryRead(json, out var credit, out error))
+                    {
+                        _parts.Outbox.AddCredit(credit.Credit); // PROTOCOL.md §8.4: events that waited for it go out
+                        return;
+                    }
+
+                    break;
             }
         }
 
-        _log.Warning("Ignored {Encoding} {Command} from the transmitter: {Reason}", (char)encoding, CommandNames.Of(command), error ?? "not a command for cells");
+        _ignored.Warn(null, $"{(char)encoding} {CommandNames.Of(command)}: {error ?? "not a command for cells"}");
     }
 
     /// <summary><c>ERRR</c>: to the request it answers, to the session, to the publish it refuses, or as a notice.</summary>
-    private void HandleError(JObject error)
+    private void HandleError(ErrorMessage error)
     {
-        var code = (ThynapseErrorCode)(error.Value<int?>("code") ?? (int)ThynapseErrorCode.InternalError);
-        var message = error.Value<string>("message") ?? "";
-        var command = error.Value<string>("command");
-        var request = _parts.Requests.TryTake(error, out var found) ? found : null;
+        var code = error.Code;
+        var message = error.Message;
+        var isEvent = error.RefusedCommand == "EVNT";
+        var request = _parts.Requests.TryTake(error.Ref, out var found) ? found : null;
         if (request?.Command == Command.Helo)
         {
             _parts.Session.HelloRefused(code, message);
@@ -169,13 +216,13 @@ internal sealed class InboundDispatch
 
         if (code == ThynapseErrorCode.NotWelcomed)
         {
-            if (command == "EVNT" && error.Value<int?>("count") is > 0)
+            if (isEvent && error.Count is > 0 and var count)
             {
                 _parts.Signals.Notify(new CellNotice(CellNoticeKind.PublishRejected,
-                    $"{error.Value<int>("count")} events (#{error.Value<ulong>("first")} to #{error.Value<ulong>("last")}) reached a transmitter that had ended this cell's session and were not routed")
+                    $"{count} events (#{error.First ?? 0} to #{error.Last ?? 0}) reached a transmitter that had ended this cell's session and were not routed")
                 {
                     Code = code,
-                    Count = error.Value<int>("count"),
+                    Count = count,
                 });
             }
 
@@ -195,9 +242,8 @@ internal sealed class InboundDispatch
             return;
         }
 
-        if (command == "EVNT" && error["seq"]?.Type == JTokenType.Integer)
+        if (isEvent && error.Seq is { } sequence)
         {
-            var sequence = error.Value<ulong>("seq");
             if (!_parts.Publishes.TryFail(sequence, new ThynapseRejectedException(code, message)))
             {
                 _parts.Signals.Notify(new CellNotice(CellNoticeKind.PublishRejected, $"Event #{sequence} was refused: {ErrorCodeNames.Of(code)}: {message}")
@@ -214,23 +260,21 @@ internal sealed class InboundDispatch
     }
 
     /// <summary><c>SLOW</c>: what the transmitter dropped for this cell (PROTOCOL.md §5.10).</summary>
-    private void HandleSlow(JObject slow)
+    private void HandleSlow(SlowMessage slow)
     {
-        var missed = slow.Value<long>("missed");
-        var replies = slow.Value<long?>("replies") ?? 0;
-        if (missed > 0)
+        if (slow.Missed > 0)
         {
             _parts.Signals.Notify(new CellNotice(CellNoticeKind.MissedEvents,
-                $"The transmitter dropped {missed} events for this cell because it did not keep up ({slow.Value<long>("total")} in all)")
+                $"The transmitter dropped {slow.Missed} events for this cell because it did not keep up ({slow.Total} in all)")
             {
-                Count = missed,
+                Count = slow.Missed,
             });
         }
 
-        if (replies > 0)
+        if (slow.Replies > 0)
         {
             _parts.Signals.Notify(new CellNotice(CellNoticeKind.MissedEvents,
-                $"The transmitter dropped {replies} answers or confirmations for this cell because it did not read them; requests waiting for them time out"));
+                $"The transmitter dropped {slow.Replies} answers or confirmations for this cell because it did not read them; requests waiting for them time out"));
         }
     }
 

@@ -1,4 +1,5 @@
 using Newtonsoft.Json.Linq;
+using Thynapse.Core;
 
 namespace Thynapse.Cell.Internal;
 
@@ -19,35 +20,18 @@ internal sealed class Profile(JObject? metadata, IReadOnlyCollection<string>? ta
     public string[] Tags => Volatile.Read(ref _tags);
 
     /// <summary>Socket thread, with the <c>OKAY</c> of a <c>META</c>: applies its change (PROTOCOL.md §5.15).</summary>
-    public void Apply(JObject change)
+    public void Apply(MetadataMessage change)
     {
         lock (_gate)
         {
-            if (change["metadata"] is JObject metadata)
+            if (change.Metadata is not null)
             {
-                var replace = change.Value<string>("mode") == "replace";
-                var updated = (JObject)(replace ? metadata : _metadata).DeepClone();
-                if (!replace)
-                {
-                    foreach (var (key, value) in metadata)
-                    {
-                        if (value is null || value.Type == JTokenType.Null)
-                        {
-                            updated.Remove(key);
-                        }
-                        else
-                        {
-                            updated[key] = value.DeepClone();
-                        }
-                    }
-                }
-
-                Volatile.Write(ref _metadata, updated);
+                Volatile.Write(ref _metadata, change.Apply(_metadata)); // a new object: readers keep the one they have
             }
 
-            if (change["tags"] is JArray tags)
+            if (change.Tags is { } tags)
             {
-                Volatile.Write(ref _tags, [.. tags.Values<string>().OfType<string>()]);
+                Volatile.Write(ref _tags, [.. tags]);
             }
         }
     }

@@ -81,7 +81,7 @@ internal sealed class PublishChecks
         if (options.Key is { } keyText)
         {
             key = Encoding.UTF8.GetBytes(keyText);
-            if (key.Length is 0 or > 1024)
+            if (key.Length is 0 or > MessageLimits.MaxKeyBytes)
             {
                 throw new ArgumentException("A key has 1 to 1,024 bytes of UTF-8.", nameof(options));
             }

@@ -1,4 +1,3 @@
-using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 
 namespace Thynapse.Cell.Internal;
@@ -10,8 +9,8 @@ namespace Thynapse.Cell.Internal;
 internal sealed class PublishReplies(PublishBuffer publishes)
 {
     /// <summary>One <c>J ACPT</c>.</summary>
-    public void Accept(JObject accept) =>
-        publishes.TryAnswer(accept.Value<ulong>("seq"), new PublishAnswer(accept.Value<int>("receivers") > 0 ? PublishStatus.Accepted : PublishStatus.NoReceiver, accept.Value<int>("receivers")));
+    public void Accept(AcceptMessage accept) =>
+        publishes.TryAnswer(accept.Seq, new PublishAnswer(accept.Receivers > 0 ? PublishStatus.Accepted : PublishStatus.NoReceiver, (int)accept.Receivers));
 
     /// <summary>One <c>B ACPT</c> frame.</summary>
     public void Accepts(ReadOnlySpan<byte> payload)
@@ -36,25 +35,20 @@ internal sealed class PublishReplies(PublishBuffer publishes)
     }
 
     /// <summary>One <c>J DONE</c>; a dead-lettered one names the service that gave up and why (PROTOCOL.md §5.14).</summary>
-    public void Completion(JObject done)
+    public void Completion(DoneMessage done)
     {
-        var sequence = done.Value<ulong>("seq");
-        if (done.Value<string>("outcome") != "dead_lettered")
+        if (done.DeadLetter is not { } details)
         {
-            Completed(sequence, done.Value<int>("receivers"), CompletionOutcome.Completed);
+            Completed(done.Seq, (int)done.Receivers, done.Outcome);
             return;
         }
 
-        var service = done.Value<string>("service");
-        var reason = done.Value<string>("reason");
-        var attempts = done.Value<int?>("attempts");
-        publishes.TryFail(sequence, new ThynapseDeadLetteredException(service is null
-            ? $"Event #{sequence} used up its attempts at a service and went to its dead-letter channel."
-            : $"Event #{sequence} on '{done.Value<string>("channel")}' used up its {attempts} attempts at service '{service}' and went to $DLQ.{service}; the last attempt ended: {reason}.")
+        publishes.TryFail(done.Seq, new ThynapseDeadLetteredException(
+            $"Event #{done.Seq} on '{details.Channel}' used up its {details.Attempts} attempts at service '{details.Service}' and went to {DeadLetterDetails.ChannelFor(details.Service)}; the last attempt ended: {details.Reason}.")
         {
-            Service = service,
-            Reason = reason,
-            Attempts = attempts ?? 0,
+            Service = details.Service,
+            Reason = details.Reason,
+            Attempts = details.Attempts,
         });
     }
 

@@ -8,16 +8,23 @@ internal sealed class Request(Command command, JObject payload)
 {
     public Command Command { get; } = command;
 
+    /// <summary>A request of <paramref name="message"/>, which leaves its <c>ref</c> to the table (see <see cref="RequestTable.Send"/>).</summary>
+    public static Request Of<T>(T message)
+        where T : IJsonMessage => new(message.Command, JsonMessage.ToJson(message));
+
     public JObject Payload { get; } = payload;
 
-    /// <summary>Completes with the answer (<c>OKAY</c>, <c>WLCM</c>), or fails with the <c>ERRR</c>.</summary>
-    public TaskCompletionSource<JObject> Reply { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>
+    /// Completes with the <c>OKAY</c>, or fails with the <c>ERRR</c>. A <c>HELO</c>'s is never completed: its answer is
+    /// the welcome (<see cref="SessionEngine.StartAsync"/>).
+    /// </summary>
+    public TaskCompletionSource<OkayMessage> Reply { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The <c>ref</c> it was last sent with (0: never sent).</summary>
     public long Ref { get; set; }
 
     /// <summary>Socket thread: what the <c>OKAY</c> changes here, applied before <see cref="Reply"/> completes.</summary>
-    public Action<JObject>? Answered { get; init; }
+    public Action<OkayMessage>? Answered { get; init; }
 
     /// <summary>The subscription (<c>sub</c>) a <c>SUBS</c> or <c>UNSB</c> is about.</summary>
     public uint? Subscription => Payload.Value<uint?>("sub");

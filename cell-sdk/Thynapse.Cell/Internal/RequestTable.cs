@@ -28,7 +28,7 @@ internal sealed class RequestTable(SocketThread thread, Outbox outbox, CellSigna
     /// <param name="request">The request; its <see cref="Request.Answered"/> runs on the socket thread with the answer.</param>
     /// <param name="beforeSending">Run on the socket thread before the request is first submitted.</param>
     /// <param name="cancellationToken">Stops waiting (the answer, if it comes, is ignored).</param>
-    public async Task<JObject> AskAsync(Request request, Action? beforeSending, CancellationToken cancellationToken)
+    public async Task<OkayMessage> AskAsync(Request request, Action? beforeSending, CancellationToken cancellationToken)
     {
         if (!thread.Post(() =>
             {
@@ -83,20 +83,23 @@ internal sealed class RequestTable(SocketThread thread, Outbox outbox, CellSigna
     /// <summary>Keeps a request for the next session (one refused with NOT_WELCOMED).</summary>
     public void Park(Request request) => _parked.Add(request);
 
-    /// <summary>Takes the request a reply (<c>OKAY</c>, <c>WLCM</c>, <c>ERRR</c>) answers, by its <c>ref</c>.</summary>
-    public bool TryTake(JObject reply, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Request? request)
+    /// <summary>
+    /// Takes the request a reply (<c>OKAY</c>, <c>WLCM</c>, <c>ERRR</c>) answers, by its <c>ref</c>: an integer, as the
+    /// cell sends them (any other ref answers none of its requests).
+    /// </summary>
+    public bool TryTake(JValue? reference, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Request? request)
     {
         request = null;
-        return reply["ref"]?.Type == JTokenType.Integer && _sent.Remove(reply.Value<long>("ref"), out request);
+        return reference is { Type: JTokenType.Integer, Value: long number } && _sent.Remove(number, out request);
     }
 
     /// <summary>An <c>OKAY</c>: its request's <see cref="Request.Answered"/> runs, then its task completes.</summary>
-    public void Answer(JObject reply)
+    public void Answer(OkayMessage okay)
     {
-        if (TryTake(reply, out var request))
+        if (TryTake(okay.Ref, out var request))
         {
-            request.Answered?.Invoke(reply);
-            request.Reply.TrySetResult(reply);
+            request.Answered?.Invoke(okay);
+            request.Reply.TrySetResult(okay);
         }
     }
 

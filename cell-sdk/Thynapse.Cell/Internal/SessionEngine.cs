@@ -20,6 +20,9 @@ internal sealed class SessionEngine
     /// <summary>The longest pause between two attempts to join.</summary>
     private const long MaxRetryMs = 2000;
 
+    /// <summary><c>HELO.encodings</c>: the cell reads both (PROTOCOL.md §2.2).</summary>
+    private static readonly string[] HelloEncodings = ["B", "J"];
+
     private readonly SessionParts _parts;
     private readonly SocketThread _thread;
     private readonly CellOptions _options;
@@ -28,8 +31,8 @@ internal sealed class SessionEngine
     private readonly SocketCount _sockets = new();
     private readonly string _linkName;
     private readonly Thid _cellId;
-    private TaskCompletionSource<JObject>? _firstWelcome;
-    private TaskCompletionSource<JObject>? _goodbye;
+    private TaskCompletionSource<WelcomeMessage>? _firstWelcome;
+    private TaskCompletionSource<GoodbyeMessage>? _goodbye;
     private TransmitterTerms _terms = TransmitterTerms.Initial;
     private Link? _link;
     private int _links;
@@ -74,9 +77,9 @@ internal sealed class SessionEngine
     public int SocketsOpen => _sockets.Open;
 
     /// <summary>Any thread, once: starts joining; completes with the first welcome, or fails with a refusal.</summary>
-    public Task<JObject> StartAsync()
+    public Task<WelcomeMessage> StartAsync()
     {
-        _firstWelcome = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _firstWelcome = new TaskCompletionSource<WelcomeMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
         _thread.Post(() =>
         {
             _thread.TickInterval = (int)FirstRetryMs;
@@ -98,14 +101,14 @@ internal sealed class SessionEngine
     /// Any thread: leaves: everything buffered goes out ahead of <c>GBYE</c> (see <see cref="Outbox.Leave"/>); completes
     /// with the transmitter's <c>GBYE</c>.
     /// </summary>
-    public Task<JObject> LeaveAsync()
+    public Task<GoodbyeMessage> LeaveAsync()
     {
-        var goodbye = new TaskCompletionSource<JObject>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var goodbye = new TaskCompletionSource<GoodbyeMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_thread.Post(() =>
             {
                 _parts.Outbox.Leave();
                 _goodbye = goodbye;
-                _parts.Outbox.Send(JsonPayload.Frame(Command.Gbye, []));
+                _parts.Outbox.Send(GoodbyeMessage.Instance.ToFrame());
             }))
         {
             goodbye.TrySetCanceled();
@@ -133,31 +136,28 @@ internal sealed class SessionEngine
     }
 
     /// <summary><c>WLCM</c>: the session exists (new, or taken over with the resume token).</summary>
-    public void Welcome(JObject welcome)
+    /// <param name="welcome">The welcome as read.</param>
+    /// <param name="payload">Its payload (for the log).</param>
+    public void Welcome(WelcomeMessage welcome, JObject payload)
     {
-        var request = _parts.Requests.TryTake(welcome, out var found) ? found : null;
-        if (_link is not { Welcomed: false } link || !Thid.TryParse(welcome.Value<string>("id"), out var transmitterId))
+        _parts.Requests.TryTake(welcome.Ref, out _); // the HELO is answered: StartAsync completes below
+        if (_link is not { Welcomed: false } link)
         {
-            _log.Warning("Ignored a WLCM that answers no HELO of this link: {Welcome}", welcome);
+            _log.Warning("Ignored a WLCM that answers no HELO of this link: {Welcome}", payload);
             return;
         }
 
         link.Welcomed = true;
         link.HelloSentAt = 0;
         _parts.Acknowledgements.BeginSession(link.Number);
-        var terms = _terms.Welcomed(transmitterId, welcome);
+        var terms = TransmitterTerms.Of(welcome);
         Volatile.Write(ref _terms, terms);
-        _resumeToken = welcome.Value<string>("session");
+        _resumeToken = welcome.Session;
         _thread.MaxClockStep = TimeSpan.FromMilliseconds(2 * terms.HeartbeatMs); // the timer ticks every heartbeat
         _parts.Publishes.BatchBytes = Math.Min(_options.BatchBytes, terms.MaxFrameBytes - 1024);
-        if (welcome["defaults"] is JObject defaults && defaults.Value<long?>("ackTimeout") is { } ackTimeout)
-        {
-            _parts.Acknowledgements.DefaultAckTimeoutMs = ackTimeout;
-        }
-
+        _parts.Acknowledgements.DefaultAckTimeoutMs = welcome.Defaults.AckTimeout;
         _lastHeard = _thread.Now();
-        Welcomed(welcome["resumed"] as JObject, welcome["credit"]?.Type == JTokenType.Integer ? welcome.Value<long>("credit") : null);
-        request?.Reply.TrySetResult(welcome);
+        Welcomed(welcome.Resumed, welcome.Credit);
         _firstWelcome?.TrySetResult(welcome);
     }
 
@@ -180,7 +180,7 @@ internal sealed class SessionEngine
     }
 
     /// <summary><c>GBYE</c>: the answer to ours, or the transmitter shutting down (then the cell joins again).</summary>
-    public void Goodbye(JObject goodbye)
+    public void Goodbye(GoodbyeMessage goodbye)
     {
         if (_goodbye is { } leaving)
         {
@@ -188,7 +188,7 @@ internal sealed class SessionEngine
             return;
         }
 
-        Lost($"the transmitter said goodbye ({goodbye.Value<string>("reason") ?? "no reason"})");
+        Lost($"the transmitter said goodbye ({goodbye.Reason ?? "no reason"})");
     }
 
     /// <summary>
@@ -236,7 +236,7 @@ internal sealed class SessionEngine
             }
             else
             {
-                _parts.Outbox.Send(JsonPayload.Frame(Command.Beat, []));
+                _parts.Outbox.Send(HeartbeatMessage.Instance.ToFrame());
             }
         }
         else if (state is CellState.Connecting or CellState.Reconnecting && !_stopped)
@@ -261,7 +261,7 @@ internal sealed class SessionEngine
     /// <summary>Settles what waited for the session, and gets going.</summary>
     /// <param name="resumed"><c>WLCM.resumed</c>: what the session taken over missed.</param>
     /// <param name="credit"><c>WLCM.credit</c>: the first publishing credit (null: the transmitter does not pace this cell).</param>
-    private void Welcomed(JObject? resumed, long? credit)
+    private void Welcomed(WelcomeResumed? resumed, long? credit)
     {
         var reconnected = _everWelcomed;
         _everWelcomed = true;
@@ -289,18 +289,18 @@ internal sealed class SessionEngine
             _parts.Signals.Notify(new CellNotice(CellNoticeKind.Reconnected, $"Welcomed again by transmitter {Terms.Id} with {_parts.Subscriptions.Routes.Count} subscriptions"));
         }
 
-        if (resumed is not null && resumed.Value<long>("missed") is > 0 and var missed)
+        if (resumed is { Missed: > 0 and var missed })
         {
-            var ended = resumed.Value<string>("ended") switch
+            var ended = resumed.Ended switch
             {
-                "silent" => "after it was silent for the liveness timeout",
-                "not_reading" => "because it stopped reading",
-                "disconnected" => "when its connection closed",
+                WelcomeResumed.Silent => "after it was silent for the liveness timeout",
+                WelcomeResumed.NotReading => "because it stopped reading",
+                WelcomeResumed.Disconnected => "when its connection closed",
                 _ => null,
             };
             _parts.Signals.Notify(new CellNotice(CellNoticeKind.MissedEvents, ended is null
                 ? $"The transmitter dropped {missed} events for this cell before it re-joined"
-                : $"The transmitter ended this cell's session {ended}; {missed} events for it were dropped before it re-joined {resumed.Value<long>("away")} ms later")
+                : $"The transmitter ended this cell's session {ended}; {missed} events for it were dropped before it re-joined {resumed.Away ?? 0} ms later")
             {
                 Count = missed,
             });
@@ -342,25 +342,20 @@ internal sealed class SessionEngine
 
     private void SendHello()
     {
-        var hello = new JObject
+        var hello = new HelloMessage(_cellId, _options.Service)
         {
-            ["id"] = _cellId.ToString(),
-            ["service"] = _options.Service,
-            ["protocol"] = 1,
-            ["encodings"] = new JArray("B", "J"),
-            ["metadata"] = _parts.Profile.Metadata.DeepClone(),
-            ["tags"] = new JArray(_parts.Profile.Tags),
-            ["subs"] = _parts.Subscriptions.ForHello(), // as many as fit a modest header; the rest follow as SUBS
-            ["credit"] = true,
+            Protocol = ProtocolVersion.Current,
+            Encodings = HelloEncodings,
+            Metadata = _parts.Profile.Metadata,
+            Tags = _parts.Profile.Tags,
+            Subscriptions = _parts.Subscriptions.ForHello(), // as many as fit a modest header; the rest follow as SUBS
+            Credit = true,
+            Resume = _resumeToken,
         };
-        if (_resumeToken is not null)
-        {
-            hello["resume"] = _resumeToken;
-        }
 
         _helloRefused = false;
         _link!.HelloSentAt = _thread.Now();
-        var request = new Request(Command.Helo, hello);
+        var request = new Request(Command.Helo, hello.ToJson()); // the table adds the ref
         _parts.Requests.Send(request);
         _link.HelloRef = request.Ref; // the link forgets it when it closes unanswered (review finding 13)
     }

@@ -1,4 +1,3 @@
-using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 
 namespace Thynapse.Cell.Internal;
@@ -28,9 +27,9 @@ internal sealed class Subscriptions(RequestTable requests, Outbox outbox, CellSi
     /// The subscriptions the next <c>HELO</c> carries, as many as fit a modest header; the rest are remembered, to follow
     /// as <c>SUBS</c> once welcomed (<see cref="FollowHello"/>).
     /// </summary>
-    public JArray ForHello()
+    public List<SubscribeMessage> ForHello()
     {
-        var subs = new JArray();
+        var subs = new List<SubscribeMessage>();
         var budget = HelloBudget;
         _inHello.Clear();
         _afterWelcome.Clear();
@@ -40,7 +39,7 @@ internal sealed class Subscriptions(RequestTable requests, Outbox outbox, CellSi
             if (size <= budget)
             {
                 budget -= size;
-                subs.Add(subscription.ToWire());
+                subs.Add(subscription.ToMessage());
                 _inHello.Add(subscription.Id);
             }
             else
@@ -58,7 +57,7 @@ internal sealed class Subscriptions(RequestTable requests, Outbox outbox, CellSi
         _following.Clear();
         foreach (var subscription in _afterWelcome.Where(s => Routes.TryGet(s.Id, out _)))
         {
-            var request = new Request(Command.Subs, subscription.ToWire());
+            var request = Request.Of(subscription.ToMessage());
             _following[subscription.Id] = request;
             requests.Send(request);
         }
@@ -74,7 +73,7 @@ internal sealed class Subscriptions(RequestTable requests, Outbox outbox, CellSi
         foreach (var id in _inHello.Where(id => !Routes.TryGet(id, out _)).ToList())
         {
             _inHello.Remove(id);
-            outbox.Send(JsonPayload.Frame(Command.Unsb, new JObject { ["sub"] = id }));
+            outbox.Send(new UnsubscribeMessage(id).ToFrame());
         }
     }
 
@@ -89,7 +88,7 @@ internal sealed class Subscriptions(RequestTable requests, Outbox outbox, CellSi
         {
             case Command.Subs when sub is { } id && _inHello.Contains(id):
             case Command.Unsb when sub is { } gone && !_inHello.Contains(gone) && !_following.ContainsKey(gone):
-                parked.Reply.TrySetResult([]); // the HELO carried the subscriptions as they are now
+                parked.Reply.TrySetResult(new OkayMessage(parked.Command) { Sub = parked.Subscription }); // the HELO carried the subscriptions as they are now
                 return true;
             case Command.Subs when sub is { } id && _following.TryGetValue(id, out var sending):
                 sending.Reply.Task.ContinueWith(t => parked.Reply.TrySetFromTask(t), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

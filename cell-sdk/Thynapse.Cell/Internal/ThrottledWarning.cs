@@ -20,8 +20,8 @@ internal sealed class ThrottledWarning(ILogger log, string template, TimeProvide
     /// <summary>Warnings so far, logged or not.</summary>
     public long Count => Interlocked.Read(ref _count);
 
-    /// <summary>Logs <paramref name="error"/> with the template's one property, <paramref name="value"/>, unless this window's budget is spent.</summary>
-    public void Warn(Exception error, object? value)
+    /// <summary>Logs <paramref name="error"/> (if any) with the template's one property, <paramref name="value"/>, unless this window's budget is spent.</summary>
+    public void Warn(Exception? error, object? value)
     {
         Interlocked.Increment(ref _count);
         long held;

@@ -1,4 +1,3 @@
-using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 
 namespace Thynapse.Cell.Internal;
@@ -14,18 +13,20 @@ namespace Thynapse.Cell.Internal;
 /// <param name="MaxFrameBytes">The largest frame it accepts.</param>
 internal sealed record TransmitterTerms(Thid Id, string? Events, long HeartbeatMs, long LivenessMs, int MaxFrameBytes)
 {
-    /// <summary>Before any welcome: the defaults of PROTOCOL.md §5.2 and §8.1.</summary>
-    public static readonly TransmitterTerms Initial = new(Thid.Empty, null, 1000, 5000, 1024 * 1024);
+    /// <summary>The shortest heartbeat the cell keeps, whatever the transmitter says (its timer ticks every heartbeat).</summary>
+    private const long MinHeartbeatMs = 10;
 
-    /// <summary>The terms of <paramref name="welcome"/>; what it leaves out stays as it was.</summary>
-    public TransmitterTerms Welcomed(Thid id, JObject welcome)
+    /// <summary>Before any welcome: the defaults of PROTOCOL.md §5.2 and §8.1.</summary>
+    public static readonly TransmitterTerms Initial = new(Thid.Empty, null, ProtocolDefaults.HeartbeatMs, ProtocolDefaults.LivenessMs, ProtocolDefaults.MaxFrameBytes);
+
+    /// <summary>
+    /// The terms of <paramref name="welcome"/>: the heartbeat at least <see cref="MinHeartbeatMs"/>, liveness at least
+    /// two heartbeats; limits it left out read as the protocol's defaults (<see cref="WelcomeLimits.Default"/>).
+    /// </summary>
+    public static TransmitterTerms Of(WelcomeMessage welcome)
     {
-        var heartbeat = Math.Max(10, welcome.Value<long?>("heartbeat") ?? HeartbeatMs);
-        return new TransmitterTerms(
-            id,
-            welcome.Value<string>("pub"),
-            heartbeat,
-            Math.Max(heartbeat * 2, welcome.Value<long?>("liveness") ?? LivenessMs),
-            welcome["limits"]?.Value<int?>("frame") ?? MaxFrameBytes);
+        ArgumentNullException.ThrowIfNull(welcome);
+        var heartbeat = Math.Max(MinHeartbeatMs, welcome.Heartbeat);
+        return new TransmitterTerms(welcome.Id, welcome.Pub, heartbeat, Math.Max(heartbeat * 2, welcome.Liveness), welcome.Limits.Frame);
     }
 }

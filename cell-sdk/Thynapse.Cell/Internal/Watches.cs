@@ -24,10 +24,10 @@ internal sealed class Watches(RequestTable requests, ILogger log)
     public void Remove(uint id) => _live.Remove(id);
 
     /// <summary>The cells matching a watch when it (re)started; differences from what it knew are changes.</summary>
-    public static void Snapshot(Watch watch, JObject reply)
+    public static void Snapshot(Watch watch, OkayMessage reply)
     {
         watch.Started = true;
-        var now = (reply["cells"] as JArray ?? []).OfType<JObject>().Select(CellInfo.From).ToDictionary(c => c.Id);
+        var now = (reply.Cells ?? []).Select(CellInfo.From).ToDictionary(c => c.Id);
         foreach (var (id, cell) in now)
         {
             if (!watch.Known.TryGetValue(id, out var before))
@@ -56,18 +56,18 @@ internal sealed class Watches(RequestTable requests, ILogger log)
     }
 
     /// <summary>One <c>CELL</c> notice for a watch.</summary>
-    public void Notice(JObject notice)
+    public void Notice(CellChangeMessage notice)
     {
-        if (!_live.TryGetValue(notice.Value<uint>("watch"), out var watch) || notice["cell"] is not JObject wire)
+        if (!_live.TryGetValue(notice.Watch, out var watch))
         {
             return;
         }
 
-        var cell = CellInfo.From(wire);
-        var kind = notice.Value<string>("change") switch
+        var cell = CellInfo.From(notice.Cell);
+        var kind = notice.Change switch
         {
-            "joined" => MembershipChangeKind.Joined,
-            "left" => MembershipChangeKind.Left,
+            CellChange.Joined => MembershipChangeKind.Joined,
+            CellChange.Left => MembershipChangeKind.Left,
             _ => MembershipChangeKind.Updated,
         };
         if (kind == MembershipChangeKind.Left)
@@ -88,7 +88,7 @@ internal sealed class Watches(RequestTable requests, ILogger log)
         // Only watches that had started: one still waiting for its first answer is asked again as a parked request.
         foreach (var watch in _live.Values.Where(w => w.Started))
         {
-            requests.Send(new Request(Command.Wtch, watch.ToWire()) { Answered = reply => Snapshot(watch, reply) });
+            requests.Send(new Request(Command.Wtch, watch.ToMessage().ToJson()) { Answered = reply => Snapshot(watch, reply) });
         }
     }
 
@@ -101,11 +101,6 @@ internal sealed class Watches(RequestTable requests, ILogger log)
         public bool Started { get; set; }
 
         /// <summary>Its <c>WTCH</c> payload.</summary>
-        public JObject ToWire()
-        {
-            var wire = Filter.ToWire();
-            wire["watch"] = Id;
-            return wire;
-        }
+        public WatchMessage ToMessage() => new(Id, Filter.ToDiscoveryFilter());
     }
 }
