@@ -327,7 +327,7 @@ internal sealed class CommandProcessor
                 _tracker.HandleJsonAck(cell!, json);
                 break;
             case Command.Meta:
-                _discovery.HandleMeta(cell!, json, fields);
+                _discovery.HandleMeta(cell!, json);
                 break;
             case Command.List:
                 _discovery.HandleList(cell!, json, fields);
@@ -336,7 +336,7 @@ internal sealed class CommandProcessor
                 _discovery.HandleWatch(cell!, json, fields);
                 break;
             case Command.Unwt:
-                _discovery.HandleUnwatch(cell!, json, fields);
+                _discovery.HandleUnwatch(cell!, json);
                 break;
             case Command.Nack:
                 _tracker.HandleNack(cell!, json);

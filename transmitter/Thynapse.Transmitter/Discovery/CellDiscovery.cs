@@ -17,6 +17,7 @@ internal sealed class CellDiscovery
 {
     private readonly List<Watch> _watches = [];
     private readonly TransmitterOptions _options;
+    private readonly MessageLimits _limits;
     private readonly Thid _transmitter;
     private readonly CellDirectory _directory;
     private readonly CellOutput _output;
@@ -26,6 +27,7 @@ internal sealed class CellDiscovery
     public CellDiscovery(TransmitterOptions options, Thid transmitter, CellDirectory directory, CellOutput output, Responder responder)
     {
         _options = options;
+        _limits = options.MessageLimits;
         _transmitter = transmitter;
         _directory = directory;
         _output = output;
@@ -49,36 +51,21 @@ internal sealed class CellDiscovery
     }
 
     /// <summary><c>META</c>: merges or replaces the cell's metadata, replaces its tags; in force before the answer (§4.6).</summary>
-    public void HandleMeta(LocalCell cell, JObject request, FieldReader fields)
+    public void HandleMeta(LocalCell cell, JObject request)
     {
-        var metadata = fields.GetObject("metadata");
-        var mode = fields.GetString("mode") ?? "merge";
-        var tagsField = fields.GetArray("tags");
-        if (fields.Error is null && mode is not ("merge" or "replace"))
-        {
-            fields.Invalid("field 'mode' must be \"merge\" or \"replace\"");
-        }
-
-        var tags = fields.Error is null && tagsField is not null ? ProfileFields.ReadTags(tagsField, fields) : null;
-        if (fields.Error is { } error)
-        {
-            _responder.Reject(cell.RoutingId, cell, Command.Meta, ThynapseErrorCode.InvalidField, error, request);
-            return;
-        }
-
         var profile = cell.Profile;
-        var updated = metadata is null ? profile.Metadata : mode == "replace" ? (JObject)metadata.DeepClone() : ProfileFields.Merge(profile.Metadata, metadata);
-        if (!ProfileFields.FitsMetadataLimit(updated, _options.MaxMetadataBytes, out var size))
+        if (!MetadataMessage.TryRead(request, _limits, out var meta, out var code, out var error)
+            || !meta.TryApply(profile.Metadata, _limits, out var updated, out code, out error))
         {
-            _responder.Reject(cell.RoutingId, cell, Command.Meta, ThynapseErrorCode.MetadataTooLarge, $"the metadata would take {size} bytes; the limit is {_options.MaxMetadataBytes}", request);
+            _responder.Reject(cell.RoutingId, cell, Command.Meta, code, error, request);
             return;
         }
 
         // Applied before the answer: any event routed after the OKAY sees the new metadata (narrowed plans are
         // recomputed at the directory's new epoch).
         profile.Metadata = updated;
-        profile.Tags = tags ?? profile.Tags;
-        _responder.Reply(cell, Command.Okay, new JObject { ["command"] = "META" }, request);
+        profile.Tags = meta.Tags is { } tags ? [.. tags] : profile.Tags;
+        _responder.Reply(cell, new OkayMessage(Command.Meta), request);
         _directory.Update(cell);
     }
 
@@ -141,22 +128,22 @@ internal sealed class CellDiscovery
     }
 
     /// <summary><c>UNWT</c>: ends a watch.</summary>
-    public void HandleUnwatch(LocalCell cell, JObject request, FieldReader fields)
+    public void HandleUnwatch(LocalCell cell, JObject request)
     {
-        var id = fields.GetUInt32("watch", required: true);
-        if (fields.Error is { } error)
+        if (!UnwatchMessage.TryRead(request, _limits, out var unwatch, out var code, out var error))
         {
-            _responder.Reject(cell.RoutingId, cell, Command.Unwt, ThynapseErrorCode.InvalidField, error, request);
+            _responder.Reject(cell.RoutingId, cell, Command.Unwt, code, error, request);
             return;
         }
 
+        var id = unwatch.Watch;
         if (_watches.RemoveAll(w => ReferenceEquals(w.Watcher, cell) && w.Id == id) == 0)
         {
             _responder.Reject(cell.RoutingId, cell, Command.Unwt, ThynapseErrorCode.UnknownWatch, $"this cell has no watch {id}", request);
             return;
         }
 
-        _responder.Reply(cell, Command.Okay, new JObject { ["command"] = "UNWT", ["watch"] = id }, request);
+        _responder.Reply(cell, new OkayMessage(Command.Unwt) { Watch = id }, request);
     }
 
     /// <summary>Every cell discovery sees: the local ones, then the replica's (those not local too).</summary>
