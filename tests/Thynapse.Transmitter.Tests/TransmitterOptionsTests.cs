@@ -19,6 +19,24 @@ public sealed class TransmitterOptionsTests
         Assert.AreEqual("LivenessTimeout must be greater than HeartbeatInterval (500 ms); got 100 ms. (Parameter 'LivenessTimeout')", ex.Message);
     }
 
+    /// <summary>
+    /// The defaults a WLCM announces are values SUBS accepts back: an ack timeout or attempt count past SUBS's bounds
+    /// (§5.6) is refused at start, not announced to cells whose SUBS would then be refused.
+    /// </summary>
+    [TestMethod]
+    public void Validate_DefaultsPastWhatSubsAccepts_AreRefused()
+    {
+        var longTimeout = TransmitterOptions.Default with { DefaultAckTimeout = TimeSpan.FromHours(2) };
+        var ex = Assert.ThrowsExactly<ArgumentOutOfRangeException>(longTimeout.Validate);
+        Assert.AreEqual(nameof(TransmitterOptions.DefaultAckTimeout), ex.ParamName);
+        StringAssert.Contains(ex.Message, "must be at most 3600000 ms");
+
+        var manyAttempts = TransmitterOptions.Default with { DefaultMaxAttempts = 1001 };
+        ex = Assert.ThrowsExactly<ArgumentOutOfRangeException>(manyAttempts.Validate);
+        Assert.AreEqual(nameof(TransmitterOptions.DefaultMaxAttempts), ex.ParamName);
+        StringAssert.Contains(ex.Message, "must be from 1 to 1000; got 1001");
+    }
+
     [TestMethod]
     public void Start_EndpointWithoutScheme_ThrowsArgumentExceptionSuggestingTheTcpForm()
     {

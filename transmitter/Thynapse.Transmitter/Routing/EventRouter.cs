@@ -16,8 +16,7 @@ namespace Thynapse.Transmitter.Routing;
 /// </summary>
 internal sealed class EventRouter
 {
-    /// <summary>The longest key of a keyed event, in bytes.</summary>
-    public const int MaxKeyBytes = 1024;
+    private const int MaxKeyBytes = MessageLimits.MaxKeyBytes;
 
     private readonly List<Subscription> _eligible = [];
     private readonly TransmitterOptions _options;
