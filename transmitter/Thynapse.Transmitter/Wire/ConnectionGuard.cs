@@ -242,7 +242,9 @@ internal sealed class ConnectionGuard : IDisposable
                 }
 
                 // 01 established, 04/05 FIN_WAIT1/2, 08 CLOSE_WAIT, 09 LAST_ACK, 0B CLOSING; 0A is the listener itself.
-                if (fields[3] is "01" or "04" or "05" or "08" or "09" or "0B" && ours.Contains(fields[9]))
+                // Each inode once: the kernel writes the table in chunks, and a socket that moves while it is read can
+                // be listed twice.
+                if (fields[3] is "01" or "04" or "05" or "08" or "09" or "0B" && ours.Remove(fields[9]))
                 {
                     count++;
                 }
