@@ -40,10 +40,10 @@ public sealed record HelloMessage(Thid Id, string Service) : IJsonMessage
     public bool AcceptsBinary => Encodings?.Contains("B") == true;
 
     /// <summary>
-    /// Reads and checks a <c>HELO</c> payload as the transmitter does, in its order: field types, tags, the id, the
-    /// service, the encodings, the subscriptions (<c>INVALID_FIELD</c>, or an entry's own code naming its index, §5.1),
-    /// then <c>METADATA_TOO_LARGE</c>, then <c>UNSUPPORTED_PROTOCOL</c>. Whether the id is in use, and whether the
-    /// transmitter shuts down, depend on the transmitter, not the message.
+    /// Reads and checks a <c>HELO</c> payload as the transmitter does, in its order: <c>UNSUPPORTED_PROTOCOL</c> first
+    /// (§10), then field types, tags, the id, the service, the encodings, the subscriptions (<c>INVALID_FIELD</c>, or
+    /// an entry's own code naming its index, §5.1), then <c>METADATA_TOO_LARGE</c>. Whether the id is in use, and
+    /// whether the transmitter shuts down, depend on the transmitter, not the message.
     /// </summary>
     public static bool TryRead(
         JObject body,
