@@ -324,7 +324,7 @@ public sealed class CellMessageWireTests
     [TestMethod]
     public void Metadata_Apply_MergesShallowlyOrReplacesAndNeverEditsTheCurrentObject()
     {
-        // ProfileFields.Merge on the transmitter, Cell.Metadata.cs ApplyLocally in the SDK (PROTOCOL.md §5.15).
+        // The one shallow merge of PROTOCOL.md §5.15, used by the transmitter's META and the SDK's own copy of its metadata.
         var current = JObject.Parse("{\"region\":\"eu\",\"load\":0.1,\"zone\":{\"id\":\"a\"}}");
         var before = current.ToString();
         var change = JObject.Parse("{\"load\":0.4,\"region\":null,\"zone\":{\"rack\":2}}");

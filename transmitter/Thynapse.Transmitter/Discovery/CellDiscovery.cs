@@ -179,7 +179,7 @@ internal sealed class CellDiscovery
         var service = fields.GetString("service");
         var tagsField = fields.GetArray("tags");
         var queryField = fields.GetObject("query");
-        var tags = fields.Error is null && tagsField is not null ? ProfileFields.ReadTags(tagsField, fields) : [];
+        var tags = fields.Error is null && tagsField is not null ? fields.ReadTags(tagsField) : [];
         if (fields.Error is { } fieldError)
         {
             error = fieldError;

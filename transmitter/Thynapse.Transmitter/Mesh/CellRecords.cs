@@ -94,7 +94,7 @@ internal sealed record CellRecord(Thid Id, bool Up, CellVersion Version, string 
         string[] tagList = [];
         if (fields.Error is null && tags is not null)
         {
-            tagList = ProfileFields.ReadTags(tags, fields) ?? [];
+            tagList = fields.ReadTags(tags) ?? [];
         }
 
         if (fields.Error is { } problem)

@@ -41,6 +41,12 @@ public sealed class FieldReader
     /// <summary>An array field.</summary>
     public JArray? GetArray(string name, bool required = false) => _fields.GetArray(name, required);
 
+    /// <summary>
+    /// A <c>tags</c> array as HELO, META and discovery filters read it (at most <see cref="MessageLimits.MaxTags"/>
+    /// strings of 1 to <see cref="MessageLimits.MaxTagLength"/> characters, duplicates dropped); null with the problem recorded.
+    /// </summary>
+    public string[]? ReadTags(JArray tags) => MessageFields.ReadTags(tags ?? throw new ArgumentNullException(nameof(tags)), ref _fields);
+
     /// <summary>True when the field is present and not null, whatever its type.</summary>
     public bool Has(string name) => _fields.Has(name);
 
