@@ -344,7 +344,7 @@ internal sealed class CommandProcessor
                 _tracker.HandleProgress(cell!, json);
                 break;
             case Command.Beat:
-                _responder.Reply(cell!, Command.Beat, []);
+                _responder.Reply(cell!, HeartbeatMessage.Instance);
                 break;
             case Command.Gbye:
                 _sessions.HandleGoodbye(cell!);

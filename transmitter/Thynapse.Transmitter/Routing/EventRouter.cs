@@ -190,7 +190,7 @@ internal sealed class EventRouter
 
         var waiter = wantsCompletion ? new CompletionWaiter(origin.Id, sequence) : null;
         _credit.RoutingFor = origin;
-        var receivers = Route(new EventData(origin.Profile.IdBytes, origin.Id, sequence, channel, body, default, origin.Profile.IdBytes, plan), plan, target, waiter,
+        var receivers = Route(new EventData(origin.Profile.IdBytes, origin.Id, sequence, channel, body, null, origin.Profile.IdBytes, plan), plan, target, waiter,
             deadLetter: null, resend: (flags & EventRecordFlags.Resend) != 0);
         _credit.RoutingFor = null;
         TransmitterCounters.Increment(ref _counters.EventsReceived);
