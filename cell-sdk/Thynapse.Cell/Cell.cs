@@ -228,25 +228,21 @@ public sealed partial class Cell : IAsyncDisposable
     }
 
     /// <summary>
-    /// Any thread: asks the transmitter (see <see cref="RequestTable.AskAsync"/>).
+    /// Any thread: asks the transmitter <paramref name="message"/>, its <c>ref</c> added (see <see cref="RequestTable.AskAsync"/>).
     /// </summary>
-    /// <param name="command">The command.</param>
-    /// <param name="payload">Its payload (the <c>ref</c> is added).</param>
+    /// <param name="message">The request.</param>
     /// <param name="beforeSending">Run on the socket thread before the request is first submitted.</param>
     /// <param name="answered">
     /// Run on the socket thread with the <c>OKAY</c>, before the task completes: answers are applied in the order they
     /// came, not in the order their continuations happen to run.
     /// </param>
     /// <param name="cancellationToken">Stops waiting (the answer, if it comes, is ignored).</param>
-    private Task<OkayMessage> RequestAsync(Command command, JObject payload, Action? beforeSending = null, Action<OkayMessage>? answered = null, CancellationToken cancellationToken = default)
+    private Task<OkayMessage> RequestAsync<T>(T message, Action? beforeSending = null, Action<OkayMessage>? answered = null, CancellationToken cancellationToken = default)
+        where T : IJsonMessage
     {
         ThrowIfDisposed();
-        return _requests.AskAsync(new Request(command, payload) { Answered = answered }, beforeSending, cancellationToken);
+        return _requests.AskAsync(Request.Of(message, answered), beforeSending, cancellationToken);
     }
-
-    /// <summary>Any thread: asks the transmitter <paramref name="message"/> (its <c>ref</c> is added; see <see cref="RequestAsync(Command, JObject, Action?, Action{OkayMessage}?, CancellationToken)"/>).</summary>
-    private Task<OkayMessage> RequestAsync<T>(T message, Action? beforeSending = null, Action<OkayMessage>? answered = null, CancellationToken cancellationToken = default)
-        where T : IJsonMessage => RequestAsync(message.Command, JsonMessage.ToJson(message), beforeSending, answered, cancellationToken);
 
     private void Notify(CellNotice notice) => _signals.Notify(notice);
 

@@ -31,7 +31,7 @@ public sealed class SubscriptionsTests
         var gone = fixture.Add("audit.*");
         fixture.Subscriptions.ForHello();
         fixture.Subscriptions.Routes.Remove(gone); // disposed while re-joining: its UNSB is parked
-        var parked = new Request(Command.Unsb, new JObject { ["sub"] = gone.Id });
+        var parked = Request.Of(new UnsubscribeMessage(gone.Id));
 
         fixture.Subscriptions.FollowHello();
         fixture.Subscriptions.DropGone(); // the one UNSB

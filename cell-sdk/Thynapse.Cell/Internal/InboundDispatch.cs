@@ -119,8 +119,13 @@ internal sealed class InboundDispatch
             switch (command)
             {
                 case Command.Dlvr:
-                    _parts.Deliveries.Json(json, body);
-                    return;
+                    if (DeliveryMessage.TryRead(json, out var delivery, out error))
+                    {
+                        _parts.Deliveries.Json(delivery, body);
+                        return;
+                    }
+
+                    break;
                 case Command.Acpt:
                     if (AcceptMessage.TryRead(json, out var accept, out error))
                     {
@@ -175,6 +180,12 @@ internal sealed class InboundDispatch
                     if (CellChangeMessage.TryRead(json, out var change, out error))
                     {
                         _parts.Watches.Notice(change);
+                        return;
+                    }
+
+                    if (CellChangeMessage.IsOfUnknownKind(json))
+                    {
+                        _parts.Watches.UnknownKind(json.Value<string>("change")!); // a later version's kind: ignored (PROTOCOL.md §5.17)
                         return;
                     }
 

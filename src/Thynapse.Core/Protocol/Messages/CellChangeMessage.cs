@@ -34,7 +34,19 @@ public sealed record CellChangeMessage(uint Watch, CellChange Change, CellDescri
         _ => "updated",
     };
 
-    /// <summary>Reads a <c>CELL</c>: <c>watch</c>, <c>change</c> and <c>cell</c> required.</summary>
+    /// <summary>
+    /// True when <paramref name="body"/>'s <c>change</c> is a string that names none of the kinds this version knows: a
+    /// notice of a later protocol version, which a receiver ignores (PROTOCOL.md §5.17), rather than a malformed one.
+    /// </summary>
+    public static bool IsOfUnknownKind(JObject body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return body.TryGetValue("change", StringComparison.Ordinal, out var change)
+            && change.Type == JTokenType.String
+            && (string?)change is not ("joined" or "updated" or "left");
+    }
+
+    /// <summary>Reads a <c>CELL</c>: <c>watch</c>, <c>change</c> and <c>cell</c> required (see <see cref="IsOfUnknownKind"/> for a change it does not know).</summary>
     public static bool TryRead(JObject body, [NotNullWhen(true)] out CellChangeMessage? message, [NotNullWhen(false)] out string? error)
     {
         ArgumentNullException.ThrowIfNull(body);
