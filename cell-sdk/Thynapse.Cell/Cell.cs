@@ -62,7 +62,7 @@ public sealed partial class Cell : IAsyncDisposable
         _acknowledgements = new Acknowledgements(_thread, _outbox, acks, options.DeduplicationWindow);
         _subscriptions = new Subscriptions(_requests, _outbox, _signals);
         _handlers = new HandlerRuntime(_acknowledgements, _signals,
-            new ThrottledWarning(_log, "A callback registered on the token of a handler of {Pattern} threw when the cell cancelled the token; the cell goes on", TimeProvider.System),
+            new RateLimitedLog(_log, TimeProvider.System, "token-callback", perWindow: 5),
             _log, options.HandlerStopTimeout);
         _session = new SessionEngine(new SessionParts(_thread, _signals, _outbox, _requests, _subscriptions, _watches, _acknowledgements, _publishes, _profile),
             Id, options, _log, (sender, e) => _inbound!.OnReceiveReady(sender, e));

@@ -21,7 +21,7 @@ internal sealed class InboundDispatch
     private readonly InboundParts _parts;
     private readonly PublishReplies _replies;
     private readonly ILogger _log;
-    private readonly ThrottledWarning _ignored;
+    private readonly RateLimitedLog _ignored;
     private Msg _frame;
     private Msg _body;
     private Msg _extra;
@@ -30,7 +30,7 @@ internal sealed class InboundDispatch
     {
         _parts = parts;
         _log = log;
-        _ignored = new ThrottledWarning(log, "Ignored a message from the transmitter: {Reason}", TimeProvider.System);
+        _ignored = new RateLimitedLog(log, TimeProvider.System, "ignored-message", perWindow: 5);
         _replies = new PublishReplies(parts.Publishes);
         _frame.InitEmpty();
         _body.InitEmpty();
@@ -209,7 +209,7 @@ internal sealed class InboundDispatch
             }
         }
 
-        _ignored.Warn(null, $"{(char)encoding} {CommandNames.Of(command)}: {error ?? "not a command for cells"}");
+        _ignored.Warn(null, "Ignored a message from the transmitter: {Reason}", $"{(char)encoding} {CommandNames.Of(command)}: {error ?? "not a command for cells"}");
     }
 
     /// <summary><c>ERRR</c>: to the request it answers, to the session, to the publish it refuses, or as a notice.</summary>
