@@ -1,7 +1,3 @@
-using Newtonsoft.Json.Linq;
-using Thynapse.Cell.Internal;
-using Thynapse.Core;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>The table of requests waiting for answers (<see cref="RequestTable"/>), without a socket: nothing is sent.</summary>

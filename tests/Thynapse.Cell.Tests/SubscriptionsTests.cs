@@ -1,7 +1,3 @@
-using Newtonsoft.Json.Linq;
-using Thynapse.Cell.Internal;
-using Thynapse.Core;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>How subscriptions travel across sessions (<see cref="Subscriptions"/>), without a socket: nothing is sent.</summary>
