@@ -7,13 +7,10 @@ namespace Thynapse.Core;
 /// <summary><c>J ACKN</c>, cell → transmitter (PROTOCOL.md §5.12): deliveries handled: these deliveries were handled.</summary>
 /// <param name="Tag"><c>tag</c>: one delivery tag; null when absent.</param>
 /// <param name="Tags"><c>tags</c>: more delivery tags; null when absent.</param>
-public sealed record AckMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : IJsonMessage
+public sealed record AckMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : JsonRequest
 {
-    /// <summary>The request's <c>ref</c>, copied into a refusal.</summary>
-    public JValue? Ref { get; init; }
-
     /// <inheritdoc />
-    public Command Command => Command.Ackn;
+    public override Command Command => Command.Ackn;
 
     /// <summary>Every tag, <see cref="Tag"/> first, in the order they are acknowledged.</summary>
     public IEnumerable<ulong> All => DeliveryTags.All(Tag, Tags);
@@ -37,7 +34,7 @@ public sealed record AckMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : IJsonM
     }
 
     /// <inheritdoc />
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -45,10 +42,4 @@ public sealed record AckMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : IJsonM
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
     }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame <c>J ACKN {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }

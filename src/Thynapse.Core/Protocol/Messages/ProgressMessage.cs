@@ -7,13 +7,10 @@ namespace Thynapse.Core;
 /// <summary><c>J PROG</c>, cell → transmitter (PROTOCOL.md §5.13a): deliveries in progress: their ack deadlines start again.</summary>
 /// <param name="Tag"><c>tag</c>: one delivery tag; null when absent.</param>
 /// <param name="Tags"><c>tags</c>: more delivery tags; null when absent.</param>
-public sealed record ProgressMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : IJsonMessage
+public sealed record ProgressMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : JsonRequest
 {
-    /// <summary>The request's <c>ref</c>, copied into a refusal.</summary>
-    public JValue? Ref { get; init; }
-
     /// <inheritdoc />
-    public Command Command => Command.Prog;
+    public override Command Command => Command.Prog;
 
     /// <summary>Every tag, <see cref="Tag"/> first, in the order they are extended.</summary>
     public IEnumerable<ulong> All => DeliveryTags.All(Tag, Tags);
@@ -37,7 +34,7 @@ public sealed record ProgressMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : I
     }
 
     /// <inheritdoc />
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -45,10 +42,4 @@ public sealed record ProgressMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : I
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
     }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame <c>J PROG {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }
