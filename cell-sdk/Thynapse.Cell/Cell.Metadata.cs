@@ -50,6 +50,12 @@ public sealed partial class Cell
     }
 
     /// <summary>
+    /// <c>CELL</c> notices of a change this version does not know (a later protocol version's kind): ignored, as
+    /// PROTOCOL.md §5.17 asks, and counted here.
+    /// </summary>
+    public long UnknownCellChanges => _watches.UnknownChanges;
+
+    /// <summary>
     /// The cells matching <paramref name="filter"/> as they come and go: every current match as
     /// <see cref="MembershipChangeKind.Joined"/> first, then each join, update and leave. Lazy: subscribing starts
     /// the watch, disposing ends it.

@@ -62,7 +62,7 @@ public sealed partial class Cell : IAsyncDisposable
         _acknowledgements = new Acknowledgements(_thread, _outbox, acks, options.DeduplicationWindow);
         _subscriptions = new Subscriptions(_requests, _outbox, _signals);
         _handlers = new HandlerRuntime(_acknowledgements, _signals,
-            new ThrottledWarning(_log, "A callback registered on the token of a handler of {Pattern} threw when the cell cancelled the token; the cell goes on", TimeProvider.System),
+            new RateLimitedLog(_log, TimeProvider.System, "token-callback", perWindow: 5),
             _log, options.HandlerStopTimeout);
         _session = new SessionEngine(new SessionParts(_thread, _signals, _outbox, _requests, _subscriptions, _watches, _acknowledgements, _publishes, _profile),
             Id, options, _log, (sender, e) => _inbound!.OnReceiveReady(sender, e));
@@ -228,25 +228,21 @@ public sealed partial class Cell : IAsyncDisposable
     }
 
     /// <summary>
-    /// Any thread: asks the transmitter (see <see cref="RequestTable.AskAsync"/>).
+    /// Any thread: asks the transmitter <paramref name="message"/>, its <c>ref</c> added (see <see cref="RequestTable.AskAsync"/>).
     /// </summary>
-    /// <param name="command">The command.</param>
-    /// <param name="payload">Its payload (the <c>ref</c> is added).</param>
+    /// <param name="message">The request.</param>
     /// <param name="beforeSending">Run on the socket thread before the request is first submitted.</param>
     /// <param name="answered">
     /// Run on the socket thread with the <c>OKAY</c>, before the task completes: answers are applied in the order they
     /// came, not in the order their continuations happen to run.
     /// </param>
     /// <param name="cancellationToken">Stops waiting (the answer, if it comes, is ignored).</param>
-    private Task<OkayMessage> RequestAsync(Command command, JObject payload, Action? beforeSending = null, Action<OkayMessage>? answered = null, CancellationToken cancellationToken = default)
+    private Task<OkayMessage> RequestAsync<T>(T message, Action? beforeSending = null, Action<OkayMessage>? answered = null, CancellationToken cancellationToken = default)
+        where T : IJsonMessage
     {
         ThrowIfDisposed();
-        return _requests.AskAsync(new Request(command, payload) { Answered = answered }, beforeSending, cancellationToken);
+        return _requests.AskAsync(Request.Of(message, answered), beforeSending, cancellationToken);
     }
-
-    /// <summary>Any thread: asks the transmitter <paramref name="message"/> (its <c>ref</c> is added; see <see cref="RequestAsync(Command, JObject, Action?, Action{OkayMessage}?, CancellationToken)"/>).</summary>
-    private Task<OkayMessage> RequestAsync<T>(T message, Action? beforeSending = null, Action<OkayMessage>? answered = null, CancellationToken cancellationToken = default)
-        where T : IJsonMessage => RequestAsync(message.Command, JsonMessage.ToJson(message), beforeSending, answered, cancellationToken);
 
     private void Notify(CellNotice notice) => _signals.Notify(notice);
 

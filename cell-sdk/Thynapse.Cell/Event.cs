@@ -168,4 +168,9 @@ public readonly struct Event
 /// <param name="Service">The service that gave up on it.</param>
 /// <param name="Attempts">Deliveries made to that service.</param>
 /// <param name="Reason">What ended the last attempt.</param>
-public sealed record DeadLetterInfo(string Channel, string Service, int Attempts, string Reason);
+public sealed record DeadLetterInfo(string Channel, string Service, int Attempts, string Reason)
+{
+    /// <summary>The details a delivery carried (<c>DLVR.deadLetter</c>, or a <c>B DLVR</c> record's extension); null for none.</summary>
+    internal static DeadLetterInfo? Of(DeadLetterDetails? details) =>
+        details is null ? null : new DeadLetterInfo(details.Channel, details.Service, details.Attempts, details.Reason);
+}

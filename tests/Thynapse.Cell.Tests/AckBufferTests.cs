@@ -1,5 +1,3 @@
-using Thynapse.Cell.Internal;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>Review finding 10: acknowledgements belong to the session that gave their tags, never to the next one.</summary>

@@ -1,6 +1,3 @@
-using Thynapse.Cell.Internal;
-using Thynapse.Core;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>The answers a cell owes (<see cref="Acknowledgements"/>), without a socket thread running.</summary>

@@ -1,10 +1,6 @@
 using System.Text;
 using NetMQ;
 using NetMQ.Sockets;
-using Newtonsoft.Json.Linq;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
 
 namespace Thynapse.Cell.Tests;
 

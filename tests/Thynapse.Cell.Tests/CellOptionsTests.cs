@@ -1,5 +1,3 @@
-using Thynapse.Cell;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>Mistakes in <see cref="CellOptions"/> are refused by <see cref="Cell.ConnectAsync"/> with a message saying what to write.</summary>

@@ -1,6 +1,3 @@
-using Thynapse.Cell.Internal;
-using Thynapse.Core;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>The handled-event window behind duplicate suppression: what it remembers, for how long, and for whom.</summary>

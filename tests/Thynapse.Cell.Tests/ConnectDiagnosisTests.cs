@@ -1,8 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using Thynapse.Cell;
 using Thynapse.ProcessKit;
-using Thynapse.TestKit;
 
 namespace Thynapse.Cell.Tests;
 

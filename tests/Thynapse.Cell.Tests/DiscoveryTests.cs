@@ -1,8 +1,3 @@
-using System.Collections.Concurrent;
-using Newtonsoft.Json.Linq;
-using Thynapse.Cell;
-using Thynapse.TestKit;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>Finding cells by service, tags and query; watching them come, change and go.</summary>

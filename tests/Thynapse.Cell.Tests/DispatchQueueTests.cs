@@ -1,5 +1,3 @@
-using Thynapse.Cell.Internal;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>The buffer between the socket thread and user code, when its owner reads it itself (a handler).</summary>

@@ -1,6 +1,3 @@
-using Newtonsoft.Json.Linq;
-using Thynapse.TestKit;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using Newtonsoft.Json.Linq;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>Issue 15, finding 3: every public member of a disposed cell throws <see cref="ObjectDisposedException"/> at once.</summary>

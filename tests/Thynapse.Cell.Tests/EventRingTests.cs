@@ -1,5 +1,3 @@
-using Thynapse.Cell.Internal;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>The ring between the socket thread and a subscription's loop: order, bounds, growth, wake-ups, completion.</summary>

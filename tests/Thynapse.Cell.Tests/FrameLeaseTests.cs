@@ -1,5 +1,3 @@
-using Thynapse.Cell.Internal;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>When a delivery frame's buffer may be reused: only after everyone given one of its events has finished.</summary>

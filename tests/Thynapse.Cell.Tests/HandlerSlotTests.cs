@@ -1,5 +1,3 @@
-using Thynapse.Cell.Internal;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using System.Collections.Concurrent;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>

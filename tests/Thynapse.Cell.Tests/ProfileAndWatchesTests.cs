@@ -1,7 +1,3 @@
-using Newtonsoft.Json.Linq;
-using Thynapse.Cell.Internal;
-using Thynapse.Core;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>What a cell says about itself (<see cref="Profile"/>) and what its watches make of snapshots (<see cref="Watches"/>).</summary>

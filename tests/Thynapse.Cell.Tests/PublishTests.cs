@@ -1,7 +1,3 @@
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>Publishing: validation, bodies, and identity.</summary>

@@ -1,8 +1,3 @@
-using System.Collections.Concurrent;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>Acknowledged anycatch: acks, nacks, timeouts, dead letters, prefetch, queues and completion (PROTOCOL.md §4.5).</summary>

@@ -1,7 +1,3 @@
-using Newtonsoft.Json.Linq;
-using Thynapse.Cell.Internal;
-using Thynapse.Core;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>The table of requests waiting for answers (<see cref="RequestTable"/>), without a socket: nothing is sent.</summary>
@@ -17,7 +13,7 @@ public sealed class RequestTableTests
         table.Send(first);
         table.Send(second);
         table.Send(third);
-        table.Send(new Request(Command.Helo, []));
+        table.Send(Request.Of(new HelloMessage(Thid.NewRandom(), "svc")));
         table.Answer(new OkayMessage(Command.Meta) { Ref = new JValue(second.Ref) });
 
         table.SessionLost();
@@ -33,7 +29,7 @@ public sealed class RequestTableTests
     {
         using var fixture = new Fixture();
         var applied = false;
-        var request = new Request(Command.Meta, []) { Answered = _ => applied = true };
+        var request = Request.Of(new MetadataMessage(), _ => applied = true);
         fixture.Table.Send(request);
 
         fixture.Table.Answer(new OkayMessage(Command.Meta) { Ref = new JValue(request.Ref) });
@@ -57,7 +53,7 @@ public sealed class RequestTableTests
         Assert.IsEmpty(fixture.Table.TakeParked());
     }
 
-    private static Request Meta(int step) => new(Command.Meta, new JObject { ["metadata"] = new JObject { ["step"] = step } });
+    private static Request Meta(int step) => Request.Of(new MetadataMessage { Metadata = new JObject { ["step"] = step } });
 
     /// <summary>A table on a socket thread that is never started, with an outbox that has no link (frames go nowhere).</summary>
     private sealed class Fixture : IDisposable

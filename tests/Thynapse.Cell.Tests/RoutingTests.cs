@@ -1,7 +1,3 @@
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>Four cells in two services on a real transmitter: multicatch and anycatch as DESIGN-BRIEF §3 defines them.</summary>

@@ -1,8 +1,3 @@
-using Newtonsoft.Json.Linq;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>
@@ -77,11 +72,12 @@ public sealed class SessionReplayTests
         var subscription = await subscribing; // ends with the cell
         var caught = new EventCollector();
         using var observing = subscription.Subscribe(caught);
-        transmitter.SendJson(subs.Identity, "DLVR", new JObject
+        var origin = Thid.NewRandom();
+        var body = "job"u8.ToArray();
+        transmitter.SendJson(subs.Identity, "DLVR", new DeliveryMessage("jobs.one", Thid.ForEvent(origin, 1, "jobs.one"u8, body), origin, 1, Catch.Any)
         {
-            ["channel"] = "jobs.one", ["origin"] = Thid.NewRandom().ToString(), ["seq"] = 1,
-            ["mode"] = "any", ["sub"] = subscription.Id, ["tag"] = 7, ["attempt"] = 1,
-        }, "job"u8.ToArray());
+            Sub = subscription.Id, Tag = 7, Attempt = 1,
+        }.ToJson(), body);
         await caught.WaitForAsync(1, "the delivery of session 1", ct);
         var e = caught.Events[0];
 
@@ -153,6 +149,35 @@ public sealed class SessionReplayTests
         string.Join(", ", metas.Select(m => m.Json["metadata"]!.Value<int>("step")));
 
     /// <summary>Connects a cell to the scripted transmitter and welcomes it.</summary>
+    /// <summary>A <c>CELL</c> notice of a change kind this version does not know (a later one's) is ignored and counted (PROTOCOL.md §5.17).</summary>
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task ANoticeOfAnUnknownChangeKind_IsIgnoredAndCounted_AndTheWatchGoesOn()
+    {
+        var ct = TestContext.CancellationToken;
+        using var transmitter = new ScriptedTransmitter();
+        await using var cell = await ConnectAsync(transmitter, ct);
+        var changes = new System.Collections.Concurrent.ConcurrentQueue<MembershipChange>();
+        using var watching = cell.Watch().Subscribe(changes.Enqueue);
+        var watch = transmitter.Expect("WTCH");
+        var id = watch.Json.Value<uint>("watch");
+        transmitter.Okay(watch, new JObject { ["watch"] = id, ["cells"] = new JArray() });
+        var described = new CellDescription(Thid.NewRandom(), "renderer", ["gpu"], new JObject { ["region"] = "eu" }, Thid.NewRandom());
+
+        var notice = new CellChangeMessage(id, CellChange.Joined, described).ToJson();
+        notice["change"] = "moved";
+        transmitter.SendJson(watch.Identity, "CELL", notice);
+        transmitter.SendJson(watch.Identity, "CELL", new CellChangeMessage(id, CellChange.Joined, described).ToJson());
+
+        await Eventually.That("the joined notice after the unknown one reaches the observer", () => !changes.IsEmpty, cancellationToken: ct);
+        Assert.AreEqual(1L, cell.UnknownCellChanges, "the notice of kind 'moved' was counted");
+        Assert.IsTrue(changes.TryDequeue(out var first));
+        Assert.AreEqual(MembershipChangeKind.Joined, first.Kind, "the unknown kind was not taken for a join or an update");
+        Assert.AreEqual(described.Id, first.Cell.Id);
+        Assert.IsTrue(changes.IsEmpty, "one change only: " + string.Join(", ", changes.Select(c => c.Kind)));
+        await transmitter.CloseAsync(cell);
+    }
+
     private static async Task<Thynapse.Cell.Cell> ConnectAsync(ScriptedTransmitter transmitter, CancellationToken ct, Func<CellOptions, CellOptions>? tune = null)
     {
         var options = CellOptions.Default with { Transmitter = transmitter.Endpoint, Service = TestIds.Next("scripted") };

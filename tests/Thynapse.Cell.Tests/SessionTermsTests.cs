@@ -1,6 +1,4 @@
 using System.Net.Sockets;
-using Thynapse.Cell.Internal;
-using Thynapse.Core;
 
 namespace Thynapse.Cell.Tests;
 

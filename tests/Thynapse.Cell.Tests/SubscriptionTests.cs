@@ -1,7 +1,4 @@
 using System.Reactive.Linq;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
 
 namespace Thynapse.Cell.Tests;
 

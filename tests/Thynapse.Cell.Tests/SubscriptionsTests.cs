@@ -1,7 +1,3 @@
-using Newtonsoft.Json.Linq;
-using Thynapse.Cell.Internal;
-using Thynapse.Core;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>How subscriptions travel across sessions (<see cref="Subscriptions"/>), without a socket: nothing is sent.</summary>
@@ -31,7 +27,7 @@ public sealed class SubscriptionsTests
         var gone = fixture.Add("audit.*");
         fixture.Subscriptions.ForHello();
         fixture.Subscriptions.Routes.Remove(gone); // disposed while re-joining: its UNSB is parked
-        var parked = new Request(Command.Unsb, new JObject { ["sub"] = gone.Id });
+        var parked = Request.Of(new UnsubscribeMessage(gone.Id));
 
         fixture.Subscriptions.FollowHello();
         fixture.Subscriptions.DropGone(); // the one UNSB

@@ -1,9 +1,3 @@
-using System.Collections.Concurrent;
-using Newtonsoft.Json.Linq;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>Events narrowed by metadata queries, selectors, services and keys (PROTOCOL.md §4.6).</summary>

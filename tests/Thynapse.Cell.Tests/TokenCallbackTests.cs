@@ -1,6 +1,3 @@
-using Thynapse.Cell;
-using Thynapse.TestKit;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>

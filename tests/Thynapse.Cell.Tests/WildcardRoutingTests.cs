@@ -1,6 +1,3 @@
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Cell.Tests;
 
 /// <summary>The wildcard table of PROTOCOL.md §3.2, each row routed through a real transmitter.</summary>

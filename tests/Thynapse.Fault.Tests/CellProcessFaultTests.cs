@@ -1,6 +1,3 @@
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Fault.Tests;
 
 /// <summary>Anycatch cells in their own processes, killed or frozen mid-stream.</summary>

@@ -3,9 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using NetMQ;
 using NetMQ.Sockets;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
 
 namespace Thynapse.Fault.Tests;
 

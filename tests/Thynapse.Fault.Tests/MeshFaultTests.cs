@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using Thynapse.Core;
-using Thynapse.TestKit;
 using Thynapse.Transmitter;
 
 namespace Thynapse.Fault.Tests;

@@ -1,6 +1,3 @@
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Fault.Tests;
 
 /// <summary>

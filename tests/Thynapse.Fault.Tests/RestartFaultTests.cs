@@ -1,7 +1,4 @@
 using System.Collections.Concurrent;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
 
 namespace Thynapse.Fault.Tests;
 

@@ -1,7 +1,4 @@
 using System.Text.RegularExpressions;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
 
 namespace Thynapse.Fault.Tests;
 

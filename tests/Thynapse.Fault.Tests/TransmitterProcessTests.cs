@@ -1,7 +1,3 @@
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Fault.Tests;
 
 /// <summary>The transmitter as a process: flags, signals, exit codes, restarts.</summary>

@@ -1,6 +1,4 @@
 using System.Text.RegularExpressions;
-using Thynapse.Cell;
-using Thynapse.TestKit;
 
 namespace Thynapse.Fault.Tests;
 

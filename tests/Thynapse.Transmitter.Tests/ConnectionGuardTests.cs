@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Thynapse.TestKit;
 using Thynapse.Transmitter.Wire;
 
 namespace Thynapse.Transmitter.Tests;

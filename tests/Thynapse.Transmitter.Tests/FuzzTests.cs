@@ -1,8 +1,3 @@
-using System.Text;
-using Newtonsoft.Json.Linq;
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Transmitter.Tests;
 
 /// <summary>10,000 random messages from one client while another pair of cells keeps exchanging events.</summary>

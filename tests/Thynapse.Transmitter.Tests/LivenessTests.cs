@@ -1,6 +1,3 @@
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Transmitter.Tests;
 
 /// <summary>Silent cells are dropped after the liveness timeout; cells that beat are kept.</summary>

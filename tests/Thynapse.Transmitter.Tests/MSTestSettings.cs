@@ -1,5 +1,3 @@
-using Thynapse.TestKit;
-
 [assembly: Parallelize(Scope = ExecutionScope.ClassLevel)]
 
 namespace Thynapse.Transmitter.Tests;

@@ -1,8 +1,3 @@
-using System.Text;
-using Newtonsoft.Json.Linq;
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Transmitter.Tests;
 
 /// <summary>The exchanges of PROTOCOL.md, spoken by hand to a real transmitter.</summary>

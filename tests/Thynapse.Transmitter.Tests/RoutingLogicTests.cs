@@ -1,7 +1,4 @@
-using System.Text;
 using Microsoft.Extensions.Time.Testing;
-using Newtonsoft.Json.Linq;
-using Thynapse.Core;
 using Thynapse.Transmitter.Commands;
 using Thynapse.Transmitter.Diagnostics;
 using Thynapse.Transmitter.Output;

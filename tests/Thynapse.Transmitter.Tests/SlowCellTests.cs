@@ -1,7 +1,3 @@
-using System.Text;
-using Newtonsoft.Json.Linq;
-using Thynapse.TestKit;
-
 namespace Thynapse.Transmitter.Tests;
 
 /// <summary>A cell that does not read: its deliveries are dropped, counted and reported to it (PROTOCOL.md §8.2).</summary>

@@ -1,4 +1,3 @@
-using Newtonsoft.Json.Linq;
 using Serilog;
 using Thynapse.Core;
 
@@ -115,29 +114,22 @@ internal sealed class Deliveries(Subscriptions subscriptions, Acknowledgements a
         }
     }
 
-    /// <summary>Socket thread: one <c>J DLVR</c> (used when a transmitter does not send binary frames).</summary>
-    public void Json(JObject header, ReadOnlySpan<byte> body)
+    /// <summary>Socket thread: one <c>J DLVR</c>, read by <see cref="DeliveryMessage"/> (used when a transmitter does not send binary frames).</summary>
+    public void Json(in DeliveryMessage delivery, ReadOnlySpan<byte> body)
     {
-        var channel = header.Value<string>("channel");
-        if (channel is null || !Thid.TryParse(header.Value<string>("origin"), out var origin))
-        {
-            log.Warning("The transmitter sent a J DLVR without channel or origin");
-            return;
-        }
-
         var copy = CopyOf(body);
-        var sequence = header.Value<ulong?>("seq") ?? 0;
+        var channel = delivery.Channel;
         Span<byte> channelBytes = stackalloc byte[Math.Min(channel.Length, Channel.MaxLength)];
         System.Text.Encoding.ASCII.GetBytes(channel.AsSpan(0, channelBytes.Length), channelBytes);
         var route = subscriptions.Routes.Resolve(channelBytes);
-        var deadLetter = header["deadLetter"] is JObject details ? ToDeadLetter(details) : null;
-        if (header.Value<string>("mode") == "any")
+        var deadLetter = DeadLetterInfo.Of(delivery.DeadLetter);
+        if (delivery.Mode == Catch.Any)
         {
-            DeliverAnycatch(route.Name, copy, origin, sequence, header.Value<uint>("sub"), header.Value<ulong>("tag"), header.Value<int?>("attempt") ?? 1, deadLetter);
+            DeliverAnycatch(route.Name, copy, delivery.Origin, delivery.Seq, delivery.Sub!.Value, delivery.Tag!.Value, delivery.Attempt!.Value, deadLetter);
             return;
         }
 
-        var e = new Event(route.Name, copy, origin, sequence, Catch.Multi, 0, deadLetter: deadLetter);
+        var e = new Event(route.Name, copy, delivery.Origin, delivery.Seq, Catch.Multi, 0, deadLetter: deadLetter);
         foreach (var subscription in route.Multicatch)
         {
             subscription.Offer(e);
@@ -198,12 +190,7 @@ internal sealed class Deliveries(Subscriptions subscriptions, Acknowledgements a
         return copy;
     }
 
+    /// <summary>A <c>B DLVR</c> record's extension (§6.2): its dead letter, read by <see cref="DeadLetterDetails"/>; null for none or a malformed one.</summary>
     private static DeadLetterInfo? ReadDeadLetter(ReadOnlySpan<byte> extension) =>
-        JsonPayload.TryParse(extension, out var json, out _) && json["deadLetter"] is JObject details ? ToDeadLetter(details) : null;
-
-    private static DeadLetterInfo ToDeadLetter(JObject details) => new(
-        details.Value<string>("channel") ?? "",
-        details.Value<string>("service") ?? "",
-        details.Value<int?>("attempts") ?? 0,
-        details.Value<string>("reason") ?? "");
+        JsonPayload.TryParse(extension, out var json, out _) && DeadLetterDetails.TryReadExtension(json, out var details, out _) ? DeadLetterInfo.Of(details) : null;
 }

@@ -1,4 +1,5 @@
 using Serilog;
+using Thynapse.Core;
 
 namespace Thynapse.Cell.Internal;
 
@@ -8,7 +9,7 @@ namespace Thynapse.Cell.Internal;
 /// handlers past them), the outcome of each event (acknowledged, or refused), and stopping. Handler threads, timer
 /// threads, and whoever disposes; the socket thread only fills the subscriptions' buffers.
 /// </summary>
-internal sealed class HandlerRuntime(Acknowledgements acknowledgements, CellSignals signals, ThrottledWarning tokenCallbackFailures, ILogger log, TimeSpan stopTimeout)
+internal sealed class HandlerRuntime(Acknowledgements acknowledgements, CellSignals signals, RateLimitedLog tokenCallbackFailures, ILogger log, TimeSpan stopTimeout)
 {
     /// <summary>Quiet acknowledgements a serial handler loop sends together at most.</summary>
     private const int AckRun = 64;
@@ -27,7 +28,7 @@ internal sealed class HandlerRuntime(Acknowledgements acknowledgements, CellSign
     public long LeftUnhandled => Interlocked.Read(ref _leftUnhandled);
 
     /// <summary>Callbacks registered on handlers' tokens that threw when the cell cancelled them (review finding 3).</summary>
-    public long TokenCallbackFailures => tokenCallbackFailures.Count;
+    public long TokenCallbackFailures => tokenCallbackFailures.Count();
 
     /// <summary>How long stopping waits for running handlers (<see cref="CellOptions.HandlerStopTimeout"/>).</summary>
     public TimeSpan StopTimeout => stopTimeout;
@@ -160,7 +161,7 @@ internal sealed class HandlerRuntime(Acknowledgements acknowledgements, CellSign
     }
 
     /// <summary>Any thread: a callback on a handler's token threw when the cell cancelled it; the application's bug, logged (within limits).</summary>
-    private void TokenCallbackFailed(Exception ex, CellSubscription subscription) => tokenCallbackFailures.Warn(ex, subscription.Pattern);
+    private void TokenCallbackFailed(Exception ex, CellSubscription subscription) => tokenCallbackFailures.Warn(ex, "A callback registered on the token of a handler of {Pattern} threw when the cell cancelled the token; the cell goes on", subscription.Pattern);
 
     /// <summary>
     /// Any thread: once the cell is being disposed (or the subscription is), handlers take no more events from the

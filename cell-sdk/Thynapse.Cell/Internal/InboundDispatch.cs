@@ -21,7 +21,7 @@ internal sealed class InboundDispatch
     private readonly InboundParts _parts;
     private readonly PublishReplies _replies;
     private readonly ILogger _log;
-    private readonly ThrottledWarning _ignored;
+    private readonly RateLimitedLog _ignored;
     private Msg _frame;
     private Msg _body;
     private Msg _extra;
@@ -30,7 +30,7 @@ internal sealed class InboundDispatch
     {
         _parts = parts;
         _log = log;
-        _ignored = new ThrottledWarning(log, "Ignored a message from the transmitter: {Reason}", TimeProvider.System);
+        _ignored = new RateLimitedLog(log, TimeProvider.System, "ignored-message", perWindow: 5);
         _replies = new PublishReplies(parts.Publishes);
         _frame.InitEmpty();
         _body.InitEmpty();
@@ -119,8 +119,13 @@ internal sealed class InboundDispatch
             switch (command)
             {
                 case Command.Dlvr:
-                    _parts.Deliveries.Json(json, body);
-                    return;
+                    if (DeliveryMessage.TryRead(json, out var delivery, out error))
+                    {
+                        _parts.Deliveries.Json(delivery, body);
+                        return;
+                    }
+
+                    break;
                 case Command.Acpt:
                     if (AcceptMessage.TryRead(json, out var accept, out error))
                     {
@@ -178,6 +183,12 @@ internal sealed class InboundDispatch
                         return;
                     }
 
+                    if (CellChangeMessage.IsOfUnknownKind(json))
+                    {
+                        _parts.Watches.UnknownKind(json.Value<string>("change")!); // a later version's kind: ignored (PROTOCOL.md §5.17)
+                        return;
+                    }
+
                     break;
                 case Command.Slow:
                     if (SlowMessage.TryRead(json, out var slow, out error))
@@ -198,7 +209,7 @@ internal sealed class InboundDispatch
             }
         }
 
-        _ignored.Warn(null, $"{(char)encoding} {CommandNames.Of(command)}: {error ?? "not a command for cells"}");
+        _ignored.Warn(null, "Ignored a message from the transmitter: {Reason}", $"{(char)encoding} {CommandNames.Of(command)}: {error ?? "not a command for cells"}");
     }
 
     /// <summary><c>ERRR</c>: to the request it answers, to the session, to the publish it refuses, or as a notice.</summary>

@@ -4,15 +4,22 @@ using Thynapse.Core;
 namespace Thynapse.Cell.Internal;
 
 /// <summary>A request waiting for its answer, known by the <c>ref</c> it was sent with (see <see cref="RequestTable"/>).</summary>
-internal sealed class Request(Command command, JObject payload)
+/// <remarks>Made of a typed message only (<see cref="Of"/>); the table adds the <c>ref</c> to its payload each time it sends it.</remarks>
+internal sealed class Request
 {
-    public Command Command { get; } = command;
+    private Request(Command command, JObject payload)
+    {
+        Command = command;
+        Payload = payload;
+    }
+
+    public Command Command { get; }
 
     /// <summary>A request of <paramref name="message"/>, which leaves its <c>ref</c> to the table (see <see cref="RequestTable.Send"/>).</summary>
-    public static Request Of<T>(T message)
-        where T : IJsonMessage => new(message.Command, JsonMessage.ToJson(message));
+    public static Request Of<T>(T message, Action<OkayMessage>? answered = null)
+        where T : IJsonMessage => new(message.Command, JsonMessage.ToJson(message)) { Answered = answered };
 
-    public JObject Payload { get; } = payload;
+    public JObject Payload { get; }
 
     /// <summary>
     /// Completes with the <c>OKAY</c>, or fails with the <c>ERRR</c>. A <c>HELO</c>'s is never completed: its answer is

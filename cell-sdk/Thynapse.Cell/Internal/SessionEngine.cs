@@ -355,7 +355,7 @@ internal sealed class SessionEngine
 
         _helloRefused = false;
         _link!.HelloSentAt = _thread.Now();
-        var request = new Request(Command.Helo, hello.ToJson()); // the table adds the ref
+        var request = Request.Of(hello); // the table adds the ref
         _parts.Requests.Send(request);
         _link.HelloRef = request.Ref; // the link forgets it when it closes unanswered (review finding 13)
     }

@@ -12,6 +12,7 @@ internal sealed class Watches(RequestTable requests, ILogger log)
 {
     private readonly Dictionary<uint, Watch> _live = [];
     private int _nextId;
+    private long _unknownChanges;
 
     /// <summary>Any thread: a new watch of <paramref name="filter"/>, not started yet.</summary>
     public Watch Create(CellFilter filter) =>
@@ -56,6 +57,18 @@ internal sealed class Watches(RequestTable requests, ILogger log)
     }
 
     /// <summary>One <c>CELL</c> notice for a watch.</summary>
+    /// <summary><c>CELL</c> notices whose <c>change</c> named a kind this version does not know, ignored (read from any thread).</summary>
+    public long UnknownChanges => Volatile.Read(ref _unknownChanges);
+
+    /// <summary>Socket thread: a <c>CELL</c> notice of a kind this version does not know: counted and ignored (PROTOCOL.md §5.17).</summary>
+    public void UnknownKind(string change)
+    {
+        if (Interlocked.Increment(ref _unknownChanges) == 1)
+        {
+            log.Debug("Ignoring CELL notices of change {Change}, a kind this version does not know (counted in UnknownCellChanges)", change);
+        }
+    }
+
     public void Notice(CellChangeMessage notice)
     {
         if (!_live.TryGetValue(notice.Watch, out var watch))
@@ -88,7 +101,7 @@ internal sealed class Watches(RequestTable requests, ILogger log)
         // Only watches that had started: one still waiting for its first answer is asked again as a parked request.
         foreach (var watch in _live.Values.Where(w => w.Started))
         {
-            requests.Send(new Request(Command.Wtch, watch.ToMessage().ToJson()) { Answered = reply => Snapshot(watch, reply) });
+            requests.Send(Request.Of(watch.ToMessage(), reply => Snapshot(watch, reply)));
         }
     }
 

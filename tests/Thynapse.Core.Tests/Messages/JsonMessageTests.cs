@@ -1,6 +1,3 @@
-using System.Text;
-using Newtonsoft.Json.Linq;
-
 namespace Thynapse.Core.Tests.Messages;
 
 /// <summary>The frame writer: the bytes of <see cref="JsonPayload.Frame"/>, whatever the strings hold, and the J EVNT reader's cost.</summary>

@@ -1,6 +1,3 @@
-using System.Text;
-using Newtonsoft.Json.Linq;
-
 namespace Thynapse.Core.Tests.Messages;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System.Text;
-using Newtonsoft.Json.Linq;
-
 namespace Thynapse.Core.Tests.Messages;
 
 /// <summary>
@@ -297,6 +294,55 @@ public sealed class TransmitterMessageWireTests
         Assert.IsTrue(DeliveryMessage.TryRead(Wire.Payload(message), out var read, out var error), error);
         Assert.AreEqual(message with { DeadLetter = null }, read with { DeadLetter = null });
         Assert.AreEqual(deadLetter, read.DeadLetter);
+    }
+
+    [TestMethod]
+    [DataRow("orders.created", 7UL, 0U, 0UL, (ushort)0, null, DisplayName = "multicatch")]
+    [DataRow("orders.created", ulong.MaxValue, uint.MaxValue, ulong.MaxValue, ushort.MaxValue, null, DisplayName = "anycatch, the largest numbers")]
+    [DataRow("$DLQ.billing", 0UL, 1U, 1UL, (ushort)1, "nacked: \"timeout\" \\ caf\u00e9 \u2028 \u0001", DisplayName = "a dead letter, escapes in its reason")]
+    [DataRow("a\"b.c\\d.~!", 3UL, 0U, 0UL, (ushort)0, null, DisplayName = "a channel with a quote and a backslash")]
+    public void DeliveryHeader_WritesTheBytesOfTheMessage(string channel, ulong seq, uint sub, ulong tag, ushort attempt, string? reason)
+    {
+        var body = "hello"u8.ToArray();
+        var deadLetter = reason is null ? null : new DeadLetterDetails("orders.created", "billing", 5, reason);
+        var anycatch = new AnycatchFields(sub, tag, attempt);
+        var id = DeliveryMessage.IdOf(Wire.CellId, seq, Encoding.ASCII.GetBytes(channel), body, deadLetter);
+        var message = new DeliveryMessage(channel, id, Wire.CellId, seq, tag == 0 ? Catch.Multi : Catch.Any)
+        {
+            Sub = tag == 0 ? null : sub,
+            Tag = tag == 0 ? null : tag,
+            Attempt = tag == 0 ? null : attempt,
+            DeadLetter = deadLetter,
+        };
+        var extension = deadLetter?.ToExtension() ?? [];
+        var buffer = new byte[DeliveryHeader.MaxLength(channel.Length, extension.Length)];
+
+        var length = DeliveryHeader.Write(buffer, Encoding.ASCII.GetBytes(channel), id, Wire.CellId, seq, anycatch, extension);
+
+        Assert.AreEqual(Encoding.UTF8.GetString(message.ToFrame()), Encoding.UTF8.GetString(buffer, 0, length));
+        CollectionAssert.AreEqual(message.ToFrame(), buffer[..length], "the same bytes");
+    }
+
+    [TestMethod]
+    public void DeliveryHeader_AfterWarmUp_AllocatesNothing()
+    {
+        var channel = "orders.created"u8.ToArray();
+        var extension = new DeadLetterDetails("orders.created", "billing", 5, "its cell went silent").ToExtension();
+        var buffer = new byte[DeliveryHeader.MaxLength(channel.Length, extension.Length)];
+        var anycatch = new AnycatchFields(1, 17, 2);
+        DeliveryHeader.Write(buffer, channel, Wire.CellId, Wire.TransmitterId, 7, anycatch, extension);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var total = 0;
+        for (var i = 0; i < 1000; i++)
+        {
+            total += DeliveryHeader.Write(buffer, channel, Wire.CellId, Wire.TransmitterId, (ulong)i, anycatch, i % 2 == 0 ? extension : default);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.AreEqual(0L, allocated, $"{allocated} bytes over 1,000 headers");
+        Assert.IsGreaterThan(100_000, total);
     }
 
     [TestMethod]

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Newtonsoft.Json.Linq;
 
 namespace Thynapse.Core.Tests;
 

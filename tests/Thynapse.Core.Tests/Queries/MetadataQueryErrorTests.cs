@@ -1,5 +1,3 @@
-using Newtonsoft.Json.Linq;
-
 namespace Thynapse.Core.Tests;
 
 /// <summary>Bad queries are refused with a kind the transmitter maps to an ERRR code, and the path of the problem.</summary>

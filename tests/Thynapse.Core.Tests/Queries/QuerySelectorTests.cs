@@ -1,5 +1,3 @@
-using Newtonsoft.Json.Linq;
-
 namespace Thynapse.Core.Tests;
 
 /// <summary><c>$min</c>/<c>$max</c> pick one matching cell with a numeric field; ties go to the first.</summary>

@@ -1,4 +1,3 @@
-using Thynapse.Core;
 using Thynapse.Transmitter.Routing;
 using Thynapse.Transmitter.Sessions;
 

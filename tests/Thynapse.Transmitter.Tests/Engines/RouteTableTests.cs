@@ -1,5 +1,3 @@
-using System.Text;
-using Thynapse.Core;
 using Thynapse.Transmitter.Routing;
 using static Thynapse.Transmitter.Tests.Engines.EngineTestCells;
 

@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using Newtonsoft.Json.Linq;
-using Thynapse.Core;
-using Thynapse.TestKit;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
 

@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using Newtonsoft.Json.Linq;
-using Thynapse.Core;
 using Thynapse.Core.Internal;
 using Thynapse.Transmitter.Mesh;
 using Thynapse.Transmitter.Sessions;

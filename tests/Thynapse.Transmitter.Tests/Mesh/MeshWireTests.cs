@@ -1,9 +1,5 @@
-using System.Text;
 using NetMQ;
 using NetMQ.Sockets;
-using Newtonsoft.Json.Linq;
-using Thynapse.Core;
-using Thynapse.TestKit;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
 

@@ -1,5 +1,3 @@
-using Newtonsoft.Json.Linq;
-using Thynapse.Core;
 using Thynapse.Transmitter.Mesh;
 
 namespace Thynapse.Transmitter.Tests.Mesh;

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
 using Serilog;
-using Thynapse.Core;
 using Thynapse.Core.Internal;
 using Thynapse.Transmitter.Diagnostics;
 using Thynapse.Transmitter.Mesh;

@@ -308,14 +308,13 @@ internal sealed class CommandProcessor
             return;
         }
 
-        var fields = new FieldReader(json);
         switch (command)
         {
             case Command.Helo:
                 _sessions.HandleHelo(routingId, json);
                 break;
             case Command.Evnt:
-                _router.HandleJsonEvent(cell!, json, fields, body);
+                _router.HandleJsonEvent(cell!, json, body);
                 break;
             case Command.Subs:
                 _subscriptions.HandleSubscribe(cell!, json);
@@ -330,10 +329,10 @@ internal sealed class CommandProcessor
                 _discovery.HandleMeta(cell!, json);
                 break;
             case Command.List:
-                _discovery.HandleList(cell!, json, fields);
+                _discovery.HandleList(cell!, json);
                 break;
             case Command.Wtch:
-                _discovery.HandleWatch(cell!, json, fields);
+                _discovery.HandleWatch(cell!, json);
                 break;
             case Command.Unwt:
                 _discovery.HandleUnwatch(cell!, json);
@@ -345,7 +344,7 @@ internal sealed class CommandProcessor
                 _tracker.HandleProgress(cell!, json);
                 break;
             case Command.Beat:
-                _responder.Reply(cell!, Command.Beat, []);
+                _responder.Reply(cell!, HeartbeatMessage.Instance);
                 break;
             case Command.Gbye:
                 _sessions.HandleGoodbye(cell!);

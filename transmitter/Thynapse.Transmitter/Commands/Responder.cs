@@ -67,22 +67,12 @@ internal sealed class Responder(CellOutput output, TransmitterCounters counters,
     public void RejectEvent(LocalCell origin, ThynapseErrorCode code, string message, ulong? sequence) =>
         Reject(origin.RoutingId, origin, Command.Evnt, code, message, sequence: sequence);
 
-    /// <summary>Sends a control reply, echoing <c>ref</c> from <paramref name="request"/> when it has one.</summary>
-    public void Reply(LocalCell cell, Command command, JObject payload, JObject? request = null)
-    {
-        CopyRef(request, payload);
-        output.Send(cell, JsonPayload.Frame(command, payload));
-    }
-
-    /// <summary>Sends a typed control reply, with <c>ref</c> from <paramref name="request"/> when it has one.</summary>
+    /// <summary>Sends a typed reply: <c>OKAY</c>, with <c>ref</c> from <paramref name="request"/> when it has one.</summary>
     public void Reply(LocalCell cell, OkayMessage answer, JObject? request = null) =>
         output.Send(cell, (request is null ? answer : answer with { Ref = MessageFields.ReadRef(request) }).ToFrame());
 
-    private static void CopyRef(JObject? request, JObject payload)
-    {
-        if (request is not null && MessageFields.ReadRef(request) is { } reference)
-        {
-            payload["ref"] = reference;
-        }
-    }
+    /// <summary>Sends a typed reply that copies no <c>ref</c> (<c>BEAT</c>, <c>GBYE</c>), or has it already.</summary>
+    public void Reply<T>(LocalCell cell, in T answer)
+        where T : IJsonMessage =>
+        output.Send(cell, JsonMessage.ToFrame(answer));
 }

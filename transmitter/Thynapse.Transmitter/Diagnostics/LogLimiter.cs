@@ -1,4 +1,5 @@
 using Serilog;
+using Thynapse.Core;
 
 namespace Thynapse.Transmitter.Diagnostics;
 
@@ -43,69 +44,15 @@ internal enum WarningKind
 }
 
 /// <summary>
-/// Caps warnings caused by peers per kind and per <see cref="Window"/>, so that a hostile or broken cell cannot flood
-/// the log and one kind cannot silence another; what was held back is summarised once the window is over (at the
-/// next warning of the kind or the next tick, whichever comes first). Counters still count everything.
+/// Caps warnings caused by peers per <see cref="WarningKind"/> and per window (10 a kind per 10 s unless told), with
+/// Core's <see cref="RateLimitedLog"/>: what was held back is summarised once the window is over, at the next warning
+/// of the kind or the next tick, whichever comes first. Counters still count everything.
 /// </summary>
-/// <remarks>
-/// Measured before (issue 15, findings 6 and 14): one limiter of 20 warnings per 100 ms tick let 726 "Redelivering"
-/// warnings through in one run, and while input was held the ticks, and with them the summaries, stopped.
-/// </remarks>
 internal sealed class LogLimiter(ILogger log, Func<long> now, long frequency, int perWindow = 10, TimeSpan? window = null)
+    : RateLimitedLog(log, now, frequency, Names, perWindow, window)
 {
     private static readonly string[] Names = ["refusals", "dropped-delivery", "slow-cell", "redelivery", "dead-letter", "lost-session", "refused-connection", "handshake-timeout", "peer-suspected", "peer-unreachable", "peer-stream-gap", "peer-refused"];
-    private readonly long _windowTicks = (long)((window ?? TimeSpan.FromSeconds(10)).TotalSeconds * frequency);
-    private readonly int[] _used = new int[Names.Length];
-    private readonly long[] _suppressed = new long[Names.Length];
-    private readonly long[] _windowStart = new long[Names.Length];
-
-    /// <summary>The window each kind's budget is counted over (default: 10 s).</summary>
-    public TimeSpan Window => TimeSpan.FromSeconds((double)_windowTicks / frequency);
 
     /// <summary>True when a warning of <paramref name="kind"/> may be logged now.</summary>
-    public bool Allow(WarningKind kind)
-    {
-        var k = (int)kind;
-        var t = now();
-        if (t - _windowStart[k] >= _windowTicks)
-        {
-            Summarise(k);
-            _windowStart[k] = t;
-        }
-
-        if (_used[k] < perWindow)
-        {
-            _used[k]++;
-            return true;
-        }
-
-        _suppressed[k]++;
-        return false;
-    }
-
-    /// <summary>Summarises every kind whose window is over (called from the routing thread's timer).</summary>
-    public void Tick()
-    {
-        var t = now();
-        for (var k = 0; k < Names.Length; k++)
-        {
-            if (_suppressed[k] > 0 && t - _windowStart[k] >= _windowTicks)
-            {
-                Summarise(k);
-                _windowStart[k] = t;
-            }
-        }
-    }
-
-    private void Summarise(int k)
-    {
-        if (_suppressed[k] > 0)
-        {
-            log.Warning("{Suppressed} further {WarningKind} warnings in the last {Window} were not logged (at most {PerWindow} per kind)",
-                _suppressed[k], Names[k], Window, perWindow);
-        }
-
-        _used[k] = 0;
-        _suppressed[k] = 0;
-    }
+    public bool Allow(WarningKind kind) => Allow((int)kind);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 using Thynapse.Transmitter.Commands;
@@ -70,36 +69,36 @@ internal sealed class CellDiscovery
     }
 
     /// <summary><c>LIST</c>: the cells matching a filter, now.</summary>
-    public void HandleList(LocalCell cell, JObject request, FieldReader fields)
+    public void HandleList(LocalCell cell, JObject request)
     {
-        if (!TryReadFilter(fields, out var filter, out var code, out var error))
+        if (!ListMessage.TryRead(request, _limits, out var list, out var code, out var error))
         {
             _responder.Reject(cell.RoutingId, cell, Command.List, code, error, request);
             return;
         }
 
-        var cells = new JArray();
+        var cells = new List<CellDescription>();
         foreach (var known in Known())
         {
-            if (filter.Matches(known))
+            if (CellFilter.Matches(list.Filter, known))
             {
                 cells.Add(Describe(known));
             }
         }
 
-        _responder.Reply(cell, Command.Okay, new JObject { ["command"] = "LIST", ["cells"] = cells }, request);
+        _responder.Reply(cell, new OkayMessage(Command.List) { Cells = cells }, request);
     }
 
     /// <summary><c>WTCH</c>: the cells matching a filter now, and a <c>CELL</c> notice for each change from then on.</summary>
-    public void HandleWatch(LocalCell cell, JObject request, FieldReader fields)
+    public void HandleWatch(LocalCell cell, JObject request)
     {
-        var id = fields.GetUInt32("watch", required: true);
-        if (!TryReadFilter(fields, out var filter, out var code, out var error))
+        if (!WatchMessage.TryRead(request, _limits, out var wanted, out var code, out var error))
         {
             _responder.Reject(cell.RoutingId, cell, Command.Wtch, code, error, request);
             return;
         }
 
+        var id = wanted.Watch;
         if (_watches.Exists(w => ReferenceEquals(w.Watcher, cell) && w.Id == id))
         {
             _responder.Reject(cell.RoutingId, cell, Command.Wtch, ThynapseErrorCode.DuplicateWatch, $"watch {id} exists", request);
@@ -112,11 +111,11 @@ internal sealed class CellDiscovery
             return;
         }
 
-        var watch = new Watch(cell, id!.Value, filter);
-        var cells = new JArray();
+        var watch = new Watch(cell, id, wanted.Filter);
+        var cells = new List<CellDescription>();
         foreach (var known in Known())
         {
-            if (filter.Matches(known))
+            if (CellFilter.Matches(watch.Filter, known))
             {
                 watch.Matching.Add(known);
                 cells.Add(Describe(known));
@@ -124,7 +123,7 @@ internal sealed class CellDiscovery
         }
 
         _watches.Add(watch);
-        _responder.Reply(cell, Command.Okay, new JObject { ["command"] = "WTCH", ["watch"] = id, ["cells"] = cells }, request);
+        _responder.Reply(cell, new OkayMessage(Command.Wtch) { Watch = id, Cells = cells }, request);
     }
 
     /// <summary><c>UNWT</c>: ends a watch.</summary>
@@ -168,41 +167,9 @@ internal sealed class CellDiscovery
         }
     }
 
-    /// <summary>A cell as discovery describes it, with the transmitter that serves it.</summary>
-    private JObject Describe(Receiver cell) => CellFilter.Describe(cell, cell is RemoteCell remote ? remote.Transmitter : _transmitter);
-
-    /// <summary>Reads a discovery filter: <c>service</c>, <c>tags</c>, <c>query</c> (PROTOCOL.md §5.16).</summary>
-    private bool TryReadFilter(FieldReader fields, [NotNullWhen(true)] out CellFilter? filter, out ThynapseErrorCode code, [NotNullWhen(false)] out string? error)
-    {
-        filter = null;
-        code = ThynapseErrorCode.InvalidField;
-        var service = fields.GetString("service");
-        var tagsField = fields.GetArray("tags");
-        var queryField = fields.GetObject("query");
-        var tags = fields.Error is null && tagsField is not null ? fields.ReadTags(tagsField) : [];
-        if (fields.Error is { } fieldError)
-        {
-            error = fieldError;
-            return false;
-        }
-
-        MetadataQuery? query = null;
-        if (queryField is not null && !MetadataQuery.TryParse(queryField, _options.QueryLimits, out query, out var problem))
-        {
-            code = problem.Kind switch
-            {
-                QueryErrorKind.TooDeep => ThynapseErrorCode.QueryTooDeep,
-                QueryErrorKind.TooLarge => ThynapseErrorCode.QueryTooLarge,
-                _ => ThynapseErrorCode.InvalidQuery,
-            };
-            error = $"query: {problem.Message}";
-            return false;
-        }
-
-        filter = new CellFilter(service, tags ?? [], query);
-        error = null;
-        return true;
-    }
+    /// <summary>A cell as discovery describes it, with the transmitter that serves it (PROTOCOL.md §5.16).</summary>
+    private CellDescription Describe(Receiver cell) =>
+        new(cell.Id, cell.Service, cell.Profile.Tags, cell.Metadata, cell is RemoteCell remote ? remote.Transmitter : _transmitter);
 
     /// <summary>Tells every watch whose filter this cell matches (or matched) that it joined, changed or left.</summary>
     private void Announce(Receiver cell, bool joined)
@@ -212,7 +179,7 @@ internal sealed class CellDiscovery
             return;
         }
 
-        JObject? description = null;
+        CellDescription? description = null;
         foreach (var watch in _watches.ToArray()) // a send can end a session, which edits the list
         {
             if (watch.Watcher.Closed)
@@ -221,12 +188,12 @@ internal sealed class CellDiscovery
             }
 
             var was = watch.Matching.Contains(cell);
-            var now = !cell.Closed && watch.Filter.Matches(cell);
-            var change = (was, now) switch
+            var now = !cell.Closed && CellFilter.Matches(watch.Filter, cell);
+            CellChange? change = (was, now) switch
             {
-                (false, true) => "joined",
-                (true, true) => joined ? "joined" : "updated",
-                (true, false) => "left",
+                (false, true) => CellChange.Joined,
+                (true, true) => joined ? CellChange.Joined : CellChange.Updated,
+                (true, false) => CellChange.Left,
                 _ => null,
             };
             if (change is null)
@@ -244,7 +211,7 @@ internal sealed class CellDiscovery
             }
 
             description ??= Describe(cell);
-            _output.Send(watch.Watcher, JsonPayload.Frame(Command.Cell, new JObject { ["watch"] = watch.Id, ["change"] = change, ["cell"] = description }));
+            _output.Send(watch.Watcher, new CellChangeMessage(watch.Id, change.Value, description).ToFrame());
         }
     }
 

@@ -1,5 +1,3 @@
-using System.Text;
-using Newtonsoft.Json.Linq;
 using Serilog;
 using Thynapse.Core;
 using Thynapse.Core.Internal;
@@ -58,6 +56,9 @@ internal sealed class CellOutput
     private readonly ILogger _log;
     private readonly CreditPacer _credit;
     private readonly Action<LocalCell> _gone;
+
+    /// <summary>Where a <c>J DLVR</c> header is written, reused for every one (the send copies it, or holds a copy).</summary>
+    private byte[] _header = new byte[DeliveryHeader.MaxLength(Channel.MaxLength, 512)];
     private readonly List<LocalCell> _dirty = [];
     private readonly List<LocalCell> _backlogged = [];
     private readonly List<LocalCell> _retrying = [];
@@ -121,35 +122,19 @@ internal sealed class CellOutput
             return;
         }
 
-        var extension = !e.Extension.IsEmpty && JsonPayload.TryParse(e.Extension, out var parsed, out _) ? parsed : null;
-
         // A dead letter keeps its event's THID, which hashes the channel it was published on, not $DLQ.<service>
         // (PROTOCOL.md §4.3, §5.5): the same id a B reader computes from origin, seq, deadLetter.channel and body.
-        ReadOnlySpan<byte> idChannel = extension?["deadLetter"]?["channel"] is JValue { Type: JTokenType.String } original
-            ? Encoding.ASCII.GetBytes((string)original!)
-            : e.Channel;
-        var header = new JObject
+        var id = DeliveryMessage.IdOf(e.Origin, e.Sequence, e.Channel, e.Body, e.DeadLetter?.Details);
+        var extension = e.Extension;
+        var needed = DeliveryHeader.MaxLength(e.Channel.Length, extension.Length);
+        if (_header.Length < needed)
         {
-            ["channel"] = Encoding.ASCII.GetString(e.Channel),
-            ["id"] = Thid.ForEvent(e.Origin, e.Sequence, idChannel, e.Body).ToString(),
-            ["origin"] = e.Origin.ToString(),
-            ["seq"] = e.Sequence,
-            ["mode"] = anycatch.Tag == 0 ? "multi" : "any",
-        };
-        if (anycatch.Tag != 0)
-        {
-            header["sub"] = anycatch.Subscription;
-            header["tag"] = anycatch.Tag;
-            header["attempt"] = anycatch.Attempt;
+            _header = new byte[Math.Max(needed, 2 * _header.Length)];
         }
 
-        if (extension is not null)
-        {
-            header.Merge(extension);
-        }
-
+        var headerLength = DeliveryHeader.Write(_header, e.Channel, id, e.Origin, e.Sequence, anycatch, extension);
         ReportMissed(cell);
-        var outcome = SendToCell(cell, JsonPayload.Frame(Command.Dlvr, header), e.Body, twoFrames: true, HeldKind.Deliveries, 1);
+        var outcome = SendToCell(cell, _header.AsSpan(0, headerLength), e.Body, twoFrames: true, HeldKind.Deliveries, 1);
         if (outcome != SendOutcome.Sent)
         {
             Dropped(cell, 1, outcome);
@@ -172,7 +157,7 @@ internal sealed class CellOutput
             return;
         }
 
-        Send(origin, JsonPayload.Frame(Command.Acpt, new JObject { ["seq"] = sequence, ["receivers"] = receivers }));
+        Send(origin, new AcceptMessage(sequence, receivers).ToFrame());
     }
 
     /// <summary>
@@ -191,21 +176,7 @@ internal sealed class CellOutput
             return;
         }
 
-        var done = new JObject
-        {
-            ["seq"] = waiter.Sequence,
-            ["receivers"] = waiter.Receivers,
-            ["outcome"] = waiter.Outcome == CompletionOutcome.Completed ? "completed" : "dead_lettered",
-        };
-        if (waiter.DeadLetter is { } deadLetter)
-        {
-            done["service"] = deadLetter.Service;
-            done["channel"] = deadLetter.Channel;
-            done["attempts"] = deadLetter.Attempts;
-            done["reason"] = deadLetter.Reason;
-        }
-
-        Send(origin, JsonPayload.Frame(Command.Done, done));
+        Send(origin, new DoneMessage(waiter.Sequence, waiter.Receivers, waiter.Outcome) { DeadLetter = waiter.DeadLetter?.Details }.ToFrame());
     }
 
     /// <summary>Sends one frame (an answer, a notice) to a cell after what is already batched for it, so the cell sees things in order.</summary>
@@ -347,13 +318,8 @@ internal sealed class CellOutput
             return;
         }
 
-        var payload = new JObject { ["missed"] = output.UnreportedMissed, ["total"] = output.TotalMissed };
-        if (output.UnreportedReplies > 0)
-        {
-            payload["replies"] = output.UnreportedReplies;
-        }
-
-        if (_sender.Send(cell.RoutingId, JsonPayload.Frame(Command.Slow, payload)) == SendOutcome.Sent)
+        var notice = new SlowMessage(output.UnreportedMissed, output.TotalMissed) { Replies = output.UnreportedReplies };
+        if (_sender.Send(cell.RoutingId, notice.ToFrame()) == SendOutcome.Sent)
         {
             output.UnreportedMissed = 0;
             output.UnreportedReplies = 0;

@@ -1,4 +1,3 @@
-using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 using Thynapse.Transmitter.Diagnostics;
 using Thynapse.Transmitter.Sessions;
@@ -178,7 +177,7 @@ internal sealed class CreditPacer(IFrameSender sender, TransmitterOptions option
             return;
         }
 
-        var frame = JsonPayload.Frame(Command.Cred, new JObject { ["credit"] = output.CreditOwed });
+        var frame = new CreditMessage(output.CreditOwed).ToFrame();
         if (sender.Send(publisher.RoutingId, frame) == SendOutcome.Sent)
         {
             output.Credit += output.CreditOwed;

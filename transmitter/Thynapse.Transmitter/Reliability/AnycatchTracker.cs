@@ -373,7 +373,7 @@ internal sealed class AnycatchTracker
         _inFlight.Add(delivery.Tag, delivery);
         TransmitterCounters.Increment(ref _counters.InFlight);
         var e = delivery.Event;
-        _sink.Deliver(holder.Receiver, new EventData(e.OriginId, e.Origin, e.Sequence, e.Channel, e.Body, e.DeadLetter?.Extension, e.OriginId, e.Channel),
+        _sink.Deliver(holder.Receiver, new EventData(e.OriginId, e.Origin, e.Sequence, e.Channel, e.Body, e.DeadLetter, e.OriginId, e.Channel),
             new AnycatchFields(holder.Id, delivery.Tag, (ushort)Math.Min(delivery.Attempts, ushort.MaxValue)));
     }
 
@@ -420,7 +420,7 @@ internal sealed class AnycatchTracker
         {
             // The only cell with room does not acknowledge: hand it over at most once, and that ends our tracking.
             var e = delivery.Event;
-            _sink.Deliver(next.Receiver, new EventData(e.OriginId, e.Origin, e.Sequence, e.Channel, e.Body, e.DeadLetter?.Extension, e.OriginId, e.Channel),
+            _sink.Deliver(next.Receiver, new EventData(e.OriginId, e.Origin, e.Sequence, e.Channel, e.Body, e.DeadLetter, e.OriginId, e.Channel),
                 new AnycatchFields(next.Id, ++_nextTag, (ushort)Math.Min(delivery.Attempts + 1, ushort.MaxValue)));
             Finish(delivery, deadLettered: false);
         }
@@ -527,7 +527,7 @@ internal sealed class AnycatchTracker
         var channel = Encoding.ASCII.GetString(e.Channel);
         if (e.Completion is { } waiter)
         {
-            waiter.DeadLetter ??= new DeadLetter(channel, delivery.Service, delivery.Attempts, delivery.LastFailure);
+            waiter.DeadLetter ??= new DeadLetter(new DeadLetterDetails(channel, delivery.Service, delivery.Attempts, delivery.LastFailure));
         }
 
         if (_warnings.Allow(WarningKind.DeadLetter))
@@ -542,22 +542,22 @@ internal sealed class AnycatchTracker
             TransmitterCounters.Increment(ref _counters.DeadLettersDropped);
             if (_warnings.Allow(WarningKind.DeadLetter))
             {
-                _log.Warning("Dropped a dead letter of service {Service} that could not be handled either", e.DeadLetter.Service);
+                _log.Warning("Dropped a dead letter of service {Service} that could not be handled either", e.DeadLetter.Details.Service);
             }
         }
         else
         {
-            var deadLetter = new DeadLetter(channel, delivery.Service, delivery.Attempts, delivery.LastFailure);
-            var deadLetterChannel = Encoding.ASCII.GetBytes(DeadLetter.ChannelFor(delivery.Service));
+            var deadLetter = new DeadLetter(new DeadLetterDetails(channel, delivery.Service, delivery.Attempts, delivery.LastFailure));
+            var deadLetterChannel = Encoding.ASCII.GetBytes(DeadLetterDetails.ChannelFor(delivery.Service));
             var plan = _routes.Find(deadLetterChannel, out _) ?? RoutePlan.Empty;
-            var receivers = RouteDeadLetter!(new EventData(e.OriginId, e.Origin, e.Sequence, deadLetterChannel, e.Body, deadLetter.Extension, e.OriginId, deadLetterChannel), plan, deadLetter);
+            var receivers = RouteDeadLetter!(new EventData(e.OriginId, e.Origin, e.Sequence, deadLetterChannel, e.Body, deadLetter, e.OriginId, deadLetterChannel), plan, deadLetter);
             if (receivers == 0)
             {
                 TransmitterCounters.Increment(ref _counters.DeadLettersDropped);
                 if (_warnings.Allow(WarningKind.DeadLetter))
                 {
                     _log.Warning("Nobody catches {DeadLetterChannel}: the dead letter of #{Sequence} of {Origin} is dropped",
-                        DeadLetter.ChannelFor(delivery.Service), e.Sequence, e.Origin);
+                        DeadLetterDetails.ChannelFor(delivery.Service), e.Sequence, e.Origin);
                 }
             }
         }

@@ -96,27 +96,16 @@ internal sealed class PendingEvent
     }
 }
 
-/// <summary>Why an event went to a dead-letter channel; travels with it as the delivery's extension (PROTOCOL.md §4.5).</summary>
-/// <param name="Channel">The channel it was published on.</param>
-/// <param name="Service">The service that gave up on it.</param>
-/// <param name="Attempts">Deliveries made.</param>
-/// <param name="Reason">What ended the last attempt.</param>
-internal sealed record DeadLetter(string Channel, string Service, int Attempts, string Reason)
+/// <summary>
+/// Why an event went to a dead-letter channel (<see cref="DeadLetterDetails"/>); travels with it as the delivery's
+/// extension (PROTOCOL.md §4.5, §6.2), made once however many cells the dead letter is offered to.
+/// </summary>
+internal sealed class DeadLetter(DeadLetterDetails details)
 {
     private byte[]? _extension;
 
-    /// <summary>The channel dead letters of <paramref name="service"/> are published on.</summary>
-    public static string ChannelFor(string service) => $"$DLQ.{service}";
+    public DeadLetterDetails Details { get; } = details;
 
-    /// <summary>The extension object of the delivery, UTF-8 JSON.</summary>
-    public byte[] Extension => _extension ??= System.Text.Encoding.UTF8.GetBytes(new Newtonsoft.Json.Linq.JObject
-    {
-        ["deadLetter"] = new Newtonsoft.Json.Linq.JObject
-        {
-            ["channel"] = Channel,
-            ["service"] = Service,
-            ["attempts"] = Attempts,
-            ["reason"] = Reason,
-        },
-    }.ToString(Newtonsoft.Json.Formatting.None));
+    /// <summary>The extension object of the delivery, <c>{"deadLetter":{…}}</c> as compact UTF-8 JSON.</summary>
+    public byte[] Extension => _extension ??= Details.ToExtension();
 }

@@ -1,4 +1,5 @@
 using Thynapse.Core;
+using Thynapse.Transmitter.Reliability;
 
 namespace Thynapse.Transmitter.Routing;
 
@@ -8,7 +9,7 @@ namespace Thynapse.Transmitter.Routing;
 /// <param name="Sequence">The publisher's sequence number.</param>
 /// <param name="Channel">The channel, ASCII.</param>
 /// <param name="Body">The body.</param>
-/// <param name="Extension">The delivery's extension JSON (dead-letter details), empty for most events.</param>
+/// <param name="DeadLetter">Why the event is a dead letter; null for most events.</param>
 /// <param name="OriginToken">An object standing for the origin (equal tokens, equal origins): lets batches leave repeats out.</param>
 /// <param name="ChannelToken">An object standing for the channel, likewise.</param>
 internal readonly ref struct EventData(
@@ -17,7 +18,7 @@ internal readonly ref struct EventData(
     ulong Sequence,
     ReadOnlySpan<byte> Channel,
     ReadOnlySpan<byte> Body,
-    ReadOnlySpan<byte> Extension,
+    DeadLetter? DeadLetter,
     object OriginToken,
     object ChannelToken)
 {
@@ -35,5 +36,8 @@ internal readonly ref struct EventData(
 
     public ReadOnlySpan<byte> Body { get; } = Body;
 
-    public ReadOnlySpan<byte> Extension { get; } = Extension;
+    public DeadLetter? DeadLetter { get; } = DeadLetter;
+
+    /// <summary>The delivery's extension JSON (a dead letter's details, §6.2); empty for most events.</summary>
+    public ReadOnlySpan<byte> Extension => DeadLetter is null ? default : DeadLetter.Extension;
 }

@@ -18,6 +18,7 @@ internal sealed class EventRouter
 {
     private const int MaxKeyBytes = MessageLimits.MaxKeyBytes;
 
+    private readonly MessageLimits _limits;
     private readonly List<Subscription> _eligible = [];
     private readonly TransmitterOptions _options;
     private readonly TransmitterCounters _counters;
@@ -34,9 +35,10 @@ internal sealed class EventRouter
         CreditPacer credit, AnycatchTracker tracker, CellDirectory directory, Responder responder)
     {
         _options = options;
+        _limits = options.MessageLimits;
         _counters = counters;
         _routes = routes;
-        _targets = new TargetCache(options.QueryLimits);
+        _targets = new TargetCache(_limits);
         _sink = sink;
         _output = output;
         _credit = credit;
@@ -52,54 +54,32 @@ internal sealed class EventRouter
     /// <summary>A burst of inbound messages ended.</summary>
     public void EndBurst() => Burst++;
 
-    /// <summary><c>J EVNT</c> with its body frame.</summary>
-    public void HandleJsonEvent(LocalCell origin, JObject request, FieldReader fields, ReadOnlySpan<byte> body)
+    /// <summary><c>J EVNT</c> with its body frame, read by <see cref="EventMessage"/>.</summary>
+    public void HandleJsonEvent(LocalCell origin, JObject request, ReadOnlySpan<byte> body)
     {
-        var channel = fields.GetString("channel", required: true);
-        var sequence = fields.GetUInt64("seq");
-        var confirm = fields.GetBoolean("confirm") ?? false;
-        var complete = fields.GetBoolean("complete") ?? false;
-        var resend = fields.GetBoolean("resend") ?? false;
-        var key = fields.GetString("key");
-        if (key is not null && Encoding.UTF8.GetByteCount(key) > MaxKeyBytes)
-        {
-            fields.Invalid($"field 'key' has more than {MaxKeyBytes} bytes of UTF-8");
-        }
+        var read = EventMessage.TryRead(request, _limits, out var message, out var code, out var error);
 
         // Numbering continues after the highest seq the cell chose itself, so the two can never give one event's
         // (origin, seq) — and therefore its THID — to another (PROTOCOL.md §5.3).
         // A bad 'seq' takes no number: the refusal cannot name one, so the cell could never learn which it was.
-        var badSequence = sequence is null && fields.Has("seq");
-        var seq = sequence ?? (badSequence ? 0 : ++origin.AutoSequence);
-        if (!badSequence)
+        var seq = message.Seq ?? (message.HasInvalidSeq ? 0 : ++origin.AutoSequence);
+        if (!message.HasInvalidSeq)
         {
             origin.AutoSequence = Math.Max(origin.AutoSequence, seq);
         }
 
-        if (fields.Error is { } error)
+        if (!read)
         {
             // The refusal names the event's seq: the cell's own, or the one the transmitter gave it (none if 'seq' itself is bad).
-            _responder.RejectEvent(origin, ThynapseErrorCode.InvalidField, error, badSequence ? null : seq);
+            _responder.RejectEvent(origin, code, error!, message.HasInvalidSeq ? null : seq);
             return;
         }
 
-        // Validate the text first so that a non-ASCII character is reported as such; the router works on bytes.
-        if (!Channel.TryValidate(channel, out var channelError))
-        {
-            _responder.RejectEvent(origin, ThynapseErrorCode.InvalidChannel, $"invalid channel: {channelError}", seq);
-            return;
-        }
-
-        if (!TargetCache.TryRead(request, _options.QueryLimits, out var target, out var targetCode, out var targetError))
-        {
-            _responder.RejectEvent(origin, targetCode, targetError!, seq);
-            return;
-        }
-
-        Span<byte> channelBytes = stackalloc byte[channel!.Length];
+        var channel = message.Channel;
+        Span<byte> channelBytes = stackalloc byte[channel.Length];
         Encoding.ASCII.GetBytes(channel, channelBytes);
-        var flags = (confirm ? EventRecordFlags.Confirm : 0) | (complete ? EventRecordFlags.Completion : 0) | (resend ? EventRecordFlags.Resend : 0);
-        RouteEvent(origin, seq, channelBytes, target.WithKey(key is null ? default : Encoding.UTF8.GetBytes(key)), body, flags);
+        var target = EventTarget.Of(message.Extension).WithKey(message.Key is { } key ? Encoding.UTF8.GetBytes(key) : default);
+        RouteEvent(origin, seq, channelBytes, target, body, message.Flags);
     }
 
     /// <summary><c>B EVNT</c>: a run of event records.</summary>
@@ -210,7 +190,7 @@ internal sealed class EventRouter
 
         var waiter = wantsCompletion ? new CompletionWaiter(origin.Id, sequence) : null;
         _credit.RoutingFor = origin;
-        var receivers = Route(new EventData(origin.Profile.IdBytes, origin.Id, sequence, channel, body, default, origin.Profile.IdBytes, plan), plan, target, waiter,
+        var receivers = Route(new EventData(origin.Profile.IdBytes, origin.Id, sequence, channel, body, null, origin.Profile.IdBytes, plan), plan, target, waiter,
             deadLetter: null, resend: (flags & EventRecordFlags.Resend) != 0);
         _credit.RoutingFor = null;
         TransmitterCounters.Increment(ref _counters.EventsReceived);

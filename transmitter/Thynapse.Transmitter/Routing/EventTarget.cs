@@ -26,5 +26,8 @@ internal readonly struct EventTarget(MetadataQuery? query, string? service, ulon
     public bool Admits(Receiver cell) =>
         (Service is null || string.Equals(cell.Service, Service, StringComparison.Ordinal)) && (Query is null || Query.Matches(cell.Metadata));
 
+    /// <summary>The target an event's <c>target</c> and <c>service</c> name, read by <see cref="EventExtension.TryRead"/>.</summary>
+    public static EventTarget Of(in EventExtension extension) => new(extension.Query, extension.Service, 0, false);
+
     public EventTarget WithKey(ReadOnlySpan<byte> key) => key.IsEmpty ? this : new EventTarget(Query, Service, Chooser.HashKey(key), true);
 }

@@ -1,4 +1,3 @@
-using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 using Thynapse.Core.Internal;
 
@@ -9,7 +8,7 @@ namespace Thynapse.Transmitter.Routing;
 /// publisher sending the same target again and again pays for one compilation. Bounded: past its size the cache
 /// starts over.
 /// </summary>
-internal sealed class TargetCache(QueryLimits limits)
+internal sealed class TargetCache(MessageLimits limits)
 {
     private const int Capacity = 4096;
     private readonly Dictionary<byte[], EventTarget> _targets = new(ByteArrayComparer.Instance);
@@ -31,10 +30,12 @@ internal sealed class TargetCache(QueryLimits limits)
             return false;
         }
 
-        if (!TryRead(json, limits, out target, out code, out error))
+        if (!EventExtension.TryRead(json, limits, out var read, out code, out error))
         {
             return false;
         }
+
+        target = EventTarget.Of(read);
 
         if (_targets.Count >= Capacity)
         {
@@ -42,44 +43,6 @@ internal sealed class TargetCache(QueryLimits limits)
         }
 
         _targets[extension.ToArray()] = target;
-        return true;
-    }
-
-    /// <summary>Reads <c>target</c> (a query) and <c>service</c> from an EVNT payload or extension.</summary>
-    public static bool TryRead(JObject fields, QueryLimits limits, out EventTarget target, out ThynapseErrorCode code, out string? error)
-    {
-        target = default;
-        code = ThynapseErrorCode.None;
-        error = null;
-        MetadataQuery? query = null;
-        if (fields["target"] is { Type: not JTokenType.Null } json)
-        {
-            if (!MetadataQuery.TryParse(json, limits, out query, out var problem))
-            {
-                code = problem.Kind switch
-                {
-                    QueryErrorKind.TooDeep => ThynapseErrorCode.QueryTooDeep,
-                    QueryErrorKind.TooLarge => ThynapseErrorCode.QueryTooLarge,
-                    _ => ThynapseErrorCode.InvalidQuery,
-                };
-                error = $"target: {problem.Message}";
-                return false;
-            }
-        }
-
-        string? service = null;
-        if (fields["service"] is { Type: not JTokenType.Null } serviceToken)
-        {
-            service = serviceToken.Type == JTokenType.String ? (string?)serviceToken : null;
-            if (!ServiceName.TryValidate(service, out var serviceError))
-            {
-                code = ThynapseErrorCode.InvalidField;
-                error = $"field 'service': {serviceError}";
-                return false;
-            }
-        }
-
-        target = new EventTarget(query, service, 0, false);
         return true;
     }
 }

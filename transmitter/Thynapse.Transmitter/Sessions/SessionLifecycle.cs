@@ -139,8 +139,8 @@ internal sealed class SessionLifecycle
         _log.Information("Cell {CellId} of {Service} joined with {Subscriptions} subscriptions{Resumed}",
             id, service, profile.Subscriptions.Count, resumed is null ? "" : $" (resumed; {resumed.Missed} deliveries missed meanwhile)");
 
-        var welcome = Welcome(cell) with { Credit = hello.Credit ? CreditPacer.Start(cell) : null, Resumed = resumed };
-        _responder.Reply(cell, Command.Wlcm, welcome.ToJson(), request);
+        var welcome = Welcome(cell) with { Credit = hello.Credit ? CreditPacer.Start(cell) : null, Resumed = resumed, Ref = MessageFields.ReadRef(request) };
+        _responder.Reply(cell, welcome);
         foreach (var subscription in added)
         {
             _tracker.RoomFreed(subscription); // a returning worker picks up what waited for it
@@ -150,7 +150,7 @@ internal sealed class SessionLifecycle
     /// <summary><c>GBYE</c> from a cell: answered, and its session ends.</summary>
     public void HandleGoodbye(LocalCell cell)
     {
-        _responder.Reply(cell, Command.Gbye, []);
+        _responder.Reply(cell, GoodbyeMessage.Instance);
         Remove(cell, SessionEnd.Left);
     }
 
@@ -195,7 +195,7 @@ internal sealed class SessionLifecycle
         _credit.RetryOwed();
         foreach (var cell in _directory.All.ToList())
         {
-            _output.Send(cell, JsonPayload.Frame(Command.Gbye, new JObject { ["reason"] = "shutdown" }));
+            _output.Send(cell, new GoodbyeMessage(GoodbyeMessage.Shutdown).ToFrame());
             Remove(cell, SessionEnd.Shutdown);
         }
     }

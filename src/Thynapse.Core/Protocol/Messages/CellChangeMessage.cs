@@ -21,10 +21,10 @@ public enum CellChange
 /// <param name="Watch">The watch's id.</param>
 /// <param name="Change">What happened.</param>
 /// <param name="Cell">The cell, as it is now (as it was last, when it left).</param>
-public sealed record CellChangeMessage(uint Watch, CellChange Change, CellDescription Cell) : IJsonMessage
+public sealed record CellChangeMessage(uint Watch, CellChange Change, CellDescription Cell) : JsonRecord
 {
     /// <inheritdoc />
-    public Command Command => Command.Cell;
+    public override Command Command => Command.Cell;
 
     /// <summary>The wire name of a change: <c>joined</c>, <c>updated</c> or <c>left</c>.</summary>
     public static string NameOf(CellChange change) => change switch
@@ -34,7 +34,19 @@ public sealed record CellChangeMessage(uint Watch, CellChange Change, CellDescri
         _ => "updated",
     };
 
-    /// <summary>Reads a <c>CELL</c>: <c>watch</c>, <c>change</c> and <c>cell</c> required.</summary>
+    /// <summary>
+    /// True when <paramref name="body"/>'s <c>change</c> is a string that names none of the kinds this version knows: a
+    /// notice of a later protocol version, which a receiver ignores (PROTOCOL.md §5.17), rather than a malformed one.
+    /// </summary>
+    public static bool IsOfUnknownKind(JObject body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return body.TryGetValue("change", StringComparison.Ordinal, out var change)
+            && change.Type == JTokenType.String
+            && (string?)change is not ("joined" or "updated" or "left");
+    }
+
+    /// <summary>Reads a <c>CELL</c>: <c>watch</c>, <c>change</c> and <c>cell</c> required (see <see cref="IsOfUnknownKind"/> for a change it does not know).</summary>
     public static bool TryRead(JObject body, [NotNullWhen(true)] out CellChangeMessage? message, [NotNullWhen(false)] out string? error)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -70,7 +82,7 @@ public sealed record CellChangeMessage(uint Watch, CellChange Change, CellDescri
 
     /// <inheritdoc />
     /// <remarks>The transmitter's order: watch, change, cell.</remarks>
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -80,10 +92,4 @@ public sealed record CellChangeMessage(uint Watch, CellChange Change, CellDescri
         Cell.WriteJson(writer);
         writer.WriteEndObject();
     }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame <c>J CELL {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }

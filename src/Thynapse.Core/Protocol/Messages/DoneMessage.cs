@@ -12,13 +12,13 @@ namespace Thynapse.Core;
 /// <param name="Seq">The event's <c>seq</c>.</param>
 /// <param name="Receivers">As in <c>ACPT</c>.</param>
 /// <param name="Outcome"><c>completed</c> or <c>dead_lettered</c>.</param>
-public sealed record DoneMessage(ulong Seq, uint Receivers, CompletionOutcome Outcome) : IJsonMessage
+public sealed record DoneMessage(ulong Seq, uint Receivers, CompletionOutcome Outcome) : JsonRecord
 {
     /// <summary>Only for <see cref="CompletionOutcome.DeadLettered"/>: the (first) service that gave up, the event's channel, attempts and reason.</summary>
     public DeadLetterDetails? DeadLetter { get; init; }
 
     /// <inheritdoc />
-    public Command Command => Command.Done;
+    public override Command Command => Command.Done;
 
     /// <summary>The wire name of an outcome: <c>completed</c> or <c>dead_lettered</c>.</summary>
     public static string NameOf(CompletionOutcome outcome) => outcome == CompletionOutcome.DeadLettered ? "dead_lettered" : "completed";
@@ -60,7 +60,7 @@ public sealed record DoneMessage(ulong Seq, uint Receivers, CompletionOutcome Ou
 
     /// <inheritdoc />
     /// <remarks>The transmitter's order: seq, receivers, outcome, then service, channel, attempts, reason.</remarks>
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -77,10 +77,4 @@ public sealed record DoneMessage(ulong Seq, uint Receivers, CompletionOutcome Ou
 
         writer.WriteEndObject();
     }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame <c>J DONE {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }

@@ -9,7 +9,7 @@ namespace Thynapse.Core;
 /// </summary>
 /// <param name="Code">The error code.</param>
 /// <param name="Message">The explanation, for humans.</param>
-public sealed record ErrorMessage(ThynapseErrorCode Code, string Message) : IJsonMessage
+public sealed record ErrorMessage(ThynapseErrorCode Code, string Message) : JsonRequest
 {
     /// <summary><c>name</c>: the code's wire name (<see cref="ErrorCodeNames"/>; as read, for a code this side does not know).</summary>
     public string Name { get; init; } = ErrorCodeNames.Of(Code);
@@ -20,8 +20,6 @@ public sealed record ErrorMessage(ThynapseErrorCode Code, string Message) : IJso
     /// </summary>
     public string? RefusedCommand { get; init; }
 
-    /// <summary>The refused request's <c>ref</c>, when its payload could be read and had one.</summary>
-    public JValue? Ref { get; init; }
 
     /// <summary><c>seq</c>: the refused event's.</summary>
     public ulong? Seq { get; init; }
@@ -36,7 +34,7 @@ public sealed record ErrorMessage(ThynapseErrorCode Code, string Message) : IJso
     public int? Count { get; init; }
 
     /// <inheritdoc />
-    public Command Command => Command.Errr;
+    public override Command Command => Command.Errr;
 
     /// <summary>
     /// Reads an <c>ERRR</c>: <c>code</c>, <c>name</c> and <c>message</c> required; <c>command</c>, <c>ref</c>, <c>seq</c>,
@@ -76,7 +74,7 @@ public sealed record ErrorMessage(ThynapseErrorCode Code, string Message) : IJso
 
     /// <inheritdoc />
     /// <remarks>The transmitter's order: code, name, message, command, ref, seq, then first, last, count.</remarks>
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -111,10 +109,4 @@ public sealed record ErrorMessage(ThynapseErrorCode Code, string Message) : IJso
 
         writer.WriteEndObject();
     }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame <c>J ERRR {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }

@@ -9,7 +9,7 @@ namespace Thynapse.Core;
 /// says unprompted that it is shutting down (<see cref="Reason"/> = <see cref="Shutdown"/>).
 /// </summary>
 /// <param name="Reason"><c>reason</c>; null when absent.</param>
-public sealed record GoodbyeMessage(string? Reason = null) : IJsonMessage
+public sealed record GoodbyeMessage(string? Reason = null) : JsonRequest
 {
     /// <summary>The reason of a transmitter that shuts down.</summary>
     public const string Shutdown = "shutdown";
@@ -17,11 +17,9 @@ public sealed record GoodbyeMessage(string? Reason = null) : IJsonMessage
     /// <summary>A goodbye without fields: a cell leaving, or the transmitter's answer to it.</summary>
     public static GoodbyeMessage Instance { get; } = new();
 
-    /// <summary>The <c>ref</c> a cell's <c>GBYE</c> carried (copied only into a refusal, never into the answer).</summary>
-    public JValue? Ref { get; init; }
 
     /// <inheritdoc />
-    public Command Command => Command.Gbye;
+    public override Command Command => Command.Gbye;
 
     /// <summary>Reads a <c>GBYE</c> from a cell: the transmitter reads no field of it.</summary>
     public static bool TryRead(
@@ -50,7 +48,7 @@ public sealed record GoodbyeMessage(string? Reason = null) : IJsonMessage
     }
 
     /// <inheritdoc />
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -62,10 +60,4 @@ public sealed record GoodbyeMessage(string? Reason = null) : IJsonMessage
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
     }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame: <c>J GBYE {}</c> or <c>J GBYE {"reason":"shutdown"}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }

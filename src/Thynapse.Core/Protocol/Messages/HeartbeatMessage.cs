@@ -8,16 +8,14 @@ namespace Thynapse.Core;
 /// <c>BEAT</c>, both ways (PROTOCOL.md §5.8): a cell's heartbeat, and the transmitter's answer to it. It has no fields;
 /// the answer carries no <c>ref</c> (§5).
 /// </summary>
-public sealed record HeartbeatMessage : IJsonMessage
+public sealed record HeartbeatMessage : JsonRequest
 {
     /// <summary>A heartbeat without <c>ref</c>: what both sides send.</summary>
     public static HeartbeatMessage Instance { get; } = new();
 
-    /// <summary>The <c>ref</c> a cell's <c>BEAT</c> carried (copied only into a refusal, never into the answer).</summary>
-    public JValue? Ref { get; init; }
 
     /// <inheritdoc />
-    public Command Command => Command.Beat;
+    public override Command Command => Command.Beat;
 
     /// <summary>Reads a <c>BEAT</c> from a cell: it has no fields to refuse (an empty payload is <c>{}</c>, §2).</summary>
     public static bool TryRead(
@@ -41,17 +39,11 @@ public sealed record HeartbeatMessage : IJsonMessage
         TryRead(body, MessageLimits.Default, out message, out _, out error);
 
     /// <inheritdoc />
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
     }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame: <c>J BEAT {}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }

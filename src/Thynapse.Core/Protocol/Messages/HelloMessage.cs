@@ -7,7 +7,7 @@ namespace Thynapse.Core;
 /// <summary><c>HELO</c>, cell → transmitter (PROTOCOL.md §5.1): join, or re-join with <see cref="Resume"/>.</summary>
 /// <param name="Id">The cell's THID.</param>
 /// <param name="Service">The cell's service (§3.3).</param>
-public sealed record HelloMessage(Thid Id, string Service) : IJsonMessage
+public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
 {
     /// <summary><c>protocol</c> as sent; null when absent, which means version 1 (§10).</summary>
     public ulong? Protocol { get; init; }
@@ -30,11 +30,9 @@ public sealed record HelloMessage(Thid Id, string Service) : IJsonMessage
     /// <summary><c>resume</c>: the <c>session</c> token of an earlier <c>WLCM</c>.</summary>
     public string? Resume { get; init; }
 
-    /// <summary>The request's <c>ref</c> (a number or a string), copied into the <c>WLCM</c> or <c>ERRR</c>.</summary>
-    public JValue? Ref { get; init; }
 
     /// <inheritdoc />
-    public Command Command => Command.Helo;
+    public override Command Command => Command.Helo;
 
     /// <summary>True when the cell reads <c>B</c> (it listed <c>"B"</c> in <see cref="Encodings"/>, §2.2).</summary>
     public bool AcceptsBinary => Encodings?.Contains("B") == true;
@@ -122,7 +120,7 @@ public sealed record HelloMessage(Thid Id, string Service) : IJsonMessage
 
     /// <inheritdoc />
     /// <remarks>The SDK's order: id, service, protocol, encodings, metadata, tags, subs, credit, resume, ref.</remarks>
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -174,11 +172,7 @@ public sealed record HelloMessage(Thid Id, string Service) : IJsonMessage
         writer.WriteEndObject();
     }
 
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
 
-    /// <summary>The header frame <c>J HELO {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 
     /// <summary><c>HELO.subs</c>: each entry as in <c>SUBS</c>, naming the index of the first bad one.</summary>
     private static List<SubscribeMessage>? ReadSubscriptions(JArray? subs, MessageLimits limits, ref JsonFields fields, out ThynapseErrorCode code)

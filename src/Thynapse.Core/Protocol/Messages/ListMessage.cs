@@ -6,13 +6,10 @@ namespace Thynapse.Core;
 
 /// <summary><c>LIST</c>, cell → transmitter (PROTOCOL.md §5.16): the cells matching a filter, now (answered by <c>OKAY</c> with <c>cells</c>).</summary>
 /// <param name="Filter">Which cells.</param>
-public sealed record ListMessage(DiscoveryFilter Filter) : IJsonMessage
+public sealed record ListMessage(DiscoveryFilter Filter) : JsonRequest
 {
-    /// <summary>The request's <c>ref</c> (a number or a string), copied into the answer.</summary>
-    public JValue? Ref { get; init; }
-
     /// <inheritdoc />
-    public Command Command => Command.List;
+    public override Command Command => Command.List;
 
     /// <summary>Reads a <c>LIST</c> payload as the transmitter does (see <see cref="DiscoveryFilter"/>).</summary>
     public static bool TryRead(
@@ -36,7 +33,7 @@ public sealed record ListMessage(DiscoveryFilter Filter) : IJsonMessage
     }
 
     /// <inheritdoc />
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -44,10 +41,4 @@ public sealed record ListMessage(DiscoveryFilter Filter) : IJsonMessage
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
     }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame <c>J LIST {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }

@@ -15,7 +15,7 @@ public enum MetadataMode
 }
 
 /// <summary><c>META</c>, cell → transmitter (PROTOCOL.md §5.15): change the cell's metadata, its tags, or both.</summary>
-public sealed record MetadataMessage : IJsonMessage
+public sealed record MetadataMessage : JsonRequest
 {
     /// <summary><c>metadata</c>: the change; null when absent (the metadata stays as it is).</summary>
     public JObject? Metadata { get; init; }
@@ -26,11 +26,9 @@ public sealed record MetadataMessage : IJsonMessage
     /// <summary><c>tags</c>: the cell's new tags (read: duplicates dropped); null when absent (they stay as they are).</summary>
     public IReadOnlyList<string>? Tags { get; init; }
 
-    /// <summary>The request's <c>ref</c> (a number or a string), copied into the answer.</summary>
-    public JValue? Ref { get; init; }
 
     /// <inheritdoc />
-    public Command Command => Command.Meta;
+    public override Command Command => Command.Meta;
 
     /// <summary>
     /// Reads a <c>META</c> payload as the transmitter does (<c>INVALID_FIELD</c>): field types, the mode, the tags.
@@ -127,7 +125,7 @@ public sealed record MetadataMessage : IJsonMessage
 
     /// <inheritdoc />
     /// <remarks>The SDK's order: metadata, mode, tags, ref.</remarks>
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -149,10 +147,4 @@ public sealed record MetadataMessage : IJsonMessage
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
     }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame <c>J META {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }

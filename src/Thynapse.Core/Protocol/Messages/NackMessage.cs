@@ -7,16 +7,14 @@ namespace Thynapse.Core;
 /// <summary><c>NACK</c>, cell → transmitter (PROTOCOL.md §5.13): this delivery failed; redeliver it.</summary>
 /// <param name="Tag">The delivery's tag.</param>
 /// <param name="Reason"><c>reason</c>, at most <see cref="MessageLimits.MaxNackReasonLength"/> characters; null when absent.</param>
-public sealed record NackMessage(ulong Tag, string? Reason) : IJsonMessage
+public sealed record NackMessage(ulong Tag, string? Reason) : JsonRequest
 {
     /// <summary>What a dead letter says after <c>nacked: </c> when the <c>NACK</c> gave no reason (§5.5).</summary>
     public const string NoReason = "no reason given";
 
-    /// <summary>The request's <c>ref</c>, copied into a refusal.</summary>
-    public JValue? Ref { get; init; }
 
     /// <inheritdoc />
-    public Command Command => Command.Nack;
+    public override Command Command => Command.Nack;
 
     /// <summary>The reason as a dead letter tells it: <see cref="Reason"/>, or <see cref="NoReason"/>.</summary>
     public string ReasonOrDefault => Reason ?? NoReason;
@@ -42,7 +40,7 @@ public sealed record NackMessage(ulong Tag, string? Reason) : IJsonMessage
 
     /// <inheritdoc />
     /// <remarks>The SDK's order: tag, reason.</remarks>
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -55,10 +53,4 @@ public sealed record NackMessage(ulong Tag, string? Reason) : IJsonMessage
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
     }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame <c>J NACK {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }

@@ -9,7 +9,7 @@ namespace Thynapse.Core;
 /// <c>UNWT</c> succeeded, with what that command answers.
 /// </summary>
 /// <param name="Answers">The command it answers (<c>command</c>).</param>
-public sealed record OkayMessage(Command Answers) : IJsonMessage
+public sealed record OkayMessage(Command Answers) : JsonRequest
 {
     /// <summary><c>sub</c>: for <c>SUBS</c> and <c>UNSB</c>.</summary>
     public uint? Sub { get; init; }
@@ -20,11 +20,9 @@ public sealed record OkayMessage(Command Answers) : IJsonMessage
     /// <summary><c>cells</c>: for <c>LIST</c> and <c>WTCH</c>, the cells matching now.</summary>
     public IReadOnlyList<CellDescription>? Cells { get; init; }
 
-    /// <summary>The request's <c>ref</c>, copied.</summary>
-    public JValue? Ref { get; init; }
 
     /// <inheritdoc />
-    public Command Command => Command.Okay;
+    public override Command Command => Command.Okay;
 
     /// <summary>
     /// Reads an <c>OKAY</c>: <c>command</c> required (a command of protocol v1); <c>sub</c>, <c>watch</c>, <c>cells</c>,
@@ -50,7 +48,7 @@ public sealed record OkayMessage(Command Answers) : IJsonMessage
 
     /// <inheritdoc />
     /// <remarks>The transmitter's order: command, sub, watch, cells, ref.</remarks>
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -80,10 +78,4 @@ public sealed record OkayMessage(Command Answers) : IJsonMessage
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
     }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame <c>J OKAY {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 
 namespace Thynapse.Core;
@@ -7,48 +6,17 @@ namespace Thynapse.Core;
 /// <summary><c>J PROG</c>, cell → transmitter (PROTOCOL.md §5.13a): deliveries in progress: their ack deadlines start again.</summary>
 /// <param name="Tag"><c>tag</c>: one delivery tag; null when absent.</param>
 /// <param name="Tags"><c>tags</c>: more delivery tags; null when absent.</param>
-public sealed record ProgressMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : IJsonMessage
+public sealed record ProgressMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : TaggedMessage(Tag, Tags)
 {
-    /// <summary>The request's <c>ref</c>, copied into a refusal.</summary>
-    public JValue? Ref { get; init; }
-
     /// <inheritdoc />
-    public Command Command => Command.Prog;
+    public override Command Command => Command.Prog;
 
-    /// <summary>Every tag, <see cref="Tag"/> first, in the order they are extended.</summary>
-    public IEnumerable<ulong> All => DeliveryTags.All(Tag, Tags);
-
-    /// <summary>
-    /// Reads a <c>J PROG</c> payload as the transmitter does (<c>INVALID_FIELD</c>): <c>tag</c> or a non-empty
-    /// <c>tags</c> of positive integers. Whether the tags were given to this cell depends on the session.
-    /// </summary>
+    /// <summary>Reads a <c>J PROG</c> payload as the transmitter does (see <see cref="TaggedMessage"/>).</summary>
     public static bool TryRead(
         JObject body,
         MessageLimits limits,
         [NotNullWhen(true)] out ProgressMessage? message,
         out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        var fields = new JsonFields(body);
-        var (tag, tags) = DeliveryTags.Read(Command.Prog, ref fields);
-        return MessageFields.Done(ref fields, new ProgressMessage(tag, tags) { Ref = MessageFields.ReadRef(body) }, out message, out code, out error);
-    }
-
-    /// <inheritdoc />
-    public void WriteJson(JsonWriter writer)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
-        DeliveryTags.Write(writer, Tag, Tags);
-        MessageFields.WriteRef(writer, Ref);
-        writer.WriteEndObject();
-    }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame <c>J PROG {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
+        [NotNullWhen(false)] out string? error) =>
+        TryRead(body, limits, Command.Prog, static (tag, tags) => new ProgressMessage(tag, tags), out message, out code, out error);
 }

@@ -10,13 +10,13 @@ namespace Thynapse.Core;
 /// </summary>
 /// <param name="Missed">Deliveries dropped since the last <c>SLOW</c>.</param>
 /// <param name="Total">Deliveries dropped since the session began.</param>
-public sealed record SlowMessage(long Missed, long Total) : IJsonMessage
+public sealed record SlowMessage(long Missed, long Total) : JsonRecord
 {
     /// <summary><c>replies</c>: answers and confirmations dropped since the last <c>SLOW</c>; 0 is left out of the payload.</summary>
     public long Replies { get; init; }
 
     /// <inheritdoc />
-    public Command Command => Command.Slow;
+    public override Command Command => Command.Slow;
 
     /// <summary>Reads a <c>SLOW</c>: <c>missed</c> and <c>total</c> required, <c>replies</c> 0 when absent.</summary>
     public static bool TryRead(JObject body, [NotNullWhen(true)] out SlowMessage? message, [NotNullWhen(false)] out string? error)
@@ -30,7 +30,7 @@ public sealed record SlowMessage(long Missed, long Total) : IJsonMessage
     }
 
     /// <inheritdoc />
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -43,10 +43,4 @@ public sealed record SlowMessage(long Missed, long Total) : IJsonMessage
 
         writer.WriteEndObject();
     }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame <c>J SLOW {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }

@@ -11,7 +11,7 @@ namespace Thynapse.Core;
 /// <param name="Sub">The subscription's id, chosen by the cell, unique among its live subscriptions.</param>
 /// <param name="Pattern">The pattern (§3.2).</param>
 /// <param name="Mode">The catch mode (<c>multi</c> when the field is absent).</param>
-public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mode) : IJsonMessage
+public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mode) : JsonRequest
 {
     /// <summary><c>ack</c>: deliveries are answered with <c>ACKN</c>/<c>NACK</c> (anycatch only).</summary>
     public bool Ack { get; init; }
@@ -25,11 +25,9 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
     /// <summary><c>maxAttempts</c>, when given: attempts before the event is dead-lettered.</summary>
     public uint? MaxAttempts { get; init; }
 
-    /// <summary>The request's <c>ref</c> (a number or a string), copied into the answer.</summary>
-    public JValue? Ref { get; init; }
 
     /// <inheritdoc />
-    public Command Command => Command.Subs;
+    public override Command Command => Command.Subs;
 
     /// <summary>
     /// Reads and checks a <c>SUBS</c> payload as the transmitter does: <c>INVALID_FIELD</c>, <c>INVALID_PATTERN</c>,
@@ -55,7 +53,7 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
     }
 
     /// <inheritdoc />
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -64,11 +62,7 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
         writer.WriteEndObject();
     }
 
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
 
-    /// <summary>The header frame <c>J SUBS {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 
     /// <summary>Writes the entry as <c>HELO.subs</c> carries it: without <c>ref</c>.</summary>
     internal void WriteEntry(JsonWriter writer)

@@ -6,13 +6,10 @@ namespace Thynapse.Core;
 
 /// <summary><c>UNSB</c>, cell → transmitter (PROTOCOL.md §5.6): end a subscription.</summary>
 /// <param name="Sub">The subscription's id.</param>
-public sealed record UnsubscribeMessage(uint Sub) : IJsonMessage
+public sealed record UnsubscribeMessage(uint Sub) : JsonRequest
 {
-    /// <summary>The request's <c>ref</c> (a number or a string), copied into the answer.</summary>
-    public JValue? Ref { get; init; }
-
     /// <inheritdoc />
-    public Command Command => Command.Unsb;
+    public override Command Command => Command.Unsb;
 
     /// <summary>Reads an <c>UNSB</c> payload as the transmitter does (<c>INVALID_FIELD</c>); whether the id exists depends on the session.</summary>
     public static bool TryRead(
@@ -30,7 +27,7 @@ public sealed record UnsubscribeMessage(uint Sub) : IJsonMessage
     }
 
     /// <inheritdoc />
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -38,10 +35,4 @@ public sealed record UnsubscribeMessage(uint Sub) : IJsonMessage
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
     }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame <c>J UNSB {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }

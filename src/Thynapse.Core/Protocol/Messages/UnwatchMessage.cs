@@ -6,13 +6,10 @@ namespace Thynapse.Core;
 
 /// <summary><c>UNWT</c>, cell → transmitter (PROTOCOL.md §5.17): end a watch.</summary>
 /// <param name="Watch">The watch's id.</param>
-public sealed record UnwatchMessage(uint Watch) : IJsonMessage
+public sealed record UnwatchMessage(uint Watch) : JsonRequest
 {
-    /// <summary>The request's <c>ref</c> (a number or a string), copied into the answer.</summary>
-    public JValue? Ref { get; init; }
-
     /// <inheritdoc />
-    public Command Command => Command.Unwt;
+    public override Command Command => Command.Unwt;
 
     /// <summary>Reads an <c>UNWT</c> payload as the transmitter does (<c>INVALID_FIELD</c>); whether the watch exists depends on the session.</summary>
     public static bool TryRead(
@@ -30,7 +27,7 @@ public sealed record UnwatchMessage(uint Watch) : IJsonMessage
     }
 
     /// <inheritdoc />
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -38,10 +35,4 @@ public sealed record UnwatchMessage(uint Watch) : IJsonMessage
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
     }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame <c>J UNWT {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }

@@ -10,13 +10,10 @@ namespace Thynapse.Core;
 /// </summary>
 /// <param name="Watch">The watch's id, chosen by the cell.</param>
 /// <param name="Filter">Which cells.</param>
-public sealed record WatchMessage(uint Watch, DiscoveryFilter Filter) : IJsonMessage
+public sealed record WatchMessage(uint Watch, DiscoveryFilter Filter) : JsonRequest
 {
-    /// <summary>The request's <c>ref</c> (a number or a string), copied into the answer.</summary>
-    public JValue? Ref { get; init; }
-
     /// <inheritdoc />
-    public Command Command => Command.Wtch;
+    public override Command Command => Command.Wtch;
 
     /// <summary>
     /// Reads a <c>WTCH</c> payload as the transmitter does: <c>watch</c> first, then the filter (see
@@ -46,7 +43,7 @@ public sealed record WatchMessage(uint Watch, DiscoveryFilter Filter) : IJsonMes
 
     /// <inheritdoc />
     /// <remarks>The SDK's order: the filter's fields, then watch, then ref.</remarks>
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -55,10 +52,4 @@ public sealed record WatchMessage(uint Watch, DiscoveryFilter Filter) : IJsonMes
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
     }
-
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
-
-    /// <summary>The header frame <c>J WTCH {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }

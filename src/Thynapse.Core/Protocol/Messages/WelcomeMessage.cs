@@ -8,7 +8,7 @@ namespace Thynapse.Core;
 /// <param name="Id">The transmitter's THID.</param>
 /// <param name="Pub">The transmitter's event endpoint, connectable.</param>
 /// <param name="Session">The secret token for <c>HELO.resume</c>.</param>
-public sealed record WelcomeMessage(Thid Id, string Pub, string Session) : IJsonMessage
+public sealed record WelcomeMessage(Thid Id, string Pub, string Session) : JsonRequest
 {
     /// <summary><c>protocol</c> (default: <see cref="ProtocolVersion.Current"/>).</summary>
     public int Protocol { get; init; } = ProtocolVersion.Current;
@@ -37,11 +37,9 @@ public sealed record WelcomeMessage(Thid Id, string Pub, string Session) : IJson
     /// <summary><c>resumed</c>: only when <c>HELO.resume</c> matched a session of this id, what that session missed.</summary>
     public WelcomeResumed? Resumed { get; init; }
 
-    /// <summary>The <c>HELO</c>'s <c>ref</c>, copied.</summary>
-    public JValue? Ref { get; init; }
 
     /// <inheritdoc />
-    public Command Command => Command.Wlcm;
+    public override Command Command => Command.Wlcm;
 
     /// <summary>True when the transmitter sends this cell <c>B</c> frames.</summary>
     public bool SendsBinary => Encodings.Contains("B");
@@ -106,7 +104,7 @@ public sealed record WelcomeMessage(Thid Id, string Pub, string Session) : IJson
     /// The transmitter's order: id, pub, protocol, session, heartbeat, liveness, encodings, limits, defaults,
     /// transmitters, then credit, resumed and ref.
     /// </remarks>
-    public void WriteJson(JsonWriter writer)
+    public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
@@ -144,11 +142,7 @@ public sealed record WelcomeMessage(Thid Id, string Pub, string Session) : IJson
         writer.WriteEndObject();
     }
 
-    /// <summary>The payload as a JSON object.</summary>
-    public JObject ToJson() => JsonMessage.ToJson(this);
 
-    /// <summary>The header frame <c>J WLCM {…}</c>.</summary>
-    public byte[] ToFrame() => JsonMessage.ToFrame(this);
 }
 
 /// <summary><c>WLCM.limits</c> (PROTOCOL.md §5.2, §8.1); each member defaults to the protocol's default.</summary>
