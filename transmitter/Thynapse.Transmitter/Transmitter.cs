@@ -102,6 +102,8 @@ public sealed class Transmitter : IAsyncDisposable
         _mesh = new PeerLinks(options, Id, CommandEndpoint, _peers, _poller, new RouterSender(_router), _processor.Clock, _counters, ReadAllInput);
         _processor.Mesh = _mesh;
         _mesh.Cells.Follow(_processor.Directory);
+        _mesh.Cells.Follow(_processor.Subscriptions);
+        _mesh.Cells.Routes = _processor.Routes;
         _processor.Discovery.Include(_mesh.Cells);
         _connections = new ConnectionGuard(_router, Endpoint.PortOf(_router.Options.LastEndpoint!), options, _counters, _log);
         _timer.Elapsed += (_, _) => Guarded("periodic work", OnTick);

@@ -118,6 +118,9 @@ internal sealed class CommandProcessor
 
     internal RouteTable Routes => _routes;
 
+    /// <summary>Subscriptions, whose changes the mesh's replica publishes.</summary>
+    internal SubscriptionManager Subscriptions => _subscriptions;
+
     /// <summary>True while some cell has a backlog or is owed credit: the routing thread retries every millisecond.</summary>
     public bool HasBacklog => _output.HasBacklog || _credit.HasOwed;
 
