@@ -102,10 +102,18 @@ public sealed class Transmitter : IAsyncDisposable
         _mesh = new PeerLinks(options, Id, CommandEndpoint, _peers, _poller, new RouterSender(_router), _processor.Clock, _counters, ReadAllInput);
         _processor.Mesh = _mesh;
         _mesh.Cells.Follow(_processor.Directory);
+        _mesh.Cells.Follow(_processor.Subscriptions);
+        _mesh.Cells.Routes = _processor.Routes;
+        _processor.Sink.Forwarder = _mesh.Forwarder;
+        _mesh.Forwarded = _processor.Forwarded;
+        _mesh.AfterStreams = _processor.FlushDirty;
         _processor.Discovery.Include(_mesh.Cells);
         _connections = new ConnectionGuard(_router, Endpoint.PortOf(_router.Options.LastEndpoint!), options, _counters, _log);
         _timer.Elapsed += (_, _) => Guarded("periodic work", OnTick);
     }
+
+    /// <summary>The mesh's sockets and engines (tests reach its fault switches through it).</summary>
+    internal PeerLinks Mesh => _mesh;
 
     /// <summary>The guard of the command socket's connections (tests make its count drift).</summary>
     internal ConnectionGuard Connections => _connections;
@@ -184,6 +192,11 @@ public sealed class Transmitter : IAsyncDisposable
         MeshJoinFailures = TransmitterCounters.Read(ref _counters.MeshJoinFailures),
         MeshMessagesLost = TransmitterCounters.Read(ref _counters.MeshGaps),
         MeshSnapshots = TransmitterCounters.Read(ref _counters.MeshSnapshots),
+        MeshEventsForwarded = TransmitterCounters.Read(ref _counters.MeshEventsForwarded),
+        MeshForwardsReceived = TransmitterCounters.Read(ref _counters.MeshForwardsReceived),
+        MeshForwardsResent = TransmitterCounters.Read(ref _counters.MeshForwardsResent),
+        MeshForwardsGone = TransmitterCounters.Read(ref _counters.MeshForwardsGone),
+        MeshForwardsLost = TransmitterCounters.Read(ref _counters.MeshForwardsLost),
         MeshRemoteCells = TransmitterCounters.Read(ref _counters.MeshRemoteCells),
         MeshCellRecords = TransmitterCounters.Read(ref _counters.MeshCellRecords),
         MeshCellRecordsStale = TransmitterCounters.Read(ref _counters.MeshCellRecordsStale),

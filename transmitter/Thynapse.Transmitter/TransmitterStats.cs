@@ -162,6 +162,21 @@ public sealed record TransmitterStats
     /// <summary>Cell records from peers ignored as no newer than what was held (repeated, reordered, older than a snapshot or a tombstone).</summary>
     public long MeshCellRecordsStale { get; init; }
 
+    /// <summary>Events forwarded to peers, one per event per peer with interest (PROTOCOL.md §12.11).</summary>
+    public long MeshEventsForwarded { get; init; }
+
+    /// <summary>Events peers forwarded here, handed on in their streams' order.</summary>
+    public long MeshForwardsReceived { get; init; }
+
+    /// <summary>Forward-stream messages sent again because a peer asked (<c>RSND</c>).</summary>
+    public long MeshForwardsResent { get; init; }
+
+    /// <summary>Forward-stream messages peers asked for that were past the retransmit buffer (answered <c>GONE</c>).</summary>
+    public long MeshForwardsGone { get; init; }
+
+    /// <summary>Forward-stream messages from peers that were lost and not repaired (counted and logged, never silent).</summary>
+    public long MeshForwardsLost { get; init; }
+
     /// <summary>Snapshots asked for to repair a gap.</summary>
     public long MeshSnapshots { get; init; }
 

@@ -183,6 +183,88 @@ public sealed class CellReplicaTests
         Assert.AreEqual("cells[0]: field 'version' must be [incarnation, counter]: two integers, the first from 1", error);
     }
 
+    [TestMethod]
+    public void Interest_TravelsAsTheLatestSet_InTheRouteTable_WhateverTheOrder()
+    {
+        var routes = new Routing.RouteTable();
+        _replica.Routes = routes;
+        var x = Thid.NewRandom();
+
+        _replica.Apply(Owner, [WithSubs(x, 1, Sub(1, "orders.*", Catch.Multi), Sub(2, "jobs.>", Catch.Any, ack: true))]);
+        var cell = _replica.Cells.Single();
+        Assert.AreSame(cell, Plan(routes, "orders.created").RemoteMulticatch.Single(), "a remote multicatch receiver of the channel");
+        Assert.AreEqual(0, Plan(routes, "orders.created").Multicatch.Length, "kept apart from local receivers");
+        Assert.AreEqual(2, routes.Subscriptions);
+        var acks = cell.Profile.Subscriptions[2].Acks!;
+        Assert.AreEqual((7, TimeSpan.FromSeconds(9), 4), (acks.Prefetch, acks.AckTimeout, acks.MaxAttempts), "the owner's acknowledgement settings");
+
+        // UNSB 1 at the owner (version 3), then a reordered older record that still had it (version 2): the latest set wins.
+        _replica.Apply(Owner, [WithSubs(x, 3, Sub(2, "jobs.>", Catch.Any, ack: true))]);
+        _replica.Apply(Owner, [WithSubs(x, 2, Sub(1, "orders.*", Catch.Multi), Sub(2, "jobs.>", Catch.Any, ack: true))]);
+        Assert.AreEqual(0, Plan(routes, "orders.created").RemoteMulticatch.Length, "the unsubscribed pattern is gone and stays gone");
+        Assert.AreEqual(1, routes.Subscriptions);
+        Assert.AreEqual(1L, _replica.Stale);
+        CollectionAssert.AreEqual(new[] { "joined x 1 at True" }, _events, "a change of interest alone is no news to discovery");
+
+        // A kept subscription is the same object (its deliveries in flight stay with it); one whose settings changed is replaced.
+        var jobs = cell.Profile.Subscriptions[2];
+        _replica.Apply(Owner, [WithSubs(x, 4, Sub(2, "jobs.>", Catch.Any, ack: true))]);
+        Assert.AreSame(jobs, cell.Profile.Subscriptions[2]);
+        _replica.Apply(Owner, [WithSubs(x, 5, Sub(2, "jobs.>", Catch.Multi))]);
+        Assert.IsFalse(jobs.Active, "replaced: it gets nothing new");
+        Assert.AreSame(cell, Plan(routes, "jobs.run").RemoteMulticatch.Single());
+
+        _replica.Apply(Owner, [CellRecord.Down(x, V(6))]);
+        Assert.AreEqual(0, routes.Subscriptions, "a down cell's subscriptions leave the table");
+        Assert.IsFalse(cell.Profile.Subscriptions[2].Active);
+    }
+
+    [TestMethod]
+    public void Interest_OfADeadOwner_AndOfASnapshotsMissingCell_LeavesTheRouteTable()
+    {
+        var routes = new Routing.RouteTable();
+        _replica.Routes = routes;
+        var x = Thid.NewRandom();
+        var y = Thid.NewRandom();
+        _replica.ApplySnapshot(Owner, new CellSnapshot(V(2), [WithSubs(x, 1, Sub(1, "a.b", Catch.Multi)), WithSubs(y, 2, Sub(1, "a.b", Catch.Any))]));
+        Assert.AreEqual(2, routes.Subscriptions);
+
+        _replica.ApplySnapshot(Owner, new CellSnapshot(V(3), [WithSubs(y, 2, Sub(1, "a.b", Catch.Any))]));
+        Assert.AreEqual(1, routes.Subscriptions, "x, missing from the snapshot, is down");
+        _replica.OwnerGone(Owner);
+        Assert.AreEqual(0, routes.Subscriptions, "the dead owner's cells take their interest with them");
+    }
+
+    [TestMethod]
+    public void Interest_RoundTripsOnTheWire_AsSubsEntries_AndABadOneIsNamed()
+    {
+        var profile = Profile(Thid.NewRandom(), "x", 1);
+        profile.Subscriptions[4] = new Routing.Subscription(new Sessions.LocalCell([1], profile, false, "t", 0), 4, ChannelPattern.Parse("jobs.*"), Catch.Any,
+            new Routing.AckSettings(7, TimeSpan.FromSeconds(9), 9, 4));
+        profile.Subscriptions[2] = new Routing.Subscription(new Sessions.LocalCell([1], profile, false, "t", 0), 2, ChannelPattern.Parse("a.>"), Catch.Multi, null);
+
+        var json = CellRecord.Of(profile, V(1)).ToJson();
+        Assert.AreEqual("""[{"sub":2,"pattern":"a.>","mode":"multi"},{"sub":4,"pattern":"jobs.*","mode":"any","ack":true,"prefetch":7,"ackTimeout":9000,"maxAttempts":4}]""",
+            json["subs"]!.ToString(Newtonsoft.Json.Formatting.None));
+        var read = CellRecord.Read(json, 0, out var error)!;
+        Assert.IsNull(error);
+        CollectionAssert.AreEqual(new uint[] { 2, 4 }, read.Subscriptions.Select(s => s.Sub).ToArray());
+        Assert.AreEqual(Catch.Any, read.Subscriptions[1].Mode);
+        Assert.AreEqual(9000u, read.Subscriptions[1].AckTimeout);
+
+        json["subs"]![1]!["pattern"] = "jobs..x";
+        Assert.IsNull(CellRecord.Read(json, 3, out error));
+        StringAssert.StartsWith(error, "cells[3]: subs[1]: invalid pattern 'jobs..x'");
+    }
+
+    private static SubscribeMessage Sub(uint id, string pattern, Catch mode, bool ack = false) =>
+        ack ? new SubscribeMessage(id, ChannelPattern.Parse(pattern), mode) { Ack = true, Prefetch = 7, AckTimeout = 9000, MaxAttempts = 4 }
+            : new SubscribeMessage(id, ChannelPattern.Parse(pattern), mode);
+
+    private static CellRecord WithSubs(Thid id, long counter, params SubscribeMessage[] subs) => Up(id, "x", counter, v: 1) with { Subscriptions = subs };
+
+    private static Routing.RoutePlan Plan(Routing.RouteTable routes, string channel) => routes.Find(System.Text.Encoding.ASCII.GetBytes(channel), out _)!;
+
     private static CellVersion V(long counter) => new(Inc, counter);
 
     private static CellProfile Profile(Thid id, string service, int v) => new(id, service) { Metadata = new JObject { ["v"] = v } };

@@ -71,6 +71,8 @@ internal sealed class CommandProcessor
     private readonly SubscriptionManager _subscriptions;
     private readonly CellDiscovery _discovery;
     private readonly SessionLifecycle _sessions;
+    private readonly ReceiverSink _sink;
+    private readonly ForwardedRouter _forwarded;
 
     public CommandProcessor(
         TransmitterOptions options,
@@ -88,7 +90,8 @@ internal sealed class CommandProcessor
         _credit = new CreditPacer(sender, options, counters);
         _output = new CellOutput(sender, options, counters, _clock, _warnings, _log, _credit, gone: cell => _sessions!.Remove(cell, SessionEnd.Disconnected));
         _responder = new Responder(_output, counters, _warnings, _log);
-        var sink = new ReceiverSink(_output);
+        var sink = _sink = new ReceiverSink(_output);
+        _forwarded = new ForwardedRouter(_routes, _output, counters);
         _tracker = new AnycatchTracker(options, counters, _clock, _warnings, _log, _routes, sink, _output, _directory, _responder);
         _router = new EventRouter(options, counters, _routes, sink, _output, _credit, _tracker, _directory, _responder);
         _subscriptions = new SubscriptionManager(options, counters, _routes, _tracker, _responder);
@@ -117,6 +120,15 @@ internal sealed class CommandProcessor
     internal PeerLinks? Mesh { get; set; }
 
     internal RouteTable Routes => _routes;
+
+    /// <summary>Where routed events go: local cells, and the mesh's forward streams (<see cref="ReceiverSink.Forwarder"/>).</summary>
+    internal ReceiverSink Sink => _sink;
+
+    /// <summary>Delivers what peers forwarded to the local cells.</summary>
+    internal ForwardedRouter Forwarded => _forwarded;
+
+    /// <summary>Subscriptions, whose changes the mesh's replica publishes.</summary>
+    internal SubscriptionManager Subscriptions => _subscriptions;
 
     /// <summary>True while some cell has a backlog or is owed credit: the routing thread retries every millisecond.</summary>
     public bool HasBacklog => _output.HasBacklog || _credit.HasOwed;
@@ -159,6 +171,7 @@ internal sealed class CommandProcessor
     public void FlushDirty()
     {
         _router.EndBurst();
+        _sink.Forwarder?.Flush();
         _output.FlushDirty();
         _credit.GrantAll();
     }

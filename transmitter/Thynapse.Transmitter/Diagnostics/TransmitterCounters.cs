@@ -67,6 +67,11 @@ internal sealed class TransmitterCounters
     public long MeshCellRecordsStale;
     public long MeshSent;
     public long MeshReceived;
+    public long MeshEventsForwarded;
+    public long MeshForwardsReceived;
+    public long MeshForwardsResent;
+    public long MeshForwardsGone;
+    public long MeshForwardsLost;
 
     public static long Read(ref long counter) => Volatile.Read(ref counter);
 

@@ -51,6 +51,11 @@ internal sealed class TransmitterMetrics : IDisposable
         _meter.CreateObservableUpDownCounter("thynapse.mesh.peers.suspect", () => TransmitterCounters.Read(ref c.MeshSuspect), "{transmitter}", "Peer transmitters suspected");
         _meter.CreateObservableUpDownCounter("thynapse.mesh.peers.dead", () => TransmitterCounters.Read(ref c.MeshDead), "{transmitter}", "Peer transmitters held dead (retried)");
         _meter.CreateObservableGauge("thynapse.mesh.health", () => TransmitterCounters.Read(ref c.MeshHealth), "{score}", "Local health score: 0 is healthy; n stretches probe and suspicion timeouts n+1 times");
+        _meter.CreateObservableCounter("thynapse.mesh.forwards.sent", () => TransmitterCounters.Read(ref c.MeshEventsForwarded), "{event}", "Events forwarded to peers, one per event per peer (PROTOCOL.md §12.11)");
+        _meter.CreateObservableCounter("thynapse.mesh.forwards.received", () => TransmitterCounters.Read(ref c.MeshForwardsReceived), "{event}", "Events peers forwarded here, in order");
+        _meter.CreateObservableCounter("thynapse.mesh.forwards.resent", () => TransmitterCounters.Read(ref c.MeshForwardsResent), "{message}", "Forward-stream messages sent again on a peer's RSND");
+        _meter.CreateObservableCounter("thynapse.mesh.forwards.gone", () => TransmitterCounters.Read(ref c.MeshForwardsGone), "{message}", "Forward-stream messages a peer asked for that were past the retransmit buffer");
+        _meter.CreateObservableCounter("thynapse.mesh.forwards.lost", () => TransmitterCounters.Read(ref c.MeshForwardsLost), "{message}", "Forward-stream messages from peers that were lost: not repaired");
         _meter.CreateObservableCounter("thynapse.mesh.joins", () => TransmitterCounters.Read(ref c.MeshJoins), "{transmitter}", "Peers that joined or came back alive");
         _meter.CreateObservableCounter("thynapse.mesh.leaves", () => TransmitterCounters.Read(ref c.MeshLeaves), "{transmitter}", "Peers that left gracefully");
         _meter.CreateObservableCounter("thynapse.mesh.suspicions", () => TransmitterCounters.Read(ref c.MeshSuspicions), "{suspicion}", "Suspicions started");

@@ -37,14 +37,42 @@ internal readonly record struct CellVersion(long Incarnation, long Counter) : IC
 }
 
 /// <summary>
-/// What an owner says about one of its cells (§12.8): up (with its profile) or down (a tombstone), at a version.
-/// Subscriptions are not carried yet (interest propagation, issue 17 item 5, adds them).
+/// What an owner says about one of its cells (§12.8): up (with its profile and its subscriptions, the cell's interest)
+/// or down (a tombstone), at a version. The subscriptions are the whole set, as <c>SUBS</c> entries with the owner's
+/// defaults filled in, never a difference: interest travels as latest state with its version.
 /// </summary>
 internal sealed record CellRecord(Thid Id, bool Up, CellVersion Version, string Service, JObject Metadata, string[] Tags)
 {
-    public static CellRecord Of(CellProfile profile, CellVersion version) => new(profile.Id, true, version, profile.Service, profile.Metadata, profile.Tags);
+    /// <summary>The cell's live subscriptions (up records only).</summary>
+    public IReadOnlyList<SubscribeMessage> Subscriptions { get; init; } = [];
+
+    public static CellRecord Of(CellProfile profile, CellVersion version) =>
+        new(profile.Id, true, version, profile.Service, profile.Metadata, profile.Tags) { Subscriptions = SubscriptionsOf(profile) };
 
     public static CellRecord Down(Thid id, CellVersion version) => new(id, false, version, "", [], []);
+
+    /// <summary>A profile's live subscriptions as <c>SUBS</c> entries, acknowledgement settings spelled out, by id.</summary>
+    public static SubscribeMessage[] SubscriptionsOf(CellProfile profile)
+    {
+        var subs = new List<SubscribeMessage>(profile.Subscriptions.Count);
+        foreach (var s in profile.Subscriptions.Values)
+        {
+            if (!s.Active)
+            {
+                continue;
+            }
+
+            subs.Add(s.Acks is { } acks
+                ? new SubscribeMessage(s.Id, s.Pattern, s.Mode)
+                {
+                    Ack = true, Prefetch = (uint)acks.Prefetch, AckTimeout = (uint)acks.AckTimeout.TotalMilliseconds, MaxAttempts = (uint)acks.MaxAttempts,
+                }
+                : new SubscribeMessage(s.Id, s.Pattern, s.Mode));
+        }
+
+        subs.Sort((a, b) => a.Sub.CompareTo(b.Sub));
+        return [.. subs];
+    }
 
     public JObject ToJson()
     {
@@ -54,6 +82,7 @@ internal sealed record CellRecord(Thid Id, bool Up, CellVersion Version, string 
             json["service"] = Service;
             json["tags"] = new JArray(Tags);
             json["metadata"] = Metadata.DeepClone();
+            json["subs"] = new JArray(Subscriptions.Select(s => s.ToJson()));
         }
 
         return json;
@@ -73,6 +102,7 @@ internal sealed record CellRecord(Thid Id, bool Up, CellVersion Version, string 
         var service = fields.GetString("service");
         var tags = fields.GetArray("tags");
         var metadata = fields.GetObject("metadata");
+        var subs = fields.GetArray("subs");
         var version = CellVersion.Read(json["version"]);
         if (fields.Error is null)
         {
@@ -97,6 +127,23 @@ internal sealed record CellRecord(Thid Id, bool Up, CellVersion Version, string 
             tagList = fields.ReadTags(tags) ?? [];
         }
 
+        var subscriptions = new List<SubscribeMessage>();
+        for (var i = 0; fields.Error is null && subs is not null && i < subs.Count; i++)
+        {
+            if (subs[i] is not JObject entry)
+            {
+                fields.Invalid($"subs[{i}] must be an object");
+            }
+            else if (!SubscribeMessage.TryRead(entry, MessageLimits.Default, out var sub, out _, out var subError))
+            {
+                fields.Invalid($"subs[{i}]: {subError}");
+            }
+            else
+            {
+                subscriptions.Add(sub);
+            }
+        }
+
         if (fields.Error is { } problem)
         {
             error = $"cells[{index}]: {problem}";
@@ -104,7 +151,7 @@ internal sealed record CellRecord(Thid Id, bool Up, CellVersion Version, string 
         }
 
         error = null;
-        return new CellRecord(Thid.Parse(id), state == "up", version!.Value, service ?? "", metadata ?? [], tagList);
+        return new CellRecord(Thid.Parse(id), state == "up", version!.Value, service ?? "", metadata ?? [], tagList) { Subscriptions = subscriptions };
     }
 
     public static JArray Array(IEnumerable<CellRecord> records) => [.. records.Select(r => r.ToJson())];

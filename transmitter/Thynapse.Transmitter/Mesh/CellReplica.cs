@@ -1,3 +1,4 @@
+using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 using Thynapse.Core.Internal;
 using Thynapse.Transmitter.Diagnostics;
@@ -7,9 +8,10 @@ using Thynapse.Transmitter.Sessions;
 namespace Thynapse.Transmitter.Mesh;
 
 /// <summary>
-/// A cell served by another transmitter, as this one's replica holds it (PROTOCOL.md §12.8): its profile and the
-/// transmitter that serves it. Discovery lists and watches it; routing never sees it in this version (route plans are
-/// built from local cells only, so no delivery is ever handed to one).
+/// A cell served by another transmitter, as this one's replica holds it (PROTOCOL.md §12.8): its profile (with its
+/// subscriptions, whose <see cref="Subscription.Receiver"/> it is) and the transmitter that serves it. Discovery lists and
+/// watches it; its subscriptions are in the route table (<see cref="CellReplica.Routes"/>), where route plans keep
+/// remote receivers apart from local ones (<see cref="RoutePlan.RemoteMulticatch"/>).
 /// </summary>
 internal sealed class RemoteCell(CellProfile profile, Thid transmitter, CellVersion version) : Receiver(profile)
 {
@@ -59,6 +61,12 @@ internal sealed class CellReplica
         _sweepTicks = Math.Min(_tombstoneTicks / 10, clock.TicksOf(TimeSpan.FromSeconds(1)));
     }
 
+    /// <summary>
+    /// The route table remote cells' subscriptions go into (and leave when the cell changes them, goes down, or its
+    /// owner is gone); none: interest is held in the profiles only (unit tests).
+    /// </summary>
+    public RouteTable? Routes { get; set; }
+
     /// <summary>A local change to publish on the broadcast stream (set by the transport).</summary>
     public Action<CellRecord>? Publish { get; set; }
 
@@ -100,6 +108,9 @@ internal sealed class CellReplica
             }
         };
     }
+
+    /// <summary>Follows the subscriptions of local cells: a change is a new record of the cell, at the next version.</summary>
+    public void Follow(SubscriptionManager subscriptions) => subscriptions.Changed += cell => LocalChanged(cell.Profile);
 
     /// <summary>A local cell joined or changed: its record at the next version, published.</summary>
     public void LocalChanged(CellProfile profile) => PublishLocal(CellRecord.Of(profile, Next()));
@@ -176,9 +187,7 @@ internal sealed class CellReplica
         {
             if (entry.Cell is { } cell)
             {
-                cell.Closed = true;
-                Live(-1);
-                Left?.Invoke(cell);
+                Close(cell);
             }
         }
     }
@@ -266,19 +275,24 @@ internal sealed class CellReplica
         if (entry?.Cell is { } current && current.Service == record.Service)
         {
             // Same cell, new profile: the receiver stays (watches hold it by reference), its profile's fields change.
+            var described = !ReferenceEquals(current.Profile.Metadata, record.Metadata) && !JToken.DeepEquals(current.Profile.Metadata, record.Metadata)
+                || !current.Profile.Tags.AsSpan().SequenceEqual(record.Tags);
             current.Profile.Metadata = record.Metadata;
             current.Profile.Tags = record.Tags;
             current.Version = record.Version;
             entry.Version = record.Version;
-            Updated?.Invoke(current);
+            SetSubscriptions(current, record.Subscriptions);
+            if (described)
+            {
+                Updated?.Invoke(current); // a change of interest alone is no news to discovery
+            }
+
             return;
         }
 
         if (entry?.Cell is { } replaced)
         {
-            replaced.Closed = true;
-            Live(-1);
-            Left?.Invoke(replaced);
+            Close(replaced);
         }
         else if (entry is not null)
         {
@@ -288,7 +302,79 @@ internal sealed class CellReplica
         var cell = new RemoteCell(profile, owner, record.Version);
         held.Cells[record.Id] = new Entry { Version = record.Version, Cell = cell };
         Live(+1);
+        SetSubscriptions(cell, record.Subscriptions);
         Joined?.Invoke(cell);
+    }
+
+    /// <summary>
+    /// Makes a remote cell's subscriptions those of its latest record: one kept as it was (same id, pattern, mode and
+    /// acknowledgement settings) stays, with its deliveries in flight; any other is ended and replaced.
+    /// </summary>
+    private void SetSubscriptions(RemoteCell cell, IReadOnlyList<SubscribeMessage> wanted)
+    {
+        var held = cell.Profile.Subscriptions;
+        var keep = new HashSet<uint>();
+        foreach (var sub in wanted)
+        {
+            if (held.TryGetValue(sub.Sub, out var current) && Same(current, sub))
+            {
+                keep.Add(sub.Sub);
+            }
+        }
+
+        foreach (var (id, current) in held.ToList())
+        {
+            if (!keep.Contains(id))
+            {
+                End(current);
+                held.Remove(id);
+            }
+        }
+
+        foreach (var sub in wanted)
+        {
+            if (!held.ContainsKey(sub.Sub))
+            {
+                var subscription = new Subscription(cell, sub.Sub, sub.Pattern, sub.Mode, AcksOf(sub));
+                held[sub.Sub] = subscription;
+                Routes?.Add(subscription);
+            }
+        }
+    }
+
+    private AckSettings? AcksOf(SubscribeMessage sub)
+    {
+        if (!sub.Ack)
+        {
+            return null;
+        }
+
+        // The owner spells its settings out (its defaults filled in); these stand in for a record that leaves one out.
+        var timeout = TimeSpan.FromMilliseconds(sub.AckTimeout ?? ProtocolDefaults.AckTimeoutMs);
+        return new AckSettings((int)(sub.Prefetch ?? ProtocolDefaults.Prefetch), timeout, _clock.TicksOf(timeout), (int)(sub.MaxAttempts ?? ProtocolDefaults.MaxAttempts));
+    }
+
+    private static bool Same(Subscription held, SubscribeMessage sub) =>
+        held.Pattern.Equals(sub.Pattern) && held.Mode == sub.Mode && (held.Acks is null) == !sub.Ack
+        && (held.Acks is null || (held.Acks.Prefetch == sub.Prefetch && (uint)held.Acks.AckTimeout.TotalMilliseconds == sub.AckTimeout && held.Acks.MaxAttempts == sub.MaxAttempts));
+
+    private void End(Subscription subscription)
+    {
+        subscription.Active = false;
+        Routes?.Remove(subscription);
+    }
+
+    /// <summary>A remote cell is gone: its subscriptions leave the route table, and it is closed and raised as left.</summary>
+    private void Close(RemoteCell cell)
+    {
+        foreach (var subscription in cell.Profile.Subscriptions.Values)
+        {
+            End(subscription);
+        }
+
+        cell.Closed = true;
+        Live(-1);
+        Left?.Invoke(cell);
     }
 
     private void Bury(Owner held, Thid id, Entry entry, CellVersion version)
@@ -298,9 +384,7 @@ internal sealed class CellReplica
         if (cell is not null)
         {
             held.Tombstones++;
-            cell.Closed = true;
-            Live(-1);
-            Left?.Invoke(cell);
+            Close(cell);
         }
     }
 

@@ -37,12 +37,21 @@ internal enum MeshCommand
 
     /// <summary>Event socket (broadcast): records of the sender's cells that just changed (the replicated cell directory).</summary>
     Cels,
+
+    /// <summary>Event socket (directed): a numbered message of the forward stream, carrying events (PROTOCOL.md §12.11).</summary>
+    Fwrd,
+
+    /// <summary>Event socket (directed): numbers of the forward stream the sender no longer holds, lost.</summary>
+    Gone,
+
+    /// <summary>Command socket: send numbers of your forward stream to me again (a gap).</summary>
+    Rsnd,
 }
 
 /// <summary>Wire names of <see cref="MeshCommand"/> values.</summary>
 internal static class MeshCommands
 {
-    private static readonly string[] Names = ["????", "JOIN", "MEMB", "PING", "PREQ", "PONG", "PNAK", "PULS", "CELS"];
+    private static readonly string[] Names = ["????", "JOIN", "MEMB", "PING", "PREQ", "PONG", "PNAK", "PULS", "CELS", "FWRD", "GONE", "RSND"];
     private static readonly byte[][] Bytes = [.. Names.Select(Encoding.ASCII.GetBytes)];
 
     /// <summary>The four letters of <paramref name="command"/>.</summary>
@@ -68,7 +77,7 @@ internal static class MeshCommands
     }
 
     /// <summary>True for the commands a transmitter sends to a peer's command socket (the rest travel on event sockets).</summary>
-    public static bool IsRequest(MeshCommand command) => command is MeshCommand.Join or MeshCommand.Ping or MeshCommand.Preq;
+    public static bool IsRequest(MeshCommand command) => command is MeshCommand.Join or MeshCommand.Ping or MeshCommand.Preq or MeshCommand.Rsnd;
 }
 
 /// <summary>What a member says about one member: its identity, incarnation, state and endpoints (PROTOCOL.md §12.4).</summary>
@@ -368,6 +377,12 @@ internal readonly record struct ProbeAnswer(StreamHeader Header, ulong Nonce)
 /// </summary>
 internal sealed record PulseMessage(StreamHeader Header, IReadOnlyDictionary<Thid, long> Directed)
 {
+    /// <summary>
+    /// <c>fwd</c>: per destination, the incarnation its forward stream is numbered for and the stream's last number
+    /// (PROTOCOL.md §12.11); a receiver that has less asks for the rest (a lost tail).
+    /// </summary>
+    public IReadOnlyDictionary<Thid, (long To, long Last)> Forward { get; init; } = new Dictionary<Thid, (long, long)>();
+
     public byte[] ToFrame()
     {
         var to = new JObject();
@@ -376,7 +391,19 @@ internal sealed record PulseMessage(StreamHeader Header, IReadOnlyDictionary<Thi
             to[id.ToString()] = seq;
         }
 
-        return MeshFrames.Frame(MeshCommand.Puls, Header.ToJson(new JObject { ["to"] = to }));
+        var rest = new JObject { ["to"] = to };
+        if (Forward.Count > 0)
+        {
+            var fwd = new JObject();
+            foreach (var (id, (incarnation, last)) in Forward)
+            {
+                fwd[id.ToString()] = new JArray(incarnation, last);
+            }
+
+            rest["fwd"] = fwd;
+        }
+
+        return MeshFrames.Frame(MeshCommand.Puls, Header.ToJson(rest));
     }
 
     public static bool TryRead(JObject json, out PulseMessage? message, out string? error)
@@ -385,7 +412,9 @@ internal sealed record PulseMessage(StreamHeader Header, IReadOnlyDictionary<Thi
         var fields = new FieldReader(json);
         var header = StreamHeader.Read(fields);
         var to = fields.GetObject("to");
+        var fwd = fields.GetObject("fwd");
         var directed = new Dictionary<Thid, long>();
+        var forward = new Dictionary<Thid, (long, long)>();
         if (fields.Error is null && to is not null)
         {
             foreach (var (key, value) in to)
@@ -400,10 +429,25 @@ internal sealed record PulseMessage(StreamHeader Header, IReadOnlyDictionary<Thi
             }
         }
 
+        if (fields.Error is null && fwd is not null)
+        {
+            foreach (var (key, value) in fwd)
+            {
+                if (!Thid.TryParse(key, out var id) || value is not JArray { Count: 2 } pair || pair[0] is not JValue { Type: JTokenType.Integer } i
+                    || pair[1] is not JValue { Type: JTokenType.Integer } n || (long)i < 1 || (long)n < 0)
+                {
+                    fields.Invalid($"field 'fwd' maps THIDs to [incarnation, last number]; '{key}' does not");
+                    break;
+                }
+
+                forward[id] = ((long)i, (long)n);
+            }
+        }
+
         error = fields.Error;
         if (error is null)
         {
-            message = new PulseMessage(header!.Value, directed);
+            message = new PulseMessage(header!.Value, directed) { Forward = forward };
         }
 
         return error is null;

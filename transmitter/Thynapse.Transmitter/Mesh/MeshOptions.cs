@@ -84,6 +84,13 @@ public sealed record MeshOptions
     /// </summary>
     public TimeSpan CellTombstoneTime { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Bytes of forwarded events each forward stream keeps for resends (default: 32 MiB, at most 65,536 messages): a gap
+    /// the receiver asks about within this much later traffic is repaired; past it the loss is counted and reported
+    /// (PROTOCOL.md §12.11).
+    /// </summary>
+    public int ForwardBufferBytes { get; init; } = 32 << 20;
+
     /// <summary>The first rule the options break, as a message naming the property, or null.</summary>
     internal string? FindProblem(string prefix)
     {
@@ -100,6 +107,7 @@ public sealed record MeshOptions
             : RetryMin < TimeSpan.FromMilliseconds(10) ? $"{P(nameof(RetryMin))} must be at least 10 ms; got {Ms(RetryMin)}."
             : RetryMax < RetryMin ? $"{P(nameof(RetryMax))} must be at least {P(nameof(RetryMin))} ({Ms(RetryMin)}); got {Ms(RetryMax)}."
             : CellTombstoneTime < TimeSpan.FromSeconds(1) ? $"{P(nameof(CellTombstoneTime))} must be at least 1000 ms; got {Ms(CellTombstoneTime)}."
+            : ForwardBufferBytes < 65_536 ? $"{P(nameof(ForwardBufferBytes))} must be at least 65536; got {ForwardBufferBytes}."
             : null;
     }
 

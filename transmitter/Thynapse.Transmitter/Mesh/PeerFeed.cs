@@ -26,6 +26,9 @@ internal sealed class PeerFeed : IDisposable
         try
         {
             _socket.Options.Linger = TimeSpan.FromSeconds(1);
+            // Forwarded events ride this socket in one message per burst per peer; the default of 1,000 messages would
+            // drop a peer's stream after a second of a slow peer at load (each drop then costs a resend).
+            _socket.Options.SendHighWatermark = 100_000;
             Sockets.Bind(_socket, nameof(TransmitterOptions.EventsEndpoint), options.EventsEndpoint);
             Endpoint = Core.Endpoint.Connectable(_socket.Options.LastEndpoint!, options.AdvertiseHost);
         }
@@ -68,6 +71,18 @@ internal sealed class PeerFeed : IDisposable
 
     /// <summary>Publishes a message directed to <paramref name="destination"/> (numbered with <see cref="NextDirected"/>).</summary>
     public void Direct(Thid destination, byte[] header) => Send(_directed[destination].Topic, header);
+
+    /// <summary>Publishes a message of a forward stream (PROTOCOL.md §12.11): topic, header and, for a <c>FWRD</c>, its records.</summary>
+    public void Direct(byte[] topic, byte[] header, byte[]? body)
+    {
+        if (body is null)
+        {
+            Send(topic, header);
+            return;
+        }
+
+        _socket.SendMoreFrame(topic).SendMoreFrame(header).SendFrame(body);
+    }
 
     private void Send(byte[] topic, byte[] header)
     {

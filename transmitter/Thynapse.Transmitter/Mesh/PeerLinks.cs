@@ -84,8 +84,28 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         poller.Add(_timer);
         _seeds = new SeedResolver(options.Mesh, clock, poller, _log, _warnings, Membership.AddSeed, () => _disposed);
         Cells = new CellReplica(() => Membership.Incarnation, Serving, clock, options.Mesh.CellTombstoneTime, counters) { Publish = PublishCell };
-        Membership.Gone += member => Cells.OwnerGone(member.Id);
+        Forwarder = new EventForwarder(feed, () => Membership.Id, () => Membership.Incarnation, IncarnationOfServing, options.Mesh.ForwardBufferBytes, counters);
+        Inbox = new ForwardInbox(() => Membership.Incarnation, () => _clock.Now, 2 * _pulseInterval, DeliverForwarded,
+            (sender, from, through) => SendRequest(sender, new ResendRequest(from, through).ToFrame()), ForwardsLost);
+        Membership.Gone += member =>
+        {
+            Cells.OwnerGone(member.Id);
+            Forwarder.Forget(member.Id);
+            Inbox.SenderGone(member.Id);
+        };
     }
+
+    /// <summary>The forward streams this transmitter sends events to its peers on (PROTOCOL.md §12.11).</summary>
+    public EventForwarder Forwarder { get; }
+
+    /// <summary>The forward streams of the peers to this transmitter, put back in order.</summary>
+    public ForwardInbox Inbox { get; }
+
+    /// <summary>Delivers forwarded events to local cells (set by the transmitter).</summary>
+    public Routing.ForwardedRouter? Forwarded { get; set; }
+
+    /// <summary>Sends what reading the peers' streams produced for cells (the end of a burst; set by the transmitter).</summary>
+    public Action? AfterStreams { get; set; }
 
     public Membership Membership { get; }
 
@@ -130,6 +150,9 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
                 return ThynapseErrorCode.None;
             case MeshCommand.Preq when PingRequestMessage.TryRead(json, out var request, out error):
                 Membership.OnPingRequest(peer, request);
+                return ThynapseErrorCode.None;
+            case MeshCommand.Rsnd when ResendRequest.TryRead(json, out var resend, out error):
+                Forwarder.Resend(peer, resend.From, resend.Through);
                 return ThynapseErrorCode.None;
             default:
                 error ??= $"{MeshCommands.Of(command)} is not sent to a command socket";
@@ -259,6 +282,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         _active = true;
         _sub = new SubscriberSocket();
         _sub.Options.Linger = TimeSpan.Zero;
+        _sub.Options.ReceiveHighWatermark = 100_000; // forwarded events arrive one message per burst of a peer
         _sub.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);
         _sub.Options.ReconnectIntervalMax = _options.Mesh.RetryMax;
         _sub.Subscribe(MeshFrames.BroadcastTopic);
@@ -282,6 +306,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
 
         Membership.Tick();
         Cells.Tick();
+        Inbox.Tick();
         var now = _clock.Now;
         if (now >= _nextPulseAt)
         {
@@ -290,6 +315,29 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         }
 
         _seeds.Tick();
+    }
+
+    /// <summary>A member's incarnation while it is alive or suspect (events are forwarded to it), else null.</summary>
+    private long? IncarnationOfServing(Thid id) =>
+        Membership.TryGet(id, out var member) && member.State is PeerState.Alive or PeerState.Suspect ? member.Incarnation : null;
+
+    /// <summary>A <c>FWRD</c> in its stream's order: its events go to the local cells.</summary>
+    private void DeliverForwarded(Thid sender, byte[] records)
+    {
+        if (Forwarded is { } router && !router.Deliver(records, out var error))
+        {
+            Malformed($"a FWRD of peer {sender}", error!);
+        }
+    }
+
+    private void ForwardsLost(Thid sender, long lost)
+    {
+        TransmitterCounters.Add(ref _counters.MeshForwardsLost, lost);
+        if (_warnings.Allow(WarningKind.PeerStreamGap))
+        {
+            _log.Warning("Lost {Lost} message(s) of forwarded events from peer {PeerId}: past its retransmit buffer, or it did not answer; counted in thynapse.mesh.forwards.lost",
+                lost, sender);
+        }
     }
 
     /// <summary>True for a member whose cell records are taken: alive or suspect (a dead one's cells are gone).</summary>
@@ -316,7 +364,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         }
 
         var header = new StreamHeader(Membership.Id, Membership.Incarnation, _feed.BroadcastSeq);
-        _feed.Broadcast(new PulseMessage(header, _feed.DirectedSeqs).ToFrame());
+        _feed.Broadcast(new PulseMessage(header, _feed.DirectedSeqs) { Forward = Forwarder.LastNumbers }.ToFrame());
         TransmitterCounters.Increment(ref _counters.MeshSent);
     }
 
@@ -541,10 +589,13 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         }
 
         _clock.Advance();
-        for (var i = 0; i < ReceiveBudget && _sub.TryReceiveFrameBytes(TimeSpan.Zero, out var topic, out var more); i++)
+        var read = 0;
+        for (; read < ReceiveBudget && _sub.TryReceiveFrameBytes(TimeSpan.Zero, out var topic, out var more); read++)
         {
             byte[]? header = null;
-            if (more && _sub.TryReceiveFrameBytes(TimeSpan.Zero, out header, out more))
+            byte[]? body = null;
+            if (more && _sub.TryReceiveFrameBytes(TimeSpan.Zero, out header, out more) && more
+                && _sub.TryReceiveFrameBytes(TimeSpan.Zero, out body, out more))
             {
                 while (more && _sub.TryReceiveFrameBytes(TimeSpan.Zero, out _, out more))
                 {
@@ -558,11 +609,16 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
                 continue;
             }
 
-            OnStreamMessage(topic, header);
+            OnStreamMessage(topic, header, body);
+        }
+
+        if (read > 0)
+        {
+            AfterStreams?.Invoke();
         }
     }
 
-    private void OnStreamMessage(byte[] topic, byte[] frame)
+    private void OnStreamMessage(byte[] topic, byte[] frame, byte[]? body)
     {
         if (!MeshFrames.TryParse(frame, out var command, out var json, out var error))
         {
@@ -590,6 +646,11 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
                     Gap(h, StreamKind.Directed, lost);
                 }
 
+                if (pulse.Forward.TryGetValue(Membership.Id, out var forward))
+                {
+                    Inbox.Pulse(h.Id, h.Incarnation, forward.To, forward.Last);
+                }
+
                 Membership.Heard(h.Id, h.Incarnation);
                 return;
             case MeshCommand.Memb when !directed && MembersMessage.TryRead(json!, out var members, out error):
@@ -609,6 +670,19 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
 
                 Membership.Heard(cells.Header.Id, cells.Header.Incarnation);
                 Cells.Apply(cells.Header.Id, cells.Cells);
+                return;
+            case MeshCommand.Fwrd when directed && body is not null && ForwardMessage.TryRead(json!, out var forwarded, out error):
+                if (forwarded.Header.Id == Membership.Id)
+                {
+                    return;
+                }
+
+                Membership.Heard(forwarded.Header.Id, forwarded.Header.Incarnation);
+                Inbox.Receive(forwarded.Header.Id, forwarded.Header.Incarnation, forwarded.To, forwarded.Header.Seq, body);
+                return;
+            case MeshCommand.Gone when directed && GoneMessage.TryRead(json!, out var gone, out error):
+                Membership.Heard(gone.Header.Id, gone.Header.Incarnation);
+                Inbox.Gone(gone.Header.Id, gone.Header.Incarnation, gone.To, gone.From, gone.Through);
                 return;
             case MeshCommand.Pong or MeshCommand.Pnak when directed && ProbeAnswer.TryRead(json!, out var answer, out error):
                 if (!Sequenced(answer.Header, StreamKind.Directed))

@@ -239,6 +239,11 @@ internal sealed class EventRouter
             receivers++;
         }
 
+        if (!resend && narrowed is null && plan.RemoteMulticatch.Length > 0)
+        {
+            receivers += _sink.ForwardMulticatch(plan.RemoteMulticatch, e); // one hop: the peers deliver to their own cells
+        }
+
         PendingEvent? pending = null;
         for (var g = 0; g < plan.Anycatch.Length; g++)
         {

@@ -10,6 +10,34 @@ namespace Thynapse.Transmitter.Routing;
 /// </summary>
 internal sealed class ReceiverSink(CellOutput output)
 {
+    /// <summary>The mesh's forward streams (PROTOCOL.md §12.11); null without a mesh.</summary>
+    public Mesh.EventForwarder? Forwarder { get; set; }
+
+    /// <summary>
+    /// Forwards an event to the transmitters of <paramref name="remote"/> (a plan's multicatch cells of other
+    /// transmitters): once to each, whatever the number of its cells. Returns the number of live remote cells.
+    /// </summary>
+    public uint ForwardMulticatch(Receiver[] remote, in EventData e)
+    {
+        if (Forwarder is not { } forwarder)
+        {
+            return 0;
+        }
+
+        uint receivers = 0;
+        forwarder.BeginEvent();
+        foreach (var receiver in remote)
+        {
+            if (!receiver.Closed && receiver is Mesh.RemoteCell cell)
+            {
+                forwarder.Multicatch(cell.Transmitter, e);
+                receivers++;
+            }
+        }
+
+        return receivers;
+    }
+
     /// <summary>Hands one event to one receiver (<paramref name="anycatch"/>: the subscription and tag, or none for multicatch).</summary>
     public void Deliver(Receiver receiver, in EventData e, in AnycatchFields anycatch)
     {

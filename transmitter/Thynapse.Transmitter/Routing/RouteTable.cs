@@ -4,7 +4,8 @@ using Thynapse.Core.Internal;
 namespace Thynapse.Transmitter.Routing;
 
 /// <summary>
-/// Every subscription of every cell in a token trie, and the resulting <see cref="RoutePlan"/> per channel in a
+/// Every subscription of every cell — this transmitter's own and, from the mesh's replica, other transmitters' cells
+/// (PROTOCOL.md §12.8) — in a token trie, and the resulting <see cref="RoutePlan"/> per channel in a
 /// cache: a steady stream of events pays one hash lookup on the channel's bytes, however many subscriptions exist.
 /// Any subscription change empties the cache (plans are rebuilt on demand).
 /// </summary>
@@ -104,6 +105,7 @@ internal sealed class RouteTable
         }
 
         var multicatch = new List<Receiver>();
+        var remote = new List<Receiver>();
         var anycatch = new Dictionary<string, List<Subscription>>(StringComparer.Ordinal);
         var seenMulti = new HashSet<Receiver>(ReferenceEqualityComparer.Instance);
         var seenAny = new HashSet<Receiver>(ReferenceEqualityComparer.Instance);
@@ -113,8 +115,12 @@ internal sealed class RouteTable
             {
                 if (seenMulti.Add(match.Receiver))
                 {
-                    multicatch.Add(match.Receiver);
+                    (match.Receiver is Sessions.LocalCell ? multicatch : remote).Add(match.Receiver);
                 }
+            }
+            else if (match.Receiver is not Sessions.LocalCell)
+            {
+                continue; // cluster anycatch is not routed yet: remote candidates stay out of the groups
             }
             else if (seenAny.Add(match.Receiver))
             {
@@ -131,6 +137,7 @@ internal sealed class RouteTable
         return new RoutePlan(
             channel,
             [.. multicatch],
+            [.. remote],
             [.. anycatch.Select(g => new AnycatchGroup(g.Key, [.. g.Value]))]);
     }
 }

@@ -16,6 +16,12 @@ internal sealed class SubscriptionManager(TransmitterOptions options, Transmitte
 {
     private readonly MessageLimits _limits = options.MessageLimits;
 
+    /// <summary>
+    /// A live cell's subscriptions changed (<c>SUBS</c>, <c>UNSB</c>, or one of <c>HELO.subs</c> added): the mesh publishes
+    /// the cell's record again, with its whole set of subscriptions at a new version (PROTOCOL.md §12.8).
+    /// </summary>
+    public event Action<LocalCell>? Changed;
+
     /// <summary><c>SUBS</c>: answered with <c>OKAY</c>; events accepted after it are routed to the subscription.</summary>
     public void HandleSubscribe(LocalCell cell, JObject request)
     {
@@ -62,6 +68,7 @@ internal sealed class SubscriptionManager(TransmitterOptions options, Transmitte
         subscription.Active = false;
         routes.Remove(subscription);
         TransmitterCounters.Add(ref counters.Subscriptions, -1);
+        Changed?.Invoke(cell);
         responder.Reply(cell, new OkayMessage(Command.Unsb) { Sub = id }, request);
     }
 
@@ -72,6 +79,7 @@ internal sealed class SubscriptionManager(TransmitterOptions options, Transmitte
         cell.Profile.Subscriptions.Add(wanted.Id, subscription);
         routes.Add(subscription);
         TransmitterCounters.Add(ref counters.Subscriptions, 1);
+        Changed?.Invoke(cell);
         return subscription;
     }
 

@@ -1,0 +1,166 @@
+using System.Buffers;
+using Thynapse.Core;
+using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Routing;
+
+namespace Thynapse.Transmitter.Mesh;
+
+/// <summary>
+/// The ingress half of cluster routing (PROTOCOL.md §12.11): events bound for other transmitters' cells are written, once
+/// per event per destination, into that destination's <b>forward stream</b>; at the end of each burst each stream with
+/// records publishes them as one numbered <c>FWRD</c> (topic: the destination's THID) and keeps it in a bounded
+/// retransmit buffer, from which a <c>RSND</c> is answered; numbers no longer held are answered with <c>GONE</c>.
+/// </summary>
+/// <remarks>Routing thread only. Per event: a stamp compare and a copy into the stream's buffer; no allocation.</remarks>
+internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> incarnation, Func<Thid, long?> incarnationOf, int bufferBytes, TransmitterCounters counters)
+{
+    private const int MaxBuffered = 65_536;
+    private readonly Dictionary<Thid, Stream> _streams = [];
+    private readonly List<Stream> _dirty = [];
+    private long _stamp;
+
+    /// <summary>
+    /// Test-only fault switch: returns true for a fresh <c>FWRD</c> (destination, number) that is to be dropped instead of
+    /// published, as PUB drops at its high-water mark; it is kept for resends all the same. Null in production.
+    /// </summary>
+    internal Func<Thid, long, bool>? DropForTest { get; set; }
+
+    /// <summary>Starts an event: the next <see cref="Multicatch"/> calls write it at most once per destination.</summary>
+    public void BeginEvent() => _stamp++;
+
+    /// <summary>Writes the current event into the forward stream to <paramref name="destination"/>, once per event.</summary>
+    public bool Multicatch(Thid destination, in EventData e)
+    {
+        var stream = StreamTo(destination);
+        if (stream is null || stream.Stamp == _stamp)
+        {
+            return false;
+        }
+
+        stream.Stamp = _stamp;
+        if (stream.Records == 0)
+        {
+            _dirty.Add(stream);
+        }
+
+        ForwardRecords.Write(stream.Batch, ForwardKind.Multicatch, e.OriginId, e.Sequence, e.Channel, e.Extension, e.Body);
+        stream.Records++;
+        TransmitterCounters.Increment(ref counters.MeshEventsForwarded);
+        return true;
+    }
+
+    /// <summary>The end of a burst: every stream with records publishes them as one numbered <c>FWRD</c>.</summary>
+    public void Flush()
+    {
+        foreach (var stream in _dirty)
+        {
+            var seq = ++stream.Seq;
+            var header = new ForwardMessage(new StreamHeader(self(), incarnation(), seq), stream.To).ToFrame();
+            var body = stream.Batch.WrittenSpan.ToArray();
+            stream.Batch.ResetWrittenCount();
+            stream.Records = 0;
+            stream.Keep(seq, header, body, bufferBytes);
+            if (DropForTest?.Invoke(stream.Destination, seq) == true)
+            {
+                continue;
+            }
+
+            feed.Direct(stream.Topic, header, body);
+            TransmitterCounters.Increment(ref counters.MeshSent);
+        }
+
+        _dirty.Clear();
+    }
+
+    /// <summary>
+    /// <c>RSND</c> from <paramref name="destination"/>: the numbers still held are published again (same numbers), those
+    /// not held are named in one <c>GONE</c>.
+    /// </summary>
+    public void Resend(Thid destination, long from, long through)
+    {
+        if (!_streams.TryGetValue(destination, out var stream) || from > stream.Seq)
+        {
+            return; // nothing sent on this stream yet (or to an older incarnation of it): nothing to resend
+        }
+
+        through = Math.Min(through, stream.Seq);
+        var oldest = stream.Held.Count == 0 ? stream.Seq + 1 : stream.Held.Peek().Seq;
+        if (from < oldest)
+        {
+            var lastGone = Math.Min(through, oldest - 1);
+            feed.Direct(stream.Topic, new GoneMessage(new StreamHeader(self(), incarnation(), stream.Seq), stream.To, from, lastGone).ToFrame(), null);
+            TransmitterCounters.Add(ref counters.MeshForwardsGone, lastGone - from + 1);
+            from = lastGone + 1;
+        }
+
+        foreach (var (seq, header, body) in stream.Held)
+        {
+            if (seq >= from && seq <= through)
+            {
+                feed.Direct(stream.Topic, header, body);
+                TransmitterCounters.Increment(ref counters.MeshForwardsResent);
+            }
+        }
+    }
+
+    /// <summary>The last number of each forward stream, for pulses (lost tails).</summary>
+    public IReadOnlyDictionary<Thid, (long To, long Last)> LastNumbers => _streams.Where(s => s.Value.Seq > 0).ToDictionary(s => s.Key, s => (s.Value.To, s.Value.Seq));
+
+    /// <summary>A member is gone (dead or left): its stream and buffer are dropped.</summary>
+    public void Forget(Thid destination) => _streams.Remove(destination);
+
+    private Stream? StreamTo(Thid destination)
+    {
+        if (incarnationOf(destination) is not { } to)
+        {
+            return null;
+        }
+
+        if (!_streams.TryGetValue(destination, out var stream) || stream.To != to)
+        {
+            // A new incarnation of the destination (a restart, a refutation) gets a stream numbered from 1 again.
+            if (stream is not null && stream.Records > 0)
+            {
+                _dirty.Remove(stream);
+            }
+
+            stream = new Stream(destination, to);
+            _streams[destination] = stream;
+        }
+
+        return stream;
+    }
+
+    private sealed class Stream(Thid destination, long to)
+    {
+        public Thid Destination { get; } = destination;
+
+        public byte[] Topic { get; } = System.Text.Encoding.ASCII.GetBytes(destination.ToString());
+
+        /// <summary>The destination's incarnation this stream is numbered for.</summary>
+        public long To { get; } = to;
+
+        public ArrayBufferWriter<byte> Batch { get; } = new(4096);
+
+        public int Records { get; set; }
+
+        public long Stamp { get; set; }
+
+        public long Seq { get; set; }
+
+        public Queue<(long Seq, byte[] Header, byte[] Body)> Held { get; } = new();
+
+        private long _heldBytes;
+
+        public void Keep(long seq, byte[] header, byte[] body, int limit)
+        {
+            Held.Enqueue((seq, header, body));
+            _heldBytes += header.Length + body.Length;
+            while (Held.Count > 1 && (_heldBytes > limit || Held.Count > MaxBuffered))
+            {
+                var (_, h, b) = Held.Dequeue();
+                _heldBytes -= h.Length + b.Length;
+            }
+        }
+    }
+}
