@@ -103,6 +103,7 @@ public sealed class Transmitter : IAsyncDisposable
         _processor.Mesh = _mesh;
         _mesh.Cells.Follow(_processor.Directory);
         _processor.Discovery.Include(_mesh.Cells);
+        _mesh.Roster.Changed += _processor.Sessions.AnnounceTransmitters;
         _connections = new ConnectionGuard(_router, Endpoint.PortOf(_router.Options.LastEndpoint!), options, _counters, _log);
         _timer.Elapsed += (_, _) => Guarded("periodic work", OnTick);
     }

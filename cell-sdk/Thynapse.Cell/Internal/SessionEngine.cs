@@ -58,11 +58,15 @@ internal sealed class SessionEngine
         _log = log;
         _linkName = $"thynapse-cell-{cellId}";
         Attempts = new JoinAttempts(options.Transmitter, log);
+        Plan = new FailoverPlan(options);
         _linkEvents = new LinkEvents(OnConnected, OnConnectRetried, OnDisconnected, receiveReady);
     }
 
     /// <summary>What the transmitter that welcomed the cell last said (any thread).</summary>
     public TransmitterTerms Terms => Volatile.Read(ref _terms);
+
+    /// <summary>The transmitters known, and where the cell joins next.</summary>
+    public FailoverPlan Plan { get; }
 
     /// <summary>What the attempts to join met since the last welcome.</summary>
     public JoinAttempts Attempts { get; }
@@ -153,6 +157,7 @@ internal sealed class SessionEngine
         var terms = TransmitterTerms.Of(welcome);
         Volatile.Write(ref _terms, terms);
         _resumeToken = welcome.Session;
+        Plan.Learn(welcome.Transmitters);
         _thread.MaxClockStep = TimeSpan.FromMilliseconds(2 * terms.HeartbeatMs); // the timer ticks every heartbeat
         _parts.Publishes.BatchBytes = Math.Min(_options.BatchBytes, terms.MaxFrameBytes - 1024);
         _parts.Acknowledgements.DefaultAckTimeoutMs = welcome.Defaults.AckTimeout;
@@ -178,6 +183,9 @@ internal sealed class SessionEngine
         _link!.HelloSentAt = 0;
         ScheduleAttempt();
     }
+
+    /// <summary><c>TMTR</c>: the transmitters the cell may fail over to changed (PROTOCOL.md §5.19).</summary>
+    public void TransmittersChanged(TransmittersMessage message) => Plan.Learn(message.Transmitters);
 
     /// <summary><c>GBYE</c>: the answer to ours, or the transmitter shutting down (then the cell joins again).</summary>
     public void Goodbye(GoodbyeMessage goodbye)

@@ -85,9 +85,13 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         _seeds = new SeedResolver(options.Mesh, clock, poller, _log, _warnings, Membership.AddSeed, () => _disposed);
         Cells = new CellReplica(() => Membership.Incarnation, Serving, clock, options.Mesh.CellTombstoneTime, counters) { Publish = PublishCell };
         Membership.Gone += member => Cells.OwnerGone(member.Id);
+        Roster = new TransmitterRoster(Membership);
     }
 
     public Membership Membership { get; }
+
+    /// <summary>The transmitters cells may fail over to (<c>WLCM.transmitters</c>, <c>TMTR</c>).</summary>
+    public TransmitterRoster Roster { get; }
 
     /// <summary>The replicated cell directory: this transmitter's cells, and its replica of every other member's (§12.8).</summary>
     public CellReplica Cells { get; }

@@ -26,7 +26,7 @@ internal sealed class SessionLifecycle
     private static readonly string[] JsonEncodings = ["J"];
     private readonly WelcomeLimits _welcomeLimits;
     private readonly WelcomeDefaults _welcomeDefaults;
-    private readonly TransmitterAddress[] _transmitters;
+    private IReadOnlyList<TransmitterAddress> _transmitters;
     private readonly TransmitterIdentity _identity;
     private readonly TransmitterCounters _counters;
     private readonly StallAwareClock _clock;
@@ -184,6 +184,25 @@ internal sealed class SessionLifecycle
         _expired.Clear();
         _departed.Expire(now, _forgotten);
         ForgetGhosts();
+    }
+
+    /// <summary>
+    /// The known transmitters changed (the mesh's roster): later welcomes list the new ones, and every cell with a session
+    /// is told at once with <c>TMTR</c> (PROTOCOL.md §5.19), in order with its other frames.
+    /// </summary>
+    public void AnnounceTransmitters(IReadOnlyList<TransmitterAddress> transmitters)
+    {
+        _transmitters = transmitters;
+        if (_directory.Count == 0)
+        {
+            return;
+        }
+
+        var frame = new TransmittersMessage(transmitters).ToFrame();
+        foreach (var cell in _directory.All.ToList()) // a send may find a cell gone and end its session
+        {
+            _output.Send(cell, frame);
+        }
     }
 
     /// <summary>Tells every cell the transmitter is going away (GBYE, after what is batched for it), and ends the sessions.</summary>
