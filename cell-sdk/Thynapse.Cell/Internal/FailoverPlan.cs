@@ -26,6 +26,9 @@ internal sealed class FailoverPlan
     /// <summary>The endpoint of the current (or next) attempt.</summary>
     public string Current { get; private set; }
 
+    /// <summary>True when there is somewhere else to try than <see cref="Current"/>.</summary>
+    public bool HasAlternatives => _configured.Length > 1 || Known.Any(t => t.CommandEndpoint != Current);
+
     /// <summary>What the transmitters said last (any thread): the welcoming one first, then its mesh's live members.</summary>
     public IReadOnlyList<TransmitterAddress> Known => Volatile.Read(ref _known);
 

@@ -42,7 +42,14 @@ internal readonly record struct CellVersion(long Incarnation, long Counter) : IC
 /// </summary>
 internal sealed record CellRecord(Thid Id, bool Up, CellVersion Version, string Service, JObject Metadata, string[] Tags)
 {
-    public static CellRecord Of(CellProfile profile, CellVersion version) => new(profile.Id, true, version, profile.Service, profile.Metadata, profile.Tags);
+    /// <summary><c>claim</c>: the generation of the owner's claim on the cell (0: the owner predates claims).</summary>
+    public long Claim { get; init; }
+
+    /// <summary><c>proof</c>: SHA-256 of the cell's THID and resume token, hex ("" when absent).</summary>
+    public string Proof { get; init; } = "";
+
+    public static CellRecord Of(CellProfile profile, CellVersion version) =>
+        new(profile.Id, true, version, profile.Service, profile.Metadata, profile.Tags) { Claim = profile.Claim, Proof = profile.Proof };
 
     public static CellRecord Down(Thid id, CellVersion version) => new(id, false, version, "", [], []);
 
@@ -54,6 +61,8 @@ internal sealed record CellRecord(Thid Id, bool Up, CellVersion Version, string 
             json["service"] = Service;
             json["tags"] = new JArray(Tags);
             json["metadata"] = Metadata.DeepClone();
+            json["claim"] = Claim;
+            json["proof"] = Proof;
         }
 
         return json;
@@ -74,6 +83,8 @@ internal sealed record CellRecord(Thid Id, bool Up, CellVersion Version, string 
         var tags = fields.GetArray("tags");
         var metadata = fields.GetObject("metadata");
         var version = CellVersion.Read(json["version"]);
+        var claim = fields.GetUInt64("claim");
+        var proof = fields.GetString("proof");
         if (fields.Error is null)
         {
             MeshFields.CheckId(fields, "id", id);
@@ -104,7 +115,7 @@ internal sealed record CellRecord(Thid Id, bool Up, CellVersion Version, string 
         }
 
         error = null;
-        return new CellRecord(Thid.Parse(id), state == "up", version!.Value, service ?? "", metadata ?? [], tagList);
+        return new CellRecord(Thid.Parse(id), state == "up", version!.Value, service ?? "", metadata ?? [], tagList) { Claim = (long)Math.Min(claim ?? 0, long.MaxValue), Proof = proof ?? "" };
     }
 
     public static JArray Array(IEnumerable<CellRecord> records) => [.. records.Select(r => r.ToJson())];
