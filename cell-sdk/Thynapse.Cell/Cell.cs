@@ -82,6 +82,12 @@ public sealed partial class Cell : IAsyncDisposable
     /// <summary>The transmitter's event (PUB) endpoint, as given in <c>WLCM</c>.</summary>
     public string? TransmitterEvents => _session.Terms.Events;
 
+    /// <summary>
+    /// The transmitters this cell may fail over to, as the last <c>WLCM</c> and every <c>TMTR</c> since listed them: the
+    /// one that welcomed it first, then the live members of its mesh (empty before the first welcome; PROTOCOL.md §5.19).
+    /// </summary>
+    public IReadOnlyList<TransmitterAddress> Transmitters => _session.Plan.Known;
+
     /// <summary>Where the cell stands now.</summary>
     public CellState CurrentState => _signals.State;
 

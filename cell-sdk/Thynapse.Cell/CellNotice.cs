@@ -24,7 +24,7 @@ public enum CellNoticeKind
     /// <summary>The session was lost; the cell is re-joining.</summary>
     ConnectionLost,
 
-    /// <summary>The cell is welcomed again, with its subscriptions.</summary>
+    /// <summary>The cell is welcomed again, with its subscriptions (<see cref="CellNotice.Transmitter"/> names the transmitter).</summary>
     Reconnected,
 
     /// <summary>An observer threw from <c>OnNext</c>; the exception is in <see cref="CellNotice.Exception"/>.</summary>
@@ -38,6 +38,13 @@ public enum CellNoticeKind
     /// it and was refused without running (the transmitter redelivers it elsewhere).
     /// </summary>
     HandlerTimedOut,
+
+    /// <summary>
+    /// The cell re-joined a different transmitter than the one it lost (failover, or a shutting-down transmitter's
+    /// hand-over), with the same THID, metadata and subscriptions; <see cref="CellNotice.Transmitter"/> names the new one.
+    /// Follows the <see cref="Reconnected"/> notice of the same welcome.
+    /// </summary>
+    Moved,
 }
 
 /// <summary>Something that happened to a cell that its application may want to know: drops, rejections, reconnects.</summary>
@@ -56,6 +63,9 @@ public sealed record CellNotice(CellNoticeKind Kind, string Message)
 
     /// <summary>The sequence number of the event concerned, if any.</summary>
     public ulong? Sequence { get; init; }
+
+    /// <summary>The transmitter concerned (for <see cref="CellNoticeKind.Reconnected"/> and <see cref="CellNoticeKind.Moved"/>: the one that welcomed the cell), if any.</summary>
+    public Thid? Transmitter { get; init; }
 
     /// <summary>The exception concerned, if any.</summary>
     public Exception? Exception { get; init; }

@@ -17,6 +17,13 @@ public sealed record CellOptions
     /// </summary>
     public string Transmitter { get; init; } = "tcp://127.0.0.1:4710";
 
+    /// <summary>
+    /// More transmitters' command endpoints (<c>tcp://host:port</c>) to join when <see cref="Transmitter"/> cannot be
+    /// reached, or to fail over to (default: null, none). The transmitters a welcome lists (its mesh's live members,
+    /// PROTOCOL.md §5.19) are tried as well; these matter for the first connect, and when every listed one is gone.
+    /// </summary>
+    public IReadOnlyList<string>? Transmitters { get; init; }
+
     /// <summary>The service this cell belongs to (required): 1–64 letters, digits, <c>_</c>, <c>-</c> or <c>.</c>.</summary>
     public string Service { get; init; } = "";
 
@@ -87,6 +94,14 @@ public sealed record CellOptions
         if (!Endpoint.TryValidate(Transmitter, $"{nameof(CellOptions)}.{nameof(Transmitter)}", bind: false, defaultPort: 4710, out var endpointError))
         {
             throw new ArgumentException(endpointError, nameof(Transmitter));
+        }
+
+        foreach (var endpoint in Transmitters ?? [])
+        {
+            if (!Endpoint.TryValidate(endpoint, $"{nameof(CellOptions)}.{nameof(Transmitters)}", bind: false, defaultPort: 4710, out var otherError))
+            {
+                throw new ArgumentException(otherError, nameof(Transmitters));
+            }
         }
 
         if (!ServiceName.TryValidate(Service, out var error))

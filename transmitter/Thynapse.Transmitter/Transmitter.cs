@@ -108,6 +108,10 @@ public sealed class Transmitter : IAsyncDisposable
         _mesh.Forwarded = _processor.Forwarded;
         _mesh.AfterStreams = _processor.FlushDirty;
         _processor.Discovery.Include(_mesh.Cells);
+        _mesh.Roster.Changed += _processor.Sessions.AnnounceTransmitters;
+        _processor.Sessions.ClaimElsewhere = _mesh.Cells.ClaimOf;
+        _processor.Sessions.AddressOf = id => _mesh.Roster.Current.FirstOrDefault(t => t.Id == id);
+        _mesh.Cells.Claimed += _processor.Sessions.ClaimedElsewhere;
         _connections = new ConnectionGuard(_router, Endpoint.PortOf(_router.Options.LastEndpoint!), options, _counters, _log);
         _timer.Elapsed += (_, _) => Guarded("periodic work", OnTick);
     }
@@ -170,6 +174,8 @@ public sealed class Transmitter : IAsyncDisposable
         SlowVerdicts = TransmitterCounters.Read(ref _counters.SlowVerdicts),
         CreditPauses = TransmitterCounters.Read(ref _counters.CreditPauses),
         CellsCutOff = TransmitterCounters.Read(ref _counters.CellsCutOff),
+        CellsMovedIn = TransmitterCounters.Read(ref _counters.CellsMovedIn),
+        CellsMovedOut = TransmitterCounters.Read(ref _counters.CellsMovedOut),
         MissedWhileAway = TransmitterCounters.Read(ref _counters.MissedWhileAway),
         Extensions = TransmitterCounters.Read(ref _counters.Extensions),
         RoutingStalled = _options.TimeProvider.GetElapsedTime(0, TransmitterCounters.Read(ref _counters.RoutingStalledTicks)),

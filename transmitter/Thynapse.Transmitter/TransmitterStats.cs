@@ -87,6 +87,12 @@ public sealed record TransmitterStats
     /// <summary>Cells whose session was ended because their queue stayed full for the liveness timeout.</summary>
     public long CellsCutOff { get; init; }
 
+    /// <summary>Cells that moved here from another transmitter of the mesh (their claim proven by their resume token).</summary>
+    public long CellsMovedIn { get; init; }
+
+    /// <summary>Sessions ended here because another transmitter's newer claim on the cell won (the cell moved away).</summary>
+    public long CellsMovedOut { get; init; }
+
     /// <summary>Multicatch deliveries departed cells missed while away (told when they re-join).</summary>
     public long MissedWhileAway { get; init; }
 

@@ -198,6 +198,14 @@ internal sealed class InboundDispatch
                     }
 
                     break;
+                case Command.Tmtr:
+                    if (TransmittersMessage.TryRead(json, out var transmitters, out error))
+                    {
+                        _parts.Session.TransmittersChanged(transmitters);
+                        return;
+                    }
+
+                    break;
                 case Command.Cred:
                     if (CreditMessage.TryRead(json, out var credit, out error))
                     {

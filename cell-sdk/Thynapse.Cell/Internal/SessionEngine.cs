@@ -58,11 +58,15 @@ internal sealed class SessionEngine
         _log = log;
         _linkName = $"thynapse-cell-{cellId}";
         Attempts = new JoinAttempts(options.Transmitter, log);
+        Plan = new FailoverPlan(options);
         _linkEvents = new LinkEvents(OnConnected, OnConnectRetried, OnDisconnected, receiveReady);
     }
 
     /// <summary>What the transmitter that welcomed the cell last said (any thread).</summary>
     public TransmitterTerms Terms => Volatile.Read(ref _terms);
+
+    /// <summary>The transmitters known, and where the cell joins next.</summary>
+    public FailoverPlan Plan { get; }
 
     /// <summary>What the attempts to join met since the last welcome.</summary>
     public JoinAttempts Attempts { get; }
@@ -151,13 +155,15 @@ internal sealed class SessionEngine
         link.HelloSentAt = 0;
         _parts.Acknowledgements.BeginSession(link.Number);
         var terms = TransmitterTerms.Of(welcome);
+        var before = Volatile.Read(ref _terms).Id;
         Volatile.Write(ref _terms, terms);
         _resumeToken = welcome.Session;
+        Plan.Learn(welcome.Transmitters);
         _thread.MaxClockStep = TimeSpan.FromMilliseconds(2 * terms.HeartbeatMs); // the timer ticks every heartbeat
         _parts.Publishes.BatchBytes = Math.Min(_options.BatchBytes, terms.MaxFrameBytes - 1024);
         _parts.Acknowledgements.DefaultAckTimeoutMs = welcome.Defaults.AckTimeout;
         _lastHeard = _thread.Now();
-        Welcomed(welcome.Resumed, welcome.Credit);
+        Welcomed(welcome.Resumed, welcome.Credit, before);
         _firstWelcome?.TrySetResult(welcome);
     }
 
@@ -167,6 +173,17 @@ internal sealed class SessionEngine
     /// </summary>
     public void HelloRefused(ThynapseErrorCode code, string message)
     {
+        if (code is ThynapseErrorCode.ShuttingDown or ThynapseErrorCode.NotReady)
+        {
+            // This transmitter cannot take the cell now (it is going away, or has not yet its mesh's snapshot, §5.2):
+            // another one may; a cell that never was welcomed waits for this one's readiness as for a re-join.
+            _log.Information("Joining {Endpoint} was refused ({Code}: {Reason}); trying the next transmitter", Plan.Current, ErrorCodeNames.Of(code), message);
+            CloseLink(TimeSpan.Zero);
+            Plan.Advance();
+            ScheduleAttempt();
+            return;
+        }
+
         if (!_everWelcomed)
         {
             _firstWelcome?.TrySetException(new ThynapseRejectedException(code, message));
@@ -179,6 +196,9 @@ internal sealed class SessionEngine
         ScheduleAttempt();
     }
 
+    /// <summary><c>TMTR</c>: the transmitters the cell may fail over to changed (PROTOCOL.md §5.19).</summary>
+    public void TransmittersChanged(TransmittersMessage message) => Plan.Learn(message.Transmitters);
+
     /// <summary><c>GBYE</c>: the answer to ours, or the transmitter shutting down (then the cell joins again).</summary>
     public void Goodbye(GoodbyeMessage goodbye)
     {
@@ -188,7 +208,8 @@ internal sealed class SessionEngine
             return;
         }
 
-        Lost($"the transmitter said goodbye ({goodbye.Reason ?? "no reason"})");
+        // A transmitter that shuts down names the one to move to; one whose claim on this cell lost names the winner.
+        Lost($"the transmitter said goodbye ({goodbye.Reason ?? "no reason"})", goodbye.To?.CommandEndpoint is { Length: > 0 } target ? target : null);
     }
 
     /// <summary>
@@ -196,7 +217,9 @@ internal sealed class SessionEngine
     /// acceptance fail (their outcome is unknown); those awaiting completion are resent after the welcome; buffered ones
     /// wait for it; requests waiting for an answer are asked again then.
     /// </summary>
-    public void Lost(string reason)
+    /// <param name="reason">Why, for the notice.</param>
+    /// <param name="target">A transmitter to try first (a shutting-down transmitter's hand-over), else the next of <see cref="Plan"/>.</param>
+    public void Lost(string reason, string? target = null)
     {
         if (_parts.Signals.State != CellState.Connected || _stopped)
         {
@@ -211,6 +234,7 @@ internal sealed class SessionEngine
         _parts.Acknowledgements.EndSession(); // the tags were the lost session's: the transmitter redelivers those events
         _parts.Requests.SessionLost(); // asked again in the next session, in the order they were made
         Attempts.Reset();
+        Plan.SessionLost(target); // another transmitter first: the lost one is tried last
         _retryMs = FirstRetryMs;
         _nextAttemptAt = 0; // at once: the first attempt needs no pause
         _thread.TickInterval = (int)FirstRetryMs;
@@ -253,6 +277,7 @@ internal sealed class SessionEngine
                 // Connected but unanswered (the transmitter is stopped, or the path lost our HELO): try a new link.
                 Attempts.Unanswered++;
                 CloseLink(TimeSpan.Zero);
+                Plan.Advance();
                 ScheduleAttempt();
             }
         }
@@ -261,7 +286,8 @@ internal sealed class SessionEngine
     /// <summary>Settles what waited for the session, and gets going.</summary>
     /// <param name="resumed"><c>WLCM.resumed</c>: what the session taken over missed.</param>
     /// <param name="credit"><c>WLCM.credit</c>: the first publishing credit (null: the transmitter does not pace this cell).</param>
-    private void Welcomed(WelcomeResumed? resumed, long? credit)
+    /// <param name="before">The transmitter of the session before (empty: none).</param>
+    private void Welcomed(WelcomeResumed? resumed, long? credit, Thid before)
     {
         var reconnected = _everWelcomed;
         _everWelcomed = true;
@@ -286,7 +312,18 @@ internal sealed class SessionEngine
 
         if (reconnected)
         {
-            _parts.Signals.Notify(new CellNotice(CellNoticeKind.Reconnected, $"Welcomed again by transmitter {Terms.Id} with {_parts.Subscriptions.Routes.Count} subscriptions"));
+            var moved = before != Terms.Id;
+            _parts.Signals.Notify(new CellNotice(CellNoticeKind.Reconnected, $"Welcomed again by transmitter {Terms.Id} with {_parts.Subscriptions.Routes.Count} subscriptions")
+            {
+                Transmitter = Terms.Id,
+            });
+            if (moved)
+            {
+                _parts.Signals.Notify(new CellNotice(CellNoticeKind.Moved, $"Moved from transmitter {before} to transmitter {Terms.Id} at {Plan.Current}, with the same id and {_parts.Subscriptions.Routes.Count} subscriptions")
+                {
+                    Transmitter = Terms.Id,
+                });
+            }
         }
 
         if (resumed is { Missed: > 0 and var missed })
@@ -322,7 +359,7 @@ internal sealed class SessionEngine
         {
             try
             {
-                _link = Link.Open(_thread, _options.Transmitter, _linkName, Interlocked.Increment(ref _links), _linkEvents, _sockets);
+                _link = Link.Open(_thread, Plan.Current, _linkName, Interlocked.Increment(ref _links), _linkEvents, _sockets);
                 _parts.Outbox.Attach(_link);
             }
             catch (Exception ex)
@@ -332,6 +369,7 @@ internal sealed class SessionEngine
                     _firstWelcome?.TrySetException(failure);
                 }
 
+                Plan.Advance();
                 ScheduleAttempt();
                 return;
             }
@@ -373,7 +411,17 @@ internal sealed class SessionEngine
         Attempts.Connections++;
     }
 
-    private void OnConnectRetried(Link link) => Attempts.Refusals++;
+    private void OnConnectRetried(Link link)
+    {
+        Attempts.Refusals++;
+        if (ReferenceEquals(link, _link) && !link.Connected && Plan.HasAlternatives)
+        {
+            // Nobody listens there (a killed transmitter's port): rather than let the socket retry it, try the next one.
+            CloseLink(TimeSpan.Zero);
+            Plan.Advance();
+            ScheduleAttempt();
+        }
+    }
 
     private void OnDisconnected(Link link)
     {
@@ -393,6 +441,7 @@ internal sealed class SessionEngine
         // it died with our HELO. A HELO is not resent on the same socket, so try again on a new link after a pause.
         Attempts.ClosedBeforeWelcome++;
         CloseLink(TimeSpan.Zero);
+        Plan.Advance();
         ScheduleAttempt();
     }
 }

@@ -73,12 +73,15 @@ public enum Command
 
     /// <summary>Cell → transmitter: anycatch deliveries still in progress; their ack deadlines start again.</summary>
     Prog,
+
+    /// <summary>Transmitter → cell: the known transmitters changed (the mesh's live members, PROTOCOL.md §5.19).</summary>
+    Tmtr,
 }
 
 /// <summary>Wire names of <see cref="Command"/> values and the fast mapping between them.</summary>
 public static class CommandNames
 {
-    private static readonly string[] Names = ["????", "HELO", "WLCM", "EVNT", "DLVR", "ACPT", "SUBS", "UNSB", "OKAY", "BEAT", "GBYE", "ERRR", "SLOW", "ACKN", "NACK", "DONE", "META", "LIST", "WTCH", "UNWT", "CELL", "CRED", "PROG"];
+    private static readonly string[] Names = ["????", "HELO", "WLCM", "EVNT", "DLVR", "ACPT", "SUBS", "UNSB", "OKAY", "BEAT", "GBYE", "ERRR", "SLOW", "ACKN", "NACK", "DONE", "META", "LIST", "WTCH", "UNWT", "CELL", "CRED", "PROG", "TMTR"];
     private static readonly Dictionary<uint, Command> ByCode = Enumerable.Range(1, Names.Length - 1)
         .ToDictionary(i => Code(Names[i]), i => (Command)i);
 

@@ -97,4 +97,7 @@ public enum ThynapseErrorCode
 
     /// <summary>The transmitter is shutting down and takes no new work.</summary>
     ShuttingDown = 901,
+
+    /// <summary>The transmitter is joining its mesh and does not yet hold its peers' cell directory: try again shortly, or another transmitter.</summary>
+    NotReady = 902,
 }

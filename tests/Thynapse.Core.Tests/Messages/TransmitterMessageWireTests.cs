@@ -403,6 +403,24 @@ public sealed class TransmitterMessageWireTests
     }
 
     [TestMethod]
+    public void Transmitters_WritesTheWholeList_AndReadsItBack()
+    {
+        var a = new TransmitterAddress(Thid.Parse("0e971517075766d59313108d4922947dce30b2a7"), "tcp://10.0.0.5:4710", "tcp://10.0.0.5:4711");
+        var b = new TransmitterAddress(Thid.Parse("7c50ad9a41be3c5f7b1f2d93f0a2a6c35e8f4b11"), "tcp://10.0.0.6:4710", "tcp://10.0.0.6:4711");
+        var message = new TransmittersMessage([a, b]);
+
+        Wire.AssertSameAs(JObject.Parse("""
+            {"transmitters":[{"id":"0e971517075766d59313108d4922947dce30b2a7","command":"tcp://10.0.0.5:4710","pub":"tcp://10.0.0.5:4711"},
+                             {"id":"7c50ad9a41be3c5f7b1f2d93f0a2a6c35e8f4b11","command":"tcp://10.0.0.6:4710","pub":"tcp://10.0.0.6:4711"}]}
+            """), message);
+        Assert.IsTrue(TransmittersMessage.TryRead(Wire.Payload(message), out var read, out var error), error);
+        CollectionAssert.AreEqual(new[] { a, b }, read.Transmitters.ToArray());
+        Assert.IsFalse(TransmittersMessage.TryRead(JObject.Parse("""{"transmitters":[{"id":"x"}]}"""), out _, out error));
+        StringAssert.StartsWith(error, "transmitters[0]: ");
+        Assert.IsFalse(TransmittersMessage.TryRead([], out _, out error), "transmitters is required");
+    }
+
+    [TestMethod]
     [DataRow(CellChange.Joined, "joined")]
     [DataRow(CellChange.Updated, "updated")]
     [DataRow(CellChange.Left, "left")]

@@ -109,6 +109,9 @@ internal sealed class CommandProcessor
     /// <summary>The cells with a session here.</summary>
     internal CellDirectory Directory => _directory;
 
+    /// <summary>Sessions: the mesh tells them of the known transmitters.</summary>
+    internal SessionLifecycle Sessions => _sessions;
+
     /// <summary>Discovery (LIST, WTCH), which the mesh's replica joins.</summary>
     internal CellDiscovery Discovery => _discovery;
 

@@ -36,6 +36,12 @@ internal sealed class TransmitterCounters
     public long SlowVerdicts;
     public long CreditPauses;
     public long CellsCutOff;
+
+    /// <summary>Cells that moved here from another transmitter, proving their claim (PROTOCOL.md §12.8).</summary>
+    public long CellsMovedIn;
+
+    /// <summary>Sessions ended because another transmitter's newer claim on the cell won.</summary>
+    public long CellsMovedOut;
     public long MissedWhileAway;
     public long Extensions;
     public long RoutingStalledTicks;

@@ -46,8 +46,14 @@ internal sealed record CellRecord(Thid Id, bool Up, CellVersion Version, string 
     /// <summary>The cell's live subscriptions (up records only).</summary>
     public IReadOnlyList<SubscribeMessage> Subscriptions { get; init; } = [];
 
+    /// <summary><c>claim</c>: the generation of the owner's claim on the cell (0: the owner predates claims).</summary>
+    public long Claim { get; init; }
+
+    /// <summary><c>proof</c>: SHA-256 of the cell's THID and resume token, hex ("" when absent).</summary>
+    public string Proof { get; init; } = "";
+
     public static CellRecord Of(CellProfile profile, CellVersion version) =>
-        new(profile.Id, true, version, profile.Service, profile.Metadata, profile.Tags) { Subscriptions = SubscriptionsOf(profile) };
+        new(profile.Id, true, version, profile.Service, profile.Metadata, profile.Tags) { Subscriptions = SubscriptionsOf(profile), Claim = profile.Claim, Proof = profile.Proof };
 
     public static CellRecord Down(Thid id, CellVersion version) => new(id, false, version, "", [], []);
 
@@ -83,6 +89,8 @@ internal sealed record CellRecord(Thid Id, bool Up, CellVersion Version, string 
             json["tags"] = new JArray(Tags);
             json["metadata"] = Metadata.DeepClone();
             json["subs"] = new JArray(Subscriptions.Select(s => s.ToJson()));
+            json["claim"] = Claim;
+            json["proof"] = Proof;
         }
 
         return json;
@@ -104,6 +112,8 @@ internal sealed record CellRecord(Thid Id, bool Up, CellVersion Version, string 
         var metadata = fields.GetObject("metadata");
         var subs = fields.GetArray("subs");
         var version = CellVersion.Read(json["version"]);
+        var claim = fields.GetUInt64("claim");
+        var proof = fields.GetString("proof");
         if (fields.Error is null)
         {
             MeshFields.CheckId(fields, "id", id);
@@ -151,7 +161,7 @@ internal sealed record CellRecord(Thid Id, bool Up, CellVersion Version, string 
         }
 
         error = null;
-        return new CellRecord(Thid.Parse(id), state == "up", version!.Value, service ?? "", metadata ?? [], tagList) { Subscriptions = subscriptions };
+        return new CellRecord(Thid.Parse(id), state == "up", version!.Value, service ?? "", metadata ?? [], tagList) { Subscriptions = subscriptions, Claim = (long)Math.Min(claim ?? 0, long.MaxValue), Proof = proof ?? "" };
     }
 
     public static JArray Array(IEnumerable<CellRecord> records) => [.. records.Select(r => r.ToJson())];

@@ -79,6 +79,9 @@ internal sealed class CellReplica
     /// <summary>A remote cell is gone (down, its owner dead or left); <see cref="Receiver.Closed"/> is set.</summary>
     public event Action<RemoteCell>? Left;
 
+    /// <summary>An owner's up record was applied: its claim on the cell, which may supersede this transmitter's own.</summary>
+    public event Action<Thid, CellClaim>? Claimed;
+
     /// <summary>The version of the last local change.</summary>
     public CellVersion LocalVersion => new(_incarnation(), _counter);
 
@@ -122,6 +125,25 @@ internal sealed class CellReplica
         {
             Publish?.Invoke(CellRecord.Down(id, Next()));
         }
+    }
+
+    /// <summary>The strongest claim another live owner holds on <paramref name="id"/> as this replica knows it (null: none).</summary>
+    public CellClaim? ClaimOf(Thid id)
+    {
+        CellClaim? best = null;
+        foreach (var (owner, held) in _owners)
+        {
+            if (held.Cells.TryGetValue(id, out var entry) && entry.Cell is { } cell && _serving(owner))
+            {
+                var claim = new CellClaim(cell.Profile.Claim, owner, cell.Profile.Proof);
+                if (best is not { } strongest || claim.Supersedes(strongest))
+                {
+                    best = claim;
+                }
+            }
+        }
+
+        return best;
     }
 
     /// <summary>Every live local cell, as of the last local version.</summary>
@@ -271,7 +293,7 @@ internal sealed class CellReplica
             return;
         }
 
-        var profile = new CellProfile(record.Id, record.Service) { Metadata = record.Metadata, Tags = record.Tags };
+        var profile = new CellProfile(record.Id, record.Service) { Metadata = record.Metadata, Tags = record.Tags, Claim = record.Claim, Proof = record.Proof };
         if (entry?.Cell is { } current && current.Service == record.Service)
         {
             // Same cell, new profile: the receiver stays (watches hold it by reference), its profile's fields change.
@@ -279,6 +301,8 @@ internal sealed class CellReplica
                 || !current.Profile.Tags.AsSpan().SequenceEqual(record.Tags);
             current.Profile.Metadata = record.Metadata;
             current.Profile.Tags = record.Tags;
+            current.Profile.Claim = record.Claim;
+            current.Profile.Proof = record.Proof;
             current.Version = record.Version;
             entry.Version = record.Version;
             SetSubscriptions(current, record.Subscriptions);
@@ -287,6 +311,7 @@ internal sealed class CellReplica
                 Updated?.Invoke(current); // a change of interest alone is no news to discovery
             }
 
+            Claimed?.Invoke(record.Id, new CellClaim(record.Claim, owner, record.Proof));
             return;
         }
 
@@ -304,6 +329,7 @@ internal sealed class CellReplica
         Live(+1);
         SetSubscriptions(cell, record.Subscriptions);
         Joined?.Invoke(cell);
+        Claimed?.Invoke(record.Id, new CellClaim(record.Claim, owner, record.Proof));
     }
 
     /// <summary>

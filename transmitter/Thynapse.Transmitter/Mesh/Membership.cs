@@ -77,6 +77,9 @@ internal sealed class Membership
     /// <summary>A member was declared dead or left: what it served is gone (the cell replica drops its cells).</summary>
     public event Action<Member>? Gone;
 
+    /// <summary>Something about the members changed (a state, an incarnation, an endpoint), raised once per call that changed it.</summary>
+    public event Action? Changed;
+
     /// <summary>The local health score (0: healthy).</summary>
     public int Health => _detector.Health;
 
@@ -548,6 +551,7 @@ internal sealed class Membership
             Volatile.Write(ref _counters.MeshSuspect, _members.Values.Count(m => m.State == PeerState.Suspect));
             Volatile.Write(ref _counters.MeshDead, _members.Values.Count(m => m.State == PeerState.Dead));
             PublishView(_clock.Now);
+            Changed?.Invoke();
         }
 
         Volatile.Write(ref _counters.MeshHealth, _detector.Health);

@@ -93,6 +93,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
             Forwarder.Forget(member.Id);
             Inbox.SenderGone(member.Id);
         };
+        Roster = new TransmitterRoster(Membership);
     }
 
     /// <summary>The forward streams this transmitter sends events to its peers on (PROTOCOL.md §12.11).</summary>
@@ -108,6 +109,9 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
     public Action? AfterStreams { get; set; }
 
     public Membership Membership { get; }
+
+    /// <summary>The transmitters cells may fail over to (<c>WLCM.transmitters</c>, <c>TMTR</c>).</summary>
+    public TransmitterRoster Roster { get; }
 
     /// <summary>The replicated cell directory: this transmitter's cells, and its replica of every other member's (§12.8).</summary>
     public CellReplica Cells { get; }

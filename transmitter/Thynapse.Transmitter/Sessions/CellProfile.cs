@@ -27,6 +27,12 @@ internal sealed class CellProfile(Thid id, string service)
     /// <summary>The cell's tags, for discovery.</summary>
     public string[] Tags { get; set; } = [];
 
+    /// <summary>The generation of its owner's claim on it (PROTOCOL.md §12.8, "Claims"; 0: none made).</summary>
+    public long Claim { get; set; }
+
+    /// <summary>The proof of its resume token (<see cref="CellClaim.ProofOf"/>): replicated, never shown by discovery.</summary>
+    public string Proof { get; set; } = "";
+
     /// <summary>Its subscriptions by the id the cell chose.</summary>
     public Dictionary<uint, Subscription> Subscriptions { get; } = [];
 }

@@ -20,4 +20,7 @@ internal enum SessionEnd
 
     /// <summary>The cell's queue stayed full for the liveness timeout: it is not reading.</summary>
     CutOff,
+
+    /// <summary>Another transmitter's newer claim on the cell won (PROTOCOL.md §12.8): the cell lives there now.</summary>
+    Moved,
 }

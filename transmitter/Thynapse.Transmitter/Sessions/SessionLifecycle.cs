@@ -26,7 +26,7 @@ internal sealed class SessionLifecycle
     private static readonly string[] JsonEncodings = ["J"];
     private readonly WelcomeLimits _welcomeLimits;
     private readonly WelcomeDefaults _welcomeDefaults;
-    private readonly TransmitterAddress[] _transmitters;
+    private IReadOnlyList<TransmitterAddress> _transmitters;
     private readonly TransmitterIdentity _identity;
     private readonly TransmitterCounters _counters;
     private readonly StallAwareClock _clock;
@@ -103,6 +103,7 @@ internal sealed class SessionLifecycle
         var id = hello.Id;
         WelcomeResumed? resumed = null;
         string? keptToken = null;
+        long? claim = null;
         if (_directory.TryGetById(id, out var existing))
         {
             // Only the holder of the resume token may take a live id over: ids are not secrets, tokens are.
@@ -113,8 +114,30 @@ internal sealed class SessionLifecycle
             }
 
             keptToken = existing.ResumeToken;
+            claim = existing.Profile.Claim; // the same owner: its claim stands
             Remove(existing, SessionEnd.Resumed); // first: what its backlog held is dropped and counted
             resumed = Resumed(existing);
+        }
+        else if (ClaimElsewhere?.Invoke(id) is { } elsewhere)
+        {
+            // Another transmitter serves this cell (its replica says so): only the cell itself moves here, proven by the
+            // resume token of its session there, of which the mesh holds only a hash (PROTOCOL.md §12.8, "Claims").
+            if (!elsewhere.ProvenBy(id, resume))
+            {
+                _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.IdInUse,
+                    $"cell {id} is served by transmitter {elsewhere.Owner}; a cell moving here proves itself with the 'resume' token of its session there", request);
+                return;
+            }
+
+            keptToken = resume;
+            claim = CellClaim.Next(elsewhere.Generation, NowMs());
+            if (_departed.TryTake(id, out var stale))
+            {
+                _subscriptions.RemoveKept(stale); // an older session here, from before the cell moved away
+            }
+
+            TransmitterCounters.Increment(ref _counters.CellsMovedIn);
+            _log.Information("Cell {CellId} of {Service} moves here from transmitter {From} (claim {Claim})", id, service, elsewhere.Owner, claim);
         }
         else if (_departed.TryTake(id, out var departed))
         {
@@ -129,8 +152,15 @@ internal sealed class SessionLifecycle
 
         // A resumed session keeps its token: a cell whose HELO crossed a lost connection (or went out on two of them)
         // then proves itself with the same token whichever of its HELOs is answered first.
-        var profile = new CellProfile(id, service) { Metadata = hello.Metadata ?? [], Tags = hello.Tags is { } tags ? [.. tags] : [] };
-        var cell = new LocalCell(routingId.ToArray(), profile, hello.AcceptsBinary, keptToken ?? NewToken(), _clock.Now);
+        var token = keptToken ?? NewToken();
+        var profile = new CellProfile(id, service)
+        {
+            Metadata = hello.Metadata ?? [],
+            Tags = hello.Tags is { } tags ? [.. tags] : [],
+            Claim = claim ?? CellClaim.Next(null, NowMs()),
+            Proof = CellClaim.ProofOf(id, token),
+        };
+        var cell = new LocalCell(routingId.ToArray(), profile, hello.AcceptsBinary, token, _clock.Now);
         _directory.Add(cell);
         var added = subscriptions.Select(wanted => _subscriptions.Add(cell, wanted)).ToList();
 
@@ -144,6 +174,48 @@ internal sealed class SessionLifecycle
         foreach (var subscription in added)
         {
             _tracker.RoomFreed(subscription); // a returning worker picks up what waited for it
+        }
+    }
+
+    /// <summary>
+    /// The strongest claim another transmitter holds on a cell, as the mesh's replica knows it (null: no mesh, or no
+    /// other owner): a cell it names joins here only with the token its proof was made from.
+    /// </summary>
+    public Func<Thid, CellClaim?>? ClaimElsewhere { get; set; }
+
+    /// <summary>Where cells reach another transmitter, by THID (null: unknown), for the <c>GBYE</c> of a cell that moved.</summary>
+    public Func<Thid, TransmitterAddress?>? AddressOf { get; set; }
+
+    /// <summary>
+    /// Another transmitter applied a claim on cell <paramref name="id"/>: when it supersedes this transmitter's claim on
+    /// a local cell, that session ends at once with <c>GBYE {"reason":"moved"}</c> naming the new owner (a cell is live on
+    /// one transmitter only, PROTOCOL.md §12.8), and a departed session of it here is forgotten.
+    /// </summary>
+    public void ClaimedElsewhere(Thid id, CellClaim claim)
+    {
+        if (_directory.TryGetById(id, out var cell))
+        {
+            if (!claim.Supersedes(new CellClaim(cell.Profile.Claim, _identity.Id, cell.Profile.Proof)))
+            {
+                return;
+            }
+
+            _log.Warning("Cell {CellId} of {Service} is claimed by transmitter {Owner} (claim {Claim} over {Ours}); ending its session here",
+                id, cell.Service, claim.Owner, claim.Generation, cell.Profile.Claim);
+            _output.Send(cell, new GoodbyeMessage(GoodbyeMessage.Moved) { To = AddressOf?.Invoke(claim.Owner) }.ToFrame());
+            Remove(cell, SessionEnd.Moved);
+        }
+        else if (_departed.TryTake(id, out var departed))
+        {
+            if (claim.Supersedes(new CellClaim(departed.Profile.Claim, _identity.Id, departed.Profile.Proof)))
+            {
+                _subscriptions.RemoveKept(departed); // it lives elsewhere now: nothing here counts what it misses
+            }
+            else
+            {
+                _departed.Add(departed, _forgotten);
+                ForgetGhosts();
+            }
         }
     }
 
@@ -184,6 +256,25 @@ internal sealed class SessionLifecycle
         _expired.Clear();
         _departed.Expire(now, _forgotten);
         ForgetGhosts();
+    }
+
+    /// <summary>
+    /// The known transmitters changed (the mesh's roster): later welcomes list the new ones, and every cell with a session
+    /// is told at once with <c>TMTR</c> (PROTOCOL.md §5.19), in order with its other frames.
+    /// </summary>
+    public void AnnounceTransmitters(IReadOnlyList<TransmitterAddress> transmitters)
+    {
+        _transmitters = transmitters;
+        if (_directory.Count == 0)
+        {
+            return;
+        }
+
+        var frame = new TransmittersMessage(transmitters).ToFrame();
+        foreach (var cell in _directory.All.ToList()) // a send may find a cell gone and end its session
+        {
+            _output.Send(cell, frame);
+        }
     }
 
     /// <summary>Tells every cell the transmitter is going away (GBYE, after what is batched for it), and ends the sessions.</summary>
@@ -230,6 +321,7 @@ internal sealed class SessionLifecycle
             SessionEnd.Resumed => "its cell reconnected",
             SessionEnd.Shutdown => "the transmitter is shutting down",
             SessionEnd.CutOff => "its cell stopped reading",
+            SessionEnd.Moved => "its cell moved to another transmitter",
             _ => "its cell disconnected",
         });
         TransmitterCounters.Add(ref _counters.Cells, -1);
@@ -261,6 +353,9 @@ internal sealed class SessionLifecycle
             case SessionEnd.CutOff:
                 TransmitterCounters.Increment(ref _counters.CellsCutOff);
                 break;
+            case SessionEnd.Moved:
+                TransmitterCounters.Increment(ref _counters.CellsMovedOut);
+                break;
         }
     }
 
@@ -282,6 +377,7 @@ internal sealed class SessionLifecycle
             {
                 SessionEnd.Left => "left",
                 SessionEnd.Resumed => "resumed on a new connection",
+                SessionEnd.Moved => "moved to another transmitter",
                 _ => "disconnected",
             });
         }
@@ -336,6 +432,8 @@ internal sealed class SessionLifecycle
         earlier.Output.UnreportedMissed = 0;
         return resumed;
     }
+
+    private long NowMs() => _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 
     private static string NewToken() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 }

@@ -14,6 +14,15 @@ public sealed record GoodbyeMessage(string? Reason = null) : JsonRequest
     /// <summary>The reason of a transmitter that shuts down.</summary>
     public const string Shutdown = "shutdown";
 
+    /// <summary>The reason of a transmitter whose session with the cell ended because another transmitter's newer claim on it won (PROTOCOL.md §12.8).</summary>
+    public const string Moved = "moved";
+
+    /// <summary>
+    /// <c>to</c>, from a transmitter only: the transmitter to move to (<see cref="Shutdown"/>), or the one the cell moved to
+    /// (<see cref="Moved"/>); null when absent.
+    /// </summary>
+    public TransmitterAddress? To { get; init; }
+
     /// <summary>A goodbye without fields: a cell leaving, or the transmitter's answer to it.</summary>
     public static GoodbyeMessage Instance { get; } = new();
 
@@ -38,13 +47,15 @@ public sealed record GoodbyeMessage(string? Reason = null) : JsonRequest
         return true;
     }
 
-    /// <summary>Reads the transmitter's <c>GBYE</c>: an optional string <c>reason</c>.</summary>
+    /// <summary>Reads the transmitter's <c>GBYE</c>: an optional string <c>reason</c>, an optional <c>to</c> (<c>{"id","command","pub"}</c>).</summary>
     public static bool TryRead(JObject body, [NotNullWhen(true)] out GoodbyeMessage? message, [NotNullWhen(false)] out string? error)
     {
         ArgumentNullException.ThrowIfNull(body);
         var fields = new JsonFields(body);
         var reason = fields.GetString("reason");
-        return MessageFields.Done(ref fields, new GoodbyeMessage(reason), out message, out _, out error);
+        var to = fields.GetObject("to");
+        var address = to is null ? null : TransmitterAddress.ReadAll([to], ref fields) is [var one] ? one : null;
+        return MessageFields.Done(ref fields, new GoodbyeMessage(reason) { To = address }, out message, out _, out error);
     }
 
     /// <inheritdoc />
@@ -55,6 +66,12 @@ public sealed record GoodbyeMessage(string? Reason = null) : JsonRequest
         if (Reason is not null)
         {
             MessageFields.Write(writer, "reason", Reason);
+        }
+
+        if (To is not null)
+        {
+            writer.WritePropertyName("to");
+            To.WriteJson(writer);
         }
 
         MessageFields.WriteRef(writer, Ref);

@@ -28,7 +28,10 @@ public sealed record WelcomeMessage(Thid Id, string Pub, string Session) : JsonR
     /// <summary><c>defaults</c>: what an acknowledging subscription that names none gets (§5.6).</summary>
     public WelcomeDefaults Defaults { get; init; } = WelcomeDefaults.Default;
 
-    /// <summary><c>transmitters</c>: the known transmitters (in version 1: itself).</summary>
+    /// <summary>
+    /// <c>transmitters</c>: the known transmitters, the sender first, then the live members of its mesh (§5.2); a
+    /// <c>TMTR</c> replaces the list when it changes (§5.19).
+    /// </summary>
     public IReadOnlyList<TransmitterAddress> Transmitters { get; init; } = [];
 
     /// <summary><c>credit</c>: only when <c>HELO.credit</c> was true, the cell's first publishing credit in bytes (§8.4).</summary>
@@ -119,14 +122,7 @@ public sealed record WelcomeMessage(Thid Id, string Pub, string Session) : JsonR
         Limits.WriteJson(writer);
         writer.WritePropertyName("defaults");
         Defaults.WriteJson(writer);
-        writer.WritePropertyName("transmitters");
-        writer.WriteStartArray();
-        foreach (var transmitter in Transmitters)
-        {
-            transmitter.WriteJson(writer);
-        }
-
-        writer.WriteEndArray();
+        TransmitterAddress.WriteAll(writer, Transmitters);
         if (Credit is { } credit)
         {
             MessageFields.Write(writer, "credit", credit);
@@ -333,6 +329,19 @@ public sealed record TransmitterAddress(Thid Id, string CommandEndpoint, string 
         MessageFields.Write(writer, "command", CommandEndpoint);
         MessageFields.Write(writer, "pub", Pub);
         writer.WriteEndObject();
+    }
+
+    /// <summary>Writes the property <c>transmitters</c>: an array of these objects.</summary>
+    internal static void WriteAll(JsonWriter writer, IReadOnlyList<TransmitterAddress> transmitters)
+    {
+        writer.WritePropertyName("transmitters");
+        writer.WriteStartArray();
+        foreach (var transmitter in transmitters)
+        {
+            transmitter.WriteJson(writer);
+        }
+
+        writer.WriteEndArray();
     }
 
     internal static IReadOnlyList<TransmitterAddress> ReadAll(JArray? array, ref JsonFields outer)

@@ -1,0 +1,107 @@
+using System.Reactive.Linq;
+using Newtonsoft.Json.Linq;
+using Thynapse.Cell;
+using Thynapse.Core;
+using Thynapse.TestKit;
+
+namespace Thynapse.Transmitter.Tests.Mesh;
+
+/// <summary>
+/// A cell moving between in-process transmitters of one mesh (PROTOCOL.md §12.8 "Claims", §5.19): the new transmitter
+/// takes the cell's THID only with the resume token its replica holds a proof of, and the old one, seeing the newer
+/// claim, ends its session; the SDK re-joins another transmitter of its list with its subscriptions.
+/// </summary>
+[TestClass]
+public sealed class CellFailoverTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task Claim_OnAnotherTransmitter_NeedsTheResumeToken_AndTheStaleHostEndsItsSession()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var a = Transmitters.StartLoopback();
+        await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
+        await Eventually.That("a and b see each other alive", () => SeesAlive(a, b) && SeesAlive(b, a), cancellationToken: ct);
+
+        var service = TestIds.Next("mover");
+        using var onA = new RawClient(a.CommandEndpoint);
+        var token = (string)onA.Hello(service)["session"]!;
+        using (var asker = RawClient.Welcomed(b.CommandEndpoint, "asker"))
+        {
+            await Eventually.That("b's replica holds the cell", () => List(asker, service).Count == 1, cancellationToken: ct);
+            var described = List(asker, service).Single();
+            Assert.IsNull(described["proof"], "the proof is never shown by discovery");
+            Assert.IsNull(described["claim"]);
+        }
+
+        using var thief = new RawClient(b.CommandEndpoint);
+        thief.SendJson("HELO", new JObject { ["id"] = onA.Id.ToString(), ["service"] = service });
+        StringAssert.Contains((string?)thief.ExpectError(ThynapseErrorCode.IdInUse)["message"], a.Id.ToString(), "without a token: refused, naming the owner");
+        thief.SendJson("HELO", new JObject { ["id"] = onA.Id.ToString(), ["service"] = service, ["resume"] = "0123456789abcdef0123456789abcdef" });
+        thief.ExpectError(ThynapseErrorCode.IdInUse);
+        Assert.AreEqual(1L, a.Stats.Cells, "a still serves the cell");
+
+        using var moved = new RawClient(b.CommandEndpoint);
+        var welcome = moved.Hello(service, new JObject { ["id"] = onA.Id.ToString(), ["resume"] = token });
+        Assert.AreEqual(b.Id.ToString(), (string?)welcome["id"]);
+        Assert.AreEqual(token, (string?)welcome["session"], "the cell keeps its token on its new transmitter");
+
+        // a hears b's newer claim and ends its own session of the cell, naming where it went.
+        var goodbye = onA.Expect("GBYE", "GBYE moved from a").Payload;
+        Assert.AreEqual("moved", (string?)goodbye["reason"]);
+        Assert.AreEqual(b.Id.ToString(), (string?)goodbye["to"]!["id"]);
+        Assert.AreEqual(b.CommandEndpoint, (string?)goodbye["to"]!["command"]);
+        await Eventually.That("a no longer serves the cell", () => a.Stats.Cells == 0, cancellationToken: ct);
+        Assert.AreEqual(1L, a.Stats.CellsMovedOut);
+        Assert.AreEqual(1L, b.Stats.CellsMovedIn);
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task LostSession_ReJoinsAnotherTransmitterOfItsList_WithItsIdAndSubscriptions()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var a = Transmitters.StartLoopback();
+        await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
+        var service = TestIds.Next("failover");
+        var channel = TestIds.Next("moving");
+        await using var cell = await Cells.ConnectAsync(a, service, ct);
+        var caught = new EventCollector();
+        await using var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
+        using var observed = subscription.Subscribe(caught);
+        var notices = new List<CellNotice>();
+        using var watching = cell.Notices.Subscribe(n => { lock (notices) { notices.Add(n); } });
+        await Eventually.That("the cell knows b", () => cell.Transmitters.Count == 2, cancellationToken: ct);
+        using (var asker = RawClient.Welcomed(b.CommandEndpoint, "asker"))
+        {
+            await Eventually.That("b's replica holds the cell", () => List(asker, service).Count == 1, cancellationToken: ct);
+        }
+
+        cell.LoseSession("the test cut it");
+        await Eventually.That("the cell moved to b", () => cell.TransmitterId == b.Id && cell.CurrentState == CellState.Connected, cancellationToken: ct);
+        CellNotice move;
+        lock (notices)
+        {
+            move = notices.Single(n => n.Kind == CellNoticeKind.Moved);
+        }
+
+        Assert.AreEqual(b.Id, move.Transmitter, move.Message);
+        await Eventually.That("a ended the cell's old session", () => a.Stats.Cells == 0, cancellationToken: ct);
+
+        await using var publisher = await Cells.ConnectAsync(b, "producer", ct);
+        var result = await publisher.PublishAsync(channel, "after the move", cancellationToken: ct);
+        Assert.AreEqual(1, result.Receivers, "the subscription came along");
+        await Eventually.That("the moved cell catches on b", () => caught.Count == 1, cancellationToken: ct);
+    }
+
+    private static List<JToken> List(RawClient asker, string service)
+    {
+        asker.SendJson("LIST", new JObject { ["service"] = service });
+        return [.. (JArray)asker.Expect("OKAY", "OKAY for LIST").Payload["cells"]!];
+    }
+
+    private static bool SeesAlive(Transmitter viewer, params Transmitter[] others) =>
+        others.All(o => viewer.Peers.Any(p => p.Id == o.Id && p.State == PeerState.Alive));
+}
