@@ -2,6 +2,7 @@ using Thynapse.Core;
 using Thynapse.Transmitter.Diagnostics;
 using Thynapse.Transmitter.Mesh;
 using Thynapse.Transmitter.Output;
+using Thynapse.Transmitter.Reliability;
 using Thynapse.Transmitter.Sessions;
 
 namespace Thynapse.Transmitter.Routing;
@@ -43,7 +44,7 @@ internal sealed class ForwardedRouter(RouteTable routes, CellOutput output, Tran
                 _origins[origin] = token;
             }
 
-            var e = new EventData(token, origin, record.Sequence, record.Channel, record.Body, record.Extension, token, plan);
+            var e = new EventData(token, origin, record.Sequence, record.Channel, record.Body, DeadLetterOf(record.Extension), token, plan);
             uint receivers = 0;
             foreach (var receiver in plan.Multicatch)
             {
@@ -66,5 +67,24 @@ internal sealed class ForwardedRouter(RouteTable routes, CellOutput output, Tran
         }
 
         return error is null;
+    }
+
+    /// <summary>A forwarded dead letter's details, from the extension its record carries (null for most events, and for one that does not read).</summary>
+    private static DeadLetter? DeadLetterOf(ReadOnlySpan<byte> extension)
+    {
+        if (extension.IsEmpty)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Newtonsoft.Json.Linq.JObject.Parse(System.Text.Encoding.UTF8.GetString(extension)) is { } json
+                && DeadLetterDetails.TryReadExtension(json, out var details, out _) && details is not null ? new DeadLetter(details) : null;
+        }
+        catch (Newtonsoft.Json.JsonReaderException)
+        {
+            return null;
+        }
     }
 }
