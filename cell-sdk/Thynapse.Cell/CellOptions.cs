@@ -20,6 +20,13 @@ public sealed record CellOptions
     /// <summary>The service this cell belongs to (required): 1–64 letters, digits, <c>_</c>, <c>-</c> or <c>.</c>.</summary>
     public string Service { get; init; } = "";
 
+    /// <summary>
+    /// The secret the transmitter requires (its <c>--secret</c>, or a per-service credential's), sent in every
+    /// <c>HELO</c> (default: null: none). A missing or wrong one fails <see cref="Cell.ConnectAsync"/> with a
+    /// <see cref="ThynapseRejectedException"/> whose code is <see cref="ThynapseErrorCode.AuthenticationFailed"/>.
+    /// </summary>
+    public string? Secret { get; init; }
+
     /// <summary>The cell's THID (default: null, a new random one per <see cref="Cell"/>).</summary>
     public Thid? Id { get; init; }
 

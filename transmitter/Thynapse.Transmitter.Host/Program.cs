@@ -28,6 +28,9 @@ var maxConnections = flags.Add<int?>("--max-connections", "THYNAPSE_MAX_CONNECTI
 var handshakeTimeout = flags.Add("--handshake-timeout-ms", "THYNAPSE_HANDSHAKE_TIMEOUT_MS", nameof(defaults.HandshakeTimeout), (int)defaults.HandshakeTimeout.TotalMilliseconds, "a connection that has sent no more than a ZeroMQ handshake this long after connecting is closed (0: never; Linux)");
 var id = flags.Add<string?>("--id", "THYNAPSE_ID", nameof(defaults.Id), null, "the transmitter's THID, 40 hexadecimal characters: keep it across restarts to be known as the same transmitter (default: a new random one)");
 var peers = flags.AddList("--peer", "THYNAPSE_PEERS", nameof(defaults.Peers), "command endpoint of another transmitter to join the mesh through (repeatable; a host name with several addresses gives one seed per address)");
+var secret = flags.Add<string?>("--secret", "THYNAPSE_SECRET", nameof(defaults.Secret), null, "the secret cells must present in HELO to join, at least 16 characters (prefer --secret-file: a flag shows in the process list)");
+var secretFile = flags.Add<string?>("--secret-file", "THYNAPSE_SECRET_FILE", null, null, "a file holding the secret cells must present (its trailing newline ignored); instead of --secret");
+var credentialsFile = flags.Add<string?>("--credentials-file", "THYNAPSE_CREDENTIALS_FILE", nameof(defaults.Credentials), null, "a file of per-service credentials, one 'service[,service...] secret' per line: a cell with that secret may join only as those services");
 var logLevel = flags.Add("--log-level", "THYNAPSE_LOG_LEVEL", null, LogEventLevel.Information, "Verbose, Debug, Information, Warning, Error or Fatal");
 var logFormat = flags.Add("--log-format", "THYNAPSE_LOG_FORMAT", null, "text", "text, or json (one compact JSON object per line)", "text", "json");
 
@@ -86,6 +89,13 @@ root.SetAction(async (parsed, cancellationToken) =>
         options = options with { Id = thid };
     }
 
+    if (ReadSecrets(parsed, options) is not { } secured)
+    {
+        await Log.CloseAndFlushAsync();
+        return 1;
+    }
+
+    options = secured;
     if (parsed.GetValue(maxConnections) is { } connections)
     {
         options = options with { MaxConnections = connections };
@@ -168,6 +178,58 @@ root.SetAction(async (parsed, cancellationToken) =>
         await Log.CloseAndFlushAsync();
     }
 });
+
+// --secret, --secret-file and --credentials-file into the options; null (logged) when they cannot be used.
+TransmitterOptions? ReadSecrets(ParseResult parsed, TransmitterOptions options)
+{
+    var given = parsed.GetValue(secret);
+    if (parsed.GetValue(secretFile) is { } path)
+    {
+        if (given is not null)
+        {
+            Log.Fatal("Invalid setting: {Reason}", "--secret [env: THYNAPSE_SECRET] and --secret-file [env: THYNAPSE_SECRET_FILE] are both set; give the secret one way.");
+            return null;
+        }
+
+        given = SecretFiles.ReadSecret(path, "--secret-file [env: THYNAPSE_SECRET_FILE]", out var error);
+        if (given is null)
+        {
+            Log.Fatal("Invalid setting: {Reason}", error);
+            return null;
+        }
+
+        WarnIfReadable(path, "--secret-file");
+    }
+
+    options = options with { Secret = given };
+    if (parsed.GetValue(credentialsFile) is { } credentialsPath)
+    {
+        var credentials = SecretFiles.ReadCredentials(credentialsPath, "--credentials-file [env: THYNAPSE_CREDENTIALS_FILE]", out var error);
+        if (credentials is null)
+        {
+            Log.Fatal("Invalid setting: {Reason}", error);
+            return null;
+        }
+
+        WarnIfReadable(credentialsPath, "--credentials-file");
+        options = options with { Credentials = credentials };
+    }
+
+    if (options.Secret is not null || options.Credentials.Count > 0)
+    {
+        Log.Information("Cells must present a secret to join ({Credentials} per-service credentials)", options.Credentials.Count);
+    }
+
+    return options;
+}
+
+static void WarnIfReadable(string path, string flag)
+{
+    if (SecretFiles.ReadableByOthers(path))
+    {
+        Log.Warning("The file of {Flag}, {Path}, is readable by other users; restrict it with chmod 600", flag, path);
+    }
+}
 
 var parseResult = root.Parse(args);
 if (parseResult.Action is ParseErrorAction)

@@ -168,6 +168,7 @@ public sealed class Transmitter : IAsyncDisposable
         ConnectionsAccepted = TransmitterCounters.Read(ref _counters.ConnectionsAccepted),
         ConnectionsRefused = TransmitterCounters.Read(ref _counters.ConnectionsRefused),
         HandshakeTimeouts = TransmitterCounters.Read(ref _counters.HandshakeTimeouts),
+        AuthenticationFailures = TransmitterCounters.Read(ref _counters.AuthenticationFailures),
         PeersAlive = TransmitterCounters.Read(ref _counters.MeshAlive),
         PeersSuspect = TransmitterCounters.Read(ref _counters.MeshSuspect),
         PeersDead = TransmitterCounters.Read(ref _counters.MeshDead),

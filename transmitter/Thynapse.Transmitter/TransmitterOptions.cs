@@ -38,6 +38,19 @@ public sealed record TransmitterOptions
     /// <summary>Timing of the mesh: probes, suspicion, retries (default: <see cref="MeshOptions.Default"/>).</summary>
     public MeshOptions Mesh { get; init; } = MeshOptions.Default;
 
+    /// <summary>
+    /// The secret every cell must present in <c>HELO.secret</c> to join (default: null: cells join without one). A cell
+    /// without it, or with another, is refused with <c>AUTHENTICATION_FAILED</c> and learns nothing else (PROTOCOL.md
+    /// §5.1). Compared in constant time. It travels in clear text unless CURVE is on: keep both on an untrusted network.
+    /// </summary>
+    public string? Secret { get; init; }
+
+    /// <summary>
+    /// Per-service credentials (default: none): a cell presenting one of these secrets may join only as the services it
+    /// names. With credentials and no <see cref="Secret"/>, every cell needs a credential.
+    /// </summary>
+    public IReadOnlyList<CellCredential> Credentials { get; init; } = [];
+
     /// <summary>How often cells must send something, told to them in <c>WLCM</c> (default: 1 s).</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -198,6 +211,7 @@ public sealed record TransmitterOptions
         ArgumentNullException.ThrowIfNull(QueryLimits);
         ArgumentNullException.ThrowIfNull(Peers);
         ArgumentNullException.ThrowIfNull(Mesh);
+        ArgumentNullException.ThrowIfNull(Credentials);
         if (FindProblem(SettingNames.Properties) is { } problem)
         {
             throw problem.OutOfRange
@@ -245,6 +259,39 @@ public sealed record TransmitterOptions
             return new(nameof(Mesh), meshProblem, OutOfRange: true);
         }
 
+        if (SecretProblem(Secret, names.Subject(nameof(Secret))) is { } secretProblem)
+        {
+            return new(nameof(Secret), secretProblem, OutOfRange: false);
+        }
+
+        for (var i = 0; i < Credentials.Count; i++)
+        {
+            var subject = $"{names.Subject(nameof(Credentials))} (entry {i + 1})";
+            var credential = Credentials[i];
+            if (credential is null || SecretProblem(credential.Secret, subject) is { } problem)
+            {
+                return new(nameof(Credentials), credential is null ? $"{subject} is null." : SecretProblem(credential.Secret, subject)!, OutOfRange: false);
+            }
+
+            if (credential.Services is not { Count: > 0 } services)
+            {
+                return new(nameof(Credentials), $"{subject} must name at least one service it may join as.", OutOfRange: false);
+            }
+
+            foreach (var service in services)
+            {
+                if (!ServiceName.TryValidate(service, out var serviceError))
+                {
+                    return new(nameof(Credentials), $"{subject} names an invalid service: {serviceError}", OutOfRange: false);
+                }
+            }
+
+            if (credential.Secret == Secret || Credentials.Take(i).Any(other => other?.Secret == credential.Secret))
+            {
+                return new(nameof(Credentials), $"{subject} reuses a secret already given; each credential needs its own.", OutOfRange: false);
+            }
+        }
+
         if (AdvertiseHost is { } host && (host.Length == 0 || host.Contains("://", StringComparison.Ordinal) || host.Any(char.IsWhiteSpace)))
         {
             return new(nameof(AdvertiseHost),
@@ -278,6 +325,20 @@ public sealed record TransmitterOptions
             : null;
     }
 
+    /// <summary>Secrets are at least 16 characters, with no whitespace at either end (a newline read from a file, usually).</summary>
+    private static string? SecretProblem(string? secret, string subject) =>
+        secret is null ? null
+        : secret.Length < MinSecretLength ? $"{subject} must be at least {MinSecretLength} characters; got {secret.Length}. Generate one with 'openssl rand -hex 32'."
+        : secret.Length > MaxSecretLength ? $"{subject} must be at most {MaxSecretLength} characters; got {secret.Length}."
+        : secret.Trim() != secret ? $"{subject} must not begin or end with whitespace."
+        : null;
+
+    /// <summary>The shortest secret accepted.</summary>
+    internal const int MinSecretLength = 16;
+
+    /// <summary>The longest secret accepted (it travels in every <c>HELO</c>).</summary>
+    internal const int MaxSecretLength = 1024;
+
     private static string Ms(TimeSpan duration) => $"{duration.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture)} ms";
 
     /// <summary>The port both endpoints bind, when they would collide (the same fixed port on the same or every interface).</summary>
@@ -294,6 +355,15 @@ public sealed record TransmitterOptions
         var wildcard = commandHost is "*" or "0.0.0.0" or "[::]" || eventsHost is "*" or "0.0.0.0" or "[::]";
         return commandPort == eventsPort && commandPort is not ("*" or "0") && (wildcard || commandHost == eventsHost) ? commandPort : null;
     }
+}
+
+/// <summary>A per-service credential: a cell presenting <paramref name="Secret"/> may join only as one of <paramref name="Services"/>.</summary>
+/// <param name="Secret">The secret, at least 16 characters.</param>
+/// <param name="Services">The services it may join as.</param>
+public sealed record CellCredential(string Secret, IReadOnlyList<string> Services)
+{
+    /// <summary>The credential without its secret, for logs.</summary>
+    public override string ToString() => $"CellCredential {{ Services = {string.Join(",", Services)} }}";
 }
 
 /// <summary>A setting that breaks a rule: its property, the message, and whether it is a value out of range.</summary>

@@ -102,6 +102,9 @@ public sealed record TransmitterStats
     /// <summary>Connections closed for sending no command within <see cref="TransmitterOptions.HandshakeTimeout"/>.</summary>
     public long HandshakeTimeouts { get; init; }
 
+    /// <summary><c>HELO</c>s refused with <c>AUTHENTICATION_FAILED</c>.</summary>
+    public long AuthenticationFailures { get; init; }
+
     /// <summary>Connections open now.</summary>
     public long Connections { get; init; }
 

@@ -351,6 +351,7 @@ internal sealed class SessionEngine
             Subscriptions = _parts.Subscriptions.ForHello(), // as many as fit a modest header; the rest follow as SUBS
             Credit = true,
             Resume = _resumeToken,
+            Secret = _options.Secret,
         };
 
         _helloRefused = false;

@@ -47,6 +47,9 @@ public enum ThynapseErrorCode
     /// <summary>Another live cell holds this THID and the <c>HELO</c> did not prove it is the same cell.</summary>
     IdInUse = 202,
 
+    /// <summary>The <c>HELO</c> carried no secret, a wrong one, or one that may not join as its service (§5.1, §7).</summary>
+    AuthenticationFailed = 203,
+
     /// <summary>The channel of an event is not a valid channel name.</summary>
     InvalidChannel = 300,
 

@@ -43,6 +43,7 @@ internal sealed class TransmitterCounters
     public long ConnectionsRefused;
     public long ConnectionsClosed;
     public long HandshakeTimeouts;
+    public long AuthenticationFailures;
 
     // The mesh (Mesh/Membership, Mesh/PeerLinks), routing thread: gauges first, then totals.
     public long MeshAlive;

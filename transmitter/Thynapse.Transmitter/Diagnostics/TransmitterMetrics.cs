@@ -45,6 +45,7 @@ internal sealed class TransmitterMetrics : IDisposable
         _meter.CreateObservableCounter("thynapse.anycatch.extensions", () => TransmitterCounters.Read(ref c.Extensions), "{extension}", "Ack deadlines extended by PROG");
         _meter.CreateObservableCounter("thynapse.connections.accepted", () => TransmitterCounters.Read(ref c.ConnectionsAccepted), "{connection}", "Connections accepted on the command socket");
         _meter.CreateObservableCounter("thynapse.connections.refused", () => TransmitterCounters.Read(ref c.ConnectionsRefused), "{connection}", "Connections refused past the connection limit, or that could not be accepted");
+        _meter.CreateObservableCounter("thynapse.auth.failures", () => TransmitterCounters.Read(ref c.AuthenticationFailures), "{attempt}", "HELOs refused with AUTHENTICATION_FAILED (no secret, a wrong one, or a service the credential does not name)");
         _meter.CreateObservableCounter("thynapse.connections.handshake_timeouts", () => TransmitterCounters.Read(ref c.HandshakeTimeouts), "{connection}", "Connections closed for sending no command within the handshake timeout");
         _meter.CreateObservableCounter("thynapse.routing.stalled", () => clock.GetElapsedTime(0, TransmitterCounters.Read(ref c.RoutingStalledTicks)).TotalSeconds, "s", "Time the routing thread did not run, not counted against cells");
         _meter.CreateObservableUpDownCounter("thynapse.mesh.peers.alive", () => TransmitterCounters.Read(ref c.MeshAlive), "{transmitter}", "Peer transmitters held alive");

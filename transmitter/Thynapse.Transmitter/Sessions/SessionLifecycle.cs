@@ -34,6 +34,7 @@ internal sealed class SessionLifecycle
     private readonly ILogger _log;
     private readonly CellDirectory _directory;
     private readonly DepartedCells _departed;
+    private readonly CellAuthenticator _authenticator;
     private readonly SubscriptionManager _subscriptions;
     private readonly AnycatchTracker _tracker;
     private readonly CellOutput _output;
@@ -75,6 +76,7 @@ internal sealed class SessionLifecycle
         _credit = credit;
         _responder = responder;
         _livenessTicks = clock.TicksOf(options.LivenessTimeout);
+        _authenticator = new CellAuthenticator(options);
         _departed = new DepartedCells(options.MaxDepartedCells, options.MaxDepartedSubscriptions, clock.TicksOf(options.DepartedCellMemory));
     }
 
@@ -84,10 +86,28 @@ internal sealed class SessionLifecycle
     /// <summary><c>HELO</c> on a connection without a session: welcomes the cell (<c>WLCM</c>) or refuses it.</summary>
     public void HandleHelo(ReadOnlySpan<byte> routingId, JObject request)
     {
+        // The secret before anything else: a stranger learns nothing about this transmitter, not even which fields it
+        // reads (§5.1).
+        var admission = _authenticator.Admit(HelloMessage.SecretOf(request), out var allowedServices);
+        if (admission == Admission.Refused)
+        {
+            RefuseAuthentication(routingId, request, HelloMessage.SecretOf(request) is null
+                ? "this transmitter requires a secret: set the cell's secret (CellOptions.Secret, HELO 'secret') to the transmitter's (--secret)"
+                : "the secret is not this transmitter's: check the cell's secret (CellOptions.Secret) against the transmitter's (--secret)");
+            return;
+        }
+
         // HelloMessage checks in the transmitter's order: the version first (§10), then every field, then the metadata's size.
         if (!HelloMessage.TryRead(request, _limits, out var hello, out var code, out var error))
         {
             _responder.Reject(routingId, null, Command.Helo, code, error, request);
+            return;
+        }
+
+        if (admission == Admission.Services && !allowedServices!.Contains(hello.Service))
+        {
+            RefuseAuthentication(routingId, request,
+                $"this secret may join only as {string.Join(", ", allowedServices.Order(StringComparer.Ordinal))}, not as {hello.Service}");
             return;
         }
 
@@ -145,6 +165,18 @@ internal sealed class SessionLifecycle
         {
             _tracker.RoomFreed(subscription); // a returning worker picks up what waited for it
         }
+    }
+
+    /// <summary>Refuses a <c>HELO</c> for its secret: <c>AUTHENTICATION_FAILED</c>, counted, and nothing else.</summary>
+    private void RefuseAuthentication(ReadOnlySpan<byte> routingId, JObject request, string reason)
+    {
+        TransmitterCounters.Increment(ref _counters.AuthenticationFailures);
+        if (_warnings.Allow(WarningKind.AuthenticationFailed))
+        {
+            _log.Warning("Refused HELO from connection {RoutingId}: {Reason}", Convert.ToHexString(routingId), reason);
+        }
+
+        _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.AuthenticationFailed, reason, request, quiet: true);
     }
 
     /// <summary><c>GBYE</c> from a cell: answered, and its session ends.</summary>
