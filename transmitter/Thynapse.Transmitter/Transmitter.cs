@@ -169,6 +169,7 @@ public sealed class Transmitter : IAsyncDisposable
         ConnectionsRefused = TransmitterCounters.Read(ref _counters.ConnectionsRefused),
         HandshakeTimeouts = TransmitterCounters.Read(ref _counters.HandshakeTimeouts),
         AuthenticationFailures = TransmitterCounters.Read(ref _counters.AuthenticationFailures),
+        ClaimsRefused = TransmitterCounters.Read(ref _counters.ClaimsRefused),
         PeersAlive = TransmitterCounters.Read(ref _counters.MeshAlive),
         PeersSuspect = TransmitterCounters.Read(ref _counters.MeshSuspect),
         PeersDead = TransmitterCounters.Read(ref _counters.MeshDead),

@@ -120,6 +120,15 @@ public sealed record TransmitterOptions
     /// </summary>
     public TimeSpan DepartedCellMemory { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long after a session ends without a goodbye its THID stays reserved for its cell: a <c>HELO</c> with that THID
+    /// and without the session's resume token is refused with <c>ID_RESERVED</c> (default: 1 minute; zero: not
+    /// reserved; in effect never longer than <see cref="DepartedCellMemory"/>: only a remembered session holds its THID). THIDs are not secrets (<c>LIST</c> shows them), resume
+    /// tokens are: this keeps a stranger from taking over a cell that paused or lost its connection. A restarted cell that
+    /// keeps its THID but not its token waits this long, or joins with a new THID (PROTOCOL.md §4.4).
+    /// </summary>
+    public TimeSpan IdReservation { get; init; } = TimeSpan.FromMinutes(1);
+
     private readonly int? _maxConnections;
 
     /// <summary>
@@ -318,6 +327,7 @@ public sealed record TransmitterOptions
             : MaxCellBacklogBytes < BatchBytes ? Range(nameof(MaxCellBacklogBytes), $"must be at least {Name(nameof(BatchBytes))} ({BatchBytes} bytes); got {MaxCellBacklogBytes}")
             : PublishCreditBytes < 64 * 1024 ? Range(nameof(PublishCreditBytes), $"must be at least 65536 bytes; got {PublishCreditBytes}")
             : DepartedCellMemory < TimeSpan.Zero ? Range(nameof(DepartedCellMemory), $"must be 0 ms or more; got {Ms(DepartedCellMemory)}")
+            : IdReservation < TimeSpan.Zero ? Range(nameof(IdReservation), $"must be 0 ms or more; got {Ms(IdReservation)}")
             : MaxDepartedCells < 0 ? Range(nameof(MaxDepartedCells), $"must be 0 or more; got {MaxDepartedCells}")
             : MaxDepartedSubscriptions < 0 ? Range(nameof(MaxDepartedSubscriptions), $"must be 0 or more; got {MaxDepartedSubscriptions}")
             : MaxConnections < 1 ? Range(nameof(MaxConnections), $"must be at least 1; got {MaxConnections}")

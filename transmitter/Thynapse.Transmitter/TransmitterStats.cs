@@ -105,6 +105,9 @@ public sealed record TransmitterStats
     /// <summary><c>HELO</c>s refused with <c>AUTHENTICATION_FAILED</c>.</summary>
     public long AuthenticationFailures { get; init; }
 
+    /// <summary><c>HELO</c>s refused with <c>ID_IN_USE</c> or <c>ID_RESERVED</c> (a THID claimed without its token).</summary>
+    public long ClaimsRefused { get; init; }
+
     /// <summary>Connections open now.</summary>
     public long Connections { get; init; }
 

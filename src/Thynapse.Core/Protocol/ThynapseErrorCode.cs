@@ -50,6 +50,9 @@ public enum ThynapseErrorCode
     /// <summary>The <c>HELO</c> carried no secret, a wrong one, or one that may not join as its service (§5.1, §7).</summary>
     AuthenticationFailed = 203,
 
+    /// <summary>The THID's session ended moments ago and is reserved for its cell: re-join with its <c>resume</c> token (§4.4).</summary>
+    IdReserved = 204,
+
     /// <summary>The channel of an event is not a valid channel name.</summary>
     InvalidChannel = 300,
 

@@ -44,6 +44,7 @@ internal sealed class TransmitterCounters
     public long ConnectionsClosed;
     public long HandshakeTimeouts;
     public long AuthenticationFailures;
+    public long ClaimsRefused;
 
     // The mesh (Mesh/Membership, Mesh/PeerLinks), routing thread: gauges first, then totals.
     public long MeshAlive;

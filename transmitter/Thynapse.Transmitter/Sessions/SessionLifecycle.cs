@@ -41,6 +41,7 @@ internal sealed class SessionLifecycle
     private readonly CreditPacer _credit;
     private readonly Responder _responder;
     private readonly long _livenessTicks;
+    private readonly long _reservationTicks;
     private bool _shuttingDown;
 
     public SessionLifecycle(TransmitterOptions options, TransmitterIdentity identity, TransmitterCounters counters, StallAwareClock clock,
@@ -76,6 +77,7 @@ internal sealed class SessionLifecycle
         _credit = credit;
         _responder = responder;
         _livenessTicks = clock.TicksOf(options.LivenessTimeout);
+        _reservationTicks = clock.TicksOf(options.IdReservation);
         _authenticator = new CellAuthenticator(options);
         _departed = new DepartedCells(options.MaxDepartedCells, options.MaxDepartedSubscriptions, clock.TicksOf(options.DepartedCellMemory));
     }
@@ -128,7 +130,7 @@ internal sealed class SessionLifecycle
             // Only the holder of the resume token may take a live id over: ids are not secrets, tokens are.
             if (!TokenMatches(resume, existing))
             {
-                _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.IdInUse, $"cell {id} is connected; a reconnecting cell proves itself with 'resume'", request);
+                RefuseClaim(routingId, request, ThynapseErrorCode.IdInUse, $"cell {id} is connected; a reconnecting cell proves itself with 'resume'");
                 return;
             }
 
@@ -136,11 +138,22 @@ internal sealed class SessionLifecycle
             Remove(existing, SessionEnd.Resumed); // first: what its backlog held is dropped and counted
             resumed = Resumed(existing);
         }
-        else if (_departed.TryTake(id, out var departed))
+        else if (_departed.TryGet(id, out var departed))
         {
+            // A THID belongs to its cell: for a while after its session ended only the session's token claims it (§4.4).
+            var matches = TokenMatches(resume, departed);
+            if (!matches && _clock.Now - departed.EndedAt <= _reservationTicks)
+            {
+                var left = _clock.SpanOf(_reservationTicks - (_clock.Now - departed.EndedAt));
+                RefuseClaim(routingId, request, ThynapseErrorCode.IdReserved,
+                    $"cell {id}'s session ended {(long)_clock.SpanOf(_clock.Now - departed.EndedAt).TotalMilliseconds} ms ago and its THID is reserved for it for {(long)left.TotalMilliseconds} ms more: re-join with its 'resume' token, or join with a new THID");
+                return;
+            }
+
             // The cell comes back after its session ended without a goodbye: tell it what it missed meanwhile.
+            _departed.TryTake(id, out _);
             _subscriptions.RemoveKept(departed);
-            if (TokenMatches(resume, departed))
+            if (matches)
             {
                 resumed = Resumed(departed);
                 keptToken = departed.ResumeToken;
@@ -177,6 +190,13 @@ internal sealed class SessionLifecycle
         }
 
         _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.AuthenticationFailed, reason, request, quiet: true);
+    }
+
+    /// <summary>Refuses a <c>HELO</c> that claims a THID held by another session, live or departed, without its token.</summary>
+    private void RefuseClaim(ReadOnlySpan<byte> routingId, JObject request, ThynapseErrorCode code, string reason)
+    {
+        TransmitterCounters.Increment(ref _counters.ClaimsRefused);
+        _responder.Reject(routingId, null, Command.Helo, code, reason, request);
     }
 
     /// <summary><c>GBYE</c> from a cell: answered, and its session ends.</summary>
