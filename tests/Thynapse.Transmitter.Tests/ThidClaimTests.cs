@@ -57,7 +57,7 @@ public sealed class ThidClaimTests
     [Timeout(15_000, CooperativeCancellation = true)]
     public async Task DisconnectedCell_ItsThidIsReservedToo()
     {
-        await using var transmitter = Transmitters.StartLoopback();
+        await using var transmitter = Transmitters.StartLoopback(o => o with { MaxFailedAttempts = 0 }); // the thief retries fast
         var service = TestIds.Next("claim");
         var owner = new RawClient(transmitter.CommandEndpoint);
         var token = owner.Hello(service).Value<string>("session")!;
@@ -87,7 +87,7 @@ public sealed class ThidClaimTests
     [Timeout(15_000, CooperativeCancellation = true)]
     public async Task AfterTheReservation_ANewSessionMayTakeTheThid()
     {
-        await using var transmitter = Transmitters.StartLoopback(o => o with { IdReservation = TimeSpan.FromMilliseconds(200) });
+        await using var transmitter = Transmitters.StartLoopback(o => o with { IdReservation = TimeSpan.FromMilliseconds(200), MaxFailedAttempts = 0 });
         var service = TestIds.Next("claim");
         var owner = new RawClient(transmitter.CommandEndpoint);
         owner.Hello(service);

@@ -27,6 +27,8 @@ var fullQueueGrace = flags.Add<int?>("--full-queue-grace-ms", "THYNAPSE_FULL_QUE
 var maxConnections = flags.Add<int?>("--max-connections", "THYNAPSE_MAX_CONNECTIONS", nameof(defaults.MaxConnections), null, "connections accepted at once; more are refused (default: the file descriptor limit, raised to its hard limit at start, less 256)");
 var handshakeTimeout = flags.Add("--handshake-timeout-ms", "THYNAPSE_HANDSHAKE_TIMEOUT_MS", nameof(defaults.HandshakeTimeout), (int)defaults.HandshakeTimeout.TotalMilliseconds, "a connection that has sent no more than a ZeroMQ handshake this long after connecting is closed (0: never; Linux)");
 var idReservation = flags.Add("--id-reservation-ms", "THYNAPSE_ID_RESERVATION_MS", nameof(defaults.IdReservation), (int)defaults.IdReservation.TotalMilliseconds, "how long after a cell's session ends without a goodbye its THID can be claimed only with its resume token (0: not reserved)");
+var maxFailedAttempts = flags.Add("--max-failed-attempts", "THYNAPSE_MAX_FAILED_ATTEMPTS", nameof(defaults.MaxFailedAttempts), defaults.MaxFailedAttempts, "failed HELOs (wrong secret, a THID claimed without its token) from one address before it is refused for --failed-attempt-block-ms; after 5, each failure makes the address wait longer");
+var failedAttemptBlock = flags.Add("--failed-attempt-block-ms", "THYNAPSE_FAILED_ATTEMPT_BLOCK_MS", nameof(defaults.FailedAttemptBlock), (int)defaults.FailedAttemptBlock.TotalMilliseconds, "how long an address past --max-failed-attempts is refused");
 var id = flags.Add<string?>("--id", "THYNAPSE_ID", nameof(defaults.Id), null, "the transmitter's THID, 40 hexadecimal characters: keep it across restarts to be known as the same transmitter (default: a new random one)");
 var peers = flags.AddList("--peer", "THYNAPSE_PEERS", nameof(defaults.Peers), "command endpoint of another transmitter to join the mesh through (repeatable; a host name with several addresses gives one seed per address)");
 var secret = flags.Add<string?>("--secret", "THYNAPSE_SECRET", nameof(defaults.Secret), null, "the secret cells must present in HELO to join, at least 16 characters (prefer --secret-file: a flag shows in the process list)");
@@ -76,6 +78,8 @@ root.SetAction(async (parsed, cancellationToken) =>
         ServiceQueueLimit = parsed.GetValue(serviceQueue),
         HandshakeTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(handshakeTimeout)),
         IdReservation = TimeSpan.FromMilliseconds(parsed.GetValue(idReservation)),
+        MaxFailedAttempts = parsed.GetValue(maxFailedAttempts),
+        FailedAttemptBlock = TimeSpan.FromMilliseconds(parsed.GetValue(failedAttemptBlock)),
         Peers = parsed.GetValue(peers) ?? [],
         Logger = Log.Logger,
     };

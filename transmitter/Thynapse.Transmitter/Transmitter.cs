@@ -77,7 +77,10 @@ public sealed class Transmitter : IAsyncDisposable
         }
 
         _metrics = new TransmitterMetrics(_counters, Id.ToString(), options.TimeProvider);
-        _processor = new CommandProcessor(options, Id, CommandEndpoint, EventsEndpoint, new RouterSender(_router), _counters);
+        _processor = new CommandProcessor(options, Id, CommandEndpoint, EventsEndpoint, new RouterSender(_router), _counters)
+        {
+            SourceOf = new PeerAddresses(_router).Of,
+        };
         _routingId.InitEmpty();
         _header.InitEmpty();
         _body.InitEmpty();
@@ -170,6 +173,8 @@ public sealed class Transmitter : IAsyncDisposable
         HandshakeTimeouts = TransmitterCounters.Read(ref _counters.HandshakeTimeouts),
         AuthenticationFailures = TransmitterCounters.Read(ref _counters.AuthenticationFailures),
         ClaimsRefused = TransmitterCounters.Read(ref _counters.ClaimsRefused),
+        AttemptsThrottled = TransmitterCounters.Read(ref _counters.AttemptsThrottled),
+        SourcesBlocked = TransmitterCounters.Read(ref _counters.SourcesBlocked),
         PeersAlive = TransmitterCounters.Read(ref _counters.MeshAlive),
         PeersSuspect = TransmitterCounters.Read(ref _counters.MeshSuspect),
         PeersDead = TransmitterCounters.Read(ref _counters.MeshDead),

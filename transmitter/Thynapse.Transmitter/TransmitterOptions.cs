@@ -129,6 +129,16 @@ public sealed record TransmitterOptions
     /// </summary>
     public TimeSpan IdReservation { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Failed <c>HELO</c>s (wrong secret, a THID claimed without its token) from one source address before it is refused
+    /// outright for <see cref="FailedAttemptBlock"/> (default: 20; 0: failures are not limited). The first 5 cost nothing; each one after them makes
+    /// the source wait, from 100 ms doubling up to 10 s, before its next attempt is looked at (PROTOCOL.md §5.1).
+    /// </summary>
+    public int MaxFailedAttempts { get; init; } = 20;
+
+    /// <summary>How long a source past <see cref="MaxFailedAttempts"/> is refused (default: 5 minutes).</summary>
+    public TimeSpan FailedAttemptBlock { get; init; } = TimeSpan.FromMinutes(5);
+
     private readonly int? _maxConnections;
 
     /// <summary>
@@ -328,6 +338,8 @@ public sealed record TransmitterOptions
             : PublishCreditBytes < 64 * 1024 ? Range(nameof(PublishCreditBytes), $"must be at least 65536 bytes; got {PublishCreditBytes}")
             : DepartedCellMemory < TimeSpan.Zero ? Range(nameof(DepartedCellMemory), $"must be 0 ms or more; got {Ms(DepartedCellMemory)}")
             : IdReservation < TimeSpan.Zero ? Range(nameof(IdReservation), $"must be 0 ms or more; got {Ms(IdReservation)}")
+            : MaxFailedAttempts is < 0 or (> 0 and <= Sessions.GuessLimiter.FreeFailures) ? Range(nameof(MaxFailedAttempts), $"must be 0 (not limited) or more than {Sessions.GuessLimiter.FreeFailures} (the failures that cost no wait); got {MaxFailedAttempts}")
+            : FailedAttemptBlock < TimeSpan.FromSeconds(1) ? Range(nameof(FailedAttemptBlock), $"must be at least 1000 ms; got {Ms(FailedAttemptBlock)}")
             : MaxDepartedCells < 0 ? Range(nameof(MaxDepartedCells), $"must be 0 or more; got {MaxDepartedCells}")
             : MaxDepartedSubscriptions < 0 ? Range(nameof(MaxDepartedSubscriptions), $"must be 0 or more; got {MaxDepartedSubscriptions}")
             : MaxConnections < 1 ? Range(nameof(MaxConnections), $"must be at least 1; got {MaxConnections}")

@@ -53,6 +53,9 @@ public enum ThynapseErrorCode
     /// <summary>The THID's session ended moments ago and is reserved for its cell: re-join with its <c>resume</c> token (§4.4).</summary>
     IdReserved = 204,
 
+    /// <summary>Too many failed <c>HELO</c>s from this source address: wait as long as the message says (§5.1).</summary>
+    TooManyAttempts = 205,
+
     /// <summary>The channel of an event is not a valid channel name.</summary>
     InvalidChannel = 300,
 

@@ -45,6 +45,8 @@ internal sealed class TransmitterCounters
     public long HandshakeTimeouts;
     public long AuthenticationFailures;
     public long ClaimsRefused;
+    public long AttemptsThrottled;
+    public long SourcesBlocked;
 
     // The mesh (Mesh/Membership, Mesh/PeerLinks), routing thread: gauges first, then totals.
     public long MeshAlive;

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography;
 using Newtonsoft.Json.Linq;
 using Serilog;
@@ -35,6 +36,7 @@ internal sealed class SessionLifecycle
     private readonly CellDirectory _directory;
     private readonly DepartedCells _departed;
     private readonly CellAuthenticator _authenticator;
+    private readonly GuessLimiter _guesses;
     private readonly SubscriptionManager _subscriptions;
     private readonly AnycatchTracker _tracker;
     private readonly CellOutput _output;
@@ -79,8 +81,15 @@ internal sealed class SessionLifecycle
         _livenessTicks = clock.TicksOf(options.LivenessTimeout);
         _reservationTicks = clock.TicksOf(options.IdReservation);
         _authenticator = new CellAuthenticator(options);
+        _guesses = new GuessLimiter(options.TimeProvider, options.MaxFailedAttempts, options.FailedAttemptBlock);
         _departed = new DepartedCells(options.MaxDepartedCells, options.MaxDepartedSubscriptions, clock.TicksOf(options.DepartedCellMemory));
     }
+
+    /// <summary>
+    /// The source address of a connection (<see cref="Wire.PeerAddresses"/>); null, or an answer of null, counts failed
+    /// attempts against one shared unknown source.
+    /// </summary>
+    public Wire.SourceOf? SourceOf { get; set; }
 
     /// <summary>Departed cells remembered (their multicatch subscriptions still count what they miss).</summary>
     public int Departed => _departed.Count;
@@ -88,6 +97,17 @@ internal sealed class SessionLifecycle
     /// <summary><c>HELO</c> on a connection without a session: welcomes the cell (<c>WLCM</c>) or refuses it.</summary>
     public void HandleHelo(ReadOnlySpan<byte> routingId, JObject request)
     {
+        // A source that failed too often waits before its next attempt is even looked at: guessing is slowed whatever
+        // the number of its connections (§5.1).
+        if (_guesses.Count > 0 && !_guesses.MayAttempt(Source(routingId), out var retryAfter, out var blocked))
+        {
+            TransmitterCounters.Increment(ref _counters.AttemptsThrottled);
+            _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.TooManyAttempts, blocked
+                ? $"too many failed attempts from this address; refused for {(long)Math.Ceiling(retryAfter.TotalMilliseconds)} ms more"
+                : $"too many failed attempts from this address; try again in {(long)Math.Ceiling(retryAfter.TotalMilliseconds)} ms", request, quiet: true);
+            return;
+        }
+
         // The secret before anything else: a stranger learns nothing about this transmitter, not even which fields it
         // reads (§5.1).
         var admission = _authenticator.Admit(HelloMessage.SecretOf(request), out var allowedServices);
@@ -184,18 +204,39 @@ internal sealed class SessionLifecycle
     private void RefuseAuthentication(ReadOnlySpan<byte> routingId, JObject request, string reason)
     {
         TransmitterCounters.Increment(ref _counters.AuthenticationFailures);
+        var source = Failed(routingId);
         if (_warnings.Allow(WarningKind.AuthenticationFailed))
         {
-            _log.Warning("Refused HELO from connection {RoutingId}: {Reason}", Convert.ToHexString(routingId), reason);
+            _log.Warning("Refused HELO from {Peer} (connection {RoutingId}): {Reason}", source, Convert.ToHexString(routingId), reason);
         }
 
         _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.AuthenticationFailed, reason, request, quiet: true);
     }
 
+    /// <summary>Counts a failed attempt against its source, logging (rate-limited) when that blocks it; the source.</summary>
+    private IPAddress Failed(ReadOnlySpan<byte> routingId)
+    {
+        var source = Source(routingId);
+        if (_guesses.Failed(source))
+        {
+            TransmitterCounters.Increment(ref _counters.SourcesBlocked);
+            if (_warnings.Allow(WarningKind.AuthenticationFailed))
+            {
+                _log.Warning("Refusing every HELO from {Peer} for {Block} after {Failures} failed attempts", source, _options.FailedAttemptBlock, _options.MaxFailedAttempts);
+            }
+        }
+
+        return source;
+    }
+
+    /// <summary>Where failed attempts of a connection count: its source address, or the one shared unknown source.</summary>
+    private IPAddress Source(ReadOnlySpan<byte> routingId) => SourceOf?.Invoke(routingId) ?? IPAddress.IPv6None;
+
     /// <summary>Refuses a <c>HELO</c> that claims a THID held by another session, live or departed, without its token.</summary>
     private void RefuseClaim(ReadOnlySpan<byte> routingId, JObject request, ThynapseErrorCode code, string reason)
     {
         TransmitterCounters.Increment(ref _counters.ClaimsRefused);
+        Failed(routingId);
         _responder.Reject(routingId, null, Command.Helo, code, reason, request);
     }
 
