@@ -57,6 +57,44 @@ public sealed class SecretFlagTests
     }
 
     [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task Keygen_WritesAPairTheTransmitterAndCellsUse()
+    {
+        var ct = TestContext.CancellationToken;
+        var directory = Directory.CreateTempSubdirectory("thynapse-keys");
+        try
+        {
+            var path = Path.Combine(directory.FullName, "transmitter.key");
+            using (var keygen = TransmitterProcess.Run(null, "keygen", path))
+            {
+                Assert.AreEqual(0, await keygen.WaitForExitAsync(TimeSpan.FromSeconds(20), ct), string.Join('\n', keygen.Lines));
+            }
+
+            var publicKey = (await File.ReadAllTextAsync(path + ".pub", ct)).Trim();
+            Assert.IsTrue(CurveKeys.IsKey(publicKey), publicKey);
+            Assert.IsTrue(CurveKeys.IsKey((await File.ReadAllTextAsync(path, ct)).Trim()));
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.AreEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path), "the secret key is the owner's alone");
+            }
+
+            using (var again = TransmitterProcess.Run(null, "keygen", path))
+            {
+                Assert.AreEqual(1, await again.WaitForExitAsync(TimeSpan.FromSeconds(20), ct), "a key pair is never overwritten");
+            }
+
+            using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--curve-key-file", path]);
+            await using var cell = await Cells.ConnectAsync(transmitter.CommandEndpoint, "curved", o => o with { TransmitterPublicKey = publicKey }, ct);
+            Assert.AreEqual(CellState.Connected, cell.CurrentState);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [TestMethod]
+    [DataRow("--curve-key-file", "/nonexistent/key", "--curve-key-file [env: THYNAPSE_CURVE_KEY_FILE]: '/nonexistent/key' does not exist")]
     [DataRow("--secret-file", "/nonexistent/thynapse-secret", "--secret-file [env: THYNAPSE_SECRET_FILE]: '/nonexistent/thynapse-secret' does not exist")]
     [DataRow("--secret", "short", "--secret [env: THYNAPSE_SECRET] must be at least 16 characters")]
     [DataRow("--credentials-file", "/nonexistent/creds", "--credentials-file [env: THYNAPSE_CREDENTIALS_FILE]: '/nonexistent/creds' does not exist")]

@@ -34,6 +34,7 @@ var peers = flags.AddList("--peer", "THYNAPSE_PEERS", nameof(defaults.Peers), "c
 var secret = flags.Add<string?>("--secret", "THYNAPSE_SECRET", nameof(defaults.Secret), null, "the secret cells must present in HELO to join, at least 16 characters (prefer --secret-file: a flag shows in the process list)");
 var secretFile = flags.Add<string?>("--secret-file", "THYNAPSE_SECRET_FILE", null, null, "a file holding the secret cells must present (its trailing newline ignored); instead of --secret");
 var credentialsFile = flags.Add<string?>("--credentials-file", "THYNAPSE_CREDENTIALS_FILE", nameof(defaults.Credentials), null, "a file of per-service credentials, one 'service[,service...] secret' per line: a cell with that secret may join only as those services");
+var curveKeyFile = flags.Add<string?>("--curve-key-file", "THYNAPSE_CURVE_KEY_FILE", nameof(defaults.CurveSecretKey), null, "the CURVE secret key file 'keygen' wrote: both sockets then require CURVE, and cells need the public key (the .pub file)");
 var logLevel = flags.Add("--log-level", "THYNAPSE_LOG_LEVEL", null, LogEventLevel.Information, "Verbose, Debug, Information, Warning, Error or Fatal");
 var logFormat = flags.Add("--log-format", "THYNAPSE_LOG_FORMAT", null, "text", "text, or json (one compact JSON object per line)", "text", "json");
 
@@ -43,6 +44,12 @@ foreach (var option in flags.Options)
 {
     root.Options.Add(option);
 }
+
+var keygenPath = new Argument<string>("path") { Description = "where the secret key goes (mode 0600); the public key goes to path.pub" };
+var keygen = new System.CommandLine.Command("keygen", "writes a CURVE key pair, Z85: the secret key for --curve-key-file, the public key for cells (CellOptions.TransmitterPublicKey)");
+keygen.Arguments.Add(keygenPath);
+keygen.SetAction(parsed => KeyFiles.Generate(parsed.GetValue(keygenPath)!, Console.Out, Console.Error));
+root.Subcommands.Add(keygen);
 
 root.SetAction(async (parsed, cancellationToken) =>
 {
@@ -208,6 +215,20 @@ TransmitterOptions? ReadSecrets(ParseResult parsed, TransmitterOptions options)
     }
 
     options = options with { Secret = given };
+    if (parsed.GetValue(curveKeyFile) is { } keyPath)
+    {
+        var key = KeyFiles.ReadSecretKey(keyPath, "--curve-key-file [env: THYNAPSE_CURVE_KEY_FILE]", out var error);
+        if (key is null)
+        {
+            Log.Fatal("Invalid setting: {Reason}", error);
+            return null;
+        }
+
+        WarnIfReadable(keyPath, "--curve-key-file");
+        options = options with { CurveSecretKey = key };
+        Log.Information("CURVE required on both sockets; public key {PublicKey}", NetMQCertificate.CreateFromSecretKey(key).PublicKeyZ85);
+    }
+
     if (parsed.GetValue(credentialsFile) is { } credentialsPath)
     {
         var credentials = SecretFiles.ReadCredentials(credentialsPath, "--credentials-file [env: THYNAPSE_CREDENTIALS_FILE]", out var error);

@@ -65,6 +65,7 @@ public sealed class Transmitter : IAsyncDisposable
             // Frames up to the limit get a clean FRAME_TOO_LARGE; far bigger ones are refused by the transport
             // itself (the peer is disconnected) so that no single peer can make us buffer without bound.
             _router.Options.MaxMsgSize = 2L * options.MaxFrameBytes + 65_536;
+            Sockets.SecureServer(_router, options.CurveCertificate);
             Sockets.Bind(_router, nameof(TransmitterOptions.CommandEndpoint), options.CommandEndpoint);
             CommandEndpoint = Endpoint.Connectable(_router.Options.LastEndpoint!, options.AdvertiseHost);
             _peers = new PeerFeed(options);

@@ -51,6 +51,18 @@ public sealed record TransmitterOptions
     /// </summary>
     public IReadOnlyList<CellCredential> Credentials { get; init; } = [];
 
+    /// <summary>
+    /// The transmitter's CURVE secret key, Z85 (40 characters; <c>thynapse-transmitter keygen</c> makes a pair) (default:
+    /// null: no CURVE). With it both sockets require CURVE (PROTOCOL.md §1): a cell must know the matching public key
+    /// (<c>CellOptions.TransmitterPublicKey</c>), its traffic is encrypted, and a plain-text client gets no answer.
+    /// CURVE authenticates the transmitter to cells, not cells to it: any client with the public key can connect, so keep
+    /// <see cref="Secret"/> too. Transmitters of a mesh with CURVE share one key pair.
+    /// </summary>
+    public string? CurveSecretKey { get; init; }
+
+    /// <summary>The certificate of <see cref="CurveSecretKey"/>, or null without CURVE (after <see cref="Validate"/>).</summary>
+    internal NetMQ.NetMQCertificate? CurveCertificate => CurveSecretKey is { } key ? NetMQ.NetMQCertificate.CreateFromSecretKey(key) : null;
+
     /// <summary>How often cells must send something, told to them in <c>WLCM</c> (default: 1 s).</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -281,6 +293,12 @@ public sealed record TransmitterOptions
         if (SecretProblem(Secret, names.Subject(nameof(Secret))) is { } secretProblem)
         {
             return new(nameof(Secret), secretProblem, OutOfRange: false);
+        }
+
+        if (CurveSecretKey is { } curveKey && !CurveKeys.IsKey(curveKey))
+        {
+            return new(nameof(CurveSecretKey),
+                $"{names.Subject(nameof(CurveSecretKey))} must be a Z85 CURVE secret key, 40 characters; got {curveKey.Length} characters. Make a key pair with 'thynapse-transmitter keygen'.", OutOfRange: false);
         }
 
         for (var i = 0; i < Credentials.Count; i++)

@@ -40,6 +40,7 @@ internal sealed class SessionEngine
     private long _nextAttemptAt;
     private long _retryMs = FirstRetryMs;
     private string? _resumeToken;
+    private (NetMQ.NetMQCertificate Own, byte[] Server)? _curve;
     private bool _everWelcomed;
     private bool _helloRefused;
     private volatile bool _stopped;
@@ -322,7 +323,7 @@ internal sealed class SessionEngine
         {
             try
             {
-                _link = Link.Open(_thread, _options.Transmitter, _linkName, Interlocked.Increment(ref _links), _linkEvents, _sockets);
+                _link = Link.Open(_thread, _options.Transmitter, _linkName, Interlocked.Increment(ref _links), _linkEvents, _sockets, _curve ??= _options.Curve());
                 _parts.Outbox.Attach(_link);
             }
             catch (Exception ex)

@@ -26,6 +26,7 @@ internal sealed class PeerFeed : IDisposable
         try
         {
             _socket.Options.Linger = TimeSpan.FromSeconds(1);
+            Sockets.SecureServer(_socket, options.CurveCertificate);
             Sockets.Bind(_socket, nameof(TransmitterOptions.EventsEndpoint), options.EventsEndpoint);
             Endpoint = Core.Endpoint.Connectable(_socket.Options.LastEndpoint!, options.AdvertiseHost);
         }
