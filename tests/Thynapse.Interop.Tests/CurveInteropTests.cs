@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using NetMQ;
 using Thynapse.ProcessKit;
 using Thynapse.TestKit;
@@ -12,7 +11,7 @@ namespace Thynapse.Interop.Tests;
 [TestClass]
 public sealed class CurveInteropTests
 {
-    private const string Python = "/usr/bin/python3";
+    private const string Python = PythonZmq.Python;
     private const string Secret = "curve-interop-secret-0001";
 
     public TestContext TestContext { get; set; } = null!;
@@ -22,7 +21,7 @@ public sealed class CurveInteropTests
     public async Task PythonCurveClient_WithTheServerKeyIsWelcomed_WithoutItIsNeverAnswered()
     {
         var ct = TestContext.CancellationToken;
-        await RequirePythonZmqAsync(ct);
+        await PythonZmq.RequireAsync(ct, curve: true);
         var script = Path.Combine(AppContext.BaseDirectory, "interop", "curve_client.py");
         Assert.IsTrue(File.Exists(script), $"the Python client was not copied next to the tests: {script}");
         var keys = new NetMQCertificate();
@@ -46,24 +45,5 @@ public sealed class CurveInteropTests
         var exitCode = await python.WaitForExitAsync(TimeSpan.FromSeconds(20), ct);
         Assert.AreEqual(0, exitCode, $"the Python client failed:\n{string.Join('\n', python.Lines)}");
         return python.Lines.LastOrDefault(l => l.StartsWith("answer", StringComparison.Ordinal) || l == "no answer") ?? $"nothing: {string.Join('\n', python.Lines)}";
-    }
-
-    private static async Task RequirePythonZmqAsync(CancellationToken ct)
-    {
-        int exitCode;
-        try
-        {
-            using var probe = ChildProcess.Start(Python, "-c", "import zmq; assert zmq.has('curve')");
-            exitCode = await probe.WaitForExitAsync(TimeSpan.FromSeconds(15), ct);
-        }
-        catch (Win32Exception)
-        {
-            exitCode = -1;
-        }
-
-        if (exitCode != 0)
-        {
-            Assert.Inconclusive("python3-zmq with CURVE is not installed: apt-get install -y python3-zmq");
-        }
     }
 }
