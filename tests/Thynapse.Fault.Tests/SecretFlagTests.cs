@@ -94,6 +94,8 @@ public sealed class SecretFlagTests
     }
 
     [TestMethod]
+    [DataRow("--max-cells", "0", "--max-cells [env: THYNAPSE_MAX_CELLS] must be at least 1; got 0")]
+    [DataRow("--max-failed-attempts", "3", "--max-failed-attempts [env: THYNAPSE_MAX_FAILED_ATTEMPTS] must be 0 (not limited) or more than 5")]
     [DataRow("--curve-key-file", "/nonexistent/key", "--curve-key-file [env: THYNAPSE_CURVE_KEY_FILE]: '/nonexistent/key' does not exist")]
     [DataRow("--secret-file", "/nonexistent/thynapse-secret", "--secret-file [env: THYNAPSE_SECRET_FILE]: '/nonexistent/thynapse-secret' does not exist")]
     [DataRow("--secret", "short", "--secret [env: THYNAPSE_SECRET] must be at least 16 characters")]

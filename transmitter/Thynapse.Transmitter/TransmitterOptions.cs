@@ -225,6 +225,12 @@ public sealed record TransmitterOptions
     /// <summary>The largest metadata a cell may hold, as compact JSON (default: 16 KiB).</summary>
     public int MaxMetadataBytes { get; init; } = 16 * 1024;
 
+    /// <summary>
+    /// Cells with a session at once; past this a <c>HELO</c> (one that does not take over its own session) is refused with
+    /// <c>TOO_MANY_CELLS</c> (default: 100,000).
+    /// </summary>
+    public int MaxCells { get; init; } = 100_000;
+
     /// <summary>Watches one cell may hold (default: 100).</summary>
     public int MaxWatchesPerCell { get; init; } = 100;
 
@@ -341,6 +347,10 @@ public sealed record TransmitterOptions
             : MaxHeaderBytes < 256 ? Range(nameof(MaxHeaderBytes), $"must be at least 256 bytes; got {MaxHeaderBytes}")
             : MaxHeaderBytes > MaxFrameBytes ? Range(nameof(MaxHeaderBytes), $"must be at most {Name(nameof(MaxFrameBytes))} ({MaxFrameBytes} bytes); got {MaxHeaderBytes}")
             : MaxSubscriptionsPerCell < 1 ? Range(nameof(MaxSubscriptionsPerCell), $"must be at least 1; got {MaxSubscriptionsPerCell}")
+            : MaxCells < 1 ? Range(nameof(MaxCells), $"must be at least 1; got {MaxCells}")
+            : QueryLimits.MaxDepth < 1 ? Range(nameof(QueryLimits), $"{Name(nameof(QueryLimits))}.MaxDepth must be at least 1; got {QueryLimits.MaxDepth}")
+            : QueryLimits.MaxNodes < 1 ? Range(nameof(QueryLimits), $"{Name(nameof(QueryLimits))}.MaxNodes must be at least 1; got {QueryLimits.MaxNodes}")
+            : MaxMetadataBytes < 2 ? Range(nameof(MaxMetadataBytes), $"must be at least 2 bytes ('{{}}'); got {MaxMetadataBytes}")
             : CellQueueFrames < 1 ? Range(nameof(CellQueueFrames), $"must be at least 1; got {CellQueueFrames}")
             : BatchBytes < 1024 ? Range(nameof(BatchBytes), $"must be at least 1024 bytes; got {BatchBytes}")
             : ReadAheadFrames < 1 ? Range(nameof(ReadAheadFrames), $"must be at least 1; got {ReadAheadFrames}")

@@ -56,6 +56,9 @@ public enum ThynapseErrorCode
     /// <summary>Too many failed <c>HELO</c>s from this source address: wait as long as the message says (§5.1).</summary>
     TooManyAttempts = 205,
 
+    /// <summary>The transmitter holds as many cells as it allows (<c>TransmitterOptions.MaxCells</c>): join another one, or later.</summary>
+    TooManyCells = 206,
+
     /// <summary>The channel of an event is not a valid channel name.</summary>
     InvalidChannel = 300,
 

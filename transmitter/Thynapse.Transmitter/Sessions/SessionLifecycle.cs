@@ -143,6 +143,13 @@ internal sealed class SessionLifecycle
         }
 
         var id = hello.Id;
+        if (_directory.Count >= _options.MaxCells && !(_directory.TryGetById(id, out var held) && TokenMatches(hello.Resume, held)))
+        {
+            _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.TooManyCells,
+                $"this transmitter holds its limit of {_options.MaxCells} cells; join another transmitter, or try again later", request);
+            return;
+        }
+
         WelcomeResumed? resumed = null;
         string? keptToken = null;
         if (_directory.TryGetById(id, out var existing))
