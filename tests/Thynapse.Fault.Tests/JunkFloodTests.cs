@@ -9,8 +9,16 @@ namespace Thynapse.Fault.Tests;
 /// <summary>
 /// Issue 18, item 8: garbage frames, oversized frames and a storm of HELOs with a wrong secret, from a process of their
 /// own, against a transmitter process with a secret, while a steady flow of 2,000 events a second runs between two
-/// authenticated cells. 10 s here; <c>bench/tools/junk-flood.sh</c> runs it for 60 (<c>THYNAPSE_FLOOD_SECONDS</c>).
+/// authenticated cells. 10 s here; <c>bench/tools/junk-flood.sh</c> runs it for 60 (<c>THYNAPSE_FLOOD_SECONDS</c>;
+/// <c>THYNAPSE_JUNK_KINDS</c> picks among garbage, oversized and helo).
 /// </summary>
+/// <remarks>
+/// Known open: the RSS bound holds for 10 s, not for 60. Measured on two shared cores: each kind alone stays within
+/// 20–60 MiB of where it started (garbage 58→77 MiB over 20 s, HELO storm 58→119 then 103, oversized 58→112 then 94
+/// over 30 s), but all three together grew RSS from 60 to 240 MiB in 10 s and to 757 MiB in 60 s, and it stayed there;
+/// the flow's rate and the descriptors were back within 10% every time. Not yet explained (the garbage collector's
+/// budget under the combined allocation rate, or buffers held in NetMQ's pipes while the routing thread is behind).
+/// </remarks>
 [TestClass]
 public sealed class JunkFloodTests
 {
@@ -49,7 +57,8 @@ public sealed class JunkFloodTests
         var rateBefore = await RateOver(TimeSpan.FromSeconds(2));
         var (rssBefore, fdBefore) = Sample(pid);
 
-        var junk = ChildProcess.StartDotnet("Thynapse.TestCell.dll", transmitter.CommandEndpoint, "junk");
+        var junk = ChildProcess.StartDotnet("Thynapse.TestCell.dll", transmitter.CommandEndpoint, "junk",
+            Environment.GetEnvironmentVariable("THYNAPSE_JUNK_KINDS") ?? "garbage,oversized,helo");
         double rateDuring;
         long rssDuringMax = 0;
         int fdDuringMax = 0;

@@ -7,7 +7,7 @@
 //   <transmitter> attack <connections> <replace-ms>
 //       welcomed connections that send BEATs as fast as the socket takes them and never read, one replaced every
 //       <replace-ms>; prints "attacking" when it starts, and runs until stdin closes
-//   <transmitter> junk
+//   <transmitter> junk [kinds]
 //       garbage frames, oversized frames and a storm of HELOs with a wrong secret, each as fast as it goes; prints
 //       "junking" when it starts and "junked <garbage> <oversized> <helos>" when stdin closes
 using Thynapse.Cell;
@@ -15,7 +15,7 @@ using Thynapse.Core;
 
 if (args.Length >= 2 && args[1] == "junk")
 {
-    return await Junk.RunAsync(args[0]);
+    return await Junk.RunAsync(args[0], args.Length > 2 ? args[2] : "garbage,oversized,helo");
 }
 
 if (args.Length >= 2 && args[1] == "attack")
@@ -123,7 +123,7 @@ internal static class Attacker
 /// <summary>Garbage, oversized frames and HELO storms (issue 18, item 8), each on its own thread, until stdin closes.</summary>
 internal static class Junk
 {
-    public static async Task<int> RunAsync(string endpoint)
+    public static async Task<int> RunAsync(string endpoint, string kinds)
     {
         using var stop = new CancellationTokenSource();
         long garbage = 0, oversized = 0, helos = 0;
@@ -210,6 +210,8 @@ internal static class Junk
                 }
             }),
         };
+        string[] names = ["garbage", "oversized", "helo"];
+        threads = [.. threads.Where((_, i) => kinds.Split(',').Contains(names[i]))];
         threads.ForEach(t => t.Start());
         Console.WriteLine("junking");
         await Console.In.ReadToEndAsync();
