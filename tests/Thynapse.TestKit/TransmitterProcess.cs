@@ -5,11 +5,12 @@ namespace Thynapse.TestKit;
 /// <summary>A real <c>thynapse-transmitter</c> process on free loopback ports.</summary>
 public sealed class TransmitterProcess : IDisposable
 {
-    private TransmitterProcess(ChildProcess process, int commandPort, int eventsPort)
+    private TransmitterProcess(ChildProcess process, int commandPort, int eventsPort, string host = "127.0.0.1")
     {
         Process = process;
         CommandPort = commandPort;
         EventsPort = eventsPort;
+        Host = host;
     }
 
     /// <summary>The running process.</summary>
@@ -21,8 +22,11 @@ public sealed class TransmitterProcess : IDisposable
     /// <summary>The events port.</summary>
     public int EventsPort { get; }
 
+    /// <summary>The address this test reaches it at.</summary>
+    public string Host { get; }
+
     /// <summary>The command endpoint cells connect to.</summary>
-    public string CommandEndpoint => $"tcp://127.0.0.1:{CommandPort}";
+    public string CommandEndpoint => $"tcp://{Host}:{CommandPort}";
 
     /// <summary>Starts a transmitter process (on the given ports, or free ones) and waits until it routes.</summary>
     public static Task<TransmitterProcess> StartAsync(int? commandPort = null, int? eventsPort = null, CancellationToken cancellationToken = default, params string[] extraArgs) =>
@@ -52,6 +56,38 @@ public sealed class TransmitterProcess : IDisposable
 
         return new TransmitterProcess(process, command, events);
     }
+
+    /// <summary>
+    /// Starts a transmitter process inside a <see cref="NetworkLab"/> node, bound on all of the node's addresses (ports
+    /// 4710 and 4711: the namespace is the node's own), advertising its mesh address to its peers; this test reaches it
+    /// at the node's management address (<see cref="Host"/>), which a partition does not cut. Waits until it routes.
+    /// </summary>
+    public static async Task<TransmitterProcess> StartInAsync(NetworkNode node, CancellationToken cancellationToken, params string[] extraArgs)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        const int command = 4710, events = 4711;
+        var process = NetworkLab.StartIn(node, new ChildProcessOptions
+        {
+            FileName = "dotnet",
+            Arguments = [Path.Combine(AppContext.BaseDirectory, "thynapse-transmitter.dll"), "--command", $"tcp://0.0.0.0:{command}", "--events", $"tcp://0.0.0.0:{events}",
+                "--advertise-host", node.MeshAddress, .. extraArgs],
+            Environment = ExitWithStdin,
+        });
+        try
+        {
+            await process.WaitForLineAsync("routing on", cancellationToken: cancellationToken);
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+
+        return new TransmitterProcess(process, command, events, node.ManagementAddress);
+    }
+
+    /// <summary>Its command endpoint as its mesh peers reach it (inside a <see cref="NetworkLab"/>).</summary>
+    public static string MeshEndpoint(NetworkNode node) => $"tcp://{node.MeshAddress}:4710";
 
     /// <summary>Starts another transmitter process on this one's ports (once it is gone), and waits until it routes.</summary>
     public Task<TransmitterProcess> StartAgainAsync(CancellationToken cancellationToken, params string[] extraArgs) =>

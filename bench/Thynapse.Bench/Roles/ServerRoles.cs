@@ -20,7 +20,9 @@ internal static class ServerRoles
             CommandEndpoint = $"tcp://127.0.0.1:{args.Int("port", 0)}",
             EventsEndpoint = "tcp://127.0.0.1:0",
             AdvertiseHost = "127.0.0.1",
+            Peers = args.Has("peer") ? [args["peer"]] : [],
         });
+        RoleIo.On("mesh", () => RoleIo.Send("mesh", new JsonObject { ["alive"] = transmitter.Peers.Count(p => p.State == PeerState.Alive) }));
         RoleIo.On("stats", () =>
         {
             var s = transmitter.Stats;
@@ -65,7 +67,14 @@ internal static class ServerRoles
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in (string[])["-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        string[] serverArgs = ["-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        if (args.Has("cluster-port"))
+        {
+            // A cluster node: routes to the others (full mesh, as the transmitters form), each route counted when created.
+            serverArgs = [.. serverArgs, "--cluster", $"nats://127.0.0.1:{args["cluster-port"]}", "--routes", args["routes"]];
+        }
+
+        foreach (var arg in serverArgs)
         {
             info.ArgumentList.Add(arg);
         }
@@ -90,7 +99,9 @@ internal static class ServerRoles
         RoleIo.Exiting += KillServer;
         AppDomain.CurrentDomain.ProcessExit += (_, _) => KillServer();
 
-        // nats-server logs to stderr; "Server is ready" means it listens.
+        // nats-server logs to stderr; "Server is ready" means it listens, "Route connection created" a route up.
+        var routes = 0;
+        RoleIo.On("mesh", () => RoleIo.Send("mesh", new JsonObject { ["alive"] = Volatile.Read(ref routes) }));
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _ = Task.Run(async () =>
         {
@@ -100,6 +111,10 @@ internal static class ServerRoles
                 if (line.Contains("Server is ready", StringComparison.Ordinal))
                 {
                     ready.TrySetResult();
+                }
+                else if (line.Contains("Route connection created", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref routes);
                 }
                 else if (line.Contains("[FTL]", StringComparison.Ordinal) || line.Contains("[ERR]", StringComparison.Ordinal))
                 {

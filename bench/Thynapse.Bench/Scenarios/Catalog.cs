@@ -91,6 +91,22 @@ internal static class Catalog
                 new Side(ctx => Runners.MetaAsync(ctx, SystemKind.Nats, meta)),
                 PromisesDelivery: false),
 
+            // Across a cluster of three (issue 17, item 12): three transmitters in one mesh against three nats-servers
+            // with routes; the publisher (requester) on the first server, the receivers on the others, round robin.
+            Flow("C1", "x-1to1", "cluster of 3: multicatch 1→1, publisher and receiver on different servers, 100 B", msgs,
+                new Flow(Receivers: 1, Mode: "multi", Size: 100, Count: Q(2_000_000, 300_000), Servers: 3)),
+            Flow("C2", "x-any4", "cluster of 3: anycatch 1→4 cells spread over the 3 servers, 100 B", msgs,
+                new Flow(Receivers: 4, Mode: "any", Size: 100, Count: Q(1_000_000, 200_000), Servers: 3)),
+            new("C3", "x-any4-acks", "cluster of 3: anycatch with acks 1→4 over the 3 servers (1,000 in flight)", [new("rate", "acked throughput", "msgs/s", true)],
+                new Side(ctx => Runners.AckFlowAsync(ctx, new AckFlow(Receivers: 4, Count: Q(1_000_000, 80_000), Prefetch: 256, Warm: Q(500_000, 20_000), Servers: 3))),
+                new Side(ctx => Runners.RequestAsync(ctx, SystemKind.Nats, acked with { Servers = 3 })),
+                PromisesDelivery: true),
+            new("C4", "x-rr-seq", "cluster of 3: request/reply across two servers, sequential, 100 B",
+                [new("p50", "RTT p50", "µs", false), new("p99", "RTT p99", "µs", false), new("p999", "RTT p99.9", "µs", false)],
+                new Side(ctx => Runners.RequestAsync(ctx, SystemKind.Thynapse, new Request(Count: Q(20_000, 2_000), Window: 1, Servers: 3))),
+                new Side(ctx => Runners.RequestAsync(ctx, SystemKind.Nats, new Request(Count: Q(20_000, 2_000), Window: 1, Servers: 3))),
+                PromisesDelivery: true),
+
             Reference("R1", "ref-pubsub", "reference: NetMQ PUB→SUB direct, 100 B batched in 32 KiB frames",
                 new NetMqFlow("direct", 100, Q(2_000_000, 300_000), Batch: 32 * 1024, Hwm: 0)),
             Reference("R2", "ref-pubsub-1", "reference: NetMQ PUB→SUB direct, one 100 B frame per message",

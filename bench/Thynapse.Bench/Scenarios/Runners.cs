@@ -19,7 +19,8 @@ internal enum SystemKind
 /// </summary>
 /// <param name="Subscriptions">0: one subscription on <c>bench.data</c>; N: the receiver holds <c>route.s0</c>…<c>route.s(N−1)</c>
 /// and the publishers cycle through those channels.</param>
-internal sealed record Flow(int Receivers, string Mode, int Size, long Count, int Publishers = 1, int ConnsPerPublisher = 1, int Subscriptions = 0);
+/// <param name="Servers">1, or a cluster of that many (<see cref="ServerSet"/>): the publishers on the first server, receiver r on server (r + 1) mod n.</param>
+internal sealed record Flow(int Receivers, string Mode, int Size, long Count, int Publishers = 1, int ConnsPerPublisher = 1, int Subscriptions = 0, int Servers = 1);
 
 /// <summary>
 /// Acknowledged anycatch: one publisher cell publishing <paramref name="Count"/> events fire-and-forget to
@@ -29,7 +30,8 @@ internal sealed record Flow(int Receivers, string Mode, int Size, long Count, in
 /// <param name="CompleteEvery">The publisher's pacing: every this many events one is published awaiting completion, and at
 /// most two such chunks are incomplete (0: no pacing, and a publisher 100,000 events ahead is refused with QUEUE_FULL).</param>
 /// <param name="Warm">Events (of <paramref name="Count"/>) the receivers leave out of the measurement as warm-up.</param>
-internal sealed record AckFlow(int Receivers, long Count, int Prefetch, long Warm, int Size = 100, long CompleteEvery = 10_000);
+/// <param name="Servers">1, or a cluster: the publisher on the first server, receiver r on server (r + 1) mod n.</param>
+internal sealed record AckFlow(int Receivers, long Count, int Prefetch, long Warm, int Size = 100, long CompleteEvery = 10_000, int Servers = 1);
 
 /// <summary>
 /// Targeted events: <paramref name="Cells"/> cells (or NATS connections) in <paramref name="Processes"/> processes, with
@@ -48,10 +50,21 @@ internal sealed record NetMqFlow(string Mode, int Size, long Count, int Batch, i
 /// <summary>Request/reply: <paramref name="Echoes"/> echo cells in one service, one requester.</summary>
 /// <param name="ReplyBytes">-1: the reply is the whole request body; n: its first n bytes (an ack).</param>
 /// <param name="Warm">Requests (of <paramref name="Count"/>) left out of the measurement as warm-up (0: the first tenth).</param>
-internal sealed record Request(long Count, long Window, int Echoes = 1, int ReplyBytes = -1, int Size = 100, long Warm = 0)
+/// <param name="Servers">1, or a cluster: the requester on the first server, echo i on server (i + 1) mod n.</param>
+internal sealed record Request(long Count, long Window, int Echoes = 1, int ReplyBytes = -1, int Size = 100, long Warm = 0, int Servers = 1)
 {
     /// <summary>The warm-up requests: <see cref="Warm"/>, or the first tenth.</summary>
     public long WarmCount => Warm > 0 ? Warm : Math.Max(1, Count / 10);
+}
+
+/// <summary>The servers of one run: one, or a cluster whose members all know each other before anything else starts.</summary>
+internal sealed record ServerSet(IReadOnlyList<RoleProcess> Roles, IReadOnlyList<string> Endpoints)
+{
+    /// <summary>Where the i-th receiver (echo, worker) connects: the server after the publishers' one, round robin.</summary>
+    public string ForReceiver(int i) => Endpoints[(i + 1) % Endpoints.Count];
+
+    /// <summary>Where publishers (requesters) connect.</summary>
+    public string ForPublisher => Endpoints[0];
 }
 
 /// <summary>
@@ -69,12 +82,13 @@ internal static class Runners
     public static async Task<RunResult> FlowAsync(RunContext ctx, SystemKind kind, Flow flow)
     {
         using var scope = new ProcessScope();
-        var (server, endpoint) = StartServer(ctx, scope, kind);
+        var servers = StartServers(ctx, scope, kind, flow.Servers);
+        var server = servers.Roles[0];
         var prefix = kind == SystemKind.Thynapse ? "t-" : "n-";
         var receivers = new List<RoleProcess>();
         for (var r = 0; r < flow.Receivers; r++)
         {
-            var args = new ArgList().Add("endpoint", endpoint).Add("mode", flow.Mode).Add("service", "sink")
+            var args = new ArgList().Add("endpoint", servers.ForReceiver(r)).Add("mode", flow.Mode).Add("service", "sink")
                 .Add("warm", 1).Add("warm-seconds", ctx.WarmUp.TotalSeconds);
             args = flow.Subscriptions > 0 ? args.Add("subs", flow.Subscriptions).Add("prefix", RoutePrefix) : args.Add("pattern", DataChannel);
             receivers.Add(scope.Role($"recv{r}", prefix + "recv", args));
@@ -84,7 +98,7 @@ internal static class Runners
         for (var p = 0; p < flow.Publishers; p++)
         {
             var share = flow.Count / flow.Publishers + (p == 0 ? flow.Count % flow.Publishers : 0);
-            var args = new ArgList().Add("endpoint", endpoint).Add("conns", flow.ConnsPerPublisher).Add("count", share).Add("size", flow.Size)
+            var args = new ArgList().Add("endpoint", servers.ForPublisher).Add("conns", flow.ConnsPerPublisher).Add("count", share).Add("size", flow.Size)
                 .Add("warm-seconds", ctx.WarmUp.TotalSeconds);
             args = flow.Subscriptions > 0 ? args.Add("channels", flow.Subscriptions).Add("prefix", RoutePrefix) : args.Add("channel", DataChannel);
             publishers.Add(scope.Role($"pub{p}", prefix + "pub", args));
@@ -92,8 +106,9 @@ internal static class Runners
 
         // Everybody connected and subscribed (SubscribeAsync completed / PONG after SUB) before anyone publishes.
         var setup = Stopwatch.StartNew();
-        var serverInfo = await server.WaitAsync("ready", ctx.ReadyTimeout);
+        var serverInfo = await ServersReadyAsync(servers, ctx);
         await Task.WhenAll(receivers.Concat(publishers).Select(r => r.WaitAsync("ready", ctx.ReadyTimeout)));
+        await InterestSettledAsync(servers);
         var setupSeconds = setup.Elapsed.TotalSeconds;
 
         var cpu = Meter(serverInfo, receivers.Concat(publishers));
@@ -157,18 +172,20 @@ internal static class Runners
     public static async Task<RunResult> AckFlowAsync(RunContext ctx, AckFlow flow)
     {
         using var scope = new ProcessScope();
-        var (server, endpoint) = StartServer(ctx, scope, SystemKind.Thynapse);
+        var servers = StartServers(ctx, scope, SystemKind.Thynapse, flow.Servers);
+        var server = servers.Roles[0];
         var perReceiver = flow.Count / flow.Receivers;
         var receivers = Enumerable.Range(0, flow.Receivers)
-            .Select(r => scope.Role($"recv{r}", "t-ack", new ArgList().Add("endpoint", endpoint).Add("service", "sink").Add("pattern", DataChannel)
+            .Select(r => scope.Role($"recv{r}", "t-ack", new ArgList().Add("endpoint", servers.ForReceiver(r)).Add("service", "sink").Add("pattern", DataChannel)
                 .Add("prefetch", flow.Prefetch).Add("warm", Math.Max(1, flow.Warm / flow.Receivers)).Add("expect", flow.Count)))
             .ToList();
-        var publisher = scope.Role("pub0", "t-pub", new ArgList().Add("endpoint", endpoint).Add("count", flow.Count).Add("size", flow.Size)
+        var publisher = scope.Role("pub0", "t-pub", new ArgList().Add("endpoint", servers.ForPublisher).Add("count", flow.Count).Add("size", flow.Size)
             .Add("channel", DataChannel).Add("stamp", 1).Add("complete-every", flow.CompleteEvery).Add("complete-window", 2));
 
         var setup = Stopwatch.StartNew();
-        var serverInfo = await server.WaitAsync("ready", ctx.ReadyTimeout);
+        var serverInfo = await ServersReadyAsync(servers, ctx);
         await Task.WhenAll(receivers.Append(publisher).Select(r => r.WaitAsync("ready", ctx.ReadyTimeout)));
+        await InterestSettledAsync(servers);
         var setupSeconds = setup.Elapsed.TotalSeconds;
         var cpu = Meter(serverInfo, receivers.Append(publisher));
         var deadline = Stopwatch.StartNew();
@@ -341,28 +358,30 @@ internal static class Runners
         var requester = scope.Role("requester", "m-req", new ArgList().Add("endpoint", endpoint).Add("count", request.Count)
             .Add("warm", request.WarmCount).Add("window", request.Window).Add("size", request.Size));
         await requester.WaitAsync("ready", ctx.ReadyTimeout);
-        return await RequestResultAsync(relayInfo, echoes, requester, request, ctx, null);
+        return await RequestResultAsync([relayInfo], echoes, requester, request, ctx, null);
     }
 
     public static async Task<RunResult> RequestAsync(RunContext ctx, SystemKind kind, Request request)
     {
         using var scope = new ProcessScope();
-        var (server, endpoint) = StartServer(ctx, scope, kind);
+        var servers = StartServers(ctx, scope, kind, request.Servers);
+        var server = servers.Roles[0];
         var prefix = kind == SystemKind.Thynapse ? "t-" : "n-";
         var echoes = Enumerable.Range(0, request.Echoes)
-            .Select(i => scope.Role($"echo{i}", prefix + "echo", new ArgList().Add("endpoint", endpoint).Add("channel", "rr.req").Add("service", "echo")
+            .Select(i => scope.Role($"echo{i}", prefix + "echo", new ArgList().Add("endpoint", servers.ForReceiver(i)).Add("channel", "rr.req").Add("service", "echo")
                 .Add("reply-bytes", request.ReplyBytes)))
             .ToList();
-        var requester = scope.Role("requester", prefix + "req", new ArgList().Add("endpoint", endpoint).Add("channel", "rr.req")
+        var requester = scope.Role("requester", prefix + "req", new ArgList().Add("endpoint", servers.ForPublisher).Add("channel", "rr.req")
             .Add("count", request.Count).Add("warm", request.WarmCount).Add("window", request.Window).Add("size", request.Size));
 
-        var serverInfo = await server.WaitAsync("ready", ctx.ReadyTimeout);
+        var serverInfo = await ServersReadyAsync(servers, ctx);
         await Task.WhenAll(echoes.Append(requester).Select(r => r.WaitAsync("ready", ctx.ReadyTimeout)));
+        await InterestSettledAsync(servers);
         return await RequestResultAsync(serverInfo, echoes, requester, request, ctx, kind == SystemKind.Thynapse ? server : null);
     }
 
     /// <summary>Starts the requester, waits for its result and turns it into values and a note (balance, CPU, transmitter counters on loss).</summary>
-    private static async Task<RunResult> RequestResultAsync(JsonObject? serverInfo, List<RoleProcess> echoes, RoleProcess requester, Request request, RunContext ctx, RoleProcess? transmitter)
+    private static async Task<RunResult> RequestResultAsync(IReadOnlyList<JsonObject> serverInfo, List<RoleProcess> echoes, RoleProcess requester, Request request, RunContext ctx, RoleProcess? transmitter)
     {
         var cpu = Meter(serverInfo, echoes.Append(requester));
         cpu.Start();
@@ -437,12 +456,15 @@ internal static class Runners
     }
 
     /// <summary>CPU of the server (nats-server itself, not its guard) and of every role.</summary>
-    private static CpuMeter Meter(JsonObject? serverReady, IEnumerable<RoleProcess> roles)
+    private static CpuMeter Meter(JsonObject? serverReady, IEnumerable<RoleProcess> roles) => Meter(serverReady is null ? [] : [serverReady], roles);
+
+    /// <summary>CPU of the servers (<c>server</c>, <c>server1</c>…: nats-server itself, not its guard) and of every role.</summary>
+    private static CpuMeter Meter(IReadOnlyList<JsonObject> serversReady, IEnumerable<RoleProcess> roles)
     {
         var pids = new Dictionary<string, int>();
-        if (serverReady is not null)
+        for (var i = 0; i < serversReady.Count; i++)
         {
-            pids["server"] = (int)Long(serverReady, "pid");
+            pids[i == 0 ? "server" : $"server{i}"] = (int)Long(serversReady[i], "pid");
         }
 
         foreach (var role in roles)
@@ -455,16 +477,83 @@ internal static class Runners
 
     private static (RoleProcess Server, string Endpoint) StartServer(RunContext ctx, ProcessScope scope, SystemKind kind)
     {
-        // The port is chosen here so that every role can start at once; cells and NATS clients retry until it listens.
-        var port = Ports.Free();
+        var set = StartServers(ctx, scope, kind, 1);
+        return (set.Roles[0], set.Endpoints[0]);
+    }
+
+    /// <summary>
+    /// Starts <paramref name="count"/> servers: one, or a cluster — transmitters that join the first one's mesh
+    /// (<c>--peer</c>), or nats-servers with routes to each other (a full mesh of routes, as NATS documents for a cluster).
+    /// </summary>
+    private static ServerSet StartServers(RunContext ctx, ProcessScope scope, SystemKind kind, int count)
+    {
+        // The ports are chosen here so that every role can start at once; cells and NATS clients retry until it listens.
+        var ports = Enumerable.Range(0, count).Select(_ => Ports.Free()).ToArray();
+        var roles = new List<RoleProcess>();
+        var endpoints = new List<string>();
+        var name = count == 1 ? (Func<int, string>)(_ => kind == SystemKind.Thynapse ? "transmitter" : "nats-server") : i => $"server{i}";
         if (kind == SystemKind.Thynapse)
         {
-            return (scope.Role("transmitter", "transmitter", new ArgList().Add("port", port)), $"tcp://127.0.0.1:{port}");
+            for (var i = 0; i < count; i++)
+            {
+                roles.Add(scope.Role(name(i), "transmitter", new ArgList().Add("port", ports[i]).AddIf(i > 0, "peer", $"tcp://127.0.0.1:{ports[0]}")));
+                endpoints.Add($"tcp://127.0.0.1:{ports[i]}");
+            }
+
+            return new ServerSet(roles, endpoints);
         }
 
         var server = ctx.NatsServer ?? throw new InvalidOperationException("nats-server is not available");
-        return (scope.Role("nats-server", "nats-guard", new ArgList().Add("port", port).Add("server", server)), $"127.0.0.1:{port}");
+        var clusterPorts = Enumerable.Range(0, count).Select(_ => count > 1 ? Ports.Free() : 0).ToArray();
+        for (var i = 0; i < count; i++)
+        {
+            var args = new ArgList().Add("port", ports[i]).Add("server", server);
+            if (count > 1)
+            {
+                var routes = string.Join(',', clusterPorts.Where((_, k) => k != i).Select(p => $"nats://127.0.0.1:{p}"));
+                args = args.Add("cluster-port", clusterPorts[i]).Add("routes", routes);
+            }
+
+            roles.Add(scope.Role(name(i), "nats-guard", args));
+            endpoints.Add($"127.0.0.1:{ports[i]}");
+        }
+
+        return new ServerSet(roles, endpoints);
     }
+
+    /// <summary>
+    /// Waits until every server is ready and, in a cluster, knows all the others (transmitters: alive members; NATS:
+    /// routes created); returns their <c>ready</c> messages.
+    /// </summary>
+    private static async Task<JsonObject[]> ServersReadyAsync(ServerSet servers, RunContext ctx)
+    {
+        var ready = await Task.WhenAll(servers.Roles.Select(s => s.WaitAsync("ready", ctx.ReadyTimeout)));
+        if (servers.Roles.Count > 1)
+        {
+            var watch = Stopwatch.StartNew();
+            foreach (var server in servers.Roles)
+            {
+                while (Long(await server.AskAsync("mesh", "mesh", TimeSpan.FromSeconds(10)), "alive") < servers.Roles.Count - 1)
+                {
+                    if (watch.Elapsed > ctx.ReadyTimeout)
+                    {
+                        throw new TimeoutException($"{server.Name} did not see the {servers.Roles.Count - 1} other servers within {ctx.ReadyTimeout.TotalSeconds:0} s");
+                    }
+
+                    await Task.Delay(50); // allowed in the bench: a poll of the servers' own view
+                }
+            }
+        }
+
+        return ready;
+    }
+
+    /// <summary>
+    /// In a cluster, subscriptions travel to the other servers after the subscriber's own server took them (Thynapse:
+    /// the cell's record on the mesh, §12.8; NATS: the route's interest): a pause lets them arrive before the publishers
+    /// start. A full run's warm-up (4 s of full-speed publishing, not counted) covers it as well.
+    /// </summary>
+    private static Task InterestSettledAsync(ServerSet servers) => servers.Roles.Count > 1 ? Task.Delay(TimeSpan.FromSeconds(1)) : Task.CompletedTask;
 
     /// <summary>
     /// Polls the receivers until they have everything (each <paramref name="perReceiver"/> for multicatch, <paramref name="total"/>
