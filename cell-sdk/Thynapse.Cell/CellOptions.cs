@@ -27,6 +27,27 @@ public sealed record CellOptions
     /// <summary>The service this cell belongs to (required): 1–64 letters, digits, <c>_</c>, <c>-</c> or <c>.</c>.</summary>
     public string Service { get; init; } = "";
 
+    /// <summary>
+    /// The secret the transmitter requires (its <c>--secret</c>, or a per-service credential's), sent in every
+    /// <c>HELO</c> (default: null: none). A missing or wrong one fails <see cref="Cell.ConnectAsync"/> with a
+    /// <see cref="ThynapseRejectedException"/> whose code is <see cref="ThynapseErrorCode.AuthenticationFailed"/>.
+    /// </summary>
+    public string? Secret { get; init; }
+
+    /// <summary>
+    /// The transmitter's CURVE public key, Z85, 40 characters (the <c>.pub</c> file <c>thynapse-transmitter keygen</c>
+    /// wrote) (default: null: no CURVE). Required to reach a transmitter with a CURVE key: its traffic is then encrypted
+    /// and only that transmitter can answer. Without it such a transmitter never answers, and
+    /// <see cref="Cell.ConnectAsync"/> times out.
+    /// </summary>
+    public string? TransmitterPublicKey { get; init; }
+
+    /// <summary>The cell's own CURVE public key, Z85 (default: null: a new key pair per cell). Set with <see cref="CurveSecretKey"/>.</summary>
+    public string? CurvePublicKey { get; init; }
+
+    /// <summary>The cell's own CURVE secret key, Z85 (default: null: a new key pair per cell). Set with <see cref="CurvePublicKey"/>.</summary>
+    public string? CurveSecretKey { get; init; }
+
     /// <summary>The cell's THID (default: null, a new random one per <see cref="Cell"/>).</summary>
     public Thid? Id { get; init; }
 
@@ -89,6 +110,11 @@ public sealed record CellOptions
     /// <summary>Where the cell logs (default: nowhere).</summary>
     public ILogger Logger { get; init; } = Serilog.Core.Logger.None;
 
+    /// <summary>The CURVE keys a link presents, or null without CURVE (after <see cref="Validate"/>).</summary>
+    internal (NetMQ.NetMQCertificate Own, byte[] Server)? Curve() => TransmitterPublicKey is { } server
+        ? (CurvePublicKey is { } own ? new NetMQ.NetMQCertificate(CurveSecretKey!, own) : new NetMQ.NetMQCertificate(), NetMQ.NetMQCertificate.FromPublicKey(server).PublicKey)
+        : null;
+
     internal void Validate()
     {
         if (!Endpoint.TryValidate(Transmitter, $"{nameof(CellOptions)}.{nameof(Transmitter)}", bind: false, defaultPort: 4710, out var endpointError))
@@ -107,6 +133,21 @@ public sealed record CellOptions
         if (!ServiceName.TryValidate(Service, out var error))
         {
             throw new ArgumentException($"Invalid {nameof(Service)}: {error}.", nameof(Service));
+        }
+
+        if (TransmitterPublicKey is { } server && !CurveKeys.IsKey(server))
+        {
+            throw new ArgumentException($"{nameof(TransmitterPublicKey)} must be the transmitter's Z85 CURVE public key, 40 characters; got {server.Length} characters.", nameof(TransmitterPublicKey));
+        }
+
+        if ((CurvePublicKey is null) != (CurveSecretKey is null) || (CurvePublicKey is not null && TransmitterPublicKey is null))
+        {
+            throw new ArgumentException($"Set {nameof(CurvePublicKey)} and {nameof(CurveSecretKey)} together, and with {nameof(TransmitterPublicKey)}.", CurvePublicKey is null ? nameof(CurvePublicKey) : nameof(CurveSecretKey));
+        }
+
+        if (CurvePublicKey is { } own && (!CurveKeys.IsKey(own) || !CurveKeys.IsKey(CurveSecretKey)))
+        {
+            throw new ArgumentException($"{nameof(CurvePublicKey)} and {nameof(CurveSecretKey)} must be Z85 CURVE keys, 40 characters each.", nameof(CurvePublicKey));
         }
 
         ArgumentNullException.ThrowIfNull(Logger);

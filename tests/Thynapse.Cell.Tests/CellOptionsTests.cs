@@ -21,4 +21,22 @@ public sealed class CellOptionsTests
         Assert.AreEqual("Transmitter", ex.ParamName);
         Assert.AreEqual($"{expected} (Parameter 'Transmitter')", ex.Message);
     }
+
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task ConnectAsync_BadCurveKeys_ThrowArgumentExceptionNamingTheOption()
+    {
+        var keys = new NetMQ.NetMQCertificate();
+        var options = CellOptions.Default with { Service = "curved" };
+
+        var badServer = await Assert.ThrowsExactlyAsync<ArgumentException>(() => Cell.ConnectAsync(options with { TransmitterPublicKey = "short" }, TestContext.CancellationToken));
+        var halfPair = await Assert.ThrowsExactlyAsync<ArgumentException>(() => Cell.ConnectAsync(options with
+        {
+            TransmitterPublicKey = keys.PublicKeyZ85,
+            CurvePublicKey = keys.PublicKeyZ85,
+        }, TestContext.CancellationToken));
+
+        Assert.AreEqual(nameof(CellOptions.TransmitterPublicKey), badServer.ParamName);
+        StringAssert.Contains(halfPair.Message, "together");
+    }
 }

@@ -39,25 +39,7 @@ public sealed class FloodFaultTests
         await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), ct);
 
         using var steady = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var flow = Task.Run(async () =>
-        {
-            // 2,000 events per second, in 20 ms steps of 40.
-            var clock = Stopwatch.StartNew();
-            for (var step = 0L; !steady.IsCancellationRequested; step++)
-            {
-                for (var i = 0; i < 40; i++)
-                {
-                    publisher.Publish(channel, "tick");
-                    Interlocked.Increment(ref published);
-                }
-
-                var due = TimeSpan.FromMilliseconds((step + 1) * 20) - clock.Elapsed;
-                if (due > TimeSpan.Zero)
-                {
-                    await Task.Delay(due, CancellationToken.None); // allowed: the pace of the steady flow
-                }
-            }
-        }, CancellationToken.None);
+        var flow = SteadyFlow.Run(publisher, channel, steady.Token, () => Interlocked.Increment(ref published));
 
         // The caught rate, and the share of what was published in the same window that was caught. The other fault
         // classes run beside this one on the same two cores and can slow the publisher as much as the transmitter; the

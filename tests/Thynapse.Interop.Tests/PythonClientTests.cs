@@ -16,7 +16,7 @@ namespace Thynapse.Interop.Tests;
 [TestClass]
 public sealed class PythonClientTests
 {
-    private const string Python = "/usr/bin/python3";
+    private const string Python = PythonZmq.Python;
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(30);
 
@@ -27,7 +27,7 @@ public sealed class PythonClientTests
     public async Task PythonClientFromTheSpec_TalksToTransmitterAndSdkCellBothWays()
     {
         var ct = TestContext.CancellationToken;
-        await RequirePythonZmqAsync(ct);
+        await PythonZmq.RequireAsync(ct);
         var script = Path.Combine(AppContext.BaseDirectory, "interop", "thynapse_client.py");
         Assert.IsTrue(File.Exists(script), $"the Python client was not copied next to the tests: {script}");
 
@@ -128,26 +128,6 @@ public sealed class PythonClientTests
         Assert.AreEqual(0, minimal.Body.Length);
         Assert.AreEqual(pythonId, minimal.Origin.ToString());
         Assert.AreEqual(Catch.Multi, minimal.Mode);
-    }
-
-    /// <summary>The client needs pyzmq for the system interpreter; without it the test cannot say anything.</summary>
-    private static async Task RequirePythonZmqAsync(CancellationToken ct)
-    {
-        int exitCode;
-        try
-        {
-            using var probe = ChildProcess.Start(Python, "-c", "import zmq");
-            exitCode = await probe.WaitForExitAsync(TimeSpan.FromSeconds(15), ct);
-        }
-        catch (Win32Exception)
-        {
-            exitCode = -1; // no /usr/bin/python3 at all
-        }
-
-        if (exitCode != 0)
-        {
-            Assert.Inconclusive("python3-zmq is not installed: apt-get install -y python3-zmq");
-        }
     }
 
     private static List<JsonElement> Steps(IEnumerable<string> lines)

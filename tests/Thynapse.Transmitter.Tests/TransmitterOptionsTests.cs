@@ -37,6 +37,34 @@ public sealed class TransmitterOptionsTests
     }
 
     [TestMethod]
+    [DataRow("short", "Secret must be at least 16 characters; got 5")]
+    [DataRow("a-secret-of-enough-length\n", "Secret must not begin or end with whitespace")]
+    public void Validate_BadSecret_IsRefusedNamingTheSetting(string secret, string expected)
+    {
+        var ex = Assert.ThrowsExactly<ArgumentException>((TransmitterOptions.Default with { Secret = secret }).Validate);
+
+        Assert.AreEqual(nameof(TransmitterOptions.Secret), ex.ParamName);
+        StringAssert.Contains(ex.Message, expected);
+    }
+
+    [TestMethod]
+    public void Validate_BadCredentials_AreRefusedNamingTheEntry()
+    {
+        var noServices = TransmitterOptions.Default with { Credentials = [new CellCredential("a-secret-of-enough-length", [])] };
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(noServices.Validate).Message, "Credentials (entry 1) must name at least one service");
+
+        var badService = TransmitterOptions.Default with { Credentials = [new CellCredential("a-secret-of-enough-length", ["bad service"])] };
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(badService.Validate).Message, "Credentials (entry 1) names an invalid service");
+
+        var reused = TransmitterOptions.Default with
+        {
+            Secret = "a-secret-of-enough-length",
+            Credentials = [new CellCredential("a-secret-of-enough-length", ["billing"])],
+        };
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(reused.Validate).Message, "reuses a secret");
+    }
+
+    [TestMethod]
     public void Start_EndpointWithoutScheme_ThrowsArgumentExceptionSuggestingTheTcpForm()
     {
         var options = Transmitters.LoopbackOptions with { CommandEndpoint = "localhost:4710" };

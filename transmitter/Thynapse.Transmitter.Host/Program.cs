@@ -19,6 +19,12 @@ var advertise = flags.Add<string?>("--advertise-host", "THYNAPSE_ADVERTISE_HOST"
 var heartbeat = flags.Add("--heartbeat-ms", "THYNAPSE_HEARTBEAT_MS", nameof(defaults.HeartbeatInterval), (int)defaults.HeartbeatInterval.TotalMilliseconds, "how often cells must send something");
 var liveness = flags.Add("--liveness-ms", "THYNAPSE_LIVENESS_MS", nameof(defaults.LivenessTimeout), (int)defaults.LivenessTimeout.TotalMilliseconds, "silence after which a cell is dropped");
 var maxFrame = flags.Add("--max-frame-bytes", "THYNAPSE_MAX_FRAME_BYTES", nameof(defaults.MaxFrameBytes), defaults.MaxFrameBytes, "largest frame accepted");
+var maxHeader = flags.Add<int?>("--max-header-bytes", "THYNAPSE_MAX_HEADER_BYTES", nameof(defaults.MaxHeaderBytes), null, $"largest J header frame accepted (default: {defaults.MaxHeaderBytes}, or --max-frame-bytes if smaller)");
+var maxSubscriptions = flags.Add("--max-subscriptions", "THYNAPSE_MAX_SUBSCRIPTIONS", nameof(defaults.MaxSubscriptionsPerCell), defaults.MaxSubscriptionsPerCell, "subscriptions one cell may hold");
+var maxMetadata = flags.Add("--max-metadata-bytes", "THYNAPSE_MAX_METADATA_BYTES", nameof(defaults.MaxMetadataBytes), defaults.MaxMetadataBytes, "largest metadata a cell may hold, as compact JSON");
+var maxCells = flags.Add("--max-cells", "THYNAPSE_MAX_CELLS", nameof(defaults.MaxCells), defaults.MaxCells, "cells with a session at once; more are refused with TOO_MANY_CELLS");
+var maxQueryDepth = flags.Add("--max-query-depth", "THYNAPSE_MAX_QUERY_DEPTH", null, defaults.QueryLimits.MaxDepth, "deepest nesting of a metadata query (QUERY_TOO_DEEP past it)");
+var maxQueryNodes = flags.Add("--max-query-nodes", "THYNAPSE_MAX_QUERY_NODES", null, defaults.QueryLimits.MaxNodes, "clauses and values in one metadata query (QUERY_TOO_LARGE past it)");
 var prefetch = flags.Add("--prefetch", "THYNAPSE_PREFETCH", nameof(defaults.DefaultPrefetch), defaults.DefaultPrefetch, "unacknowledged deliveries per acknowledging subscription, unless it names its own");
 var ackTimeout = flags.Add("--ack-timeout-ms", "THYNAPSE_ACK_TIMEOUT_MS", nameof(defaults.DefaultAckTimeout), (int)defaults.DefaultAckTimeout.TotalMilliseconds, "time to acknowledge a delivery before it is redelivered, unless the subscription names its own");
 var maxAttempts = flags.Add("--max-attempts", "THYNAPSE_MAX_ATTEMPTS", nameof(defaults.DefaultMaxAttempts), defaults.DefaultMaxAttempts, "deliveries of one event before it is dead-lettered, unless the subscription names its own");
@@ -26,8 +32,15 @@ var serviceQueue = flags.Add("--service-queue", "THYNAPSE_SERVICE_QUEUE", nameof
 var fullQueueGrace = flags.Add<int?>("--full-queue-grace-ms", "THYNAPSE_FULL_QUEUE_GRACE_MS", nameof(defaults.FullQueueGrace), null, $"how long a cell with a full queue may take nothing from its backlog before it is judged slow and the backlog dropped (0: drop at once; default: {(int)TransmitterOptions.DefaultFullQueueGrace.TotalMilliseconds}, or a quarter of the liveness timeout if shorter)");
 var maxConnections = flags.Add<int?>("--max-connections", "THYNAPSE_MAX_CONNECTIONS", nameof(defaults.MaxConnections), null, "connections accepted at once; more are refused (default: the file descriptor limit, raised to its hard limit at start, less 256)");
 var handshakeTimeout = flags.Add("--handshake-timeout-ms", "THYNAPSE_HANDSHAKE_TIMEOUT_MS", nameof(defaults.HandshakeTimeout), (int)defaults.HandshakeTimeout.TotalMilliseconds, "a connection that has sent no more than a ZeroMQ handshake this long after connecting is closed (0: never; Linux)");
+var idReservation = flags.Add("--id-reservation-ms", "THYNAPSE_ID_RESERVATION_MS", nameof(defaults.IdReservation), (int)defaults.IdReservation.TotalMilliseconds, "how long after a cell's session ends without a goodbye its THID can be claimed only with its resume token (0: not reserved)");
+var maxFailedAttempts = flags.Add("--max-failed-attempts", "THYNAPSE_MAX_FAILED_ATTEMPTS", nameof(defaults.MaxFailedAttempts), defaults.MaxFailedAttempts, "failed HELOs (wrong secret, a THID claimed without its token) from one address before it is refused for --failed-attempt-block-ms; after 5, each failure makes the address wait longer");
+var failedAttemptBlock = flags.Add("--failed-attempt-block-ms", "THYNAPSE_FAILED_ATTEMPT_BLOCK_MS", nameof(defaults.FailedAttemptBlock), (int)defaults.FailedAttemptBlock.TotalMilliseconds, "how long an address past --max-failed-attempts is refused");
 var id = flags.Add<string?>("--id", "THYNAPSE_ID", nameof(defaults.Id), null, "the transmitter's THID, 40 hexadecimal characters: keep it across restarts to be known as the same transmitter (default: a new random one)");
 var peers = flags.AddList("--peer", "THYNAPSE_PEERS", nameof(defaults.Peers), "command endpoint of another transmitter to join the mesh through (repeatable; a host name with several addresses gives one seed per address)");
+var secret = flags.Add<string?>("--secret", "THYNAPSE_SECRET", nameof(defaults.Secret), null, "the secret cells must present in HELO to join, at least 16 characters (prefer --secret-file: a flag shows in the process list)");
+var secretFile = flags.Add<string?>("--secret-file", "THYNAPSE_SECRET_FILE", null, null, "a file holding the secret cells must present (its trailing newline ignored); instead of --secret");
+var credentialsFile = flags.Add<string?>("--credentials-file", "THYNAPSE_CREDENTIALS_FILE", nameof(defaults.Credentials), null, "a file of per-service credentials, one 'service[,service...] secret' per line: a cell with that secret may join only as those services");
+var curveKeyFile = flags.Add<string?>("--curve-key-file", "THYNAPSE_CURVE_KEY_FILE", nameof(defaults.CurveSecretKey), null, "the CURVE secret key file 'keygen' wrote: both sockets then require CURVE, and cells need the public key (the .pub file)");
 var logLevel = flags.Add("--log-level", "THYNAPSE_LOG_LEVEL", null, LogEventLevel.Information, "Verbose, Debug, Information, Warning, Error or Fatal");
 var logFormat = flags.Add("--log-format", "THYNAPSE_LOG_FORMAT", null, "text", "text, or json (one compact JSON object per line)", "text", "json");
 
@@ -37,6 +50,12 @@ foreach (var option in flags.Options)
 {
     root.Options.Add(option);
 }
+
+var keygenPath = new Argument<string>("path") { Description = "where the secret key goes (mode 0600); the public key goes to path.pub" };
+var keygen = new System.CommandLine.Command("keygen", "writes a CURVE key pair, Z85: the secret key for --curve-key-file, the public key for cells (CellOptions.TransmitterPublicKey)");
+keygen.Arguments.Add(keygenPath);
+keygen.SetAction(parsed => KeyFiles.Generate(parsed.GetValue(keygenPath)!, Console.Out, Console.Error));
+root.Subcommands.Add(keygen);
 
 root.SetAction(async (parsed, cancellationToken) =>
 {
@@ -65,12 +84,19 @@ root.SetAction(async (parsed, cancellationToken) =>
         HeartbeatInterval = TimeSpan.FromMilliseconds(parsed.GetValue(heartbeat)),
         LivenessTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(liveness)),
         MaxFrameBytes = parsed.GetValue(maxFrame),
-        MaxHeaderBytes = Math.Min(defaults.MaxHeaderBytes, parsed.GetValue(maxFrame)),
+        MaxHeaderBytes = parsed.GetValue(maxHeader) ?? Math.Min(defaults.MaxHeaderBytes, parsed.GetValue(maxFrame)),
+        MaxSubscriptionsPerCell = parsed.GetValue(maxSubscriptions),
+        MaxMetadataBytes = parsed.GetValue(maxMetadata),
+        MaxCells = parsed.GetValue(maxCells),
+        QueryLimits = defaults.QueryLimits with { MaxDepth = parsed.GetValue(maxQueryDepth), MaxNodes = parsed.GetValue(maxQueryNodes) },
         DefaultPrefetch = parsed.GetValue(prefetch),
         DefaultAckTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(ackTimeout)),
         DefaultMaxAttempts = parsed.GetValue(maxAttempts),
         ServiceQueueLimit = parsed.GetValue(serviceQueue),
         HandshakeTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(handshakeTimeout)),
+        IdReservation = TimeSpan.FromMilliseconds(parsed.GetValue(idReservation)),
+        MaxFailedAttempts = parsed.GetValue(maxFailedAttempts),
+        FailedAttemptBlock = TimeSpan.FromMilliseconds(parsed.GetValue(failedAttemptBlock)),
         Peers = parsed.GetValue(peers) ?? [],
         Logger = Log.Logger,
     };
@@ -86,6 +112,13 @@ root.SetAction(async (parsed, cancellationToken) =>
         options = options with { Id = thid };
     }
 
+    if (ReadSecrets(parsed, options) is not { } secured)
+    {
+        await Log.CloseAndFlushAsync();
+        return 1;
+    }
+
+    options = secured;
     if (parsed.GetValue(maxConnections) is { } connections)
     {
         options = options with { MaxConnections = connections };
@@ -168,6 +201,72 @@ root.SetAction(async (parsed, cancellationToken) =>
         await Log.CloseAndFlushAsync();
     }
 });
+
+// --secret, --secret-file and --credentials-file into the options; null (logged) when they cannot be used.
+TransmitterOptions? ReadSecrets(ParseResult parsed, TransmitterOptions options)
+{
+    var given = parsed.GetValue(secret);
+    if (parsed.GetValue(secretFile) is { } path)
+    {
+        if (given is not null)
+        {
+            Log.Fatal("Invalid setting: {Reason}", "--secret [env: THYNAPSE_SECRET] and --secret-file [env: THYNAPSE_SECRET_FILE] are both set; give the secret one way.");
+            return null;
+        }
+
+        given = SecretFiles.ReadSecret(path, "--secret-file [env: THYNAPSE_SECRET_FILE]", out var error);
+        if (given is null)
+        {
+            Log.Fatal("Invalid setting: {Reason}", error);
+            return null;
+        }
+
+        WarnIfReadable(path, "--secret-file");
+    }
+
+    options = options with { Secret = given };
+    if (parsed.GetValue(curveKeyFile) is { } keyPath)
+    {
+        var key = KeyFiles.ReadSecretKey(keyPath, "--curve-key-file [env: THYNAPSE_CURVE_KEY_FILE]", out var error);
+        if (key is null)
+        {
+            Log.Fatal("Invalid setting: {Reason}", error);
+            return null;
+        }
+
+        WarnIfReadable(keyPath, "--curve-key-file");
+        options = options with { CurveSecretKey = key };
+        Log.Information("CURVE required on both sockets; public key {PublicKey}", NetMQCertificate.CreateFromSecretKey(key).PublicKeyZ85);
+    }
+
+    if (parsed.GetValue(credentialsFile) is { } credentialsPath)
+    {
+        var credentials = SecretFiles.ReadCredentials(credentialsPath, "--credentials-file [env: THYNAPSE_CREDENTIALS_FILE]", out var error);
+        if (credentials is null)
+        {
+            Log.Fatal("Invalid setting: {Reason}", error);
+            return null;
+        }
+
+        WarnIfReadable(credentialsPath, "--credentials-file");
+        options = options with { Credentials = credentials };
+    }
+
+    if (options.Secret is not null || options.Credentials.Count > 0)
+    {
+        Log.Information("Cells must present a secret to join ({Credentials} per-service credentials)", options.Credentials.Count);
+    }
+
+    return options;
+}
+
+static void WarnIfReadable(string path, string flag)
+{
+    if (SecretFiles.ReadableByOthers(path))
+    {
+        Log.Warning("The file of {Flag}, {Path}, is readable by other users; restrict it with chmod 600", flag, path);
+    }
+}
 
 var parseResult = root.Parse(args);
 if (parseResult.Action is ParseErrorAction)

@@ -65,6 +65,7 @@ public sealed class Transmitter : IAsyncDisposable
             // Frames up to the limit get a clean FRAME_TOO_LARGE; far bigger ones are refused by the transport
             // itself (the peer is disconnected) so that no single peer can make us buffer without bound.
             _router.Options.MaxMsgSize = 2L * options.MaxFrameBytes + 65_536;
+            Sockets.SecureServer(_router, options.CurveCertificate);
             Sockets.Bind(_router, nameof(TransmitterOptions.CommandEndpoint), options.CommandEndpoint);
             CommandEndpoint = Endpoint.Connectable(_router.Options.LastEndpoint!, options.AdvertiseHost);
             _peers = new PeerFeed(options);
@@ -77,7 +78,10 @@ public sealed class Transmitter : IAsyncDisposable
         }
 
         _metrics = new TransmitterMetrics(_counters, Id.ToString(), options.TimeProvider);
-        _processor = new CommandProcessor(options, Id, CommandEndpoint, EventsEndpoint, new RouterSender(_router), _counters);
+        _processor = new CommandProcessor(options, Id, CommandEndpoint, EventsEndpoint, new RouterSender(_router), _counters)
+        {
+            SourceOf = new PeerAddresses(_router).Of,
+        };
         _routingId.InitEmpty();
         _header.InitEmpty();
         _body.InitEmpty();
@@ -182,6 +186,10 @@ public sealed class Transmitter : IAsyncDisposable
         ConnectionsAccepted = TransmitterCounters.Read(ref _counters.ConnectionsAccepted),
         ConnectionsRefused = TransmitterCounters.Read(ref _counters.ConnectionsRefused),
         HandshakeTimeouts = TransmitterCounters.Read(ref _counters.HandshakeTimeouts),
+        AuthenticationFailures = TransmitterCounters.Read(ref _counters.AuthenticationFailures),
+        ClaimsRefused = TransmitterCounters.Read(ref _counters.ClaimsRefused),
+        AttemptsThrottled = TransmitterCounters.Read(ref _counters.AttemptsThrottled),
+        SourcesBlocked = TransmitterCounters.Read(ref _counters.SourcesBlocked),
         PeersAlive = TransmitterCounters.Read(ref _counters.MeshAlive),
         PeersSuspect = TransmitterCounters.Read(ref _counters.MeshSuspect),
         PeersDead = TransmitterCounters.Read(ref _counters.MeshDead),

@@ -38,6 +38,31 @@ public sealed record TransmitterOptions
     /// <summary>Timing of the mesh: probes, suspicion, retries (default: <see cref="MeshOptions.Default"/>).</summary>
     public MeshOptions Mesh { get; init; } = MeshOptions.Default;
 
+    /// <summary>
+    /// The secret every cell must present in <c>HELO.secret</c> to join (default: null: cells join without one). A cell
+    /// without it, or with another, is refused with <c>AUTHENTICATION_FAILED</c> and learns nothing else (PROTOCOL.md
+    /// §5.1). Compared in constant time. It travels in clear text unless CURVE is on: keep both on an untrusted network.
+    /// </summary>
+    public string? Secret { get; init; }
+
+    /// <summary>
+    /// Per-service credentials (default: none): a cell presenting one of these secrets may join only as the services it
+    /// names. With credentials and no <see cref="Secret"/>, every cell needs a credential.
+    /// </summary>
+    public IReadOnlyList<CellCredential> Credentials { get; init; } = [];
+
+    /// <summary>
+    /// The transmitter's CURVE secret key, Z85 (40 characters; <c>thynapse-transmitter keygen</c> makes a pair) (default:
+    /// null: no CURVE). With it both sockets require CURVE (PROTOCOL.md §1): a cell must know the matching public key
+    /// (<c>CellOptions.TransmitterPublicKey</c>), its traffic is encrypted, and a plain-text client gets no answer.
+    /// CURVE authenticates the transmitter to cells, not cells to it: any client with the public key can connect, so keep
+    /// <see cref="Secret"/> too. Transmitters of a mesh with CURVE share one key pair.
+    /// </summary>
+    public string? CurveSecretKey { get; init; }
+
+    /// <summary>The certificate of <see cref="CurveSecretKey"/>, or null without CURVE (after <see cref="Validate"/>).</summary>
+    internal NetMQ.NetMQCertificate? CurveCertificate => CurveSecretKey is { } key ? NetMQ.NetMQCertificate.CreateFromSecretKey(key) : null;
+
     /// <summary>How often cells must send something, told to them in <c>WLCM</c> (default: 1 s).</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -106,6 +131,25 @@ public sealed record TransmitterOptions
     /// on re-joining what it missed meanwhile (default: 5 minutes; zero: not at all; PROTOCOL.md §5.2).
     /// </summary>
     public TimeSpan DepartedCellMemory { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long after a session ends without a goodbye its THID stays reserved for its cell: a <c>HELO</c> with that THID
+    /// and without the session's resume token is refused with <c>ID_RESERVED</c> (default: 1 minute; zero: not
+    /// reserved; in effect never longer than <see cref="DepartedCellMemory"/>: only a remembered session holds its THID). THIDs are not secrets (<c>LIST</c> shows them), resume
+    /// tokens are: this keeps a stranger from taking over a cell that paused or lost its connection. A restarted cell that
+    /// keeps its THID but not its token waits this long, or joins with a new THID (PROTOCOL.md §4.4).
+    /// </summary>
+    public TimeSpan IdReservation { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Failed <c>HELO</c>s (wrong secret, a THID claimed without its token) from one source address before it is refused
+    /// outright for <see cref="FailedAttemptBlock"/> (default: 20; 0: failures are not limited). The first 5 cost nothing; each one after them makes
+    /// the source wait, from 100 ms doubling up to 10 s, before its next attempt is looked at (PROTOCOL.md §5.1).
+    /// </summary>
+    public int MaxFailedAttempts { get; init; } = 20;
+
+    /// <summary>How long a source past <see cref="MaxFailedAttempts"/> is refused (default: 5 minutes).</summary>
+    public TimeSpan FailedAttemptBlock { get; init; } = TimeSpan.FromMinutes(5);
 
     private readonly int? _maxConnections;
 
@@ -181,6 +225,12 @@ public sealed record TransmitterOptions
     /// <summary>The largest metadata a cell may hold, as compact JSON (default: 16 KiB).</summary>
     public int MaxMetadataBytes { get; init; } = 16 * 1024;
 
+    /// <summary>
+    /// Cells with a session at once; past this a <c>HELO</c> (one that does not take over its own session) is refused with
+    /// <c>TOO_MANY_CELLS</c> (default: 100,000).
+    /// </summary>
+    public int MaxCells { get; init; } = 100_000;
+
     /// <summary>Watches one cell may hold (default: 100).</summary>
     public int MaxWatchesPerCell { get; init; } = 100;
 
@@ -198,6 +248,7 @@ public sealed record TransmitterOptions
         ArgumentNullException.ThrowIfNull(QueryLimits);
         ArgumentNullException.ThrowIfNull(Peers);
         ArgumentNullException.ThrowIfNull(Mesh);
+        ArgumentNullException.ThrowIfNull(Credentials);
         if (FindProblem(SettingNames.Properties) is { } problem)
         {
             throw problem.OutOfRange
@@ -245,6 +296,45 @@ public sealed record TransmitterOptions
             return new(nameof(Mesh), meshProblem, OutOfRange: true);
         }
 
+        if (SecretProblem(Secret, names.Subject(nameof(Secret))) is { } secretProblem)
+        {
+            return new(nameof(Secret), secretProblem, OutOfRange: false);
+        }
+
+        if (CurveSecretKey is { } curveKey && !CurveKeys.IsKey(curveKey))
+        {
+            return new(nameof(CurveSecretKey),
+                $"{names.Subject(nameof(CurveSecretKey))} must be a Z85 CURVE secret key, 40 characters; got {curveKey.Length} characters. Make a key pair with 'thynapse-transmitter keygen'.", OutOfRange: false);
+        }
+
+        for (var i = 0; i < Credentials.Count; i++)
+        {
+            var subject = $"{names.Subject(nameof(Credentials))} (entry {i + 1})";
+            var credential = Credentials[i];
+            if (credential is null || SecretProblem(credential.Secret, subject) is { } problem)
+            {
+                return new(nameof(Credentials), credential is null ? $"{subject} is null." : SecretProblem(credential.Secret, subject)!, OutOfRange: false);
+            }
+
+            if (credential.Services is not { Count: > 0 } services)
+            {
+                return new(nameof(Credentials), $"{subject} must name at least one service it may join as.", OutOfRange: false);
+            }
+
+            foreach (var service in services)
+            {
+                if (!ServiceName.TryValidate(service, out var serviceError))
+                {
+                    return new(nameof(Credentials), $"{subject} names an invalid service: {serviceError}", OutOfRange: false);
+                }
+            }
+
+            if (credential.Secret == Secret || Credentials.Take(i).Any(other => other?.Secret == credential.Secret))
+            {
+                return new(nameof(Credentials), $"{subject} reuses a secret already given; each credential needs its own.", OutOfRange: false);
+            }
+        }
+
         if (AdvertiseHost is { } host && (host.Length == 0 || host.Contains("://", StringComparison.Ordinal) || host.Any(char.IsWhiteSpace)))
         {
             return new(nameof(AdvertiseHost),
@@ -257,6 +347,10 @@ public sealed record TransmitterOptions
             : MaxHeaderBytes < 256 ? Range(nameof(MaxHeaderBytes), $"must be at least 256 bytes; got {MaxHeaderBytes}")
             : MaxHeaderBytes > MaxFrameBytes ? Range(nameof(MaxHeaderBytes), $"must be at most {Name(nameof(MaxFrameBytes))} ({MaxFrameBytes} bytes); got {MaxHeaderBytes}")
             : MaxSubscriptionsPerCell < 1 ? Range(nameof(MaxSubscriptionsPerCell), $"must be at least 1; got {MaxSubscriptionsPerCell}")
+            : MaxCells < 1 ? Range(nameof(MaxCells), $"must be at least 1; got {MaxCells}")
+            : QueryLimits.MaxDepth < 1 ? Range(nameof(QueryLimits), $"{Name(nameof(QueryLimits))}.MaxDepth must be at least 1; got {QueryLimits.MaxDepth}")
+            : QueryLimits.MaxNodes < 1 ? Range(nameof(QueryLimits), $"{Name(nameof(QueryLimits))}.MaxNodes must be at least 1; got {QueryLimits.MaxNodes}")
+            : MaxMetadataBytes < 2 ? Range(nameof(MaxMetadataBytes), $"must be at least 2 bytes ('{{}}'); got {MaxMetadataBytes}")
             : CellQueueFrames < 1 ? Range(nameof(CellQueueFrames), $"must be at least 1; got {CellQueueFrames}")
             : BatchBytes < 1024 ? Range(nameof(BatchBytes), $"must be at least 1024 bytes; got {BatchBytes}")
             : ReadAheadFrames < 1 ? Range(nameof(ReadAheadFrames), $"must be at least 1; got {ReadAheadFrames}")
@@ -271,12 +365,29 @@ public sealed record TransmitterOptions
             : MaxCellBacklogBytes < BatchBytes ? Range(nameof(MaxCellBacklogBytes), $"must be at least {Name(nameof(BatchBytes))} ({BatchBytes} bytes); got {MaxCellBacklogBytes}")
             : PublishCreditBytes < 64 * 1024 ? Range(nameof(PublishCreditBytes), $"must be at least 65536 bytes; got {PublishCreditBytes}")
             : DepartedCellMemory < TimeSpan.Zero ? Range(nameof(DepartedCellMemory), $"must be 0 ms or more; got {Ms(DepartedCellMemory)}")
+            : IdReservation < TimeSpan.Zero ? Range(nameof(IdReservation), $"must be 0 ms or more; got {Ms(IdReservation)}")
+            : MaxFailedAttempts is < 0 or (> 0 and <= Sessions.GuessLimiter.FreeFailures) ? Range(nameof(MaxFailedAttempts), $"must be 0 (not limited) or more than {Sessions.GuessLimiter.FreeFailures} (the failures that cost no wait); got {MaxFailedAttempts}")
+            : FailedAttemptBlock < TimeSpan.FromSeconds(1) ? Range(nameof(FailedAttemptBlock), $"must be at least 1000 ms; got {Ms(FailedAttemptBlock)}")
             : MaxDepartedCells < 0 ? Range(nameof(MaxDepartedCells), $"must be 0 or more; got {MaxDepartedCells}")
             : MaxDepartedSubscriptions < 0 ? Range(nameof(MaxDepartedSubscriptions), $"must be 0 or more; got {MaxDepartedSubscriptions}")
             : MaxConnections < 1 ? Range(nameof(MaxConnections), $"must be at least 1; got {MaxConnections}")
             : HandshakeTimeout < TimeSpan.Zero ? Range(nameof(HandshakeTimeout), $"must be 0 ms or more; got {Ms(HandshakeTimeout)}")
             : null;
     }
+
+    /// <summary>Secrets are at least 16 characters, with no whitespace at either end (a newline read from a file, usually).</summary>
+    private static string? SecretProblem(string? secret, string subject) =>
+        secret is null ? null
+        : secret.Length < MinSecretLength ? $"{subject} must be at least {MinSecretLength} characters; got {secret.Length}. Generate one with 'openssl rand -hex 32'."
+        : secret.Length > MaxSecretLength ? $"{subject} must be at most {MaxSecretLength} characters; got {secret.Length}."
+        : secret.Trim() != secret ? $"{subject} must not begin or end with whitespace."
+        : null;
+
+    /// <summary>The shortest secret accepted.</summary>
+    internal const int MinSecretLength = 16;
+
+    /// <summary>The longest secret accepted (it travels in every <c>HELO</c>).</summary>
+    internal const int MaxSecretLength = 1024;
 
     private static string Ms(TimeSpan duration) => $"{duration.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture)} ms";
 
@@ -294,6 +405,15 @@ public sealed record TransmitterOptions
         var wildcard = commandHost is "*" or "0.0.0.0" or "[::]" || eventsHost is "*" or "0.0.0.0" or "[::]";
         return commandPort == eventsPort && commandPort is not ("*" or "0") && (wildcard || commandHost == eventsHost) ? commandPort : null;
     }
+}
+
+/// <summary>A per-service credential: a cell presenting <paramref name="Secret"/> may join only as one of <paramref name="Services"/>.</summary>
+/// <param name="Secret">The secret, at least 16 characters.</param>
+/// <param name="Services">The services it may join as.</param>
+public sealed record CellCredential(string Secret, IReadOnlyList<string> Services)
+{
+    /// <summary>The credential without its secret, for logs.</summary>
+    public override string ToString() => $"CellCredential {{ Services = {string.Join(",", Services)} }}";
 }
 
 /// <summary>A setting that breaks a rule: its property, the message, and whether it is a value out of range.</summary>

@@ -108,6 +108,18 @@ public sealed record TransmitterStats
     /// <summary>Connections closed for sending no command within <see cref="TransmitterOptions.HandshakeTimeout"/>.</summary>
     public long HandshakeTimeouts { get; init; }
 
+    /// <summary><c>HELO</c>s refused with <c>AUTHENTICATION_FAILED</c>.</summary>
+    public long AuthenticationFailures { get; init; }
+
+    /// <summary><c>HELO</c>s refused with <c>ID_IN_USE</c> or <c>ID_RESERVED</c> (a THID claimed without its token).</summary>
+    public long ClaimsRefused { get; init; }
+
+    /// <summary><c>HELO</c>s refused with <c>TOO_MANY_ATTEMPTS</c> (not checked: their source failed too often).</summary>
+    public long AttemptsThrottled { get; init; }
+
+    /// <summary>Times a source address was blocked for <see cref="TransmitterOptions.FailedAttemptBlock"/>.</summary>
+    public long SourcesBlocked { get; init; }
+
     /// <summary>Connections open now.</summary>
     public long Connections { get; init; }
 

@@ -53,7 +53,8 @@ internal sealed class Link
     /// sockets; a host that does not resolve, a <see cref="System.Net.Sockets.SocketException"/> from Connect) disposes
     /// the socket and its monitor before it is thrown (review finding 2).
     /// </summary>
-    public static Link Open(SocketThread thread, string endpoint, string name, int number, LinkEvents events, SocketCount sockets)
+    public static Link Open(SocketThread thread, string endpoint, string name, int number, LinkEvents events, SocketCount sockets,
+        (NetMQCertificate Own, byte[] Server)? curve = null)
     {
         var dealer = new DealerSocket();
         sockets.Opened();
@@ -66,6 +67,11 @@ internal sealed class Link
             dealer.Options.ReceiveHighWatermark = 1_000;
             dealer.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);
             dealer.Options.ReconnectIntervalMax = TimeSpan.FromSeconds(2);
+            if (curve is var (own, server))
+            {
+                dealer.Options.CurveServerKey = server;
+                dealer.Options.CurveCertificate = own;
+            }
             monitor = new NetMQMonitor(dealer, $"inproc://{name}-{number}", SocketEvents.Connected | SocketEvents.ConnectRetried | SocketEvents.Disconnected);
             sockets.Opened();
             var link = new Link(thread, dealer, monitor, number, events, sockets);

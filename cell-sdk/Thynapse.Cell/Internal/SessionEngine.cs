@@ -40,6 +40,7 @@ internal sealed class SessionEngine
     private long _nextAttemptAt;
     private long _retryMs = FirstRetryMs;
     private string? _resumeToken;
+    private (NetMQ.NetMQCertificate Own, byte[] Server)? _curve;
     private bool _everWelcomed;
     private bool _helloRefused;
     private volatile bool _stopped;
@@ -359,7 +360,7 @@ internal sealed class SessionEngine
         {
             try
             {
-                _link = Link.Open(_thread, Plan.Current, _linkName, Interlocked.Increment(ref _links), _linkEvents, _sockets);
+                _link = Link.Open(_thread, Plan.Current, _linkName, Interlocked.Increment(ref _links), _linkEvents, _sockets, _curve ??= _options.Curve());
                 _parts.Outbox.Attach(_link);
             }
             catch (Exception ex)
@@ -389,6 +390,7 @@ internal sealed class SessionEngine
             Subscriptions = _parts.Subscriptions.ForHello(), // as many as fit a modest header; the rest follow as SUBS
             Credit = true,
             Resume = _resumeToken,
+            Secret = _options.Secret,
         };
 
         _helloRefused = false;

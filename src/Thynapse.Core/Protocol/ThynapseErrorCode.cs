@@ -47,6 +47,18 @@ public enum ThynapseErrorCode
     /// <summary>Another live cell holds this THID and the <c>HELO</c> did not prove it is the same cell.</summary>
     IdInUse = 202,
 
+    /// <summary>The <c>HELO</c> carried no secret, a wrong one, or one that may not join as its service (§5.1, §7).</summary>
+    AuthenticationFailed = 203,
+
+    /// <summary>The THID's session ended moments ago and is reserved for its cell: re-join with its <c>resume</c> token (§4.4).</summary>
+    IdReserved = 204,
+
+    /// <summary>Too many failed <c>HELO</c>s from this source address: wait as long as the message says (§5.1).</summary>
+    TooManyAttempts = 205,
+
+    /// <summary>The transmitter holds as many cells as it allows (<c>TransmitterOptions.MaxCells</c>): join another one, or later.</summary>
+    TooManyCells = 206,
+
     /// <summary>The channel of an event is not a valid channel name.</summary>
     InvalidChannel = 300,
 

@@ -100,6 +100,13 @@ internal sealed class CommandProcessor
             _directory, _subscriptions, _tracker, _output, _credit, _responder);
     }
 
+    /// <summary>Where a connection comes from, for the per-source limit on failed attempts (<see cref="SessionLifecycle.SourceOf"/>).</summary>
+    internal Wire.SourceOf? SourceOf
+    {
+        get => _sessions.SourceOf;
+        set => _sessions.SourceOf = value;
+    }
+
     /// <summary>The routing thread's clock (time the thread did not run is not counted, §4.4).</summary>
     internal StallAwareClock Clock => _clock;
 

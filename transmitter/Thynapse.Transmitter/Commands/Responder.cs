@@ -17,7 +17,8 @@ internal sealed class Responder(CellOutput output, TransmitterCounters counters,
     /// <summary>
     /// Sends <c>ERRR</c> (echoing the request's <c>ref</c> or <c>seq</c> when given) and counts it.
     /// <paramref name="commandName"/> names the command when <paramref name="command"/> is not a known one;
-    /// <paramref name="unrouted"/> says which events of a refused frame went nowhere (§5.11).
+    /// <paramref name="unrouted"/> says which events of a refused frame went nowhere (§5.11); <paramref name="quiet"/>
+    /// leaves the warning to the caller (refusals with their own rate-limited kind).
     /// </summary>
     public void Reject(
         ReadOnlySpan<byte> routingId,
@@ -28,7 +29,8 @@ internal sealed class Responder(CellOutput output, TransmitterCounters counters,
         JObject? request = null,
         ulong? sequence = null,
         (ulong First, ulong Last, int Count)? unrouted = null,
-        string? commandName = null)
+        string? commandName = null,
+        bool quiet = false)
     {
         commandName ??= command == Command.Unknown ? null : CommandNames.Of(command);
         TransmitterCounters.Increment(ref counters.ProtocolErrors);
@@ -37,7 +39,7 @@ internal sealed class Responder(CellOutput output, TransmitterCounters counters,
             TransmitterCounters.Increment(ref counters.EventsRejected);
         }
 
-        if (warnings.Allow(WarningKind.Refused))
+        if (!quiet && warnings.Allow(WarningKind.Refused))
         {
             log.Warning("Refused {Command} from {Cell}: {ErrorCode} {ErrorName}: {Reason}",
                 commandName ?? "a message",

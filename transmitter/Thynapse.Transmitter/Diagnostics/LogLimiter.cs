@@ -27,6 +27,9 @@ internal enum WarningKind
     /// <summary>A connection was refused (past the connection limit, or it could not be accepted).</summary>
     ConnectionRefused,
 
+    /// <summary>A <c>HELO</c> was refused for its secret (or a re-claim of a departed THID without its token).</summary>
+    AuthenticationFailed,
+
     /// <summary>A connection was closed for saying nothing within the handshake timeout.</summary>
     HandshakeTimeout,
 

@@ -49,6 +49,10 @@ internal sealed class TransmitterCounters
     public long ConnectionsRefused;
     public long ConnectionsClosed;
     public long HandshakeTimeouts;
+    public long AuthenticationFailures;
+    public long ClaimsRefused;
+    public long AttemptsThrottled;
+    public long SourcesBlocked;
 
     // The mesh (Mesh/Membership, Mesh/PeerLinks), routing thread: gauges first, then totals.
     public long MeshAlive;

@@ -289,6 +289,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         _sub.Options.ReceiveHighWatermark = 100_000; // forwarded events arrive one message per burst of a peer
         _sub.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);
         _sub.Options.ReconnectIntervalMax = _options.Mesh.RetryMax;
+        Sockets.SecureClient(_sub, _options.CurveCertificate);
         _sub.Subscribe(MeshFrames.BroadcastTopic);
         _sub.Subscribe(Membership.Id.ToString());
         _sub.ReceiveReady += (_, _) => Guarded("reading peers' event sockets", ReadStreams);
@@ -409,6 +410,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
             dealer.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);
             dealer.Options.ReconnectIntervalMax = _options.Mesh.RetryMax;
             dealer.Options.IPv4Only = !endpoint.Contains('[', StringComparison.Ordinal);
+            Sockets.SecureClient(dealer, _options.CurveCertificate);
             var link = new CommandLink(dealer, endpoint, member, attempt);
             dealer.ReceiveReady += (_, _) => Guarded("reading a peer's answer", () =>
             {

@@ -46,6 +46,9 @@ internal sealed class DepartedCells(int capacity, int maxSubscriptions, long ret
         }
     }
 
+    /// <summary>The departed session of <paramref name="id"/>, if one is remembered (it stays remembered).</summary>
+    public bool TryGet(Thid id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LocalCell? cell) => _byId.TryGetValue(id, out cell);
+
     /// <summary>Takes the departed session of <paramref name="id"/>, if one is remembered.</summary>
     public bool TryTake(Thid id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LocalCell? cell)
     {

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography;
 using Newtonsoft.Json.Linq;
 using Serilog;
@@ -34,12 +35,15 @@ internal sealed class SessionLifecycle
     private readonly ILogger _log;
     private readonly CellDirectory _directory;
     private readonly DepartedCells _departed;
+    private readonly CellAuthenticator _authenticator;
+    private readonly GuessLimiter _guesses;
     private readonly SubscriptionManager _subscriptions;
     private readonly AnycatchTracker _tracker;
     private readonly CellOutput _output;
     private readonly CreditPacer _credit;
     private readonly Responder _responder;
     private readonly long _livenessTicks;
+    private readonly long _reservationTicks;
     private bool _shuttingDown;
 
     public SessionLifecycle(TransmitterOptions options, TransmitterIdentity identity, TransmitterCounters counters, StallAwareClock clock,
@@ -75,8 +79,17 @@ internal sealed class SessionLifecycle
         _credit = credit;
         _responder = responder;
         _livenessTicks = clock.TicksOf(options.LivenessTimeout);
+        _reservationTicks = clock.TicksOf(options.IdReservation);
+        _authenticator = new CellAuthenticator(options);
+        _guesses = new GuessLimiter(options.TimeProvider, options.MaxFailedAttempts, options.FailedAttemptBlock);
         _departed = new DepartedCells(options.MaxDepartedCells, options.MaxDepartedSubscriptions, clock.TicksOf(options.DepartedCellMemory));
     }
+
+    /// <summary>
+    /// The source address of a connection (<see cref="Wire.PeerAddresses"/>); null, or an answer of null, counts failed
+    /// attempts against one shared unknown source.
+    /// </summary>
+    public Wire.SourceOf? SourceOf { get; set; }
 
     /// <summary>Departed cells remembered (their multicatch subscriptions still count what they miss).</summary>
     public int Departed => _departed.Count;
@@ -84,10 +97,39 @@ internal sealed class SessionLifecycle
     /// <summary><c>HELO</c> on a connection without a session: welcomes the cell (<c>WLCM</c>) or refuses it.</summary>
     public void HandleHelo(ReadOnlySpan<byte> routingId, JObject request)
     {
+        // A source that failed too often waits before its next attempt is even looked at: guessing is slowed whatever
+        // the number of its connections (§5.1).
+        if (_guesses.Count > 0 && !_guesses.MayAttempt(Source(routingId), out var retryAfter, out var blocked))
+        {
+            TransmitterCounters.Increment(ref _counters.AttemptsThrottled);
+            _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.TooManyAttempts, blocked
+                ? $"too many failed attempts from this address; refused for {(long)Math.Ceiling(retryAfter.TotalMilliseconds)} ms more"
+                : $"too many failed attempts from this address; try again in {(long)Math.Ceiling(retryAfter.TotalMilliseconds)} ms", request, quiet: true);
+            return;
+        }
+
+        // The secret before anything else: a stranger learns nothing about this transmitter, not even which fields it
+        // reads (§5.1).
+        var admission = _authenticator.Admit(HelloMessage.SecretOf(request), out var allowedServices);
+        if (admission == Admission.Refused)
+        {
+            RefuseAuthentication(routingId, request, HelloMessage.SecretOf(request) is null
+                ? "this transmitter requires a secret: set the cell's secret (CellOptions.Secret, HELO 'secret') to the transmitter's (--secret)"
+                : "the secret is not this transmitter's: check the cell's secret (CellOptions.Secret) against the transmitter's (--secret)");
+            return;
+        }
+
         // HelloMessage checks in the transmitter's order: the version first (§10), then every field, then the metadata's size.
         if (!HelloMessage.TryRead(request, _limits, out var hello, out var code, out var error))
         {
             _responder.Reject(routingId, null, Command.Helo, code, error, request);
+            return;
+        }
+
+        if (admission == Admission.Services && !allowedServices!.Contains(hello.Service))
+        {
+            RefuseAuthentication(routingId, request,
+                $"this secret may join only as {string.Join(", ", allowedServices.Order(StringComparer.Ordinal))}, not as {hello.Service}");
             return;
         }
 
@@ -101,6 +143,13 @@ internal sealed class SessionLifecycle
         }
 
         var id = hello.Id;
+        if (_directory.Count >= _options.MaxCells && !(_directory.TryGetById(id, out var held) && TokenMatches(hello.Resume, held)))
+        {
+            _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.TooManyCells,
+                $"this transmitter holds its limit of {_options.MaxCells} cells; join another transmitter, or try again later", request);
+            return;
+        }
+
         WelcomeResumed? resumed = null;
         string? keptToken = null;
         long? claim = null;
@@ -109,7 +158,7 @@ internal sealed class SessionLifecycle
             // Only the holder of the resume token may take a live id over: ids are not secrets, tokens are.
             if (!TokenMatches(resume, existing))
             {
-                _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.IdInUse, $"cell {id} is connected; a reconnecting cell proves itself with 'resume'", request);
+                RefuseClaim(routingId, request, ThynapseErrorCode.IdInUse, $"cell {id} is connected; a reconnecting cell proves itself with 'resume'");
                 return;
             }
 
@@ -124,6 +173,7 @@ internal sealed class SessionLifecycle
             // resume token of its session there, of which the mesh holds only a hash (PROTOCOL.md §12.8, "Claims").
             if (!elsewhere.ProvenBy(id, resume))
             {
+                // Not counted as a guess: a moving cell can race its own record's update (a replica one version behind).
                 _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.IdInUse,
                     $"cell {id} is served by transmitter {elsewhere.Owner}; a cell moving here proves itself with the 'resume' token of its session there", request);
                 return;
@@ -139,11 +189,22 @@ internal sealed class SessionLifecycle
             TransmitterCounters.Increment(ref _counters.CellsMovedIn);
             _log.Information("Cell {CellId} of {Service} moves here from transmitter {From} (claim {Claim})", id, service, elsewhere.Owner, claim);
         }
-        else if (_departed.TryTake(id, out var departed))
+        else if (_departed.TryGet(id, out var departed))
         {
+            // A THID belongs to its cell: for a while after its session ended only the session's token claims it (§4.4).
+            var matches = TokenMatches(resume, departed);
+            if (!matches && _clock.Now - departed.EndedAt <= _reservationTicks)
+            {
+                var left = _clock.SpanOf(_reservationTicks - (_clock.Now - departed.EndedAt));
+                RefuseClaim(routingId, request, ThynapseErrorCode.IdReserved,
+                    $"cell {id}'s session ended {(long)_clock.SpanOf(_clock.Now - departed.EndedAt).TotalMilliseconds} ms ago and its THID is reserved for it for {(long)left.TotalMilliseconds} ms more: re-join with its 'resume' token, or join with a new THID");
+                return;
+            }
+
             // The cell comes back after its session ended without a goodbye: tell it what it missed meanwhile.
+            _departed.TryTake(id, out _);
             _subscriptions.RemoveKept(departed);
-            if (TokenMatches(resume, departed))
+            if (matches)
             {
                 resumed = Resumed(departed);
                 keptToken = departed.ResumeToken;
@@ -217,6 +278,46 @@ internal sealed class SessionLifecycle
                 ForgetGhosts();
             }
         }
+    }
+
+    /// <summary>Refuses a <c>HELO</c> for its secret: <c>AUTHENTICATION_FAILED</c>, counted, and nothing else.</summary>
+    private void RefuseAuthentication(ReadOnlySpan<byte> routingId, JObject request, string reason)
+    {
+        TransmitterCounters.Increment(ref _counters.AuthenticationFailures);
+        var source = Failed(routingId);
+        if (_warnings.Allow(WarningKind.AuthenticationFailed))
+        {
+            _log.Warning("Refused HELO from {Peer} (connection {RoutingId}): {Reason}", source, Convert.ToHexString(routingId), reason);
+        }
+
+        _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.AuthenticationFailed, reason, request, quiet: true);
+    }
+
+    /// <summary>Counts a failed attempt against its source, logging (rate-limited) when that blocks it; the source.</summary>
+    private IPAddress Failed(ReadOnlySpan<byte> routingId)
+    {
+        var source = Source(routingId);
+        if (_guesses.Failed(source))
+        {
+            TransmitterCounters.Increment(ref _counters.SourcesBlocked);
+            if (_warnings.Allow(WarningKind.AuthenticationFailed))
+            {
+                _log.Warning("Refusing every HELO from {Peer} for {Block} after {Failures} failed attempts", source, _options.FailedAttemptBlock, _options.MaxFailedAttempts);
+            }
+        }
+
+        return source;
+    }
+
+    /// <summary>Where failed attempts of a connection count: its source address, or the one shared unknown source.</summary>
+    private IPAddress Source(ReadOnlySpan<byte> routingId) => SourceOf?.Invoke(routingId) ?? IPAddress.IPv6None;
+
+    /// <summary>Refuses a <c>HELO</c> that claims a THID held by another session, live or departed, without its token.</summary>
+    private void RefuseClaim(ReadOnlySpan<byte> routingId, JObject request, ThynapseErrorCode code, string reason)
+    {
+        TransmitterCounters.Increment(ref _counters.ClaimsRefused);
+        Failed(routingId);
+        _responder.Reject(routingId, null, Command.Helo, code, reason, request);
     }
 
     /// <summary><c>GBYE</c> from a cell: answered, and its session ends.</summary>

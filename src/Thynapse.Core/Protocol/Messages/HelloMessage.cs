@@ -30,6 +30,11 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
     /// <summary><c>resume</c>: the <c>session</c> token of an earlier <c>WLCM</c>.</summary>
     public string? Resume { get; init; }
 
+    /// <summary>
+    /// <c>secret</c>: the transmitter's shared secret, or a per-service credential's (§5.1). Null when absent. Never
+    /// logged: <see cref="ToString"/> leaves it out.
+    /// </summary>
+    public string? Secret { get; init; }
 
     /// <inheritdoc />
     public override Command Command => Command.Helo;
@@ -68,6 +73,7 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
         var encodingsField = fields.GetArray("encodings");
         var subsField = fields.GetArray("subs");
         var resume = fields.GetString("resume");
+        var secret = fields.GetString("secret");
         var metadata = fields.GetObject("metadata");
         var tagsField = fields.GetArray("tags");
         var credit = fields.GetBoolean("credit") ?? false;
@@ -113,13 +119,14 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
             Subscriptions = subscriptions,
             Credit = credit,
             Resume = resume,
+            Secret = secret,
             Ref = MessageFields.ReadRef(body),
         };
         return true;
     }
 
     /// <inheritdoc />
-    /// <remarks>The SDK's order: id, service, protocol, encodings, metadata, tags, subs, credit, resume, ref.</remarks>
+    /// <remarks>The SDK's order: id, service, protocol, encodings, metadata, tags, subs, credit, resume, secret, ref.</remarks>
     public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -168,10 +175,27 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
             MessageFields.Write(writer, "resume", Resume);
         }
 
+        if (Secret is not null)
+        {
+            MessageFields.Write(writer, "secret", Secret);
+        }
+
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
     }
 
+    /// <summary>
+    /// <c>secret</c> as a transmitter reads it before anything else in a <c>HELO</c> (§5.1): a string, or null when it is
+    /// absent or not a string (which no secret matches), so that a stranger learns nothing but <c>AUTHENTICATION_FAILED</c>.
+    /// </summary>
+    public static string? SecretOf(JObject body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return body.TryGetValue("secret", StringComparison.Ordinal, out var value) && value.Type == JTokenType.String ? (string?)value : null;
+    }
+
+    /// <summary>The message without its <see cref="Secret"/>, for logs.</summary>
+    public override string ToString() => $"HELO {{ Id = {Id}, Service = {Service}, Resume = {(Resume is null ? "none" : "given")}, Secret = {(Secret is null ? "none" : "given")} }}";
 
 
     /// <summary><c>HELO.subs</c>: each entry as in <c>SUBS</c>, naming the index of the first bad one.</summary>

@@ -1,0 +1,111 @@
+using Thynapse.Cell;
+using Thynapse.Core;
+using Thynapse.TestKit;
+
+namespace Thynapse.Fault.Tests;
+
+/// <summary>The executable's secret flags: from a file or the environment, and a mistake named with its fix.</summary>
+[TestClass]
+public sealed class SecretFlagTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task SecretFile_AdmitsOnlyCellsWithItsSecret()
+    {
+        var ct = TestContext.CancellationToken;
+        var path = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(path, "secret-from-a-file-0001\n", ct);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+            using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--secret-file", path]);
+
+            await using var cell = await Cells.ConnectAsync(transmitter.CommandEndpoint, "filed", o => o with { Secret = "secret-from-a-file-0001" }, ct);
+            var refused = await Assert.ThrowsExactlyAsync<ThynapseRejectedException>(() =>
+                Cells.ConnectAsync(transmitter.CommandEndpoint, "filed", o => o, ct));
+
+            Assert.AreEqual(CellState.Connected, cell.CurrentState);
+            Assert.AreEqual(ThynapseErrorCode.AuthenticationFailed, refused.Code);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task SecretEnvironmentVariable_IsTheSecret()
+    {
+        var ct = TestContext.CancellationToken;
+        var port = Ports.Free();
+        using var transmitter = TransmitterProcess.Run(new Dictionary<string, string>
+        {
+            ["THYNAPSE_SECRET"] = "secret-from-the-environment",
+            ["THYNAPSE_COMMAND"] = $"tcp://127.0.0.1:{port}",
+            ["THYNAPSE_EVENTS"] = $"tcp://127.0.0.1:{Ports.Free()}",
+        });
+        await transmitter.WaitForLineAsync($"routing on tcp://127.0.0.1:{port}", cancellationToken: ct);
+
+        await using var cell = await Cells.ConnectAsync($"tcp://127.0.0.1:{port}", "env", o => o with { Secret = "secret-from-the-environment" }, ct);
+        Assert.AreEqual(CellState.Connected, cell.CurrentState);
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task Keygen_WritesAPairTheTransmitterAndCellsUse()
+    {
+        var ct = TestContext.CancellationToken;
+        var directory = Directory.CreateTempSubdirectory("thynapse-keys");
+        try
+        {
+            var path = Path.Combine(directory.FullName, "transmitter.key");
+            using (var keygen = TransmitterProcess.Run(null, "keygen", path))
+            {
+                Assert.AreEqual(0, await keygen.WaitForExitAsync(TimeSpan.FromSeconds(20), ct), string.Join('\n', keygen.Lines));
+            }
+
+            var publicKey = (await File.ReadAllTextAsync(path + ".pub", ct)).Trim();
+            Assert.IsTrue(CurveKeys.IsKey(publicKey), publicKey);
+            Assert.IsTrue(CurveKeys.IsKey((await File.ReadAllTextAsync(path, ct)).Trim()));
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.AreEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path), "the secret key is the owner's alone");
+            }
+
+            using (var again = TransmitterProcess.Run(null, "keygen", path))
+            {
+                Assert.AreEqual(1, await again.WaitForExitAsync(TimeSpan.FromSeconds(20), ct), "a key pair is never overwritten");
+            }
+
+            using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--curve-key-file", path]);
+            await using var cell = await Cells.ConnectAsync(transmitter.CommandEndpoint, "curved", o => o with { TransmitterPublicKey = publicKey }, ct);
+            Assert.AreEqual(CellState.Connected, cell.CurrentState);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [TestMethod]
+    [DataRow("--max-cells", "0", "--max-cells [env: THYNAPSE_MAX_CELLS] must be at least 1; got 0")]
+    [DataRow("--max-failed-attempts", "3", "--max-failed-attempts [env: THYNAPSE_MAX_FAILED_ATTEMPTS] must be 0 (not limited) or more than 5")]
+    [DataRow("--curve-key-file", "/nonexistent/key", "--curve-key-file [env: THYNAPSE_CURVE_KEY_FILE]: '/nonexistent/key' does not exist")]
+    [DataRow("--secret-file", "/nonexistent/thynapse-secret", "--secret-file [env: THYNAPSE_SECRET_FILE]: '/nonexistent/thynapse-secret' does not exist")]
+    [DataRow("--secret", "short", "--secret [env: THYNAPSE_SECRET] must be at least 16 characters")]
+    [DataRow("--credentials-file", "/nonexistent/creds", "--credentials-file [env: THYNAPSE_CREDENTIALS_FILE]: '/nonexistent/creds' does not exist")]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task BadSecretSetting_ExitsWithCodeOneNamingTheFlag(string flag, string value, string expected)
+    {
+        using var bad = TransmitterProcess.Run(null, flag, value);
+
+        Assert.AreEqual(1, await bad.WaitForExitAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken));
+        Assert.IsTrue(bad.Lines.Any(l => l.Contains(expected, StringComparison.Ordinal)), string.Join('\n', bad.Lines));
+    }
+}
