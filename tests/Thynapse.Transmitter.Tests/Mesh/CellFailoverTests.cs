@@ -81,6 +81,8 @@ public sealed class CellFailoverTests
 
         cell.LoseSession("the test cut it");
         await Eventually.That("the cell moved to b", () => cell.TransmitterId == b.Id && cell.CurrentState == CellState.Connected, cancellationToken: ct);
+        // The notice is told on the thread pool, after the state changed: wait for it rather than read it once.
+        await Eventually.That("the cell was told it moved", () => { lock (notices) { return notices.Any(n => n.Kind == CellNoticeKind.Moved); } }, cancellationToken: ct);
         CellNotice move;
         lock (notices)
         {
