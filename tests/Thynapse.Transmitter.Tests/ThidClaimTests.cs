@@ -20,7 +20,7 @@ public sealed class ThidClaimTests
         await using var transmitter = Transmitters.StartLoopback(o => o with
         {
             HeartbeatInterval = TimeSpan.FromMilliseconds(100),
-            LivenessTimeout = TimeSpan.FromMilliseconds(500),
+            LivenessTimeout = TimeSpan.FromMilliseconds(2000), // the owner never beats: long enough to be listed on a loaded machine
         });
         var service = TestIds.Next("claim");
         using var owner = new RawClient(transmitter.CommandEndpoint);
@@ -51,6 +51,41 @@ public sealed class ThidClaimTests
         var (welcome, _) = returning.Expect("WLCM");
         Assert.AreEqual(token, welcome.Value<string>("session"));
         Assert.AreEqual("silent", welcome["resumed"]?.Value<string>("ended"));
+    }
+
+    /// <summary>
+    /// A cell whose transmitter restarted comes back with a token the new process never issued; its HELO can be answered
+    /// on a connection the cell already gave up (a HELO queued while the port was closed), and that unseen session then
+    /// departs and reserves the THID. The new session keeps the cell's token, so the cell's next HELO claims it: found by
+    /// RestartFaultTests.SubscribeWhileReconnecting, where the cell was locked out with ID_RESERVED for the whole reservation.
+    /// </summary>
+    [TestMethod]
+    [Timeout(15_000, CooperativeCancellation = true)]
+    public async Task UnknownWellFormedToken_IsKept_SoTheCellClaimsTheSessionItNeverSaw()
+    {
+        await using var transmitter = Transmitters.StartLoopback(o => o with { MaxFailedAttempts = 0 });
+        var service = TestIds.Next("claim");
+        var token = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        var unseen = new RawClient(transmitter.CommandEndpoint);
+        var id = unseen.Id;
+        var welcome = unseen.Hello(service, new JObject { ["resume"] = token });
+        Assert.AreEqual(token, welcome.Value<string>("session"), "a well-formed token the transmitter does not know is kept");
+        unseen.Dispose(); // the cell never read that welcome: its session departs and reserves the THID
+        await Eventually.That("the unseen session ended", () => transmitter.Stats.Cells == 0, cancellationToken: TestContext.CancellationToken);
+
+        using var thief = new RawClient(transmitter.CommandEndpoint);
+        thief.SendJson("HELO", new JObject { ["id"] = id.ToString(), ["service"] = service, ["resume"] = Convert.ToHexStringLower(new byte[16]) });
+        thief.ExpectError(ThynapseErrorCode.IdReserved);
+
+        using var cell = new RawClient(transmitter.CommandEndpoint);
+        cell.SendJson("HELO", new JObject { ["id"] = id.ToString(), ["service"] = service, ["resume"] = token });
+        var (again, _) = cell.Expect("WLCM");
+        Assert.AreEqual(token, again.Value<string>("session"));
+        Assert.IsNotNull(again["resumed"], "the cell takes over the session it never saw");
+
+        using var weak = new RawClient(transmitter.CommandEndpoint);
+        var other = weak.Hello(TestIds.Next("weak"), new JObject { ["resume"] = "1234" });
+        Assert.AreNotEqual("1234", other.Value<string>("session"), "a token not made as a transmitter makes them is replaced");
     }
 
     [TestMethod]

@@ -98,6 +98,69 @@ public sealed class CellFailoverTests
         await Eventually.That("the moved cell catches on b", () => caught.Count == 1, cancellationToken: ct);
     }
 
+    /// <summary>
+    /// A transmitter that stops gracefully (SIGTERM in the host) tells each cell a live member to move to, in turn, so its
+    /// cells spread over the others (§5.9); an SDK cell moves there at once, with its subscriptions, without waiting for
+    /// its liveness timeout.
+    /// </summary>
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task GracefulShutdown_TellsEachCellWhereToMove_SpreadOverTheOtherMembers()
+    {
+        var ct = TestContext.CancellationToken;
+        var a = Transmitters.StartLoopback();
+        await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
+        await using var c = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
+        await Eventually.That("a, b and c see each other alive", () => SeesAlive(a, b, c) && SeesAlive(b, a, c) && SeesAlive(c, a, b), cancellationToken: ct);
+
+        var service = TestIds.Next("drained");
+        var channel = TestIds.Next("after-drain");
+        await using var cell = await Cells.ConnectAsync(a, service, ct);
+        var caught = new EventCollector();
+        await using var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
+        using var observed = subscription.Subscribe(caught);
+        await Eventually.That("the cell knows all three transmitters", () => cell.Transmitters.Count == 3, cancellationToken: ct);
+        var members = $"a {a.Id}, b {b.Id}, c {c.Id}; a sees {string.Join(", ", a.Peers.Select(p => $"{p.Id} {p.State}"))}";
+        TestContext.WriteLine(members);
+        var raw = Enumerable.Range(0, 6).Select(_ => new RawClient(a.CommandEndpoint)).ToList();
+        try
+        {
+            foreach (var client in raw)
+            {
+                client.Hello(service);
+            }
+
+            var stopped = System.Diagnostics.Stopwatch.StartNew();
+            await a.DisposeAsync();
+            var targets = raw.Select(client =>
+            {
+                var goodbye = client.Expect("GBYE", "GBYE shutdown from a").Payload;
+                Assert.AreEqual("shutdown", (string?)goodbye["reason"]);
+                return (string?)goodbye["to"]?["id"];
+            }).ToList();
+            // Other tests' transmitters may have found this mesh through a reused port: the targets are a's live
+            // members, whichever they are, never a itself.
+            Assert.IsTrue(targets.All(t => t is not null && t != a.Id.ToString()), $"each cell is told a live member to move to: {string.Join(", ", targets)} ({members})");
+            CollectionAssert.IsSubsetOf(new[] { b.Id.ToString(), c.Id.ToString() }, targets, "b and c both take some");
+
+            await Eventually.That("the SDK cell moved", () => cell.CurrentState == CellState.Connected && cell.TransmitterId != a.Id, cancellationToken: ct);
+            TestContext.WriteLine($"the cell was serving again {stopped.ElapsedMilliseconds} ms after the stop began");
+            targets.Add(cell.TransmitterId.ToString()); // it went where it was told first
+            var counts = targets.GroupBy(t => t).Select(g => g.Count()).ToList();
+            Assert.IsLessThanOrEqualTo(1, counts.Max() - counts.Min(), $"the seven cells spread evenly: {string.Join(", ", targets)}");
+            var there = cell.Transmitters.Single(t => t.Id == cell.TransmitterId).CommandEndpoint;
+            await using var publisher = await Cells.ConnectAsync(there, "producer", o => o, ct);
+            var result = await publisher.PublishAsync(channel, "after the drain", cancellationToken: ct);
+            Assert.AreEqual(1, result.Receivers, "the subscription came along");
+            await Eventually.That("the moved cell catches", () => caught.Count == 1, cancellationToken: ct);
+        }
+        finally
+        {
+            raw.ForEach(r => r.Dispose());
+            await a.DisposeAsync();
+        }
+    }
+
     private static List<JToken> List(RawClient asker, string service)
     {
         asker.SendJson("LIST", new JObject { ["service"] = service });

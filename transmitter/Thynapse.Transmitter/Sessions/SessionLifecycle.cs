@@ -212,8 +212,12 @@ internal sealed class SessionLifecycle
         }
 
         // A resumed session keeps its token: a cell whose HELO crossed a lost connection (or went out on two of them)
-        // then proves itself with the same token whichever of its HELOs is answered first.
-        var token = keptToken ?? NewToken();
+        // then proves itself with the same token whichever of its HELOs is answered first. So does a new session whose
+        // HELO brings a well-formed token this transmitter never issued (one from a transmitter that restarted, or whose
+        // session died before the cell read its welcome): a HELO of the cell answered on a connection it had already
+        // given up leaves a departed session here that only the cell's token claims, and the cell still holds that
+        // token. Adopting it gives nothing away: the THID is free here and elsewhere, or a branch above refused it.
+        var token = keptToken ?? (IsWellFormedToken(resume) ? resume! : NewToken());
         var profile = new CellProfile(id, service)
         {
             Metadata = hello.Metadata ?? [],
@@ -378,16 +382,25 @@ internal sealed class SessionLifecycle
         }
     }
 
-    /// <summary>Tells every cell the transmitter is going away (GBYE, after what is batched for it), and ends the sessions.</summary>
+    /// <summary>
+    /// Tells every cell the transmitter is going away (GBYE, after what is batched for it), and ends the sessions. With
+    /// other live members in the mesh, each cell is told one of them to move to (<c>to</c>, PROTOCOL.md §5.9), in turn, so
+    /// that this transmitter's cells spread evenly over the rest instead of all landing on the first one listed.
+    /// </summary>
     public void Shutdown()
     {
         _shuttingDown = true;
         _output.ShuttingDown = true;
         _output.RetryBacklogs(giveUp: true);
         _credit.RetryOwed();
+        var others = _transmitters.Skip(1).ToArray(); // this transmitter is listed first
+        var goodbyes = others.Length == 0
+            ? [new GoodbyeMessage(GoodbyeMessage.Shutdown).ToFrame()]
+            : others.Select(to => new GoodbyeMessage(GoodbyeMessage.Shutdown) { To = to }.ToFrame()).ToArray();
+        var next = Random.Shared.Next(goodbyes.Length); // several transmitters shutting down at once do not all pick the same first
         foreach (var cell in _directory.All.ToList())
         {
-            _output.Send(cell, new GoodbyeMessage(GoodbyeMessage.Shutdown).ToFrame());
+            _output.Send(cell, goodbyes[next++ % goodbyes.Length]);
             Remove(cell, SessionEnd.Shutdown);
         }
     }
@@ -537,6 +550,12 @@ internal sealed class SessionLifecycle
     private long NowMs() => _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
 
     private static string NewToken() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>A token as <see cref="NewToken"/> makes them (32 lowercase hex digits): unguessable, so it may be adopted.</summary>
+    private static bool IsWellFormedToken(string? token) =>
+        token is { Length: 32 } && token.AsSpan().IndexOfAnyExcept(LowerHex) < 0;
+
+    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
 }
 
 /// <summary>Who this transmitter is and where cells reach it, as <c>WLCM</c> and <c>CELL</c> notices say.</summary>
