@@ -155,9 +155,21 @@ public sealed class RawClient : IDisposable
             hello.Merge(extra);
         }
 
-        SendJson("HELO", hello);
-        var (command, payload, _) = ReceiveJson("WLCM");
-        return command == "WLCM" ? payload : throw new InvalidOperationException($"Expected WLCM, got {command} {payload}");
+        // A transmitter that joins its mesh refuses cells with NOT_READY for a moment (PROTOCOL.md §12.8, "Readiness"):
+        // a client retries, as the SDK does; tests of the gate itself send HELO and read the refusal.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            SendJson("HELO", hello);
+            var (command, payload, _) = ReceiveJson("WLCM");
+            if (command == "ERRR" && payload.Value<int>("code") == (int)ThynapseErrorCode.NotReady && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(20); // the pause between retries, not a wait for a condition: the next HELO asks again
+                continue;
+            }
+
+            return command == "WLCM" ? payload : throw new InvalidOperationException($"Expected WLCM, got {command} {payload}");
+        }
     }
 
     /// <summary>Sends <c>SUBS</c> and waits for its <c>OKAY</c>.</summary>

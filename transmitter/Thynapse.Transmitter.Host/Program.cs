@@ -37,6 +37,7 @@ var maxFailedAttempts = flags.Add("--max-failed-attempts", "THYNAPSE_MAX_FAILED_
 var failedAttemptBlock = flags.Add("--failed-attempt-block-ms", "THYNAPSE_FAILED_ATTEMPT_BLOCK_MS", nameof(defaults.FailedAttemptBlock), (int)defaults.FailedAttemptBlock.TotalMilliseconds, "how long an address past --max-failed-attempts is refused");
 var id = flags.Add<string?>("--id", "THYNAPSE_ID", nameof(defaults.Id), null, "the transmitter's THID, 40 hexadecimal characters: keep it across restarts to be known as the same transmitter (default: a new random one)");
 var peers = flags.AddList("--peer", "THYNAPSE_PEERS", nameof(defaults.Peers), "command endpoint of another transmitter to join the mesh through (repeatable; a host name with several addresses gives one seed per address)");
+var readinessTimeout = flags.Add("--readiness-timeout-ms", "THYNAPSE_READINESS_TIMEOUT_MS", null, (int)defaults.Mesh.ReadinessTimeout.TotalMilliseconds, "with --peer: cells are refused (NOT_READY) until the transmitter holds its mesh's cell directory, or at most this long after it started (0: no gate)");
 var secret = flags.Add<string?>("--secret", "THYNAPSE_SECRET", nameof(defaults.Secret), null, "the secret cells must present in HELO to join, at least 16 characters (prefer --secret-file: a flag shows in the process list)");
 var secretFile = flags.Add<string?>("--secret-file", "THYNAPSE_SECRET_FILE", null, null, "a file holding the secret cells must present (its trailing newline ignored); instead of --secret");
 var credentialsFile = flags.Add<string?>("--credentials-file", "THYNAPSE_CREDENTIALS_FILE", nameof(defaults.Credentials), null, "a file of per-service credentials, one 'service[,service...] secret' per line: a cell with that secret may join only as those services");
@@ -98,6 +99,7 @@ root.SetAction(async (parsed, cancellationToken) =>
         MaxFailedAttempts = parsed.GetValue(maxFailedAttempts),
         FailedAttemptBlock = TimeSpan.FromMilliseconds(parsed.GetValue(failedAttemptBlock)),
         Peers = parsed.GetValue(peers) ?? [],
+        Mesh = defaults.Mesh with { ReadinessTimeout = TimeSpan.FromMilliseconds(parsed.GetValue(readinessTimeout)) },
         Logger = Log.Logger,
     };
     if (parsed.GetValue(id) is { } idText)

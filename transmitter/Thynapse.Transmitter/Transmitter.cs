@@ -36,6 +36,7 @@ public sealed class Transmitter : IAsyncDisposable
     private readonly ConnectionGuard _connections;
     private readonly CommandProcessor _processor;
     private readonly PeerLinks _mesh;
+    private readonly Readiness _readiness;
     private readonly TransmitterCounters _counters = new();
     private readonly TransmitterMetrics _metrics;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -116,12 +117,20 @@ public sealed class Transmitter : IAsyncDisposable
         _processor.Sessions.ClaimElsewhere = _mesh.Cells.ClaimOf;
         _processor.Sessions.AddressOf = id => _mesh.Roster.Current.FirstOrDefault(t => t.Id == id);
         _mesh.Cells.Claimed += _processor.Sessions.ClaimedElsewhere;
+        _readiness = new Readiness(_mesh.Membership, _mesh.Cells, _processor.Clock, options.Mesh, seeded: options.Peers.Count > 0, _log);
+        _processor.Sessions.NotReady = _readiness.Check;
         _connections = new ConnectionGuard(_router, Endpoint.PortOf(_router.Options.LastEndpoint!), options, _counters, _log);
         _timer.Elapsed += (_, _) => Guarded("periodic work", OnTick);
     }
 
     /// <summary>The mesh's sockets and engines (tests reach its fault switches through it).</summary>
     internal PeerLinks Mesh => _mesh;
+
+    /// <summary>
+    /// True once cells may join: at once without seeds; with them, once this transmitter holds the cell directory of every
+    /// live member it knows, or <see cref="MeshOptions.ReadinessTimeout"/> after it started (PROTOCOL.md §12.8, "Readiness").
+    /// </summary>
+    public bool IsReady => _readiness.IsOpen;
 
     /// <summary>The guard of the command socket's connections (tests make its count drift).</summary>
     internal ConnectionGuard Connections => _connections;
@@ -179,6 +188,7 @@ public sealed class Transmitter : IAsyncDisposable
         CreditPauses = TransmitterCounters.Read(ref _counters.CreditPauses),
         CellsCutOff = TransmitterCounters.Read(ref _counters.CellsCutOff),
         CellsMovedIn = TransmitterCounters.Read(ref _counters.CellsMovedIn),
+        CellsNotReady = TransmitterCounters.Read(ref _counters.CellsNotReady),
         CellsMovedOut = TransmitterCounters.Read(ref _counters.CellsMovedOut),
         MissedWhileAway = TransmitterCounters.Read(ref _counters.MissedWhileAway),
         Extensions = TransmitterCounters.Read(ref _counters.Extensions),
@@ -294,6 +304,7 @@ public sealed class Transmitter : IAsyncDisposable
         ReadAllInput();
         var now = _options.TimeProvider.GetTimestamp();
         _processor.Tick(now);
+        _readiness.Check(); // opens the gate (and says so) without waiting for a cell to ask
         _processor.SweepAckDeadlines(now);
         _processor.FlushDirty();
         WatchBacklogs();

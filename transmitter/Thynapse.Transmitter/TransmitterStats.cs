@@ -87,6 +87,9 @@ public sealed record TransmitterStats
     /// <summary>Cells whose session was ended because their queue stayed full for the liveness timeout.</summary>
     public long CellsCutOff { get; init; }
 
+    /// <summary><c>HELO</c>s refused with <c>NOT_READY</c> while the transmitter joined its mesh (the readiness gate).</summary>
+    public long CellsNotReady { get; init; }
+
     /// <summary>Cells that moved here from another transmitter of the mesh (their claim proven by their resume token).</summary>
     public long CellsMovedIn { get; init; }
 

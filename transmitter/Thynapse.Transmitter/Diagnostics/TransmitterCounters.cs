@@ -37,6 +37,9 @@ internal sealed class TransmitterCounters
     public long CreditPauses;
     public long CellsCutOff;
 
+    /// <summary><c>HELO</c>s refused with <c>NOT_READY</c> while the readiness gate was closed (PROTOCOL.md §12.8).</summary>
+    public long CellsNotReady;
+
     /// <summary>Cells that moved here from another transmitter, proving their claim (PROTOCOL.md §12.8).</summary>
     public long CellsMovedIn;
 

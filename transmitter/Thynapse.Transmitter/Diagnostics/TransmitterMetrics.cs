@@ -41,6 +41,7 @@ internal sealed class TransmitterMetrics : IDisposable
         _meter.CreateObservableCounter("thynapse.output.slow_verdicts", () => TransmitterCounters.Read(ref c.SlowVerdicts), "{verdict}", "Times a cell took nothing from its backlog within the grace");
         _meter.CreateObservableCounter("thynapse.credit.pauses", () => TransmitterCounters.Read(ref c.CreditPauses), "{pause}", "Times a publisher's credit waited for a cell's backlog");
         _meter.CreateObservableCounter("thynapse.cells.cut_off", () => TransmitterCounters.Read(ref c.CellsCutOff), "{cell}", "Cells ended because their queue stayed full for the liveness timeout");
+        _meter.CreateObservableCounter("thynapse.cells.not_ready", () => TransmitterCounters.Read(ref c.CellsNotReady), "{cell}", "HELOs refused with NOT_READY while the transmitter joined its mesh");
         _meter.CreateObservableCounter("thynapse.cells.moved_in", () => TransmitterCounters.Read(ref c.CellsMovedIn), "{cell}", "Cells that moved here from another transmitter, proving their claim");
         _meter.CreateObservableCounter("thynapse.cells.moved_out", () => TransmitterCounters.Read(ref c.CellsMovedOut), "{cell}", "Sessions ended because another transmitter's newer claim on the cell won");
         _meter.CreateObservableCounter("thynapse.deliveries.missed_away", () => TransmitterCounters.Read(ref c.MissedWhileAway), "{delivery}", "Multicatch deliveries departed cells missed while away");

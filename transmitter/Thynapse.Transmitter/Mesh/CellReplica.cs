@@ -195,7 +195,12 @@ internal sealed class CellReplica
         {
             held.Floor = snapshot.At;
         }
+
+        held.Snapshotted = true;
     }
+
+    /// <summary>True when a snapshot of <paramref name="owner"/>'s cells was applied since it was last gone (the readiness gate).</summary>
+    public bool HasSnapshotOf(Thid owner) => _owners.TryGetValue(owner, out var held) && held.Snapshotted;
 
     /// <summary>An owner was declared dead or left: its cells are gone, and what was known of it is forgotten.</summary>
     public void OwnerGone(Thid owner)
@@ -423,6 +428,9 @@ internal sealed class CellReplica
         public CellVersion Floor { get; set; }
 
         public int Tombstones { get; set; }
+
+        /// <summary>A snapshot of this owner was applied: its whole directory is held.</summary>
+        public bool Snapshotted { get; set; }
     }
 
     /// <summary>One cell of an owner: live (<see cref="Cell"/>) or a tombstone (down since <see cref="DownAt"/>).</summary>

@@ -91,6 +91,14 @@ public sealed record MeshOptions
     /// </summary>
     public int ForwardBufferBytes { get; init; } = 32 << 20;
 
+    /// <summary>
+    /// The readiness gate (PROTOCOL.md §12.8, "Readiness"): a transmitter given seeds refuses cells with <c>NOT_READY</c>
+    /// until it holds the cell directory of every live member it knows, or until this long after it started (default:
+    /// 2 s; zero: no gate), after which it serves with what it holds — a transmitter whose seeds are all down must not
+    /// stay closed for ever.
+    /// </summary>
+    public TimeSpan ReadinessTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The first rule the options break, as a message naming the property, or null.</summary>
     internal string? FindProblem(string prefix)
     {
@@ -108,6 +116,7 @@ public sealed record MeshOptions
             : RetryMax < RetryMin ? $"{P(nameof(RetryMax))} must be at least {P(nameof(RetryMin))} ({Ms(RetryMin)}); got {Ms(RetryMax)}."
             : CellTombstoneTime < TimeSpan.FromSeconds(1) ? $"{P(nameof(CellTombstoneTime))} must be at least 1000 ms; got {Ms(CellTombstoneTime)}."
             : ForwardBufferBytes < 65_536 ? $"{P(nameof(ForwardBufferBytes))} must be at least 65536; got {ForwardBufferBytes}."
+            : ReadinessTimeout < TimeSpan.Zero || ReadinessTimeout > TimeSpan.FromMinutes(10) ? $"{P(nameof(ReadinessTimeout))} must be from 0 to 600000 ms; got {Ms(ReadinessTimeout)}."
             : null;
     }
 

@@ -142,6 +142,13 @@ internal sealed class SessionLifecycle
             return;
         }
 
+        if (NotReady?.Invoke() is { } notReady)
+        {
+            TransmitterCounters.Increment(ref _counters.CellsNotReady);
+            _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.NotReady, notReady, request, quiet: true);
+            return;
+        }
+
         var id = hello.Id;
         if (_directory.Count >= _options.MaxCells && !(_directory.TryGetById(id, out var held) && TokenMatches(hello.Resume, held)))
         {
@@ -247,6 +254,9 @@ internal sealed class SessionLifecycle
     /// other owner): a cell it names joins here only with the token its proof was made from.
     /// </summary>
     public Func<Thid, CellClaim?>? ClaimElsewhere { get; set; }
+
+    /// <summary>The mesh's readiness gate: null when cells may join, else why not (<c>NOT_READY</c>, PROTOCOL.md §12.8).</summary>
+    public Func<string?>? NotReady { get; set; }
 
     /// <summary>Where cells reach another transmitter, by THID (null: unknown), for the <c>GBYE</c> of a cell that moved.</summary>
     public Func<Thid, TransmitterAddress?>? AddressOf { get; set; }
