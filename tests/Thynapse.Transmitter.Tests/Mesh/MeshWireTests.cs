@@ -62,6 +62,14 @@ public sealed class MeshWireTests
         peer.Publish("$mesh", "J MEMB {\"members\":[]}"u8.ToArray());
         await Eventually.That("the malformed message is counted", () => transmitter.Stats.MeshMalformed == 1, cancellationToken: ct);
         Assert.AreEqual(5L, transmitter.Stats.MeshMessagesLost, "the old incarnation's numbers are not this one's");
+
+        // NetMQ #614: a leftover topic frame glued in front of the next message ([topic, topic, header]); the leftover
+        // is dropped (counted as malformed) and the message behind it is read.
+        var glued = Thid.NewRandom();
+        peer.Events.SendMoreFrame("$mesh").SendMoreFrame("$mesh").SendFrame(peer.Header("MEMB", 6, new JObject { ["members"] = new JArray(Record(glued, "alive")) }));
+        await Eventually.That("the member the glued message names is merged", () => transmitter.Peers.Any(p => p.Id == glued), cancellationToken: ct);
+        Assert.AreEqual(2L, transmitter.Stats.MeshMalformed, "the leftover frame is counted");
+        Assert.AreEqual(5L, transmitter.Stats.MeshMessagesLost, "number 6 follows 5: nothing lost");
     }
 
     [TestMethod]

@@ -23,6 +23,19 @@ public sealed class PeerStreamsTests
     }
 
     [TestMethod]
+    public void LeftoverTopics_GluedInFrontOfAMessage_AreCounted_AndAHeaderIsNeverTakenForOne()
+    {
+        var own = Encoding.ASCII.GetBytes(Peer.ToString());
+        byte[] mesh = [.. "$mesh"u8], header = [.. "J PULS {}"u8], body = [1, 2, 3];
+
+        Assert.AreEqual(0, PeerSubscriber.LeftoverTopics([mesh, header], own));
+        Assert.AreEqual(0, PeerSubscriber.LeftoverTopics([own, header, body], own));
+        Assert.AreEqual(1, PeerSubscriber.LeftoverTopics([mesh, mesh, header], own), "NetMQ #614: [topic, topic, header, payload]");
+        Assert.AreEqual(2, PeerSubscriber.LeftoverTopics([own, mesh, own, header, body], own), "leftovers of either topic");
+        Assert.AreEqual(0, PeerSubscriber.LeftoverTopics([mesh], own), "a lone frame is left for the reader to refuse");
+    }
+
+    [TestMethod]
     public void ObservePulse_NamingANumberNotHeard_IsALostTail()
     {
         var streams = new PeerStreams();

@@ -54,7 +54,7 @@ internal enum WarningKind
 internal sealed class LogLimiter(ILogger log, Func<long> now, long frequency, int perWindow = 10, TimeSpan? window = null)
     : RateLimitedLog(log, now, frequency, Names, perWindow, window)
 {
-    private static readonly string[] Names = ["refusals", "dropped-delivery", "slow-cell", "redelivery", "dead-letter", "lost-session", "refused-connection", "handshake-timeout", "peer-suspected", "peer-unreachable", "peer-stream-gap", "peer-refused"];
+    private static readonly string[] Names = ["refusals", "dropped-delivery", "slow-cell", "redelivery", "dead-letter", "lost-session", "refused-connection", "authentication-failed", "handshake-timeout", "peer-suspected", "peer-unreachable", "peer-stream-gap", "peer-refused"];
 
     /// <summary>True when a warning of <paramref name="kind"/> may be logged now.</summary>
     public bool Allow(WarningKind kind) => Allow((int)kind);
