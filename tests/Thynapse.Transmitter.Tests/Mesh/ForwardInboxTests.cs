@@ -1,4 +1,3 @@
-using Thynapse.Core;
 using Thynapse.Transmitter.Mesh;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
