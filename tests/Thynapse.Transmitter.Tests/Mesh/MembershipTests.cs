@@ -118,11 +118,7 @@ public sealed class MembershipTests
     public void Suspicion_OfAMemberOnlyOneCannotReach_IsNotConfirmedAndTheMemberRefutes()
     {
         var mesh = new SimulatedMesh();
-        var a = mesh.Add("a");
-        var b = mesh.Add("b", a);
-        var c = mesh.Add("c", a);
-        var d = mesh.Add("d", a);
-        Assert.IsTrue(mesh.Run(Second, () => AllSeeAll(a, b, c, d)));
+        var (a, b, c, d) = mesh.JoinFour();
         mesh.Run(Second);
         var before = d.Membership.Incarnation;
 
@@ -239,11 +235,7 @@ public sealed class MembershipTests
     public void LocalHealth_AnIsolatedMemberMissesItsNacks_AndSlowsItsVerdicts()
     {
         var mesh = new SimulatedMesh();
-        var a = mesh.Add("a");
-        var b = mesh.Add("b", a);
-        var c = mesh.Add("c", a);
-        var d = mesh.Add("d", a);
-        Assert.IsTrue(mesh.Run(Second, () => AllSeeAll(a, b, c, d)));
+        var (a, b, c, d) = mesh.JoinFour();
         mesh.Run(Second);
 
         // a loses the network: its probes fail and the helpers' nacks never come back. It is the slow one (Lifeguard).

@@ -72,6 +72,15 @@ internal sealed class SimulatedMesh
         return (a, b, c);
     }
 
+    /// <summary>Adds a, then b, c and d joining through a; asserts that within a second all hold all alive.</summary>
+    public (Node A, Node B, Node C, Node D) JoinFour()
+    {
+        var a = Add("a");
+        var (b, c, d) = (Add("b", a), Add("c", a), Add("d", a));
+        Assert.IsTrue(Run(TimeSpan.FromSeconds(1), () => AllSeeAll(a, b, c, d)), Describe(a, b, c, d));
+        return (a, b, c, d);
+    }
+
     /// <summary>Every one of <paramref name="nodes"/> holds every other alive, in its current incarnation.</summary>
     public static bool AllSeeAll(params Node[] nodes) =>
         nodes.All(n => nodes.Where(o => o != n).All(o => n.StateOf(o) == PeerState.Alive && n.IncarnationOf(o) == o.Membership.Incarnation));
