@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Text;
+using Newtonsoft.Json.Linq;
 using Thynapse.Core;
 
 namespace Thynapse.Core.Tests;

@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using Thynapse.Cell;
+using Thynapse.Core;
+using Thynapse.TestKit;
 using Thynapse.Transmitter;
 
 namespace Thynapse.Fault.Tests;

@@ -1,3 +1,7 @@
+using Newtonsoft.Json.Linq;
+using Thynapse.Core;
+using Thynapse.TestKit;
+
 namespace Thynapse.Transmitter.Tests;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Thynapse.Core;
 using Thynapse.Transmitter.Mesh;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
