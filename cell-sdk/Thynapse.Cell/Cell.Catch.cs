@@ -111,7 +111,7 @@ public sealed partial class Cell
 
     internal async Task UnsubscribeAsync(CellSubscription subscription)
     {
-        if (Volatile.Read(ref _disposed) != 0)
+        if (IsDisposed)
         {
             return; // the cell is closing and completes every subscription itself
         }

@@ -84,7 +84,7 @@ public sealed partial class Cell
             {
                 Work(() => _watches.Remove(id));
                 watch.Queue.Complete();
-                if (CurrentState == CellState.Connected && Volatile.Read(ref _disposed) == 0)
+                if (CurrentState == CellState.Connected && !IsDisposed)
                 {
                     try
                     {

@@ -9,6 +9,8 @@ namespace Thynapse.Cell;
 // Publishing verbs; the publish buffer, its checks and the outbox are engines.
 public sealed partial class Cell
 {
+    private readonly PublishChecks _checks = new();
+
     /// <summary>
     /// Published events still buffered when the cell was disposed, which could not be sent: it had no session then, or
     /// the transmitter did not take them before disposal stopped waiting. Awaited ones also failed.

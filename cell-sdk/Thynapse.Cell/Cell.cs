@@ -29,7 +29,6 @@ public sealed partial class Cell : IAsyncDisposable
     private readonly SocketThread _thread;
     private readonly CellSignals _signals;
     private readonly PublishBuffer _publishes;
-    private readonly PublishChecks _checks = new();
     private readonly RequestTable _requests;
     private readonly Watches _watches;
     private readonly Profile _profile;
@@ -221,13 +220,16 @@ public sealed partial class Cell : IAsyncDisposable
     /// <summary>Socket thread: requests sent and waiting for their answer (tests check that none is forgotten there).</summary>
     internal int RequestsWaiting => _requests.Waiting;
 
+    /// <summary>True once disposal has begun: how the other parts of <see cref="Cell"/> read <c>_disposed</c>, which only this part writes.</summary>
+    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
     /// <summary>
     /// Throws <see cref="ObjectDisposedException"/> once the cell is disposed: every public method starts with it (an async
     /// one fails its task at once); properties still read.
     /// </summary>
     private void ThrowIfDisposed()
     {
-        if (Volatile.Read(ref _disposed) != 0)
+        if (IsDisposed)
         {
             ThynapseException.ThrowClosed();
         }

@@ -17,13 +17,7 @@ public sealed class EventRingTests
 
         Assert.IsFalse(ring.TryWrite(1000), "full at its capacity, though it grew to 1024 slots");
         Assert.AreEqual(1000, ring.Count);
-        for (var i = 0; i < 1000; i++)
-        {
-            Assert.IsTrue(ring.TryRead(out var item));
-            Assert.AreEqual(i, item);
-        }
-
-        Assert.IsFalse(ring.TryRead(out _));
+        AssertReadsInOrderThenEmpty(ring, 1000);
     }
 
     [TestMethod]
@@ -44,13 +38,7 @@ public sealed class EventRingTests
         ring.EndWrites();
 
         Assert.IsTrue(await waiting.WaitAsync(TimeSpan.FromSeconds(5), TestContext.CancellationToken), "EndWrites wakes the consumer");
-        for (var i = 0; i < 300; i++)
-        {
-            Assert.IsTrue(ring.TryRead(out var item));
-            Assert.AreEqual(i, item);
-        }
-
-        Assert.IsFalse(ring.TryRead(out _));
+        AssertReadsInOrderThenEmpty(ring, 300);
     }
 
     [TestMethod]
@@ -189,5 +177,17 @@ public sealed class EventRingTests
 
         var thrown = await waiting.WaitAsync(TimeSpan.FromSeconds(5), TestContext.CancellationToken);
         Assert.AreSame(failure, thrown);
+    }
+
+    /// <summary>The ring holds 0 to <paramref name="count"/> - 1, read in that order, and nothing after them.</summary>
+    private static void AssertReadsInOrderThenEmpty(EventRing<int> ring, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            Assert.IsTrue(ring.TryRead(out var item));
+            Assert.AreEqual(i, item);
+        }
+
+        Assert.IsFalse(ring.TryRead(out _));
     }
 }

@@ -1,7 +1,4 @@
-using Newtonsoft.Json.Linq;
 using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
 
 namespace Thynapse.Transmitter.Tests;
 

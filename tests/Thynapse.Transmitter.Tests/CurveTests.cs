@@ -1,8 +1,5 @@
 using NetMQ;
-using Newtonsoft.Json.Linq;
 using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
 
 namespace Thynapse.Transmitter.Tests;
 

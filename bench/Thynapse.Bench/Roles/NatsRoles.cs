@@ -71,14 +71,8 @@ internal static class NatsRoles
     /// </summary>
     public static async Task PublisherAsync(RoleArgs args)
     {
-        var conns = args.Int("conns", 1);
-        var count = args.Long("count");
-        var body = new byte[Math.Max(8, args.Int("size", 100))];
-        Random.Shared.NextBytes(body);
-        var stamp = args.Get("stamp", "0") == "1";
-        var first = args.Long("first", 0);
+        var (conns, count, body, stamp, first, chunk) = PublishPlan.From(args);
         var subjects = Subjects(args);
-        var chunk = args.Int("chunk", conns == 1 ? int.MaxValue : 100);
         var connections = Enumerable.Range(0, conns).Select(_ => NatsConnection.Connect(args["endpoint"], "pub", ConnectRetry)).ToArray();
         RoleIo.Send("ready", new JsonObject { ["conns"] = connections.Length });
         await RoleIo.WaitForAsync("go");

@@ -67,14 +67,8 @@ internal static class ThynapseRoles
     /// </summary>
     public static async Task PublisherAsync(RoleArgs args)
     {
-        var conns = args.Int("conns", 1);
-        var count = args.Long("count");
-        var body = new byte[Math.Max(8, args.Int("size", 100))];
-        Random.Shared.NextBytes(body);
-        var stamp = args.Get("stamp", "0") == "1";
-        var first = args.Long("first", 0);
+        var (conns, count, body, stamp, first, chunk) = PublishPlan.From(args);
         var channels = Channels(args);
-        var chunk = args.Int("chunk", conns == 1 ? int.MaxValue : 100);
         var options = args.Has("target") ? new PublishOptions { Target = Newtonsoft.Json.Linq.JObject.Parse(args["target"]) } : null;
         var cells = await ConnectManyAsync(args["endpoint"], args.Get("service", "pub"), conns);
         var notices = new NoticeCounter();

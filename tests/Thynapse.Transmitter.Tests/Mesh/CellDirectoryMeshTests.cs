@@ -17,13 +17,8 @@ public sealed class CellDirectoryMeshTests
     public async Task CellOfA_IsListedAndWatchedOnC_WithinASecond_ThroughItsChangeAndLeave()
     {
         var ct = TestContext.CancellationToken;
-        await using var a = Transmitters.StartLoopback();
-        await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
-        await using var c = Transmitters.StartLoopback(o => o with { Peers = [b.CommandEndpoint] });
-        await Eventually.That("all three see each other alive", () => SeesAlive(a, b, c) && SeesAlive(b, a, c) && SeesAlive(c, a, b), cancellationToken: ct);
-        // Settled: each has heard the others for a while, so its subscriptions reached their event sockets (a delta
-        // published before that is lost to it, and repaired by the snapshot its gap asks for, a pulse later).
-        await Eventually.That("the mesh has settled", () => Settled(a, b, c), cancellationToken: ct);
+        await using var mesh = await LoopbackMesh.StartAsync(3, ct);
+        var (a, b, c) = (mesh.A, mesh.B, mesh.C);
 
         var service = TestIds.Next("replicated");
         using var asker = RawClient.Welcomed(c.CommandEndpoint, "asker");
@@ -78,7 +73,7 @@ public sealed class CellDirectoryMeshTests
         await using var c = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
         var watch = Stopwatch.StartNew();
         using var asker = RawClient.Welcomed(c.CommandEndpoint, "asker");
-        await Eventually.That("c sees a", () => SeesAlive(c, a), TimeSpan.FromSeconds(2), ct);
+        await Eventually.That("c sees a", () => LoopbackMesh.SeesAlive(c, a), TimeSpan.FromSeconds(2), ct);
         var member = watch.ElapsedMilliseconds;
         await Eventually.That("c lists the cell that was on a before it joined", () => List(asker, service).Count == 1, TimeSpan.FromSeconds(2), ct);
         TestContext.WriteLine($"c saw a alive {member} ms after it started and listed a's earlier cell after {watch.ElapsedMilliseconds} ms");
@@ -103,7 +98,7 @@ public sealed class CellDirectoryMeshTests
             }
 
             await Eventually.That("all eight see each other", () => all.All(t => t.Peers.Count(p => p.State == PeerState.Alive) == 7), TimeSpan.FromSeconds(10), ct);
-            await Eventually.That("the mesh has settled", () => Settled([.. all]), TimeSpan.FromSeconds(10), ct);
+            await Eventually.That("the mesh has settled", () => LoopbackMesh.Settled([.. all]), TimeSpan.FromSeconds(10), ct);
             var service = TestIds.Next("eight");
             var watchers = all.Skip(1).Select(t => RawClient.Welcomed(t.CommandEndpoint, "watcher")).ToList();
             try
@@ -174,11 +169,4 @@ public sealed class CellDirectoryMeshTests
         asker.SendJson("LIST", new JObject { ["service"] = service });
         return [.. (JArray)asker.Expect("OKAY", "OKAY for LIST").Payload["cells"]!];
     }
-
-    /// <summary>Every one has heard every other for 300 ms since it held it alive.</summary>
-    private static bool Settled(params Transmitter[] all) =>
-        all.All(t => t.Peers.Count(p => p.State == PeerState.Alive && p.LastSeen > p.Since + TimeSpan.FromMilliseconds(300)) == all.Length - 1);
-
-    private static bool SeesAlive(Transmitter viewer, params Transmitter[] others) =>
-        others.All(o => viewer.Peers.Any(p => p.Id == o.Id && p.State == PeerState.Alive && p.Incarnation == o.Incarnation));
 }

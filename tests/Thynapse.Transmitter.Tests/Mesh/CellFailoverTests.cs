@@ -1,8 +1,5 @@
 using System.Reactive.Linq;
-using Newtonsoft.Json.Linq;
 using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
 
@@ -21,9 +18,8 @@ public sealed class CellFailoverTests
     public async Task Claim_OnAnotherTransmitter_NeedsTheResumeToken_AndTheStaleHostEndsItsSession()
     {
         var ct = TestContext.CancellationToken;
-        await using var a = Transmitters.StartLoopback();
-        await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
-        await Eventually.That("a and b see each other alive", () => SeesAlive(a, b) && SeesAlive(b, a), cancellationToken: ct);
+        await using var mesh = await LoopbackMesh.StartAsync(2, ct);
+        var (a, b) = (mesh.A, mesh.B);
 
         var service = TestIds.Next("mover");
         using var onA = new RawClient(a.CommandEndpoint);
@@ -166,7 +162,4 @@ public sealed class CellFailoverTests
         asker.SendJson("LIST", new JObject { ["service"] = service });
         return [.. (JArray)asker.Expect("OKAY", "OKAY for LIST").Payload["cells"]!];
     }
-
-    private static bool SeesAlive(Transmitter viewer, params Transmitter[] others) =>
-        others.All(o => viewer.Peers.Any(p => p.Id == o.Id && p.State == PeerState.Alive));
 }

@@ -1,7 +1,4 @@
-using System.Text;
 using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
 
@@ -22,7 +19,7 @@ public sealed class ClusterMulticatchTests
     {
         const int events = 3000;
         var ct = TestContext.CancellationToken;
-        await using var mesh = await Mesh3.StartAsync(ct);
+        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
         var channel = TestIds.Next("cluster") + ".tick";
         await using var catchers = await Catchers.StartAsync([mesh.A, mesh.B, mesh.C, mesh.C], channel, ct);
         await mesh.InterestReachedAsync(channel, remoteCells: 3, ct);
@@ -47,7 +44,7 @@ public sealed class ClusterMulticatchTests
     {
         const int events = 2000;
         var ct = TestContext.CancellationToken;
-        await using var mesh = await Mesh3.StartAsync(ct);
+        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
         var channel = TestIds.Next("repair") + ".tick";
         await using var catchers = await Catchers.StartAsync([mesh.B, mesh.C], channel, ct);
         await mesh.InterestReachedAsync(channel, remoteCells: 2, ct);
@@ -76,7 +73,7 @@ public sealed class ClusterMulticatchTests
     public async Task AGapPastTheRetransmitBuffer_IsCountedAsLost_AndTheEventsAfterItStillArriveInOrder()
     {
         var ct = TestContext.CancellationToken;
-        await using var mesh = await Mesh3.StartAsync(ct, o => o with { Mesh = o.Mesh with { ForwardBufferBytes = 65_536 } });
+        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true, tune: o => o with { Mesh = o.Mesh with { ForwardBufferBytes = 65_536 } });
         var channel = TestIds.Next("loss") + ".big";
         await using var catchers = await Catchers.StartAsync([mesh.B], channel, ct);
         await mesh.InterestReachedAsync(channel, remoteCells: 1, ct);
@@ -109,7 +106,7 @@ public sealed class ClusterMulticatchTests
     {
         const int events = 2000;
         var ct = TestContext.CancellationToken;
-        await using var mesh = await Mesh3.StartAsync(ct);
+        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
         var channel = TestIds.Next("dead") + ".tick";
         await using var catchers = await Catchers.StartAsync([mesh.B, mesh.C], channel, ct);
         await mesh.InterestReachedAsync(channel, remoteCells: 2, ct);
@@ -132,42 +129,6 @@ public sealed class ClusterMulticatchTests
 
         await catchers.Of(0).WaitForAsync(events, "the cell on b", ct);
         Catchers.AssertInOrder(catchers.Of(0), events, "the cell on b");
-    }
-
-    /// <summary>Three transmitters joined through A, settled.</summary>
-    private sealed class Mesh3 : IAsyncDisposable
-    {
-        public required Transmitter A { get; init; }
-
-        public required Transmitter B { get; init; }
-
-        public required Transmitter C { get; init; }
-
-        public static async Task<Mesh3> StartAsync(CancellationToken ct, Func<TransmitterOptions, TransmitterOptions>? tune = null)
-        {
-            tune ??= o => o;
-            var a = Transmitters.StartLoopback(tune);
-            var b = Transmitters.StartLoopback(o => tune(o) with { Peers = [a.CommandEndpoint] });
-            var c = Transmitters.StartLoopback(o => tune(o) with { Peers = [a.CommandEndpoint] });
-            var mesh = new Mesh3 { A = a, B = b, C = c };
-            await Eventually.That("the mesh has settled", () => Settled(a, b, c), TimeSpan.FromSeconds(10), ct);
-            return mesh;
-        }
-
-        /// <summary>A's route table holds the cells of B and C that catch the channel.</summary>
-        public Task InterestReachedAsync(string channel, int remoteCells, CancellationToken ct) =>
-            Eventually.That($"a knows {remoteCells} remote cells catch {channel}", async () =>
-                await A.InvokeAsync(p => p.Routes.Find(Encoding.ASCII.GetBytes(channel), out _)!.RemoteMulticatch.Length) == remoteCells, cancellationToken: ct);
-
-        public async ValueTask DisposeAsync()
-        {
-            await C.DisposeAsync();
-            await B.DisposeAsync();
-            await A.DisposeAsync();
-        }
-
-        private static bool Settled(params Transmitter[] all) =>
-            all.All(t => t.Peers.Count(p => p.State == PeerState.Alive && p.LastSeen > p.Since + TimeSpan.FromMilliseconds(300)) == all.Length - 1);
     }
 
     /// <summary>A multicatch cell per transmitter given, each collecting what it gets.</summary>

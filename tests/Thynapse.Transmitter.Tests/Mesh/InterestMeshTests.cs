@@ -1,7 +1,3 @@
-using System.Text;
-using Newtonsoft.Json.Linq;
-using Thynapse.Core;
-using Thynapse.TestKit;
 using Thynapse.Transmitter.Mesh;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
@@ -20,10 +16,8 @@ public sealed class InterestMeshTests
     public async Task SubscriptionsOfACellOnA_ReachTheRouteTablesOfBAndC_AndLeaveThemOnUnsubscribeAndLeave()
     {
         var ct = TestContext.CancellationToken;
-        await using var a = Transmitters.StartLoopback();
-        await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
-        await using var c = Transmitters.StartLoopback(o => o with { Peers = [b.CommandEndpoint] });
-        await Eventually.That("the mesh has settled", () => MeshSettled(a, b, c), TimeSpan.FromSeconds(10), ct);
+        await using var mesh = await LoopbackMesh.StartAsync(3, ct);
+        var (a, b, c) = (mesh.A, mesh.B, mesh.C);
 
         var channel = TestIds.Next("interest") + ".created";
         using var cell = RawClient.Welcomed(a.CommandEndpoint, TestIds.Next("svc"),
@@ -63,7 +57,4 @@ public sealed class InterestMeshTests
     });
 
     private static string Name(Transmitter t, Transmitter b) => ReferenceEquals(t, b) ? "b" : "c";
-
-    private static bool MeshSettled(params Transmitter[] all) =>
-        all.All(t => t.Peers.Count(p => p.State == PeerState.Alive && p.LastSeen > p.Since + TimeSpan.FromMilliseconds(300)) == all.Length - 1);
 }

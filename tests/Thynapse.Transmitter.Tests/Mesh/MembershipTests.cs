@@ -1,4 +1,5 @@
 using Thynapse.Transmitter.Mesh;
+using static Thynapse.Transmitter.Tests.Mesh.SimulatedMesh;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
 
@@ -62,10 +63,7 @@ public sealed class MembershipTests
     public void Kill_OthersSuspectAndDeclareDead_WithinTheDocumentedWindow()
     {
         var mesh = new SimulatedMesh();
-        var a = mesh.Add("a");
-        var b = mesh.Add("b", a);
-        var c = mesh.Add("c", b);
-        Assert.IsTrue(mesh.Run(Second, () => AllSeeAll(a, b, c)));
+        var (a, b, c) = mesh.JoinThree();
         mesh.Run(Second); // steady state: pulses and probes
 
         c.Kill();
@@ -120,11 +118,7 @@ public sealed class MembershipTests
     public void Suspicion_OfAMemberOnlyOneCannotReach_IsNotConfirmedAndTheMemberRefutes()
     {
         var mesh = new SimulatedMesh();
-        var a = mesh.Add("a");
-        var b = mesh.Add("b", a);
-        var c = mesh.Add("c", a);
-        var d = mesh.Add("d", a);
-        Assert.IsTrue(mesh.Run(Second, () => AllSeeAll(a, b, c, d)));
+        var (a, b, c, d) = mesh.JoinFour();
         mesh.Run(Second);
         var before = d.Membership.Incarnation;
 
@@ -141,10 +135,7 @@ public sealed class MembershipTests
     public void Stop_ShorterThanTheSuspicionWindow_IsSuspectedThenRefutedNeverDead()
     {
         var mesh = new SimulatedMesh();
-        var a = mesh.Add("a");
-        var b = mesh.Add("b", a);
-        var c = mesh.Add("c", b);
-        Assert.IsTrue(mesh.Run(Second, () => AllSeeAll(a, b, c)));
+        var (a, b, c) = mesh.JoinThree();
         mesh.Run(Second);
         var before = c.Membership.Incarnation;
 
@@ -166,10 +157,7 @@ public sealed class MembershipTests
     public void Stop_LongerThanTheSuspicionWindow_IsDeclaredDead_ThenAliveAgainWithAHigherIncarnation()
     {
         var mesh = new SimulatedMesh();
-        var a = mesh.Add("a");
-        var b = mesh.Add("b", a);
-        var c = mesh.Add("c", b);
-        Assert.IsTrue(mesh.Run(Second, () => AllSeeAll(a, b, c)));
+        var (a, b, c) = mesh.JoinThree();
         mesh.Run(Second);
 
         c.Stop();
@@ -187,10 +175,7 @@ public sealed class MembershipTests
     public void Restart_WithTheSameThidAndAHigherIncarnation_IsAliveAgain()
     {
         var mesh = new SimulatedMesh();
-        var a = mesh.Add("a");
-        var b = mesh.Add("b", a);
-        var c = mesh.Add("c", b);
-        Assert.IsTrue(mesh.Run(Second, () => AllSeeAll(a, b, c)));
+        var (a, b, c) = mesh.JoinThree();
         c.Kill();
         Assert.IsTrue(mesh.Run(TimeSpan.FromSeconds(4), () => a.StateOf(c) == PeerState.Dead && b.StateOf(c) == PeerState.Dead));
 
@@ -205,9 +190,7 @@ public sealed class MembershipTests
     public void Restart_FasterThanDetection_TheNewIncarnationReplacesTheOld()
     {
         var mesh = new SimulatedMesh();
-        var a = mesh.Add("a");
-        var b = mesh.Add("b", a);
-        Assert.IsTrue(mesh.Run(Second, () => AllSeeAll(a, b)));
+        var (a, b) = mesh.JoinTwo();
         var old = b.Membership.Incarnation;
         b.Kill();
         mesh.Run(TimeSpan.FromMilliseconds(200));
@@ -223,9 +206,7 @@ public sealed class MembershipTests
     public void Life_AMemberThatNeverAnswersProbesButKeepsPulsing_IsNeverSuspected()
     {
         var mesh = new SimulatedMesh();
-        var a = mesh.Add("a");
-        var b = mesh.Add("b", a);
-        Assert.IsTrue(mesh.Run(Second, () => AllSeeAll(a, b)));
+        var (a, b) = mesh.JoinTwo();
 
         b.MutePongs = true;
         mesh.Run(TimeSpan.FromSeconds(5));
@@ -238,9 +219,7 @@ public sealed class MembershipTests
     public void Leave_IsAnnounced_AndTheMemberIsNeitherSuspectedNorRetried()
     {
         var mesh = new SimulatedMesh();
-        var a = mesh.Add("a");
-        var b = mesh.Add("b", a);
-        Assert.IsTrue(mesh.Run(Second, () => AllSeeAll(a, b)));
+        var (a, b) = mesh.JoinTwo();
 
         b.Membership.Leave();
         mesh.Deliver();
@@ -256,11 +235,7 @@ public sealed class MembershipTests
     public void LocalHealth_AnIsolatedMemberMissesItsNacks_AndSlowsItsVerdicts()
     {
         var mesh = new SimulatedMesh();
-        var a = mesh.Add("a");
-        var b = mesh.Add("b", a);
-        var c = mesh.Add("c", a);
-        var d = mesh.Add("d", a);
-        Assert.IsTrue(mesh.Run(Second, () => AllSeeAll(a, b, c, d)));
+        var (a, b, c, d) = mesh.JoinFour();
         mesh.Run(Second);
 
         // a loses the network: its probes fail and the helpers' nacks never come back. It is the slow one (Lifeguard).
@@ -285,9 +260,7 @@ public sealed class MembershipTests
     public void LocalHealth_AStallOfTheRoutingThread_RaisesTheScore_AndAnsweredProbesLowerIt()
     {
         var mesh = new SimulatedMesh();
-        var a = mesh.Add("a");
-        var b = mesh.Add("b", a);
-        Assert.IsTrue(mesh.Run(Second, () => AllSeeAll(a, b)));
+        var (a, b) = mesh.JoinTwo();
 
         a.Stop();
         mesh.Run(TimeSpan.FromMilliseconds(300));
@@ -338,9 +311,7 @@ public sealed class MembershipTests
     public void Refute_ARecordSayingThisMemberIsSuspect_RaisesItsIncarnationAndBroadcastsIt()
     {
         var mesh = new SimulatedMesh();
-        var a = mesh.Add("a");
-        var b = mesh.Add("b", a);
-        Assert.IsTrue(mesh.Run(Second, () => AllSeeAll(a, b)));
+        var (a, b) = mesh.JoinTwo();
         var before = a.Membership.Incarnation;
 
         var accusation = a.Membership.Self with { State = PeerState.Suspect, From = b.Id };
@@ -355,15 +326,6 @@ public sealed class MembershipTests
         a.Membership.OnMembers(new MembersMessage(new StreamHeader(b.Id, b.Membership.Incarnation, 2), [stale]), answer: false);
         Assert.AreEqual(before + 1, a.Membership.Incarnation, "an accusation about an older incarnation needs no refutation");
     }
-
-    private static bool AllSeeAll(params SimulatedMesh.Node[] nodes) =>
-        nodes.All(n => nodes.Where(o => o != n).All(o => n.StateOf(o) == PeerState.Alive && n.IncarnationOf(o) == o.Membership.Incarnation));
-
-    private static string Describe(params SimulatedMesh.Node[] nodes) => string.Join("; ", nodes.Select(n =>
-        $"{n.Name} sees [{string.Join(", ", n.Membership.Members.Select(m => $"{NameOf(nodes, m.Id)}={m.State}@{m.Incarnation}"))}]"
-        + $" last log: {(n.LogLines.Lines.Count > 0 ? n.LogLines.Lines[^1] : "")}"));
-
-    private static string NameOf(SimulatedMesh.Node[] nodes, Thynapse.Core.Thid id) => nodes.FirstOrDefault(n => n.Id == id)?.Name ?? id.ToString()[..6];
 
     private static void TestContextLine(string line) => Console.WriteLine(line);
 }

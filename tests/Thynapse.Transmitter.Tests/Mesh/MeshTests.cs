@@ -22,7 +22,7 @@ public sealed class MeshTests
         var watch = Stopwatch.StartNew();
         await using var c = Transmitters.StartLoopback(o => o with { Peers = [b.CommandEndpoint] });
 
-        await Eventually.That("all three see each other alive", () => SeesAlive(a, b, c) && SeesAlive(b, a, c) && SeesAlive(c, a, b),
+        await Eventually.That("all three see each other alive", () => LoopbackMesh.SeesAlive(a, b, c) && LoopbackMesh.SeesAlive(b, a, c) && LoopbackMesh.SeesAlive(c, a, b),
             TimeSpan.FromSeconds(1), ct);
         TestContext.WriteLine($"c joined through b and all three saw all after {watch.ElapsedMilliseconds} ms");
 
@@ -42,7 +42,7 @@ public sealed class MeshTests
         var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback();
         await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
-        await Eventually.That("a and b see each other", () => SeesAlive(a, b) && SeesAlive(b, a), cancellationToken: ct);
+        await Eventually.That("a and b see each other", () => LoopbackMesh.SeesAlive(a, b) && LoopbackMesh.SeesAlive(b, a), cancellationToken: ct);
 
         await Eventually.That("a few probes answered", () => a.Stats.MeshProbes >= 4 && b.Stats.MeshProbes >= 4, cancellationToken: ct);
         var lastSeen = a.Peers.Single().LastSeen!.Value;
@@ -61,7 +61,7 @@ public sealed class MeshTests
         var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback();
         var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
-        await Eventually.That("a sees b", () => SeesAlive(a, b), cancellationToken: ct);
+        await Eventually.That("a sees b", () => LoopbackMesh.SeesAlive(a, b), cancellationToken: ct);
 
         // A leave travels on b's event socket: a's subscription must have reached it (a broadcast sent in the first
         // milliseconds after a linked b would be dropped by PUB, and b's departure detected as a death instead).
@@ -87,7 +87,7 @@ public sealed class MeshTests
         await Eventually.That("b tried its seed and failed", () => b.Stats.MeshJoinFailures >= 1, cancellationToken: ct);
 
         await using var a = Transmitters.StartLoopback(o => o with { CommandEndpoint = $"tcp://127.0.0.1:{port}" });
-        await Eventually.That("b joined a once it was up", () => SeesAlive(b, a) && SeesAlive(a, b), cancellationToken: ct);
+        await Eventually.That("b joined a once it was up", () => LoopbackMesh.SeesAlive(b, a) && LoopbackMesh.SeesAlive(a, b), cancellationToken: ct);
     }
 
     [TestMethod]
@@ -99,7 +99,7 @@ public sealed class MeshTests
         var port = a.CommandEndpoint[(a.CommandEndpoint.LastIndexOf(':') + 1)..];
         await using var b = Transmitters.StartLoopback(o => o with { Peers = [$"tcp://localhost:{port}"] });
 
-        await Eventually.That("b joined a through 'localhost'", () => SeesAlive(b, a) && SeesAlive(a, b), cancellationToken: ct);
+        await Eventually.That("b joined a through 'localhost'", () => LoopbackMesh.SeesAlive(b, a) && LoopbackMesh.SeesAlive(a, b), cancellationToken: ct);
         Assert.AreEqual(1, b.Peers.Count, "localhost's IPv6 address, if any, is not a second seed of the same transmitter");
     }
 
@@ -241,7 +241,4 @@ public sealed class MeshTests
         Assert.AreEqual(nameof(TransmitterOptions.Mesh), ex.ParamName);
         Assert.AreEqual("Mesh.ProbeTimeout must be greater than 0 ms and less than Mesh.ProbeInterval (500 ms); got 600 ms. (Parameter 'Mesh')", ex.Message);
     }
-
-    private static bool SeesAlive(Transmitter viewer, params Transmitter[] others) =>
-        others.All(o => viewer.Peers.Any(p => p.Id == o.Id && p.State == PeerState.Alive && p.Incarnation == o.Incarnation));
 }

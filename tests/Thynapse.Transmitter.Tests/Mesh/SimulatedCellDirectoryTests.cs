@@ -109,10 +109,7 @@ public sealed class SimulatedCellDirectoryTests
     private static (SimulatedMesh Mesh, SimulatedMesh.Node A, SimulatedMesh.Node B, SimulatedMesh.Node C) ThreeJoined()
     {
         var mesh = new SimulatedMesh();
-        var a = mesh.Add("a");
-        var b = mesh.Add("b", a);
-        var c = mesh.Add("c", b);
-        Assert.IsTrue(mesh.Run(Second, () => new[] { a, b, c }.All(n => new[] { a, b, c }.All(o => o == n || n.StateOf(o) == PeerState.Alive))), "the mesh formed");
+        var (a, b, c) = mesh.JoinThree();
         mesh.Run(Second); // links settled
         return (mesh, a, b, c);
     }

@@ -53,6 +53,45 @@ internal sealed class SimulatedMesh
         return node;
     }
 
+    /// <summary>Adds a, then b joining through a; asserts that within a second both hold each other alive.</summary>
+    public (Node A, Node B) JoinTwo()
+    {
+        var a = Add("a");
+        var b = Add("b", a);
+        Assert.IsTrue(Run(TimeSpan.FromSeconds(1), () => AllSeeAll(a, b)), Describe(a, b));
+        return (a, b);
+    }
+
+    /// <summary>Adds a, b joining through a and c through b; asserts that within a second all hold all alive.</summary>
+    public (Node A, Node B, Node C) JoinThree()
+    {
+        var a = Add("a");
+        var b = Add("b", a);
+        var c = Add("c", b);
+        Assert.IsTrue(Run(TimeSpan.FromSeconds(1), () => AllSeeAll(a, b, c)), Describe(a, b, c));
+        return (a, b, c);
+    }
+
+    /// <summary>Adds a, then b, c and d joining through a; asserts that within a second all hold all alive.</summary>
+    public (Node A, Node B, Node C, Node D) JoinFour()
+    {
+        var a = Add("a");
+        var (b, c, d) = (Add("b", a), Add("c", a), Add("d", a));
+        Assert.IsTrue(Run(TimeSpan.FromSeconds(1), () => AllSeeAll(a, b, c, d)), Describe(a, b, c, d));
+        return (a, b, c, d);
+    }
+
+    /// <summary>Every one of <paramref name="nodes"/> holds every other alive, in its current incarnation.</summary>
+    public static bool AllSeeAll(params Node[] nodes) =>
+        nodes.All(n => nodes.Where(o => o != n).All(o => n.StateOf(o) == PeerState.Alive && n.IncarnationOf(o) == o.Membership.Incarnation));
+
+    /// <summary>What each of <paramref name="nodes"/> sees, and its last log line: for an assertion's message.</summary>
+    public static string Describe(params Node[] nodes) => string.Join("; ", nodes.Select(n =>
+        $"{n.Name} sees [{string.Join(", ", n.Membership.Members.Select(m => $"{NameOf(nodes, m.Id)}={m.State}@{m.Incarnation}"))}]"
+        + $" last log: {(n.LogLines.Lines.Count > 0 ? n.LogLines.Lines[^1] : "")}"));
+
+    private static string NameOf(Node[] nodes, Thid id) => nodes.FirstOrDefault(n => n.Id == id)?.Name ?? id.ToString()[..6];
+
     /// <summary>A node that is not up is not a destination; cut pairs drop both ways.</summary>
     public void Cut(Node a, Node b)
     {

@@ -1,7 +1,4 @@
-using Newtonsoft.Json.Linq;
 using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
 
@@ -19,9 +16,8 @@ public sealed class TransmitterListTests
     public async Task Welcome_ListsTheLiveMembers_AndTmtrTellsOfAJoinAndALeave()
     {
         var ct = TestContext.CancellationToken;
-        await using var a = Transmitters.StartLoopback();
-        await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
-        await Eventually.That("a and b see each other alive", () => SeesAlive(a, b) && SeesAlive(b, a), cancellationToken: ct);
+        await using var mesh = await LoopbackMesh.StartAsync(2, ct);
+        var (a, b) = (mesh.A, mesh.B);
 
         using var raw = new RawClient(a.CommandEndpoint);
         var welcome = raw.Hello(TestIds.Next("listed"));
@@ -31,7 +27,7 @@ public sealed class TransmitterListTests
         await using (c)
         {
             AssertLists(raw.Expect("TMTR", "TMTR naming c").Payload, a, b, c);
-            await Eventually.That("c sees a and b", () => SeesAlive(c, a, b), cancellationToken: ct);
+            await Eventually.That("c sees a and b", () => LoopbackMesh.SeesAlive(c, a, b), cancellationToken: ct);
         }
 
         // c left (a graceful stop broadcasts its leave): a says so without waiting for the failure detector.
@@ -76,7 +72,4 @@ public sealed class TransmitterListTests
             Assert.AreEqual(transmitter.EventsEndpoint, (string?)entry["pub"]);
         }
     }
-
-    private static bool SeesAlive(Transmitter viewer, params Transmitter[] others) =>
-        others.All(o => viewer.Peers.Any(p => p.Id == o.Id && p.State == PeerState.Alive));
 }

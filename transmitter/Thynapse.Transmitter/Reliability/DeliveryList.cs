@@ -15,39 +15,40 @@ internal sealed class DeliveryList
 
     public void AddLast(AnycatchDelivery delivery)
     {
-        delivery.List?.Remove(delivery);
-        delivery.List = this;
-        delivery.Previous = _last;
-        delivery.Next = null;
-        if (_last is null)
-        {
-            First = delivery;
-        }
-        else
-        {
-            _last.Next = delivery;
-        }
-
-        _last = delivery;
-        Count++;
+        delivery.List?.Remove(delivery); // first: it may be this list's last
+        Link(delivery, _last, null);
     }
 
     public void AddFirst(AnycatchDelivery delivery)
     {
         delivery.List?.Remove(delivery);
+        Link(delivery, null, First);
+    }
+
+    /// <summary>Links <paramref name="delivery"/>, on no list, between two neighbours of this list (null at an end).</summary>
+    private void Link(AnycatchDelivery delivery, AnycatchDelivery? previous, AnycatchDelivery? next)
+    {
         delivery.List = this;
-        delivery.Previous = null;
-        delivery.Next = First;
-        if (First is null)
+        delivery.Previous = previous;
+        delivery.Next = next;
+        if (previous is null)
+        {
+            First = delivery;
+        }
+        else
+        {
+            previous.Next = delivery;
+        }
+
+        if (next is null)
         {
             _last = delivery;
         }
         else
         {
-            First.Previous = delivery;
+            next.Previous = delivery;
         }
 
-        First = delivery;
         Count++;
     }
 
