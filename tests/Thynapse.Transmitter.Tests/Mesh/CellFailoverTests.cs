@@ -107,7 +107,7 @@ public sealed class CellFailoverTests
         var a = Transmitters.StartLoopback();
         await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
         await using var c = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
-        await Eventually.That("a, b and c see each other alive", () => SeesAlive(a, b, c) && SeesAlive(b, a, c) && SeesAlive(c, a, b), cancellationToken: ct);
+        await Eventually.That("a, b and c see each other alive", () => LoopbackMesh.AllSeeAll(a, b, c), cancellationToken: ct);
 
         var service = TestIds.Next("drained");
         var channel = TestIds.Next("after-drain");
