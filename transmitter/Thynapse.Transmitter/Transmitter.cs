@@ -34,6 +34,7 @@ public sealed class Transmitter : IAsyncDisposable
     private readonly NetMQTimer _timer;
     private readonly NetMQTimer _backlogTimer;
     private readonly ConnectionGuard _connections;
+    private readonly DeadPipeSweeper _deadPipes;
     private readonly CommandProcessor _processor;
     private readonly PeerLinks _mesh;
     private readonly TransmitterCounters _counters = new();
@@ -82,6 +83,7 @@ public sealed class Transmitter : IAsyncDisposable
         {
             SourceOf = new PeerAddresses(_router).Of,
         };
+        _deadPipes = new DeadPipeSweeper(_router);
         _routingId.InitEmpty();
         _header.InitEmpty();
         _body.InitEmpty();
@@ -186,6 +188,7 @@ public sealed class Transmitter : IAsyncDisposable
         ConnectionsAccepted = TransmitterCounters.Read(ref _counters.ConnectionsAccepted),
         ConnectionsRefused = TransmitterCounters.Read(ref _counters.ConnectionsRefused),
         HandshakeTimeouts = TransmitterCounters.Read(ref _counters.HandshakeTimeouts),
+        DeadPipesSwept = TransmitterCounters.Read(ref _counters.DeadPipesSwept),
         AuthenticationFailures = TransmitterCounters.Read(ref _counters.AuthenticationFailures),
         ClaimsRefused = TransmitterCounters.Read(ref _counters.ClaimsRefused),
         AttemptsThrottled = TransmitterCounters.Read(ref _counters.AttemptsThrottled),
@@ -297,6 +300,7 @@ public sealed class Transmitter : IAsyncDisposable
         _processor.SweepAckDeadlines(now);
         _processor.FlushDirty();
         WatchBacklogs();
+        TransmitterCounters.Add(ref _counters.DeadPipesSwept, _deadPipes.Sweep());
     }
 
     /// <summary>Reads one budget of inbound messages and flushes what they produced; true when the socket ran dry.</summary>

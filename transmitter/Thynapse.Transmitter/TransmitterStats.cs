@@ -108,6 +108,9 @@ public sealed record TransmitterStats
     /// <summary>Connections closed for sending no command within <see cref="TransmitterOptions.HandshakeTimeout"/>.</summary>
     public long HandshakeTimeouts { get; init; }
 
+    /// <summary>Connections that ended before their ZeroMQ identity was read, whose pipes NetMQ kept until swept.</summary>
+    public long DeadPipesSwept { get; init; }
+
     /// <summary><c>HELO</c>s refused with <c>AUTHENTICATION_FAILED</c>.</summary>
     public long AuthenticationFailures { get; init; }
 

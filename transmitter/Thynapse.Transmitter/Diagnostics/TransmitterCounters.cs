@@ -49,6 +49,9 @@ internal sealed class TransmitterCounters
     public long ConnectionsRefused;
     public long ConnectionsClosed;
     public long HandshakeTimeouts;
+
+    /// <summary>Connections that ended before their ZeroMQ identity was read, whose pipes NetMQ kept until swept (Wire/DeadPipeSweeper).</summary>
+    public long DeadPipesSwept;
     public long AuthenticationFailures;
     public long ClaimsRefused;
     public long AttemptsThrottled;
