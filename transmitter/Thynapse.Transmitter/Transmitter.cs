@@ -79,9 +79,11 @@ public sealed class Transmitter : IAsyncDisposable
         }
 
         _metrics = new TransmitterMetrics(_counters, Id.ToString(), options.TimeProvider);
+        var peerAddresses = new PeerAddresses(_router);
         _processor = new CommandProcessor(options, Id, CommandEndpoint, EventsEndpoint, new RouterSender(_router), _counters)
         {
-            SourceOf = new PeerAddresses(_router).Of,
+            SourceOf = peerAddresses.Of,
+            ConnectionOf = peerAddresses.SocketOf,
         };
         _deadPipes = new DeadPipeSweeper(_router);
         _routingId.InitEmpty();

@@ -71,7 +71,7 @@ internal sealed class ConnectionGuard : IDisposable
         _maxConnections = options.MaxConnections;
         _handshakeTimeoutMs = (long)options.HandshakeTimeout.TotalMilliseconds;
         _monitor = new NetMQMonitor(router, $"inproc://thynapse-connections-{Guid.NewGuid():N}", SocketEvents.Accepted | SocketEvents.AcceptFailed | SocketEvents.Disconnected);
-        _monitor.Accepted += (_, e) => Guarded(() => OnAccepted(e.Socket!));
+        _monitor.Accepted += (_, e) => Guarded(() => OnAccepted(e.Socket));
         _monitor.AcceptFailed += (_, e) => Guarded(() => OnAcceptFailed(e.ErrorCode));
         _monitor.Disconnected += (_, _) => Guarded(OnDisconnected);
         _timer = new NetMQTimer(TimeSpan.FromMilliseconds(Math.Clamp(_handshakeTimeoutMs / 4, 10, 1000)));
@@ -131,11 +131,11 @@ internal sealed class ConnectionGuard : IDisposable
         Something,
     }
 
-    private void OnAccepted(AsyncIO.AsyncSocket accepted)
+    private void OnAccepted(AsyncIO.AsyncSocket? accepted)
     {
         Open++;
         TransmitterCounters.Increment(ref _counters.ConnectionsAccepted);
-        if (SocketField?.GetValue(accepted) is not Socket socket)
+        if (SystemSocketOf(accepted) is not { } socket)
         {
             return; // a NetMQ without the socket we know: bounded by the file descriptor limit alone
         }
@@ -307,7 +307,8 @@ internal sealed class ConnectionGuard : IDisposable
         }
     }
 
-    private static void Shut(Socket socket)
+    /// <summary>Shuts the TCP connection down under NetMQ, which then sees the peer leave and cleans up as for any disconnect.</summary>
+    internal static void Shut(Socket socket)
     {
         try
         {
@@ -318,6 +319,9 @@ internal sealed class ConnectionGuard : IDisposable
             // Gone already.
         }
     }
+
+    /// <summary>The .NET socket under NetMQ's <paramref name="socket"/>, or null with a NetMQ whose internals differ.</summary>
+    internal static Socket? SystemSocketOf(AsyncIO.AsyncSocket? socket) => socket is null ? null : SocketField?.GetValue(socket) as Socket;
 
     private static string Peer(Socket socket)
     {
