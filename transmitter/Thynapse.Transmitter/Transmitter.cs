@@ -189,6 +189,7 @@ public sealed class Transmitter : IAsyncDisposable
         RoutingStalled = _options.TimeProvider.GetElapsedTime(0, TransmitterCounters.Read(ref _counters.RoutingStalledTicks)),
         ConnectionsAccepted = TransmitterCounters.Read(ref _counters.ConnectionsAccepted),
         ConnectionsRefused = TransmitterCounters.Read(ref _counters.ConnectionsRefused),
+        ConnectionsRefusedPerAddress = TransmitterCounters.Read(ref _counters.ConnectionsRefusedPerAddress),
         HandshakeTimeouts = TransmitterCounters.Read(ref _counters.HandshakeTimeouts),
         DeadPipesSwept = TransmitterCounters.Read(ref _counters.DeadPipesSwept),
         AuthenticationFailures = TransmitterCounters.Read(ref _counters.AuthenticationFailures),

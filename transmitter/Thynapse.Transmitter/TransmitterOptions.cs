@@ -164,8 +164,17 @@ public sealed record TransmitterOptions
     }
 
     /// <summary>
-    /// How long after connecting a connection may have sent no more than a ZeroMQ handshake (120 bytes; checked once,
-    /// then) before it is closed (default: 10 s; zero: never; Linux only, where the kernel tells what a connection received).
+    /// Connections the command socket accepts at once from one source address; past this a new one from that address is
+    /// closed at once (before any ZeroMQ handshake, so without an <c>ERRR</c>), counted in
+    /// <see cref="TransmitterStats.ConnectionsRefusedPerAddress"/> and logged (default: 1,024).
+    /// </summary>
+    public int MaxConnectionsPerAddress { get; init; } = 1024;
+
+    /// <summary>
+    /// How long a connection may go without a session: one that has sent no more than a ZeroMQ handshake (120 bytes;
+    /// Linux only, where the kernel tells what a connection received) this long after connecting, or that has talked
+    /// this long since its first frame without a valid <c>HELO</c> (junk, refused <c>HELO</c>s), is closed
+    /// (default: 10 s; zero: never).
     /// </summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -371,6 +380,7 @@ public sealed record TransmitterOptions
             : MaxDepartedCells < 0 ? Range(nameof(MaxDepartedCells), $"must be 0 or more; got {MaxDepartedCells}")
             : MaxDepartedSubscriptions < 0 ? Range(nameof(MaxDepartedSubscriptions), $"must be 0 or more; got {MaxDepartedSubscriptions}")
             : MaxConnections < 1 ? Range(nameof(MaxConnections), $"must be at least 1; got {MaxConnections}")
+            : MaxConnectionsPerAddress < 1 ? Range(nameof(MaxConnectionsPerAddress), $"must be at least 1; got {MaxConnectionsPerAddress}")
             : HandshakeTimeout < TimeSpan.Zero ? Range(nameof(HandshakeTimeout), $"must be 0 ms or more; got {Ms(HandshakeTimeout)}")
             : null;
     }

@@ -105,6 +105,9 @@ public sealed record TransmitterStats
     /// <summary>Connections refused past <see cref="TransmitterOptions.MaxConnections"/>, or that could not be accepted.</summary>
     public long ConnectionsRefused { get; init; }
 
+    /// <summary>Connections closed at once because their source address had <see cref="TransmitterOptions.MaxConnectionsPerAddress"/> open.</summary>
+    public long ConnectionsRefusedPerAddress { get; init; }
+
     /// <summary>Connections closed for sending no command within <see cref="TransmitterOptions.HandshakeTimeout"/>.</summary>
     public long HandshakeTimeouts { get; init; }
 

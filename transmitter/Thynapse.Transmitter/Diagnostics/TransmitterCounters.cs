@@ -47,6 +47,9 @@ internal sealed class TransmitterCounters
     public long RoutingStalledTicks;
     public long ConnectionsAccepted;
     public long ConnectionsRefused;
+
+    /// <summary>Connections closed at once because their source address had MaxConnectionsPerAddress open (Wire/ConnectionGuard).</summary>
+    public long ConnectionsRefusedPerAddress;
     public long ConnectionsClosed;
     public long HandshakeTimeouts;
 
