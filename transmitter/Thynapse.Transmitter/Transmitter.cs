@@ -190,6 +190,7 @@ public sealed class Transmitter : IAsyncDisposable
         ConnectionsAccepted = TransmitterCounters.Read(ref _counters.ConnectionsAccepted),
         ConnectionsRefused = TransmitterCounters.Read(ref _counters.ConnectionsRefused),
         ConnectionsRefusedPerAddress = TransmitterCounters.Read(ref _counters.ConnectionsRefusedPerAddress),
+        EventsRateLimited = TransmitterCounters.Read(ref _counters.EventsRateLimited),
         HandshakeTimeouts = TransmitterCounters.Read(ref _counters.HandshakeTimeouts),
         DeadPipesSwept = TransmitterCounters.Read(ref _counters.DeadPipesSwept),
         AuthenticationFailures = TransmitterCounters.Read(ref _counters.AuthenticationFailures),

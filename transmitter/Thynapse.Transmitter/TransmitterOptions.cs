@@ -171,6 +171,13 @@ public sealed record TransmitterOptions
     public int MaxConnectionsPerAddress { get; init; } = 1024;
 
     /// <summary>
+    /// Events one cell may publish a second, in bursts of up to as many; past it each event is refused with
+    /// <c>RATE_LIMITED</c> (208), counted and not routed, other cells unaffected (default: 0, no limit). A guard against a
+    /// runaway publisher; a cell that wants to be paced instead asks for credit (PROTOCOL.md §8.4).
+    /// </summary>
+    public int MaxPublishRate { get; init; }
+
+    /// <summary>
     /// How long a connection may go without a session: one that has sent no more than a ZeroMQ handshake (120 bytes;
     /// Linux only, where the kernel tells what a connection received) this long after connecting, or that has talked
     /// this long since its first frame without a valid <c>HELO</c> (junk, refused <c>HELO</c>s), is closed
@@ -381,6 +388,7 @@ public sealed record TransmitterOptions
             : MaxDepartedSubscriptions < 0 ? Range(nameof(MaxDepartedSubscriptions), $"must be 0 or more; got {MaxDepartedSubscriptions}")
             : MaxConnections < 1 ? Range(nameof(MaxConnections), $"must be at least 1; got {MaxConnections}")
             : MaxConnectionsPerAddress < 1 ? Range(nameof(MaxConnectionsPerAddress), $"must be at least 1; got {MaxConnectionsPerAddress}")
+            : MaxPublishRate < 0 ? Range(nameof(MaxPublishRate), $"must be 0 (no limit) or more; got {MaxPublishRate}")
             : HandshakeTimeout < TimeSpan.Zero ? Range(nameof(HandshakeTimeout), $"must be 0 ms or more; got {Ms(HandshakeTimeout)}")
             : null;
     }

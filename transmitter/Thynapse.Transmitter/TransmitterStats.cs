@@ -108,6 +108,9 @@ public sealed record TransmitterStats
     /// <summary>Connections closed at once because their source address had <see cref="TransmitterOptions.MaxConnectionsPerAddress"/> open.</summary>
     public long ConnectionsRefusedPerAddress { get; init; }
 
+    /// <summary>Events refused with <c>RATE_LIMITED</c>: their cell was over <see cref="TransmitterOptions.MaxPublishRate"/>.</summary>
+    public long EventsRateLimited { get; init; }
+
     /// <summary>Connections closed for sending no command within <see cref="TransmitterOptions.HandshakeTimeout"/>.</summary>
     public long HandshakeTimeouts { get; init; }
 

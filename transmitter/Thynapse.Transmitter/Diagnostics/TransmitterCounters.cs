@@ -50,6 +50,9 @@ internal sealed class TransmitterCounters
 
     /// <summary>Connections closed at once because their source address had MaxConnectionsPerAddress open (Wire/ConnectionGuard).</summary>
     public long ConnectionsRefusedPerAddress;
+
+    /// <summary>Events refused with RATE_LIMITED: their cell was over MaxPublishRate (Routing/EventRouter).</summary>
+    public long EventsRateLimited;
     public long ConnectionsClosed;
     public long HandshakeTimeouts;
 
