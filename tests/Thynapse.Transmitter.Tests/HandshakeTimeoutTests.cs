@@ -23,8 +23,9 @@ public sealed class HandshakeTimeoutTests
         var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback(o => o with { Secret = Secret, HandshakeTimeout = TimeSpan.FromMilliseconds(700) });
         using var cell = RawClient.Welcomed(transmitter.CommandEndpoint, "handshake.cell", new Newtonsoft.Json.Linq.JObject { ["secret"] = Secret });
-        using var junk = Talker(transmitter.CommandEndpoint, out var junkGone);
-        using var guesser = Talker(transmitter.CommandEndpoint, out var guesserGone);
+        using var junk = Talker(transmitter.CommandEndpoint, out var junkGone, out var junkMonitor);
+        using var guesser = Talker(transmitter.CommandEndpoint, out var guesserGone, out var guesserMonitor);
+        using var monitors = new CompositeDisposable(junkMonitor, guesserMonitor);
         var guess = $"J HELO {{\"id\":\"{Thynapse.Core.Thid.NewRandom()}\",\"service\":\"guesser\",\"secret\":\"a-wrong-secret-00000\"}}";
 
         // Both keep talking until they are cut off: junk frames and refused HELOs are no handshake.
@@ -45,7 +46,7 @@ public sealed class HandshakeTimeoutTests
     }
 
     /// <summary>A DEALER that does not reconnect, and an event set once the transmitter closed its connection.</summary>
-    private static DealerSocket Talker(string endpoint, out ManualResetEventSlim gone)
+    private static DealerSocket Talker(string endpoint, out ManualResetEventSlim gone, out NetMQMonitor watching)
     {
         var dealer = new DealerSocket();
         dealer.Options.Linger = TimeSpan.Zero;
@@ -56,7 +57,13 @@ public sealed class HandshakeTimeoutTests
         _ = monitor.StartAsync();
         dealer.Connect(endpoint);
         gone = closed;
+        watching = monitor;
         return dealer;
+    }
+
+    private sealed class CompositeDisposable(params IDisposable[] items) : IDisposable
+    {
+        public void Dispose() => Array.ForEach(items, i => i.Dispose());
     }
 
     private static void Drain(DealerSocket dealer)

@@ -58,6 +58,8 @@ internal sealed class ConnectionGuard : IDisposable
     private readonly Queue<(Socket Socket, long Deadline)> _pending = new();
     private bool _tcpInfoWorks = OperatingSystem.IsLinux();
     private long _lastRecount = -1000;
+    private long _lastForget;
+    private readonly List<AsyncIO.AsyncSocket> _closed = [];
 
     private readonly NetMQPoller _poller;
     private readonly NetMQTimer _timer;
@@ -119,6 +121,7 @@ internal sealed class ConnectionGuard : IDisposable
         }
 
         Recount();
+        ForgetClosed();
         _warnings.Tick();
     }
 
@@ -224,6 +227,33 @@ internal sealed class ConnectionGuard : IDisposable
         _perAddress[address] = open + 1;
         _addressOf[accepted] = address;
         return true;
+    }
+
+    /// <summary>
+    /// Forgets, every few seconds, the connections counted against an address whose <c>Disconnected</c> event never
+    /// came (the monitor drops events while its queue is full): NetMQ has closed their sockets. Keeps the per-address
+    /// table as large as the open connections, and their counts true.
+    /// </summary>
+    private void ForgetClosed()
+    {
+        var now = Environment.TickCount64;
+        if (_addressOf.Count == 0 || now - _lastForget < 5000)
+        {
+            return;
+        }
+
+        _lastForget = now;
+        _closed.Clear();
+        foreach (var (accepted, _) in _addressOf)
+        {
+            if (SystemSocketOf(accepted) is not { } socket || socket.SafeHandle.IsClosed)
+            {
+                _closed.Add(accepted);
+            }
+        }
+
+        _closed.ForEach(OnGone);
+        _closed.Clear();
     }
 
     /// <summary>
@@ -354,7 +384,19 @@ internal sealed class ConnectionGuard : IDisposable
 
     private void OnDisconnected(AsyncIO.AsyncSocket? socket)
     {
-        if (socket is not null && _addressOf.Remove(socket, out var address))
+        if (socket is not null)
+        {
+            OnGone(socket);
+        }
+
+        Open = Math.Max(0, Open - 1);
+        TransmitterCounters.Increment(ref _counters.ConnectionsClosed);
+    }
+
+    /// <summary>The connection no longer counts against its address.</summary>
+    private void OnGone(AsyncIO.AsyncSocket socket)
+    {
+        if (_addressOf.Remove(socket, out var address))
         {
             var open = _perAddress.GetValueOrDefault(address) - 1;
             if (open > 0)
@@ -366,9 +408,6 @@ internal sealed class ConnectionGuard : IDisposable
                 _perAddress.Remove(address);
             }
         }
-
-        Open = Math.Max(0, Open - 1);
-        TransmitterCounters.Increment(ref _counters.ConnectionsClosed);
     }
 
     /// <summary>
