@@ -12,7 +12,8 @@ public sealed class FuzzTests
     [Timeout(120_000, CooperativeCancellation = true)]
     public async Task RandomFrames_DoNotDisturbOtherCells()
     {
-        await using var transmitter = Transmitters.StartLoopback(o => o with { MaxFrameBytes = 16 * 1024, MaxHeaderBytes = 4096 });
+        // No handshake timeout: the fuzzer talks without a session for longer than it, and is meant to be answered throughout.
+        await using var transmitter = Transmitters.StartLoopback(o => o with { MaxFrameBytes = 16 * 1024, MaxHeaderBytes = 4096, HandshakeTimeout = TimeSpan.Zero });
         var ct = TestContext.CancellationToken;
         var channel = TestIds.Next("steady");
 

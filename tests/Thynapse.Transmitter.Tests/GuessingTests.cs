@@ -20,7 +20,8 @@ public sealed class GuessingTests
     public async Task ThousandGuessesFromOneSource_AreSlowed_WhileAnAuthenticatedCellKeepsItsRate()
     {
         var ct = TestContext.CancellationToken;
-        await using var transmitter = Transmitters.StartLoopback(o => o with { Secret = Secret });
+        // A long handshake timeout: on a loaded machine the guessers may talk without a session for longer than the default.
+        await using var transmitter = Transmitters.StartLoopback(o => o with { Secret = Secret, HandshakeTimeout = TimeSpan.FromMinutes(5) });
         var channel = TestIds.Next("guess.flow");
         await using var subscriber = await Cells.ConnectAsync(transmitter, "guess-sub", o => o with { Secret = Secret }, ct);
         await using var publisher = await Cells.ConnectAsync(transmitter, "guess-pub", o => o with { Secret = Secret }, ct);

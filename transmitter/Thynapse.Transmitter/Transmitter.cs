@@ -34,6 +34,7 @@ public sealed class Transmitter : IAsyncDisposable
     private readonly NetMQTimer _timer;
     private readonly NetMQTimer _backlogTimer;
     private readonly ConnectionGuard _connections;
+    private readonly DeadPipeSweeper _deadPipes;
     private readonly CommandProcessor _processor;
     private readonly PeerLinks _mesh;
     private readonly Readiness _readiness;
@@ -79,10 +80,13 @@ public sealed class Transmitter : IAsyncDisposable
         }
 
         _metrics = new TransmitterMetrics(_counters, Id.ToString(), options.TimeProvider);
+        var peerAddresses = new PeerAddresses(_router);
         _processor = new CommandProcessor(options, Id, CommandEndpoint, EventsEndpoint, new RouterSender(_router), _counters)
         {
-            SourceOf = new PeerAddresses(_router).Of,
+            SourceOf = peerAddresses.Of,
+            ConnectionOf = peerAddresses.SocketOf,
         };
+        _deadPipes = new DeadPipeSweeper(_router);
         _routingId.InitEmpty();
         _header.InitEmpty();
         _body.InitEmpty();
@@ -195,7 +199,10 @@ public sealed class Transmitter : IAsyncDisposable
         RoutingStalled = _options.TimeProvider.GetElapsedTime(0, TransmitterCounters.Read(ref _counters.RoutingStalledTicks)),
         ConnectionsAccepted = TransmitterCounters.Read(ref _counters.ConnectionsAccepted),
         ConnectionsRefused = TransmitterCounters.Read(ref _counters.ConnectionsRefused),
+        ConnectionsRefusedPerAddress = TransmitterCounters.Read(ref _counters.ConnectionsRefusedPerAddress),
+        EventsRateLimited = TransmitterCounters.Read(ref _counters.EventsRateLimited),
         HandshakeTimeouts = TransmitterCounters.Read(ref _counters.HandshakeTimeouts),
+        DeadPipesSwept = TransmitterCounters.Read(ref _counters.DeadPipesSwept),
         AuthenticationFailures = TransmitterCounters.Read(ref _counters.AuthenticationFailures),
         ClaimsRefused = TransmitterCounters.Read(ref _counters.ClaimsRefused),
         AttemptsThrottled = TransmitterCounters.Read(ref _counters.AttemptsThrottled),
@@ -308,6 +315,7 @@ public sealed class Transmitter : IAsyncDisposable
         _processor.SweepAckDeadlines(now);
         _processor.FlushDirty();
         WatchBacklogs();
+        TransmitterCounters.Add(ref _counters.DeadPipesSwept, _deadPipes.Sweep());
     }
 
     /// <summary>Reads one budget of inbound messages and flushes what they produced; true when the socket ran dry.</summary>

@@ -164,8 +164,24 @@ public sealed record TransmitterOptions
     }
 
     /// <summary>
-    /// How long after connecting a connection may have sent no more than a ZeroMQ handshake (120 bytes; checked once,
-    /// then) before it is closed (default: 10 s; zero: never; Linux only, where the kernel tells what a connection received).
+    /// Connections the command socket accepts at once from one source address; past this a new one from that address is
+    /// closed at once (before any ZeroMQ handshake, so without an <c>ERRR</c>), counted in
+    /// <see cref="TransmitterStats.ConnectionsRefusedPerAddress"/> and logged (default: 1,024).
+    /// </summary>
+    public int MaxConnectionsPerAddress { get; init; } = 1024;
+
+    /// <summary>
+    /// Events one cell may publish a second, in bursts of up to as many; past it each event is refused with
+    /// <c>RATE_LIMITED</c> (208), counted and not routed, other cells unaffected (default: 0, no limit). A guard against a
+    /// runaway publisher; a cell that wants to be paced instead asks for credit (PROTOCOL.md §8.4).
+    /// </summary>
+    public int MaxPublishRate { get; init; }
+
+    /// <summary>
+    /// How long a connection may go without a session: one that has sent no more than a ZeroMQ handshake (120 bytes;
+    /// Linux only, where the kernel tells what a connection received) this long after connecting, or that has talked
+    /// this long since its first frame without a valid <c>HELO</c> (junk, refused <c>HELO</c>s), is closed
+    /// (default: 10 s; zero: never).
     /// </summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -371,6 +387,8 @@ public sealed record TransmitterOptions
             : MaxDepartedCells < 0 ? Range(nameof(MaxDepartedCells), $"must be 0 or more; got {MaxDepartedCells}")
             : MaxDepartedSubscriptions < 0 ? Range(nameof(MaxDepartedSubscriptions), $"must be 0 or more; got {MaxDepartedSubscriptions}")
             : MaxConnections < 1 ? Range(nameof(MaxConnections), $"must be at least 1; got {MaxConnections}")
+            : MaxConnectionsPerAddress < 1 ? Range(nameof(MaxConnectionsPerAddress), $"must be at least 1; got {MaxConnectionsPerAddress}")
+            : MaxPublishRate < 0 ? Range(nameof(MaxPublishRate), $"must be 0 (no limit) or more; got {MaxPublishRate}")
             : HandshakeTimeout < TimeSpan.Zero ? Range(nameof(HandshakeTimeout), $"must be 0 ms or more; got {Ms(HandshakeTimeout)}")
             : null;
     }

@@ -108,8 +108,17 @@ public sealed record TransmitterStats
     /// <summary>Connections refused past <see cref="TransmitterOptions.MaxConnections"/>, or that could not be accepted.</summary>
     public long ConnectionsRefused { get; init; }
 
+    /// <summary>Connections closed at once because their source address had <see cref="TransmitterOptions.MaxConnectionsPerAddress"/> open.</summary>
+    public long ConnectionsRefusedPerAddress { get; init; }
+
+    /// <summary>Events refused with <c>RATE_LIMITED</c>: their cell was over <see cref="TransmitterOptions.MaxPublishRate"/>.</summary>
+    public long EventsRateLimited { get; init; }
+
     /// <summary>Connections closed for sending no command within <see cref="TransmitterOptions.HandshakeTimeout"/>.</summary>
     public long HandshakeTimeouts { get; init; }
+
+    /// <summary>Connections that ended before their ZeroMQ identity was read, whose pipes NetMQ kept until swept.</summary>
+    public long DeadPipesSwept { get; init; }
 
     /// <summary><c>HELO</c>s refused with <c>AUTHENTICATION_FAILED</c>.</summary>
     public long AuthenticationFailures { get; init; }

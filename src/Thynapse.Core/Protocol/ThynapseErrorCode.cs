@@ -59,6 +59,9 @@ public enum ThynapseErrorCode
     /// <summary>The transmitter holds as many cells as it allows (<c>TransmitterOptions.MaxCells</c>): join another one, or later.</summary>
     TooManyCells = 206,
 
+    /// <summary>The cell published more events a second than the transmitter allows (<c>TransmitterOptions.MaxPublishRate</c>); the event was not routed.</summary>
+    RateLimited = 208,
+
     /// <summary>The channel of an event is not a valid channel name.</summary>
     InvalidChannel = 300,
 

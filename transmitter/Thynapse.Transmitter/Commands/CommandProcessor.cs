@@ -41,6 +41,8 @@ internal sealed class CommandProcessor
     private readonly ILogger _log;
     private readonly LogLimiter _warnings;
     private readonly StallAwareClock _clock;
+    private readonly Wire.HandshakeDeadlines? _handshakes;
+    private readonly Func<byte[], bool> _welcomed = _ => true;
 
     /// <summary>Messages handled since the clock was last read from the <see cref="TimeProvider"/> itself.</summary>
     private int _sinceClockRead;
@@ -107,6 +109,25 @@ internal sealed class CommandProcessor
         set => _sessions.SourceOf = value;
     }
 
+    /// <summary>
+    /// The connection behind a routing id: set, connections that talk without a valid <c>HELO</c> for
+    /// <see cref="TransmitterOptions.HandshakeTimeout"/> are shut down (<see cref="Wire.HandshakeDeadlines"/>).
+    /// </summary>
+    internal Wire.ConnectionOf? ConnectionOf
+    {
+        init
+        {
+            if (value is not null)
+            {
+                _handshakes = new Wire.HandshakeDeadlines(_options.HandshakeTimeout, _clock.Frequency, value, _counters, _warnings, _log);
+                _welcomed = routingId => _directory.TryGetByRoutingId(routingId, out _);
+            }
+        }
+    }
+
+    /// <summary>Connections talking without a session, now (tests).</summary>
+    internal int Unwelcomed => _handshakes?.Count ?? 0;
+
     /// <summary>The routing thread's clock (time the thread did not run is not counted, §4.4).</summary>
     internal StallAwareClock Clock => _clock;
 
@@ -157,6 +178,10 @@ internal sealed class CommandProcessor
         {
             cell.LastSeen = now;
         }
+        else
+        {
+            _handshakes?.Heard(routingId, now);
+        }
 
         try
         {
@@ -202,6 +227,7 @@ internal sealed class CommandProcessor
         }
 
         _sessions.Tick();
+        _handshakes?.Tick(_clock.Now, _welcomed);
         _warnings.Tick();
     }
 
@@ -240,6 +266,7 @@ internal sealed class CommandProcessor
                 Mesh?.Disconnected(routingId);
             }
 
+            _handshakes?.Gone(routingId);
             return;
         }
 
@@ -261,6 +288,7 @@ internal sealed class CommandProcessor
         {
             if (command == Command.Unknown && MeshCommands.Parse(header.Slice(2, 4)) is var mesh and not MeshCommand.None)
             {
+                _handshakes?.Mesh(routingId);
                 HandleMeshCommand(routingId, cell, mesh, encoding, payload, frames);
                 return;
             }

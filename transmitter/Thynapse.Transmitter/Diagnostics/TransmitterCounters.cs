@@ -50,8 +50,17 @@ internal sealed class TransmitterCounters
     public long RoutingStalledTicks;
     public long ConnectionsAccepted;
     public long ConnectionsRefused;
+
+    /// <summary>Connections closed at once because their source address had MaxConnectionsPerAddress open (Wire/ConnectionGuard).</summary>
+    public long ConnectionsRefusedPerAddress;
+
+    /// <summary>Events refused with RATE_LIMITED: their cell was over MaxPublishRate (Routing/EventRouter).</summary>
+    public long EventsRateLimited;
     public long ConnectionsClosed;
     public long HandshakeTimeouts;
+
+    /// <summary>Connections that ended before their ZeroMQ identity was read, whose pipes NetMQ kept until swept (Wire/DeadPipeSweeper).</summary>
+    public long DeadPipesSwept;
     public long AuthenticationFailures;
     public long ClaimsRefused;
     public long AttemptsThrottled;

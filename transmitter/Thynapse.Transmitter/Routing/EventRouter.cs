@@ -181,6 +181,14 @@ internal sealed class EventRouter
             return plan; // a resend of an event we already track or finished: never route it twice
         }
 
+        if (_options.MaxPublishRate > 0 && !origin.Publishing.TryTake(origin.LastSeen, _options.MaxPublishRate, _options.TimeProvider.TimestampFrequency))
+        {
+            TransmitterCounters.Increment(ref _counters.EventsRateLimited);
+            _responder.RejectEvent(origin, ThynapseErrorCode.RateLimited,
+                $"this cell published more than {_options.MaxPublishRate} events a second (--max-publish-rate); the event was not routed", sequence);
+            return plan;
+        }
+
         if (_tracker.FullServiceQueue(plan) is { } full)
         {
             _responder.RejectEvent(origin, ThynapseErrorCode.QueueFull,

@@ -24,6 +24,9 @@ internal sealed class LocalCell(byte[] routingId, CellProfile profile, bool acce
     /// <summary>The highest seq seen from this cell; events published without a <c>seq</c> get the next one.</summary>
     public ulong AutoSequence { get; set; }
 
+    /// <summary>The cell's allowance under <see cref="TransmitterOptions.MaxPublishRate"/> (a field: taken in place).</summary>
+    public PublishBucket Publishing;
+
     /// <summary>What waits to be sent to the cell, and how its output fares.</summary>
     public OutputState Output { get; } = new();
 

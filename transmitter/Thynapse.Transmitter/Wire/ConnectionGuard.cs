@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Reflection;
 using NetMQ;
@@ -48,11 +49,17 @@ internal sealed class ConnectionGuard : IDisposable
     private readonly LogLimiter _warnings;
     private readonly ILogger _log;
     private readonly int _maxConnections;
+    private readonly int _maxPerAddress;
+    private readonly Dictionary<IPAddress, int> _perAddress = [];
+    private readonly Dictionary<AsyncIO.AsyncSocket, IPAddress> _addressOf = new(ReferenceEqualityComparer.Instance);
+    private long _lastAddressRecount = -1000;
     private readonly int _port;
     private readonly long _handshakeTimeoutMs;
     private readonly Queue<(Socket Socket, long Deadline)> _pending = new();
     private bool _tcpInfoWorks = OperatingSystem.IsLinux();
     private long _lastRecount = -1000;
+    private long _lastForget;
+    private readonly List<AsyncIO.AsyncSocket> _closed = [];
 
     private readonly NetMQPoller _poller;
     private readonly NetMQTimer _timer;
@@ -69,11 +76,12 @@ internal sealed class ConnectionGuard : IDisposable
         _log = log;
         _warnings = new LogLimiter(log, System.Diagnostics.Stopwatch.GetTimestamp, System.Diagnostics.Stopwatch.Frequency);
         _maxConnections = options.MaxConnections;
+        _maxPerAddress = options.MaxConnectionsPerAddress;
         _handshakeTimeoutMs = (long)options.HandshakeTimeout.TotalMilliseconds;
         _monitor = new NetMQMonitor(router, $"inproc://thynapse-connections-{Guid.NewGuid():N}", SocketEvents.Accepted | SocketEvents.AcceptFailed | SocketEvents.Disconnected);
-        _monitor.Accepted += (_, e) => Guarded(() => OnAccepted(e.Socket!));
+        _monitor.Accepted += (_, e) => Guarded(() => OnAccepted(e.Socket));
         _monitor.AcceptFailed += (_, e) => Guarded(() => OnAcceptFailed(e.ErrorCode));
-        _monitor.Disconnected += (_, _) => Guarded(OnDisconnected);
+        _monitor.Disconnected += (_, e) => Guarded(() => OnDisconnected(e.Socket));
         _timer = new NetMQTimer(TimeSpan.FromMilliseconds(Math.Clamp(_handshakeTimeoutMs / 4, 10, 1000)));
         _timer.Elapsed += (_, _) => Guarded(Tick);
         _poller = [_timer];
@@ -113,6 +121,7 @@ internal sealed class ConnectionGuard : IDisposable
         }
 
         Recount();
+        ForgetClosed();
         _warnings.Tick();
     }
 
@@ -131,11 +140,11 @@ internal sealed class ConnectionGuard : IDisposable
         Something,
     }
 
-    private void OnAccepted(AsyncIO.AsyncSocket accepted)
+    private void OnAccepted(AsyncIO.AsyncSocket? accepted)
     {
         Open++;
         TransmitterCounters.Increment(ref _counters.ConnectionsAccepted);
-        if (SocketField?.GetValue(accepted) is not Socket socket)
+        if (SystemSocketOf(accepted) is not { } socket)
         {
             return; // a NetMQ without the socket we know: bounded by the file descriptor limit alone
         }
@@ -155,10 +164,96 @@ internal sealed class ConnectionGuard : IDisposable
             return;
         }
 
+        if (!AdmitSource(accepted!, socket))
+        {
+            return;
+        }
+
         if (_tcpInfoWorks && _handshakeTimeoutMs > 0)
         {
             _pending.Enqueue((socket, Environment.TickCount64 + _handshakeTimeoutMs));
         }
+    }
+
+    /// <summary>
+    /// Counts the connection against its source address, or closes it when that address has
+    /// <see cref="TransmitterOptions.MaxConnectionsPerAddress"/> open already (before any ZeroMQ handshake: there is no
+    /// routing id to send an <c>ERRR</c> to). A count at the limit is checked against the kernel's table first, at most
+    /// once a second (the monitor drops events while its queue is full, and a count that drifted up would refuse the
+    /// address for good).
+    /// </summary>
+    private bool AdmitSource(AsyncIO.AsyncSocket accepted, Socket socket)
+    {
+        IPAddress? address;
+        try
+        {
+            address = (socket.RemoteEndPoint as IPEndPoint)?.Address;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return false; // gone already
+        }
+
+        if (address is null)
+        {
+            return true;
+        }
+
+        address = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        var open = _perAddress.GetValueOrDefault(address);
+        if (open >= _maxPerAddress && OperatingSystem.IsLinux() && Environment.TickCount64 - _lastAddressRecount >= 900)
+        {
+            _lastAddressRecount = Environment.TickCount64;
+            if (CountConnections(_port, address) is { } counted)
+            {
+                open = Math.Max(0, counted - 1); // the table lists this connection too
+            }
+        }
+
+        if (open >= _maxPerAddress)
+        {
+            _perAddress[address] = open;
+            TransmitterCounters.Increment(ref _counters.ConnectionsRefusedPerAddress);
+            if (_warnings.Allow(WarningKind.ConnectionRefused))
+            {
+                _log.Warning("Refused a connection from {Address}: it has {Open} connections open, the limit per address is {Max} (--max-connections-per-address)",
+                    address, open, _maxPerAddress);
+            }
+
+            Shut(socket);
+            return false;
+        }
+
+        _perAddress[address] = open + 1;
+        _addressOf[accepted] = address;
+        return true;
+    }
+
+    /// <summary>
+    /// Forgets, every few seconds, the connections counted against an address whose <c>Disconnected</c> event never
+    /// came (the monitor drops events while its queue is full): NetMQ has closed their sockets. Keeps the per-address
+    /// table as large as the open connections, and their counts true.
+    /// </summary>
+    private void ForgetClosed()
+    {
+        var now = Environment.TickCount64;
+        if (_addressOf.Count == 0 || now - _lastForget < 5000)
+        {
+            return;
+        }
+
+        _lastForget = now;
+        _closed.Clear();
+        foreach (var (accepted, _) in _addressOf)
+        {
+            if (SystemSocketOf(accepted) is not { } socket || socket.SafeHandle.IsClosed)
+            {
+                _closed.Add(accepted);
+            }
+        }
+
+        _closed.ForEach(OnGone);
+        _closed.Clear();
     }
 
     /// <summary>
@@ -198,8 +293,9 @@ internal sealed class ConnectionGuard : IDisposable
     /// this process's descriptors (a socket another process holds, or one already closed and lingering, is not ours).
     /// Only the command socket listens on that port, so these are its connections. Null when the tables cannot be read.
     /// </summary>
-    internal static int? CountConnections(int port)
+    internal static int? CountConnections(int port, IPAddress? remote = null)
     {
+        (string v4, string v6)? remoteHex = remote is null ? null : (TableHex(remote, v6: false), TableHex(remote, v6: true));
         var ours = new HashSet<string>(StringComparer.Ordinal);
         foreach (var descriptor in Directory.EnumerateFiles("/proc/self/fd"))
         {
@@ -241,6 +337,12 @@ internal sealed class ConnectionGuard : IDisposable
                     continue;
                 }
 
+                if (remoteHex is { } hex && fields[2].AsSpan(0, Math.Max(0, fields[2].LastIndexOf(':'))) is var peer
+                    && !peer.SequenceEqual(hex.v4) && !peer.SequenceEqual(hex.v6))
+                {
+                    continue;
+                }
+
                 // 01 established, 04/05 FIN_WAIT1/2, 08 CLOSE_WAIT, 09 LAST_ACK, 0B CLOSING; 0A is the listener itself.
                 // Each inode once: the kernel writes the table in chunks, and a socket that moves while it is read can
                 // be listed twice.
@@ -254,6 +356,23 @@ internal sealed class ConnectionGuard : IDisposable
         return count;
     }
 
+    /// <summary>
+    /// An address as <c>/proc/net/tcp</c> (IPv4: one 32-bit word) or <c>tcp6</c> (four words; IPv4 as IPv4-mapped) print
+    /// it: each word in the host's byte order, in hexadecimal.
+    /// </summary>
+    internal static string TableHex(IPAddress address, bool v6)
+    {
+        var bytes = (v6 ? address.MapToIPv6() : address.MapToIPv4()).GetAddressBytes();
+        var text = new System.Text.StringBuilder(bytes.Length * 2);
+        for (var word = 0; word < bytes.Length; word += 4)
+        {
+            var value = BitConverter.ToUInt32(bytes, word); // the host's order, as the kernel prints it
+            text.Append(value.ToString("X8", System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return text.ToString();
+    }
+
     private void OnAcceptFailed(ErrorCode code)
     {
         TransmitterCounters.Increment(ref _counters.ConnectionsRefused);
@@ -263,10 +382,32 @@ internal sealed class ConnectionGuard : IDisposable
         }
     }
 
-    private void OnDisconnected()
+    private void OnDisconnected(AsyncIO.AsyncSocket? socket)
     {
+        if (socket is not null)
+        {
+            OnGone(socket);
+        }
+
         Open = Math.Max(0, Open - 1);
         TransmitterCounters.Increment(ref _counters.ConnectionsClosed);
+    }
+
+    /// <summary>The connection no longer counts against its address.</summary>
+    private void OnGone(AsyncIO.AsyncSocket socket)
+    {
+        if (_addressOf.Remove(socket, out var address))
+        {
+            var open = _perAddress.GetValueOrDefault(address) - 1;
+            if (open > 0)
+            {
+                _perAddress[address] = open;
+            }
+            else
+            {
+                _perAddress.Remove(address);
+            }
+        }
     }
 
     /// <summary>
@@ -307,7 +448,8 @@ internal sealed class ConnectionGuard : IDisposable
         }
     }
 
-    private static void Shut(Socket socket)
+    /// <summary>Shuts the TCP connection down under NetMQ, which then sees the peer leave and cleans up as for any disconnect.</summary>
+    internal static void Shut(Socket socket)
     {
         try
         {
@@ -318,6 +460,9 @@ internal sealed class ConnectionGuard : IDisposable
             // Gone already.
         }
     }
+
+    /// <summary>The .NET socket under NetMQ's <paramref name="socket"/>, or null with a NetMQ whose internals differ.</summary>
+    internal static Socket? SystemSocketOf(AsyncIO.AsyncSocket? socket) => socket is null ? null : SocketField?.GetValue(socket) as Socket;
 
     private static string Peer(Socket socket)
     {

@@ -64,6 +64,23 @@ internal sealed class PeerAddresses
     /// <summary>The source address of the connection with <paramref name="routingId"/>, or null when it cannot be told.</summary>
     public IPAddress? Of(ReadOnlySpan<byte> routingId)
     {
+        try
+        {
+            var address = SocketOf(routingId)?.RemoteEndPoint?.Address;
+            return address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The TCP connection behind <paramref name="routingId"/> (NetMQ's socket for it), or null when it cannot be told:
+    /// what <see cref="HandshakeDeadlines"/> shuts down to close a connection that never sent a valid <c>HELO</c>.
+    /// </summary>
+    public AsyncIO.AsyncSocket? SocketOf(ReadOnlySpan<byte> routingId)
+    {
         if (!Available)
         {
             return null;
@@ -82,7 +99,7 @@ internal sealed class PeerAddresses
                 return null;
             }
 
-            return socket.RemoteEndPoint?.Address is { } address && address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : socket.RemoteEndPoint?.Address;
+            return socket;
         }
         catch (Exception ex) when (ex is TargetException or ArgumentException or MemberAccessException or ObjectDisposedException
             or System.Net.Sockets.SocketException or InvalidOperationException)

@@ -1,0 +1,83 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Thynapse.Transmitter.Tests;
+
+/// <summary>
+/// Issue 18, item 6: <see cref="TransmitterOptions.MaxConnectionsPerAddress"/>. Past it a new connection from that
+/// address is closed at once and counted; other addresses are not affected; a closed connection frees its place.
+/// </summary>
+[TestClass]
+public sealed class ConnectionsPerAddressTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task ConnectionsPastTheLimitOfOneAddress_AreClosed_OthersAndFreedPlacesAreNot()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var transmitter = Transmitters.StartLoopback(o => o with { MaxConnectionsPerAddress = 3, HandshakeTimeout = TimeSpan.Zero });
+        var port = int.Parse(transmitter.CommandEndpoint.Split(':')[^1], System.Globalization.CultureInfo.InvariantCulture);
+        var sockets = new List<Socket>();
+        async Task<Socket> Connect(string from)
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            sockets.Add(socket);
+            socket.Bind(new IPEndPoint(IPAddress.Parse(from), 0));
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), ct);
+            return socket;
+        }
+
+        async Task Accepted(int count) =>
+            await Eventually.That($"{count} connections accepted", () => transmitter.Stats.ConnectionsAccepted >= count, TimeSpan.FromSeconds(10), ct);
+
+        try
+        {
+            var first = await Connect("127.0.0.1");
+            await Connect("127.0.0.1");
+            await Connect("127.0.0.1");
+            await Accepted(3);
+            Assert.IsTrue(await ClosedByPeerAsync(await Connect("127.0.0.1"), ct), "the fourth connection from 127.0.0.1 is closed");
+            Assert.AreEqual(1L, transmitter.Stats.ConnectionsRefusedPerAddress, "and counted");
+
+            await Connect("127.0.0.2"); // another source: its own count
+            await Accepted(5);
+            first.Dispose(); // frees a place of 127.0.0.1
+            await Eventually.That("the closed connection is noticed", () => transmitter.Stats.Connections <= 3, TimeSpan.FromSeconds(10), ct);
+            await Connect("127.0.0.1");
+            await Accepted(6);
+            Assert.IsTrue(await ClosedByPeerAsync(await Connect("127.0.0.1"), ct), "at the limit again, the next from 127.0.0.1 is closed");
+            Assert.AreEqual(2L, transmitter.Stats.ConnectionsRefusedPerAddress,
+                "two refusals in all: 127.0.0.2's connection and the one in the freed place were accepted");
+        }
+        finally
+        {
+            sockets.ForEach(s => s.Dispose());
+        }
+    }
+
+    /// <summary>True once the peer closed the connection (reads the ZeroMQ greeting the transmitter may have sent first).</summary>
+    private static async Task<bool> ClosedByPeerAsync(Socket socket, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        var buffer = new byte[256];
+        try
+        {
+            while (await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token) > 0)
+            {
+            }
+
+            return true;
+        }
+        catch (SocketException)
+        {
+            return true; // reset
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+}
