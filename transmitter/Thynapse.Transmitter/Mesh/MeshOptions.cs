@@ -91,6 +91,18 @@ public sealed record MeshOptions
     /// </summary>
     public int ForwardBufferBytes { get; init; } = 32 << 20;
 
+    /// <summary>
+    /// The secret the transmitters of a mesh share (<c>--cluster-secret</c>), distinct from the cells' secret; at least
+    /// 16 characters. With it, a peer must prove it on its command link before any mesh request is served, the answer
+    /// proves it back, and the event socket is a CURVE server whose key pair is derived from it, so that only holders of
+    /// the secret can read the mesh's streams (PROTOCOL.md §12.12). Null (the default): any transmitter that speaks the
+    /// mesh protocol may join, and anyone who can reach the event socket may read it.
+    /// </summary>
+    public string? ClusterSecret { get; init; }
+
+    /// <summary>The keys derived from <see cref="ClusterSecret"/>, or null without one (after validation).</summary>
+    internal ClusterKey? CreateClusterKey() => ClusterSecret is { } secret ? new ClusterKey(secret) : null;
+
     /// <summary>The first rule the options break, as a message naming the property, or null.</summary>
     internal string? FindProblem(string prefix)
     {
@@ -108,6 +120,7 @@ public sealed record MeshOptions
             : RetryMax < RetryMin ? $"{P(nameof(RetryMax))} must be at least {P(nameof(RetryMin))} ({Ms(RetryMin)}); got {Ms(RetryMax)}."
             : CellTombstoneTime < TimeSpan.FromSeconds(1) ? $"{P(nameof(CellTombstoneTime))} must be at least 1000 ms; got {Ms(CellTombstoneTime)}."
             : ForwardBufferBytes < 65_536 ? $"{P(nameof(ForwardBufferBytes))} must be at least 65536; got {ForwardBufferBytes}."
+            : ClusterSecret is not null ? TransmitterOptions.SecretProblem(ClusterSecret, P(nameof(ClusterSecret)))
             : null;
     }
 
