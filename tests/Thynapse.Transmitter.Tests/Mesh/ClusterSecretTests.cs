@@ -105,6 +105,23 @@ public sealed class ClusterSecretTests
         Assert.IsFalse(operatorKeyed.TryReceiveFrameBytes(TimeSpan.FromSeconds(1), out _), "another server key: nothing either");
     }
 
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task WithCurveToo_TheMeshForms_AndTheOperatorsPublicKey_DoesNotOpenTheEventSocket()
+    {
+        var ct = TestContext.CancellationToken;
+        var keys = new NetMQCertificate();
+        await using var a = Transmitters.StartLoopback(o => Secured(Secret)(o) with { CurveSecretKey = keys.SecretKeyZ85 });
+        await using var b = Transmitters.StartLoopback(o => Secured(Secret)(o) with { CurveSecretKey = keys.SecretKeyZ85, Peers = [a.CommandEndpoint] });
+        await Eventually.That("a and b see each other", () => SeesAlive(a, b) && SeesAlive(b, a), cancellationToken: ct);
+        await Eventually.That("probes answered", () => a.Stats.MeshProbes >= 4 && b.Stats.MeshProbes >= 4, cancellationToken: ct);
+        Assert.AreEqual(0L, a.Stats.MeshProbesFailed + b.Stats.MeshProbesFailed);
+
+        // A cell knows the operator's public key; with it, the event socket stays shut.
+        using var withCellsKey = Subscriber(a.EventsEndpoint, keys);
+        Assert.IsFalse(withCellsKey.TryReceiveFrameBytes(TimeSpan.FromSeconds(1), out _), "the event socket's key pair is the derived one");
+    }
+
     private static Func<TransmitterOptions, TransmitterOptions> Secured(string secret) => o => o with { Mesh = o.Mesh with { ClusterSecret = secret } };
 
     private static SubscriberSocket Subscriber(string endpoint, NetMQCertificate? server)
