@@ -56,6 +56,38 @@ public sealed class MeshFlagTests
         Assert.IsTrue(c.Process.Lines.Any(l => l.Contains($"Transmitter {id} routing on", StringComparison.Ordinal)), "--id set the THID");
     }
 
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task ClusterSecret_FromAFileAndTheVariable_Meshes_AndAProcessWithoutItIsRefused()
+    {
+        var ct = TestContext.CancellationToken;
+        const string secret = "cluster-secret-of-the-processes-42";
+        var path = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(path, secret + "\n", ct);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
+            using var a = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--cluster-secret-file", path]);
+            using var b = TransmitterProcess.Run(new Dictionary<string, string> { ["THYNAPSE_CLUSTER_SECRET"] = secret, ["THYNAPSE_PEERS"] = a.CommandEndpoint },
+                "--command", $"tcp://127.0.0.1:{Ports.Free()}", "--events", $"tcp://127.0.0.1:{Ports.Free()}");
+            await b.WaitForLineAsync("Joined the mesh through seed " + a.CommandEndpoint, cancellationToken: ct);
+
+            using var stranger = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--peer", a.CommandEndpoint]);
+            await stranger.Process.WaitForLineAsync("No cluster secret (--cluster-secret)", cancellationToken: ct);
+            await stranger.Process.WaitForLineAsync("CLUSTER_AUTHENTICATION_FAILED", cancellationToken: ct);
+            await a.Process.WaitForLineAsync("Refused a mesh request from", cancellationToken: ct);
+            Assert.IsFalse(stranger.Process.Lines.Any(l => l.Contains("Joined the mesh", StringComparison.Ordinal)), string.Join('\n', stranger.Process.Lines));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private async Task<IReadOnlyList<string>> RunToExitAsync(int exitCode, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         using var process = ChildProcess.StartDotnet("thynapse-transmitter.dll", environment, args);

@@ -99,6 +99,8 @@ public sealed class SecretFlagTests
     [DataRow("--curve-key-file", "/nonexistent/key", "--curve-key-file [env: THYNAPSE_CURVE_KEY_FILE]: '/nonexistent/key' does not exist")]
     [DataRow("--secret-file", "/nonexistent/thynapse-secret", "--secret-file [env: THYNAPSE_SECRET_FILE]: '/nonexistent/thynapse-secret' does not exist")]
     [DataRow("--secret", "short", "--secret [env: THYNAPSE_SECRET] must be at least 16 characters")]
+    [DataRow("--cluster-secret", "short", "--cluster-secret [env: THYNAPSE_CLUSTER_SECRET] must be at least 16 characters")]
+    [DataRow("--cluster-secret-file", "/nonexistent/cluster", "--cluster-secret-file [env: THYNAPSE_CLUSTER_SECRET_FILE]: '/nonexistent/cluster' does not exist")]
     [DataRow("--credentials-file", "/nonexistent/creds", "--credentials-file [env: THYNAPSE_CREDENTIALS_FILE]: '/nonexistent/creds' does not exist")]
     [Timeout(30_000, CooperativeCancellation = true)]
     public async Task BadSecretSetting_ExitsWithCodeOneNamingTheFlag(string flag, string value, string expected)

@@ -42,8 +42,10 @@ var peers = flags.AddList("--peer", "THYNAPSE_PEERS", nameof(defaults.Peers), "c
 var readinessTimeout = flags.Add("--readiness-timeout-ms", "THYNAPSE_READINESS_TIMEOUT_MS", null, (int)defaults.Mesh.ReadinessTimeout.TotalMilliseconds, "with --peer: cells are refused (NOT_READY) until the transmitter holds its mesh's cell directory, or at most this long after it started (0: no gate)");
 var secret = flags.Add<string?>("--secret", "THYNAPSE_SECRET", nameof(defaults.Secret), null, "the secret cells must present in HELO to join, at least 16 characters (prefer --secret-file: a flag shows in the process list)");
 var secretFile = flags.Add<string?>("--secret-file", "THYNAPSE_SECRET_FILE", null, null, "a file holding the secret cells must present (its trailing newline ignored); instead of --secret");
+var clusterSecret = flags.Add<string?>("--cluster-secret", "THYNAPSE_CLUSTER_SECRET", null, null, "the secret the transmitters of a mesh share, distinct from --secret, at least 16 characters: a peer must prove it (never sent) to join, and the event socket then needs it to be read (default: none, any transmitter may join and anyone reaching the event socket may read the mesh; prefer --cluster-secret-file)");
+var clusterSecretFile = flags.Add<string?>("--cluster-secret-file", "THYNAPSE_CLUSTER_SECRET_FILE", null, null, "a file holding the cluster secret (its trailing newline ignored); instead of --cluster-secret");
 var credentialsFile = flags.Add<string?>("--credentials-file", "THYNAPSE_CREDENTIALS_FILE", nameof(defaults.Credentials), null, "a file of per-service credentials, one 'service[,service...] secret' per line: a cell with that secret may join only as those services");
-var curveKeyFile = flags.Add<string?>("--curve-key-file", "THYNAPSE_CURVE_KEY_FILE", nameof(defaults.CurveSecretKey), null, "the CURVE secret key file 'keygen' wrote: both sockets then require CURVE, and cells need the public key (the .pub file)");
+var curveKeyFile = flags.Add<string?>("--curve-key-file", "THYNAPSE_CURVE_KEY_FILE", nameof(defaults.CurveSecretKey), null, "the CURVE secret key file 'keygen' wrote: both sockets then require CURVE, and cells need the public key (the .pub file); with --cluster-secret the event socket uses a key pair derived from that secret instead");
 var logLevel = flags.Add("--log-level", "THYNAPSE_LOG_LEVEL", null, LogEventLevel.Information, "Verbose, Debug, Information, Warning, Error or Fatal");
 var logFormat = flags.Add("--log-format", "THYNAPSE_LOG_FORMAT", null, "text", "text, or json (one compact JSON object per line)", "text", "json");
 
@@ -208,29 +210,63 @@ root.SetAction(async (parsed, cancellationToken) =>
     }
 });
 
-// --secret, --secret-file and --credentials-file into the options; null (logged) when they cannot be used.
-TransmitterOptions? ReadSecrets(ParseResult parsed, TransmitterOptions options)
+// A secret given as a flag or in a file (not both); false (logged) when it cannot be used.
+bool ReadSecret(ParseResult parsed, Option<string?> flag, Option<string?> fileFlag, string env, out string? given)
 {
-    var given = parsed.GetValue(secret);
-    if (parsed.GetValue(secretFile) is { } path)
+    given = parsed.GetValue(flag);
+    if (parsed.GetValue(fileFlag) is not { } path)
     {
-        if (given is not null)
-        {
-            Log.Fatal("Invalid setting: {Reason}", "--secret [env: THYNAPSE_SECRET] and --secret-file [env: THYNAPSE_SECRET_FILE] are both set; give the secret one way.");
-            return null;
-        }
-
-        given = SecretFiles.ReadSecret(path, "--secret-file [env: THYNAPSE_SECRET_FILE]", out var error);
-        if (given is null)
-        {
-            Log.Fatal("Invalid setting: {Reason}", error);
-            return null;
-        }
-
-        WarnIfReadable(path, "--secret-file");
+        return true;
     }
 
-    options = options with { Secret = given };
+    if (given is not null)
+    {
+        Log.Fatal("Invalid setting: {Reason}", $"{flag.Name} [env: {env}] and {fileFlag.Name} [env: {env}_FILE] are both set; give the secret one way.");
+        return false;
+    }
+
+    given = SecretFiles.ReadSecret(path, $"{fileFlag.Name} [env: {env}_FILE]", out var error);
+    if (given is null)
+    {
+        Log.Fatal("Invalid setting: {Reason}", error);
+        return false;
+    }
+
+    WarnIfReadable(path, fileFlag.Name);
+    return true;
+}
+
+// --secret, --cluster-secret (and their files), --curve-key-file and --credentials-file into the options; null (logged)
+// when they cannot be used.
+TransmitterOptions? ReadSecrets(ParseResult parsed, TransmitterOptions options)
+{
+    if (!ReadSecret(parsed, secret, secretFile, "THYNAPSE_SECRET", out var given) || !ReadSecret(parsed, clusterSecret, clusterSecretFile, "THYNAPSE_CLUSTER_SECRET", out var cluster))
+    {
+        return null;
+    }
+
+    if (TransmitterOptions.SecretProblem(cluster, "--cluster-secret [env: THYNAPSE_CLUSTER_SECRET]") is { } clusterProblem)
+    {
+        Log.Fatal("Invalid setting: {Reason}", clusterProblem);
+        return null;
+    }
+
+    if (cluster is not null && cluster == given)
+    {
+        Log.Fatal("Invalid setting: {Reason}", "--cluster-secret is the cells' --secret: give the mesh its own secret, or any cell could join the mesh as a transmitter.");
+        return null;
+    }
+
+    options = options with { Secret = given, Mesh = options.Mesh with { ClusterSecret = cluster } };
+    if (cluster is not null)
+    {
+        Log.Information("Peers must prove the cluster secret to join the mesh; the event socket is CURVE with the key derived from it");
+    }
+    else if (options.Peers.Count > 0)
+    {
+        Log.Warning("No cluster secret (--cluster-secret): any process that reaches the command socket can join the mesh, and any that reaches the event socket can read it");
+    }
+
     if (parsed.GetValue(curveKeyFile) is { } keyPath)
     {
         var key = KeyFiles.ReadSecretKey(keyPath, "--curve-key-file [env: THYNAPSE_CURVE_KEY_FILE]", out var error);
@@ -242,7 +278,8 @@ TransmitterOptions? ReadSecrets(ParseResult parsed, TransmitterOptions options)
 
         WarnIfReadable(keyPath, "--curve-key-file");
         options = options with { CurveSecretKey = key };
-        Log.Information("CURVE required on both sockets; public key {PublicKey}", NetMQCertificate.CreateFromSecretKey(key).PublicKeyZ85);
+        Log.Information(cluster is null ? "CURVE required on both sockets; public key {PublicKey}" : "CURVE required on the command socket, public key {PublicKey}; the event socket's key pair is derived from the cluster secret",
+            NetMQCertificate.CreateFromSecretKey(key).PublicKeyZ85);
     }
 
     if (parsed.GetValue(credentialsFile) is { } credentialsPath)

@@ -110,6 +110,7 @@ public sealed class Transmitter : IAsyncDisposable
         // The mesh opens its sockets and starts its timer only once it has a seed or a peer (PROTOCOL.md §12).
         _mesh = new PeerLinks(options, Id, CommandEndpoint, _peers, _poller, new RouterSender(_router), _processor.Clock, _counters, ReadAllInput);
         _processor.Mesh = _mesh;
+        _mesh.SourceOf = new PeerAddresses(_router).Of;
         _mesh.Cells.Follow(_processor.Directory);
         _mesh.Cells.Follow(_processor.Subscriptions);
         _mesh.Cells.Routes = _processor.Routes;
@@ -232,6 +233,7 @@ public sealed class Transmitter : IAsyncDisposable
         MeshCellRecords = TransmitterCounters.Read(ref _counters.MeshCellRecords),
         MeshCellRecordsStale = TransmitterCounters.Read(ref _counters.MeshCellRecordsStale),
         MeshMalformed = TransmitterCounters.Read(ref _counters.MeshMalformed),
+        MeshAuthFailures = TransmitterCounters.Read(ref _counters.MeshAuthFailures),
         MeshMessagesSent = TransmitterCounters.Read(ref _counters.MeshSent),
         MeshMessagesReceived = TransmitterCounters.Read(ref _counters.MeshReceived),
         Connections = TransmitterCounters.Read(ref _counters.ConnectionsAccepted) - TransmitterCounters.Read(ref _counters.ConnectionsClosed),

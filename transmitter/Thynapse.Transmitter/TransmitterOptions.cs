@@ -394,7 +394,7 @@ public sealed record TransmitterOptions
     }
 
     /// <summary>Secrets are at least 16 characters, with no whitespace at either end (a newline read from a file, usually).</summary>
-    private static string? SecretProblem(string? secret, string subject) =>
+    internal static string? SecretProblem(string? secret, string subject) =>
         secret is null ? null
         : secret.Length < MinSecretLength ? $"{subject} must be at least {MinSecretLength} characters; got {secret.Length}. Generate one with 'openssl rand -hex 32'."
         : secret.Length > MaxSecretLength ? $"{subject} must be at most {MaxSecretLength} characters; got {secret.Length}."

@@ -213,6 +213,9 @@ public sealed record TransmitterStats
     /// <summary>Malformed mesh messages ignored.</summary>
     public long MeshMalformed { get; init; }
 
+    /// <summary>Mesh requests refused, and answers ignored, for the cluster secret (not proven, or a wrong proof, §12.12).</summary>
+    public long MeshAuthFailures { get; init; }
+
     /// <summary>Mesh messages sent (requests, answers, broadcasts, pulses).</summary>
     public long MeshMessagesSent { get; init; }
 

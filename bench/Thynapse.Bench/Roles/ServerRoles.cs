@@ -21,6 +21,8 @@ internal static class ServerRoles
             EventsEndpoint = "tcp://127.0.0.1:0",
             AdvertiseHost = "127.0.0.1",
             Peers = args.Has("peer") ? [args["peer"]] : [],
+            // As the executable takes it: to measure a mesh under a cluster secret (CURVE on the event sockets).
+            Mesh = Transmitter.Mesh.MeshOptions.Default with { ClusterSecret = Environment.GetEnvironmentVariable("THYNAPSE_CLUSTER_SECRET") },
         });
         RoleIo.On("mesh", () => RoleIo.Send("mesh", new JsonObject { ["alive"] = transmitter.Peers.Count(p => p.State == PeerState.Alive) }));
         RoleIo.On("stats", () =>

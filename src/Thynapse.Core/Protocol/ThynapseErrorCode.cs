@@ -59,6 +59,12 @@ public enum ThynapseErrorCode
     /// <summary>The transmitter holds as many cells as it allows (<c>TransmitterOptions.MaxCells</c>): join another one, or later.</summary>
     TooManyCells = 206,
 
+    /// <summary>
+    /// A transmitter mesh request from a connection that has not proven the cluster secret, or with a wrong proof
+    /// (<c>--cluster-secret</c>, PROTOCOL.md §12.12).
+    /// </summary>
+    ClusterAuthenticationFailed = 207,
+
     /// <summary>The cell published more events a second than the transmitter allows (<c>TransmitterOptions.MaxPublishRate</c>); the event was not routed.</summary>
     RateLimited = 208,
 

@@ -241,4 +241,7 @@ public sealed class MeshTests
         Assert.AreEqual(nameof(TransmitterOptions.Mesh), ex.ParamName);
         Assert.AreEqual("Mesh.ProbeTimeout must be greater than 0 ms and less than Mesh.ProbeInterval (500 ms); got 600 ms. (Parameter 'Mesh')", ex.Message);
     }
+
+    internal static bool SeesAlive(Transmitter viewer, params Transmitter[] others) =>
+        others.All(o => viewer.Peers.Any(p => p.Id == o.Id && p.State == PeerState.Alive && p.Incarnation == o.Incarnation));
 }

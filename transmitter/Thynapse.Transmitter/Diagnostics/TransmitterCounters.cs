@@ -85,6 +85,7 @@ internal sealed class TransmitterCounters
     public long MeshGaps;
     public long MeshSnapshots;
     public long MeshMalformed;
+    public long MeshAuthFailures;
     public long MeshCellRecords;
     public long MeshCellRecordsStale;
     public long MeshSent;

@@ -82,6 +82,7 @@ internal sealed class TransmitterMetrics : IDisposable
         _meter.CreateObservableCounter("thynapse.mesh.cells.stale", () => TransmitterCounters.Read(ref c.MeshCellRecordsStale), "{record}", "Cell records ignored as no newer than what was held");
         _meter.CreateObservableCounter("thynapse.mesh.snapshots", () => TransmitterCounters.Read(ref c.MeshSnapshots), "{snapshot}", "Snapshots asked for to repair a gap");
         _meter.CreateObservableCounter("thynapse.mesh.messages.malformed", () => TransmitterCounters.Read(ref c.MeshMalformed), "{message}", "Malformed mesh messages ignored");
+        _meter.CreateObservableCounter("thynapse.mesh.auth.failures", () => TransmitterCounters.Read(ref c.MeshAuthFailures), "{message}", "Mesh requests refused and answers ignored for the cluster secret");
         _meter.CreateObservableCounter("thynapse.mesh.messages.sent", () => TransmitterCounters.Read(ref c.MeshSent), "{message}", "Mesh messages sent");
         _meter.CreateObservableCounter("thynapse.mesh.messages.received", () => TransmitterCounters.Read(ref c.MeshReceived), "{message}", "Mesh messages received");
         _meter.CreateObservableCounter("thynapse.completions", () => TransmitterCounters.Read(ref c.Completions), "{event}", "DONE notices sent to publishers");

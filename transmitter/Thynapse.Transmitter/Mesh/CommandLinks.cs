@@ -18,10 +18,16 @@ namespace Thynapse.Transmitter.Mesh;
 /// Every socket belongs to the routing thread's poller: added there, read there, closed there (Linger 0: nothing a
 /// DEALER holds matters once its member is gone).
 /// </remarks>
+/// <remarks>
+/// With a cluster secret (<paramref name="key"/>, §12.12) every <c>JOIN</c> carries the link's nonce, and the proof over
+/// the answerer's challenge once a <c>CHAL</c> gave one; a <c>MEMB</c> answer that does not prove the secret back over
+/// the link's nonce is ignored (an impostor, or a transmitter of another mesh), counted and logged.
+/// </remarks>
 internal sealed class CommandLinks(TransmitterOptions options, Membership membership, NetMQPoller poller, StallAwareClock clock,
-    TransmitterCounters counters, MeshLog log, Action<CommandLink, MembersMessage> answered) : IDisposable
+    TransmitterCounters counters, MeshLog log, ClusterKey? key, Action<CommandLink, MembersMessage> answered) : IDisposable
 {
     private const int ReceiveBudget = 1024;
+    private const int MaxHeld = 64;
 
     private readonly Dictionary<Thid, CommandLink> _links = [];
     private readonly Dictionary<int, CommandLink> _attempts = [];
@@ -76,13 +82,29 @@ internal sealed class CommandLinks(TransmitterOptions options, Membership member
         }
     }
 
-    /// <summary>Sends a request on a member's link; nothing when there is none (its probe fails, or it is gone).</summary>
+    /// <summary>
+    /// Sends a request on a member's link; nothing when there is none (its probe fails, or it is gone). Under a cluster
+    /// secret, a link whose answerer has not yet admitted it holds its requests until the <c>MEMB</c> (at most
+    /// <see cref="MaxHeld"/>; past that they are dropped, as a full queue drops them): sent before, they would be refused.
+    /// </summary>
     public void Request(Thid to, byte[] frame)
     {
-        if (_links.TryGetValue(to, out var link))
+        if (!_links.TryGetValue(to, out var link))
         {
-            Send(link, frame);
+            return;
         }
+
+        if (key is not null && !link.Admitted)
+        {
+            if (link.Held.Count < MaxHeld)
+            {
+                link.Held.Add(frame);
+            }
+
+            return;
+        }
+
+        Send(link, frame);
     }
 
     /// <summary>Reads every link (the periodic work: an answer waiting unread does not make a member silent).</summary>
@@ -117,7 +139,7 @@ internal sealed class CommandLinks(TransmitterOptions options, Membership member
             dealer.Options.ReconnectIntervalMax = options.Mesh.RetryMax;
             dealer.Options.IPv4Only = !endpoint.Contains('[', StringComparison.Ordinal);
             Sockets.SecureClient(dealer, options.CurveCertificate);
-            var link = new CommandLink(dealer, endpoint, member, attempt);
+            var link = new CommandLink(dealer, endpoint, member, attempt) { Nonce = key is null ? "" : ClusterKey.NewNonce() };
             dealer.ReceiveReady += (_, _) => log.Guarded("reading a peer's answer", () =>
             {
                 clock.Advance();
@@ -153,7 +175,23 @@ internal sealed class CommandLinks(TransmitterOptions options, Membership member
         }
     }
 
-    private void SendJoin(CommandLink link) => Send(link, membership.CreateJoin().ToFrame());
+    private void SendJoin(CommandLink link)
+    {
+        var join = membership.CreateJoin();
+        if (key is not null)
+        {
+            var auth = new JObject { ["nonce"] = link.Nonce };
+            if (link.Challenge is { } challenge)
+            {
+                auth["challenge"] = challenge;
+                auth["proof"] = key.JoinProof(challenge, join.Sender);
+            }
+
+            join = join with { Auth = auth };
+        }
+
+        Send(link, join.ToFrame());
+    }
 
     private void Send(CommandLink link, byte[] frame)
     {
@@ -181,14 +219,65 @@ internal sealed class CommandLinks(TransmitterOptions options, Membership member
                 continue;
             }
 
-            if (!MeshFrames.TryParse(frame, out var command, out var json, out var error) || command != MeshCommand.Memb
-                || !MembersMessage.TryRead(json!, out var answer, out error))
+            if (MeshFrames.TryParse(frame, out var command, out var json, out var error) && command == MeshCommand.Chal)
+            {
+                OnChallenge(link, json!);
+                continue;
+            }
+
+            if (error is not null || command != MeshCommand.Memb || !MembersMessage.TryRead(json!, out var answer, out error))
             {
                 log.Malformed("an answer on a command link", error ?? $"expected MEMB, got {MeshCommands.Of(command)}");
                 continue;
             }
 
+            if (key is not null && !ClusterKey.Matches(key.AnswerProof(link.Nonce, answer!.Header.Id, answer.Header.Incarnation), (json!["auth"] as JObject)?["proof"]?.Type == JTokenType.String ? (string?)json["auth"]!["proof"] : null))
+            {
+                AuthenticationFailed(link, "its MEMB answer does not prove the cluster secret: an impostor, or a transmitter of another mesh (check --cluster-secret); ignored");
+                continue;
+            }
+
+            if (!link.Admitted)
+            {
+                link.Admitted = true;
+                foreach (var held in link.Held)
+                {
+                    Send(link, held);
+                }
+
+                link.Held.Clear();
+            }
+
             answered(link, answer!); // an attempt's answer closes its socket: the loop ends
+        }
+    }
+
+    /// <summary>A <c>CHAL</c>: the answerer wants the proof of the cluster secret over its challenge; <c>JOIN</c> again with it.</summary>
+    private void OnChallenge(CommandLink link, JObject json)
+    {
+        var challenge = json["challenge"] is JValue { Type: JTokenType.String } c ? (string?)c : null;
+        if (key is null)
+        {
+            AuthenticationFailed(link, "it requires the cluster secret: start this transmitter with --cluster-secret (the same as the mesh's)");
+            return;
+        }
+
+        if (!ClusterKey.IsNonce(challenge))
+        {
+            log.Malformed("an answer on a command link", "CHAL without a 'challenge' of 32 hexadecimal characters");
+            return;
+        }
+
+        link.Challenge = challenge;
+        SendJoin(link);
+    }
+
+    private void AuthenticationFailed(CommandLink link, string reason)
+    {
+        TransmitterCounters.Increment(ref counters.MeshAuthFailures);
+        if (log.Warnings.Allow(WarningKind.AuthenticationFailed))
+        {
+            log.Log.Warning("Peer {Peer}: {Reason}; counted in thynapse.mesh.auth.failures", link.Member?.ToString() ?? $"at {link.Endpoint}", reason);
         }
     }
 
@@ -204,10 +293,16 @@ internal sealed class CommandLinks(TransmitterOptions options, Membership member
         }
 
         // A peer that restarted on the same endpoint does not know this connection (ZeroMQ reconnected it unseen):
-        // prove it again. Never for a refused JOIN, which would loop with a transmitter that speaks no mesh.
-        if (code == (int)ThynapseErrorCode.UnknownCommand && refused is "PING" or "PREQ" && link.Member is not null)
+        // prove it again. Never for a refused JOIN, which would loop with a transmitter that speaks no mesh; a JOIN
+        // refused for its proof is challenged afresh next time (a challenge is answered once).
+        if (code is (int)ThynapseErrorCode.UnknownCommand or (int)ThynapseErrorCode.ClusterAuthenticationFailed && refused is "PING" or "PREQ" or "RSND" && link.Member is not null)
         {
+            link.Admitted = false; // the answerer no longer knows this connection: requests wait for its MEMB again
             SendJoin(link);
+        }
+        else if (refused is "JOIN")
+        {
+            link.Challenge = null;
         }
     }
 }
@@ -224,4 +319,16 @@ internal sealed class CommandLink(DealerSocket socket, string endpoint, Thid? me
     public int? Attempt { get; } = attempt;
 
     public bool Closed { get; set; }
+
+    /// <summary>With a cluster secret: this link's nonce, which the answerer's proof covers (§12.12).</summary>
+    public string Nonce { get; init; } = "";
+
+    /// <summary>Under a cluster secret: true once a <c>MEMB</c> proved the answerer admitted this link.</summary>
+    public bool Admitted { get; set; }
+
+    /// <summary>Requests waiting for <see cref="Admitted"/>.</summary>
+    public List<byte[]> Held { get; } = [];
+
+    /// <summary>The answerer's last challenge (<c>CHAL</c>) on this link, which the next <c>JOIN</c> proves the secret over.</summary>
+    public string? Challenge { get; set; }
 }

@@ -46,12 +46,15 @@ internal enum MeshCommand
 
     /// <summary>Command socket: send numbers of your forward stream to me again (a gap).</summary>
     Rsnd,
+
+    /// <summary>Command link (the answer to a <c>JOIN</c> that asks for it): the challenge of the cluster secret's proof (§12.12).</summary>
+    Chal,
 }
 
 /// <summary>Wire names of <see cref="MeshCommand"/> values.</summary>
 internal static class MeshCommands
 {
-    private static readonly string[] Names = ["????", "JOIN", "MEMB", "PING", "PREQ", "PONG", "PNAK", "PULS", "CELS", "FWRD", "GONE", "RSND"];
+    private static readonly string[] Names = ["????", "JOIN", "MEMB", "PING", "PREQ", "PONG", "PNAK", "PULS", "CELS", "FWRD", "GONE", "RSND", "CHAL"];
     private static readonly byte[][] Bytes = [.. Names.Select(Encoding.ASCII.GetBytes)];
 
     /// <summary>The four letters of <paramref name="command"/>.</summary>
@@ -174,6 +177,9 @@ internal sealed record JoinMessage(MemberRecord Sender, IReadOnlyList<MemberReco
     /// <summary>The mesh protocol version this transmitter speaks.</summary>
     public const int Version = 1;
 
+    /// <summary>The cluster secret's fields (<c>auth</c>, §12.12), or null without a cluster secret.</summary>
+    public JObject? Auth { get; init; }
+
     public byte[] ToFrame()
     {
         var json = new JObject
@@ -185,6 +191,11 @@ internal sealed record JoinMessage(MemberRecord Sender, IReadOnlyList<MemberReco
             ["pub"] = Sender.Events,
             ["members"] = MeshFrames.Records(Members),
         };
+        if (Auth is { } auth)
+        {
+            json["auth"] = auth;
+        }
+
         return MeshFrames.Frame(MeshCommand.Join, json);
     }
 
@@ -236,9 +247,17 @@ internal sealed record JoinMessage(MemberRecord Sender, IReadOnlyList<MemberReco
 /// </summary>
 internal sealed record MembersMessage(StreamHeader Header, IReadOnlyList<MemberRecord> Members, CellSnapshot? Cells = null)
 {
+    /// <summary>In an answer to a <c>JOIN</c> under a cluster secret: the answerer's proof (<c>auth</c>, §12.12).</summary>
+    public JObject? Auth { get; init; }
+
     public byte[] ToFrame()
     {
         var json = new JObject { ["members"] = MeshFrames.Records(Members) };
+        if (Auth is { } auth)
+        {
+            json["auth"] = auth;
+        }
+
         if (Cells is { } cells)
         {
             json["cells"] = CellRecord.Array(cells.Cells);

@@ -99,6 +99,18 @@ public sealed record MeshOptions
     /// </summary>
     public TimeSpan ReadinessTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// The secret the transmitters of a mesh share (<c>--cluster-secret</c>), distinct from the cells' secret; at least
+    /// 16 characters. With it, a peer must prove it on its command link before any mesh request is served, the answer
+    /// proves it back, and the event socket is a CURVE server whose key pair is derived from it, so that only holders of
+    /// the secret can read the mesh's streams (PROTOCOL.md §12.12). Null (the default): any transmitter that speaks the
+    /// mesh protocol may join, and anyone who can reach the event socket may read it.
+    /// </summary>
+    public string? ClusterSecret { get; init; }
+
+    /// <summary>The keys derived from <see cref="ClusterSecret"/>, or null without one (after validation).</summary>
+    internal ClusterKey? CreateClusterKey() => ClusterSecret is { } secret ? new ClusterKey(secret) : null;
+
     /// <summary>The first rule the options break, as a message naming the property, or null.</summary>
     internal string? FindProblem(string prefix)
     {
@@ -117,6 +129,7 @@ public sealed record MeshOptions
             : CellTombstoneTime < TimeSpan.FromSeconds(1) ? $"{P(nameof(CellTombstoneTime))} must be at least 1000 ms; got {Ms(CellTombstoneTime)}."
             : ForwardBufferBytes < 65_536 ? $"{P(nameof(ForwardBufferBytes))} must be at least 65536; got {ForwardBufferBytes}."
             : ReadinessTimeout < TimeSpan.Zero || ReadinessTimeout > TimeSpan.FromMinutes(10) ? $"{P(nameof(ReadinessTimeout))} must be from 0 to 600000 ms; got {Ms(ReadinessTimeout)}."
+            : ClusterSecret is not null ? TransmitterOptions.SecretProblem(ClusterSecret, P(nameof(ClusterSecret)))
             : null;
     }
 

@@ -29,7 +29,9 @@ internal sealed class PeerFeed : IDisposable
             // Forwarded events ride this socket in one message per burst per peer; the default of 1,000 messages would
             // drop a peer's stream after a second of a slow peer at load (each drop then costs a resend).
             _socket.Options.SendHighWatermark = 100_000;
-            Sockets.SecureServer(_socket, options.CurveCertificate);
+            // With a cluster secret the key pair is derived from it, whatever --curve-key-file says: that key's public half
+            // is given to cells, the derived one to no one, so only holders of the secret can read the mesh (§12.12).
+            Sockets.SecureServer(_socket, options.Mesh.CreateClusterKey()?.EventCertificate ?? options.CurveCertificate);
             Sockets.Bind(_socket, nameof(TransmitterOptions.EventsEndpoint), options.EventsEndpoint);
             Endpoint = Core.Endpoint.Connectable(_socket.Options.LastEndpoint!, options.AdvertiseHost);
         }

@@ -29,6 +29,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
     private readonly Dictionary<byte[], Thid> _connections = new(ByteArrayComparer.Instance);
     private readonly SeedResolver _seeds;
     private readonly PeerSubscriber _subscriber;
+    private readonly ClusterGate? _gate;
     private readonly NetMQTimer _timer;
     private readonly long _pulseInterval;
     private long _nextPulseAt;
@@ -58,7 +59,9 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         // The incarnation grows across restarts of the same THID: the wall clock at start, in milliseconds (§12.4).
         var incarnation = Math.Max(1, options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds());
         Membership = new Membership(id, incarnation, commandEndpoint, feed.Endpoint, options.Mesh, this, clock, options.TimeProvider, counters, options.Logger, new Random());
-        Links = new CommandLinks(options, Membership, poller, clock, counters, _log, OnAnswered);
+        ClusterKey = options.Mesh.CreateClusterKey();
+        _gate = ClusterKey is { } key ? new ClusterGate(key, options, counters, _log) : null;
+        Links = new CommandLinks(options, Membership, poller, clock, counters, _log, ClusterKey, OnAnswered);
         _subscriber = new PeerSubscriber(options, this, poller, clock, counters, _log);
         // Added now, disabled: NetMQ's poller cannot take a timer while it runs timers (an activation may come from one).
         _timer = new NetMQTimer(options.Mesh.TickInterval) { Enable = false };
@@ -91,6 +94,21 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
     public Action? AfterStreams { get; set; }
 
     public Membership Membership { get; }
+
+    /// <summary>The keys of the cluster secret (PROTOCOL.md §12.12), or null without one.</summary>
+    public ClusterKey? ClusterKey { get; }
+
+    /// <summary>The source address of a command socket connection, for the limit on guessing the cluster secret (set by the transmitter).</summary>
+    public SourceOf? SourceOf
+    {
+        set
+        {
+            if (_gate is not null)
+            {
+                _gate.SourceOf = value;
+            }
+        }
+    }
 
     /// <summary>The command links to the members (and the join attempts).</summary>
     public CommandLinks Links { get; }
@@ -126,6 +144,11 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
 
         if (!_connections.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(routingId, out var peer))
         {
+            if (_gate is not null)
+            {
+                return _gate.RefuseRequest(routingId, command, out error);
+            }
+
             error = $"{MeshCommands.Of(command)} is a transmitter mesh command (PROTOCOL.md §12): a transmitter sends JOIN first on its connection, and a cell cannot send it";
             return ThynapseErrorCode.UnknownCommand;
         }
@@ -155,6 +178,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
     /// </summary>
     public void Disconnected(ReadOnlySpan<byte> routingId)
     {
+        _gate?.Disconnected(routingId);
         if (_connections.GetAlternateLookup<ReadOnlySpan<byte>>().Remove(routingId, out _, out var peer))
         {
             _clock.Advance();
@@ -324,8 +348,20 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
             return code;
         }
 
-        // Admission: the place of the cluster secret (DESIGN-BRIEF §6). Mesh protocol 1 admits any well-formed JOIN: a
-        // peer proves it is a transmitter by speaking the mesh protocol, and no cell command works on its connection.
+        // Admission (§12.12): without a cluster secret any well-formed JOIN, a peer proving it is a transmitter by speaking
+        // the mesh protocol (no cell command works on its connection); with one, a connection proves the secret once.
+        var id = routingId.ToArray();
+        if (_gate is not null && !_connections.ContainsKey(id) && !_gate.Admit(routingId, join!, json, out code, out error, out var challenge))
+        {
+            if (challenge is not null)
+            {
+                _replies.Send(id, challenge);
+                TransmitterCounters.Increment(ref _counters.MeshSent);
+            }
+
+            return code;
+        }
+
         Activate();
         code = Membership.OnJoin(join!, out error);
         if (code != ThynapseErrorCode.None)
@@ -333,11 +369,13 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
             return code;
         }
 
-        var id = routingId.ToArray();
         _connections[id] = join!.Sender.Id;
 
         // The snapshot is taken after what the JOIN changed was broadcast: its number covers those broadcasts.
-        var answer = new MembersMessage(new StreamHeader(Membership.Id, Membership.Incarnation, _feed.BroadcastSeq), Membership.Snapshot(), Cells.LocalSnapshot());
+        var answer = new MembersMessage(new StreamHeader(Membership.Id, Membership.Incarnation, _feed.BroadcastSeq), Membership.Snapshot(), Cells.LocalSnapshot())
+        {
+            Auth = _gate?.AnswerAuth(json, Membership.Id, Membership.Incarnation),
+        };
         _replies.Send(id, answer.ToFrame());
         TransmitterCounters.Increment(ref _counters.MeshSent);
         return ThynapseErrorCode.None;

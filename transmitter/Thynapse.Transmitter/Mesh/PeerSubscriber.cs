@@ -39,7 +39,8 @@ internal sealed class PeerSubscriber(TransmitterOptions options, PeerLinks mesh,
         _sub.Options.ReceiveHighWatermark = 100_000; // forwarded events arrive one message per burst of a peer
         _sub.Options.ReconnectInterval = TimeSpan.FromMilliseconds(100);
         _sub.Options.ReconnectIntervalMax = options.Mesh.RetryMax;
-        Sockets.SecureClient(_sub, options.CurveCertificate);
+        // With a cluster secret the peers' event sockets are CURVE servers of the key derived from it (§12.12).
+        Sockets.SecureClient(_sub, mesh.ClusterKey?.EventCertificate ?? options.CurveCertificate);
         _ownTopic = System.Text.Encoding.ASCII.GetBytes(Membership.Id.ToString());
         _sub.Subscribe(MeshFrames.BroadcastTopic);
         _sub.Subscribe(Membership.Id.ToString());
