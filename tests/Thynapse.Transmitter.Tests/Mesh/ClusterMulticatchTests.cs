@@ -134,42 +134,6 @@ public sealed class ClusterMulticatchTests
         Catchers.AssertInOrder(catchers.Of(0), events, "the cell on b");
     }
 
-    /// <summary>Three transmitters joined through A, settled.</summary>
-    private sealed class Mesh3 : IAsyncDisposable
-    {
-        public required Transmitter A { get; init; }
-
-        public required Transmitter B { get; init; }
-
-        public required Transmitter C { get; init; }
-
-        public static async Task<Mesh3> StartAsync(CancellationToken ct, Func<TransmitterOptions, TransmitterOptions>? tune = null)
-        {
-            tune ??= o => o;
-            var a = Transmitters.StartLoopback(tune);
-            var b = Transmitters.StartLoopback(o => tune(o) with { Peers = [a.CommandEndpoint] });
-            var c = Transmitters.StartLoopback(o => tune(o) with { Peers = [a.CommandEndpoint] });
-            var mesh = new Mesh3 { A = a, B = b, C = c };
-            await Eventually.That("the mesh has settled", () => Settled(a, b, c), TimeSpan.FromSeconds(10), ct);
-            return mesh;
-        }
-
-        /// <summary>A's route table holds the cells of B and C that catch the channel.</summary>
-        public Task InterestReachedAsync(string channel, int remoteCells, CancellationToken ct) =>
-            Eventually.That($"a knows {remoteCells} remote cells catch {channel}", async () =>
-                await A.InvokeAsync(p => p.Routes.Find(Encoding.ASCII.GetBytes(channel), out _)!.RemoteMulticatch.Length) == remoteCells, cancellationToken: ct);
-
-        public async ValueTask DisposeAsync()
-        {
-            await C.DisposeAsync();
-            await B.DisposeAsync();
-            await A.DisposeAsync();
-        }
-
-        private static bool Settled(params Transmitter[] all) =>
-            all.All(t => t.Peers.Count(p => p.State == PeerState.Alive && p.LastSeen > p.Since + TimeSpan.FromMilliseconds(300)) == all.Length - 1);
-    }
-
     /// <summary>A multicatch cell per transmitter given, each collecting what it gets.</summary>
     private sealed class Catchers : IAsyncDisposable
     {
