@@ -141,6 +141,47 @@ public sealed class ClusterAnycatchTests
 
     [TestMethod]
     [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task AnAckTimeoutAtOneHost_IsRedeliveredToAnother_AndAPoisonEventIsDeadLetteredAcrossHosts()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var mesh = await Mesh3.StartAsync(ct);
+        var channel = TestIds.Next("timeout") + ".job";
+        var service = TestIds.Next("workers");
+        await using var pool = new CellPool();
+        await using var sleepy = await Cells.ConnectAsync(mesh.B, service, ct);
+        var held = new EventCollector();
+        var sits = await sleepy.SubscribeAsync(channel, Catch.Any, new SubscriptionOptions { Acknowledge = true, AckTimeout = TimeSpan.FromMilliseconds(300), MaxAttempts = 3 }, ct);
+        sits.Subscribe(held); // receives, never acknowledges
+        var done = new ConcurrentQueue<Event>();
+        await pool.HandleAsync(mesh.C, service, channel, e =>
+        {
+            if (e.BodyAsString() == "poison")
+            {
+                throw new FormatException("cannot parse");
+            }
+
+            done.Enqueue(e);
+        }, ct);
+        var deadLetters = await pool.CatchAsync([mesh.B], "auditor", $"$DLQ.{service}", ct, Catch.Multi);
+        await mesh.AnycatchReachedAsync(channel, 2, ct);
+        await mesh.InterestReachedAsync($"$DLQ.{service}", 1, ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        var completion = new PublishOptions { Await = PublishAwait.Completion };
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => publisher.PublishAsync(channel, $"{i}", completion, ct)));
+        await Assert.ThrowsExactlyAsync<ThynapseDeadLetteredException>(() => publisher.PublishAsync(channel, "poison", completion, ct));
+
+        Assert.IsTrue(results.All(r => r.Status == PublishStatus.Completed));
+        Assert.IsGreaterThan(0, held.Count, "the sleepy cell on b got some first attempts");
+        Assert.HasCount(10, done, "c handled every event in the end");
+        Assert.IsGreaterThanOrEqualTo((long)held.Count - 1, mesh.A.Stats.AckTimeouts, "the ingress timed out what b's cell sat on");
+        await deadLetters[0].WaitForAsync(1, "the dead-letter catcher on b", ct);
+        Assert.AreEqual("poison", deadLetters[0].Events[0].BodyAsString());
+        Assert.AreEqual(service, deadLetters[0].Events[0].DeadLetter!.Service);
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
     public async Task ACellThatLeavesWhileHoldingEvents_HasThemRedeliveredToACellOnAnotherHost()
     {
         var ct = TestContext.CancellationToken;
@@ -149,7 +190,7 @@ public sealed class ClusterAnycatchTests
         var service = TestIds.Next("workers");
         var onC = new ConcurrentQueue<string>();
         await using var pool = new CellPool();
-        var sitter = await Cells.ConnectAsync(mesh.B, service, ct);
+        await using var sitter = await Cells.ConnectAsync(mesh.B, service, ct);
         var held = new EventCollector();
         var sits = await sitter.SubscribeAsync(channel, Catch.Any, new SubscriptionOptions { Acknowledge = true }, ct);
         sits.Subscribe(held); // receives, never acknowledges (the ack timeout is 30 s)
