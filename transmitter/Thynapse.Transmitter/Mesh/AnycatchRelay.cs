@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Thynapse.Core;
 using Thynapse.Transmitter.Routing;
 
@@ -41,7 +43,7 @@ internal sealed class AnycatchRelay(Func<long> now, OutcomeSender send)
     public ulong Hold(Thid ingress, ulong ingressTag, Receiver cell, long ackTimeoutTicks)
     {
         var tag = TagBit | ++_lastTag;
-        _entries[tag] = new Entry(ingress, ingressTag, cell, ackTimeoutTicks) { ExpiresAt = now() + (2 * ackTimeoutTicks) };
+        _entries[tag] = new Entry(ingress, ingressTag, cell, ackTimeoutTicks, now() + (2 * ackTimeoutTicks));
         return tag;
     }
 
@@ -51,14 +53,16 @@ internal sealed class AnycatchRelay(Func<long> now, OutcomeSender send)
     /// </summary>
     public bool Answer(Receiver cell, ulong tag, RelayOutcome outcome, string? reason)
     {
-        if (!_entries.TryGetValue(tag, out var entry) || !ReferenceEquals(entry.Cell, cell))
+        ref var held = ref CollectionsMarshal.GetValueRefOrNullRef(_entries, tag);
+        if (Unsafe.IsNullRef(ref held) || !ReferenceEquals(held.Cell, cell))
         {
             return false;
         }
 
+        var entry = held;
         if (outcome == RelayOutcome.Progress)
         {
-            entry.ExpiresAt = now() + (2 * entry.AckTimeoutTicks);
+            held = entry with { ExpiresAt = now() + (2 * entry.AckTimeoutTicks) };
         }
         else
         {
@@ -116,20 +120,10 @@ internal sealed class AnycatchRelay(Func<long> now, OutcomeSender send)
         foreach (var tag in _scratch)
         {
             _entries.Remove(tag, out var entry);
-            then?.Invoke(entry!);
+            then?.Invoke(entry);
         }
     }
 
-    private sealed class Entry(Thid ingress, ulong ingressTag, Receiver cell, long ackTimeoutTicks)
-    {
-        public Thid Ingress { get; } = ingress;
-
-        public ulong IngressTag { get; } = ingressTag;
-
-        public Receiver Cell { get; } = cell;
-
-        public long AckTimeoutTicks { get; } = ackTimeoutTicks;
-
-        public long ExpiresAt { get; set; }
-    }
+    /// <summary>A relayed delivery (a value in the table: holding one allocates nothing).</summary>
+    private readonly record struct Entry(Thid Ingress, ulong IngressTag, Receiver Cell, long AckTimeoutTicks, long ExpiresAt);
 }
