@@ -206,7 +206,10 @@ internal sealed class AnycatchTracker
     /// <summary>A cell is gone: everything it held goes to other cells (PROTOCOL.md §4.5).</summary>
     public void RedeliverHeldBy(Receiver cell, string reason)
     {
-        _relay.CellGone(cell, reason); // what other transmitters track here goes back to them
+        if (cell is LocalCell)
+        {
+            _relay.CellGone(cell, reason); // what other transmitters track here goes back to them
+        }
         foreach (var subscription in cell.Profile.Subscriptions.Values)
         {
             while (subscription.InFlightDeliveries.First is { } delivery)
