@@ -124,6 +124,19 @@ public sealed class Transmitter : IAsyncDisposable
         _mesh.Cells.Claimed += _processor.Sessions.ClaimedElsewhere;
         _readiness = new Readiness(_mesh.Membership, _mesh.Cells, _processor.Clock, options.Mesh, seeded: options.Peers.Count > 0, _log);
         _processor.Sessions.NotReady = _readiness.Check;
+
+        // Cluster anycatch (PROTOCOL.md §12.11): what this ingress forwarded to a cell that leaves the replica (its
+        // transmitter dead or left, or the cell gone there) is redelivered; a remote subscription may take queued work;
+        // targets and selectors are computed again when a remote cell changes; a dead ingress's relayed deliveries are forgotten.
+        _mesh.Cells.Left += cell =>
+        {
+            _processor.Directory.RemoteChanged();
+            _processor.Tracker.RedeliverHeldBy(cell, $"its cell is gone from transmitter {cell.Transmitter}");
+        };
+        _mesh.Cells.Joined += _ => _processor.Directory.RemoteChanged();
+        _mesh.Cells.Updated += _ => _processor.Directory.RemoteChanged();
+        _mesh.Cells.Subscribed += _processor.Tracker.RoomFreed;
+        _mesh.Membership.Gone += member => _processor.Relay.IngressGone(member.Id);
         _connections = new ConnectionGuard(_router, Endpoint.PortOf(_router.Options.LastEndpoint!), options, _counters, _log);
         _timer.Elapsed += (_, _) => Guarded("periodic work", OnTick);
     }
@@ -229,6 +242,9 @@ public sealed class Transmitter : IAsyncDisposable
         MeshForwardsResent = TransmitterCounters.Read(ref _counters.MeshForwardsResent),
         MeshForwardsGone = TransmitterCounters.Read(ref _counters.MeshForwardsGone),
         MeshForwardsLost = TransmitterCounters.Read(ref _counters.MeshForwardsLost),
+        MeshOutcomesRelayed = TransmitterCounters.Read(ref _counters.MeshOutcomesRelayed),
+        MeshDeliveriesMissed = TransmitterCounters.Read(ref _counters.MeshDeliveriesMissed),
+        MeshAnycatchLost = TransmitterCounters.Read(ref _counters.MeshAnycatchLost),
         MeshRemoteCells = TransmitterCounters.Read(ref _counters.MeshRemoteCells),
         MeshCellRecords = TransmitterCounters.Read(ref _counters.MeshCellRecords),
         MeshCellRecordsStale = TransmitterCounters.Read(ref _counters.MeshCellRecordsStale),

@@ -207,6 +207,15 @@ public sealed record TransmitterStats
     /// <summary>Forward-stream messages from peers that were lost and not repaired (counted and logged, never silent).</summary>
     public long MeshForwardsLost { get; init; }
 
+    /// <summary>Answers about forwarded deliveries (a cell's ack, nack or progress, or a gone cell) relayed to their ingress (PROTOCOL.md §12.11).</summary>
+    public long MeshOutcomesRelayed { get; init; }
+
+    /// <summary>Deliveries to one cell that peers forwarded here and that found the cell (or its subscription) gone: answered <c>Gone</c>.</summary>
+    public long MeshDeliveriesMissed { get; init; }
+
+    /// <summary>Unacknowledged anycatch events this ingress forwarded to a cell that was gone at its transmitter: lost (counted, logged).</summary>
+    public long MeshAnycatchLost { get; init; }
+
     /// <summary>Snapshots asked for to repair a gap.</summary>
     public long MeshSnapshots { get; init; }
 

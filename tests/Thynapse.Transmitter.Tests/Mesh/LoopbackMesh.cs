@@ -17,6 +17,24 @@ internal sealed class LoopbackMesh : IAsyncDisposable
 
     public Transmitter C => _all[2];
 
+    /// <summary>Every transmitter of the mesh, in the order started.</summary>
+    public Transmitter[] All => [.. _all];
+
+    /// <summary>Every transmitter's route table holds <paramref name="candidates"/> anycatch cells (of all of them) for the channel.</summary>
+    public Task AnycatchReachedAsync(string channel, int candidates, CancellationToken ct) =>
+        Eventually.That($"every transmitter knows {candidates} anycatch cells of {channel}", async () =>
+        {
+            foreach (var t in _all)
+            {
+                if (await t.InvokeAsync(p => p.Routes.Find(Encoding.ASCII.GetBytes(channel), out _)!.Anycatch.Sum(g => g.Candidates.Length)) != candidates)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }, cancellationToken: ct);
+
     /// <summary>
     /// Starts <paramref name="count"/> transmitters, each after the first seeded with the one before it (or, with
     /// <paramref name="star"/>, with the first), and waits until every one has seen every other alive for a while.

@@ -75,6 +75,7 @@ internal sealed class CommandProcessor
     private readonly SessionLifecycle _sessions;
     private readonly ReceiverSink _sink;
     private readonly ForwardedRouter _forwarded;
+    private readonly AnycatchRelay _relay;
 
     public CommandProcessor(
         TransmitterOptions options,
@@ -92,9 +93,11 @@ internal sealed class CommandProcessor
         _credit = new CreditPacer(sender, options, counters);
         _output = new CellOutput(sender, options, counters, _clock, _warnings, _log, _credit, gone: cell => _sessions!.Remove(cell, SessionEnd.Disconnected));
         _responder = new Responder(_output, counters, _warnings, _log);
-        var sink = _sink = new ReceiverSink(_output);
-        _forwarded = new ForwardedRouter(_routes, _output, counters);
-        _tracker = new AnycatchTracker(options, counters, _clock, _warnings, _log, _routes, sink, _output, _directory, _responder);
+        var sink = _sink = new ReceiverSink(_output, counters);
+        OutcomeSender answer = (ingress, cell, tag, outcome, reason) => sink.Forwarder?.Outcome(ingress, cell, tag, outcome, reason);
+        _relay = new AnycatchRelay(() => _clock.Now, answer);
+        _tracker = new AnycatchTracker(options, counters, _clock, _warnings, _log, _routes, sink, _output, _directory, _responder, _relay);
+        _forwarded = new ForwardedRouter(_routes, _output, _directory, _tracker, _relay, answer, counters);
         _router = new EventRouter(options, counters, _routes, sink, _output, _credit, _tracker, _directory, _responder);
         _subscriptions = new SubscriptionManager(options, counters, _routes, _tracker, _responder);
         _discovery = new CellDiscovery(options, id, _directory, _output, _responder);
@@ -154,6 +157,12 @@ internal sealed class CommandProcessor
 
     /// <summary>Where routed events go: local cells, and the mesh's forward streams (<see cref="ReceiverSink.Forwarder"/>).</summary>
     internal ReceiverSink Sink => _sink;
+
+    /// <summary>Deliveries other transmitters track, held by local cells (their answers are relayed back).</summary>
+    internal AnycatchRelay Relay => _relay;
+
+    /// <summary>Acknowledged anycatch: what is in flight, queued, redelivered.</summary>
+    internal AnycatchTracker Tracker => _tracker;
 
     /// <summary>Delivers what peers forwarded to the local cells.</summary>
     internal ForwardedRouter Forwarded => _forwarded;
@@ -228,6 +237,7 @@ internal sealed class CommandProcessor
 
         _sessions.Tick();
         _handshakes?.Tick(_clock.Now, _welcomed);
+        _relay.Tick();
         _warnings.Tick();
     }
 

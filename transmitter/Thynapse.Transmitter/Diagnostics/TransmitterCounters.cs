@@ -95,6 +95,9 @@ internal sealed class TransmitterCounters
     public long MeshForwardsResent;
     public long MeshForwardsGone;
     public long MeshForwardsLost;
+    public long MeshOutcomesRelayed;
+    public long MeshDeliveriesMissed;
+    public long MeshAnycatchLost;
 
     public static long Read(ref long counter) => Volatile.Read(ref counter);
 

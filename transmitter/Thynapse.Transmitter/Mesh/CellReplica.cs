@@ -10,8 +10,10 @@ namespace Thynapse.Transmitter.Mesh;
 /// <summary>
 /// A cell served by another transmitter, as this one's replica holds it (PROTOCOL.md §12.8): its profile (with its
 /// subscriptions, whose <see cref="Subscription.Receiver"/> it is) and the transmitter that serves it. Discovery lists and
-/// watches it; its subscriptions are in the route table (<see cref="CellReplica.Routes"/>), where route plans keep
-/// remote receivers apart from local ones (<see cref="RoutePlan.RemoteMulticatch"/>).
+/// watches it; its subscriptions are in the route table (<see cref="CellReplica.Routes"/>): route plans keep remote
+/// multicatch receivers apart from local ones (<see cref="RoutePlan.RemoteMulticatch"/>, forwarded once per transmitter),
+/// and anycatch groups hold both, the ingress choosing among them (PROTOCOL.md §12.11). Its subscriptions' in-flight
+/// lists are this transmitter's own accounting of what it forwarded there and waits for.
 /// </summary>
 internal sealed class RemoteCell(CellProfile profile, Thid transmitter, CellVersion version) : Receiver(profile)
 {
@@ -78,6 +80,9 @@ internal sealed class CellReplica
 
     /// <summary>A remote cell is gone (down, its owner dead or left); <see cref="Receiver.Closed"/> is set.</summary>
     public event Action<RemoteCell>? Left;
+
+    /// <summary>A remote cell's subscription entered the route table (queued anycatch work may go to it).</summary>
+    public event Action<Subscription>? Subscribed;
 
     /// <summary>An owner's up record was applied: its claim on the cell, which may supersede this transmitter's own.</summary>
     public event Action<Thid, CellClaim>? Claimed;
@@ -369,6 +374,7 @@ internal sealed class CellReplica
                 var subscription = new Subscription(cell, sub.Sub, sub.Pattern, sub.Mode, AcksOf(sub));
                 held[sub.Sub] = subscription;
                 Routes?.Add(subscription);
+                Subscribed?.Invoke(subscription);
             }
         }
     }

@@ -11,7 +11,11 @@ namespace Thynapse.Transmitter.Mesh;
 /// records publishes them as one numbered <c>FWRD</c> (topic: the destination's THID) and keeps it in a bounded
 /// retransmit buffer, from which a <c>RSND</c> is answered; numbers no longer held are answered with <c>GONE</c>.
 /// </summary>
-/// <remarks>Routing thread only. Per event: a stamp compare and a copy into the stream's buffer; no allocation.</remarks>
+/// <remarks>
+/// Records of three kinds share a stream: multicatch events (kind 1), deliveries to one chosen cell (kind 2: anycatch,
+/// targeted events), and a holder's answers about those deliveries back to their ingress (kind 3). Routing thread only.
+/// Per event: a stamp compare and a copy into the stream's buffer; no allocation.
+/// </remarks>
 internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> incarnation, Func<Thid, long?> incarnationOf, int bufferBytes, TransmitterCounters counters)
 {
     private const int MaxBuffered = 65_536;
@@ -38,14 +42,37 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
         }
 
         stream.Stamp = _stamp;
-        if (stream.Records == 0)
+        ForwardRecords.Write(Written(stream), ForwardKind.Multicatch, e.OriginId, e.Sequence, e.Channel, e.Extension, e.Body);
+        TransmitterCounters.Increment(ref counters.MeshEventsForwarded);
+        return true;
+    }
+
+    /// <summary>
+    /// Writes a kind-2 record to <paramref name="destination"/>: deliver the event to exactly the cell
+    /// <paramref name="cell"/> (its 20-byte THID) there. False when the destination is not a serving member.
+    /// </summary>
+    public bool Deliver(Thid destination, ReadOnlySpan<byte> cell, DeliverFlags flags, in AnycatchFields anycatch, in EventData e)
+    {
+        if (StreamTo(destination) is not { } stream)
         {
-            _dirty.Add(stream);
+            return false;
         }
 
-        ForwardRecords.Write(stream.Batch, ForwardKind.Multicatch, e.OriginId, e.Sequence, e.Channel, e.Extension, e.Body);
-        stream.Records++;
+        ForwardRecords.WriteDeliver(Written(stream), flags, e.OriginId, e.Sequence, cell, anycatch, e.Channel, e.Extension, e.Body);
         TransmitterCounters.Increment(ref counters.MeshEventsForwarded);
+        return true;
+    }
+
+    /// <summary>Writes a kind-3 record to <paramref name="ingress"/>: what became of its delivery <paramref name="tag"/> to <paramref name="cell"/>.</summary>
+    public bool Outcome(Thid ingress, ReadOnlySpan<byte> cell, ulong tag, RelayOutcome outcome, string? reason)
+    {
+        if (StreamTo(ingress) is not { } stream)
+        {
+            return false;
+        }
+
+        ForwardRecords.WriteOutcome(Written(stream), outcome, cell, tag, reason);
+        TransmitterCounters.Increment(ref counters.MeshOutcomesRelayed);
         return true;
     }
 
@@ -108,6 +135,17 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
 
     /// <summary>A member is gone (dead or left): its stream and buffer are dropped.</summary>
     public void Forget(Thid destination) => _streams.Remove(destination);
+
+    /// <summary>The stream's batch, for one more record (the stream is published at the end of the burst).</summary>
+    private ArrayBufferWriter<byte> Written(Stream stream)
+    {
+        if (stream.Records++ == 0)
+        {
+            _dirty.Add(stream);
+        }
+
+        return stream.Batch;
+    }
 
     private Stream? StreamTo(Thid destination)
     {

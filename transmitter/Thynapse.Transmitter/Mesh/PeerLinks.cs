@@ -296,7 +296,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
     /// <summary>A <c>FWRD</c> in its stream's order: its events go to the local cells.</summary>
     private void DeliverForwarded(Thid sender, byte[] records)
     {
-        if (Forwarded is { } router && !router.Deliver(records, out var error))
+        if (Forwarded is { } router && !router.Deliver(sender, records, out var error))
         {
             _log.Malformed($"a FWRD of peer {sender}", error!);
         }

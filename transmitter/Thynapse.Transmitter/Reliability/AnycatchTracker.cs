@@ -6,6 +6,7 @@ using Thynapse.Core;
 using Thynapse.Core.Internal;
 using Thynapse.Transmitter.Commands;
 using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Mesh;
 using Thynapse.Transmitter.Output;
 using Thynapse.Transmitter.Routing;
 using Thynapse.Transmitter.Sessions;
@@ -33,8 +34,6 @@ internal sealed class AnycatchTracker
     private readonly List<Subscription> _holdingSnapshot = [];
     private readonly List<Subscription> _eligible = [];
     private readonly Dictionary<string, DeliveryList> _queues = new(StringComparer.Ordinal);
-    private readonly Dictionary<(Thid, ulong), CompletionWaiter> _completions = [];
-    private readonly RecentCompletions _recentCompletions = new(65_536);
     private readonly ReliabilityPool _pool = new();
     private readonly TransmitterOptions _options;
     private readonly MessageLimits _limits;
@@ -47,11 +46,14 @@ internal sealed class AnycatchTracker
     private readonly CellOutput _output;
     private readonly CellDirectory _directory;
     private readonly Responder _responder;
+    private readonly AnycatchRelay _relay;
     private ulong _nextTag;
 
     public AnycatchTracker(TransmitterOptions options, TransmitterCounters counters, StallAwareClock clock, LogLimiter warnings, ILogger log,
-        RouteTable routes, ReceiverSink sink, CellOutput output, CellDirectory directory, Responder responder)
+        RouteTable routes, ReceiverSink sink, CellOutput output, CellDirectory directory, Responder responder, AnycatchRelay relay)
     {
+        _relay = relay;
+        Completions = new Completions(output, directory);
         _options = options;
         _limits = options.MessageLimits;
         _counters = counters;
@@ -64,6 +66,9 @@ internal sealed class AnycatchTracker
         _directory = directory;
         _responder = responder;
     }
+
+    /// <summary>Publishers waiting for their events' completion (<c>DONE</c>).</summary>
+    public Completions Completions { get; }
 
     /// <summary>Routes dead letters (set by the router, which routes every event; the tracker sits below it).</summary>
     public DeadLetterRoute? RouteDeadLetter { get; set; }
@@ -156,36 +161,6 @@ internal sealed class AnycatchTracker
         }
     }
 
-    /// <summary>A resend of an event already in progress or recently completed (PROTOCOL.md §4.5) is not routed again: true when it was one.</summary>
-    public bool TryAnswerKnownCompletion(LocalCell origin, ulong sequence)
-    {
-        if (_completions.ContainsKey((origin.Id, sequence)))
-        {
-            return true; // still in progress: DONE goes to whichever session the origin has when it completes
-        }
-
-        if (_recentCompletions.TryGet(origin.Id, sequence, out var done))
-        {
-            _output.Done(origin, done);
-            return true;
-        }
-
-        return false;
-    }
-
-    /// <summary>Waits for an event's acknowledging deliveries to end, or answers at once when it has none.</summary>
-    public void TrackCompletion(CompletionWaiter waiter)
-    {
-        if (waiter.Outstanding == 0)
-        {
-            CompleteWaiter(waiter);
-        }
-        else if (!waiter.Done)
-        {
-            _completions[(waiter.Origin, waiter.Sequence)] = waiter;
-        }
-    }
-
     /// <summary>A subscription has room again (an attempt ended, or it just subscribed): give it queued work it can take.</summary>
     public void RoomFreed(Subscription subscription)
     {
@@ -231,6 +206,10 @@ internal sealed class AnycatchTracker
     /// <summary>A cell is gone: everything it held goes to other cells (PROTOCOL.md §4.5).</summary>
     public void RedeliverHeldBy(Receiver cell, string reason)
     {
+        if (cell is LocalCell)
+        {
+            _relay.CellGone(cell, reason); // what other transmitters track here goes back to them
+        }
         foreach (var subscription in cell.Profile.Subscriptions.Values)
         {
             while (subscription.InFlightDeliveries.First is { } delivery)
@@ -294,6 +273,16 @@ internal sealed class AnycatchTracker
 
         var tag = nack.Tag;
         var reason = nack.ReasonOrDefault;
+        if (AnycatchRelay.Owns(tag))
+        {
+            if (!_relay.Answer(cell, tag, RelayOutcome.Nack, reason) && !Late(_relay.Issued(tag)))
+            {
+                _responder.Reject(cell.RoutingId, cell, Command.Nack, ThynapseErrorCode.UnknownDelivery, $"tag {tag} was never given to this cell", request);
+            }
+
+            return;
+        }
+
         if (!TryTakeInFlight(cell, tag, out var delivery, out var known))
         {
             if (!known)
@@ -304,10 +293,52 @@ internal sealed class AnycatchTracker
             return;
         }
 
-        TransmitterCounters.Increment(ref _counters.Nacks);
-        var holder = EndAttempt(delivery);
-        Retry(delivery, holder, $"nacked: {reason}");
-        RoomFreed(holder);
+        Nacked(delivery, reason);
+    }
+
+    /// <summary>
+    /// A holder's answer about a delivery this ingress forwarded to one of its cells (PROTOCOL.md §12.11): taken as the
+    /// cell's own <c>ACKN</c>, <c>NACK</c> or <c>PROG</c> would be; <c>Gone</c> (the cell was not there, or left holding
+    /// it) redelivers. An answer about a delivery no longer in flight is late; a <c>Gone</c> of tag 0 is an
+    /// unacknowledged event that no cell got (counted lost).
+    /// </summary>
+    public void Relayed(Thid holder, Thid cell, ulong tag, RelayOutcome outcome, string? reason)
+    {
+        if (!_inFlight.TryGetValue(tag, out var delivery) || delivery.Holder!.Receiver is not RemoteCell remote || remote.Transmitter != holder || remote.Id != cell)
+        {
+            if (outcome == RelayOutcome.Gone && tag == 0)
+            {
+                TransmitterCounters.Increment(ref _counters.MeshAnycatchLost);
+                if (_warnings.Allow(WarningKind.Redelivery))
+                {
+                    _log.Warning("An unacknowledged anycatch event forwarded to cell {Cell} was lost: {Reason} at transmitter {Holder}", cell, reason, holder);
+                }
+            }
+            else if (outcome is not RelayOutcome.Progress)
+            {
+                Late(known: true);
+            }
+
+            return;
+        }
+
+        switch (outcome)
+        {
+            case RelayOutcome.Ack:
+                Acknowledged(delivery);
+                break;
+            case RelayOutcome.Nack:
+                Nacked(delivery, reason ?? "");
+                break;
+            case RelayOutcome.Progress:
+                Extend(delivery);
+                break;
+            default:
+                var held = EndAttempt(delivery);
+                Retry(delivery, held, $"{reason} at transmitter {holder}");
+                RoomFreed(held);
+                break;
+        }
     }
 
     /// <summary>
@@ -325,6 +356,16 @@ internal sealed class AnycatchTracker
         List<ulong>? unknown = null;
         foreach (var tag in progress.All)
         {
+            if (AnycatchRelay.Owns(tag))
+            {
+                if (!_relay.Answer(cell, tag, RelayOutcome.Progress, null) && !_relay.Issued(tag))
+                {
+                    (unknown ??= []).Add(tag);
+                }
+
+                continue;
+            }
+
             if (!_inFlight.TryGetValue(tag, out var delivery) || !ReferenceEquals(delivery.Holder!.Receiver, cell))
             {
                 if (!(tag > 0 && tag <= _nextTag && delivery is null))
@@ -335,11 +376,7 @@ internal sealed class AnycatchTracker
                 continue;
             }
 
-            // The in-flight list stays in deadline order: the new deadline is the latest of them.
-            var holder = delivery.Holder!;
-            delivery.Deadline = _clock.Now + holder.Acks!.AckTimeoutTicks;
-            holder.InFlightDeliveries.AddLast(delivery);
-            TransmitterCounters.Increment(ref _counters.Extensions);
+            Extend(delivery);
         }
 
         if (unknown is not null)
@@ -374,7 +411,7 @@ internal sealed class AnycatchTracker
         TransmitterCounters.Increment(ref _counters.InFlight);
         var e = delivery.Event;
         _sink.Deliver(holder.Receiver, new EventData(e.OriginId, e.Origin, e.Sequence, e.Channel, e.Body, e.DeadLetter, e.OriginId, e.Channel),
-            new AnycatchFields(holder.Id, delivery.Tag, (ushort)Math.Min(delivery.Attempts, ushort.MaxValue)));
+            new AnycatchFields(holder.Id, delivery.Tag, (ushort)Math.Min(delivery.Attempts, ushort.MaxValue)), tracked: true);
     }
 
     /// <summary>Ends the current attempt of an in-flight delivery and returns the subscription that held it.</summary>
@@ -578,7 +615,7 @@ internal sealed class AnycatchTracker
 
             if (--waiter.Outstanding == 0)
             {
-                CompleteWaiter(waiter);
+                Completions.Complete(waiter);
             }
         }
 
@@ -588,17 +625,55 @@ internal sealed class AnycatchTracker
     /// <summary>Acknowledges one tag; false when the tag was never given to this cell (a late ack is not an error).</summary>
     private bool Acknowledge(LocalCell cell, ulong tag)
     {
+        if (AnycatchRelay.Owns(tag))
+        {
+            return _relay.Answer(cell, tag, RelayOutcome.Ack, null) || Late(_relay.Issued(tag));
+        }
+
         if (!TryTakeInFlight(cell, tag, out var delivery, out var known))
         {
             return known;
         }
 
+        Acknowledged(delivery);
+        return true;
+    }
+
+    private void Acknowledged(AnycatchDelivery delivery)
+    {
         TransmitterCounters.Increment(ref _counters.Acks);
         var holder = EndAttempt(delivery);
         holder.Acknowledged();
         Finish(delivery, deadLettered: false);
         RoomFreed(holder);
-        return true;
+    }
+
+    private void Nacked(AnycatchDelivery delivery, string reason)
+    {
+        TransmitterCounters.Increment(ref _counters.Nacks);
+        var holder = EndAttempt(delivery);
+        Retry(delivery, holder, $"nacked: {reason}");
+        RoomFreed(holder);
+    }
+
+    /// <summary>The cell is still working on it: its ack deadline starts again (the in-flight list stays in deadline order: the new one is the latest).</summary>
+    private void Extend(AnycatchDelivery delivery)
+    {
+        var holder = delivery.Holder!;
+        delivery.Deadline = _clock.Now + holder.Acks!.AckTimeoutTicks;
+        holder.InFlightDeliveries.AddLast(delivery);
+        TransmitterCounters.Increment(ref _counters.Extensions);
+    }
+
+    /// <summary>Counts an answer about a delivery no longer in flight (when <paramref name="known"/>); returns it.</summary>
+    private bool Late(bool known)
+    {
+        if (known)
+        {
+            TransmitterCounters.Increment(ref _counters.LateAcks);
+        }
+
+        return known;
     }
 
     /// <summary>
@@ -619,28 +694,7 @@ internal sealed class AnycatchTracker
             return known;
         }
 
-        known = tag > 0 && tag <= _nextTag;
-        if (known)
-        {
-            TransmitterCounters.Increment(ref _counters.LateAcks);
-        }
-
+        known = Late(tag > 0 && tag <= _nextTag);
         return false;
-    }
-
-    private void CompleteWaiter(CompletionWaiter waiter)
-    {
-        if (waiter.Done)
-        {
-            return;
-        }
-
-        waiter.Done = true;
-        _completions.Remove((waiter.Origin, waiter.Sequence));
-        _recentCompletions.Add(waiter);
-        if (_directory.TryGetById(waiter.Origin, out var origin))
-        {
-            _output.Done(origin, waiter);
-        }
     }
 }

@@ -176,7 +176,7 @@ internal sealed class EventRouter
         }
 
         var wantsCompletion = (flags & EventRecordFlags.Completion) != 0;
-        if (wantsCompletion && _tracker.TryAnswerKnownCompletion(origin, sequence))
+        if (wantsCompletion && _tracker.Completions.TryAnswerKnown(origin, sequence))
         {
             return plan; // a resend of an event we already track or finished: never route it twice
         }
@@ -215,7 +215,7 @@ internal sealed class EventRouter
         if (waiter is not null)
         {
             waiter.Receivers = receivers;
-            _tracker.TrackCompletion(waiter);
+            _tracker.Completions.Track(waiter);
         }
 
         return plan;

@@ -8,23 +8,34 @@ using Thynapse.Transmitter.Sessions;
 namespace Thynapse.Transmitter.Routing;
 
 /// <summary>
-/// Events another transmitter forwarded here (PROTOCOL.md §12.11), in their stream's order: each is delivered to this
-/// transmitter's own cells only — one hop, never forwarded again — by the route table's plan for its channel.
+/// Records another transmitter forwarded here (PROTOCOL.md §12.11), in their stream's order, never forwarded again (one
+/// hop): multicatch events (kind 1) go to this transmitter's own cells by the route table's plan for their channel; a
+/// delivery to one cell (kind 2: the ingress's anycatch choice, or a targeted receiver) goes to exactly that cell, never
+/// re-picked, and is answered <c>Gone</c> when the cell or its subscription is not here; an answer about a delivery this
+/// transmitter forwarded (kind 3) goes to the anycatch tracker, which owns it.
 /// </summary>
 /// <remarks>Routing thread only; the records are read in place.</remarks>
-internal sealed class ForwardedRouter(RouteTable routes, CellOutput output, TransmitterCounters counters)
+internal sealed class ForwardedRouter(RouteTable routes, CellOutput output, CellDirectory directory, AnycatchTracker tracker, AnycatchRelay relay,
+    OutcomeSender answer, TransmitterCounters counters)
 {
     private const int MaxOrigins = 65_536;
 
     /// <summary>One object per publisher, so that a batch to a cell leaves out repeats of its THID.</summary>
     private readonly Dictionary<Thid, byte[]> _origins = [];
 
-    /// <summary>Delivers the records of one <c>FWRD</c>; false with <paramref name="error"/> when they are malformed (those before it were delivered).</summary>
-    public bool Deliver(ReadOnlySpan<byte> records, out string? error)
+    /// <summary>Delivers the records of one <c>FWRD</c> from <paramref name="sender"/>; false with <paramref name="error"/> when they are malformed (those before it were delivered).</summary>
+    public bool Deliver(Thid sender, ReadOnlySpan<byte> records, out string? error)
     {
         var rest = records;
         while (ForwardRecords.TryRead(ref rest, out var record, out error))
         {
+            if (record.Kind == ForwardKind.Outcome)
+            {
+                var reason = record.Reason.IsEmpty ? null : System.Text.Encoding.UTF8.GetString(record.Reason);
+                tracker.Relayed(sender, Thid.FromBytes(record.Cell), record.Tag, (RelayOutcome)record.Flags, reason);
+                continue;
+            }
+
             TransmitterCounters.Increment(ref counters.MeshForwardsReceived);
             if (routes.Find(record.Channel, out var channelError) is not { } plan)
             {
@@ -45,6 +56,12 @@ internal sealed class ForwardedRouter(RouteTable routes, CellOutput output, Tran
             }
 
             var e = new EventData(token, origin, record.Sequence, record.Channel, record.Body, DeadLetterOf(record.Extension), token, plan);
+            if (record.Kind == ForwardKind.Deliver)
+            {
+                DeliverToOne(sender, record, e);
+                continue;
+            }
+
             uint receivers = 0;
             foreach (var receiver in plan.Multicatch)
             {
@@ -67,6 +84,36 @@ internal sealed class ForwardedRouter(RouteTable routes, CellOutput output, Tran
         }
 
         return error is null;
+    }
+
+    /// <summary>A kind-2 record: to exactly the cell it names, under a tag of this transmitter's (relayed back when the ingress tracks it).</summary>
+    private void DeliverToOne(Thid sender, in ForwardRecord record, in EventData e)
+    {
+        var flags = (DeliverFlags)record.Flags;
+        var anycatch = (flags & DeliverFlags.Anycatch) != 0;
+        var tracked = (flags & DeliverFlags.Tracked) != 0;
+        var missing = !directory.TryGetById(Thid.FromBytes(record.Cell), out var cell) || cell.Closed ? "its cell is not here"
+            : !anycatch ? null
+            : !cell.Profile.Subscriptions.TryGetValue(record.Subscription, out var subscription) || !subscription.Active || subscription.Mode != Catch.Any
+                ? $"its cell has no anycatch subscription {record.Subscription}"
+            : tracked && subscription.Acks is null ? $"subscription {record.Subscription} of its cell no longer acknowledges"
+            : null;
+        if (missing is not null)
+        {
+            TransmitterCounters.Increment(ref counters.MeshDeliveriesMissed);
+            if (anycatch)
+            {
+                answer(sender, record.Cell, record.Tag, RelayOutcome.Gone, missing);
+            }
+
+            return;
+        }
+
+        var fields = !anycatch ? AnycatchFields.Multicatch
+            : tracked ? new AnycatchFields(record.Subscription, relay.Hold(sender, record.Tag, cell!, cell!.Profile.Subscriptions[record.Subscription].Acks!.AckTimeoutTicks), record.Attempt)
+            : new AnycatchFields(record.Subscription, tracker.NextTag(), record.Attempt);
+        output.Deliver(cell!, e, fields);
+        TransmitterCounters.Increment(ref counters.Deliveries);
     }
 
     /// <summary>A forwarded dead letter's details, from the extension its record carries (null for most events, and for one that does not read).</summary>

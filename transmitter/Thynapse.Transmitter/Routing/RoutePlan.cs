@@ -18,7 +18,10 @@ internal sealed class RoutePlan(byte[] channel, Receiver[] multicatch, Receiver[
     /// <summary>Distinct cells of other transmitters (the mesh's replica) with at least one matching multicatch subscription.</summary>
     public Receiver[] RemoteMulticatch { get; } = remoteMulticatch;
 
-    /// <summary>One group per service with at least one matching anycatch subscription.</summary>
+    /// <summary>
+    /// One group per service with at least one matching anycatch subscription, its candidates the cells of every
+    /// transmitter (local and remote alike: the ingress picks one cell across the cluster, PROTOCOL.md §12.11).
+    /// </summary>
     public AnycatchGroup[] Anycatch { get; } = anycatch;
 
     /// <summary>Most targets whose narrowed plans are kept; past this the cache starts over.</summary>
@@ -29,7 +32,7 @@ internal sealed class RoutePlan(byte[] channel, Receiver[] multicatch, Receiver[
     /// <summary>This plan narrowed by <paramref name="target"/>, computed at most once per metadata epoch.</summary>
     public TargetedPlan Narrow(in EventTarget target, long metadataEpoch)
     {
-        if (Multicatch.Length == 0 && Anycatch.Length == 0)
+        if (Multicatch.Length == 0 && RemoteMulticatch.Length == 0 && Anycatch.Length == 0)
         {
             // Nobody to narrow, and no cache to write: Empty is one static instance shared by every transmitter in
             // the process, each on its own routing thread.

@@ -118,10 +118,6 @@ internal sealed class RouteTable
                     (match.Receiver is Sessions.LocalCell ? multicatch : remote).Add(match.Receiver);
                 }
             }
-            else if (match.Receiver is not Sessions.LocalCell)
-            {
-                continue; // cluster anycatch is not routed yet: remote candidates stay out of the groups
-            }
             else if (seenAny.Add(match.Receiver))
             {
                 if (!anycatch.TryGetValue(match.Receiver.Service, out var group))

@@ -3,8 +3,9 @@ using Thynapse.Core;
 namespace Thynapse.Transmitter.Routing;
 
 /// <summary>
-/// A route plan narrowed by one target (query and service): the multicatch cells it admits — with a selector,
-/// only each service's best — and each anycatch group's eligible subscriptions. Cached on the plan per target and
+/// A route plan narrowed by one target (query and service): the multicatch cells it admits, of every transmitter (a
+/// remote one gets the event as a delivery to that one cell, PROTOCOL.md §12.11) — with a selector, only each service's
+/// best across the cluster — and each anycatch group's eligible subscriptions. Cached on the plan per target and
 /// valid while no cell's metadata changes and no cell joins or leaves (<see cref="MetadataEpoch"/>), so a stream of events with the same target
 /// pays the metadata evaluation once instead of once per cell per event.
 /// </summary>
@@ -13,7 +14,7 @@ internal sealed class TargetedPlan(Receiver[] multicatch, Subscription[][] anyca
     /// <summary>The narrowing of a plan with no receivers: shared, valid at every epoch.</summary>
     public static readonly TargetedPlan Nobody = new([], [], long.MinValue);
 
-    /// <summary>Receivers of the multicatch part.</summary>
+    /// <summary>Receivers of the multicatch part, local and remote.</summary>
     public Receiver[] Multicatch { get; } = multicatch;
 
     /// <summary>Per group of the plan (same index), the subscriptions the target admits.</summary>
@@ -28,7 +29,7 @@ internal sealed class TargetedPlan(Receiver[] multicatch, Subscription[][] anyca
         var selector = target.Query?.Selector;
         if (selector is null)
         {
-            foreach (var cell in plan.Multicatch)
+            foreach (var cell in plan.Multicatch.Concat(plan.RemoteMulticatch))
             {
                 if (target.Admits(cell))
                 {
@@ -44,7 +45,7 @@ internal sealed class TargetedPlan(Receiver[] multicatch, Subscription[][] anyca
             // (every departed cell that does, each on its own: none of them is there to take the place of another).
             var best = new Dictionary<string, (Receiver Cell, double Key)>(StringComparer.Ordinal);
             var departed = new List<(Receiver Cell, double Key)>();
-            foreach (var cell in plan.Multicatch)
+            foreach (var cell in plan.Multicatch.Concat(plan.RemoteMulticatch))
             {
                 if (target.Admits(cell) && selector.TryGetKey(cell.Metadata, out var key))
                 {

@@ -53,6 +53,9 @@ internal sealed class CellDirectory
         Updated?.Invoke(cell);
     }
 
+    /// <summary>A cell of another transmitter joined, changed or left the replica: targets and selectors see the cluster.</summary>
+    public void RemoteChanged() => MetadataEpoch++;
+
     /// <summary>A cell departed keeping its multicatch subscriptions: closed, it no longer competes for selectors.</summary>
     public void Departed() => MetadataEpoch++;
 

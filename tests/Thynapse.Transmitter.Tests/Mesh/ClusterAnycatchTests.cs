@@ -1,0 +1,349 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Newtonsoft.Json.Linq;
+using Thynapse.Cell;
+using Thynapse.Core;
+using Thynapse.TestKit;
+
+namespace Thynapse.Transmitter.Tests.Mesh;
+
+/// <summary>
+/// Cluster anycatch and targeted events between in-process transmitters on loopback, with real cells (PROTOCOL.md
+/// §12.11): the ingress picks one cell per service from its replica, across every transmitter, and forwards the event to
+/// that cell's transmitter, which delivers it to exactly that cell; for acknowledged anycatch the ingress owns the
+/// pending entry and the holder relays the cell's answers back.
+/// </summary>
+[TestClass]
+public sealed class ClusterAnycatchTests
+{
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [Timeout(120_000, CooperativeCancellation = true)]
+    public async Task TenThousandEvents_OverEqualCellsOnThreeTransmitters_EachHandledOncePerService_Balanced()
+    {
+        const int events = 10_000;
+        var ct = TestContext.CancellationToken;
+        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        var channel = TestIds.Next("spread") + ".job";
+        var workers = TestIds.Next("workers");
+        var auditors = TestIds.Next("auditors");
+        await using var pool = new CellPool();
+        var worker = await pool.CatchAsync(mesh.All, workers, channel, ct);
+        var auditor = await pool.CatchAsync([mesh.B, mesh.C], auditors, channel, ct);
+        await mesh.AnycatchReachedAsync(channel, 5, ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+
+        for (var i = 0; i < events - 1; i++)
+        {
+            publisher.Publish(channel, i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        var last = await publisher.PublishAsync(channel, (events - 1).ToString(CultureInfo.InvariantCulture), cancellationToken: ct);
+        Assert.AreEqual(2, last.Receivers, "one cell per service, whichever transmitter serves it");
+        foreach (var (service, collectors) in new[] { (workers, worker), (auditors, auditor) })
+        {
+            await Eventually.That($"{service} got every event", () => collectors.Sum(c => c.Count) >= events, TimeSpan.FromSeconds(60), ct);
+            var bodies = collectors.SelectMany(c => c.Events.Select(e => e.BodyAsString())).ToList();
+            Assert.HasCount(events, bodies, $"{service}: no event twice");
+            Assert.HasCount(events, bodies.Distinct(), $"{service}: each event once");
+            var counts = collectors.Select(c => c.Count).ToList();
+            var ratio = (double)counts.Max() / counts.Min();
+            TestContext.WriteLine($"{service}: {string.Join(" / ", counts)} per cell, busiest ÷ idlest = {ratio:0.000}");
+            Assert.IsLessThanOrEqualTo(1.2, ratio, $"{service}: busiest ÷ idlest");
+        }
+
+        Assert.AreEqual(0L, mesh.A.Stats.MeshAnycatchLost, "nothing lost");
+    }
+
+    [TestMethod]
+    [Timeout(120_000, CooperativeCancellation = true)]
+    public async Task AcknowledgedEvents_OverWorkersOnThreeTransmitters_AreBalancedByTheIngressInFlightCounts_AndComplete()
+    {
+        const int events = 10_000;
+        var ct = TestContext.CancellationToken;
+        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        var channel = TestIds.Next("acked") + ".job";
+        var service = TestIds.Next("workers");
+        var handled = new ConcurrentDictionary<string, int>();
+        var byCell = new ConcurrentDictionary<int, int>();
+        await using var pool = new CellPool();
+        for (var i = 0; i < 3; i++)
+        {
+            var index = i;
+            // Equal cells whose work takes time (a timer wait of about a millisecond an event, one at a time), as workers'
+            // work does: each then holds more than the extra hop's round trip worth of work, and the ingress's in-flight
+            // counts spread the events evenly. With handlers that take no time, what decides is the ack round trip,
+            // shorter for the ingress's own cell (measured 4688 / 2688 / 2624); with CPU-bound handlers on this 2-core
+            // box, the CPU each cell gets (measured 2896 / 3392 / 3712).
+            await pool.HandleAwaitingAsync(mesh.All[i], service, channel, async e =>
+            {
+                handled.AddOrUpdate(e.BodyAsString(), 1, (_, n) => n + 1);
+                byCell.AddOrUpdate(index, 1, (_, n) => n + 1);
+                await Task.Delay(1, ct);
+            }, ct);
+        }
+
+        await mesh.AnycatchReachedAsync(channel, 3, ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        var completions = new List<Task<PublishResult>>();
+        for (var i = 0; i < events; i++)
+        {
+            completions.Add(publisher.PublishAsync(channel, i.ToString(CultureInfo.InvariantCulture), new PublishOptions { Await = PublishAwait.Completion }, ct));
+        }
+
+        var results = await Task.WhenAll(completions).Within("every completion", TimeSpan.FromSeconds(90));
+        Assert.IsTrue(results.All(r => r.Status == PublishStatus.Completed), "every event completed (DONE after the relayed ack)");
+        Assert.HasCount(events, handled.Keys, "every event handled");
+        Assert.IsTrue(handled.Values.All(n => n == 1), "none twice");
+        var counts = Enumerable.Range(0, 3).Select(i => byCell.GetValueOrDefault(i)).ToList();
+        var ratio = (double)counts.Max() / Math.Max(1, counts.Min());
+        TestContext.WriteLine($"acknowledged: {string.Join(" / ", counts)} per cell (a, b, c), busiest ÷ idlest = {ratio:0.000}; relayed by b {mesh.B.Stats.MeshOutcomesRelayed}, c {mesh.C.Stats.MeshOutcomesRelayed}");
+        Assert.IsLessThanOrEqualTo(1.2, ratio, "busiest ÷ idlest");
+        Assert.AreEqual((long)events, mesh.A.Stats.Acks, "the ingress counts every ack, relayed or its own");
+        Assert.AreEqual((long)(counts[1] + counts[2]), mesh.B.Stats.MeshOutcomesRelayed + mesh.C.Stats.MeshOutcomesRelayed, "each remote ack relayed once");
+        await Eventually.That("nothing left in flight at the ingress", () => mesh.A.Stats.InFlight == 0, cancellationToken: ct);
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task ANackAtOneHost_IsRedeliveredToACellOnAnotherHost()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        var channel = TestIds.Next("nack") + ".job";
+        var service = TestIds.Next("workers");
+        var calls = new ConcurrentQueue<(string Host, int Attempt)>();
+        await using var pool = new CellPool();
+        await pool.HandleAsync(mesh.B, service, channel, e =>
+        {
+            calls.Enqueue(("b", e.Attempt));
+            throw new InvalidOperationException("b cannot do this");
+        }, ct);
+        await pool.HandleAsync(mesh.C, service, channel, e => calls.Enqueue(("c", e.Attempt)), ct);
+        await mesh.AnycatchReachedAsync(channel, 2, ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+
+        for (var i = 0; i < 10; i++)
+        {
+            var result = await publisher.PublishAsync(channel, $"{i}", new PublishOptions { Await = PublishAwait.Completion }, ct);
+            Assert.AreEqual(PublishStatus.Completed, result.Status);
+        }
+
+        var byB = calls.Where(c => c.Host == "b").ToList();
+        var byC = calls.Where(c => c.Host == "c").ToList();
+        Assert.IsNotEmpty(byB, "b got its share of first attempts");
+        Assert.IsTrue(byB.All(c => c.Attempt == 1), "b never got a redelivery: the next attempt avoids the cell that failed");
+        Assert.HasCount(10, byC, "c handled every event in the end");
+        Assert.HasCount(byB.Count, byC.Where(c => c.Attempt == 2), "each event b refused came to c as attempt 2");
+        Assert.AreEqual((long)byB.Count, mesh.A.Stats.Nacks, "the ingress took each relayed nack");
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task AnAckTimeoutAtOneHost_IsRedeliveredToAnother_AndAPoisonEventIsDeadLetteredAcrossHosts()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        var channel = TestIds.Next("timeout") + ".job";
+        var service = TestIds.Next("workers");
+        await using var pool = new CellPool();
+        await using var sleepy = await Cells.ConnectAsync(mesh.B, service, ct);
+        var held = new EventCollector();
+        var sits = await sleepy.SubscribeAsync(channel, Catch.Any, new SubscriptionOptions { Acknowledge = true, AckTimeout = TimeSpan.FromMilliseconds(300), MaxAttempts = 3 }, ct);
+        sits.Subscribe(held); // receives, never acknowledges
+        var done = new ConcurrentQueue<Event>();
+        await pool.HandleAsync(mesh.C, service, channel, e =>
+        {
+            if (e.BodyAsString() == "poison")
+            {
+                throw new FormatException("cannot parse");
+            }
+
+            done.Enqueue(e);
+        }, ct);
+        var deadLetters = await pool.CatchAsync([mesh.B], "auditor", $"$DLQ.{service}", ct, Catch.Multi);
+        await mesh.AnycatchReachedAsync(channel, 2, ct);
+        await mesh.InterestReachedAsync($"$DLQ.{service}", 1, ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        var completion = new PublishOptions { Await = PublishAwait.Completion };
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => publisher.PublishAsync(channel, $"{i}", completion, ct)));
+        await Assert.ThrowsExactlyAsync<ThynapseDeadLetteredException>(() => publisher.PublishAsync(channel, "poison", completion, ct));
+
+        Assert.IsTrue(results.All(r => r.Status == PublishStatus.Completed));
+        Assert.IsGreaterThan(0, held.Count, "the sleepy cell on b got some first attempts");
+        Assert.HasCount(10, done, "c handled every event in the end");
+        Assert.IsGreaterThanOrEqualTo((long)held.Count - 1, mesh.A.Stats.AckTimeouts, "the ingress timed out what b's cell sat on");
+        await deadLetters[0].WaitForAsync(1, "the dead-letter catcher on b", ct);
+        Assert.AreEqual("poison", deadLetters[0].Events[0].BodyAsString());
+        Assert.AreEqual(service, deadLetters[0].Events[0].DeadLetter!.Service);
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task ACellThatLeavesWhileHoldingEvents_HasThemRedeliveredToACellOnAnotherHost()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        var channel = TestIds.Next("holder") + ".job";
+        var service = TestIds.Next("workers");
+        var onC = new ConcurrentQueue<string>();
+        await using var pool = new CellPool();
+        await using var sitter = await Cells.ConnectAsync(mesh.B, service, ct);
+        var held = new EventCollector();
+        var sits = await sitter.SubscribeAsync(channel, Catch.Any, new SubscriptionOptions { Acknowledge = true }, ct);
+        sits.Subscribe(held); // receives, never acknowledges (the ack timeout is 30 s)
+        await mesh.AnycatchReachedAsync(channel, 1, ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        var completions = Enumerable.Range(0, 5).Select(i => publisher.PublishAsync(channel, $"{i}", new PublishOptions { Await = PublishAwait.Completion }, ct)).ToList();
+        await held.WaitForAsync(5, "the cell on b", ct);
+        await pool.HandleAsync(mesh.C, service, channel, e => onC.Enqueue(e.BodyAsString()), ct);
+        await mesh.AnycatchReachedAsync(channel, 2, ct);
+
+        await sitter.DisposeAsync(); // b tells a its deliveries there were not handled (Gone), and a redelivers them
+
+        var results = await Task.WhenAll(completions).Within("every completion", TimeSpan.FromSeconds(20));
+        Assert.IsTrue(results.All(r => r.Status == PublishStatus.Completed));
+        CollectionAssert.AreEquivalent(Enumerable.Range(0, 5).Select(i => $"{i}").ToList(), onC.ToList(), "c handled each of them, well before their ack timeout");
+        Assert.AreEqual(5L, mesh.A.Stats.Redeliveries);
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task AKeyedEvent_LandsOnTheSameCell_FromEveryIngress()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        var channel = TestIds.Next("sticky") + ".job";
+        var service = TestIds.Next("workers");
+        await using var pool = new CellPool();
+        var collectors = await pool.CatchAsync([mesh.A, mesh.B, mesh.C, mesh.C], service, channel, ct);
+        await mesh.AnycatchReachedAsync(channel, 4, ct);
+        var publishers = new List<Cell.Cell>();
+        foreach (var t in mesh.All)
+        {
+            publishers.Add(await Cells.ConnectAsync(t, "publisher", ct));
+        }
+
+        const int keys = 40;
+        foreach (var p in publishers)
+        {
+            for (var k = 0; k < keys; k++)
+            {
+                await p.PublishAsync(channel, $"k{k}", new PublishOptions { Key = $"k{k}" }, ct);
+            }
+        }
+
+        await Eventually.That("every keyed event arrived", () => collectors.Sum(c => c.Count) == keys * 3, cancellationToken: ct);
+        var cellsPerKey = Enumerable.Range(0, keys).Select(k => collectors.Count(c => c.Events.Any(e => e.BodyAsString() == $"k{k}"))).ToList();
+        Assert.IsTrue(cellsPerKey.All(n => n == 1), "each key went to one cell, from whichever transmitter it was published at");
+        Assert.IsGreaterThan(1, collectors.Count(c => c.Count > 0), "keys spread over several cells");
+        foreach (var p in publishers)
+        {
+            await p.DisposeAsync();
+        }
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task TargetedEventsAndSelectors_ReachCellsOnOtherTransmitters()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        var channel = TestIds.Next("target") + ".news";
+        var service = TestIds.Next("zones");
+        await using var pool = new CellPool();
+        var multi = await pool.CatchAsync([mesh.A, mesh.B, mesh.C], service, channel, ct, Catch.Multi, i => new JObject { ["zone"] = $"z{i}", ["load"] = 3 - i });
+        var any = await pool.CatchAsync([mesh.A, mesh.B, mesh.C], service + "-any", channel, ct, Catch.Any, i => new JObject { ["zone"] = $"z{i}", ["load"] = 3 - i });
+        await mesh.AnycatchReachedAsync(channel, 3, ct);
+        await mesh.InterestReachedAsync(channel, 2, ct);
+        await Eventually.That("a holds the remote cells' metadata", async () => await mesh.A.InvokeAsync(p =>
+            p.Routes.Find(System.Text.Encoding.ASCII.GetBytes(channel), out _)!.RemoteMulticatch.All(r => r.Metadata["zone"] is not null)), cancellationToken: ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+
+        var toC = await publisher.PublishAsync(channel, "for z2", new PublishOptions { Target = new JObject { ["zone"] = "z2" } }, ct);
+        var leastLoaded = await publisher.PublishAsync(channel, "least loaded", new PublishOptions { Target = new JObject { ["$min"] = "load" } }, ct);
+
+        Assert.AreEqual(2, toC.Receivers, "one multicatch and one anycatch cell on c, counted at a");
+        Assert.AreEqual(2, leastLoaded.Receivers, "the least loaded cell of each service: c's");
+        foreach (var collectors in new[] { multi, any })
+        {
+            await collectors[2].WaitForAsync(2, "the cells on c", ct);
+            Assert.AreEqual(0, collectors[0].Count + collectors[1].Count, "no cell of a or b got them");
+        }
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task NoReceiver_OnlyWhenNoCellOfAnyTransmitterCatchesIt()
+    {
+        var ct = TestContext.CancellationToken;
+        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        var channel = TestIds.Next("lonely") + ".job";
+        var service = TestIds.Next("far");
+        await using var pool = new CellPool();
+        var far = await pool.CatchAsync([mesh.C], service, channel, ct);
+        await mesh.AnycatchReachedAsync(channel, 1, ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        var strict = new PublishOptions { ThrowOnNoReceiver = true };
+
+        var reached = await publisher.PublishAsync(channel, "x", strict, ct);
+        var byService = await publisher.PublishAsync(channel, "y", strict with { Service = service }, ct);
+        await Assert.ThrowsExactlyAsync<ThynapseNoReceiverException>(() => publisher.PublishAsync(channel + "x", "z", strict, ct));
+        await Assert.ThrowsExactlyAsync<ThynapseNoReceiverException>(() => publisher.PublishAsync(channel, "w", strict with { Service = "nobody" }, ct));
+
+        Assert.AreEqual(1, reached.Receivers, "the anycatch cell on c");
+        Assert.AreEqual(1, byService.Receivers, "its service, on c");
+        await far[0].WaitForAsync(2, "the cell on c", ct);
+    }
+
+    /// <summary>Cells connected for a test, each with one subscription, disposed together.</summary>
+    private sealed class CellPool : IAsyncDisposable
+    {
+        private readonly List<IAsyncDisposable> _owned = [];
+
+        /// <summary>A cell of <paramref name="service"/> on each transmitter given, catching <paramref name="channel"/>; one collector each.</summary>
+        public async Task<List<EventCollector>> CatchAsync(Transmitter[] on, string service, string channel, CancellationToken ct, Catch mode = Catch.Any,
+            Func<int, JObject>? metadata = null)
+        {
+            var collectors = new List<EventCollector>();
+            for (var i = 0; i < on.Length; i++)
+            {
+                var index = i;
+                var cell = await Cells.ConnectAsync(on[i], service, o => o with { Metadata = metadata?.Invoke(index) }, ct);
+                var subscription = await cell.SubscribeAsync(channel, mode, ct);
+                var collector = new EventCollector();
+                subscription.Subscribe(collector);
+                _owned.Add(cell);
+                _owned.Insert(0, subscription);
+                collectors.Add(collector);
+            }
+
+            return collectors;
+        }
+
+        /// <summary>An acknowledging handler cell of <paramref name="service"/> on <paramref name="on"/>.</summary>
+        public Task HandleAsync(Transmitter on, string service, string channel, Action<Event> handle, CancellationToken ct) =>
+            HandleAwaitingAsync(on, service, channel, e =>
+            {
+                handle(e);
+                return Task.CompletedTask;
+            }, ct);
+
+        public async Task HandleAwaitingAsync(Transmitter on, string service, string channel, Func<Event, Task> handle, CancellationToken ct)
+        {
+            var cell = await Cells.ConnectAsync(on, service, ct);
+            _owned.Add(cell);
+            _owned.Insert(0, await cell.HandleAsync(channel, (e, _) => handle(e), cancellationToken: ct));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var owned in _owned)
+            {
+                await owned.DisposeAsync();
+            }
+        }
+    }
+}

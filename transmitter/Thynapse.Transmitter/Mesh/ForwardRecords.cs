@@ -1,0 +1,228 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Thynapse.Core;
+
+namespace Thynapse.Transmitter.Mesh;
+
+/// <summary>The kinds of record a <c>FWRD</c> carries (PROTOCOL.md §12.11).</summary>
+internal enum ForwardKind : byte
+{
+    /// <summary>Deliver to every local cell with a matching multicatch subscription.</summary>
+    Multicatch = 1,
+
+    /// <summary>Deliver to exactly this cell (an anycatch choice, or a targeted multicatch receiver); never re-picked.</summary>
+    Deliver = 2,
+
+    /// <summary>The holder's answer about a kind-2 delivery: the cell's ack, nack or progress, or that the cell is gone.</summary>
+    Outcome = 3,
+}
+
+/// <summary>The flags of a kind-2 record.</summary>
+[Flags]
+internal enum DeliverFlags : byte
+{
+    None = 0,
+
+    /// <summary>An anycatch delivery: subscription, tag and attempt are meaningful (else a multicatch delivery to the one cell).</summary>
+    Anycatch = 1,
+
+    /// <summary>The ingress tracks it (acknowledged anycatch): the holder relays the cell's answers (kind 3).</summary>
+    Tracked = 2,
+}
+
+/// <summary>What a kind-3 record tells the ingress.</summary>
+internal enum RelayOutcome : byte
+{
+    /// <summary>The cell acknowledged the delivery (<c>ACKN</c>).</summary>
+    Ack = 1,
+
+    /// <summary>The cell refused it (<c>NACK</c>, with its reason).</summary>
+    Nack = 2,
+
+    /// <summary>The cell is still working on it (<c>PROG</c>): its ack deadline starts again.</summary>
+    Progress = 3,
+
+    /// <summary>The cell (or its subscription) is not at the holder, or left while holding it: it was not handled there.</summary>
+    Gone = 4,
+}
+
+/// <summary>One record of a <c>FWRD</c> (PROTOCOL.md §12.11), read in place; which fields are set depends on its kind.</summary>
+internal readonly ref struct ForwardRecord
+{
+    public ForwardKind Kind { get; init; }
+
+    /// <summary>Kind 2: <see cref="DeliverFlags"/>; kind 3: <see cref="RelayOutcome"/>.</summary>
+    public byte Flags { get; init; }
+
+    public ReadOnlySpan<byte> Origin { get; init; }
+
+    public ulong Sequence { get; init; }
+
+    /// <summary>Kinds 2 and 3: the cell's THID (20 bytes).</summary>
+    public ReadOnlySpan<byte> Cell { get; init; }
+
+    /// <summary>Kind 2: the cell's subscription id (anycatch).</summary>
+    public uint Subscription { get; init; }
+
+    /// <summary>Kinds 2 and 3: the ingress's delivery tag.</summary>
+    public ulong Tag { get; init; }
+
+    /// <summary>Kind 2: the attempt number.</summary>
+    public ushort Attempt { get; init; }
+
+    public ReadOnlySpan<byte> Channel { get; init; }
+
+    public ReadOnlySpan<byte> Extension { get; init; }
+
+    public ReadOnlySpan<byte> Body { get; init; }
+
+    /// <summary>Kind 3: the reason (UTF-8) of a nack or of a gone cell.</summary>
+    public ReadOnlySpan<byte> Reason { get; init; }
+}
+
+/// <summary>
+/// The records of a <c>FWRD</c>, little-endian (PROTOCOL.md §12.11). Kind 1: kind (1 byte), flags (1, 0), the
+/// publisher's THID (20), its seq (8), channel length (1) and channel (ASCII), extension length (2) and extension (JSON,
+/// e.g. a dead letter's details), body length (4) and body. Kind 2 is kind 1 with, after the seq, the cell's THID (20),
+/// the subscription (4), the ingress's tag (8) and the attempt (2). Kind 3: kind (1), outcome (1), the cell's THID (20),
+/// the tag (8), reason length (2) and reason (UTF-8).
+/// </summary>
+internal static class ForwardRecords
+{
+    /// <summary>Longest reason a kind-3 record carries, in characters (longer ones are cut).</summary>
+    public const int MaxReasonChars = 300;
+
+    private const int DeliverExtra = 20 + 4 + 8 + 2;
+
+    public static int SizeOf(int channel, int extension, int body) => 2 + 20 + 8 + 1 + channel + 2 + extension + 4 + body;
+
+    public static void Write(IBufferWriter<byte> writer, ForwardKind kind, ReadOnlySpan<byte> origin, ulong seq, ReadOnlySpan<byte> channel,
+        ReadOnlySpan<byte> extension, ReadOnlySpan<byte> body) =>
+        Write(writer, kind, 0, origin, seq, default, 0, 0, 0, channel, extension, body);
+
+    /// <summary>A kind-2 record: deliver the event to exactly the cell <paramref name="cell"/> (20 bytes).</summary>
+    public static void WriteDeliver(IBufferWriter<byte> writer, DeliverFlags flags, ReadOnlySpan<byte> origin, ulong seq, ReadOnlySpan<byte> cell,
+        in AnycatchFields anycatch, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> extension, ReadOnlySpan<byte> body) =>
+        Write(writer, ForwardKind.Deliver, (byte)flags, origin, seq, cell, anycatch.Subscription, anycatch.Tag, anycatch.Attempt, channel, extension, body);
+
+    /// <summary>A kind-3 record: what became of the delivery <paramref name="tag"/> to <paramref name="cell"/>.</summary>
+    public static void WriteOutcome(IBufferWriter<byte> writer, RelayOutcome outcome, ReadOnlySpan<byte> cell, ulong tag, string? reason)
+    {
+        if (reason is { Length: > MaxReasonChars })
+        {
+            reason = reason[..MaxReasonChars];
+        }
+
+        var span = writer.GetSpan(32 + (3 * MaxReasonChars));
+        span[0] = (byte)ForwardKind.Outcome;
+        span[1] = (byte)outcome;
+        cell.CopyTo(span[2..]);
+        BinaryPrimitives.WriteUInt64LittleEndian(span[22..], tag);
+        var length = reason is null ? 0 : System.Text.Encoding.UTF8.GetBytes(reason, span[32..]);
+        BinaryPrimitives.WriteUInt16LittleEndian(span[30..], (ushort)length);
+        writer.Advance(32 + length);
+    }
+
+    /// <summary>Reads the next record; false at the end, or with <paramref name="error"/> when the rest is not a record.</summary>
+    public static bool TryRead(ref ReadOnlySpan<byte> rest, out ForwardRecord record, out string? error)
+    {
+        record = default;
+        error = null;
+        if (rest.IsEmpty)
+        {
+            return false;
+        }
+
+        var cursor = new SpanCursor(rest);
+        if (!cursor.Byte(out var kind) || !cursor.Byte(out var flags))
+        {
+            error = "a truncated event record";
+            return false;
+        }
+
+        if (kind is not ((byte)ForwardKind.Multicatch or (byte)ForwardKind.Deliver or (byte)ForwardKind.Outcome))
+        {
+            error = $"an event record of unknown kind {kind}";
+            return false;
+        }
+
+        if (kind == (byte)ForwardKind.Outcome)
+        {
+            if (!cursor.Bytes(20u, out var outcomeCell) || !cursor.UInt64(out var outcomeTag) || !cursor.UInt16(out var reasonLength)
+                || !cursor.Bytes(reasonLength, out var reason))
+            {
+                error = "a truncated outcome record";
+                return false;
+            }
+
+            if (flags is < (byte)RelayOutcome.Ack or > (byte)RelayOutcome.Gone)
+            {
+                error = $"an outcome record of unknown outcome {flags}";
+                return false;
+            }
+
+            rest = cursor.Rest;
+            record = new ForwardRecord { Kind = ForwardKind.Outcome, Flags = flags, Cell = outcomeCell, Tag = outcomeTag, Reason = reason };
+            return true;
+        }
+
+        ReadOnlySpan<byte> cell = default;
+        uint subscription = 0;
+        ulong tag = 0;
+        ushort attempt = 0;
+        if (!cursor.Bytes(20u, out var origin) || !cursor.UInt64(out var seq)
+            || (kind == (byte)ForwardKind.Deliver && (!cursor.Bytes(20u, out cell) || !cursor.UInt32(out subscription) || !cursor.UInt64(out tag) || !cursor.UInt16(out attempt)))
+            || !cursor.Byte(out var channelLength) || !cursor.Bytes(channelLength, out var channel)
+            || !cursor.UInt16(out var extensionLength) || !cursor.Bytes(extensionLength, out var extension)
+            || !cursor.UInt32(out var bodyLength) || !cursor.Bytes(bodyLength, out var body))
+        {
+            error = "a truncated event record";
+            return false;
+        }
+
+        rest = cursor.Rest;
+        record = new ForwardRecord
+        {
+            Kind = (ForwardKind)kind, Flags = flags, Origin = origin, Sequence = seq, Cell = cell, Subscription = subscription, Tag = tag, Attempt = attempt,
+            Channel = channel, Extension = extension, Body = body,
+        };
+        return true;
+    }
+
+    private static void Write(IBufferWriter<byte> writer, ForwardKind kind, byte flags, ReadOnlySpan<byte> origin, ulong seq, ReadOnlySpan<byte> cell,
+        uint subscription, ulong tag, ushort attempt, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> extension, ReadOnlySpan<byte> body)
+    {
+        var deliver = kind == ForwardKind.Deliver;
+        var span = writer.GetSpan(SizeOf(channel.Length, extension.Length, body.Length) + (deliver ? DeliverExtra : 0));
+        var at = 0;
+        span[at++] = (byte)kind;
+        span[at++] = flags;
+        origin.CopyTo(span[at..]);
+        at += 20;
+        BinaryPrimitives.WriteUInt64LittleEndian(span[at..], seq);
+        at += 8;
+        if (deliver)
+        {
+            cell.CopyTo(span[at..]);
+            at += 20;
+            BinaryPrimitives.WriteUInt32LittleEndian(span[at..], subscription);
+            at += 4;
+            BinaryPrimitives.WriteUInt64LittleEndian(span[at..], tag);
+            at += 8;
+            BinaryPrimitives.WriteUInt16LittleEndian(span[at..], attempt);
+            at += 2;
+        }
+
+        span[at++] = (byte)channel.Length;
+        channel.CopyTo(span[at..]);
+        at += channel.Length;
+        BinaryPrimitives.WriteUInt16LittleEndian(span[at..], (ushort)extension.Length);
+        at += 2;
+        extension.CopyTo(span[at..]);
+        at += extension.Length;
+        BinaryPrimitives.WriteUInt32LittleEndian(span[at..], (uint)body.Length);
+        at += 4;
+        body.CopyTo(span[at..]);
+        writer.Advance(at + body.Length);
+    }
+}
