@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Thynapse.Transmitter.Mesh;
 
 namespace Thynapse.Transmitter.Tests;
 
@@ -88,5 +89,17 @@ public sealed class TransmitterOptionsTests
         Assert.AreEqual(busy, ex.Endpoint);
         Assert.AreEqual($"Could not bind EventsEndpoint to {busy}: another process listens on port {busy[(busy.LastIndexOf(':') + 1)..]}; "
             + "pick another port with EventsEndpoint, or stop that process.", ex.Message);
+    }
+
+    [TestMethod]
+    public void ClusterSecret_Short_OrTheCellsSecret_IsRefusedNamingIt()
+    {
+        var shortOne = TransmitterOptions.Default with { Mesh = MeshOptions.Default with { ClusterSecret = "short" } };
+        StringAssert.Contains(Assert.Throws<ArgumentException>(shortOne.Validate).Message, "Mesh.ClusterSecret must be at least 16 characters");
+
+        const string secret = "one-secret-for-all-0123456789";
+        var same = TransmitterOptions.Default with { Secret = secret, Mesh = MeshOptions.Default with { ClusterSecret = secret } };
+        StringAssert.Contains(Assert.ThrowsExactly<ArgumentException>(same.Validate).Message, "Mesh.ClusterSecret is also a cells' secret");
+        (TransmitterOptions.Default with { Secret = secret, Mesh = MeshOptions.Default with { ClusterSecret = secret + "-mesh" } }).Validate();
     }
 }

@@ -312,6 +312,11 @@ public sealed record TransmitterOptions
             return new(nameof(Mesh), meshProblem, OutOfRange: true);
         }
 
+        if (Mesh.ClusterSecret is { } cluster && (cluster == Secret || Credentials.Any(c => c?.Secret == cluster)))
+        {
+            return new(nameof(Mesh), $"{names.Reference(nameof(Mesh))}.{nameof(MeshOptions.ClusterSecret)} is also a cells' secret: give the mesh its own, or any cell could join the mesh as a transmitter.", OutOfRange: false);
+        }
+
         if (SecretProblem(Secret, names.Subject(nameof(Secret))) is { } secretProblem)
         {
             return new(nameof(Secret), secretProblem, OutOfRange: false);

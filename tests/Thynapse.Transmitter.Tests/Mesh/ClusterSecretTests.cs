@@ -84,6 +84,35 @@ public sealed class ClusterSecretTests
 
     [TestMethod]
     [Timeout(30_000, CooperativeCancellation = true)]
+    public async Task WrongProofs_CountAgainstTheirAddress_UntilItIsRefusedWithoutAComparison()
+    {
+        await using var a = Transmitters.StartLoopback(o => Secured(Secret)(o) with { MaxFailedAttempts = 6, FailedAttemptBlock = TimeSpan.FromMinutes(5) });
+        var guess = new ClusterKey("a-guess-at-the-cluster-secret");
+        using var link = new DealerSocket();
+        link.Options.Linger = TimeSpan.Zero;
+        link.Connect(a.CommandEndpoint);
+        var me = new MemberRecord(Thid.NewRandom(), 5, PeerState.Alive, "tcp://127.0.0.1:9", "tcp://127.0.0.1:10");
+        var nonce = ClusterKey.NewNonce();
+
+        int Attempt(ClusterKey key)
+        {
+            link.SendFrame(Join(me, new JObject { ["nonce"] = nonce }));
+            var challenge = (string)Answer(link, "CHAL")["challenge"]!;
+            link.SendFrame(Join(me, new JObject { ["nonce"] = nonce, ["challenge"] = challenge, ["proof"] = key.JoinProof(challenge, me) }));
+            return (int)Answer(link, "ERRR")["code"]!;
+        }
+
+        for (var i = 1; i <= 6; i++)
+        {
+            Assert.AreEqual((int)ThynapseErrorCode.ClusterAuthenticationFailed, Attempt(guess), $"guess {i}");
+        }
+
+        Assert.AreEqual((int)ThynapseErrorCode.TooManyAttempts, Attempt(new ClusterKey(Secret)), "blocked: even the right proof is not compared");
+        Assert.AreEqual(1L, a.Stats.SourcesBlocked);
+    }
+
+    [TestMethod]
+    [Timeout(30_000, CooperativeCancellation = true)]
     public async Task APlainSubscriber_OnASecuredEventSocket_ReadsNothingOfTheMesh()
     {
         var ct = TestContext.CancellationToken;

@@ -433,7 +433,7 @@ internal sealed class CommandProcessor
         {
             _responder.Reject(routingId, null, Command.Unknown, ThynapseErrorCode.UnknownCommand, MeshCommands.IsRequest(command)
                 ? $"{name} is defined only as J (PROTOCOL.md §12)"
-                : $"{name} travels on a transmitter's event socket, never to a command socket (PROTOCOL.md §12)", commandName: name);
+                : $"{name} travels on a transmitter's event socket or back on a link, never to a command socket (PROTOCOL.md §12)", commandName: name);
             return;
         }
 
