@@ -16,6 +16,8 @@ internal sealed class SequenceCheck(long capacity)
     private long _duplicates;
     private long _outOfOrder;
     private long _highest = -1;
+    private long _lowest = -1;
+    private long _gaps;
 
     /// <summary>From <c>--check</c> (the capacity), or null when the role is not asked to check.</summary>
     public static SequenceCheck? From(RoleArgs args) => args.Has("check") ? new SequenceCheck(args.Long("check")) : null;
@@ -29,21 +31,37 @@ internal sealed class SequenceCheck(long capacity)
             Volatile.Write(ref _duplicates, _duplicates + 1);
         }
 
+        if (_lowest < 0)
+        {
+            Volatile.Write(ref _lowest, id);
+        }
+
         if (id < _highest)
         {
             Volatile.Write(ref _outOfOrder, _outOfOrder + 1);
         }
         else
         {
+            if (_highest >= 0 && id > _highest + 1)
+            {
+                Volatile.Write(ref _gaps, _gaps + 1);
+            }
+
             _highest = id;
         }
     }
 
-    /// <summary>Adds <c>duplicates</c>, <c>outOfOrder</c> and <c>outOfRange</c> to a receiver's report: distinct events = count − duplicates − outOfRange.</summary>
+    /// <summary>
+    /// Adds <c>duplicates</c>, <c>outOfOrder</c>, <c>outOfRange</c>, <c>gaps</c> (runs of missing numbers after the first
+    /// caught) and <c>lowest</c> (the first number caught: above 0, the start was missed) to a receiver's report;
+    /// distinct events = count − duplicates − outOfRange.
+    /// </summary>
     public void Fill(JsonObject report)
     {
         report["duplicates"] = Volatile.Read(ref _duplicates);
         report["outOfOrder"] = Volatile.Read(ref _outOfOrder);
         report["outOfRange"] = _seen.OutOfRange;
+        report["gaps"] = Volatile.Read(ref _gaps);
+        report["lowest"] = Volatile.Read(ref _lowest);
     }
 }

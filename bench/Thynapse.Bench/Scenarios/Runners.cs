@@ -140,7 +140,9 @@ internal static class Runners
         if (flow.Check)
         {
             notes.Add(string.Join(", ", reports.Select((r, i) =>
-                $"recv{i} lost {perReceiver - Distinct(r)} dup {Long(r, "duplicates")} out-of-order {Long(r, "outOfOrder")}" + (Long(r, "outOfRange") > 0 ? $" out-of-range {Long(r, "outOfRange")}" : ""))));
+                $"recv{i} lost {perReceiver - Distinct(r)} dup {Long(r, "duplicates")} out-of-order {Long(r, "outOfOrder")}"
+                + (Long(r, "gaps") > 0 ? $" in {Long(r, "gaps")} gap(s), first number {Long(r, "lowest")}" : "")
+                + (Long(r, "outOfRange") > 0 ? $" out-of-range {Long(r, "outOfRange")}" : ""))));
         }
 
         var extra = reports.Sum(r => Long(r, "count")) - (flow.Mode == "multi" ? perReceiver * flow.Receivers : sent);
@@ -158,7 +160,10 @@ internal static class Runners
         AddLossDiagnostics(notes, reports);
         if (kind == SystemKind.Thynapse && lost > 0)
         {
-            notes.Add(await TransmitterStatsAsync(server));
+            foreach (var (role, i) in servers.Roles.Select((role, i) => (role, i)))
+            {
+                notes.Add((i == 0 ? "" : $"server{i} ") + await TransmitterStatsAsync(role));
+            }
         }
 
         if (reports.FirstOrDefault(r => r["failure"] is not null) is { } failed)
@@ -655,7 +660,10 @@ internal static class Runners
             var s = await transmitter.AskAsync("stats", "stats", TimeSpan.FromSeconds(10));
             return $"transmitter: received {Long(s, "eventsReceived")}, deliveries {Long(s, "deliveries")}, dropped {Long(s, "deliveriesDropped")}, backlogs {Long(s, "backlogs")}, slow verdicts {Long(s, "slowVerdicts")}, credit pauses {Long(s, "creditPauses")}, "
                 + $"rejected {Long(s, "eventsRejected")}, replies dropped {Long(s, "repliesDropped")}, without receiver {Long(s, "eventsWithoutReceiver")}, "
-                + $"acks {Long(s, "acks")}, redeliveries {Long(s, "redeliveries")}, in flight {Long(s, "inFlight")}, queued {Long(s, "queued")}";
+                + $"acks {Long(s, "acks")}, redeliveries {Long(s, "redeliveries")}, in flight {Long(s, "inFlight")}, queued {Long(s, "queued")}"
+                + (Long(s, "meshForwarded") + Long(s, "meshForwardsReceived") > 0
+                    ? $", mesh forwarded {Long(s, "meshForwarded")}, forwards received {Long(s, "meshForwardsReceived")}, resent {Long(s, "meshForwardsResent")}, gone {Long(s, "meshForwardsGone")}, lost {Long(s, "meshForwardsLost")}"
+                    : "");
         }
         catch (Exception ex) when (ex is TimeoutException or RoleFailedException)
         {
