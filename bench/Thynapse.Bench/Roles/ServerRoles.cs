@@ -53,6 +53,8 @@ internal static class ServerRoles
                 ["meshForwardsResent"] = s.MeshForwardsResent,
                 ["meshForwardsGone"] = s.MeshForwardsGone,
                 ["meshForwardsLost"] = s.MeshForwardsLost,
+                ["meshMessagesLost"] = s.MeshMessagesLost,
+                ["meshMalformed"] = s.MeshMalformed,
             });
         });
         RoleIo.Send("ready", new JsonObject { ["endpoint"] = transmitter.CommandEndpoint, ["pid"] = Environment.ProcessId });
