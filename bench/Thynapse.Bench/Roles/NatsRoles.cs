@@ -14,7 +14,8 @@ internal static class NatsRoles
 
     /// <summary>
     /// One connection with one SUB (<c>--pattern</c>) or many (<c>--subs N --prefix P</c>); <c>--mode any</c> joins
-    /// queue group <c>--service</c>. PING/PONG after the SUBs, then <c>ready</c>; counts every MSG on this thread.
+    /// queue group <c>--service</c>. PING/PONG after the SUBs, then <c>ready</c>; counts every MSG on this thread, and
+    /// with <c>--check N</c> checks the stamped numbers (<see cref="SequenceCheck"/>).
     /// </summary>
     public static async Task ReceiverAsync(RoleArgs args)
     {
@@ -35,10 +36,13 @@ internal static class NatsRoles
         }
 
         connection.PingAndWait(null); // the server has processed every SUB
+        var check = SequenceCheck.From(args);
+        var checking = check is null ? null : new CheckHandler(check);
         string? failure = null;
         RoleIo.On("report", () =>
         {
             var report = tally.Report();
+            check?.Fill(report);
             if (failure is not null)
             {
                 report["failure"] = failure;
@@ -53,7 +57,7 @@ internal static class NatsRoles
             {
                 while (true)
                 {
-                    tally.Add(connection.ReadOnce(null));
+                    tally.Add(connection.ReadOnce(checking));
                 }
             }
             catch (Exception ex) when (ex is IOException or SocketException or NatsErrorException)
@@ -352,6 +356,12 @@ internal static class NatsRoles
 
             tally.Hit();
         }
+    }
+
+    /// <summary>Checks each message's stamped number (one reader thread).</summary>
+    private sealed class CheckHandler(SequenceCheck check) : INatsHandler
+    {
+        public void OnMessage(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, ReadOnlySpan<byte> payload) => check.See(payload);
     }
 
     private sealed class EchoHandler(NatsConnection connection, int replyBytes) : INatsHandler

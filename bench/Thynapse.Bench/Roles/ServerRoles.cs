@@ -50,6 +50,13 @@ internal static class ServerRoles
                 ["deadLetters"] = s.DeadLetters,
                 ["inFlight"] = s.InFlight,
                 ["queued"] = s.Queued,
+                ["meshForwarded"] = s.MeshEventsForwarded,
+                ["meshForwardsReceived"] = s.MeshForwardsReceived,
+                ["meshForwardsResent"] = s.MeshForwardsResent,
+                ["meshForwardsGone"] = s.MeshForwardsGone,
+                ["meshForwardsLost"] = s.MeshForwardsLost,
+                ["meshMessagesLost"] = s.MeshMessagesLost,
+                ["meshMalformed"] = s.MeshMalformed,
             });
         });
         RoleIo.Send("ready", new JsonObject { ["endpoint"] = transmitter.CommandEndpoint, ["pid"] = Environment.ProcessId });

@@ -15,12 +15,14 @@ internal static class ThynapseRoles
 
     /// <summary>
     /// One cell holding one subscription (<c>--pattern</c>) or many (<c>--subs N --prefix P</c>: P0…P(N−1)), counting
-    /// what it catches. Prints <c>ready</c> once every SubscribeAsync completed; answers <c>report</c>.
+    /// what it catches; with <c>--check N</c> it also checks the stamped numbers (<see cref="SequenceCheck"/>). Prints
+    /// <c>ready</c> once every SubscribeAsync completed; answers <c>report</c>.
     /// </summary>
     public static async Task ReceiverAsync(RoleArgs args)
     {
         var mode = args.Get("mode", "multi") == "any" ? Catch.Any : Catch.Multi;
         var tally = new Tally(args.Long("warm"), args.Double("warm-seconds", 0));
+        var check = SequenceCheck.From(args);
         var cell = await ConnectAsync(args["endpoint"], args.Get("service", "bench"));
         var notices = new NoticeCounter();
         notices.Attach(cell);
@@ -39,7 +41,11 @@ internal static class ThynapseRoles
             subscriptions.AddRange(await Task.WhenAll(patterns.Skip(i).Take(window).Select(p => cell.SubscribeAsync(p, mode))));
         }
 
-        var observer = new ActionObserver<Event>(_ => tally.Hit());
+        var observer = check is null ? new ActionObserver<Event>(_ => tally.Hit()) : new ActionObserver<Event>(e =>
+        {
+            check.See(e.Body.Span);
+            tally.Hit();
+        });
         foreach (var subscription in subscriptions)
         {
             subscription.Subscribe(observer);
@@ -49,6 +55,7 @@ internal static class ThynapseRoles
         {
             var report = tally.Report();
             report["sdkDropped"] = subscriptions.Sum(s => s.Dropped);
+            check?.Fill(report);
             notices.Fill(report);
             RoleIo.Send("report", report);
         });

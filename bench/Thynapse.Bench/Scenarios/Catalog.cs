@@ -107,6 +107,10 @@ internal static class Catalog
                 new Side(ctx => Runners.RequestAsync(ctx, SystemKind.Nats, new Request(Count: Q(20_000, 2_000), Window: 1, Servers: 3))),
                 PromisesDelivery: true),
 
+            // Issue 17: multicatch across 3 transmitters, 0 duplicates and 0 gaps over 1,000,000 events; receivers on servers 2, 3, 1.
+            Flow("C5", "x-multi3", "cluster of 3: multicatch 1→3, one receiver on each server (the publisher's too), numbers checked, 100 B", deliveries,
+                new Flow(Receivers: 3, Mode: "multi", Size: 100, Count: Q(1_000_000, 150_000), Servers: 3, Check: true)),
+
             Reference("R1", "ref-pubsub", "reference: NetMQ PUB→SUB direct, 100 B batched in 32 KiB frames",
                 new NetMqFlow("direct", 100, Q(2_000_000, 300_000), Batch: 32 * 1024, Hwm: 0)),
             Reference("R2", "ref-pubsub-1", "reference: NetMQ PUB→SUB direct, one 100 B frame per message",

@@ -20,7 +20,9 @@ internal enum SystemKind
 /// <param name="Subscriptions">0: one subscription on <c>bench.data</c>; N: the receiver holds <c>route.s0</c>…<c>route.s(N−1)</c>
 /// and the publishers cycle through those channels.</param>
 /// <param name="Servers">1, or a cluster of that many (<see cref="ServerSet"/>): the publishers on the first server, receiver r on server (r + 1) mod n.</param>
-internal sealed record Flow(int Receivers, string Mode, int Size, long Count, int Publishers = 1, int ConnsPerPublisher = 1, int Subscriptions = 0, int Servers = 1);
+/// <param name="Check">The publisher stamps event numbers and each receiver checks them (<see cref="Roles.SequenceCheck"/>):
+/// lost and duplicates are then exact per receiver, and out-of-order arrivals are counted. One publisher cell only.</param>
+internal sealed record Flow(int Receivers, string Mode, int Size, long Count, int Publishers = 1, int ConnsPerPublisher = 1, int Subscriptions = 0, int Servers = 1, bool Check = false);
 
 /// <summary>
 /// Acknowledged anycatch: one publisher cell publishing <paramref name="Count"/> events fire-and-forget to
@@ -91,6 +93,12 @@ internal static class Runners
             var args = new ArgList().Add("endpoint", servers.ForReceiver(r)).Add("mode", flow.Mode).Add("service", "sink")
                 .Add("warm", 1).Add("warm-seconds", ctx.WarmUp.TotalSeconds);
             args = flow.Subscriptions > 0 ? args.Add("subs", flow.Subscriptions).Add("prefix", RoutePrefix) : args.Add("pattern", DataChannel);
+            if (flow.Check)
+            {
+                // The full-speed warm-up's length is not known in advance: room for 100M more numbers (12.5 MB of bitmap).
+                args = args.Add("check", flow.Count + (ctx.WarmUp > TimeSpan.Zero ? 100_000_000 : 0));
+            }
+
             receivers.Add(scope.Role($"recv{r}", prefix + "recv", args));
         }
 
@@ -101,6 +109,7 @@ internal static class Runners
             var args = new ArgList().Add("endpoint", servers.ForPublisher).Add("conns", flow.ConnsPerPublisher).Add("count", share).Add("size", flow.Size)
                 .Add("warm-seconds", ctx.WarmUp.TotalSeconds);
             args = flow.Subscriptions > 0 ? args.Add("channels", flow.Subscriptions).Add("prefix", RoutePrefix) : args.Add("channel", DataChannel);
+            args = flow.Check ? args.Add("stamp", 1) : args;
             publishers.Add(scope.Role($"pub{p}", prefix + "pub", args));
         }
 
@@ -125,9 +134,17 @@ internal static class Runners
         var reports = await CollectAsync(receivers, flow.Mode == "multi", perReceiver, sent, ctx.RunTimeout - deadline.Elapsed, ctx.StallTimeout, cpu);
 
         long lost = flow.Mode == "multi"
-            ? reports.Sum(r => Math.Max(0, perReceiver - Long(r, "count")))
+            ? reports.Sum(r => Math.Max(0, perReceiver - Distinct(r)))
             : Math.Max(0, sent - reports.Sum(r => Long(r, "count")));
         var notes = new List<string>();
+        if (flow.Check)
+        {
+            notes.Add(string.Join(", ", reports.Select((r, i) =>
+                $"recv{i} lost {perReceiver - Distinct(r)} dup {Long(r, "duplicates")} out-of-order {Long(r, "outOfOrder")}"
+                + (Long(r, "gaps") > 0 ? $" in {Long(r, "gaps")} gap(s), first number {Long(r, "lowest")}" : "")
+                + (Long(r, "outOfRange") > 0 ? $" out-of-range {Long(r, "outOfRange")}" : ""))));
+        }
+
         var extra = reports.Sum(r => Long(r, "count")) - (flow.Mode == "multi" ? perReceiver * flow.Receivers : sent);
         if (extra > 0)
         {
@@ -143,7 +160,10 @@ internal static class Runners
         AddLossDiagnostics(notes, reports);
         if (kind == SystemKind.Thynapse && lost > 0)
         {
-            notes.Add(await TransmitterStatsAsync(server));
+            foreach (var (role, i) in servers.Roles.Select((role, i) => (role, i)))
+            {
+                notes.Add((i == 0 ? "" : $"server{i} ") + await TransmitterStatsAsync(role));
+            }
         }
 
         if (reports.FirstOrDefault(r => r["failure"] is not null) is { } failed)
@@ -640,13 +660,19 @@ internal static class Runners
             var s = await transmitter.AskAsync("stats", "stats", TimeSpan.FromSeconds(10));
             return $"transmitter: received {Long(s, "eventsReceived")}, deliveries {Long(s, "deliveries")}, dropped {Long(s, "deliveriesDropped")}, backlogs {Long(s, "backlogs")}, slow verdicts {Long(s, "slowVerdicts")}, credit pauses {Long(s, "creditPauses")}, "
                 + $"rejected {Long(s, "eventsRejected")}, replies dropped {Long(s, "repliesDropped")}, without receiver {Long(s, "eventsWithoutReceiver")}, "
-                + $"acks {Long(s, "acks")}, redeliveries {Long(s, "redeliveries")}, in flight {Long(s, "inFlight")}, queued {Long(s, "queued")}";
+                + $"acks {Long(s, "acks")}, redeliveries {Long(s, "redeliveries")}, in flight {Long(s, "inFlight")}, queued {Long(s, "queued")}"
+                + (Long(s, "meshForwarded") + Long(s, "meshForwardsReceived") > 0
+                    ? $", mesh forwarded {Long(s, "meshForwarded")}, forwards received {Long(s, "meshForwardsReceived")}, resent {Long(s, "meshForwardsResent")}, gone {Long(s, "meshForwardsGone")}, lost {Long(s, "meshForwardsLost")}, stream gaps {Long(s, "meshMessagesLost")}, malformed {Long(s, "meshMalformed")}"
+                    : "");
         }
         catch (Exception ex) when (ex is TimeoutException or RoleFailedException)
         {
             return "transmitter stats unavailable: " + ex.Message;
         }
     }
+
+    /// <summary>The distinct events a receiver caught: all it counted when unchecked, without duplicates and strays when checked.</summary>
+    private static long Distinct(JsonObject report) => Long(report, "count") - Long(report, "duplicates") - Long(report, "outOfRange");
 
     private static long Long(JsonObject o, string key) => o[key] switch
     {
