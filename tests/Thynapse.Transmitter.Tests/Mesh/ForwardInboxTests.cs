@@ -18,9 +18,10 @@ public sealed class ForwardInboxTests
     private long _lost;
     private long _now;
     private ForwardInbox _inbox = null!;
+    private long _me = Me;
 
     [TestInitialize]
-    public void Start() => _inbox = new ForwardInbox(() => Me, () => _now, Retry, (_, body) => _delivered.Add(body[0]),
+    public void Start() => _inbox = new ForwardInbox(() => _me, () => _now, Retry, (_, body) => _delivered.Add(body[0]),
         (_, from, through) => _asked.Add($"{from}-{through}"), (_, n) => _lost += n);
 
     [TestMethod]
@@ -34,6 +35,49 @@ public sealed class ForwardInboxTests
         CollectionAssert.AreEqual(new[] { 1, 2 }, _delivered);
         Assert.AreEqual(2L, _inbox.Ignored);
         Assert.IsEmpty(_asked);
+    }
+
+    /// <summary>
+    /// Found by bench C5 (x-multi3): a receiver that refuted a suspicion under load dropped every message still on the way
+    /// numbered for its previous incarnation — tens of thousands of events, silently. They are its own.
+    /// </summary>
+    [TestMethod]
+    public void OurRefutation_MessagesNumberedForOurPreviousIncarnation_AreStillOurs_ThenTheNewStreamStartsAtOne()
+    {
+        Receive(1);
+        _me = Me + 1; // we refuted: the sender will number a new stream for Me + 1
+        _inbox.Receive(Sender, 1, to: Me, 2, [2]); // still on the way, numbered for Me
+        _inbox.Receive(Sender, 1, to: Me + 1, 1, [3]); // the new stream
+        _inbox.Receive(Sender, 1, to: Me, 3, [9]); // an old-stream message after the new one began: older than the stream held
+
+        CollectionAssert.AreEqual(new[] { 1, 2, 3 }, _delivered);
+        Assert.AreEqual(0L, _lost);
+        Assert.IsEmpty(_asked);
+    }
+
+    [TestMethod]
+    public void TheSendersRefutation_NumbersGoingOn_IsTheSameStream_ARestartedSender_NumbersFromOneAgain()
+    {
+        Receive(1);
+        Receive(2);
+        _inbox.Receive(Sender, 2, to: Me, 3, [3]); // the sender refuted: a higher incarnation, numbers going on
+        Assert.IsEmpty(_asked, "not a new stream: nothing to ask for");
+        _inbox.Receive(Sender, 3, to: Me, 1, [4]); // the sender restarted: numbers start again
+
+        CollectionAssert.AreEqual(new[] { 1, 2, 3, 4 }, _delivered);
+        Assert.AreEqual(0L, _lost);
+    }
+
+    [TestMethod]
+    public void AStreamReplacedWhileAGapWasOpen_HandsOnWhatItHeld_AndCountsTheGapLost()
+    {
+        Receive(1);
+        Receive(4); // 2 and 3 missing
+        _me = Me + 1;
+        _inbox.Receive(Sender, 1, to: Me + 1, 1, [7]);
+
+        CollectionAssert.AreEqual(new[] { 1, 4, 7 }, _delivered);
+        Assert.AreEqual(2L, _lost, "the gap of the replaced stream is counted, never silent");
     }
 
     [TestMethod]

@@ -20,6 +20,9 @@ internal sealed class ForwardInbox(Func<long> incarnation, Func<long> now, long 
 
     private readonly Dictionary<Thid, Inbound> _senders = [];
 
+    /// <summary>This process's first incarnation: streams numbered for it or a later one (a refutation) are ours.</summary>
+    private readonly long _first = incarnation();
+
     /// <summary>Messages ignored: repeated, older than the stream's position, or for another incarnation of this transmitter.</summary>
     public long Ignored { get; private set; }
 
@@ -29,7 +32,7 @@ internal sealed class ForwardInbox(Func<long> incarnation, Func<long> now, long 
     /// <summary>A <c>FWRD</c> numbered <paramref name="seq"/> from <paramref name="sender"/> at its incarnation.</summary>
     public void Receive(Thid sender, long senderIncarnation, long to, long seq, byte[] records)
     {
-        if (StateOf(sender, senderIncarnation, to) is not { } s || seq < s.Expected || s.Held.ContainsKey(seq))
+        if (StateOf(sender, senderIncarnation, to, seq) is not { } s || seq < s.Expected || s.Held.ContainsKey(seq))
         {
             Ignored++;
             return;
@@ -56,7 +59,7 @@ internal sealed class ForwardInbox(Func<long> incarnation, Func<long> now, long 
     /// <summary>A <c>GONE</c>: the sender no longer holds <paramref name="from"/> to <paramref name="through"/>.</summary>
     public void Gone(Thid sender, long senderIncarnation, long to, long from, long through)
     {
-        if (StateOf(sender, senderIncarnation, to) is not { } s || through < s.Expected)
+        if (StateOf(sender, senderIncarnation, to, through) is not { } s || through < s.Expected)
         {
             return;
         }
@@ -67,7 +70,7 @@ internal sealed class ForwardInbox(Func<long> incarnation, Func<long> now, long 
     /// <summary>A pulse names the last number of the sender's stream to us: a number beyond what we have is a lost tail.</summary>
     public void Pulse(Thid sender, long senderIncarnation, long to, long last)
     {
-        if (StateOf(sender, senderIncarnation, to) is { } s && last >= s.Expected)
+        if (StateOf(sender, senderIncarnation, to, last + 1) is { } s && last >= s.Expected)
         {
             s.AskedThrough = Math.Max(s.AskedThrough, last);
             Ask(sender, s, GapEnd(s), force: false);
@@ -102,24 +105,36 @@ internal sealed class ForwardInbox(Func<long> incarnation, Func<long> now, long 
         }
     }
 
-    private Inbound? StateOf(Thid sender, long senderIncarnation, long to)
+    /// <summary>
+    /// The stream a message of <paramref name="sender"/> belongs to, or null when it is not one of ours. A stream is
+    /// numbered for an incarnation of this transmitter: any of this process's (a refutation raises ours while messages
+    /// numbered for the one before are still on the way, and they are ours: dropping them was a silent loss of
+    /// everything in flight), never one of an earlier run. A higher incarnation of the sender whose numbers go on from
+    /// where the stream is (<paramref name="position"/> at or past it) is the sender's refutation, the same stream; one
+    /// whose numbers start again is a restarted sender. A stream replaced by a newer one first hands on what it held,
+    /// its gaps counted as lost.
+    /// </summary>
+    private Inbound? StateOf(Thid sender, long senderIncarnation, long to, long position)
     {
-        if (to != incarnation())
+        if (to < _first || to > incarnation())
         {
-            return null; // numbered for an earlier incarnation of ours: not our stream
+            return null; // numbered for an earlier run of ours: not our stream
         }
 
         if (_senders.TryGetValue(sender, out var s))
         {
-            if (senderIncarnation < s.Incarnation)
+            if (senderIncarnation < s.Incarnation || to < s.To)
             {
                 return null;
             }
 
-            if (senderIncarnation == s.Incarnation && to == s.To)
+            if (to == s.To && (senderIncarnation == s.Incarnation || position >= s.Expected))
             {
+                s.Incarnation = senderIncarnation;
                 return s;
             }
+
+            Retire(sender, s);
         }
 
         // A new stream (first heard, a restarted sender, or numbered for our new incarnation) starts at 1: numbers
@@ -127,6 +142,20 @@ internal sealed class ForwardInbox(Func<long> incarnation, Func<long> now, long 
         s = new Inbound(senderIncarnation, to);
         _senders[sender] = s;
         return s;
+    }
+
+    /// <summary>A stream replaced by a newer one: what it held is handed on, and what it still missed is counted lost.</summary>
+    private void Retire(Thid sender, Inbound s)
+    {
+        if (s.Held.Count > 0)
+        {
+            Skip(sender, s, s.Held.Keys.Last() + 1);
+        }
+
+        if (s.AskedThrough >= s.Expected)
+        {
+            lost(sender, s.AskedThrough - s.Expected + 1);
+        }
     }
 
     /// <summary>Asks for the numbers from the stream's position through <paramref name="through"/>, at most once per retry time for one gap.</summary>
@@ -195,7 +224,7 @@ internal sealed class ForwardInbox(Func<long> incarnation, Func<long> now, long 
 
     private sealed class Inbound(long incarnation, long to)
     {
-        public long Incarnation { get; } = incarnation;
+        public long Incarnation { get; set; } = incarnation;
 
         public long To { get; } = to;
 
