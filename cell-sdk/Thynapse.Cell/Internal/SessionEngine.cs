@@ -39,7 +39,13 @@ internal sealed class SessionEngine
     private long _lastHeard;
     private long _nextAttemptAt;
     private long _retryMs = FirstRetryMs;
-    private string? _resumeToken;
+    /// <summary>
+    /// The token the next HELO carries as <c>resume</c>: the last welcome's, and before the first one a token of the
+    /// cell's own making (PROTOCOL.md §5.1), which the transmitter keeps for the new session. So a first HELO answered
+    /// on a link the cell had already given up (no answer within the liveness timeout, then a new link) leaves a
+    /// departed session whose reserved THID the cell's next HELO claims, instead of ID_RESERVED for the whole reservation.
+    /// </summary>
+    private string? _resumeToken = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
     private (NetMQ.NetMQCertificate Own, byte[] Server)? _curve;
     private bool _everWelcomed;
     private bool _helloRefused;
