@@ -45,7 +45,11 @@ public sealed record KeyProof(string Public, byte[] Nonce, byte[] Box)
     /// True when the proof opens with the transmitter's secret key (Z85) and holds <paramref name="thid"/>; then
     /// <paramref name="publicKey"/> is the cell's public key, 32 bytes.
     /// </summary>
-    public bool Verify(string serverSecretKey, Thid thid, out byte[] publicKey)
+    public bool Verify(string serverSecretKey, Thid thid, out byte[] publicKey) =>
+        Verify(NetMQCertificate.CreateFromSecretKey(serverSecretKey).SecretKey!, thid, out publicKey);
+
+    /// <summary><see cref="Verify(string, Thid, out byte[])"/> with the transmitter's secret key as its 32 bytes.</summary>
+    public bool Verify(byte[] serverSecretKey, Thid thid, out byte[] publicKey)
     {
         publicKey = NetMQCertificate.FromPublicKey(Public).PublicKey;
         if (Nonce.Length != NonceLength || Box.Length != BoxLength)
@@ -53,9 +57,8 @@ public sealed record KeyProof(string Public, byte[] Nonce, byte[] Box)
             return false;
         }
 
-        var server = NetMQCertificate.CreateFromSecretKey(serverSecretKey);
         Span<byte> opened = stackalloc byte[MessageLength];
-        using var opener = new Curve25519XSalsa20Poly1305(server.SecretKey!, publicKey);
+        using var opener = new Curve25519XSalsa20Poly1305(serverSecretKey, publicKey);
         return opener.TryDecrypt(opened, Box, Nonce) && CryptographicOperations.FixedTimeEquals(opened, Message(thid));
     }
 

@@ -11,13 +11,13 @@ namespace Thynapse.Transmitter.Sessions;
 /// </summary>
 internal sealed class CellKeyList
 {
-    private readonly string? _serverSecret;
+    private readonly byte[]? _serverSecret;
     private readonly byte[][] _allowed;
 
     public CellKeyList(TransmitterOptions options)
     {
         _allowed = [.. options.AllowedCellKeys.Select(key => NetMQCertificate.FromPublicKey(key).PublicKey)];
-        _serverSecret = _allowed.Length > 0 ? options.CurveSecretKey : null;
+        _serverSecret = _allowed.Length > 0 ? options.CurveCertificate?.SecretKey : null;
     }
 
     /// <summary>True when cells must prove a listed key.</summary>
