@@ -42,7 +42,11 @@ public sealed record CellOptions
     /// </summary>
     public string? TransmitterPublicKey { get; init; }
 
-    /// <summary>The cell's own CURVE public key, Z85 (default: null: a new key pair per cell). Set with <see cref="CurveSecretKey"/>.</summary>
+    /// <summary>
+    /// The cell's own CURVE public key, Z85 (default: null: a new key pair per cell). Set with <see cref="CurveSecretKey"/>.
+    /// With a fixed pair every <c>HELO</c> proves the cell holds it (<c>HELO.key</c>), for a transmitter that admits only
+    /// listed keys (<c>--allowed-keys-file</c>, PROTOCOL.md §5.1).
+    /// </summary>
     public string? CurvePublicKey { get; init; }
 
     /// <summary>The cell's own CURVE secret key, Z85 (default: null: a new key pair per cell). Set with <see cref="CurvePublicKey"/>.</summary>
@@ -109,6 +113,9 @@ public sealed record CellOptions
 
     /// <summary>Where the cell logs (default: nowhere).</summary>
     public ILogger Logger { get; init; } = Serilog.Core.Logger.None;
+
+    /// <summary>The <c>HELO.key</c> proof of a fixed CURVE key pair for <paramref name="cellId"/>, or null without one (after <see cref="Validate"/>).</summary>
+    internal KeyProof? KeyProof(Thid cellId) => CurvePublicKey is { } own ? Core.KeyProof.Create(CurveSecretKey!, own, TransmitterPublicKey!, cellId) : null;
 
     /// <summary>The CURVE keys a link presents, or null without CURVE (after <see cref="Validate"/>).</summary>
     internal (NetMQ.NetMQCertificate Own, byte[] Server)? Curve() => TransmitterPublicKey is { } server

@@ -86,6 +86,27 @@ public sealed class SecretFlagTests
             using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--curve-key-file", path]);
             await using var cell = await Cells.ConnectAsync(transmitter.CommandEndpoint, "curved", o => o with { TransmitterPublicKey = publicKey }, ct);
             Assert.AreEqual(CellState.Connected, cell.CurrentState);
+
+            // An allow-list of cell keys: a cell with a listed pair joins, one with another pair is refused.
+            var listed = new NetMQ.NetMQCertificate();
+            var allowed = Path.Combine(directory.FullName, "cells.keys");
+            await File.WriteAllTextAsync(allowed, $"# the billing cell\n{listed.PublicKeyZ85}\n\n", ct);
+            using var strict = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--curve-key-file", path, "--allowed-keys-file", allowed]);
+            await using var admitted = await Cells.ConnectAsync(strict.CommandEndpoint, "listed", o => o with
+            {
+                TransmitterPublicKey = publicKey,
+                CurvePublicKey = listed.PublicKeyZ85,
+                CurveSecretKey = listed.SecretKeyZ85,
+            }, ct);
+            Assert.AreEqual(CellState.Connected, admitted.CurrentState);
+            var refused = await Assert.ThrowsExactlyAsync<ThynapseRejectedException>(() =>
+                Cells.ConnectAsync(strict.CommandEndpoint, "unlisted", o => o with { TransmitterPublicKey = publicKey }, ct));
+            Assert.AreEqual(ThynapseErrorCode.KeyNotAllowed, refused.Code);
+
+            // Without --curve-key-file the list cannot be used: the process says so, naming both flags.
+            using var plain = TransmitterProcess.Run(null, "--allowed-keys-file", allowed);
+            Assert.AreEqual(1, await plain.WaitForExitAsync(TimeSpan.FromSeconds(20), ct));
+            Assert.IsTrue(plain.Lines.Any(l => l.Contains("--allowed-keys-file [env: THYNAPSE_ALLOWED_KEYS_FILE] needs --curve-key-file", StringComparison.Ordinal)), string.Join('\n', plain.Lines));
         }
         finally
         {
@@ -101,6 +122,7 @@ public sealed class SecretFlagTests
     [DataRow("--secret", "short", "--secret [env: THYNAPSE_SECRET] must be at least 16 characters")]
     [DataRow("--cluster-secret", "short", "--cluster-secret [env: THYNAPSE_CLUSTER_SECRET] must be at least 16 characters")]
     [DataRow("--cluster-secret-file", "/nonexistent/cluster", "--cluster-secret-file [env: THYNAPSE_CLUSTER_SECRET_FILE]: '/nonexistent/cluster' does not exist")]
+    [DataRow("--allowed-keys-file", "/nonexistent/keys", "--allowed-keys-file [env: THYNAPSE_ALLOWED_KEYS_FILE]: '/nonexistent/keys' does not exist")]
     [DataRow("--credentials-file", "/nonexistent/creds", "--credentials-file [env: THYNAPSE_CREDENTIALS_FILE]: '/nonexistent/creds' does not exist")]
     [Timeout(30_000, CooperativeCancellation = true)]
     public async Task BadSecretSetting_ExitsWithCodeOneNamingTheFlag(string flag, string value, string expected)

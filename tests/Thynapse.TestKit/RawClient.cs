@@ -17,10 +17,17 @@ public sealed class RawClient : IDisposable
     /// <summary>
     /// Connects to a transmitter's command endpoint. A <paramref name="receiveQueue"/> (in messages) below the default
     /// also caps the kernel's receive buffer at 64 KiB, so that a client that is not reading pushes back on the
-    /// transmitter within a few frames instead of buffering megabytes for it.
+    /// transmitter within a few frames instead of buffering megabytes for it. With <paramref name="curveServerKey"/> (a
+    /// transmitter's Z85 public key) it speaks CURVE, with a new key pair of its own.
     /// </summary>
-    public RawClient(string endpoint, int receiveQueue = 1000)
+    public RawClient(string endpoint, int receiveQueue = 1000, string? curveServerKey = null)
     {
+        if (curveServerKey is not null)
+        {
+            _socket.Options.CurveServerKey = NetMQCertificate.FromPublicKey(curveServerKey).PublicKey;
+            _socket.Options.CurveCertificate = new NetMQCertificate();
+        }
+
         _socket.Options.Linger = TimeSpan.Zero;
         _socket.Options.ReceiveHighWatermark = receiveQueue;
         if (receiveQueue < 1000)

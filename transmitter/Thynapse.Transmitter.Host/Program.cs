@@ -46,6 +46,7 @@ var clusterSecret = flags.Add<string?>("--cluster-secret", "THYNAPSE_CLUSTER_SEC
 var clusterSecretFile = flags.Add<string?>("--cluster-secret-file", "THYNAPSE_CLUSTER_SECRET_FILE", null, null, "a file holding the cluster secret (its trailing newline ignored); instead of --cluster-secret");
 var credentialsFile = flags.Add<string?>("--credentials-file", "THYNAPSE_CREDENTIALS_FILE", nameof(defaults.Credentials), null, "a file of per-service credentials, one 'service[,service...] secret' per line: a cell with that secret may join only as those services");
 var curveKeyFile = flags.Add<string?>("--curve-key-file", "THYNAPSE_CURVE_KEY_FILE", nameof(defaults.CurveSecretKey), null, "the CURVE secret key file 'keygen' wrote: both sockets then require CURVE, and cells need the public key (the .pub file); with --cluster-secret the event socket uses a key pair derived from that secret instead");
+var allowedKeysFile = flags.Add<string?>("--allowed-keys-file", "THYNAPSE_ALLOWED_KEYS_FILE", nameof(defaults.AllowedCellKeys), null, "with --curve-key-file: a file of the cells' CURVE public keys allowed to join, Z85, one a line ('#' comments); a cell must prove it holds one (CellOptions.CurvePublicKey and CurveSecretKey) or is refused with KEY_NOT_ALLOWED (default: any cell with the public key)");
 var logLevel = flags.Add("--log-level", "THYNAPSE_LOG_LEVEL", null, LogEventLevel.Information, "Verbose, Debug, Information, Warning, Error or Fatal");
 var logFormat = flags.Add("--log-format", "THYNAPSE_LOG_FORMAT", null, "text", "text, or json (one compact JSON object per line)", "text", "json");
 
@@ -280,6 +281,19 @@ TransmitterOptions? ReadSecrets(ParseResult parsed, TransmitterOptions options)
         options = options with { CurveSecretKey = key };
         Log.Information(cluster is null ? "CURVE required on both sockets; public key {PublicKey}" : "CURVE required on the command socket, public key {PublicKey}; the event socket's key pair is derived from the cluster secret",
             NetMQCertificate.CreateFromSecretKey(key).PublicKeyZ85);
+    }
+
+    if (parsed.GetValue(allowedKeysFile) is { } allowedPath)
+    {
+        var keys = KeyFiles.ReadPublicKeys(allowedPath, "--allowed-keys-file [env: THYNAPSE_ALLOWED_KEYS_FILE]", out var error);
+        if (keys is null)
+        {
+            Log.Fatal("Invalid setting: {Reason}", error);
+            return null;
+        }
+
+        options = options with { AllowedCellKeys = keys }; // without --curve-key-file, FindProblem below names both flags
+        Log.Information("Cells must prove one of {Count} allowed CURVE keys to join", keys.Count);
     }
 
     if (parsed.GetValue(credentialsFile) is { } credentialsPath)

@@ -218,6 +218,7 @@ public sealed class Transmitter : IAsyncDisposable
         HandshakeTimeouts = TransmitterCounters.Read(ref _counters.HandshakeTimeouts),
         DeadPipesSwept = TransmitterCounters.Read(ref _counters.DeadPipesSwept),
         AuthenticationFailures = TransmitterCounters.Read(ref _counters.AuthenticationFailures),
+        KeysRefused = TransmitterCounters.Read(ref _counters.KeysRefused),
         ClaimsRefused = TransmitterCounters.Read(ref _counters.ClaimsRefused),
         AttemptsThrottled = TransmitterCounters.Read(ref _counters.AttemptsThrottled),
         SourcesBlocked = TransmitterCounters.Read(ref _counters.SourcesBlocked),

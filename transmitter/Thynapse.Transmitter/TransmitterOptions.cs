@@ -60,6 +60,14 @@ public sealed record TransmitterOptions
     /// </summary>
     public string? CurveSecretKey { get; init; }
 
+    /// <summary>
+    /// The cells' CURVE public keys allowed to join, Z85 (default: none: any cell that has the transmitter's public key).
+    /// Requires <see cref="CurveSecretKey"/>. With a list, a <c>HELO</c> must carry a <c>key</c> proof (the SDK sends one
+    /// when <c>CellOptions.CurvePublicKey</c> and <c>CurveSecretKey</c> are set) for a listed key, or it is refused with
+    /// <c>KEY_NOT_ALLOWED</c> and counted as a failed attempt (PROTOCOL.md §5.1).
+    /// </summary>
+    public IReadOnlyList<string> AllowedCellKeys { get; init; } = [];
+
     /// <summary>The certificate of <see cref="CurveSecretKey"/>, or null without CURVE (after <see cref="Validate"/>).</summary>
     internal NetMQ.NetMQCertificate? CurveCertificate => CurveSecretKey is { } key ? NetMQ.NetMQCertificate.CreateFromSecretKey(key) : null;
 
@@ -265,6 +273,7 @@ public sealed record TransmitterOptions
         ArgumentNullException.ThrowIfNull(Peers);
         ArgumentNullException.ThrowIfNull(Mesh);
         ArgumentNullException.ThrowIfNull(Credentials);
+        ArgumentNullException.ThrowIfNull(AllowedCellKeys);
         if (FindProblem(SettingNames.Properties) is { } problem)
         {
             throw problem.OutOfRange
@@ -326,6 +335,21 @@ public sealed record TransmitterOptions
         {
             return new(nameof(CurveSecretKey),
                 $"{names.Subject(nameof(CurveSecretKey))} must be a Z85 CURVE secret key, 40 characters; got {curveKey.Length} characters. Make a key pair with 'thynapse-transmitter keygen'.", OutOfRange: false);
+        }
+
+        if (AllowedCellKeys.Count > 0 && CurveSecretKey is null)
+        {
+            return new(nameof(AllowedCellKeys),
+                $"{names.Subject(nameof(AllowedCellKeys))} needs {names.Reference(nameof(CurveSecretKey))}: cells prove their keys inside CURVE. Set both, or neither.", OutOfRange: false);
+        }
+
+        for (var i = 0; i < AllowedCellKeys.Count; i++)
+        {
+            if (!CurveKeys.IsKey(AllowedCellKeys[i]))
+            {
+                return new(nameof(AllowedCellKeys),
+                    $"{names.Subject(nameof(AllowedCellKeys))} (entry {i + 1}) must be a Z85 CURVE public key, 40 characters (a cell's CellOptions.CurvePublicKey).", OutOfRange: false);
+            }
         }
 
         for (var i = 0; i < Credentials.Count; i++)

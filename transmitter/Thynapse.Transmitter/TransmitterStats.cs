@@ -123,6 +123,9 @@ public sealed record TransmitterStats
     /// <summary><c>HELO</c>s refused with <c>AUTHENTICATION_FAILED</c>.</summary>
     public long AuthenticationFailures { get; init; }
 
+    /// <summary><c>HELO</c>s refused with <c>KEY_NOT_ALLOWED</c> (no key proof, a bad one, or a cell key not on the allow-list).</summary>
+    public long KeysRefused { get; init; }
+
     /// <summary><c>HELO</c>s refused with <c>ID_IN_USE</c> or <c>ID_RESERVED</c> (a THID claimed without its token).</summary>
     public long ClaimsRefused { get; init; }
 

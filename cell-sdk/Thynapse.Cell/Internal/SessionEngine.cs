@@ -397,6 +397,7 @@ internal sealed class SessionEngine
             Credit = true,
             Resume = _resumeToken,
             Secret = _options.Secret,
+            Key = _options.KeyProof(_cellId), // a fixed key pair proves itself once per join: for an allow-list (§5.1)
         };
 
         _helloRefused = false;

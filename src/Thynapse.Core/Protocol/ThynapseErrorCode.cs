@@ -68,6 +68,12 @@ public enum ThynapseErrorCode
     /// <summary>The cell published more events a second than the transmitter allows (<c>TransmitterOptions.MaxPublishRate</c>); the event was not routed.</summary>
     RateLimited = 208,
 
+    /// <summary>
+    /// The transmitter admits only listed cell CURVE keys (<c>TransmitterOptions.AllowedCellKeys</c>), and the <c>HELO</c>
+    /// carried no <c>key</c> proof, one that does not open, or a key not on the list (§5.1).
+    /// </summary>
+    KeyNotAllowed = 209,
+
     /// <summary>The channel of an event is not a valid channel name.</summary>
     InvalidChannel = 300,
 

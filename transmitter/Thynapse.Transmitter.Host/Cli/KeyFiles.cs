@@ -65,4 +65,36 @@ internal static class KeyFiles
 
         return key;
     }
+
+    /// <summary>
+    /// The Z85 public keys in <paramref name="path"/>, one a line (blank lines and <c>#</c> comments ignored), or null with
+    /// <paramref name="error"/> naming the flag and the line.
+    /// </summary>
+    public static IReadOnlyList<string>? ReadPublicKeys(string path, string flag, out string? error)
+    {
+        if (!SecretFiles.TryReadText(path, flag, out var text, out error))
+        {
+            return null;
+        }
+
+        var keys = new List<string>();
+        foreach (var (number, line) in SecretFiles.EntriesOf(text))
+        {
+            if (!CurveKeys.IsKey(line))
+            {
+                error = $"{flag}: line {number} of '{path}' must be a cell's Z85 CURVE public key, 40 characters (CellOptions.CurvePublicKey).";
+                return null;
+            }
+
+            keys.Add(line);
+        }
+
+        if (keys.Count == 0)
+        {
+            error = $"{flag}: '{path}' lists no key: with no key no cell could join; list the cells' public keys, one a line.";
+            return null;
+        }
+
+        return keys;
+    }
 }

@@ -39,19 +39,12 @@ internal static class SecretFiles
         }
 
         var credentials = new List<CellCredential>();
-        var lines = text.Split('\n');
-        for (var i = 0; i < lines.Length; i++)
+        foreach (var (number, line) in EntriesOf(text))
         {
-            var line = lines[i].TrimEnd('\r').Trim();
-            if (line.Length == 0 || line.StartsWith('#'))
-            {
-                continue;
-            }
-
             var space = line.IndexOfAny([' ', '\t']);
             if (space < 0)
             {
-                error = $"{flag}: line {i + 1} of '{path}' must be 'service[,service...] secret', a list of services, a space and the secret.";
+                error = $"{flag}: line {number} of '{path}' must be 'service[,service...] secret', a list of services, a space and the secret.";
                 return null;
             }
 
@@ -62,7 +55,22 @@ internal static class SecretFiles
         return credentials;
     }
 
-    private static bool TryReadText(string path, string flag, out string text, out string? error)
+    /// <summary>The lines of a list file, trimmed, with their numbers (from 1); blank lines and <c>#</c> comments skipped.</summary>
+    public static IEnumerable<(int Number, string Line)> EntriesOf(string text)
+    {
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i].Trim();
+            if (line.Length > 0 && !line.StartsWith('#'))
+            {
+                yield return (i + 1, line);
+            }
+        }
+    }
+
+    /// <summary>The text of <paramref name="path"/>, or false with <paramref name="error"/> naming the flag.</summary>
+    public static bool TryReadText(string path, string flag, out string text, out string? error)
     {
         text = "";
         try

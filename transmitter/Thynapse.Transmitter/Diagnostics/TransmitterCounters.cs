@@ -62,6 +62,9 @@ internal sealed class TransmitterCounters
     /// <summary>Connections that ended before their ZeroMQ identity was read, whose pipes NetMQ kept until swept (Wire/DeadPipeSweeper).</summary>
     public long DeadPipesSwept;
     public long AuthenticationFailures;
+
+    /// <summary><c>HELO</c>s refused with <c>KEY_NOT_ALLOWED</c>: no key proof, a bad one, or a key not on the allow-list.</summary>
+    public long KeysRefused;
     public long ClaimsRefused;
     public long AttemptsThrottled;
     public long SourcesBlocked;

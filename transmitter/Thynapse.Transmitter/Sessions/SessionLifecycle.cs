@@ -36,6 +36,7 @@ internal sealed class SessionLifecycle
     private readonly CellDirectory _directory;
     private readonly DepartedCells _departed;
     private readonly CellAuthenticator _authenticator;
+    private readonly CellKeyList _keys;
     private readonly GuessLimiter _guesses;
     private readonly SubscriptionManager _subscriptions;
     private readonly AnycatchTracker _tracker;
@@ -81,6 +82,7 @@ internal sealed class SessionLifecycle
         _livenessTicks = clock.TicksOf(options.LivenessTimeout);
         _reservationTicks = clock.TicksOf(options.IdReservation);
         _authenticator = new CellAuthenticator(options);
+        _keys = new CellKeyList(options);
         _guesses = new GuessLimiter(options.TimeProvider, options.MaxFailedAttempts, options.FailedAttemptBlock);
         _departed = new DepartedCells(options.MaxDepartedCells, options.MaxDepartedSubscriptions, clock.TicksOf(options.DepartedCellMemory));
     }
@@ -130,6 +132,13 @@ internal sealed class SessionLifecycle
         {
             RefuseAuthentication(routingId, request,
                 $"this secret may join only as {string.Join(", ", allowedServices.Order(StringComparer.Ordinal))}, not as {hello.Service}");
+            return;
+        }
+
+        // The cell's CURVE key right after the secret: the proof needs the THID the reader checked.
+        if (_keys.Refusal(hello) is { } keyRefusal)
+        {
+            RefuseAuthentication(routingId, request, keyRefusal, ThynapseErrorCode.KeyNotAllowed);
             return;
         }
 
@@ -294,17 +303,20 @@ internal sealed class SessionLifecycle
         }
     }
 
-    /// <summary>Refuses a <c>HELO</c> for its secret: <c>AUTHENTICATION_FAILED</c>, counted, and nothing else.</summary>
-    private void RefuseAuthentication(ReadOnlySpan<byte> routingId, JObject request, string reason)
+    /// <summary>
+    /// Refuses a <c>HELO</c> for its secret (<c>AUTHENTICATION_FAILED</c>) or its CURVE key (<c>KEY_NOT_ALLOWED</c>):
+    /// counted, as a failed attempt too, and nothing else.
+    /// </summary>
+    private void RefuseAuthentication(ReadOnlySpan<byte> routingId, JObject request, string reason, ThynapseErrorCode code = ThynapseErrorCode.AuthenticationFailed)
     {
-        TransmitterCounters.Increment(ref _counters.AuthenticationFailures);
+        TransmitterCounters.Increment(ref code == ThynapseErrorCode.KeyNotAllowed ? ref _counters.KeysRefused : ref _counters.AuthenticationFailures);
         var source = Failed(routingId);
         if (_warnings.Allow(WarningKind.AuthenticationFailed))
         {
             _log.Warning("Refused HELO from {Peer} (connection {RoutingId}): {Reason}", source, Convert.ToHexString(routingId), reason);
         }
 
-        _responder.Reject(routingId, null, Command.Helo, ThynapseErrorCode.AuthenticationFailed, reason, request, quiet: true);
+        _responder.Reject(routingId, null, Command.Helo, code, reason, request, quiet: true);
     }
 
     /// <summary>Counts a failed attempt against its source, logging (rate-limited) when that blocks it; the source.</summary>

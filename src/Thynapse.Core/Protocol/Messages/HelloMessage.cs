@@ -36,6 +36,12 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
     /// </summary>
     public string? Secret { get; init; }
 
+    /// <summary>
+    /// <c>key</c>: the proof that the cell holds the secret key of its CURVE public key (§5.1), for a transmitter with an
+    /// allow-list of cell keys. Null when absent.
+    /// </summary>
+    public KeyProof? Key { get; init; }
+
     /// <inheritdoc />
     public override Command Command => Command.Helo;
 
@@ -77,6 +83,7 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
         var metadata = fields.GetObject("metadata");
         var tagsField = fields.GetArray("tags");
         var credit = fields.GetBoolean("credit") ?? false;
+        var keyField = fields.GetObject("key");
         var tags = fields.Error is null && tagsField is not null ? MessageFields.ReadTags(tagsField, ref fields) : null;
         var id = default(Thid);
         if (fields.Error is null && !Thid.TryParse(idText, out id))
@@ -93,6 +100,7 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
         var encodings = fields.Error is null
             ? MessageFields.ReadStrings(encodingsField, ref fields, "field 'encodings' must be an array of strings such as [\"B\", \"J\"]")
             : null;
+        var key = fields.Error is null && keyField is not null ? ReadKey(keyField, ref fields) : null;
         code = ThynapseErrorCode.InvalidField;
         var subscriptions = fields.Error is null ? ReadSubscriptions(subsField, limits, ref fields, out code) : null;
         if (fields.Error is { } fieldError)
@@ -120,13 +128,14 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
             Credit = credit,
             Resume = resume,
             Secret = secret,
+            Key = key,
             Ref = MessageFields.ReadRef(body),
         };
         return true;
     }
 
     /// <inheritdoc />
-    /// <remarks>The SDK's order: id, service, protocol, encodings, metadata, tags, subs, credit, resume, secret, ref.</remarks>
+    /// <remarks>The SDK's order: id, service, protocol, encodings, metadata, tags, subs, credit, resume, secret, key, ref.</remarks>
     public override void WriteJson(JsonWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -180,6 +189,16 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
             MessageFields.Write(writer, "secret", Secret);
         }
 
+        if (Key is not null)
+        {
+            writer.WritePropertyName("key");
+            writer.WriteStartObject();
+            MessageFields.Write(writer, "public", Key.Public);
+            MessageFields.Write(writer, "nonce", Convert.ToHexStringLower(Key.Nonce));
+            MessageFields.Write(writer, "box", Convert.ToHexStringLower(Key.Box));
+            writer.WriteEndObject();
+        }
+
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
     }
@@ -195,8 +214,43 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
     }
 
     /// <summary>The message without its <see cref="Secret"/>, for logs.</summary>
-    public override string ToString() => $"HELO {{ Id = {Id}, Service = {Service}, Resume = {(Resume is null ? "none" : "given")}, Secret = {(Secret is null ? "none" : "given")} }}";
+    public override string ToString() => $"HELO {{ Id = {Id}, Service = {Service}, Resume = {(Resume is null ? "none" : "given")}, Secret = {(Secret is null ? "none" : "given")}, Key = {Key?.Public ?? "none"} }}";
 
+
+    /// <summary><c>HELO.key</c>: a Z85 public key, a hex nonce and a hex box of their exact lengths, or <c>INVALID_FIELD</c>.</summary>
+    private static KeyProof? ReadKey(JObject key, ref JsonFields fields)
+    {
+        var keyFields = new JsonFields(key);
+        var publicKey = keyFields.GetString("public", required: true);
+        var nonce = keyFields.GetString("nonce", required: true);
+        var box = keyFields.GetString("box", required: true);
+        if (keyFields.Error is { } problem)
+        {
+            fields.Invalid($"field 'key': {problem}");
+            return null;
+        }
+
+        if (!CurveKeys.IsKey(publicKey))
+        {
+            fields.Invalid("field 'key': 'public' must be a Z85 CURVE public key, 40 characters");
+            return null;
+        }
+
+        if (!TryHex(nonce!, KeyProof.NonceLength, out var nonceBytes) || !TryHex(box!, KeyProof.BoxLength, out var boxBytes))
+        {
+            fields.Invalid($"field 'key': 'nonce' must be {KeyProof.NonceLength * 2} and 'box' {KeyProof.BoxLength * 2} hexadecimal characters");
+            return null;
+        }
+
+        return new KeyProof(publicKey!, nonceBytes, boxBytes);
+    }
+
+    private static bool TryHex(string text, int length, out byte[] bytes)
+    {
+        bytes = new byte[length];
+        return text.Length == length * 2
+            && Convert.FromHexString(text, bytes, out _, out var written) == System.Buffers.OperationStatus.Done && written == length;
+    }
 
     /// <summary><c>HELO.subs</c>: each entry as in <c>SUBS</c>, naming the index of the first bad one.</summary>
     private static List<SubscribeMessage>? ReadSubscriptions(JArray? subs, MessageLimits limits, ref JsonFields fields, out ThynapseErrorCode code)
