@@ -9,6 +9,7 @@ internal sealed record BenchOptions
         + "  --only a,b    scenario numbers or ids (e.g. 1,rr-seq); --list shows them\n"
         + "  --rounds N    interleaved rounds (default 3; 1 with --quick)\n"
         + "  --out file    also write the results as JSON\n"
+        + "  --curve       Thynapse with CURVE on both sockets (a fresh key pair; cells get the public key); NATS unchanged\n"
         + "  --list        list the scenarios and exit";
 
     public bool Quick { get; init; }
@@ -20,6 +21,9 @@ internal sealed record BenchOptions
     public string? Out { get; init; }
 
     public bool List { get; init; }
+
+    /// <summary>Thynapse's transmitters require CURVE and its cells use it (issue 18: CURVE on against off, run by run).</summary>
+    public bool Curve { get; init; }
 
     public static BenchOptions? Parse(string[] args, out string error)
     {
@@ -35,6 +39,9 @@ internal sealed record BenchOptions
                     break;
                 case "--list":
                     options = options with { List = true };
+                    break;
+                case "--curve":
+                    options = options with { Curve = true };
                     break;
                 case "--only" when i + 1 < args.Length:
                     options = options with { Only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };

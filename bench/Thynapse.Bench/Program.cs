@@ -16,4 +16,14 @@ if (options is null)
     return 64;
 }
 
+if (options.Curve)
+{
+    // The roles are child processes: they inherit the key pair from the environment (servers the secret key, cells the
+    // public one), as a deployment hands them out with --curve-key-file and CellOptions.TransmitterPublicKey.
+    var pair = new NetMQ.NetMQCertificate();
+    Environment.SetEnvironmentVariable(ServerRoles.CurveSecretVariable, pair.SecretKeyZ85);
+    Environment.SetEnvironmentVariable(ServerRoles.CurvePublicVariable, pair.PublicKeyZ85);
+    Console.WriteLine("CURVE on: Thynapse's transmitters require it and its cells use it (NATS runs as always).");
+}
+
 return await Orchestrator.RunAsync(options);

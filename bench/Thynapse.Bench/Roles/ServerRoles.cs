@@ -8,6 +8,12 @@ namespace Thynapse.Bench.Roles;
 /// <summary>The servers: a Thynapse transmitter hosted in this process, or a guarded nats-server child.</summary>
 internal static class ServerRoles
 {
+    /// <summary>The environment variable giving the transmitters' CURVE secret key (<c>--curve</c>).</summary>
+    public const string CurveSecretVariable = "THYNAPSE_BENCH_CURVE_SECRET";
+
+    /// <summary>The environment variable giving cells the transmitters' CURVE public key (<c>--curve</c>).</summary>
+    public const string CurvePublicVariable = "THYNAPSE_BENCH_CURVE_PUBLIC";
+
     /// <summary>
     /// Hosts <see cref="Transmitter.Start"/> with the production defaults, set up as the transmitter executable sets
     /// itself up (pooled NetMQ buffers, same GC settings via this project's runtimeconfig). Answers <c>stats</c>.
@@ -21,6 +27,7 @@ internal static class ServerRoles
             EventsEndpoint = "tcp://127.0.0.1:0",
             AdvertiseHost = "127.0.0.1",
             Peers = args.Has("peer") ? [args["peer"]] : [],
+            CurveSecretKey = Environment.GetEnvironmentVariable(CurveSecretVariable),
             // As the executable takes it: to measure a mesh under a cluster secret (CURVE on the event sockets).
             Mesh = Transmitter.Mesh.MeshOptions.Default with { ClusterSecret = Environment.GetEnvironmentVariable("THYNAPSE_CLUSTER_SECRET") },
         });

@@ -441,7 +441,14 @@ internal static class ThynapseRoles
         : [args["channel"]];
 
     private static Task<Cell.Cell> ConnectAsync(string endpoint, string service, Newtonsoft.Json.Linq.JObject? metadata = null) =>
-        Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = endpoint, Service = service, ConnectTimeout = TimeSpan.FromSeconds(30), Metadata = metadata });
+        Cell.Cell.ConnectAsync(CellOptions.Default with
+        {
+            Transmitter = endpoint,
+            Service = service,
+            ConnectTimeout = TimeSpan.FromSeconds(30),
+            Metadata = metadata,
+            TransmitterPublicKey = Environment.GetEnvironmentVariable(ServerRoles.CurvePublicVariable),
+        });
 
     private static async Task<Cell.Cell[]> ConnectManyAsync(string endpoint, string service, int count, Func<int, Newtonsoft.Json.Linq.JObject>? metadata = null)
     {
