@@ -46,31 +46,9 @@ public sealed class ClusterAnycatchFaultTests
         await using var handlerO = await workerO.HandleAsync(channel, Handler(() => Interlocked.Increment(ref onOther)), cancellationToken: ct);
         await using var publisher = await Cells.ConnectAsync(ingress, "producer", ct);
 
-        var confirmed = new ConcurrentBag<string>();
-        var failed = new ConcurrentBag<string>();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var next = 0;
-        async Task PublishLoop()
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var body = $"charge-{Interlocked.Increment(ref next)}";
-                try
-                {
-                    var result = await publisher.PublishAsync(channel, body, new PublishOptions { Await = PublishAwait.Completion }, ct);
-                    if (result.Status == PublishStatus.Completed)
-                    {
-                        confirmed.Add(body);
-                    }
-                }
-                catch (ThynapseException)
-                {
-                    failed.Add(body); // outcome unknown: may or may not have been handled
-                }
-            }
-        }
-
-        var publishing = Enumerable.Range(0, 8).Select(_ => Task.Run(PublishLoop, ct)).ToArray();
+        var publishing = CompletionPublisher.Start(publisher, channel, "charge", loops: 8, r => r.Status == PublishStatus.Completed, ct);
+        var confirmed = publishing.Confirmed;
+        var failed = publishing.Failed;
         await Eventually.That("events are handled on both hosts", () => Volatile.Read(ref onHolder) >= 100 && Volatile.Read(ref onOther) >= 100, TimeSpan.FromSeconds(30), ct);
 
         var redeliveriesBefore = ingress.Stats.Redeliveries;
@@ -81,8 +59,7 @@ public sealed class ClusterAnycatchFaultTests
         var declared = watch.Elapsed;
         var afterDeath = confirmed.Count;
         await Eventually.That("events complete again", () => confirmed.Count > afterDeath + 50, TimeSpan.FromSeconds(10), ct);
-        await stop.CancelAsync();
-        await Task.WhenAll(publishing).Within("the publishers stop", TimeSpan.FromSeconds(30));
+        await publishing.StopAsync();
 
         var lost = confirmed.Where(body => !handled.ContainsKey(body)).ToList();
         var duplicated = handled.Where(h => h.Value > 1).Select(h => h.Key).ToList();

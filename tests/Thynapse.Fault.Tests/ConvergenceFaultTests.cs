@@ -101,53 +101,8 @@ public sealed class ConvergenceFaultTests
     }
 
     /// <summary>A cell joins the first member, changes its META 20 times and leaves: each change timed until every other member's watch has it.</summary>
-    private static List<double> DirectoryChanges(List<Member> members)
-    {
-        var service = TestIds.Next("converge");
-        var watchers = members.Skip(1).Select(m => RawClient.Welcomed(m.Process.CommandEndpoint, "watcher")).ToList();
-        try
-        {
-            foreach (var watcher in watchers)
-            {
-                watcher.SendJson("WTCH", new JObject { ["watch"] = 1, ["service"] = service });
-                watcher.Expect("OKAY", "OKAY for WTCH");
-            }
-
-            var times = new List<double>();
-            using var cell = new RawClient(members[0].Process.CommandEndpoint);
-            var watch = Stopwatch.StartNew();
-            cell.Hello(service);
-            times.Add(Converge(watchers, watch, "joined"));
-            for (var round = 1; round <= 20; round++)
-            {
-                watch.Restart();
-                cell.SendJson("META", new JObject { ["metadata"] = new JObject { ["round"] = round } });
-                cell.Expect("OKAY", "OKAY for META");
-                times.Add(Converge(watchers, watch, "updated"));
-            }
-
-            watch.Restart();
-            cell.Send("J GBYE {}");
-            times.Add(Converge(watchers, watch, "left"));
-            return times;
-        }
-        finally
-        {
-            watchers.ForEach(w => w.Dispose());
-        }
-    }
-
-    /// <summary>Waits for the notice on every watcher in turn: the time when the last one had it.</summary>
-    private static double Converge(List<RawClient> watchers, Stopwatch watch, string change)
-    {
-        foreach (var watcher in watchers)
-        {
-            var notice = watcher.Expect("CELL", $"CELL {change}").Payload;
-            Assert.AreEqual(change, (string?)notice["change"]);
-        }
-
-        return watch.Elapsed.TotalMilliseconds;
-    }
+    private static List<double> DirectoryChanges(List<Member> members) =>
+        TestKit.DirectoryChanges.Measure(members[0].Process.CommandEndpoint, members.Skip(1).Select(m => m.Process.CommandEndpoint), TestIds.Next("converge"));
 
     private static double Percentile(List<double> times, double q)
     {

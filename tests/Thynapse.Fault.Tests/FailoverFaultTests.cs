@@ -45,31 +45,9 @@ public sealed class FailoverFaultTests
             await Eventually.That("b's replica holds a's cells", () => Listed(asker, "producer") && Listed(asker, service, 2), TimeSpan.FromSeconds(10), ct);
         }
 
-        var confirmed = new ConcurrentBag<string>();
-        var failed = new ConcurrentBag<string>();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var next = 0;
-        async Task PublishLoop()
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var body = $"event-{Interlocked.Increment(ref next)}";
-                try
-                {
-                    var result = await publisher.PublishAsync(channel, body, new PublishOptions { Await = PublishAwait.Completion }, ct);
-                    if (result.Receivers > 0)
-                    {
-                        confirmed.Add(body);
-                    }
-                }
-                catch (ThynapseException)
-                {
-                    failed.Add(body); // outcome unknown: may or may not have been handled
-                }
-            }
-        }
-
-        var publishing = Enumerable.Range(0, 4).Select(_ => Task.Run(PublishLoop, ct)).ToArray();
+        var publishing = CompletionPublisher.Start(publisher, channel, "event", loops: 4, r => r.Receivers > 0, ct);
+        var confirmed = publishing.Confirmed;
+        var failed = publishing.Failed;
         await Eventually.That("events flow through a", () => confirmed.Count >= 200, TimeSpan.FromSeconds(20), ct);
 
         var watch = Stopwatch.StartNew();
@@ -80,8 +58,7 @@ public sealed class FailoverFaultTests
         var servedAgain = watch.Elapsed;
         await Eventually.That("the worker of a moved to b", () => workerA.TransmitterId == b.Id && workerA.CurrentState == CellState.Connected, TimeSpan.FromSeconds(3), ct);
         var workerMoved = watch.Elapsed;
-        await stop.CancelAsync();
-        await Task.WhenAll(publishing);
+        await publishing.StopAsync();
 
         var lost = confirmed.Where(body => !handled.ContainsKey(body)).ToList();
         var duplicated = handled.Where(h => h.Value > 1).Select(h => h.Key).ToList();
