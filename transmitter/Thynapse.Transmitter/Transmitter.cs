@@ -116,6 +116,7 @@ public sealed class Transmitter : IAsyncDisposable
         _mesh.Cells.Routes = _processor.Routes;
         _processor.Sink.Forwarder = _mesh.Forwarder;
         _mesh.Forwarded = _processor.Forwarded;
+        _processor.Forwarded.Replica = _mesh.Cells;
         _mesh.AfterStreams = _processor.FlushDirty;
         _processor.Discovery.Include(_mesh.Cells);
         _mesh.Roster.Changed += _processor.Sessions.AnnounceTransmitters;
@@ -244,6 +245,7 @@ public sealed class Transmitter : IAsyncDisposable
         MeshForwardsGone = TransmitterCounters.Read(ref _counters.MeshForwardsGone),
         MeshForwardsLost = TransmitterCounters.Read(ref _counters.MeshForwardsLost),
         MeshOutcomesRelayed = TransmitterCounters.Read(ref _counters.MeshOutcomesRelayed),
+        MeshLoadReports = TransmitterCounters.Read(ref _counters.MeshLoadReports),
         MeshDeliveriesMissed = TransmitterCounters.Read(ref _counters.MeshDeliveriesMissed),
         MeshAnycatchLost = TransmitterCounters.Read(ref _counters.MeshAnycatchLost),
         MeshRemoteCells = TransmitterCounters.Read(ref _counters.MeshRemoteCells),

@@ -213,6 +213,9 @@ public sealed record TransmitterStats
     /// <summary>Answers about forwarded deliveries (a cell's ack, nack or progress, or a gone cell) relayed to their ingress (PROTOCOL.md §12.11).</summary>
     public long MeshOutcomesRelayed { get; init; }
 
+    /// <summary>Load reports about local cells sent to other transmitters (kind-4 records, §12.11).</summary>
+    public long MeshLoadReports { get; init; }
+
     /// <summary>Deliveries to one cell that peers forwarded here and that found the cell (or its subscription) gone: answered <c>Gone</c>.</summary>
     public long MeshDeliveriesMissed { get; init; }
 

@@ -18,4 +18,13 @@ internal static class EngineTestCells
         cell.Profile.Subscriptions[id] = subscription;
         return subscription;
     }
+
+    /// <summary>An acknowledging anycatch subscription of <paramref name="cell"/> (prefetch 16, three attempts), recorded in its profile.</summary>
+    public static Subscription SubscribeAcknowledging(Receiver cell, uint id, string pattern, long ackTimeoutTicks)
+    {
+        var subscription = new Subscription(cell, id, ChannelPattern.Parse(pattern), Catch.Any,
+            new AckSettings(16, TimeSpan.FromSeconds(1), ackTimeoutTicks, 3));
+        cell.Profile.Subscriptions[id] = subscription;
+        return subscription;
+    }
 }

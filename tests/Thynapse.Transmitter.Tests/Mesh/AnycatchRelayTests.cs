@@ -2,6 +2,8 @@ using System.Buffers;
 using Microsoft.Extensions.Time.Testing;
 using Thynapse.Core;
 using Thynapse.Transmitter.Mesh;
+using Thynapse.Transmitter.Routing;
+using Thynapse.Transmitter.Sessions;
 using Thynapse.Transmitter.Tests.Engines;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
@@ -21,15 +23,124 @@ public sealed class AnycatchRelayTests
     private AnycatchRelay _relay = null!;
     private long AckTimeout => _time.TimestampFrequency; // one second
 
+    private readonly List<string> _loads = [];
+
     [TestInitialize]
-    public void Start() => _relay = new AnycatchRelay(_time.GetTimestamp, (ingress, cell, tag, outcome, reason) =>
-        _sent.Add($"{(ingress == Ingress ? "i" : "o")} {Thid.FromBytes(cell)} {tag} {outcome} {reason}".TrimEnd()));
+    public void Start() => _relay = new AnycatchRelay(_time.GetTimestamp,
+        (ingress, cell, tag, outcome, reason) => _sent.Add($"{(ingress == Ingress ? "i" : "o")} {Thid.FromBytes(cell)} {tag} {outcome} {reason}".TrimEnd()),
+        (ingress, subscription, seenOf) => _loads.Add(
+            $"{(ingress is null ? "all" : ingress == Ingress ? "i" : "o")} {subscription.Receiver.Id}#{subscription.Id} load {subscription.Load}"
+            + (ingress is { } one ? $" seen {seenOf(one)}" : "")));
+
+    [TestMethod]
+    public void AfterABurstWithAnswers_EachIngressAnsweredGetsTheCellsLoadOnce_WithTheHighestOfItsTagsSeen()
+    {
+        var cell = EngineTestCells.NewCell("w");
+        var a = Hold(Ingress, 5, cell);
+        Hold(Ingress, 9, cell);
+        var c = Hold(OtherIngress, 2, cell);
+        Assert.AreEqual(3, Subscription(cell).Load, "a local cell's load counts what it holds for every ingress");
+
+        _relay.ReportLoads();
+        Assert.IsEmpty(_loads, "no answer in this burst: nothing to report");
+
+        _relay.Answer(cell, a, RelayOutcome.Ack, null);
+        _relay.Answer(cell, c, RelayOutcome.Progress, null);
+        _relay.ReportLoads();
+        CollectionAssert.AreEqual(new[] { $"i {cell.Id}#1 load 2 seen 9" }, _loads, "progress changes no load; the ack's ingress hears it once");
+        _loads.Clear();
+        _relay.ReportLoads();
+        Assert.IsEmpty(_loads, "reported once per burst");
+    }
+
+    [TestMethod]
+    public void LoadGossip_TellsEveryMemberOfLoadsThatChanged_UntilIdle()
+    {
+        var cell = EngineTestCells.NewCell("w");
+        var tag = Hold(Ingress, 1, cell);
+        var own = EngineTestCells.NewCell("w");
+        var ownSubscription = EngineTestCells.SubscribeAcknowledging(own, 4, "jobs.>", AckTimeout);
+
+        _relay.GossipLoads([ownSubscription]);
+        CollectionAssert.AreEqual(new[] { $"all {cell.Id}#1 load 1" }, _loads, "only loads that changed (the own one is still 0)");
+        _loads.Clear();
+        _relay.GossipLoads([]);
+        Assert.IsEmpty(_loads, "unchanged");
+
+        _relay.Answer(cell, tag, RelayOutcome.Ack, null);
+        _relay.GossipLoads([]);
+        CollectionAssert.AreEqual(new[] { $"all {cell.Id}#1 load 0" }, _loads, "told idle once");
+        _loads.Clear();
+        _relay.GossipLoads([]);
+        Assert.IsEmpty(_loads, "and then forgotten");
+    }
+
+    [TestMethod]
+    public void ARemoteSubscriptionsLoad_IsItsHoldersReport_PlusWhatTheReportCouldNotCountYet()
+    {
+        var remote = EngineTestCells.NewCell("w");
+        var subscription = EngineTestCells.SubscribeAcknowledging(remote, 1, "jobs.>", AckTimeout);
+        subscription.SentToHolder(10);
+        subscription.Hold(new Thynapse.Transmitter.Reliability.AnycatchDelivery());
+        Assert.AreEqual(1, subscription.Load, "before any report: this ingress's own in-flight count");
+
+        subscription.LoadReported(0, seen: 10); // the holder saw tag 10: the cell is idle, the delivery answered
+        subscription.SentToHolder(11);
+        subscription.SentToHolder(12);
+        Assert.AreEqual(2, subscription.Load, "the report, plus two sent after it");
+        subscription.LoadReported(5, seen: 11);
+        Assert.AreEqual(6, subscription.Load, "5 at the cell (tag 11 among them), tag 12 still on the way");
+        subscription.LoadReported(1, seen: 12);
+        Assert.AreEqual(1, subscription.Load);
+    }
+
+    [TestMethod]
+    public void ARemoteSubscriptionsRoom_IsCountedInWhatTheCellHolds_NotInWhatIsOnTheWire()
+    {
+        var remote = EngineTestCells.NewCell("w");
+        var subscription = EngineTestCells.SubscribeAcknowledging(remote, 1, "jobs.>", AckTimeout); // prefetch 16
+        subscription.LoadReported(0, seen: 0);
+        for (ulong tag = 1; tag <= 16; tag++)
+        {
+            subscription.SentToHolder(tag);
+            subscription.Hold(new Thynapse.Transmitter.Reliability.AnycatchDelivery());
+        }
+
+        Assert.IsFalse(subscription.HasRoom, "16 on the way: the prefetch is reached");
+        subscription.LoadReported(16, seen: 16);
+        Assert.IsFalse(subscription.HasRoom, "the cell holds all 16");
+        subscription.LoadReported(4, seen: 16); // 12 answered, their answers still on the way back
+        Assert.AreEqual(16, subscription.InFlight, "this ingress has heard no answer yet");
+        Assert.IsTrue(subscription.HasRoom, "the cell holds 4: room again, though the answers have not arrived");
+    }
+
+    [TestMethod]
+    public void ALocalSubscriptionsRoom_CountsWhatItHoldsForOtherIngresses()
+    {
+        var cell = EngineTestCells.NewCell("w");
+        var subscription = Subscription(cell); // prefetch 16
+        var tags = Enumerable.Range(1, 16).Select(i => Hold(OtherIngress, (ulong)i, cell)).ToList();
+        Assert.IsFalse(subscription.HasRoom, "full with another ingress's work");
+
+        foreach (var tag in tags.Take(8))
+        {
+            Assert.IsTrue(_relay.Answer(cell, tag, RelayOutcome.Ack, null, out var held));
+            Assert.AreSame(subscription, held);
+        }
+
+        Assert.IsTrue(subscription.HasRoom, "half the prefetch free again");
+    }
+
+    private ulong Hold(Thid ingress, ulong ingressTag, LocalCell cell) => _relay.Hold(ingress, ingressTag, Subscription(cell));
+
+    private Subscription Subscription(LocalCell cell) =>
+        cell.Profile.Subscriptions.TryGetValue(1, out var held) ? held : EngineTestCells.SubscribeAcknowledging(cell, 1, "jobs.>", AckTimeout);
 
     [TestMethod]
     public void AnAnswer_GoesToItsIngressUnderTheIngressTag_Once()
     {
         var cell = EngineTestCells.NewCell("w");
-        var tag = _relay.Hold(Ingress, 41, cell, AckTimeout);
+        var tag = Hold(Ingress, 41, cell);
 
         Assert.IsTrue(AnycatchRelay.Owns(tag), "relayed tags are told apart by a bit");
         Assert.IsTrue(_relay.Answer(cell, tag, RelayOutcome.Progress, null));
@@ -44,7 +155,7 @@ public sealed class AnycatchRelayTests
     public void AnotherCellsAnswer_IsNotRelayed()
     {
         var cell = EngineTestCells.NewCell("w");
-        var tag = _relay.Hold(Ingress, 7, cell, AckTimeout);
+        var tag = Hold(Ingress, 7, cell);
 
         Assert.IsFalse(_relay.Answer(EngineTestCells.NewCell("w"), tag, RelayOutcome.Nack, "not mine"));
         Assert.IsEmpty(_sent);
@@ -56,9 +167,9 @@ public sealed class AnycatchRelayTests
     {
         var leaving = EngineTestCells.NewCell("w");
         var staying = EngineTestCells.NewCell("w");
-        _relay.Hold(Ingress, 1, leaving, AckTimeout);
-        _relay.Hold(OtherIngress, 2, leaving, AckTimeout);
-        _relay.Hold(Ingress, 3, staying, AckTimeout);
+        Hold(Ingress, 1, leaving);
+        Hold(OtherIngress, 2, leaving);
+        Hold(Ingress, 3, staying);
 
         _relay.CellGone(leaving, "its cell left");
 
@@ -70,8 +181,8 @@ public sealed class AnycatchRelayTests
     public void ADeadIngress_IsForgotten_WithoutAnswers()
     {
         var cell = EngineTestCells.NewCell("w");
-        var tag = _relay.Hold(Ingress, 1, cell, AckTimeout);
-        _relay.Hold(OtherIngress, 2, cell, AckTimeout);
+        var tag = Hold(Ingress, 1, cell);
+        Hold(OtherIngress, 2, cell);
 
         _relay.IngressGone(Ingress);
 
@@ -84,7 +195,7 @@ public sealed class AnycatchRelayTests
     public void AnEntryNobodyAnswers_ExpiresTwoAckTimeoutsAfterItsLastNews()
     {
         var cell = EngineTestCells.NewCell("w");
-        var tag = _relay.Hold(Ingress, 1, cell, AckTimeout);
+        var tag = Hold(Ingress, 1, cell);
         _time.Advance(TimeSpan.FromSeconds(1.5));
         _relay.Answer(cell, tag, RelayOutcome.Progress, null); // the deadline starts again
         _time.Advance(TimeSpan.FromSeconds(1.9));
@@ -108,6 +219,7 @@ public sealed class AnycatchRelayTests
         ForwardRecords.WriteDeliver(writer, DeliverFlags.Anycatch | DeliverFlags.Tracked, origin.ToByteArray(), 10, cell.ToByteArray(),
             new AnycatchFields(3, 77, 2), "a.c"u8, "{}"u8, "body"u8);
         ForwardRecords.WriteOutcome(writer, RelayOutcome.Nack, cell.ToByteArray(), 77, new string('é', 400));
+        ForwardRecords.WriteLoad(writer, cell.ToByteArray(), 3, 12, 88);
 
         var rest = writer.WrittenSpan;
         Assert.IsTrue(ForwardRecords.TryRead(ref rest, out var multicatch, out _));
@@ -124,6 +236,10 @@ public sealed class AnycatchRelayTests
         Assert.AreEqual((byte)RelayOutcome.Nack, outcome.Flags);
         Assert.AreEqual(77ul, outcome.Tag);
         Assert.AreEqual(new string('é', ForwardRecords.MaxReasonChars), System.Text.Encoding.UTF8.GetString(outcome.Reason), "a long reason is cut");
+        Assert.IsTrue(ForwardRecords.TryRead(ref rest, out var load, out _));
+        Assert.AreEqual(ForwardKind.Load, load.Kind);
+        Assert.AreEqual(cell, Thid.FromBytes(load.Cell));
+        Assert.AreEqual((3u, 12u, 88ul), (load.Subscription, load.Load, load.Tag));
         Assert.IsFalse(ForwardRecords.TryRead(ref rest, out _, out var end));
         Assert.IsNull(end);
     }

@@ -58,7 +58,7 @@ public sealed class ClusterAnycatchTests
 
     [TestMethod]
     [Timeout(120_000, CooperativeCancellation = true)]
-    public async Task AcknowledgedEvents_OverWorkersOnThreeTransmitters_AreBalancedByTheIngressInFlightCounts_AndComplete()
+    public async Task AcknowledgedEvents_OverWorkersOnThreeTransmitters_AreBalancedByTheCellsLoads_AndComplete()
     {
         const int events = 10_000;
         var ct = TestContext.CancellationToken;
@@ -71,11 +71,13 @@ public sealed class ClusterAnycatchTests
         for (var i = 0; i < 3; i++)
         {
             var index = i;
-            // Equal cells whose work takes time (a timer wait of about a millisecond an event, one at a time), as workers'
-            // work does: each then holds more than the extra hop's round trip worth of work, and the ingress's in-flight
-            // counts spread the events evenly. With handlers that take no time, what decides is the ack round trip,
-            // shorter for the ingress's own cell (measured 4688 / 2688 / 2624); with CPU-bound handlers on this 2-core
-            // box, the CPU each cell gets (measured 2896 / 3392 / 3712).
+            // Equal cells whose work takes time (a timer wait of about a millisecond an event, one at a time), as workers' work
+            // does: each then holds more than the extra hop's round trip worth of work, and the cells' loads spread the events
+            // evenly. With CPU-bound handlers on this 2-core box, what decides is the CPU each cell gets (measured 2896 / 3392 /
+            // 3712). With handlers that take no time, all 10,000 queued at the ingress: each cell gets work as fast as it
+            // answers, and a cell behind another transmitter answers slower by that hop (its holder's and the ingress's
+            // routing threads on the same 2 cores): 4688 / 2688 / 2624 by the ingress's own counts, 4096–5184 / 2400–2944
+            // by the holders' load reports (PROTOCOL.md §12.11).
             await pool.HandleAwaitingAsync(mesh.All[i], service, channel, async e =>
             {
                 handled.AddOrUpdate(e.BodyAsString(), 1, (_, n) => n + 1);
@@ -103,6 +105,61 @@ public sealed class ClusterAnycatchTests
         Assert.AreEqual((long)events, mesh.A.Stats.Acks, "the ingress counts every ack, relayed or its own");
         Assert.AreEqual((long)(counts[1] + counts[2]), mesh.B.Stats.MeshOutcomesRelayed + mesh.C.Stats.MeshOutcomesRelayed, "each remote ack relayed once");
         await Eventually.That("nothing left in flight at the ingress", () => mesh.A.Stats.InFlight == 0, cancellationToken: ct);
+        Assert.IsGreaterThan(0L, mesh.B.Stats.MeshLoadReports + mesh.C.Stats.MeshLoadReports, "the holders reported their cells' loads");
+    }
+
+    [TestMethod]
+    [Timeout(60_000, CooperativeCancellation = true)]
+    public async Task ACellBusyWithAnotherIngresssWork_IsToldByGossip_AndGetsNoneOfThisIngresssUntilTheOthersCatchUp()
+    {
+        const int held = 20;
+        var ct = TestContext.CancellationToken;
+        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        var channel = TestIds.Next("gossip") + ".job";
+        var service = TestIds.Next("workers");
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new ConcurrentDictionary<string, int>();
+        var options = new HandlerOptions { MaxConcurrency = 64, Prefetch = 64, AckTimeout = TimeSpan.FromSeconds(30) };
+        await using var pool = new CellPool();
+        foreach (var (on, name) in new[] { (mesh.B, "x"), (mesh.C, "y") })
+        {
+            await pool.HandleAwaitingAsync(on, service, channel, async e =>
+            {
+                started.AddOrUpdate(name, 1, (_, n) => n + 1);
+                await gate.Task.WaitAsync(ct);
+            }, ct, new JObject { ["name"] = name }, options);
+        }
+
+        await mesh.AnycatchReachedAsync(channel, 2, ct);
+        await using var atB = await Cells.ConnectAsync(mesh.B, "publisher", ct);
+        await using var atA = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        var completions = new List<Task<PublishResult>>();
+        var awaitCompletion = new PublishOptions { Await = PublishAwait.Completion };
+        for (var i = 0; i < held; i++)
+        {
+            completions.Add(atB.PublishAsync(channel, $"b{i}", awaitCompletion with { Target = new JObject { ["name"] = "x" } }, ct));
+        }
+
+        await Eventually.That($"x holds b's {held}", () => started.GetValueOrDefault("x") == held, cancellationToken: ct);
+        await Eventually.That("a knows x's load from b's gossip", async () => await LoadAtAsync(mesh.A, channel, "x") == held, cancellationToken: ct);
+
+        for (var i = 0; i < held; i++)
+        {
+            completions.Add(atA.PublishAsync(channel, $"a{i}", awaitCompletion, ct));
+        }
+
+        await Eventually.That($"a's {held} started", () => started.Values.Sum() == 2 * held, cancellationToken: ct);
+        TestContext.WriteLine($"started: x {started.GetValueOrDefault("x")}, y {started.GetValueOrDefault("y")}; load reports b {mesh.B.Stats.MeshLoadReports}, c {mesh.C.Stats.MeshLoadReports}");
+        Assert.AreEqual(held, started.GetValueOrDefault("y"), "a sent all of its events to the idle cell (its own counts alone would split them 10 / 10)");
+        Assert.AreEqual(held, started.GetValueOrDefault("x"), "and none to the busy one");
+
+        gate.SetResult();
+        var results = await Task.WhenAll(completions).Within("every completion", TimeSpan.FromSeconds(30));
+        Assert.IsTrue(results.All(r => r.Status == PublishStatus.Completed), "every event completed");
+
+        static Task<int> LoadAtAsync(Transmitter at, string channel, string name) => at.InvokeAsync(p =>
+            p.Routes.Find(System.Text.Encoding.ASCII.GetBytes(channel), out _)!.Anycatch.SelectMany(g => g.Candidates)
+                .Single(c => (string?)c.Receiver.Metadata["name"] == name).Load);
     }
 
     [TestMethod]
@@ -331,11 +388,12 @@ public sealed class ClusterAnycatchTests
                 return Task.CompletedTask;
             }, ct);
 
-        public async Task HandleAwaitingAsync(Transmitter on, string service, string channel, Func<Event, Task> handle, CancellationToken ct)
+        public async Task HandleAwaitingAsync(Transmitter on, string service, string channel, Func<Event, Task> handle, CancellationToken ct,
+            JObject? metadata = null, HandlerOptions? options = null)
         {
-            var cell = await Cells.ConnectAsync(on, service, ct);
+            var cell = await Cells.ConnectAsync(on, service, o => o with { Metadata = metadata }, ct);
             _owned.Add(cell);
-            _owned.Insert(0, await cell.HandleAsync(channel, (e, _) => handle(e), cancellationToken: ct));
+            _owned.Insert(0, await cell.HandleAsync(channel, (e, _) => handle(e), options, ct));
         }
 
         public async ValueTask DisposeAsync()

@@ -95,7 +95,8 @@ internal sealed class CommandProcessor
         _responder = new Responder(_output, counters, _warnings, _log);
         var sink = _sink = new ReceiverSink(_output, counters);
         OutcomeSender answer = (ingress, cell, tag, outcome, reason) => sink.Forwarder?.Outcome(ingress, cell, tag, outcome, reason);
-        _relay = new AnycatchRelay(() => _clock.Now, answer);
+        LoadSender reportLoad = (ingress, subscription, seenOf) => sink.Forwarder?.Load(ingress, subscription.Receiver.Profile.IdBytes, subscription.Id, subscription.Load, seenOf);
+        _relay = new AnycatchRelay(() => _clock.Now, answer, reportLoad);
         _tracker = new AnycatchTracker(options, counters, _clock, _warnings, _log, _routes, sink, _output, _directory, _responder, _relay);
         _forwarded = new ForwardedRouter(_routes, _output, _directory, _tracker, _relay, answer, counters);
         _router = new EventRouter(options, counters, _routes, sink, _output, _credit, _tracker, _directory, _responder);
@@ -215,6 +216,7 @@ internal sealed class CommandProcessor
     public void FlushDirty()
     {
         _router.EndBurst();
+        _relay.ReportLoads();
         _sink.Forwarder?.Flush();
         _output.FlushDirty();
         _credit.GrantAll();
@@ -238,6 +240,10 @@ internal sealed class CommandProcessor
         _sessions.Tick();
         _handshakes?.Tick(_clock.Now, _welcomed);
         _relay.Tick();
+        if (_sink.Forwarder is not null)
+        {
+            _relay.GossipLoads(_tracker.Holding); // a transmitter in a mesh tells the others its cells' loads
+        }
         _warnings.Tick();
     }
 

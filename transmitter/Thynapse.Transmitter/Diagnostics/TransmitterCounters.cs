@@ -99,6 +99,9 @@ internal sealed class TransmitterCounters
     public long MeshForwardsGone;
     public long MeshForwardsLost;
     public long MeshOutcomesRelayed;
+
+    /// <summary>Kind-4 load reports sent to other transmitters (§12.11).</summary>
+    public long MeshLoadReports;
     public long MeshDeliveriesMissed;
     public long MeshAnycatchLost;
 

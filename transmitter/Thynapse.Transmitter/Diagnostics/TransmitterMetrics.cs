@@ -68,6 +68,7 @@ internal sealed class TransmitterMetrics : IDisposable
         _meter.CreateObservableCounter("thynapse.mesh.forwards.gone", () => TransmitterCounters.Read(ref c.MeshForwardsGone), "{message}", "Forward-stream messages a peer asked for that were past the retransmit buffer");
         _meter.CreateObservableCounter("thynapse.mesh.forwards.lost", () => TransmitterCounters.Read(ref c.MeshForwardsLost), "{message}", "Forward-stream messages from peers that were lost: not repaired");
         _meter.CreateObservableCounter("thynapse.mesh.outcomes.relayed", () => TransmitterCounters.Read(ref c.MeshOutcomesRelayed), "{outcome}", "A cell's answers about forwarded deliveries relayed to their ingress");
+        _meter.CreateObservableCounter("thynapse.mesh.load_reports", () => TransmitterCounters.Read(ref c.MeshLoadReports), "{report}", "Load reports about local cells sent to other transmitters for their anycatch choices");
         _meter.CreateObservableCounter("thynapse.mesh.deliveries.missed", () => TransmitterCounters.Read(ref c.MeshDeliveriesMissed), "{event}", "Forwarded deliveries whose cell was gone here (answered Gone to the ingress)");
         _meter.CreateObservableCounter("thynapse.mesh.anycatch.lost", () => TransmitterCounters.Read(ref c.MeshAnycatchLost), "{event}", "Unacknowledged anycatch events forwarded to a cell gone at its transmitter: lost");
         _meter.CreateObservableCounter("thynapse.mesh.joins", () => TransmitterCounters.Read(ref c.MeshJoins), "{transmitter}", "Peers that joined or came back alive");

@@ -204,6 +204,10 @@ internal sealed class CellReplica
         held.Snapshotted = true;
     }
 
+    /// <summary>The live cell <paramref name="id"/> of <paramref name="owner"/>, or null.</summary>
+    public RemoteCell? Find(Thid owner, Thid id) =>
+        _owners.TryGetValue(owner, out var held) && held.Cells.TryGetValue(id, out var entry) ? entry.Cell : null;
+
     /// <summary>True when a snapshot of <paramref name="owner"/>'s cells was applied since it was last gone (the readiness gate).</summary>
     public bool HasSnapshotOf(Thid owner) => _owners.TryGetValue(owner, out var held) && held.Snapshotted;
 

@@ -12,12 +12,21 @@ namespace Thynapse.Transmitter.Mesh;
 /// retransmit buffer, from which a <c>RSND</c> is answered; numbers no longer held are answered with <c>GONE</c>.
 /// </summary>
 /// <remarks>
-/// Records of three kinds share a stream: multicatch events (kind 1), deliveries to one chosen cell (kind 2: anycatch,
-/// targeted events), and a holder's answers about those deliveries back to their ingress (kind 3). Routing thread only.
+/// Records of four kinds share a stream: multicatch events (kind 1), deliveries to one chosen cell (kind 2: anycatch,
+/// targeted events), a holder's answers about those deliveries back to their ingress (kind 3), and its load reports (kind 4). Routing thread only.
 /// Per event: a stamp compare and a copy into the stream's buffer; no allocation.
 /// </remarks>
 internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> incarnation, Func<Thid, long?> incarnationOf, int bufferBytes, TransmitterCounters counters)
 {
+    /// <summary>
+    /// The highest record kind a member reads (its member record's <c>records</c>, §12.10): kind-4 load reports go only to
+    /// members that read them. Null: every member reads every kind (tests of one build).
+    /// </summary>
+    public Func<Thid, int>? RecordsOf { get; init; }
+
+    /// <summary>The serving members, for load gossip to all (<see cref="Load"/> without an ingress).</summary>
+    public Func<IEnumerable<Thid>>? Serving { get; init; }
+
     private const int MaxBuffered = 65_536;
     private readonly Dictionary<Thid, Stream> _streams = [];
     private readonly List<Stream> _dirty = [];
@@ -73,6 +82,38 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
 
         ForwardRecords.WriteOutcome(Written(stream), outcome, cell, tag, reason);
         TransmitterCounters.Increment(ref counters.MeshOutcomesRelayed);
+        return true;
+    }
+
+    /// <summary>
+    /// Writes a kind-4 record to <paramref name="ingress"/> (null: to every serving member, the periodic gossip): the
+    /// local cell <paramref name="cell"/> holds <paramref name="load"/> unacknowledged deliveries of its subscription
+    /// <paramref name="subscription"/>, counting each receiver's up to the tag <paramref name="seenOf"/> gives. Not
+    /// written to a member that does not read kind 4.
+    /// </summary>
+    public void Load(Thid? ingress, ReadOnlySpan<byte> cell, uint subscription, int load, Func<Thid, ulong> seenOf)
+    {
+        if (ingress is { } one)
+        {
+            LoadTo(one, cell, subscription, load, seenOf(one));
+            return;
+        }
+
+        foreach (var member in Serving?.Invoke() ?? [])
+        {
+            LoadTo(member, cell, subscription, load, seenOf(member));
+        }
+    }
+
+    private bool LoadTo(Thid ingress, ReadOnlySpan<byte> cell, uint subscription, int load, ulong seen)
+    {
+        if ((RecordsOf is { } recordsOf && recordsOf(ingress) < (int)ForwardKind.Load) || StreamTo(ingress) is not { } stream)
+        {
+            return false;
+        }
+
+        ForwardRecords.WriteLoad(Written(stream), cell, subscription, load, seen);
+        TransmitterCounters.Increment(ref counters.MeshLoadReports);
         return true;
     }
 

@@ -15,6 +15,9 @@ internal enum ForwardKind : byte
 
     /// <summary>The holder's answer about a kind-2 delivery: the cell's ack, nack or progress, or that the cell is gone.</summary>
     Outcome = 3,
+
+    /// <summary>The holder's load report about one of its cells' acknowledging subscriptions, for the ingress's anycatch choices.</summary>
+    Load = 4,
 }
 
 /// <summary>The flags of a kind-2 record.</summary>
@@ -61,10 +64,10 @@ internal readonly ref struct ForwardRecord
     /// <summary>Kinds 2 and 3: the cell's THID (20 bytes).</summary>
     public ReadOnlySpan<byte> Cell { get; init; }
 
-    /// <summary>Kind 2: the cell's subscription id (anycatch).</summary>
+    /// <summary>Kinds 2 and 4: the cell's subscription id (anycatch).</summary>
     public uint Subscription { get; init; }
 
-    /// <summary>Kinds 2 and 3: the ingress's delivery tag.</summary>
+    /// <summary>Kinds 2 and 3: the ingress's delivery tag; kind 4: the highest of the receiver's tags the holder has seen.</summary>
     public ulong Tag { get; init; }
 
     /// <summary>Kind 2: the attempt number.</summary>
@@ -76,6 +79,9 @@ internal readonly ref struct ForwardRecord
 
     public ReadOnlySpan<byte> Body { get; init; }
 
+    /// <summary>Kind 4: the deliveries the cell holds unacknowledged, from every ingress.</summary>
+    public uint Load { get; init; }
+
     /// <summary>Kind 3: the reason (UTF-8) of a nack or of a gone cell.</summary>
     public ReadOnlySpan<byte> Reason { get; init; }
 }
@@ -85,12 +91,19 @@ internal readonly ref struct ForwardRecord
 /// publisher's THID (20), its seq (8), channel length (1) and channel (ASCII), extension length (2) and extension (JSON,
 /// e.g. a dead letter's details), body length (4) and body. Kind 2 is kind 1 with, after the seq, the cell's THID (20),
 /// the subscription (4), the ingress's tag (8) and the attempt (2). Kind 3: kind (1), outcome (1), the cell's THID (20),
-/// the tag (8), reason length (2) and reason (UTF-8).
+/// the tag (8), reason length (2) and reason (UTF-8). Kind 4: kind (1), flags (1, 0), the cell's THID (20), the
+/// subscription (4), the load (4) and the tag seen (8).
 /// </summary>
 internal static class ForwardRecords
 {
     /// <summary>Longest reason a kind-3 record carries, in characters (longer ones are cut).</summary>
     public const int MaxReasonChars = 300;
+
+    /// <summary>The highest record kind this transmitter reads (told to members in its member record, §12.10).</summary>
+    public const int HighestKind = (int)ForwardKind.Load;
+
+    /// <summary>The size of a kind-4 record.</summary>
+    public const int LoadSize = 2 + 20 + 4 + 4 + 8;
 
     private const int DeliverExtra = 20 + 4 + 8 + 2;
 
@@ -123,6 +136,19 @@ internal static class ForwardRecords
         writer.Advance(32 + length);
     }
 
+    /// <summary>A kind-4 record: the cell <paramref name="cell"/> holds <paramref name="load"/> unacknowledged deliveries of subscription <paramref name="subscription"/>.</summary>
+    public static void WriteLoad(IBufferWriter<byte> writer, ReadOnlySpan<byte> cell, uint subscription, int load, ulong seen)
+    {
+        var span = writer.GetSpan(LoadSize);
+        span[0] = (byte)ForwardKind.Load;
+        span[1] = 0;
+        cell.CopyTo(span[2..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(span[22..], subscription);
+        BinaryPrimitives.WriteUInt32LittleEndian(span[26..], (uint)Math.Max(0, load));
+        BinaryPrimitives.WriteUInt64LittleEndian(span[30..], seen);
+        writer.Advance(LoadSize);
+    }
+
     /// <summary>Reads the next record; false at the end, or with <paramref name="error"/> when the rest is not a record.</summary>
     public static bool TryRead(ref ReadOnlySpan<byte> rest, out ForwardRecord record, out string? error)
     {
@@ -140,10 +166,23 @@ internal static class ForwardRecords
             return false;
         }
 
-        if (kind is not ((byte)ForwardKind.Multicatch or (byte)ForwardKind.Deliver or (byte)ForwardKind.Outcome))
+        if (kind is < (byte)ForwardKind.Multicatch or > (byte)ForwardKind.Load)
         {
             error = $"an event record of unknown kind {kind}";
             return false;
+        }
+
+        if (kind == (byte)ForwardKind.Load)
+        {
+            if (!cursor.Bytes(20u, out var loadCell) || !cursor.UInt32(out var loadSubscription) || !cursor.UInt32(out var load) || !cursor.UInt64(out var seen))
+            {
+                error = "a truncated load record";
+                return false;
+            }
+
+            rest = cursor.Rest;
+            record = new ForwardRecord { Kind = ForwardKind.Load, Flags = flags, Cell = loadCell, Subscription = loadSubscription, Load = load, Tag = seen };
+            return true;
         }
 
         if (kind == (byte)ForwardKind.Outcome)

@@ -42,7 +42,10 @@ internal sealed class Member(Thid id, long incarnation, PeerState state, string 
     /// <summary>While suspect: the member whose suspicion this transmitter adopted first (named in the records it sends).</summary>
     public Thid SuspectedBy { get; set; }
 
-    public MemberRecord ToRecord() => new(Id, Incarnation, State, CommandEndpoint, EventsEndpoint, State == PeerState.Suspect ? SuspectedBy : default);
+    /// <summary>The highest <c>FWRD</c> record kind it reads, as its records said (0: they did not say, §12.10).</summary>
+    public int Records { get; set; }
+
+    public MemberRecord ToRecord() => new(Id, Incarnation, State, CommandEndpoint, EventsEndpoint, State == PeerState.Suspect ? SuspectedBy : default, Records);
 
     public override string ToString() => $"{Id} (incarnation {Incarnation})";
 }

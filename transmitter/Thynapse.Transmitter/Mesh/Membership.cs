@@ -90,7 +90,7 @@ internal sealed class Membership
     public IReadOnlyList<PeerInfo> View => Volatile.Read(ref _view);
 
     /// <summary>This transmitter as a record.</summary>
-    public MemberRecord Self => new(Id, Incarnation, Leaving ? PeerState.Left : PeerState.Alive, CommandEndpoint, EventsEndpoint);
+    public MemberRecord Self => new(Id, Incarnation, Leaving ? PeerState.Left : PeerState.Alive, CommandEndpoint, EventsEndpoint, Records: ForwardRecords.HighestKind);
 
     public bool TryGet(Thid id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Member? member) => _members.TryGetValue(id, out member);
 
@@ -305,7 +305,7 @@ internal sealed class Membership
         var now = _clock.Now;
         if (!_members.TryGetValue(record.Id, out var member))
         {
-            member = new Member(record.Id, record.Incarnation, record.State, record.Command, record.Events) { StateSince = now, QuietSince = now };
+            member = new Member(record.Id, record.Incarnation, record.State, record.Command, record.Events) { StateSince = now, QuietSince = now, Records = record.Records };
             _members.Add(member.Id, member);
             _changed = true;
             switch (record.State)
@@ -332,6 +332,11 @@ internal sealed class Membership
         if (record.Incarnation < member.Incarnation)
         {
             return; // old news
+        }
+
+        if (record.Incarnation == member.Incarnation && record.Records > member.Records)
+        {
+            member.Records = record.Records; // learnt from a record of its own (the first one may have come from a member that predates the field)
         }
 
         switch (record.State)
@@ -437,6 +442,9 @@ internal sealed class Membership
             _detector.Forget(member.Id);
         }
 
+        // What it reads comes with its incarnation (a restart may run another build); a record of the same incarnation
+        // that does not say (from a member that predates the field) takes nothing away.
+        member.Records = record.Incarnation != member.Incarnation ? record.Records : Math.Max(member.Records, record.Records);
         member.Incarnation = record.Incarnation;
         member.CommandEndpoint = record.Command;
         member.EventsEndpoint = record.Events;

@@ -90,7 +90,8 @@ internal static class MeshCommands
 /// <param name="Command">Its command (ROUTER) endpoint.</param>
 /// <param name="Events">Its event (PUB) endpoint.</param>
 /// <param name="From">For <see cref="PeerState.Suspect"/>: the member that suspects it (its confirmation); else empty.</param>
-internal readonly record struct MemberRecord(Thid Id, long Incarnation, PeerState State, string Command, string Events, Thid From = default)
+/// <param name="Records">The highest <c>FWRD</c> record kind it reads (§12.10); 0 when its record does not say.</param>
+internal readonly record struct MemberRecord(Thid Id, long Incarnation, PeerState State, string Command, string Events, Thid From = default, int Records = 0)
 {
     /// <summary>The wire name of a state: <c>alive</c>, <c>suspect</c>, <c>dead</c>, <c>left</c>.</summary>
     public static string StateName(PeerState state) => state switch
@@ -116,6 +117,11 @@ internal readonly record struct MemberRecord(Thid Id, long Incarnation, PeerStat
             json["from"] = From.ToString();
         }
 
+        if (Records > 0)
+        {
+            json["records"] = Records;
+        }
+
         return json;
     }
 
@@ -135,6 +141,7 @@ internal readonly record struct MemberRecord(Thid Id, long Incarnation, PeerStat
         var command = fields.GetString("command", required: true);
         var events = fields.GetString("pub", required: true);
         var from = fields.GetString("from");
+        var records = fields.GetUInt32("records");
         var parsedState = state switch
         {
             "alive" => PeerState.Alive,
@@ -167,7 +174,8 @@ internal readonly record struct MemberRecord(Thid Id, long Incarnation, PeerStat
         }
 
         error = null;
-        return new MemberRecord(Thid.Parse(id), (long)incarnation!.Value, parsedState!.Value, command!, events!, from is null ? default : Thid.Parse(from));
+        return new MemberRecord(Thid.Parse(id), (long)incarnation!.Value, parsedState!.Value, command!, events!, from is null ? default : Thid.Parse(from),
+            (int)Math.Min(records ?? 0, 255));
     }
 }
 
@@ -191,6 +199,11 @@ internal sealed record JoinMessage(MemberRecord Sender, IReadOnlyList<MemberReco
             ["pub"] = Sender.Events,
             ["members"] = MeshFrames.Records(Members),
         };
+        if (Sender.Records > 0)
+        {
+            json["records"] = Sender.Records;
+        }
+
         if (Auth is { } auth)
         {
             json["auth"] = auth;
@@ -210,6 +223,7 @@ internal sealed record JoinMessage(MemberRecord Sender, IReadOnlyList<MemberReco
         var command = fields.GetString("command", required: true);
         var events = fields.GetString("pub", required: true);
         var members = fields.GetArray("members");
+        var senderRecords = fields.GetUInt32("records");
         if (fields.Error is null)
         {
             MeshFields.CheckId(fields, "id", id);
@@ -235,7 +249,7 @@ internal sealed record JoinMessage(MemberRecord Sender, IReadOnlyList<MemberReco
             return ThynapseErrorCode.InvalidField;
         }
 
-        message = new JoinMessage(new MemberRecord(Thid.Parse(id), (long)incarnation!.Value, PeerState.Alive, command!, events!), records);
+        message = new JoinMessage(new MemberRecord(Thid.Parse(id), (long)incarnation!.Value, PeerState.Alive, command!, events!, Records: (int)Math.Min(senderRecords ?? 0, 255)), records);
         return ThynapseErrorCode.None;
     }
 }

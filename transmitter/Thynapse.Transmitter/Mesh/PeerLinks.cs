@@ -69,7 +69,11 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         poller.Add(_timer);
         _seeds = new SeedResolver(options.Mesh, clock, poller, _log.Log, _log.Warnings, Membership.AddSeed, () => _disposed);
         Cells = new CellReplica(() => Membership.Incarnation, Serving, clock, options.Mesh.CellTombstoneTime, counters) { Publish = PublishCell };
-        Forwarder = new EventForwarder(feed, () => Membership.Id, () => Membership.Incarnation, IncarnationOfServing, options.Mesh.ForwardBufferBytes, counters);
+        Forwarder = new EventForwarder(feed, () => Membership.Id, () => Membership.Incarnation, IncarnationOfServing, options.Mesh.ForwardBufferBytes, counters)
+        {
+            RecordsOf = id => Membership.TryGet(id, out var member) ? member.Records : 0,
+            Serving = () => Membership.Members.Where(m => m.State is PeerState.Alive or PeerState.Suspect).Select(m => m.Id),
+        };
         Inbox = new ForwardInbox(() => Membership.Incarnation, () => _clock.Now, 2 * _pulseInterval, DeliverForwarded,
             (sender, from, through) => Links.Request(sender, new ResendRequest(from, through).ToFrame()), ForwardsLost);
         Membership.Gone += member =>

@@ -73,6 +73,9 @@ internal sealed class AnycatchTracker
     /// <summary>Routes dead letters (set by the router, which routes every event; the tracker sits below it).</summary>
     public DeadLetterRoute? RouteDeadLetter { get; set; }
 
+    /// <summary>The subscriptions holding this transmitter's tracked deliveries now (local and remote cells).</summary>
+    public IReadOnlyCollection<Subscription> Holding => _holding;
+
     /// <summary>A fresh delivery tag (unique per transmitter, never 0).</summary>
     public ulong NextTag() => ++_nextTag;
 
@@ -275,7 +278,11 @@ internal sealed class AnycatchTracker
         var reason = nack.ReasonOrDefault;
         if (AnycatchRelay.Owns(tag))
         {
-            if (!_relay.Answer(cell, tag, RelayOutcome.Nack, reason) && !Late(_relay.Issued(tag)))
+            if (_relay.Answer(cell, tag, RelayOutcome.Nack, reason, out var relayed))
+            {
+                RoomFreed(relayed);
+            }
+            else if (!Late(_relay.Issued(tag)))
             {
                 _responder.Reject(cell.RoutingId, cell, Command.Nack, ThynapseErrorCode.UnknownDelivery, $"tag {tag} was never given to this cell", request);
             }
@@ -405,6 +412,11 @@ internal sealed class AnycatchTracker
         delivery.Attempts++;
         delivery.LastCell = holder.Receiver;
         delivery.Deadline = _clock.Now + holder.Acks!.AckTimeoutTicks;
+        if (holder.Receiver is RemoteCell)
+        {
+            holder.SentToHolder(delivery.Tag);
+        }
+
         holder.Hold(delivery);
         _holding.Add(holder);
         _inFlight.Add(delivery.Tag, delivery);
@@ -627,7 +639,13 @@ internal sealed class AnycatchTracker
     {
         if (AnycatchRelay.Owns(tag))
         {
-            return _relay.Answer(cell, tag, RelayOutcome.Ack, null) || Late(_relay.Issued(tag));
+            if (_relay.Answer(cell, tag, RelayOutcome.Ack, null, out var relayed))
+            {
+                RoomFreed(relayed); // what it held for another ingress counted in its room here too
+                return true;
+            }
+
+            return Late(_relay.Issued(tag));
         }
 
         if (!TryTakeInFlight(cell, tag, out var delivery, out var known))

@@ -11,7 +11,7 @@ internal static class Chooser
     private static long _choices;
 
     /// <summary>
-    /// Among those with room: the fewest in-flight deliveries, ties to the cell chosen least recently.
+    /// Among those with room: the lowest <see cref="Subscription.Load"/> (deliveries held unacknowledged), ties to the cell chosen least recently.
     /// <paramref name="avoid"/> (the cell that failed the previous attempt) only when it is the only candidate.
     /// </summary>
     public static Subscription? LeastBusy(IReadOnlyList<Subscription> candidates, Receiver? avoid)
@@ -23,6 +23,7 @@ internal static class Chooser
         }
 
         Subscription? best = null;
+        var bestLoad = 0;
         for (var i = 0; i < candidates.Count; i++)
         {
             var candidate = candidates[i];
@@ -31,11 +32,13 @@ internal static class Chooser
                 continue;
             }
 
+            var load = candidate.Load;
             if (best is null
-                || candidate.InFlight < best.InFlight
-                || (candidate.InFlight == best.InFlight && candidate.Receiver.LastChosen < best.Receiver.LastChosen))
+                || load < bestLoad
+                || (load == bestLoad && candidate.Receiver.LastChosen < best.Receiver.LastChosen))
             {
                 best = candidate;
+                bestLoad = load;
             }
         }
 

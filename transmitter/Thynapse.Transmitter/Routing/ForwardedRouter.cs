@@ -12,7 +12,8 @@ namespace Thynapse.Transmitter.Routing;
 /// hop): multicatch events (kind 1) go to this transmitter's own cells by the route table's plan for their channel; a
 /// delivery to one cell (kind 2: the ingress's anycatch choice, or a targeted receiver) goes to exactly that cell, never
 /// re-picked, and is answered <c>Gone</c> when the cell or its subscription is not here; an answer about a delivery this
-/// transmitter forwarded (kind 3) goes to the anycatch tracker, which owns it.
+/// transmitter forwarded (kind 3) goes to the anycatch tracker, which owns it; a holder's load report about one of its
+/// cells (kind 4) goes to that cell's subscription in the replica, for anycatch choices.
 /// </summary>
 /// <remarks>Routing thread only; the records are read in place.</remarks>
 internal sealed class ForwardedRouter(RouteTable routes, CellOutput output, CellDirectory directory, AnycatchTracker tracker, AnycatchRelay relay,
@@ -22,6 +23,9 @@ internal sealed class ForwardedRouter(RouteTable routes, CellOutput output, Cell
 
     /// <summary>One object per publisher, so that a batch to a cell leaves out repeats of its THID.</summary>
     private readonly Dictionary<Thid, byte[]> _origins = [];
+
+    /// <summary>The replica, where kind-4 load reports find their remote cells (set by the mesh; null without one).</summary>
+    public Mesh.CellReplica? Replica { get; set; }
 
     /// <summary>Delivers the records of one <c>FWRD</c> from <paramref name="sender"/>; false with <paramref name="error"/> when they are malformed (those before it were delivered).</summary>
     public bool Deliver(Thid sender, ReadOnlySpan<byte> records, out string? error)
@@ -33,6 +37,19 @@ internal sealed class ForwardedRouter(RouteTable routes, CellOutput output, Cell
             {
                 var reason = record.Reason.IsEmpty ? null : System.Text.Encoding.UTF8.GetString(record.Reason);
                 tracker.Relayed(sender, Thid.FromBytes(record.Cell), record.Tag, (RelayOutcome)record.Flags, reason);
+                continue;
+            }
+
+            if (record.Kind == ForwardKind.Load)
+            {
+                // A report about a cell or subscription the replica does not hold (yet, or any more) has nothing to update.
+                if (Replica?.Find(sender, Thid.FromBytes(record.Cell)) is { } remote
+                    && remote.Profile.Subscriptions.TryGetValue(record.Subscription, out var reported))
+                {
+                    reported.LoadReported((int)Math.Min(record.Load, int.MaxValue), record.Tag);
+                    tracker.RoomFreed(reported); // a lower load is room: queued work may go there now
+                }
+
                 continue;
             }
 
@@ -110,7 +127,7 @@ internal sealed class ForwardedRouter(RouteTable routes, CellOutput output, Cell
         }
 
         var fields = !anycatch ? AnycatchFields.Multicatch
-            : tracked ? new AnycatchFields(record.Subscription, relay.Hold(sender, record.Tag, cell!, cell!.Profile.Subscriptions[record.Subscription].Acks!.AckTimeoutTicks), record.Attempt)
+            : tracked ? new AnycatchFields(record.Subscription, relay.Hold(sender, record.Tag, cell!.Profile.Subscriptions[record.Subscription]), record.Attempt)
             : new AnycatchFields(record.Subscription, tracker.NextTag(), record.Attempt);
         output.Deliver(cell!, e, fields);
         TransmitterCounters.Increment(ref counters.Deliveries);
