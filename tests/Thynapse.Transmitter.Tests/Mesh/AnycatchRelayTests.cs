@@ -131,6 +131,39 @@ public sealed class AnycatchRelayTests
         Assert.IsTrue(subscription.HasRoom, "half the prefetch free again");
     }
 
+    [TestMethod]
+    public void LoadReports_GoOnlyToMembersWhoseRecordsSayTheyReadKind4()
+    {
+        var current = Thid.NewRandom();
+        var older = Thid.NewRandom();
+        var counters = new Thynapse.Transmitter.Diagnostics.TransmitterCounters();
+        var forwarder = new EventForwarder(null!, () => Ingress, () => 1, _ => 1, 1 << 20, counters)
+        {
+            RecordsOf = id => id == older ? 3 : ForwardRecords.HighestKind,
+            Serving = () => [current, older],
+        };
+
+        forwarder.Load(null, Thid.NewRandom().ToByteArray(), 1, 5, _ => 0);
+        forwarder.Load(older, Thid.NewRandom().ToByteArray(), 1, 5, _ => 0);
+
+        Assert.AreEqual(1L, counters.MeshLoadReports, "one record, to the member that reads kind 4");
+    }
+
+    [TestMethod]
+    public void AMemberRecordsRecordKinds_TravelInItsRecordAndInJoin_AndAreZeroWhenItDoesNotSay()
+    {
+        var record = new MemberRecord(Thid.NewRandom(), 7, PeerState.Alive, "tcp://127.0.0.1:1", "tcp://127.0.0.1:2", Records: ForwardRecords.HighestKind);
+        Assert.AreEqual(4, MemberRecord.Read(record.ToJson(), 0, out _)!.Value.Records);
+
+        var old = record.ToJson();
+        old.Remove("records");
+        Assert.AreEqual(0, MemberRecord.Read(old, 0, out _)!.Value.Records, "a member that predates the field");
+
+        var join = Newtonsoft.Json.Linq.JObject.Parse(System.Text.Encoding.UTF8.GetString(new JoinMessage(record, []).ToFrame().AsSpan(Thynapse.Core.FrameHeader.PayloadOffset)));
+        Assert.AreEqual(Thynapse.Core.ThynapseErrorCode.None, JoinMessage.TryRead(join, out var read, out var error), error);
+        Assert.AreEqual(4, read!.Sender.Records);
+    }
+
     private ulong Hold(Thid ingress, ulong ingressTag, LocalCell cell) => _relay.Hold(ingress, ingressTag, Subscription(cell));
 
     private Subscription Subscription(LocalCell cell) =>
