@@ -85,11 +85,23 @@ public sealed class AnycatchRelayTests
         Assert.AreEqual(1, subscription.Load, "before any report: this ingress's own in-flight count");
 
         subscription.LoadReported(0, seen: 10); // the holder saw tag 10: the cell is idle, the delivery answered
-        subscription.SentToHolder(11);
-        subscription.SentToHolder(12);
+        var sent = new List<Thynapse.Transmitter.Reliability.AnycatchDelivery>();
+        foreach (var tag in new ulong[] { 11, 12 })
+        {
+            subscription.SentToHolder(tag);
+            sent.Add(new Thynapse.Transmitter.Reliability.AnycatchDelivery());
+            subscription.Hold(sent[^1]);
+        }
+
         Assert.AreEqual(2, subscription.Load, "the report, plus two sent after it");
         subscription.LoadReported(5, seen: 11);
         Assert.AreEqual(6, subscription.Load, "5 at the cell (tag 11 among them), tag 12 still on the way");
+
+        subscription.Release(sent[0]);
+        subscription.Release(sent[1]);
+        Assert.AreEqual(6, subscription.Load, "one of this ingress's still in flight (the first)");
+        subscription.Release(subscription.InFlightDeliveries.First!);
+        Assert.AreEqual(5, subscription.Load, "none of this ingress's left in flight: what the report could not count is over");
         subscription.LoadReported(1, seen: 12);
         Assert.AreEqual(1, subscription.Load);
     }

@@ -13,9 +13,6 @@ using Thynapse.Transmitter.Sessions;
 
 namespace Thynapse.Transmitter.Reliability;
 
-/// <summary>Routes a dead letter on <c>$DLQ.&lt;service&gt;</c> like any event there; returns its receivers.</summary>
-internal delegate uint DeadLetterRoute(in EventData e, RoutePlan plan, DeadLetter deadLetter);
-
 /// <summary>
 /// Reliable anycatch (PROTOCOL.md §4.5): the deliveries in flight and their ack deadlines, per-service queues of those
 /// waiting for a cell with room, acknowledgements, refusals and progress, redelivery, dead letters, and publishers
@@ -47,12 +44,14 @@ internal sealed class AnycatchTracker
     private readonly CellDirectory _directory;
     private readonly Responder _responder;
     private readonly AnycatchRelay _relay;
+    private readonly DeadLetters _deadLetters;
     private ulong _nextTag;
 
     public AnycatchTracker(TransmitterOptions options, TransmitterCounters counters, StallAwareClock clock, LogLimiter warnings, ILogger log,
         RouteTable routes, ReceiverSink sink, CellOutput output, CellDirectory directory, Responder responder, AnycatchRelay relay)
     {
         _relay = relay;
+        _deadLetters = new DeadLetters(counters, warnings, log, routes);
         Completions = new Completions(output, directory);
         _options = options;
         _limits = options.MessageLimits;
@@ -71,7 +70,11 @@ internal sealed class AnycatchTracker
     public Completions Completions { get; }
 
     /// <summary>Routes dead letters (set by the router, which routes every event; the tracker sits below it).</summary>
-    public DeadLetterRoute? RouteDeadLetter { get; set; }
+    public DeadLetterRoute? RouteDeadLetter
+    {
+        get => _deadLetters.Route;
+        set => _deadLetters.Route = value;
+    }
 
     /// <summary>The subscriptions holding this transmitter's tracked deliveries now (local and remote cells).</summary>
     public IReadOnlyCollection<Subscription> Holding => _holding;
@@ -568,49 +571,10 @@ internal sealed class AnycatchTracker
         TransmitterCounters.Increment(ref _counters.Queued);
     }
 
-    /// <summary>The delivery's attempts are used up: its service's dead-letter channel gets the event.</summary>
+    /// <summary>The delivery's attempts are used up: its service's dead-letter channel gets the event, and the delivery is over.</summary>
     private void DeadLetterDelivery(AnycatchDelivery delivery)
     {
-        TransmitterCounters.Increment(ref _counters.DeadLetters);
-        var e = delivery.Event;
-        var channel = Encoding.ASCII.GetString(e.Channel);
-        if (e.Completion is { } waiter)
-        {
-            waiter.DeadLetter ??= new DeadLetter(new DeadLetterDetails(channel, delivery.Service, delivery.Attempts, delivery.LastFailure));
-        }
-
-        if (_warnings.Allow(WarningKind.DeadLetter))
-        {
-            _log.Warning("Dead-lettered #{Sequence} of {Origin} on {Channel} for service {Service} after {Attempts} attempts: {Reason}",
-                e.Sequence, e.Origin, channel, delivery.Service, delivery.Attempts, delivery.LastFailure);
-        }
-
-        if (e.DeadLetter is not null)
-        {
-            // A dead letter that its own catchers cannot handle is not dead-lettered again.
-            TransmitterCounters.Increment(ref _counters.DeadLettersDropped);
-            if (_warnings.Allow(WarningKind.DeadLetter))
-            {
-                _log.Warning("Dropped a dead letter of service {Service} that could not be handled either", e.DeadLetter.Details.Service);
-            }
-        }
-        else
-        {
-            var deadLetter = new DeadLetter(new DeadLetterDetails(channel, delivery.Service, delivery.Attempts, delivery.LastFailure));
-            var deadLetterChannel = Encoding.ASCII.GetBytes(DeadLetterDetails.ChannelFor(delivery.Service));
-            var plan = _routes.Find(deadLetterChannel, out _) ?? RoutePlan.Empty;
-            var receivers = RouteDeadLetter!(new EventData(e.OriginId, e.Origin, e.Sequence, deadLetterChannel, e.Body, deadLetter, e.OriginId, deadLetterChannel), plan, deadLetter);
-            if (receivers == 0)
-            {
-                TransmitterCounters.Increment(ref _counters.DeadLettersDropped);
-                if (_warnings.Allow(WarningKind.DeadLetter))
-                {
-                    _log.Warning("Nobody catches {DeadLetterChannel}: the dead letter of #{Sequence} of {Origin} is dropped",
-                        DeadLetterDetails.ChannelFor(delivery.Service), e.Sequence, e.Origin);
-                }
-            }
-        }
-
+        _deadLetters.Send(delivery);
         Finish(delivery, deadLettered: true);
     }
 

@@ -30,11 +30,14 @@ internal sealed class Subscription(Receiver receiver, uint id, ChannelPattern pa
     /// report could not count yet; before any report, this ingress's own in-flight count, as without load reports.
     /// </summary>
     /// <remarks>
-    /// The holder's count leaves out what is on the wire, so that a cell one hop away is not counted busier than a local
-    /// one by its round trip: with handlers that take no time, counting the round trip sent most events to the ingress's
-    /// own cells (measured 4688 / 2688 / 2624 over three transmitters).
+    /// The holder's count holds what other ingresses sent the cell, and leaves out the cell's answers on their way back
+    /// here: the ingress's own count held those and not these.
+    /// <para>
+    /// What the report could not count is at most what this ingress still has in flight there: a delivery that ended
+    /// without reaching the holder (timed out behind a lost forward message, or its holder restarted) stops counting.
+    /// </para>
     /// </remarks>
-    public int Load => _reported ? _reportedLoad + (_unreported?.Count ?? 0) : InFlight + Relayed;
+    public int Load => _reported ? _reportedLoad + Math.Min(_unreported?.Count ?? 0, InFlight) : InFlight + Relayed;
 
     /// <summary>A local cell's deliveries this transmitter holds for other ingresses (relayed tags, §12.11).</summary>
     public int Relayed { get; private set; }
@@ -133,6 +136,11 @@ internal sealed class Subscription(Receiver receiver, uint id, ChannelPattern pa
     public void Release(Reliability.AnycatchDelivery delivery)
     {
         InFlightDeliveries.Remove(delivery);
+        if (InFlight == 0)
+        {
+            _unreported?.Clear(); // nothing of this ingress's left on the way there
+        }
+
         Refill();
     }
 
