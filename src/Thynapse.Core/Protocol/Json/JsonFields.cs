@@ -18,6 +18,9 @@ internal struct JsonFields(JObject source)
     /// <summary>The first problem found (naming the field), or null.</summary>
     public string? Error { get; private set; }
 
+    /// <summary>The object's <c>ref</c>, as an answer copies it (<see cref="MessageFields.ReadRef"/>).</summary>
+    public readonly JValue? Ref => MessageFields.ReadRef(_source);
+
     public string? GetString(string name, bool required = false, int maxLength = int.MaxValue)
     {
         var token = Get(name, required);

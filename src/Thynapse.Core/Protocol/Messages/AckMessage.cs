@@ -18,5 +18,5 @@ public sealed record AckMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : Tagged
         [NotNullWhen(true)] out AckMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        TryRead(body, limits, Command.Ackn, static (tag, tags) => new AckMessage(tag, tags), out message, out code, out error);
+        MessageFields.TryReadRequest(body, limits, static (ref JsonFields fields) => Read(Command.Ackn, ref fields, static (tag, tags, reference) => new AckMessage(tag, tags) { Ref = reference }), out message, out code, out error);
 }

@@ -24,6 +24,35 @@ public sealed record DiscoveryFilter
     public MetadataQuery? CompiledQuery { get; init; }
 
     /// <summary>
+    /// Reads a request made of a filter (<c>LIST</c>), or of the id named <paramref name="idName"/> and a filter
+    /// (<c>WTCH</c>): the id first, so that a bad id is reported before a bad query; <paramref name="make"/> is given the
+    /// id (0 without one), the filter and the request's <c>ref</c>.
+    /// </summary>
+    internal static bool TryReadRequest<T>(
+        JObject body,
+        MessageLimits limits,
+        string? idName,
+        Func<uint, DiscoveryFilter, JValue?, T> make,
+        [NotNullWhen(true)] out T? message,
+        out ThynapseErrorCode code,
+        [NotNullWhen(false)] out string? error)
+        where T : JsonRequest
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(limits);
+        var fields = new JsonFields(body);
+        var id = idName is null ? null : fields.GetUInt32(idName, required: true);
+        if (!TryRead(ref fields, limits, out var filter, out code, out error))
+        {
+            message = null;
+            return false;
+        }
+
+        message = make(id ?? 0, filter, fields.Ref);
+        return true;
+    }
+
+    /// <summary>
     /// Reads <c>service</c>, <c>tags</c> and <c>query</c> as the transmitter does: field types and tags
     /// (<c>INVALID_FIELD</c>, including a <c>query</c> that is not an object), then the query (<c>INVALID_QUERY</c>,
     /// <c>QUERY_TOO_DEEP</c>, <c>QUERY_TOO_LARGE</c>). <paramref name="fields"/> may already hold a problem, which wins.
@@ -64,19 +93,12 @@ public sealed record DiscoveryFilter
     /// <summary>Writes the filter's fields into an object being written: the SDK's order, service, tags (when any), query.</summary>
     internal void WriteFields(JsonWriter writer)
     {
-        if (Service is not null)
-        {
-            MessageFields.Write(writer, "service", Service);
-        }
-
+        MessageFields.WriteIfPresent(writer, "service", Service);
         if (Tags.Count > 0)
         {
             MessageFields.WriteStrings(writer, "tags", Tags);
         }
 
-        if (Query is not null)
-        {
-            MessageFields.Write(writer, "query", Query);
-        }
+        MessageFields.WriteIfPresent(writer, "query", Query);
     }
 }

@@ -100,7 +100,7 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
         var encodings = fields.Error is null
             ? MessageFields.ReadStrings(encodingsField, ref fields, "field 'encodings' must be an array of strings such as [\"B\", \"J\"]")
             : null;
-        var key = fields.Error is null && keyField is not null ? ReadKey(keyField, ref fields) : null;
+        var key = fields.Error is null && keyField is not null ? MessageFields.ReadObject(keyField, ref fields, "field 'key': ", ReadKey) : null;
         code = ThynapseErrorCode.InvalidField;
         var subscriptions = fields.Error is null ? ReadSubscriptions(subsField, limits, ref fields, out code) : null;
         if (fields.Error is { } fieldError)
@@ -129,7 +129,7 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
             Resume = resume,
             Secret = secret,
             Key = key,
-            Ref = MessageFields.ReadRef(body),
+            Ref = fields.Ref,
         };
         return true;
     }
@@ -142,53 +142,18 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
         writer.WriteStartObject();
         MessageFields.Write(writer, "id", Id.ToString());
         MessageFields.Write(writer, "service", Service);
-        if (Protocol is { } protocol)
-        {
-            MessageFields.Write(writer, "protocol", protocol);
-        }
-
-        if (Encodings is not null)
-        {
-            MessageFields.WriteStrings(writer, "encodings", Encodings);
-        }
-
-        if (Metadata is not null)
-        {
-            MessageFields.Write(writer, "metadata", Metadata);
-        }
-
-        if (Tags is not null)
-        {
-            MessageFields.WriteStrings(writer, "tags", Tags);
-        }
-
+        MessageFields.WriteIfPresent(writer, "protocol", Protocol);
+        MessageFields.WriteIfPresent(writer, "encodings", Encodings);
+        MessageFields.WriteIfPresent(writer, "metadata", Metadata);
+        MessageFields.WriteIfPresent(writer, "tags", Tags);
         if (Subscriptions is not null)
         {
-            writer.WritePropertyName("subs");
-            writer.WriteStartArray();
-            foreach (var subscription in Subscriptions)
-            {
-                subscription.WriteEntry(writer);
-            }
-
-            writer.WriteEndArray();
+            MessageFields.WriteArray(writer, "subs", Subscriptions, static (json, subscription) => subscription.WriteEntry(json));
         }
 
-        if (Credit)
-        {
-            MessageFields.Write(writer, "credit", true);
-        }
-
-        if (Resume is not null)
-        {
-            MessageFields.Write(writer, "resume", Resume);
-        }
-
-        if (Secret is not null)
-        {
-            MessageFields.Write(writer, "secret", Secret);
-        }
-
+        MessageFields.WriteIfSet(writer, "credit", Credit);
+        MessageFields.WriteIfPresent(writer, "resume", Resume);
+        MessageFields.WriteIfPresent(writer, "secret", Secret);
         if (Key is not null)
         {
             writer.WritePropertyName("key");
@@ -218,27 +183,25 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
 
 
     /// <summary><c>HELO.key</c>: a Z85 public key, a hex nonce and a hex box of their exact lengths, or <c>INVALID_FIELD</c>.</summary>
-    private static KeyProof? ReadKey(JObject key, ref JsonFields fields)
+    private static KeyProof? ReadKey(ref JsonFields fields)
     {
-        var keyFields = new JsonFields(key);
-        var publicKey = keyFields.GetString("public", required: true);
-        var nonce = keyFields.GetString("nonce", required: true);
-        var box = keyFields.GetString("box", required: true);
-        if (keyFields.Error is { } problem)
+        var publicKey = fields.GetString("public", required: true);
+        var nonce = fields.GetString("nonce", required: true);
+        var box = fields.GetString("box", required: true);
+        if (fields.Error is not null)
         {
-            fields.Invalid($"field 'key': {problem}");
             return null;
         }
 
         if (!CurveKeys.IsKey(publicKey))
         {
-            fields.Invalid("field 'key': 'public' must be a Z85 CURVE public key, 40 characters");
+            fields.Invalid("'public' must be a Z85 CURVE public key, 40 characters");
             return null;
         }
 
         if (!TryHex(nonce!, KeyProof.NonceLength, out var nonceBytes) || !TryHex(box!, KeyProof.BoxLength, out var boxBytes))
         {
-            fields.Invalid($"field 'key': 'nonce' must be {KeyProof.NonceLength * 2} and 'box' {KeyProof.BoxLength * 2} hexadecimal characters");
+            fields.Invalid($"'nonce' must be {KeyProof.NonceLength * 2} and 'box' {KeyProof.BoxLength * 2} hexadecimal characters");
             return null;
         }
 

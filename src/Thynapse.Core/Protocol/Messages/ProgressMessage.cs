@@ -18,5 +18,5 @@ public sealed record ProgressMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : T
         [NotNullWhen(true)] out ProgressMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        TryRead(body, limits, Command.Prog, static (tag, tags) => new ProgressMessage(tag, tags), out message, out code, out error);
+        MessageFields.TryReadRequest(body, limits, static (ref JsonFields fields) => Read(Command.Prog, ref fields, static (tag, tags, reference) => new ProgressMessage(tag, tags) { Ref = reference }), out message, out code, out error);
 }

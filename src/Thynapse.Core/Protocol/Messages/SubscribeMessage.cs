@@ -25,7 +25,6 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
     /// <summary><c>maxAttempts</c>, when given: attempts before the event is dead-lettered.</summary>
     public uint? MaxAttempts { get; init; }
 
-
     /// <inheritdoc />
     public override Command Command => Command.Subs;
 
@@ -48,7 +47,7 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
             return false;
         }
 
-        message = message with { Ref = MessageFields.ReadRef(body) };
+        message = message with { Ref = fields.Ref };
         return true;
     }
 
@@ -61,8 +60,6 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
     }
-
-
 
     /// <summary>Writes the entry as <c>HELO.subs</c> carries it: without <c>ref</c>.</summary>
     internal void WriteEntry(JsonWriter writer)
@@ -144,24 +141,9 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
         MessageFields.Write(writer, "sub", Sub);
         MessageFields.Write(writer, "pattern", Pattern.Text);
         MessageFields.Write(writer, "mode", MessageFields.NameOf(Mode));
-        if (Ack)
-        {
-            MessageFields.Write(writer, "ack", true);
-        }
-
-        if (Prefetch is { } prefetch)
-        {
-            MessageFields.Write(writer, "prefetch", prefetch);
-        }
-
-        if (AckTimeout is { } ackTimeout)
-        {
-            MessageFields.Write(writer, "ackTimeout", ackTimeout);
-        }
-
-        if (MaxAttempts is { } maxAttempts)
-        {
-            MessageFields.Write(writer, "maxAttempts", maxAttempts);
-        }
+        MessageFields.WriteIfSet(writer, "ack", Ack);
+        MessageFields.WriteIfPresent(writer, "prefetch", Prefetch);
+        MessageFields.WriteIfPresent(writer, "ackTimeout", AckTimeout);
+        MessageFields.WriteIfPresent(writer, "maxAttempts", MaxAttempts);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 
@@ -26,23 +25,14 @@ public abstract record TaggedMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : J
     }
 
     /// <summary>
-    /// Reads the payload of <paramref name="command"/> as the transmitter does (<c>INVALID_FIELD</c>): <c>tag</c> or a
-    /// non-empty <c>tags</c> of positive integers. Whether the tags were given to this cell depends on the session.
+    /// Reads the fields of <paramref name="command"/> as the transmitter does (<c>INVALID_FIELD</c>): <c>tag</c> or a
+    /// non-empty <c>tags</c> of positive integers, made into a message by <paramref name="make"/> with the request's
+    /// <c>ref</c>. Whether the tags were given to this cell depends on the session.
     /// </summary>
-    private protected static bool TryRead<T>(
-        JObject body,
-        MessageLimits limits,
-        Command command,
-        Func<ulong?, ulong[]?, T> make,
-        [NotNullWhen(true)] out T? message,
-        out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
+    private protected static T Read<T>(Command command, ref JsonFields fields, Func<ulong?, ulong[]?, JValue?, T> make)
         where T : TaggedMessage
     {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        var fields = new JsonFields(body);
         var (tag, tags) = DeliveryTags.Read(command, ref fields);
-        return MessageFields.Done(ref fields, make(tag, tags) with { Ref = MessageFields.ReadRef(body) }, out message, out code, out error);
+        return make(tag, tags, fields.Ref);
     }
 }

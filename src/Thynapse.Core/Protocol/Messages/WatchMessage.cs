@@ -25,21 +25,8 @@ public sealed record WatchMessage(uint Watch, DiscoveryFilter Filter) : JsonRequ
         MessageLimits limits,
         [NotNullWhen(true)] out WatchMessage? message,
         out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        var fields = new JsonFields(body);
-        var id = fields.GetUInt32("watch", required: true);
-        if (!DiscoveryFilter.TryRead(ref fields, limits, out var filter, out code, out error))
-        {
-            message = null;
-            return false;
-        }
-
-        message = new WatchMessage(id!.Value, filter) { Ref = MessageFields.ReadRef(body) };
-        return true;
-    }
+        [NotNullWhen(false)] out string? error) =>
+        DiscoveryFilter.TryReadRequest(body, limits, "watch", static (id, filter, reference) => new WatchMessage(id, filter) { Ref = reference }, out message, out code, out error);
 
     /// <inheritdoc />
     /// <remarks>The SDK's order: the filter's fields, then watch, then ref.</remarks>
