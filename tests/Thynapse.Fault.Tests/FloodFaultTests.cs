@@ -138,11 +138,9 @@ public sealed class FloodFaultTests
 
             await using var cell = await Cells.ConnectAsync(transmitter.CommandEndpoint, TestIds.Next("after"), o => o, ct);
             var channel = TestIds.Next("alive");
-            var caught = new EventCollector();
-            await using var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
-            using var _ = subscription.Subscribe(caught);
+            await using var caught = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
             Assert.AreEqual(1, (await cell.PublishAsync(channel, "still here", cancellationToken: ct)).Receivers);
-            await caught.WaitForAsync(1, "the cell after the flood", ct);
+            await caught.Events.WaitForAsync(1, "the cell after the flood", ct);
         }
         finally
         {

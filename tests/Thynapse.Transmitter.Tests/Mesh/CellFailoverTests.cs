@@ -64,9 +64,7 @@ public sealed class CellFailoverTests
         var service = TestIds.Next("failover");
         var channel = TestIds.Next("moving");
         await using var cell = await Cells.ConnectAsync(a, service, ct);
-        var caught = new EventCollector();
-        await using var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
-        using var observed = subscription.Subscribe(caught);
+        await using var caught = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
         var notices = new List<CellNotice>();
         using var watching = cell.Notices.Subscribe(n => { lock (notices) { notices.Add(n); } });
         await Eventually.That("the cell knows b", () => cell.Transmitters.Count == 2, cancellationToken: ct);
@@ -91,7 +89,7 @@ public sealed class CellFailoverTests
         await using var publisher = await Cells.ConnectAsync(b, "producer", ct);
         var result = await publisher.PublishAsync(channel, "after the move", cancellationToken: ct);
         Assert.AreEqual(1, result.Receivers, "the subscription came along");
-        await Eventually.That("the moved cell catches on b", () => caught.Count == 1, cancellationToken: ct);
+        await Eventually.That("the moved cell catches on b", () => caught.Events.Count == 1, cancellationToken: ct);
     }
 
     /// <summary>
@@ -112,9 +110,7 @@ public sealed class CellFailoverTests
         var service = TestIds.Next("drained");
         var channel = TestIds.Next("after-drain");
         await using var cell = await Cells.ConnectAsync(a, service, ct);
-        var caught = new EventCollector();
-        await using var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
-        using var observed = subscription.Subscribe(caught);
+        await using var caught = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
         await Eventually.That("the cell knows all three transmitters", () => cell.Transmitters.Count == 3, cancellationToken: ct);
         var members = $"a {a.Id}, b {b.Id}, c {c.Id}; a sees {string.Join(", ", a.Peers.Select(p => $"{p.Id} {p.State}"))}";
         TestContext.WriteLine(members);
@@ -148,7 +144,7 @@ public sealed class CellFailoverTests
             await using var publisher = await Cells.ConnectAsync(there, "producer", o => o, ct);
             var result = await publisher.PublishAsync(channel, "after the drain", cancellationToken: ct);
             Assert.AreEqual(1, result.Receivers, "the subscription came along");
-            await Eventually.That("the moved cell catches", () => caught.Count == 1, cancellationToken: ct);
+            await Eventually.That("the moved cell catches", () => caught.Events.Count == 1, cancellationToken: ct);
         }
         finally
         {
