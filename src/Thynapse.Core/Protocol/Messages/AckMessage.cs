@@ -18,5 +18,11 @@ public sealed record AckMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : Tagged
         [NotNullWhen(true)] out AckMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        MessageFields.TryReadRequest(body, limits, static (ref JsonFields fields) => Read(Command.Ackn, ref fields, static (tag, tags, reference) => new AckMessage(tag, tags) { Ref = reference }), out message, out code, out error);
+        MessageFields.TryReadRequest(body, limits, Read, out message, out code, out error);
+
+    private static AckMessage Read(ref JsonFields fields, MessageLimits limits)
+    {
+        var (tag, tags) = ReadTags(Command.Ackn, ref fields);
+        return new AckMessage(tag, tags) { Ref = fields.Ref };
+    }
 }

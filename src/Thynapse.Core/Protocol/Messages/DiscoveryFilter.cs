@@ -24,70 +24,30 @@ public sealed record DiscoveryFilter
     public MetadataQuery? CompiledQuery { get; init; }
 
     /// <summary>
-    /// Reads a request made of a filter (<c>LIST</c>), or of the id named <paramref name="idName"/> and a filter
-    /// (<c>WTCH</c>): the id first, so that a bad id is reported before a bad query; <paramref name="make"/> is given the
-    /// id (0 without one), the filter and the request's <c>ref</c>.
-    /// </summary>
-    internal static bool TryReadRequest<T>(
-        JObject body,
-        MessageLimits limits,
-        string? idName,
-        Func<uint, DiscoveryFilter, JValue?, T> make,
-        [NotNullWhen(true)] out T? message,
-        out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
-        where T : JsonRequest
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        var fields = new JsonFields(body);
-        var id = idName is null ? null : fields.GetUInt32(idName, required: true);
-        if (!TryRead(ref fields, limits, out var filter, out code, out error))
-        {
-            message = null;
-            return false;
-        }
-
-        message = make(id ?? 0, filter, fields.Ref);
-        return true;
-    }
-
-    /// <summary>
     /// Reads <c>service</c>, <c>tags</c> and <c>query</c> as the transmitter does: field types and tags
     /// (<c>INVALID_FIELD</c>, including a <c>query</c> that is not an object), then the query (<c>INVALID_QUERY</c>,
-    /// <c>QUERY_TOO_DEEP</c>, <c>QUERY_TOO_LARGE</c>). <paramref name="fields"/> may already hold a problem, which wins.
+    /// <c>QUERY_TOO_DEEP</c>, <c>QUERY_TOO_LARGE</c>). <paramref name="fields"/> may already hold a problem (a
+    /// <c>WTCH</c>'s bad id), which wins. Null with the problem in <paramref name="fields"/>.
     /// </summary>
-    internal static bool TryRead(
-        ref JsonFields fields,
-        MessageLimits limits,
-        [NotNullWhen(true)] out DiscoveryFilter? filter,
-        out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
+    internal static DiscoveryFilter? Read(ref JsonFields fields, MessageLimits limits)
     {
-        filter = null;
-        code = ThynapseErrorCode.InvalidField;
         var service = fields.GetString("service");
         var tagsField = fields.GetArray("tags");
         var query = fields.GetObject("query");
         var tags = fields.Error is null && tagsField is not null ? MessageFields.ReadTags(tagsField, ref fields) : [];
-        if (fields.Error is { } fieldError)
+        if (fields.Error is not null)
         {
-            error = fieldError;
-            return false;
+            return null;
         }
 
         MetadataQuery? compiled = null;
         if (query is not null && !MetadataQuery.TryParse(query, limits.QueryLimits, out compiled, out var problem))
         {
-            code = EventExtension.CodeOf(problem);
-            error = $"query: {problem.Message}";
-            return false;
+            fields.Refuse(EventExtension.CodeOf(problem), $"query: {problem.Message}");
+            return null;
         }
 
-        code = ThynapseErrorCode.None;
-        error = null;
-        filter = new DiscoveryFilter { Service = service, Tags = tags ?? [], Query = query, CompiledQuery = compiled };
-        return true;
+        return new DiscoveryFilter { Service = service, Tags = tags ?? [], Query = query, CompiledQuery = compiled };
     }
 
     /// <summary>Writes the filter's fields into an object being written: the SDK's order, service, tags (when any), query.</summary>

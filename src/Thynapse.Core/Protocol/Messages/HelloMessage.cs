@@ -59,19 +59,17 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
         MessageLimits limits,
         [NotNullWhen(true)] out HelloMessage? message,
         out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
+        [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryReadRequest(body, limits, Read, out message, out code, out error);
+
+    private static HelloMessage? Read(ref JsonFields fields, MessageLimits limits)
     {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        message = null;
-        var fields = new JsonFields(body);
         // The version first: a HELO of another version may hold fields this one reads otherwise (§10).
         var protocol = fields.GetUInt64("protocol");
         if (protocol is { } version && version != ProtocolVersion.Current)
         {
-            code = ThynapseErrorCode.UnsupportedProtocol;
-            error = $"this transmitter speaks protocol {ProtocolVersion.Current}, not {version}";
-            return false;
+            fields.Refuse(ThynapseErrorCode.UnsupportedProtocol, $"this transmitter speaks protocol {ProtocolVersion.Current}, not {version}");
+            return null;
         }
 
         var idText = fields.GetString("id", required: true);
@@ -101,24 +99,19 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
             ? MessageFields.ReadStrings(encodingsField, ref fields, "field 'encodings' must be an array of strings such as [\"B\", \"J\"]")
             : null;
         var key = fields.Error is null && keyField is not null ? MessageFields.ReadObject(keyField, ref fields, "field 'key': ", ReadKey) : null;
-        code = ThynapseErrorCode.InvalidField;
-        var subscriptions = fields.Error is null ? ReadSubscriptions(subsField, limits, ref fields, out code) : null;
-        if (fields.Error is { } fieldError)
+        var subscriptions = fields.Error is null ? ReadSubscriptions(subsField, limits, ref fields) : null;
+        if (fields.Error is not null)
         {
-            error = fieldError;
-            return false;
+            return null;
         }
 
         if (metadata is not null && !limits.FitsMetadata(metadata, out var size))
         {
-            code = ThynapseErrorCode.MetadataTooLarge;
-            error = $"the metadata takes {size} bytes; the limit is {limits.MaxMetadataBytes}";
-            return false;
+            fields.Refuse(ThynapseErrorCode.MetadataTooLarge, $"the metadata takes {size} bytes; the limit is {limits.MaxMetadataBytes}");
+            return null;
         }
 
-        code = ThynapseErrorCode.None;
-        error = null;
-        message = new HelloMessage(id, service!)
+        return new HelloMessage(id, service!)
         {
             Protocol = protocol,
             Encodings = encodings,
@@ -131,7 +124,6 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
             Key = key,
             Ref = fields.Ref,
         };
-        return true;
     }
 
     /// <inheritdoc />
@@ -216,9 +208,8 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
     }
 
     /// <summary><c>HELO.subs</c>: each entry as in <c>SUBS</c>, naming the index of the first bad one.</summary>
-    private static List<SubscribeMessage>? ReadSubscriptions(JArray? subs, MessageLimits limits, ref JsonFields fields, out ThynapseErrorCode code)
+    private static List<SubscribeMessage>? ReadSubscriptions(JArray? subs, MessageLimits limits, ref JsonFields fields)
     {
-        code = ThynapseErrorCode.InvalidField;
         if (subs is null)
         {
             return null;
@@ -226,8 +217,7 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
 
         if (subs.Count > limits.MaxSubscriptionsPerCell)
         {
-            code = ThynapseErrorCode.TooManySubscriptions;
-            fields.Invalid($"field 'subs' has {subs.Count} entries; the limit is {limits.MaxSubscriptionsPerCell}");
+            fields.Refuse(ThynapseErrorCode.TooManySubscriptions, $"field 'subs' has {subs.Count} entries; the limit is {limits.MaxSubscriptionsPerCell}");
             return null;
         }
 
@@ -237,22 +227,18 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
         {
             if (subs[i] is not JObject entry)
             {
-                code = ThynapseErrorCode.InvalidField;
                 fields.Invalid($"subs[{i}] must be an object with 'sub', 'pattern' and 'mode'");
                 return null;
             }
 
-            var entryFields = new JsonFields(entry);
-            if (!SubscribeMessage.TryReadEntry(ref entryFields, out var wanted, out code, out var problem))
+            if (MessageFields.ReadObject(entry, ref fields, $"subs[{i}]: ", static (ref JsonFields entryFields) => SubscribeMessage.ReadEntry(ref entryFields, null)) is not { } wanted)
             {
-                fields.Invalid($"subs[{i}]: {problem}");
                 return null;
             }
 
             if (!ids.Add(wanted.Sub))
             {
-                code = ThynapseErrorCode.DuplicateSubscription;
-                fields.Invalid($"subs[{i}]: subscription id {wanted.Sub} appears twice");
+                fields.Refuse(ThynapseErrorCode.DuplicateSubscription, $"subs[{i}]: subscription id {wanted.Sub} appears twice");
                 return null;
             }
 

@@ -8,6 +8,10 @@ namespace Thynapse.Core;
 internal delegate T? FieldsReader<T>(ref JsonFields fields)
     where T : class;
 
+/// <summary>Reads a request from its fields under <paramref name="limits"/>: null with the problem (and its code) in <paramref name="fields"/>.</summary>
+internal delegate T? RequestReader<T>(ref JsonFields fields, MessageLimits limits)
+    where T : class;
+
 /// <summary>
 /// Reading and writing pieces several messages share: <c>ref</c>, tags, string arrays, catch modes, optional fields,
 /// the read of a message or of an object inside one.
@@ -175,13 +179,13 @@ internal static class MessageFields
     public static string NameOf(Catch mode) => mode == Catch.Any ? "any" : "multi";
 
     /// <summary>
-    /// Reads a request whose only refusal is <c>INVALID_FIELD</c>: <paramref name="read"/> over the fields of
-    /// <paramref name="body"/> (the request's <c>ref</c> is <see cref="JsonFields.Ref"/>), ended by <see cref="Done"/>.
+    /// Reads a request: <paramref name="read"/> over the fields of <paramref name="body"/> (the request's <c>ref</c> is
+    /// <see cref="JsonFields.Ref"/>), ended by <see cref="Done"/> with the first problem's code.
     /// </summary>
     public static bool TryReadRequest<T>(
         JObject body,
         MessageLimits limits,
-        FieldsReader<T> read,
+        RequestReader<T> read,
         [NotNullWhen(true)] out T? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error)
@@ -189,7 +193,8 @@ internal static class MessageFields
     {
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(limits);
-        return TryRead(body, read, out message, out code, out error);
+        var fields = new JsonFields(body);
+        return Done(ref fields, read(ref fields, limits), out message, out code, out error);
     }
 
     /// <summary>Reads a message from <paramref name="body"/> with <paramref name="read"/>, ended by <see cref="Done"/>.</summary>
@@ -217,7 +222,7 @@ internal static class MessageFields
         var result = read(ref fields);
         if (fields.Error is { } problem)
         {
-            outer.Invalid(what + problem);
+            outer.Refuse(fields.Code, what + problem);
             return null;
         }
 
@@ -225,8 +230,8 @@ internal static class MessageFields
     }
 
     /// <summary>
-    /// Ends a reader whose only refusal is <c>INVALID_FIELD</c>: the first problem in <paramref name="fields"/>, or
-    /// <paramref name="read"/> (which must not be null when there was none).
+    /// Ends a reader: the first problem in <paramref name="fields"/> with its code (<c>INVALID_FIELD</c> unless refused
+    /// with another), or <paramref name="read"/> (which must not be null when there was none).
     /// </summary>
     public static bool Done<T>(
         ref JsonFields fields,
@@ -239,7 +244,7 @@ internal static class MessageFields
         if (fields.Error is not null || read is null)
         {
             message = null;
-            code = ThynapseErrorCode.InvalidField;
+            code = fields.Error is null ? ThynapseErrorCode.InvalidField : fields.Code;
             error = fields.Error ?? "the message could not be read";
             return false;
         }

@@ -18,5 +18,11 @@ public sealed record ProgressMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : T
         [NotNullWhen(true)] out ProgressMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        MessageFields.TryReadRequest(body, limits, static (ref JsonFields fields) => Read(Command.Prog, ref fields, static (tag, tags, reference) => new ProgressMessage(tag, tags) { Ref = reference }), out message, out code, out error);
+        MessageFields.TryReadRequest(body, limits, Read, out message, out code, out error);
+
+    private static ProgressMessage Read(ref JsonFields fields, MessageLimits limits)
+    {
+        var (tag, tags) = ReadTags(Command.Prog, ref fields);
+        return new ProgressMessage(tag, tags) { Ref = fields.Ref };
+    }
 }

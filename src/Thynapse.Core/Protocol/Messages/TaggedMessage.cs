@@ -25,14 +25,8 @@ public abstract record TaggedMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : J
     }
 
     /// <summary>
-    /// Reads the fields of <paramref name="command"/> as the transmitter does (<c>INVALID_FIELD</c>): <c>tag</c> or a
-    /// non-empty <c>tags</c> of positive integers, made into a message by <paramref name="make"/> with the request's
-    /// <c>ref</c>. Whether the tags were given to this cell depends on the session.
+    /// Reads the tags of <paramref name="command"/> as the transmitter does (<c>INVALID_FIELD</c>): <c>tag</c> or a
+    /// non-empty <c>tags</c> of positive integers. Whether the tags were given to this cell depends on the session.
     /// </summary>
-    private protected static T Read<T>(Command command, ref JsonFields fields, Func<ulong?, ulong[]?, JValue?, T> make)
-        where T : TaggedMessage
-    {
-        var (tag, tags) = DeliveryTags.Read(command, ref fields);
-        return make(tag, tags, fields.Ref);
-    }
+    private protected static (ulong? Tag, ulong[]? Tags) ReadTags(Command command, ref JsonFields fields) => DeliveryTags.Read(command, ref fields);
 }

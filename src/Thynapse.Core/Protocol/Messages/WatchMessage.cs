@@ -26,7 +26,7 @@ public sealed record WatchMessage(uint Watch, DiscoveryFilter Filter) : JsonRequ
         [NotNullWhen(true)] out WatchMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        DiscoveryFilter.TryReadRequest(body, limits, "watch", static (id, filter, reference) => new WatchMessage(id, filter) { Ref = reference }, out message, out code, out error);
+        MessageFields.TryReadRequest(body, limits, Read, out message, out code, out error);
 
     /// <inheritdoc />
     /// <remarks>The SDK's order: the filter's fields, then watch, then ref.</remarks>
@@ -38,5 +38,11 @@ public sealed record WatchMessage(uint Watch, DiscoveryFilter Filter) : JsonRequ
         MessageFields.Write(writer, "watch", Watch);
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
+    }
+
+    private static WatchMessage? Read(ref JsonFields fields, MessageLimits limits)
+    {
+        var id = fields.GetUInt32("watch", required: true);
+        return DiscoveryFilter.Read(ref fields, limits) is { } filter ? new WatchMessage(id!.Value, filter) { Ref = fields.Ref } : null;
     }
 }
