@@ -140,7 +140,7 @@ public sealed class FloodFaultTests
             var channel = TestIds.Next("alive");
             await using var caught = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
             Assert.AreEqual(1, (await cell.PublishAsync(channel, "still here", cancellationToken: ct)).Receivers);
-            await caught.Events.WaitForAsync(1, "the cell after the flood", ct);
+            await caught.WaitForAsync(1, "the cell after the flood", ct);
         }
         finally
         {

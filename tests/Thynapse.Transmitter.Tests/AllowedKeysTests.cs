@@ -32,7 +32,7 @@ public sealed class AllowedKeysTests
         var channel = TestIds.Next("keys.events");
         await using var got = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
         await cell.PublishAsync(channel, "allowed"u8.ToArray(), cancellationToken: ct);
-        await got.Events.WaitForAsync(1, "the listed cell's own event", ct);
+        await got.WaitForAsync(1, "the listed cell's own event", ct);
     }
 
     [TestMethod]

@@ -109,7 +109,7 @@ public sealed class AuthenticationTests
 
         await publisher.PublishAsync(channel, "hello"u8.ToArray(), cancellationToken: ct);
 
-        await got.Events.WaitForAsync(1, "the subscriber", ct);
+        await got.WaitForAsync(1, "the subscriber", ct);
     }
 
     [TestMethod]

@@ -43,7 +43,7 @@ public sealed class CurveTests
         }, ct);
         await using var got = await Catcher.SubscribeAsync(subscriber, channel, Catch.Multi, ct);
         await publisher.PublishAsync(channel, "sealed"u8.ToArray(), cancellationToken: ct);
-        await got.Events.WaitForAsync(1, "the CURVE subscriber", ct);
+        await got.WaitForAsync(1, "the CURVE subscriber", ct);
 
         // The two CURVE cells joined after the plain HELO was sent, and it made no session; nor did it get any answer.
         Assert.AreEqual(joined + 2, _transmitter.Stats.CellsJoined);

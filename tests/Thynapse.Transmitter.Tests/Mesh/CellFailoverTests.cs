@@ -89,7 +89,7 @@ public sealed class CellFailoverTests
         await using var publisher = await Cells.ConnectAsync(b, "producer", ct);
         var result = await publisher.PublishAsync(channel, "after the move", cancellationToken: ct);
         Assert.AreEqual(1, result.Receivers, "the subscription came along");
-        await Eventually.That("the moved cell catches on b", () => caught.Events.Count == 1, cancellationToken: ct);
+        await Eventually.That("the moved cell catches on b", () => caught.Count == 1, cancellationToken: ct);
     }
 
     /// <summary>
@@ -144,7 +144,7 @@ public sealed class CellFailoverTests
             await using var publisher = await Cells.ConnectAsync(there, "producer", o => o, ct);
             var result = await publisher.PublishAsync(channel, "after the drain", cancellationToken: ct);
             Assert.AreEqual(1, result.Receivers, "the subscription came along");
-            await Eventually.That("the moved cell catches", () => caught.Events.Count == 1, cancellationToken: ct);
+            await Eventually.That("the moved cell catches", () => caught.Count == 1, cancellationToken: ct);
         }
         finally
         {

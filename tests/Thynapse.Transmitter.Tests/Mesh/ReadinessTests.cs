@@ -32,7 +32,7 @@ public sealed class ReadinessTests
         Assert.IsTrue(b.IsReady);
         var result = await publisher.PublishAsync(channel, "first", cancellationToken: ct);
         Assert.AreEqual(1, result.Receivers, "the first publish through a joining transmitter counts the mesh's subscriber");
-        await caught.Events.WaitForAsync(1, "the first event, across the mesh", ct);
+        await caught.WaitForAsync(1, "the first event, across the mesh", ct);
         TestContext.WriteLine($"b refused {b.Stats.CellsNotReady} HELOs while it joined");
     }
 
