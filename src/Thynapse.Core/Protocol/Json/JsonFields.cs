@@ -11,9 +11,11 @@ namespace Thynapse.Core;
 /// The texts are the transmitter's wording of <c>INVALID_FIELD</c> (PROTOCOL.md §2.1: a field whose value is
 /// <c>null</c> counts as absent).
 /// </remarks>
-internal struct JsonFields(JObject source)
+internal struct JsonFields(JObject source, MessageLimits? limits = null)
 {
     private readonly JObject _source = source;
+
+    private readonly MessageLimits? _limits = limits;
 
     private ThynapseErrorCode _code;
 
@@ -25,6 +27,9 @@ internal struct JsonFields(JObject source)
     /// <see cref="ThynapseErrorCode.None"/> while there is no problem.
     /// </summary>
     public readonly ThynapseErrorCode Code => Error is null ? ThynapseErrorCode.None : _code == ThynapseErrorCode.None ? ThynapseErrorCode.InvalidField : _code;
+
+    /// <summary>The limits the message is read under (<see cref="MessageLimits.Default"/> unless given).</summary>
+    public readonly MessageLimits Limits => _limits ?? MessageLimits.Default;
 
     /// <summary>The object's <c>ref</c>, as an answer copies it (<see cref="MessageFields.ReadRef"/>).</summary>
     public readonly JValue? Ref => MessageFields.ReadRef(_source);

@@ -29,7 +29,7 @@ public sealed record DiscoveryFilter
     /// <c>QUERY_TOO_DEEP</c>, <c>QUERY_TOO_LARGE</c>). <paramref name="fields"/> may already hold a problem (a
     /// <c>WTCH</c>'s bad id), which wins. Null with the problem in <paramref name="fields"/>.
     /// </summary>
-    internal static DiscoveryFilter? Read(ref JsonFields fields, MessageLimits limits)
+    internal static DiscoveryFilter? Read(ref JsonFields fields)
     {
         var service = fields.GetString("service");
         var tagsField = fields.GetArray("tags");
@@ -41,7 +41,7 @@ public sealed record DiscoveryFilter
         }
 
         MetadataQuery? compiled = null;
-        if (query is not null && !MetadataQuery.TryParse(query, limits.QueryLimits, out compiled, out var problem))
+        if (query is not null && !MetadataQuery.TryParse(query, fields.Limits.QueryLimits, out compiled, out var problem))
         {
             fields.Refuse(EventExtension.CodeOf(problem), $"query: {problem.Message}");
             return null;

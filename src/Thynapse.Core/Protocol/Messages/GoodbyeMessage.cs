@@ -36,7 +36,7 @@ public sealed record GoodbyeMessage(string? Reason = null) : JsonRequest
         [NotNullWhen(true)] out GoodbyeMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        MessageFields.TryReadRequest(body, limits, static (ref JsonFields fields, MessageLimits _) => fields.Ref is { } reference ? new GoodbyeMessage { Ref = reference } : Instance, out message, out code, out error);
+        MessageFields.TryRead(body, limits, static (ref JsonFields fields) => fields.Ref is { } reference ? new GoodbyeMessage { Ref = reference } : Instance, out message, out code, out error);
 
     /// <summary>Reads the transmitter's <c>GBYE</c>: an optional string <c>reason</c>, an optional <c>to</c> (<c>{"id","command","pub"}</c>).</summary>
     public static bool TryRead(JObject body, [NotNullWhen(true)] out GoodbyeMessage? message, [NotNullWhen(false)] out string? error)

@@ -23,7 +23,7 @@ public sealed record HeartbeatMessage : JsonRequest
         [NotNullWhen(true)] out HeartbeatMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        MessageFields.TryReadRequest(body, limits, static (ref JsonFields fields, MessageLimits _) => fields.Ref is { } reference ? new HeartbeatMessage { Ref = reference } : Instance, out message, out code, out error);
+        MessageFields.TryRead(body, limits, static (ref JsonFields fields) => fields.Ref is { } reference ? new HeartbeatMessage { Ref = reference } : Instance, out message, out code, out error);
 
     /// <summary>Reads the transmitter's <c>BEAT</c>.</summary>
     public static bool TryRead(JObject body, [NotNullWhen(true)] out HeartbeatMessage? message, [NotNullWhen(false)] out string? error) =>

@@ -60,9 +60,9 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
         [NotNullWhen(true)] out HelloMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        MessageFields.TryReadRequest(body, limits, Read, out message, out code, out error);
+        MessageFields.TryRead(body, limits, Read, out message, out code, out error);
 
-    private static HelloMessage? Read(ref JsonFields fields, MessageLimits limits)
+    private static HelloMessage? Read(ref JsonFields fields)
     {
         // The version first: a HELO of another version may hold fields this one reads otherwise (§10).
         var protocol = fields.GetUInt64("protocol");
@@ -99,6 +99,7 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
             ? MessageFields.ReadStrings(encodingsField, ref fields, "field 'encodings' must be an array of strings such as [\"B\", \"J\"]")
             : null;
         var key = fields.Error is null && keyField is not null ? MessageFields.ReadObject(keyField, ref fields, "field 'key': ", ReadKey) : null;
+        var limits = fields.Limits;
         var subscriptions = fields.Error is null ? ReadSubscriptions(subsField, limits, ref fields) : null;
         if (fields.Error is not null)
         {

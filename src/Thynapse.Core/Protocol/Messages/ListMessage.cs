@@ -18,7 +18,7 @@ public sealed record ListMessage(DiscoveryFilter Filter) : JsonRequest
         [NotNullWhen(true)] out ListMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        MessageFields.TryReadRequest(body, limits, static (ref JsonFields fields, MessageLimits limits) => DiscoveryFilter.Read(ref fields, limits) is { } filter ? new ListMessage(filter) { Ref = fields.Ref } : null, out message, out code, out error);
+        MessageFields.TryRead(body, limits, static (ref JsonFields fields) => DiscoveryFilter.Read(ref fields) is { } filter ? new ListMessage(filter) { Ref = fields.Ref } : null, out message, out code, out error);
 
     /// <inheritdoc />
     public override void WriteJson(JsonWriter writer)

@@ -8,10 +8,6 @@ namespace Thynapse.Core;
 internal delegate T? FieldsReader<T>(ref JsonFields fields)
     where T : class;
 
-/// <summary>Reads a request from its fields under <paramref name="limits"/>: null with the problem (and its code) in <paramref name="fields"/>.</summary>
-internal delegate T? RequestReader<T>(ref JsonFields fields, MessageLimits limits)
-    where T : class;
-
 /// <summary>
 /// Reading and writing pieces several messages share: <c>ref</c>, tags, string arrays, catch modes, optional fields,
 /// the read of a message or of an object inside one.
@@ -179,27 +175,13 @@ internal static class MessageFields
     public static string NameOf(Catch mode) => mode == Catch.Any ? "any" : "multi";
 
     /// <summary>
-    /// Reads a request: <paramref name="read"/> over the fields of <paramref name="body"/> (the request's <c>ref</c> is
-    /// <see cref="JsonFields.Ref"/>), ended by <see cref="Done"/> with the first problem's code.
+    /// Reads a message: <paramref name="read"/> over the fields of <paramref name="body"/>, read under
+    /// <paramref name="limits"/> (<see cref="JsonFields.Limits"/>; a request's <c>ref</c> is <see cref="JsonFields.Ref"/>),
+    /// ended by <see cref="Done"/> with the first problem's code.
     /// </summary>
-    public static bool TryReadRequest<T>(
-        JObject body,
-        MessageLimits limits,
-        RequestReader<T> read,
-        [NotNullWhen(true)] out T? message,
-        out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
-        where T : JsonRequest
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        var fields = new JsonFields(body);
-        return Done(ref fields, read(ref fields, limits), out message, out code, out error);
-    }
-
-    /// <summary>Reads a message from <paramref name="body"/> with <paramref name="read"/>, ended by <see cref="Done"/>.</summary>
     public static bool TryRead<T>(
         JObject body,
+        MessageLimits limits,
         FieldsReader<T> read,
         [NotNullWhen(true)] out T? message,
         out ThynapseErrorCode code,
@@ -207,9 +189,15 @@ internal static class MessageFields
         where T : class
     {
         ArgumentNullException.ThrowIfNull(body);
-        var fields = new JsonFields(body);
+        ArgumentNullException.ThrowIfNull(limits);
+        var fields = new JsonFields(body, limits);
         return Done(ref fields, read(ref fields), out message, out code, out error);
     }
+
+    /// <summary>Reads a message under <see cref="MessageLimits.Default"/> (see the overload): what a cell reads from a transmitter.</summary>
+    public static bool TryRead<T>(JObject body, FieldsReader<T> read, [NotNullWhen(true)] out T? message, out ThynapseErrorCode code, [NotNullWhen(false)] out string? error)
+        where T : class =>
+        TryRead(body, MessageLimits.Default, read, out message, out code, out error);
 
     /// <summary>
     /// Reads <paramref name="body"/>, an object inside a message, with <paramref name="read"/>: null with its problem,
@@ -218,7 +206,7 @@ internal static class MessageFields
     public static T? ReadObject<T>(JObject body, ref JsonFields outer, string what, FieldsReader<T> read)
         where T : class
     {
-        var fields = new JsonFields(body);
+        var fields = new JsonFields(body, outer.Limits);
         var result = read(ref fields);
         if (fields.Error is { } problem)
         {

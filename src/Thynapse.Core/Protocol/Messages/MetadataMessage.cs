@@ -39,7 +39,7 @@ public sealed record MetadataMessage : JsonRequest
         [NotNullWhen(true)] out MetadataMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        MessageFields.TryReadRequest(body, limits, static (ref JsonFields fields, MessageLimits _) => Read(ref fields), out message, out code, out error);
+        MessageFields.TryRead(body, limits, static (ref JsonFields fields) => Read(ref fields), out message, out code, out error);
 
     private static MetadataMessage Read(ref JsonFields fields)
     {

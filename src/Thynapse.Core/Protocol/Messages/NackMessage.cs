@@ -28,7 +28,7 @@ public sealed record NackMessage(ulong Tag, string? Reason) : JsonRequest
         [NotNullWhen(true)] out NackMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        MessageFields.TryReadRequest(body, limits, static (ref JsonFields fields, MessageLimits _) => Read(ref fields), out message, out code, out error);
+        MessageFields.TryRead(body, limits, static (ref JsonFields fields) => Read(ref fields), out message, out code, out error);
 
     /// <inheritdoc />
     /// <remarks>The SDK's order: tag, reason.</remarks>

@@ -38,7 +38,7 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
         [NotNullWhen(true)] out SubscribeMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        MessageFields.TryReadRequest(body, limits, static (ref JsonFields fields, MessageLimits _) => ReadEntry(ref fields, fields.Ref), out message, out code, out error);
+        MessageFields.TryRead(body, limits, static (ref JsonFields fields) => ReadEntry(ref fields, fields.Ref), out message, out code, out error);
 
     /// <inheritdoc />
     public override void WriteJson(JsonWriter writer)

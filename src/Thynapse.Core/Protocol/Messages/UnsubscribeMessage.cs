@@ -18,7 +18,7 @@ public sealed record UnsubscribeMessage(uint Sub) : JsonRequest
         [NotNullWhen(true)] out UnsubscribeMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        MessageFields.TryReadRequest(body, limits, static (ref JsonFields fields, MessageLimits _) => fields.GetUInt32("sub", required: true) is { } id ? new UnsubscribeMessage(id) { Ref = fields.Ref } : null, out message, out code, out error);
+        MessageFields.TryRead(body, limits, static (ref JsonFields fields) => fields.GetUInt32("sub", required: true) is { } id ? new UnsubscribeMessage(id) { Ref = fields.Ref } : null, out message, out code, out error);
 
     /// <inheritdoc />
     public override void WriteJson(JsonWriter writer)

@@ -26,7 +26,7 @@ public sealed record WatchMessage(uint Watch, DiscoveryFilter Filter) : JsonRequ
         [NotNullWhen(true)] out WatchMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        MessageFields.TryReadRequest(body, limits, Read, out message, out code, out error);
+        MessageFields.TryRead(body, limits, Read, out message, out code, out error);
 
     /// <inheritdoc />
     /// <remarks>The SDK's order: the filter's fields, then watch, then ref.</remarks>
@@ -40,9 +40,9 @@ public sealed record WatchMessage(uint Watch, DiscoveryFilter Filter) : JsonRequ
         writer.WriteEndObject();
     }
 
-    private static WatchMessage? Read(ref JsonFields fields, MessageLimits limits)
+    private static WatchMessage? Read(ref JsonFields fields)
     {
         var id = fields.GetUInt32("watch", required: true);
-        return DiscoveryFilter.Read(ref fields, limits) is { } filter ? new WatchMessage(id!.Value, filter) { Ref = fields.Ref } : null;
+        return DiscoveryFilter.Read(ref fields) is { } filter ? new WatchMessage(id!.Value, filter) { Ref = fields.Ref } : null;
     }
 }
