@@ -1,7 +1,3 @@
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Fault.Tests;
 
 /// <summary>The executable's secret flags: from a file or the environment, and a mistake named with its fix.</summary>
