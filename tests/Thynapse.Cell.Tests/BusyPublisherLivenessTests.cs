@@ -74,9 +74,7 @@ public sealed class BusyPublisherLivenessTests
         const int liveness = 1000;
         var ct = TestContext.CancellationToken;
         using var transmitter = new ScriptedTransmitter();
-        var connecting = Cell.ConnectAsync(CellOptions.Default with { Transmitter = transmitter.Endpoint, Service = TestIds.Next("slow") }, ct);
-        transmitter.Welcome(transmitter.Expect("HELO"), new JObject { ["heartbeat"] = 100, ["liveness"] = liveness });
-        await using var cell = await connecting.Within("the welcome");
+        await using var cell = await transmitter.ConnectAsync("slow", ct, new JObject { ["heartbeat"] = 100, ["liveness"] = liveness });
         var lost = SlowPublisher.NextNoticeAsync(cell, CellNoticeKind.ConnectionLost);
         await using (new SlowPublisher(cell, "metrics.tick", TimeSpan.FromMilliseconds(50)))
         {

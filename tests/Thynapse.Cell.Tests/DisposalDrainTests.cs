@@ -15,9 +15,7 @@ public sealed class DisposalDrainTests
     {
         var ct = TestContext.CancellationToken;
         using var transmitter = new ScriptedTransmitter();
-        var connecting = Thynapse.Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = transmitter.Endpoint, Service = TestIds.Next("leaving") }, ct);
-        transmitter.Welcome(transmitter.Expect("HELO"), new JObject { ["credit"] = 1 }); // one byte: the first frame spends it
-        var cell = await connecting.Within("the welcome");
+        var cell = await transmitter.ConnectAsync("leaving", ct, new JObject { ["credit"] = 1 }); // one byte: the first frame spends it
         cell.Publish("audit.entry", "event 0");
         var sent = new List<string>(transmitter.Expect("EVNT").EventBodies());
         for (var i = 1; i < 10; i++)

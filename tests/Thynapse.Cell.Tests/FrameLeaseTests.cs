@@ -7,9 +7,8 @@ public sealed class FrameLeaseTests
     [TestMethod]
     public void BufferGoesBackOnceTheFrameIsReadAndEveryHandlerHasFinished()
     {
-        var returned = new List<byte[]>();
         var buffer = new byte[64];
-        var lease = new FrameLease(buffer, returned.Add);
+        var (lease, returned) = Leased(buffer);
         var first = lease.Hold();
         var second = lease.Hold();
 
@@ -25,8 +24,7 @@ public sealed class FrameLeaseTests
     [TestMethod]
     public void FrameReadWithoutHandlerEventsGoesBackAtOnce()
     {
-        var returned = new List<byte[]>();
-        var lease = new FrameLease(new byte[64], returned.Add);
+        var (lease, returned) = Leased(new byte[64]);
 
         lease.Release();
 
@@ -36,8 +34,7 @@ public sealed class FrameLeaseTests
     [TestMethod]
     public void KeptFrameNeverGoesBack()
     {
-        var returned = new List<byte[]>();
-        var lease = new FrameLease(new byte[64], returned.Add);
+        var (lease, returned) = Leased(new byte[64]);
         var handled = lease.Hold();
         lease.Keep(); // an observer got one of its events
         lease.Keep();
@@ -51,8 +48,7 @@ public sealed class FrameLeaseTests
     [TestMethod]
     public void Release_MoreOftenThanHeld_ThrowsAndNeverGivesTheBufferBackTwice()
     {
-        var returned = new List<byte[]>();
-        var lease = new FrameLease(new byte[64], returned.Add);
+        var (lease, returned) = Leased(new byte[64]);
         var handled = lease.Hold();
         lease.Release(); // the socket thread has read the frame
         handled.Release();
@@ -61,5 +57,12 @@ public sealed class FrameLeaseTests
         Assert.Contains("released more often than it was held", ex.Message);
         Assert.ThrowsExactly<InvalidOperationException>(() => lease.Release());
         Assert.HasCount(1, returned, "the buffer went back once, when its last holder released it");
+    }
+
+    /// <summary>A lease of <paramref name="buffer"/> and the list its buffer goes back to.</summary>
+    private static (FrameLease Lease, List<byte[]> Returned) Leased(byte[] buffer)
+    {
+        var returned = new List<byte[]>();
+        return (new FrameLease(buffer, returned.Add), returned);
     }
 }

@@ -18,17 +18,8 @@ public sealed class HandlerStopTests
     {
         var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
-        var service = TestIds.Next("stopping");
-        var channel = TestIds.Next("jobs");
-        var worker = await Cells.ConnectAsync(transmitter, service, ct);
-        var (work, runs, release) = await StartBlockedHandlerAsync(worker, channel, ct);
-        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), ct);
-        for (var i = 0; i <= Buffered; i++)
-        {
-            publisher.Publish(channel, $"job {i}");
-        }
-
-        await Eventually.That($"one job runs and {Buffered} wait in the worker's buffer", () => runs.Count == 1 && work.Queue.Count == Buffered, cancellationToken: ct);
+        await using var blocked = await BlockedWorker.StartAsync(transmitter, ct);
+        var (worker, service, channel, runs, release) = (blocked.Worker, blocked.Service, blocked.Channel, blocked.Runs, blocked.Release);
         await using var other = await Cells.ConnectAsync(transmitter, service, ct);
         var done = new ConcurrentDictionary<string, int>();
         await using var otherWork = await other.HandleAsync(channel, (e, _) =>
@@ -53,17 +44,8 @@ public sealed class HandlerStopTests
     {
         var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
-        var service = TestIds.Next("stopping");
-        var channel = TestIds.Next("jobs");
-        await using var worker = await Cells.ConnectAsync(transmitter, service, ct);
-        var (work, runs, release) = await StartBlockedHandlerAsync(worker, channel, ct);
-        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), ct);
-        for (var i = 0; i <= Buffered; i++)
-        {
-            publisher.Publish(channel, $"job {i}");
-        }
-
-        await Eventually.That($"one job runs and {Buffered} wait in the worker's buffer", () => runs.Count == 1 && work.Queue.Count == Buffered, cancellationToken: ct);
+        await using var blocked = await BlockedWorker.StartAsync(transmitter, ct);
+        var (worker, work, runs, release) = (blocked.Worker, blocked.Work, blocked.Runs, blocked.Release);
 
         var disposing = work.DisposeAsync().AsTask();
         await Eventually.That("the handler's token is cancelled", () => work.Stopping.IsCancellationRequested, cancellationToken: ct);
@@ -95,17 +77,46 @@ public sealed class HandlerStopTests
         await subscription.Handler!.Within("the late handler loop to end");
     }
 
-    /// <summary>A handler (prefetch 16) whose first run waits for <c>release</c>, ignoring its token; every run is recorded.</summary>
-    private static async Task<(CellSubscription Work, ConcurrentQueue<string> Runs, TaskCompletionSource Release)> StartBlockedHandlerAsync(
-        Thynapse.Cell.Cell worker, string channel, CancellationToken ct)
+    /// <summary>
+    /// A worker cell of a fresh service whose handler (prefetch 16) runs the first of <see cref="Buffered"/> + 1 jobs
+    /// published on a fresh channel and waits for <see cref="Release"/>, ignoring its token, while the others wait in
+    /// its buffer; every run is recorded. Disposes the publisher, then the worker (if the test has not already).
+    /// </summary>
+    private sealed record BlockedWorker(
+        Thynapse.Cell.Cell Worker,
+        Thynapse.Cell.Cell Publisher,
+        string Service,
+        string Channel,
+        CellSubscription Work,
+        ConcurrentQueue<string> Runs,
+        TaskCompletionSource Release) : IAsyncDisposable
     {
-        var runs = new ConcurrentQueue<string>();
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var work = await worker.HandleAsync(channel, async (e, _) =>
+        public static async Task<BlockedWorker> StartAsync(Thynapse.Transmitter.Transmitter transmitter, CancellationToken ct)
         {
-            runs.Enqueue(e.BodyAsString());
-            await release.Task;
-        }, new HandlerOptions { Prefetch = 16 }, ct);
-        return (work, runs, release);
+            var service = TestIds.Next("stopping");
+            var channel = TestIds.Next("jobs");
+            var worker = await Cells.ConnectAsync(transmitter, service, ct);
+            var runs = new ConcurrentQueue<string>();
+            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var work = await worker.HandleAsync(channel, async (e, _) =>
+            {
+                runs.Enqueue(e.BodyAsString());
+                await release.Task;
+            }, new HandlerOptions { Prefetch = 16 }, ct);
+            var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), ct);
+            for (var i = 0; i <= Buffered; i++)
+            {
+                publisher.Publish(channel, $"job {i}");
+            }
+
+            await Eventually.That($"one job runs and {Buffered} wait in the worker's buffer", () => runs.Count == 1 && work.Queue.Count == Buffered, cancellationToken: ct);
+            return new BlockedWorker(worker, publisher, service, channel, work, runs, release);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Publisher.DisposeAsync();
+            await Worker.DisposeAsync();
+        }
     }
 }

@@ -44,9 +44,7 @@ public sealed class PublishTests
         var ct = TestContext.CancellationToken;
         var channel = TestIds.Next("bodies");
         await using var cell = await Cells.ConnectAsync(_transmitter, "bodies", ct);
-        var collector = new EventCollector();
-        await using var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
-        using var _ = subscription.Subscribe(collector);
+        await using var collector = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
         var binary = Enumerable.Range(0, 50_000).Select(i => (byte)(i * 7)).ToArray();
 
         cell.Publish(channel, binary);

@@ -106,9 +106,7 @@ public sealed class ReliableAnycatchTests
         await using var h1 = await w1.HandleAsync("orders.>", Poisoned, options, ct);
         await using var h2 = await w2.HandleAsync("orders.>", Poisoned, options, ct);
         await using var auditor = await Cells.ConnectAsync(transmitter, "auditor", ct);
-        var deadLetters = new EventCollector();
-        await using var dlq = await auditor.SubscribeAsync($"$DLQ.{service}", Catch.Multi, ct);
-        using var _ = dlq.Subscribe(deadLetters);
+        await using var deadLetters = await Catcher.SubscribeAsync(auditor, $"$DLQ.{service}", Catch.Multi, ct);
         await using var producer = await Cells.ConnectAsync(transmitter, "producer", ct);
 
         var publish = producer.PublishAsync("orders.created", "{not json", new PublishOptions { Await = PublishAwait.Completion }, ct);
@@ -272,9 +270,7 @@ public sealed class ReliableAnycatchTests
         const int events = 5000;
         await using var transmitter = Transmitters.StartLoopback();
         await using var worker = await Cells.ConnectAsync(transmitter, "mixed", ct);
-        var observed = new EventCollector();
-        await using var watching = await worker.SubscribeAsync("mixed.>", Catch.Multi, ct);
-        using var _ = watching.Subscribe(observed);
+        await using var observed = await Catcher.SubscribeAsync(worker, "mixed.>", Catch.Multi, ct);
         var handled = 0;
         await using var work = await worker.HandleAsync("mixed.>", (_, _) => { Interlocked.Increment(ref handled); return Task.CompletedTask; }, cancellationToken: ct);
         await using var producer = await Cells.ConnectAsync(transmitter, "producer", ct);

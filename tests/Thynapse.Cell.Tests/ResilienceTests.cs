@@ -17,9 +17,7 @@ public sealed class ResilienceTests
         using var watching = cell.State.Subscribe(states.Enqueue);
         var notices = new ConcurrentQueue<CellNotice>();
         using var noticing = cell.Notices.Subscribe(notices.Enqueue);
-        var caught = new EventCollector();
-        await using var subscription = await cell.SubscribeAsync("after.stall", Catch.Multi, ct);
-        using var _ = subscription.Subscribe(caught);
+        await using var caught = await Catcher.SubscribeAsync(cell, "after.stall", Catch.Multi, ct);
         await using var publisher = await Cells.ConnectAsync(transmitter, "publisher", ct);
         var before = transmitter.Stats;
 

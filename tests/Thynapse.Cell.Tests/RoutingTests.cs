@@ -257,7 +257,7 @@ public sealed class RoutingTests
         public static readonly string[] Services = ["billing", "audit"];
         private readonly List<IAsyncDisposable> _owned = [];
 
-        public Dictionary<string, EventCollector> Collectors { get; } = [];
+        public Dictionary<string, Catcher> Collectors { get; } = [];
 
         public static async Task<Grid> StartAsync(Thynapse.Transmitter.Transmitter transmitter, string pattern, Catch mode, CancellationToken ct)
         {
@@ -270,11 +270,9 @@ public sealed class RoutingTests
                     {
                         var cell = await Cells.ConnectAsync(transmitter, service, ct);
                         grid._owned.Add(cell);
-                        var subscription = await cell.SubscribeAsync(pattern, mode, ct);
-                        grid._owned.Add(subscription);
-                        var collector = new EventCollector();
-                        subscription.Subscribe(collector);
-                        grid.Collectors[$"{service}-{n}"] = collector;
+                        var caught = await Catcher.SubscribeAsync(cell, pattern, mode, ct);
+                        grid._owned.Add(caught);
+                        grid.Collectors[$"{service}-{n}"] = caught;
                     }
                 }
             }

@@ -92,6 +92,26 @@ internal sealed class ScriptedTransmitter : IDisposable
         SendJson(hello.Identity, "WLCM", welcome);
     }
 
+    /// <summary>
+    /// Connects a cell of a fresh service named after <paramref name="service"/> and welcomes it (<paramref name="welcome"/>
+    /// adds to or replaces fields of the <c>WLCM</c>, see <see cref="Welcome"/>).
+    /// </summary>
+    public async Task<Cell> ConnectAsync(string service, CancellationToken ct, JObject? welcome = null)
+    {
+        var connecting = Cell.ConnectAsync(CellOptions.Default with { Transmitter = Endpoint, Service = TestIds.Next(service) }, ct);
+        Welcome(Expect("HELO"), welcome);
+        return await connecting.Within("the welcome");
+    }
+
+    /// <summary>Subscribes <paramref name="cell"/>, answering its <c>SUBS</c>: the subscription and that <c>SUBS</c>.</summary>
+    public async Task<(CellSubscription Subscription, Received Subs)> SubscribeAsync(Cell cell, string pattern, Catch mode, SubscriptionOptions options, CancellationToken ct)
+    {
+        var subscribing = cell.SubscribeAsync(pattern, mode, options, ct);
+        var subs = Expect("SUBS");
+        Okay(subs);
+        return (await subscribing, subs);
+    }
+
     /// <summary>Answers a request with <c>OKAY</c>, copying its <c>ref</c>.</summary>
     public void Okay(Received request, JObject? extra = null)
     {

@@ -16,7 +16,7 @@ public sealed class SessionReplayTests
     {
         var ct = TestContext.CancellationToken;
         using var transmitter = new ScriptedTransmitter();
-        await using var cell = await ConnectAsync(transmitter, ct);
+        await using var cell = await transmitter.ConnectAsync("scripted", ct);
 
         var updates = Enumerable.Range(1, 3).Select(step => cell.SetMetadataAsync("step", step, ct)).ToList();
         var first = Enumerable.Range(1, 3).Select(_ => transmitter.Expect("META")).ToList();
@@ -43,7 +43,7 @@ public sealed class SessionReplayTests
         const int updates = 50;
         var ct = TestContext.CancellationToken;
         using var transmitter = new ScriptedTransmitter();
-        await using var cell = await ConnectAsync(transmitter, ct);
+        await using var cell = await transmitter.ConnectAsync("scripted", ct);
 
         var made = Enumerable.Range(1, updates).Select(step => cell.SetMetadataAsync("step", step, ct)).ToList();
         var metas = Enumerable.Range(1, updates).Select(_ => transmitter.Expect("META")).ToList();
@@ -65,11 +65,8 @@ public sealed class SessionReplayTests
     {
         var ct = TestContext.CancellationToken;
         using var transmitter = new ScriptedTransmitter();
-        await using var cell = await ConnectAsync(transmitter, ct);
-        var subscribing = cell.SubscribeAsync("jobs.*", Catch.Any, new SubscriptionOptions { Acknowledge = true }, ct);
-        var subs = transmitter.Expect("SUBS");
-        transmitter.Okay(subs);
-        var subscription = await subscribing; // ends with the cell
+        await using var cell = await transmitter.ConnectAsync("scripted", ct);
+        var (subscription, subs) = await transmitter.SubscribeAsync(cell, "jobs.*", Catch.Any, new SubscriptionOptions { Acknowledge = true }, ct); // ends with the cell
         var caught = new EventCollector();
         using var observing = subscription.Subscribe(caught);
         var origin = Thid.NewRandom();
@@ -112,11 +109,8 @@ public sealed class SessionReplayTests
     {
         var ct = TestContext.CancellationToken;
         using var transmitter = new ScriptedTransmitter();
-        await using var cell = await ConnectAsync(transmitter, ct);
-        var subscribing = cell.SubscribeAsync("audit.*", Catch.Multi, ct);
-        var subs = transmitter.Expect("SUBS");
-        transmitter.Okay(subs);
-        var subscription = await subscribing;
+        await using var cell = await transmitter.ConnectAsync("scripted", ct);
+        var (subscription, subs) = await transmitter.SubscribeAsync(cell, "audit.*", Catch.Multi, SubscriptionOptions.Default, ct);
 
         transmitter.SendJson(subs.Identity, "GBYE", new JObject { ["reason"] = "shutdown" });
         var hello = transmitter.Expect("HELO");
@@ -148,7 +142,6 @@ public sealed class SessionReplayTests
     private static string Steps(IEnumerable<ScriptedTransmitter.Received> metas) =>
         string.Join(", ", metas.Select(m => m.Json["metadata"]!.Value<int>("step")));
 
-    /// <summary>Connects a cell to the scripted transmitter and welcomes it.</summary>
     /// <summary>A <c>CELL</c> notice of a change kind this version does not know (a later one's) is ignored and counted (PROTOCOL.md §5.17).</summary>
     [TestMethod]
     [Timeout(30_000, CooperativeCancellation = true)]
@@ -156,7 +149,7 @@ public sealed class SessionReplayTests
     {
         var ct = TestContext.CancellationToken;
         using var transmitter = new ScriptedTransmitter();
-        await using var cell = await ConnectAsync(transmitter, ct);
+        await using var cell = await transmitter.ConnectAsync("scripted", ct);
         var changes = new System.Collections.Concurrent.ConcurrentQueue<MembershipChange>();
         using var watching = cell.Watch().Subscribe(changes.Enqueue);
         var watch = transmitter.Expect("WTCH");
@@ -176,13 +169,5 @@ public sealed class SessionReplayTests
         Assert.AreEqual(described.Id, first.Cell.Id);
         Assert.IsTrue(changes.IsEmpty, "one change only: " + string.Join(", ", changes.Select(c => c.Kind)));
         await transmitter.CloseAsync(cell);
-    }
-
-    private static async Task<Thynapse.Cell.Cell> ConnectAsync(ScriptedTransmitter transmitter, CancellationToken ct, Func<CellOptions, CellOptions>? tune = null)
-    {
-        var options = CellOptions.Default with { Transmitter = transmitter.Endpoint, Service = TestIds.Next("scripted") };
-        var connecting = Thynapse.Cell.Cell.ConnectAsync(tune is null ? options : tune(options), ct);
-        transmitter.Welcome(transmitter.Expect("HELO"));
-        return await connecting.Within("the cell to be welcomed");
     }
 }

@@ -11,10 +11,9 @@ public sealed class TargetedRoutingTests
     public async Task TargetedMulticatch_ReachesOnlyMatchingCells()
     {
         var ct = TestContext.CancellationToken;
-        await using var transmitter = Transmitters.StartLoopback();
-        await using var fleet = await Fleet.StartAsync(transmitter, "gateway", "guild.events", Catch.Multi, ct,
+        await using var fleet = await Fleet.StartAsync("gateway", "guild.events", Catch.Multi, ct,
             JObject.Parse("{\"guilds\":[1,2]}"), JObject.Parse("{\"guilds\":[3]}"), JObject.Parse("{\"guilds\":[4,123]}"));
-        await using var sender = await Cells.ConnectAsync(transmitter, "sender", ct);
+        var sender = fleet.Sender;
 
         var result = await sender.PublishAsync("guild.events", "for 123", new PublishOptions { Target = JObject.Parse("{\"guilds\":{\"$contains\":123}}") }, ct);
 
@@ -32,10 +31,9 @@ public sealed class TargetedRoutingTests
     public async Task TargetedAnycatch_SharesAmongMatchingCellsOnly()
     {
         var ct = TestContext.CancellationToken;
-        await using var transmitter = Transmitters.StartLoopback();
-        await using var fleet = await Fleet.StartAsync(transmitter, "renderer", "render.jobs", Catch.Any, ct,
+        await using var fleet = await Fleet.StartAsync("renderer", "render.jobs", Catch.Any, ct,
             JObject.Parse("{\"version\":\"1.5.0\"}"), JObject.Parse("{\"version\":\"2.0.1\"}"), JObject.Parse("{\"version\":\"2.10.0\"}"));
-        await using var sender = await Cells.ConnectAsync(transmitter, "sender", ct);
+        var sender = fleet.Sender;
         var modern = new PublishOptions { Target = JObject.Parse("{\"version\":{\"$gte\":\"2.0.0\"}}") };
 
         for (var i = 0; i < 100; i++)
@@ -55,10 +53,9 @@ public sealed class TargetedRoutingTests
     public async Task Selector_PicksTheMinimumOrMaximumCell()
     {
         var ct = TestContext.CancellationToken;
-        await using var transmitter = Transmitters.StartLoopback();
-        await using var fleet = await Fleet.StartAsync(transmitter, "renderer", "render.jobs", Catch.Any, ct,
+        await using var fleet = await Fleet.StartAsync("renderer", "render.jobs", Catch.Any, ct,
             JObject.Parse("{\"load\":0.7}"), JObject.Parse("{\"load\":0.2}"), JObject.Parse("{\"load\":0.5}"), JObject.Parse("{\"other\":1}"));
-        await using var sender = await Cells.ConnectAsync(transmitter, "sender", ct);
+        var sender = fleet.Sender;
 
         for (var i = 0; i < 10; i++)
         {
@@ -78,9 +75,8 @@ public sealed class TargetedRoutingTests
     public async Task Key_StaysWithItsCellAndMovesOnlyWhenThatCellLeaves()
     {
         var ct = TestContext.CancellationToken;
-        await using var transmitter = Transmitters.StartLoopback();
-        await using var fleet = await Fleet.StartAsync(transmitter, "sessions", "session.msgs", Catch.Any, ct, [], [], []);
-        await using var sender = await Cells.ConnectAsync(transmitter, "sender", ct);
+        await using var fleet = await Fleet.StartAsync("sessions", "session.msgs", Catch.Any, ct, [], [], []);
+        var sender = fleet.Sender;
         var keys = Enumerable.Range(0, 12).Select(i => $"user-{i}").ToArray();
         var options = keys.ToDictionary(k => k, k => new PublishOptions { Key = k });
 
@@ -132,10 +128,9 @@ public sealed class TargetedRoutingTests
     public async Task MetadataUpdate_RedirectsRoutingBeforeItCompletes()
     {
         var ct = TestContext.CancellationToken;
-        await using var transmitter = Transmitters.StartLoopback();
-        await using var fleet = await Fleet.StartAsync(transmitter, "gateway", "guild.events", Catch.Any, ct,
+        await using var fleet = await Fleet.StartAsync("gateway", "guild.events", Catch.Any, ct,
             JObject.Parse("{\"guilds\":[123]}"), JObject.Parse("{\"guilds\":[7]}"));
-        await using var sender = await Cells.ConnectAsync(transmitter, "sender", ct);
+        var sender = fleet.Sender;
         var to123 = new PublishOptions { Target = JObject.Parse("{\"guilds\":{\"$contains\":123}}") };
 
         await sender.PublishAsync("guild.events", "before", to123, ct);
@@ -157,9 +152,8 @@ public sealed class TargetedRoutingTests
     public async Task NoMatchingCell_IsANoReceiverOutcomeOrOnRequestAnException()
     {
         var ct = TestContext.CancellationToken;
-        await using var transmitter = Transmitters.StartLoopback();
-        await using var fleet = await Fleet.StartAsync(transmitter, "gateway", "guild.events", Catch.Any, ct, JObject.Parse("{\"guilds\":[1]}"));
-        await using var sender = await Cells.ConnectAsync(transmitter, "sender", ct);
+        await using var fleet = await Fleet.StartAsync("gateway", "guild.events", Catch.Any, ct, JObject.Parse("{\"guilds\":[1]}"));
+        var sender = fleet.Sender;
         var nobody = JObject.Parse("{\"guilds\":{\"$contains\":999}}");
 
         var result = await sender.PublishAsync("guild.events", "x", new PublishOptions { Target = nobody }, ct);
@@ -182,23 +176,30 @@ public sealed class TargetedRoutingTests
         Assert.Contains("$foo", ex.Message);
     }
 
-    /// <summary>Cells of one service, each with its metadata, all catching one channel.</summary>
+    /// <summary>
+    /// Cells of one service, each with its metadata, all catching one channel, on a loopback transmitter of their own,
+    /// and a cell (<see cref="Sender"/>) to publish to them.
+    /// </summary>
     private sealed class Fleet : IAsyncDisposable
     {
+        private readonly Thynapse.Transmitter.Transmitter _transmitter = Transmitters.StartLoopback();
+
         public List<Cell> Cells { get; } = [];
+
+        public Cell Sender { get; private set; } = null!;
 
         public List<EventCollector> Caught { get; } = [];
 
         private readonly List<CellSubscription> _subscriptions = [];
 
-        public static async Task<Fleet> StartAsync(Thynapse.Transmitter.Transmitter transmitter, string service, string channel, Catch mode, CancellationToken ct, params JObject[] metadata)
+        public static async Task<Fleet> StartAsync(string service, string channel, Catch mode, CancellationToken ct, params JObject[] metadata)
         {
             var fleet = new Fleet();
             try
             {
                 foreach (var m in metadata)
                 {
-                    var cell = await TestKit.Cells.ConnectAsync(transmitter, service, o => o with { Metadata = m }, ct);
+                    var cell = await TestKit.Cells.ConnectAsync(fleet._transmitter, service, o => o with { Metadata = m }, ct);
                     fleet.Cells.Add(cell);
                     var subscription = await cell.SubscribeAsync(channel, mode, ct);
                     var collector = new EventCollector();
@@ -206,6 +207,8 @@ public sealed class TargetedRoutingTests
                     fleet.Caught.Add(collector);
                     fleet._subscriptions.Add(subscription);
                 }
+
+                fleet.Sender = await TestKit.Cells.ConnectAsync(fleet._transmitter, "sender", ct);
             }
             catch
             {
@@ -237,10 +240,17 @@ public sealed class TargetedRoutingTests
 
         public async ValueTask DisposeAsync()
         {
+            if (Sender is not null)
+            {
+                await Sender.DisposeAsync();
+            }
+
             foreach (var cell in Cells)
             {
                 await cell.DisposeAsync();
             }
+
+            await _transmitter.DisposeAsync();
         }
     }
 }

@@ -34,9 +34,7 @@ public sealed class WildcardRoutingTests
         var ct = TestContext.CancellationToken;
         // A unique first token keeps rows apart; it does not change whether the rest matches.
         var scope = TestIds.Next("wc");
-        var collector = new EventCollector();
-        await using var subscription = await _receiver.SubscribeAsync($"{scope}.{pattern}", Catch.Multi, ct);
-        using var _ = subscription.Subscribe(collector);
+        await using var collector = await Catcher.SubscribeAsync(_receiver, $"{scope}.{pattern}", Catch.Multi, ct);
 
         var result = await _publisher.PublishAsync($"{scope}.{channel}", "x", cancellationToken: ct);
 

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using Thynapse.Cell;
-using Thynapse.TestKit;
 
 namespace Thynapse.Fault.Tests;
 

@@ -128,7 +128,7 @@ public sealed class FloodFaultTests
                 }
             }
 
-            var closed = await Task.WhenAll(clients.Select(c => ClosedByPeerAsync(c, TimeSpan.FromSeconds(20), ct)));
+            var closed = await Task.WhenAll(clients.Select(c => RawSockets.ClosedByPeerAsync(c, TimeSpan.FromSeconds(20), ct)));
             TestContext.WriteLine($"{clients.Count} connections made, {closed.Count(c => c)} closed by the transmitter; log:\n" +
                 string.Join('\n', transmitter.Process.Lines.Where(l => !l.Contains("Closed the connection", StringComparison.Ordinal) && !l.Contains("Refused the connection", StringComparison.Ordinal)).TakeLast(8)));
             Assert.IsFalse(transmitter.Process.HasExited, "the transmitter is alive:\n" + string.Join('\n', transmitter.Process.Lines.TakeLast(20)));
@@ -138,9 +138,7 @@ public sealed class FloodFaultTests
 
             await using var cell = await Cells.ConnectAsync(transmitter.CommandEndpoint, TestIds.Next("after"), o => o, ct);
             var channel = TestIds.Next("alive");
-            var caught = new EventCollector();
-            await using var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
-            using var _ = subscription.Subscribe(caught);
+            await using var caught = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
             Assert.AreEqual(1, (await cell.PublishAsync(channel, "still here", cancellationToken: ct)).Receivers);
             await caught.WaitForAsync(1, "the cell after the flood", ct);
         }
@@ -182,7 +180,7 @@ public sealed class FloodFaultTests
                 raw.Add(socket);
             }
 
-            Assert.IsTrue((await Task.WhenAll(raw.Select(s => ClosedByPeerAsync(s, TimeSpan.FromSeconds(10), ct)))).All(c => c), "raw connections were closed");
+            Assert.IsTrue((await Task.WhenAll(raw.Select(s => RawSockets.ClosedByPeerAsync(s, TimeSpan.FromSeconds(10), ct)))).All(c => c), "raw connections were closed");
             await Eventually.That("the silent ZeroMQ connections are closed too", () => transmitter.Stats.HandshakeTimeouts >= 40, cancellationToken: ct);
 
             quiet.Send("J BEAT");
@@ -201,30 +199,6 @@ public sealed class FloodFaultTests
             {
                 socket.Dispose();
             }
-        }
-    }
-
-    /// <summary>True when the peer closes the connection within <paramref name="timeout"/> (whatever it sent before).</summary>
-    private static async Task<bool> ClosedByPeerAsync(Socket socket, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(timeout);
-        var buffer = new byte[256];
-        try
-        {
-            while (await socket.ReceiveAsync(buffer, SocketFlags.None, limit.Token) > 0)
-            {
-            }
-
-            return true;
-        }
-        catch (SocketException)
-        {
-            return true; // reset
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return false;
         }
     }
 }

@@ -1,3 +1,5 @@
+using static Thynapse.Fault.Tests.HostRuns;
+
 namespace Thynapse.Fault.Tests;
 
 /// <summary>
@@ -19,7 +21,7 @@ public sealed class MeshFlagTests
         "Invalid setting: --id [env: THYNAPSE_ID] must be a THID, 40 hexadecimal characters; got 'transmitter-1'.")]
     public async Task MeshSetting_Invalid_ExitsWithOneNamingTheFlagAndTheFix(string[] settings, string expected)
     {
-        var lines = await RunToExitAsync(1, null, ["--command", "tcp://127.0.0.1:0", "--events", "tcp://127.0.0.1:0", .. settings]);
+        var lines = await RunToExitAsync(1, null, TestContext.CancellationToken, ["--command", "tcp://127.0.0.1:0", "--events", "tcp://127.0.0.1:0", .. settings]);
 
         AssertSaysOnce(expected, lines);
     }
@@ -30,7 +32,7 @@ public sealed class MeshFlagTests
     {
         var environment = new Dictionary<string, string> { ["THYNAPSE_PEERS"] = "tcp://10.0.0.1:4710, localhost:4710" };
 
-        var lines = await RunToExitAsync(1, environment, "--command", "tcp://127.0.0.1:0", "--events", "tcp://127.0.0.1:0");
+        var lines = await RunToExitAsync(1, environment, TestContext.CancellationToken, "--command", "tcp://127.0.0.1:0", "--events", "tcp://127.0.0.1:0");
 
         AssertSaysOnce("Invalid setting: --peer [env: THYNAPSE_PEERS] (entry 2): expected tcp://host:port, got 'localhost:4710'. Did you mean tcp://localhost:4710? A peer is another transmitter's command endpoint.", lines);
     }
@@ -62,15 +64,9 @@ public sealed class MeshFlagTests
     {
         var ct = TestContext.CancellationToken;
         const string secret = "cluster-secret-of-the-processes-42";
-        var path = Path.GetTempFileName();
+        var path = await WriteSecretFileAsync(secret, ct);
         try
         {
-            await File.WriteAllTextAsync(path, secret + "\n", ct);
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-
             using var a = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--cluster-secret-file", path]);
             using var b = TransmitterProcess.Run(new Dictionary<string, string> { ["THYNAPSE_CLUSTER_SECRET"] = secret, ["THYNAPSE_PEERS"] = a.CommandEndpoint },
                 "--command", $"tcp://127.0.0.1:{Ports.Free()}", "--events", $"tcp://127.0.0.1:{Ports.Free()}");
@@ -86,21 +82,5 @@ public sealed class MeshFlagTests
         {
             File.Delete(path);
         }
-    }
-
-    private async Task<IReadOnlyList<string>> RunToExitAsync(int exitCode, IReadOnlyDictionary<string, string>? environment, params string[] args)
-    {
-        using var process = ChildProcess.StartDotnet("thynapse-transmitter.dll", environment, args);
-        var code = await process.WaitForExitAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken);
-        var lines = process.Lines;
-        Assert.AreEqual(exitCode, code, string.Join('\n', lines));
-        return lines;
-    }
-
-    private static void AssertSaysOnce(string expected, IReadOnlyList<string> lines)
-    {
-        var output = string.Join('\n', lines);
-        Assert.AreEqual(1, lines.Count(l => l.Contains(" FTL ", StringComparison.Ordinal)), output);
-        Assert.IsTrue(lines.Any(l => l.EndsWith($" FTL {expected}", StringComparison.Ordinal)), $"expected a line ending with:\n{expected}\ngot:\n{output}");
     }
 }

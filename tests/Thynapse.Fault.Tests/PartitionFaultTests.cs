@@ -1,8 +1,4 @@
 using System.Diagnostics;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.ProcessKit;
-using Thynapse.TestKit;
 
 namespace Thynapse.Fault.Tests;
 

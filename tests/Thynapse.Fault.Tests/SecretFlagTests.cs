@@ -1,7 +1,3 @@
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Fault.Tests;
 
 /// <summary>The executable's secret flags: from a file or the environment, and a mistake named with its fix.</summary>
@@ -15,14 +11,9 @@ public sealed class SecretFlagTests
     public async Task SecretFile_AdmitsOnlyCellsWithItsSecret()
     {
         var ct = TestContext.CancellationToken;
-        var path = Path.GetTempFileName();
+        var path = await HostRuns.WriteSecretFileAsync("secret-from-a-file-0001", ct);
         try
         {
-            await File.WriteAllTextAsync(path, "secret-from-a-file-0001\n", ct);
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
             using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--secret-file", path]);
 
             await using var cell = await Cells.ConnectAsync(transmitter.CommandEndpoint, "filed", o => o with { Secret = "secret-from-a-file-0001" }, ct);

@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
 using Thynapse.Transmitter;
 
 namespace Thynapse.Fault.Tests;

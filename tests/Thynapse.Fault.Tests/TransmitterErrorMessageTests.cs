@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using static Thynapse.Fault.Tests.HostRuns;
 
 namespace Thynapse.Fault.Tests;
 
@@ -24,7 +25,7 @@ public sealed class TransmitterErrorMessageTests
         "Invalid setting: --events [env: THYNAPSE_EVENTS]: expected tcp://host:port, got '*:5001'. Did you mean tcp://*:5001?")]
     public async Task Endpoint_NotTcpHostPort_ExitsWithOneNamingTheFlagAndTheTcpForm(string flag, string value, string expected)
     {
-        var lines = await RunToExitAsync(1, null, WithFreePorts(flag, value));
+        var lines = await RunToExitAsync(1, null, TestContext.CancellationToken, WithFreePorts(flag, value));
 
         AssertSaysOnce(expected, lines);
     }
@@ -45,7 +46,7 @@ public sealed class TransmitterErrorMessageTests
         "Invalid setting: --events [env: THYNAPSE_EVENTS] must use another port than --command; both are 5002.")]
     public async Task SettingOutOfRange_ExitsWithOneNamingTheFlagTheRuleAndTheValueInMilliseconds(string[] settings, string expected)
     {
-        var lines = await RunToExitAsync(1, null, WithFreePorts(settings));
+        var lines = await RunToExitAsync(1, null, TestContext.CancellationToken, WithFreePorts(settings));
 
         AssertSaysOnce(expected, lines);
     }
@@ -56,7 +57,7 @@ public sealed class TransmitterErrorMessageTests
     {
         var environment = new Dictionary<string, string> { ["THYNAPSE_LIVENESS_MS"] = "100" };
 
-        var lines = await RunToExitAsync(1, environment, WithFreePorts());
+        var lines = await RunToExitAsync(1, environment, TestContext.CancellationToken, WithFreePorts());
 
         AssertSaysOnce("Invalid setting: --liveness-ms [env: THYNAPSE_LIVENESS_MS] must be greater than --heartbeat-ms (1000 ms); got 100 ms.", lines);
     }
@@ -70,7 +71,7 @@ public sealed class TransmitterErrorMessageTests
         using var holder = new TcpListener(IPAddress.Loopback, 0);
         holder.Start();
         var port = ((IPEndPoint)holder.LocalEndpoint).Port;
-        var lines = await RunToExitAsync(2, null, WithFreePorts(busy, $"tcp://127.0.0.1:{port}"));
+        var lines = await RunToExitAsync(2, null, TestContext.CancellationToken, WithFreePorts(busy, $"tcp://127.0.0.1:{port}"));
 
         var variable = busy == "--command" ? "THYNAPSE_COMMAND" : "THYNAPSE_EVENTS";
         AssertSaysOnce($"Could not bind {busy} [env: {variable}] to tcp://127.0.0.1:{port}: another process listens on port {port}; "
@@ -89,7 +90,7 @@ public sealed class TransmitterErrorMessageTests
     [DataRow(new[] { "--heartbeat-ms" }, "thynapse-transmitter: --heartbeat-ms needs a value.")]
     public async Task UnparsableCommandLine_PrintsTwoLinesNotTheHelp(string[] args, string expected)
     {
-        var lines = await RunToExitAsync(1, null, args);
+        var lines = await RunToExitAsync(1, null, TestContext.CancellationToken, args);
 
         CollectionAssert.AreEqual(new[] { expected, SeeHelp }, lines.ToArray(), string.Join('\n', lines));
     }
@@ -104,22 +105,5 @@ public sealed class TransmitterErrorMessageTests
         }
 
         return [.. args.SelectMany(a => new[] { a.Key, a.Value })];
-    }
-
-    private async Task<IReadOnlyList<string>> RunToExitAsync(int exitCode, IReadOnlyDictionary<string, string>? environment, params string[] args)
-    {
-        using var process = ChildProcess.StartDotnet("thynapse-transmitter.dll", environment, args);
-        var code = await process.WaitForExitAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken);
-        var lines = process.Lines;
-        Assert.AreEqual(exitCode, code, string.Join('\n', lines));
-        return lines;
-    }
-
-    /// <summary>One line says exactly <paramref name="expected"/> (after the log's time and level), and it is the only fatal one.</summary>
-    private static void AssertSaysOnce(string expected, IReadOnlyList<string> lines)
-    {
-        var output = string.Join('\n', lines);
-        Assert.AreEqual(1, lines.Count(l => l.Contains(" FTL ", StringComparison.Ordinal)), output);
-        Assert.IsTrue(lines.Any(l => l.EndsWith($" FTL {expected}", StringComparison.Ordinal)), $"expected a line ending with:\n{expected}\ngot:\n{output}");
     }
 }

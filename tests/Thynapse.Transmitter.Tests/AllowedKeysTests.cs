@@ -30,9 +30,7 @@ public sealed class AllowedKeysTests
         var ct = TestContext.CancellationToken;
         await using var cell = await Cells.ConnectAsync(_transmitter, "keys-listed", WithKeys(Listed), ct);
         var channel = TestIds.Next("keys.events");
-        await using var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
-        var got = new EventCollector();
-        using var _ = subscription.Subscribe(got);
+        await using var got = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
         await cell.PublishAsync(channel, "allowed"u8.ToArray(), cancellationToken: ct);
         await got.WaitForAsync(1, "the listed cell's own event", ct);
     }

@@ -105,9 +105,7 @@ public sealed class AuthenticationTests
         var channel = TestIds.Next("auth.events");
         await using var subscriber = await Cells.ConnectAsync(_transmitter, "auth-sub", o => o with { Secret = Secret }, ct);
         await using var publisher = await Cells.ConnectAsync(_transmitter, "billing", o => o with { Secret = BillingSecret }, ct);
-        await using var subscription = await subscriber.SubscribeAsync(channel, Catch.Multi, ct);
-        var got = new EventCollector();
-        using var _ = subscription.Subscribe(got);
+        await using var got = await Catcher.SubscribeAsync(subscriber, channel, Catch.Multi, ct);
 
         await publisher.PublishAsync(channel, "hello"u8.ToArray(), cancellationToken: ct);
 

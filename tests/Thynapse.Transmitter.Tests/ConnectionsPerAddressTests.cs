@@ -38,7 +38,7 @@ public sealed class ConnectionsPerAddressTests
             await Connect("127.0.0.1");
             await Connect("127.0.0.1");
             await Accepted(3);
-            Assert.IsTrue(await ClosedByPeerAsync(await Connect("127.0.0.1"), ct), "the fourth connection from 127.0.0.1 is closed");
+            Assert.IsTrue(await RawSockets.ClosedByPeerAsync(await Connect("127.0.0.1"), TimeSpan.FromSeconds(10), ct), "the fourth connection from 127.0.0.1 is closed");
             Assert.AreEqual(1L, transmitter.Stats.ConnectionsRefusedPerAddress, "and counted");
 
             await Connect("127.0.0.2"); // another source: its own count
@@ -47,37 +47,13 @@ public sealed class ConnectionsPerAddressTests
             await Eventually.That("the closed connection is noticed", () => transmitter.Stats.Connections <= 3, TimeSpan.FromSeconds(10), ct);
             await Connect("127.0.0.1");
             await Accepted(6);
-            Assert.IsTrue(await ClosedByPeerAsync(await Connect("127.0.0.1"), ct), "at the limit again, the next from 127.0.0.1 is closed");
+            Assert.IsTrue(await RawSockets.ClosedByPeerAsync(await Connect("127.0.0.1"), TimeSpan.FromSeconds(10), ct), "at the limit again, the next from 127.0.0.1 is closed");
             Assert.AreEqual(2L, transmitter.Stats.ConnectionsRefusedPerAddress,
                 "two refusals in all: 127.0.0.2's connection and the one in the freed place were accepted");
         }
         finally
         {
             sockets.ForEach(s => s.Dispose());
-        }
-    }
-
-    /// <summary>True once the peer closed the connection (reads the ZeroMQ greeting the transmitter may have sent first).</summary>
-    private static async Task<bool> ClosedByPeerAsync(Socket socket, CancellationToken ct)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(10));
-        var buffer = new byte[256];
-        try
-        {
-            while (await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token) > 0)
-            {
-            }
-
-            return true;
-        }
-        catch (SocketException)
-        {
-            return true; // reset
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            return false;
         }
     }
 }

@@ -41,9 +41,7 @@ public sealed class CurveTests
             CurvePublicKey = own.PublicKeyZ85,
             CurveSecretKey = own.SecretKeyZ85,
         }, ct);
-        await using var subscription = await subscriber.SubscribeAsync(channel, Catch.Multi, ct);
-        var got = new EventCollector();
-        using var _ = subscription.Subscribe(got);
+        await using var got = await Catcher.SubscribeAsync(subscriber, channel, Catch.Multi, ct);
         await publisher.PublishAsync(channel, "sealed"u8.ToArray(), cancellationToken: ct);
         await got.WaitForAsync(1, "the CURVE subscriber", ct);
 

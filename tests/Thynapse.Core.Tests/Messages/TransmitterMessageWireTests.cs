@@ -105,19 +105,46 @@ public sealed class TransmitterMessageWireTests
         Assert.IsNull(read.Resumed);
     }
 
-    [TestMethod]
-    [DataRow("{\"pub\":\"p\",\"session\":\"s\",\"heartbeat\":1,\"liveness\":2}", "field 'id' is required")]
-    [DataRow("{\"id\":\"x\",\"pub\":\"p\",\"session\":\"s\",\"heartbeat\":1,\"liveness\":2}", "field 'id' must be a THID: 40 hexadecimal characters")]
-    [DataRow("{\"id\":\"ID\",\"session\":\"s\",\"heartbeat\":1,\"liveness\":2}", "field 'pub' is required")]
-    [DataRow("{\"id\":\"ID\",\"pub\":\"p\",\"session\":\"s\",\"heartbeat\":\"1\",\"liveness\":2}", "field 'heartbeat' must be a non-negative integer, not a string")]
-    [DataRow("{\"id\":\"ID\",\"pub\":\"p\",\"session\":\"s\",\"heartbeat\":1,\"liveness\":2,\"limits\":{\"frame\":-1}}", "limits: field 'frame' must be a non-negative integer below 2^64, not a number")]
-    [DataRow("{\"id\":\"ID\",\"pub\":\"p\",\"session\":\"s\",\"heartbeat\":1,\"liveness\":2,\"resumed\":{}}", "resumed: field 'missed' is required")]
-    [DataRow("{\"id\":\"ID\",\"pub\":\"p\",\"session\":\"s\",\"heartbeat\":1,\"liveness\":2,\"transmitters\":[{\"id\":\"ID\",\"pub\":\"p\"}]}", "transmitters[0]: field 'command' is required")]
-    [DataRow("{\"id\":\"ID\",\"pub\":\"p\",\"session\":\"s\",\"heartbeat\":1,\"liveness\":2,\"encodings\":[\"J\",2]}", "field 'encodings' must be an array of strings")]
-    public void Welcome_Read_RefusesWhatACellCannotUse(string payload, string expected)
-    {
-        Assert.IsFalse(WelcomeMessage.TryRead(JObject.Parse(payload.Replace("ID", Wire.TransmitterId.ToString(), StringComparison.Ordinal)), out _, out var error));
+    /// <summary>
+    /// (command, payload, the problem) for what a cell cannot use; <c>ID</c> in a payload stands for a THID (the
+    /// transmitter's in a <c>WLCM</c>, a cell's in a <c>DLVR</c>).
+    /// </summary>
+    public static IEnumerable<object[]> Refusals =>
+    [
+        ["WLCM", "{\"pub\":\"p\",\"session\":\"s\",\"heartbeat\":1,\"liveness\":2}", "field 'id' is required"],
+        ["WLCM", "{\"id\":\"x\",\"pub\":\"p\",\"session\":\"s\",\"heartbeat\":1,\"liveness\":2}", "field 'id' must be a THID: 40 hexadecimal characters"],
+        ["WLCM", "{\"id\":\"ID\",\"session\":\"s\",\"heartbeat\":1,\"liveness\":2}", "field 'pub' is required"],
+        ["WLCM", "{\"id\":\"ID\",\"pub\":\"p\",\"session\":\"s\",\"heartbeat\":\"1\",\"liveness\":2}", "field 'heartbeat' must be a non-negative integer, not a string"],
+        ["WLCM", "{\"id\":\"ID\",\"pub\":\"p\",\"session\":\"s\",\"heartbeat\":1,\"liveness\":2,\"limits\":{\"frame\":-1}}", "limits: field 'frame' must be a non-negative integer below 2^64, not a number"],
+        ["WLCM", "{\"id\":\"ID\",\"pub\":\"p\",\"session\":\"s\",\"heartbeat\":1,\"liveness\":2,\"resumed\":{}}", "resumed: field 'missed' is required"],
+        ["WLCM", "{\"id\":\"ID\",\"pub\":\"p\",\"session\":\"s\",\"heartbeat\":1,\"liveness\":2,\"transmitters\":[{\"id\":\"ID\",\"pub\":\"p\"}]}", "transmitters[0]: field 'command' is required"],
+        ["WLCM", "{\"id\":\"ID\",\"pub\":\"p\",\"session\":\"s\",\"heartbeat\":1,\"liveness\":2,\"encodings\":[\"J\",2]}", "field 'encodings' must be an array of strings"],
+        ["OKAY", "{}", "field 'command' is required"],
+        ["OKAY", "{\"command\":\"NOPE\"}", "field 'command' must name a command, not \"NOPE\""],
+        ["OKAY", "{\"command\":\"LIST\",\"cells\":[1]}", "cells[0] must be an object"],
+        ["OKAY", "{\"command\":\"LIST\",\"cells\":[{\"service\":\"s\"}]}", "cells[0]: field 'id' is required"],
+        ["DLVR", "{\"id\":\"ID\",\"origin\":\"ID\",\"seq\":1,\"mode\":\"multi\"}", "field 'channel' is required"],
+        ["DLVR", "{\"channel\":\"a\",\"id\":\"ID\",\"origin\":\"nope\",\"seq\":1,\"mode\":\"multi\"}", "field 'origin' must be a THID: 40 hexadecimal characters"],
+        ["DLVR", "{\"channel\":\"a\",\"id\":\"ID\",\"origin\":\"ID\",\"seq\":1,\"mode\":\"all\"}", "field 'mode' must be \"multi\" or \"any\""],
+        ["DLVR", "{\"channel\":\"a\",\"id\":\"ID\",\"origin\":\"ID\",\"seq\":1,\"mode\":\"any\",\"sub\":1,\"attempt\":1}", "field 'tag' is required"],
+        ["DLVR", "{\"channel\":\"a\",\"id\":\"ID\",\"origin\":\"ID\",\"seq\":1,\"mode\":\"multi\",\"deadLetter\":{\"channel\":\"c\"}}", "deadLetter: field 'service' is required"],
+    ];
 
+    [TestMethod]
+    [DynamicData(nameof(Refusals))]
+    public void Read_RefusesWhatACellCannotUse(string command, string payload, string expected)
+    {
+        var json = JObject.Parse(payload.Replace("ID", (command == "DLVR" ? Wire.CellId : Wire.TransmitterId).ToString(), StringComparison.Ordinal));
+        string? error;
+        var read = command switch
+        {
+            "WLCM" => WelcomeMessage.TryRead(json, out _, out error),
+            "OKAY" => OkayMessage.TryRead(json, out _, out error),
+            "DLVR" => DeliveryMessage.TryRead(json, out _, out error),
+            _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a refusal case"),
+        };
+
+        Assert.IsFalse(read);
         Assert.AreEqual(expected, error);
     }
 
@@ -137,18 +164,6 @@ public sealed class TransmitterMessageWireTests
         AssertOkay(new JObject { ["command"] = "LIST", ["cells"] = new JArray() }, new OkayMessage(Command.List) { Cells = [] });
         AssertOkay(new JObject { ["command"] = "WTCH", ["watch"] = (uint?)5U, ["cells"] = cells.DeepClone(), ["ref"] = new JValue(5L) }, new OkayMessage(Command.Wtch) { Watch = 5, Cells = described, Ref = new JValue(5L) });
         AssertOkay(new JObject { ["command"] = "UNWT", ["watch"] = (uint?)5U }, new OkayMessage(Command.Unwt) { Watch = 5 });
-    }
-
-    [TestMethod]
-    [DataRow("{}", "field 'command' is required")]
-    [DataRow("{\"command\":\"NOPE\"}", "field 'command' must name a command, not \"NOPE\"")]
-    [DataRow("{\"command\":\"LIST\",\"cells\":[1]}", "cells[0] must be an object")]
-    [DataRow("{\"command\":\"LIST\",\"cells\":[{\"service\":\"s\"}]}", "cells[0]: field 'id' is required")]
-    public void Okay_Read_RefusesWhatACellCannotUse(string payload, string expected)
-    {
-        Assert.IsFalse(OkayMessage.TryRead(JObject.Parse(payload), out _, out var error));
-
-        Assert.AreEqual(expected, error);
     }
 
     [TestMethod]
@@ -343,19 +358,6 @@ public sealed class TransmitterMessageWireTests
 
         Assert.AreEqual(0L, allocated, $"{allocated} bytes over 1,000 headers");
         Assert.IsGreaterThan(100_000, total);
-    }
-
-    [TestMethod]
-    [DataRow("{\"id\":\"ID\",\"origin\":\"ID\",\"seq\":1,\"mode\":\"multi\"}", "field 'channel' is required")]
-    [DataRow("{\"channel\":\"a\",\"id\":\"ID\",\"origin\":\"nope\",\"seq\":1,\"mode\":\"multi\"}", "field 'origin' must be a THID: 40 hexadecimal characters")]
-    [DataRow("{\"channel\":\"a\",\"id\":\"ID\",\"origin\":\"ID\",\"seq\":1,\"mode\":\"all\"}", "field 'mode' must be \"multi\" or \"any\"")]
-    [DataRow("{\"channel\":\"a\",\"id\":\"ID\",\"origin\":\"ID\",\"seq\":1,\"mode\":\"any\",\"sub\":1,\"attempt\":1}", "field 'tag' is required")]
-    [DataRow("{\"channel\":\"a\",\"id\":\"ID\",\"origin\":\"ID\",\"seq\":1,\"mode\":\"multi\",\"deadLetter\":{\"channel\":\"c\"}}", "deadLetter: field 'service' is required")]
-    public void Delivery_Read_RefusesWhatACellCannotUse(string payload, string expected)
-    {
-        Assert.IsFalse(DeliveryMessage.TryRead(JObject.Parse(payload.Replace("ID", Wire.CellId.ToString(), StringComparison.Ordinal)), out _, out var error));
-
-        Assert.AreEqual(expected, error);
     }
 
     [TestMethod]

@@ -64,9 +64,7 @@ public sealed class CellFailoverTests
         var service = TestIds.Next("failover");
         var channel = TestIds.Next("moving");
         await using var cell = await Cells.ConnectAsync(a, service, ct);
-        var caught = new EventCollector();
-        await using var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
-        using var observed = subscription.Subscribe(caught);
+        await using var caught = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
         var notices = new List<CellNotice>();
         using var watching = cell.Notices.Subscribe(n => { lock (notices) { notices.Add(n); } });
         await Eventually.That("the cell knows b", () => cell.Transmitters.Count == 2, cancellationToken: ct);
@@ -112,9 +110,7 @@ public sealed class CellFailoverTests
         var service = TestIds.Next("drained");
         var channel = TestIds.Next("after-drain");
         await using var cell = await Cells.ConnectAsync(a, service, ct);
-        var caught = new EventCollector();
-        await using var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
-        using var observed = subscription.Subscribe(caught);
+        await using var caught = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
         await Eventually.That("the cell knows all three transmitters", () => cell.Transmitters.Count == 3, cancellationToken: ct);
         var members = $"a {a.Id}, b {b.Id}, c {c.Id}; a sees {string.Join(", ", a.Peers.Select(p => $"{p.Id} {p.State}"))}";
         TestContext.WriteLine(members);

@@ -134,7 +134,7 @@ public sealed class ClusterMulticatchTests
     /// <summary>A multicatch cell per transmitter given, each collecting what it gets.</summary>
     private sealed class Catchers : IAsyncDisposable
     {
-        private readonly List<(Cell.Cell Cell, IAsyncDisposable Subscription, EventCollector Collector, string Name)> _all = [];
+        private readonly List<(Cell.Cell Cell, Catcher Caught, string Name)> _all = [];
 
         public static async Task<Catchers> StartAsync(Transmitter[] on, string channel, CancellationToken ct)
         {
@@ -142,41 +142,38 @@ public sealed class ClusterMulticatchTests
             for (var i = 0; i < on.Length; i++)
             {
                 var cell = await Cells.ConnectAsync(on[i], TestIds.Next("catcher"), ct);
-                var subscription = await cell.SubscribeAsync(channel, Catch.Multi, ct);
-                var collector = new EventCollector();
-                subscription.Subscribe(collector);
-                catchers._all.Add((cell, subscription, collector, $"catcher {i} on {on[i].Id}"));
+                catchers._all.Add((cell, await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct), $"catcher {i} on {on[i].Id}"));
             }
 
             return catchers;
         }
 
-        public EventCollector Of(int index) => _all[index].Collector;
+        public Catcher Of(int index) => _all[index].Caught;
 
         public async Task EachGotInOrderAsync(int events, CancellationToken ct)
         {
-            foreach (var (_, _, collector, name) in _all)
+            foreach (var (_, caught, name) in _all)
             {
-                await collector.WaitForAsync(events, name, ct);
+                await caught.WaitForAsync(events, name, ct);
             }
 
-            foreach (var (_, _, collector, name) in _all)
+            foreach (var (_, caught, name) in _all)
             {
-                AssertInOrder(collector, events, name);
+                AssertInOrder(caught, events, name);
             }
         }
 
-        public static void AssertInOrder(EventCollector collector, int events, string name)
+        public static void AssertInOrder(Catcher caught, int events, string name)
         {
-            var bodies = collector.Events.Select(e => int.Parse(e.BodyAsString(), System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            var bodies = caught.Events.Select(e => int.Parse(e.BodyAsString(), System.Globalization.CultureInfo.InvariantCulture)).ToList();
             CollectionAssert.AreEqual(Enumerable.Range(0, events).ToList(), bodies, $"{name}: every event once, in order");
         }
 
         public async ValueTask DisposeAsync()
         {
-            foreach (var (cell, subscription, _, _) in _all)
+            foreach (var (cell, caught, _) in _all)
             {
-                await subscription.DisposeAsync();
+                await caught.DisposeAsync();
                 await cell.DisposeAsync();
             }
         }

@@ -23,9 +23,7 @@ public sealed class ReadinessTests
         await using var a = Transmitters.StartLoopback();
         var channel = TestIds.Next("first");
         await using var catcher = await Cells.ConnectAsync(a, TestIds.Next("catcher"), ct);
-        var caught = new EventCollector();
-        await using var subscription = await catcher.SubscribeAsync(channel, Catch.Multi, ct);
-        using var observed = subscription.Subscribe(caught);
+        await using var caught = await Catcher.SubscribeAsync(catcher, channel, Catch.Multi, ct);
 
         // b starts and a cell connects to it at once: the cell is welcomed only once b holds a's cells, so its very
         // first publish counts a's subscriber and reaches it.

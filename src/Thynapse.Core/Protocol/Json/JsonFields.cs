@@ -11,12 +11,28 @@ namespace Thynapse.Core;
 /// The texts are the transmitter's wording of <c>INVALID_FIELD</c> (PROTOCOL.md §2.1: a field whose value is
 /// <c>null</c> counts as absent).
 /// </remarks>
-internal struct JsonFields(JObject source)
+internal struct JsonFields(JObject source, MessageLimits? limits = null)
 {
     private readonly JObject _source = source;
 
+    private readonly MessageLimits? _limits = limits;
+
+    private ThynapseErrorCode _code;
+
     /// <summary>The first problem found (naming the field), or null.</summary>
     public string? Error { get; private set; }
+
+    /// <summary>
+    /// The code <see cref="Error"/> is refused with: <c>INVALID_FIELD</c> unless it came from <see cref="Refuse"/>;
+    /// <see cref="ThynapseErrorCode.None"/> while there is no problem.
+    /// </summary>
+    public readonly ThynapseErrorCode Code => Error is null ? ThynapseErrorCode.None : _code == ThynapseErrorCode.None ? ThynapseErrorCode.InvalidField : _code;
+
+    /// <summary>The limits the message is read under (<see cref="MessageLimits.Default"/> unless given).</summary>
+    public readonly MessageLimits Limits => _limits ?? MessageLimits.Default;
+
+    /// <summary>The object's <c>ref</c>, as an answer copies it (<see cref="MessageFields.ReadRef"/>).</summary>
+    public readonly JValue? Ref => MessageFields.ReadRef(_source);
 
     public string? GetString(string name, bool required = false, int maxLength = int.MaxValue)
     {
@@ -172,6 +188,16 @@ internal struct JsonFields(JObject source)
     public readonly bool Has(string name) => _source.TryGetValue(name, StringComparison.Ordinal, out var token) && token.Type != JTokenType.Null;
 
     public void Invalid(string message) => Error ??= message;
+
+    /// <summary>Records a problem refused with <paramref name="code"/> (the first problem wins, with its code).</summary>
+    public void Refuse(ThynapseErrorCode code, string message)
+    {
+        if (Error is null)
+        {
+            Error = message;
+            _code = code;
+        }
+    }
 
     private JToken? Get(string name, bool required)
     {

@@ -18,5 +18,11 @@ public sealed record AckMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : Tagged
         [NotNullWhen(true)] out AckMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        TryRead(body, limits, Command.Ackn, static (tag, tags) => new AckMessage(tag, tags), out message, out code, out error);
+        MessageFields.TryRead(body, limits, Read, out message, out code, out error);
+
+    private static AckMessage Read(ref JsonFields fields)
+    {
+        var (tag, tags) = ReadTags(Command.Ackn, ref fields);
+        return new AckMessage(tag, tags) { Ref = fields.Ref };
+    }
 }

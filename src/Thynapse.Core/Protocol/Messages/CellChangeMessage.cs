@@ -47,11 +47,24 @@ public sealed record CellChangeMessage(uint Watch, CellChange Change, CellDescri
     }
 
     /// <summary>Reads a <c>CELL</c>: <c>watch</c>, <c>change</c> and <c>cell</c> required (see <see cref="IsOfUnknownKind"/> for a change it does not know).</summary>
-    public static bool TryRead(JObject body, [NotNullWhen(true)] out CellChangeMessage? message, [NotNullWhen(false)] out string? error)
+    public static bool TryRead(JObject body, [NotNullWhen(true)] out CellChangeMessage? message, [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, Read, out message, out _, out error);
+
+    /// <inheritdoc />
+    /// <remarks>The transmitter's order: watch, change, cell.</remarks>
+    public override void WriteJson(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(body);
-        message = null;
-        var fields = new JsonFields(body);
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        MessageFields.Write(writer, "watch", Watch);
+        MessageFields.Write(writer, "change", NameOf(Change));
+        writer.WritePropertyName("cell");
+        Cell.WriteJson(writer);
+        writer.WriteEndObject();
+    }
+
+    private static CellChangeMessage? Read(ref JsonFields fields)
+    {
         var watch = fields.GetUInt32("watch", required: true);
         var changeText = fields.GetString("change", required: true);
         var cellField = fields.GetObject("cell", required: true);
@@ -67,29 +80,7 @@ public sealed record CellChangeMessage(uint Watch, CellChange Change, CellDescri
             fields.Invalid("field 'change' must be \"joined\", \"updated\" or \"left\"");
         }
 
-        CellDescription? cell = null;
-        if (fields.Error is null)
-        {
-            var inner = new JsonFields(cellField!);
-            if (!CellDescription.TryRead(ref inner, "cell: ", out cell, out var problem))
-            {
-                fields.Invalid(problem);
-            }
-        }
-
-        return MessageFields.Done(ref fields, cell is null ? null : new CellChangeMessage(watch!.Value, change!.Value, cell), out message, out _, out error);
-    }
-
-    /// <inheritdoc />
-    /// <remarks>The transmitter's order: watch, change, cell.</remarks>
-    public override void WriteJson(JsonWriter writer)
-    {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
-        MessageFields.Write(writer, "watch", Watch);
-        MessageFields.Write(writer, "change", NameOf(Change));
-        writer.WritePropertyName("cell");
-        Cell.WriteJson(writer);
-        writer.WriteEndObject();
+        var cell = fields.Error is null ? MessageFields.ReadObject(cellField!, ref fields, "cell: ", CellDescription.Read) : null;
+        return cell is null ? null : new CellChangeMessage(watch!.Value, change!.Value, cell);
     }
 }

@@ -13,12 +13,8 @@ namespace Thynapse.Core;
 public sealed record CellDescription(Thid Id, string Service, IReadOnlyList<string> Tags, JObject Metadata, Thid Transmitter)
 {
     /// <summary>Reads a cell description: every field required.</summary>
-    public static bool TryRead(JObject body, [NotNullWhen(true)] out CellDescription? cell, [NotNullWhen(false)] out string? error)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        var fields = new JsonFields(body);
-        return TryRead(ref fields, "", out cell, out error);
-    }
+    public static bool TryRead(JObject body, [NotNullWhen(true)] out CellDescription? cell, [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, Read, out cell, out _, out error);
 
     /// <summary>Writes the description: id, service, tags, metadata, transmitter.</summary>
     public void WriteJson(JsonWriter writer)
@@ -34,12 +30,7 @@ public sealed record CellDescription(Thid Id, string Service, IReadOnlyList<stri
     }
 
     /// <summary>The description as a JSON object.</summary>
-    public JObject ToJson()
-    {
-        using var writer = new JTokenWriter();
-        WriteJson(writer);
-        return (JObject)writer.Token!;
-    }
+    public JObject ToJson() => JsonMessage.ToJson(WriteJson);
 
     /// <summary>Reads the array <paramref name="name"/> of descriptions; null when absent. <paramref name="fields"/> holds the first problem.</summary>
     internal static List<CellDescription>? ReadAll(ref JsonFields fields, string name)
@@ -59,10 +50,8 @@ public sealed record CellDescription(Thid Id, string Service, IReadOnlyList<stri
                 return null;
             }
 
-            var entryFields = new JsonFields(entry);
-            if (!TryRead(ref entryFields, $"{name}[{i}]: ", out var cell, out var problem))
+            if (MessageFields.ReadObject(entry, ref fields, $"{name}[{i}]: ", Read) is not { } cell)
             {
-                fields.Invalid(problem);
                 return null;
             }
 
@@ -72,22 +61,14 @@ public sealed record CellDescription(Thid Id, string Service, IReadOnlyList<stri
         return cells;
     }
 
-    internal static bool TryRead(ref JsonFields fields, string what, [NotNullWhen(true)] out CellDescription? cell, [NotNullWhen(false)] out string? error)
+    /// <summary>A cell's fields: null with the problem in <paramref name="fields"/>.</summary>
+    internal static CellDescription? Read(ref JsonFields fields)
     {
         var id = fields.GetThid("id", required: true);
         var service = fields.GetString("service", required: true);
         var tags = MessageFields.ReadStrings(fields.GetArray("tags", required: true), ref fields, "field 'tags' must be an array of strings");
         var metadata = fields.GetObject("metadata", required: true);
         var transmitter = fields.GetThid("transmitter", required: true);
-        if (fields.Error is { } problem)
-        {
-            cell = null;
-            error = what + problem;
-            return false;
-        }
-
-        cell = new CellDescription(id, service!, tags!, metadata!, transmitter);
-        error = null;
-        return true;
+        return fields.Error is null ? new CellDescription(id, service!, tags!, metadata!, transmitter) : null;
     }
 }

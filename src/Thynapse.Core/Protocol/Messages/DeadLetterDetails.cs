@@ -19,12 +19,8 @@ public sealed record DeadLetterDetails(string Channel, string Service, int Attem
     public static string ChannelFor(string service) => $"$DLQ.{service}";
 
     /// <summary>Reads a <c>deadLetter</c> object: <c>channel</c>, <c>service</c>, <c>attempts</c>, <c>reason</c>, all required.</summary>
-    public static bool TryRead(JObject body, [NotNullWhen(true)] out DeadLetterDetails? details, [NotNullWhen(false)] out string? error)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        var fields = new JsonFields(body);
-        return TryReadFields(ref fields, "", out details, out error);
-    }
+    public static bool TryRead(JObject body, [NotNullWhen(true)] out DeadLetterDetails? details, [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, Read, out details, out _, out error);
 
     /// <summary>
     /// Reads a <c>B DLVR</c> record's extension (§6.2): its <c>deadLetter</c>, or null when it has none (a receiver
@@ -57,12 +53,7 @@ public sealed record DeadLetterDetails(string Channel, string Service, int Attem
     }
 
     /// <summary>The <c>deadLetter</c> object.</summary>
-    public JObject ToJson()
-    {
-        using var writer = new JTokenWriter();
-        WriteJson(writer);
-        return (JObject)writer.Token!;
-    }
+    public JObject ToJson() => JsonMessage.ToJson(WriteJson);
 
     /// <summary>Writes the <c>deadLetter</c> object: channel, service, attempts, reason.</summary>
     public void WriteJson(JsonWriter writer)
@@ -76,8 +67,8 @@ public sealed record DeadLetterDetails(string Channel, string Service, int Attem
         writer.WriteEndObject();
     }
 
-    /// <summary>Reads the four fields from an object; <paramref name="what"/> prefixes problems (<c>deadLetter.</c>).</summary>
-    internal static bool TryReadFields(ref JsonFields fields, string what, [NotNullWhen(true)] out DeadLetterDetails? details, [NotNullWhen(false)] out string? error)
+    /// <summary>The fields of a <c>deadLetter</c> object, or of a dead-lettered <c>DONE</c>: null with the problem in <paramref name="fields"/>.</summary>
+    internal static DeadLetterDetails? Read(ref JsonFields fields)
     {
         var channel = fields.GetString("channel", required: true);
         var service = fields.GetString("service", required: true);
@@ -88,15 +79,6 @@ public sealed record DeadLetterDetails(string Channel, string Service, int Attem
             fields.Invalid("field 'attempts' must be below 2^31");
         }
 
-        if (fields.Error is { } problem)
-        {
-            details = null;
-            error = what + problem;
-            return false;
-        }
-
-        details = new DeadLetterDetails(channel!, service!, (int)attempts!.Value, reason!);
-        error = null;
-        return true;
+        return fields.Error is null ? new DeadLetterDetails(channel!, service!, (int)attempts!.Value, reason!) : null;
     }
 }

@@ -68,15 +68,9 @@ public readonly record struct DeliveryMessage(string Channel, Thid Id, Thid Orig
         }
 
         var deadLetterField = fields.GetObject("deadLetter");
-        DeadLetterDetails? deadLetter = null;
-        if (fields.Error is null && deadLetterField is not null)
-        {
-            var inner = new JsonFields(deadLetterField);
-            if (!DeadLetterDetails.TryReadFields(ref inner, "deadLetter: ", out deadLetter, out var problem))
-            {
-                fields.Invalid(problem);
-            }
-        }
+        var deadLetter = fields.Error is null && deadLetterField is not null
+            ? MessageFields.ReadObject(deadLetterField, ref fields, "deadLetter: ", DeadLetterDetails.Read)
+            : null;
 
         error = fields.Error;
         if (error is not null)
@@ -105,21 +99,9 @@ public readonly record struct DeliveryMessage(string Channel, Thid Id, Thid Orig
         MessageFields.Write(writer, "origin", Origin.ToString());
         MessageFields.Write(writer, "seq", Seq);
         MessageFields.Write(writer, "mode", MessageFields.NameOf(Mode));
-        if (Sub is { } sub)
-        {
-            MessageFields.Write(writer, "sub", sub);
-        }
-
-        if (Tag is { } tag)
-        {
-            MessageFields.Write(writer, "tag", tag);
-        }
-
-        if (Attempt is { } attempt)
-        {
-            MessageFields.Write(writer, "attempt", attempt);
-        }
-
+        MessageFields.WriteIfPresent(writer, "sub", Sub);
+        MessageFields.WriteIfPresent(writer, "tag", Tag);
+        MessageFields.WriteIfPresent(writer, "attempt", Attempt);
         if (DeadLetter is { } deadLetter)
         {
             writer.WritePropertyName("deadLetter");

@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 
@@ -26,57 +25,39 @@ public sealed record DiscoveryFilter
     /// <summary>
     /// Reads <c>service</c>, <c>tags</c> and <c>query</c> as the transmitter does: field types and tags
     /// (<c>INVALID_FIELD</c>, including a <c>query</c> that is not an object), then the query (<c>INVALID_QUERY</c>,
-    /// <c>QUERY_TOO_DEEP</c>, <c>QUERY_TOO_LARGE</c>). <paramref name="fields"/> may already hold a problem, which wins.
+    /// <c>QUERY_TOO_DEEP</c>, <c>QUERY_TOO_LARGE</c>). <paramref name="fields"/> may already hold a problem (a
+    /// <c>WTCH</c>'s bad id), which wins. Null with the problem in <paramref name="fields"/>.
     /// </summary>
-    internal static bool TryRead(
-        ref JsonFields fields,
-        MessageLimits limits,
-        [NotNullWhen(true)] out DiscoveryFilter? filter,
-        out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
+    internal static DiscoveryFilter? Read(ref JsonFields fields)
     {
-        filter = null;
-        code = ThynapseErrorCode.InvalidField;
         var service = fields.GetString("service");
         var tagsField = fields.GetArray("tags");
         var query = fields.GetObject("query");
         var tags = fields.Error is null && tagsField is not null ? MessageFields.ReadTags(tagsField, ref fields) : [];
-        if (fields.Error is { } fieldError)
+        if (fields.Error is not null)
         {
-            error = fieldError;
-            return false;
+            return null;
         }
 
         MetadataQuery? compiled = null;
-        if (query is not null && !MetadataQuery.TryParse(query, limits.QueryLimits, out compiled, out var problem))
+        if (query is not null && !MetadataQuery.TryParse(query, fields.Limits.QueryLimits, out compiled, out var problem))
         {
-            code = EventExtension.CodeOf(problem);
-            error = $"query: {problem.Message}";
-            return false;
+            fields.Refuse(EventExtension.CodeOf(problem), $"query: {problem.Message}");
+            return null;
         }
 
-        code = ThynapseErrorCode.None;
-        error = null;
-        filter = new DiscoveryFilter { Service = service, Tags = tags ?? [], Query = query, CompiledQuery = compiled };
-        return true;
+        return new DiscoveryFilter { Service = service, Tags = tags ?? [], Query = query, CompiledQuery = compiled };
     }
 
     /// <summary>Writes the filter's fields into an object being written: the SDK's order, service, tags (when any), query.</summary>
     internal void WriteFields(JsonWriter writer)
     {
-        if (Service is not null)
-        {
-            MessageFields.Write(writer, "service", Service);
-        }
-
+        MessageFields.WriteIfPresent(writer, "service", Service);
         if (Tags.Count > 0)
         {
             MessageFields.WriteStrings(writer, "tags", Tags);
         }
 
-        if (Query is not null)
-        {
-            MessageFields.Write(writer, "query", Query);
-        }
+        MessageFields.WriteIfPresent(writer, "query", Query);
     }
 }

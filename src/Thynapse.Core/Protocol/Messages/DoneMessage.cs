@@ -27,11 +27,11 @@ public sealed record DoneMessage(ulong Seq, uint Receivers, CompletionOutcome Ou
     /// Reads a <c>J DONE</c>: <c>seq</c>, <c>receivers</c> and <c>outcome</c> required; a dead-lettered one also needs
     /// <c>service</c>, <c>channel</c>, <c>attempts</c> and <c>reason</c>.
     /// </summary>
-    public static bool TryRead(JObject body, [NotNullWhen(true)] out DoneMessage? message, [NotNullWhen(false)] out string? error)
+    public static bool TryRead(JObject body, [NotNullWhen(true)] out DoneMessage? message, [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, Read, out message, out _, out error);
+
+    private static DoneMessage Read(ref JsonFields fields)
     {
-        ArgumentNullException.ThrowIfNull(body);
-        message = null;
-        var fields = new JsonFields(body);
         var seq = fields.GetUInt64("seq", required: true);
         var receivers = fields.GetUInt32("receivers", required: true);
         var outcomeText = fields.GetString("outcome", required: true);
@@ -48,14 +48,8 @@ public sealed record DoneMessage(ulong Seq, uint Receivers, CompletionOutcome Ou
                 break;
         }
 
-        DeadLetterDetails? deadLetter = null;
-        if (fields.Error is null && outcome == CompletionOutcome.DeadLettered && !DeadLetterDetails.TryReadFields(ref fields, "", out deadLetter, out _))
-        {
-            error = fields.Error!;
-            return false;
-        }
-
-        return MessageFields.Done(ref fields, new DoneMessage(seq ?? 0, receivers ?? 0, outcome) { DeadLetter = deadLetter }, out message, out _, out error);
+        var deadLetter = fields.Error is null && outcome == CompletionOutcome.DeadLettered ? DeadLetterDetails.Read(ref fields) : null;
+        return new DoneMessage(seq ?? 0, receivers ?? 0, outcome) { DeadLetter = deadLetter };
     }
 
     /// <inheritdoc />

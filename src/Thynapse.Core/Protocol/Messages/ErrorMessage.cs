@@ -20,7 +20,6 @@ public sealed record ErrorMessage(ThynapseErrorCode Code, string Message) : Json
     /// </summary>
     public string? RefusedCommand { get; init; }
 
-
     /// <summary><c>seq</c>: the refused event's.</summary>
     public ulong? Seq { get; init; }
 
@@ -40,10 +39,11 @@ public sealed record ErrorMessage(ThynapseErrorCode Code, string Message) : Json
     /// Reads an <c>ERRR</c>: <c>code</c>, <c>name</c> and <c>message</c> required; <c>command</c>, <c>ref</c>, <c>seq</c>,
     /// <c>first</c>, <c>last</c>, <c>count</c> optional. A code this side does not know is kept as its number.
     /// </summary>
-    public static bool TryRead(JObject body, [NotNullWhen(true)] out ErrorMessage? message, [NotNullWhen(false)] out string? error)
+    public static bool TryRead(JObject body, [NotNullWhen(true)] out ErrorMessage? message, [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, Read, out message, out _, out error);
+
+    private static ErrorMessage? Read(ref JsonFields fields)
     {
-        ArgumentNullException.ThrowIfNull(body);
-        var fields = new JsonFields(body);
         var code = fields.GetUInt32("code", required: true);
         var name = fields.GetString("name", required: true);
         var text = fields.GetString("message", required: true);
@@ -57,19 +57,18 @@ public sealed record ErrorMessage(ThynapseErrorCode Code, string Message) : Json
             fields.Invalid(code is > int.MaxValue ? "field 'code' must be below 2^31" : "field 'count' must be below 2^31");
         }
 
-        var read = fields.Error is null
+        return fields.Error is null
             ? new ErrorMessage((ThynapseErrorCode)code!.Value, text!)
             {
                 Name = name!,
                 RefusedCommand = command,
-                Ref = MessageFields.ReadRef(body),
+                Ref = fields.Ref,
                 Seq = seq,
                 First = first,
                 Last = last,
                 Count = (int?)count,
             }
             : null;
-        return MessageFields.Done(ref fields, read, out message, out _, out error);
     }
 
     /// <inheritdoc />
@@ -81,32 +80,12 @@ public sealed record ErrorMessage(ThynapseErrorCode Code, string Message) : Json
         MessageFields.Write(writer, "code", (int)Code);
         MessageFields.Write(writer, "name", Name);
         MessageFields.Write(writer, "message", Message);
-        if (RefusedCommand is not null)
-        {
-            MessageFields.Write(writer, "command", RefusedCommand);
-        }
-
+        MessageFields.WriteIfPresent(writer, "command", RefusedCommand);
         MessageFields.WriteRef(writer, Ref);
-        if (Seq is { } seq)
-        {
-            MessageFields.Write(writer, "seq", seq);
-        }
-
-        if (First is { } first)
-        {
-            MessageFields.Write(writer, "first", first);
-        }
-
-        if (Last is { } last)
-        {
-            MessageFields.Write(writer, "last", last);
-        }
-
-        if (Count is { } count)
-        {
-            MessageFields.Write(writer, "count", count);
-        }
-
+        MessageFields.WriteIfPresent(writer, "seq", Seq);
+        MessageFields.WriteIfPresent(writer, "first", First);
+        MessageFields.WriteIfPresent(writer, "last", Last);
+        MessageFields.WriteIfPresent(writer, "count", Count);
         writer.WriteEndObject();
     }
 }

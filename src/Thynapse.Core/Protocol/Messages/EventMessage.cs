@@ -86,7 +86,7 @@ public readonly record struct EventMessage(string Channel) : IJsonMessage
             Complete = complete,
             Key = key,
             Resend = resend,
-            Ref = MessageFields.ReadRef(body),
+            Ref = fields.Ref,
             HasInvalidSeq = seq is null && fields.Has("seq"),
         };
         if (fields.Error is { } fieldError)
@@ -129,32 +129,12 @@ public readonly record struct EventMessage(string Channel) : IJsonMessage
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
         MessageFields.Write(writer, "channel", Channel);
-        if (Seq is { } seq)
-        {
-            MessageFields.Write(writer, "seq", seq);
-        }
-
-        if (Confirm)
-        {
-            MessageFields.Write(writer, "confirm", true);
-        }
-
-        if (Complete)
-        {
-            MessageFields.Write(writer, "complete", true);
-        }
-
+        MessageFields.WriteIfPresent(writer, "seq", Seq);
+        MessageFields.WriteIfSet(writer, "confirm", Confirm);
+        MessageFields.WriteIfSet(writer, "complete", Complete);
         Extension.WriteFields(writer);
-        if (Key is not null)
-        {
-            MessageFields.Write(writer, "key", Key);
-        }
-
-        if (Resend)
-        {
-            MessageFields.Write(writer, "resend", true);
-        }
-
+        MessageFields.WriteIfPresent(writer, "key", Key);
+        MessageFields.WriteIfSet(writer, "resend", Resend);
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
     }

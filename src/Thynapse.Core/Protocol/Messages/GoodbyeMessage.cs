@@ -26,7 +26,6 @@ public sealed record GoodbyeMessage(string? Reason = null) : JsonRequest
     /// <summary>A goodbye without fields: a cell leaving, or the transmitter's answer to it.</summary>
     public static GoodbyeMessage Instance { get; } = new();
 
-
     /// <inheritdoc />
     public override Command Command => Command.Gbye;
 
@@ -36,16 +35,8 @@ public sealed record GoodbyeMessage(string? Reason = null) : JsonRequest
         MessageLimits limits,
         [NotNullWhen(true)] out GoodbyeMessage? message,
         out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        var reference = MessageFields.ReadRef(body);
-        message = reference is null ? Instance : new GoodbyeMessage { Ref = reference };
-        code = ThynapseErrorCode.None;
-        error = null;
-        return true;
-    }
+        [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, limits, static (ref JsonFields fields) => fields.Ref is { } reference ? new GoodbyeMessage { Ref = reference } : Instance, out message, out code, out error);
 
     /// <summary>Reads the transmitter's <c>GBYE</c>: an optional string <c>reason</c>, an optional <c>to</c> (<c>{"id","command","pub"}</c>).</summary>
     public static bool TryRead(JObject body, [NotNullWhen(true)] out GoodbyeMessage? message, [NotNullWhen(false)] out string? error)
@@ -63,11 +54,7 @@ public sealed record GoodbyeMessage(string? Reason = null) : JsonRequest
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
-        if (Reason is not null)
-        {
-            MessageFields.Write(writer, "reason", Reason);
-        }
-
+        MessageFields.WriteIfPresent(writer, "reason", Reason);
         if (To is not null)
         {
             writer.WritePropertyName("to");

@@ -13,7 +13,6 @@ public sealed record HeartbeatMessage : JsonRequest
     /// <summary>A heartbeat without <c>ref</c>: what both sides send.</summary>
     public static HeartbeatMessage Instance { get; } = new();
 
-
     /// <inheritdoc />
     public override Command Command => Command.Beat;
 
@@ -23,16 +22,8 @@ public sealed record HeartbeatMessage : JsonRequest
         MessageLimits limits,
         [NotNullWhen(true)] out HeartbeatMessage? message,
         out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        var reference = MessageFields.ReadRef(body);
-        message = reference is null ? Instance : new HeartbeatMessage { Ref = reference };
-        code = ThynapseErrorCode.None;
-        error = null;
-        return true;
-    }
+        [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, limits, static (ref JsonFields fields) => fields.Ref is { } reference ? new HeartbeatMessage { Ref = reference } : Instance, out message, out code, out error);
 
     /// <summary>Reads the transmitter's <c>BEAT</c>.</summary>
     public static bool TryRead(JObject body, [NotNullWhen(true)] out HeartbeatMessage? message, [NotNullWhen(false)] out string? error) =>

@@ -59,19 +59,17 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
         MessageLimits limits,
         [NotNullWhen(true)] out HelloMessage? message,
         out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
+        [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, limits, Read, out message, out code, out error);
+
+    private static HelloMessage? Read(ref JsonFields fields)
     {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        message = null;
-        var fields = new JsonFields(body);
         // The version first: a HELO of another version may hold fields this one reads otherwise (§10).
         var protocol = fields.GetUInt64("protocol");
         if (protocol is { } version && version != ProtocolVersion.Current)
         {
-            code = ThynapseErrorCode.UnsupportedProtocol;
-            error = $"this transmitter speaks protocol {ProtocolVersion.Current}, not {version}";
-            return false;
+            fields.Refuse(ThynapseErrorCode.UnsupportedProtocol, $"this transmitter speaks protocol {ProtocolVersion.Current}, not {version}");
+            return null;
         }
 
         var idText = fields.GetString("id", required: true);
@@ -100,25 +98,21 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
         var encodings = fields.Error is null
             ? MessageFields.ReadStrings(encodingsField, ref fields, "field 'encodings' must be an array of strings such as [\"B\", \"J\"]")
             : null;
-        var key = fields.Error is null && keyField is not null ? ReadKey(keyField, ref fields) : null;
-        code = ThynapseErrorCode.InvalidField;
-        var subscriptions = fields.Error is null ? ReadSubscriptions(subsField, limits, ref fields, out code) : null;
-        if (fields.Error is { } fieldError)
+        var key = fields.Error is null && keyField is not null ? MessageFields.ReadObject(keyField, ref fields, "field 'key': ", ReadKey) : null;
+        var limits = fields.Limits;
+        var subscriptions = fields.Error is null ? ReadSubscriptions(subsField, limits, ref fields) : null;
+        if (fields.Error is not null)
         {
-            error = fieldError;
-            return false;
+            return null;
         }
 
         if (metadata is not null && !limits.FitsMetadata(metadata, out var size))
         {
-            code = ThynapseErrorCode.MetadataTooLarge;
-            error = $"the metadata takes {size} bytes; the limit is {limits.MaxMetadataBytes}";
-            return false;
+            fields.Refuse(ThynapseErrorCode.MetadataTooLarge, $"the metadata takes {size} bytes; the limit is {limits.MaxMetadataBytes}");
+            return null;
         }
 
-        code = ThynapseErrorCode.None;
-        error = null;
-        message = new HelloMessage(id, service!)
+        return new HelloMessage(id, service!)
         {
             Protocol = protocol,
             Encodings = encodings,
@@ -129,9 +123,8 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
             Resume = resume,
             Secret = secret,
             Key = key,
-            Ref = MessageFields.ReadRef(body),
+            Ref = fields.Ref,
         };
-        return true;
     }
 
     /// <inheritdoc />
@@ -142,53 +135,18 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
         writer.WriteStartObject();
         MessageFields.Write(writer, "id", Id.ToString());
         MessageFields.Write(writer, "service", Service);
-        if (Protocol is { } protocol)
-        {
-            MessageFields.Write(writer, "protocol", protocol);
-        }
-
-        if (Encodings is not null)
-        {
-            MessageFields.WriteStrings(writer, "encodings", Encodings);
-        }
-
-        if (Metadata is not null)
-        {
-            MessageFields.Write(writer, "metadata", Metadata);
-        }
-
-        if (Tags is not null)
-        {
-            MessageFields.WriteStrings(writer, "tags", Tags);
-        }
-
+        MessageFields.WriteIfPresent(writer, "protocol", Protocol);
+        MessageFields.WriteIfPresent(writer, "encodings", Encodings);
+        MessageFields.WriteIfPresent(writer, "metadata", Metadata);
+        MessageFields.WriteIfPresent(writer, "tags", Tags);
         if (Subscriptions is not null)
         {
-            writer.WritePropertyName("subs");
-            writer.WriteStartArray();
-            foreach (var subscription in Subscriptions)
-            {
-                subscription.WriteEntry(writer);
-            }
-
-            writer.WriteEndArray();
+            MessageFields.WriteArray(writer, "subs", Subscriptions, static (json, subscription) => subscription.WriteEntry(json));
         }
 
-        if (Credit)
-        {
-            MessageFields.Write(writer, "credit", true);
-        }
-
-        if (Resume is not null)
-        {
-            MessageFields.Write(writer, "resume", Resume);
-        }
-
-        if (Secret is not null)
-        {
-            MessageFields.Write(writer, "secret", Secret);
-        }
-
+        MessageFields.WriteIfSet(writer, "credit", Credit);
+        MessageFields.WriteIfPresent(writer, "resume", Resume);
+        MessageFields.WriteIfPresent(writer, "secret", Secret);
         if (Key is not null)
         {
             writer.WritePropertyName("key");
@@ -218,27 +176,25 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
 
 
     /// <summary><c>HELO.key</c>: a Z85 public key, a hex nonce and a hex box of their exact lengths, or <c>INVALID_FIELD</c>.</summary>
-    private static KeyProof? ReadKey(JObject key, ref JsonFields fields)
+    private static KeyProof? ReadKey(ref JsonFields fields)
     {
-        var keyFields = new JsonFields(key);
-        var publicKey = keyFields.GetString("public", required: true);
-        var nonce = keyFields.GetString("nonce", required: true);
-        var box = keyFields.GetString("box", required: true);
-        if (keyFields.Error is { } problem)
+        var publicKey = fields.GetString("public", required: true);
+        var nonce = fields.GetString("nonce", required: true);
+        var box = fields.GetString("box", required: true);
+        if (fields.Error is not null)
         {
-            fields.Invalid($"field 'key': {problem}");
             return null;
         }
 
         if (!CurveKeys.IsKey(publicKey))
         {
-            fields.Invalid("field 'key': 'public' must be a Z85 CURVE public key, 40 characters");
+            fields.Invalid("'public' must be a Z85 CURVE public key, 40 characters");
             return null;
         }
 
         if (!TryHex(nonce!, KeyProof.NonceLength, out var nonceBytes) || !TryHex(box!, KeyProof.BoxLength, out var boxBytes))
         {
-            fields.Invalid($"field 'key': 'nonce' must be {KeyProof.NonceLength * 2} and 'box' {KeyProof.BoxLength * 2} hexadecimal characters");
+            fields.Invalid($"'nonce' must be {KeyProof.NonceLength * 2} and 'box' {KeyProof.BoxLength * 2} hexadecimal characters");
             return null;
         }
 
@@ -253,9 +209,8 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
     }
 
     /// <summary><c>HELO.subs</c>: each entry as in <c>SUBS</c>, naming the index of the first bad one.</summary>
-    private static List<SubscribeMessage>? ReadSubscriptions(JArray? subs, MessageLimits limits, ref JsonFields fields, out ThynapseErrorCode code)
+    private static List<SubscribeMessage>? ReadSubscriptions(JArray? subs, MessageLimits limits, ref JsonFields fields)
     {
-        code = ThynapseErrorCode.InvalidField;
         if (subs is null)
         {
             return null;
@@ -263,8 +218,7 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
 
         if (subs.Count > limits.MaxSubscriptionsPerCell)
         {
-            code = ThynapseErrorCode.TooManySubscriptions;
-            fields.Invalid($"field 'subs' has {subs.Count} entries; the limit is {limits.MaxSubscriptionsPerCell}");
+            fields.Refuse(ThynapseErrorCode.TooManySubscriptions, $"field 'subs' has {subs.Count} entries; the limit is {limits.MaxSubscriptionsPerCell}");
             return null;
         }
 
@@ -274,22 +228,18 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
         {
             if (subs[i] is not JObject entry)
             {
-                code = ThynapseErrorCode.InvalidField;
                 fields.Invalid($"subs[{i}] must be an object with 'sub', 'pattern' and 'mode'");
                 return null;
             }
 
-            var entryFields = new JsonFields(entry);
-            if (!SubscribeMessage.TryReadEntry(ref entryFields, out var wanted, out code, out var problem))
+            if (MessageFields.ReadObject(entry, ref fields, $"subs[{i}]: ", static (ref JsonFields entryFields) => SubscribeMessage.ReadEntry(ref entryFields, null)) is not { } wanted)
             {
-                fields.Invalid($"subs[{i}]: {problem}");
                 return null;
             }
 
             if (!ids.Add(wanted.Sub))
             {
-                code = ThynapseErrorCode.DuplicateSubscription;
-                fields.Invalid($"subs[{i}]: subscription id {wanted.Sub} appears twice");
+                fields.Refuse(ThynapseErrorCode.DuplicateSubscription, $"subs[{i}]: subscription id {wanted.Sub} appears twice");
                 return null;
             }
 

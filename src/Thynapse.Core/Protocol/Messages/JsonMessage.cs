@@ -29,6 +29,15 @@ public static class JsonMessage
         return (JObject)writer.Token!;
     }
 
+    /// <summary>The object <paramref name="write"/> writes (a new one each call): for the objects inside messages.</summary>
+    public static JObject ToJson(Action<JsonWriter> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        using var writer = new JTokenWriter();
+        write(writer);
+        return (JObject)writer.Token!;
+    }
+
     /// <summary>The header frame <c>J CMND {json}</c> (PROTOCOL.md §2).</summary>
     public static byte[] ToFrame<T>(in T message)
         where T : IJsonMessage

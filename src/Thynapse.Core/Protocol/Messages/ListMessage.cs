@@ -17,20 +17,8 @@ public sealed record ListMessage(DiscoveryFilter Filter) : JsonRequest
         MessageLimits limits,
         [NotNullWhen(true)] out ListMessage? message,
         out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        var fields = new JsonFields(body);
-        if (!DiscoveryFilter.TryRead(ref fields, limits, out var filter, out code, out error))
-        {
-            message = null;
-            return false;
-        }
-
-        message = new ListMessage(filter) { Ref = MessageFields.ReadRef(body) };
-        return true;
-    }
+        [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, limits, static (ref JsonFields fields) => DiscoveryFilter.Read(ref fields) is { } filter ? new ListMessage(filter) { Ref = fields.Ref } : null, out message, out code, out error);
 
     /// <inheritdoc />
     public override void WriteJson(JsonWriter writer)

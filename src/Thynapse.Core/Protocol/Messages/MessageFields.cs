@@ -4,7 +4,14 @@ using Newtonsoft.Json.Linq;
 
 namespace Thynapse.Core;
 
-/// <summary>Reading and writing pieces several messages share: <c>ref</c>, tags, string arrays, catch modes.</summary>
+/// <summary>Reads a message, or an object in one, from its fields: null with the problem in <paramref name="fields"/>.</summary>
+internal delegate T? FieldsReader<T>(ref JsonFields fields)
+    where T : class;
+
+/// <summary>
+/// Reading and writing pieces several messages share: <c>ref</c>, tags, string arrays, catch modes, optional fields,
+/// the read of a message or of an object inside one.
+/// </summary>
 internal static class MessageFields
 {
     /// <summary>
@@ -79,54 +86,140 @@ internal static class MessageFields
         return result;
     }
 
-    public static void WriteStrings(JsonWriter writer, string name, IReadOnlyList<string> values)
+    public static void WriteStrings(JsonWriter writer, string name, IReadOnlyList<string> values) =>
+        WriteArray(writer, name, values, static (json, value) => json.WriteValue(value));
+
+    /// <summary>
+    /// Writes the property <paramref name="name"/>: an array of <paramref name="items"/>, each written by
+    /// <paramref name="write"/> (a static lambda: nothing allocated).
+    /// </summary>
+    public static void WriteArray<T>(JsonWriter writer, string name, IReadOnlyList<T> items, Action<JsonWriter, T> write)
     {
-        writer.WritePropertyName(name);
-        writer.WriteStartArray();
-        foreach (var value in values)
+        Named(writer, name).WriteStartArray();
+        for (var i = 0; i < items.Count; i++)
         {
-            writer.WriteValue(value);
+            write(writer, items[i]);
         }
 
         writer.WriteEndArray();
     }
 
-    public static void Write(JsonWriter writer, string name, string value)
+    public static void Write(JsonWriter writer, string name, string value) => Named(writer, name).WriteValue(value);
+
+    public static void Write(JsonWriter writer, string name, long value) => Named(writer, name).WriteValue(value);
+
+    public static void Write(JsonWriter writer, string name, ulong value) => Named(writer, name).WriteValue(value);
+
+    public static void Write(JsonWriter writer, string name, bool value) => Named(writer, name).WriteValue(value);
+
+    public static void Write(JsonWriter writer, string name, JToken value) => value.WriteTo(Named(writer, name));
+
+    // The optional fields of the messages: left out when absent (null), and a flag only when it is set.
+
+    public static void WriteIfPresent(JsonWriter writer, string name, long? value)
     {
-        writer.WritePropertyName(name);
-        writer.WriteValue(value);
+        if (value is { } present)
+        {
+            Write(writer, name, present);
+        }
     }
 
-    public static void Write(JsonWriter writer, string name, long value)
+    public static void WriteIfPresent(JsonWriter writer, string name, string? value)
     {
-        writer.WritePropertyName(name);
-        writer.WriteValue(value);
+        if (value is not null)
+        {
+            Write(writer, name, value);
+        }
     }
 
-    public static void Write(JsonWriter writer, string name, ulong value)
+    public static void WriteIfPresent(JsonWriter writer, string name, ulong? value)
     {
-        writer.WritePropertyName(name);
-        writer.WriteValue(value);
+        if (value is { } present)
+        {
+            Write(writer, name, present);
+        }
     }
 
-    public static void Write(JsonWriter writer, string name, bool value)
+    public static void WriteIfPresent(JsonWriter writer, string name, IReadOnlyList<string>? values)
     {
-        writer.WritePropertyName(name);
-        writer.WriteValue(value);
+        if (values is not null)
+        {
+            WriteStrings(writer, name, values);
+        }
     }
 
-    public static void Write(JsonWriter writer, string name, JToken value)
+    public static void WriteIfSet(JsonWriter writer, string name, bool flag)
+    {
+        if (flag)
+        {
+            Write(writer, name, true);
+        }
+    }
+
+    public static void WriteIfPresent(JsonWriter writer, string name, JToken? value)
+    {
+        if (value is not null)
+        {
+            Write(writer, name, value);
+        }
+    }
+
+    /// <summary>Writes the property name; the field's value follows.</summary>
+    private static JsonWriter Named(JsonWriter writer, string name)
     {
         writer.WritePropertyName(name);
-        value.WriteTo(writer);
+        return writer;
     }
 
     /// <summary>The wire name of a catch mode (PROTOCOL.md §3.2).</summary>
     public static string NameOf(Catch mode) => mode == Catch.Any ? "any" : "multi";
 
     /// <summary>
-    /// Ends a reader whose only refusal is <c>INVALID_FIELD</c>: the first problem in <paramref name="fields"/>, or
-    /// <paramref name="read"/> (which must not be null when there was none).
+    /// Reads a message: <paramref name="read"/> over the fields of <paramref name="body"/>, read under
+    /// <paramref name="limits"/> (<see cref="JsonFields.Limits"/>; a request's <c>ref</c> is <see cref="JsonFields.Ref"/>),
+    /// ended by <see cref="Done"/> with the first problem's code.
+    /// </summary>
+    public static bool TryRead<T>(
+        JObject body,
+        MessageLimits limits,
+        FieldsReader<T> read,
+        [NotNullWhen(true)] out T? message,
+        out ThynapseErrorCode code,
+        [NotNullWhen(false)] out string? error)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(limits);
+        var fields = new JsonFields(body, limits);
+        return Done(ref fields, read(ref fields), out message, out code, out error);
+    }
+
+    /// <summary>Reads a message under <see cref="MessageLimits.Default"/> (see the overload): what a cell reads from a transmitter.</summary>
+    public static bool TryRead<T>(JObject body, FieldsReader<T> read, [NotNullWhen(true)] out T? message, out ThynapseErrorCode code, [NotNullWhen(false)] out string? error)
+        where T : class =>
+        TryRead(body, MessageLimits.Default, read, out message, out code, out error);
+
+    /// <summary>
+    /// Reads <paramref name="body"/>, an object inside a message, with <paramref name="read"/>: null with its problem,
+    /// after <paramref name="what"/> (<c>"limits: "</c>, <c>"cell: "</c>, …), in <paramref name="outer"/>.
+    /// </summary>
+    public static T? ReadObject<T>(JObject body, ref JsonFields outer, string what, FieldsReader<T> read)
+        where T : class
+    {
+        var fields = new JsonFields(body, outer.Limits);
+        var result = read(ref fields);
+        if (fields.Error is { } problem)
+        {
+            outer.Refuse(fields.Code, what + problem);
+            return null;
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Ends a reader: the first problem in <paramref name="fields"/> with its code (<c>INVALID_FIELD</c> unless refused
+    /// with another), or <paramref name="read"/> (which must not be null when there was none).
     /// </summary>
     public static bool Done<T>(
         ref JsonFields fields,
@@ -139,7 +232,7 @@ internal static class MessageFields
         if (fields.Error is not null || read is null)
         {
             message = null;
-            code = ThynapseErrorCode.InvalidField;
+            code = fields.Error is null ? ThynapseErrorCode.InvalidField : fields.Code;
             error = fields.Error ?? "the message could not be read";
             return false;
         }

@@ -26,7 +26,6 @@ public sealed record MetadataMessage : JsonRequest
     /// <summary><c>tags</c>: the cell's new tags (read: duplicates dropped); null when absent (they stay as they are).</summary>
     public IReadOnlyList<string>? Tags { get; init; }
 
-
     /// <inheritdoc />
     public override Command Command => Command.Meta;
 
@@ -39,11 +38,11 @@ public sealed record MetadataMessage : JsonRequest
         MessageLimits limits,
         [NotNullWhen(true)] out MetadataMessage? message,
         out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
+        [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, limits, static (ref JsonFields fields) => Read(ref fields), out message, out code, out error);
+
+    private static MetadataMessage Read(ref JsonFields fields)
     {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        var fields = new JsonFields(body);
         var metadata = fields.GetObject("metadata");
         var modeText = fields.GetString("mode");
         var tagsField = fields.GetArray("tags");
@@ -53,14 +52,13 @@ public sealed record MetadataMessage : JsonRequest
         }
 
         var tags = fields.Error is null && tagsField is not null ? MessageFields.ReadTags(tagsField, ref fields) : null;
-        var read = new MetadataMessage
+        return new MetadataMessage
         {
             Metadata = metadata,
             Mode = modeText switch { "merge" => MetadataMode.Merge, "replace" => MetadataMode.Replace, _ => null },
             Tags = tags,
-            Ref = MessageFields.ReadRef(body),
+            Ref = fields.Ref,
         };
-        return MessageFields.Done(ref fields, read, out message, out code, out error);
     }
 
     /// <summary>
@@ -129,16 +127,8 @@ public sealed record MetadataMessage : JsonRequest
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
-        if (Metadata is not null)
-        {
-            MessageFields.Write(writer, "metadata", Metadata);
-        }
-
-        if (Mode is { } mode)
-        {
-            MessageFields.Write(writer, "mode", mode == MetadataMode.Replace ? "replace" : "merge");
-        }
-
+        MessageFields.WriteIfPresent(writer, "metadata", Metadata);
+        MessageFields.WriteIfPresent(writer, "mode", Mode is { } mode ? (mode == MetadataMode.Replace ? "replace" : "merge") : null);
         if (Tags is not null)
         {
             MessageFields.WriteStrings(writer, "tags", Tags);

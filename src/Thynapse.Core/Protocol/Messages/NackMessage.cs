@@ -12,7 +12,6 @@ public sealed record NackMessage(ulong Tag, string? Reason) : JsonRequest
     /// <summary>What a dead letter says after <c>nacked: </c> when the <c>NACK</c> gave no reason (§5.5).</summary>
     public const string NoReason = "no reason given";
 
-
     /// <inheritdoc />
     public override Command Command => Command.Nack;
 
@@ -28,15 +27,8 @@ public sealed record NackMessage(ulong Tag, string? Reason) : JsonRequest
         MessageLimits limits,
         [NotNullWhen(true)] out NackMessage? message,
         out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        var fields = new JsonFields(body);
-        var tag = fields.GetUInt64("tag", required: true);
-        var reason = fields.GetString("reason", maxLength: MessageLimits.MaxNackReasonLength);
-        return MessageFields.Done(ref fields, tag is null ? null : new NackMessage(tag.Value, reason) { Ref = MessageFields.ReadRef(body) }, out message, out code, out error);
-    }
+        [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, limits, static (ref JsonFields fields) => Read(ref fields), out message, out code, out error);
 
     /// <inheritdoc />
     /// <remarks>The SDK's order: tag, reason.</remarks>
@@ -45,12 +37,15 @@ public sealed record NackMessage(ulong Tag, string? Reason) : JsonRequest
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
         MessageFields.Write(writer, "tag", Tag);
-        if (Reason is not null)
-        {
-            MessageFields.Write(writer, "reason", Reason);
-        }
-
+        MessageFields.WriteIfPresent(writer, "reason", Reason);
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
+    }
+
+    private static NackMessage? Read(ref JsonFields fields)
+    {
+        var tag = fields.GetUInt64("tag", required: true);
+        var reason = fields.GetString("reason", maxLength: MessageLimits.MaxNackReasonLength);
+        return tag is null ? null : new NackMessage(tag.Value, reason) { Ref = fields.Ref };
     }
 }

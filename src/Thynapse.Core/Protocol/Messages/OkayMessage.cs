@@ -28,10 +28,11 @@ public sealed record OkayMessage(Command Answers) : JsonRequest
     /// Reads an <c>OKAY</c>: <c>command</c> required (a command of protocol v1); <c>sub</c>, <c>watch</c>, <c>cells</c>,
     /// <c>ref</c> as present.
     /// </summary>
-    public static bool TryRead(JObject body, [NotNullWhen(true)] out OkayMessage? message, [NotNullWhen(false)] out string? error)
+    public static bool TryRead(JObject body, [NotNullWhen(true)] out OkayMessage? message, [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, Read, out message, out _, out error);
+
+    private static OkayMessage Read(ref JsonFields fields)
     {
-        ArgumentNullException.ThrowIfNull(body);
-        var fields = new JsonFields(body);
         var commandText = fields.GetString("command", required: true);
         var answers = commandText is { Length: 4 } ? CommandNames.Parse(System.Text.Encoding.ASCII.GetBytes(commandText)) : Command.Unknown;
         if (fields.Error is null && answers == Command.Unknown)
@@ -42,8 +43,7 @@ public sealed record OkayMessage(Command Answers) : JsonRequest
         var sub = fields.GetUInt32("sub");
         var watch = fields.GetUInt32("watch");
         var cells = CellDescription.ReadAll(ref fields, "cells");
-        var read = new OkayMessage(answers) { Sub = sub, Watch = watch, Cells = cells, Ref = MessageFields.ReadRef(body) };
-        return MessageFields.Done(ref fields, read, out message, out _, out error);
+        return new OkayMessage(answers) { Sub = sub, Watch = watch, Cells = cells, Ref = fields.Ref };
     }
 
     /// <inheritdoc />
@@ -53,26 +53,11 @@ public sealed record OkayMessage(Command Answers) : JsonRequest
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
         MessageFields.Write(writer, "command", CommandNames.Of(Answers));
-        if (Sub is { } sub)
-        {
-            MessageFields.Write(writer, "sub", sub);
-        }
-
-        if (Watch is { } watch)
-        {
-            MessageFields.Write(writer, "watch", watch);
-        }
-
+        MessageFields.WriteIfPresent(writer, "sub", Sub);
+        MessageFields.WriteIfPresent(writer, "watch", Watch);
         if (Cells is not null)
         {
-            writer.WritePropertyName("cells");
-            writer.WriteStartArray();
-            foreach (var cell in Cells)
-            {
-                cell.WriteJson(writer);
-            }
-
-            writer.WriteEndArray();
+            MessageFields.WriteArray(writer, "cells", Cells, static (json, cell) => cell.WriteJson(json));
         }
 
         MessageFields.WriteRef(writer, Ref);

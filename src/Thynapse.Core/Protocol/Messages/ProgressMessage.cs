@@ -18,5 +18,11 @@ public sealed record ProgressMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : T
         [NotNullWhen(true)] out ProgressMessage? message,
         out ThynapseErrorCode code,
         [NotNullWhen(false)] out string? error) =>
-        TryRead(body, limits, Command.Prog, static (tag, tags) => new ProgressMessage(tag, tags), out message, out code, out error);
+        MessageFields.TryRead(body, limits, Read, out message, out code, out error);
+
+    private static ProgressMessage Read(ref JsonFields fields)
+    {
+        var (tag, tags) = ReadTags(Command.Prog, ref fields);
+        return new ProgressMessage(tag, tags) { Ref = fields.Ref };
+    }
 }

@@ -19,15 +19,16 @@ public sealed record SlowMessage(long Missed, long Total) : JsonRecord
     public override Command Command => Command.Slow;
 
     /// <summary>Reads a <c>SLOW</c>: <c>missed</c> and <c>total</c> required, <c>replies</c> 0 when absent.</summary>
-    public static bool TryRead(JObject body, [NotNullWhen(true)] out SlowMessage? message, [NotNullWhen(false)] out string? error)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        var fields = new JsonFields(body);
-        var missed = fields.GetCount("missed", required: true);
-        var total = fields.GetCount("total", required: true);
-        var replies = fields.GetCount("replies") ?? 0;
-        return MessageFields.Done(ref fields, new SlowMessage(missed ?? 0, total ?? 0) { Replies = replies }, out message, out _, out error);
-    }
+    public static bool TryRead(JObject body, [NotNullWhen(true)] out SlowMessage? message, [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(
+            body,
+            static (ref JsonFields fields) => new SlowMessage(fields.GetCount("missed", required: true) ?? 0, fields.GetCount("total", required: true) ?? 0)
+            {
+                Replies = fields.GetCount("replies") ?? 0,
+            },
+            out message,
+            out _,
+            out error);
 
     /// <inheritdoc />
     public override void WriteJson(JsonWriter writer)
@@ -36,11 +37,7 @@ public sealed record SlowMessage(long Missed, long Total) : JsonRecord
         writer.WriteStartObject();
         MessageFields.Write(writer, "missed", Missed);
         MessageFields.Write(writer, "total", Total);
-        if (Replies > 0)
-        {
-            MessageFields.Write(writer, "replies", Replies);
-        }
-
+        MessageFields.WriteIfPresent(writer, "replies", Replies > 0 ? Replies : (long?)null);
         writer.WriteEndObject();
     }
 }

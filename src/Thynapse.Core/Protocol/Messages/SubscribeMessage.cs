@@ -25,7 +25,6 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
     /// <summary><c>maxAttempts</c>, when given: attempts before the event is dead-lettered.</summary>
     public uint? MaxAttempts { get; init; }
 
-
     /// <inheritdoc />
     public override Command Command => Command.Subs;
 
@@ -38,19 +37,8 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
         MessageLimits limits,
         [NotNullWhen(true)] out SubscribeMessage? message,
         out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        var fields = new JsonFields(body);
-        if (!TryReadEntry(ref fields, out message, out code, out error))
-        {
-            return false;
-        }
-
-        message = message with { Ref = MessageFields.ReadRef(body) };
-        return true;
-    }
+        [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, limits, static (ref JsonFields fields) => ReadEntry(ref fields, fields.Ref), out message, out code, out error);
 
     /// <inheritdoc />
     public override void WriteJson(JsonWriter writer)
@@ -62,8 +50,6 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
         writer.WriteEndObject();
     }
 
-
-
     /// <summary>Writes the entry as <c>HELO.subs</c> carries it: without <c>ref</c>.</summary>
     internal void WriteEntry(JsonWriter writer)
     {
@@ -74,13 +60,10 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
 
     /// <summary>
     /// The checks of <c>SUBS</c> and of each <c>HELO.subs</c> entry, in the transmitter's order: field types first, then
-    /// the pattern, the mode, and the acknowledgement settings (PROTOCOL.md §5.6).
+    /// the pattern, the mode, and the acknowledgement settings (PROTOCOL.md §5.6). Null with the problem and its code
+    /// (<c>INVALID_FIELD</c>, <c>INVALID_PATTERN</c>, <c>INVALID_MODE</c>) in <paramref name="fields"/>.
     /// </summary>
-    internal static bool TryReadEntry(
-        ref JsonFields fields,
-        [NotNullWhen(true)] out SubscribeMessage? message,
-        out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
+    internal static SubscribeMessage? ReadEntry(ref JsonFields fields, JValue? reference)
     {
         var id = fields.GetUInt32("sub", required: true) ?? 0;
         var patternText = fields.GetString("pattern", required: true);
@@ -89,19 +72,15 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
         var prefetch = fields.GetUInt32("prefetch");
         var ackTimeout = fields.GetUInt32("ackTimeout");
         var maxAttempts = fields.GetUInt32("maxAttempts");
-        message = null;
-        code = ThynapseErrorCode.InvalidField;
-        if (fields.Error is { } fieldError)
+        if (fields.Error is not null)
         {
-            error = fieldError;
-            return false;
+            return null;
         }
 
         if (!ChannelPattern.TryParse(patternText, out var pattern, out var patternError))
         {
-            code = ThynapseErrorCode.InvalidPattern;
-            error = $"invalid pattern '{patternText}': {patternError}";
-            return false;
+            fields.Refuse(ThynapseErrorCode.InvalidPattern, $"invalid pattern '{patternText}': {patternError}");
+            return null;
         }
 
         Catch mode;
@@ -114,13 +93,12 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
                 mode = Catch.Any;
                 break;
             default:
-                code = ThynapseErrorCode.InvalidMode;
-                error = $"mode must be \"multi\" or \"any\", not \"{modeText}\"";
-                return false;
+                fields.Refuse(ThynapseErrorCode.InvalidMode, $"mode must be \"multi\" or \"any\", not \"{modeText}\"");
+                return null;
         }
 
         // Ranges are checked whether or not 'ack' is set: a prefetch without ack is refused the same way.
-        error = ack switch
+        var problem = ack switch
         {
             true when mode == Catch.Multi => "multicatch events are not acknowledged: 'ack' needs mode \"any\"",
             _ when prefetch is < MessageLimits.MinPrefetch or > MessageLimits.MaxPrefetch => $"field 'prefetch' must be between {MessageLimits.MinPrefetch} and {MessageLimits.MaxPrefetch}",
@@ -128,14 +106,13 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
             _ when maxAttempts is < MessageLimits.MinMaxAttempts or > MessageLimits.MaxMaxAttempts => $"field 'maxAttempts' must be between {MessageLimits.MinMaxAttempts} and {MessageLimits.MaxMaxAttempts}",
             _ => null,
         };
-        if (error is not null)
+        if (problem is not null)
         {
-            return false;
+            fields.Invalid(problem);
+            return null;
         }
 
-        code = ThynapseErrorCode.None;
-        message = new SubscribeMessage(id, pattern, mode) { Ack = ack, Prefetch = prefetch, AckTimeout = ackTimeout, MaxAttempts = maxAttempts };
-        return true;
+        return new SubscribeMessage(id, pattern, mode) { Ack = ack, Prefetch = prefetch, AckTimeout = ackTimeout, MaxAttempts = maxAttempts, Ref = reference };
     }
 
     // The SDK's order (CellSubscription.ToWire): sub, pattern, mode, then the acknowledgement settings.
@@ -144,24 +121,9 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
         MessageFields.Write(writer, "sub", Sub);
         MessageFields.Write(writer, "pattern", Pattern.Text);
         MessageFields.Write(writer, "mode", MessageFields.NameOf(Mode));
-        if (Ack)
-        {
-            MessageFields.Write(writer, "ack", true);
-        }
-
-        if (Prefetch is { } prefetch)
-        {
-            MessageFields.Write(writer, "prefetch", prefetch);
-        }
-
-        if (AckTimeout is { } ackTimeout)
-        {
-            MessageFields.Write(writer, "ackTimeout", ackTimeout);
-        }
-
-        if (MaxAttempts is { } maxAttempts)
-        {
-            MessageFields.Write(writer, "maxAttempts", maxAttempts);
-        }
+        MessageFields.WriteIfSet(writer, "ack", Ack);
+        MessageFields.WriteIfPresent(writer, "prefetch", Prefetch);
+        MessageFields.WriteIfPresent(writer, "ackTimeout", AckTimeout);
+        MessageFields.WriteIfPresent(writer, "maxAttempts", MaxAttempts);
     }
 }

@@ -1,6 +1,4 @@
-using System.Diagnostics.CodeAnalysis;
 using Newtonsoft.Json;
-using Newtonsoft.Json.Linq;
 
 namespace Thynapse.Core;
 
@@ -26,23 +24,8 @@ public abstract record TaggedMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : J
     }
 
     /// <summary>
-    /// Reads the payload of <paramref name="command"/> as the transmitter does (<c>INVALID_FIELD</c>): <c>tag</c> or a
+    /// Reads the tags of <paramref name="command"/> as the transmitter does (<c>INVALID_FIELD</c>): <c>tag</c> or a
     /// non-empty <c>tags</c> of positive integers. Whether the tags were given to this cell depends on the session.
     /// </summary>
-    private protected static bool TryRead<T>(
-        JObject body,
-        MessageLimits limits,
-        Command command,
-        Func<ulong?, ulong[]?, T> make,
-        [NotNullWhen(true)] out T? message,
-        out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
-        where T : TaggedMessage
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        var fields = new JsonFields(body);
-        var (tag, tags) = DeliveryTags.Read(command, ref fields);
-        return MessageFields.Done(ref fields, make(tag, tags) with { Ref = MessageFields.ReadRef(body) }, out message, out code, out error);
-    }
+    private protected static (ulong? Tag, ulong[]? Tags) ReadTags(Command command, ref JsonFields fields) => DeliveryTags.Read(command, ref fields);
 }

@@ -15,14 +15,13 @@ public sealed record TransmittersMessage(IReadOnlyList<TransmitterAddress> Trans
     public Command Command => Command.Tmtr;
 
     /// <summary>Reads a <c>TMTR</c>: <c>transmitters</c>, a required array of <c>{"id","command","pub"}</c>.</summary>
-    public static bool TryRead(JObject body, [NotNullWhen(true)] out TransmittersMessage? message, [NotNullWhen(false)] out string? error)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        var fields = new JsonFields(body);
-        var array = fields.GetArray("transmitters", required: true);
-        var transmitters = TransmitterAddress.ReadAll(array, ref fields);
-        return MessageFields.Done(ref fields, new TransmittersMessage(transmitters), out message, out _, out error);
-    }
+    public static bool TryRead(JObject body, [NotNullWhen(true)] out TransmittersMessage? message, [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(
+            body,
+            static (ref JsonFields fields) => new TransmittersMessage(TransmitterAddress.ReadAll(fields.GetArray("transmitters", required: true), ref fields)),
+            out message,
+            out _,
+            out error);
 
     /// <inheritdoc />
     public void WriteJson(JsonWriter writer)

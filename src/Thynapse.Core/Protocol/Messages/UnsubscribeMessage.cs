@@ -17,14 +17,8 @@ public sealed record UnsubscribeMessage(uint Sub) : JsonRequest
         MessageLimits limits,
         [NotNullWhen(true)] out UnsubscribeMessage? message,
         out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        var fields = new JsonFields(body);
-        var id = fields.GetUInt32("sub", required: true);
-        return MessageFields.Done(ref fields, id is null ? null : new UnsubscribeMessage(id.Value) { Ref = MessageFields.ReadRef(body) }, out message, out code, out error);
-    }
+        [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, limits, static (ref JsonFields fields) => fields.GetUInt32("sub", required: true) is { } id ? new UnsubscribeMessage(id) { Ref = fields.Ref } : null, out message, out code, out error);
 
     /// <inheritdoc />
     public override void WriteJson(JsonWriter writer)

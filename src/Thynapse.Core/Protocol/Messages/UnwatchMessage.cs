@@ -17,14 +17,8 @@ public sealed record UnwatchMessage(uint Watch) : JsonRequest
         MessageLimits limits,
         [NotNullWhen(true)] out UnwatchMessage? message,
         out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        var fields = new JsonFields(body);
-        var id = fields.GetUInt32("watch", required: true);
-        return MessageFields.Done(ref fields, id is null ? null : new UnwatchMessage(id.Value) { Ref = MessageFields.ReadRef(body) }, out message, out code, out error);
-    }
+        [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, limits, static (ref JsonFields fields) => fields.GetUInt32("watch", required: true) is { } id ? new UnwatchMessage(id) { Ref = fields.Ref } : null, out message, out code, out error);
 
     /// <inheritdoc />
     public override void WriteJson(JsonWriter writer)

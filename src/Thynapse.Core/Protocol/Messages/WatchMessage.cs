@@ -25,21 +25,8 @@ public sealed record WatchMessage(uint Watch, DiscoveryFilter Filter) : JsonRequ
         MessageLimits limits,
         [NotNullWhen(true)] out WatchMessage? message,
         out ThynapseErrorCode code,
-        [NotNullWhen(false)] out string? error)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        ArgumentNullException.ThrowIfNull(limits);
-        var fields = new JsonFields(body);
-        var id = fields.GetUInt32("watch", required: true);
-        if (!DiscoveryFilter.TryRead(ref fields, limits, out var filter, out code, out error))
-        {
-            message = null;
-            return false;
-        }
-
-        message = new WatchMessage(id!.Value, filter) { Ref = MessageFields.ReadRef(body) };
-        return true;
-    }
+        [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, limits, Read, out message, out code, out error);
 
     /// <inheritdoc />
     /// <remarks>The SDK's order: the filter's fields, then watch, then ref.</remarks>
@@ -51,5 +38,11 @@ public sealed record WatchMessage(uint Watch, DiscoveryFilter Filter) : JsonRequ
         MessageFields.Write(writer, "watch", Watch);
         MessageFields.WriteRef(writer, Ref);
         writer.WriteEndObject();
+    }
+
+    private static WatchMessage? Read(ref JsonFields fields)
+    {
+        var id = fields.GetUInt32("watch", required: true);
+        return DiscoveryFilter.Read(ref fields) is { } filter ? new WatchMessage(id!.Value, filter) { Ref = fields.Ref } : null;
     }
 }

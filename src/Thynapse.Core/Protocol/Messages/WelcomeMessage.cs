@@ -40,7 +40,6 @@ public sealed record WelcomeMessage(Thid Id, string Pub, string Session) : JsonR
     /// <summary><c>resumed</c>: only when <c>HELO.resume</c> matched a session of this id, what that session missed.</summary>
     public WelcomeResumed? Resumed { get; init; }
 
-
     /// <inheritdoc />
     public override Command Command => Command.Wlcm;
 
@@ -53,54 +52,8 @@ public sealed record WelcomeMessage(Thid Id, string Pub, string Session) : JsonR
     /// defaults when absent (so does a member of <c>limits</c> or <c>defaults</c>); <c>credit</c> and <c>resumed</c>
     /// only when present.
     /// </summary>
-    public static bool TryRead(JObject body, [NotNullWhen(true)] out WelcomeMessage? message, [NotNullWhen(false)] out string? error)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        message = null;
-        var fields = new JsonFields(body);
-        var id = fields.GetThid("id", required: true);
-        var pub = fields.GetString("pub", required: true);
-        var protocol = fields.GetUInt32("protocol");
-        var session = fields.GetString("session", required: true);
-        var heartbeat = fields.GetCount("heartbeat", required: true);
-        var liveness = fields.GetCount("liveness", required: true);
-        var encodings = MessageFields.ReadStrings(fields.GetArray("encodings"), ref fields, "field 'encodings' must be an array of strings");
-        var limitsField = fields.GetObject("limits");
-        var defaultsField = fields.GetObject("defaults");
-        var transmittersField = fields.GetArray("transmitters");
-        var credit = fields.GetCount("credit");
-        var resumedField = fields.GetObject("resumed");
-        if (protocol is > int.MaxValue)
-        {
-            fields.Invalid("field 'protocol' must be below 2^31");
-        }
-
-        var limits = limitsField is null ? WelcomeLimits.Default : WelcomeLimits.Read(limitsField, ref fields);
-        var defaults = defaultsField is null ? WelcomeDefaults.Default : WelcomeDefaults.Read(defaultsField, ref fields);
-        var transmitters = TransmitterAddress.ReadAll(transmittersField, ref fields);
-        var resumed = resumedField is null ? null : WelcomeResumed.Read(resumedField, ref fields);
-        if (fields.Error is { } problem)
-        {
-            error = problem;
-            return false;
-        }
-
-        message = new WelcomeMessage(id, pub!, session!)
-        {
-            Protocol = (int)(protocol ?? ProtocolVersion.Current),
-            Heartbeat = heartbeat!.Value,
-            Liveness = liveness!.Value,
-            Encodings = encodings ?? ["J"],
-            Limits = limits,
-            Defaults = defaults,
-            Transmitters = transmitters,
-            Credit = credit,
-            Resumed = resumed,
-            Ref = MessageFields.ReadRef(body),
-        };
-        error = null;
-        return true;
-    }
+    public static bool TryRead(JObject body, [NotNullWhen(true)] out WelcomeMessage? message, [NotNullWhen(false)] out string? error) =>
+        MessageFields.TryRead(body, Read, out message, out _, out error);
 
     /// <inheritdoc />
     /// <remarks>
@@ -123,11 +76,7 @@ public sealed record WelcomeMessage(Thid Id, string Pub, string Session) : JsonR
         writer.WritePropertyName("defaults");
         Defaults.WriteJson(writer);
         TransmitterAddress.WriteAll(writer, Transmitters);
-        if (Credit is { } credit)
-        {
-            MessageFields.Write(writer, "credit", credit);
-        }
-
+        MessageFields.WriteIfPresent(writer, "credit", Credit);
         if (Resumed is not null)
         {
             writer.WritePropertyName("resumed");
@@ -138,7 +87,43 @@ public sealed record WelcomeMessage(Thid Id, string Pub, string Session) : JsonR
         writer.WriteEndObject();
     }
 
+    private static WelcomeMessage? Read(ref JsonFields fields)
+    {
+        var id = fields.GetThid("id", required: true);
+        var pub = fields.GetString("pub", required: true);
+        var protocol = fields.GetUInt32("protocol");
+        var session = fields.GetString("session", required: true);
+        var heartbeat = fields.GetCount("heartbeat", required: true);
+        var liveness = fields.GetCount("liveness", required: true);
+        var encodings = MessageFields.ReadStrings(fields.GetArray("encodings"), ref fields, "field 'encodings' must be an array of strings");
+        var limitsField = fields.GetObject("limits");
+        var defaultsField = fields.GetObject("defaults");
+        var transmittersField = fields.GetArray("transmitters");
+        var credit = fields.GetCount("credit");
+        var resumedField = fields.GetObject("resumed");
+        if (protocol is > int.MaxValue)
+        {
+            fields.Invalid("field 'protocol' must be below 2^31");
+        }
 
+        var limits = limitsField is null ? WelcomeLimits.Default : MessageFields.ReadObject(limitsField, ref fields, "limits: ", WelcomeLimits.Read);
+        var defaults = defaultsField is null ? WelcomeDefaults.Default : MessageFields.ReadObject(defaultsField, ref fields, "defaults: ", WelcomeDefaults.Read);
+        var transmitters = TransmitterAddress.ReadAll(transmittersField, ref fields);
+        var resumed = resumedField is null ? null : MessageFields.ReadObject(resumedField, ref fields, "resumed: ", WelcomeResumed.Read);
+        return fields.Error is not null ? null : new WelcomeMessage(id, pub!, session!)
+        {
+            Protocol = (int)(protocol ?? ProtocolVersion.Current),
+            Heartbeat = heartbeat!.Value,
+            Liveness = liveness!.Value,
+            Encodings = encodings ?? ["J"],
+            Limits = limits!,
+            Defaults = defaults!,
+            Transmitters = transmitters,
+            Credit = credit,
+            Resumed = resumed,
+            Ref = fields.Ref,
+        };
+    }
 }
 
 /// <summary><c>WLCM.limits</c> (PROTOCOL.md §5.2, §8.1); each member defaults to the protocol's default.</summary>
@@ -179,25 +164,15 @@ public sealed record WelcomeLimits
         writer.WriteEndObject();
     }
 
-    internal static WelcomeLimits Read(JObject body, ref JsonFields outer)
+    internal static WelcomeLimits Read(ref JsonFields fields) => new()
     {
-        var fields = new JsonFields(body);
-        var read = new WelcomeLimits
-        {
-            Frame = Int(ref fields, "frame") ?? ProtocolDefaults.MaxFrameBytes,
-            Header = Int(ref fields, "header") ?? ProtocolDefaults.MaxHeaderBytes,
-            Subscriptions = Int(ref fields, "subscriptions") ?? ProtocolDefaults.MaxSubscriptionsPerCell,
-            Channel = Int(ref fields, "channel") ?? Core.Channel.MaxLength,
-            Metadata = Int(ref fields, "metadata") ?? ProtocolDefaults.MaxMetadataBytes,
-            Queue = Int(ref fields, "queue") ?? ProtocolDefaults.ServiceQueueLimit,
-        };
-        if (fields.Error is { } problem)
-        {
-            outer.Invalid($"limits: {problem}");
-        }
-
-        return read;
-    }
+        Frame = Int(ref fields, "frame") ?? ProtocolDefaults.MaxFrameBytes,
+        Header = Int(ref fields, "header") ?? ProtocolDefaults.MaxHeaderBytes,
+        Subscriptions = Int(ref fields, "subscriptions") ?? ProtocolDefaults.MaxSubscriptionsPerCell,
+        Channel = Int(ref fields, "channel") ?? Core.Channel.MaxLength,
+        Metadata = Int(ref fields, "metadata") ?? ProtocolDefaults.MaxMetadataBytes,
+        Queue = Int(ref fields, "queue") ?? ProtocolDefaults.ServiceQueueLimit,
+    };
 
     /// <summary>A member that fits an <see cref="int"/>.</summary>
     internal static int? Int(ref JsonFields fields, string name)
@@ -239,22 +214,12 @@ public sealed record WelcomeDefaults
         writer.WriteEndObject();
     }
 
-    internal static WelcomeDefaults Read(JObject body, ref JsonFields outer)
+    internal static WelcomeDefaults Read(ref JsonFields fields) => new()
     {
-        var fields = new JsonFields(body);
-        var read = new WelcomeDefaults
-        {
-            Prefetch = WelcomeLimits.Int(ref fields, "prefetch") ?? ProtocolDefaults.Prefetch,
-            AckTimeout = fields.GetCount("ackTimeout") ?? ProtocolDefaults.AckTimeoutMs,
-            MaxAttempts = WelcomeLimits.Int(ref fields, "maxAttempts") ?? ProtocolDefaults.MaxAttempts,
-        };
-        if (fields.Error is { } problem)
-        {
-            outer.Invalid($"defaults: {problem}");
-        }
-
-        return read;
-    }
+        Prefetch = WelcomeLimits.Int(ref fields, "prefetch") ?? ProtocolDefaults.Prefetch,
+        AckTimeout = fields.GetCount("ackTimeout") ?? ProtocolDefaults.AckTimeoutMs,
+        MaxAttempts = WelcomeLimits.Int(ref fields, "maxAttempts") ?? ProtocolDefaults.MaxAttempts,
+    };
 }
 
 /// <summary>
@@ -285,32 +250,17 @@ public sealed record WelcomeResumed(long Missed)
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteStartObject();
         MessageFields.Write(writer, "missed", Missed);
-        if (Away is { } away)
-        {
-            MessageFields.Write(writer, "away", away);
-        }
-
-        if (Ended is not null)
-        {
-            MessageFields.Write(writer, "ended", Ended);
-        }
-
+        MessageFields.WriteIfPresent(writer, "away", Away);
+        MessageFields.WriteIfPresent(writer, "ended", Ended);
         writer.WriteEndObject();
     }
 
-    internal static WelcomeResumed? Read(JObject body, ref JsonFields outer)
+    internal static WelcomeResumed? Read(ref JsonFields fields)
     {
-        var fields = new JsonFields(body);
         var missed = fields.GetCount("missed", required: true);
         var away = fields.GetCount("away");
         var ended = fields.GetString("ended");
-        if (fields.Error is { } problem)
-        {
-            outer.Invalid($"resumed: {problem}");
-            return null;
-        }
-
-        return new WelcomeResumed(missed!.Value) { Away = away, Ended = ended };
+        return missed is null ? null : new WelcomeResumed(missed.Value) { Away = away, Ended = ended };
     }
 }
 
@@ -332,17 +282,8 @@ public sealed record TransmitterAddress(Thid Id, string CommandEndpoint, string 
     }
 
     /// <summary>Writes the property <c>transmitters</c>: an array of these objects.</summary>
-    internal static void WriteAll(JsonWriter writer, IReadOnlyList<TransmitterAddress> transmitters)
-    {
-        writer.WritePropertyName("transmitters");
-        writer.WriteStartArray();
-        foreach (var transmitter in transmitters)
-        {
-            transmitter.WriteJson(writer);
-        }
-
-        writer.WriteEndArray();
-    }
+    internal static void WriteAll(JsonWriter writer, IReadOnlyList<TransmitterAddress> transmitters) =>
+        MessageFields.WriteArray(writer, "transmitters", transmitters, static (json, transmitter) => transmitter.WriteJson(json));
 
     internal static IReadOnlyList<TransmitterAddress> ReadAll(JArray? array, ref JsonFields outer)
     {
@@ -360,19 +301,22 @@ public sealed record TransmitterAddress(Thid Id, string CommandEndpoint, string 
                 return [];
             }
 
-            var fields = new JsonFields(entry);
-            var id = fields.GetThid("id", required: true);
-            var command = fields.GetString("command", required: true);
-            var pub = fields.GetString("pub", required: true);
-            if (fields.Error is { } problem)
+            if (MessageFields.ReadObject(entry, ref outer, $"transmitters[{i}]: ", Read) is not { } transmitter)
             {
-                outer.Invalid($"transmitters[{i}]: {problem}");
                 return [];
             }
 
-            result.Add(new TransmitterAddress(id, command!, pub!));
+            result.Add(transmitter);
         }
 
         return result;
+    }
+
+    private static TransmitterAddress Read(ref JsonFields fields)
+    {
+        var id = fields.GetThid("id", required: true);
+        var command = fields.GetString("command", required: true);
+        var pub = fields.GetString("pub", required: true);
+        return new TransmitterAddress(id, command!, pub!);
     }
 }
