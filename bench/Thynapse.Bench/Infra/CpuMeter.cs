@@ -32,7 +32,7 @@ internal sealed class CpuMeter(IReadOnlyDictionary<string, int> pids)
         _lastTs = Stopwatch.GetTimestamp();
     }
 
-    /// <summary>e.g. <c>cpu 196%: server 88%, pub0 78%, recv0 30%</c>.</summary>
+    /// <summary>e.g. <c>cpu 196%: server 88%, pub0 78%, recv0 30%; cpu time server 1.76 s, pub 1.56 s, recv 0.60 s in 2.00 s</c>.</summary>
     public string Summary()
     {
         var seconds = (_lastTs - _startTs) / (double)Stopwatch.Frequency;
@@ -47,7 +47,11 @@ internal sealed class CpuMeter(IReadOnlyDictionary<string, int> pids)
             .OrderByDescending(u => u.Percent)
             .ToList();
         var top = usage.Take(5).Select(u => $"{u.Name} {u.Percent:0}%");
-        return $"cpu {usage.Sum(u => u.Percent):0}%: {string.Join(", ", top)}";
+        // CPU seconds per kind of role (cells0…cells7 together): comparable across runs whose windows differ, which
+        // percentages are not when another load shares the machine.
+        var bySeconds = usage.GroupBy(u => u.Name.TrimEnd("0123456789".ToCharArray()))
+            .Select(g => $"{g.Key} {g.Sum(u => u.Percent) * seconds / 100:0.00} s");
+        return $"cpu {usage.Sum(u => u.Percent):0}%: {string.Join(", ", top)}; cpu time {string.Join(", ", bySeconds)} in {seconds:0.00} s";
     }
 
     private Dictionary<string, long> Read()
