@@ -137,6 +137,50 @@ public sealed class CellReplicaTests
         Assert.AreEqual("x", _replica.Cells.Single().Service);
     }
 
+    /// <summary>
+    /// The directory's feed is coalesced per routing burst: a cell that joins and subscribes many times is one record at
+    /// one version at the flush, holding every subscription; a cell that joins and leaves within one burst was never
+    /// published, so nothing goes down; the snapshot includes what was not flushed yet.
+    /// </summary>
+    [TestMethod]
+    public void Local_ChangesFromTheDirectory_AreOneRecordACellAtTheEndOfTheBurst()
+    {
+        var published = new List<CellRecord>();
+        _replica.Publish = published.Add;
+        var directory = new CellDirectory();
+        _replica.Follow(directory);
+        var busy = Engines.EngineTestCells.NewCell("busy");
+        var brief = Engines.EngineTestCells.NewCell("brief");
+
+        directory.Add(busy);
+        for (var i = 1u; i <= 1000; i++)
+        {
+            Engines.EngineTestCells.Subscribe(busy, i, $"p{i}");
+            directory.Update(busy);
+        }
+
+        directory.Add(brief);
+        directory.Remove(brief);
+        Assert.IsEmpty(published, "nothing before the burst ends");
+        _replica.FlushLocal();
+
+        var record = published.Single();
+        Assert.AreEqual(busy.Id, record.Id);
+        Assert.AreEqual(1L, record.Version.Counter, "one version for the burst's changes");
+        Assert.HasCount(1000, record.Subscriptions, "the cell as it is at the end of the burst");
+        _replica.FlushLocal();
+        Assert.HasCount(1, published, "nothing changed since");
+
+        Engines.EngineTestCells.Subscribe(busy, 1001, "p1001");
+        directory.Update(busy);
+        var snapshot = _replica.LocalSnapshot();
+        Assert.HasCount(1001, snapshot.Cells.Single().Subscriptions, "the snapshot holds the change not flushed yet");
+        Assert.AreEqual(V(2), snapshot.At);
+        directory.Remove(busy);
+        Assert.IsFalse(published[^1].Up, "a published cell that leaves goes down at once");
+        Assert.AreEqual(V(3), published[^1].Version);
+    }
+
     [TestMethod]
     public void Local_ChangesTakeIncreasingVersions_AndTheSnapshotHoldsTheLiveCells()
     {

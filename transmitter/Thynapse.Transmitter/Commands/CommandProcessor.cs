@@ -217,6 +217,7 @@ internal sealed class CommandProcessor
     {
         _router.EndBurst();
         _relay.ReportLoads();
+        Mesh?.Cells.FlushLocal(); // before the answers: a cell told OKAY to a SUBS has its interest on its way to the peers
         _sink.Forwarder?.Flush();
         _output.FlushDirty();
         _credit.GrantAll();

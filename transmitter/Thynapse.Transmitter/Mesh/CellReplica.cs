@@ -25,8 +25,9 @@ internal sealed class RemoteCell(CellProfile profile, Thid transmitter, CellVers
 }
 
 /// <summary>
-/// The replicated cell directory (PROTOCOL.md §12.8), both halves. Local: every change of a local cell (joined, metadata
-/// or tags changed, left) takes the next version (this transmitter's incarnation, a counter) and is broadcast at once;
+/// The replicated cell directory (PROTOCOL.md §12.8), both halves. Local: the changes of a local cell (joined, metadata
+/// or tags changed, subscribed, left) take the next version (this transmitter's incarnation, a counter) and are broadcast
+/// at the end of the routing burst they were made in, one record a cell;
 /// <see cref="LocalSnapshot"/> is every live local cell, for the answer to a <c>JOIN</c>. Remote: records from owners
 /// are applied when newer than what is held (higher version wins, whatever the order they arrive in); a down record
 /// leaves a tombstone for <see cref="MeshOptions.CellTombstoneTime"/> so that a late up record does not resurrect the
@@ -42,6 +43,7 @@ internal sealed class CellReplica
     private readonly long _tombstoneTicks;
     private readonly TransmitterCounters _counters;
     private readonly Dictionary<Thid, CellRecord> _local = [];
+    private readonly Dictionary<Thid, CellProfile> _changed = [];
     private readonly Dictionary<Thid, Owner> _owners = [];
     private readonly long _sweepTicks;
     private long _counter;
@@ -102,11 +104,16 @@ internal sealed class CellReplica
     /// <summary>Records ignored because what was held was as new or newer (reordered, repeated, or older than a snapshot).</summary>
     public long Stale => TransmitterCounters.Read(ref _counters.MeshCellRecordsStale);
 
-    /// <summary>Follows a directory's feed: its cells are this transmitter's own.</summary>
+    /// <summary>
+    /// Follows a directory's feed: its cells are this transmitter's own. Their changes are coalesced until
+    /// <see cref="FlushLocal"/> (the end of the routing burst they were made in): a cell that subscribes 10,000 times in
+    /// one burst is one record at one version, not 10,000 records of a growing subscription set (each a copy and a sort
+    /// of all of them, and on a mesh a broadcast).
+    /// </summary>
     public void Follow(CellDirectory directory)
     {
-        directory.Joined += cell => LocalChanged(cell.Profile);
-        directory.Updated += cell => LocalChanged(cell.Profile);
+        directory.Joined += cell => _changed[cell.Id] = cell.Profile;
+        directory.Updated += cell => _changed[cell.Id] = cell.Profile;
         directory.Left += cell =>
         {
             // A cell that re-joined already (a new session of the same THID) is not down.
@@ -118,14 +125,35 @@ internal sealed class CellReplica
     }
 
     /// <summary>Follows the subscriptions of local cells: a change is a new record of the cell, at the next version.</summary>
-    public void Follow(SubscriptionManager subscriptions) => subscriptions.Changed += cell => LocalChanged(cell.Profile);
+    public void Follow(SubscriptionManager subscriptions) => subscriptions.Changed += cell => _changed[cell.Id] = cell.Profile;
 
     /// <summary>A local cell joined or changed: its record at the next version, published.</summary>
-    public void LocalChanged(CellProfile profile) => PublishLocal(CellRecord.Of(profile, Next()));
+    public void LocalChanged(CellProfile profile)
+    {
+        _changed.Remove(profile.Id);
+        PublishLocal(CellRecord.Of(profile, Next()));
+    }
 
-    /// <summary>A local cell left: a down record at the next version, published.</summary>
+    /// <summary>The end of a routing burst: each local cell that changed during it, as it is now, at the next version, published.</summary>
+    public void FlushLocal()
+    {
+        if (_changed.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var profile in _changed.Values)
+        {
+            PublishLocal(CellRecord.Of(profile, Next()));
+        }
+
+        _changed.Clear();
+    }
+
+    /// <summary>A local cell left: a down record at the next version, published (a change not yet flushed goes with it).</summary>
     public void LocalDown(Thid id)
     {
+        _changed.Remove(id);
         if (_local.Remove(id))
         {
             Publish?.Invoke(CellRecord.Down(id, Next()));
@@ -152,7 +180,11 @@ internal sealed class CellReplica
     }
 
     /// <summary>Every live local cell, as of the last local version.</summary>
-    public CellSnapshot LocalSnapshot() => new(LocalVersion, [.. _local.Values]);
+    public CellSnapshot LocalSnapshot()
+    {
+        FlushLocal();
+        return new CellSnapshot(LocalVersion, [.. _local.Values]);
+    }
 
     /// <summary>Records broadcast by <paramref name="owner"/> (a <c>CELS</c>).</summary>
     public void Apply(Thid owner, IReadOnlyList<CellRecord> records)
