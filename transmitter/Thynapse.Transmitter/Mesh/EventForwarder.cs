@@ -124,16 +124,20 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
         {
             var seq = ++stream.Seq;
             var header = new ForwardMessage(new StreamHeader(self(), incarnation(), seq), stream.To).ToFrame();
-            var body = stream.Batch.WrittenSpan.ToArray();
+            // The copy kept for resends is rented (a burst's records reach megabytes: a fresh array each would be a
+            // large-object allocation, zeroed, per burst) and goes back to the pool when the buffer lets it go.
+            var written = stream.Batch.WrittenSpan;
+            var kept = new Held(seq, header, ArrayPool<byte>.Shared.Rent(written.Length), written.Length);
+            written.CopyTo(kept.Body);
             stream.Batch.ResetWrittenCount();
             stream.Records = 0;
-            stream.Keep(seq, header, body, bufferBytes);
+            stream.Keep(kept, bufferBytes);
             if (DropForTest?.Invoke(stream.Destination, seq) == true)
             {
                 continue;
             }
 
-            feed.Direct(stream.Topic, header, body);
+            feed.Direct(stream.Topic, header, kept.Body, kept.Length);
             TransmitterCounters.Increment(ref counters.MeshSent);
         }
 
@@ -156,16 +160,16 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
         if (from < oldest)
         {
             var lastGone = Math.Min(through, oldest - 1);
-            feed.Direct(stream.Topic, new GoneMessage(new StreamHeader(self(), incarnation(), stream.Seq), stream.To, from, lastGone).ToFrame(), null);
+            feed.Direct(stream.Topic, new GoneMessage(new StreamHeader(self(), incarnation(), stream.Seq), stream.To, from, lastGone).ToFrame());
             TransmitterCounters.Add(ref counters.MeshForwardsGone, lastGone - from + 1);
             from = lastGone + 1;
         }
 
-        foreach (var (seq, header, body) in stream.Held)
+        foreach (var (seq, header, body, length) in stream.Held)
         {
             if (seq >= from && seq <= through)
             {
-                feed.Direct(stream.Topic, header, body);
+                feed.Direct(stream.Topic, header, body, length);
                 TransmitterCounters.Increment(ref counters.MeshForwardsResent);
             }
         }
@@ -227,19 +231,23 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
 
         public long Seq { get; set; }
 
-        public Queue<(long Seq, byte[] Header, byte[] Body)> Held { get; } = new();
+        public Queue<Held> Held { get; } = new();
 
         private long _heldBytes;
 
-        public void Keep(long seq, byte[] header, byte[] body, int limit)
+        public void Keep(Held message, int limit)
         {
-            Held.Enqueue((seq, header, body));
-            _heldBytes += header.Length + body.Length;
+            Held.Enqueue(message);
+            _heldBytes += message.Header.Length + message.Length;
             while (Held.Count > 1 && (_heldBytes > limit || Held.Count > MaxBuffered))
             {
-                var (_, h, b) = Held.Dequeue();
-                _heldBytes -= h.Length + b.Length;
+                var gone = Held.Dequeue();
+                _heldBytes -= gone.Header.Length + gone.Length;
+                ArrayPool<byte>.Shared.Return(gone.Body);
             }
         }
     }
+
+    /// <summary>A published <c>FWRD</c> kept for resends: its records are the first <see cref="Length"/> bytes of a rented <see cref="Body"/>.</summary>
+    private readonly record struct Held(long Seq, byte[] Header, byte[] Body, int Length);
 }

@@ -75,17 +75,12 @@ internal sealed class PeerFeed : IDisposable
     /// <summary>Publishes a message directed to <paramref name="destination"/> (numbered with <see cref="NextDirected"/>).</summary>
     public void Direct(Thid destination, byte[] header) => Send(_directed[destination].Topic, header);
 
-    /// <summary>Publishes a message of a forward stream (PROTOCOL.md §12.11): topic, header and, for a <c>FWRD</c>, its records.</summary>
-    public void Direct(byte[] topic, byte[] header, byte[]? body)
-    {
-        if (body is null)
-        {
-            Send(topic, header);
-            return;
-        }
+    /// <summary>Publishes a message of a forward stream (PROTOCOL.md §12.11) with no records (a <c>GONE</c>).</summary>
+    public void Direct(byte[] topic, byte[] header) => Send(topic, header);
 
-        _socket.SendMoreFrame(topic).SendMoreFrame(header).SendFrame(body);
-    }
+    /// <summary>Publishes a <c>FWRD</c> of a forward stream (PROTOCOL.md §12.11): topic, header, and its records, the first <paramref name="length"/> bytes of <paramref name="body"/>.</summary>
+    public void Direct(byte[] topic, byte[] header, byte[] body, int length) =>
+        _socket.SendMoreFrame(topic).SendMoreFrame(header).SendFrame(body, length);
 
     private void Send(byte[] topic, byte[] header)
     {

@@ -31,6 +31,11 @@ internal sealed class ForwardedRouter(RouteTable routes, CellOutput output, Cell
     public bool Deliver(Thid sender, ReadOnlySpan<byte> records, out string? error)
     {
         var rest = records;
+        // Records of one FWRD are mostly one publisher's on one channel (a burst of a B EVNT frame): the plan and the
+        // origin's token are looked up once for a run of them, as EventRouter does for a frame's records.
+        RoutePlan? plan = null;
+        byte[]? token = null;
+        var origin = default(Thid);
         while (ForwardRecords.TryRead(ref rest, out var record, out error))
         {
             if (record.Kind == ForwardKind.Outcome)
@@ -54,22 +59,19 @@ internal sealed class ForwardedRouter(RouteTable routes, CellOutput output, Cell
             }
 
             TransmitterCounters.Increment(ref counters.MeshForwardsReceived);
-            if (routes.Find(record.Channel, out var channelError) is not { } plan)
+            if (plan is null || !record.Channel.SequenceEqual(plan.Channel))
             {
-                error = $"an event record on an invalid channel: {channelError}";
-                return false;
+                if ((plan = routes.Find(record.Channel, out var channelError)) is null)
+                {
+                    error = $"an event record on an invalid channel: {channelError}";
+                    return false;
+                }
             }
 
-            var origin = Thid.FromBytes(record.Origin);
-            if (!_origins.TryGetValue(origin, out var token))
+            if (token is null || !record.Origin.SequenceEqual(token))
             {
-                if (_origins.Count >= MaxOrigins)
-                {
-                    _origins.Clear();
-                }
-
-                token = origin.ToByteArray();
-                _origins[origin] = token;
+                origin = Thid.FromBytes(record.Origin);
+                token = TokenOf(origin);
             }
 
             var e = new EventData(token, origin, record.Sequence, record.Channel, record.Body, DeadLetterOf(record.Extension), token, plan);
@@ -101,6 +103,23 @@ internal sealed class ForwardedRouter(RouteTable routes, CellOutput output, Cell
         }
 
         return error is null;
+    }
+
+    /// <summary>The one array that stands for <paramref name="origin"/> in batches to cells.</summary>
+    private byte[] TokenOf(Thid origin)
+    {
+        if (!_origins.TryGetValue(origin, out var token))
+        {
+            if (_origins.Count >= MaxOrigins)
+            {
+                _origins.Clear();
+            }
+
+            token = origin.ToByteArray();
+            _origins[origin] = token;
+        }
+
+        return token;
     }
 
     /// <summary>A kind-2 record: to exactly the cell it names, under a tag of this transmitter's (relayed back when the ingress tracks it).</summary>
