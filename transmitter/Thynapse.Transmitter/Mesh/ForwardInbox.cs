@@ -9,9 +9,12 @@ namespace Thynapse.Transmitter.Mesh;
 /// without an answer, or too much held ends the gap: the missing numbers are counted as lost and what is held goes on.
 /// </summary>
 /// <remarks>Pure and clock-driven (the routing clock, in its ticks); routing thread only.</remarks>
-internal sealed class ForwardInbox(Func<long> incarnation, Func<long> now, long retryTicks, Action<Thid, byte[]> deliver, Action<Thid, long, long> ask,
+internal sealed class ForwardInbox(Func<long> incarnation, Func<long> now, long retryTicks, ForwardInbox.Delivery deliver, Action<Thid, long, long> ask,
     Action<Thid, long> lost)
 {
+    /// <summary>Hands a <c>FWRD</c>'s records on, in order (they are valid only during the call).</summary>
+    public delegate void Delivery(Thid sender, ReadOnlySpan<byte> records);
+
     /// <summary>Messages held behind one gap at most; past that the gap is given up.</summary>
     public const int MaxHeld = 4096;
 
@@ -30,7 +33,7 @@ internal sealed class ForwardInbox(Func<long> incarnation, Func<long> now, long 
     public int Held => _senders.Values.Sum(s => s.Held.Count);
 
     /// <summary>A <c>FWRD</c> numbered <paramref name="seq"/> from <paramref name="sender"/> at its incarnation.</summary>
-    public void Receive(Thid sender, long senderIncarnation, long to, long seq, byte[] records)
+    public void Receive(Thid sender, long senderIncarnation, long to, long seq, ReadOnlySpan<byte> records)
     {
         if (StateOf(sender, senderIncarnation, to, seq) is not { } s || seq < s.Expected || s.Held.ContainsKey(seq))
         {
@@ -46,7 +49,7 @@ internal sealed class ForwardInbox(Func<long> incarnation, Func<long> now, long 
             return;
         }
 
-        s.Held[seq] = records;
+        s.Held[seq] = records.ToArray(); // behind a gap: kept, so copied out of the socket's buffer
         if (s.Held.Count > MaxHeld)
         {
             GiveUp(sender, s);

@@ -298,7 +298,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         Membership.TryGet(id, out var member) && member.State is PeerState.Alive or PeerState.Suspect ? member.Incarnation : null;
 
     /// <summary>A <c>FWRD</c> in its stream's order: its events go to the local cells.</summary>
-    private void DeliverForwarded(Thid sender, byte[] records)
+    private void DeliverForwarded(Thid sender, ReadOnlySpan<byte> records)
     {
         if (Forwarded is { } router && !router.Deliver(sender, records, out var error))
         {

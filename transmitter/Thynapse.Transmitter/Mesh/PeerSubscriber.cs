@@ -25,6 +25,7 @@ internal sealed class PeerSubscriber(TransmitterOptions options, PeerLinks mesh,
     private readonly Dictionary<Thid, string> _listening = [];
     private readonly Dictionary<Thid, long> _snapshotAskedAt = [];
     private readonly List<byte[]> _frames = [];
+    private Msg _last; // a message's last frame, read in place: a FWRD's records are not copied unless held behind a gap
     private readonly long _snapshotPause = clock.TicksOf(options.Mesh.JoinTimeout);
     private byte[] _ownTopic = [];
     private SubscriberSocket? _sub;
@@ -131,41 +132,77 @@ internal sealed class PeerSubscriber(TransmitterOptions options, PeerLinks mesh,
 
         clock.Advance();
         var read = 0;
-        for (; read < ReceiveBudget && _sub.TryReceiveFrameBytes(TimeSpan.Zero, out var first, out var more); read++)
+        if (!_last.IsInitialised)
         {
-            _frames.Clear();
-            _frames.Add(first);
-            while (more && _sub.TryReceiveFrameBytes(TimeSpan.Zero, out var frame, out more))
-            {
-                _frames.Add(frame);
-            }
+            _last.InitEmpty();
+        }
 
-            TransmitterCounters.Increment(ref counters.MeshReceived);
-            var start = LeftoverTopics(_frames, _ownTopic);
-            if (start > 0)
+        for (; read < ReceiveBudget && _sub.TryReceive(ref _last, TimeSpan.Zero); read++)
+        {
+            try
             {
-                log.Malformed("a peer's event socket", $"{start} leftover topic frame(s) glued in front of a message (NetMQ #614): dropped, the message is read");
-            }
+                // The frames before the last are small (topics, the header) and copied; the last is read in place.
+                _frames.Clear();
+                while (_last.HasMore)
+                {
+                    _frames.Add(_last.Slice().ToArray());
+                    _sub.Receive(ref _last); // the other frames of a message arrive with its first
+                }
 
-            if (_frames.Count - start < 2)
+                TransmitterCounters.Increment(ref counters.MeshReceived);
+                ReadMessage();
+            }
+            finally
             {
-                log.Malformed("a peer's event socket", "a message of one frame (a topic and a header are two)");
-                continue;
+                _last.Close();
+                _last.InitEmpty();
             }
-
-            OnMessage(_frames[start], _frames[start + 1], _frames.Count - start > 2 ? _frames[start + 2] : null);
         }
 
         _frames.Clear();
+
         if (read > 0)
         {
             mesh.AfterStreams?.Invoke();
         }
     }
 
-    public void Dispose() => _sub?.Dispose();
+    public void Dispose()
+    {
+        _sub?.Dispose();
+        if (_last.IsInitialised)
+        {
+            _last.Close();
+        }
+    }
 
-    private void OnMessage(byte[] topic, byte[] frame, byte[]? body)
+    /// <summary>One message: <see cref="_frames"/> before its last frame, <see cref="_last"/>.</summary>
+    private void ReadMessage()
+    {
+        var start = LeftoverTopics(_frames, _ownTopic);
+        if (start > 0)
+        {
+            log.Malformed("a peer's event socket", $"{start} leftover topic frame(s) glued in front of a message (NetMQ #614): dropped, the message is read");
+        }
+
+        switch (_frames.Count - start)
+        {
+            case 0:
+                log.Malformed("a peer's event socket", "a message of one frame (a topic and a header are two)");
+                return;
+            case 1:
+                OnMessage(_frames[start], _last.Slice(), default, hasBody: false);
+                return;
+            case 2:
+                OnMessage(_frames[start], _frames[start + 1], _last.Slice(), hasBody: true);
+                return;
+            default:
+                OnMessage(_frames[start], _frames[start + 1], _frames[start + 2], hasBody: true); // frames after the body: ignored
+                return;
+        }
+    }
+
+    private void OnMessage(byte[] topic, ReadOnlySpan<byte> frame, ReadOnlySpan<byte> body, bool hasBody)
     {
         if (!MeshFrames.TryParse(frame, out var command, out var json, out var error))
         {
@@ -218,7 +255,7 @@ internal sealed class PeerSubscriber(TransmitterOptions options, PeerLinks mesh,
                 Membership.Heard(cells.Header.Id, cells.Header.Incarnation);
                 mesh.Cells.Apply(cells.Header.Id, cells.Cells);
                 return;
-            case MeshCommand.Fwrd when directed && body is not null && ForwardMessage.TryRead(json!, out var forwarded, out error):
+            case MeshCommand.Fwrd when directed && hasBody && ForwardMessage.TryRead(json!, out var forwarded, out error):
                 if (forwarded.Header.Id == Membership.Id)
                 {
                     return;
