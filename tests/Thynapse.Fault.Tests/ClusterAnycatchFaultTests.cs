@@ -1,10 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
-using Thynapse.Transmitter;
-
 namespace Thynapse.Fault.Tests;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Thynapse.Transmitter;
-
 namespace Thynapse.Fault.Tests;
 
 /// <summary>

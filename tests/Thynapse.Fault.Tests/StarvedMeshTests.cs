@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using Thynapse.Transmitter;
 
 namespace Thynapse.Fault.Tests;
 

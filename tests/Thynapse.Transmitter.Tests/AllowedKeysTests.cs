@@ -1,6 +1,3 @@
-using NetMQ;
-using Thynapse.Cell;
-
 namespace Thynapse.Transmitter.Tests;
 
 /// <summary>

@@ -1,7 +1,3 @@
-using Newtonsoft.Json.Linq;
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Transmitter.Tests;
 
 /// <summary><see cref="TransmitterOptions.MaxCells"/>: past it a HELO gets TOO_MANY_CELLS, except a cell resuming its own session.</summary>

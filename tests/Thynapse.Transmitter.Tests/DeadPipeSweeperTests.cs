@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Reflection;
-using NetMQ;
 using NetMQ.Sockets;
 
 namespace Thynapse.Transmitter.Tests;

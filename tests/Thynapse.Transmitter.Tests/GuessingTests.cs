@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Thynapse.Cell;
-
 namespace Thynapse.Transmitter.Tests;
 
 /// <summary>

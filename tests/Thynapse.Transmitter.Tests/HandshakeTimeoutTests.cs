@@ -1,4 +1,3 @@
-using NetMQ;
 using NetMQ.Monitoring;
 using NetMQ.Sockets;
 

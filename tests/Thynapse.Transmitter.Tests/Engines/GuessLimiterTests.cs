@@ -1,8 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
-using NetMQ;
 using NetMQ.Sockets;
-using Thynapse.Transmitter.Sessions;
 using Thynapse.Transmitter.Wire;
 
 namespace Thynapse.Transmitter.Tests.Engines;

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Thynapse.Transmitter.Tests.Mesh;
 
 /// <summary>

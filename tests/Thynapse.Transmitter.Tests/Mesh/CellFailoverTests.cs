@@ -1,5 +1,4 @@
 using System.Reactive.Linq;
-using Thynapse.Cell;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
 

@@ -1,9 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using Newtonsoft.Json.Linq;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
 

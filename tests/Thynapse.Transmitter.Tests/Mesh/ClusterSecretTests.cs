@@ -1,6 +1,4 @@
-using NetMQ;
 using NetMQ.Sockets;
-using Thynapse.Transmitter.Mesh;
 using static Thynapse.Transmitter.Tests.Mesh.MeshTests;
 
 namespace Thynapse.Transmitter.Tests.Mesh;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Thynapse.ProcessKit;
 
 namespace Thynapse.Transmitter.Tests.Mesh;

@@ -1,4 +1,3 @@
-using NetMQ;
 using NetMQ.Sockets;
 
 namespace Thynapse.Transmitter.Tests.Mesh;

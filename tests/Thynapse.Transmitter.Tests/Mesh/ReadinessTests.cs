@@ -1,8 +1,3 @@
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
-using Thynapse.Transmitter.Mesh;
-
 namespace Thynapse.Transmitter.Tests.Mesh;
 
 /// <summary>

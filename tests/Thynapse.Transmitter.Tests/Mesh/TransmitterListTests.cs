@@ -1,5 +1,3 @@
-using Thynapse.Cell;
-
 namespace Thynapse.Transmitter.Tests.Mesh;
 
 /// <summary>
