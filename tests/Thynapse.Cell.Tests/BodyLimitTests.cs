@@ -5,13 +5,11 @@ namespace Thynapse.Cell.Tests;
 /// <c>B EVNT</c> 21 bytes plus the channel (and key, target); a <c>J EVNT</c> body is a frame of its own.
 /// </summary>
 [TestClass]
-public sealed class BodyLimitTests
+public sealed class BodyLimitTests : TestBase
 {
     private const int MaxFrame = 64 * 1024;
     private static Thynapse.Transmitter.Transmitter _small = null!;
     private static readonly Thynapse.Transmitter.Transmitter _default = SharedTransmitter.Instance;
-
-    public TestContext TestContext { get; set; } = null!;
 
     [ClassInitialize]
     public static void Start(TestContext _)
@@ -56,23 +54,22 @@ public sealed class BodyLimitTests
     [Timeout(15_000, CooperativeCancellation = true)]
     public async Task Publish_LargestBody_ReachesMulticatchAndAnycatchCatchersIntact()
     {
-        var ct = TestContext.CancellationToken;
         var channel = TestIds.Next("largest");
-        await using var catcher = await Cells.ConnectAsync(_small, "largest-catcher", ct);
+        await using var catcher = await Cells.ConnectAsync(_small, "largest-catcher", Ct);
         var multi = new EventCollector();
         var any = new EventCollector();
-        await using var multiSubscription = await catcher.SubscribeAsync(channel, Catch.Multi, ct);
-        await using var anySubscription = await catcher.SubscribeAsync(channel, Catch.Any, ct);
+        await using var multiSubscription = await catcher.SubscribeAsync(channel, Catch.Multi, Ct);
+        await using var anySubscription = await catcher.SubscribeAsync(channel, Catch.Any, Ct);
         using var m = multiSubscription.Subscribe(multi);
         using var a = anySubscription.Subscribe(any);
-        await using var publisher = await Cells.ConnectAsync(_small, "largest-publisher", ct);
+        await using var publisher = await Cells.ConnectAsync(_small, "largest-publisher", Ct);
         var body = Enumerable.Range(0, MaxFrame - 21 - channel.Length).Select(i => (byte)i).ToArray();
 
-        var result = await publisher.PublishAsync(channel, body, cancellationToken: ct);
+        var result = await publisher.PublishAsync(channel, body, cancellationToken: Ct);
 
         Assert.AreEqual(2, result.Receivers);
-        await multi.WaitForAsync(1, "the multicatch subscription", ct);
-        await any.WaitForAsync(1, "the anycatch subscription", ct);
+        await multi.WaitForAsync(1, "the multicatch subscription", Ct);
+        await any.WaitForAsync(1, "the anycatch subscription", Ct);
         CollectionAssert.AreEqual(body, multi.Events[0].Body.ToArray());
         CollectionAssert.AreEqual(body, any.Events[0].Body.ToArray(), "a delivery's framing is larger than the event's, and not bound by the limit");
     }

@@ -2,10 +2,8 @@ namespace Thynapse.Cell.Tests;
 
 /// <summary>Mistakes in <see cref="CellOptions"/> are refused by <see cref="Cell.ConnectAsync"/> with a message saying what to write.</summary>
 [TestClass]
-public sealed class CellOptionsTests
+public sealed class CellOptionsTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
     [DataRow("localhost:4710", "CellOptions.Transmitter: expected tcp://host:port, got 'localhost:4710'. Did you mean tcp://localhost:4710?")]

@@ -9,11 +9,9 @@ namespace Thynapse.Cell.Tests;
 /// (the events port given by mistake), or it connected and got no answer — and names the option to fix.
 /// </summary>
 [TestClass]
-public sealed class ConnectDiagnosisTests
+public sealed class ConnectDiagnosisTests : TestBase
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(2);
-
-    public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
@@ -96,12 +94,11 @@ public sealed class ConnectDiagnosisTests
     [Timeout(30_000, CooperativeCancellation = true)]
     public async Task AttemptsClosedBeforeAWelcome_LeaveNoHeloWaitingForAnAnswer()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
         await using var relay = new TcpRelay(new Uri(transmitter.CommandEndpoint).Port) { Accepting = false };
         Thynapse.Cell.Cell? cell = null;
-        var connecting = Thynapse.Cell.Cell.ConnectCoreAsync(CellOptions.Default with { Transmitter = relay.Endpoint, Service = "persistent" }, c => cell = c, ct);
-        await Eventually.That("four attempts were closed before a welcome", () => cell?.LinksOpened >= 4, cancellationToken: ct);
+        var connecting = Thynapse.Cell.Cell.ConnectCoreAsync(CellOptions.Default with { Transmitter = relay.Endpoint, Service = "persistent" }, c => cell = c, Ct);
+        await Eventually.That("four attempts were closed before a welcome", () => cell?.LinksOpened >= 4, cancellationToken: Ct);
 
         relay.Accepting = true;
         await using var connected = await connecting.Within("the welcome once the relay lets the cell through");

@@ -2,11 +2,9 @@ namespace Thynapse.Cell.Tests;
 
 /// <summary>Issue 15, finding 3: every public member of a disposed cell throws <see cref="ObjectDisposedException"/> at once.</summary>
 [TestClass]
-public sealed class DisposedCellTests
+public sealed class DisposedCellTests : TestBase
 {
     private static readonly Thynapse.Transmitter.Transmitter _transmitter = SharedTransmitter.Instance;
-
-    public TestContext TestContext { get; set; } = null!;
 
     public static IEnumerable<object[]> Members =>
     [

@@ -2,10 +2,8 @@ namespace Thynapse.Cell.Tests;
 
 /// <summary>The ring between the socket thread and a subscription's loop: order, bounds, growth, wake-ups, completion.</summary>
 [TestClass]
-public sealed class EventRingTests
+public sealed class EventRingTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
     public void TryWrite_RefusesPastCapacityAndTryReadKeepsOrder()
     {

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using Newtonsoft.Json.Linq;
 using Thynapse.Core;
+using Thynapse.TestKit;
 
 namespace Thynapse.Core.Tests;
 
@@ -14,13 +15,11 @@ namespace Thynapse.Core.Tests;
 /// with its error, never throw. The seed is printed, so a failure can be replayed with <c>THYNAPSE_FUZZ_SEED</c>.
 /// </summary>
 [TestClass]
-public sealed class ParserFuzzTests
+public sealed class ParserFuzzTests : TestBase
 {
     private const int InputsPerTarget = 60_000;
 
     private static readonly int Seed = int.TryParse(Environment.GetEnvironmentVariable("THYNAPSE_FUZZ_SEED"), out var seed) ? seed : Environment.TickCount;
-
-    public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
     [Timeout(60_000, CooperativeCancellation = true)]

@@ -9,11 +9,9 @@ namespace Thynapse.Fault.Tests;
 /// to type instead — in a line or two, with the documented exit codes (1 invalid arguments, 2 an endpoint not bound).
 /// </summary>
 [TestClass]
-public sealed class TransmitterErrorMessageTests
+public sealed class TransmitterErrorMessageTests : TestBase
 {
     private const string SeeHelp = "See 'thynapse-transmitter --help' for every flag and its environment variable.";
-
-    public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
     [Timeout(30_000, CooperativeCancellation = true)]

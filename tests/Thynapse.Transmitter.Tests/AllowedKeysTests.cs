@@ -6,13 +6,11 @@ namespace Thynapse.Transmitter.Tests;
 /// failed attempt.
 /// </summary>
 [TestClass]
-public sealed class AllowedKeysTests
+public sealed class AllowedKeysTests : TestBase
 {
     private static readonly NetMQCertificate Server = new();
     private static readonly NetMQCertificate Listed = new();
     private static Transmitter _transmitter = null!;
-
-    public TestContext TestContext { get; set; } = null!;
 
     [ClassInitialize]
     public static void Start(TestContext _) => _transmitter = Transmitters.StartLoopback(Allowing);
@@ -24,12 +22,11 @@ public sealed class AllowedKeysTests
     [Timeout(20_000, CooperativeCancellation = true)]
     public async Task Cell_WithAListedKey_JoinsAndRoutes()
     {
-        var ct = TestContext.CancellationToken;
-        await using var cell = await Cells.ConnectAsync(_transmitter, "keys-listed", WithKeys(Listed), ct);
+        await using var cell = await Cells.ConnectAsync(_transmitter, "keys-listed", WithKeys(Listed), Ct);
         var channel = TestIds.Next("keys.events");
-        await using var got = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
-        await cell.PublishAsync(channel, "allowed"u8.ToArray(), cancellationToken: ct);
-        await got.WaitForAsync(1, "the listed cell's own event", ct);
+        await using var got = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, Ct);
+        await cell.PublishAsync(channel, "allowed"u8.ToArray(), cancellationToken: Ct);
+        await got.WaitForAsync(1, "the listed cell's own event", Ct);
     }
 
     [TestMethod]

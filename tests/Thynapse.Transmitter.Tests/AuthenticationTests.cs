@@ -5,13 +5,11 @@ namespace Thynapse.Transmitter.Tests;
 /// credentials admit only as the services they name. A refusal is <c>AUTHENTICATION_FAILED</c> and tells nothing else.
 /// </summary>
 [TestClass]
-public sealed class AuthenticationTests
+public sealed class AuthenticationTests : TestBase
 {
     private const string Secret = "correct-horse-battery-staple";
     private const string BillingSecret = "billing-only-credential-0001";
     private static Transmitter _transmitter = null!;
-
-    public TestContext TestContext { get; set; } = null!;
 
     [ClassInitialize]
     public static void Start(TestContext _) => _transmitter = Transmitters.StartLoopback(o => o with
@@ -99,15 +97,14 @@ public sealed class AuthenticationTests
     [Timeout(15_000, CooperativeCancellation = true)]
     public async Task Cell_WithTheSecret_ConnectsAndRoutes()
     {
-        var ct = TestContext.CancellationToken;
         var channel = TestIds.Next("auth.events");
-        await using var subscriber = await Cells.ConnectAsync(_transmitter, "auth-sub", o => o with { Secret = Secret }, ct);
-        await using var publisher = await Cells.ConnectAsync(_transmitter, "billing", o => o with { Secret = BillingSecret }, ct);
-        await using var got = await Catcher.SubscribeAsync(subscriber, channel, Catch.Multi, ct);
+        await using var subscriber = await Cells.ConnectAsync(_transmitter, "auth-sub", o => o with { Secret = Secret }, Ct);
+        await using var publisher = await Cells.ConnectAsync(_transmitter, "billing", o => o with { Secret = BillingSecret }, Ct);
+        await using var got = await Catcher.SubscribeAsync(subscriber, channel, Catch.Multi, Ct);
 
-        await publisher.PublishAsync(channel, "hello"u8.ToArray(), cancellationToken: ct);
+        await publisher.PublishAsync(channel, "hello"u8.ToArray(), cancellationToken: Ct);
 
-        await got.WaitForAsync(1, "the subscriber", ct);
+        await got.WaitForAsync(1, "the subscriber", Ct);
     }
 
     [TestMethod]

@@ -5,7 +5,7 @@ namespace Thynapse.Transmitter.Tests;
 /// sender's connection stays usable, and other cells keep being served.
 /// </summary>
 [TestClass]
-public sealed class BadInputTests
+public sealed class BadInputTests : TestBase
 {
     private const int MaxFrame = 4096;
     private const int MaxHeader = 1024;
@@ -118,8 +118,6 @@ public sealed class BadInputTests
         [ThynapseErrorCode.UnknownWatch, new[] { "J UNWT {\"watch\":5}" }],
         [ThynapseErrorCode.InvalidField, new[] { "J WTCH {}" }],
     ];
-
-    public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
     [DynamicData(nameof(BeforeHelo))]
@@ -297,7 +295,6 @@ public sealed class BadInputTests
     [Timeout(30_000, CooperativeCancellation = true)]
     public async Task FrameFarPastTheLimit_ClosesOnlyThatConnection()
     {
-        var ct = TestContext.CancellationToken;
         var hugeService = TestIds.Next("huge");
         var bystanderService = TestIds.Next("bystander");
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -310,7 +307,7 @@ public sealed class BadInputTests
         client.Send(Encoding.UTF8.GetBytes("J EVNT {\"channel\":\"a\"}"), new byte[(3 * MaxFrame) + 65_536]);
 
         // Its own session, not just some session (every earlier row of this class closes connections too).
-        await Eventually.That("the oversized sender's own session is dropped", () => CellsOf(bystander, hugeService).Count == 0, cancellationToken: ct);
+        await Eventually.That("the oversized sender's own session is dropped", () => CellsOf(bystander, hugeService).Count == 0, cancellationToken: Ct);
         Assert.HasCount(1, CellsOf(bystander, bystanderService), "a cell connected all along keeps its session");
         bystander.Send("J BEAT");
         Assert.AreEqual("BEAT", bystander.ReceiveJson("the bystander's BEAT answer").Command);

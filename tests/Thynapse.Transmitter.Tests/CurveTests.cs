@@ -5,12 +5,10 @@ namespace Thynapse.Transmitter.Tests;
 /// and routes, encrypted; a plain-text client is never answered; transmitters sharing the key pair still mesh.
 /// </summary>
 [TestClass]
-public sealed class CurveTests
+public sealed class CurveTests : TestBase
 {
     private static readonly NetMQCertificate Keys = new();
     private static Transmitter _transmitter = null!;
-
-    public TestContext TestContext { get; set; } = null!;
 
     [ClassInitialize]
     public static void Start(TestContext _) => _transmitter = Transmitters.StartLoopback(o => o with { CurveSecretKey = Keys.SecretKeyZ85 });
@@ -22,7 +20,6 @@ public sealed class CurveTests
     [Timeout(20_000, CooperativeCancellation = true)]
     public async Task CellsWithThePublicKey_JoinAndRoute_APlainClientIsNeverAnswered()
     {
-        var ct = TestContext.CancellationToken;
         var joined = _transmitter.Stats.CellsJoined;
 
         // First the plain client: its HELO goes nowhere (the transport never completes the handshake).
@@ -30,17 +27,17 @@ public sealed class CurveTests
         plain.SendJson("HELO", new JObject { ["id"] = plain.Id.ToString(), ["service"] = "plain" });
 
         var channel = TestIds.Next("curve.events");
-        await using var subscriber = await Cells.ConnectAsync(_transmitter, "curve-sub", o => o with { TransmitterPublicKey = Keys.PublicKeyZ85 }, ct);
+        await using var subscriber = await Cells.ConnectAsync(_transmitter, "curve-sub", o => o with { TransmitterPublicKey = Keys.PublicKeyZ85 }, Ct);
         var own = new NetMQCertificate();
         await using var publisher = await Cells.ConnectAsync(_transmitter, "curve-pub", o => o with
         {
             TransmitterPublicKey = Keys.PublicKeyZ85,
             CurvePublicKey = own.PublicKeyZ85,
             CurveSecretKey = own.SecretKeyZ85,
-        }, ct);
-        await using var got = await Catcher.SubscribeAsync(subscriber, channel, Catch.Multi, ct);
-        await publisher.PublishAsync(channel, "sealed"u8.ToArray(), cancellationToken: ct);
-        await got.WaitForAsync(1, "the CURVE subscriber", ct);
+        }, Ct);
+        await using var got = await Catcher.SubscribeAsync(subscriber, channel, Catch.Multi, Ct);
+        await publisher.PublishAsync(channel, "sealed"u8.ToArray(), cancellationToken: Ct);
+        await got.WaitForAsync(1, "the CURVE subscriber", Ct);
 
         // The two CURVE cells joined after the plain HELO was sent, and it made no session; nor did it get any answer.
         Assert.AreEqual(joined + 2, _transmitter.Stats.CellsJoined);
@@ -61,12 +58,11 @@ public sealed class CurveTests
     [Timeout(20_000, CooperativeCancellation = true)]
     public async Task TransmittersSharingTheKeyPair_Mesh()
     {
-        var ct = TestContext.CancellationToken;
         await using var peer = Transmitters.StartLoopback(o => o with { CurveSecretKey = Keys.SecretKeyZ85, Peers = [_transmitter.CommandEndpoint] });
 
         await Eventually.That("the CURVE peers see each other alive", () =>
             peer.Peers.Any(p => p.Id == _transmitter.Id && p.State == PeerState.Alive)
-            && _transmitter.Peers.Any(p => p.Id == peer.Id && p.State == PeerState.Alive), cancellationToken: ct);
+            && _transmitter.Peers.Any(p => p.Id == peer.Id && p.State == PeerState.Alive), cancellationToken: Ct);
     }
 
     [TestMethod]

@@ -2,12 +2,10 @@ namespace Thynapse.Transmitter.Tests;
 
 /// <summary>Silent cells are dropped after the liveness timeout; cells that beat are kept.</summary>
 [TestClass]
-public sealed class LivenessTests
+public sealed class LivenessTests : TestBase
 {
     // Short enough to keep the tests quick, long enough that a loaded CI machine does not stall a beating test past it.
     private static readonly TimeSpan Liveness = TimeSpan.FromSeconds(2);
-
-    public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
     [Timeout(20_000, CooperativeCancellation = true)]

@@ -2,11 +2,9 @@ namespace Thynapse.Transmitter.Tests;
 
 /// <summary>The exchanges of PROTOCOL.md, spoken by hand to a real transmitter.</summary>
 [TestClass]
-public sealed class ProtocolTests
+public sealed class ProtocolTests : TestBase
 {
     private static readonly Transmitter _transmitter = SharedTransmitter.Instance;
-
-    public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
@@ -434,7 +432,6 @@ public sealed class ProtocolTests
     [Timeout(15_000, CooperativeCancellation = true)]
     public async Task ServiceQueue_WhenTheLastCellLeaves_KeepsItsEventsForTheNextCell()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
         var channel = TestIds.Next("orphaned");
         var service = TestIds.Next("workers");
@@ -453,7 +450,7 @@ public sealed class ProtocolTests
         }
 
         // The service has no cell now: its event waits in the queue (no deadline applies there, and it uses no attempt).
-        await Eventually.That("the event waits in the service queue", () => transmitter.Stats.Queued == 1, cancellationToken: ct);
+        await Eventually.That("the event waits in the service queue", () => transmitter.Stats.Queued == 1, cancellationToken: Ct);
         publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 2, ["confirm"] = true });
         Assert.AreEqual(0, publisher.Expect("ACPT", "the ACPT of an event nobody of the service catches").Payload.Value<int>("receivers"));
         using var next = new RawClient(transmitter.CommandEndpoint);

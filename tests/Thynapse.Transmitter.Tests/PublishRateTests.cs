@@ -5,12 +5,10 @@ namespace Thynapse.Transmitter.Tests;
 /// has its events refused with RATE_LIMITED, counted; another cell publishing at the same time is not affected.
 /// </summary>
 [TestClass]
-public sealed class PublishRateTests
+public sealed class PublishRateTests : TestBase
 {
     private const int Rate = 50;
     private const int Burst = 400;
-
-    public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
     [Timeout(60_000, CooperativeCancellation = true)]

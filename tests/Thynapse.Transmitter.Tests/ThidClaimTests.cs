@@ -5,10 +5,8 @@ namespace Thynapse.Transmitter.Tests;
 /// ends without a goodbye, only the session's resume token claims it; the token is never shown to other cells.
 /// </summary>
 [TestClass]
-public sealed class ThidClaimTests
+public sealed class ThidClaimTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
     [Timeout(15_000, CooperativeCancellation = true)]
     public async Task ExpiredCell_ItsThidCannotBeTakenWithoutItsToken_AndTheCellComesBackWithIt()
