@@ -24,7 +24,7 @@ public sealed class BodyLimitTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Publish_BodyOfExactly1MiB_ThrowsNamingTheLargestBodyForTheChannel()
     {
         await using var cell = await Cells.ConnectAsync(_default, "big-bodies", TestContext.CancellationToken);
@@ -37,7 +37,7 @@ public sealed class BodyLimitTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Publish_BodyOneByteOverTheLargestWithAKey_ThrowsCountingTheKey()
     {
         await using var cell = await Cells.ConnectAsync(_small, "keyed-bodies", TestContext.CancellationToken);
@@ -51,7 +51,7 @@ public sealed class BodyLimitTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Publish_LargestBody_ReachesMulticatchAndAnycatchCatchersIntact()
     {
         var channel = TestIds.Next("largest");
@@ -75,7 +75,7 @@ public sealed class BodyLimitTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void JsonEvent_BodyOfExactlyTheFrameLimit_IsAccepted()
     {
         using var client = RawClient.Welcomed(_small.CommandEndpoint, "json-body");

@@ -13,7 +13,7 @@ namespace Thynapse.Cell.Tests;
 public sealed class BusyPublisherLivenessTests : TestBase
 {
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task BusyPublisher_KeepsItsSessionWhileTheTransmitterReadsButCannotAnswerInTime()
     {
         using var router = new RouterSocket();
@@ -65,7 +65,7 @@ public sealed class BusyPublisherLivenessTests : TestBase
     /// made in a full send queue) prove it alive: the cell must lose the session within the liveness timeout and a margin.
     /// </summary>
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task SlowPublisher_GivesUpOnATransmitterThatStoppedReading()
     {
         const int liveness = 1000;

@@ -5,7 +5,7 @@ namespace Thynapse.Cell.Tests;
 public sealed class CellOptionsTests : TestBase
 {
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     [DataRow("localhost:4710", "CellOptions.Transmitter: expected tcp://host:port, got 'localhost:4710'. Did you mean tcp://localhost:4710?")]
     [DataRow("http://localhost:4710", "CellOptions.Transmitter: expected tcp://host:port, got 'http://localhost:4710': only tcp:// is supported, not http://. Did you mean tcp://localhost:4710?")]
     [DataRow("tcp://*:4710", "CellOptions.Transmitter: expected tcp://host:port, got 'tcp://*:4710': the host '*' is for binding to every interface; a cell connects to one host. Did you mean tcp://127.0.0.1:4710?")]
@@ -21,7 +21,7 @@ public sealed class CellOptionsTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task ConnectAsync_BadCurveKeys_ThrowArgumentExceptionNamingTheOption()
     {
         var keys = new NetMQ.NetMQCertificate();

@@ -14,7 +14,7 @@ public sealed class ConnectDiagnosisTests : TestBase
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(2);
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task NothingListening_SaysNoConnectionCouldBeMadeAndHowToStartATransmitter()
     {
         var endpoint = $"tcp://127.0.0.1:{Ports.Free()}";
@@ -28,7 +28,7 @@ public sealed class ConnectDiagnosisTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task EventsPortByMistake_SaysThePeerClosedTheConnectionAndNamesTheCommandPort()
     {
         var transmitter = SharedTransmitter.Instance;
@@ -41,7 +41,7 @@ public sealed class ConnectDiagnosisTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task PeerThatAcceptsButNeverAnswers_SaysHeloGotNoAnswer()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -70,7 +70,7 @@ public sealed class ConnectDiagnosisTests : TestBase
     /// leaked its DEALER and monitor (only NetMQException was caught), and the diagnosis blamed a missing transmitter.
     /// </summary>
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task UnresolvableHost_SaysSoAndLeaksNoSocket()
     {
         const string host = "no-such-host.invalid"; // RFC 2606: never resolves
@@ -91,7 +91,7 @@ public sealed class ConnectDiagnosisTests : TestBase
     /// connection closed unanswered left its HELO in the table of requests waiting for an answer, for good.
     /// </summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task AttemptsClosedBeforeAWelcome_LeaveNoHeloWaitingForAnAnswer()
     {
         await using var transmitter = Transmitters.StartLoopback();

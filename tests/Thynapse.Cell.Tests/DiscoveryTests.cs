@@ -5,7 +5,7 @@ namespace Thynapse.Cell.Tests;
 public sealed class DiscoveryTests : TestBase
 {
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task FindCells_FiltersByServiceTagsAndQuery()
     {
         await using var transmitter = Transmitters.StartLoopback();
@@ -30,7 +30,7 @@ public sealed class DiscoveryTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Watch_ReportsTheCurrentSetThenJoinsUpdatesAndLeaves()
     {
         await using var transmitter = Transmitters.StartLoopback();

@@ -8,7 +8,7 @@ namespace Thynapse.Cell.Tests;
 public sealed class DisposalDrainTests : TestBase
 {
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task DisposingOutOfCredit_SendsEveryBufferedEventBeforeGoodbye()
     {
         using var transmitter = new ScriptedTransmitter();
@@ -30,7 +30,7 @@ public sealed class DisposalDrainTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task DisposingWithoutASession_CountsAndLogsWhatCouldNotBeSent()
     {
         using var transmitter = new ScriptedTransmitter();

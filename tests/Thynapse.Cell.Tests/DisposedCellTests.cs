@@ -21,7 +21,7 @@ public sealed class DisposedCellTests : TestBase
     ];
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     [DynamicData(nameof(Members))]
     public async Task Member_OfADisposedCell_ThrowsObjectDisposedAtOnce(string member, Func<Thynapse.Cell.Cell, CancellationToken, Task> call)
     {
@@ -38,7 +38,7 @@ public sealed class DisposedCellTests : TestBase
 
     /// <summary>A lazy stream subscribed to after the cell was disposed ends with the error instead of hanging.</summary>
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task LazyEvents_SubscribedAfterDisposal_EndWithObjectDisposed()
     {
         var cell = await Cells.ConnectAsync(_transmitter, TestIds.Next("lazy"), TestContext.CancellationToken);

@@ -19,7 +19,7 @@ public sealed class EventRingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(10_000)]
     public async Task RunOfWrites_KeepsOrderRespectsCapacityAndWakesAWaitingConsumer()
     {
         var ring = new EventRing<int>(300); // grows from 256 slots during the run
@@ -40,7 +40,7 @@ public sealed class EventRingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(10_000)]
     public async Task Complete_FromAnotherThread_WaitsForTheRunAndKeepsItsItems()
     {
         var ring = new EventRing<int>(100);
@@ -65,7 +65,7 @@ public sealed class EventRingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task ConcurrentProducerAndConsumer_SeeEveryItemInOrder()
     {
         const int items = 2_000_000;
@@ -101,7 +101,7 @@ public sealed class EventRingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(10_000)]
     public async Task Complete_WithAnErrorEndsTheConsumerWithIt()
     {
         var ring = new EventRing<int>(10);
@@ -118,7 +118,7 @@ public sealed class EventRingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task BlockingConsumer_SeesEveryItemInOrderAndTheEnd()
     {
         // Runs of writes with a sleeping consumer between them exercise the blocking wait's hand-off many times.
@@ -162,7 +162,7 @@ public sealed class EventRingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(10_000)]
     public async Task BlockingConsumer_IsWokenByCompletionAndThrowsItsError()
     {
         var ring = new EventRing<int>(10);

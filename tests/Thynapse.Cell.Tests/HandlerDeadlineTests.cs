@@ -13,7 +13,7 @@ public sealed class HandlerDeadlineTests : TestBase
     private static readonly TimeSpan AckTimeout = TimeSpan.FromMilliseconds(300);
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task HangingHandler_HasItsTokenCancelledAtTheAckDeadline()
     {
         var transmitter = SharedTransmitter.Instance;
@@ -45,7 +45,7 @@ public sealed class HandlerDeadlineTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task HungCell_LosesItsWorkToTheOtherCellAndDisposesWithinTheStopTimeout()
     {
         const int events = 20;
@@ -91,7 +91,7 @@ public sealed class HandlerDeadlineTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task DeadLetteredCompletion_NamesTheServiceAndTheLastReason()
     {
         var transmitter = SharedTransmitter.Instance;
@@ -114,7 +114,7 @@ public sealed class HandlerDeadlineTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task InProgress_KeepsASlowHandlersEventFromTimingOut()
     {
         await using var transmitter = Transmitters.StartLoopback();
@@ -143,7 +143,7 @@ public sealed class HandlerDeadlineTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task EventThatWaitedPastItsDeadline_IsRefusedWithoutRunningTheHandler()
     {
         var transmitter = SharedTransmitter.Instance;

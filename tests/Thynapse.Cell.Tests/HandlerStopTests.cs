@@ -11,7 +11,7 @@ public sealed class HandlerStopTests : TestBase
     private const int Buffered = 7;
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task DisposingTheCell_LeavesBufferedEventsUnhandledForAnotherCell()
     {
         await using var transmitter = Transmitters.StartLoopback();
@@ -36,7 +36,7 @@ public sealed class HandlerStopTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task DisposingTheSubscription_RefusesBufferedEventsWithoutRunningThem()
     {
         await using var transmitter = Transmitters.StartLoopback();
@@ -58,7 +58,7 @@ public sealed class HandlerStopTests : TestBase
     /// stop; its watchdog timer, made then, was never disposed. Here the continuation comes after the whole disposal.
     /// </summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task HandlerStartingAfterTheCellStopped_GetsNoWatchdogAndEnds()
     {
         await using var transmitter = Transmitters.StartLoopback();

@@ -12,7 +12,7 @@ public sealed class HashTokenTests : TestBase
     private static readonly Thynapse.Transmitter.Transmitter _transmitter = SharedTransmitter.Instance;
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task SubscribeAsync_HashToken_ThrowsSuggestingGreaterThanOrStar_AsTheTransmitterAnswers()
     {
         await using var cell = await Cells.ConnectAsync(_transmitter, "amqp-user", Ct);
@@ -30,7 +30,7 @@ public sealed class HashTokenTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Publish_HashToken_ThrowsNamingTheReservedToken_AsTheTransmitterAnswers()
     {
         await using var cell = await Cells.ConnectAsync(_transmitter, "amqp-publisher", Ct);

@@ -36,7 +36,7 @@ public sealed class PublishTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Bodies_ArriveIntactAsBytesTextAndJson()
     {
         var channel = TestIds.Next("bodies");
@@ -61,7 +61,7 @@ public sealed class PublishTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Key_UpTo1024BytesIsAcceptedAndLongerRefusedAtOnce()
     {
         await using var cell = await Cells.ConnectAsync(_transmitter, "keyed", Ct);

@@ -12,7 +12,7 @@ public sealed class ReceiversTests : TestBase
     private static readonly Thynapse.Transmitter.Transmitter _transmitter = SharedTransmitter.Instance;
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task OneCellCatchingMultiAndAny_GetsTwoDeliveriesAndReceiversIsTwo()
     {
         var (first, counts) = await PublishToOneCellAsync(Catch.Multi, Catch.Any);
@@ -22,7 +22,7 @@ public sealed class ReceiversTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task OneCellWithTwoMulticatchSubscriptions_GetsOneDeliverySeenByBothAndReceiversIsOne()
     {
         var (first, counts) = await PublishToOneCellAsync(Catch.Multi, Catch.Multi);
@@ -32,7 +32,7 @@ public sealed class ReceiversTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task OneCellWithTwoAnycatchSubscriptions_GetsOneDeliveryForOneOfThemAndReceiversIsOne()
     {
         var (first, counts) = await PublishToOneCellAsync(Catch.Any, Catch.Any);

@@ -5,7 +5,7 @@ namespace Thynapse.Cell.Tests;
 public sealed class ReliableAnycatchTests : TestBase
 {
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Handler_ReturningAcksAndCompletesThePublish()
     {
         await using var transmitter = Transmitters.StartLoopback();
@@ -24,7 +24,7 @@ public sealed class ReliableAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Nack_RedeliversToAnotherCellOfTheService()
     {
         await using var transmitter = Transmitters.StartLoopback();
@@ -57,7 +57,7 @@ public sealed class ReliableAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task AckTimeout_RedeliversWhatACellSitsOn()
     {
         await using var transmitter = Transmitters.StartLoopback();
@@ -82,7 +82,7 @@ public sealed class ReliableAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task PoisonEvent_IsDeadLetteredAfterMaxAttempts()
     {
         await using var transmitter = Transmitters.StartLoopback();
@@ -120,7 +120,7 @@ public sealed class ReliableAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Prefetch_IsNeverExceededAndTheRestWaitsAtTheTransmitter()
     {
         const int prefetch = 5, events = 60;
@@ -157,7 +157,7 @@ public sealed class ReliableAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task FullServiceQueue_RefusesThePublisherClearly()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { ServiceQueueLimit = 10 });
@@ -182,7 +182,7 @@ public sealed class ReliableAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task RedeliveredDuplicate_IsAcknowledgedWithoutRunningTheHandlerTwice()
     {
         await using var transmitter = Transmitters.StartLoopback();
@@ -209,7 +209,7 @@ public sealed class ReliableAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     [DataRow(32, 32, 4, DisplayName = "concurrent handlers, one in 4 waits")]
     [DataRow(1, 256, 40, DisplayName = "the serial loop, one in 40 waits")]
     public async Task HandlerBody_StaysIntactUntilTheHandlerHasFinished(int concurrency, int prefetch, int oneWaitingIn)
@@ -251,7 +251,7 @@ public sealed class ReliableAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task ObservedBody_StaysIntactWhenItsFrameAlsoCarriedHandledEvents()
     {
         // One cell observes and handles the same channel, so frames carry events of both: an observer may keep its

@@ -5,7 +5,7 @@ namespace Thynapse.Cell.Tests;
 public sealed class ResilienceTests : TestBase
 {
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task StalledSocketThread_GetsItsSessionBack()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(200), LivenessTimeout = TimeSpan.FromSeconds(1) });
@@ -40,7 +40,7 @@ public sealed class ResilienceTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task SubscriptionNobodyObserved_CompletesWhenDisposed()
     {
         var transmitter = SharedTransmitter.Instance;

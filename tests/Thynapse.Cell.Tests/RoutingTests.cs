@@ -5,7 +5,7 @@ namespace Thynapse.Cell.Tests;
 public sealed class RoutingTests : TestBase
 {
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Multicatch_ReachesEverySubscribedCellExactlyOnce()
     {
         const int events = 200;
@@ -38,7 +38,7 @@ public sealed class RoutingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task Anycatch_ReachesExactlyOneCellPerServiceAndEveryCellGetsAShare()
     {
         const int events = 1000;
@@ -77,7 +77,7 @@ public sealed class RoutingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task Anycatch_UnderABurst_GoesOutInRunsOfAtMost256PerBurstAndEveryEventOnce()
     {
         const int events = 3000;
@@ -140,7 +140,7 @@ public sealed class RoutingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task Anycatch_SharesEvenlyAcrossManyChannelsAndSubscriptionChurn()
     {
         const int events = 300;
@@ -183,7 +183,7 @@ public sealed class RoutingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task MultiAndAny_OnOneChannelBothApply()
     {
         await using var transmitter = Transmitters.StartLoopback();
@@ -209,7 +209,7 @@ public sealed class RoutingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task PublishAsync_WithNoSubscriberSaysNoReceiver()
     {
         var transmitter = SharedTransmitter.Instance;

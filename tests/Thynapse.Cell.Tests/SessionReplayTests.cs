@@ -9,7 +9,7 @@ public sealed class SessionReplayTests : TestBase
 {
     /// <summary>Review finding 6: requests unanswered when the session was lost were asked again in reverse order.</summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task RequestsInFlightWhenTheSessionIsLost_AreAskedAgainInTheirOrder()
     {
         using var transmitter = new ScriptedTransmitter();
@@ -34,7 +34,7 @@ public sealed class SessionReplayTests : TestBase
     /// carries) in whatever order their continuations ran on the thread pool, so the copy could end with an older one.
     /// </summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task MetadataUpdatesAnsweredInOrder_AreAppliedLocallyInThatOrder()
     {
         const int updates = 50;
@@ -56,7 +56,7 @@ public sealed class SessionReplayTests : TestBase
     /// The socket thread is held so that the loss comes between the check and the sending, as a busy one would.
     /// </summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task AnswersForALostSessionsTags_NeverReachTheNextSession()
     {
         using var transmitter = new ScriptedTransmitter();
@@ -99,7 +99,7 @@ public sealed class SessionReplayTests : TestBase
     /// welcomed: one for every subscription the HELO carried that had gone since, and its own parked request.
     /// </summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task SubscriptionDisposedWhileReJoining_IsUnsubscribedOnce()
     {
         using var transmitter = new ScriptedTransmitter();
@@ -138,7 +138,7 @@ public sealed class SessionReplayTests : TestBase
 
     /// <summary>A <c>CELL</c> notice of a change kind this version does not know (a later one's) is ignored and counted (PROTOCOL.md §5.17).</summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task ANoticeOfAnUnknownChangeKind_IsIgnoredAndCounted_AndTheWatchGoesOn()
     {
         using var transmitter = new ScriptedTransmitter();

@@ -9,7 +9,7 @@ public sealed class SubscriptionTests : TestBase
     private static readonly Thynapse.Transmitter.Transmitter _transmitter = SharedTransmitter.Instance;
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task SubscribeAsync_IsActiveWhenItCompletes()
     {
         var channel = TestIds.Next("active");
@@ -27,7 +27,7 @@ public sealed class SubscriptionTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task DisposeAsync_StopsDeliveryShownBySentinel()
     {
         var channel = TestIds.Next("unsub");
@@ -55,7 +55,7 @@ public sealed class SubscriptionTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Events_IsLazyAndDisposingItUnsubscribes()
     {
         var channel = TestIds.Next("lazy");
@@ -85,7 +85,7 @@ public sealed class SubscriptionTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task SlowObserver_FillsOnlyItsOwnBufferAndIsReported()
     {
         const int capacity = 10, events = 100;
@@ -128,7 +128,7 @@ public sealed class SubscriptionTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task ThrowingObserver_LeavesTheOtherObserversStreamIntact()
     {
         var channel = TestIds.Next("throwing");
@@ -154,7 +154,7 @@ public sealed class SubscriptionTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task DisposingTheCell_CompletesItsObservers()
     {
         var cell = await Cells.ConnectAsync(_transmitter, "closing", Ct);

@@ -5,7 +5,7 @@ namespace Thynapse.Cell.Tests;
 public sealed class TargetedRoutingTests : TestBase
 {
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task TargetedMulticatch_ReachesOnlyMatchingCells()
     {
         await using var fleet = await Fleet.StartAsync("gateway", "guild.events", Catch.Multi, Ct,
@@ -24,7 +24,7 @@ public sealed class TargetedRoutingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task TargetedAnycatch_SharesAmongMatchingCellsOnly()
     {
         await using var fleet = await Fleet.StartAsync("renderer", "render.jobs", Catch.Any, Ct,
@@ -45,7 +45,7 @@ public sealed class TargetedRoutingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Selector_PicksTheMinimumOrMaximumCell()
     {
         await using var fleet = await Fleet.StartAsync("renderer", "render.jobs", Catch.Any, Ct,
@@ -66,7 +66,7 @@ public sealed class TargetedRoutingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Key_StaysWithItsCellAndMovesOnlyWhenThatCellLeaves()
     {
         await using var fleet = await Fleet.StartAsync("sessions", "session.msgs", Catch.Any, Ct, [], [], []);
@@ -118,7 +118,7 @@ public sealed class TargetedRoutingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task MetadataUpdate_RedirectsRoutingBeforeItCompletes()
     {
         await using var fleet = await Fleet.StartAsync("gateway", "guild.events", Catch.Any, Ct,
@@ -141,7 +141,7 @@ public sealed class TargetedRoutingTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task NoMatchingCell_IsANoReceiverOutcomeOrOnRequestAnException()
     {
         await using var fleet = await Fleet.StartAsync("gateway", "guild.events", Catch.Any, Ct, JObject.Parse("{\"guilds\":[1]}"));

@@ -11,7 +11,7 @@ public sealed class TokenCallbackTests : TestBase
     private static readonly HandlerOptions Short = new() { AckTimeout = TimeSpan.FromMilliseconds(300), MaxAttempts = 1 };
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task CallbackThatThrowsAtTheDeadline_IsLoggedAndTheCellGoesOn()
     {
         await using var transmitter = Transmitters.StartLoopback();
@@ -44,7 +44,7 @@ public sealed class TokenCallbackTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task CallbackThatThrowsWhenTheSubscriptionIsDisposed_DoesNotFailTheDisposal()
     {
         await using var transmitter = Transmitters.StartLoopback();
@@ -61,7 +61,7 @@ public sealed class TokenCallbackTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task CallbackThatThrowsWhenTheCellIsDisposed_DoesNotFailTheDisposal()
     {
         await using var transmitter = Transmitters.StartLoopback();

@@ -26,7 +26,7 @@ public sealed class WildcardRoutingTests : TestBase
 
     [TestMethod]
     [DynamicData(nameof(Cases))]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Pattern_RoutesExactlyTheChannelsItMatches(string pattern, string channel, bool matches)
     {
         // A unique first token keeps rows apart; it does not change whether the rest matches.

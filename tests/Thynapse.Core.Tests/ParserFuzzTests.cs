@@ -22,7 +22,7 @@ public sealed class ParserFuzzTests : TestBase
     private static readonly int Seed = int.TryParse(Environment.GetEnvironmentVariable("THYNAPSE_FUZZ_SEED"), out var seed) ? seed : Environment.TickCount;
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public void FrameHeader_NeverThrows() => Run("frame header", HeaderSeeds(), input =>
     {
         FrameHeader.TryParse(input, out _, out _, out var payload, out _);
@@ -30,7 +30,7 @@ public sealed class ParserFuzzTests : TestBase
     });
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public void JsonPayloadAndHello_NeverThrow() => Run("J payload and HELO", JsonSeeds(), input =>
     {
         if (JsonPayload.TryParse(input, out var json, out _))
@@ -41,7 +41,7 @@ public sealed class ParserFuzzTests : TestBase
     });
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public void BinaryRecords_NeverThrow() => Run("binary records", RecordSeeds(), input =>
     {
         var events = new EventRecordReader(input);
@@ -56,7 +56,7 @@ public sealed class ParserFuzzTests : TestBase
     });
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public void ChannelsAndPatterns_NeverThrow() => Run("channels and patterns", NameSeeds(), input =>
     {
         Channel.TryValidate(input, out _);
@@ -69,7 +69,7 @@ public sealed class ParserFuzzTests : TestBase
     });
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public void QueryCompiler_NeverThrows_OnGeneratedTrees()
     {
         var random = new Random(Seed);

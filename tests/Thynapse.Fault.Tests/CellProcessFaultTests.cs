@@ -7,14 +7,14 @@ public sealed class CellProcessFaultTests : TestBase
     private static readonly TimeSpan Liveness = TimeSpan.FromSeconds(2);
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task KilledCellProcess_StopsBeingChosenWithinTheLivenessTimeout()
     {
         await RunAsync(ChildProcess.SigKill, "killed");
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task FrozenCellProcess_StopsBeingChosenWithinTheLivenessTimeout()
     {
         // SIGSTOP keeps the TCP connection open: only the missing heartbeats can reveal it.

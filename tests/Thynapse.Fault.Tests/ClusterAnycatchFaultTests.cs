@@ -9,7 +9,7 @@ namespace Thynapse.Fault.Tests;
 public sealed class ClusterAnycatchFaultTests : TestBase
 {
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task Kill9OfTheHolder_RedeliversWhatItsCellHeldToAnotherHost_AndNoConfirmedEventIsLost()
     {
         await using var ingress = Transmitters.StartLoopback();

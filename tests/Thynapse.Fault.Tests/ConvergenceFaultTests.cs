@@ -15,7 +15,7 @@ namespace Thynapse.Fault.Tests;
 public sealed class ConvergenceFaultTests : TestBase
 {
     [TestMethod]
-    [Timeout(900_000, CooperativeCancellation = true)]
+    [Timeout(900_000)]
     public async Task TransmitterProcesses_AJoinAndEachDirectoryChange_ReachEveryOtherMemberWithinASecond()
     {
         var sizes = (Environment.GetEnvironmentVariable("THYNAPSE_CONVERGE_SIZES") ?? "3").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse);

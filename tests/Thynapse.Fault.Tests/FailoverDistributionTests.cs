@@ -12,7 +12,7 @@ public sealed class FailoverDistributionTests : TestBase
     private const int CellsPerRound = 5;
 
     [TestMethod]
-    [Timeout(1_800_000, CooperativeCancellation = true)]
+    [Timeout(1_800_000)]
     public async Task Kill9Repeatedly_EveryCellServesAgainThroughAnotherTransmitter_P99WithinThreeSeconds()
     {
         var kills = int.TryParse(Environment.GetEnvironmentVariable("THYNAPSE_FAILOVER_KILLS"), out var k) && k > 0 ? k : 3;

@@ -9,7 +9,7 @@ namespace Thynapse.Fault.Tests;
 public sealed class FailoverFaultTests : TestBase
 {
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task Kill9_CellsServeAgainThroughAnotherTransmitterWithinThreeSeconds_AndNoConfirmedEventIsLost()
     {
         await using var b = Transmitters.StartLoopback();

@@ -22,7 +22,7 @@ public sealed class FloodFaultTests : TestBase
     /// attackers' own answers is dropped.
     /// </summary>
     [TestMethod]
-    [Timeout(600_000, CooperativeCancellation = true)]
+    [Timeout(600_000)]
     public async Task ConnectionsThatNeverRead_DoNotSlowAnybodyElse()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(250), LivenessTimeout = TimeSpan.FromSeconds(2) });
@@ -102,7 +102,7 @@ public sealed class FloodFaultTests : TestBase
     // accepting, which a machine loaded by other tests can make it miss (PROTOCOL.md §8.1 says so).
     [TestMethod]
     [DoNotParallelize]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task ConnectFlood_UnderADescriptorLimit_IsRefusedAndClosedWithoutACrash()
     {
         using var transmitter = await TransmitterProcess.StartAsync(null, null, descriptorLimit: 1024, Ct, "--handshake-timeout-ms", "8000");
@@ -151,7 +151,7 @@ public sealed class FloodFaultTests : TestBase
     /// timeout, as are raw ones; a cell that did say HELO, and is quiet since, is not.
     /// </summary>
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task SilentConnections_AreClosedAfterTheHandshakeTimeout_WelcomedOnesAreNot()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { HandshakeTimeout = TimeSpan.FromMilliseconds(500) });

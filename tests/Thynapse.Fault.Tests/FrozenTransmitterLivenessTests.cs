@@ -11,7 +11,7 @@ public sealed class FrozenTransmitterLivenessTests : TestBase
     private const int LivenessMs = 1000;
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task SlowPublisher_LosesItsSessionWithAFrozenTransmitterWithinTheLivenessTimeout()
     {
         using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: ["--heartbeat-ms", "200", "--liveness-ms", $"{LivenessMs}"]);

@@ -22,7 +22,7 @@ public sealed class JunkFloodTests : TestBase
         int.TryParse(Environment.GetEnvironmentVariable("THYNAPSE_FLOOD_SECONDS"), out var seconds) ? seconds : 10);
 
     [TestMethod]
-    [Timeout(600_000, CooperativeCancellation = true)]
+    [Timeout(600_000)]
     public async Task GarbageOversizedAndHeloStorms_DoNotStopTheFlow_NorLeakMemoryOrDescriptors()
     {
         using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: ["--secret", Secret]);

@@ -9,7 +9,7 @@ namespace Thynapse.Fault.Tests;
 public sealed class MeshFaultTests : TestBase
 {
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task Kill9_TheOthersDeclareItDeadWithinFourSeconds()
     {
         await using var a = Transmitters.StartLoopback();
@@ -37,7 +37,7 @@ public sealed class MeshFaultTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task Restart_WithTheSameThid_IsAliveAgainWithAHigherIncarnation()
     {
         await using var a = Transmitters.StartLoopback();
@@ -66,7 +66,7 @@ public sealed class MeshFaultTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task SigStop_ShorterThanTheSuspicionWindow_IsNeverDeclaredDead()
     {
         await using var a = Transmitters.StartLoopback();
@@ -94,7 +94,7 @@ public sealed class MeshFaultTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task SigStop_LongerThanTheSuspicionWindow_IsDeclaredDead_AndRefutesWhenItRunsAgain()
     {
         await using var a = Transmitters.StartLoopback();

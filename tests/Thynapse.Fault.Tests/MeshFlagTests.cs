@@ -10,7 +10,7 @@ namespace Thynapse.Fault.Tests;
 public sealed class MeshFlagTests : TestBase
 {
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     [DataRow(new[] { "--peer", "10.0.0.2" },
         "Invalid setting: --peer [env: THYNAPSE_PEERS]: expected tcp://host:port, got '10.0.0.2'. Did you mean tcp://10.0.0.2:4710? A peer is another transmitter's command endpoint.")]
     [DataRow(new[] { "--peer", "tcp://10.0.0.1:4710", "--peer", "tcp://*:4710" },
@@ -25,7 +25,7 @@ public sealed class MeshFlagTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task PeersVariable_IsACommaSeparatedList_NamedInItsErrors()
     {
         var environment = new Dictionary<string, string> { ["THYNAPSE_PEERS"] = "tcp://10.0.0.1:4710, localhost:4710" };
@@ -36,7 +36,7 @@ public sealed class MeshFlagTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task Processes_JoinThroughTheVariableAndRepeatedFlags_OneSeedDownIsRetried()
     {
         using var a = await TransmitterProcess.StartAsync(cancellationToken: Ct);
@@ -56,7 +56,7 @@ public sealed class MeshFlagTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task ClusterSecret_FromAFileAndTheVariable_Meshes_AndAProcessWithoutItIsRefused()
     {
         const string secret = "cluster-secret-of-the-processes-42";

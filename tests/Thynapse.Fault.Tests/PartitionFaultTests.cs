@@ -11,7 +11,7 @@ namespace Thynapse.Fault.Tests;
 public sealed class PartitionFaultTests : TestBase
 {
     [TestMethod]
-    [Timeout(180_000, CooperativeCancellation = true)]
+    [Timeout(180_000)]
     public async Task ThreeTwoPartition_EachSideServesItsOwn_AndOneViewAfterTheHeal()
     {
         if (NetworkLab.Unavailable() is { } reason)

@@ -17,7 +17,7 @@ public sealed class RestartFaultTests : TestBase
     /// subscribed, which is when they could be caught twice (otherwise the race of re-joins decides).
     /// </summary>
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task KilledTransmitter_UnderCompletionAwaitedPublishing_MulticatchGetsNoDuplicateAndNothingConfirmedIsLost()
     {
         const int events = 3000;
@@ -128,7 +128,7 @@ public sealed class RestartFaultTests : TestBase
     /// the re-join and go out after it: the new transmitter accepts every one and refuses none.
     /// </summary>
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task FireAndForgetDuringAnOutage_GoesOutAfterTheRejoin()
     {
         const int events = 500;
@@ -175,7 +175,7 @@ public sealed class RestartFaultTests : TestBase
     /// one that cannot be in force within the request timeout fails saying why.
     /// </summary>
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task SubscribeWhileReconnecting_WaitsForTheRejoinOrSaysWhyItTimedOut()
     {
         var first = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: Quick);

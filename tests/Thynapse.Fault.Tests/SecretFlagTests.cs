@@ -5,7 +5,7 @@ namespace Thynapse.Fault.Tests;
 public sealed class SecretFlagTests : TestBase
 {
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task SecretFile_AdmitsOnlyCellsWithItsSecret()
     {
         var path = await HostRuns.WriteSecretFileAsync("secret-from-a-file-0001", Ct);
@@ -27,7 +27,7 @@ public sealed class SecretFlagTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task SecretEnvironmentVariable_IsTheSecret()
     {
         var port = Ports.Free();
@@ -44,7 +44,7 @@ public sealed class SecretFlagTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task Keygen_WritesAPairTheTransmitterAndCellsUse()
     {
         var directory = Directory.CreateTempSubdirectory("thynapse-keys");
@@ -110,7 +110,7 @@ public sealed class SecretFlagTests : TestBase
     [DataRow("--cluster-secret-file", "/nonexistent/cluster", "--cluster-secret-file [env: THYNAPSE_CLUSTER_SECRET_FILE]: '/nonexistent/cluster' does not exist")]
     [DataRow("--allowed-keys-file", "/nonexistent/keys", "--allowed-keys-file [env: THYNAPSE_ALLOWED_KEYS_FILE]: '/nonexistent/keys' does not exist")]
     [DataRow("--credentials-file", "/nonexistent/creds", "--credentials-file [env: THYNAPSE_CREDENTIALS_FILE]: '/nonexistent/creds' does not exist")]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task BadSecretSetting_ExitsWithCodeOneNamingTheFlag(string flag, string value, string expected)
     {
         using var bad = TransmitterProcess.Run(null, flag, value);

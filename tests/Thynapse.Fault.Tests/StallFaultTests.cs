@@ -12,7 +12,7 @@ public sealed partial class StallFaultTests : TestBase
     /// its own silence. Raw clients beat throughout and never give up on the transmitter, as in the report.
     /// </summary>
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task FrozenTransmitter_ExpiresNoCellThatKeptBeating()
     {
         using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: ["--heartbeat-ms", "200", "--liveness-ms", "1000"]);
@@ -85,7 +85,7 @@ public sealed partial class StallFaultTests : TestBase
     /// event published, exactly.
     /// </summary>
     [TestMethod]
-    [Timeout(90_000, CooperativeCancellation = true)]
+    [Timeout(90_000)]
     public async Task FrozenCell_IsToldOnRejoiningExactlyWhatItMissed()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(250), LivenessTimeout = TimeSpan.FromSeconds(1) });

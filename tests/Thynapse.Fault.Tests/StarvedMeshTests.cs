@@ -13,7 +13,7 @@ namespace Thynapse.Fault.Tests;
 public sealed class StarvedMeshTests : TestBase
 {
     [TestMethod]
-    [Timeout(900_000, CooperativeCancellation = true)]
+    [Timeout(900_000)]
     public async Task StarvedMember_WithTraffic_NoFalseDeaths()
     {
         if (CpuLimit.Unavailable() is { } reason)

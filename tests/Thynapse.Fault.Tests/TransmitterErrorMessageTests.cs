@@ -14,7 +14,7 @@ public sealed class TransmitterErrorMessageTests : TestBase
     private const string SeeHelp = "See 'thynapse-transmitter --help' for every flag and its environment variable.";
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     [DataRow("--command", "localhost:5000",
         "Invalid setting: --command [env: THYNAPSE_COMMAND]: expected tcp://host:port, got 'localhost:5000'. Did you mean tcp://localhost:5000?")]
     [DataRow("--command", "http://127.0.0.1:5000",
@@ -29,7 +29,7 @@ public sealed class TransmitterErrorMessageTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     [DataRow(new[] { "--liveness-ms", "100" },
         "Invalid setting: --liveness-ms [env: THYNAPSE_LIVENESS_MS] must be greater than --heartbeat-ms (1000 ms); got 100 ms.")]
     [DataRow(new[] { "--heartbeat-ms", "0" },
@@ -50,7 +50,7 @@ public sealed class TransmitterErrorMessageTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task SettingFromTheEnvironment_IsNamedWithItsVariable()
     {
         var environment = new Dictionary<string, string> { ["THYNAPSE_LIVENESS_MS"] = "100" };
@@ -61,7 +61,7 @@ public sealed class TransmitterErrorMessageTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     [DataRow("--command")]
     [DataRow("--events")]
     public async Task PortInUse_ExitsWithTwoNamingTheEndpointItsFlagAndTheFix(string busy)
@@ -77,7 +77,7 @@ public sealed class TransmitterErrorMessageTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     [DataRow(new[] { "--comand", "tcp://*:5000" }, "thynapse-transmitter: unknown flag '--comand'. Did you mean --command?")]
     [DataRow(new[] { "--lifeness-ms", "4000" }, "thynapse-transmitter: unknown flag '--lifeness-ms'. Did you mean --liveness-ms?")]
     [DataRow(new[] { "-events", "tcp://*:5001" }, "thynapse-transmitter: unknown flag '-events'. Did you mean --events?")]

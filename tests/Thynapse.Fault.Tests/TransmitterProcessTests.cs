@@ -5,7 +5,7 @@ namespace Thynapse.Fault.Tests;
 public sealed class TransmitterProcessTests : TestBase
 {
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task Sigterm_TellsCellsAndExitsWithZero()
     {
         using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: Ct);
@@ -28,7 +28,7 @@ public sealed class TransmitterProcessTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task KilledTransmitter_CellRejoinsItsReplacementWithItsSubscriptions()
     {
         var channel = TestIds.Next("rejoin");
@@ -57,7 +57,7 @@ public sealed class TransmitterProcessTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task CellWithManySubscriptions_RejoinsWithAllOfThem()
     {
         const int subscriptions = 1_500; // far more than fit in one HELO header
@@ -85,7 +85,7 @@ public sealed class TransmitterProcessTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task ClosedStdin_WithExitWithStdin_ShutsDownCleanly()
     {
         using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: Ct);
@@ -98,7 +98,7 @@ public sealed class TransmitterProcessTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Help_ListsEveryFlagAndItsVariable()
     {
         using var help = TransmitterProcess.Run(null, "--help");
@@ -112,7 +112,7 @@ public sealed class TransmitterProcessTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task EnvironmentVariables_SetTheEndpoints()
     {
         var port = Ports.Free();
@@ -129,7 +129,7 @@ public sealed class TransmitterProcessTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task BusyPort_ExitsWithCodeTwo()
     {
         using var holder = await TransmitterProcess.StartAsync(cancellationToken: Ct);
@@ -140,7 +140,7 @@ public sealed class TransmitterProcessTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task InvalidFlag_ExitsWithCodeOne()
     {
         using var bad = TransmitterProcess.Run(null, "--log-format", "xml");

@@ -7,7 +7,7 @@ namespace Thynapse.Fault.Tests;
 public sealed partial class WorkerDeathTests : TestBase
 {
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task KilledWorker_LosesNothingAndDuplicatesAtMostItsPrefetch()
     {
         const int events = 10_000, prefetch = 16;

@@ -15,7 +15,7 @@ public sealed class CurveInteropTests : TestBase
     private const string Secret = "curve-interop-secret-0001";
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task PythonCurveClient_WithTheServerKeyIsWelcomed_WithoutItIsNeverAnswered()
     {
         await PythonZmq.RequireAsync(Ct, curve: true);

@@ -21,7 +21,7 @@ public sealed class PythonClientTests : TestBase
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(30);
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task PythonClientFromTheSpec_TalksToTransmitterAndSdkCellBothWays()
     {
         await PythonZmq.RequireAsync(Ct);

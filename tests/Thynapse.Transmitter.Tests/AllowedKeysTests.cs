@@ -19,7 +19,7 @@ public sealed class AllowedKeysTests : TestBase
     public static async Task Stop() => await _transmitter.DisposeAsync();
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task Cell_WithAListedKey_JoinsAndRoutes()
     {
         await using var cell = await Cells.ConnectAsync(_transmitter, "keys-listed", WithKeys(Listed), Ct);
@@ -30,7 +30,7 @@ public sealed class AllowedKeysTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task Cell_WithAnUnlistedKey_IsRefusedWithKeyNotAllowed()
     {
         var refusedBefore = _transmitter.Stats.KeysRefused;
@@ -43,7 +43,7 @@ public sealed class AllowedKeysTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void RawCurveClient_WithoutAProof_IsRefusedAndGetsNoSession()
     {
         using var client = new RawClient(_transmitter.CommandEndpoint, curveServerKey: Server.PublicKeyZ85);
@@ -56,7 +56,7 @@ public sealed class AllowedKeysTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void RawCurveClient_WithAForgedProof_IsRefused_AMalformedOneIsAnInvalidField()
     {
         using var client = new RawClient(_transmitter.CommandEndpoint, curveServerKey: Server.PublicKeyZ85);
@@ -83,7 +83,7 @@ public sealed class AllowedKeysTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task RefusedKeys_CountAsFailedAttempts()
     {
         await using var strict = Transmitters.StartLoopback(o => Allowing(o) with { MaxFailedAttempts = 6 });

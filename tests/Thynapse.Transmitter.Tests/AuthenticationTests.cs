@@ -33,7 +33,7 @@ public sealed class AuthenticationTests : TestBase
 
     [TestMethod]
     [DynamicData(nameof(Refused))]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Helo_WithoutTheSecret_IsRefusedWithAuthenticationFailedAndNothingElse(string? secret)
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -55,7 +55,7 @@ public sealed class AuthenticationTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Helo_WithoutTheSecret_IsRefusedBeforeItsFieldsAreRead()
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -68,7 +68,7 @@ public sealed class AuthenticationTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Helo_WithTheSecret_IsWelcomed()
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -79,7 +79,7 @@ public sealed class AuthenticationTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Credential_JoinsAsItsServicesOnly()
     {
         using (var billing = new RawClient(_transmitter.CommandEndpoint))
@@ -94,7 +94,7 @@ public sealed class AuthenticationTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Cell_WithTheSecret_ConnectsAndRoutes()
     {
         var channel = TestIds.Next("auth.events");
@@ -108,7 +108,7 @@ public sealed class AuthenticationTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Cell_WithAWrongSecret_FailsToConnectWithAuthenticationFailed()
     {
         var failures = _transmitter.Stats.AuthenticationFailures;

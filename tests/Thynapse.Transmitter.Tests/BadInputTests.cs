@@ -121,7 +121,7 @@ public sealed class BadInputTests : TestBase
 
     [TestMethod]
     [DynamicData(nameof(BeforeHelo))]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void BeforeHelo_EachBadCommandGetsItsCode(ThynapseErrorCode code, string[] frames)
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -137,7 +137,7 @@ public sealed class BadInputTests : TestBase
 
     [TestMethod]
     [DynamicData(nameof(AfterHelo))]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void AfterHelo_EachBadCommandGetsItsCode(ThynapseErrorCode code, string[] frames)
     {
         using var client = RawClient.Welcomed(_transmitter.CommandEndpoint, "bad");
@@ -160,7 +160,7 @@ public sealed class BadInputTests : TestBase
     [DataRow("J helo {}", ThynapseErrorCode.MalformedHeader, null)]
     [DataRow("JHELO {}", ThynapseErrorCode.MalformedHeader, null)]
     [DataRow("J HEL", ThynapseErrorCode.MalformedHeader, null)]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Errr_NamesTheCommandWheneverBytesTwoToFiveAreFourLetters(string header, ThynapseErrorCode code, string? command)
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -173,7 +173,7 @@ public sealed class BadInputTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Errr_ForAnOversizedFrame_NamesItsCommand()
     {
         using var client = RawClient.Welcomed(_transmitter.CommandEndpoint, "big");
@@ -186,7 +186,7 @@ public sealed class BadInputTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Errors_EchoRefAndSeq()
     {
         using var client = RawClient.Welcomed(_transmitter.CommandEndpoint, "echo");
@@ -200,7 +200,7 @@ public sealed class BadInputTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Helo_WithTheIdOfALiveCellIsRefused()
     {
         using var owner = RawClient.Welcomed(_transmitter.CommandEndpoint, "owner");
@@ -214,7 +214,7 @@ public sealed class BadInputTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Subs_PastTheLimitAndDuplicatesAreRefused()
     {
         using var client = RawClient.Subscribed(_transmitter.CommandEndpoint, "limits", "a");
@@ -228,7 +228,7 @@ public sealed class BadInputTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void BinaryFrame_ABadRecordIsRefusedAndTheNextOneStillRouted()
     {
         var channel = TestIds.Next("binbad");
@@ -249,7 +249,7 @@ public sealed class BadInputTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Key_OverTheLimit_IsAnInvalidFieldInJAndInB()
     {
         // This class's transmitter takes J headers of 1 KiB only: a 1,025-byte key needs the default 64 KiB.
@@ -275,7 +275,7 @@ public sealed class BadInputTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void BinaryFrame_ATruncatedRecordDropsOnlyTheRestOfTheFrame()
     {
         var channel = TestIds.Next("bintrunc");
@@ -292,7 +292,7 @@ public sealed class BadInputTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task FrameFarPastTheLimit_ClosesOnlyThatConnection()
     {
         var hugeService = TestIds.Next("huge");

@@ -5,7 +5,7 @@ namespace Thynapse.Transmitter.Tests;
 public sealed class CellLimitTests
 {
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task PastMaxCells_HeloIsRefused_ButACellTakingOverItsSessionIsNot()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { MaxCells = 2 });

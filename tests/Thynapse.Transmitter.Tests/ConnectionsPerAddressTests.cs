@@ -11,7 +11,7 @@ namespace Thynapse.Transmitter.Tests;
 public sealed class ConnectionsPerAddressTests : TestBase
 {
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task ConnectionsPastTheLimitOfOneAddress_AreClosed_OthersAndFreedPlacesAreNot()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { MaxConnectionsPerAddress = 3, HandshakeTimeout = TimeSpan.Zero });

@@ -17,7 +17,7 @@ public sealed class CurveTests : TestBase
     public static async Task Stop() => await _transmitter.DisposeAsync();
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task CellsWithThePublicKey_JoinAndRoute_APlainClientIsNeverAnswered()
     {
         var joined = _transmitter.Stats.CellsJoined;
@@ -45,7 +45,7 @@ public sealed class CurveTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task CellWithoutTheKey_TimesOutConnecting()
     {
         await Assert.ThrowsExactlyAsync<ThynapseTimeoutException>(() =>
@@ -55,7 +55,7 @@ public sealed class CurveTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task TransmittersSharingTheKeyPair_Mesh()
     {
         await using var peer = Transmitters.StartLoopback(o => o with { CurveSecretKey = Keys.SecretKeyZ85, Peers = [_transmitter.CommandEndpoint] });

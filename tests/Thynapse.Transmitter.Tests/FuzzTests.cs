@@ -7,7 +7,7 @@ public sealed class FuzzTests : TestBase
     private const int JunkMessages = 10_000;
 
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task RandomFrames_DoNotDisturbOtherCells()
     {
         // No handshake timeout: the fuzzer talks without a session for longer than it, and is meant to be answered throughout.

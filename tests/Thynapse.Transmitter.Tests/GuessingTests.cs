@@ -11,7 +11,7 @@ public sealed class GuessingTests : TestBase
     private const int Guesses = 1000;
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task ThousandGuessesFromOneSource_AreSlowed_WhileAnAuthenticatedCellKeepsItsRate()
     {
         // A long handshake timeout: on a loaded machine the guessers may talk without a session for longer than the default.

@@ -14,7 +14,7 @@ public sealed class HandshakeTimeoutTests : TestBase
     private const string Secret = "handshake-secret-000001";
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task ConnectionsThatTalkWithoutAValidHelo_AreClosedAfterTheTimeout_WelcomedOnesAreNot()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { Secret = Secret, HandshakeTimeout = TimeSpan.FromMilliseconds(700) });

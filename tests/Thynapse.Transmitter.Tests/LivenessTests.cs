@@ -8,7 +8,7 @@ public sealed class LivenessTests : TestBase
     private static readonly TimeSpan Liveness = TimeSpan.FromSeconds(2);
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task SilentCell_IsDroppedWithItsSubscriptions()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(200), LivenessTimeout = Liveness });
@@ -26,7 +26,7 @@ public sealed class LivenessTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task BeatingCell_IsKeptPastTheLivenessTimeout()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(200), LivenessTimeout = Liveness });

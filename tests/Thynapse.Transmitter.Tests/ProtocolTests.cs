@@ -7,7 +7,7 @@ public sealed class ProtocolTests : TestBase
     private static readonly Transmitter _transmitter = SharedTransmitter.Instance;
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Helo_InTheOriginalFormIsAnsweredWithWlcmAsTheFirstFrame()
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -26,7 +26,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Wlcm_AnnouncesEveryLimitTheTransmitterEnforces()
     {
         await using var limited = Transmitters.StartLoopback(o => o with
@@ -50,7 +50,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Wlcm_DefaultLimitsAreThoseOfPROTOCOL()
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -65,7 +65,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Helo_WithEncodingsBOnly_StillGetsJ()
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -78,7 +78,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Wlcm_PubIsConnectableWhenBoundToEveryInterface()
     {
         await using var wildcard = Transmitters.StartLoopback(o => o with { CommandEndpoint = "tcp://*:*", EventsEndpoint = "tcp://0.0.0.0:0" });
@@ -146,7 +146,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Evnt_InTheOriginalFormIsRoutedWithAnEmptyBody()
     {
         var channel = TestIds.Next("orig") + ".created";
@@ -164,7 +164,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Evnt_WithConfirmIsAcceptedWithItsReceiverCount()
     {
         var channel = TestIds.Next("conf");
@@ -191,7 +191,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Beat_IsEchoedAndGbyeEndsTheSession()
     {
         using var client = RawClient.Welcomed(_transmitter.CommandEndpoint, "svc");
@@ -205,7 +205,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Helo_WithTheResumeTokenTakesTheIdOverAndKeepsTheNewSubscriptions()
     {
         var channel = TestIds.Next("resume");
@@ -231,7 +231,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Unsb_StopsDeliveryBeforeItsOkay()
     {
         var channel = TestIds.Next("unsb");
@@ -251,7 +251,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void BinaryEvents_AreBatchedToBinaryReceiversAndConfirmedInBinary()
     {
         var channel = TestIds.Next("bin");
@@ -284,7 +284,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void BinaryDeliveries_NeverMakeAFrameLargerThanTheBatchSize()
     {
         // One inbound frame of 100 KiB of events must leave as several delivery frames, none over BatchBytes:
@@ -323,7 +323,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void AcknowledgedAnycatch_NackRedeliversAckCompletes()
     {
         var channel = TestIds.Next("reliable");
@@ -353,7 +353,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void DeadLetter_KeepsTheEventsIdOriginAndSeqAndSaysWhy()
     {
         var channel = TestIds.Next("poison");
@@ -390,7 +390,7 @@ public sealed class ProtocolTests : TestBase
     [DataRow("nack", "nacked: bad input")]
     [DataRow("disconnect", "its cell disconnected")]
     [DataRow("gbye", "its cell left")]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void DeadLetter_ReasonSaysWhatEndedTheLastAttempt(string ending, string reason)
     {
         var channel = TestIds.Next("poison");
@@ -429,7 +429,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task ServiceQueue_WhenTheLastCellLeaves_KeepsItsEventsForTheNextCell()
     {
         await using var transmitter = Transmitters.StartLoopback();
@@ -466,7 +466,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void AcknowledgedAnycatch_AFullCellIsRefilledOnceHalfItsPrefetchIsFree()
     {
         var channel = TestIds.Next("refill");
@@ -492,7 +492,7 @@ public sealed class ProtocolTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Multicatch_ReachesEachCellOnceEvenWithOverlappingPatterns()
     {
         // A transmitter of its own: '>' would catch the events of every test sharing the assembly's.

@@ -11,7 +11,7 @@ public sealed class PublishRateTests : TestBase
     private const int Burst = 400;
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task EventsOverTheRate_AreRefusedWithRateLimited_OtherCellsAreNot()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { MaxPublishRate = Rate });

@@ -19,7 +19,7 @@ public sealed class SlowCellTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task SlowCell_IsToldExactlyHowManyDeliveriesItMissed()
     {
         const int events = 20_000;
@@ -56,7 +56,7 @@ public sealed class SlowCellTests : TestBase
     /// its full queue cannot take in the cell's backlog instead of dropping it (§8.2).
     /// </summary>
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task CellThatCatchesUpWithinTheGrace_LosesNothing()
     {
         const int events = 1000;
@@ -87,7 +87,7 @@ public sealed class SlowCellTests : TestBase
     /// steady cell on the same channel gets every event without waiting for it.
     /// </summary>
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task CellThatTakesNothingWithinTheGrace_IsDroppedWhileOthersGetEverything()
     {
         const int events = 400;
@@ -154,7 +154,7 @@ public sealed class SlowCellTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void EventsWithoutSeq_AreNumberedAfterTheHighestSeqTheCellChose()
     {
         var transmitter = SharedTransmitter.Instance;

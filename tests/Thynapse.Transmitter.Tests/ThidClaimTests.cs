@@ -8,7 +8,7 @@ namespace Thynapse.Transmitter.Tests;
 public sealed class ThidClaimTests : TestBase
 {
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task ExpiredCell_ItsThidCannotBeTakenWithoutItsToken_AndTheCellComesBackWithIt()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with
@@ -54,7 +54,7 @@ public sealed class ThidClaimTests : TestBase
     /// RestartFaultTests.SubscribeWhileReconnecting, where the cell was locked out with ID_RESERVED for the whole reservation.
     /// </summary>
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task UnknownWellFormedToken_IsKept_SoTheCellClaimsTheSessionItNeverSaw()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { MaxFailedAttempts = 0 });
@@ -83,7 +83,7 @@ public sealed class ThidClaimTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task DisconnectedCell_ItsThidIsReservedToo()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { MaxFailedAttempts = 0 }); // the thief retries fast
@@ -113,7 +113,7 @@ public sealed class ThidClaimTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task AfterTheReservation_ANewSessionMayTakeTheThid()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { IdReservation = TimeSpan.FromMilliseconds(200), MaxFailedAttempts = 0 });

@@ -9,7 +9,7 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 public sealed class CellDirectoryMeshTests : TestBase
 {
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task CellOfA_IsListedAndWatchedOnC_WithinASecond_ThroughItsChangeAndLeave()
     {
         await using var mesh = await LoopbackMesh.StartAsync(3, Ct);
@@ -55,7 +55,7 @@ public sealed class CellDirectoryMeshTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task JoiningTransmitter_GetsTheCellsThatWereThereBefore_AndLosesThemWhenTheirTransmitterLeaves()
     {
         var a = Transmitters.StartLoopback();
@@ -79,7 +79,7 @@ public sealed class CellDirectoryMeshTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task EightTransmitters_EveryChangeOfACell_ReachesAWatchOnEachOtherWithinASecond()
     {
         var all = new List<Transmitter> { Transmitters.StartLoopback() };

@@ -11,7 +11,7 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 public sealed class CellFailoverTests : TestBase
 {
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Claim_OnAnotherTransmitter_NeedsTheResumeToken_AndTheStaleHostEndsItsSession()
     {
         await using var mesh = await LoopbackMesh.StartAsync(2, Ct);
@@ -51,7 +51,7 @@ public sealed class CellFailoverTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task LostSession_ReJoinsAnotherTransmitterOfItsList_WithItsIdAndSubscriptions()
     {
         await using var a = Transmitters.StartLoopback();
@@ -93,7 +93,7 @@ public sealed class CellFailoverTests : TestBase
     /// its liveness timeout.
     /// </summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task GracefulShutdown_TellsEachCellWhereToMove_SpreadOverTheOtherMembers()
     {
         var a = Transmitters.StartLoopback();

@@ -13,7 +13,7 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 public sealed class ClusterAnycatchTests : TestBase
 {
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task TenThousandEvents_OverEqualCellsOnThreeTransmitters_EachHandledOncePerService_Balanced()
     {
         const int events = 10_000;
@@ -50,7 +50,7 @@ public sealed class ClusterAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task AcknowledgedEvents_OverWorkersOnThreeTransmitters_AreBalancedByTheCellsLoads_AndComplete()
     {
         const int events = 10_000;
@@ -101,7 +101,7 @@ public sealed class ClusterAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task ACellBusyWithAnotherIngresssWork_IsToldByGossip_AndGetsNoneOfThisIngresssUntilTheOthersCatchUp()
     {
         const int held = 20;
@@ -154,7 +154,7 @@ public sealed class ClusterAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task ANackAtOneHost_IsRedeliveredToACellOnAnotherHost()
     {
         await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
@@ -187,7 +187,7 @@ public sealed class ClusterAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task AnAckTimeoutAtOneHost_IsRedeliveredToAnother_AndAPoisonEventIsDeadLetteredAcrossHosts()
     {
         await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
@@ -227,7 +227,7 @@ public sealed class ClusterAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task ACellThatLeavesWhileHoldingEvents_HasThemRedeliveredToACellOnAnotherHost()
     {
         await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
@@ -255,7 +255,7 @@ public sealed class ClusterAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task AKeyedEvent_LandsOnTheSameCell_FromEveryIngress()
     {
         await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
@@ -290,7 +290,7 @@ public sealed class ClusterAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task TargetedEventsAndSelectors_ReachCellsOnOtherTransmitters()
     {
         await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
@@ -318,7 +318,7 @@ public sealed class ClusterAnycatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task NoReceiver_OnlyWhenNoCellOfAnyTransmitterCatchesIt()
     {
         await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);

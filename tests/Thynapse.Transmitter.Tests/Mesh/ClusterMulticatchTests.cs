@@ -10,7 +10,7 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 public sealed class ClusterMulticatchTests : TestBase
 {
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task EventsPublishedOnA_ReachEveryMulticatchCellOnABAndC_OnceAndInOrder_ForwardedOncePerPeer()
     {
         const int events = 3000;
@@ -34,7 +34,7 @@ public sealed class ClusterMulticatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task DroppedForwardMessages_AreResent_AndEveryEventArrivesOnceInOrder()
     {
         const int events = 2000;
@@ -63,7 +63,7 @@ public sealed class ClusterMulticatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task AGapPastTheRetransmitBuffer_IsCountedAsLost_AndTheEventsAfterItStillArriveInOrder()
     {
         await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true, tune: o => o with { Mesh = o.Mesh with { ForwardBufferBytes = 65_536 } });
@@ -94,7 +94,7 @@ public sealed class ClusterMulticatchTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task APeerThatStopsMidStream_DoesNotHoldUpTheOthers()
     {
         const int events = 2000;

@@ -15,7 +15,7 @@ public sealed class ClusterSecretTests : TestBase
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task WithTheClusterSecret_TheMeshForms_AndItsProbesCrossTheSecuredEventSockets()
     {
         await using var a = Transmitters.StartLoopback(Secured(Secret));
@@ -29,7 +29,7 @@ public sealed class ClusterSecretTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task WithoutTheClusterSecret_OrWithAnother_ATransmitterCannotJoin_AndNoOneListsIt()
     {
         await using var a = Transmitters.StartLoopback(Secured(Secret));
@@ -45,7 +45,7 @@ public sealed class ClusterSecretTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task OnTheCommandSocket_EveryMeshRequest_NeedsTheProof_WhichIsAnsweredOnce_AndProvenBack()
     {
         await using var a = Transmitters.StartLoopback(Secured(Secret));
@@ -77,7 +77,7 @@ public sealed class ClusterSecretTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task WrongProofs_CountAgainstTheirAddress_UntilItIsRefusedWithoutAComparison()
     {
         await using var a = Transmitters.StartLoopback(o => Secured(Secret)(o) with { MaxFailedAttempts = 6, FailedAttemptBlock = TimeSpan.FromMinutes(5) });
@@ -106,7 +106,7 @@ public sealed class ClusterSecretTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task APlainSubscriber_OnASecuredEventSocket_ReadsNothingOfTheMesh()
     {
         await using var a = Transmitters.StartLoopback(Secured(Secret));
@@ -128,7 +128,7 @@ public sealed class ClusterSecretTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task WithCurveToo_TheMeshForms_AndTheOperatorsPublicKey_DoesNotOpenTheEventSocket()
     {
         var keys = new NetMQCertificate();

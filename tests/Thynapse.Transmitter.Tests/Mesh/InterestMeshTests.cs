@@ -8,7 +8,7 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 public sealed class InterestMeshTests : TestBase
 {
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task SubscriptionsOfACellOnA_ReachTheRouteTablesOfBAndC_AndLeaveThemOnUnsubscribeAndLeave()
     {
         await using var mesh = await LoopbackMesh.StartAsync(3, Ct);

@@ -10,7 +10,7 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 public sealed class MeshTests : TestBase
 {
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task ThreeTransmitters_CKnowsOnlyBAndBOnlyA_AllSeeAllWithinASecond()
     {
         await using var a = Transmitters.StartLoopback();
@@ -32,7 +32,7 @@ public sealed class MeshTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task Peers_KeepProbingAndPulsing_AndNothingIsLost()
     {
         await using var a = Transmitters.StartLoopback();
@@ -50,7 +50,7 @@ public sealed class MeshTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task GracefulStop_IsAnnouncedAsALeave_NotDetectedAsADeath()
     {
         await using var a = Transmitters.StartLoopback();
@@ -72,7 +72,7 @@ public sealed class MeshTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task SeedThatIsNotUpYet_IsJoinedWhenItComes()
     {
         var port = Ports.Free();
@@ -84,7 +84,7 @@ public sealed class MeshTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task SeedGivenByName_ResolvesAndJoins()
     {
         await using var a = Transmitters.StartLoopback();
@@ -96,7 +96,7 @@ public sealed class MeshTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task CellOnlyTransmitter_HasNoPeersAndSendsNothingToAMesh()
     {
         await using var alone = Transmitters.StartLoopback();
@@ -112,7 +112,7 @@ public sealed class MeshTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     [DataRow("JOIN")]
     [DataRow("PING")]
     [DataRow("PREQ")]

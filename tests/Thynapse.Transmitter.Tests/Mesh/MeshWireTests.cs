@@ -12,7 +12,7 @@ public sealed class MeshWireTests : TestBase
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task APeerFromTheSpec_Joins_IsJoinedBack_AndItsLostMessagesAreSeenAndRepaired()
     {
         await using var transmitter = Transmitters.StartLoopback();
@@ -69,7 +69,7 @@ public sealed class MeshWireTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task APeerFromTheSpec_GetsTheTransmittersCells_AndItsOwnCellsAreListedThere()
     {
         await using var transmitter = Transmitters.StartLoopback();

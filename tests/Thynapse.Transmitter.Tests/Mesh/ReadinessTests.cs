@@ -9,7 +9,7 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 public sealed class ReadinessTests : TestBase
 {
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task JoiningTransmitter_WelcomesCellsOnlyWithTheMeshsDirectory_SoTheFirstPublishReachesRemoteCells()
     {
         await using var a = Transmitters.StartLoopback();
@@ -29,7 +29,7 @@ public sealed class ReadinessTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task UnreachableSeeds_RefuseCellsWithNotReady_ThenServeAloneAfterTheTimeout()
     {
         string dead;

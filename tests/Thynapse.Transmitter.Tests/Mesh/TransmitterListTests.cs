@@ -8,7 +8,7 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 public sealed class TransmitterListTests : TestBase
 {
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Welcome_ListsTheLiveMembers_AndTmtrTellsOfAJoinAndALeave()
     {
         await using var mesh = await LoopbackMesh.StartAsync(2, Ct);
@@ -30,7 +30,7 @@ public sealed class TransmitterListTests : TestBase
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Cell_KeepsTheListItWasTold()
     {
         await using var a = Transmitters.StartLoopback();
