@@ -27,7 +27,7 @@ public sealed class BodyLimitTests : TestBase
     [Timeout(15_000)]
     public async Task Publish_BodyOfExactly1MiB_ThrowsNamingTheLargestBodyForTheChannel()
     {
-        await using var cell = await Cells.ConnectAsync(_default, "big-bodies", TestContext.CancellationToken);
+        await using var cell = await Cells.ConnectAsync(_default, "big-bodies", Ct);
 
         var ex = Assert.ThrowsExactly<ArgumentException>(() => cell.Publish("orders.created", new byte[1024 * 1024]));
 
@@ -40,11 +40,11 @@ public sealed class BodyLimitTests : TestBase
     [Timeout(15_000)]
     public async Task Publish_BodyOneByteOverTheLargestWithAKey_ThrowsCountingTheKey()
     {
-        await using var cell = await Cells.ConnectAsync(_small, "keyed-bodies", TestContext.CancellationToken);
+        await using var cell = await Cells.ConnectAsync(_small, "keyed-bodies", Ct);
         var keyed = new PublishOptions { Key = "guild-42" };
         var largest = MaxFrame - 21 - "orders.created".Length - (2 + 8);
 
-        var ex = await Assert.ThrowsExactlyAsync<ArgumentException>(() => cell.PublishAsync("orders.created", new byte[largest + 1], keyed, TestContext.CancellationToken));
+        var ex = await Assert.ThrowsExactlyAsync<ArgumentException>(() => cell.PublishAsync("orders.created", new byte[largest + 1], keyed, Ct));
 
         Assert.StartsWith($"A body of {largest + 1} bytes is too large: on channel 'orders.created' with a key of 8 bytes the largest body is {largest} bytes "
             + $"(the transmitter's frame limit of {MaxFrame} bytes, less {MaxFrame - largest} bytes of framing; PROTOCOL.md §8.1).", ex.Message);

@@ -14,7 +14,7 @@ public sealed class CellOptionsTests : TestBase
     {
         var options = CellOptions.Default with { Transmitter = endpoint, Service = "newcomer" };
 
-        var ex = await Assert.ThrowsExactlyAsync<ArgumentException>(() => Cell.ConnectAsync(options, TestContext.CancellationToken));
+        var ex = await Assert.ThrowsExactlyAsync<ArgumentException>(() => Cell.ConnectAsync(options, Ct));
 
         Assert.AreEqual("Transmitter", ex.ParamName);
         Assert.AreEqual($"{expected} (Parameter 'Transmitter')", ex.Message);
@@ -27,12 +27,12 @@ public sealed class CellOptionsTests : TestBase
         var keys = new NetMQ.NetMQCertificate();
         var options = CellOptions.Default with { Service = "curved" };
 
-        var badServer = await Assert.ThrowsExactlyAsync<ArgumentException>(() => Cell.ConnectAsync(options with { TransmitterPublicKey = "short" }, TestContext.CancellationToken));
+        var badServer = await Assert.ThrowsExactlyAsync<ArgumentException>(() => Cell.ConnectAsync(options with { TransmitterPublicKey = "short" }, Ct));
         var halfPair = await Assert.ThrowsExactlyAsync<ArgumentException>(() => Cell.ConnectAsync(options with
         {
             TransmitterPublicKey = keys.PublicKeyZ85,
             CurvePublicKey = keys.PublicKeyZ85,
-        }, TestContext.CancellationToken));
+        }, Ct));
 
         Assert.AreEqual(nameof(CellOptions.TransmitterPublicKey), badServer.ParamName);
         StringAssert.Contains(halfPair.Message, "together");

@@ -78,7 +78,7 @@ public sealed class ConnectDiagnosisTests : TestBase
         Thynapse.Cell.Cell? cell = null;
 
         var ex = await Assert.ThrowsExactlyAsync<ThynapseTimeoutException>(() => Thynapse.Cell.Cell.ConnectCoreAsync(
-            CellOptions.Default with { Transmitter = endpoint, Service = "newcomer", ConnectTimeout = Patience }, c => cell = c, TestContext.CancellationToken));
+            CellOptions.Default with { Transmitter = endpoint, Service = "newcomer", ConnectTimeout = Patience }, c => cell = c, Ct));
 
         TestContext.WriteLine(ex.Message);
         Assert.IsNotNull(cell);
@@ -109,5 +109,5 @@ public sealed class ConnectDiagnosisTests : TestBase
     }
 
     private Task<Thynapse.Cell.Cell> Connect(string endpoint) =>
-        Thynapse.Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = endpoint, Service = "newcomer", ConnectTimeout = Patience }, TestContext.CancellationToken);
+        Thynapse.Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = endpoint, Service = "newcomer", ConnectTimeout = Patience }, Ct);
 }

@@ -25,12 +25,12 @@ public sealed class DisposedCellTests : TestBase
     [DynamicData(nameof(Members))]
     public async Task Member_OfADisposedCell_ThrowsObjectDisposedAtOnce(string member, Func<Thynapse.Cell.Cell, CancellationToken, Task> call)
     {
-        var cell = await Cells.ConnectAsync(_transmitter, TestIds.Next("disposed"), TestContext.CancellationToken);
+        var cell = await Cells.ConnectAsync(_transmitter, TestIds.Next("disposed"), Ct);
         await cell.DisposeAsync();
 
         // At once: a call that reached a disposed NetMQ queue used to block its thread for good.
         var started = Environment.TickCount64;
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => Task.Run(() => call(cell, TestContext.CancellationToken)).WaitAsync(TimeSpan.FromSeconds(3)),
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => Task.Run(() => call(cell, Ct)).WaitAsync(TimeSpan.FromSeconds(3)),
             $"{member} of a disposed cell");
         Assert.IsLessThan(1000L, Environment.TickCount64 - started, $"{member} threw at once");
         Assert.AreEqual(CellState.Closed, cell.CurrentState);
@@ -41,7 +41,7 @@ public sealed class DisposedCellTests : TestBase
     [Timeout(15_000)]
     public async Task LazyEvents_SubscribedAfterDisposal_EndWithObjectDisposed()
     {
-        var cell = await Cells.ConnectAsync(_transmitter, TestIds.Next("lazy"), TestContext.CancellationToken);
+        var cell = await Cells.ConnectAsync(_transmitter, TestIds.Next("lazy"), Ct);
         var events = cell.Events("later.*", Catch.Multi);
         await cell.DisposeAsync();
 

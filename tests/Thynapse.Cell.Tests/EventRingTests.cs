@@ -35,7 +35,7 @@ public sealed class EventRingTests : TestBase
         Assert.IsFalse(ring.TryWriteHeld(300), "full at its capacity inside a run too");
         ring.EndWrites();
 
-        Assert.IsTrue(await waiting.WaitAsync(TimeSpan.FromSeconds(5), TestContext.CancellationToken), "EndWrites wakes the consumer");
+        Assert.IsTrue(await waiting.WaitAsync(TimeSpan.FromSeconds(5), Ct), "EndWrites wakes the consumer");
         AssertReadsInOrderThenEmpty(ring, 300);
     }
 
@@ -46,11 +46,11 @@ public sealed class EventRingTests : TestBase
         var ring = new EventRing<int>(100);
         ring.BeginWrites();
         ring.TryWriteHeld(1);
-        var completing = Task.Run(() => ring.Complete(), TestContext.CancellationToken);
-        Assert.IsFalse(completing.Wait(TimeSpan.FromMilliseconds(200), TestContext.CancellationToken), "Complete waits for the run to end");
+        var completing = Task.Run(() => ring.Complete(), Ct);
+        Assert.IsFalse(completing.Wait(TimeSpan.FromMilliseconds(200), Ct), "Complete waits for the run to end");
         Assert.IsTrue(ring.TryWriteHeld(2), "the run goes on");
         ring.EndWrites();
-        await completing.WaitAsync(TimeSpan.FromSeconds(5), TestContext.CancellationToken);
+        await completing.WaitAsync(TimeSpan.FromSeconds(5), Ct);
 
         var read = new List<int>();
         while (await ring.WaitToReadAsync())
@@ -85,7 +85,7 @@ public sealed class EventRingTests : TestBase
             }
 
             ring.Complete();
-        }, TestContext.CancellationToken);
+        }, Ct);
 
         long expected = 0;
         while (await ring.WaitToReadAsync())
@@ -135,7 +135,7 @@ public sealed class EventRingTests : TestBase
                     Assert.AreEqual(expected++, item);
                 }
             }
-        }, TestContext.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }, Ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         long next = 0;
         for (var run = 0; run < runs; run++)
@@ -157,7 +157,7 @@ public sealed class EventRingTests : TestBase
         }
 
         ring.Complete();
-        await consumer.WaitAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken);
+        await consumer.WaitAsync(TimeSpan.FromSeconds(20), Ct);
         Assert.AreEqual(runs * perRun, expected, "the consumer saw every item, then the end");
     }
 
@@ -168,12 +168,12 @@ public sealed class EventRingTests : TestBase
         var ring = new EventRing<int>(10);
         var failure = new InvalidOperationException("ended");
         var waiting = Task.Factory.StartNew(() => Assert.ThrowsExactly<InvalidOperationException>(() => ring.WaitToRead()),
-            TestContext.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        Assert.IsFalse(waiting.Wait(TimeSpan.FromMilliseconds(100), TestContext.CancellationToken), "nothing written: the consumer sleeps");
+            Ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Assert.IsFalse(waiting.Wait(TimeSpan.FromMilliseconds(100), Ct), "nothing written: the consumer sleeps");
 
         ring.Complete(failure);
 
-        var thrown = await waiting.WaitAsync(TimeSpan.FromSeconds(5), TestContext.CancellationToken);
+        var thrown = await waiting.WaitAsync(TimeSpan.FromSeconds(5), Ct);
         Assert.AreSame(failure, thrown);
     }
 

@@ -19,16 +19,16 @@ public sealed class PublishTests : TestBase
     [DataRow("$DLQ.x")]
     public async Task Publish_RefusesBadChannelsBeforeSending(string channel)
     {
-        await using var cell = await Cells.ConnectAsync(_transmitter, "validating", TestContext.CancellationToken);
+        await using var cell = await Cells.ConnectAsync(_transmitter, "validating", Ct);
 
         Assert.ThrowsExactly<ArgumentException>(() => cell.Publish(channel, "x"));
-        await Assert.ThrowsExactlyAsync<ArgumentException>(() => cell.PublishAsync(channel, "x", cancellationToken: TestContext.CancellationToken));
+        await Assert.ThrowsExactlyAsync<ArgumentException>(() => cell.PublishAsync(channel, "x", cancellationToken: Ct));
     }
 
     [TestMethod]
     public async Task Publish_RefusesAnEventLargerThanTheTransmittersFrameLimit()
     {
-        await using var cell = await Cells.ConnectAsync(_transmitter, "big", TestContext.CancellationToken);
+        await using var cell = await Cells.ConnectAsync(_transmitter, "big", Ct);
 
         var ex = Assert.ThrowsExactly<ArgumentException>(() => cell.Publish("a", new byte[64 * 1024]));
         Assert.Contains("65536", ex.Message);

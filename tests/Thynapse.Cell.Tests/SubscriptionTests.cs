@@ -78,10 +78,10 @@ public sealed class SubscriptionTests : TestBase
     [TestMethod]
     public async Task Events_ValidatesThePatternAtOnce()
     {
-        await using var cell = await Cells.ConnectAsync(_transmitter, "validating", TestContext.CancellationToken);
+        await using var cell = await Cells.ConnectAsync(_transmitter, "validating", Ct);
 
         Assert.ThrowsExactly<ArgumentException>(() => cell.Events("a.>.b", Catch.Multi));
-        await Assert.ThrowsExactlyAsync<ArgumentException>(() => cell.SubscribeAsync("a b", Catch.Multi, TestContext.CancellationToken));
+        await Assert.ThrowsExactlyAsync<ArgumentException>(() => cell.SubscribeAsync("a b", Catch.Multi, Ct));
     }
 
     [TestMethod]

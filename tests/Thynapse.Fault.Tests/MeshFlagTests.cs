@@ -19,7 +19,7 @@ public sealed class MeshFlagTests : TestBase
         "Invalid setting: --id [env: THYNAPSE_ID] must be a THID, 40 hexadecimal characters; got 'transmitter-1'.")]
     public async Task MeshSetting_Invalid_ExitsWithOneNamingTheFlagAndTheFix(string[] settings, string expected)
     {
-        var lines = await RunToExitAsync(1, null, TestContext.CancellationToken, ["--command", "tcp://127.0.0.1:0", "--events", "tcp://127.0.0.1:0", .. settings]);
+        var lines = await RunToExitAsync(1, null, Ct, ["--command", "tcp://127.0.0.1:0", "--events", "tcp://127.0.0.1:0", .. settings]);
 
         AssertSaysOnce(expected, lines);
     }
@@ -30,7 +30,7 @@ public sealed class MeshFlagTests : TestBase
     {
         var environment = new Dictionary<string, string> { ["THYNAPSE_PEERS"] = "tcp://10.0.0.1:4710, localhost:4710" };
 
-        var lines = await RunToExitAsync(1, environment, TestContext.CancellationToken, "--command", "tcp://127.0.0.1:0", "--events", "tcp://127.0.0.1:0");
+        var lines = await RunToExitAsync(1, environment, Ct, "--command", "tcp://127.0.0.1:0", "--events", "tcp://127.0.0.1:0");
 
         AssertSaysOnce("Invalid setting: --peer [env: THYNAPSE_PEERS] (entry 2): expected tcp://host:port, got 'localhost:4710'. Did you mean tcp://localhost:4710? A peer is another transmitter's command endpoint.", lines);
     }

@@ -115,7 +115,7 @@ public sealed class SecretFlagTests : TestBase
     {
         using var bad = TransmitterProcess.Run(null, flag, value);
 
-        Assert.AreEqual(1, await bad.WaitForExitAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken));
+        Assert.AreEqual(1, await bad.WaitForExitAsync(TimeSpan.FromSeconds(20), Ct));
         Assert.IsTrue(bad.Lines.Any(l => l.Contains(expected, StringComparison.Ordinal)), string.Join('\n', bad.Lines));
     }
 }

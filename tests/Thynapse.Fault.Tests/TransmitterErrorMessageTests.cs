@@ -23,7 +23,7 @@ public sealed class TransmitterErrorMessageTests : TestBase
         "Invalid setting: --events [env: THYNAPSE_EVENTS]: expected tcp://host:port, got '*:5001'. Did you mean tcp://*:5001?")]
     public async Task Endpoint_NotTcpHostPort_ExitsWithOneNamingTheFlagAndTheTcpForm(string flag, string value, string expected)
     {
-        var lines = await RunToExitAsync(1, null, TestContext.CancellationToken, WithFreePorts(flag, value));
+        var lines = await RunToExitAsync(1, null, Ct, WithFreePorts(flag, value));
 
         AssertSaysOnce(expected, lines);
     }
@@ -44,7 +44,7 @@ public sealed class TransmitterErrorMessageTests : TestBase
         "Invalid setting: --events [env: THYNAPSE_EVENTS] must use another port than --command; both are 5002.")]
     public async Task SettingOutOfRange_ExitsWithOneNamingTheFlagTheRuleAndTheValueInMilliseconds(string[] settings, string expected)
     {
-        var lines = await RunToExitAsync(1, null, TestContext.CancellationToken, WithFreePorts(settings));
+        var lines = await RunToExitAsync(1, null, Ct, WithFreePorts(settings));
 
         AssertSaysOnce(expected, lines);
     }
@@ -55,7 +55,7 @@ public sealed class TransmitterErrorMessageTests : TestBase
     {
         var environment = new Dictionary<string, string> { ["THYNAPSE_LIVENESS_MS"] = "100" };
 
-        var lines = await RunToExitAsync(1, environment, TestContext.CancellationToken, WithFreePorts());
+        var lines = await RunToExitAsync(1, environment, Ct, WithFreePorts());
 
         AssertSaysOnce("Invalid setting: --liveness-ms [env: THYNAPSE_LIVENESS_MS] must be greater than --heartbeat-ms (1000 ms); got 100 ms.", lines);
     }
@@ -69,7 +69,7 @@ public sealed class TransmitterErrorMessageTests : TestBase
         using var holder = new TcpListener(IPAddress.Loopback, 0);
         holder.Start();
         var port = ((IPEndPoint)holder.LocalEndpoint).Port;
-        var lines = await RunToExitAsync(2, null, TestContext.CancellationToken, WithFreePorts(busy, $"tcp://127.0.0.1:{port}"));
+        var lines = await RunToExitAsync(2, null, Ct, WithFreePorts(busy, $"tcp://127.0.0.1:{port}"));
 
         var variable = busy == "--command" ? "THYNAPSE_COMMAND" : "THYNAPSE_EVENTS";
         AssertSaysOnce($"Could not bind {busy} [env: {variable}] to tcp://127.0.0.1:{port}: another process listens on port {port}; "
@@ -88,7 +88,7 @@ public sealed class TransmitterErrorMessageTests : TestBase
     [DataRow(new[] { "--heartbeat-ms" }, "thynapse-transmitter: --heartbeat-ms needs a value.")]
     public async Task UnparsableCommandLine_PrintsTwoLinesNotTheHelp(string[] args, string expected)
     {
-        var lines = await RunToExitAsync(1, null, TestContext.CancellationToken, args);
+        var lines = await RunToExitAsync(1, null, Ct, args);
 
         CollectionAssert.AreEqual(new[] { expected, SeeHelp }, lines.ToArray(), string.Join('\n', lines));
     }

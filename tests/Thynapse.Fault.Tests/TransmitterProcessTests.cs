@@ -103,7 +103,7 @@ public sealed class TransmitterProcessTests : TestBase
     {
         using var help = TransmitterProcess.Run(null, "--help");
 
-        Assert.AreEqual(0, await help.WaitForExitAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken));
+        Assert.AreEqual(0, await help.WaitForExitAsync(TimeSpan.FromSeconds(20), Ct));
         var text = string.Join('\n', help.Lines);
         foreach (var expected in new[] { "--command", "--events", "THYNAPSE_COMMAND", "THYNAPSE_EVENTS", "--liveness-ms", "--log-format" })
         {
@@ -122,9 +122,9 @@ public sealed class TransmitterProcessTests : TestBase
             ["THYNAPSE_EVENTS"] = $"tcp://127.0.0.1:{Ports.Free()}",
         };
         using var transmitter = TransmitterProcess.Run(env);
-        await transmitter.WaitForLineAsync($"routing on tcp://127.0.0.1:{port}", cancellationToken: TestContext.CancellationToken);
+        await transmitter.WaitForLineAsync($"routing on tcp://127.0.0.1:{port}", cancellationToken: Ct);
 
-        await using var cell = await Cells.ConnectAsync($"tcp://127.0.0.1:{port}", "env", o => o, TestContext.CancellationToken);
+        await using var cell = await Cells.ConnectAsync($"tcp://127.0.0.1:{port}", "env", o => o, Ct);
         Assert.AreEqual(CellState.Connected, cell.CurrentState);
     }
 
@@ -145,6 +145,6 @@ public sealed class TransmitterProcessTests : TestBase
     {
         using var bad = TransmitterProcess.Run(null, "--log-format", "xml");
 
-        Assert.AreEqual(1, await bad.WaitForExitAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken));
+        Assert.AreEqual(1, await bad.WaitForExitAsync(TimeSpan.FromSeconds(20), Ct));
     }
 }

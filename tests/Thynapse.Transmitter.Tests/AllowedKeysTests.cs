@@ -35,7 +35,7 @@ public sealed class AllowedKeysTests : TestBase
     {
         var refusedBefore = _transmitter.Stats.KeysRefused;
         var refused = await Assert.ThrowsExactlyAsync<ThynapseRejectedException>(() =>
-            Cells.ConnectAsync(_transmitter, "keys-unlisted", WithKeys(new NetMQCertificate()), TestContext.CancellationToken));
+            Cells.ConnectAsync(_transmitter, "keys-unlisted", WithKeys(new NetMQCertificate()), Ct));
 
         Assert.AreEqual(ThynapseErrorCode.KeyNotAllowed, refused.Code);
         Assert.Contains("not in this transmitter's allowed keys", refused.Message);

@@ -114,7 +114,7 @@ public sealed class AuthenticationTests : TestBase
         var failures = _transmitter.Stats.AuthenticationFailures;
 
         var refused = await Assert.ThrowsExactlyAsync<ThynapseRejectedException>(() =>
-            Cells.ConnectAsync(_transmitter, "auth-wrong", o => o with { Secret = "not-the-secret-at-all" }, TestContext.CancellationToken));
+            Cells.ConnectAsync(_transmitter, "auth-wrong", o => o with { Secret = "not-the-secret-at-all" }, Ct));
 
         Assert.AreEqual(ThynapseErrorCode.AuthenticationFailed, refused.Code);
         Assert.IsGreaterThan(failures, _transmitter.Stats.AuthenticationFailures);

@@ -49,9 +49,9 @@ public sealed class CurveTests : TestBase
     public async Task CellWithoutTheKey_TimesOutConnecting()
     {
         await Assert.ThrowsExactlyAsync<ThynapseTimeoutException>(() =>
-            Cells.ConnectAsync(_transmitter, "curve-none", o => o with { ConnectTimeout = TimeSpan.FromSeconds(1) }, TestContext.CancellationToken));
+            Cells.ConnectAsync(_transmitter, "curve-none", o => o with { ConnectTimeout = TimeSpan.FromSeconds(1) }, Ct));
         await Assert.ThrowsExactlyAsync<ThynapseTimeoutException>(() =>
-            Cells.ConnectAsync(_transmitter, "curve-wrong", o => o with { ConnectTimeout = TimeSpan.FromSeconds(1), TransmitterPublicKey = new NetMQCertificate().PublicKeyZ85 }, TestContext.CancellationToken));
+            Cells.ConnectAsync(_transmitter, "curve-wrong", o => o with { ConnectTimeout = TimeSpan.FromSeconds(1), TransmitterPublicKey = new NetMQCertificate().PublicKeyZ85 }, Ct));
     }
 
     [TestMethod]

@@ -15,7 +15,7 @@ public sealed class LivenessTests : TestBase
         using var silent = RawClient.Subscribed(transmitter.CommandEndpoint, "silent", "silent.>");
         var joinedAt = DateTime.UtcNow;
 
-        await Eventually.That("the silent cell expires", () => transmitter.Stats.CellsExpired == 1, TimeSpan.FromSeconds(5), TestContext.CancellationToken);
+        await Eventually.That("the silent cell expires", () => transmitter.Stats.CellsExpired == 1, TimeSpan.FromSeconds(5), Ct);
 
         var after = DateTime.UtcNow - joinedAt;
         TestContext.WriteLine($"expired {after.TotalMilliseconds:0} ms after joining (liveness {Liveness.TotalMilliseconds} ms)");
@@ -36,10 +36,10 @@ public sealed class LivenessTests : TestBase
         // Keep beating until the silent one, which joined after us, has expired: we outlived a full timeout.
         while (transmitter.Stats.CellsExpired == 0)
         {
-            TestContext.CancellationToken.ThrowIfCancellationRequested();
+            Ct.ThrowIfCancellationRequested();
             beating.Send("J BEAT");
             Assert.AreEqual("BEAT", beating.ReceiveJson("BEAT").Command);
-            await Task.Delay(100, TestContext.CancellationToken); // allowed: the heartbeat period itself, not a wait for a condition
+            await Task.Delay(100, Ct); // allowed: the heartbeat period itself, not a wait for a condition
         }
 
         beating.Send("J BEAT");

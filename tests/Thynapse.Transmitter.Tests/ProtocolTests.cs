@@ -90,7 +90,7 @@ public sealed class ProtocolTests : TestBase
         Assert.DoesNotContain("*", pub);
         Assert.DoesNotContain("0.0.0.0", pub);
         // Connectable means something answers there: a ZeroMQ PUB socket (a SUB's Connect succeeds for any address).
-        Assert.AreEqual("PUB", await ZmtpSocketTypeAsync(pub, TestContext.CancellationToken), $"the socket at {pub}");
+        Assert.AreEqual("PUB", await ZmtpSocketTypeAsync(pub, Ct), $"the socket at {pub}");
     }
 
     /// <summary>

@@ -54,6 +54,6 @@ public sealed class PublishRateTests : TestBase
         Assert.IsGreaterThanOrEqualTo(Rate, accepted, "a second's worth is accepted at once");
         Assert.IsLessThanOrEqualTo(Rate + (Rate * elapsed.TotalSeconds) + 1, accepted, "no more than the rate allows");
         Assert.AreEqual(Burst - accepted, limited, "every other event is refused with RATE_LIMITED");
-        await Eventually.That($"the {limited} refusals are counted", () => transmitter.Stats.EventsRateLimited == limited, cancellationToken: TestContext.CancellationToken);
+        await Eventually.That($"the {limited} refusals are counted", () => transmitter.Stats.EventsRateLimited == limited, cancellationToken: Ct);
     }
 }

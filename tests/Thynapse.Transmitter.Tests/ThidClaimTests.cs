@@ -29,7 +29,7 @@ public sealed class ThidClaimTests : TestBase
         Assert.DoesNotContain(token, list.ToString());
 
         // The owner goes silent (a pause, a blip): its session expires.
-        await Eventually.That("the owner's session expired", () => transmitter.Stats.CellsExpired >= 1, cancellationToken: TestContext.CancellationToken);
+        await Eventually.That("the owner's session expired", () => transmitter.Stats.CellsExpired >= 1, cancellationToken: Ct);
 
         using var thief = new RawClient(transmitter.CommandEndpoint);
         thief.SendJson("HELO", new JObject { ["id"] = owner.Id.ToString(), ["service"] = service });
@@ -65,7 +65,7 @@ public sealed class ThidClaimTests : TestBase
         var welcome = unseen.Hello(service, new JObject { ["resume"] = token });
         Assert.AreEqual(token, welcome.Value<string>("session"), "a well-formed token the transmitter does not know is kept");
         unseen.Dispose(); // the cell never read that welcome: its session departs and reserves the THID
-        await Eventually.That("the unseen session ended", () => transmitter.Stats.Cells == 0, cancellationToken: TestContext.CancellationToken);
+        await Eventually.That("the unseen session ended", () => transmitter.Stats.Cells == 0, cancellationToken: Ct);
 
         using var thief = new RawClient(transmitter.CommandEndpoint);
         thief.SendJson("HELO", new JObject { ["id"] = id.ToString(), ["service"] = service, ["resume"] = Convert.ToHexStringLower(new byte[16]) });
@@ -99,7 +99,7 @@ public sealed class ThidClaimTests : TestBase
         var codes = new List<int>();
         while (!codes.Contains((int)ThynapseErrorCode.IdReserved))
         {
-            TestContext.CancellationToken.ThrowIfCancellationRequested();
+            Ct.ThrowIfCancellationRequested();
             thief.SendJson("HELO", new JObject { ["id"] = id.ToString(), ["service"] = service });
             var (command, payload, _) = thief.ReceiveJson("the answer to the thief's HELO");
             Assert.AreEqual("ERRR", command, payload.ToString());
@@ -131,6 +131,6 @@ public sealed class ThidClaimTests : TestBase
             var (command, payload, _) = restarted.ReceiveJson("the answer to HELO");
             Assert.IsTrue(command == "WLCM" || payload.Value<int>("code") is (int)ThynapseErrorCode.IdReserved or (int)ThynapseErrorCode.IdInUse, payload.ToString());
             return command == "WLCM";
-        }, cancellationToken: TestContext.CancellationToken);
+        }, cancellationToken: Ct);
     }
 }

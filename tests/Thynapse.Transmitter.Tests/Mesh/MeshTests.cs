@@ -207,7 +207,7 @@ public sealed class MeshTests : TestBase
         Assert.AreEqual(id.ToString(), (string?)members[1]["id"], "and the joiner, now a member");
 
         peer.SendJson("PING", new JObject { ["nonce"] = 9 });
-        await Eventually.That("the joiner is a peer", () => transmitter.Peers.Count == 1, cancellationToken: TestContext.CancellationToken);
+        await Eventually.That("the joiner is a peer", () => transmitter.Peers.Count == 1, cancellationToken: Ct);
         Assert.AreEqual(42L, transmitter.Peers[0].Incarnation);
     }
 
