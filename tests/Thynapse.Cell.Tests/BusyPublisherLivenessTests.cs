@@ -10,24 +10,21 @@ namespace Thynapse.Cell.Tests;
 /// per millisecond and never answers a BEAT.
 /// </summary>
 [TestClass]
-public sealed class BusyPublisherLivenessTests
+public sealed class BusyPublisherLivenessTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task BusyPublisher_KeepsItsSessionWhileTheTransmitterReadsButCannotAnswerInTime()
     {
-        var ct = TestContext.CancellationToken;
         using var router = new RouterSocket();
         router.Options.ReceiveHighWatermark = 10;
         router.Options.Linger = TimeSpan.Zero;
         var port = router.BindRandomPort("tcp://127.0.0.1");
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var read = 0L;
         var reader = Task.Factory.StartNew(() => SlowTransmitter(router, stop.Token, ref read), TaskCreationOptions.LongRunning);
 
-        var cell = await Cell.ConnectAsync(CellOptions.Default with { Transmitter = $"tcp://127.0.0.1:{port}", Service = "busy" }, ct);
+        var cell = await Cell.ConnectAsync(CellOptions.Default with { Transmitter = $"tcp://127.0.0.1:{port}", Service = "busy" }, Ct);
         var lost = 0;
         using var notices = cell.Notices.Subscribe(n =>
         {
@@ -46,13 +43,13 @@ public sealed class BusyPublisherLivenessTests
         }, CancellationToken.None);
 
         // At most one read per millisecond, 4,000 reads span at least two liveness windows in which no BEAT is answered.
-        await Eventually.That("the transmitter read 4,000 messages", () => Interlocked.Read(ref read) >= 4_000, TimeSpan.FromSeconds(45), ct);
+        await Eventually.That("the transmitter read 4,000 messages", () => Interlocked.Read(ref read) >= 4_000, TimeSpan.FromSeconds(45), Ct);
         var readMeanwhile = Interlocked.Read(ref read);
         var state = cell.CurrentState;
         var lostMeanwhile = Volatile.Read(ref lost); // before the transmitter stops reading (then the cell may well give up)
         await stop.CancelAsync();
-        await publisher.WaitAsync(TimeSpan.FromSeconds(20), ct).ContinueWith(_ => { }, TaskScheduler.Default);
-        await reader.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        await publisher.WaitAsync(TimeSpan.FromSeconds(20), Ct).ContinueWith(_ => { }, TaskScheduler.Default);
+        await reader.WaitAsync(TimeSpan.FromSeconds(10), Ct);
         await cell.DisposeAsync();
 
         TestContext.WriteLine($"read {readMeanwhile} messages; state {state}; connection lost {lostMeanwhile} times");
@@ -68,13 +65,12 @@ public sealed class BusyPublisherLivenessTests
     /// made in a full send queue) prove it alive: the cell must lose the session within the liveness timeout and a margin.
     /// </summary>
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task SlowPublisher_GivesUpOnATransmitterThatStoppedReading()
     {
         const int liveness = 1000;
-        var ct = TestContext.CancellationToken;
         using var transmitter = new ScriptedTransmitter();
-        await using var cell = await transmitter.ConnectAsync("slow", ct, new JObject { ["heartbeat"] = 100, ["liveness"] = liveness });
+        await using var cell = await transmitter.ConnectAsync("slow", Ct, new JObject { ["heartbeat"] = 100, ["liveness"] = liveness });
         var lost = SlowPublisher.NextNoticeAsync(cell, CellNoticeKind.ConnectionLost);
         await using (new SlowPublisher(cell, "metrics.tick", TimeSpan.FromMilliseconds(50)))
         {

@@ -9,14 +9,12 @@ namespace Thynapse.Cell.Tests;
 /// (the events port given by mistake), or it connected and got no answer — and names the option to fix.
 /// </summary>
 [TestClass]
-public sealed class ConnectDiagnosisTests
+public sealed class ConnectDiagnosisTests : TestBase
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(2);
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task NothingListening_SaysNoConnectionCouldBeMadeAndHowToStartATransmitter()
     {
         var endpoint = $"tcp://127.0.0.1:{Ports.Free()}";
@@ -30,7 +28,7 @@ public sealed class ConnectDiagnosisTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task EventsPortByMistake_SaysThePeerClosedTheConnectionAndNamesTheCommandPort()
     {
         var transmitter = SharedTransmitter.Instance;
@@ -43,7 +41,7 @@ public sealed class ConnectDiagnosisTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task PeerThatAcceptsButNeverAnswers_SaysHeloGotNoAnswer()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -72,7 +70,7 @@ public sealed class ConnectDiagnosisTests
     /// leaked its DEALER and monitor (only NetMQException was caught), and the diagnosis blamed a missing transmitter.
     /// </summary>
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task UnresolvableHost_SaysSoAndLeaksNoSocket()
     {
         const string host = "no-such-host.invalid"; // RFC 2606: never resolves
@@ -80,7 +78,7 @@ public sealed class ConnectDiagnosisTests
         Thynapse.Cell.Cell? cell = null;
 
         var ex = await Assert.ThrowsExactlyAsync<ThynapseTimeoutException>(() => Thynapse.Cell.Cell.ConnectCoreAsync(
-            CellOptions.Default with { Transmitter = endpoint, Service = "newcomer", ConnectTimeout = Patience }, c => cell = c, TestContext.CancellationToken));
+            CellOptions.Default with { Transmitter = endpoint, Service = "newcomer", ConnectTimeout = Patience }, c => cell = c, Ct));
 
         TestContext.WriteLine(ex.Message);
         Assert.IsNotNull(cell);
@@ -93,15 +91,14 @@ public sealed class ConnectDiagnosisTests
     /// connection closed unanswered left its HELO in the table of requests waiting for an answer, for good.
     /// </summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task AttemptsClosedBeforeAWelcome_LeaveNoHeloWaitingForAnAnswer()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
         await using var relay = new TcpRelay(new Uri(transmitter.CommandEndpoint).Port) { Accepting = false };
         Thynapse.Cell.Cell? cell = null;
-        var connecting = Thynapse.Cell.Cell.ConnectCoreAsync(CellOptions.Default with { Transmitter = relay.Endpoint, Service = "persistent" }, c => cell = c, ct);
-        await Eventually.That("four attempts were closed before a welcome", () => cell?.LinksOpened >= 4, cancellationToken: ct);
+        var connecting = Thynapse.Cell.Cell.ConnectCoreAsync(CellOptions.Default with { Transmitter = relay.Endpoint, Service = "persistent" }, c => cell = c, Ct);
+        await Eventually.That("four attempts were closed before a welcome", () => cell?.LinksOpened >= 4, cancellationToken: Ct);
 
         relay.Accepting = true;
         await using var connected = await connecting.Within("the welcome once the relay lets the cell through");
@@ -112,5 +109,5 @@ public sealed class ConnectDiagnosisTests
     }
 
     private Task<Thynapse.Cell.Cell> Connect(string endpoint) =>
-        Thynapse.Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = endpoint, Service = "newcomer", ConnectTimeout = Patience }, TestContext.CancellationToken);
+        Thynapse.Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = endpoint, Service = "newcomer", ConnectTimeout = Patience }, Ct);
 }

@@ -2,24 +2,21 @@ namespace Thynapse.Cell.Tests;
 
 /// <summary>Finding cells by service, tags and query; watching them come, change and go.</summary>
 [TestClass]
-public sealed class DiscoveryTests
+public sealed class DiscoveryTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task FindCells_FiltersByServiceTagsAndQuery()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
-        await using var a = await Cells.ConnectAsync(transmitter, "imaging", o => o with { Tags = ["gpu", "prod"], Metadata = JObject.Parse("{\"region\":\"eu\"}") }, ct);
-        await using var b = await Cells.ConnectAsync(transmitter, "imaging", o => o with { Tags = ["prod"], Metadata = JObject.Parse("{\"region\":\"us\"}") }, ct);
-        await using var c = await Cells.ConnectAsync(transmitter, "billing", o => o with { Tags = ["prod"] }, ct);
+        await using var a = await Cells.ConnectAsync(transmitter, "imaging", o => o with { Tags = ["gpu", "prod"], Metadata = JObject.Parse("{\"region\":\"eu\"}") }, Ct);
+        await using var b = await Cells.ConnectAsync(transmitter, "imaging", o => o with { Tags = ["prod"], Metadata = JObject.Parse("{\"region\":\"us\"}") }, Ct);
+        await using var c = await Cells.ConnectAsync(transmitter, "billing", o => o with { Tags = ["prod"] }, Ct);
 
-        var imaging = await c.FindCellsAsync(new CellFilter { Service = "imaging" }, ct);
-        var gpus = await c.FindCellsAsync(new CellFilter { Tags = ["gpu", "prod"] }, ct);
-        var eu = await c.FindCellsAsync(new CellFilter { Query = JObject.Parse("{\"region\":\"eu\"}") }, ct);
-        var all = await c.FindCellsAsync(cancellationToken: ct);
+        var imaging = await c.FindCellsAsync(new CellFilter { Service = "imaging" }, Ct);
+        var gpus = await c.FindCellsAsync(new CellFilter { Tags = ["gpu", "prod"] }, Ct);
+        var eu = await c.FindCellsAsync(new CellFilter { Query = JObject.Parse("{\"region\":\"eu\"}") }, Ct);
+        var all = await c.FindCellsAsync(cancellationToken: Ct);
 
         CollectionAssert.AreEquivalent(new[] { a.Id, b.Id }, imaging.Select(i => i.Id).ToArray());
         Assert.AreEqual(a.Id, gpus.Single().Id);
@@ -33,28 +30,27 @@ public sealed class DiscoveryTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Watch_ReportsTheCurrentSetThenJoinsUpdatesAndLeaves()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
-        await using var existing = await Cells.ConnectAsync(transmitter, "renderer", o => o with { Metadata = JObject.Parse("{\"version\":\"2.1.0\"}") }, ct);
-        await using var watcher = await Cells.ConnectAsync(transmitter, "ops", ct);
+        await using var existing = await Cells.ConnectAsync(transmitter, "renderer", o => o with { Metadata = JObject.Parse("{\"version\":\"2.1.0\"}") }, Ct);
+        await using var watcher = await Cells.ConnectAsync(transmitter, "ops", Ct);
         var changes = new ConcurrentQueue<MembershipChange>();
         using var watching = watcher.Watch(new CellFilter { Service = "renderer", Query = JObject.Parse("{\"version\":{\"$gte\":\"2.0.0\"}}") }).Subscribe(changes.Enqueue);
-        await Eventually.That("the current set is reported", () => changes.Count == 1, cancellationToken: ct);
+        await Eventually.That("the current set is reported", () => changes.Count == 1, cancellationToken: Ct);
 
-        var joining = await Cells.ConnectAsync(transmitter, "renderer", o => o with { Metadata = JObject.Parse("{\"version\":\"2.5.0\"}") }, ct);
-        await Eventually.That("the join is reported", () => changes.Count == 2, cancellationToken: ct);
-        await joining.SetMetadataAsync("load", 0.4, ct);
-        await Eventually.That("the update is reported", () => changes.Count == 3, cancellationToken: ct);
-        await existing.SetMetadataAsync("version", "1.9.0", ct); // no longer matches
-        await Eventually.That("the cell that stopped matching is reported as left", () => changes.Count == 4, cancellationToken: ct);
+        var joining = await Cells.ConnectAsync(transmitter, "renderer", o => o with { Metadata = JObject.Parse("{\"version\":\"2.5.0\"}") }, Ct);
+        await Eventually.That("the join is reported", () => changes.Count == 2, cancellationToken: Ct);
+        await joining.SetMetadataAsync("load", 0.4, Ct);
+        await Eventually.That("the update is reported", () => changes.Count == 3, cancellationToken: Ct);
+        await existing.SetMetadataAsync("version", "1.9.0", Ct); // no longer matches
+        await Eventually.That("the cell that stopped matching is reported as left", () => changes.Count == 4, cancellationToken: Ct);
         await joining.DisposeAsync();
-        await Eventually.That("the departure is reported", () => changes.Count == 5, cancellationToken: ct);
-        await using var outsider = await Cells.ConnectAsync(transmitter, "billing", ct);
-        await existing.SetMetadataAsync("version", "3.0.0", ct); // matches again: a sentinel for "nothing else happened"
-        await Eventually.That("the sentinel change is reported", () => changes.Count == 6, cancellationToken: ct);
+        await Eventually.That("the departure is reported", () => changes.Count == 5, cancellationToken: Ct);
+        await using var outsider = await Cells.ConnectAsync(transmitter, "billing", Ct);
+        await existing.SetMetadataAsync("version", "3.0.0", Ct); // matches again: a sentinel for "nothing else happened"
+        await Eventually.That("the sentinel change is reported", () => changes.Count == 6, cancellationToken: Ct);
 
         var seen = changes.ToArray();
         Assert.AreEqual((MembershipChangeKind.Joined, existing.Id), (seen[0].Kind, seen[0].Cell.Id));

@@ -5,7 +5,7 @@ namespace Thynapse.Cell.Tests;
 public sealed class DispatchQueueTests
 {
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(10_000)]
     public async Task OwnerRead_CompletingStartsNoSecondReader()
     {
         var queue = new DispatchQueue<int>(16, _ => { }, readByOwner: true);

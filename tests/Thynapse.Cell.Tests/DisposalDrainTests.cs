@@ -5,17 +5,14 @@ namespace Thynapse.Cell.Tests;
 /// (a transmitter takes events sent without it, PROTOCOL.md §8.4), and counts what could not go out.
 /// </summary>
 [TestClass]
-public sealed class DisposalDrainTests
+public sealed class DisposalDrainTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task DisposingOutOfCredit_SendsEveryBufferedEventBeforeGoodbye()
     {
-        var ct = TestContext.CancellationToken;
         using var transmitter = new ScriptedTransmitter();
-        var cell = await transmitter.ConnectAsync("leaving", ct, new JObject { ["credit"] = 1 }); // one byte: the first frame spends it
+        var cell = await transmitter.ConnectAsync("leaving", Ct, new JObject { ["credit"] = 1 }); // one byte: the first frame spends it
         cell.Publish("audit.entry", "event 0");
         var sent = new List<string>(transmitter.Expect("EVNT").EventBodies());
         for (var i = 1; i < 10; i++)
@@ -33,13 +30,12 @@ public sealed class DisposalDrainTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task DisposingWithoutASession_CountsAndLogsWhatCouldNotBeSent()
     {
-        var ct = TestContext.CancellationToken;
         using var transmitter = new ScriptedTransmitter();
         var log = new CollectingSink();
-        var connecting = Thynapse.Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = transmitter.Endpoint, Service = TestIds.Next("leaving"), Logger = log.Logger }, ct);
+        var connecting = Thynapse.Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = transmitter.Endpoint, Service = TestIds.Next("leaving"), Logger = log.Logger }, Ct);
         var hello = transmitter.Expect("HELO");
         transmitter.Welcome(hello);
         var cell = await connecting.Within("the welcome");

@@ -2,11 +2,9 @@ namespace Thynapse.Cell.Tests;
 
 /// <summary>Issue 15, finding 3: every public member of a disposed cell throws <see cref="ObjectDisposedException"/> at once.</summary>
 [TestClass]
-public sealed class DisposedCellTests
+public sealed class DisposedCellTests : TestBase
 {
     private static readonly Thynapse.Transmitter.Transmitter _transmitter = SharedTransmitter.Instance;
-
-    public TestContext TestContext { get; set; } = null!;
 
     public static IEnumerable<object[]> Members =>
     [
@@ -23,16 +21,16 @@ public sealed class DisposedCellTests
     ];
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     [DynamicData(nameof(Members))]
     public async Task Member_OfADisposedCell_ThrowsObjectDisposedAtOnce(string member, Func<Thynapse.Cell.Cell, CancellationToken, Task> call)
     {
-        var cell = await Cells.ConnectAsync(_transmitter, TestIds.Next("disposed"), TestContext.CancellationToken);
+        var cell = await Cells.ConnectAsync(_transmitter, TestIds.Next("disposed"), Ct);
         await cell.DisposeAsync();
 
         // At once: a call that reached a disposed NetMQ queue used to block its thread for good.
         var started = Environment.TickCount64;
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => Task.Run(() => call(cell, TestContext.CancellationToken)).WaitAsync(TimeSpan.FromSeconds(3)),
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => Task.Run(() => call(cell, Ct)).WaitAsync(TimeSpan.FromSeconds(3)),
             $"{member} of a disposed cell");
         Assert.IsLessThan(1000L, Environment.TickCount64 - started, $"{member} threw at once");
         Assert.AreEqual(CellState.Closed, cell.CurrentState);
@@ -40,10 +38,10 @@ public sealed class DisposedCellTests
 
     /// <summary>A lazy stream subscribed to after the cell was disposed ends with the error instead of hanging.</summary>
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task LazyEvents_SubscribedAfterDisposal_EndWithObjectDisposed()
     {
-        var cell = await Cells.ConnectAsync(_transmitter, TestIds.Next("lazy"), TestContext.CancellationToken);
+        var cell = await Cells.ConnectAsync(_transmitter, TestIds.Next("lazy"), Ct);
         var events = cell.Events("later.*", Catch.Multi);
         await cell.DisposeAsync();
 

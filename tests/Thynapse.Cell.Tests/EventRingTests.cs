@@ -2,10 +2,8 @@ namespace Thynapse.Cell.Tests;
 
 /// <summary>The ring between the socket thread and a subscription's loop: order, bounds, growth, wake-ups, completion.</summary>
 [TestClass]
-public sealed class EventRingTests
+public sealed class EventRingTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
     public void TryWrite_RefusesPastCapacityAndTryReadKeepsOrder()
     {
@@ -21,7 +19,7 @@ public sealed class EventRingTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(10_000)]
     public async Task RunOfWrites_KeepsOrderRespectsCapacityAndWakesAWaitingConsumer()
     {
         var ring = new EventRing<int>(300); // grows from 256 slots during the run
@@ -37,22 +35,22 @@ public sealed class EventRingTests
         Assert.IsFalse(ring.TryWriteHeld(300), "full at its capacity inside a run too");
         ring.EndWrites();
 
-        Assert.IsTrue(await waiting.WaitAsync(TimeSpan.FromSeconds(5), TestContext.CancellationToken), "EndWrites wakes the consumer");
+        Assert.IsTrue(await waiting.WaitAsync(TimeSpan.FromSeconds(5), Ct), "EndWrites wakes the consumer");
         AssertReadsInOrderThenEmpty(ring, 300);
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(10_000)]
     public async Task Complete_FromAnotherThread_WaitsForTheRunAndKeepsItsItems()
     {
         var ring = new EventRing<int>(100);
         ring.BeginWrites();
         ring.TryWriteHeld(1);
-        var completing = Task.Run(() => ring.Complete(), TestContext.CancellationToken);
-        Assert.IsFalse(completing.Wait(TimeSpan.FromMilliseconds(200), TestContext.CancellationToken), "Complete waits for the run to end");
+        var completing = Task.Run(() => ring.Complete(), Ct);
+        Assert.IsFalse(completing.Wait(TimeSpan.FromMilliseconds(200), Ct), "Complete waits for the run to end");
         Assert.IsTrue(ring.TryWriteHeld(2), "the run goes on");
         ring.EndWrites();
-        await completing.WaitAsync(TimeSpan.FromSeconds(5), TestContext.CancellationToken);
+        await completing.WaitAsync(TimeSpan.FromSeconds(5), Ct);
 
         var read = new List<int>();
         while (await ring.WaitToReadAsync())
@@ -67,7 +65,7 @@ public sealed class EventRingTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task ConcurrentProducerAndConsumer_SeeEveryItemInOrder()
     {
         const int items = 2_000_000;
@@ -87,7 +85,7 @@ public sealed class EventRingTests
             }
 
             ring.Complete();
-        }, TestContext.CancellationToken);
+        }, Ct);
 
         long expected = 0;
         while (await ring.WaitToReadAsync())
@@ -103,7 +101,7 @@ public sealed class EventRingTests
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(10_000)]
     public async Task Complete_WithAnErrorEndsTheConsumerWithIt()
     {
         var ring = new EventRing<int>(10);
@@ -120,7 +118,7 @@ public sealed class EventRingTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task BlockingConsumer_SeesEveryItemInOrderAndTheEnd()
     {
         // Runs of writes with a sleeping consumer between them exercise the blocking wait's hand-off many times.
@@ -137,7 +135,7 @@ public sealed class EventRingTests
                     Assert.AreEqual(expected++, item);
                 }
             }
-        }, TestContext.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }, Ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         long next = 0;
         for (var run = 0; run < runs; run++)
@@ -159,23 +157,23 @@ public sealed class EventRingTests
         }
 
         ring.Complete();
-        await consumer.WaitAsync(TimeSpan.FromSeconds(20), TestContext.CancellationToken);
+        await consumer.WaitAsync(TimeSpan.FromSeconds(20), Ct);
         Assert.AreEqual(runs * perRun, expected, "the consumer saw every item, then the end");
     }
 
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(10_000)]
     public async Task BlockingConsumer_IsWokenByCompletionAndThrowsItsError()
     {
         var ring = new EventRing<int>(10);
         var failure = new InvalidOperationException("ended");
         var waiting = Task.Factory.StartNew(() => Assert.ThrowsExactly<InvalidOperationException>(() => ring.WaitToRead()),
-            TestContext.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        Assert.IsFalse(waiting.Wait(TimeSpan.FromMilliseconds(100), TestContext.CancellationToken), "nothing written: the consumer sleeps");
+            Ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Assert.IsFalse(waiting.Wait(TimeSpan.FromMilliseconds(100), Ct), "nothing written: the consumer sleeps");
 
         ring.Complete(failure);
 
-        var thrown = await waiting.WaitAsync(TimeSpan.FromSeconds(5), TestContext.CancellationToken);
+        var thrown = await waiting.WaitAsync(TimeSpan.FromSeconds(5), Ct);
         Assert.AreSame(failure, thrown);
     }
 

@@ -8,19 +8,16 @@ namespace Thynapse.Cell.Tests;
 /// time (<see cref="Event.InProgressAsync"/>).
 /// </summary>
 [TestClass]
-public sealed class HandlerDeadlineTests
+public sealed class HandlerDeadlineTests : TestBase
 {
     private static readonly TimeSpan AckTimeout = TimeSpan.FromMilliseconds(300);
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task HangingHandler_HasItsTokenCancelledAtTheAckDeadline()
     {
-        var ct = TestContext.CancellationToken;
         var transmitter = SharedTransmitter.Instance;
-        await using var worker = await Cells.ConnectAsync(transmitter, TestIds.Next("hanging"), ct);
+        await using var worker = await Cells.ConnectAsync(transmitter, TestIds.Next("hanging"), Ct);
         var notices = new ConcurrentQueue<CellNotice>();
         using var _ = worker.Notices.Subscribe(notices.Enqueue);
         var cancelledAfter = new TaskCompletionSource<TimeSpan>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -36,29 +33,28 @@ public sealed class HandlerDeadlineTests
             {
                 cancelledAfter.TrySetResult(started.Elapsed);
             }
-        }, new HandlerOptions { AckTimeout = AckTimeout, MaxAttempts = 1 }, ct);
-        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), ct);
+        }, new HandlerOptions { AckTimeout = AckTimeout, MaxAttempts = 1 }, Ct);
+        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), Ct);
 
         publisher.Publish(channel, "never done");
 
         var after = await cancelledAfter.Task.Within("the handler's token to be cancelled", TimeSpan.FromSeconds(10));
         TestContext.WriteLine($"cancelled {after.TotalMilliseconds:0} ms after the handler started (ack timeout {AckTimeout.TotalMilliseconds} ms)");
         Assert.IsLessThan(TimeSpan.FromSeconds(3), after, "cancelled at the deadline, not never");
-        await Eventually.That("the timeout is counted and noticed", () => worker.HandlersTimedOut == 1 && notices.Any(n => n.Kind == CellNoticeKind.HandlerTimedOut), cancellationToken: ct);
+        await Eventually.That("the timeout is counted and noticed", () => worker.HandlersTimedOut == 1 && notices.Any(n => n.Kind == CellNoticeKind.HandlerTimedOut), cancellationToken: Ct);
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task HungCell_LosesItsWorkToTheOtherCellAndDisposesWithinTheStopTimeout()
     {
         const int events = 20;
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
         var service = TestIds.Next("workers");
         var channel = TestIds.Next("jobs");
-        var hung = await Cells.ConnectAsync(transmitter, service, o => o with { HandlerStopTimeout = TimeSpan.FromSeconds(1) }, ct);
+        var hung = await Cells.ConnectAsync(transmitter, service, o => o with { HandlerStopTimeout = TimeSpan.FromSeconds(1) }, Ct);
         var hungStarted = 0;
-        await using var working = await Cells.ConnectAsync(transmitter, service, ct);
+        await using var working = await Cells.ConnectAsync(transmitter, service, Ct);
         var done = new ConcurrentQueue<ulong>();
         try
         {
@@ -68,16 +64,16 @@ public sealed class HandlerDeadlineTests
             {
                 Interlocked.Increment(ref hungStarted);
                 return neverEnds.Task;
-            }, new HandlerOptions { AckTimeout = AckTimeout, Prefetch = 4 }, ct);
+            }, new HandlerOptions { AckTimeout = AckTimeout, Prefetch = 4 }, Ct);
             await working.HandleAsync(channel, (e, _) =>
             {
                 done.Enqueue(e.Sequence);
                 return Task.CompletedTask;
-            }, new HandlerOptions { AckTimeout = AckTimeout, Prefetch = 4 }, ct);
-            await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), ct);
+            }, new HandlerOptions { AckTimeout = AckTimeout, Prefetch = 4 }, Ct);
+            await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), Ct);
 
             var results = await Task.WhenAll(Enumerable.Range(0, events)
-                    .Select(i => publisher.PublishAsync(channel, $"job {i}", new PublishOptions { Await = PublishAwait.Completion }, ct)))
+                    .Select(i => publisher.PublishAsync(channel, $"job {i}", new PublishOptions { Await = PublishAwait.Completion }, Ct)))
                 .Within("every job to complete", TimeSpan.FromSeconds(20));
 
             TestContext.WriteLine($"the hung cell started {hungStarted} handlers; the working one did {done.Count} jobs; {transmitter.Stats.AckTimeouts} ack timeouts");
@@ -95,20 +91,19 @@ public sealed class HandlerDeadlineTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task DeadLetteredCompletion_NamesTheServiceAndTheLastReason()
     {
-        var ct = TestContext.CancellationToken;
         var transmitter = SharedTransmitter.Instance;
         var service = TestIds.Next("failing");
-        await using var worker = await Cells.ConnectAsync(transmitter, service, ct);
+        await using var worker = await Cells.ConnectAsync(transmitter, service, Ct);
         var channel = TestIds.Next("doomed");
         await using var work = await worker.HandleAsync(channel, (_, _) => throw new InvalidOperationException("the database is down"),
-            new HandlerOptions { MaxAttempts = 2 }, ct);
-        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), ct);
+            new HandlerOptions { MaxAttempts = 2 }, Ct);
+        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), Ct);
 
         var failure = await Assert.ThrowsExactlyAsync<ThynapseDeadLetteredException>(
-            () => publisher.PublishAsync(channel, "x", new PublishOptions { Await = PublishAwait.Completion }, ct));
+            () => publisher.PublishAsync(channel, "x", new PublishOptions { Await = PublishAwait.Completion }, Ct));
 
         TestContext.WriteLine(failure.Message);
         Assert.AreEqual(service, failure.Service);
@@ -119,12 +114,11 @@ public sealed class HandlerDeadlineTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task InProgress_KeepsASlowHandlersEventFromTimingOut()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
-        await using var worker = await Cells.ConnectAsync(transmitter, TestIds.Next("patient"), ct);
+        await using var worker = await Cells.ConnectAsync(transmitter, TestIds.Next("patient"), Ct);
         var channel = TestIds.Next("long");
         var cancelled = false;
         await using var work = await worker.HandleAsync(channel, async (e, token) =>
@@ -136,10 +130,10 @@ public sealed class HandlerDeadlineTests
                 await Task.Delay(100, CancellationToken.None); // allowed: the work itself
                 cancelled |= token.IsCancellationRequested;
             }
-        }, new HandlerOptions { AckTimeout = AckTimeout }, ct);
-        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), ct);
+        }, new HandlerOptions { AckTimeout = AckTimeout }, Ct);
+        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), Ct);
 
-        var result = await publisher.PublishAsync(channel, "x", new PublishOptions { Await = PublishAwait.Completion }, ct);
+        var result = await publisher.PublishAsync(channel, "x", new PublishOptions { Await = PublishAwait.Completion }, Ct);
 
         Assert.AreEqual(PublishStatus.Completed, result.Status);
         Assert.IsFalse(cancelled, "the token was never cancelled");
@@ -149,13 +143,12 @@ public sealed class HandlerDeadlineTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task EventThatWaitedPastItsDeadline_IsRefusedWithoutRunningTheHandler()
     {
-        var ct = TestContext.CancellationToken;
         var transmitter = SharedTransmitter.Instance;
         var service = TestIds.Next("busy");
-        await using var worker = await Cells.ConnectAsync(transmitter, service, ct);
+        await using var worker = await Cells.ConnectAsync(transmitter, service, Ct);
         var notices = new ConcurrentQueue<CellNotice>();
         using var _ = worker.Notices.Subscribe(notices.Enqueue);
         var channel = TestIds.Next("queued");
@@ -167,11 +160,11 @@ public sealed class HandlerDeadlineTests
             {
                 await Task.Delay(800, CancellationToken.None); // allowed: the first job is slow and ignores its token
             }
-        }, new HandlerOptions { AckTimeout = AckTimeout, Prefetch = 4 }, ct);
-        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), ct);
+        }, new HandlerOptions { AckTimeout = AckTimeout, Prefetch = 4 }, Ct);
+        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), Ct);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 4)
-            .Select(i => publisher.PublishAsync(channel, $"{i}", new PublishOptions { Await = PublishAwait.Completion }, ct)));
+            .Select(i => publisher.PublishAsync(channel, $"{i}", new PublishOptions { Await = PublishAwait.Completion }, Ct)));
 
         Assert.IsTrue(results.All(r => r.Status == PublishStatus.Completed));
         Assert.IsTrue(notices.Any(n => n.Kind == CellNoticeKind.HandlerTimedOut && n.Message.Contains("waited past its ack deadline", StringComparison.Ordinal)),

@@ -6,27 +6,24 @@ namespace Thynapse.Cell.Tests;
 /// redelivered by the transmitter to another cell.
 /// </summary>
 [TestClass]
-public sealed class HandlerStopTests
+public sealed class HandlerStopTests : TestBase
 {
     private const int Buffered = 7;
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task DisposingTheCell_LeavesBufferedEventsUnhandledForAnotherCell()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
-        await using var blocked = await BlockedWorker.StartAsync(transmitter, ct);
+        await using var blocked = await BlockedWorker.StartAsync(transmitter, Ct);
         var (worker, service, channel, runs, release) = (blocked.Worker, blocked.Service, blocked.Channel, blocked.Runs, blocked.Release);
-        await using var other = await Cells.ConnectAsync(transmitter, service, ct);
+        await using var other = await Cells.ConnectAsync(transmitter, service, Ct);
         var done = new ConcurrentDictionary<string, int>();
         await using var otherWork = await other.HandleAsync(channel, (e, _) =>
         {
             done.AddOrUpdate(e.BodyAsString(), 1, (_, n) => n + 1);
             return Task.CompletedTask;
-        }, cancellationToken: ct);
+        }, cancellationToken: Ct);
 
         var disposing = worker.DisposeAsync().AsTask(); // the cell is stopping from here on
         release.SetResult();
@@ -35,26 +32,25 @@ public sealed class HandlerStopTests
         TestContext.WriteLine($"worker ran: {string.Join(", ", runs)}; the other cell did: {string.Join(", ", done.Keys.Order())}");
         Assert.HasCount(1, runs, "the stopping worker ran no buffered event");
         Assert.AreEqual((long)Buffered, worker.EventsLeftUnhandled);
-        await Eventually.That("the other cell did every job the worker left", () => Enumerable.Range(1, Buffered).All(i => done.ContainsKey($"job {i}")), cancellationToken: ct);
+        await Eventually.That("the other cell did every job the worker left", () => Enumerable.Range(1, Buffered).All(i => done.ContainsKey($"job {i}")), cancellationToken: Ct);
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task DisposingTheSubscription_RefusesBufferedEventsWithoutRunningThem()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
-        await using var blocked = await BlockedWorker.StartAsync(transmitter, ct);
+        await using var blocked = await BlockedWorker.StartAsync(transmitter, Ct);
         var (worker, work, runs, release) = (blocked.Worker, blocked.Work, blocked.Runs, blocked.Release);
 
         var disposing = work.DisposeAsync().AsTask();
-        await Eventually.That("the handler's token is cancelled", () => work.Stopping.IsCancellationRequested, cancellationToken: ct);
+        await Eventually.That("the handler's token is cancelled", () => work.Stopping.IsCancellationRequested, cancellationToken: Ct);
         release.SetResult();
         await disposing.Within("the subscription's disposal");
 
         Assert.HasCount(1, runs, "the stopping handler ran no buffered event");
         Assert.AreEqual((long)Buffered, worker.EventsLeftUnhandled);
-        await Eventually.That("the transmitter was told of every one", () => transmitter.Stats.Nacks >= Buffered, cancellationToken: ct);
+        await Eventually.That("the transmitter was told of every one", () => transmitter.Stats.Nacks >= Buffered, cancellationToken: Ct);
     }
 
     /// <summary>
@@ -62,13 +58,12 @@ public sealed class HandlerStopTests
     /// stop; its watchdog timer, made then, was never disposed. Here the continuation comes after the whole disposal.
     /// </summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task HandlerStartingAfterTheCellStopped_GetsNoWatchdogAndEnds()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
-        var worker = await Cells.ConnectAsync(transmitter, TestIds.Next("late"), ct);
-        var subscription = await worker.SubscribeAsync(TestIds.Next("jobs"), Catch.Any, new SubscriptionOptions { Acknowledge = true }, handled: true, ct);
+        var worker = await Cells.ConnectAsync(transmitter, TestIds.Next("late"), Ct);
+        var subscription = await worker.SubscribeAsync(TestIds.Next("jobs"), Catch.Any, new SubscriptionOptions { Acknowledge = true }, handled: true, Ct);
         await worker.DisposeAsync();
 
         worker.StartHandler(subscription, (_, _) => Task.CompletedTask, concurrency: 1);

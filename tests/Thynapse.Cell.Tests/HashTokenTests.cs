@@ -5,22 +5,19 @@ namespace Thynapse.Cell.Tests;
 /// at once, the transmitter with <c>ERRR</c>, both with the same reason from the one parser in Thynapse.Core.
 /// </summary>
 [TestClass]
-public sealed class HashTokenTests
+public sealed class HashTokenTests : TestBase
 {
     private const string PatternReason = "'#' is not a wildcard here (token 2): use '>' for one or more trailing tokens, '*' for exactly one";
     private const string ChannelReason = "'#' cannot be a whole token of a channel (token 2): it is reserved, as the wildcard it looks like";
     private static readonly Thynapse.Transmitter.Transmitter _transmitter = SharedTransmitter.Instance;
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task SubscribeAsync_HashToken_ThrowsSuggestingGreaterThanOrStar_AsTheTransmitterAnswers()
     {
-        var ct = TestContext.CancellationToken;
-        await using var cell = await Cells.ConnectAsync(_transmitter, "amqp-user", ct);
+        await using var cell = await Cells.ConnectAsync(_transmitter, "amqp-user", Ct);
 
-        var sdk = await Assert.ThrowsExactlyAsync<ArgumentException>(() => cell.SubscribeAsync("orders.#", Catch.Multi, ct));
+        var sdk = await Assert.ThrowsExactlyAsync<ArgumentException>(() => cell.SubscribeAsync("orders.#", Catch.Multi, Ct));
         var lazy = Assert.ThrowsExactly<ArgumentException>(() => cell.Events("orders.#", Catch.Any));
         using var raw = new RawClient(_transmitter.CommandEndpoint);
         raw.Hello("amqp-user-raw");
@@ -33,11 +30,10 @@ public sealed class HashTokenTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Publish_HashToken_ThrowsNamingTheReservedToken_AsTheTransmitterAnswers()
     {
-        var ct = TestContext.CancellationToken;
-        await using var cell = await Cells.ConnectAsync(_transmitter, "amqp-publisher", ct);
+        await using var cell = await Cells.ConnectAsync(_transmitter, "amqp-publisher", Ct);
 
         var sdk = Assert.ThrowsExactly<ArgumentException>(() => cell.Publish("orders.#", "x"));
         using var raw = new RawClient(_transmitter.CommandEndpoint);

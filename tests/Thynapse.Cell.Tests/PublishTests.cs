@@ -2,11 +2,9 @@ namespace Thynapse.Cell.Tests;
 
 /// <summary>Publishing: validation, bodies, and identity.</summary>
 [TestClass]
-public sealed class PublishTests
+public sealed class PublishTests : TestBase
 {
     private static Thynapse.Transmitter.Transmitter _transmitter = null!;
-
-    public TestContext TestContext { get; set; } = null!;
 
     [ClassInitialize]
     public static void Start(TestContext _) => _transmitter = Transmitters.StartLoopback(o => o with { MaxFrameBytes = 64 * 1024 });
@@ -21,16 +19,16 @@ public sealed class PublishTests
     [DataRow("$DLQ.x")]
     public async Task Publish_RefusesBadChannelsBeforeSending(string channel)
     {
-        await using var cell = await Cells.ConnectAsync(_transmitter, "validating", TestContext.CancellationToken);
+        await using var cell = await Cells.ConnectAsync(_transmitter, "validating", Ct);
 
         Assert.ThrowsExactly<ArgumentException>(() => cell.Publish(channel, "x"));
-        await Assert.ThrowsExactlyAsync<ArgumentException>(() => cell.PublishAsync(channel, "x", cancellationToken: TestContext.CancellationToken));
+        await Assert.ThrowsExactlyAsync<ArgumentException>(() => cell.PublishAsync(channel, "x", cancellationToken: Ct));
     }
 
     [TestMethod]
     public async Task Publish_RefusesAnEventLargerThanTheTransmittersFrameLimit()
     {
-        await using var cell = await Cells.ConnectAsync(_transmitter, "big", TestContext.CancellationToken);
+        await using var cell = await Cells.ConnectAsync(_transmitter, "big", Ct);
 
         var ex = Assert.ThrowsExactly<ArgumentException>(() => cell.Publish("a", new byte[64 * 1024]));
         Assert.Contains("65536", ex.Message);
@@ -38,13 +36,12 @@ public sealed class PublishTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Bodies_ArriveIntactAsBytesTextAndJson()
     {
-        var ct = TestContext.CancellationToken;
         var channel = TestIds.Next("bodies");
-        await using var cell = await Cells.ConnectAsync(_transmitter, "bodies", ct);
-        await using var collector = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
+        await using var cell = await Cells.ConnectAsync(_transmitter, "bodies", Ct);
+        await using var collector = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, Ct);
         var binary = Enumerable.Range(0, 50_000).Select(i => (byte)(i * 7)).ToArray();
 
         cell.Publish(channel, binary);
@@ -52,7 +49,7 @@ public sealed class PublishTests
         cell.PublishJson(channel, new Order(42, "tea"));
         cell.Publish(channel, ReadOnlySpan<byte>.Empty);
 
-        await collector.WaitForAsync(4, "the subscriber", ct);
+        await collector.WaitForAsync(4, "the subscriber", Ct);
         var events = collector.Events;
         CollectionAssert.AreEqual(binary, events[0].Body.ToArray());
         Assert.AreEqual("héllo wörld", events[1].BodyAsString());
@@ -64,13 +61,12 @@ public sealed class PublishTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Key_UpTo1024BytesIsAcceptedAndLongerRefusedAtOnce()
     {
-        var ct = TestContext.CancellationToken;
-        await using var cell = await Cells.ConnectAsync(_transmitter, "keyed", ct);
+        await using var cell = await Cells.ConnectAsync(_transmitter, "keyed", Ct);
 
-        var accepted = await cell.PublishAsync(TestIds.Next("keyed"), "x", new PublishOptions { Key = new string('k', 1024) }, ct);
+        var accepted = await cell.PublishAsync(TestIds.Next("keyed"), "x", new PublishOptions { Key = new string('k', 1024) }, Ct);
 
         Assert.AreEqual(PublishStatus.NoReceiver, accepted.Status);
         Assert.ThrowsExactly<ArgumentException>(() => cell.Publish("a", "x", new PublishOptions { Key = new string('k', 1025) }));

@@ -7,14 +7,12 @@ namespace Thynapse.Cell.Tests;
 /// event, had it been sent, would have arrived before the sentinel did.
 /// </summary>
 [TestClass]
-public sealed class ReceiversTests
+public sealed class ReceiversTests : TestBase
 {
     private static readonly Thynapse.Transmitter.Transmitter _transmitter = SharedTransmitter.Instance;
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task OneCellCatchingMultiAndAny_GetsTwoDeliveriesAndReceiversIsTwo()
     {
         var (first, counts) = await PublishToOneCellAsync(Catch.Multi, Catch.Any);
@@ -24,7 +22,7 @@ public sealed class ReceiversTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task OneCellWithTwoMulticatchSubscriptions_GetsOneDeliverySeenByBothAndReceiversIsOne()
     {
         var (first, counts) = await PublishToOneCellAsync(Catch.Multi, Catch.Multi);
@@ -34,7 +32,7 @@ public sealed class ReceiversTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task OneCellWithTwoAnycatchSubscriptions_GetsOneDeliveryForOneOfThemAndReceiversIsOne()
     {
         var (first, counts) = await PublishToOneCellAsync(Catch.Any, Catch.Any);
@@ -49,21 +47,20 @@ public sealed class ReceiversTests
     /// </summary>
     private async Task<(PublishResult First, int[] Counts)> PublishToOneCellAsync(Catch a, Catch b)
     {
-        var ct = TestContext.CancellationToken;
         var channel = TestIds.Next("receivers");
-        await using var catcher = await Cells.ConnectAsync(_transmitter, TestIds.Next("catcher"), ct);
+        await using var catcher = await Cells.ConnectAsync(_transmitter, TestIds.Next("catcher"), Ct);
         var seen = new[] { new EventCollector(), new EventCollector() };
-        await using var first = await catcher.SubscribeAsync(channel, a, ct);
-        await using var second = await catcher.SubscribeAsync(channel, b, ct);
+        await using var first = await catcher.SubscribeAsync(channel, a, Ct);
+        await using var second = await catcher.SubscribeAsync(channel, b, Ct);
         using var s0 = first.Subscribe(seen[0]);
         using var s1 = second.Subscribe(seen[1]);
-        await using var publisher = await Cells.ConnectAsync(_transmitter, TestIds.Next("publisher"), ct);
+        await using var publisher = await Cells.ConnectAsync(_transmitter, TestIds.Next("publisher"), Ct);
 
-        var result = await publisher.PublishAsync(channel, "event", cancellationToken: ct);
-        var sentinel = await publisher.PublishAsync(channel, "sentinel", cancellationToken: ct);
+        var result = await publisher.PublishAsync(channel, "event", cancellationToken: Ct);
+        var sentinel = await publisher.PublishAsync(channel, "sentinel", cancellationToken: Ct);
 
         var sentinels = a == b && a == Catch.Any ? 1 : 2; // two anycatch subscriptions of one cell: one delivery of it
-        await Eventually.That("the sentinel arrived", () => seen.Sum(c => c.Events.Count(e => e.Sequence == sentinel.Sequence)) == sentinels, cancellationToken: ct);
+        await Eventually.That("the sentinel arrived", () => seen.Sum(c => c.Events.Count(e => e.Sequence == sentinel.Sequence)) == sentinels, cancellationToken: Ct);
         return (result, [.. seen.Select(c => c.Events.Count(e => e.Sequence == result.Sequence))]);
     }
 }

@@ -2,19 +2,16 @@ namespace Thynapse.Cell.Tests;
 
 /// <summary>Four cells in two services on a real transmitter: multicatch and anycatch as DESIGN-BRIEF §3 defines them.</summary>
 [TestClass]
-public sealed class RoutingTests
+public sealed class RoutingTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Multicatch_ReachesEverySubscribedCellExactlyOnce()
     {
         const int events = 200;
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
-        await using var grid = await Grid.StartAsync(transmitter, "orders.*", Catch.Multi, ct);
-        await using var publisher = await Cells.ConnectAsync(transmitter, "shop", ct);
+        await using var grid = await Grid.StartAsync(transmitter, "orders.*", Catch.Multi, Ct);
+        await using var publisher = await Cells.ConnectAsync(transmitter, "shop", Ct);
         var deliveriesBefore = transmitter.Stats.Deliveries;
 
         for (var i = 0; i < events; i++)
@@ -22,11 +19,11 @@ public sealed class RoutingTests
             publisher.Publish("orders.created", $"order {i}");
         }
 
-        var last = await publisher.PublishAsync("orders.created", "last", cancellationToken: ct);
+        var last = await publisher.PublishAsync("orders.created", "last", cancellationToken: Ct);
         Assert.AreEqual(4, last.Receivers, "the last event reached all four cells");
         foreach (var (name, collector) in grid.Collectors)
         {
-            await collector.WaitForAsync(events + 1, name, ct);
+            await collector.WaitForAsync(events + 1, name, Ct);
         }
 
         Assert.AreEqual(4L * (events + 1), transmitter.Stats.Deliveries - deliveriesBefore, "the transmitter made exactly one delivery per cell per event");
@@ -41,19 +38,18 @@ public sealed class RoutingTests
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task Anycatch_ReachesExactlyOneCellPerServiceAndEveryCellGetsAShare()
     {
         const int events = 1000;
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
-        await using var grid = await Grid.StartAsync(transmitter, "jobs.>", Catch.Any, ct);
-        await using var publisher = await Cells.ConnectAsync(transmitter, "producer", ct);
+        await using var grid = await Grid.StartAsync(transmitter, "jobs.>", Catch.Any, Ct);
+        await using var publisher = await Cells.ConnectAsync(transmitter, "producer", Ct);
         var deliveriesBefore = transmitter.Stats.Deliveries;
 
         for (var i = 0; i < events; i++)
         {
-            var result = await publisher.PublishAsync("jobs.render", $"job {i}", cancellationToken: ct);
+            var result = await publisher.PublishAsync("jobs.render", $"job {i}", cancellationToken: Ct);
             Assert.AreEqual(2, result.Receivers, "one receiver per service");
         }
 
@@ -61,7 +57,7 @@ public sealed class RoutingTests
         {
             await Eventually.That($"{service} caught all {events} jobs",
                 () => grid.Collectors.Where(c => c.Key.StartsWith(service, StringComparison.Ordinal)).Sum(c => c.Value.Count) >= events,
-                cancellationToken: ct);
+                cancellationToken: Ct);
         }
 
         Assert.AreEqual(2L * events, transmitter.Stats.Deliveries - deliveriesBefore, "exactly one delivery per service per event");
@@ -81,12 +77,11 @@ public sealed class RoutingTests
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task Anycatch_UnderABurst_GoesOutInRunsOfAtMost256PerBurstAndEveryEventOnce()
     {
         const int events = 3000;
         const int runLength = 256; // AnycatchGroup.RunLength, PROTOCOL.md §4.2
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
         var caught = new List<(ulong Sequence, int Cell)>();
         var cells = new List<Cell>();
@@ -94,10 +89,10 @@ public sealed class RoutingTests
         {
             for (var n = 0; n < 4; n++)
             {
-                var cell = await Cells.ConnectAsync(transmitter, "workers", ct);
+                var cell = await Cells.ConnectAsync(transmitter, "workers", Ct);
                 cells.Add(cell);
                 var index = n;
-                (await cell.SubscribeAsync("work.*", Catch.Any, ct)).Subscribe(e =>
+                (await cell.SubscribeAsync("work.*", Catch.Any, Ct)).Subscribe(e =>
                 {
                     lock (caught)
                     {
@@ -106,16 +101,16 @@ public sealed class RoutingTests
                 });
             }
 
-            await using var publisher = await Cells.ConnectAsync(transmitter, "producer", ct);
+            await using var publisher = await Cells.ConnectAsync(transmitter, "producer", Ct);
             for (var i = 0; i < events; i++)
             {
                 publisher.Publish("work.item", "x"); // fire and forget: they reach the transmitter in bursts
             }
 
-            await Eventually.That($"all {events} events are caught", () => { lock (caught) { return caught.Count >= events; } }, cancellationToken: ct);
-            var last = await publisher.PublishAsync("work.item", "last", cancellationToken: ct); // accepted: the transmitter routed all before it
+            await Eventually.That($"all {events} events are caught", () => { lock (caught) { return caught.Count >= events; } }, cancellationToken: Ct);
+            var last = await publisher.PublishAsync("work.item", "last", cancellationToken: Ct); // accepted: the transmitter routed all before it
             Assert.AreEqual(1, last.Receivers);
-            await Eventually.That("the marker is caught too", () => { lock (caught) { return caught.Count >= events + 1; } }, cancellationToken: ct);
+            await Eventually.That("the marker is caught too", () => { lock (caught) { return caught.Count >= events + 1; } }, cancellationToken: Ct);
             List<(ulong Sequence, int Cell)> inOrder;
             lock (caught)
             {
@@ -145,11 +140,10 @@ public sealed class RoutingTests
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task Anycatch_SharesEvenlyAcrossManyChannelsAndSubscriptionChurn()
     {
         const int events = 300;
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
         var counts = new int[3];
         var cells = new List<Cell>();
@@ -157,25 +151,25 @@ public sealed class RoutingTests
         {
             for (var n = 0; n < 3; n++)
             {
-                var cell = await Cells.ConnectAsync(transmitter, "sharers", ct);
+                var cell = await Cells.ConnectAsync(transmitter, "sharers", Ct);
                 cells.Add(cell);
                 var index = n;
-                (await cell.SubscribeAsync("orders.*", Catch.Any, ct)).Subscribe(_ => Interlocked.Increment(ref counts[index]));
+                (await cell.SubscribeAsync("orders.*", Catch.Any, Ct)).Subscribe(_ => Interlocked.Increment(ref counts[index]));
             }
 
-            await using var publisher = await Cells.ConnectAsync(transmitter, "publisher", ct);
-            await using var churner = await Cells.ConnectAsync(transmitter, "churner", ct);
+            await using var publisher = await Cells.ConnectAsync(transmitter, "publisher", Ct);
+            await using var churner = await Cells.ConnectAsync(transmitter, "churner", Ct);
             for (var i = 0; i < events; i++)
             {
                 // A channel per event (one route plan each), and a subscription change every tenth event (plans rebuilt).
-                await publisher.PublishAsync($"orders.{i}", "x", cancellationToken: ct);
+                await publisher.PublishAsync($"orders.{i}", "x", cancellationToken: Ct);
                 if (i % 10 == 0)
                 {
-                    await (await churner.SubscribeAsync($"noise.{i}", Catch.Multi, ct)).DisposeAsync();
+                    await (await churner.SubscribeAsync($"noise.{i}", Catch.Multi, Ct)).DisposeAsync();
                 }
             }
 
-            await Eventually.That($"all {events} events are caught", () => counts.Sum() == events, cancellationToken: ct);
+            await Eventually.That($"all {events} events are caught", () => counts.Sum() == events, cancellationToken: Ct);
             TestContext.WriteLine($"shares: {string.Join(", ", counts)}");
             foreach (var count in counts)
             {
@@ -189,25 +183,24 @@ public sealed class RoutingTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task MultiAndAny_OnOneChannelBothApply()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
-        await using var audit = await Cells.ConnectAsync(transmitter, "audit", ct);
-        await using var worker = await Cells.ConnectAsync(transmitter, "worker", ct);
+        await using var audit = await Cells.ConnectAsync(transmitter, "audit", Ct);
+        await using var worker = await Cells.ConnectAsync(transmitter, "worker", Ct);
         var everything = new EventCollector();
         var work = new EventCollector();
-        await using var tap = await audit.SubscribeAsync("tasks.>", Catch.Multi, ct);
-        await using var job = await worker.SubscribeAsync("tasks.*", Catch.Any, ct);
+        await using var tap = await audit.SubscribeAsync("tasks.>", Catch.Multi, Ct);
+        await using var job = await worker.SubscribeAsync("tasks.*", Catch.Any, Ct);
         using var a = tap.Subscribe(everything);
         using var b = job.Subscribe(work);
 
-        var result = await audit.PublishAsync("tasks.new", "t", cancellationToken: ct);
+        var result = await audit.PublishAsync("tasks.new", "t", cancellationToken: Ct);
 
         Assert.AreEqual(2, result.Receivers);
-        await everything.WaitForAsync(1, "the multicatch tap", ct);
-        await work.WaitForAsync(1, "the anycatch worker", ct);
+        await everything.WaitForAsync(1, "the multicatch tap", Ct);
+        await work.WaitForAsync(1, "the anycatch worker", Ct);
         Assert.AreEqual(Catch.Multi, everything.Events[0].Mode);
         Assert.AreEqual(Catch.Any, work.Events[0].Mode);
         Assert.AreEqual(1, work.Events[0].Attempt);
@@ -216,14 +209,13 @@ public sealed class RoutingTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task PublishAsync_WithNoSubscriberSaysNoReceiver()
     {
-        var ct = TestContext.CancellationToken;
         var transmitter = SharedTransmitter.Instance;
-        await using var cell = await Cells.ConnectAsync(transmitter, "lonely", ct);
+        await using var cell = await Cells.ConnectAsync(transmitter, "lonely", Ct);
 
-        var result = await cell.PublishAsync(TestIds.Next("nobody"), "hello?", cancellationToken: ct);
+        var result = await cell.PublishAsync(TestIds.Next("nobody"), "hello?", cancellationToken: Ct);
 
         Assert.AreEqual(PublishStatus.NoReceiver, result.Status);
         Assert.AreEqual(0, result.Receivers);

@@ -5,20 +5,17 @@ namespace Thynapse.Cell.Tests;
 /// (<see cref="ScriptedTransmitter"/>): requests it asks again, and nothing that belonged to the lost session.
 /// </summary>
 [TestClass]
-public sealed class SessionReplayTests
+public sealed class SessionReplayTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     /// <summary>Review finding 6: requests unanswered when the session was lost were asked again in reverse order.</summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task RequestsInFlightWhenTheSessionIsLost_AreAskedAgainInTheirOrder()
     {
-        var ct = TestContext.CancellationToken;
         using var transmitter = new ScriptedTransmitter();
-        await using var cell = await transmitter.ConnectAsync("scripted", ct);
+        await using var cell = await transmitter.ConnectAsync("scripted", Ct);
 
-        var updates = Enumerable.Range(1, 3).Select(step => cell.SetMetadataAsync("step", step, ct)).ToList();
+        var updates = Enumerable.Range(1, 3).Select(step => cell.SetMetadataAsync("step", step, Ct)).ToList();
         var first = Enumerable.Range(1, 3).Select(_ => transmitter.Expect("META")).ToList();
         Assert.AreEqual("1, 2, 3", Steps(first), "sent in order");
 
@@ -37,15 +34,14 @@ public sealed class SessionReplayTests
     /// carries) in whatever order their continuations ran on the thread pool, so the copy could end with an older one.
     /// </summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task MetadataUpdatesAnsweredInOrder_AreAppliedLocallyInThatOrder()
     {
         const int updates = 50;
-        var ct = TestContext.CancellationToken;
         using var transmitter = new ScriptedTransmitter();
-        await using var cell = await transmitter.ConnectAsync("scripted", ct);
+        await using var cell = await transmitter.ConnectAsync("scripted", Ct);
 
-        var made = Enumerable.Range(1, updates).Select(step => cell.SetMetadataAsync("step", step, ct)).ToList();
+        var made = Enumerable.Range(1, updates).Select(step => cell.SetMetadataAsync("step", step, Ct)).ToList();
         var metas = Enumerable.Range(1, updates).Select(_ => transmitter.Expect("META")).ToList();
         metas.ForEach(m => transmitter.Okay(m));
         await Task.WhenAll(made).Within("the metadata updates");
@@ -60,13 +56,12 @@ public sealed class SessionReplayTests
     /// The socket thread is held so that the loss comes between the check and the sending, as a busy one would.
     /// </summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task AnswersForALostSessionsTags_NeverReachTheNextSession()
     {
-        var ct = TestContext.CancellationToken;
         using var transmitter = new ScriptedTransmitter();
-        await using var cell = await transmitter.ConnectAsync("scripted", ct);
-        var (subscription, subs) = await transmitter.SubscribeAsync(cell, "jobs.*", Catch.Any, new SubscriptionOptions { Acknowledge = true }, ct); // ends with the cell
+        await using var cell = await transmitter.ConnectAsync("scripted", Ct);
+        var (subscription, subs) = await transmitter.SubscribeAsync(cell, "jobs.*", Catch.Any, new SubscriptionOptions { Acknowledge = true }, Ct); // ends with the cell
         var caught = new EventCollector();
         using var observing = subscription.Subscribe(caught);
         var origin = Thid.NewRandom();
@@ -75,7 +70,7 @@ public sealed class SessionReplayTests
         {
             Sub = subscription.Id, Tag = 7, Attempt = 1,
         }.ToJson(), body);
-        await caught.WaitForAsync(1, "the delivery of session 1", ct);
+        await caught.WaitForAsync(1, "the delivery of session 1", Ct);
         var e = caught.Events[0];
 
         using var held = new ManualResetEventSlim();
@@ -93,7 +88,7 @@ public sealed class SessionReplayTests
 
         var hello = transmitter.Expect("HELO");
         transmitter.Welcome(hello);
-        var seen = (await UntilSentinelAsync(transmitter, cell, ct)).Select(m => m.Header).ToList();
+        var seen = (await UntilSentinelAsync(transmitter, cell, Ct)).Select(m => m.Header).ToList();
         Assert.IsEmpty(seen, "nothing between the new HELO and the sentinel: " + string.Join(" | ", seen));
         Assert.AreEqual(2L, cell.StaleAcknowledgements, "the PROG and the NACK were dropped and counted");
         await transmitter.CloseAsync(cell);
@@ -104,13 +99,12 @@ public sealed class SessionReplayTests
     /// welcomed: one for every subscription the HELO carried that had gone since, and its own parked request.
     /// </summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task SubscriptionDisposedWhileReJoining_IsUnsubscribedOnce()
     {
-        var ct = TestContext.CancellationToken;
         using var transmitter = new ScriptedTransmitter();
-        await using var cell = await transmitter.ConnectAsync("scripted", ct);
-        var (subscription, subs) = await transmitter.SubscribeAsync(cell, "audit.*", Catch.Multi, SubscriptionOptions.Default, ct);
+        await using var cell = await transmitter.ConnectAsync("scripted", Ct);
+        var (subscription, subs) = await transmitter.SubscribeAsync(cell, "audit.*", Catch.Multi, SubscriptionOptions.Default, Ct);
 
         transmitter.SendJson(subs.Identity, "GBYE", new JObject { ["reason"] = "shutdown" });
         var hello = transmitter.Expect("HELO");
@@ -121,7 +115,7 @@ public sealed class SessionReplayTests
         await handedOver.Task.Within("the socket thread to take the UNSB");
         transmitter.Welcome(hello);
 
-        var unsubscribed = (await UntilSentinelAsync(transmitter, cell, ct)).Count(m => m.Command == "UNSB" && m.Json.Value<uint>("sub") == subscription.Id);
+        var unsubscribed = (await UntilSentinelAsync(transmitter, cell, Ct)).Count(m => m.Command == "UNSB" && m.Json.Value<uint>("sub") == subscription.Id);
         Assert.AreEqual(1, unsubscribed, "exactly one UNSB for the disposed subscription");
         await transmitter.CloseAsync(cell);
     }
@@ -144,12 +138,11 @@ public sealed class SessionReplayTests
 
     /// <summary>A <c>CELL</c> notice of a change kind this version does not know (a later one's) is ignored and counted (PROTOCOL.md §5.17).</summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task ANoticeOfAnUnknownChangeKind_IsIgnoredAndCounted_AndTheWatchGoesOn()
     {
-        var ct = TestContext.CancellationToken;
         using var transmitter = new ScriptedTransmitter();
-        await using var cell = await transmitter.ConnectAsync("scripted", ct);
+        await using var cell = await transmitter.ConnectAsync("scripted", Ct);
         var changes = new System.Collections.Concurrent.ConcurrentQueue<MembershipChange>();
         using var watching = cell.Watch().Subscribe(changes.Enqueue);
         var watch = transmitter.Expect("WTCH");
@@ -162,7 +155,7 @@ public sealed class SessionReplayTests
         transmitter.SendJson(watch.Identity, "CELL", notice);
         transmitter.SendJson(watch.Identity, "CELL", new CellChangeMessage(id, CellChange.Joined, described).ToJson());
 
-        await Eventually.That("the joined notice after the unknown one reaches the observer", () => !changes.IsEmpty, cancellationToken: ct);
+        await Eventually.That("the joined notice after the unknown one reaches the observer", () => !changes.IsEmpty, cancellationToken: Ct);
         Assert.AreEqual(1L, cell.UnknownCellChanges, "the notice of kind 'moved' was counted");
         Assert.IsTrue(changes.TryDequeue(out var first));
         Assert.AreEqual(MembershipChangeKind.Joined, first.Kind, "the unknown kind was not taken for a join or an update");

@@ -2,46 +2,42 @@ namespace Thynapse.Cell.Tests;
 
 /// <summary>Events narrowed by metadata queries, selectors, services and keys (PROTOCOL.md §4.6).</summary>
 [TestClass]
-public sealed class TargetedRoutingTests
+public sealed class TargetedRoutingTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task TargetedMulticatch_ReachesOnlyMatchingCells()
     {
-        var ct = TestContext.CancellationToken;
-        await using var fleet = await Fleet.StartAsync("gateway", "guild.events", Catch.Multi, ct,
+        await using var fleet = await Fleet.StartAsync("gateway", "guild.events", Catch.Multi, Ct,
             JObject.Parse("{\"guilds\":[1,2]}"), JObject.Parse("{\"guilds\":[3]}"), JObject.Parse("{\"guilds\":[4,123]}"));
         var sender = fleet.Sender;
 
-        var result = await sender.PublishAsync("guild.events", "for 123", new PublishOptions { Target = JObject.Parse("{\"guilds\":{\"$contains\":123}}") }, ct);
+        var result = await sender.PublishAsync("guild.events", "for 123", new PublishOptions { Target = JObject.Parse("{\"guilds\":{\"$contains\":123}}") }, Ct);
 
         Assert.AreEqual(1, result.Receivers);
-        await fleet.Caught[2].WaitForAsync(1, "the gateway holding guild 123", ct);
-        await sender.PublishAsync("guild.events", "to all", cancellationToken: ct);
-        await fleet.Caught[0].WaitForAsync(1, "gateway 0, by the untargeted sentinel", ct);
-        await fleet.Caught[1].WaitForAsync(1, "gateway 1, by the untargeted sentinel", ct);
+        await fleet.Caught[2].WaitForAsync(1, "the gateway holding guild 123", Ct);
+        await sender.PublishAsync("guild.events", "to all", cancellationToken: Ct);
+        await fleet.Caught[0].WaitForAsync(1, "gateway 0, by the untargeted sentinel", Ct);
+        await fleet.Caught[1].WaitForAsync(1, "gateway 1, by the untargeted sentinel", Ct);
         Assert.AreEqual("to all", fleet.Caught[0].Events[0].BodyAsString(), "gateway 0 got the sentinel first: nothing targeted reached it");
         Assert.AreEqual("to all", fleet.Caught[1].Events[0].BodyAsString());
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task TargetedAnycatch_SharesAmongMatchingCellsOnly()
     {
-        var ct = TestContext.CancellationToken;
-        await using var fleet = await Fleet.StartAsync("renderer", "render.jobs", Catch.Any, ct,
+        await using var fleet = await Fleet.StartAsync("renderer", "render.jobs", Catch.Any, Ct,
             JObject.Parse("{\"version\":\"1.5.0\"}"), JObject.Parse("{\"version\":\"2.0.1\"}"), JObject.Parse("{\"version\":\"2.10.0\"}"));
         var sender = fleet.Sender;
         var modern = new PublishOptions { Target = JObject.Parse("{\"version\":{\"$gte\":\"2.0.0\"}}") };
 
         for (var i = 0; i < 100; i++)
         {
-            Assert.AreEqual(1, (await sender.PublishAsync("render.jobs", $"{i}", modern, ct)).Receivers);
+            Assert.AreEqual(1, (await sender.PublishAsync("render.jobs", $"{i}", modern, Ct)).Receivers);
         }
 
-        await Eventually.That("all 100 are caught", () => fleet.Caught.Sum(c => c.Count) == 100, cancellationToken: ct);
+        await Eventually.That("all 100 are caught", () => fleet.Caught.Sum(c => c.Count) == 100, cancellationToken: Ct);
         fleet.AssertNoErrors();
         Assert.AreEqual(0, fleet.Caught[0].Count, "1.5.0 is too old");
         Assert.AreEqual(50, fleet.Caught[1].Count, "2.0.1 gets half");
@@ -49,21 +45,20 @@ public sealed class TargetedRoutingTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Selector_PicksTheMinimumOrMaximumCell()
     {
-        var ct = TestContext.CancellationToken;
-        await using var fleet = await Fleet.StartAsync("renderer", "render.jobs", Catch.Any, ct,
+        await using var fleet = await Fleet.StartAsync("renderer", "render.jobs", Catch.Any, Ct,
             JObject.Parse("{\"load\":0.7}"), JObject.Parse("{\"load\":0.2}"), JObject.Parse("{\"load\":0.5}"), JObject.Parse("{\"other\":1}"));
         var sender = fleet.Sender;
 
         for (var i = 0; i < 10; i++)
         {
-            await sender.PublishAsync("render.jobs", "least", new PublishOptions { Target = JObject.Parse("{\"$min\":\"load\"}") }, ct);
-            await sender.PublishAsync("render.jobs", "most", new PublishOptions { Target = JObject.Parse("{\"$max\":\"load\"}") }, ct);
+            await sender.PublishAsync("render.jobs", "least", new PublishOptions { Target = JObject.Parse("{\"$min\":\"load\"}") }, Ct);
+            await sender.PublishAsync("render.jobs", "most", new PublishOptions { Target = JObject.Parse("{\"$max\":\"load\"}") }, Ct);
         }
 
-        await Eventually.That("all 20 are caught", () => fleet.Caught.Sum(c => c.Count) == 20, cancellationToken: ct);
+        await Eventually.That("all 20 are caught", () => fleet.Caught.Sum(c => c.Count) == 20, cancellationToken: Ct);
         fleet.AssertNoErrors();
         Assert.IsTrue(fleet.Caught[1].Events.All(e => e.BodyAsString() == "least") && fleet.Caught[1].Count == 10, "the 0.2 cell got every $min");
         Assert.IsTrue(fleet.Caught[0].Events.All(e => e.BodyAsString() == "most") && fleet.Caught[0].Count == 10, "the 0.7 cell got every $max");
@@ -71,11 +66,10 @@ public sealed class TargetedRoutingTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Key_StaysWithItsCellAndMovesOnlyWhenThatCellLeaves()
     {
-        var ct = TestContext.CancellationToken;
-        await using var fleet = await Fleet.StartAsync("sessions", "session.msgs", Catch.Any, ct, [], [], []);
+        await using var fleet = await Fleet.StartAsync("sessions", "session.msgs", Catch.Any, Ct, [], [], []);
         var sender = fleet.Sender;
         var keys = Enumerable.Range(0, 12).Select(i => $"user-{i}").ToArray();
         var options = keys.ToDictionary(k => k, k => new PublishOptions { Key = k });
@@ -84,11 +78,11 @@ public sealed class TargetedRoutingTests
         {
             foreach (var key in keys)
             {
-                await sender.PublishAsync("session.msgs", key, options[key], ct);
+                await sender.PublishAsync("session.msgs", key, options[key], Ct);
             }
         }
 
-        await Eventually.That("all keyed events are caught", () => fleet.Caught.Sum(c => c.Count) == 60, cancellationToken: ct);
+        await Eventually.That("all keyed events are caught", () => fleet.Caught.Sum(c => c.Count) == 60, cancellationToken: Ct);
         fleet.AssertNoErrors();
         var owner = Owners(fleet);
         Assert.HasCount(12, owner, "every key went to exactly one cell, every time");
@@ -99,10 +93,10 @@ public sealed class TargetedRoutingTests
         fleet.Reset();
         foreach (var key in keys)
         {
-            await sender.PublishAsync("session.msgs", key, options[key], ct);
+            await sender.PublishAsync("session.msgs", key, options[key], Ct);
         }
 
-        await Eventually.That("all keyed events are caught again", () => fleet.Caught.Sum(c => c.Count) == 12, cancellationToken: ct);
+        await Eventually.That("all keyed events are caught again", () => fleet.Caught.Sum(c => c.Count) == 12, cancellationToken: Ct);
         fleet.AssertNoErrors();
         var after = Owners(fleet);
         foreach (var key in keys)
@@ -124,52 +118,49 @@ public sealed class TargetedRoutingTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task MetadataUpdate_RedirectsRoutingBeforeItCompletes()
     {
-        var ct = TestContext.CancellationToken;
-        await using var fleet = await Fleet.StartAsync("gateway", "guild.events", Catch.Any, ct,
+        await using var fleet = await Fleet.StartAsync("gateway", "guild.events", Catch.Any, Ct,
             JObject.Parse("{\"guilds\":[123]}"), JObject.Parse("{\"guilds\":[7]}"));
         var sender = fleet.Sender;
         var to123 = new PublishOptions { Target = JObject.Parse("{\"guilds\":{\"$contains\":123}}") };
 
-        await sender.PublishAsync("guild.events", "before", to123, ct);
-        await fleet.Caught[0].WaitForAsync(1, "the first owner of guild 123", ct);
+        await sender.PublishAsync("guild.events", "before", to123, Ct);
+        await fleet.Caught[0].WaitForAsync(1, "the first owner of guild 123", Ct);
 
         // Guild 123 moves from gateway 0 to gateway 1.
-        await fleet.Cells[1].SetMetadataAsync("guilds", new JArray(7, 123), ct);
-        await fleet.Cells[0].SetMetadataAsync("guilds", new JArray(), ct);
-        await sender.PublishAsync("guild.events", "after", to123, ct);
+        await fleet.Cells[1].SetMetadataAsync("guilds", new JArray(7, 123), Ct);
+        await fleet.Cells[0].SetMetadataAsync("guilds", new JArray(), Ct);
+        await sender.PublishAsync("guild.events", "after", to123, Ct);
 
-        await fleet.Caught[1].WaitForAsync(1, "the new owner of guild 123", ct);
+        await fleet.Caught[1].WaitForAsync(1, "the new owner of guild 123", Ct);
         Assert.AreEqual("after", fleet.Caught[1].Events[0].BodyAsString());
         Assert.AreEqual(1, fleet.Caught[0].Count);
         Assert.AreEqual("[7,123]", fleet.Cells[1].Metadata["guilds"]!.ToString(Newtonsoft.Json.Formatting.None));
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task NoMatchingCell_IsANoReceiverOutcomeOrOnRequestAnException()
     {
-        var ct = TestContext.CancellationToken;
-        await using var fleet = await Fleet.StartAsync("gateway", "guild.events", Catch.Any, ct, JObject.Parse("{\"guilds\":[1]}"));
+        await using var fleet = await Fleet.StartAsync("gateway", "guild.events", Catch.Any, Ct, JObject.Parse("{\"guilds\":[1]}"));
         var sender = fleet.Sender;
         var nobody = JObject.Parse("{\"guilds\":{\"$contains\":999}}");
 
-        var result = await sender.PublishAsync("guild.events", "x", new PublishOptions { Target = nobody }, ct);
+        var result = await sender.PublishAsync("guild.events", "x", new PublishOptions { Target = nobody }, Ct);
         Assert.AreEqual(PublishStatus.NoReceiver, result.Status);
         await Assert.ThrowsExactlyAsync<ThynapseNoReceiverException>(() =>
-            sender.PublishAsync("guild.events", "x", new PublishOptions { Target = nobody, ThrowOnNoReceiver = true }, ct));
-        Assert.AreEqual(PublishStatus.NoReceiver, (await sender.PublishAsync("guild.events", "x", new PublishOptions { Service = "elsewhere" }, ct)).Status);
-        Assert.AreEqual(1, (await sender.PublishAsync("guild.events", "x", new PublishOptions { Service = "gateway" }, ct)).Receivers);
+            sender.PublishAsync("guild.events", "x", new PublishOptions { Target = nobody, ThrowOnNoReceiver = true }, Ct));
+        Assert.AreEqual(PublishStatus.NoReceiver, (await sender.PublishAsync("guild.events", "x", new PublishOptions { Service = "elsewhere" }, Ct)).Status);
+        Assert.AreEqual(1, (await sender.PublishAsync("guild.events", "x", new PublishOptions { Service = "gateway" }, Ct)).Receivers);
     }
 
     [TestMethod]
     public async Task InvalidTarget_IsRefusedBeforeSendingNamingThePath()
     {
-        var ct = TestContext.CancellationToken;
         var transmitter = SharedTransmitter.Instance;
-        await using var sender = await Cells.ConnectAsync(transmitter, "sender", ct);
+        await using var sender = await Cells.ConnectAsync(transmitter, "sender", Ct);
 
         var ex = Assert.ThrowsExactly<ArgumentException>(() => sender.Publish("a", "x", new PublishOptions { Target = JObject.Parse("{\"load\":{\"$foo\":1}}") }));
         Assert.Contains("load", ex.Message);

@@ -6,20 +6,17 @@ namespace Thynapse.Cell.Tests;
 /// and neither the process nor the disposal ends with it.
 /// </summary>
 [TestClass]
-public sealed class TokenCallbackTests
+public sealed class TokenCallbackTests : TestBase
 {
     private static readonly HandlerOptions Short = new() { AckTimeout = TimeSpan.FromMilliseconds(300), MaxAttempts = 1 };
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task CallbackThatThrowsAtTheDeadline_IsLoggedAndTheCellGoesOn()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
         var log = new CollectingSink();
-        await using var worker = await Cells.ConnectAsync(transmitter, TestIds.Next("throwing"), o => o with { Logger = log.Logger }, ct);
+        await using var worker = await Cells.ConnectAsync(transmitter, TestIds.Next("throwing"), o => o with { Logger = log.Logger }, Ct);
         var channel = TestIds.Next("deadline");
         var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var work = await worker.HandleAsync(channel, async (e, token) =>
@@ -33,28 +30,27 @@ public sealed class TokenCallbackTests
             {
                 ended.TrySetResult();
             }
-        }, Short, ct);
-        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), ct);
+        }, Short, Ct);
+        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), Ct);
 
         publisher.Publish(channel, "never done");
 
         await ended.Task.Within("the handler's token to be cancelled at the deadline");
-        await Eventually.That("the timeout is counted", () => worker.HandlersTimedOut == 1, cancellationToken: ct);
+        await Eventually.That("the timeout is counted", () => worker.HandlersTimedOut == 1, cancellationToken: Ct);
         Assert.AreEqual(1L, worker.TokenCallbackFailures);
         Assert.IsTrue(log.Messages.Any(m => m.Contains("threw when the cell cancelled the token", StringComparison.Ordinal)), "the failure is logged");
-        var after = await worker.PublishAsync(channel + ".after", "x", cancellationToken: ct);
+        var after = await worker.PublishAsync(channel + ".after", "x", cancellationToken: Ct);
         Assert.AreEqual(PublishStatus.NoReceiver, after.Status, "the cell still publishes, and is answered");
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task CallbackThatThrowsWhenTheSubscriptionIsDisposed_DoesNotFailTheDisposal()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
-        await using var worker = await Cells.ConnectAsync(transmitter, TestIds.Next("throwing"), ct);
-        var (work, running) = await StartHangingHandlerAsync(worker, ct);
-        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), ct);
+        await using var worker = await Cells.ConnectAsync(transmitter, TestIds.Next("throwing"), Ct);
+        var (work, running) = await StartHangingHandlerAsync(worker, Ct);
+        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), Ct);
         publisher.Publish(work.Pattern, "hangs");
         await running.Task.Within("the handler to start");
 
@@ -65,14 +61,13 @@ public sealed class TokenCallbackTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task CallbackThatThrowsWhenTheCellIsDisposed_DoesNotFailTheDisposal()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
-        var worker = await Cells.ConnectAsync(transmitter, TestIds.Next("throwing"), ct);
-        var (work, running) = await StartHangingHandlerAsync(worker, ct);
-        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), ct);
+        var worker = await Cells.ConnectAsync(transmitter, TestIds.Next("throwing"), Ct);
+        var (work, running) = await StartHangingHandlerAsync(worker, Ct);
+        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), Ct);
         publisher.Publish(work.Pattern, "hangs");
         await running.Task.Within("the handler to start");
 

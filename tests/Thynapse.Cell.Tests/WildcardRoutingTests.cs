@@ -2,13 +2,11 @@ namespace Thynapse.Cell.Tests;
 
 /// <summary>The wildcard table of PROTOCOL.md §3.2, each row routed through a real transmitter.</summary>
 [TestClass]
-public sealed class WildcardRoutingTests
+public sealed class WildcardRoutingTests : TestBase
 {
     private static readonly Thynapse.Transmitter.Transmitter _transmitter = SharedTransmitter.Instance;
     private static Cell _receiver = null!;
     private static Cell _publisher = null!;
-
-    public TestContext TestContext { get; set; } = null!;
 
     public static IEnumerable<object[]> Cases => WildcardCases.All;
 
@@ -28,20 +26,19 @@ public sealed class WildcardRoutingTests
 
     [TestMethod]
     [DynamicData(nameof(Cases))]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Pattern_RoutesExactlyTheChannelsItMatches(string pattern, string channel, bool matches)
     {
-        var ct = TestContext.CancellationToken;
         // A unique first token keeps rows apart; it does not change whether the rest matches.
         var scope = TestIds.Next("wc");
-        await using var collector = await Catcher.SubscribeAsync(_receiver, $"{scope}.{pattern}", Catch.Multi, ct);
+        await using var collector = await Catcher.SubscribeAsync(_receiver, $"{scope}.{pattern}", Catch.Multi, Ct);
 
-        var result = await _publisher.PublishAsync($"{scope}.{channel}", "x", cancellationToken: ct);
+        var result = await _publisher.PublishAsync($"{scope}.{channel}", "x", cancellationToken: Ct);
 
         Assert.AreEqual(matches ? 1 : 0, result.Receivers, $"'{pattern}' vs '{channel}'");
         if (matches)
         {
-            await collector.WaitForAsync(1, "the subscriber", ct);
+            await collector.WaitForAsync(1, "the subscriber", Ct);
             Assert.AreEqual($"{scope}.{channel}", collector.Events[0].Channel);
         }
     }

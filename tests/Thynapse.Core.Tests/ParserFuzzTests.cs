@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using Newtonsoft.Json.Linq;
 using Thynapse.Core;
+using Thynapse.TestKit;
 
 namespace Thynapse.Core.Tests;
 
@@ -14,16 +15,14 @@ namespace Thynapse.Core.Tests;
 /// with its error, never throw. The seed is printed, so a failure can be replayed with <c>THYNAPSE_FUZZ_SEED</c>.
 /// </summary>
 [TestClass]
-public sealed class ParserFuzzTests
+public sealed class ParserFuzzTests : TestBase
 {
     private const int InputsPerTarget = 60_000;
 
     private static readonly int Seed = int.TryParse(Environment.GetEnvironmentVariable("THYNAPSE_FUZZ_SEED"), out var seed) ? seed : Environment.TickCount;
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public void FrameHeader_NeverThrows() => Run("frame header", HeaderSeeds(), input =>
     {
         FrameHeader.TryParse(input, out _, out _, out var payload, out _);
@@ -31,7 +30,7 @@ public sealed class ParserFuzzTests
     });
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public void JsonPayloadAndHello_NeverThrow() => Run("J payload and HELO", JsonSeeds(), input =>
     {
         if (JsonPayload.TryParse(input, out var json, out _))
@@ -42,7 +41,7 @@ public sealed class ParserFuzzTests
     });
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public void BinaryRecords_NeverThrow() => Run("binary records", RecordSeeds(), input =>
     {
         var events = new EventRecordReader(input);
@@ -57,7 +56,7 @@ public sealed class ParserFuzzTests
     });
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public void ChannelsAndPatterns_NeverThrow() => Run("channels and patterns", NameSeeds(), input =>
     {
         Channel.TryValidate(input, out _);
@@ -70,7 +69,7 @@ public sealed class ParserFuzzTests
     });
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public void QueryCompiler_NeverThrows_OnGeneratedTrees()
     {
         var random = new Random(Seed);

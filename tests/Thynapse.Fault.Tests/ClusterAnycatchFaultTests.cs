@@ -1,10 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
-using Thynapse.Transmitter;
-
 namespace Thynapse.Fault.Tests;
 
 /// <summary>
@@ -13,18 +6,15 @@ namespace Thynapse.Fault.Tests;
 /// declares the holder dead it redelivers what the holder's cells held to a cell on another host.
 /// </summary>
 [TestClass]
-public sealed class ClusterAnycatchFaultTests
+public sealed class ClusterAnycatchFaultTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task Kill9OfTheHolder_RedeliversWhatItsCellHeldToAnotherHost_AndNoConfirmedEventIsLost()
     {
-        var ct = TestContext.CancellationToken;
         await using var ingress = Transmitters.StartLoopback();
         await using var other = Transmitters.StartLoopback(o => o with { Peers = [ingress.CommandEndpoint] });
-        using var holder = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--peer", ingress.CommandEndpoint]);
+        using var holder = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: ["--peer", ingress.CommandEndpoint]);
         var service = TestIds.Next("billing");
         var channel = TestIds.Next("charges");
 
@@ -40,25 +30,25 @@ public sealed class ClusterAnycatchFaultTests
             await Task.Delay(2, token);
         };
 
-        await using var workerH = await Cells.ConnectAsync(holder.CommandEndpoint, service, o => o, ct);
-        await using var workerO = await Cells.ConnectAsync(other, service, ct);
-        await using var handlerH = await workerH.HandleAsync(channel, Handler(() => Interlocked.Increment(ref onHolder)), cancellationToken: ct);
-        await using var handlerO = await workerO.HandleAsync(channel, Handler(() => Interlocked.Increment(ref onOther)), cancellationToken: ct);
-        await using var publisher = await Cells.ConnectAsync(ingress, "producer", ct);
+        await using var workerH = await Cells.ConnectAsync(holder.CommandEndpoint, service, o => o, Ct);
+        await using var workerO = await Cells.ConnectAsync(other, service, Ct);
+        await using var handlerH = await workerH.HandleAsync(channel, Handler(() => Interlocked.Increment(ref onHolder)), cancellationToken: Ct);
+        await using var handlerO = await workerO.HandleAsync(channel, Handler(() => Interlocked.Increment(ref onOther)), cancellationToken: Ct);
+        await using var publisher = await Cells.ConnectAsync(ingress, "producer", Ct);
 
-        var publishing = CompletionPublisher.Start(publisher, channel, "charge", loops: 8, r => r.Status == PublishStatus.Completed, ct);
+        var publishing = CompletionPublisher.Start(publisher, channel, "charge", loops: 8, r => r.Status == PublishStatus.Completed, Ct);
         var confirmed = publishing.Confirmed;
         var failed = publishing.Failed;
-        await Eventually.That("events are handled on both hosts", () => Volatile.Read(ref onHolder) >= 100 && Volatile.Read(ref onOther) >= 100, TimeSpan.FromSeconds(30), ct);
+        await Eventually.That("events are handled on both hosts", () => Volatile.Read(ref onHolder) >= 100 && Volatile.Read(ref onOther) >= 100, TimeSpan.FromSeconds(30), Ct);
 
         var redeliveriesBefore = ingress.Stats.Redeliveries;
         var watch = Stopwatch.StartNew();
         holder.Process.Signal(ChildProcess.SigKill);
         var confirmedBeforeKill = confirmed.ToHashSet();
-        await Eventually.That("the ingress declares the holder dead", () => ingress.Peers.Any(p => p.State == PeerState.Dead), TimeSpan.FromSeconds(6), ct);
+        await Eventually.That("the ingress declares the holder dead", () => ingress.Peers.Any(p => p.State == PeerState.Dead), TimeSpan.FromSeconds(6), Ct);
         var declared = watch.Elapsed;
         var afterDeath = confirmed.Count;
-        await Eventually.That("events complete again", () => confirmed.Count > afterDeath + 50, TimeSpan.FromSeconds(10), ct);
+        await Eventually.That("events complete again", () => confirmed.Count > afterDeath + 50, TimeSpan.FromSeconds(10), Ct);
         await publishing.StopAsync();
 
         var lost = confirmed.Where(body => !handled.ContainsKey(body)).ToList();

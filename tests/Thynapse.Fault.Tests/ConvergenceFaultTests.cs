@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Newtonsoft.Json.Linq;
 
 namespace Thynapse.Fault.Tests;
@@ -13,20 +12,17 @@ namespace Thynapse.Fault.Tests;
 /// the 99th percentiles to it (THYNAPSE_CONVERGE_SIZES, THYNAPSE_CONVERGE_REJOINS, THYNAPSE_CONVERGE_P99).
 /// </summary>
 [TestClass]
-public sealed class ConvergenceFaultTests
+public sealed class ConvergenceFaultTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(900_000, CooperativeCancellation = true)]
+    [Timeout(900_000)]
     public async Task TransmitterProcesses_AJoinAndEachDirectoryChange_ReachEveryOtherMemberWithinASecond()
     {
-        var ct = TestContext.CancellationToken;
         var sizes = (Environment.GetEnvironmentVariable("THYNAPSE_CONVERGE_SIZES") ?? "3").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(int.Parse);
         var rejoins = int.TryParse(Environment.GetEnvironmentVariable("THYNAPSE_CONVERGE_REJOINS"), out var r) && r >= 0 ? r : 2;
         foreach (var size in sizes)
         {
-            await MeasureAsync(size, rejoins, ct);
+            await MeasureAsync(size, rejoins, Ct);
         }
     }
 

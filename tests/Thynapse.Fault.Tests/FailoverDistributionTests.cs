@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Thynapse.Fault.Tests;
 
 /// <summary>
@@ -9,42 +7,39 @@ namespace Thynapse.Fault.Tests;
 /// <c>bench/tools/failover-kills.sh</c> runs as many as it is given (THYNAPSE_FAILOVER_KILLS).
 /// </summary>
 [TestClass]
-public sealed class FailoverDistributionTests
+public sealed class FailoverDistributionTests : TestBase
 {
     private const int CellsPerRound = 5;
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(1_800_000, CooperativeCancellation = true)]
+    [Timeout(1_800_000)]
     public async Task Kill9Repeatedly_EveryCellServesAgainThroughAnotherTransmitter_P99WithinThreeSeconds()
     {
-        var ct = TestContext.CancellationToken;
         var kills = int.TryParse(Environment.GetEnvironmentVariable("THYNAPSE_FAILOVER_KILLS"), out var k) && k > 0 ? k : 3;
         await using var b = Transmitters.StartLoopback();
         await using var c = Transmitters.StartLoopback(o => o with { Peers = [b.CommandEndpoint] });
         var times = new List<double>();
         for (var round = 0; round < kills; round++)
         {
-            using var victim = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--peer", b.CommandEndpoint]);
+            using var victim = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: ["--peer", b.CommandEndpoint]);
             var cells = new List<Cell.Cell>();
             try
             {
                 for (var i = 0; i < CellsPerRound; i++)
                 {
-                    cells.Add(await Cells.ConnectAsync(victim.CommandEndpoint, TestIds.Next("mover"), o => o, ct));
+                    cells.Add(await Cells.ConnectAsync(victim.CommandEndpoint, TestIds.Next("mover"), o => o, Ct));
                 }
 
                 var victimId = cells[0].TransmitterId;
-                await Eventually.That("the cells know all three transmitters", () => cells.All(x => x.Transmitters.Count == 3), TimeSpan.FromSeconds(20), ct);
-                await Eventually.That("b and c hold the victim's cells", () => Held(b, cells) && Held(c, cells), TimeSpan.FromSeconds(20), ct);
+                await Eventually.That("the cells know all three transmitters", () => cells.All(x => x.Transmitters.Count == 3), TimeSpan.FromSeconds(20), Ct);
+                await Eventually.That("b and c hold the victim's cells", () => Held(b, cells) && Held(c, cells), TimeSpan.FromSeconds(20), Ct);
 
                 var watch = Stopwatch.StartNew();
                 victim.Process.Signal(ChildProcess.SigKill);
                 var served = cells.Select(async cell =>
                 {
                     await Eventually.That("the cell serves again through another transmitter",
-                        () => cell.CurrentState == CellState.Connected && cell.TransmitterId != victimId, TimeSpan.FromSeconds(30), ct);
+                        () => cell.CurrentState == CellState.Connected && cell.TransmitterId != victimId, TimeSpan.FromSeconds(30), Ct);
                     return watch.Elapsed.TotalMilliseconds;
                 });
                 var roundTimes = await Task.WhenAll(served);

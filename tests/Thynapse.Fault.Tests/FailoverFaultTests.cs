@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-
 namespace Thynapse.Fault.Tests;
 
 /// <summary>
@@ -9,17 +6,14 @@ namespace Thynapse.Fault.Tests;
 /// completion-awaited events are resent there, so none whose completion was confirmed is lost.
 /// </summary>
 [TestClass]
-public sealed class FailoverFaultTests
+public sealed class FailoverFaultTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task Kill9_CellsServeAgainThroughAnotherTransmitterWithinThreeSeconds_AndNoConfirmedEventIsLost()
     {
-        var ct = TestContext.CancellationToken;
         await using var b = Transmitters.StartLoopback();
-        using var a = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--peer", b.CommandEndpoint]);
+        using var a = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: ["--peer", b.CommandEndpoint]);
         var service = TestIds.Next("billing");
         var channel = TestIds.Next("orders");
 
@@ -31,29 +25,29 @@ public sealed class FailoverFaultTests
             return Task.CompletedTask;
         }
 
-        await using var workerA = await Cells.ConnectAsync(a.CommandEndpoint, service, o => o, ct);
-        await using var workerB = await Cells.ConnectAsync(b, service, ct);
-        await using var handlerA = await workerA.HandleAsync(channel, Handle, cancellationToken: ct);
-        await using var handlerB = await workerB.HandleAsync(channel, Handle, cancellationToken: ct);
-        await using var publisher = await Cells.ConnectAsync(a.CommandEndpoint, "producer", o => o, ct);
-        await Eventually.That("the cells of a know b", () => publisher.Transmitters.Count == 2 && workerA.Transmitters.Count == 2, TimeSpan.FromSeconds(20), ct);
+        await using var workerA = await Cells.ConnectAsync(a.CommandEndpoint, service, o => o, Ct);
+        await using var workerB = await Cells.ConnectAsync(b, service, Ct);
+        await using var handlerA = await workerA.HandleAsync(channel, Handle, cancellationToken: Ct);
+        await using var handlerB = await workerB.HandleAsync(channel, Handle, cancellationToken: Ct);
+        await using var publisher = await Cells.ConnectAsync(a.CommandEndpoint, "producer", o => o, Ct);
+        await Eventually.That("the cells of a know b", () => publisher.Transmitters.Count == 2 && workerA.Transmitters.Count == 2, TimeSpan.FromSeconds(20), Ct);
         using (var asker = RawClient.Welcomed(b.CommandEndpoint, "asker"))
         {
-            await Eventually.That("b's replica holds a's cells", () => Listed(asker, "producer") && Listed(asker, service, 2), TimeSpan.FromSeconds(10), ct);
+            await Eventually.That("b's replica holds a's cells", () => Listed(asker, "producer") && Listed(asker, service, 2), TimeSpan.FromSeconds(10), Ct);
         }
 
-        var publishing = CompletionPublisher.Start(publisher, channel, "event", loops: 4, r => r.Receivers > 0, ct);
+        var publishing = CompletionPublisher.Start(publisher, channel, "event", loops: 4, r => r.Receivers > 0, Ct);
         var confirmed = publishing.Confirmed;
         var failed = publishing.Failed;
-        await Eventually.That("events flow through a", () => confirmed.Count >= 200, TimeSpan.FromSeconds(20), ct);
+        await Eventually.That("events flow through a", () => confirmed.Count >= 200, TimeSpan.FromSeconds(20), Ct);
 
         var watch = Stopwatch.StartNew();
         a.Process.Signal(ChildProcess.SigKill);
         var confirmedBeforeKill = confirmed.ToHashSet();
         var before = confirmedBeforeKill.Count;
-        await Eventually.That("the publisher serves again through b", () => publisher.TransmitterId == b.Id && confirmed.Count > before + 20, TimeSpan.FromSeconds(3), ct);
+        await Eventually.That("the publisher serves again through b", () => publisher.TransmitterId == b.Id && confirmed.Count > before + 20, TimeSpan.FromSeconds(3), Ct);
         var servedAgain = watch.Elapsed;
-        await Eventually.That("the worker of a moved to b", () => workerA.TransmitterId == b.Id && workerA.CurrentState == CellState.Connected, TimeSpan.FromSeconds(3), ct);
+        await Eventually.That("the worker of a moved to b", () => workerA.TransmitterId == b.Id && workerA.CurrentState == CellState.Connected, TimeSpan.FromSeconds(3), Ct);
         var workerMoved = watch.Elapsed;
         await publishing.StopAsync();
 

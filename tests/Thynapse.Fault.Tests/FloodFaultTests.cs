@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using NetMQ;
@@ -11,10 +10,8 @@ namespace Thynapse.Fault.Tests;
 /// time here; <c>bench/tools/flood.sh</c> runs them longer (<c>THYNAPSE_FLOOD_SECONDS</c>).
 /// </summary>
 [TestClass]
-public sealed class FloodFaultTests
+public sealed class FloodFaultTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     private static TimeSpan AttackLength => TimeSpan.FromSeconds(
         int.TryParse(Environment.GetEnvironmentVariable("THYNAPSE_FLOOD_SECONDS"), out var seconds) && seconds > 0 ? seconds : 6);
 
@@ -25,20 +22,19 @@ public sealed class FloodFaultTests
     /// attackers' own answers is dropped.
     /// </summary>
     [TestMethod]
-    [Timeout(600_000, CooperativeCancellation = true)]
+    [Timeout(600_000)]
     public async Task ConnectionsThatNeverRead_DoNotSlowAnybodyElse()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(250), LivenessTimeout = TimeSpan.FromSeconds(2) });
         var channel = TestIds.Next("steady");
-        await using var receiver = await Cells.ConnectAsync(transmitter, TestIds.Next("receiver"), ct);
+        await using var receiver = await Cells.ConnectAsync(transmitter, TestIds.Next("receiver"), Ct);
         var caught = 0L;
         var published = 0L;
-        await using var subscription = await receiver.SubscribeAsync(channel, Catch.Multi, ct);
+        await using var subscription = await receiver.SubscribeAsync(channel, Catch.Multi, Ct);
         using var _ = subscription.Subscribe(_ => Interlocked.Increment(ref caught));
-        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), ct);
+        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("publisher"), Ct);
 
-        using var steady = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var steady = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var flow = SteadyFlow.Run(publisher, channel, steady.Token, () => Interlocked.Increment(ref published));
 
         // The caught rate, and the share of what was published in the same window that was caught. The other fault
@@ -49,7 +45,7 @@ public sealed class FloodFaultTests
             var caughtBefore = Interlocked.Read(ref caught);
             var publishedBefore = Interlocked.Read(ref published);
             var clock = Stopwatch.StartNew();
-            await Task.Delay(span, ct); // allowed: a measuring window
+            await Task.Delay(span, Ct); // allowed: a measuring window
             var caughtIn = Interlocked.Read(ref caught) - caughtBefore;
             var publishedIn = Interlocked.Read(ref published) - publishedBefore;
             return (caughtIn / clock.Elapsed.TotalSeconds, publishedIn == 0 ? 0 : (double)caughtIn / publishedIn);
@@ -64,18 +60,18 @@ public sealed class FloodFaultTests
         (double Rate, double Share) during;
         try
         {
-            await attack.WaitForLineAsync("attacking", cancellationToken: ct);
-            await Eventually.That("the attackers are welcomed", () => transmitter.Stats.Cells >= 10, cancellationToken: ct);
+            await attack.WaitForLineAsync("attacking", cancellationToken: Ct);
+            await Eventually.That("the attackers are welcomed", () => transmitter.Stats.Cells >= 10, cancellationToken: Ct);
             during = await RateOver(AttackLength);
             attack.CloseInput();
-            attackers = await attack.WaitForLineAsync("attacked with", TimeSpan.FromSeconds(20), ct);
+            attackers = await attack.WaitForLineAsync("attacked with", TimeSpan.FromSeconds(20), Ct);
         }
         finally
         {
             attack.Dispose();
         }
 
-        await Eventually.That("every attacker's connection is gone", () => transmitter.Stats.Cells == 2, TimeSpan.FromSeconds(10), ct);
+        await Eventually.That("every attacker's connection is gone", () => transmitter.Stats.Cells == 2, TimeSpan.FromSeconds(10), Ct);
         var after = await RateOver(TimeSpan.FromSeconds(2));
         await steady.CancelAsync();
         await flow;
@@ -106,11 +102,10 @@ public sealed class FloodFaultTests
     // accepting, which a machine loaded by other tests can make it miss (PROTOCOL.md §8.1 says so).
     [TestMethod]
     [DoNotParallelize]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task ConnectFlood_UnderADescriptorLimit_IsRefusedAndClosedWithoutACrash()
     {
-        var ct = TestContext.CancellationToken;
-        using var transmitter = await TransmitterProcess.StartAsync(null, null, descriptorLimit: 1024, ct, "--handshake-timeout-ms", "8000");
+        using var transmitter = await TransmitterProcess.StartAsync(null, null, descriptorLimit: 1024, Ct, "--handshake-timeout-ms", "8000");
         var clients = new List<Socket>();
         try
         {
@@ -119,7 +114,7 @@ public sealed class FloodFaultTests
                 var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
                 try
                 {
-                    await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, transmitter.CommandPort), ct).AsTask().WaitAsync(TimeSpan.FromSeconds(2), ct);
+                    await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, transmitter.CommandPort), Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(2), Ct);
                     clients.Add(socket);
                 }
                 catch (Exception ex) when (ex is SocketException or TimeoutException)
@@ -128,7 +123,7 @@ public sealed class FloodFaultTests
                 }
             }
 
-            var closed = await Task.WhenAll(clients.Select(c => RawSockets.ClosedByPeerAsync(c, TimeSpan.FromSeconds(20), ct)));
+            var closed = await Task.WhenAll(clients.Select(c => RawSockets.ClosedByPeerAsync(c, TimeSpan.FromSeconds(20), Ct)));
             TestContext.WriteLine($"{clients.Count} connections made, {closed.Count(c => c)} closed by the transmitter; log:\n" +
                 string.Join('\n', transmitter.Process.Lines.Where(l => !l.Contains("Closed the connection", StringComparison.Ordinal) && !l.Contains("Refused the connection", StringComparison.Ordinal)).TakeLast(8)));
             Assert.IsFalse(transmitter.Process.HasExited, "the transmitter is alive:\n" + string.Join('\n', transmitter.Process.Lines.TakeLast(20)));
@@ -136,11 +131,11 @@ public sealed class FloodFaultTests
             Assert.IsTrue(transmitter.Process.Lines.Any(l => l.Contains("Refused the connection", StringComparison.Ordinal)), "those past the limit were refused");
             Assert.IsTrue(transmitter.Process.Lines.Any(l => l.Contains("sent no command within", StringComparison.Ordinal)), "the others were closed after the handshake timeout");
 
-            await using var cell = await Cells.ConnectAsync(transmitter.CommandEndpoint, TestIds.Next("after"), o => o, ct);
+            await using var cell = await Cells.ConnectAsync(transmitter.CommandEndpoint, TestIds.Next("after"), o => o, Ct);
             var channel = TestIds.Next("alive");
-            await using var caught = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
-            Assert.AreEqual(1, (await cell.PublishAsync(channel, "still here", cancellationToken: ct)).Receivers);
-            await caught.WaitForAsync(1, "the cell after the flood", ct);
+            await using var caught = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, Ct);
+            Assert.AreEqual(1, (await cell.PublishAsync(channel, "still here", cancellationToken: Ct)).Receivers);
+            await caught.WaitForAsync(1, "the cell after the flood", Ct);
         }
         finally
         {
@@ -156,10 +151,9 @@ public sealed class FloodFaultTests
     /// timeout, as are raw ones; a cell that did say HELO, and is quiet since, is not.
     /// </summary>
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task SilentConnections_AreClosedAfterTheHandshakeTimeout_WelcomedOnesAreNot()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback(o => o with { HandshakeTimeout = TimeSpan.FromMilliseconds(500) });
         using var quiet = RawClient.Welcomed(transmitter.CommandEndpoint, "quiet");
         var dealers = Enumerable.Range(0, 20).Select(_ =>
@@ -176,12 +170,12 @@ public sealed class FloodFaultTests
             for (var i = 0; i < 20; i++)
             {
                 var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, int.Parse(transmitter.CommandEndpoint.Split(':')[^1], System.Globalization.CultureInfo.InvariantCulture)), ct);
+                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, int.Parse(transmitter.CommandEndpoint.Split(':')[^1], System.Globalization.CultureInfo.InvariantCulture)), Ct);
                 raw.Add(socket);
             }
 
-            Assert.IsTrue((await Task.WhenAll(raw.Select(s => RawSockets.ClosedByPeerAsync(s, TimeSpan.FromSeconds(10), ct)))).All(c => c), "raw connections were closed");
-            await Eventually.That("the silent ZeroMQ connections are closed too", () => transmitter.Stats.HandshakeTimeouts >= 40, cancellationToken: ct);
+            Assert.IsTrue((await Task.WhenAll(raw.Select(s => RawSockets.ClosedByPeerAsync(s, TimeSpan.FromSeconds(10), Ct)))).All(c => c), "raw connections were closed");
+            await Eventually.That("the silent ZeroMQ connections are closed too", () => transmitter.Stats.HandshakeTimeouts >= 40, cancellationToken: Ct);
 
             quiet.Send("J BEAT");
             Assert.AreEqual("BEAT", quiet.ReceiveJson("the quiet cell's BEAT answer").Command, "the welcomed cell keeps its connection and session");

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Thynapse.Fault.Tests;
 
 /// <summary>
@@ -8,21 +6,18 @@ namespace Thynapse.Fault.Tests;
 /// the transmitter up. It must lose the session within the liveness timeout and a margin.
 /// </summary>
 [TestClass]
-public sealed class FrozenTransmitterLivenessTests
+public sealed class FrozenTransmitterLivenessTests : TestBase
 {
     private const int LivenessMs = 1000;
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task SlowPublisher_LosesItsSessionWithAFrozenTransmitterWithinTheLivenessTimeout()
     {
-        var ct = TestContext.CancellationToken;
-        using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--heartbeat-ms", "200", "--liveness-ms", $"{LivenessMs}"]);
-        await using var cell = await Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = transmitter.CommandEndpoint, Service = TestIds.Next("ticker") }, ct);
+        using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: ["--heartbeat-ms", "200", "--liveness-ms", $"{LivenessMs}"]);
+        await using var cell = await Cell.Cell.ConnectAsync(CellOptions.Default with { Transmitter = transmitter.CommandEndpoint, Service = TestIds.Next("ticker") }, Ct);
         var lost = SlowPublisher.NextNoticeAsync(cell, CellNoticeKind.ConnectionLost);
-        await cell.PublishAsync("metrics.tick", "before the freeze", cancellationToken: ct); // the transmitter answers until now
+        await cell.PublishAsync("metrics.tick", "before the freeze", cancellationToken: Ct); // the transmitter answers until now
         var frozen = Stopwatch.StartNew();
         await using (new SlowPublisher(cell, "metrics.tick", TimeSpan.FromMilliseconds(50)))
         {

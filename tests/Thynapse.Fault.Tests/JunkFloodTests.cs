@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Thynapse.Fault.Tests;
 
 /// <summary>
@@ -16,40 +14,37 @@ namespace Thynapse.Fault.Tests;
 /// 2,121 after; RSS 60 MiB before, at most 145 during, 109 after and two seconds later; descriptors 131, at most 178, 133.
 /// </remarks>
 [TestClass]
-public sealed class JunkFloodTests
+public sealed class JunkFloodTests : TestBase
 {
     private const string Secret = "junk-flood-secret-000001";
-
-    public TestContext TestContext { get; set; } = null!;
 
     private static TimeSpan FloodLength => TimeSpan.FromSeconds(
         int.TryParse(Environment.GetEnvironmentVariable("THYNAPSE_FLOOD_SECONDS"), out var seconds) ? seconds : 10);
 
     [TestMethod]
-    [Timeout(600_000, CooperativeCancellation = true)]
+    [Timeout(600_000)]
     public async Task GarbageOversizedAndHeloStorms_DoNotStopTheFlow_NorLeakMemoryOrDescriptors()
     {
-        var ct = TestContext.CancellationToken;
-        using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--secret", Secret]);
+        using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: ["--secret", Secret]);
         var channel = TestIds.Next("junk.steady");
-        await using var receiver = await Cells.ConnectAsync(transmitter.CommandEndpoint, TestIds.Next("receiver"), o => o with { Secret = Secret }, ct);
-        await using var publisher = await Cells.ConnectAsync(transmitter.CommandEndpoint, TestIds.Next("publisher"), o => o with { Secret = Secret }, ct);
+        await using var receiver = await Cells.ConnectAsync(transmitter.CommandEndpoint, TestIds.Next("receiver"), o => o with { Secret = Secret }, Ct);
+        await using var publisher = await Cells.ConnectAsync(transmitter.CommandEndpoint, TestIds.Next("publisher"), o => o with { Secret = Secret }, Ct);
         var caught = 0L;
-        await using var subscription = await receiver.SubscribeAsync(channel, Catch.Multi, ct);
+        await using var subscription = await receiver.SubscribeAsync(channel, Catch.Multi, Ct);
         using var _ = subscription.Subscribe(_ => Interlocked.Increment(ref caught));
-        using var steady = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var steady = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var flow = SteadyFlow.Run(publisher, channel, steady.Token);
 
         async Task<double> RateOver(TimeSpan span)
         {
             var before = Interlocked.Read(ref caught);
             var clock = Stopwatch.StartNew();
-            await Task.Delay(span, ct); // allowed: a measuring window
+            await Task.Delay(span, Ct); // allowed: a measuring window
             return (Interlocked.Read(ref caught) - before) / clock.Elapsed.TotalSeconds;
         }
 
         var pid = transmitter.Process.Id;
-        await Eventually.That("the flow runs", () => Interlocked.Read(ref caught) > 1000, cancellationToken: ct);
+        await Eventually.That("the flow runs", () => Interlocked.Read(ref caught) > 1000, cancellationToken: Ct);
         var rateBefore = await RateOver(TimeSpan.FromSeconds(2));
         var (rssBefore, fdBefore) = Sample(pid);
 
@@ -61,12 +56,12 @@ public sealed class JunkFloodTests
         string junked;
         try
         {
-            await junk.WaitForLineAsync("junking", cancellationToken: ct);
+            await junk.WaitForLineAsync("junking", cancellationToken: Ct);
             var caughtBefore = Interlocked.Read(ref caught);
             var clock = Stopwatch.StartNew();
             while (clock.Elapsed < FloodLength)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(250), ct); // allowed: sampling the transmitter's RSS and descriptors
+                await Task.Delay(TimeSpan.FromMilliseconds(250), Ct); // allowed: sampling the transmitter's RSS and descriptors
                 var (rss, fd) = Sample(pid);
                 rssDuringMax = Math.Max(rssDuringMax, rss);
                 fdDuringMax = Math.Max(fdDuringMax, fd);
@@ -74,7 +69,7 @@ public sealed class JunkFloodTests
 
             rateDuring = (Interlocked.Read(ref caught) - caughtBefore) / clock.Elapsed.TotalSeconds;
             junk.CloseInput();
-            junked = await junk.WaitForLineAsync("junked", TimeSpan.FromSeconds(20), ct);
+            junked = await junk.WaitForLineAsync("junked", TimeSpan.FromSeconds(20), Ct);
         }
         finally
         {
@@ -82,10 +77,10 @@ public sealed class JunkFloodTests
         }
 
         // Connections the storm left are closed by the transmitter (disconnects, the handshake timeout) within seconds.
-        await Eventually.That("the descriptors are back within 10% of before", () => Sample(pid).Fd <= fdBefore * 1.1 + 2, TimeSpan.FromSeconds(30), ct);
+        await Eventually.That("the descriptors are back within 10% of before", () => Sample(pid).Fd <= fdBefore * 1.1 + 2, TimeSpan.FromSeconds(30), Ct);
         var rateAfter = await RateOver(TimeSpan.FromSeconds(2));
         var (rssAfter, fdAfter) = Sample(pid);
-        var (rssLater, _) = (await Task.Delay(TimeSpan.FromSeconds(2), ct).ContinueWith(_ => Sample(pid), TaskScheduler.Default)); // allowed: a second look at RSS
+        var (rssLater, _) = (await Task.Delay(TimeSpan.FromSeconds(2), Ct).ContinueWith(_ => Sample(pid), TaskScheduler.Default)); // allowed: a second look at RSS
         await steady.CancelAsync();
         await flow;
 

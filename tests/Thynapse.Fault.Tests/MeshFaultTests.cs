@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Thynapse.Transmitter;
-
 namespace Thynapse.Fault.Tests;
 
 /// <summary>
@@ -9,28 +6,25 @@ namespace Thynapse.Fault.Tests;
 /// or frozen with SIGSTOP. The times measured are printed; the bounds asserted are the mesh's promises.
 /// </summary>
 [TestClass]
-public sealed class MeshFaultTests
+public sealed class MeshFaultTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task Kill9_TheOthersDeclareItDeadWithinFourSeconds()
     {
-        var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback();
         await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
         var times = new List<double>();
         for (var kill = 0; kill < 3; kill++)
         {
-            using var victim = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--peer", b.CommandEndpoint]);
-            var id = await IdOf(victim, ct);
-            await Eventually.That("the victim is a member of a and b", () => Holds(a, id, PeerState.Alive) && Holds(b, id, PeerState.Alive), TimeSpan.FromSeconds(20), ct);
-            await Task.Delay(500, ct); // allowed: the steady state (pulses, probes) the kill interrupts
+            using var victim = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: ["--peer", b.CommandEndpoint]);
+            var id = await IdOf(victim, Ct);
+            await Eventually.That("the victim is a member of a and b", () => Holds(a, id, PeerState.Alive) && Holds(b, id, PeerState.Alive), TimeSpan.FromSeconds(20), Ct);
+            await Task.Delay(500, Ct); // allowed: the steady state (pulses, probes) the kill interrupts
 
             var watch = Stopwatch.StartNew();
             victim.Process.Signal(ChildProcess.SigKill);
-            await Eventually.That($"a and b declare {id} dead", () => Holds(a, id, PeerState.Dead) && Holds(b, id, PeerState.Dead), TimeSpan.FromSeconds(4), ct);
+            await Eventually.That($"a and b declare {id} dead", () => Holds(a, id, PeerState.Dead) && Holds(b, id, PeerState.Dead), TimeSpan.FromSeconds(4), Ct);
             times.Add(watch.Elapsed.TotalMilliseconds);
         }
 
@@ -43,27 +37,26 @@ public sealed class MeshFaultTests
     }
 
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task Restart_WithTheSameThid_IsAliveAgainWithAHigherIncarnation()
     {
-        var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback();
         await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
         var id = Thid.NewRandom();
         string[] args = ["--peer", a.CommandEndpoint, "--id", id.ToString()];
 
         long first;
-        using (var victim = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: args))
+        using (var victim = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: args))
         {
-            await Eventually.That("the victim joined", () => Holds(a, id, PeerState.Alive) && Holds(b, id, PeerState.Alive), TimeSpan.FromSeconds(20), ct);
+            await Eventually.That("the victim joined", () => Holds(a, id, PeerState.Alive) && Holds(b, id, PeerState.Alive), TimeSpan.FromSeconds(20), Ct);
             first = a.Peers.Single(p => p.Id == id).Incarnation;
             victim.Process.Signal(ChildProcess.SigKill);
-            await Eventually.That("it is declared dead", () => Holds(a, id, PeerState.Dead) && Holds(b, id, PeerState.Dead), TimeSpan.FromSeconds(4), ct);
+            await Eventually.That("it is declared dead", () => Holds(a, id, PeerState.Dead) && Holds(b, id, PeerState.Dead), TimeSpan.FromSeconds(4), Ct);
         }
 
-        using var again = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: args);
+        using var again = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: args);
         var watch = Stopwatch.StartNew();
-        await Eventually.That("the restarted transmitter is alive again for both", () => Holds(a, id, PeerState.Alive) && Holds(b, id, PeerState.Alive), TimeSpan.FromSeconds(10), ct);
+        await Eventually.That("the restarted transmitter is alive again for both", () => Holds(a, id, PeerState.Alive) && Holds(b, id, PeerState.Alive), TimeSpan.FromSeconds(10), Ct);
         TestContext.WriteLine($"alive again {watch.ElapsedMilliseconds} ms after the restarted process began routing");
 
         var second = a.Peers.Single(p => p.Id == id);
@@ -73,27 +66,26 @@ public sealed class MeshFaultTests
     }
 
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task SigStop_ShorterThanTheSuspicionWindow_IsNeverDeclaredDead()
     {
-        var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback();
         await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
-        using var frozen = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--peer", a.CommandEndpoint]);
-        var id = await IdOf(frozen, ct);
-        await Eventually.That("it joined", () => Holds(a, id, PeerState.Alive) && Holds(b, id, PeerState.Alive), TimeSpan.FromSeconds(20), ct);
+        using var frozen = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: ["--peer", a.CommandEndpoint]);
+        var id = await IdOf(frozen, Ct);
+        await Eventually.That("it joined", () => Holds(a, id, PeerState.Alive) && Holds(b, id, PeerState.Alive), TimeSpan.FromSeconds(20), Ct);
 
         var start = a.Peers.Single(p => p.Id == id).Incarnation;
         var suspected = 0;
         foreach (var pause in new[] { 500, 1000, 1500 })
         {
-            await Task.Delay(1000, ct); // allowed: a steady second between freezes
+            await Task.Delay(1000, Ct); // allowed: a steady second between freezes
             var suspicionsBefore = a.Stats.PeerSuspicions;
             frozen.Process.Signal(ChildProcess.SigStop);
-            await Task.Delay(pause, ct); // allowed: the length of the freeze is the fault under test
+            await Task.Delay(pause, Ct); // allowed: the length of the freeze is the fault under test
             frozen.Process.Signal(ChildProcess.SigCont);
             await Eventually.That($"after a {pause} ms freeze it is alive for both", () => Holds(a, id, PeerState.Alive) && Holds(b, id, PeerState.Alive),
-                TimeSpan.FromSeconds(5), ct);
+                TimeSpan.FromSeconds(5), Ct);
             suspected += a.Stats.PeerSuspicions > suspicionsBefore ? 1 : 0;
             Assert.AreEqual(0L, a.Stats.PeerDeaths + b.Stats.PeerDeaths, $"a freeze of {pause} ms, shorter than probe interval + suspicion (2 s), is no death");
         }
@@ -102,23 +94,22 @@ public sealed class MeshFaultTests
     }
 
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task SigStop_LongerThanTheSuspicionWindow_IsDeclaredDead_AndRefutesWhenItRunsAgain()
     {
-        var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback();
-        using var frozen = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--peer", a.CommandEndpoint]);
-        var id = await IdOf(frozen, ct);
-        await Eventually.That("it joined", () => Holds(a, id, PeerState.Alive), TimeSpan.FromSeconds(20), ct);
+        using var frozen = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: ["--peer", a.CommandEndpoint]);
+        var id = await IdOf(frozen, Ct);
+        await Eventually.That("it joined", () => Holds(a, id, PeerState.Alive), TimeSpan.FromSeconds(20), Ct);
         var before = a.Peers.Single().Incarnation;
 
         frozen.Process.Signal(ChildProcess.SigStop);
-        await Eventually.That("a frozen transmitter is declared dead", () => Holds(a, id, PeerState.Dead), TimeSpan.FromSeconds(5), ct);
+        await Eventually.That("a frozen transmitter is declared dead", () => Holds(a, id, PeerState.Dead), TimeSpan.FromSeconds(5), Ct);
         frozen.Process.Signal(ChildProcess.SigCont);
 
-        await Eventually.That("it is alive again", () => Holds(a, id, PeerState.Alive), TimeSpan.FromSeconds(10), ct);
+        await Eventually.That("it is alive again", () => Holds(a, id, PeerState.Alive), TimeSpan.FromSeconds(10), Ct);
         Assert.IsGreaterThan(before, a.Peers.Single().Incarnation, "it refuted its death with a higher incarnation");
-        await frozen.Process.WaitForLineAsync("Refuted being", cancellationToken: ct);
+        await frozen.Process.WaitForLineAsync("Refuted being", cancellationToken: Ct);
     }
 
     private static bool Holds(Thynapse.Transmitter.Transmitter viewer, Thid id, PeerState state) => viewer.Peers.Any(p => p.Id == id && p.State == state);

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Thynapse.Fault.Tests;
 
 /// <summary>
@@ -10,12 +8,10 @@ namespace Thynapse.Fault.Tests;
 /// other again (the dead are retried forever) and every transmitter lists every cell exactly once.
 /// </summary>
 [TestClass]
-public sealed class PartitionFaultTests
+public sealed class PartitionFaultTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(180_000, CooperativeCancellation = true)]
+    [Timeout(180_000)]
     public async Task ThreeTwoPartition_EachSideServesItsOwn_AndOneViewAfterTheHeal()
     {
         if (NetworkLab.Unavailable() is { } reason)
@@ -23,7 +19,6 @@ public sealed class PartitionFaultTests
             Assert.Inconclusive($"This test cuts a real network and needs network namespaces: {reason}.");
         }
 
-        var ct = TestContext.CancellationToken;
         using var lab = NetworkLab.Create(3, 2);
         var seed = lab.Nodes[0];
         var transmitters = new List<TransmitterProcess>();
@@ -31,20 +26,20 @@ public sealed class PartitionFaultTests
         var passed = false;
         try
         {
-            transmitters.Add(await TransmitterProcess.StartInAsync(seed, ct));
-            transmitters.AddRange(await Task.WhenAll(lab.Nodes.Skip(1).Select(n => TransmitterProcess.StartInAsync(n, ct, "--peer", TransmitterProcess.MeshEndpoint(seed)))));
+            transmitters.Add(await TransmitterProcess.StartInAsync(seed, Ct));
+            transmitters.AddRange(await Task.WhenAll(lab.Nodes.Skip(1).Select(n => TransmitterProcess.StartInAsync(n, Ct, "--peer", TransmitterProcess.MeshEndpoint(seed)))));
             foreach (var (node, transmitter) in lab.Nodes.Zip(transmitters))
             {
-                cells.Add(await Cells.ConnectAsync(transmitter.CommandEndpoint, $"side{node.Side}", o => o, ct));
+                cells.Add(await Cells.ConnectAsync(transmitter.CommandEndpoint, $"side{node.Side}", o => o, Ct));
             }
 
             var all = cells.Select(c => c.Id).ToHashSet();
             var watch = Stopwatch.StartNew();
-            await Eventually.That("every transmitter lists all five cells, once each", () => EachSees(cells, _ => all), TimeSpan.FromSeconds(20), ct);
+            await Eventually.That("every transmitter lists all five cells, once each", () => EachSees(cells, _ => all), TimeSpan.FromSeconds(20), Ct);
             TestContext.WriteLine($"joined: every transmitter lists all 5 cells {watch.ElapsedMilliseconds} ms after the last cell connected");
 
             // Each side's own traffic, before the cut: the baseline the cut must not take away.
-            await AssertServes(cells, lab, ct);
+            await AssertServes(cells, lab, Ct);
 
             // Declaring the far side dead takes longer than a kill -9 (4 s): every probe across the cut fails, and so
             // does every indirect probe through the far side, which Lifeguard reads as this transmitter being
@@ -52,15 +47,15 @@ public sealed class PartitionFaultTests
             lab.Partition();
             watch.Restart();
             var sides = lab.Nodes.Zip(cells).ToLookup(p => p.First.Side, p => p.Second.Id);
-            await Eventually.That("each side lists only its own side's cells", () => EachSees(cells, i => sides[lab.Nodes[i].Side].ToHashSet()), TimeSpan.FromSeconds(30), ct);
+            await Eventually.That("each side lists only its own side's cells", () => EachSees(cells, i => sides[lab.Nodes[i].Side].ToHashSet()), TimeSpan.FromSeconds(30), Ct);
             TestContext.WriteLine($"partitioned: each side lists only its own cells {watch.ElapsedMilliseconds} ms after the cut (the other side's transmitters declared dead, their cells dropped)");
-            await AssertServes(cells, lab, ct);
+            await AssertServes(cells, lab, Ct);
 
             lab.Heal();
             watch.Restart();
-            await Eventually.That("after the heal every transmitter lists all five cells, once each", () => EachSees(cells, _ => all), TimeSpan.FromSeconds(10), ct);
+            await Eventually.That("after the heal every transmitter lists all five cells, once each", () => EachSees(cells, _ => all), TimeSpan.FromSeconds(10), Ct);
             TestContext.WriteLine($"healed: one merged view {watch.ElapsedMilliseconds} ms after the link came back");
-            await AssertServes(cells, lab, ct);
+            await AssertServes(cells, lab, Ct);
             passed = true;
         }
         finally

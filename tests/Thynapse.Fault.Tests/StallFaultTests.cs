@@ -4,21 +4,18 @@ namespace Thynapse.Fault.Tests;
 
 /// <summary>Processes frozen with SIGSTOP: the transmitter (issue 15, finding 7) and a catching cell (finding 13).</summary>
 [TestClass]
-public sealed partial class StallFaultTests
+public sealed partial class StallFaultTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     /// <summary>
     /// Finding 7: the transmitter process is frozen for 1.3 s with a 1 s liveness timeout while its cells keep beating.
     /// When it runs again their beats wait unread in its sockets; it must read them rather than expire every cell for
     /// its own silence. Raw clients beat throughout and never give up on the transmitter, as in the report.
     /// </summary>
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task FrozenTransmitter_ExpiresNoCellThatKeptBeating()
     {
-        var ct = TestContext.CancellationToken;
-        using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--heartbeat-ms", "200", "--liveness-ms", "1000"]);
+        using var transmitter = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: ["--heartbeat-ms", "200", "--liveness-ms", "1000"]);
         var cells = Enumerable.Range(0, 5).Select(_ => new RawClient(transmitter.CommandEndpoint)).ToList();
         try
         {
@@ -27,7 +24,7 @@ public sealed partial class StallFaultTests
                 cell.Hello(TestIds.Next("beating"));
             }
 
-            using var beating = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var beating = CancellationTokenSource.CreateLinkedTokenSource(Ct);
             var beats = Task.Run(async () =>
             {
                 while (!beating.IsCancellationRequested)
@@ -41,11 +38,11 @@ public sealed partial class StallFaultTests
                 }
             }, CancellationToken.None);
 
-            await Task.Delay(500, ct); // allowed: a few beats before the fault, the steady state it interrupts
+            await Task.Delay(500, Ct); // allowed: a few beats before the fault, the steady state it interrupts
             transmitter.Process.Signal(ChildProcess.SigStop);
-            await Task.Delay(1300, ct); // allowed: the length of the freeze is the fault under test
+            await Task.Delay(1300, Ct); // allowed: the length of the freeze is the fault under test
             transmitter.Process.Signal(ChildProcess.SigCont);
-            await Task.Delay(1500, ct); // allowed: more than a liveness timeout of beats after the freeze, for a wrong verdict to show
+            await Task.Delay(1500, Ct); // allowed: more than a liveness timeout of beats after the freeze, for a wrong verdict to show
             await beating.CancelAsync();
             await beats;
 
@@ -88,15 +85,14 @@ public sealed partial class StallFaultTests
     /// event published, exactly.
     /// </summary>
     [TestMethod]
-    [Timeout(90_000, CooperativeCancellation = true)]
+    [Timeout(90_000)]
     public async Task FrozenCell_IsToldOnRejoiningExactlyWhatItMissed()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(250), LivenessTimeout = TimeSpan.FromSeconds(1) });
         var channel = TestIds.Next("audit") + ".entry";
         using var frozen = ChildProcess.StartDotnet("Thynapse.TestCell.dll", transmitter.CommandEndpoint, TestIds.Next("auditors"), channel, "multi");
-        await frozen.WaitForLineAsync("ready", cancellationToken: ct);
-        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("ledger"), ct);
+        await frozen.WaitForLineAsync("ready", cancellationToken: Ct);
+        await using var publisher = await Cells.ConnectAsync(transmitter, TestIds.Next("ledger"), Ct);
         var published = 0;
         var lastTallied = 0UL;
 
@@ -107,21 +103,21 @@ public sealed partial class StallFaultTests
                 publisher.Publish(channel, new byte[200]);
             }
 
-            lastTallied = (await publisher.PublishAsync(channel, new byte[200], cancellationToken: ct)).Sequence;
+            lastTallied = (await publisher.PublishAsync(channel, new byte[200], cancellationToken: Ct)).Sequence;
             published += count;
         }
 
         await PublishAsync(2000);
-        await Eventually.That("the cell caught the first events", () => Caught(frozen).Count == 2000, TimeSpan.FromSeconds(20), ct);
+        await Eventually.That("the cell caught the first events", () => Caught(frozen).Count == 2000, TimeSpan.FromSeconds(20), Ct);
 
         frozen.Signal(ChildProcess.SigStop);
         await PublishAsync(5000);
-        await Eventually.That("the frozen cell expires", () => transmitter.Stats.CellsExpired == 1, TimeSpan.FromSeconds(10), ct);
+        await Eventually.That("the frozen cell expires", () => transmitter.Stats.CellsExpired == 1, TimeSpan.FromSeconds(10), Ct);
         await PublishAsync(5000);
         frozen.Signal(ChildProcess.SigCont);
-        await frozen.WaitForLineAsync("notice Reconnected", TimeSpan.FromSeconds(20), ct);
+        await frozen.WaitForLineAsync("notice Reconnected", TimeSpan.FromSeconds(20), Ct);
         await Eventually.That("the re-joined cell catches again", async () =>
-            (await publisher.PublishAsync(channel, new byte[200], cancellationToken: ct)).Receivers == 1, cancellationToken: ct);
+            (await publisher.PublishAsync(channel, new byte[200], cancellationToken: Ct)).Receivers == 1, cancellationToken: Ct);
         // The probes above are not in the tally: they come after the last tallied event.
         var missed = MissedCounts(frozen);
         var caught = Caught(frozen).Where(seq => seq <= lastTallied).ToHashSet();

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using Thynapse.Transmitter;
 
 namespace Thynapse.Fault.Tests;
 
@@ -12,12 +10,10 @@ namespace Thynapse.Fault.Tests;
 /// <c>bench/tools/mesh-soak.sh</c> runs it for 10 minutes (<c>THYNAPSE_SOAK_SECONDS</c>).
 /// </summary>
 [TestClass]
-public sealed class StarvedMeshTests
+public sealed class StarvedMeshTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(900_000, CooperativeCancellation = true)]
+    [Timeout(900_000)]
     public async Task StarvedMember_WithTraffic_NoFalseDeaths()
     {
         if (CpuLimit.Unavailable() is { } reason)
@@ -25,15 +21,14 @@ public sealed class StarvedMeshTests
             Assert.Inconclusive($"This test starves a transmitter of CPU with a cgroup: {reason}.");
         }
 
-        var ct = TestContext.CancellationToken;
         var seconds = int.TryParse(Environment.GetEnvironmentVariable("THYNAPSE_SOAK_SECONDS"), CultureInfo.InvariantCulture, out var s) ? s : 20;
         await using var a = Transmitters.StartLoopback();
         await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
         await using var c = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
         await using var d = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
-        using var starved = await TransmitterProcess.StartAsync(cancellationToken: ct, extraArgs: ["--peer", a.CommandEndpoint]);
+        using var starved = await TransmitterProcess.StartAsync(cancellationToken: Ct, extraArgs: ["--peer", a.CommandEndpoint]);
         Thynapse.Transmitter.Transmitter[] healthy = [a, b, c, d];
-        await Eventually.That("all five are members of each other", () => healthy.All(t => t.Peers.Count(p => p.State == PeerState.Alive) == 4), TimeSpan.FromSeconds(20), ct);
+        await Eventually.That("all five are members of each other", () => healthy.All(t => t.Peers.Count(p => p.State == PeerState.Alive) == 4), TimeSpan.FromSeconds(20), Ct);
 
         using var limit = CpuLimit.Create(0.2);
         limit.Add(starved.Process.Id);
@@ -44,18 +39,18 @@ public sealed class StarvedMeshTests
         var cells = new List<Thynapse.Cell.Cell>();
         var caught = new long[endpoints.Length];
         var published = new long[endpoints.Length];
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var publishers = new List<Task>();
         try
         {
             for (var i = 0; i < endpoints.Length; i++)
             {
-                var receiver = await Cells.ConnectAsync(endpoints[i], "soak-receiver", o => o with { ConnectTimeout = TimeSpan.FromSeconds(30) }, ct);
-                var publisher = await Cells.ConnectAsync(endpoints[i], "soak-publisher", o => o with { ConnectTimeout = TimeSpan.FromSeconds(30) }, ct);
+                var receiver = await Cells.ConnectAsync(endpoints[i], "soak-receiver", o => o with { ConnectTimeout = TimeSpan.FromSeconds(30) }, Ct);
+                var publisher = await Cells.ConnectAsync(endpoints[i], "soak-publisher", o => o with { ConnectTimeout = TimeSpan.FromSeconds(30) }, Ct);
                 cells.Add(receiver);
                 cells.Add(publisher);
                 var index = i;
-                var subscription = await receiver.SubscribeAsync($"soak.t{i}", Catch.Multi, ct);
+                var subscription = await receiver.SubscribeAsync($"soak.t{i}", Catch.Multi, Ct);
                 subscription.Subscribe(_ => Interlocked.Increment(ref caught[index]));
                 publishers.Add(Publish(publisher, $"soak.t{i}", () => Interlocked.Increment(ref published[index]), stop.Token));
             }
@@ -63,7 +58,7 @@ public sealed class StarvedMeshTests
             var watch = Stopwatch.StartNew();
             while (watch.Elapsed < TimeSpan.FromSeconds(seconds))
             {
-                await Task.Delay(TimeSpan.FromSeconds(1), ct); // allowed: the soak's length is what is under test
+                await Task.Delay(TimeSpan.FromSeconds(1), Ct); // allowed: the soak's length is what is under test
                 var deaths = healthy.Sum(t => t.Stats.PeerDeaths);
                 Assert.AreEqual(0L, deaths, $"a death was declared {watch.Elapsed.TotalSeconds:0} s into the soak: {Views(healthy)}\nstarved one's log:\n{string.Join("\n", starved.Process.Lines.TakeLast(40))}");
             }

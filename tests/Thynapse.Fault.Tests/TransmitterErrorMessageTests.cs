@@ -9,14 +9,12 @@ namespace Thynapse.Fault.Tests;
 /// to type instead — in a line or two, with the documented exit codes (1 invalid arguments, 2 an endpoint not bound).
 /// </summary>
 [TestClass]
-public sealed class TransmitterErrorMessageTests
+public sealed class TransmitterErrorMessageTests : TestBase
 {
     private const string SeeHelp = "See 'thynapse-transmitter --help' for every flag and its environment variable.";
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     [DataRow("--command", "localhost:5000",
         "Invalid setting: --command [env: THYNAPSE_COMMAND]: expected tcp://host:port, got 'localhost:5000'. Did you mean tcp://localhost:5000?")]
     [DataRow("--command", "http://127.0.0.1:5000",
@@ -25,13 +23,13 @@ public sealed class TransmitterErrorMessageTests
         "Invalid setting: --events [env: THYNAPSE_EVENTS]: expected tcp://host:port, got '*:5001'. Did you mean tcp://*:5001?")]
     public async Task Endpoint_NotTcpHostPort_ExitsWithOneNamingTheFlagAndTheTcpForm(string flag, string value, string expected)
     {
-        var lines = await RunToExitAsync(1, null, TestContext.CancellationToken, WithFreePorts(flag, value));
+        var lines = await RunToExitAsync(1, null, Ct, WithFreePorts(flag, value));
 
         AssertSaysOnce(expected, lines);
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     [DataRow(new[] { "--liveness-ms", "100" },
         "Invalid setting: --liveness-ms [env: THYNAPSE_LIVENESS_MS] must be greater than --heartbeat-ms (1000 ms); got 100 ms.")]
     [DataRow(new[] { "--heartbeat-ms", "0" },
@@ -46,24 +44,24 @@ public sealed class TransmitterErrorMessageTests
         "Invalid setting: --events [env: THYNAPSE_EVENTS] must use another port than --command; both are 5002.")]
     public async Task SettingOutOfRange_ExitsWithOneNamingTheFlagTheRuleAndTheValueInMilliseconds(string[] settings, string expected)
     {
-        var lines = await RunToExitAsync(1, null, TestContext.CancellationToken, WithFreePorts(settings));
+        var lines = await RunToExitAsync(1, null, Ct, WithFreePorts(settings));
 
         AssertSaysOnce(expected, lines);
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task SettingFromTheEnvironment_IsNamedWithItsVariable()
     {
         var environment = new Dictionary<string, string> { ["THYNAPSE_LIVENESS_MS"] = "100" };
 
-        var lines = await RunToExitAsync(1, environment, TestContext.CancellationToken, WithFreePorts());
+        var lines = await RunToExitAsync(1, environment, Ct, WithFreePorts());
 
         AssertSaysOnce("Invalid setting: --liveness-ms [env: THYNAPSE_LIVENESS_MS] must be greater than --heartbeat-ms (1000 ms); got 100 ms.", lines);
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     [DataRow("--command")]
     [DataRow("--events")]
     public async Task PortInUse_ExitsWithTwoNamingTheEndpointItsFlagAndTheFix(string busy)
@@ -71,7 +69,7 @@ public sealed class TransmitterErrorMessageTests
         using var holder = new TcpListener(IPAddress.Loopback, 0);
         holder.Start();
         var port = ((IPEndPoint)holder.LocalEndpoint).Port;
-        var lines = await RunToExitAsync(2, null, TestContext.CancellationToken, WithFreePorts(busy, $"tcp://127.0.0.1:{port}"));
+        var lines = await RunToExitAsync(2, null, Ct, WithFreePorts(busy, $"tcp://127.0.0.1:{port}"));
 
         var variable = busy == "--command" ? "THYNAPSE_COMMAND" : "THYNAPSE_EVENTS";
         AssertSaysOnce($"Could not bind {busy} [env: {variable}] to tcp://127.0.0.1:{port}: another process listens on port {port}; "
@@ -79,7 +77,7 @@ public sealed class TransmitterErrorMessageTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     [DataRow(new[] { "--comand", "tcp://*:5000" }, "thynapse-transmitter: unknown flag '--comand'. Did you mean --command?")]
     [DataRow(new[] { "--lifeness-ms", "4000" }, "thynapse-transmitter: unknown flag '--lifeness-ms'. Did you mean --liveness-ms?")]
     [DataRow(new[] { "-events", "tcp://*:5001" }, "thynapse-transmitter: unknown flag '-events'. Did you mean --events?")]
@@ -90,7 +88,7 @@ public sealed class TransmitterErrorMessageTests
     [DataRow(new[] { "--heartbeat-ms" }, "thynapse-transmitter: --heartbeat-ms needs a value.")]
     public async Task UnparsableCommandLine_PrintsTwoLinesNotTheHelp(string[] args, string expected)
     {
-        var lines = await RunToExitAsync(1, null, TestContext.CancellationToken, args);
+        var lines = await RunToExitAsync(1, null, Ct, args);
 
         CollectionAssert.AreEqual(new[] { expected, SeeHelp }, lines.ToArray(), string.Join('\n', lines));
     }

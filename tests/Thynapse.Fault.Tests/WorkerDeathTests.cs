@@ -4,16 +4,13 @@ namespace Thynapse.Fault.Tests;
 
 /// <summary>Reliable anycatch across a worker's death: nothing lost, duplicates bounded by its prefetch.</summary>
 [TestClass]
-public sealed partial class WorkerDeathTests
+public sealed partial class WorkerDeathTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task KilledWorker_LosesNothingAndDuplicatesAtMostItsPrefetch()
     {
         const int events = 10_000, prefetch = 16;
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(250), LivenessTimeout = TimeSpan.FromSeconds(2) });
         var service = TestIds.Next("workers");
         var workers = new List<ChildProcess>();
@@ -26,10 +23,10 @@ public sealed partial class WorkerDeathTests
 
             foreach (var worker in workers)
             {
-                await worker.WaitForLineAsync("ready", cancellationToken: ct);
+                await worker.WaitForLineAsync("ready", cancellationToken: Ct);
             }
 
-            await using var producer = await Cells.ConnectAsync(transmitter, "producer", ct);
+            await using var producer = await Cells.ConnectAsync(transmitter, "producer", Ct);
             var completions = new List<Task<PublishResult>>(events);
             var victim = workers[0];
             var killedAfter = -1;
@@ -38,10 +35,10 @@ public sealed partial class WorkerDeathTests
             // share of the first 2,000 is some 660 events, of which it has handled only 100).
             for (var i = 0; i < events; i++)
             {
-                completions.Add(producer.PublishAsync("jobs.render", $"{i}", new PublishOptions { Await = PublishAwait.Completion }, ct));
+                completions.Add(producer.PublishAsync("jobs.render", $"{i}", new PublishOptions { Await = PublishAwait.Completion }, Ct));
                 if (killedAfter < 0 && i == 1_999)
                 {
-                    await Eventually.That("the victim has handled some work", () => Handled(victim).Count >= 100, cancellationToken: ct);
+                    await Eventually.That("the victim has handled some work", () => Handled(victim).Count >= 100, cancellationToken: Ct);
                     victim.Signal(ChildProcess.SigKill);
                     killedAfter = i + 1;
                 }

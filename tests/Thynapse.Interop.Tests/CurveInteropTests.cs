@@ -9,28 +9,25 @@ namespace Thynapse.Interop.Tests;
 /// by a CURVE transmitter when it has the transmitter's public key, and gets no answer in plain text or with another key.
 /// </summary>
 [TestClass]
-public sealed class CurveInteropTests
+public sealed class CurveInteropTests : TestBase
 {
     private const string Python = PythonZmq.Python;
     private const string Secret = "curve-interop-secret-0001";
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task PythonCurveClient_WithTheServerKeyIsWelcomed_WithoutItIsNeverAnswered()
     {
-        var ct = TestContext.CancellationToken;
-        await PythonZmq.RequireAsync(ct, curve: true);
+        await PythonZmq.RequireAsync(Ct, curve: true);
         var script = Path.Combine(AppContext.BaseDirectory, "interop", "curve_client.py");
         Assert.IsTrue(File.Exists(script), $"the Python client was not copied next to the tests: {script}");
         var keys = new NetMQCertificate();
         await using var transmitter = Transmitters.StartLoopback(o => o with { CurveSecretKey = keys.SecretKeyZ85, Secret = Secret });
 
-        var plain = await RunAsync(script, ct, "--endpoint", transmitter.CommandEndpoint, "--secret", Secret, "--timeout", "2");
-        var otherKey = await RunAsync(script, ct, "--endpoint", transmitter.CommandEndpoint, "--secret", Secret, "--timeout", "2", "--server-key", new NetMQCertificate().PublicKeyZ85);
-        var rightKeyNoSecret = await RunAsync(script, ct, "--endpoint", transmitter.CommandEndpoint, "--server-key", keys.PublicKeyZ85);
-        var right = await RunAsync(script, ct, "--endpoint", transmitter.CommandEndpoint, "--secret", Secret, "--server-key", keys.PublicKeyZ85);
+        var plain = await RunAsync(script, Ct, "--endpoint", transmitter.CommandEndpoint, "--secret", Secret, "--timeout", "2");
+        var otherKey = await RunAsync(script, Ct, "--endpoint", transmitter.CommandEndpoint, "--secret", Secret, "--timeout", "2", "--server-key", new NetMQCertificate().PublicKeyZ85);
+        var rightKeyNoSecret = await RunAsync(script, Ct, "--endpoint", transmitter.CommandEndpoint, "--server-key", keys.PublicKeyZ85);
+        var right = await RunAsync(script, Ct, "--endpoint", transmitter.CommandEndpoint, "--secret", Secret, "--server-key", keys.PublicKeyZ85);
 
         Assert.AreEqual("no answer", plain, "a plain-text libzmq client");
         Assert.AreEqual("no answer", otherKey, "a CURVE client with another server key");

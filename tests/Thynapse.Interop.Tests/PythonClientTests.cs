@@ -14,20 +14,17 @@ namespace Thynapse.Interop.Tests;
 /// SDK cell, in both directions.
 /// </summary>
 [TestClass]
-public sealed class PythonClientTests
+public sealed class PythonClientTests : TestBase
 {
     private const string Python = PythonZmq.Python;
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(30);
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task PythonClientFromTheSpec_TalksToTransmitterAndSdkCellBothWays()
     {
-        var ct = TestContext.CancellationToken;
-        await PythonZmq.RequireAsync(ct);
+        await PythonZmq.RequireAsync(Ct);
         var script = Path.Combine(AppContext.BaseDirectory, "interop", "thynapse_client.py");
         Assert.IsTrue(File.Exists(script), $"the Python client was not copied next to the tests: {script}");
 
@@ -42,9 +39,9 @@ public sealed class PythonClientTests
 
         await using var transmitter = Transmitters.StartLoopback();
         await using var cell = await SdkCell.ConnectAsync(
-            CellOptions.Default with { Transmitter = transmitter.CommandEndpoint, Service = TestIds.Next("interop-sdk") }, ct);
+            CellOptions.Default with { Transmitter = transmitter.CommandEndpoint, Service = TestIds.Next("interop-sdk") }, Ct);
         var collector = new EventCollector();
-        await using var subscription = await cell.SubscribeAsync($"{prefix}.fromcell.*", Catch.Multi, ct);
+        await using var subscription = await cell.SubscribeAsync($"{prefix}.fromcell.*", Catch.Multi, Ct);
         using var observing = subscription.Subscribe(collector);
 
         using var python = ChildProcess.Start(Python,
@@ -65,15 +62,15 @@ public sealed class PythonClientTests
         string Output() => $"\n--- python output ---\n{string.Join('\n', python.Lines)}";
 
         await Eventually.That("the Python client is ready (or has exited)",
-            () => Steps(python.Lines).Any(s => StepIs(s, "ready")) || python.HasExited, ReadyTimeout, ct);
+            () => Steps(python.Lines).Any(s => StepIs(s, "ready")) || python.HasExited, ReadyTimeout, Ct);
         Assert.IsTrue(Steps(python.Lines).Any(s => StepIs(s, "ready")), $"the Python client exited before it was ready{Output()}");
 
-        var multi = await cell.PublishAsync(multiChannel, MultiBody, cancellationToken: ct);
-        var any = await cell.PublishAsync(anyChannel, AnyBody, cancellationToken: ct);
+        var multi = await cell.PublishAsync(multiChannel, MultiBody, cancellationToken: Ct);
+        var any = await cell.PublishAsync(anyChannel, AnyBody, cancellationToken: Ct);
         Assert.AreEqual(PublishStatus.Accepted, multi.Status, $"nobody caught {multiChannel}{Output()}");
         Assert.AreEqual(PublishStatus.Accepted, any.Status, $"nobody caught {anyChannel}{Output()}");
 
-        var exitCode = await python.WaitForExitAsync(ExitTimeout, ct);
+        var exitCode = await python.WaitForExitAsync(ExitTimeout, Ct);
         TestContext.WriteLine(Output());
         Assert.AreEqual(0, exitCode, $"the Python client failed{Output()}");
 
@@ -114,7 +111,7 @@ public sealed class PythonClientTests
         Single(steps, "done", Output());
 
         // The other direction: the SDK cell caught both of the Python client's events.
-        await collector.WaitForAsync(2, "the SDK cell", ct);
+        await collector.WaitForAsync(2, "the SDK cell", Ct);
         var events = collector.Events;
         Assert.HasCount(2, events);
         var confirmed = events.Single(e => e.Channel == publishChannel);

@@ -1,6 +1,3 @@
-using NetMQ;
-using Thynapse.Cell;
-
 namespace Thynapse.Transmitter.Tests;
 
 /// <summary>
@@ -9,13 +6,11 @@ namespace Thynapse.Transmitter.Tests;
 /// failed attempt.
 /// </summary>
 [TestClass]
-public sealed class AllowedKeysTests
+public sealed class AllowedKeysTests : TestBase
 {
     private static readonly NetMQCertificate Server = new();
     private static readonly NetMQCertificate Listed = new();
     private static Transmitter _transmitter = null!;
-
-    public TestContext TestContext { get; set; } = null!;
 
     [ClassInitialize]
     public static void Start(TestContext _) => _transmitter = Transmitters.StartLoopback(Allowing);
@@ -24,24 +19,23 @@ public sealed class AllowedKeysTests
     public static async Task Stop() => await _transmitter.DisposeAsync();
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task Cell_WithAListedKey_JoinsAndRoutes()
     {
-        var ct = TestContext.CancellationToken;
-        await using var cell = await Cells.ConnectAsync(_transmitter, "keys-listed", WithKeys(Listed), ct);
+        await using var cell = await Cells.ConnectAsync(_transmitter, "keys-listed", WithKeys(Listed), Ct);
         var channel = TestIds.Next("keys.events");
-        await using var got = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
-        await cell.PublishAsync(channel, "allowed"u8.ToArray(), cancellationToken: ct);
-        await got.WaitForAsync(1, "the listed cell's own event", ct);
+        await using var got = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, Ct);
+        await cell.PublishAsync(channel, "allowed"u8.ToArray(), cancellationToken: Ct);
+        await got.WaitForAsync(1, "the listed cell's own event", Ct);
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task Cell_WithAnUnlistedKey_IsRefusedWithKeyNotAllowed()
     {
         var refusedBefore = _transmitter.Stats.KeysRefused;
         var refused = await Assert.ThrowsExactlyAsync<ThynapseRejectedException>(() =>
-            Cells.ConnectAsync(_transmitter, "keys-unlisted", WithKeys(new NetMQCertificate()), TestContext.CancellationToken));
+            Cells.ConnectAsync(_transmitter, "keys-unlisted", WithKeys(new NetMQCertificate()), Ct));
 
         Assert.AreEqual(ThynapseErrorCode.KeyNotAllowed, refused.Code);
         Assert.Contains("not in this transmitter's allowed keys", refused.Message);
@@ -49,7 +43,7 @@ public sealed class AllowedKeysTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void RawCurveClient_WithoutAProof_IsRefusedAndGetsNoSession()
     {
         using var client = new RawClient(_transmitter.CommandEndpoint, curveServerKey: Server.PublicKeyZ85);
@@ -62,7 +56,7 @@ public sealed class AllowedKeysTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void RawCurveClient_WithAForgedProof_IsRefused_AMalformedOneIsAnInvalidField()
     {
         using var client = new RawClient(_transmitter.CommandEndpoint, curveServerKey: Server.PublicKeyZ85);
@@ -89,7 +83,7 @@ public sealed class AllowedKeysTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task RefusedKeys_CountAsFailedAttempts()
     {
         await using var strict = Transmitters.StartLoopback(o => Allowing(o) with { MaxFailedAttempts = 6 });

@@ -1,5 +1,3 @@
-using Thynapse.Cell;
-
 namespace Thynapse.Transmitter.Tests;
 
 /// <summary>
@@ -7,13 +5,11 @@ namespace Thynapse.Transmitter.Tests;
 /// credentials admit only as the services they name. A refusal is <c>AUTHENTICATION_FAILED</c> and tells nothing else.
 /// </summary>
 [TestClass]
-public sealed class AuthenticationTests
+public sealed class AuthenticationTests : TestBase
 {
     private const string Secret = "correct-horse-battery-staple";
     private const string BillingSecret = "billing-only-credential-0001";
     private static Transmitter _transmitter = null!;
-
-    public TestContext TestContext { get; set; } = null!;
 
     [ClassInitialize]
     public static void Start(TestContext _) => _transmitter = Transmitters.StartLoopback(o => o with
@@ -37,7 +33,7 @@ public sealed class AuthenticationTests
 
     [TestMethod]
     [DynamicData(nameof(Refused))]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Helo_WithoutTheSecret_IsRefusedWithAuthenticationFailedAndNothingElse(string? secret)
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -59,7 +55,7 @@ public sealed class AuthenticationTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Helo_WithoutTheSecret_IsRefusedBeforeItsFieldsAreRead()
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -72,7 +68,7 @@ public sealed class AuthenticationTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Helo_WithTheSecret_IsWelcomed()
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -83,7 +79,7 @@ public sealed class AuthenticationTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Credential_JoinsAsItsServicesOnly()
     {
         using (var billing = new RawClient(_transmitter.CommandEndpoint))
@@ -98,28 +94,27 @@ public sealed class AuthenticationTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Cell_WithTheSecret_ConnectsAndRoutes()
     {
-        var ct = TestContext.CancellationToken;
         var channel = TestIds.Next("auth.events");
-        await using var subscriber = await Cells.ConnectAsync(_transmitter, "auth-sub", o => o with { Secret = Secret }, ct);
-        await using var publisher = await Cells.ConnectAsync(_transmitter, "billing", o => o with { Secret = BillingSecret }, ct);
-        await using var got = await Catcher.SubscribeAsync(subscriber, channel, Catch.Multi, ct);
+        await using var subscriber = await Cells.ConnectAsync(_transmitter, "auth-sub", o => o with { Secret = Secret }, Ct);
+        await using var publisher = await Cells.ConnectAsync(_transmitter, "billing", o => o with { Secret = BillingSecret }, Ct);
+        await using var got = await Catcher.SubscribeAsync(subscriber, channel, Catch.Multi, Ct);
 
-        await publisher.PublishAsync(channel, "hello"u8.ToArray(), cancellationToken: ct);
+        await publisher.PublishAsync(channel, "hello"u8.ToArray(), cancellationToken: Ct);
 
-        await got.WaitForAsync(1, "the subscriber", ct);
+        await got.WaitForAsync(1, "the subscriber", Ct);
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Cell_WithAWrongSecret_FailsToConnectWithAuthenticationFailed()
     {
         var failures = _transmitter.Stats.AuthenticationFailures;
 
         var refused = await Assert.ThrowsExactlyAsync<ThynapseRejectedException>(() =>
-            Cells.ConnectAsync(_transmitter, "auth-wrong", o => o with { Secret = "not-the-secret-at-all" }, TestContext.CancellationToken));
+            Cells.ConnectAsync(_transmitter, "auth-wrong", o => o with { Secret = "not-the-secret-at-all" }, Ct));
 
         Assert.AreEqual(ThynapseErrorCode.AuthenticationFailed, refused.Code);
         Assert.IsGreaterThan(failures, _transmitter.Stats.AuthenticationFailures);

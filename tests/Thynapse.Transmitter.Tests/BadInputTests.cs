@@ -5,7 +5,7 @@ namespace Thynapse.Transmitter.Tests;
 /// sender's connection stays usable, and other cells keep being served.
 /// </summary>
 [TestClass]
-public sealed class BadInputTests
+public sealed class BadInputTests : TestBase
 {
     private const int MaxFrame = 4096;
     private const int MaxHeader = 1024;
@@ -119,11 +119,9 @@ public sealed class BadInputTests
         [ThynapseErrorCode.InvalidField, new[] { "J WTCH {}" }],
     ];
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
     [DynamicData(nameof(BeforeHelo))]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void BeforeHelo_EachBadCommandGetsItsCode(ThynapseErrorCode code, string[] frames)
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -139,7 +137,7 @@ public sealed class BadInputTests
 
     [TestMethod]
     [DynamicData(nameof(AfterHelo))]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void AfterHelo_EachBadCommandGetsItsCode(ThynapseErrorCode code, string[] frames)
     {
         using var client = RawClient.Welcomed(_transmitter.CommandEndpoint, "bad");
@@ -162,7 +160,7 @@ public sealed class BadInputTests
     [DataRow("J helo {}", ThynapseErrorCode.MalformedHeader, null)]
     [DataRow("JHELO {}", ThynapseErrorCode.MalformedHeader, null)]
     [DataRow("J HEL", ThynapseErrorCode.MalformedHeader, null)]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Errr_NamesTheCommandWheneverBytesTwoToFiveAreFourLetters(string header, ThynapseErrorCode code, string? command)
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -175,7 +173,7 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Errr_ForAnOversizedFrame_NamesItsCommand()
     {
         using var client = RawClient.Welcomed(_transmitter.CommandEndpoint, "big");
@@ -188,7 +186,7 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Errors_EchoRefAndSeq()
     {
         using var client = RawClient.Welcomed(_transmitter.CommandEndpoint, "echo");
@@ -202,7 +200,7 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Helo_WithTheIdOfALiveCellIsRefused()
     {
         using var owner = RawClient.Welcomed(_transmitter.CommandEndpoint, "owner");
@@ -216,7 +214,7 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Subs_PastTheLimitAndDuplicatesAreRefused()
     {
         using var client = RawClient.Subscribed(_transmitter.CommandEndpoint, "limits", "a");
@@ -230,7 +228,7 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void BinaryFrame_ABadRecordIsRefusedAndTheNextOneStillRouted()
     {
         var channel = TestIds.Next("binbad");
@@ -251,7 +249,7 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Key_OverTheLimit_IsAnInvalidFieldInJAndInB()
     {
         // This class's transmitter takes J headers of 1 KiB only: a 1,025-byte key needs the default 64 KiB.
@@ -277,7 +275,7 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void BinaryFrame_ATruncatedRecordDropsOnlyTheRestOfTheFrame()
     {
         var channel = TestIds.Next("bintrunc");
@@ -294,10 +292,9 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task FrameFarPastTheLimit_ClosesOnlyThatConnection()
     {
-        var ct = TestContext.CancellationToken;
         var hugeService = TestIds.Next("huge");
         var bystanderService = TestIds.Next("bystander");
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -310,7 +307,7 @@ public sealed class BadInputTests
         client.Send(Encoding.UTF8.GetBytes("J EVNT {\"channel\":\"a\"}"), new byte[(3 * MaxFrame) + 65_536]);
 
         // Its own session, not just some session (every earlier row of this class closes connections too).
-        await Eventually.That("the oversized sender's own session is dropped", () => CellsOf(bystander, hugeService).Count == 0, cancellationToken: ct);
+        await Eventually.That("the oversized sender's own session is dropped", () => CellsOf(bystander, hugeService).Count == 0, cancellationToken: Ct);
         Assert.HasCount(1, CellsOf(bystander, bystanderService), "a cell connected all along keeps its session");
         bystander.Send("J BEAT");
         Assert.AreEqual("BEAT", bystander.ReceiveJson("the bystander's BEAT answer").Command);

@@ -1,7 +1,3 @@
-using Newtonsoft.Json.Linq;
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Transmitter.Tests;
 
 /// <summary><see cref="TransmitterOptions.MaxCells"/>: past it a HELO gets TOO_MANY_CELLS, except a cell resuming its own session.</summary>
@@ -9,7 +5,7 @@ namespace Thynapse.Transmitter.Tests;
 public sealed class CellLimitTests
 {
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task PastMaxCells_HeloIsRefused_ButACellTakingOverItsSessionIsNot()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { MaxCells = 2 });

@@ -6,10 +6,8 @@ namespace Thynapse.Transmitter.Tests;
 
 /// <summary>The connection guard's count of the command socket's connections, on real sockets.</summary>
 [TestClass]
-public sealed class ConnectionGuardTests
+public sealed class ConnectionGuardTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     /// <summary>The kernel's table gives the server side of a port's connections, not the clients' ends of them.</summary>
     [TestMethod]
     public async Task CountConnections_CountsTheServerSideOfAPortsConnections()
@@ -19,7 +17,6 @@ public sealed class ConnectionGuardTests
             Assert.Inconclusive("the count reads /proc/self/net/tcp (Linux)");
         }
 
-        var ct = TestContext.CancellationToken;
         // An address of its own: other tests connect to 127.0.0.1 ports they believe free, and one of them could be this.
         var address = IPAddress.Parse("127.0.0.77");
         using var listener = new TcpListener(address, 0);
@@ -35,19 +32,19 @@ public sealed class ConnectionGuardTests
             {
                 var client = new TcpClient();
                 clients.Add(client);
-                await client.ConnectAsync(address, port, ct);
-                accepted.Add(await listener.AcceptSocketAsync(ct));
+                await client.ConnectAsync(address, port, Ct);
+                accepted.Add(await listener.AcceptSocketAsync(Ct));
             }
 
             // Eventually: the kernel's table is read while the process runs (once, in a loaded suite, a fourth entry
             // showed for a moment and was gone when the table was printed).
-            await Eventually.That($"the three server ends are counted (port {port})", () => ConnectionGuard.CountConnections(port) == 3, cancellationToken: ct);
+            await Eventually.That($"the three server ends are counted (port {port})", () => ConnectionGuard.CountConnections(port) == 3, cancellationToken: Ct);
 
             // Closed on our side while the clients keep theirs open: the kernel still lists the server ends (FIN_WAIT),
             // but no descriptor of this process holds them any more. They are not counted.
             accepted.ForEach(s => s.Dispose());
             await Eventually.That("the closed server ends linger in the kernel's table (FIN_WAIT), held by no descriptor",
-                () => Lingering(port) == 3, cancellationToken: ct);
+                () => Lingering(port) == 3, cancellationToken: Ct);
             Assert.AreEqual(0, ConnectionGuard.CountConnections(port), $"sockets no descriptor of ours holds are not ours: {Table(port)}");
         }
         finally
@@ -56,7 +53,7 @@ public sealed class ConnectionGuardTests
             accepted.ForEach(s => s.Dispose());
         }
 
-        await Eventually.That("closed connections are no longer counted", () => ConnectionGuard.CountConnections(port) == 0, cancellationToken: ct);
+        await Eventually.That("closed connections are no longer counted", () => ConnectionGuard.CountConnections(port) == 0, cancellationToken: Ct);
     }
 
     /// <summary>
@@ -72,16 +69,15 @@ public sealed class ConnectionGuardTests
             Assert.Inconclusive("the count reads /proc/self/net/tcp (Linux)");
         }
 
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback(o => o with { MaxConnections = 3 });
         const int drifted = 20;
         Assert.IsGreaterThan(drifted, Directory.GetFiles("/proc/self/fd").Length, "the test process holds more descriptors than the drifted count");
         transmitter.Connections.Open = drifted; // as if the monitor had dropped that many disconnects
 
-        await Eventually.That("the guard corrects the count", () => transmitter.Connections.Open == 0, TimeSpan.FromSeconds(5), ct);
-        await using var cell = await Cells.ConnectAsync(transmitter, TestIds.Next("after-drift"), ct);
+        await Eventually.That("the guard corrects the count", () => transmitter.Connections.Open == 0, TimeSpan.FromSeconds(5), Ct);
+        await using var cell = await Cells.ConnectAsync(transmitter, TestIds.Next("after-drift"), Ct);
         Assert.AreEqual(0L, transmitter.Stats.ConnectionsRefused, "nobody was refused");
-        await Eventually.That("the count is the truth: one connection", () => transmitter.Connections.Open == 1, TimeSpan.FromSeconds(5), ct);
+        await Eventually.That("the count is the truth: one connection", () => transmitter.Connections.Open == 1, TimeSpan.FromSeconds(5), Ct);
     }
 
     /// <summary>Entries of the port in FIN_WAIT1/2 whose inode is 0 (closed by us, still in the kernel's table).</summary>

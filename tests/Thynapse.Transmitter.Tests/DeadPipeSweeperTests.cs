@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Reflection;
-using NetMQ;
 using NetMQ.Sockets;
 
 namespace Thynapse.Transmitter.Tests;
@@ -10,16 +9,13 @@ namespace Thynapse.Transmitter.Tests;
 /// until Wire/DeadPipeSweeper completes their termination (issue 18, item 8: the junk flood's memory).
 /// </summary>
 [TestClass]
-public sealed class DeadPipeSweeperTests
+public sealed class DeadPipeSweeperTests : TestBase
 {
     private const BindingFlags All = BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public;
-
-    public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
     public async Task AStormOfShortConnections_LeavesNoPipesBehind()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback(o => o with { Secret = "sweeper-secret-00000001" });
         var endpoint = transmitter.CommandEndpoint;
 
@@ -44,7 +40,7 @@ public sealed class DeadPipeSweeperTests
         storms.ForEach(t => t.Join());
 
         await Eventually.That("the ROUTER holds no pipes of the closed connections",
-            async () => await transmitter.InvokeAsync(_ => PipesHeld(transmitter)) == 0, TimeSpan.FromSeconds(30), ct);
+            async () => await transmitter.InvokeAsync(_ => PipesHeld(transmitter)) == 0, TimeSpan.FromSeconds(30), Ct);
         TestContext.WriteLine($"swept {transmitter.Stats.DeadPipesSwept} dead pipes of 1,200 connections");
         Assert.IsGreaterThan(0L, transmitter.Stats.DeadPipesSwept, "some connections ended before their identity was read, and were swept");
     }

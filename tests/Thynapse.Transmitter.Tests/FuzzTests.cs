@@ -2,19 +2,16 @@ namespace Thynapse.Transmitter.Tests;
 
 /// <summary>10,000 random messages from one client while another pair of cells keeps exchanging events.</summary>
 [TestClass]
-public sealed class FuzzTests
+public sealed class FuzzTests : TestBase
 {
     private const int JunkMessages = 10_000;
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task RandomFrames_DoNotDisturbOtherCells()
     {
         // No handshake timeout: the fuzzer talks without a session for longer than it, and is meant to be answered throughout.
         await using var transmitter = Transmitters.StartLoopback(o => o with { MaxFrameBytes = 16 * 1024, MaxHeaderBytes = 4096, HandshakeTimeout = TimeSpan.Zero });
-        var ct = TestContext.CancellationToken;
         var channel = TestIds.Next("steady");
 
         // The witnesses: a steady stream of confirmed events that must all arrive, in order, during the fuzzing.
@@ -24,14 +21,14 @@ public sealed class FuzzTests
             using var sender = RawClient.Welcomed(transmitter.CommandEndpoint, "wtx");
             for (var seq = 1; seq <= 2_000; seq++)
             {
-                ct.ThrowIfCancellationRequested();
+                Ct.ThrowIfCancellationRequested();
                 sender.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = seq, ["confirm"] = true }, Encoding.ASCII.GetBytes($"#{seq}"));
                 Assert.AreEqual(seq, sender.Expect("ACPT").Payload.Value<int>("seq"));
                 var (delivery, body) = receiver.Expect("DLVR");
                 Assert.AreEqual(seq, delivery.Value<int>("seq"), "events from one sender arrive in order");
                 Assert.AreEqual($"#{seq}", Encoding.ASCII.GetString(body!));
             }
-        }, ct);
+        }, Ct);
 
         var errorsBefore = transmitter.Stats.ProtocolErrors;
         var droppedBefore = transmitter.Stats.RepliesDropped;
@@ -62,7 +59,7 @@ public sealed class FuzzTests
                 }
 
                 return lastAnswered || transmitter.Stats.RepliesDropped > droppedBefore;
-            }, TimeSpan.FromSeconds(30), ct);
+            }, TimeSpan.FromSeconds(30), Ct);
         }
 
         await witness.Within("the witness traffic to complete during the fuzzing", TimeSpan.FromSeconds(90));

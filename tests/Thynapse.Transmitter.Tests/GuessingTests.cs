@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Thynapse.Cell;
-
 namespace Thynapse.Transmitter.Tests;
 
 /// <summary>
@@ -8,37 +5,34 @@ namespace Thynapse.Transmitter.Tests;
 /// connections, only the first few are checked at all, while authenticated cells from the same host keep their rate.
 /// </summary>
 [TestClass]
-public sealed class GuessingTests
+public sealed class GuessingTests : TestBase
 {
     private const string Secret = "the-real-secret-of-this-test";
     private const int Guesses = 1000;
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task ThousandGuessesFromOneSource_AreSlowed_WhileAnAuthenticatedCellKeepsItsRate()
     {
-        var ct = TestContext.CancellationToken;
         // A long handshake timeout: on a loaded machine the guessers may talk without a session for longer than the default.
         await using var transmitter = Transmitters.StartLoopback(o => o with { Secret = Secret, HandshakeTimeout = TimeSpan.FromMinutes(5) });
         var channel = TestIds.Next("guess.flow");
-        await using var subscriber = await Cells.ConnectAsync(transmitter, "guess-sub", o => o with { Secret = Secret }, ct);
-        await using var publisher = await Cells.ConnectAsync(transmitter, "guess-pub", o => o with { Secret = Secret }, ct);
-        await using var subscription = await subscriber.SubscribeAsync(channel, Catch.Multi, ct);
+        await using var subscriber = await Cells.ConnectAsync(transmitter, "guess-sub", o => o with { Secret = Secret }, Ct);
+        await using var publisher = await Cells.ConnectAsync(transmitter, "guess-pub", o => o with { Secret = Secret }, Ct);
+        await using var subscription = await subscriber.SubscribeAsync(channel, Catch.Multi, Ct);
         long received = 0;
         using var counting = subscription.Subscribe(_ => Interlocked.Increment(ref received));
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var flow = Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
             {
                 await publisher.PublishAsync(channel, new byte[64], cancellationToken: stop.Token);
             }
-        }, ct);
-        await Eventually.That("the normal flow runs", () => Interlocked.Read(ref received) > 100, cancellationToken: ct);
+        }, Ct);
+        await Eventually.That("the normal flow runs", () => Interlocked.Read(ref received) > 100, cancellationToken: Ct);
 
-        var before = await RateAsync(() => Interlocked.Read(ref received), TimeSpan.FromSeconds(1), ct);
+        var before = await RateAsync(() => Interlocked.Read(ref received), TimeSpan.FromSeconds(1), Ct);
 
         // 1,000 wrong guesses as fast as the answers come, spread over 10 connections from the same address.
         var clients = Enumerable.Range(0, 10).Select(_ => new RawClient(transmitter.CommandEndpoint)).ToList();
@@ -64,7 +58,7 @@ public sealed class GuessingTests
 
         clock.Stop();
         var during = (Interlocked.Read(ref received) - startCount) / clock.Elapsed.TotalSeconds;
-        var after = await RateAsync(() => Interlocked.Read(ref received), TimeSpan.FromSeconds(1), ct);
+        var after = await RateAsync(() => Interlocked.Read(ref received), TimeSpan.FromSeconds(1), Ct);
         await stop.CancelAsync();
         await flow.ContinueWith(_ => { }, TaskScheduler.Default);
 

@@ -1,4 +1,3 @@
-using NetMQ;
 using NetMQ.Monitoring;
 using NetMQ.Sockets;
 
@@ -10,17 +9,14 @@ namespace Thynapse.Transmitter.Tests;
 /// session (silent connections are FloodFaultTests' SilentConnections_AreClosedAfterTheHandshakeTimeout_WelcomedOnesAreNot).
 /// </summary>
 [TestClass]
-public sealed class HandshakeTimeoutTests
+public sealed class HandshakeTimeoutTests : TestBase
 {
     private const string Secret = "handshake-secret-000001";
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task ConnectionsThatTalkWithoutAValidHelo_AreClosedAfterTheTimeout_WelcomedOnesAreNot()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback(o => o with { Secret = Secret, HandshakeTimeout = TimeSpan.FromMilliseconds(700) });
         using var cell = RawClient.Welcomed(transmitter.CommandEndpoint, "handshake.cell", new Newtonsoft.Json.Linq.JObject { ["secret"] = Secret });
         using var junk = Talker(transmitter.CommandEndpoint, out var junkGone, out var junkMonitor);
@@ -36,13 +32,13 @@ public sealed class HandshakeTimeoutTests
             Drain(junk);
             Drain(guesser);
             return junkGone.IsSet && guesserGone.IsSet;
-        }, TimeSpan.FromSeconds(20), ct);
+        }, TimeSpan.FromSeconds(20), Ct);
 
         Assert.IsGreaterThanOrEqualTo(2L, transmitter.Stats.HandshakeTimeouts, "both closings are counted");
         cell.Send("J BEAT");
         Assert.AreEqual("BEAT", cell.ReceiveJson("the welcomed cell's BEAT answer").Command, "the welcomed cell keeps its connection and session");
         await Eventually.That("nothing is left tracked once the talkers are gone",
-            async () => await transmitter.InvokeAsync(p => p.Unwelcomed) == 0, TimeSpan.FromSeconds(10), ct);
+            async () => await transmitter.InvokeAsync(p => p.Unwelcomed) == 0, TimeSpan.FromSeconds(10), Ct);
     }
 
     /// <summary>A DEALER that does not reconnect, and an event set once the transmitter closed its connection.</summary>

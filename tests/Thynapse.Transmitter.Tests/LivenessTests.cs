@@ -2,22 +2,20 @@ namespace Thynapse.Transmitter.Tests;
 
 /// <summary>Silent cells are dropped after the liveness timeout; cells that beat are kept.</summary>
 [TestClass]
-public sealed class LivenessTests
+public sealed class LivenessTests : TestBase
 {
     // Short enough to keep the tests quick, long enough that a loaded CI machine does not stall a beating test past it.
     private static readonly TimeSpan Liveness = TimeSpan.FromSeconds(2);
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task SilentCell_IsDroppedWithItsSubscriptions()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(200), LivenessTimeout = Liveness });
         using var silent = RawClient.Subscribed(transmitter.CommandEndpoint, "silent", "silent.>");
         var joinedAt = DateTime.UtcNow;
 
-        await Eventually.That("the silent cell expires", () => transmitter.Stats.CellsExpired == 1, TimeSpan.FromSeconds(5), TestContext.CancellationToken);
+        await Eventually.That("the silent cell expires", () => transmitter.Stats.CellsExpired == 1, TimeSpan.FromSeconds(5), Ct);
 
         var after = DateTime.UtcNow - joinedAt;
         TestContext.WriteLine($"expired {after.TotalMilliseconds:0} ms after joining (liveness {Liveness.TotalMilliseconds} ms)");
@@ -28,7 +26,7 @@ public sealed class LivenessTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task BeatingCell_IsKeptPastTheLivenessTimeout()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { HeartbeatInterval = TimeSpan.FromMilliseconds(200), LivenessTimeout = Liveness });
@@ -38,10 +36,10 @@ public sealed class LivenessTests
         // Keep beating until the silent one, which joined after us, has expired: we outlived a full timeout.
         while (transmitter.Stats.CellsExpired == 0)
         {
-            TestContext.CancellationToken.ThrowIfCancellationRequested();
+            Ct.ThrowIfCancellationRequested();
             beating.Send("J BEAT");
             Assert.AreEqual("BEAT", beating.ReceiveJson("BEAT").Command);
-            await Task.Delay(100, TestContext.CancellationToken); // allowed: the heartbeat period itself, not a wait for a condition
+            await Task.Delay(100, Ct); // allowed: the heartbeat period itself, not a wait for a condition
         }
 
         beating.Send("J BEAT");

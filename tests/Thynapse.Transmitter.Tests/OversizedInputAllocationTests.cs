@@ -10,7 +10,7 @@ namespace Thynapse.Transmitter.Tests;
 /// anything the size of the input (a reader that parsed or copied them would allocate megabytes here).
 /// </summary>
 [TestClass]
-public sealed class OversizedInputAllocationTests
+public sealed class OversizedInputAllocationTests : TestBase
 {
     private const int MaxFrame = 64 * 1024;
     private const int MaxHeader = 4096;
@@ -18,8 +18,6 @@ public sealed class OversizedInputAllocationTests
 
     /// <summary>What refusing one input may allocate: the ERRR and its text, three orders of magnitude below the inputs.</summary>
     private const long BytesPerRefusal = 4096;
-
-    public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
     public void OversizedFramesAndHeaders_AreRefusedWithoutAllocatingTheirSize()

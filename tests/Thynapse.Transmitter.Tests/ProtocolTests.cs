@@ -2,14 +2,12 @@ namespace Thynapse.Transmitter.Tests;
 
 /// <summary>The exchanges of PROTOCOL.md, spoken by hand to a real transmitter.</summary>
 [TestClass]
-public sealed class ProtocolTests
+public sealed class ProtocolTests : TestBase
 {
     private static readonly Transmitter _transmitter = SharedTransmitter.Instance;
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Helo_InTheOriginalFormIsAnsweredWithWlcmAsTheFirstFrame()
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -28,7 +26,7 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Wlcm_AnnouncesEveryLimitTheTransmitterEnforces()
     {
         await using var limited = Transmitters.StartLoopback(o => o with
@@ -52,7 +50,7 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Wlcm_DefaultLimitsAreThoseOfPROTOCOL()
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -67,7 +65,7 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Helo_WithEncodingsBOnly_StillGetsJ()
     {
         using var client = new RawClient(_transmitter.CommandEndpoint);
@@ -80,7 +78,7 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Wlcm_PubIsConnectableWhenBoundToEveryInterface()
     {
         await using var wildcard = Transmitters.StartLoopback(o => o with { CommandEndpoint = "tcp://*:*", EventsEndpoint = "tcp://0.0.0.0:0" });
@@ -92,7 +90,7 @@ public sealed class ProtocolTests
         Assert.DoesNotContain("*", pub);
         Assert.DoesNotContain("0.0.0.0", pub);
         // Connectable means something answers there: a ZeroMQ PUB socket (a SUB's Connect succeeds for any address).
-        Assert.AreEqual("PUB", await ZmtpSocketTypeAsync(pub, TestContext.CancellationToken), $"the socket at {pub}");
+        Assert.AreEqual("PUB", await ZmtpSocketTypeAsync(pub, Ct), $"the socket at {pub}");
     }
 
     /// <summary>
@@ -148,7 +146,7 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Evnt_InTheOriginalFormIsRoutedWithAnEmptyBody()
     {
         var channel = TestIds.Next("orig") + ".created";
@@ -166,7 +164,7 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Evnt_WithConfirmIsAcceptedWithItsReceiverCount()
     {
         var channel = TestIds.Next("conf");
@@ -193,7 +191,7 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Beat_IsEchoedAndGbyeEndsTheSession()
     {
         using var client = RawClient.Welcomed(_transmitter.CommandEndpoint, "svc");
@@ -207,7 +205,7 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Helo_WithTheResumeTokenTakesTheIdOverAndKeepsTheNewSubscriptions()
     {
         var channel = TestIds.Next("resume");
@@ -233,7 +231,7 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void Unsb_StopsDeliveryBeforeItsOkay()
     {
         var channel = TestIds.Next("unsb");
@@ -253,7 +251,7 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void BinaryEvents_AreBatchedToBinaryReceiversAndConfirmedInBinary()
     {
         var channel = TestIds.Next("bin");
@@ -286,7 +284,7 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void BinaryDeliveries_NeverMakeAFrameLargerThanTheBatchSize()
     {
         // One inbound frame of 100 KiB of events must leave as several delivery frames, none over BatchBytes:
@@ -325,7 +323,7 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void AcknowledgedAnycatch_NackRedeliversAckCompletes()
     {
         var channel = TestIds.Next("reliable");
@@ -355,7 +353,7 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void DeadLetter_KeepsTheEventsIdOriginAndSeqAndSaysWhy()
     {
         var channel = TestIds.Next("poison");
@@ -392,7 +390,7 @@ public sealed class ProtocolTests
     [DataRow("nack", "nacked: bad input")]
     [DataRow("disconnect", "its cell disconnected")]
     [DataRow("gbye", "its cell left")]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void DeadLetter_ReasonSaysWhatEndedTheLastAttempt(string ending, string reason)
     {
         var channel = TestIds.Next("poison");
@@ -431,10 +429,9 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task ServiceQueue_WhenTheLastCellLeaves_KeepsItsEventsForTheNextCell()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
         var channel = TestIds.Next("orphaned");
         var service = TestIds.Next("workers");
@@ -453,7 +450,7 @@ public sealed class ProtocolTests
         }
 
         // The service has no cell now: its event waits in the queue (no deadline applies there, and it uses no attempt).
-        await Eventually.That("the event waits in the service queue", () => transmitter.Stats.Queued == 1, cancellationToken: ct);
+        await Eventually.That("the event waits in the service queue", () => transmitter.Stats.Queued == 1, cancellationToken: Ct);
         publisher.SendJson("EVNT", new JObject { ["channel"] = channel, ["seq"] = 2, ["confirm"] = true });
         Assert.AreEqual(0, publisher.Expect("ACPT", "the ACPT of an event nobody of the service catches").Payload.Value<int>("receivers"));
         using var next = new RawClient(transmitter.CommandEndpoint);
@@ -469,7 +466,7 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void AcknowledgedAnycatch_AFullCellIsRefilledOnceHalfItsPrefetchIsFree()
     {
         var channel = TestIds.Next("refill");
@@ -495,7 +492,7 @@ public sealed class ProtocolTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task Multicatch_ReachesEachCellOnceEvenWithOverlappingPatterns()
     {
         // A transmitter of its own: '>' would catch the events of every test sharing the assembly's.

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Thynapse.Transmitter.Tests;
 
 /// <summary>
@@ -7,15 +5,13 @@ namespace Thynapse.Transmitter.Tests;
 /// has its events refused with RATE_LIMITED, counted; another cell publishing at the same time is not affected.
 /// </summary>
 [TestClass]
-public sealed class PublishRateTests
+public sealed class PublishRateTests : TestBase
 {
     private const int Rate = 50;
     private const int Burst = 400;
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task EventsOverTheRate_AreRefusedWithRateLimited_OtherCellsAreNot()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { MaxPublishRate = Rate });
@@ -58,6 +54,6 @@ public sealed class PublishRateTests
         Assert.IsGreaterThanOrEqualTo(Rate, accepted, "a second's worth is accepted at once");
         Assert.IsLessThanOrEqualTo(Rate + (Rate * elapsed.TotalSeconds) + 1, accepted, "no more than the rate allows");
         Assert.AreEqual(Burst - accepted, limited, "every other event is refused with RATE_LIMITED");
-        await Eventually.That($"the {limited} refusals are counted", () => transmitter.Stats.EventsRateLimited == limited, cancellationToken: TestContext.CancellationToken);
+        await Eventually.That($"the {limited} refusals are counted", () => transmitter.Stats.EventsRateLimited == limited, cancellationToken: Ct);
     }
 }

@@ -2,10 +2,8 @@ namespace Thynapse.Transmitter.Tests;
 
 /// <summary>A cell that does not read: its deliveries are dropped, counted and reported to it (PROTOCOL.md §8.2).</summary>
 [TestClass]
-public sealed class SlowCellTests
+public sealed class SlowCellTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
     public void Grace_Is500MsUnlessSetOrAQuarterOfTheLivenessTimeoutIsShorter()
     {
@@ -21,11 +19,10 @@ public sealed class SlowCellTests
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task SlowCell_IsToldExactlyHowManyDeliveriesItMissed()
     {
         const int events = 20_000;
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 10 });
         var channel = TestIds.Next("flood");
         using var slow = RawClient.Subscribed(transmitter.CommandEndpoint, "slow", channel, receiveQueue: 2);
@@ -36,9 +33,9 @@ public sealed class SlowCellTests
         var steadyTally = Task.Run(async () =>
         {
             var tally = new Tally();
-            await Eventually.That("the steady cell accounts for every event", () => tally.Drain(steady) == events, TimeSpan.FromSeconds(45), ct);
+            await Eventually.That("the steady cell accounts for every event", () => tally.Drain(steady) == events, TimeSpan.FromSeconds(45), Ct);
             return tally;
-        }, ct);
+        }, Ct);
         // 1 KiB bodies: 20 MB in all, more than the kernel buffers towards the slow cell can take.
         await Flood(publisher, channel, events, bodyBytes: 1024);
 
@@ -46,7 +43,7 @@ public sealed class SlowCellTests
         Assert.IsGreaterThan(0L, transmitter.Stats.DeliveriesDropped, "the burst overflowed the slow cell's queue, past the grace");
 
         var slowTally = new Tally();
-        await Eventually.That("the slow cell accounts for every event", () => slowTally.Drain(slow) == events, TimeSpan.FromSeconds(45), ct);
+        await Eventually.That("the slow cell accounts for every event", () => slowTally.Drain(slow) == events, TimeSpan.FromSeconds(45), Ct);
         var steadyResult = await steadyTally;
 
         TestContext.WriteLine($"slow: {slowTally.Received} delivered + {slowTally.Missed} reported missed; steady: {steadyResult.Received} + {steadyResult.Missed}; transmitter counted {transmitter.Stats.DeliveriesDropped} drops");
@@ -59,11 +56,10 @@ public sealed class SlowCellTests
     /// its full queue cannot take in the cell's backlog instead of dropping it (§8.2).
     /// </summary>
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task CellThatCatchesUpWithinTheGrace_LosesNothing()
     {
         const int events = 1000;
-        var ct = TestContext.CancellationToken;
         // A grace far above how long this test takes to notice the hold, even on a busy machine.
         // A backlog that holds the whole flood: this publisher does not use credit, so nothing paces it (§8.4).
         await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromSeconds(1), MaxCellBacklogBytes = 64 * 1024 * 1024 });
@@ -74,9 +70,9 @@ public sealed class SlowCellTests
         // 16 KiB bodies: 16 MB in all, more than the sockets between the two can buffer.
         var flood = Flood(publisher, channel, events, bodyBytes: 16 * 1024);
 
-        await Eventually.That("the paused cell's full queue starts a backlog", () => transmitter.Stats.Backlogs > 0, TimeSpan.FromSeconds(20), ct);
+        await Eventually.That("the paused cell's full queue starts a backlog", () => transmitter.Stats.Backlogs > 0, TimeSpan.FromSeconds(20), Ct);
         var tally = new Tally();
-        await Eventually.That("the paused cell accounts for every event", () => tally.Drain(paused) == events, TimeSpan.FromSeconds(30), ct);
+        await Eventually.That("the paused cell accounts for every event", () => tally.Drain(paused) == events, TimeSpan.FromSeconds(30), Ct);
         await flood;
         publisher.Expect("ACPT", "the last event's confirmation");
 
@@ -91,11 +87,10 @@ public sealed class SlowCellTests
     /// steady cell on the same channel gets every event without waiting for it.
     /// </summary>
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task CellThatTakesNothingWithinTheGrace_IsDroppedWhileOthersGetEverything()
     {
         const int events = 400;
-        var ct = TestContext.CancellationToken;
         // A grace well above a stall of the steady cell's threads on a busy machine: only the stuck cell misses it.
         await using var transmitter = Transmitters.StartLoopback(o => o with { CellQueueFrames = 2, FullQueueGrace = TimeSpan.FromMilliseconds(500) });
         var channel = TestIds.Next("stuck");
@@ -106,16 +101,16 @@ public sealed class SlowCellTests
         var flood = Flood(publisher, channel, events, bodyBytes: 16 * 1024);
 
         var steadyTally = new Tally();
-        await Eventually.That("the steady cell gets every event while the stuck one reads nothing", () => steadyTally.Drain(steady) == events, TimeSpan.FromSeconds(30), ct);
+        await Eventually.That("the steady cell gets every event while the stuck one reads nothing", () => steadyTally.Drain(steady) == events, TimeSpan.FromSeconds(30), Ct);
         await flood;
         publisher.Expect("ACPT", "the last event's confirmation");
         Assert.AreEqual(events, steadyTally.Received, "the steady cell lost nothing");
         Assert.IsGreaterThan(0L, transmitter.Stats.Backlogs, "the stuck cell's full queue started a backlog first");
-        await Eventually.That("the stuck cell is judged slow", () => transmitter.Stats.SlowVerdicts > 0, cancellationToken: ct);
+        await Eventually.That("the stuck cell is judged slow", () => transmitter.Stats.SlowVerdicts > 0, cancellationToken: Ct);
         Assert.IsGreaterThan(0L, transmitter.Stats.DeliveriesDropped, "then its deliveries were dropped");
 
         var stuckTally = new Tally();
-        await Eventually.That("the stuck cell, reading at last, accounts for every event", () => stuckTally.Drain(stuck) == events, TimeSpan.FromSeconds(30), ct);
+        await Eventually.That("the stuck cell, reading at last, accounts for every event", () => stuckTally.Drain(stuck) == events, TimeSpan.FromSeconds(30), Ct);
         Assert.AreEqual(transmitter.Stats.DeliveriesDropped, stuckTally.Missed, "every drop was counted and told to the stuck cell");
     }
 
@@ -159,7 +154,7 @@ public sealed class SlowCellTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public void EventsWithoutSeq_AreNumberedAfterTheHighestSeqTheCellChose()
     {
         var transmitter = SharedTransmitter.Instance;

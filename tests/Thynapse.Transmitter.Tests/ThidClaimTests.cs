@@ -1,7 +1,3 @@
-using Newtonsoft.Json.Linq;
-using Thynapse.Core;
-using Thynapse.TestKit;
-
 namespace Thynapse.Transmitter.Tests;
 
 /// <summary>
@@ -9,12 +5,10 @@ namespace Thynapse.Transmitter.Tests;
 /// ends without a goodbye, only the session's resume token claims it; the token is never shown to other cells.
 /// </summary>
 [TestClass]
-public sealed class ThidClaimTests
+public sealed class ThidClaimTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task ExpiredCell_ItsThidCannotBeTakenWithoutItsToken_AndTheCellComesBackWithIt()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with
@@ -35,7 +29,7 @@ public sealed class ThidClaimTests
         Assert.DoesNotContain(token, list.ToString());
 
         // The owner goes silent (a pause, a blip): its session expires.
-        await Eventually.That("the owner's session expired", () => transmitter.Stats.CellsExpired >= 1, cancellationToken: TestContext.CancellationToken);
+        await Eventually.That("the owner's session expired", () => transmitter.Stats.CellsExpired >= 1, cancellationToken: Ct);
 
         using var thief = new RawClient(transmitter.CommandEndpoint);
         thief.SendJson("HELO", new JObject { ["id"] = owner.Id.ToString(), ["service"] = service });
@@ -60,7 +54,7 @@ public sealed class ThidClaimTests
     /// RestartFaultTests.SubscribeWhileReconnecting, where the cell was locked out with ID_RESERVED for the whole reservation.
     /// </summary>
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task UnknownWellFormedToken_IsKept_SoTheCellClaimsTheSessionItNeverSaw()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { MaxFailedAttempts = 0 });
@@ -71,7 +65,7 @@ public sealed class ThidClaimTests
         var welcome = unseen.Hello(service, new JObject { ["resume"] = token });
         Assert.AreEqual(token, welcome.Value<string>("session"), "a well-formed token the transmitter does not know is kept");
         unseen.Dispose(); // the cell never read that welcome: its session departs and reserves the THID
-        await Eventually.That("the unseen session ended", () => transmitter.Stats.Cells == 0, cancellationToken: TestContext.CancellationToken);
+        await Eventually.That("the unseen session ended", () => transmitter.Stats.Cells == 0, cancellationToken: Ct);
 
         using var thief = new RawClient(transmitter.CommandEndpoint);
         thief.SendJson("HELO", new JObject { ["id"] = id.ToString(), ["service"] = service, ["resume"] = Convert.ToHexStringLower(new byte[16]) });
@@ -89,7 +83,7 @@ public sealed class ThidClaimTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task DisconnectedCell_ItsThidIsReservedToo()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { MaxFailedAttempts = 0 }); // the thief retries fast
@@ -105,7 +99,7 @@ public sealed class ThidClaimTests
         var codes = new List<int>();
         while (!codes.Contains((int)ThynapseErrorCode.IdReserved))
         {
-            TestContext.CancellationToken.ThrowIfCancellationRequested();
+            Ct.ThrowIfCancellationRequested();
             thief.SendJson("HELO", new JObject { ["id"] = id.ToString(), ["service"] = service });
             var (command, payload, _) = thief.ReceiveJson("the answer to the thief's HELO");
             Assert.AreEqual("ERRR", command, payload.ToString());
@@ -119,7 +113,7 @@ public sealed class ThidClaimTests
     }
 
     [TestMethod]
-    [Timeout(15_000, CooperativeCancellation = true)]
+    [Timeout(15_000)]
     public async Task AfterTheReservation_ANewSessionMayTakeTheThid()
     {
         await using var transmitter = Transmitters.StartLoopback(o => o with { IdReservation = TimeSpan.FromMilliseconds(200), MaxFailedAttempts = 0 });
@@ -137,6 +131,6 @@ public sealed class ThidClaimTests
             var (command, payload, _) = restarted.ReceiveJson("the answer to HELO");
             Assert.IsTrue(command == "WLCM" || payload.Value<int>("code") is (int)ThynapseErrorCode.IdReserved or (int)ThynapseErrorCode.IdInUse, payload.ToString());
             return command == "WLCM";
-        }, cancellationToken: TestContext.CancellationToken);
+        }, cancellationToken: Ct);
     }
 }

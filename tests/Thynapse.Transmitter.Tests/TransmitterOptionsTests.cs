@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using Thynapse.Transmitter.Mesh;
 
 namespace Thynapse.Transmitter.Tests;
 

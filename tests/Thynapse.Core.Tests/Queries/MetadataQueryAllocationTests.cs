@@ -1,4 +1,5 @@
 using System.Globalization;
+using Thynapse.TestKit;
 
 namespace Thynapse.Core.Tests;
 
@@ -7,7 +8,7 @@ namespace Thynapse.Core.Tests;
 /// bench/Thynapse.Bench.Micro (<c>QueryBenchmarks</c>), never here: timings belong to benchmarks (DESIGN-BRIEF §7).
 /// </summary>
 [TestClass]
-public sealed class MetadataQueryAllocationTests
+public sealed class MetadataQueryAllocationTests : TestBase
 {
     private const string ThreeClauses = "{'region': 'eu', 'load': {'$lt': 0.5}, 'version': {'$gte': '2.0.0'}}";
 
@@ -28,8 +29,6 @@ public sealed class MetadataQueryAllocationTests
     // One delegate for every call: each lambda expression caches its own delegate on first use, and a second
     // lambda inside the measured loop would allocate that cache there.
     private static readonly Func<JObject, JObject?> MetadataOf = static cell => cell;
-
-    public TestContext TestContext { get; set; } = null!;
 
     [TestMethod]
     [DataRow(ThreeClauses, DisplayName = "three clauses")]

@@ -1,4 +1,3 @@
-using Thynapse.Transmitter.Sessions;
 using static Thynapse.Transmitter.Tests.Engines.EngineTestCells;
 
 namespace Thynapse.Transmitter.Tests.Engines;

@@ -3,7 +3,6 @@ using Serilog;
 using Thynapse.Core.Internal;
 using Thynapse.Transmitter.Diagnostics;
 using Thynapse.Transmitter.Output;
-using Thynapse.Transmitter.Sessions;
 using Thynapse.Transmitter.Wire;
 using static Thynapse.Transmitter.Tests.Engines.EngineTestCells;
 

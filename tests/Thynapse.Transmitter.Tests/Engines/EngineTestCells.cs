@@ -1,5 +1,4 @@
 using Thynapse.Transmitter.Routing;
-using Thynapse.Transmitter.Sessions;
 
 namespace Thynapse.Transmitter.Tests.Engines;
 

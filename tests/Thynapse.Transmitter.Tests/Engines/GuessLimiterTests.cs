@@ -1,8 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
-using NetMQ;
 using NetMQ.Sockets;
-using Thynapse.Transmitter.Sessions;
 using Thynapse.Transmitter.Wire;
 
 namespace Thynapse.Transmitter.Tests.Engines;
@@ -116,7 +114,7 @@ public sealed class GuessLimiterTests
 
     /// <summary>The reflection PeerAddresses does on NetMQ's internals finds a connection's address (NetMQ 4.0.4.5).</summary>
     [TestMethod]
-    [Timeout(10_000, CooperativeCancellation = true)]
+    [Timeout(10_000)]
     public void PeerAddresses_TellTheSourceOfARoutingId()
     {
         using var router = new RouterSocket();

@@ -1,9 +1,6 @@
 using System.Buffers;
 using Microsoft.Extensions.Time.Testing;
-using Thynapse.Core;
-using Thynapse.Transmitter.Mesh;
 using Thynapse.Transmitter.Routing;
-using Thynapse.Transmitter.Sessions;
 using Thynapse.Transmitter.Tests.Engines;
 
 namespace Thynapse.Transmitter.Tests.Mesh;

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Thynapse.Transmitter.Tests.Mesh;
 
 /// <summary>
@@ -8,16 +6,13 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 /// changes and leave.
 /// </summary>
 [TestClass]
-public sealed class CellDirectoryMeshTests
+public sealed class CellDirectoryMeshTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task CellOfA_IsListedAndWatchedOnC_WithinASecond_ThroughItsChangeAndLeave()
     {
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(3, ct);
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct);
         var (a, b, c) = (mesh.A, mesh.B, mesh.C);
 
         var service = TestIds.Next("replicated");
@@ -60,10 +55,9 @@ public sealed class CellDirectoryMeshTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task JoiningTransmitter_GetsTheCellsThatWereThereBefore_AndLosesThemWhenTheirTransmitterLeaves()
     {
-        var ct = TestContext.CancellationToken;
         var a = Transmitters.StartLoopback();
         await using var aOwner = a;
         var service = TestIds.Next("early");
@@ -73,22 +67,21 @@ public sealed class CellDirectoryMeshTests
         await using var c = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
         var watch = Stopwatch.StartNew();
         using var asker = RawClient.Welcomed(c.CommandEndpoint, "asker");
-        await Eventually.That("c sees a", () => LoopbackMesh.SeesAlive(c, a), TimeSpan.FromSeconds(2), ct);
+        await Eventually.That("c sees a", () => LoopbackMesh.SeesAlive(c, a), TimeSpan.FromSeconds(2), Ct);
         var member = watch.ElapsedMilliseconds;
-        await Eventually.That("c lists the cell that was on a before it joined", () => List(asker, service).Count == 1, TimeSpan.FromSeconds(2), ct);
+        await Eventually.That("c lists the cell that was on a before it joined", () => List(asker, service).Count == 1, TimeSpan.FromSeconds(2), Ct);
         TestContext.WriteLine($"c saw a alive {member} ms after it started and listed a's earlier cell after {watch.ElapsedMilliseconds} ms");
-        await Eventually.That("a has heard c for a while", () => a.Peers.Single().LastSeen > a.Peers.Single().Since + TimeSpan.FromMilliseconds(300), cancellationToken: ct);
-        await Eventually.That("c has heard a for a while", () => c.Peers.Single().LastSeen > c.Peers.Single().Since + TimeSpan.FromMilliseconds(300), cancellationToken: ct);
+        await Eventually.That("a has heard c for a while", () => a.Peers.Single().LastSeen > a.Peers.Single().Since + TimeSpan.FromMilliseconds(300), cancellationToken: Ct);
+        await Eventually.That("c has heard a for a while", () => c.Peers.Single().LastSeen > c.Peers.Single().Since + TimeSpan.FromMilliseconds(300), cancellationToken: Ct);
 
         await a.StopAsync();
-        await Eventually.That("c no longer lists a's cell once a left", () => List(asker, service).Count == 0, TimeSpan.FromSeconds(2), ct);
+        await Eventually.That("c no longer lists a's cell once a left", () => List(asker, service).Count == 0, TimeSpan.FromSeconds(2), Ct);
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task EightTransmitters_EveryChangeOfACell_ReachesAWatchOnEachOtherWithinASecond()
     {
-        var ct = TestContext.CancellationToken;
         var all = new List<Transmitter> { Transmitters.StartLoopback() };
         try
         {
@@ -97,8 +90,8 @@ public sealed class CellDirectoryMeshTests
                 all.Add(Transmitters.StartLoopback(o => o with { Peers = [all[0].CommandEndpoint] }));
             }
 
-            await Eventually.That("all eight see each other", () => all.All(t => t.Peers.Count(p => p.State == PeerState.Alive) == 7), TimeSpan.FromSeconds(10), ct);
-            await Eventually.That("the mesh has settled", () => LoopbackMesh.Settled([.. all]), TimeSpan.FromSeconds(10), ct);
+            await Eventually.That("all eight see each other", () => all.All(t => t.Peers.Count(p => p.State == PeerState.Alive) == 7), TimeSpan.FromSeconds(10), Ct);
+            await Eventually.That("the mesh has settled", () => LoopbackMesh.Settled([.. all]), TimeSpan.FromSeconds(10), Ct);
             var times = DirectoryChanges.Measure(all[0].CommandEndpoint, all.Skip(1).Select(t => t.CommandEndpoint), TestIds.Next("eight"));
             times.Sort();
             var p99 = times[(int)Math.Ceiling(0.99 * times.Count) - 1];

@@ -1,5 +1,4 @@
 using System.Reactive.Linq;
-using Thynapse.Cell;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
 
@@ -9,16 +8,13 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 /// claim, ends its session; the SDK re-joins another transmitter of its list with its subscriptions.
 /// </summary>
 [TestClass]
-public sealed class CellFailoverTests
+public sealed class CellFailoverTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Claim_OnAnotherTransmitter_NeedsTheResumeToken_AndTheStaleHostEndsItsSession()
     {
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(2, ct);
+        await using var mesh = await LoopbackMesh.StartAsync(2, Ct);
         var (a, b) = (mesh.A, mesh.B);
 
         var service = TestIds.Next("mover");
@@ -26,7 +22,7 @@ public sealed class CellFailoverTests
         var token = (string)onA.Hello(service)["session"]!;
         using (var asker = RawClient.Welcomed(b.CommandEndpoint, "asker"))
         {
-            await Eventually.That("b's replica holds the cell", () => List(asker, service).Count == 1, cancellationToken: ct);
+            await Eventually.That("b's replica holds the cell", () => List(asker, service).Count == 1, cancellationToken: Ct);
             var described = List(asker, service).Single();
             Assert.IsNull(described["proof"], "the proof is never shown by discovery");
             Assert.IsNull(described["claim"]);
@@ -49,34 +45,33 @@ public sealed class CellFailoverTests
         Assert.AreEqual("moved", (string?)goodbye["reason"]);
         Assert.AreEqual(b.Id.ToString(), (string?)goodbye["to"]!["id"]);
         Assert.AreEqual(b.CommandEndpoint, (string?)goodbye["to"]!["command"]);
-        await Eventually.That("a no longer serves the cell", () => a.Stats.Cells == 0, cancellationToken: ct);
+        await Eventually.That("a no longer serves the cell", () => a.Stats.Cells == 0, cancellationToken: Ct);
         Assert.AreEqual(1L, a.Stats.CellsMovedOut);
         Assert.AreEqual(1L, b.Stats.CellsMovedIn);
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task LostSession_ReJoinsAnotherTransmitterOfItsList_WithItsIdAndSubscriptions()
     {
-        var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback();
         await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
         var service = TestIds.Next("failover");
         var channel = TestIds.Next("moving");
-        await using var cell = await Cells.ConnectAsync(a, service, ct);
-        await using var caught = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
+        await using var cell = await Cells.ConnectAsync(a, service, Ct);
+        await using var caught = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, Ct);
         var notices = new List<CellNotice>();
         using var watching = cell.Notices.Subscribe(n => { lock (notices) { notices.Add(n); } });
-        await Eventually.That("the cell knows b", () => cell.Transmitters.Count == 2, cancellationToken: ct);
+        await Eventually.That("the cell knows b", () => cell.Transmitters.Count == 2, cancellationToken: Ct);
         using (var asker = RawClient.Welcomed(b.CommandEndpoint, "asker"))
         {
-            await Eventually.That("b's replica holds the cell", () => List(asker, service).Count == 1, cancellationToken: ct);
+            await Eventually.That("b's replica holds the cell", () => List(asker, service).Count == 1, cancellationToken: Ct);
         }
 
         cell.LoseSession("the test cut it");
-        await Eventually.That("the cell moved to b", () => cell.TransmitterId == b.Id && cell.CurrentState == CellState.Connected, cancellationToken: ct);
+        await Eventually.That("the cell moved to b", () => cell.TransmitterId == b.Id && cell.CurrentState == CellState.Connected, cancellationToken: Ct);
         // The notice is told on the thread pool, after the state changed: wait for it rather than read it once.
-        await Eventually.That("the cell was told it moved", () => { lock (notices) { return notices.Any(n => n.Kind == CellNoticeKind.Moved); } }, cancellationToken: ct);
+        await Eventually.That("the cell was told it moved", () => { lock (notices) { return notices.Any(n => n.Kind == CellNoticeKind.Moved); } }, cancellationToken: Ct);
         CellNotice move;
         lock (notices)
         {
@@ -84,12 +79,12 @@ public sealed class CellFailoverTests
         }
 
         Assert.AreEqual(b.Id, move.Transmitter, move.Message);
-        await Eventually.That("a ended the cell's old session", () => a.Stats.Cells == 0, cancellationToken: ct);
+        await Eventually.That("a ended the cell's old session", () => a.Stats.Cells == 0, cancellationToken: Ct);
 
-        await using var publisher = await Cells.ConnectAsync(b, "producer", ct);
-        var result = await publisher.PublishAsync(channel, "after the move", cancellationToken: ct);
+        await using var publisher = await Cells.ConnectAsync(b, "producer", Ct);
+        var result = await publisher.PublishAsync(channel, "after the move", cancellationToken: Ct);
         Assert.AreEqual(1, result.Receivers, "the subscription came along");
-        await Eventually.That("the moved cell catches on b", () => caught.Count == 1, cancellationToken: ct);
+        await Eventually.That("the moved cell catches on b", () => caught.Count == 1, cancellationToken: Ct);
     }
 
     /// <summary>
@@ -98,20 +93,19 @@ public sealed class CellFailoverTests
     /// its liveness timeout.
     /// </summary>
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task GracefulShutdown_TellsEachCellWhereToMove_SpreadOverTheOtherMembers()
     {
-        var ct = TestContext.CancellationToken;
         var a = Transmitters.StartLoopback();
         await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
         await using var c = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
-        await Eventually.That("a, b and c see each other alive", () => LoopbackMesh.AllSeeAll(a, b, c), cancellationToken: ct);
+        await Eventually.That("a, b and c see each other alive", () => LoopbackMesh.AllSeeAll(a, b, c), cancellationToken: Ct);
 
         var service = TestIds.Next("drained");
         var channel = TestIds.Next("after-drain");
-        await using var cell = await Cells.ConnectAsync(a, service, ct);
-        await using var caught = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, ct);
-        await Eventually.That("the cell knows all three transmitters", () => cell.Transmitters.Count == 3, cancellationToken: ct);
+        await using var cell = await Cells.ConnectAsync(a, service, Ct);
+        await using var caught = await Catcher.SubscribeAsync(cell, channel, Catch.Multi, Ct);
+        await Eventually.That("the cell knows all three transmitters", () => cell.Transmitters.Count == 3, cancellationToken: Ct);
         var members = $"a {a.Id}, b {b.Id}, c {c.Id}; a sees {string.Join(", ", a.Peers.Select(p => $"{p.Id} {p.State}"))}";
         TestContext.WriteLine(members);
         var raw = Enumerable.Range(0, 6).Select(_ => new RawClient(a.CommandEndpoint)).ToList();
@@ -135,16 +129,16 @@ public sealed class CellFailoverTests
             Assert.IsTrue(targets.All(t => t is not null && t != a.Id.ToString()), $"each cell is told a live member to move to: {string.Join(", ", targets)} ({members})");
             CollectionAssert.IsSubsetOf(new[] { b.Id.ToString(), c.Id.ToString() }, targets, "b and c both take some");
 
-            await Eventually.That("the SDK cell moved", () => cell.CurrentState == CellState.Connected && cell.TransmitterId != a.Id, cancellationToken: ct);
+            await Eventually.That("the SDK cell moved", () => cell.CurrentState == CellState.Connected && cell.TransmitterId != a.Id, cancellationToken: Ct);
             TestContext.WriteLine($"the cell was serving again {stopped.ElapsedMilliseconds} ms after the stop began");
             targets.Add(cell.TransmitterId.ToString()); // it went where it was told first
             var counts = targets.GroupBy(t => t).Select(g => g.Count()).ToList();
             Assert.IsLessThanOrEqualTo(1, counts.Max() - counts.Min(), $"the seven cells spread evenly: {string.Join(", ", targets)}");
             var there = cell.Transmitters.Single(t => t.Id == cell.TransmitterId).CommandEndpoint;
-            await using var publisher = await Cells.ConnectAsync(there, "producer", o => o, ct);
-            var result = await publisher.PublishAsync(channel, "after the drain", cancellationToken: ct);
+            await using var publisher = await Cells.ConnectAsync(there, "producer", o => o, Ct);
+            var result = await publisher.PublishAsync(channel, "after the drain", cancellationToken: Ct);
             Assert.AreEqual(1, result.Receivers, "the subscription came along");
-            await Eventually.That("the moved cell catches", () => caught.Count == 1, cancellationToken: ct);
+            await Eventually.That("the moved cell catches", () => caught.Count == 1, cancellationToken: Ct);
         }
         finally
         {

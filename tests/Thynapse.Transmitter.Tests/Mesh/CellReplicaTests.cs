@@ -1,7 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
 using Thynapse.Core.Internal;
-using Thynapse.Transmitter.Mesh;
-using Thynapse.Transmitter.Sessions;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
 

@@ -1,9 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using Newtonsoft.Json.Linq;
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
 
@@ -14,36 +10,33 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 /// pending entry and the holder relays the cell's answers back.
 /// </summary>
 [TestClass]
-public sealed class ClusterAnycatchTests
+public sealed class ClusterAnycatchTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task TenThousandEvents_OverEqualCellsOnThreeTransmitters_EachHandledOncePerService_Balanced()
     {
         const int events = 10_000;
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
         var channel = TestIds.Next("spread") + ".job";
         var workers = TestIds.Next("workers");
         var auditors = TestIds.Next("auditors");
         await using var pool = new CellPool();
-        var worker = await pool.CatchAsync(mesh.All, workers, channel, ct);
-        var auditor = await pool.CatchAsync([mesh.B, mesh.C], auditors, channel, ct);
-        await mesh.AnycatchReachedAsync(channel, 5, ct);
-        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        var worker = await pool.CatchAsync(mesh.All, workers, channel, Ct);
+        var auditor = await pool.CatchAsync([mesh.B, mesh.C], auditors, channel, Ct);
+        await mesh.AnycatchReachedAsync(channel, 5, Ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", Ct);
 
         for (var i = 0; i < events - 1; i++)
         {
             publisher.Publish(channel, i.ToString(CultureInfo.InvariantCulture));
         }
 
-        var last = await publisher.PublishAsync(channel, (events - 1).ToString(CultureInfo.InvariantCulture), cancellationToken: ct);
+        var last = await publisher.PublishAsync(channel, (events - 1).ToString(CultureInfo.InvariantCulture), cancellationToken: Ct);
         Assert.AreEqual(2, last.Receivers, "one cell per service, whichever transmitter serves it");
         foreach (var (service, collectors) in new[] { (workers, worker), (auditors, auditor) })
         {
-            await Eventually.That($"{service} got every event", () => collectors.Sum(c => c.Count) >= events, TimeSpan.FromSeconds(60), ct);
+            await Eventually.That($"{service} got every event", () => collectors.Sum(c => c.Count) >= events, TimeSpan.FromSeconds(60), Ct);
             var bodies = collectors.SelectMany(c => c.Events.Select(e => e.BodyAsString())).ToList();
             Assert.HasCount(events, bodies, $"{service}: no event twice");
             Assert.HasCount(events, bodies.Distinct(), $"{service}: each event once");
@@ -57,12 +50,11 @@ public sealed class ClusterAnycatchTests
     }
 
     [TestMethod]
-    [Timeout(120_000, CooperativeCancellation = true)]
+    [Timeout(120_000)]
     public async Task AcknowledgedEvents_OverWorkersOnThreeTransmitters_AreBalancedByTheCellsLoads_AndComplete()
     {
         const int events = 10_000;
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
         var channel = TestIds.Next("acked") + ".job";
         var service = TestIds.Next("workers");
         var handled = new ConcurrentDictionary<string, int>();
@@ -82,16 +74,16 @@ public sealed class ClusterAnycatchTests
             {
                 handled.AddOrUpdate(e.BodyAsString(), 1, (_, n) => n + 1);
                 byCell.AddOrUpdate(index, 1, (_, n) => n + 1);
-                await Task.Delay(1, ct);
-            }, ct);
+                await Task.Delay(1, Ct);
+            }, Ct);
         }
 
-        await mesh.AnycatchReachedAsync(channel, 3, ct);
-        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        await mesh.AnycatchReachedAsync(channel, 3, Ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", Ct);
         var completions = new List<Task<PublishResult>>();
         for (var i = 0; i < events; i++)
         {
-            completions.Add(publisher.PublishAsync(channel, i.ToString(CultureInfo.InvariantCulture), new PublishOptions { Await = PublishAwait.Completion }, ct));
+            completions.Add(publisher.PublishAsync(channel, i.ToString(CultureInfo.InvariantCulture), new PublishOptions { Await = PublishAwait.Completion }, Ct));
         }
 
         var results = await Task.WhenAll(completions).Within("every completion", TimeSpan.FromSeconds(90));
@@ -104,17 +96,16 @@ public sealed class ClusterAnycatchTests
         Assert.IsLessThanOrEqualTo(1.2, ratio, "busiest ÷ idlest");
         Assert.AreEqual((long)events, mesh.A.Stats.Acks, "the ingress counts every ack, relayed or its own");
         Assert.AreEqual((long)(counts[1] + counts[2]), mesh.B.Stats.MeshOutcomesRelayed + mesh.C.Stats.MeshOutcomesRelayed, "each remote ack relayed once");
-        await Eventually.That("nothing left in flight at the ingress", () => mesh.A.Stats.InFlight == 0, cancellationToken: ct);
+        await Eventually.That("nothing left in flight at the ingress", () => mesh.A.Stats.InFlight == 0, cancellationToken: Ct);
         Assert.IsGreaterThan(0L, mesh.B.Stats.MeshLoadReports + mesh.C.Stats.MeshLoadReports, "the holders reported their cells' loads");
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task ACellBusyWithAnotherIngresssWork_IsToldByGossip_AndGetsNoneOfThisIngresssUntilTheOthersCatchUp()
     {
         const int held = 20;
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
         var channel = TestIds.Next("gossip") + ".job";
         var service = TestIds.Next("workers");
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -126,29 +117,29 @@ public sealed class ClusterAnycatchTests
             await pool.HandleAwaitingAsync(on, service, channel, async e =>
             {
                 started.AddOrUpdate(name, 1, (_, n) => n + 1);
-                await gate.Task.WaitAsync(ct);
-            }, ct, new JObject { ["name"] = name }, options);
+                await gate.Task.WaitAsync(Ct);
+            }, Ct, new JObject { ["name"] = name }, options);
         }
 
-        await mesh.AnycatchReachedAsync(channel, 2, ct);
-        await using var atB = await Cells.ConnectAsync(mesh.B, "publisher", ct);
-        await using var atA = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        await mesh.AnycatchReachedAsync(channel, 2, Ct);
+        await using var atB = await Cells.ConnectAsync(mesh.B, "publisher", Ct);
+        await using var atA = await Cells.ConnectAsync(mesh.A, "publisher", Ct);
         var completions = new List<Task<PublishResult>>();
         var awaitCompletion = new PublishOptions { Await = PublishAwait.Completion };
         for (var i = 0; i < held; i++)
         {
-            completions.Add(atB.PublishAsync(channel, $"b{i}", awaitCompletion with { Target = new JObject { ["name"] = "x" } }, ct));
+            completions.Add(atB.PublishAsync(channel, $"b{i}", awaitCompletion with { Target = new JObject { ["name"] = "x" } }, Ct));
         }
 
-        await Eventually.That($"x holds b's {held}", () => started.GetValueOrDefault("x") == held, cancellationToken: ct);
-        await Eventually.That("a knows x's load from b's gossip", async () => await LoadAtAsync(mesh.A, channel, "x") == held, cancellationToken: ct);
+        await Eventually.That($"x holds b's {held}", () => started.GetValueOrDefault("x") == held, cancellationToken: Ct);
+        await Eventually.That("a knows x's load from b's gossip", async () => await LoadAtAsync(mesh.A, channel, "x") == held, cancellationToken: Ct);
 
         for (var i = 0; i < held; i++)
         {
-            completions.Add(atA.PublishAsync(channel, $"a{i}", awaitCompletion, ct));
+            completions.Add(atA.PublishAsync(channel, $"a{i}", awaitCompletion, Ct));
         }
 
-        await Eventually.That($"a's {held} started", () => started.Values.Sum() == 2 * held, cancellationToken: ct);
+        await Eventually.That($"a's {held} started", () => started.Values.Sum() == 2 * held, cancellationToken: Ct);
         TestContext.WriteLine($"started: x {started.GetValueOrDefault("x")}, y {started.GetValueOrDefault("y")}; load reports b {mesh.B.Stats.MeshLoadReports}, c {mesh.C.Stats.MeshLoadReports}");
         Assert.AreEqual(held, started.GetValueOrDefault("y"), "a sent all of its events to the idle cell (its own counts alone would split them 10 / 10)");
         Assert.AreEqual(held, started.GetValueOrDefault("x"), "and none to the busy one");
@@ -163,11 +154,10 @@ public sealed class ClusterAnycatchTests
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task ANackAtOneHost_IsRedeliveredToACellOnAnotherHost()
     {
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
         var channel = TestIds.Next("nack") + ".job";
         var service = TestIds.Next("workers");
         var calls = new ConcurrentQueue<(string Host, int Attempt)>();
@@ -176,14 +166,14 @@ public sealed class ClusterAnycatchTests
         {
             calls.Enqueue(("b", e.Attempt));
             throw new InvalidOperationException("b cannot do this");
-        }, ct);
-        await pool.HandleAsync(mesh.C, service, channel, e => calls.Enqueue(("c", e.Attempt)), ct);
-        await mesh.AnycatchReachedAsync(channel, 2, ct);
-        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        }, Ct);
+        await pool.HandleAsync(mesh.C, service, channel, e => calls.Enqueue(("c", e.Attempt)), Ct);
+        await mesh.AnycatchReachedAsync(channel, 2, Ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", Ct);
 
         for (var i = 0; i < 10; i++)
         {
-            var result = await publisher.PublishAsync(channel, $"{i}", new PublishOptions { Await = PublishAwait.Completion }, ct);
+            var result = await publisher.PublishAsync(channel, $"{i}", new PublishOptions { Await = PublishAwait.Completion }, Ct);
             Assert.AreEqual(PublishStatus.Completed, result.Status);
         }
 
@@ -197,17 +187,16 @@ public sealed class ClusterAnycatchTests
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task AnAckTimeoutAtOneHost_IsRedeliveredToAnother_AndAPoisonEventIsDeadLetteredAcrossHosts()
     {
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
         var channel = TestIds.Next("timeout") + ".job";
         var service = TestIds.Next("workers");
         await using var pool = new CellPool();
-        await using var sleepy = await Cells.ConnectAsync(mesh.B, service, ct);
+        await using var sleepy = await Cells.ConnectAsync(mesh.B, service, Ct);
         var held = new EventCollector();
-        var sits = await sleepy.SubscribeAsync(channel, Catch.Any, new SubscriptionOptions { Acknowledge = true, AckTimeout = TimeSpan.FromMilliseconds(300), MaxAttempts = 3 }, ct);
+        var sits = await sleepy.SubscribeAsync(channel, Catch.Any, new SubscriptionOptions { Acknowledge = true, AckTimeout = TimeSpan.FromMilliseconds(300), MaxAttempts = 3 }, Ct);
         sits.Subscribe(held); // receives, never acknowledges
         var done = new ConcurrentQueue<Event>();
         await pool.HandleAsync(mesh.C, service, channel, e =>
@@ -218,45 +207,44 @@ public sealed class ClusterAnycatchTests
             }
 
             done.Enqueue(e);
-        }, ct);
-        var deadLetters = await pool.CatchAsync([mesh.B], "auditor", $"$DLQ.{service}", ct, Catch.Multi);
-        await mesh.AnycatchReachedAsync(channel, 2, ct);
-        await mesh.InterestReachedAsync($"$DLQ.{service}", 1, ct);
-        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        }, Ct);
+        var deadLetters = await pool.CatchAsync([mesh.B], "auditor", $"$DLQ.{service}", Ct, Catch.Multi);
+        await mesh.AnycatchReachedAsync(channel, 2, Ct);
+        await mesh.InterestReachedAsync($"$DLQ.{service}", 1, Ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", Ct);
         var completion = new PublishOptions { Await = PublishAwait.Completion };
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => publisher.PublishAsync(channel, $"{i}", completion, ct)));
-        await Assert.ThrowsExactlyAsync<ThynapseDeadLetteredException>(() => publisher.PublishAsync(channel, "poison", completion, ct));
+        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => publisher.PublishAsync(channel, $"{i}", completion, Ct)));
+        await Assert.ThrowsExactlyAsync<ThynapseDeadLetteredException>(() => publisher.PublishAsync(channel, "poison", completion, Ct));
 
         Assert.IsTrue(results.All(r => r.Status == PublishStatus.Completed));
         Assert.IsGreaterThan(0, held.Count, "the sleepy cell on b got some first attempts");
         Assert.HasCount(10, done, "c handled every event in the end");
         Assert.IsGreaterThanOrEqualTo((long)held.Count - 1, mesh.A.Stats.AckTimeouts, "the ingress timed out what b's cell sat on");
-        await deadLetters[0].WaitForAsync(1, "the dead-letter catcher on b", ct);
+        await deadLetters[0].WaitForAsync(1, "the dead-letter catcher on b", Ct);
         Assert.AreEqual("poison", deadLetters[0].Events[0].BodyAsString());
         Assert.AreEqual(service, deadLetters[0].Events[0].DeadLetter!.Service);
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task ACellThatLeavesWhileHoldingEvents_HasThemRedeliveredToACellOnAnotherHost()
     {
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
         var channel = TestIds.Next("holder") + ".job";
         var service = TestIds.Next("workers");
         var onC = new ConcurrentQueue<string>();
         await using var pool = new CellPool();
-        await using var sitter = await Cells.ConnectAsync(mesh.B, service, ct);
+        await using var sitter = await Cells.ConnectAsync(mesh.B, service, Ct);
         var held = new EventCollector();
-        var sits = await sitter.SubscribeAsync(channel, Catch.Any, new SubscriptionOptions { Acknowledge = true }, ct);
+        var sits = await sitter.SubscribeAsync(channel, Catch.Any, new SubscriptionOptions { Acknowledge = true }, Ct);
         sits.Subscribe(held); // receives, never acknowledges (the ack timeout is 30 s)
-        await mesh.AnycatchReachedAsync(channel, 1, ct);
-        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
-        var completions = Enumerable.Range(0, 5).Select(i => publisher.PublishAsync(channel, $"{i}", new PublishOptions { Await = PublishAwait.Completion }, ct)).ToList();
-        await held.WaitForAsync(5, "the cell on b", ct);
-        await pool.HandleAsync(mesh.C, service, channel, e => onC.Enqueue(e.BodyAsString()), ct);
-        await mesh.AnycatchReachedAsync(channel, 2, ct);
+        await mesh.AnycatchReachedAsync(channel, 1, Ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", Ct);
+        var completions = Enumerable.Range(0, 5).Select(i => publisher.PublishAsync(channel, $"{i}", new PublishOptions { Await = PublishAwait.Completion }, Ct)).ToList();
+        await held.WaitForAsync(5, "the cell on b", Ct);
+        await pool.HandleAsync(mesh.C, service, channel, e => onC.Enqueue(e.BodyAsString()), Ct);
+        await mesh.AnycatchReachedAsync(channel, 2, Ct);
 
         await sitter.DisposeAsync(); // b tells a its deliveries there were not handled (Gone), and a redelivers them
 
@@ -267,20 +255,19 @@ public sealed class ClusterAnycatchTests
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task AKeyedEvent_LandsOnTheSameCell_FromEveryIngress()
     {
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
         var channel = TestIds.Next("sticky") + ".job";
         var service = TestIds.Next("workers");
         await using var pool = new CellPool();
-        var collectors = await pool.CatchAsync([mesh.A, mesh.B, mesh.C, mesh.C], service, channel, ct);
-        await mesh.AnycatchReachedAsync(channel, 4, ct);
+        var collectors = await pool.CatchAsync([mesh.A, mesh.B, mesh.C, mesh.C], service, channel, Ct);
+        await mesh.AnycatchReachedAsync(channel, 4, Ct);
         var publishers = new List<Cell.Cell>();
         foreach (var t in mesh.All)
         {
-            publishers.Add(await Cells.ConnectAsync(t, "publisher", ct));
+            publishers.Add(await Cells.ConnectAsync(t, "publisher", Ct));
         }
 
         const int keys = 40;
@@ -288,11 +275,11 @@ public sealed class ClusterAnycatchTests
         {
             for (var k = 0; k < keys; k++)
             {
-                await p.PublishAsync(channel, $"k{k}", new PublishOptions { Key = $"k{k}" }, ct);
+                await p.PublishAsync(channel, $"k{k}", new PublishOptions { Key = $"k{k}" }, Ct);
             }
         }
 
-        await Eventually.That("every keyed event arrived", () => collectors.Sum(c => c.Count) == keys * 3, cancellationToken: ct);
+        await Eventually.That("every keyed event arrived", () => collectors.Sum(c => c.Count) == keys * 3, cancellationToken: Ct);
         var cellsPerKey = Enumerable.Range(0, keys).Select(k => collectors.Count(c => c.Events.Any(e => e.BodyAsString() == $"k{k}"))).ToList();
         Assert.IsTrue(cellsPerKey.All(n => n == 1), "each key went to one cell, from whichever transmitter it was published at");
         Assert.IsGreaterThan(1, collectors.Count(c => c.Count > 0), "keys spread over several cells");
@@ -303,56 +290,54 @@ public sealed class ClusterAnycatchTests
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task TargetedEventsAndSelectors_ReachCellsOnOtherTransmitters()
     {
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
         var channel = TestIds.Next("target") + ".news";
         var service = TestIds.Next("zones");
         await using var pool = new CellPool();
-        var multi = await pool.CatchAsync([mesh.A, mesh.B, mesh.C], service, channel, ct, Catch.Multi, i => new JObject { ["zone"] = $"z{i}", ["load"] = 3 - i });
-        var any = await pool.CatchAsync([mesh.A, mesh.B, mesh.C], service + "-any", channel, ct, Catch.Any, i => new JObject { ["zone"] = $"z{i}", ["load"] = 3 - i });
-        await mesh.AnycatchReachedAsync(channel, 3, ct);
-        await mesh.InterestReachedAsync(channel, 2, ct);
+        var multi = await pool.CatchAsync([mesh.A, mesh.B, mesh.C], service, channel, Ct, Catch.Multi, i => new JObject { ["zone"] = $"z{i}", ["load"] = 3 - i });
+        var any = await pool.CatchAsync([mesh.A, mesh.B, mesh.C], service + "-any", channel, Ct, Catch.Any, i => new JObject { ["zone"] = $"z{i}", ["load"] = 3 - i });
+        await mesh.AnycatchReachedAsync(channel, 3, Ct);
+        await mesh.InterestReachedAsync(channel, 2, Ct);
         await Eventually.That("a holds the remote cells' metadata", async () => await mesh.A.InvokeAsync(p =>
-            p.Routes.Find(System.Text.Encoding.ASCII.GetBytes(channel), out _)!.RemoteMulticatch.All(r => r.Metadata["zone"] is not null)), cancellationToken: ct);
-        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+            p.Routes.Find(System.Text.Encoding.ASCII.GetBytes(channel), out _)!.RemoteMulticatch.All(r => r.Metadata["zone"] is not null)), cancellationToken: Ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", Ct);
 
-        var toC = await publisher.PublishAsync(channel, "for z2", new PublishOptions { Target = new JObject { ["zone"] = "z2" } }, ct);
-        var leastLoaded = await publisher.PublishAsync(channel, "least loaded", new PublishOptions { Target = new JObject { ["$min"] = "load" } }, ct);
+        var toC = await publisher.PublishAsync(channel, "for z2", new PublishOptions { Target = new JObject { ["zone"] = "z2" } }, Ct);
+        var leastLoaded = await publisher.PublishAsync(channel, "least loaded", new PublishOptions { Target = new JObject { ["$min"] = "load" } }, Ct);
 
         Assert.AreEqual(2, toC.Receivers, "one multicatch and one anycatch cell on c, counted at a");
         Assert.AreEqual(2, leastLoaded.Receivers, "the least loaded cell of each service: c's");
         foreach (var collectors in new[] { multi, any })
         {
-            await collectors[2].WaitForAsync(2, "the cells on c", ct);
+            await collectors[2].WaitForAsync(2, "the cells on c", Ct);
             Assert.AreEqual(0, collectors[0].Count + collectors[1].Count, "no cell of a or b got them");
         }
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task NoReceiver_OnlyWhenNoCellOfAnyTransmitterCatchesIt()
     {
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
         var channel = TestIds.Next("lonely") + ".job";
         var service = TestIds.Next("far");
         await using var pool = new CellPool();
-        var far = await pool.CatchAsync([mesh.C], service, channel, ct);
-        await mesh.AnycatchReachedAsync(channel, 1, ct);
-        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        var far = await pool.CatchAsync([mesh.C], service, channel, Ct);
+        await mesh.AnycatchReachedAsync(channel, 1, Ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", Ct);
         var strict = new PublishOptions { ThrowOnNoReceiver = true };
 
-        var reached = await publisher.PublishAsync(channel, "x", strict, ct);
-        var byService = await publisher.PublishAsync(channel, "y", strict with { Service = service }, ct);
-        await Assert.ThrowsExactlyAsync<ThynapseNoReceiverException>(() => publisher.PublishAsync(channel + "x", "z", strict, ct));
-        await Assert.ThrowsExactlyAsync<ThynapseNoReceiverException>(() => publisher.PublishAsync(channel, "w", strict with { Service = "nobody" }, ct));
+        var reached = await publisher.PublishAsync(channel, "x", strict, Ct);
+        var byService = await publisher.PublishAsync(channel, "y", strict with { Service = service }, Ct);
+        await Assert.ThrowsExactlyAsync<ThynapseNoReceiverException>(() => publisher.PublishAsync(channel + "x", "z", strict, Ct));
+        await Assert.ThrowsExactlyAsync<ThynapseNoReceiverException>(() => publisher.PublishAsync(channel, "w", strict with { Service = "nobody" }, Ct));
 
         Assert.AreEqual(1, reached.Receivers, "the anycatch cell on c");
         Assert.AreEqual(1, byService.Receivers, "its service, on c");
-        await far[0].WaitForAsync(2, "the cell on c", ct);
+        await far[0].WaitForAsync(2, "the cell on c", Ct);
     }
 
     /// <summary>Cells connected for a test, each with one subscription, disposed together.</summary>

@@ -1,5 +1,3 @@
-using Thynapse.Cell;
-
 namespace Thynapse.Transmitter.Tests.Mesh;
 
 /// <summary>
@@ -9,21 +7,18 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 /// counted, never silent.
 /// </summary>
 [TestClass]
-public sealed class ClusterMulticatchTests
+public sealed class ClusterMulticatchTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task EventsPublishedOnA_ReachEveryMulticatchCellOnABAndC_OnceAndInOrder_ForwardedOncePerPeer()
     {
         const int events = 3000;
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
         var channel = TestIds.Next("cluster") + ".tick";
-        await using var catchers = await Catchers.StartAsync([mesh.A, mesh.B, mesh.C, mesh.C], channel, ct);
-        await mesh.InterestReachedAsync(channel, remoteCells: 3, ct);
-        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        await using var catchers = await Catchers.StartAsync([mesh.A, mesh.B, mesh.C, mesh.C], channel, Ct);
+        await mesh.InterestReachedAsync(channel, remoteCells: 3, Ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", Ct);
         var forwardedBefore = mesh.A.Stats.MeshEventsForwarded;
 
         for (var i = 0; i < events - 1; i++)
@@ -31,66 +26,64 @@ public sealed class ClusterMulticatchTests
             publisher.Publish(channel, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
-        var last = await publisher.PublishAsync(channel, (events - 1).ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken: ct);
+        var last = await publisher.PublishAsync(channel, (events - 1).ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken: Ct);
         Assert.AreEqual(4L, (long)last.Receivers, "ACPT counts the cells of every transmitter");
-        await catchers.EachGotInOrderAsync(events, ct);
+        await catchers.EachGotInOrderAsync(events, Ct);
         Assert.AreEqual(2L * events, mesh.A.Stats.MeshEventsForwarded - forwardedBefore, "one copy per event per peer (C serves two of the cells)");
         Assert.AreEqual(0L, mesh.B.Stats.MeshForwardsLost + mesh.C.Stats.MeshForwardsLost, "forwarded messages lost");
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task DroppedForwardMessages_AreResent_AndEveryEventArrivesOnceInOrder()
     {
         const int events = 2000;
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
         var channel = TestIds.Next("repair") + ".tick";
-        await using var catchers = await Catchers.StartAsync([mesh.B, mesh.C], channel, ct);
-        await mesh.InterestReachedAsync(channel, remoteCells: 2, ct);
+        await using var catchers = await Catchers.StartAsync([mesh.B, mesh.C], channel, Ct);
+        await mesh.InterestReachedAsync(channel, remoteCells: 2, Ct);
         // The test-only fault switch drops every third fresh FWRD to B, as PUB drops at its high-water mark: the
         // gaps are seen at the next message (or, for the last, by the next pulse) and asked for again.
         await mesh.A.InvokeAsync(_ => mesh.A.Mesh.Forwarder.DropForTest = (to, seq) => to == mesh.B.Id && seq % 3 == 0);
-        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", Ct);
 
         for (var i = 0; i < events; i++)
         {
             publisher.Publish(channel, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
             if (i % 100 == 99)
             {
-                await publisher.PublishAsync(channel + "x", "a pause, so that the events spread over many messages", cancellationToken: ct);
+                await publisher.PublishAsync(channel + "x", "a pause, so that the events spread over many messages", cancellationToken: Ct);
             }
         }
 
-        await catchers.EachGotInOrderAsync(events, ct);
+        await catchers.EachGotInOrderAsync(events, Ct);
         TestContext.WriteLine($"a resent {mesh.A.Stats.MeshForwardsResent} forward messages; b lost {mesh.B.Stats.MeshForwardsLost}");
         Assert.IsGreaterThan(0L, mesh.A.Stats.MeshForwardsResent, "messages resent on b's RSND");
         Assert.AreEqual(0L, mesh.B.Stats.MeshForwardsLost, "nothing lost: every gap was within the retransmit buffer");
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task AGapPastTheRetransmitBuffer_IsCountedAsLost_AndTheEventsAfterItStillArriveInOrder()
     {
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true, tune: o => o with { Mesh = o.Mesh with { ForwardBufferBytes = 65_536 } });
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true, tune: o => o with { Mesh = o.Mesh with { ForwardBufferBytes = 65_536 } });
         var channel = TestIds.Next("loss") + ".big";
-        await using var catchers = await Catchers.StartAsync([mesh.B], channel, ct);
-        await mesh.InterestReachedAsync(channel, remoteCells: 1, ct);
+        await using var catchers = await Catchers.StartAsync([mesh.B], channel, Ct);
+        await mesh.InterestReachedAsync(channel, remoteCells: 1, Ct);
         await mesh.A.InvokeAsync(_ => mesh.A.Mesh.Forwarder.DropForTest = (to, seq) => seq is >= 2 and <= 30);
-        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", Ct);
         var body = new string('x', 8000);
 
         // Each awaited event is a burst of its own, so a FWRD of its own: 29 of 8 kB are dropped, and only the last
         // seven or so (64 kB) are still held when the 31st shows the gap.
         for (var i = 0; i < 40; i++)
         {
-            await publisher.PublishAsync(channel, $"{i} {body}", cancellationToken: ct);
+            await publisher.PublishAsync(channel, $"{i} {body}", cancellationToken: Ct);
         }
 
-        await Eventually.That("b counts what could not be resent", () => mesh.B.Stats.MeshForwardsLost > 0, cancellationToken: ct);
+        await Eventually.That("b counts what could not be resent", () => mesh.B.Stats.MeshForwardsLost > 0, cancellationToken: Ct);
         var lost = mesh.B.Stats.MeshForwardsLost;
-        await catchers.Of(0).WaitForAsync(40 - (int)lost, "the cell on b", ct);
+        await catchers.Of(0).WaitForAsync(40 - (int)lost, "the cell on b", Ct);
         var got = catchers.Of(0).Events.Select(e => int.Parse(e.BodyAsString().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)).ToList();
         TestContext.WriteLine($"b lost {lost} forward messages (a answered GONE for {mesh.A.Stats.MeshForwardsGone}, resent {mesh.A.Stats.MeshForwardsResent}); the cell got {got.Count}");
         Assert.AreEqual(mesh.A.Stats.MeshForwardsGone, lost, "what a said it no longer held is what b counts lost");
@@ -101,16 +94,15 @@ public sealed class ClusterMulticatchTests
     }
 
     [TestMethod]
-    [Timeout(60_000, CooperativeCancellation = true)]
+    [Timeout(60_000)]
     public async Task APeerThatStopsMidStream_DoesNotHoldUpTheOthers()
     {
         const int events = 2000;
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(3, ct, star: true);
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
         var channel = TestIds.Next("dead") + ".tick";
-        await using var catchers = await Catchers.StartAsync([mesh.B, mesh.C], channel, ct);
-        await mesh.InterestReachedAsync(channel, remoteCells: 2, ct);
-        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", ct);
+        await using var catchers = await Catchers.StartAsync([mesh.B, mesh.C], channel, Ct);
+        await mesh.InterestReachedAsync(channel, remoteCells: 2, Ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", Ct);
 
         for (var i = 0; i < events; i++)
         {
@@ -127,7 +119,7 @@ public sealed class ClusterMulticatchTests
             }
         }
 
-        await catchers.Of(0).WaitForAsync(events, "the cell on b", ct);
+        await catchers.Of(0).WaitForAsync(events, "the cell on b", Ct);
         Catchers.AssertInOrder(catchers.Of(0), events, "the cell on b");
     }
 

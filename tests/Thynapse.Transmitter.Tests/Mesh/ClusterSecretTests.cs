@@ -1,6 +1,4 @@
-using NetMQ;
 using NetMQ.Sockets;
-using Thynapse.Transmitter.Mesh;
 using static Thynapse.Transmitter.Tests.Mesh.MeshTests;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
@@ -11,47 +9,43 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 /// a secured transmitter's event socket reads nothing of the mesh.
 /// </summary>
 [TestClass]
-public sealed class ClusterSecretTests
+public sealed class ClusterSecretTests : TestBase
 {
     private const string Secret = "cluster-secret-of-the-mesh-0123456789";
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task WithTheClusterSecret_TheMeshForms_AndItsProbesCrossTheSecuredEventSockets()
     {
-        var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback(Secured(Secret));
         await using var b = Transmitters.StartLoopback(o => Secured(Secret)(o) with { Peers = [a.CommandEndpoint] });
         await using var c = Transmitters.StartLoopback(o => Secured(Secret)(o) with { Peers = [b.CommandEndpoint] });
 
-        await Eventually.That("all three see each other alive", () => SeesAlive(a, b, c) && SeesAlive(b, a, c) && SeesAlive(c, a, b), cancellationToken: ct);
-        await Eventually.That("probes answered on the event sockets", () => a.Stats.MeshProbes >= 4 && b.Stats.MeshProbes >= 4 && c.Stats.MeshProbes >= 4, cancellationToken: ct);
+        await Eventually.That("all three see each other alive", () => SeesAlive(a, b, c) && SeesAlive(b, a, c) && SeesAlive(c, a, b), cancellationToken: Ct);
+        await Eventually.That("probes answered on the event sockets", () => a.Stats.MeshProbes >= 4 && b.Stats.MeshProbes >= 4 && c.Stats.MeshProbes >= 4, cancellationToken: Ct);
         Assert.AreEqual(0L, a.Stats.MeshProbesFailed + b.Stats.MeshProbesFailed + c.Stats.MeshProbesFailed, "PONGs travel on the CURVE event sockets");
         Assert.AreEqual(0L, a.Stats.MeshAuthFailures + b.Stats.MeshAuthFailures + c.Stats.MeshAuthFailures);
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task WithoutTheClusterSecret_OrWithAnother_ATransmitterCannotJoin_AndNoOneListsIt()
     {
-        var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback(Secured(Secret));
         await using var b = Transmitters.StartLoopback(o => Secured(Secret)(o) with { Peers = [a.CommandEndpoint] });
         await using var none = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
         await using var wrong = Transmitters.StartLoopback(o => Secured("another-cluster-secret-9876543210")(o) with { Peers = [a.CommandEndpoint] });
 
-        await Eventually.That("a and b see each other", () => SeesAlive(a, b) && SeesAlive(b, a), cancellationToken: ct);
-        await Eventually.That("both strangers were refused, and tried again", () => a.Stats.MeshAuthFailures >= 4 && wrong.Stats.MeshJoinAttempts >= 2 && none.Stats.MeshJoinAttempts >= 2, cancellationToken: ct);
+        await Eventually.That("a and b see each other", () => SeesAlive(a, b) && SeesAlive(b, a), cancellationToken: Ct);
+        await Eventually.That("both strangers were refused, and tried again", () => a.Stats.MeshAuthFailures >= 4 && wrong.Stats.MeshJoinAttempts >= 2 && none.Stats.MeshJoinAttempts >= 2, cancellationToken: Ct);
         Assert.IsEmpty(none.Peers, "without the secret: no one answered its JOIN with MEMB");
         Assert.IsEmpty(wrong.Peers, "with another secret: no one answered its JOIN with MEMB");
         Assert.IsTrue(a.Peers.All(p => p.Id == b.Id) && b.Peers.All(p => p.Id == a.Id), "the members never list a stranger");
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task OnTheCommandSocket_EveryMeshRequest_NeedsTheProof_WhichIsAnsweredOnce_AndProvenBack()
     {
         await using var a = Transmitters.StartLoopback(Secured(Secret));
@@ -83,7 +77,7 @@ public sealed class ClusterSecretTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task WrongProofs_CountAgainstTheirAddress_UntilItIsRefusedWithoutAComparison()
     {
         await using var a = Transmitters.StartLoopback(o => Secured(Secret)(o) with { MaxFailedAttempts = 6, FailedAttemptBlock = TimeSpan.FromMinutes(5) });
@@ -112,13 +106,12 @@ public sealed class ClusterSecretTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task APlainSubscriber_OnASecuredEventSocket_ReadsNothingOfTheMesh()
     {
-        var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback(Secured(Secret));
         await using var b = Transmitters.StartLoopback(o => Secured(Secret)(o) with { Peers = [a.CommandEndpoint] });
-        await Eventually.That("a and b see each other", () => SeesAlive(a, b) && SeesAlive(b, a), cancellationToken: ct);
+        await Eventually.That("a and b see each other", () => SeesAlive(a, b) && SeesAlive(b, a), cancellationToken: Ct);
 
         using var plain = Subscriber(a.EventsEndpoint, null);
         using var keyed = Subscriber(a.EventsEndpoint, new ClusterKey(Secret).EventCertificate);
@@ -135,15 +128,14 @@ public sealed class ClusterSecretTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task WithCurveToo_TheMeshForms_AndTheOperatorsPublicKey_DoesNotOpenTheEventSocket()
     {
-        var ct = TestContext.CancellationToken;
         var keys = new NetMQCertificate();
         await using var a = Transmitters.StartLoopback(o => Secured(Secret)(o) with { CurveSecretKey = keys.SecretKeyZ85 });
         await using var b = Transmitters.StartLoopback(o => Secured(Secret)(o) with { CurveSecretKey = keys.SecretKeyZ85, Peers = [a.CommandEndpoint] });
-        await Eventually.That("a and b see each other", () => SeesAlive(a, b) && SeesAlive(b, a), cancellationToken: ct);
-        await Eventually.That("probes answered", () => a.Stats.MeshProbes >= 4 && b.Stats.MeshProbes >= 4, cancellationToken: ct);
+        await Eventually.That("a and b see each other", () => SeesAlive(a, b) && SeesAlive(b, a), cancellationToken: Ct);
+        await Eventually.That("probes answered", () => a.Stats.MeshProbes >= 4 && b.Stats.MeshProbes >= 4, cancellationToken: Ct);
         Assert.AreEqual(0L, a.Stats.MeshProbesFailed + b.Stats.MeshProbesFailed);
 
         // A cell knows the operator's public key; with it, the event socket stays shut.

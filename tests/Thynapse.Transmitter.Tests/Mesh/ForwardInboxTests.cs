@@ -1,6 +1,3 @@
-using Thynapse.Core;
-using Thynapse.Transmitter.Mesh;
-
 namespace Thynapse.Transmitter.Tests.Mesh;
 
 /// <summary>

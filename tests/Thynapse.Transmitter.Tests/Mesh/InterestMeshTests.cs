@@ -1,5 +1,3 @@
-using Thynapse.Transmitter.Mesh;
-
 namespace Thynapse.Transmitter.Tests.Mesh;
 
 /// <summary>
@@ -7,16 +5,13 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 /// its record, as its latest set with the record's version, into every other transmitter's route table.
 /// </summary>
 [TestClass]
-public sealed class InterestMeshTests
+public sealed class InterestMeshTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task SubscriptionsOfACellOnA_ReachTheRouteTablesOfBAndC_AndLeaveThemOnUnsubscribeAndLeave()
     {
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(3, ct);
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct);
         var (a, b, c) = (mesh.A, mesh.B, mesh.C);
 
         var channel = TestIds.Next("interest") + ".created";
@@ -28,17 +23,17 @@ public sealed class InterestMeshTests
         foreach (var t in new[] { b, c })
         {
             await Eventually.That($"{Name(t, b)} routes {channel} to the cell on a, by both subscriptions",
-                async () => await Remote(t, channel) == $"multi {cell.Id}@{a.Id}; any 2 prefetch 3", cancellationToken: ct);
+                async () => await Remote(t, channel) == $"multi {cell.Id}@{a.Id}; any 2 prefetch 3", cancellationToken: Ct);
         }
 
         Assert.AreEqual("", await Remote(a, channel), "a's own cell is local to it");
         cell.SendJson("UNSB", new JObject { ["sub"] = 1 });
         cell.Expect("OKAY", "OKAY for UNSB");
-        await Eventually.That("c routes only the anycatch subscription", async () => await Remote(c, channel) == "any 2 prefetch 3", cancellationToken: ct);
+        await Eventually.That("c routes only the anycatch subscription", async () => await Remote(c, channel) == "any 2 prefetch 3", cancellationToken: Ct);
 
         cell.Send("J GBYE {}");
         cell.Expect("GBYE");
-        await Eventually.That("c routes nothing to the cell that left", async () => await Remote(c, channel) == "", cancellationToken: ct);
+        await Eventually.That("c routes nothing to the cell that left", async () => await Remote(c, channel) == "", cancellationToken: Ct);
     }
 
     /// <summary>What <paramref name="t"/>'s route table holds of other transmitters' cells for <paramref name="channel"/>.</summary>

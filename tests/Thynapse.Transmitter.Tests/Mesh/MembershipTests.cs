@@ -1,4 +1,3 @@
-using Thynapse.Transmitter.Mesh;
 using static Thynapse.Transmitter.Tests.Mesh.SimulatedMesh;
 
 namespace Thynapse.Transmitter.Tests.Mesh;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Thynapse.ProcessKit;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
@@ -8,45 +7,41 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 /// the view they expose, a graceful leave, and what a cell or a stranger that speaks the mesh's commands is told.
 /// </summary>
 [TestClass]
-public sealed class MeshTests
+public sealed class MeshTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task ThreeTransmitters_CKnowsOnlyBAndBOnlyA_AllSeeAllWithinASecond()
     {
-        var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback();
         await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
         var watch = Stopwatch.StartNew();
         await using var c = Transmitters.StartLoopback(o => o with { Peers = [b.CommandEndpoint] });
 
         await Eventually.That("all three see each other alive", () => LoopbackMesh.SeesAlive(a, b, c) && LoopbackMesh.SeesAlive(b, a, c) && LoopbackMesh.SeesAlive(c, a, b),
-            TimeSpan.FromSeconds(1), ct);
+            TimeSpan.FromSeconds(1), Ct);
         TestContext.WriteLine($"c joined through b and all three saw all after {watch.ElapsedMilliseconds} ms");
 
         var seen = c.Peers.Single(p => p.Id == a.Id);
         Assert.AreEqual(a.CommandEndpoint, seen.CommandEndpoint, "c learned a's endpoints from b");
         Assert.AreEqual(a.EventsEndpoint, seen.EventsEndpoint);
         Assert.AreEqual(a.Incarnation, seen.Incarnation);
-        await Eventually.That("c heard from a directly", () => c.Peers.Single(p => p.Id == a.Id).LastSeen is not null, cancellationToken: ct);
+        await Eventually.That("c heard from a directly", () => c.Peers.Single(p => p.Id == a.Id).LastSeen is not null, cancellationToken: Ct);
         Assert.AreEqual(2L, c.Stats.PeersAlive);
         Assert.AreEqual(0L, a.Stats.PeerDeaths + b.Stats.PeerDeaths + c.Stats.PeerDeaths);
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task Peers_KeepProbingAndPulsing_AndNothingIsLost()
     {
-        var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback();
         await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
-        await Eventually.That("a and b see each other", () => LoopbackMesh.SeesAlive(a, b) && LoopbackMesh.SeesAlive(b, a), cancellationToken: ct);
+        await Eventually.That("a and b see each other", () => LoopbackMesh.SeesAlive(a, b) && LoopbackMesh.SeesAlive(b, a), cancellationToken: Ct);
 
-        await Eventually.That("a few probes answered", () => a.Stats.MeshProbes >= 4 && b.Stats.MeshProbes >= 4, cancellationToken: ct);
+        await Eventually.That("a few probes answered", () => a.Stats.MeshProbes >= 4 && b.Stats.MeshProbes >= 4, cancellationToken: Ct);
         var lastSeen = a.Peers.Single().LastSeen!.Value;
-        await Eventually.That("a keeps hearing b", () => a.Peers.Single().LastSeen > lastSeen, cancellationToken: ct);
+        await Eventually.That("a keeps hearing b", () => a.Peers.Single().LastSeen > lastSeen, cancellationToken: Ct);
 
         Assert.AreEqual(0L, a.Stats.MeshProbesFailed + b.Stats.MeshProbesFailed, "every probe on loopback was answered");
         Assert.AreEqual(0L, a.Stats.MeshMessagesLost + b.Stats.MeshMessagesLost, "no stream lost a message");
@@ -55,65 +50,61 @@ public sealed class MeshTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task GracefulStop_IsAnnouncedAsALeave_NotDetectedAsADeath()
     {
-        var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback();
         var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
-        await Eventually.That("a sees b", () => LoopbackMesh.SeesAlive(a, b), cancellationToken: ct);
+        await Eventually.That("a sees b", () => LoopbackMesh.SeesAlive(a, b), cancellationToken: Ct);
 
         // A leave travels on b's event socket: a's subscription must have reached it (a broadcast sent in the first
         // milliseconds after a linked b would be dropped by PUB, and b's departure detected as a death instead).
         var joined = a.Peers.Single().Since;
-        await Eventually.That("a has heard b for a while", () => a.Peers.Single().LastSeen > joined + TimeSpan.FromMilliseconds(300), cancellationToken: ct);
+        await Eventually.That("a has heard b for a while", () => a.Peers.Single().LastSeen > joined + TimeSpan.FromMilliseconds(300), cancellationToken: Ct);
 
         var watch = Stopwatch.StartNew();
         await b.StopAsync();
 
-        await Eventually.That("a holds b as left", () => a.Peers.Single().State == PeerState.Left, TimeSpan.FromSeconds(1), ct);
+        await Eventually.That("a holds b as left", () => a.Peers.Single().State == PeerState.Left, TimeSpan.FromSeconds(1), Ct);
         TestContext.WriteLine($"a saw b leave {watch.ElapsedMilliseconds} ms after its stop began");
         Assert.AreEqual(0L, a.Stats.PeerSuspicions, "a leave is not a failure");
         Assert.AreEqual(1L, a.Stats.PeerLeaves);
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task SeedThatIsNotUpYet_IsJoinedWhenItComes()
     {
-        var ct = TestContext.CancellationToken;
         var port = Ports.Free();
         await using var b = Transmitters.StartLoopback(o => o with { Peers = [$"tcp://127.0.0.1:{port}"] });
-        await Eventually.That("b tried its seed and failed", () => b.Stats.MeshJoinFailures >= 1, cancellationToken: ct);
+        await Eventually.That("b tried its seed and failed", () => b.Stats.MeshJoinFailures >= 1, cancellationToken: Ct);
 
         await using var a = Transmitters.StartLoopback(o => o with { CommandEndpoint = $"tcp://127.0.0.1:{port}" });
-        await Eventually.That("b joined a once it was up", () => LoopbackMesh.SeesAlive(b, a) && LoopbackMesh.SeesAlive(a, b), cancellationToken: ct);
+        await Eventually.That("b joined a once it was up", () => LoopbackMesh.SeesAlive(b, a) && LoopbackMesh.SeesAlive(a, b), cancellationToken: Ct);
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task SeedGivenByName_ResolvesAndJoins()
     {
-        var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback();
         var port = a.CommandEndpoint[(a.CommandEndpoint.LastIndexOf(':') + 1)..];
         await using var b = Transmitters.StartLoopback(o => o with { Peers = [$"tcp://localhost:{port}"] });
 
-        await Eventually.That("b joined a through 'localhost'", () => LoopbackMesh.SeesAlive(b, a) && LoopbackMesh.SeesAlive(a, b), cancellationToken: ct);
+        await Eventually.That("b joined a through 'localhost'", () => LoopbackMesh.SeesAlive(b, a) && LoopbackMesh.SeesAlive(a, b), cancellationToken: Ct);
         Assert.AreEqual(1, b.Peers.Count, "localhost's IPv6 address, if any, is not a second seed of the same transmitter");
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     public async Task CellOnlyTransmitter_HasNoPeersAndSendsNothingToAMesh()
     {
-        var ct = TestContext.CancellationToken;
         await using var alone = Transmitters.StartLoopback();
         using var cell = new RawClient(alone.CommandEndpoint);
         cell.Hello(TestIds.Next("alone"));
         cell.Send("J BEAT");
         cell.Expect("BEAT");
-        await Task.Delay(300, ct); // allowed: several mesh ticks' worth, had there been a mesh timer
+        await Task.Delay(300, Ct); // allowed: several mesh ticks' worth, had there been a mesh timer
 
         Assert.IsEmpty(alone.Peers);
         Assert.AreEqual(0L, alone.Stats.MeshMessagesSent, "no pulse, no probe, nothing: the mesh is idle without peers");
@@ -121,7 +112,7 @@ public sealed class MeshTests
     }
 
     [TestMethod]
-    [Timeout(20_000, CooperativeCancellation = true)]
+    [Timeout(20_000)]
     [DataRow("JOIN")]
     [DataRow("PING")]
     [DataRow("PREQ")]
@@ -216,7 +207,7 @@ public sealed class MeshTests
         Assert.AreEqual(id.ToString(), (string?)members[1]["id"], "and the joiner, now a member");
 
         peer.SendJson("PING", new JObject { ["nonce"] = 9 });
-        await Eventually.That("the joiner is a peer", () => transmitter.Peers.Count == 1, cancellationToken: TestContext.CancellationToken);
+        await Eventually.That("the joiner is a peer", () => transmitter.Peers.Count == 1, cancellationToken: Ct);
         Assert.AreEqual(42L, transmitter.Peers[0].Incarnation);
     }
 

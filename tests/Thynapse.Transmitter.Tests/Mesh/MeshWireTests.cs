@@ -1,4 +1,3 @@
-using NetMQ;
 using NetMQ.Sockets;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
@@ -8,17 +7,14 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 /// transmitter: the join both ways, the subscriptions it makes, and what it does when the peer's streams lose messages.
 /// </summary>
 [TestClass]
-public sealed class MeshWireTests
+public sealed class MeshWireTests : TestBase
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
 
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task APeerFromTheSpec_Joins_IsJoinedBack_AndItsLostMessagesAreSeenAndRepaired()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
         using var peer = new FakePeer();
 
@@ -39,7 +35,7 @@ public sealed class MeshWireTests
         // It subscribes to our event socket: the broadcast topic and its own THID.
         var topics = new HashSet<string> { peer.ExpectSubscription(), peer.ExpectSubscription() };
         CollectionAssert.AreEquivalent(new[] { "$mesh", transmitter.Id.ToString() }, topics.ToArray());
-        await Eventually.That("the transmitter holds the peer alive", () => transmitter.Peers.Any(p => p.Id == peer.Id && p.State == PeerState.Alive), cancellationToken: ct);
+        await Eventually.That("the transmitter holds the peer alive", () => transmitter.Peers.Any(p => p.Id == peer.Id && p.State == PeerState.Alive), cancellationToken: Ct);
 
         // Broadcast 1 arrives, 2 is lost, 3 arrives: a gap of one, repaired with a snapshot (a JOIN to us).
         var other = Thid.NewRandom();
@@ -54,29 +50,28 @@ public sealed class MeshWireTests
         // A pulse naming broadcast 5 when 3 was the last heard: a lost tail of two. Directed: 1 heard, the pulse says 3.
         peer.Publish(transmitter.Id.ToString(), peer.Header("PONG", 1, new JObject { ["nonce"] = 123_456 }));
         peer.Publish("$mesh", peer.Header("PULS", 5, new JObject { ["to"] = new JObject { [transmitter.Id.ToString()] = 3 } }));
-        await Eventually.That("the lost tails are counted", () => transmitter.Stats.MeshMessagesLost == 5, cancellationToken: ct);
+        await Eventually.That("the lost tails are counted", () => transmitter.Stats.MeshMessagesLost == 5, cancellationToken: Ct);
         Assert.AreEqual(0L, transmitter.Stats.MeshMalformed);
 
         // A message of an older incarnation of the peer is ignored, and malformed ones are counted, not fatal.
         peer.Publish("$mesh", Encoding.UTF8.GetBytes($"J MEMB {{\"id\":\"{peer.Id}\",\"incarnation\":99,\"seq\":1,\"members\":[]}}"));
         peer.Publish("$mesh", "J MEMB {\"members\":[]}"u8.ToArray());
-        await Eventually.That("the malformed message is counted", () => transmitter.Stats.MeshMalformed == 1, cancellationToken: ct);
+        await Eventually.That("the malformed message is counted", () => transmitter.Stats.MeshMalformed == 1, cancellationToken: Ct);
         Assert.AreEqual(5L, transmitter.Stats.MeshMessagesLost, "the old incarnation's numbers are not this one's");
 
         // NetMQ #614: a leftover topic frame glued in front of the next message ([topic, topic, header]); the leftover
         // is dropped (counted as malformed) and the message behind it is read.
         var glued = Thid.NewRandom();
         peer.Events.SendMoreFrame("$mesh").SendMoreFrame("$mesh").SendFrame(peer.Header("MEMB", 6, new JObject { ["members"] = new JArray(Record(glued, "alive")) }));
-        await Eventually.That("the member the glued message names is merged", () => transmitter.Peers.Any(p => p.Id == glued), cancellationToken: ct);
+        await Eventually.That("the member the glued message names is merged", () => transmitter.Peers.Any(p => p.Id == glued), cancellationToken: Ct);
         Assert.AreEqual(2L, transmitter.Stats.MeshMalformed, "the leftover frame is counted");
         Assert.AreEqual(5L, transmitter.Stats.MeshMessagesLost, "number 6 follows 5: nothing lost");
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task APeerFromTheSpec_GetsTheTransmittersCells_AndItsOwnCellsAreListedThere()
     {
-        var ct = TestContext.CancellationToken;
         await using var transmitter = Transmitters.StartLoopback();
         using var early = RawClient.Welcomed(transmitter.CommandEndpoint, "early");
         using var peer = new FakePeer();
@@ -103,7 +98,7 @@ public sealed class MeshWireTests
         members["cellsAt"] = new JArray(peer.Incarnation, 1);
         peer.Commands.SendMoreFrame(routingId).SendFrame("J MEMB " + members.ToString(Newtonsoft.Json.Formatting.None));
         using var asker = RawClient.Welcomed(transmitter.CommandEndpoint, "asker");
-        await Eventually.That("the peer's cell is listed", () => ListRemote(asker).Count == 1, cancellationToken: ct);
+        await Eventually.That("the peer's cell is listed", () => ListRemote(asker).Count == 1, cancellationToken: Ct);
         Assert.AreEqual(peer.Id.ToString(), (string?)ListRemote(asker).Single()["transmitter"]);
 
         // A cell joining the transmitter is broadcast at once as CELS (after a PULS shows our subscription is in place).
@@ -115,11 +110,11 @@ public sealed class MeshWireTests
 
         // Our cell goes down (CELS 1 on our broadcast stream); a late, older up does not bring it back.
         peer.Publish("$mesh", peer.Header("CELS", 1, new JObject { ["cells"] = new JArray(new JObject { ["id"] = ours.ToString(), ["state"] = "down", ["version"] = new JArray(peer.Incarnation, 2) }) }));
-        await Eventually.That("the peer's cell is no longer listed", () => ListRemote(asker).Count == 0, cancellationToken: ct);
+        await Eventually.That("the peer's cell is no longer listed", () => ListRemote(asker).Count == 0, cancellationToken: Ct);
         peer.Publish("$mesh", peer.Header("CELS", 2, new JObject { ["cells"] = new JArray(new JObject { ["id"] = ours.ToString(), ["state"] = "up", ["version"] = new JArray(peer.Incarnation, 1), ["service"] = "remote" }) }));
         var marker = Thid.NewRandom(); // read after the late up: same stream, in order
         peer.Publish("$mesh", peer.Header("CELS", 3, new JObject { ["cells"] = new JArray(new JObject { ["id"] = marker.ToString(), ["state"] = "up", ["version"] = new JArray(peer.Incarnation, 3), ["service"] = "remote" }) }));
-        await Eventually.That("the marker cell is listed", () => ListRemote(asker).Count > 0, cancellationToken: ct);
+        await Eventually.That("the marker cell is listed", () => ListRemote(asker).Count > 0, cancellationToken: Ct);
         Assert.AreEqual(marker.ToString(), (string?)ListRemote(asker).Single()["id"], "the tombstone held: the late, older up did not bring our cell back");
         Assert.AreEqual(0L, transmitter.Stats.MeshMalformed);
     }

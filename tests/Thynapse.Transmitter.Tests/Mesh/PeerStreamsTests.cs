@@ -1,5 +1,3 @@
-using Thynapse.Transmitter.Mesh;
-
 namespace Thynapse.Transmitter.Tests.Mesh;
 
 /// <summary>Sequence numbers of peers' streams (PROTOCOL.md §12.2) and the mesh messages' readers and writers (§12.5).</summary>

@@ -1,8 +1,3 @@
-using Thynapse.Cell;
-using Thynapse.Core;
-using Thynapse.TestKit;
-using Thynapse.Transmitter.Mesh;
-
 namespace Thynapse.Transmitter.Tests.Mesh;
 
 /// <summary>
@@ -11,36 +6,32 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 /// lost those); a mesh that cannot be reached keeps it closed only for <see cref="MeshOptions.ReadinessTimeout"/>.
 /// </summary>
 [TestClass]
-public sealed class ReadinessTests
+public sealed class ReadinessTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task JoiningTransmitter_WelcomesCellsOnlyWithTheMeshsDirectory_SoTheFirstPublishReachesRemoteCells()
     {
-        var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback();
         var channel = TestIds.Next("first");
-        await using var catcher = await Cells.ConnectAsync(a, TestIds.Next("catcher"), ct);
-        await using var caught = await Catcher.SubscribeAsync(catcher, channel, Catch.Multi, ct);
+        await using var catcher = await Cells.ConnectAsync(a, TestIds.Next("catcher"), Ct);
+        await using var caught = await Catcher.SubscribeAsync(catcher, channel, Catch.Multi, Ct);
 
         // b starts and a cell connects to it at once: the cell is welcomed only once b holds a's cells, so its very
         // first publish counts a's subscriber and reaches it.
         await using var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint], Mesh = o.Mesh with { ReadinessTimeout = TimeSpan.FromSeconds(20) } });
-        await using var publisher = await Cells.ConnectAsync(b, TestIds.Next("early"), ct);
+        await using var publisher = await Cells.ConnectAsync(b, TestIds.Next("early"), Ct);
         Assert.IsTrue(b.IsReady);
-        var result = await publisher.PublishAsync(channel, "first", cancellationToken: ct);
+        var result = await publisher.PublishAsync(channel, "first", cancellationToken: Ct);
         Assert.AreEqual(1, result.Receivers, "the first publish through a joining transmitter counts the mesh's subscriber");
-        await caught.WaitForAsync(1, "the first event, across the mesh", ct);
+        await caught.WaitForAsync(1, "the first event, across the mesh", Ct);
         TestContext.WriteLine($"b refused {b.Stats.CellsNotReady} HELOs while it joined");
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task UnreachableSeeds_RefuseCellsWithNotReady_ThenServeAloneAfterTheTimeout()
     {
-        var ct = TestContext.CancellationToken;
         string dead;
         await using (var gone = Transmitters.StartLoopback())
         {
@@ -59,7 +50,7 @@ public sealed class ReadinessTests
         }
 
         Assert.IsGreaterThanOrEqualTo(1L, lonely.Stats.CellsNotReady);
-        await Eventually.That("the gate opens after the readiness timeout", () => lonely.IsReady, TimeSpan.FromSeconds(10), ct);
+        await Eventually.That("the gate opens after the readiness timeout", () => lonely.IsReady, TimeSpan.FromSeconds(10), Ct);
         Assert.IsGreaterThanOrEqualTo(timeout - TimeSpan.FromMilliseconds(50), started.Elapsed, "not before the timeout: no seed answered");
         using var later = new RawClient(lonely.CommandEndpoint);
         later.Hello("later");

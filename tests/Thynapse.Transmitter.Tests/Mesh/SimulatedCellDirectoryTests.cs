@@ -1,6 +1,3 @@
-using Thynapse.Transmitter.Mesh;
-using Thynapse.Transmitter.Sessions;
-
 namespace Thynapse.Transmitter.Tests.Mesh;
 
 /// <summary>

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Time.Testing;
 using Serilog;
 using Thynapse.Core.Internal;
 using Thynapse.Transmitter.Diagnostics;
-using Thynapse.Transmitter.Mesh;
 
 namespace Thynapse.Transmitter.Tests.Mesh;
 

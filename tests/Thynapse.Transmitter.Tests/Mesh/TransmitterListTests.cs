@@ -1,5 +1,3 @@
-using Thynapse.Cell;
-
 namespace Thynapse.Transmitter.Tests.Mesh;
 
 /// <summary>
@@ -7,16 +5,13 @@ namespace Thynapse.Transmitter.Tests.Mesh;
 /// transmitters on loopback: the welcoming one first, then its mesh's live members; every change is pushed.
 /// </summary>
 [TestClass]
-public sealed class TransmitterListTests
+public sealed class TransmitterListTests : TestBase
 {
-    public TestContext TestContext { get; set; } = null!;
-
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Welcome_ListsTheLiveMembers_AndTmtrTellsOfAJoinAndALeave()
     {
-        var ct = TestContext.CancellationToken;
-        await using var mesh = await LoopbackMesh.StartAsync(2, ct);
+        await using var mesh = await LoopbackMesh.StartAsync(2, Ct);
         var (a, b) = (mesh.A, mesh.B);
 
         using var raw = new RawClient(a.CommandEndpoint);
@@ -27,7 +22,7 @@ public sealed class TransmitterListTests
         await using (c)
         {
             AssertLists(raw.Expect("TMTR", "TMTR naming c").Payload, a, b, c);
-            await Eventually.That("c sees a and b", () => LoopbackMesh.SeesAlive(c, a, b), cancellationToken: ct);
+            await Eventually.That("c sees a and b", () => LoopbackMesh.SeesAlive(c, a, b), cancellationToken: Ct);
         }
 
         // c left (a graceful stop broadcasts its leave): a says so without waiting for the failure detector.
@@ -35,26 +30,25 @@ public sealed class TransmitterListTests
     }
 
     [TestMethod]
-    [Timeout(30_000, CooperativeCancellation = true)]
+    [Timeout(30_000)]
     public async Task Cell_KeepsTheListItWasTold()
     {
-        var ct = TestContext.CancellationToken;
         await using var a = Transmitters.StartLoopback();
-        await using var cell = await Cells.ConnectAsync(a, TestIds.Next("keeper"), ct);
+        await using var cell = await Cells.ConnectAsync(a, TestIds.Next("keeper"), Ct);
         CollectionAssert.AreEqual(new[] { a.Id }, cell.Transmitters.Select(t => t.Id).ToArray(), "alone: the welcome lists a only");
         Assert.AreEqual(a.CommandEndpoint, cell.Transmitters[0].CommandEndpoint);
 
         var b = Transmitters.StartLoopback(o => o with { Peers = [a.CommandEndpoint] });
         await using (b)
         {
-            await Eventually.That("the cell is told of b", () => cell.Transmitters.Count == 2, cancellationToken: ct);
+            await Eventually.That("the cell is told of b", () => cell.Transmitters.Count == 2, cancellationToken: Ct);
             var listed = cell.Transmitters[1];
             Assert.AreEqual(b.Id, listed.Id);
             Assert.AreEqual(b.CommandEndpoint, listed.CommandEndpoint);
             Assert.AreEqual(b.EventsEndpoint, listed.Pub);
         }
 
-        await Eventually.That("the cell is told b left", () => cell.Transmitters.Count == 1, cancellationToken: ct);
+        await Eventually.That("the cell is told b left", () => cell.Transmitters.Count == 1, cancellationToken: Ct);
         Assert.AreEqual(a.Id, cell.Transmitters[0].Id);
     }
 

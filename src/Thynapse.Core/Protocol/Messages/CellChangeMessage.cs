@@ -52,15 +52,12 @@ public sealed record CellChangeMessage(uint Watch, CellChange Change, CellDescri
 
     /// <inheritdoc />
     /// <remarks>The transmitter's order: watch, change, cell.</remarks>
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
         MessageFields.Write(writer, "watch", Watch);
         MessageFields.Write(writer, "change", NameOf(Change));
         writer.WritePropertyName("cell");
         Cell.WriteJson(writer);
-        writer.WriteEndObject();
     }
 
     private static CellChangeMessage? Read(ref JsonFields fields)

@@ -54,10 +54,8 @@ public sealed record DoneMessage(ulong Seq, uint Receivers, CompletionOutcome Ou
 
     /// <inheritdoc />
     /// <remarks>The transmitter's order: seq, receivers, outcome, then service, channel, attempts, reason.</remarks>
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
         MessageFields.Write(writer, "seq", Seq);
         MessageFields.Write(writer, "receivers", Receivers);
         MessageFields.Write(writer, "outcome", NameOf(Outcome));
@@ -68,7 +66,5 @@ public sealed record DoneMessage(ulong Seq, uint Receivers, CompletionOutcome Ou
             MessageFields.Write(writer, "attempts", deadLetter.Attempts);
             MessageFields.Write(writer, "reason", deadLetter.Reason);
         }
-
-        writer.WriteEndObject();
     }
 }

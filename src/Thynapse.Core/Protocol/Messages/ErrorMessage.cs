@@ -73,10 +73,8 @@ public sealed record ErrorMessage(ThynapseErrorCode Code, string Message) : Json
 
     /// <inheritdoc />
     /// <remarks>The transmitter's order: code, name, message, command, ref, seq, then first, last, count.</remarks>
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
         MessageFields.Write(writer, "code", (int)Code);
         MessageFields.Write(writer, "name", Name);
         MessageFields.Write(writer, "message", Message);
@@ -86,6 +84,5 @@ public sealed record ErrorMessage(ThynapseErrorCode Code, string Message) : Json
         MessageFields.WriteIfPresent(writer, "first", First);
         MessageFields.WriteIfPresent(writer, "last", Last);
         MessageFields.WriteIfPresent(writer, "count", Count);
-        writer.WriteEndObject();
     }
 }

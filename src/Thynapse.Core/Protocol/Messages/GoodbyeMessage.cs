@@ -50,10 +50,8 @@ public sealed record GoodbyeMessage(string? Reason = null) : JsonRequest
     }
 
     /// <inheritdoc />
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
         MessageFields.WriteIfPresent(writer, "reason", Reason);
         if (To is not null)
         {
@@ -62,6 +60,5 @@ public sealed record GoodbyeMessage(string? Reason = null) : JsonRequest
         }
 
         MessageFields.WriteRef(writer, Ref);
-        writer.WriteEndObject();
     }
 }

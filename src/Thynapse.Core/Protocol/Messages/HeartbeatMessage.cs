@@ -30,11 +30,8 @@ public sealed record HeartbeatMessage : JsonRequest
         TryRead(body, MessageLimits.Default, out message, out _, out error);
 
     /// <inheritdoc />
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
         MessageFields.WriteRef(writer, Ref);
-        writer.WriteEndObject();
     }
 }

@@ -129,10 +129,8 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
 
     /// <inheritdoc />
     /// <remarks>The SDK's order: id, service, protocol, encodings, metadata, tags, subs, credit, resume, secret, key, ref.</remarks>
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
         MessageFields.Write(writer, "id", Id.ToString());
         MessageFields.Write(writer, "service", Service);
         MessageFields.WriteIfPresent(writer, "protocol", Protocol);
@@ -158,7 +156,6 @@ public sealed record HelloMessage(Thid Id, string Service) : JsonRequest
         }
 
         MessageFields.WriteRef(writer, Ref);
-        writer.WriteEndObject();
     }
 
     /// <summary>

@@ -13,7 +13,17 @@ public abstract record JsonRecord : IJsonMessage
     public abstract Command Command { get; }
 
     /// <inheritdoc />
-    public abstract void WriteJson(JsonWriter writer);
+    /// <remarks>The object around the fields is the same for every message; the fields are its <see cref="WriteFields"/>.</remarks>
+    public void WriteJson(JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        WriteFields(writer);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Writes the payload's fields, in wire order, optional ones left out when absent.</summary>
+    protected abstract void WriteFields(JsonWriter writer);
 
     /// <summary>The payload as a JSON object.</summary>
     public JObject ToJson() => JsonMessage.ToJson(this);

@@ -21,12 +21,9 @@ public sealed record ListMessage(DiscoveryFilter Filter) : JsonRequest
         MessageFields.TryRead(body, limits, static (ref JsonFields fields) => DiscoveryFilter.Read(ref fields) is { } filter ? new ListMessage(filter) { Ref = fields.Ref } : null, out message, out code, out error);
 
     /// <inheritdoc />
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
         Filter.WriteFields(writer);
         MessageFields.WriteRef(writer, Ref);
-        writer.WriteEndObject();
     }
 }

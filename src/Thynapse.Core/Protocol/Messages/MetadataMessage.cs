@@ -123,10 +123,8 @@ public sealed record MetadataMessage : JsonRequest
 
     /// <inheritdoc />
     /// <remarks>The SDK's order: metadata, mode, tags, ref.</remarks>
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
         MessageFields.WriteIfPresent(writer, "metadata", Metadata);
         MessageFields.WriteIfPresent(writer, "mode", Mode is { } mode ? (mode == MetadataMode.Replace ? "replace" : "merge") : null);
         if (Tags is not null)
@@ -135,6 +133,5 @@ public sealed record MetadataMessage : JsonRequest
         }
 
         MessageFields.WriteRef(writer, Ref);
-        writer.WriteEndObject();
     }
 }

@@ -32,14 +32,11 @@ public sealed record NackMessage(ulong Tag, string? Reason) : JsonRequest
 
     /// <inheritdoc />
     /// <remarks>The SDK's order: tag, reason.</remarks>
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
         MessageFields.Write(writer, "tag", Tag);
         MessageFields.WriteIfPresent(writer, "reason", Reason);
         MessageFields.WriteRef(writer, Ref);
-        writer.WriteEndObject();
     }
 
     private static NackMessage? Read(ref JsonFields fields)

@@ -48,10 +48,8 @@ public sealed record OkayMessage(Command Answers) : JsonRequest
 
     /// <inheritdoc />
     /// <remarks>The transmitter's order: command, sub, watch, cells, ref.</remarks>
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
         MessageFields.Write(writer, "command", CommandNames.Of(Answers));
         MessageFields.WriteIfPresent(writer, "sub", Sub);
         MessageFields.WriteIfPresent(writer, "watch", Watch);
@@ -61,6 +59,5 @@ public sealed record OkayMessage(Command Answers) : JsonRequest
         }
 
         MessageFields.WriteRef(writer, Ref);
-        writer.WriteEndObject();
     }
 }

@@ -31,13 +31,10 @@ public sealed record SlowMessage(long Missed, long Total) : JsonRecord
             out error);
 
     /// <inheritdoc />
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
         MessageFields.Write(writer, "missed", Missed);
         MessageFields.Write(writer, "total", Total);
         MessageFields.WriteIfPresent(writer, "replies", Replies > 0 ? Replies : (long?)null);
-        writer.WriteEndObject();
     }
 }

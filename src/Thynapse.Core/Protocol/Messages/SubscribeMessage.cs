@@ -41,20 +41,17 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
         MessageFields.TryRead(body, limits, static (ref JsonFields fields) => ReadEntry(ref fields, fields.Ref), out message, out code, out error);
 
     /// <inheritdoc />
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
-        WriteFields(writer);
+        WriteEntryFields(writer);
         MessageFields.WriteRef(writer, Ref);
-        writer.WriteEndObject();
     }
 
     /// <summary>Writes the entry as <c>HELO.subs</c> carries it: without <c>ref</c>.</summary>
     internal void WriteEntry(JsonWriter writer)
     {
         writer.WriteStartObject();
-        WriteFields(writer);
+        WriteEntryFields(writer);
         writer.WriteEndObject();
     }
 
@@ -116,7 +113,7 @@ public sealed record SubscribeMessage(uint Sub, ChannelPattern Pattern, Catch Mo
     }
 
     // The SDK's order (CellSubscription.ToWire): sub, pattern, mode, then the acknowledgement settings.
-    private void WriteFields(JsonWriter writer)
+    private void WriteEntryFields(JsonWriter writer)
     {
         MessageFields.Write(writer, "sub", Sub);
         MessageFields.Write(writer, "pattern", Pattern.Text);

@@ -14,13 +14,10 @@ public abstract record TaggedMessage(ulong? Tag, IReadOnlyList<ulong>? Tags) : J
     public IEnumerable<ulong> All => DeliveryTags.All(Tag, Tags);
 
     /// <inheritdoc />
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
         DeliveryTags.Write(writer, Tag, Tags);
         MessageFields.WriteRef(writer, Ref);
-        writer.WriteEndObject();
     }
 
     /// <summary>

@@ -21,12 +21,9 @@ public sealed record UnsubscribeMessage(uint Sub) : JsonRequest
         MessageFields.TryRead(body, limits, static (ref JsonFields fields) => fields.GetUInt32("sub", required: true) is { } id ? new UnsubscribeMessage(id) { Ref = fields.Ref } : null, out message, out code, out error);
 
     /// <inheritdoc />
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
         MessageFields.Write(writer, "sub", Sub);
         MessageFields.WriteRef(writer, Ref);
-        writer.WriteEndObject();
     }
 }

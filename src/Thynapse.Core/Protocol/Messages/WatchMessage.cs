@@ -30,14 +30,11 @@ public sealed record WatchMessage(uint Watch, DiscoveryFilter Filter) : JsonRequ
 
     /// <inheritdoc />
     /// <remarks>The SDK's order: the filter's fields, then watch, then ref.</remarks>
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
         Filter.WriteFields(writer);
         MessageFields.Write(writer, "watch", Watch);
         MessageFields.WriteRef(writer, Ref);
-        writer.WriteEndObject();
     }
 
     private static WatchMessage? Read(ref JsonFields fields)

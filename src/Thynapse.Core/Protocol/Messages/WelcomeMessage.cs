@@ -60,10 +60,8 @@ public sealed record WelcomeMessage(Thid Id, string Pub, string Session) : JsonR
     /// The transmitter's order: id, pub, protocol, session, heartbeat, liveness, encodings, limits, defaults,
     /// transmitters, then credit, resumed and ref.
     /// </remarks>
-    public override void WriteJson(JsonWriter writer)
+    protected override void WriteFields(JsonWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStartObject();
         MessageFields.Write(writer, "id", Id.ToString());
         MessageFields.Write(writer, "pub", Pub);
         MessageFields.Write(writer, "protocol", Protocol);
@@ -84,7 +82,6 @@ public sealed record WelcomeMessage(Thid Id, string Pub, string Session) : JsonR
         }
 
         MessageFields.WriteRef(writer, Ref);
-        writer.WriteEndObject();
     }
 
     private static WelcomeMessage? Read(ref JsonFields fields)
