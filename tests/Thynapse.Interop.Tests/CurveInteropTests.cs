@@ -24,10 +24,11 @@ public sealed class CurveInteropTests : TestBase
         var keys = new NetMQCertificate();
         await using var transmitter = Transmitters.StartLoopback(o => o with { CurveSecretKey = keys.SecretKeyZ85, Secret = Secret });
 
+        // A Z85 key may begin with '-' (1 in 85): given as its own argument, argparse would take it for an option.
         var plain = await RunAsync(script, Ct, "--endpoint", transmitter.CommandEndpoint, "--secret", Secret, "--timeout", "2");
-        var otherKey = await RunAsync(script, Ct, "--endpoint", transmitter.CommandEndpoint, "--secret", Secret, "--timeout", "2", "--server-key", new NetMQCertificate().PublicKeyZ85);
-        var rightKeyNoSecret = await RunAsync(script, Ct, "--endpoint", transmitter.CommandEndpoint, "--server-key", keys.PublicKeyZ85);
-        var right = await RunAsync(script, Ct, "--endpoint", transmitter.CommandEndpoint, "--secret", Secret, "--server-key", keys.PublicKeyZ85);
+        var otherKey = await RunAsync(script, Ct, "--endpoint", transmitter.CommandEndpoint, "--secret", Secret, "--timeout", "2", $"--server-key={new NetMQCertificate().PublicKeyZ85}");
+        var rightKeyNoSecret = await RunAsync(script, Ct, "--endpoint", transmitter.CommandEndpoint, $"--server-key={keys.PublicKeyZ85}");
+        var right = await RunAsync(script, Ct, "--endpoint", transmitter.CommandEndpoint, "--secret", Secret, $"--server-key={keys.PublicKeyZ85}");
 
         Assert.AreEqual("no answer", plain, "a plain-text libzmq client");
         Assert.AreEqual("no answer", otherKey, "a CURVE client with another server key");

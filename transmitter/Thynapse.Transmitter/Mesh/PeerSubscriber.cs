@@ -141,20 +141,32 @@ internal sealed class PeerSubscriber(TransmitterOptions options, PeerLinks mesh,
         {
             try
             {
-                // The frames before the last are small (topics, the header) and copied; the last is read in place.
+                // The frames before the last are small (topics, the header) and copied; the last is read in place. The
+                // rest of a message normally arrives with its first frame, but not always: a topic frame left over from
+                // a message cut by a reconnection (NetMQ #614) says more is coming and nothing follows until the next
+                // message, so the rest is never waited for (a blocking receive here would stall the routing thread).
                 _frames.Clear();
+                var lastInPlace = true;
                 while (_last.HasMore)
                 {
                     _frames.Add(_last.Slice().ToArray());
-                    _sub.Receive(ref _last); // the other frames of a message arrive with its first
+                    if (!_sub.TryReceive(ref _last, TimeSpan.Zero))
+                    {
+                        lastInPlace = false; // what came is the message, all of it copied
+                        break;
+                    }
                 }
 
                 TransmitterCounters.Increment(ref counters.MeshReceived);
-                ReadMessage();
+                ReadMessage(lastInPlace);
             }
             finally
             {
-                _last.Close();
+                if (_last.IsInitialised)
+                {
+                    _last.Close();
+                }
+
                 _last.InitEmpty();
             }
         }
@@ -176,8 +188,11 @@ internal sealed class PeerSubscriber(TransmitterOptions options, PeerLinks mesh,
         }
     }
 
-    /// <summary>One message: <see cref="_frames"/> before its last frame, <see cref="_last"/>.</summary>
-    private void ReadMessage()
+    /// <summary>
+    /// One message: <see cref="_frames"/>, then, when <paramref name="lastInPlace"/>, its last frame in <see cref="_last"/>.
+    /// Frames after the body are ignored.
+    /// </summary>
+    private void ReadMessage(bool lastInPlace)
     {
         var start = LeftoverTopics(_frames, _ownTopic);
         if (start > 0)
@@ -185,21 +200,16 @@ internal sealed class PeerSubscriber(TransmitterOptions options, PeerLinks mesh,
             log.Malformed("a peer's event socket", $"{start} leftover topic frame(s) glued in front of a message (NetMQ #614): dropped, the message is read");
         }
 
-        switch (_frames.Count - start)
+        var count = _frames.Count + (lastInPlace ? 1 : 0) - start;
+        if (count < 2)
         {
-            case 0:
-                log.Malformed("a peer's event socket", "a message of one frame (a topic and a header are two)");
-                return;
-            case 1:
-                OnMessage(_frames[start], _last.Slice(), default, hasBody: false);
-                return;
-            case 2:
-                OnMessage(_frames[start], _frames[start + 1], _last.Slice(), hasBody: true);
-                return;
-            default:
-                OnMessage(_frames[start], _frames[start + 1], _frames[start + 2], hasBody: true); // frames after the body: ignored
-                return;
+            log.Malformed("a peer's event socket", "a message of one frame (a topic and a header are two)");
+            return;
         }
+
+        ReadOnlySpan<byte> header = start + 1 < _frames.Count ? _frames[start + 1] : _last.Slice();
+        ReadOnlySpan<byte> body = count < 3 ? default : start + 2 < _frames.Count ? _frames[start + 2] : _last.Slice();
+        OnMessage(_frames[start], header, body, hasBody: count > 2);
     }
 
     private void OnMessage(byte[] topic, ReadOnlySpan<byte> frame, ReadOnlySpan<byte> body, bool hasBody)
