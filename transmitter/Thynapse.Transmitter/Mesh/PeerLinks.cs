@@ -376,9 +376,9 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         _connections[id] = join!.Sender.Id;
 
         // The snapshot is taken after what the JOIN changed was broadcast: its number covers those broadcasts, and the
-        // local cells' changes not yet flushed (CellReplica.FlushLocal) are broadcast first, so that it covers them too.
-        Cells.FlushLocal();
-        var answer = new MembersMessage(new StreamHeader(Membership.Id, Membership.Incarnation, _feed.BroadcastSeq), Membership.Snapshot(), Cells.LocalSnapshot())
+        // local cells' changes not yet flushed, which LocalSnapshot broadcasts first (so it is taken before the number).
+        var cells = Cells.LocalSnapshot();
+        var answer = new MembersMessage(new StreamHeader(Membership.Id, Membership.Incarnation, _feed.BroadcastSeq), Membership.Snapshot(), cells)
         {
             Auth = _gate?.AnswerAuth(json, Membership.Id, Membership.Incarnation),
         };

@@ -35,6 +35,7 @@ internal sealed class PeerSubscriber(TransmitterOptions options, PeerLinks mesh,
     /// <summary>Opens the SUB (the mesh's first seed or peer).</summary>
     public void Open()
     {
+        _last.InitEmpty();
         _sub = new SubscriberSocket();
         _sub.Options.Linger = TimeSpan.Zero;
         _sub.Options.ReceiveHighWatermark = 100_000; // forwarded events arrive one message per burst of a peer
@@ -132,11 +133,6 @@ internal sealed class PeerSubscriber(TransmitterOptions options, PeerLinks mesh,
 
         clock.Advance();
         var read = 0;
-        if (!_last.IsInitialised)
-        {
-            _last.InitEmpty();
-        }
-
         for (; read < ReceiveBudget && _sub.TryReceive(ref _last, TimeSpan.Zero); read++)
         {
             try
