@@ -229,7 +229,7 @@ internal static class Runners
         }
 
         var counts = reports.Select(r => Long(r, "count")).ToArray();
-        notes.Add($"balance {counts.Min() / (double)Math.Max(1, counts.Max()):0.000}");
+        notes.Add($"balance {counts.Min() / (double)Math.Max(1, counts.Max()):0.000} (handled by recv0..{counts.Length - 1}: {string.Join(" / ", counts)})");
         AddLossDiagnostics(notes, reports);
         if (await RejectedAsync([publisher]) is > 0 and var rejected)
         {

@@ -73,33 +73,37 @@ public sealed class AnycatchRelayTests
     }
 
     [TestMethod]
-    public void ARemoteSubscriptionsLoad_IsItsHoldersReport_PlusWhatTheReportCouldNotCountYet()
+    public void ARemoteSubscriptionsLoad_IsItsHoldersReport_PlusWhatWasSentSinceItArrived()
     {
         var remote = EngineTestCells.NewCell("w");
         var subscription = EngineTestCells.SubscribeAcknowledging(remote, 1, "jobs.>", AckTimeout);
-        subscription.SentToHolder(10);
+        subscription.SentToHolder();
         subscription.Hold(new Thynapse.Transmitter.Reliability.AnycatchDelivery());
         Assert.AreEqual(1, subscription.Load, "before any report: this ingress's own in-flight count");
 
-        subscription.LoadReported(0, seen: 10); // the holder saw tag 10: the cell is idle, the delivery answered
+        subscription.LoadReported(0); // the cell is idle, the delivery answered (its answer still on the way back)
         var sent = new List<Thynapse.Transmitter.Reliability.AnycatchDelivery>();
-        foreach (var tag in new ulong[] { 11, 12 })
+        for (var i = 0; i < 2; i++)
         {
-            subscription.SentToHolder(tag);
+            subscription.SentToHolder();
             sent.Add(new Thynapse.Transmitter.Reliability.AnycatchDelivery());
             subscription.Hold(sent[^1]);
         }
 
-        Assert.AreEqual(2, subscription.Load, "the report, plus two sent after it");
-        subscription.LoadReported(5, seen: 11);
-        Assert.AreEqual(6, subscription.Load, "5 at the cell (tag 11 among them), tag 12 still on the way");
+        Assert.AreEqual(2, subscription.Load, "the report, plus two sent after it arrived");
+        subscription.LoadReported(5);
+        Assert.AreEqual(5, subscription.Load, "a new report counts what reached the cell; what was on its way is taken to make up for what the cell answered since");
 
+        subscription.SentToHolder();
+        subscription.Hold(new Thynapse.Transmitter.Reliability.AnycatchDelivery());
+        Assert.AreEqual(6, subscription.Load);
         subscription.Release(sent[0]);
         subscription.Release(sent[1]);
-        Assert.AreEqual(6, subscription.Load, "one of this ingress's still in flight (the first)");
+        Assert.AreEqual(6, subscription.Load, "two of this ingress's still in flight, the one sent since the report among them");
         subscription.Release(subscription.InFlightDeliveries.First!);
-        Assert.AreEqual(5, subscription.Load, "none of this ingress's left in flight: what the report could not count is over");
-        subscription.LoadReported(1, seen: 12);
+        subscription.Release(subscription.InFlightDeliveries.First!);
+        Assert.AreEqual(5, subscription.Load, "none of this ingress's left in flight: what was sent since the report is over");
+        subscription.LoadReported(1);
         Assert.AreEqual(1, subscription.Load);
     }
 
@@ -108,17 +112,17 @@ public sealed class AnycatchRelayTests
     {
         var remote = EngineTestCells.NewCell("w");
         var subscription = EngineTestCells.SubscribeAcknowledging(remote, 1, "jobs.>", AckTimeout); // prefetch 16
-        subscription.LoadReported(0, seen: 0);
-        for (ulong tag = 1; tag <= 16; tag++)
+        subscription.LoadReported(0);
+        for (var i = 0; i < 16; i++)
         {
-            subscription.SentToHolder(tag);
+            subscription.SentToHolder();
             subscription.Hold(new Thynapse.Transmitter.Reliability.AnycatchDelivery());
         }
 
-        Assert.IsFalse(subscription.HasRoom, "16 on the way: the prefetch is reached");
-        subscription.LoadReported(16, seen: 16);
+        Assert.IsFalse(subscription.HasRoom, "16 sent since the report: the prefetch is reached");
+        subscription.LoadReported(16);
         Assert.IsFalse(subscription.HasRoom, "the cell holds all 16");
-        subscription.LoadReported(4, seen: 16); // 12 answered, their answers still on the way back
+        subscription.LoadReported(4); // 12 answered, their answers still on the way back
         Assert.AreEqual(16, subscription.InFlight, "this ingress has heard no answer yet");
         Assert.IsTrue(subscription.HasRoom, "the cell holds 4: room again, though the answers have not arrived");
     }
