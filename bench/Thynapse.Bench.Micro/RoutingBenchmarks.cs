@@ -16,7 +16,7 @@ namespace Thynapse.Bench.Micro;
 [MemoryDiagnoser]
 public class RoutingBenchmarks
 {
-    private const int Records = 64;
+    public const int Records = 64;
     private CommandProcessor _processor = null!;
     private byte[] _publisher = [];
     private byte[] _frame = [];

@@ -331,6 +331,28 @@ internal sealed class CellOutput
     /// <summary>True when the cell's queue has taken nothing (not even a <c>SLOW</c>) for <paramref name="ticks"/>: it is not reading.</summary>
     public bool Stuck(LocalCell cell, long ticks) => cell.Output.FullSince != 0 && _clock.Now - cell.Output.FullSince > ticks;
 
+    /// <summary>
+    /// Hands a multicatch event to each of <paramref name="cells"/> (a plan's local cells); one that is away counts it
+    /// missed instead. Returns the number of cells it went to.
+    /// </summary>
+    public uint DeliverToEach(LocalCell[] cells, in EventData e)
+    {
+        uint delivered = 0;
+        foreach (var cell in cells)
+        {
+            if (cell.Closed)
+            {
+                MissedWhileAway(cell);
+                continue;
+            }
+
+            Deliver(cell, e, AnycatchFields.Multicatch);
+            delivered++;
+        }
+
+        return delivered;
+    }
+
     /// <summary>Deliveries a cell that is away missed (its departed session's subscriptions count them, §5.2).</summary>
     public void MissedWhileAway(LocalCell departed)
     {

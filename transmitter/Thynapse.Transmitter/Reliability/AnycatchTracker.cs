@@ -506,7 +506,7 @@ internal sealed class AnycatchTracker
             eligible.RemoveAll(static s => s.Acks is null);
         }
 
-        return Chooser.For(eligible, target, delivery.LastCell);
+        return Chooser.For(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(eligible), target, delivery.LastCell);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using Newtonsoft.Json.Linq;
 using Thynapse.Core;
@@ -231,38 +232,34 @@ internal sealed class EventRouter
     {
         uint receivers = 0;
         var narrowed = target.Query is null && target.Service is null ? null : plan.Narrow(target, _directory.MetadataEpoch);
-        foreach (var receiver in resend ? [] : narrowed?.Multicatch ?? plan.Multicatch)
+        if (resend)
         {
-            if (receiver.Closed)
-            {
-                if (receiver is LocalCell departed)
-                {
-                    _output.MissedWhileAway(departed); // a departed cell's subscriptions count what it misses until it comes back
-                }
-
-                continue;
-            }
-
-            _sink.Deliver(receiver, e, AnycatchFields.Multicatch);
-            receivers++;
+            // a resend is for acknowledging anycatch only: multicatch catchers never get one (§4.5)
         }
-
-        if (!resend && narrowed is null && plan.RemoteMulticatch.Length > 0)
+        else if (narrowed is null)
         {
-            receivers += _sink.ForwardMulticatch(plan.RemoteMulticatch, e); // one hop: the peers deliver to their own cells
+            receivers = _output.DeliverToEach(plan.Multicatch, e);
+            if (plan.RemoteMulticatch.Length > 0)
+            {
+                receivers += _sink.ForwardMulticatch(plan.RemoteMulticatch, e); // one hop: the peers deliver to their own cells
+            }
+        }
+        else
+        {
+            receivers = DeliverToEach(narrowed.Multicatch, e);
         }
 
         PendingEvent? pending = null;
         for (var g = 0; g < plan.Anycatch.Length; g++)
         {
             var group = plan.Anycatch[g];
-            IReadOnlyList<Subscription> candidates = narrowed?.Anycatch[g] ?? group.Candidates;
+            ReadOnlySpan<Subscription> candidates = narrowed?.Anycatch[g] ?? group.Candidates;
             if (resend)
             {
-                candidates = Acknowledging(candidates);
+                candidates = CollectionsMarshal.AsSpan(Acknowledging(candidates));
             }
 
-            if (candidates.Count == 0)
+            if (candidates.Length == 0)
             {
                 continue;
             }
@@ -283,8 +280,34 @@ internal sealed class EventRouter
         return receivers;
     }
 
+    /// <summary>
+    /// A targeted plan's multicatch cells, local and remote alike (a remote one by a kind-2 record to its holder); a local
+    /// one that is away counts the event missed.
+    /// </summary>
+    private uint DeliverToEach(Receiver[] cells, in EventData e)
+    {
+        uint delivered = 0;
+        foreach (var receiver in cells)
+        {
+            if (receiver.Closed)
+            {
+                if (receiver is LocalCell departed)
+                {
+                    _output.MissedWhileAway(departed); // a departed cell's subscriptions count what it misses until it comes back
+                }
+
+                continue;
+            }
+
+            _sink.Deliver(receiver, e, AnycatchFields.Multicatch);
+            delivered++;
+        }
+
+        return delivered;
+    }
+
     /// <summary>The acknowledging ones among <paramref name="candidates"/> (a scratch list: read it before delivering anything).</summary>
-    private List<Subscription> Acknowledging(IReadOnlyList<Subscription> candidates)
+    private List<Subscription> Acknowledging(ReadOnlySpan<Subscription> candidates)
     {
         _eligible.Clear();
         foreach (var candidate in candidates)

@@ -81,23 +81,7 @@ internal sealed class ForwardedRouter(RouteTable routes, CellOutput output, Cell
                 continue;
             }
 
-            uint receivers = 0;
-            foreach (var receiver in plan.Multicatch)
-            {
-                if (receiver is not LocalCell cell)
-                {
-                    continue;
-                }
-
-                if (cell.Closed)
-                {
-                    output.MissedWhileAway(cell);
-                    continue;
-                }
-
-                output.Deliver(cell, e, AnycatchFields.Multicatch);
-                receivers++;
-            }
+            var receivers = output.DeliverToEach(plan.Multicatch, e);
 
             TransmitterCounters.Add(ref counters.Deliveries, receivers);
         }

@@ -5,15 +5,18 @@ namespace Thynapse.Transmitter.Routing;
 /// Who receives an event on one channel, computed once per channel and cached until a subscription changes:
 /// every multicatch cell, and one group of anycatch candidates per service.
 /// </summary>
-internal sealed class RoutePlan(byte[] channel, Receiver[] multicatch, Receiver[] remoteMulticatch, AnycatchGroup[] anycatch)
+internal sealed class RoutePlan(byte[] channel, Sessions.LocalCell[] multicatch, Receiver[] remoteMulticatch, AnycatchGroup[] anycatch)
 {
     public static readonly RoutePlan Empty = new([], [], [], []);
 
     /// <summary>The channel's bytes (the cache's key; shared, never written). Empty for <see cref="Empty"/>.</summary>
     public byte[] Channel { get; } = channel;
 
-    /// <summary>Distinct local cells with at least one matching multicatch subscription.</summary>
-    public Receiver[] Multicatch { get; } = multicatch;
+    /// <summary>
+    /// Distinct local cells with at least one matching multicatch subscription: typed as such so that the hot path hands
+    /// each event straight to their output (<see cref="Output.CellOutput.DeliverToEach"/>).
+    /// </summary>
+    public Sessions.LocalCell[] Multicatch { get; } = multicatch;
 
     /// <summary>Distinct cells of other transmitters (the mesh's replica) with at least one matching multicatch subscription.</summary>
     public Receiver[] RemoteMulticatch { get; } = remoteMulticatch;

@@ -104,7 +104,7 @@ internal sealed class RouteTable
             return RoutePlan.Empty;
         }
 
-        var multicatch = new List<Receiver>();
+        var multicatch = new List<Sessions.LocalCell>();
         var remote = new List<Receiver>();
         var anycatch = new Dictionary<string, List<Subscription>>(StringComparer.Ordinal);
         var seenMulti = new HashSet<Receiver>(ReferenceEqualityComparer.Instance);
@@ -115,7 +115,14 @@ internal sealed class RouteTable
             {
                 if (seenMulti.Add(match.Receiver))
                 {
-                    (match.Receiver is Sessions.LocalCell ? multicatch : remote).Add(match.Receiver);
+                    if (match.Receiver is Sessions.LocalCell local)
+                    {
+                        multicatch.Add(local);
+                    }
+                    else
+                    {
+                        remote.Add(match.Receiver);
+                    }
                 }
             }
             else if (seenAny.Add(match.Receiver))

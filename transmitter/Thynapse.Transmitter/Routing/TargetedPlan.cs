@@ -29,7 +29,7 @@ internal sealed class TargetedPlan(Receiver[] multicatch, Subscription[][] anyca
         var selector = target.Query?.Selector;
         if (selector is null)
         {
-            foreach (var cell in plan.Multicatch.Concat(plan.RemoteMulticatch))
+            foreach (var cell in plan.Multicatch.Concat<Receiver>(plan.RemoteMulticatch))
             {
                 if (target.Admits(cell))
                 {
@@ -45,7 +45,7 @@ internal sealed class TargetedPlan(Receiver[] multicatch, Subscription[][] anyca
             // (every departed cell that does, each on its own: none of them is there to take the place of another).
             var best = new Dictionary<string, (Receiver Cell, double Key)>(StringComparer.Ordinal);
             var departed = new List<(Receiver Cell, double Key)>();
-            foreach (var cell in plan.Multicatch.Concat(plan.RemoteMulticatch))
+            foreach (var cell in plan.Multicatch.Concat<Receiver>(plan.RemoteMulticatch))
             {
                 if (target.Admits(cell) && selector.TryGetKey(cell.Metadata, out var key))
                 {
