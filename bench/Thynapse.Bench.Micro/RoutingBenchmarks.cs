@@ -120,13 +120,14 @@ public class RoutingBenchmarks
 
     private void AckAll(byte[] routingId, ReadOnlySpan<byte> frame)
     {
-        // Answer every anycatch delivery with one B ACKN, as a busy worker's SDK would.
+        // Answer every anycatch delivery with one B ACKN, as a busy worker's SDK would. The ack frames are reused, so
+        // that what the benchmark allocates is the transmitter's alone.
         if (!frame.StartsWith("B DLVR "u8))
         {
             return;
         }
 
-        var acks = new FrameBatch(Thynapse.Core.Command.Ackn);
+        var acks = _spareAcks.Count > 0 ? _spareAcks.Pop() : new FrameBatch(Thynapse.Core.Command.Ackn);
         var reader = new DeliveryRecordReader(frame[7..]);
         while (reader.TryRead(out var record, out _))
         {
@@ -134,8 +135,7 @@ public class RoutingBenchmarks
             acks.RecordWritten();
         }
 
-        _pendingAcks.Add((routingId, acks.Frame.ToArray()));
-        acks.Reset();
+        _pendingAcks.Add((routingId, acks));
         if (!_acking)
         {
             _acking = true;
@@ -143,14 +143,17 @@ public class RoutingBenchmarks
             {
                 var (id, ack) = _pendingAcks[^1];
                 _pendingAcks.RemoveAt(_pendingAcks.Count - 1);
-                _processor.Handle(id, ack, default, 1, 0, 0);
+                _processor.Handle(id, ack.Frame, default, 1, 0, 0);
+                ack.Reset();
+                _spareAcks.Push(ack);
             }
 
             _acking = false;
         }
     }
 
-    private readonly List<(byte[], byte[])> _pendingAcks = [];
+    private readonly List<(byte[], FrameBatch)> _pendingAcks = [];
+    private readonly Stack<FrameBatch> _spareAcks = new();
     private bool _acking;
 
     private void Cell(string service, int index, string pattern, string mode, bool acked = false, JObject? metadata = null)
