@@ -238,7 +238,11 @@ internal sealed class EventRouter
         }
         else if (narrowed is null)
         {
-            receivers = _output.DeliverToEach(plan.Multicatch, e);
+            if (plan.Multicatch.Length > 0)
+            {
+                receivers = _output.DeliverToEach(plan.Multicatch, e); // not inlined: an anycatch-only plan skips the call
+            }
+
             if (plan.RemoteMulticatch.Length > 0)
             {
                 receivers += _sink.ForwardMulticatch(plan.RemoteMulticatch, e); // one hop: the peers deliver to their own cells
