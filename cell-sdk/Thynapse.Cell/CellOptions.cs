@@ -24,6 +24,14 @@ public sealed record CellOptions
     /// </summary>
     public IReadOnlyList<string>? Transmitters { get; init; }
 
+    /// <summary>
+    /// Fail over to the transmitters a welcome or a <c>TMTR</c> lists (PROTOCOL.md §5.19) as well as to
+    /// <see cref="Transmitter"/> and <see cref="Transmitters"/> (default: true). False: only to those two, for a cell
+    /// that reaches its transmitters through a proxy, a port forward or a load balancer, whose own addresses are not the
+    /// ones the transmitters advertise. <see cref="Cell.Transmitters"/> shows the listed ones either way.
+    /// </summary>
+    public bool UseListedTransmitters { get; init; } = true;
+
     /// <summary>The service this cell belongs to (required): 1–64 letters, digits, <c>_</c>, <c>-</c> or <c>.</c>.</summary>
     public string Service { get; init; } = "";
 

@@ -3,8 +3,8 @@ using Thynapse.Core;
 namespace Thynapse.Cell.Internal;
 
 /// <summary>
-/// Where the cell joins next (PROTOCOL.md §5.19): the transmitters the last welcome and every <c>TMTR</c> since listed,
-/// and the endpoints of <see cref="CellOptions.Transmitter"/> and <see cref="CellOptions.Transmitters"/>. A lost session
+/// Where the cell joins next (PROTOCOL.md §5.19): the transmitters the last welcome and every <c>TMTR</c> since listed
+/// (unless <see cref="CellOptions.UseListedTransmitters"/> is off), and the endpoints of <see cref="CellOptions.Transmitter"/> and <see cref="CellOptions.Transmitters"/>. A lost session
 /// starts a new round: the target a shutting-down transmitter named first, then the other transmitters in random order
 /// (cells of one transmitter spread over the rest), the one that was lost last; each failed attempt takes the next,
 /// and a round that ran out starts again. Socket thread, except <see cref="Known"/>.
@@ -12,6 +12,7 @@ namespace Thynapse.Cell.Internal;
 internal sealed class FailoverPlan
 {
     private readonly string[] _configured;
+    private readonly bool _useListed;
     private readonly List<string> _round = [];
     private IReadOnlyList<TransmitterAddress> _known = [];
     private int _next;
@@ -20,6 +21,7 @@ internal sealed class FailoverPlan
     public FailoverPlan(CellOptions options)
     {
         _configured = [.. new[] { options.Transmitter }.Concat(options.Transmitters ?? []).Distinct(StringComparer.Ordinal)];
+        _useListed = options.UseListedTransmitters;
         Current = options.Transmitter;
     }
 
@@ -27,10 +29,13 @@ internal sealed class FailoverPlan
     public string Current { get; private set; }
 
     /// <summary>True when there is somewhere else to try than <see cref="Current"/>.</summary>
-    public bool HasAlternatives => _configured.Length > 1 || Known.Any(t => t.CommandEndpoint != Current);
+    public bool HasAlternatives => _configured.Length > 1 || Listed.Any(e => e != Current);
 
     /// <summary>What the transmitters said last (any thread): the welcoming one first, then its mesh's live members.</summary>
     public IReadOnlyList<TransmitterAddress> Known => Volatile.Read(ref _known);
+
+    /// <summary>The listed transmitters' endpoints the cell fails over to (none with <see cref="CellOptions.UseListedTransmitters"/> off).</summary>
+    private IEnumerable<string> Listed => _useListed ? Known.Select(t => t.CommandEndpoint) : [];
 
     /// <summary>A welcome or a <c>TMTR</c> listed the transmitters (an empty list keeps the last one known).</summary>
     public void Learn(IReadOnlyList<TransmitterAddress> transmitters)
@@ -45,7 +50,7 @@ internal sealed class FailoverPlan
     public void SessionLost(string? target)
     {
         var lost = Current;
-        var others = Known.Select(t => t.CommandEndpoint).Concat(_configured)
+        var others = Listed.Concat(_configured)
             .Where(e => e != lost && e != target).Distinct(StringComparer.Ordinal).ToArray();
         Random.Shared.Shuffle(others);
         _round.Clear();
