@@ -26,9 +26,10 @@ public sealed record CellOptions
 
     /// <summary>
     /// Fail over to the transmitters a welcome or a <c>TMTR</c> lists (PROTOCOL.md §5.19) as well as to
-    /// <see cref="Transmitter"/> and <see cref="Transmitters"/> (default: true). False: only to those two, for a cell
-    /// that reaches its transmitters through a proxy, a port forward or a load balancer, whose own addresses are not the
-    /// ones the transmitters advertise. <see cref="Cell.Transmitters"/> shows the listed ones either way.
+    /// <see cref="Transmitter"/> and <see cref="Transmitters"/> (default: true). False: only to those two, also when a
+    /// shutting-down transmitter names another member to move to; for a cell that reaches its transmitters through a
+    /// proxy, a port forward or a load balancer, whose own addresses are not the ones the transmitters advertise.
+    /// <see cref="Cell.Transmitters"/> shows the listed ones either way.
     /// </summary>
     public bool UseListedTransmitters { get; init; } = true;
 

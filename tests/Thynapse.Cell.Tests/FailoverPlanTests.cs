@@ -47,6 +47,27 @@ public sealed class FailoverPlanTests
         CollectionAssert.AreEqual(new[] { Spare, Proxy }, Round(withSpare, 2), "the given spare, then the lost one");
     }
 
+    [TestMethod]
+    public void AShuttingDownTransmittersTarget_GoesFirst_ButNotForACellThatUsesOnlyItsOwnEndpoints()
+    {
+        var target = Listed[1].CommandEndpoint;
+        var plan = new FailoverPlan(new CellOptions { Transmitter = Proxy, Service = "s" });
+        plan.Learn(Listed);
+        plan.SessionLost(target);
+        Assert.AreEqual(target, plan.Current, "GBYE's 'to' first");
+
+        var behindProxy = new FailoverPlan(new CellOptions { Transmitter = Proxy, Service = "s", UseListedTransmitters = false });
+        behindProxy.Learn(Listed);
+        behindProxy.SessionLost(target);
+        CollectionAssert.AreEqual(new[] { Proxy, Proxy }, Round(behindProxy, 2), "the named transmitter's own address is not one this cell uses");
+        Assert.IsFalse(behindProxy.HasAlternatives);
+
+        var withSpare = new FailoverPlan(new CellOptions { Transmitter = Proxy, Transmitters = [Spare], Service = "s", UseListedTransmitters = false });
+        withSpare.SessionLost(Spare);
+        Assert.AreEqual(Spare, withSpare.Current, "a target it was given is still taken first");
+        Assert.IsTrue(withSpare.HasAlternatives, "a refused attempt there moves on to the proxy instead of retrying it");
+    }
+
     /// <summary>The endpoints the next <paramref name="attempts"/> attempts go to.</summary>
     private static string[] Round(FailoverPlan plan, int attempts)
     {

@@ -29,7 +29,7 @@ internal sealed class FailoverPlan
     public string Current { get; private set; }
 
     /// <summary>True when there is somewhere else to try than <see cref="Current"/>.</summary>
-    public bool HasAlternatives => _configured.Length > 1 || Listed.Any(e => e != Current);
+    public bool HasAlternatives => _round.Count > 0 ? _round.Any(e => e != Current) : _configured.Length > 1;
 
     /// <summary>What the transmitters said last (any thread): the welcoming one first, then its mesh's live members.</summary>
     public IReadOnlyList<TransmitterAddress> Known => Volatile.Read(ref _known);
@@ -50,6 +50,11 @@ internal sealed class FailoverPlan
     public void SessionLost(string? target)
     {
         var lost = Current;
+        if (!_useListed && target is not null && !_configured.Contains(target, StringComparer.Ordinal))
+        {
+            target = null; // a shutting-down transmitter names a member by its own address, which this cell does not use
+        }
+
         var others = Listed.Concat(_configured)
             .Where(e => e != lost && e != target).Distinct(StringComparer.Ordinal).ToArray();
         Random.Shared.Shuffle(others);
