@@ -77,34 +77,33 @@ public sealed class AnycatchRelayTests
     {
         var remote = EngineTestCells.NewCell("w");
         var subscription = EngineTestCells.SubscribeAcknowledging(remote, 1, "jobs.>", AckTimeout);
-        subscription.SentToHolder();
-        subscription.Hold(new Thynapse.Transmitter.Reliability.AnycatchDelivery());
+        var first = Send(subscription, 1);
         Assert.AreEqual(1, subscription.Load, "before any report: this ingress's own in-flight count");
+        Assert.AreEqual(1, subscription.Holding);
 
-        subscription.LoadReported(0); // the cell is idle, the delivery answered (its answer still on the way back)
-        var sent = new List<Thynapse.Transmitter.Reliability.AnycatchDelivery>();
-        for (var i = 0; i < 2; i++)
-        {
-            subscription.SentToHolder();
-            sent.Add(new Thynapse.Transmitter.Reliability.AnycatchDelivery());
-            subscription.Hold(sent[^1]);
-        }
-
+        subscription.Release(first); // answered; the report that follows the answer on the holder's stream says idle
+        subscription.LoadReported(0, seen: 1);
+        var sent = new[] { Send(subscription, 2), Send(subscription, 3) };
         Assert.AreEqual(2, subscription.Load, "the report, plus two sent after it arrived");
-        subscription.LoadReported(5);
-        Assert.AreEqual(5, subscription.Load, "a new report counts what reached the cell; what was on its way is taken to make up for what the cell answered since");
+        Assert.AreEqual(2, subscription.Holding, "neither seen by the report");
 
-        subscription.SentToHolder();
-        subscription.Hold(new Thynapse.Transmitter.Reliability.AnycatchDelivery());
+        subscription.LoadReported(5, seen: 3); // both arrived; three more from other ingresses
+        Assert.AreEqual(5, subscription.Load, "a new report counts what reached the cell; what was on its way is taken to make up for what the cell answered since");
+        Assert.AreEqual(5, subscription.Holding, "it saw both");
+
+        var last = Send(subscription, 4);
         Assert.AreEqual(6, subscription.Load);
+        Assert.AreEqual(6, subscription.Holding);
         subscription.Release(sent[0]);
         subscription.Release(sent[1]);
-        Assert.AreEqual(6, subscription.Load, "two of this ingress's still in flight, the one sent since the report among them");
-        subscription.Release(subscription.InFlightDeliveries.First!);
-        subscription.Release(subscription.InFlightDeliveries.First!);
+        Assert.AreEqual(6, subscription.Load, "the choice's estimate: the report plus one sent since, still in flight");
+        Assert.AreEqual(4, subscription.Holding, "room: the report's five less this ingress's two it counted and that were answered since, plus the one it had not seen");
+        subscription.Release(last);
         Assert.AreEqual(5, subscription.Load, "none of this ingress's left in flight: what was sent since the report is over");
-        subscription.LoadReported(1);
+        Assert.AreEqual(3, subscription.Holding, "the other ingresses' three");
+        subscription.LoadReported(1, seen: 4);
         Assert.AreEqual(1, subscription.Load);
+        Assert.AreEqual(1, subscription.Holding);
     }
 
     [TestMethod]
@@ -112,19 +111,52 @@ public sealed class AnycatchRelayTests
     {
         var remote = EngineTestCells.NewCell("w");
         var subscription = EngineTestCells.SubscribeAcknowledging(remote, 1, "jobs.>", AckTimeout); // prefetch 16
-        subscription.LoadReported(0);
-        for (var i = 0; i < 16; i++)
+        subscription.LoadReported(0, seen: 0);
+        for (ulong tag = 1; tag <= 16; tag++)
         {
-            subscription.SentToHolder();
-            subscription.Hold(new Thynapse.Transmitter.Reliability.AnycatchDelivery());
+            Send(subscription, tag);
         }
 
         Assert.IsFalse(subscription.HasRoom, "16 sent since the report: the prefetch is reached");
-        subscription.LoadReported(16);
+        subscription.LoadReported(16, seen: 16);
         Assert.IsFalse(subscription.HasRoom, "the cell holds all 16");
-        subscription.LoadReported(4); // 12 answered, their answers still on the way back
+        subscription.LoadReported(4, seen: 16); // 12 answered, their answers on the way back behind this report
         Assert.AreEqual(16, subscription.InFlight, "this ingress has heard no answer yet");
         Assert.IsTrue(subscription.HasRoom, "the cell holds 4: room again, though the answers have not arrived");
+        Assert.AreEqual(4, subscription.Holding, "the report saw every one of them");
+    }
+
+    [TestMethod]
+    public void ReportsTakenWhileThisIngresssDeliveriesWereOnTheirWay_NeverLetItHandTheCellMoreThanTwiceThePrefetch()
+    {
+        var remote = EngineTestCells.NewCell("w");
+        var subscription = EngineTestCells.SubscribeAcknowledging(remote, 1, "jobs.>", AckTimeout); // prefetch 16
+        subscription.LoadReported(0, seen: 0);
+        ulong tag = 0;
+        var most = 0;
+        // A holder that is behind: each of its reports says the cell holds 1 and has seen one more of this ingress's.
+        for (ulong seen = 1; seen <= 40; seen++)
+        {
+            while (subscription.HasRoom)
+            {
+                Send(subscription, ++tag);
+            }
+
+            most = Math.Max(most, 1 + (int)(tag - (seen - 1))); // the cell's 1 and all of this ingress's it has not seen
+            subscription.LoadReported(1, seen);
+        }
+
+        Assert.IsLessThanOrEqualTo(32, most, "what the cell holds or will hold of this ingress's: at most twice the prefetch");
+        Assert.IsGreaterThan(16, most, "the estimate alone let it past the prefetch: the bound is what stopped it");
+    }
+
+    /// <summary>This ingress sends tracked delivery <paramref name="tag"/> to the remote <paramref name="subscription"/>.</summary>
+    private static Thynapse.Transmitter.Reliability.AnycatchDelivery Send(Subscription subscription, ulong tag)
+    {
+        var delivery = new Thynapse.Transmitter.Reliability.AnycatchDelivery { Tag = tag };
+        subscription.SentToHolder(tag);
+        subscription.Hold(delivery);
+        return delivery;
     }
 
     [TestMethod]

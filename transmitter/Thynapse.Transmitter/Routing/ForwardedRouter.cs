@@ -51,7 +51,7 @@ internal sealed class ForwardedRouter(RouteTable routes, CellOutput output, Cell
                 if (Replica?.Find(sender, Thid.FromBytes(record.Cell)) is { } remote
                     && remote.Profile.Subscriptions.TryGetValue(record.Subscription, out var reported))
                 {
-                    reported.LoadReported((int)Math.Min(record.Load, int.MaxValue));
+                    reported.LoadReported((int)Math.Min(record.Load, int.MaxValue), record.Tag);
                     tracker.RoomFreed(reported); // a lower load is room: queued work may go there now
                 }
 
