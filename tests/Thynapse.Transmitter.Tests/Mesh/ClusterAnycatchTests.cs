@@ -69,12 +69,13 @@ public sealed class ClusterAnycatchTests : TestBase
         // With handlers that take no time all 10,000 queue at the ingress, and each cell gets work as fast as its room
         // frees. A remote cell's room is judged by its holder's load report plus what was sent since (PROTOCOL.md
         // §12.11), bounded at twice the prefetch by what the report had not seen: the ingress's own cell handled
-        // 0.93–1.42× the remote cells' mean. Room counted in the bound alone (answers on their way back held until they
-        // arrive): 1.7–2.3×; with the deliveries on their way counted in the choice as well: 1.9–2.1×.
+        // 0.93–1.42× the remote cells' mean over 9 runs (mostly 1.03–1.21). Room counted in the bound alone (answers on
+        // their way back held until they arrive): 1.7–2.3×; with the deliveries on their way counted in the choice as
+        // well: 1.9–2.1×. The bound between the two.
         var counts = await HandleAcknowledgedOnThreeAsync(TimeSpan.Zero);
         var ownShare = counts[0] / ((counts[1] + counts[2]) / 2.0);
         TestContext.WriteLine($"the ingress's own cell handled {ownShare:0.00}× the remote cells' mean");
-        Assert.IsLessThanOrEqualTo(1.75, ownShare, $"the ingress's own cell ÷ the remote cells' mean ({string.Join(" / ", counts)})");
+        Assert.IsLessThanOrEqualTo(1.6, ownShare, $"the ingress's own cell ÷ the remote cells' mean ({string.Join(" / ", counts)})");
     }
 
     /// <summary>
