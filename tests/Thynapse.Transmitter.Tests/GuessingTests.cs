@@ -58,7 +58,15 @@ public sealed class GuessingTests : TestBase
 
         clock.Stop();
         var during = (Interlocked.Read(ref received) - startCount) / clock.Elapsed.TotalSeconds;
-        var after = await RateAsync(() => Interlocked.Read(ref received), TimeSpan.FromSeconds(1), Ct);
+        // Recovered: within ten one-second windows, one at a quarter of the rate before (the other test classes running
+        // beside this one move a single window's rate by more than that: a run measured 569/s against 3153/s before,
+        // with 4358/s during the guesses).
+        var after = 0.0;
+        for (var window = 0; window < 10 && after <= before * 0.25; window++)
+        {
+            after = Math.Max(after, await RateAsync(() => Interlocked.Read(ref received), TimeSpan.FromSeconds(1), Ct));
+        }
+
         await stop.CancelAsync();
         await flow.ContinueWith(_ => { }, TaskScheduler.Default);
 

@@ -150,6 +150,33 @@ public sealed class AnycatchRelayTests
         Assert.IsGreaterThan(16, most, "the estimate alone let it past the prefetch: the bound is what stopped it");
     }
 
+    [TestMethod]
+    public void ACellStoppedByTheBound_IsRefilledWhenHalfAWindowIsFree_NotOneSlotPerAnswer()
+    {
+        var remote = EngineTestCells.NewCell("w");
+        var subscription = EngineTestCells.SubscribeAcknowledging(remote, 1, "jobs.>", AckTimeout); // prefetch 16
+        ulong tag = 0;
+        var sent = new List<Thynapse.Transmitter.Reliability.AnycatchDelivery>();
+        for (var report = 0; report < 3; report++)
+        {
+            subscription.LoadReported(0, seen: 0); // a holder that is behind: it has seen none of them
+            while (subscription.HasRoom)
+            {
+                sent.Add(Send(subscription, ++tag));
+            }
+        }
+
+        Assert.AreEqual(32, subscription.Holding, "stopped by the bound");
+        foreach (var delivery in sent.Take(7))
+        {
+            subscription.Release(delivery);
+            Assert.IsFalse(subscription.HasRoom, $"{subscription.Holding} held or on the way: not yet half a window free");
+        }
+
+        subscription.Release(sent[7]);
+        Assert.IsTrue(subscription.HasRoom, "half a window free: refilled in one run");
+    }
+
     /// <summary>This ingress sends tracked delivery <paramref name="tag"/> to the remote <paramref name="subscription"/>.</summary>
     private static Thynapse.Transmitter.Reliability.AnycatchDelivery Send(Subscription subscription, ulong tag)
     {

@@ -147,15 +147,16 @@ internal sealed class Subscription(Receiver receiver, uint id, ChannelPattern pa
 
     /// <summary>Tracks a delivery sent to this subscription.</summary>
     /// <remarks>
-    /// A full subscription is refilled only when half its prefetch is free again, not slot by slot as each
-    /// acknowledgement arrives: under load the cell then gets its deliveries in frames of half the prefetch, and
-    /// answers in runs as large, instead of the window breaking into small frames that each cost a wake-up of every
-    /// thread on the way (the silly-window syndrome of TCP). A subscription that never fills is served at once.
+    /// A full subscription (by <see cref="Load"/>, or by <see cref="Holding"/> at twice the window) is refilled only
+    /// when half its prefetch is free again, not slot by slot as each acknowledgement arrives: under load the cell then
+    /// gets its deliveries in frames of half the prefetch, and answers in runs as large, instead of the window breaking
+    /// into small frames that each cost a wake-up of every thread on the way (the silly-window syndrome of TCP). A
+    /// subscription that never fills is served at once.
     /// </remarks>
     public void Hold(Reliability.AnycatchDelivery delivery)
     {
         InFlightDeliveries.AddLast(delivery);
-        if (Load >= _window)
+        if (Load >= _window || Holding >= 2 * _window)
         {
             _refilling = false;
         }
@@ -165,7 +166,7 @@ internal sealed class Subscription(Receiver receiver, uint id, ChannelPattern pa
     public void TimedOut()
     {
         _window = 1;
-        _refilling = Load < _window;
+        _refilling = Load < _window && Holding < 2 * _window;
     }
 
     /// <summary>One of its deliveries was acknowledged: the window widens by one, up to the prefetch.</summary>
@@ -204,7 +205,10 @@ internal sealed class Subscription(Receiver receiver, uint id, ChannelPattern pa
 
     private void Refill()
     {
-        if (Load <= _window - Math.Max(1, _window / 2))
+        // Half a window free by the estimate and by the bound (a local cell's are one count, and within the window the
+        // bound is met): a cell stopped by the bound is refilled in runs too, not one slot per answer.
+        var half = Math.Max(1, _window / 2);
+        if (Load <= _window - half && Holding <= 2 * _window - half)
         {
             _refilling = true;
         }
