@@ -4,10 +4,11 @@ namespace Thynapse.Cell.Internal;
 
 /// <summary>
 /// Where the cell joins next (PROTOCOL.md §5.19): the transmitters the last welcome and every <c>TMTR</c> since listed
-/// (unless <see cref="CellOptions.UseListedTransmitters"/> is off), and the endpoints of <see cref="CellOptions.Transmitter"/> and <see cref="CellOptions.Transmitters"/>. A lost session
-/// starts a new round: the target a shutting-down transmitter named first, then the other transmitters in random order
-/// (cells of one transmitter spread over the rest), the one that was lost last; each failed attempt takes the next,
-/// and a round that ran out starts again. Socket thread, except <see cref="Known"/>.
+/// (unless <see cref="CellOptions.UseListedTransmitters"/> is off), and the endpoints of
+/// <see cref="CellOptions.Transmitter"/> and <see cref="CellOptions.Transmitters"/>. A lost session starts a new round:
+/// the target a shutting-down transmitter named first, then the other transmitters in random order (cells of one
+/// transmitter spread over the rest), the one that was lost last; each failed attempt takes the next, and a round that
+/// ran out starts again. Socket thread, except <see cref="Known"/>.
 /// </summary>
 internal sealed class FailoverPlan
 {

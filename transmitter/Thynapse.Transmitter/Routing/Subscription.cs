@@ -54,9 +54,9 @@ internal sealed class Subscription(Receiver receiver, uint id, ChannelPattern pa
     /// <summary>
     /// What bounds room (<see cref="HasRoom"/>) beside <see cref="Load"/>: at least what the cell holds, and it may not
     /// reach twice the window. A local cell's is <see cref="Load"/>. A remote cell's is its holder's last report, less this
-    /// ingress's deliveries the report counted that have ended since (answered: reports and answers come on one stream,
-    /// in order, so an answer that follows a report was given after it was taken), plus what this ingress sent that the
-    /// report had not seen (tags above its <c>seen</c>), at most what is still in flight there.
+    /// ingress's deliveries the report counted that have ended since (answered, or timed out: reports and answers come on
+    /// one stream, in order, so an answer that follows a report was given after it was taken), plus what this ingress
+    /// sent that the report had not seen (tags above its <c>seen</c>), at most what is still in flight there.
     /// </summary>
     /// <remarks>
     /// Room judged by <see cref="Load"/> alone, a report taken while this ingress's deliveries were on their way (a burst
@@ -132,7 +132,13 @@ internal sealed class Subscription(Receiver receiver, uint id, ChannelPattern pa
     /// away once a report has said so; and, as that is an estimate, in <see cref="Holding"/>, which never lets this
     /// ingress hand a cell more than twice its window.
     /// </remarks>
-    public bool HasRoom => Acks is null || (_refilling && Load < _window && Holding < 2 * _window);
+    public bool HasRoom => Acks is null || (_refilling && !Full);
+
+    /// <summary>
+    /// At its window by <see cref="Load"/>, or at twice it by <see cref="Holding"/>, which differs from the load only for
+    /// a remote cell with a report.
+    /// </summary>
+    private bool Full => Load >= _window || (_reported && Holding >= 2 * _window);
 
     private bool _refilling = true;
     private int _window = acks?.Prefetch ?? 0;
@@ -156,7 +162,7 @@ internal sealed class Subscription(Receiver receiver, uint id, ChannelPattern pa
     public void Hold(Reliability.AnycatchDelivery delivery)
     {
         InFlightDeliveries.AddLast(delivery);
-        if (Load >= _window || Holding >= 2 * _window)
+        if (Full)
         {
             _refilling = false;
         }
@@ -166,7 +172,7 @@ internal sealed class Subscription(Receiver receiver, uint id, ChannelPattern pa
     public void TimedOut()
     {
         _window = 1;
-        _refilling = Load < _window && Holding < 2 * _window;
+        _refilling = !Full;
     }
 
     /// <summary>One of its deliveries was acknowledged: the window widens by one, up to the prefetch.</summary>
