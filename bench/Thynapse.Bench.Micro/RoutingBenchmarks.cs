@@ -5,6 +5,9 @@ using Thynapse.Core;
 using Thynapse.Transmitter;
 using Thynapse.Transmitter.Commands;
 using Thynapse.Transmitter.Diagnostics;
+using Thynapse.Transmitter.Mesh;
+using Thynapse.Transmitter.Routing;
+using Thynapse.Transmitter.Sessions;
 using Thynapse.Transmitter.Wire;
 
 namespace Thynapse.Bench.Micro;
@@ -20,6 +23,9 @@ public class RoutingBenchmarks
     private CommandProcessor _processor = null!;
     private byte[] _publisher = [];
     private byte[] _frame = [];
+    private PeerFeed? _feed;
+    private Thid _sender;
+    private readonly Thid _self = Thid.NewRandom();
 
     public enum Shape
     {
@@ -43,16 +49,24 @@ public class RoutingBenchmarks
 
         /// <summary>1,000 anycatch cells and a 3-clause target query.</summary>
         Targeted1000,
+
+        /// <summary>The ingress of a mesh: one multicatch receiver at another transmitter, written to its forward stream and published (a PUB with no subscriber).</summary>
+        Forward1,
+
+        /// <summary>The holder of a mesh: a <c>FWRD</c> of the frame's events delivered to one local multicatch cell.</summary>
+        Forwarded1,
     }
 
-    [Params(Shape.Multicatch1, Shape.Multicatch4, Shape.Anycatch4, Shape.AnycatchAcked4, Shape.Subscriptions10, Shape.Subscriptions10k, Shape.Targeted1000)]
+    [Params(Shape.Multicatch1, Shape.Multicatch4, Shape.Anycatch4, Shape.AnycatchAcked4, Shape.Subscriptions10, Shape.Subscriptions10k, Shape.Targeted1000, Shape.Forward1,
+        Shape.Forwarded1)]
     public Shape Case { get; set; }
 
     [GlobalSetup]
     public void Setup()
     {
         var sender = new DroppingSender();
-        _processor = new CommandProcessor(TransmitterOptions.Default, Thid.NewRandom(), "tcp://127.0.0.1:1", "tcp://127.0.0.1:2", sender, new TransmitterCounters());
+        var counters = new TransmitterCounters();
+        _processor = new CommandProcessor(TransmitterOptions.Default, Thid.NewRandom(), "tcp://127.0.0.1:1", "tcp://127.0.0.1:2", sender, counters);
         var channel = "bench.orders.created";
         ReadOnlySpan<byte> extension = default;
         switch (Case)
@@ -95,6 +109,18 @@ public class RoutingBenchmarks
 
                 extension = "{\"target\":{\"region\":\"eu\",\"load\":{\"$lt\":0.5},\"version\":{\"$gte\":\"2.0.0\"}}}"u8;
                 break;
+            case Shape.Forward1:
+                var holder = new Member(Thid.NewRandom(), 1, PeerState.Alive, "tcp://127.0.0.1:3", "tcp://127.0.0.1:4");
+                var remote = new RemoteCell(new CellProfile(Thid.NewRandom(), "rx"), holder.Id, new CellVersion(1, 1));
+                _processor.Routes.Add(new Subscription(remote, 1, ChannelPattern.Parse("bench.orders.*"), Catch.Multi, null));
+                PooledBufferPool.Install(); // as the transmitter's host does: NetMQ's frames come from the shared pool
+                _feed = new PeerFeed(TransmitterOptions.Default with { EventsEndpoint = "tcp://127.0.0.1:0" });
+                _processor.Sink.Forwarder = new EventForwarder(_feed, () => _self, () => 1, id => id == holder.Id ? holder : null, 64 << 20, counters);
+                break;
+            case Shape.Forwarded1:
+                Cell("rx", 0, "bench.orders.*", "multi");
+                _sender = Thid.NewRandom();
+                break;
         }
 
         _publisher = Hello("publisher", 0);
@@ -107,6 +133,19 @@ public class RoutingBenchmarks
         }
 
         _frame = batch.Frame.ToArray();
+        if (Case == Shape.Forwarded1)
+        {
+            // What an ingress forwards of the frame: its records, as one FWRD's records.
+            var records = new System.Buffers.ArrayBufferWriter<byte>();
+            var origin = Thid.NewRandom().ToByteArray();
+            for (var i = 0; i < Records; i++)
+            {
+                ForwardRecords.Write(records, ForwardKind.Multicatch, origin, (ulong)i + 1, Encoding.ASCII.GetBytes(channel), default, body);
+            }
+
+            _frame = records.WrittenSpan.ToArray();
+        }
+
         sender.Acker = Case == Shape.AnycatchAcked4 ? AckAll : null;
         RouteFrame(); // warm the route cache
     }
@@ -114,9 +153,20 @@ public class RoutingBenchmarks
     [Benchmark(OperationsPerInvoke = Records)]
     public void RouteFrame()
     {
-        _processor.Handle(_publisher, _frame, default, 1, 0, 0);
+        if (Case == Shape.Forwarded1)
+        {
+            _processor.Forwarded.Deliver(_sender, _frame, out _);
+        }
+        else
+        {
+            _processor.Handle(_publisher, _frame, default, 1, 0, 0);
+        }
+
         _processor.FlushDirty();
     }
+
+    [GlobalCleanup]
+    public void Cleanup() => _feed?.Dispose();
 
     private void AckAll(byte[] routingId, ReadOnlySpan<byte> frame)
     {

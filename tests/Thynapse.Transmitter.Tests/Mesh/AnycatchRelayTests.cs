@@ -209,7 +209,7 @@ public sealed class AnycatchRelayTests
         var current = Thid.NewRandom();
         var older = Thid.NewRandom();
         var counters = new Thynapse.Transmitter.Diagnostics.TransmitterCounters();
-        var forwarder = new EventForwarder(null!, () => Ingress, () => 1, _ => 1, 1 << 20, counters)
+        var forwarder = new EventForwarder(null!, () => Ingress, () => 1, id => new Member(id, 1, PeerState.Alive, "tcp://127.0.0.1:1", "tcp://127.0.0.1:2"), 1 << 20, counters)
         {
             RecordsOf = id => id == older ? 3 : ForwardRecords.HighestKind,
             Serving = () => [current, older],

@@ -14,9 +14,11 @@ namespace Thynapse.Transmitter.Mesh;
 /// <remarks>
 /// Records of four kinds share a stream: multicatch events (kind 1), deliveries to one chosen cell (kind 2: anycatch,
 /// targeted events), a holder's answers about those deliveries back to their ingress (kind 3), and its load reports (kind 4). Routing thread only.
-/// Per event: a stamp compare and a copy into the stream's buffer; no allocation.
+/// Per event: a stamp compare and a copy into the stream's buffer; no allocation. <paramref name="memberOf"/> gives the
+/// membership's record of a member (null: not a member); a record stays the same object for as long as the member is
+/// known, so a stream keeps it and checks its state and incarnation there, without a lookup per event.
 /// </remarks>
-internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> incarnation, Func<Thid, long?> incarnationOf, int bufferBytes, TransmitterCounters counters)
+internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> incarnation, Func<Thid, Member?> memberOf, int bufferBytes, TransmitterCounters counters)
 {
     /// <summary>
     /// The highest record kind a member reads (its member record's <c>records</c>, §12.10): kind-4 load reports go only to
@@ -30,6 +32,7 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
     private const int MaxBuffered = 65_536;
     private readonly Dictionary<Thid, Stream> _streams = [];
     private readonly List<Stream> _dirty = [];
+    private Stream? _last;
     private long _stamp;
 
     /// <summary>
@@ -124,12 +127,10 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
         {
             var seq = ++stream.Seq;
             var header = new ForwardMessage(new StreamHeader(self(), incarnation(), seq), stream.To).ToFrame();
-            // The copy kept for resends is rented (a burst's records reach megabytes: a fresh array each would be a
-            // large-object allocation, zeroed, per burst) and goes back to the pool when the buffer lets it go.
-            var written = stream.Batch.WrittenSpan;
-            var kept = new Held(seq, header, ArrayPool<byte>.Shared.Rent(written.Length), written.Length);
-            written.CopyTo(kept.Body);
-            stream.Batch.ResetWrittenCount();
+            // The records were written into a rented array, which is kept for resends as it is (no copy) and goes back to
+            // the pool when the buffer lets it go; the next burst rents another.
+            var (body, length) = stream.Batch.Take();
+            var kept = new Held(seq, header, body, length);
             stream.Records = 0;
             stream.Keep(kept, bufferBytes);
             if (DropForTest?.Invoke(stream.Destination, seq) == true)
@@ -179,10 +180,17 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
     public IReadOnlyDictionary<Thid, (long To, long Last)> LastNumbers => _streams.Where(s => s.Value.Seq > 0).ToDictionary(s => s.Key, s => (s.Value.To, s.Value.Seq));
 
     /// <summary>A member is gone (dead or left): its stream and buffer are dropped.</summary>
-    public void Forget(Thid destination) => _streams.Remove(destination);
+    public void Forget(Thid destination)
+    {
+        _streams.Remove(destination);
+        if (_last?.Destination == destination)
+        {
+            _last = null;
+        }
+    }
 
     /// <summary>The stream's batch, for one more record (the stream is published at the end of the burst).</summary>
-    private ArrayBufferWriter<byte> Written(Stream stream)
+    private RentedWriter Written(Stream stream)
     {
         if (stream.Records++ == 0)
         {
@@ -192,38 +200,55 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
         return stream.Batch;
     }
 
+    /// <summary>
+    /// The stream to <paramref name="destination"/> while it serves (alive or suspect), numbered for its incarnation; null
+    /// when it does not. The last stream used is checked first: a burst's events mostly go to one destination.
+    /// </summary>
     private Stream? StreamTo(Thid destination)
     {
-        if (incarnationOf(destination) is not { } to)
+        var stream = _last;
+        if (stream is null || stream.Destination != destination)
         {
-            return null;
+            _streams.TryGetValue(destination, out stream);
         }
 
-        if (!_streams.TryGetValue(destination, out var stream) || stream.To != to)
+        if (stream is null || !stream.Current)
         {
-            // A new incarnation of the destination (a restart, a refutation) gets a stream numbered from 1 again.
-            if (stream is not null && stream.Records > 0)
+            if (memberOf(destination) is not { State: PeerState.Alive or PeerState.Suspect } member)
             {
-                _dirty.Remove(stream);
+                return null;
             }
 
-            stream = new Stream(destination, to);
-            _streams[destination] = stream;
+            if (stream is null || stream.To != member.Incarnation)
+            {
+                // A new incarnation of the destination (a restart, a refutation) gets a stream numbered from 1 again.
+                if (stream is not null && stream.Records > 0)
+                {
+                    _dirty.Remove(stream);
+                    stream.Batch.Discard();
+                }
+
+                stream = new Stream(member);
+                _streams[destination] = stream;
+            }
         }
 
-        return stream;
+        return _last = stream;
     }
 
-    private sealed class Stream(Thid destination, long to)
+    private sealed class Stream(Member member)
     {
-        public Thid Destination { get; } = destination;
+        public Thid Destination { get; } = member.Id;
 
-        public byte[] Topic { get; } = System.Text.Encoding.ASCII.GetBytes(destination.ToString());
+        public byte[] Topic { get; } = System.Text.Encoding.ASCII.GetBytes(member.Id.ToString());
 
         /// <summary>The destination's incarnation this stream is numbered for.</summary>
-        public long To { get; } = to;
+        public long To { get; } = member.Incarnation;
 
-        public ArrayBufferWriter<byte> Batch { get; } = new(4096);
+        /// <summary>True while the destination serves at the incarnation this stream is numbered for.</summary>
+        public bool Current => member.State is PeerState.Alive or PeerState.Suspect && member.Incarnation == To;
+
+        public RentedWriter Batch { get; } = new();
 
         public int Records { get; set; }
 
@@ -245,6 +270,77 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
                 _heldBytes -= gone.Header.Length + gone.Length;
                 ArrayPool<byte>.Shared.Return(gone.Body);
             }
+        }
+    }
+
+    /// <summary>
+    /// A stream's records of the burst, in an array rented from the shared pool; <see cref="Take"/> hands the array over (to
+    /// the retransmit buffer) and the next record rents another of the same size, so a steady flow does not grow again.
+    /// </summary>
+    private sealed class RentedWriter : IBufferWriter<byte>
+    {
+        private const int MinSize = 4096;
+        private byte[]? _buffer;
+        private int _written;
+        private int _size = MinSize;
+
+        public void Advance(int count) => _written += count;
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => Ensure(sizeHint).AsMemory(_written);
+
+        public Span<byte> GetSpan(int sizeHint = 0) => Ensure(sizeHint).AsSpan(_written);
+
+        /// <summary>
+        /// The records written: the first <c>Length</c> bytes of <c>Body</c>, rented (the taker returns it). A mostly empty
+        /// array (a small burst after a large one) is given as an exact copy instead, so that what is kept stays near its
+        /// length. The next burst starts with an array of this one's size.
+        /// </summary>
+        public (byte[] Body, int Length) Take()
+        {
+            var body = _buffer ?? throw new InvalidOperationException("no records were written");
+            var length = _written;
+            _buffer = null;
+            _written = 0;
+            _size = Math.Max(MinSize, length);
+            if (body.Length > (2 * length) + MinSize)
+            {
+                var exact = ArrayPool<byte>.Shared.Rent(length);
+                body.AsSpan(0, length).CopyTo(exact);
+                ArrayPool<byte>.Shared.Return(body);
+                body = exact;
+            }
+
+            return (body, length);
+        }
+
+        /// <summary>Drops what was written (a stream replaced before its burst was published).</summary>
+        public void Discard()
+        {
+            if (_buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+            }
+
+            _buffer = null;
+            _written = 0;
+        }
+
+        private byte[] Ensure(int sizeHint)
+        {
+            sizeHint = Math.Max(sizeHint, 1);
+            if (_buffer is null)
+            {
+                _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(_size, sizeHint));
+            }
+            else if (_buffer.Length - _written < sizeHint)
+            {
+                var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
+                _buffer.AsSpan(0, _written).CopyTo(bigger);
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = bigger;
+            }
+
+            return _buffer;
         }
     }
 

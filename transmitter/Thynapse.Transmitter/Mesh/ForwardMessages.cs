@@ -13,7 +13,108 @@ namespace Thynapse.Transmitter.Mesh;
 /// </summary>
 internal readonly record struct ForwardMessage(StreamHeader Header, long To)
 {
-    public byte[] ToFrame() => MeshFrames.Frame(MeshCommand.Fwrd, Header.ToJson(new JObject { ["to"] = To }));
+    /// <summary>The start of a <c>FWRD</c> header as this transmitter writes it.</summary>
+    private static ReadOnlySpan<byte> CanonicalStart => "J FWRD {\"id\":\""u8;
+
+    /// <summary>
+    /// The header frame: <c>J FWRD {"id":…,"incarnation":…,"seq":…,"to":…}</c>, the bytes the JSON writer gives for
+    /// these fields in this order (<see cref="ToJsonFrame"/>), written directly: one goes with every burst of events.
+    /// </summary>
+    public byte[] ToFrame()
+    {
+        Span<byte> frame = stackalloc byte[160];
+        CanonicalStart.CopyTo(frame);
+        var at = CanonicalStart.Length;
+        Span<char> hex = stackalloc char[Thid.HexLength];
+        Header.Id.TryFormat(hex, out _, default, null);
+        at += System.Text.Encoding.ASCII.GetBytes(hex, frame[at..]);
+        at += Field(frame[at..], "\",\"incarnation\":"u8, Header.Incarnation);
+        at += Field(frame[at..], ",\"seq\":"u8, Header.Seq);
+        at += Field(frame[at..], ",\"to\":"u8, To);
+        frame[at++] = (byte)'}';
+        return frame[..at].ToArray();
+
+        static int Field(Span<byte> into, ReadOnlySpan<byte> name, long value)
+        {
+            name.CopyTo(into);
+            System.Buffers.Text.Utf8Formatter.TryFormat(value, into[name.Length..], out var digits);
+            return name.Length + digits;
+        }
+    }
+
+    /// <summary>The header frame through the JSON writer, as every other mesh message (what <see cref="ToFrame"/> matches).</summary>
+    internal byte[] ToJsonFrame() => MeshFrames.Frame(MeshCommand.Fwrd, Header.ToJson(new JObject { ["to"] = To }));
+
+    /// <summary>
+    /// Reads a header frame in exactly the form <see cref="ToFrame"/> writes, without a JSON parser; false for any other
+    /// form (spacing, order, escapes, another field), which <see cref="MeshFrames.TryParse"/> and <see cref="TryRead"/>
+    /// then read and judge as usual. What it accepts, they accept with the same values.
+    /// </summary>
+    public static bool TryReadCanonical(ReadOnlySpan<byte> frame, out ForwardMessage message)
+    {
+        message = default;
+        if (!frame.StartsWith(CanonicalStart) || frame.Length < CanonicalStart.Length + Thid.HexLength + 1)
+        {
+            return false;
+        }
+
+        var rest = frame[CanonicalStart.Length..];
+        if (rest[Thid.HexLength] != (byte)'"')
+        {
+            return false;
+        }
+
+        Span<char> hex = stackalloc char[Thid.HexLength];
+        for (var i = 0; i < hex.Length; i++)
+        {
+            hex[i] = (char)rest[i];
+        }
+
+        rest = rest[(Thid.HexLength + 1)..];
+        if (!Thid.TryParse(hex, out var id)
+            || !Field(ref rest, ",\"incarnation\":"u8, out var incarnation) || incarnation is 0 or > long.MaxValue
+            || !Field(ref rest, ",\"seq\":"u8, out var seq) || seq > long.MaxValue
+            || !Field(ref rest, ",\"to\":"u8, out var to)
+            || rest is not [(byte)'}'])
+        {
+            return false;
+        }
+
+        message = new ForwardMessage(new StreamHeader(id, (long)incarnation, (long)seq), (long)to);
+        return true;
+
+        // A JSON integer in its plain form: digits, no leading zero, within 64 bits.
+        static bool Field(ref ReadOnlySpan<byte> rest, ReadOnlySpan<byte> name, out ulong value)
+        {
+            value = 0;
+            if (!rest.StartsWith(name))
+            {
+                return false;
+            }
+
+            rest = rest[name.Length..];
+            var digits = 0;
+            while (digits < rest.Length && rest[digits] - (uint)'0' <= 9)
+            {
+                var digit = (uint)(rest[digits] - '0');
+                if (value > (ulong.MaxValue - digit) / 10)
+                {
+                    return false;
+                }
+
+                value = (value * 10) + digit;
+                digits++;
+            }
+
+            if (digits == 0 || (digits > 1 && rest[0] == (byte)'0'))
+            {
+                return false;
+            }
+
+            rest = rest[digits..];
+            return true;
+        }
+    }
 
     public static bool TryRead(JObject json, out ForwardMessage message, out string? error)
     {

@@ -107,6 +107,9 @@ internal static class ForwardRecords
 
     private const int DeliverExtra = 20 + 4 + 8 + 2;
 
+    /// <summary>A kind-1 record up to its channel: kind, flags, origin, seq and the channel's length.</summary>
+    private const int EventFixed = 2 + 20 + 8 + 1;
+
     public static int SizeOf(int channel, int extension, int body) => 2 + 20 + 8 + 1 + channel + 2 + extension + 4 + body;
 
     public static void Write(IBufferWriter<byte> writer, ForwardKind kind, ReadOnlySpan<byte> origin, ulong seq, ReadOnlySpan<byte> channel,
@@ -205,26 +208,60 @@ internal static class ForwardRecords
             return true;
         }
 
-        ReadOnlySpan<byte> cell = default;
-        uint subscription = 0;
-        ulong tag = 0;
-        ushort attempt = 0;
-        if (!cursor.Bytes(20u, out var origin) || !cursor.UInt64(out var seq)
-            || (kind == (byte)ForwardKind.Deliver && (!cursor.Bytes(20u, out cell) || !cursor.UInt32(out subscription) || !cursor.UInt64(out tag) || !cursor.UInt16(out attempt)))
-            || !cursor.Byte(out var channelLength) || !cursor.Bytes(channelLength, out var channel)
-            || !cursor.UInt16(out var extensionLength) || !cursor.Bytes(extensionLength, out var extension)
-            || !cursor.UInt32(out var bodyLength) || !cursor.Bytes(bodyLength, out var body))
+        // Kinds 1 and 2, the events: their fixed part is checked once, then each length before what it counts.
+        var deliver = kind == (byte)ForwardKind.Deliver;
+        var at = deliver ? EventFixed + DeliverExtra : EventFixed;
+        if (rest.Length < at)
         {
             error = "a truncated event record";
             return false;
         }
 
-        rest = cursor.Rest;
+        ReadOnlySpan<byte> cell = default;
+        uint subscription = 0;
+        ulong tag = 0;
+        ushort attempt = 0;
+        if (deliver)
+        {
+            cell = rest.Slice(30, 20);
+            subscription = BinaryPrimitives.ReadUInt32LittleEndian(rest[50..]);
+            tag = BinaryPrimitives.ReadUInt64LittleEndian(rest[54..]);
+            attempt = BinaryPrimitives.ReadUInt16LittleEndian(rest[62..]);
+        }
+
+        int channelLength = rest[at - 1];
+        if (rest.Length - at < channelLength + 2)
+        {
+            error = "a truncated event record";
+            return false;
+        }
+
+        var channel = rest.Slice(at, channelLength);
+        at += channelLength;
+        int extensionLength = BinaryPrimitives.ReadUInt16LittleEndian(rest[at..]);
+        at += 2;
+        if (rest.Length - at < extensionLength + 4)
+        {
+            error = "a truncated event record";
+            return false;
+        }
+
+        var extension = rest.Slice(at, extensionLength);
+        at += extensionLength;
+        var bodyLength = BinaryPrimitives.ReadUInt32LittleEndian(rest[at..]);
+        at += 4;
+        if ((uint)(rest.Length - at) < bodyLength)
+        {
+            error = "a truncated event record";
+            return false;
+        }
+
         record = new ForwardRecord
         {
-            Kind = (ForwardKind)kind, Flags = flags, Origin = origin, Sequence = seq, Cell = cell, Subscription = subscription, Tag = tag, Attempt = attempt,
-            Channel = channel, Extension = extension, Body = body,
+            Kind = (ForwardKind)kind, Flags = flags, Origin = rest.Slice(2, 20), Sequence = BinaryPrimitives.ReadUInt64LittleEndian(rest[22..]), Cell = cell,
+            Subscription = subscription, Tag = tag, Attempt = attempt, Channel = channel, Extension = extension, Body = rest.Slice(at, (int)bodyLength),
         };
+        rest = rest[(at + (int)bodyLength)..];
         return true;
     }
 

@@ -69,7 +69,7 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         poller.Add(_timer);
         _seeds = new SeedResolver(options.Mesh, clock, poller, _log.Log, _log.Warnings, Membership.AddSeed, () => _disposed);
         Cells = new CellReplica(() => Membership.Incarnation, Serving, clock, options.Mesh.CellTombstoneTime, counters) { Publish = PublishCell };
-        Forwarder = new EventForwarder(feed, () => Membership.Id, () => Membership.Incarnation, IncarnationOfServing, options.Mesh.ForwardBufferBytes, counters)
+        Forwarder = new EventForwarder(feed, () => Membership.Id, () => Membership.Incarnation, id => Membership.TryGet(id, out var member) ? member : null, options.Mesh.ForwardBufferBytes, counters)
         {
             RecordsOf = id => Membership.TryGet(id, out var member) ? member.Records : 0,
             Serving = () => Membership.Members.Where(m => m.State is PeerState.Alive or PeerState.Suspect).Select(m => m.Id),
@@ -294,9 +294,6 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
     }
 
     /// <summary>A member's incarnation while it is alive or suspect (events are forwarded to it), else null.</summary>
-    private long? IncarnationOfServing(Thid id) =>
-        Membership.TryGet(id, out var member) && member.State is PeerState.Alive or PeerState.Suspect ? member.Incarnation : null;
-
     /// <summary>A <c>FWRD</c> in its stream's order: its events go to the local cells.</summary>
     private void DeliverForwarded(Thid sender, ReadOnlySpan<byte> records)
     {

@@ -210,13 +210,19 @@ internal sealed class PeerSubscriber(TransmitterOptions options, PeerLinks mesh,
 
     private void OnMessage(byte[] topic, ReadOnlySpan<byte> frame, ReadOnlySpan<byte> body, bool hasBody)
     {
+        var directed = !topic.AsSpan().SequenceEqual(BroadcastTopic);
+        if (directed && hasBody && ForwardMessage.TryReadCanonical(frame, out var canonical))
+        {
+            Forwarded(canonical, body); // a burst of forwarded events, in the form transmitters write it: no JSON parser
+            return;
+        }
+
         if (!MeshFrames.TryParse(frame, out var command, out var json, out var error))
         {
             log.Malformed("a peer's event socket", error!);
             return;
         }
 
-        var directed = !topic.AsSpan().SequenceEqual(BroadcastTopic);
         switch (command)
         {
             case MeshCommand.Puls when !directed && PulseMessage.TryRead(json!, out var pulse, out error):
@@ -262,13 +268,7 @@ internal sealed class PeerSubscriber(TransmitterOptions options, PeerLinks mesh,
                 mesh.Cells.Apply(cells.Header.Id, cells.Cells);
                 return;
             case MeshCommand.Fwrd when directed && hasBody && ForwardMessage.TryRead(json!, out var forwarded, out error):
-                if (forwarded.Header.Id == Membership.Id)
-                {
-                    return;
-                }
-
-                Membership.Heard(forwarded.Header.Id, forwarded.Header.Incarnation);
-                mesh.Inbox.Receive(forwarded.Header.Id, forwarded.Header.Incarnation, forwarded.To, forwarded.Header.Seq, body);
+                Forwarded(forwarded, body);
                 return;
             case MeshCommand.Gone when directed && GoneMessage.TryRead(json!, out var gone, out error):
                 Membership.Heard(gone.Header.Id, gone.Header.Incarnation);
@@ -287,6 +287,18 @@ internal sealed class PeerSubscriber(TransmitterOptions options, PeerLinks mesh,
                 log.Malformed("a peer's event socket", error ?? $"{MeshCommands.Of(command)} does not travel on {(directed ? "a directed" : "the broadcast")} topic");
                 return;
         }
+    }
+
+    /// <summary>A <c>FWRD</c>: its records go to the forward inbox, which puts them in order.</summary>
+    private void Forwarded(in ForwardMessage forwarded, ReadOnlySpan<byte> body)
+    {
+        if (forwarded.Header.Id == Membership.Id)
+        {
+            return;
+        }
+
+        Membership.Heard(forwarded.Header.Id, forwarded.Header.Incarnation);
+        mesh.Inbox.Receive(forwarded.Header.Id, forwarded.Header.Incarnation, forwarded.To, forwarded.Header.Seq, body);
     }
 
     /// <summary>Checks a message's number in its stream; false when it is from an old incarnation (or from ourselves).</summary>

@@ -1,0 +1,145 @@
+using System.Buffers;
+using System.Text;
+using Thynapse.Transmitter.Diagnostics;
+
+namespace Thynapse.Transmitter.Tests.Mesh;
+
+/// <summary>
+/// The forward stream's wire (PROTOCOL.md §12.11) on its fast paths: the <c>FWRD</c> header written and read without a
+/// JSON parser must be the JSON writer's bytes and read as the JSON reader does; event records are checked before every
+/// field they read; a stream follows its destination's state and incarnation without a lookup per event.
+/// </summary>
+[TestClass]
+public sealed class ForwardWireTests
+{
+    public static IEnumerable<object[]> Headers =>
+    [
+        [1L, 1L, 1L],
+        [7L, 123_456L, 9L],
+        [long.MaxValue, long.MaxValue, long.MaxValue],
+        [1L, 0L, 2L],
+    ];
+
+    [TestMethod]
+    [DynamicData(nameof(Headers))]
+    public void TheFwrdHeader_IsTheJsonWritersBytes_AndReadsBackWithoutTheParser(long incarnation, long seq, long to)
+    {
+        var message = new ForwardMessage(new StreamHeader(Thid.NewRandom(), incarnation, seq), to);
+        var frame = message.ToFrame();
+        CollectionAssert.AreEqual(message.ToJsonFrame(), frame, Encoding.UTF8.GetString(frame));
+
+        Assert.IsTrue(ForwardMessage.TryReadCanonical(frame, out var fast));
+        Assert.AreEqual(message, fast);
+        Assert.IsTrue(MeshFrames.TryParse(frame, out var command, out var json, out var error), error);
+        Assert.AreEqual(MeshCommand.Fwrd, command);
+        Assert.IsTrue(ForwardMessage.TryRead(json!, out var slow, out error), error);
+        Assert.AreEqual(message, slow);
+    }
+
+    [TestMethod]
+    [DataRow("J FWRD {\"id\": \"{0}\",\"incarnation\":1,\"seq\":2,\"to\":3}", DisplayName = "a space")]
+    [DataRow("J FWRD {\"incarnation\":1,\"id\":\"{0}\",\"seq\":2,\"to\":3}", DisplayName = "another order")]
+    [DataRow("J FWRD {\"id\":\"{0}\",\"incarnation\":1,\"seq\":2,\"to\":3,\"x\":1}", DisplayName = "another field")]
+    [DataRow("J FWRD {\"id\":\"{0}\",\"incarnation\":1,\"seq\":2,\"to\":3} ", DisplayName = "trailing space")]
+    [DataRow("J FWRD {\"id\":\"{0}\",\"incarnation\":1,\"seq\":2.0,\"to\":3}", DisplayName = "a fraction")]
+    public void AFwrdHeaderInAnotherForm_IsLeftToTheJsonReader_WhichReadsItAsBefore(string form)
+    {
+        var id = Thid.NewRandom();
+        var frame = Encoding.UTF8.GetBytes(form.Replace("{0}", id.ToString()));
+        Assert.IsFalse(ForwardMessage.TryReadCanonical(frame, out _));
+
+        Assert.IsTrue(MeshFrames.TryParse(frame, out _, out var json, out var error), error);
+        if (ForwardMessage.TryRead(json!, out var slow, out _))
+        {
+            Assert.AreEqual(new ForwardMessage(new StreamHeader(id, 1, 2), 3), slow);
+        }
+    }
+
+    [TestMethod]
+    [DataRow("J FWRD {\"id\":\"{0}\",\"incarnation\":0,\"seq\":2,\"to\":3}", DisplayName = "incarnation 0")]
+    [DataRow("J FWRD {\"id\":\"{0}\",\"incarnation\":9223372036854775808,\"seq\":2,\"to\":3}", DisplayName = "incarnation 2^63")]
+    [DataRow("J FWRD {\"id\":\"{0}\",\"incarnation\":1,\"seq\":9223372036854775808,\"to\":3}", DisplayName = "seq 2^63")]
+    [DataRow("J FWRD {\"id\":\"{0}\",\"incarnation\":1,\"seq\":2,\"to\":18446744073709551616}", DisplayName = "to past 64 bits")]
+    [DataRow("J FWRD {\"id\":\"{0}\",\"incarnation\":01,\"seq\":2,\"to\":3}", DisplayName = "a leading zero")]
+    [DataRow("J FWRD {\"id\":\"{0}\",\"incarnation\":-1,\"seq\":2,\"to\":3}", DisplayName = "negative")]
+    [DataRow("J FWRD {\"id\":\"zz{0}\",\"incarnation\":1,\"seq\":2,\"to\":3}", DisplayName = "not a THID")]
+    [DataRow("J FWRD {\"id\":\"{0}", DisplayName = "cut short")]
+    public void AFwrdHeaderOutOfRange_IsNotReadByTheFastPath(string form)
+    {
+        var frame = Encoding.UTF8.GetBytes(form.Replace("{0}", Thid.NewRandom().ToString()));
+        Assert.IsFalse(ForwardMessage.TryReadCanonical(frame, out _));
+    }
+
+    [TestMethod]
+    public void EveryCutOfAnEventRecord_IsATruncatedRecord()
+    {
+        var origin = Thid.NewRandom().ToByteArray();
+        var multicatch = new ArrayBufferWriter<byte>();
+        ForwardRecords.Write(multicatch, ForwardKind.Multicatch, origin, 9, "a.b"u8, "{}"u8, "body"u8);
+        var deliver = new ArrayBufferWriter<byte>();
+        ForwardRecords.WriteDeliver(deliver, DeliverFlags.Anycatch, origin, 10, Thid.NewRandom().ToByteArray(), new AnycatchFields(3, 77, 2), "a.c"u8, "{}"u8, "body"u8);
+        foreach (var record in new[] { multicatch.WrittenSpan.ToArray(), deliver.WrittenSpan.ToArray() })
+        {
+            for (var length = 1; length < record.Length; length++)
+            {
+                ReadOnlySpan<byte> rest = record.AsSpan(0, length);
+                Assert.IsFalse(ForwardRecords.TryRead(ref rest, out _, out var error), $"{length} of {record.Length} bytes");
+                Assert.AreEqual("a truncated event record", error, $"{length} of {record.Length} bytes");
+            }
+
+            ReadOnlySpan<byte> whole = record;
+            Assert.IsTrue(ForwardRecords.TryRead(ref whole, out var read, out _));
+            Assert.AreEqual("body", Encoding.ASCII.GetString(read.Body));
+            Assert.AreEqual("{}", Encoding.ASCII.GetString(read.Extension));
+            Assert.IsTrue(whole.IsEmpty);
+        }
+    }
+
+    [TestMethod]
+    public void AStream_FollowsItsDestinationsStateAndIncarnation()
+    {
+        using var feed = new PeerFeed(TransmitterOptions.Default with { EventsEndpoint = "tcp://127.0.0.1:0" });
+        var holder = new Member(Thid.NewRandom(), 1, PeerState.Alive, "tcp://127.0.0.1:1", "tcp://127.0.0.1:2");
+        var other = new Member(Thid.NewRandom(), 5, PeerState.Alive, "tcp://127.0.0.1:3", "tcp://127.0.0.1:4");
+        var members = new Dictionary<Thid, Member> { [holder.Id] = holder, [other.Id] = other };
+        var forwarder = new EventForwarder(feed, Thid.NewRandom, () => 1, id => members.GetValueOrDefault(id), 1 << 20, new TransmitterCounters());
+
+        Forward(holder);
+        Forward(other);
+        Forward(holder);
+        Assert.AreEqual((1L, 2L), forwarder.LastNumbers[holder.Id]);
+        Assert.AreEqual((5L, 1L), forwarder.LastNumbers[other.Id]);
+
+        holder.State = PeerState.Suspect;
+        Forward(holder);
+        Assert.AreEqual((1L, 3L), forwarder.LastNumbers[holder.Id], "a suspect still serves");
+
+        holder.State = PeerState.Dead;
+        forwarder.BeginEvent();
+        Assert.IsFalse(forwarder.Multicatch(holder.Id, Event()), "a dead member has no stream");
+
+        holder.State = PeerState.Alive;
+        holder.Incarnation = 2;
+        Forward(holder);
+        Assert.AreEqual((2L, 1L), forwarder.LastNumbers[holder.Id], "a new incarnation is numbered from 1");
+
+        forwarder.Forget(holder.Id);
+        Assert.IsFalse(forwarder.LastNumbers.ContainsKey(holder.Id));
+        members.Remove(holder.Id);
+        forwarder.BeginEvent();
+        Assert.IsFalse(forwarder.Multicatch(holder.Id, Event()), "a forgotten member has no stream");
+
+        void Forward(Member to)
+        {
+            forwarder.BeginEvent();
+            Assert.IsTrue(forwarder.Multicatch(to.Id, Event()));
+            Assert.IsFalse(forwarder.Multicatch(to.Id, Event()), "once per event per destination");
+            forwarder.Flush();
+        }
+    }
+
+    private static readonly byte[] Origin = Thid.NewRandom().ToByteArray();
+    private static readonly object Token = new();
+
+    private static Routing.EventData Event() => new(Origin, Thid.FromBytes(Origin), 1, "a.b"u8, "x"u8, null, Token, Token);
+}
