@@ -58,6 +58,7 @@ internal static class ServerRoles
                 ["inFlight"] = s.InFlight,
                 ["queued"] = s.Queued,
                 ["meshForwarded"] = s.MeshEventsForwarded,
+                ["meshSent"] = s.MeshMessagesSent,
                 ["meshForwardsReceived"] = s.MeshForwardsReceived,
                 ["meshForwardsResent"] = s.MeshForwardsResent,
                 ["meshForwardsGone"] = s.MeshForwardsGone,

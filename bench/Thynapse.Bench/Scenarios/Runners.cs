@@ -662,7 +662,7 @@ internal static class Runners
                 + $"rejected {Long(s, "eventsRejected")}, replies dropped {Long(s, "repliesDropped")}, without receiver {Long(s, "eventsWithoutReceiver")}, "
                 + $"acks {Long(s, "acks")}, redeliveries {Long(s, "redeliveries")}, in flight {Long(s, "inFlight")}, queued {Long(s, "queued")}"
                 + (Long(s, "meshForwarded") + Long(s, "meshForwardsReceived") > 0
-                    ? $", mesh forwarded {Long(s, "meshForwarded")}, forwards received {Long(s, "meshForwardsReceived")}, resent {Long(s, "meshForwardsResent")}, gone {Long(s, "meshForwardsGone")}, lost {Long(s, "meshForwardsLost")}, stream gaps {Long(s, "meshMessagesLost")}, malformed {Long(s, "meshMalformed")}"
+                    ? $", mesh forwarded {Long(s, "meshForwarded")} in {Long(s, "meshSent")} mesh messages, forwards received {Long(s, "meshForwardsReceived")}, resent {Long(s, "meshForwardsResent")}, gone {Long(s, "meshForwardsGone")}, lost {Long(s, "meshForwardsLost")}, stream gaps {Long(s, "meshMessagesLost")}, malformed {Long(s, "meshMalformed")}"
                     : "");
         }
         catch (Exception ex) when (ex is TimeoutException or RoleFailedException)

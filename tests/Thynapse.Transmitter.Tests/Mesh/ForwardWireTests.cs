@@ -138,6 +138,28 @@ public sealed class ForwardWireTests
         }
     }
 
+    [TestMethod]
+    public void ABurstsRecordsForOneDestination_LeaveInFwrdsOfAtMostTheirBound()
+    {
+        using var feed = new PeerFeed(TransmitterOptions.Default with { EventsEndpoint = "tcp://127.0.0.1:0" });
+        var holder = new Member(Thid.NewRandom(), 1, PeerState.Alive, "tcp://127.0.0.1:1", "tcp://127.0.0.1:2");
+        var counters = new TransmitterCounters();
+        var forwarder = new EventForwarder(feed, Thid.NewRandom, () => 1, _ => holder, 64 << 20, counters);
+        var body = new byte[1000];
+        var events = (EventForwarder.MaxForwardBytes / body.Length * 2) + 10; // a little more than two FWRDs' worth
+        for (var i = 0; i < events; i++)
+        {
+            forwarder.BeginEvent();
+            Assert.IsTrue(forwarder.Multicatch(holder.Id, new Routing.EventData(Origin, Thid.FromBytes(Origin), (ulong)i, "a.b"u8, body, null, Token, Token)));
+        }
+
+        Assert.AreEqual(2L, forwarder.LastNumbers[holder.Id].Last, "two full ones left during the burst");
+        forwarder.Flush();
+        Assert.AreEqual(3L, forwarder.LastNumbers[holder.Id].Last, "the rest at its end");
+        Assert.AreEqual(3L, counters.MeshSent);
+        Assert.AreEqual(events, counters.MeshEventsForwarded);
+    }
+
     private static readonly byte[] Origin = Thid.NewRandom().ToByteArray();
     private static readonly object Token = new();
 

@@ -29,6 +29,13 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
     /// <summary>The serving members, for load gossip to all (<see cref="Load"/> without an ingress).</summary>
     public Func<IEnumerable<Thid>>? Serving { get; init; }
 
+    /// <summary>
+    /// A stream's records leave once they reach this many bytes, without waiting for the end of the burst: a <c>FWRD</c>
+    /// stays bounded (a burst of 4,096 inbound messages of a megabyte each would otherwise be one message of gigabytes),
+    /// what is copied on its way stays in cache, and the destination starts on them while this transmitter reads on.
+    /// </summary>
+    internal const int MaxForwardBytes = 256 * 1024;
+
     private const int MaxBuffered = 65_536;
     private readonly Dictionary<Thid, Stream> _streams = [];
     private readonly List<Stream> _dirty = [];
@@ -125,21 +132,12 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
     {
         foreach (var stream in _dirty)
         {
-            var seq = ++stream.Seq;
-            var header = new ForwardMessage(new StreamHeader(self(), incarnation(), seq), stream.To).ToFrame();
-            // The records were written into a rented array, which is kept for resends as it is (no copy) and goes back to
-            // the pool when the buffer lets it go; the next burst rents another.
-            var (body, length) = stream.Batch.Take();
-            var kept = new Held(seq, header, body, length);
-            stream.Records = 0;
-            stream.Keep(kept, bufferBytes);
-            if (DropForTest?.Invoke(stream.Destination, seq) == true)
+            if (stream.Records > 0)
             {
-                continue;
+                Publish(stream);
             }
 
-            feed.Direct(stream.Topic, header, kept.Body, kept.Length);
-            TransmitterCounters.Increment(ref counters.MeshSent);
+            stream.Listed = false;
         }
 
         _dirty.Clear();
@@ -192,12 +190,38 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
     /// <summary>The stream's batch, for one more record (the stream is published at the end of the burst).</summary>
     private RentedWriter Written(Stream stream)
     {
-        if (stream.Records++ == 0)
+        if (stream.Records > 0 && stream.Batch.Length >= MaxForwardBytes)
         {
+            Publish(stream); // full: it leaves now, and the burst's next records start the next FWRD
+        }
+
+        if (stream.Records++ == 0 && !stream.Listed)
+        {
+            stream.Listed = true;
             _dirty.Add(stream);
         }
 
         return stream.Batch;
+    }
+
+    /// <summary>Publishes the stream's records as its next numbered <c>FWRD</c>, and keeps it for resends.</summary>
+    private void Publish(Stream stream)
+    {
+        var seq = ++stream.Seq;
+        var header = new ForwardMessage(new StreamHeader(self(), incarnation(), seq), stream.To).ToFrame();
+        // The records were written into a rented array, which is kept for resends as it is (no copy) and goes back to the
+        // pool when the buffer lets it go; the next records rent another.
+        var (body, length) = stream.Batch.Take();
+        var kept = new Held(seq, header, body, length);
+        stream.Records = 0;
+        stream.Keep(kept, bufferBytes);
+        if (DropForTest?.Invoke(stream.Destination, seq) == true)
+        {
+            return;
+        }
+
+        feed.Direct(stream.Topic, header, kept.Body, kept.Length);
+        TransmitterCounters.Increment(ref counters.MeshSent);
     }
 
     /// <summary>
@@ -222,7 +246,7 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
             if (stream is null || stream.To != member.Incarnation)
             {
                 // A new incarnation of the destination (a restart, a refutation) gets a stream numbered from 1 again.
-                if (stream is not null && stream.Records > 0)
+                if (stream is not null && stream.Listed)
                 {
                     _dirty.Remove(stream);
                     stream.Batch.Discard();
@@ -251,6 +275,9 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
         public RentedWriter Batch { get; } = new();
 
         public int Records { get; set; }
+
+        /// <summary>In the burst's list of streams to publish at its end.</summary>
+        public bool Listed { get; set; }
 
         public long Stamp { get; set; }
 
@@ -283,6 +310,9 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
         private byte[]? _buffer;
         private int _written;
         private int _size = MinSize;
+
+        /// <summary>Bytes written since the last <see cref="Take"/>.</summary>
+        public int Length => _written;
 
         public void Advance(int count) => _written += count;
 
