@@ -38,7 +38,7 @@ internal static class Catalog
         return
         [
             Flow("1", "1to1", "multicatch 1→1, 100 B", msgs,
-                new Flow(Receivers: 1, Mode: "multi", Size: 100, Count: Q(2_000_000, 300_000)),
+                new Flow(Receivers: 1, Mode: "multi", Size: 100, Count: Q(6_000_000, 300_000)),
                 Relay(100, Q(2_000_000, 300_000))),
             Flow("2", "fanout4", "multicatch 1→4 cells (one service), 100 B", deliveries,
                 new Flow(Receivers: 4, Mode: "multi", Size: 100, Count: Q(1_000_000, 150_000))),
@@ -94,7 +94,7 @@ internal static class Catalog
             // Across a cluster of three (issue 17, item 12): three transmitters in one mesh against three nats-servers
             // with routes; the publisher (requester) on the first server, the receivers on the others, round robin.
             Flow("C1", "x-1to1", "cluster of 3: multicatch 1→1, publisher and receiver on different servers, 100 B", msgs,
-                new Flow(Receivers: 1, Mode: "multi", Size: 100, Count: Q(2_000_000, 300_000), Servers: 3)),
+                new Flow(Receivers: 1, Mode: "multi", Size: 100, Count: Q(6_000_000, 300_000), Servers: 3)),
             Flow("C2", "x-any4", "cluster of 3: anycatch 1→4 cells spread over the 3 servers, 100 B", msgs,
                 new Flow(Receivers: 4, Mode: "any", Size: 100, Count: Q(1_000_000, 200_000), Servers: 3)),
             new("C3", "x-any4-acks", "cluster of 3: anycatch with acks 1→4 over the 3 servers (1,000 in flight)", [new("rate", "acked throughput", "msgs/s", true)],
