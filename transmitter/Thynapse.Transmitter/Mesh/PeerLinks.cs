@@ -293,7 +293,6 @@ internal sealed class PeerLinks : IPeerTransport, IDisposable
         _seeds.Tick();
     }
 
-    /// <summary>A member's incarnation while it is alive or suspect (events are forwarded to it), else null.</summary>
     /// <summary>A <c>FWRD</c> in its stream's order: its events go to the local cells.</summary>
     private void DeliverForwarded(Thid sender, ReadOnlySpan<byte> records)
     {
