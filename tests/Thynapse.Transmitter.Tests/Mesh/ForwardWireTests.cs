@@ -139,6 +139,40 @@ public sealed class ForwardWireTests
     }
 
     [TestMethod]
+    public void RecordsWrittenBeforeTheDestinationsRefutation_LeaveOnTheOldStream_BeforeTheNewOnesFirst()
+    {
+        // A holder relays acks to its ingress in a burst, and hears the ingress refute a suspicion (a higher incarnation)
+        // in the same burst: the acks written before must still leave (they were dropped, and their events redelivered at
+        // the ack timeout and handled twice).
+        using var feed = new PeerFeed(TransmitterOptions.Default with { EventsEndpoint = "tcp://127.0.0.1:0" });
+        var ingress = new Member(Thid.NewRandom(), 1, PeerState.Alive, "tcp://127.0.0.1:1", "tcp://127.0.0.1:2");
+        var counters = new TransmitterCounters();
+        var published = new List<long>();
+        var forwarder = new EventForwarder(feed, Thid.NewRandom, () => 1, _ => ingress, 1 << 20, counters)
+        {
+            DropForTest = (_, seq) =>
+            {
+                published.Add(seq);
+                return false;
+            },
+        };
+        var cell = Thid.NewRandom().ToByteArray();
+
+        Assert.IsTrue(forwarder.Outcome(ingress.Id, cell, 7, RelayOutcome.Ack, null));
+        Assert.IsTrue(forwarder.Outcome(ingress.Id, cell, 8, RelayOutcome.Ack, null));
+        Assert.IsEmpty(published, "nothing leaves before the end of the burst");
+        ingress.Incarnation = 2; // the refutation, heard mid-burst
+        Assert.IsTrue(forwarder.Outcome(ingress.Id, cell, 9, RelayOutcome.Ack, null));
+        Assert.HasCount(1, published, "the old stream's records left when the new stream began");
+        forwarder.Flush();
+
+        CollectionAssert.AreEqual(new[] { 1L, 1L }, published, "the old stream's FWRD 1 (two acks), then the new stream's FWRD 1 (one)");
+        Assert.AreEqual(2L, counters.MeshSent);
+        Assert.AreEqual(3L, counters.MeshOutcomesRelayed);
+        Assert.AreEqual((2L, 1L), forwarder.LastNumbers[ingress.Id], "the new stream numbered from 1");
+    }
+
+    [TestMethod]
     public void ABurstsRecordsForOneDestination_LeaveInFwrdsOfAtMostTheirBound()
     {
         using var feed = new PeerFeed(TransmitterOptions.Default with { EventsEndpoint = "tcp://127.0.0.1:0" });

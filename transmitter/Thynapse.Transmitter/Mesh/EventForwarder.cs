@@ -164,11 +164,13 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
             from = lastGone + 1;
         }
 
-        foreach (var (seq, header, body, length) in stream.Held)
+        foreach (var (seq, body, length) in stream.Held)
         {
             if (seq >= from && seq <= through)
             {
-                feed.Direct(stream.Topic, header, body, length);
+                // Under this transmitter's incarnation now: one published before a refutation (ours) would be from an older
+                // incarnation, which the receiver ignores, and the gap would end lost after its asks.
+                feed.Direct(stream.Topic, Header(stream, seq), body, length);
                 TransmitterCounters.Increment(ref counters.MeshForwardsResent);
             }
         }
@@ -180,7 +182,11 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
     /// <summary>A member is gone (dead or left): its stream and buffer are dropped.</summary>
     public void Forget(Thid destination)
     {
-        _streams.Remove(destination);
+        if (_streams.Remove(destination, out var stream) && !stream.Listed)
+        {
+            stream.Release(); // one with records of this burst is published at its end, to no one, and kept by nothing
+        }
+
         if (_last?.Destination == destination)
         {
             _last = null;
@@ -208,11 +214,11 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
     private void Publish(Stream stream)
     {
         var seq = ++stream.Seq;
-        var header = new ForwardMessage(new StreamHeader(self(), incarnation(), seq), stream.To).ToFrame();
+        var header = Header(stream, seq);
         // The records were written into a rented array, which is kept for resends as it is (no copy) and goes back to the
         // pool when the buffer lets it go; the next records rent another.
         var (body, length) = stream.Batch.Take();
-        var kept = new Held(seq, header, body, length);
+        var kept = new Held(seq, body, length);
         stream.Records = 0;
         stream.Keep(kept, bufferBytes);
         if (DropForTest?.Invoke(stream.Destination, seq) == true)
@@ -223,6 +229,8 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
         feed.Direct(stream.Topic, header, kept.Body, kept.Length);
         TransmitterCounters.Increment(ref counters.MeshSent);
     }
+
+    private byte[] Header(Stream stream, long seq) => new ForwardMessage(new StreamHeader(self(), incarnation(), seq), stream.To).ToFrame();
 
     /// <summary>
     /// The stream to <paramref name="destination"/> while it serves (alive or suspect), numbered for its incarnation; null
@@ -245,13 +253,22 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
 
             if (stream is null || stream.To != member.Incarnation)
             {
-                // A new incarnation of the destination (a restart, a refutation) gets a stream numbered from 1 again.
+                // A new incarnation of the destination (a restart, a refutation) gets a stream numbered from 1 again. What
+                // the burst wrote to the old one leaves first, as its last FWRD: after a refutation the destination is the
+                // same process, which takes messages numbered for any of its incarnations, and the old stream's come before
+                // the new one's on the socket (dropping them lost acks relayed in the burst silently, and their events
+                // were redelivered at the ack timeout). A restarted destination ignores them, and counts them.
                 if (stream is not null && stream.Listed)
                 {
+                    if (stream.Records > 0)
+                    {
+                        Publish(stream);
+                    }
+
                     _dirty.Remove(stream);
-                    stream.Batch.Discard();
                 }
 
+                stream?.Release();
                 stream = new Stream(member);
                 _streams[destination] = stream;
             }
@@ -287,14 +304,25 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
 
         private long _heldBytes;
 
+        /// <summary>The stream is replaced or forgotten: what its buffer held goes back to the pool.</summary>
+        public void Release()
+        {
+            while (Held.TryDequeue(out var gone))
+            {
+                ArrayPool<byte>.Shared.Return(gone.Body);
+            }
+
+            _heldBytes = 0;
+        }
+
         public void Keep(Held message, int limit)
         {
             Held.Enqueue(message);
-            _heldBytes += message.Header.Length + message.Length;
+            _heldBytes += message.Length;
             while (Held.Count > 1 && (_heldBytes > limit || Held.Count > MaxBuffered))
             {
                 var gone = Held.Dequeue();
-                _heldBytes -= gone.Header.Length + gone.Length;
+                _heldBytes -= gone.Length;
                 ArrayPool<byte>.Shared.Return(gone.Body);
             }
         }
@@ -343,18 +371,6 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
             return (body, length);
         }
 
-        /// <summary>Drops what was written (a stream replaced before its burst was published).</summary>
-        public void Discard()
-        {
-            if (_buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(_buffer);
-            }
-
-            _buffer = null;
-            _written = 0;
-        }
-
         private byte[] Ensure(int sizeHint)
         {
             sizeHint = Math.Max(sizeHint, 1);
@@ -375,5 +391,5 @@ internal sealed class EventForwarder(PeerFeed feed, Func<Thid> self, Func<long> 
     }
 
     /// <summary>A published <c>FWRD</c> kept for resends: its records are the first <see cref="Length"/> bytes of a rented <see cref="Body"/>.</summary>
-    private readonly record struct Held(long Seq, byte[] Header, byte[] Body, int Length);
+    private readonly record struct Held(long Seq, byte[] Body, int Length);
 }
