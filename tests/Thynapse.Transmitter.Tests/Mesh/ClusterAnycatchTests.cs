@@ -95,13 +95,7 @@ public sealed class ClusterAnycatchTests : TestBase
             {
                 var after = i * 600;
                 await Eventually.That($"{after} events handled", () => handled.Count >= after, TimeSpan.FromSeconds(60), Ct);
-                await mesh.A.InvokeAsync(_ =>
-                {
-                    var membership = mesh.A.Mesh!.Membership;
-                    var accusation = membership.Self with { State = PeerState.Suspect, From = mesh.B.Id };
-                    membership.OnMembers(new MembersMessage(new StreamHeader(mesh.B.Id, 1, 1), [accusation]), answer: false);
-                    return 0;
-                });
+                await LoopbackMesh.AccuseAsync(mesh.A, by: mesh.B);
             }
 
             Assert.AreEqual(refutations, mesh.A.Stats.MeshRefutations, "the ingress refuted each accusation");

@@ -64,6 +64,33 @@ public sealed class ClusterMulticatchTests : TestBase
 
     [TestMethod]
     [Timeout(60_000)]
+    public async Task TheIngresssRefutations_WhileEventsFlow_LoseNone_AndEveryEventArrivesOnceInOrder()
+    {
+        // Each refutation makes B and C relink to A (a new incarnation), losing what was on the old link: the gaps are
+        // resent under A's incarnation now (they were sent under the one they were published at, ignored, and lost).
+        const int events = 3000, refutations = 10;
+        await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
+        var channel = TestIds.Next("refuted") + ".tick";
+        await using var catchers = await Catchers.StartAsync([mesh.B, mesh.C], channel, Ct);
+        await mesh.InterestReachedAsync(channel, remoteCells: 2, Ct);
+        await using var publisher = await Cells.ConnectAsync(mesh.A, "publisher", Ct);
+
+        for (var i = 0; i < events; i++)
+        {
+            publisher.Publish(channel, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (i % (events / refutations) == 0)
+            {
+                await LoopbackMesh.AccuseAsync(mesh.A, by: mesh.B);
+            }
+        }
+
+        await catchers.EachGotInOrderAsync(events, Ct);
+        Assert.AreEqual(refutations, mesh.A.Stats.MeshRefutations, "a refuted each accusation");
+        Assert.AreEqual(0L, mesh.B.Stats.MeshForwardsLost + mesh.C.Stats.MeshForwardsLost, "forwarded messages lost");
+    }
+
+    [TestMethod]
+    [Timeout(60_000)]
     public async Task AGapPastTheRetransmitBuffer_IsCountedAsLost_AndTheEventsAfterItStillArriveInOrder()
     {
         await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true, tune: o => o with { Mesh = o.Mesh with { ForwardBufferBytes = 65_536 } });

@@ -36,6 +36,18 @@ internal sealed class LoopbackMesh : IAsyncDisposable
         }, cancellationToken: ct);
 
     /// <summary>
+    /// <paramref name="by"/> says <paramref name="accused"/> is suspect, as a member that missed its pings would: the
+    /// accused refutes with a higher incarnation, which every member hears while traffic flows.
+    /// </summary>
+    public static Task AccuseAsync(Transmitter accused, Transmitter by) => accused.InvokeAsync(_ =>
+    {
+        var membership = accused.Mesh!.Membership;
+        var accusation = membership.Self with { State = PeerState.Suspect, From = by.Id };
+        membership.OnMembers(new MembersMessage(new StreamHeader(by.Id, 1, 1), [accusation]), answer: false);
+        return 0;
+    });
+
+    /// <summary>
     /// Starts <paramref name="count"/> transmitters, each after the first seeded with the one before it (or, with
     /// <paramref name="star"/>, with the first), and waits until every one has seen every other alive for a while.
     /// </summary>
