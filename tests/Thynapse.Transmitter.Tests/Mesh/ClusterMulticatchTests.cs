@@ -31,6 +31,7 @@ public sealed class ClusterMulticatchTests : TestBase
         await catchers.EachGotInOrderAsync(events, Ct);
         Assert.AreEqual(2L * events, mesh.A.Stats.MeshEventsForwarded - forwardedBefore, "one copy per event per peer (C serves two of the cells)");
         Assert.AreEqual(0L, mesh.B.Stats.MeshForwardsLost + mesh.C.Stats.MeshForwardsLost, "forwarded messages lost");
+        Assert.AreEqual(0L, mesh.A.Stats.MeshForwardsResent, "the links stood through the refutations: nothing on them to resend");
     }
 
     [TestMethod]
@@ -66,8 +67,9 @@ public sealed class ClusterMulticatchTests : TestBase
     [Timeout(60_000)]
     public async Task TheIngresssRefutations_WhileEventsFlow_LoseNone_AndEveryEventArrivesOnceInOrder()
     {
-        // Each refutation makes B and C relink to A (a new incarnation), losing what was on the old link: the gaps are
-        // resent under A's incarnation now (they were sent under the one they were published at, ignored, and lost).
+        // A refutation is the same process at a higher incarnation (its records say the run it started at): B and C keep
+        // their links to A, and nothing on them is lost. (When they relinked, as for a restart, what was on the old link
+        // was lost and resent, and before the resends carried A's new incarnation they were ignored, and lost.)
         const int events = 3000, refutations = 10;
         await using var mesh = await LoopbackMesh.StartAsync(3, Ct, star: true);
         var channel = TestIds.Next("refuted") + ".tick";
@@ -87,6 +89,7 @@ public sealed class ClusterMulticatchTests : TestBase
         await catchers.EachGotInOrderAsync(events, Ct);
         Assert.AreEqual(refutations, mesh.A.Stats.MeshRefutations, "a refuted each accusation");
         Assert.AreEqual(0L, mesh.B.Stats.MeshForwardsLost + mesh.C.Stats.MeshForwardsLost, "forwarded messages lost");
+        Assert.AreEqual(0L, mesh.A.Stats.MeshForwardsResent, "the links stood through the refutations: nothing on them to resend");
     }
 
     [TestMethod]

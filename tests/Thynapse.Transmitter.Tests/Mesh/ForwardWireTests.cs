@@ -173,6 +173,47 @@ public sealed class ForwardWireTests
     }
 
     [TestMethod]
+    [Timeout(30_000)]
+    public void AResend_AfterThisTransmittersRefutation_CarriesItsIncarnationNow()
+    {
+        // A FWRD published before this transmitter refuted a suspicion, asked for again after it: resent under the
+        // headers it was published with, it came from an older incarnation, which the receiver ignores (§12.11), until
+        // it gave the gap up as lost.
+        using var feed = new PeerFeed(TransmitterOptions.Default with { EventsEndpoint = "tcp://127.0.0.1:0" });
+        var holder = new Member(Thid.NewRandom(), 1, PeerState.Alive, "tcp://127.0.0.1:1", "tcp://127.0.0.1:2");
+        var counters = new TransmitterCounters();
+        var incarnation = 5L;
+        var forwarder = new EventForwarder(feed, () => holder.Id, () => incarnation, _ => holder, 1 << 20, counters);
+        using var listener = new NetMQ.Sockets.SubscriberSocket();
+        listener.Options.Linger = TimeSpan.Zero;
+        listener.Connect(feed.Endpoint);
+        listener.Subscribe(holder.Id.ToString());
+        forwarder.BeginEvent();
+        Assert.IsTrue(forwarder.Multicatch(holder.Id, Event()));
+        forwarder.Flush(); // FWRD 1 at incarnation 5 (to no one yet, perhaps: the subscription may still be on its way)
+        incarnation = 6; // the refutation
+
+        // Asked for again until the subscription is in place; what arrives at incarnation 5 is the first publication (or,
+        // before the fix, every resend).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        NetMQ.NetMQMessage? message = null;
+        JObject? resent = null;
+        while (resent is null && DateTime.UtcNow < deadline)
+        {
+            forwarder.Resend(holder.Id, 1, 1);
+            while (resent is null && listener.TryReceiveMultipartMessage(TimeSpan.FromMilliseconds(50), ref message))
+            {
+                var header = JObject.Parse(message[1].ConvertToString()[7..]);
+                resent = (long)header["incarnation"]! == 6 ? header : null;
+            }
+        }
+
+        Assert.IsNotNull(resent, $"no FWRD at incarnation 6 within 10 s ({counters.MeshForwardsResent} resent)");
+        Assert.AreEqual(1L, (long)resent["seq"]!, "the number it was published with");
+        Assert.AreEqual(1L, (long)resent["to"]!, "for the destination's incarnation it was written for");
+    }
+
+    [TestMethod]
     public void ABurstsRecordsForOneDestination_LeaveInFwrdsOfAtMostTheirBound()
     {
         using var feed = new PeerFeed(TransmitterOptions.Default with { EventsEndpoint = "tcp://127.0.0.1:0" });

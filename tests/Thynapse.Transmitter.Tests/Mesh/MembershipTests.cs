@@ -150,6 +150,7 @@ public sealed class MembershipTests
         Assert.AreEqual(c.Membership.Incarnation, a.IncarnationOf(c));
         Assert.AreEqual(1L, c.Counters.MeshRefutations, "one refutation answers both suspicions");
         Assert.AreEqual(0L, c.Counters.MeshSuspicions, "the stopped member itself suspected nobody: its own stall is not counted against others");
+        Assert.AreEqual(0, a.Unlinks.GetValueOrDefault(c.Id) + b.Unlinks.GetValueOrDefault(c.Id), "a refutation is the same process: its links stand");
     }
 
     [TestMethod]
@@ -196,6 +197,7 @@ public sealed class MembershipTests
         var again = mesh.Add("b", b.Id, a);
 
         Assert.IsTrue(mesh.Run(Second, () => a.IncarnationOf(again) > old && a.StateOf(again) == PeerState.Alive));
+        Assert.AreEqual(1, a.Unlinks.GetValueOrDefault(b.Id), "a restart (another run) is linked anew");
         mesh.Run(TimeSpan.FromSeconds(4));
         Assert.AreEqual(PeerState.Alive, a.StateOf(again), "the old incarnation's silence is not held against the new one");
         Assert.AreEqual(0L, a.Counters.MeshDeaths);
@@ -320,10 +322,40 @@ public sealed class MembershipTests
         Assert.AreEqual(before + 1, a.Membership.Incarnation);
         Assert.AreEqual(before + 1, b.IncarnationOf(a), "b heard the refutation");
         Assert.AreEqual(PeerState.Alive, b.StateOf(a));
+        Assert.AreEqual(0, b.Unlinks.GetValueOrDefault(a.Id), "the refutation says the run it started at: b keeps its links to a");
 
         var stale = a.Membership.Self with { State = PeerState.Dead, Incarnation = before };
         a.Membership.OnMembers(new MembersMessage(new StreamHeader(b.Id, b.Membership.Incarnation, 2), [stale]), answer: false);
         Assert.AreEqual(before + 1, a.Membership.Incarnation, "an accusation about an older incarnation needs no refutation");
+    }
+
+    [TestMethod]
+    public void Renew_ANewerIncarnationOfAnotherRun_OrWithoutOne_IsLinkedAnew_OneOfTheSameRunIsNot()
+    {
+        var mesh = new SimulatedMesh();
+        var (a, b) = mesh.JoinTwo();
+        var self = b.Membership.Self;
+        Assert.AreEqual(b.Membership.Incarnation, self.Run, "a process's records say the incarnation it started at");
+        var at = 1L;
+
+        void Say(MemberRecord record) => a.Membership.OnMembers(new MembersMessage(new StreamHeader(b.Id, record.Incarnation, ++at), [record]), answer: false);
+
+        Say(self with { Incarnation = self.Incarnation + 1 });
+        Assert.AreEqual(self.Incarnation + 1, a.IncarnationOf(b));
+        Assert.AreEqual(0, a.Unlinks.GetValueOrDefault(b.Id), "the same run: a refutation, links kept");
+
+        Say(self with { Incarnation = self.Incarnation + 2, Run = 0 });
+        Assert.AreEqual(1, a.Unlinks.GetValueOrDefault(b.Id), "a record that does not say its run (a member predating the field) is taken for a restart");
+
+        Say(self with { Incarnation = self.Incarnation + 2 });
+        Say(self with { Incarnation = self.Incarnation + 3 });
+        Assert.AreEqual(1, a.Unlinks.GetValueOrDefault(b.Id), "the run learnt from a record of the same incarnation that says it");
+
+        Say(self with { Incarnation = self.Incarnation + 4, Run = self.Incarnation + 4 });
+        Assert.AreEqual(2, a.Unlinks.GetValueOrDefault(b.Id), "another run: a restart, linked anew");
+
+        Say(self with { Incarnation = self.Incarnation + 5, Run = self.Incarnation + 4, Events = "tcp://b:3" });
+        Assert.AreEqual(3, a.Unlinks.GetValueOrDefault(b.Id), "the same run at new endpoints: linked anew");
     }
 
     private static void TestContextLine(string line) => Console.WriteLine(line);

@@ -68,7 +68,7 @@ public sealed class PeerStreamsTests
     [TestMethod]
     public void Messages_RoundTripThroughTheirWireForm()
     {
-        var me = new MemberRecord(Peer, 1_700_000_000_000, PeerState.Alive, "tcp://10.0.0.5:4710", "tcp://10.0.0.5:4711");
+        var me = new MemberRecord(Peer, 1_700_000_000_000, PeerState.Alive, "tcp://10.0.0.5:4710", "tcp://10.0.0.5:4711", Records: 4, Run: 1_699_999_999_000);
         var other = new MemberRecord(Thid.NewRandom(), 3, PeerState.Suspect, "tcp://10.0.0.6:4710", "tcp://10.0.0.6:4711", Peer);
 
         var join = Read(new JoinMessage(me, [other]).ToFrame(), MeshCommand.Join);
@@ -92,6 +92,22 @@ public sealed class PeerStreamsTests
         var nack = Read(new ProbeAnswer(new StreamHeader(Peer, 5, 2), 99).ToFrame(MeshCommand.Pnak), MeshCommand.Pnak);
         Assert.IsTrue(ProbeAnswer.TryRead(nack, out var readNack, out _));
         Assert.AreEqual(99UL, readNack.Nonce);
+    }
+
+    [TestMethod]
+    [DataRow(0L, "field 'run' (the incarnation its process started at) must be from 1 to the record's incarnation (7), not 0")]
+    [DataRow(8L, "field 'run' (the incarnation its process started at) must be from 1 to the record's incarnation (7), not 8")]
+    public void ARunOutsideItsRecordsIncarnations_IsRefused_NamingTheField(long run, string expected)
+    {
+        var record = new JObject { ["id"] = Peer.ToString(), ["incarnation"] = 7, ["state"] = "alive", ["command"] = "tcp://10.0.0.5:4710", ["pub"] = "tcp://10.0.0.5:4711", ["run"] = run };
+        Assert.IsNull(MemberRecord.Read(record, 2, out var error));
+        Assert.AreEqual($"members[2]: {expected}", error);
+
+        var join = (JObject)record.DeepClone();
+        join.Remove("state");
+        join["mesh"] = JoinMessage.Version;
+        Assert.AreEqual(ThynapseErrorCode.InvalidField, JoinMessage.TryRead(join, out _, out error));
+        Assert.AreEqual(expected, error);
     }
 
     [TestMethod]

@@ -225,6 +225,9 @@ internal sealed class SimulatedMesh
         /// <summary>Nodes whose streams this one hears (linked, or kept after a death).</summary>
         public HashSet<Thid> Listens { get; } = [];
 
+        /// <summary>How many times this node closed its links to each member (a death, a leave, a restart; never a refutation).</summary>
+        public Dictionary<Thid, int> Unlinks { get; } = [];
+
         /// <summary>Set to drop every PONG this node sends (it still pulses and broadcasts).</summary>
         public bool MutePongs { get; set; }
 
@@ -278,6 +281,7 @@ internal sealed class SimulatedMesh
 
         public void Unlink(Member member, bool keepListening)
         {
+            Unlinks[member.Id] = Unlinks.GetValueOrDefault(member.Id) + 1;
             if (!keepListening)
             {
                 Listens.Remove(member.Id);

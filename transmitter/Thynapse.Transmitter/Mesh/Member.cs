@@ -45,7 +45,10 @@ internal sealed class Member(Thid id, long incarnation, PeerState state, string 
     /// <summary>The highest <c>FWRD</c> record kind it reads, as its records said (0: they did not say, §12.10).</summary>
     public int Records { get; set; }
 
-    public MemberRecord ToRecord() => new(Id, Incarnation, State, CommandEndpoint, EventsEndpoint, State == PeerState.Suspect ? SuspectedBy : default, Records);
+    /// <summary>The incarnation its process started at (<see cref="MemberRecord.Run"/>); 0 while no record said.</summary>
+    public long Run { get; set; }
+
+    public MemberRecord ToRecord() => new(Id, Incarnation, State, CommandEndpoint, EventsEndpoint, State == PeerState.Suspect ? SuspectedBy : default, Records, Run);
 
     public override string ToString() => $"{Id} (incarnation {Incarnation})";
 }

@@ -45,6 +45,7 @@ internal sealed class Membership
     {
         Id = id;
         Incarnation = incarnation;
+        Run = incarnation;
         CommandEndpoint = commandEndpoint;
         EventsEndpoint = eventsEndpoint;
         _transport = transport;
@@ -66,6 +67,9 @@ internal sealed class Membership
 
     /// <summary>This transmitter's incarnation: where it started (ms since 1970), raised by every refutation.</summary>
     public long Incarnation { get; private set; }
+
+    /// <summary>The incarnation this process started at: its records say it, so that its refutations do not pass for restarts.</summary>
+    public long Run { get; }
 
     public string CommandEndpoint { get; }
 
@@ -90,7 +94,7 @@ internal sealed class Membership
     public IReadOnlyList<PeerInfo> View => Volatile.Read(ref _view);
 
     /// <summary>This transmitter as a record.</summary>
-    public MemberRecord Self => new(Id, Incarnation, Leaving ? PeerState.Left : PeerState.Alive, CommandEndpoint, EventsEndpoint, Records: ForwardRecords.HighestKind);
+    public MemberRecord Self => new(Id, Incarnation, Leaving ? PeerState.Left : PeerState.Alive, CommandEndpoint, EventsEndpoint, Records: ForwardRecords.HighestKind, Run: Run);
 
     public bool TryGet(Thid id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Member? member) => _members.TryGetValue(id, out member);
 
@@ -305,7 +309,7 @@ internal sealed class Membership
         var now = _clock.Now;
         if (!_members.TryGetValue(record.Id, out var member))
         {
-            member = new Member(record.Id, record.Incarnation, record.State, record.Command, record.Events) { StateSince = now, QuietSince = now, Records = record.Records };
+            member = new Member(record.Id, record.Incarnation, record.State, record.Command, record.Events) { StateSince = now, QuietSince = now, Records = record.Records, Run = record.Run };
             _members.Add(member.Id, member);
             _changed = true;
             switch (record.State)
@@ -334,24 +338,28 @@ internal sealed class Membership
             return; // old news
         }
 
-        if (record.Incarnation == member.Incarnation && record.Records > member.Records)
+        if (record.Incarnation == member.Incarnation)
         {
-            member.Records = record.Records; // learnt from a record of its own (the first one may have come from a member that predates the field)
+            // Learnt from a record of its own (the first one may have come from a member that predates the fields).
+            member.Records = Math.Max(member.Records, record.Records);
+            member.Run = member.Run == 0 ? record.Run : member.Run;
         }
 
         switch (record.State)
         {
             case PeerState.Alive when record.Incarnation > member.Incarnation:
                 var was = member.State;
+                var restarted = !SameProcess(member, record);
                 Renew(member, record);
                 SetState(member, PeerState.Alive);
                 _attempts.Cancel(member);
                 LinkIfNeeded(member);
                 TransmitterCounters.Increment(ref _counters.MeshJoins);
-                _log.Information(was switch
+                _log.Information((was, restarted) switch
                 {
-                    PeerState.Suspect => "Peer {PeerId} refuted the suspicion: alive at incarnation {Incarnation}",
-                    PeerState.Alive => "Peer {PeerId} restarted: alive at incarnation {Incarnation}",
+                    (PeerState.Suspect, false) => "Peer {PeerId} refuted the suspicion: alive at incarnation {Incarnation}",
+                    (PeerState.Alive, false) => "Peer {PeerId} refuted a suspicion: alive at incarnation {Incarnation}",
+                    (PeerState.Alive or PeerState.Suspect, true) => "Peer {PeerId} restarted: alive at incarnation {Incarnation}",
                     _ => "Peer {PeerId} is alive again at incarnation {Incarnation}",
                 }, member.Id, member.Incarnation);
                 _changes.Add(member.ToRecord());
@@ -430,11 +438,19 @@ internal sealed class Membership
         _changes.Add(Self);
     }
 
-    /// <summary>Takes a newer incarnation's endpoints; links to the old ones are closed (a restarted member has new connections).</summary>
+    /// <summary>True when <paramref name="record"/> is from the process <paramref name="member"/> is known as (a refutation, not a restart).</summary>
+    private static bool SameProcess(Member member, MemberRecord record) => record.Run > 0 && record.Run == member.Run;
+
+    /// <summary>
+    /// Takes a newer incarnation's endpoints. Links to a member that restarted or moved are closed (a restarted member
+    /// has new connections, and does not know ours); a member that only refuted keeps its links, and what is on its way
+    /// on them arrives (relinking lost it, to be repaired from the senders' buffers). A record that does not say its
+    /// <c>run</c> (from a member that predates the field) is taken for a restart.
+    /// </summary>
     private void Renew(Member member, MemberRecord record)
     {
-        var renewed = record.Incarnation != member.Incarnation || record.Command != member.CommandEndpoint || record.Events != member.EventsEndpoint;
-        if (renewed)
+        var moved = record.Command != member.CommandEndpoint || record.Events != member.EventsEndpoint;
+        if (moved || (record.Incarnation != member.Incarnation && !SameProcess(member, record)))
         {
             // Also when not linked: a dead member's streams may still be listened to, at its old endpoint.
             _transport.Unlink(member, keepListening: false);
@@ -445,6 +461,7 @@ internal sealed class Membership
         // What it reads comes with its incarnation (a restart may run another build); a record of the same incarnation
         // that does not say (from a member that predates the field) takes nothing away.
         member.Records = record.Incarnation != member.Incarnation ? record.Records : Math.Max(member.Records, record.Records);
+        member.Run = record.Incarnation != member.Incarnation || member.Run == 0 ? record.Run : member.Run;
         member.Incarnation = record.Incarnation;
         member.CommandEndpoint = record.Command;
         member.EventsEndpoint = record.Events;

@@ -91,7 +91,11 @@ internal static class MeshCommands
 /// <param name="Events">Its event (PUB) endpoint.</param>
 /// <param name="From">For <see cref="PeerState.Suspect"/>: the member that suspects it (its confirmation); else empty.</param>
 /// <param name="Records">The highest <c>FWRD</c> record kind it reads (§12.10); 0 when its record does not say.</param>
-internal readonly record struct MemberRecord(Thid Id, long Incarnation, PeerState State, string Command, string Events, Thid From = default, int Records = 0)
+/// <param name="Run">
+/// The incarnation its process started at: the same through its refutations, new with every restart, which tells a
+/// member that refuted (its links stand) from one that restarted (linked anew); 0 when its record does not say.
+/// </param>
+internal readonly record struct MemberRecord(Thid Id, long Incarnation, PeerState State, string Command, string Events, Thid From = default, int Records = 0, long Run = 0)
 {
     /// <summary>The wire name of a state: <c>alive</c>, <c>suspect</c>, <c>dead</c>, <c>left</c>.</summary>
     public static string StateName(PeerState state) => state switch
@@ -122,6 +126,11 @@ internal readonly record struct MemberRecord(Thid Id, long Incarnation, PeerStat
             json["records"] = Records;
         }
 
+        if (Run > 0)
+        {
+            json["run"] = Run;
+        }
+
         return json;
     }
 
@@ -142,6 +151,7 @@ internal readonly record struct MemberRecord(Thid Id, long Incarnation, PeerStat
         var events = fields.GetString("pub", required: true);
         var from = fields.GetString("from");
         var records = fields.GetUInt32("records");
+        var run = fields.GetUInt64("run");
         var parsedState = state switch
         {
             "alive" => PeerState.Alive,
@@ -165,6 +175,8 @@ internal readonly record struct MemberRecord(Thid Id, long Incarnation, PeerStat
             {
                 MeshFields.CheckId(fields, "from", from);
             }
+
+            MeshFields.CheckRun(fields, run, incarnation);
         }
 
         if (fields.Error is { } problem)
@@ -175,7 +187,7 @@ internal readonly record struct MemberRecord(Thid Id, long Incarnation, PeerStat
 
         error = null;
         return new MemberRecord(Thid.Parse(id), (long)incarnation!.Value, parsedState!.Value, command!, events!, from is null ? default : Thid.Parse(from),
-            (int)Math.Min(records ?? 0, 255));
+            (int)Math.Min(records ?? 0, 255), (long)(run ?? 0));
     }
 }
 
@@ -204,6 +216,11 @@ internal sealed record JoinMessage(MemberRecord Sender, IReadOnlyList<MemberReco
             json["records"] = Sender.Records;
         }
 
+        if (Sender.Run > 0)
+        {
+            json["run"] = Sender.Run;
+        }
+
         if (Auth is { } auth)
         {
             json["auth"] = auth;
@@ -224,12 +241,14 @@ internal sealed record JoinMessage(MemberRecord Sender, IReadOnlyList<MemberReco
         var events = fields.GetString("pub", required: true);
         var members = fields.GetArray("members");
         var senderRecords = fields.GetUInt32("records");
+        var run = fields.GetUInt64("run");
         if (fields.Error is null)
         {
             MeshFields.CheckId(fields, "id", id);
             MeshFields.CheckIncarnation(fields, incarnation);
             MeshFields.CheckEndpoint(fields, "command", command);
             MeshFields.CheckEndpoint(fields, "pub", events);
+            MeshFields.CheckRun(fields, run, incarnation);
         }
 
         if (fields.Error is { } problem)
@@ -249,7 +268,7 @@ internal sealed record JoinMessage(MemberRecord Sender, IReadOnlyList<MemberReco
             return ThynapseErrorCode.InvalidField;
         }
 
-        message = new JoinMessage(new MemberRecord(Thid.Parse(id), (long)incarnation!.Value, PeerState.Alive, command!, events!, Records: (int)Math.Min(senderRecords ?? 0, 255)), records);
+        message = new JoinMessage(new MemberRecord(Thid.Parse(id), (long)incarnation!.Value, PeerState.Alive, command!, events!, Records: (int)Math.Min(senderRecords ?? 0, 255), Run: (long)(run ?? 0)), records);
         return ThynapseErrorCode.None;
     }
 }
@@ -503,6 +522,15 @@ internal static class MeshFields
         if (fields.Error is null && value is 0 or > long.MaxValue)
         {
             fields.Invalid("field 'incarnation' must be from 1 to 2^63-1");
+        }
+    }
+
+    /// <summary>The optional <c>run</c>: the incarnation the member's process started at, so never above its incarnation.</summary>
+    public static void CheckRun(FieldReader fields, ulong? run, ulong? incarnation)
+    {
+        if (fields.Error is null && run is { } value && (value == 0 || value > incarnation))
+        {
+            fields.Invalid($"field 'run' (the incarnation its process started at) must be from 1 to the record's incarnation ({incarnation}), not {value}");
         }
     }
 
